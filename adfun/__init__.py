@@ -1,0 +1,37 @@
+"""adfun: automatic differentiation of NumPy code you can see and trust.
+
+The functional core::
+
+    import adfun as ad
+    import adfun.numpy as anp
+
+    ad.grad(lambda x: anp.sum(anp.sin(x) ** 2))(x)
+
+"""
+
+from __future__ import annotations
+
+from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
+from adfun._graph import Graph
+from adfun._transforms import (
+    elementwise_grad,
+    grad,
+    jvp,
+    stop_gradient,
+    trace,
+    value_and_grad,
+    vjp,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Graph",
+    "elementwise_grad",
+    "grad",
+    "jvp",
+    "stop_gradient",
+    "trace",
+    "value_and_grad",
+    "vjp",
+]

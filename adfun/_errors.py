@@ -1,0 +1,44 @@
+"""Exception types and message builders shared by the engine and the transforms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TracerEscapeError(RuntimeError):
+    """A traced value was used after the transform that created it had returned."""
+
+    def __init__(self, operation: str, trace: Any) -> None:
+        super().__init__(
+            f"{operation}: an argument is a traced value of a transform ({trace.owner}) that "
+            f"has already returned; a traced value must not be stored and used outside the "
+            f"function being transformed. Return it from that function instead."
+        )
+
+
+def traced_conversion_message(kind: str) -> str:
+    return (
+        f"{kind} was called on a value that adfun is tracing to compute a derivative; "
+        f"converting it to a plain NumPy value would silently drop that derivative. Keep "
+        f"computing with adfun.numpy (or plain NumPy functions, which dispatch to it), or "
+        f"wrap the value in adfun.stop_gradient(...) if it should be treated as a constant."
+    )
+
+
+def describe(value: Any) -> str:
+    """A short description of a value for error messages: type, shape and dtype."""
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is not None and dtype is not None:
+        return f"{type(value).__name__} of shape {tuple(shape)} and dtype {dtype}"
+    return f"{type(value).__name__} {value!r}"
+
+
+def no_rule_message(primitive_name: str, argnum: int, mode: str) -> str:
+    kind = "reverse-mode (VJP)" if mode == "rev" else "forward-mode (JVP)"
+    return (
+        f"primitive '{primitive_name}' has no {kind} rule for its positional argument "
+        f"{argnum}, so it cannot be differentiated with respect to it; define one with "
+        f"{primitive_name}.{'defvjp' if mode == 'rev' else 'defjvp'}(...) or apply "
+        f"adfun.stop_gradient() to that argument"
+    )

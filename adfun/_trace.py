@@ -1,0 +1,364 @@
+"""Tracing: the tracer value type, trace levels and ``bind``.
+
+A *trace* is opened by a transform (``grad``, ``vjp``, ``trace``, ...).  Its arguments
+are wrapped in :class:`Tracer` objects that carry a value and a leaf :class:`Node`.  A
+primitive applied to a tracer computes its value at once and returns a new tracer whose
+node records the application.  Traces are ordered by a global counter: a trace opened
+while another is running always has the higher level, so when tracers of several traces
+meet in one call, the highest level is the innermost transform and is handled first
+(its tracers unwrapped, the call repeated on what is inside, the result re-wrapped).
+That ordering is what rules out perturbation confusion.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+from typing import Any
+
+from adfun._errors import TracerEscapeError, traced_conversion_message
+from adfun._records import EMPTY_PARAMS, INPUT, NUMPY_OVERRIDES, OPERATIONS, Node, Params
+
+_levels = itertools.count(1)
+
+#: The innermost open trace of this thread / task (``None`` outside every transform).
+current_trace: contextvars.ContextVar[Trace | None] = contextvars.ContextVar(
+    "adfun_current_trace", default=None
+)
+
+
+class Trace:
+    """Bookkeeping of one transform invocation (not part of the immutable graph)."""
+
+    __slots__ = ("level", "active", "owner")
+
+    def __init__(self, owner: str) -> None:
+        self.level = next(_levels)
+        self.active = True
+        self.owner = owner
+
+    def __repr__(self) -> str:
+        state = "open" if self.active else "closed"
+        return f"<trace {self.level} of {self.owner}, {state}>"
+
+
+class open_trace:
+    """Context manager: a new trace, innermost while the block runs."""
+
+    __slots__ = ("trace", "_token")
+
+    def __init__(self, owner: str) -> None:
+        self.trace = Trace(owner)
+
+    def __enter__(self) -> Trace:
+        self._token = current_trace.set(self.trace)
+        return self.trace
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.trace.active = False
+        current_trace.reset(self._token)
+
+
+def new_input(trace: Trace, value: Any) -> Tracer:
+    """A tracer for ``value`` whose node is a fresh graph input of ``trace``."""
+    return Tracer(value, Node(INPUT, (), (), (), EMPTY_PARAMS, value), trace)
+
+
+def bind(primitive: Any, args: tuple, params: Params) -> Any:
+    """Apply ``primitive`` to ``args`` of which at least one is a :class:`Tracer`."""
+    top = None
+    for arg in args:
+        if type(arg) is Tracer:
+            trace = arg.trace
+            if top is None or trace.level > top.level:
+                top = trace
+    if not top.active:
+        raise TracerEscapeError(primitive.name, top)
+    values = []
+    parents = []
+    argnums = []
+    lower = False
+    for position, arg in enumerate(args):
+        if type(arg) is Tracer:
+            if arg.trace is top:
+                parents.append(arg.node)
+                argnums.append(position)
+                values.append(arg.value)
+                continue
+            lower = True
+        values.append(arg)
+    values = tuple(values)
+    ans = bind(primitive, values, params) if lower else primitive.impl(*values, **params)
+    node = Node(primitive, tuple(parents), tuple(argnums), values, params, ans)
+    return Tracer(ans, node, top)
+
+
+def bind_unary(primitive: Any, x: Tracer, params: Params) -> Tracer:
+    """``bind`` for a primitive with a single positional argument, which is a tracer."""
+    trace = x.trace
+    if not trace.active:
+        raise TracerEscapeError(primitive.name, trace)
+    value = x.value
+    if type(value) is Tracer:
+        ans = bind_unary(primitive, value, params)
+    else:
+        ans = primitive.impl(value, **params)
+    return Tracer(ans, Node(primitive, (x.node,), (0,), (value,), params, ans), trace)
+
+
+def full_value(x: Any) -> Any:
+    """``x`` with every level of tracing removed."""
+    while type(x) is Tracer:
+        x = x.value
+    return x
+
+
+def operation(name: str) -> Any:
+    """The differentiable function registered for ``name`` by ``adfun.numpy``."""
+    try:
+        return OPERATIONS[name]
+    except KeyError:
+        raise NotImplementedError(
+            f"'{name}' is not available on traced values yet (adfun.numpy defines no "
+            f"differentiable version of it)"
+        ) from None
+
+
+def _operation(name: str) -> Any:
+    def forward(self: Tracer, *args: Any) -> Any:
+        return operation(name)(self, *args)
+
+    def reflected(self: Tracer, other: Any) -> Any:
+        return operation(name)(other, self)
+
+    forward.__name__ = name
+    reflected.__name__ = "r" + name
+    return forward, reflected
+
+
+class Tracer:
+    """A value being traced: it behaves like a NumPy array and records what is done to it.
+
+    Tracers exist only inside a transform.  Use ``adfun.numpy`` (or plain NumPy, which
+    dispatches to it) on them; converting one to a NumPy array or a Python number is an
+    error, because the derivative would be lost.
+    """
+
+    __slots__ = ("value", "node", "trace")
+    __array_priority__ = 1000.0
+
+    def __init__(self, value: Any, node: Node, trace: Trace) -> None:
+        self.value = value
+        self.node = node
+        self.trace = trace
+
+    # --- array attributes -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return getattr(self.value, "shape", ())
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        size = 1
+        for side in self.shape:
+            size *= side
+        return size
+
+    @property
+    def dtype(self) -> Any:
+        return self.node.dtype
+
+    @property
+    def T(self) -> Any:
+        return operation("transpose")(self)
+
+    def __len__(self) -> int:
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of unsized object (a 0-d traced value)")
+        return shape[0]
+
+    def __iter__(self) -> Any:
+        getitem = operation("getitem")
+        return (getitem(self, index) for index in range(len(self)))
+
+    def __repr__(self) -> str:
+        return f"Tracer({full_value(self)!r}, level={self.trace.level})"
+
+    def __str__(self) -> str:
+        return str(full_value(self))
+
+    # --- conversions ----------------------------------------------------------------
+    def __bool__(self) -> bool:
+        return bool(full_value(self))
+
+    def _concrete(self, kind: str) -> Any:
+        if not self.node.primitive.nondiff and self.node.dtype.kind in "fc":
+            raise TypeError(traced_conversion_message(kind))
+        return full_value(self)
+
+    def __float__(self) -> float:
+        return float(self._concrete("float()"))
+
+    def __int__(self) -> int:
+        return int(self._concrete("int()"))
+
+    def __index__(self) -> int:
+        return self._concrete("an index").__index__()
+
+    def __complex__(self) -> complex:
+        return complex(self._concrete("complex()"))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise TypeError(traced_conversion_message("np.asarray()"))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # --- NumPy protocols ----------------------------------------------------------------
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        override = NUMPY_OVERRIDES.get(ufunc) if method == "__call__" else None
+        if override is None:
+            what = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+            raise NotImplementedError(
+                f"{what} has no derivative rule in adfun and cannot be applied to a traced "
+                f"value; use an adfun.numpy function instead, or ad.stop_gradient() the "
+                f"argument if it should be a constant"
+            )
+        if kwargs.get("out") is not None:
+            raise TypeError(
+                f"numpy.{ufunc.__name__}(..., out=...) cannot write into an array while "
+                f"tracing: the recorded graph is immutable; drop the out= argument"
+            )
+        kwargs.pop("out", None)
+        return override(*inputs, **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        override = NUMPY_OVERRIDES.get(func)
+        if override is None:
+            module = getattr(func, "__module__", "numpy") or "numpy"
+            raise NotImplementedError(
+                f"{module}.{func.__name__} is not supported on traced values by adfun "
+                f"(no derivative rule); apply ad.stop_gradient() to its arguments if the "
+                f"result should be a constant"
+            )
+        return override(*args, **kwargs)
+
+    # --- operators ------------------------------------------------------------------
+    __add__, __radd__ = _operation("add")
+    __sub__, __rsub__ = _operation("subtract")
+    __mul__, __rmul__ = _operation("multiply")
+    __truediv__, __rtruediv__ = _operation("true_divide")
+    __floordiv__, __rfloordiv__ = _operation("floor_divide")
+    __mod__, __rmod__ = _operation("remainder")
+    __pow__, __rpow__ = _operation("power")
+    __matmul__, __rmatmul__ = _operation("matmul")
+    __lt__, _ = _operation("less")
+    __le__, _ = _operation("less_equal")
+    __gt__, _ = _operation("greater")
+    __ge__, _ = _operation("greater_equal")
+    __eq__, _ = _operation("equal")  # type: ignore[assignment]
+    __ne__, _ = _operation("not_equal")  # type: ignore[assignment]
+    __getitem__, _ = _operation("getitem")
+    del _
+
+    def __neg__(self) -> Any:
+        return operation("negative")(self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return operation("absolute")(self)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise TypeError(
+            "a traced value cannot be modified in place (the recorded graph is immutable); "
+            "build a new array instead, e.g. with adfun.numpy.where or concatenate"
+        )
+
+    # --- methods --------------------------------------------------------------------
+    def sum(self, *args: Any, **kwargs: Any) -> Any:
+        return operation("sum")(self, *args, **kwargs)
+
+    def mean(self, *args: Any, **kwargs: Any) -> Any:
+        return operation("mean")(self, *args, **kwargs)
+
+    def max(self, *args: Any, **kwargs: Any) -> Any:
+        return operation("max")(self, *args, **kwargs)
+
+    def min(self, *args: Any, **kwargs: Any) -> Any:
+        return operation("min")(self, *args, **kwargs)
+
+    def prod(self, *args: Any, **kwargs: Any) -> Any:
+        return operation("prod")(self, *args, **kwargs)
+
+    def reshape(self, *shape: Any, **kwargs: Any) -> Any:
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return operation("reshape")(self, shape, **kwargs)
+
+    def transpose(self, *axes: Any) -> Any:
+        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
+            axes = axes[0]
+        return operation("transpose")(self, axes if axes else None)
+
+    def dot(self, other: Any) -> Any:
+        return operation("dot")(self, other)
+
+    def ravel(self) -> Any:
+        return operation("ravel")(self)
+
+    def flatten(self) -> Any:
+        return operation("ravel")(self)
+
+    def squeeze(self, axis: Any = None) -> Any:
+        return operation("squeeze")(self, axis)
+
+    def astype(self, dtype: Any, **kwargs: Any) -> Any:
+        return operation("astype")(self, dtype, **kwargs)
+
+    def clip(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002 - NumPy's names
+        return operation("clip")(self, min, max)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Any:
+        return operation("swapaxes")(self, axis1, axis2)
+
+    def cumsum(self, *args: Any, **kwargs: Any) -> Any:
+        return operation("cumsum")(self, *args, **kwargs)
+
+    def var(self, *args: Any, **kwargs: Any) -> Any:
+        return operation("var")(self, *args, **kwargs)
+
+    def std(self, *args: Any, **kwargs: Any) -> Any:
+        return operation("std")(self, *args, **kwargs)
+
+    def any(self, *args: Any, **kwargs: Any) -> Any:
+        return operation("any")(self, *args, **kwargs)
+
+    def all(self, *args: Any, **kwargs: Any) -> Any:
+        return operation("all")(self, *args, **kwargs)
+
+    def argmax(self, *args: Any, **kwargs: Any) -> Any:
+        return operation("argmax")(self, *args, **kwargs)
+
+    def argmin(self, *args: Any, **kwargs: Any) -> Any:
+        return operation("argmin")(self, *args, **kwargs)
+
+    def item(self) -> Any:
+        return self._concrete(".item()").item()
+
+    def tolist(self) -> Any:
+        return self._concrete(".tolist()").tolist()
+
+
+def call_primitive(primitive: Any, args: tuple, params: Params) -> Any:
+    """Apply ``primitive``: through :func:`bind` if any argument is traced, else directly."""
+    for arg in args:
+        if type(arg) is Tracer:
+            return bind(primitive, args, params)
+    return primitive.impl(*args, **params)

@@ -1,0 +1,238 @@
+"""How ``adfun.numpy`` declares its functions: primitives, wrappers and the registry.
+
+Every differentiable function is declared **once**, with its reverse (VJP) rule, its
+forward (JVP) rule and its test domain side by side.  The wrapper that users call goes
+straight to NumPy when no argument is traced (one type check) and to the engine's
+``bind`` otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import attrs
+import numpy as np
+
+from adfun._records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
+from adfun._trace import Tracer, bind, bind_unary, full_value
+
+#: Every primitive declared by ``adfun.numpy`` (and its sub-packages), by public name.
+REGISTRY: dict[str, Any] = {}
+
+
+@attrs.frozen
+class Domain:
+    """Where a primitive's rules are tested.
+
+    Attributes
+    ----------
+    ranges : tuple of (low, high)
+        For elementwise primitives: the interval each positional argument is drawn from.
+        A negative ``low`` with ``magnitude=True`` means ``low <= |x| <= high`` instead.
+    magnitude : bool
+        Draw ``|x|`` from the range and a random sign (keeps away from a kink at 0).
+    smooth : bool
+        Whether second derivatives are checked too.
+    examples : callable or None
+        ``examples(draw, st, hnp) -> (args, params)`` for primitives whose arguments are
+        not simply broadcastable arrays (shapes, indices, axes, matrices...).
+    """
+
+    ranges: tuple = ()
+    magnitude: bool = False
+    smooth: bool = True
+    examples: Callable | None = None
+
+
+def _register(fun: Callable, primitive: Primitive, numpy_fun: Any, doc: str) -> Callable:
+    name = primitive.name
+    fun.__name__ = name
+    fun.__qualname__ = name
+    fun.__doc__ = doc
+    fun.primitive = primitive  # type: ignore[attr-defined]
+    REGISTRY[name] = fun
+    OPERATIONS.setdefault(name, fun)
+    if numpy_fun is not None:
+        NUMPY_OVERRIDES[numpy_fun] = fun
+    return fun
+
+
+def _doc(name: str, numpy_name: str | None, derivative: str, signature: str) -> str:
+    reference = f":func:`numpy.{numpy_name}`" if numpy_name else f"``{name}``"
+    return (
+        f"Differentiable {reference}.\n\n"
+        f"``{signature}``: same arguments and result as NumPy's.\n\n"
+        f"Derivative: {derivative}\n"
+    )
+
+
+def unary(
+    name: str,
+    numpy_fun: Callable,
+    derivative: Callable,
+    domain: Domain,
+    explain: str,
+    *,
+    vjp: Callable | None = None,
+    jvp: Callable | None = None,
+) -> Callable:
+    """Declare an elementwise function of one argument.
+
+    ``derivative(ans, x)`` is the pointwise derivative; the reverse rule multiplies it by
+    the cotangent, the forward rule by the tangent (unless ``vjp`` / ``jvp`` are given).
+    """
+
+    def default_rule(seed: Any, ans: Any, x: Any) -> Any:
+        return seed * derivative(ans, x)
+
+    primitive = Primitive(name, numpy_fun, (vjp or default_rule,), (jvp or default_rule,), domain)
+
+    def fun(x: Any, /, **kwargs: Any) -> Any:
+        if type(x) is Tracer:
+            if kwargs:
+                _refuse_kwargs(name, kwargs)
+            return bind_unary(primitive, x, EMPTY_PARAMS)
+        return numpy_fun(x, **kwargs)
+
+    return _register(fun, primitive, numpy_fun, _doc(name, name, explain, f"{name}(x)"))
+
+
+def binary(
+    name: str,
+    numpy_fun: Callable,
+    vjps: tuple,
+    jvps: tuple,
+    domain: Domain,
+    explain: str,
+) -> Callable:
+    """Declare a broadcasting function of two arguments with explicit rules."""
+    primitive = Primitive(name, numpy_fun, vjps, jvps, domain)
+
+    def fun(x: Any, y: Any, /, **kwargs: Any) -> Any:
+        if type(x) is Tracer or type(y) is Tracer:
+            if kwargs:
+                _refuse_kwargs(name, kwargs)
+            return bind(primitive, (x, y), EMPTY_PARAMS)
+        return numpy_fun(x, y, **kwargs)
+
+    return _register(fun, primitive, numpy_fun, _doc(name, name, explain, f"{name}(x, y)"))
+
+
+def declare(
+    name: str,
+    impl: Callable,
+    vjps: Any,
+    jvps: Any,
+    domain: Domain | None,
+    explain: str,
+    *,
+    numpy_fun: Any = None,
+    nondiff: bool = False,
+) -> Primitive:
+    """Declare a primitive whose wrapper is written by hand (see :func:`wrap`)."""
+    return Primitive(name, impl, vjps, jvps, domain, nondiff)
+
+
+def wrap(
+    primitive: Primitive, numpy_fun: Any, explain: str, signature: str
+) -> Callable[[Callable], Callable]:
+    """Decorator registering a hand-written wrapper for ``primitive``."""
+
+    def decorate(fun: Callable) -> Callable:
+        numpy_name = getattr(numpy_fun, "__name__", None) if numpy_fun is not None else None
+        doc = fun.__doc__ or _doc(primitive.name, numpy_name, explain, signature)
+        return _register(fun, primitive, numpy_fun, doc)
+
+    return decorate
+
+
+def apply(primitive: Primitive, args: tuple, params: Params) -> Any:
+    """Call ``primitive`` on ``args``: traced through ``bind``, else directly."""
+    for arg in args:
+        if type(arg) is Tracer:
+            return bind(primitive, args, params)
+    return primitive.impl(*args, **params)
+
+
+def nondifferentiable(name: str, numpy_fun: Callable, explain: str) -> Callable:
+    """Declare a function whose result is a constant for differentiation.
+
+    On traced arguments it still records a node (so graphs replay it), but no derivative
+    flows through it.
+    """
+    primitive = Primitive(name, numpy_fun, (), (), None, nondiff=True)
+
+    def fun(*args: Any, **kwargs: Any) -> Any:
+        for arg in args:
+            if type(arg) is Tracer:
+                return bind(primitive, args, Params(_freeze_params(kwargs)))
+        return numpy_fun(*args, **kwargs)
+
+    return _register(
+        fun,
+        primitive,
+        numpy_fun,
+        f"{name} (:func:`numpy.{name}`) on plain or traced values.\n\n"
+        f"The result is a constant for differentiation: {explain}\n",
+    )
+
+
+def _freeze_params(kwargs: dict) -> dict:
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in kwargs.items()}
+
+
+def _refuse_kwargs(name: str, kwargs: dict) -> None:
+    raise TypeError(
+        f"adfun.numpy.{name}: the keyword argument(s) {sorted(kwargs)} are not supported on "
+        f"traced values; call {name} with positional arrays only"
+    )
+
+
+# --- shape helpers used by the rules -------------------------------------------------
+
+
+def shape_of(x: Any) -> tuple:
+    """The shape of an array, a tracer, a NumPy scalar or a Python number."""
+    shape = getattr(x, "shape", None)
+    if shape is not None:
+        return tuple(shape)
+    return np.shape(full_value(x))
+
+
+def ndim_of(x: Any) -> int:
+    return len(shape_of(x))
+
+
+def dtype_of(x: Any) -> np.dtype:
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None:
+        return np.dtype(dtype)
+    return np.result_type(full_value(x))
+
+
+def normalize_axis(axis: Any, ndim: int, function: str) -> tuple | None:
+    """``None`` or a sorted tuple of non-negative axes; errors name the function."""
+    if axis is None:
+        return None
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    normalized = []
+    for item in axes:
+        if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
+            raise TypeError(f"adfun.numpy.{function}: axis must be an int or tuple of ints, "
+                            f"got {axis!r}")
+        if not -ndim <= item < max(ndim, 1) or (ndim == 0 and item not in (0, -1)):
+            raise np.exceptions.AxisError(
+                f"adfun.numpy.{function}: axis {item} is out of bounds for an array of "
+                f"dimension {ndim}"
+            )
+        normalized.append(int(item) % max(ndim, 1))
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"adfun.numpy.{function}: repeated axis in {axis!r}")
+    return tuple(sorted(normalized))
+
+
+def kept_shape(shape: tuple, axes: tuple | None) -> tuple:
+    """``shape`` with the reduced ``axes`` set to 1 (as ``keepdims=True`` gives)."""
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if index in axes else side for index, side in enumerate(shape))

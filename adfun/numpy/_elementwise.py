@@ -1,0 +1,281 @@
+"""Elementwise functions: arithmetic, powers, exponentials, trigonometry, extrema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adfun.numpy._core import Domain, binary, unary
+
+_ANY = Domain(ranges=((-3.0, 3.0), (-3.0, 3.0)))
+_POSITIVE = Domain(ranges=((0.2, 4.0),))
+
+# --- arithmetic ---------------------------------------------------------------------
+
+
+def _add_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(g, x)
+
+
+def _add_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(g, y)
+
+
+def _tangent_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return t
+
+
+_tangent_y = _tangent_x
+
+add = binary("add", np.add, (_add_x, _add_y), (_tangent_x, _tangent_y), _ANY, "1 for each argument.")
+
+
+def _subtract_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(negative(g), y)
+
+
+def _subtract_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return negative(t)
+
+
+subtract = binary(
+    "subtract",
+    np.subtract,
+    (_add_x, _subtract_y),
+    (_tangent_x, _subtract_tangent_y),
+    _ANY,
+    "1 for ``x``, -1 for ``y``.",
+)
+
+
+def _multiply_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(g * y, x)
+
+
+def _multiply_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(x * g, y)
+
+
+def _multiply_tangent_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return t * y
+
+
+def _multiply_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return x * t
+
+
+multiply = binary(
+    "multiply",
+    np.multiply,
+    (_multiply_x, _multiply_y),
+    (_multiply_tangent_x, _multiply_tangent_y),
+    _ANY,
+    "``y`` for ``x``, ``x`` for ``y``.",
+)
+
+
+def _divide_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(g / y, x)
+
+
+def _divide_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(negative(g) * ans / y, y)
+
+
+def _divide_tangent_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return t / y
+
+
+def _divide_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return negative(t) * ans / y
+
+
+_DIVIDE_DOMAIN = Domain(ranges=((-3.0, 3.0), (0.5, 3.0)), magnitude=True)
+
+true_divide = binary(
+    "true_divide",
+    np.true_divide,
+    (_divide_x, _divide_y),
+    (_divide_tangent_x, _divide_tangent_y),
+    _DIVIDE_DOMAIN,
+    "``1 / y`` for ``x``, ``-x / y**2`` for ``y``.",
+)
+divide = true_divide
+
+
+def _safe_log_base(x: Any) -> Any:
+    # d(x**y)/dy = x**y * log(x); at x == 0 the product is 0 * log(0): use log(1) there.
+    return log(where(equal(x, 0.0), 1.0, x))
+
+
+def _power_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(g * y * power(x, y - 1.0), x)
+
+
+def _power_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(g * ans * _safe_log_base(x), y)
+
+
+def _power_tangent_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return t * y * power(x, y - 1.0)
+
+
+def _power_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return t * ans * _safe_log_base(x)
+
+
+power = binary(
+    "power",
+    np.power,
+    (_power_x, _power_y),
+    (_power_tangent_x, _power_tangent_y),
+    Domain(ranges=((0.3, 3.0), (-2.0, 2.0))),
+    "``y * x**(y-1)`` for ``x``, ``log(x) * x**y`` for ``y`` (taken as 0 where ``x == 0``).",
+)
+
+
+def _remainder_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(negative(g) * floor_divide(x, y), y)
+
+
+def _remainder_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return negative(t) * floor_divide(x, y)
+
+
+remainder = binary(
+    "remainder",
+    np.remainder,
+    (_add_x, _remainder_y),
+    (_tangent_x, _remainder_tangent_y),
+    Domain(ranges=((0.1, 0.9), (1.0, 2.0)), smooth=True),
+    "1 for ``x``, ``-floor(x / y)`` for ``y`` (away from the jumps).",
+)
+mod = remainder
+
+
+def _negative_rule(seed: Any, ans: Any, x: Any) -> Any:
+    return negative(seed)
+
+
+negative = unary(
+    "negative",
+    np.negative,
+    None,  # type: ignore[arg-type]
+    Domain(ranges=((-3.0, 3.0),)),
+    "-1.",
+    vjp=_negative_rule,
+    jvp=_negative_rule,
+)
+
+# --- exponentials, logarithms, roots -----------------------------------------------------
+
+exp = unary("exp", np.exp, lambda ans, x: ans, Domain(ranges=((-3.0, 3.0),)), "``exp(x)``.")
+log = unary("log", np.log, lambda ans, x: 1.0 / x, _POSITIVE, "``1 / x``.")
+sqrt = unary(
+    "sqrt",
+    np.sqrt,
+    lambda ans, x: 0.5 / ans,
+    _POSITIVE,
+    "``1 / (2 sqrt(x))`` (``inf`` at 0).",
+)
+
+
+def _square_derivative(ans: Any, x: Any) -> Any:
+    return 2.0 * x
+
+
+square = unary("square", np.square, _square_derivative, Domain(ranges=((-3.0, 3.0),)), "``2 x``.")
+
+# --- trigonometric and hyperbolic --------------------------------------------------------
+
+sin = unary("sin", np.sin, lambda ans, x: cos(x), Domain(ranges=((-4.0, 4.0),)), "``cos(x)``.")
+cos = unary(
+    "cos", np.cos, lambda ans, x: negative(sin(x)), Domain(ranges=((-4.0, 4.0),)), "``-sin(x)``."
+)
+tan = unary(
+    "tan",
+    np.tan,
+    lambda ans, x: 1.0 + ans * ans,
+    Domain(ranges=((-1.2, 1.2),)),
+    "``1 + tan(x)**2``.",
+)
+tanh = unary(
+    "tanh",
+    np.tanh,
+    lambda ans, x: 1.0 - ans * ans,
+    Domain(ranges=((-3.0, 3.0),)),
+    "``1 - tanh(x)**2``.",
+)
+
+# --- absolute value and extrema ----------------------------------------------------------
+
+absolute = unary(
+    "absolute",
+    np.absolute,
+    lambda ans, x: sign(x),
+    Domain(ranges=((0.1, 3.0),), magnitude=True),
+    "``sign(x)`` (0 at 0).",
+)
+abs = absolute  # noqa: A001 - NumPy's alias
+
+
+def _tie_weights(x: Any, y: Any, first_wins: Any) -> Any:
+    """1 where ``x`` is the chosen value, 0.5 at ties, 0 elsewhere."""
+    return where(first_wins, 1.0, where(equal(x, y), 0.5, 0.0))
+
+
+def _extremum(name: str, numpy_fun: Any, compare: Any, explain: str) -> Any:
+    def weight_x(x: Any, y: Any) -> Any:
+        return _tie_weights(x, y, compare(x, y))
+
+    def weight_y(x: Any, y: Any) -> Any:
+        return _tie_weights(y, x, compare(y, x))
+
+    def vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+        return unbroadcast(g * weight_x(x, y), x)
+
+    def vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+        return unbroadcast(g * weight_y(x, y), y)
+
+    def jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+        return t * weight_x(x, y)
+
+    def jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+        return t * weight_y(x, y)
+
+    return binary(
+        name,
+        numpy_fun,
+        (vjp_x, vjp_y),
+        (jvp_x, jvp_y),
+        Domain(examples=_separated_pair),
+        explain,
+    )
+
+
+def _separated_pair(draw: Any, st: Any, hnp: Any) -> tuple:
+    """Two broadcastable arrays whose entries differ by at least 0.1 (no ties)."""
+    from adfun.numpy._examples import broadcast_arrays
+
+    x, offset = broadcast_arrays(draw, st, hnp, ((-3.0, 3.0), (0.1, 2.0)), magnitude=True)
+    return (x, x + offset), {}
+
+
+maximum = _extremum(
+    "maximum",
+    np.maximum,
+    lambda x, y: greater(x, y),
+    "1 for the larger argument; ties split the derivative evenly (0.5 each).",
+)
+minimum = _extremum(
+    "minimum",
+    np.minimum,
+    lambda x, y: less(x, y),
+    "1 for the smaller argument; ties split the derivative evenly (0.5 each).",
+)
+
+# Late imports: the rules above call these at run time.
+from adfun.numpy._nondiff import equal, floor_divide, greater, less, sign  # noqa: E402
+from adfun.numpy._selection import where  # noqa: E402
+from adfun.numpy._broadcast import unbroadcast  # noqa: E402

@@ -1,0 +1,60 @@
+"""Hypothesis helpers for the primitives' test domains (imported only by tests and
+``adfun.testing``, never at import time of ``adfun.numpy``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _elements(st: Any, low: float, high: float, magnitude: bool) -> Any:
+    values = st.floats(low, high, allow_nan=False, allow_infinity=False, width=64)
+    if magnitude:
+        return st.tuples(values, st.sampled_from([-1.0, 1.0])).map(lambda pair: pair[0] * pair[1])
+    return values
+
+
+def array(draw: Any, st: Any, hnp: Any, bounds: tuple, *, shape: tuple | None = None,
+          min_dims: int = 0, magnitude: bool = False, distinct: bool = False) -> np.ndarray:
+    """A float64 array with entries in ``bounds`` (a random shape unless ``shape``)."""
+    if shape is None:
+        shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=3, min_side=1, max_side=4))
+    low, high = bounds
+    if distinct:
+        # Spread entries at least 0.05 apart so that no max/min tie is hit by a small step.
+        count = int(np.prod(shape, dtype=np.int64))
+        slots = draw(st.lists(st.integers(0, 120), min_size=count, max_size=count, unique=True))
+        values = low + (np.asarray(slots, dtype=float) + 0.5) * (high - low) / 121.0
+        return values.reshape(shape)
+    return draw(hnp.arrays(np.float64, shape, elements=_elements(st, low, high, magnitude)))
+
+
+def broadcast_arrays(draw: Any, st: Any, hnp: Any, ranges: tuple,
+                     magnitude: bool = False) -> list:
+    """One array per range, with shapes that broadcast together (0-d included)."""
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=len(ranges), min_dims=0,
+                                                    max_dims=3, max_side=3)).input_shapes
+    return [array(draw, st, hnp, bounds, shape=shape, magnitude=magnitude)
+            for shape, bounds in zip(shapes, ranges)]
+
+
+def axis_params(draw: Any, st: Any, ndim: int) -> dict:
+    """``axis`` (None, an int or a tuple) and ``keepdims`` for a reduction."""
+    choice = draw(st.sampled_from(["none", "int", "tuple"])) if ndim else "none"
+    if choice == "none":
+        axis: Any = None
+    elif choice == "int":
+        axis = draw(st.integers(-ndim, ndim - 1))
+    else:
+        axis = tuple(sorted(draw(st.sets(st.integers(0, ndim - 1), min_size=1))))
+    return {"axis": axis, "keepdims": draw(st.booleans())}
+
+
+def draw_example(draw: Any, st: Any, hnp: Any, primitive: Any) -> tuple:
+    """``(args, params)`` inside ``primitive``'s declared domain."""
+    domain = primitive.domain
+    if domain.examples is not None:
+        return domain.examples(draw, st, hnp)
+    args = broadcast_arrays(draw, st, hnp, domain.ranges, magnitude=domain.magnitude)
+    return tuple(args), {}

@@ -1,0 +1,228 @@
+"""Reductions over axes: ``sum``, ``mean``, ``max``, ``min``, ``var``, ``std``, ``prod``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adfun._records import Params
+from adfun._trace import Tracer, bind_unary
+from adfun.numpy._core import (
+    Domain,
+    declare,
+    kept_shape,
+    ndim_of,
+    normalize_axis,
+    shape_of,
+    wrap,
+)
+
+
+def _reduction_examples(draw: Any, st: Any, hnp: Any, low: float = -3.0, high: float = 3.0,
+                        distinct: bool = False) -> tuple:
+    from adfun.numpy._examples import array, axis_params
+
+    x = array(draw, st, hnp, (low, high), min_dims=0, distinct=distinct)
+    return (x,), axis_params(draw, st, x.ndim)
+
+
+def _expand(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """Broadcast a reduced cotangent ``g`` back to the shape of ``x``."""
+    shape = shape_of(x)
+    if not keepdims:
+        g = reshape(g, kept_shape(shape, axis))
+    return broadcast_to(g, shape)
+
+
+def _count(x: Any, axis: Any) -> int:
+    shape = shape_of(x)
+    if axis is None:
+        return int(np.prod(shape, dtype=np.int64))
+    return int(np.prod([shape[index] for index in axis], dtype=np.int64))
+
+
+def _reduce(primitive: Any, numpy_fun: Any, a: Any, axis: Any, keepdims: bool,
+            name: str) -> Any:
+    if type(a) is Tracer:
+        params = Params(axis=normalize_axis(axis, ndim_of(a), name), keepdims=bool(keepdims))
+        return bind_unary(primitive, a, params)
+    return numpy_fun(a, axis=axis, keepdims=keepdims)
+
+
+def _check_unsupported(name: str, a: Any, **options: Any) -> None:
+    given = {key: value for key, value in options.items() if value is not None}
+    if given and type(a) is Tracer:
+        raise TypeError(
+            f"adfun.numpy.{name}: the argument(s) {sorted(given)} are not supported on traced "
+            f"values; convert with .astype(...) first and drop out="
+        )
+
+
+# --- sum -----------------------------------------------------------------------------
+
+
+def _sum_impl(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return np.sum(a, axis=axis, keepdims=keepdims)
+
+
+def _sum_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return _expand(g, x, axis, keepdims)
+
+
+def _sum_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return sum(t, axis=axis, keepdims=keepdims)
+
+
+_SUM = declare("sum", _sum_impl, (_sum_vjp,), (_sum_jvp,),
+               Domain(examples=_reduction_examples), "")
+
+
+@wrap(_SUM, np.sum, "", "sum(a, axis=None, keepdims=False)")
+def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,  # noqa: A001
+        keepdims: bool = False, **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.sum`.
+
+    Derivative: the cotangent is broadcast back over the summed axes.
+    """
+    _check_unsupported("sum", a, dtype=dtype, out=out, **kwargs)
+    if type(a) is not Tracer:
+        return np.sum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+    return _reduce(_SUM, np.sum, a, axis, keepdims, "sum")
+
+
+# --- mean ----------------------------------------------------------------------------
+
+
+def _mean_impl(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return np.mean(a, axis=axis, keepdims=keepdims)
+
+
+def _mean_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return _expand(g, x, axis, keepdims) / _count(x, axis)
+
+
+def _mean_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return mean(t, axis=axis, keepdims=keepdims)
+
+
+_MEAN = declare("mean", _mean_impl, (_mean_vjp,), (_mean_jvp,),
+                Domain(examples=_reduction_examples), "")
+
+
+@wrap(_MEAN, np.mean, "", "mean(a, axis=None, keepdims=False)")
+def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+         keepdims: bool = False, **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.mean`.
+
+    Derivative: the cotangent divided by the number of averaged entries, broadcast back.
+    """
+    _check_unsupported("mean", a, dtype=dtype, out=out, **kwargs)
+    if type(a) is not Tracer:
+        return np.mean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+    return _reduce(_MEAN, np.mean, a, axis, keepdims, "mean")
+
+
+# --- max and min (ties split evenly) ---------------------------------------------------
+
+
+def _extremum_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """1/k on each of the k entries equal to the extremum, 0 elsewhere (a constant)."""
+    reference = ans if keepdims else reshape(ans, kept_shape(shape_of(x), axis))
+    hits = where(equal(x, reference), 1.0, 0.0)
+    return hits / sum(hits, axis=axis, keepdims=True)
+
+
+def _extremum_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return _expand(g, x, axis, keepdims) * _extremum_weights(ans, x, axis, keepdims)
+
+
+def _extremum_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return sum(t * _extremum_weights(ans, x, axis, keepdims), axis=axis, keepdims=keepdims)
+
+
+def _distinct_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    return _reduction_examples(draw, st, hnp, distinct=True)
+
+
+def _max_impl(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return np.max(a, axis=axis, keepdims=keepdims)
+
+
+def _min_impl(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return np.min(a, axis=axis, keepdims=keepdims)
+
+
+_MAX = declare("max", _max_impl, (_extremum_vjp,), (_extremum_jvp,),
+               Domain(examples=_distinct_examples), "")
+_MIN = declare("min", _min_impl, (_extremum_vjp,), (_extremum_jvp,),
+               Domain(examples=_distinct_examples), "")
+
+
+@wrap(_MAX, np.max, "", "max(a, axis=None, keepdims=False)")
+def max(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,  # noqa: A001
+        **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.max` (also ``amax``).
+
+    Derivative: 1 at the maximum; tied maxima share it evenly (forward mode: the mean of
+    the tied tangents).
+    """
+    _check_unsupported("max", a, out=out, **kwargs)
+    if type(a) is not Tracer:
+        return np.max(a, axis=axis, out=out, keepdims=keepdims, **kwargs)
+    return _reduce(_MAX, np.max, a, axis, keepdims, "max")
+
+
+@wrap(_MIN, np.min, "", "min(a, axis=None, keepdims=False)")
+def min(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,  # noqa: A001
+        **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.min` (also ``amin``).
+
+    Derivative: 1 at the minimum; tied minima share it evenly (forward mode: the mean of
+    the tied tangents).
+    """
+    _check_unsupported("min", a, out=out, **kwargs)
+    if type(a) is not Tracer:
+        return np.min(a, axis=axis, out=out, keepdims=keepdims, **kwargs)
+    return _reduce(_MIN, np.min, a, axis, keepdims, "min")
+
+
+amax = max
+amin = min
+
+# --- variance and standard deviation (composites of differentiable primitives) ---------
+
+
+def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
+        keepdims: bool = False) -> Any:
+    """Differentiable :func:`numpy.var`, built from ``mean`` and ``sum``."""
+    _check_unsupported("var", a, dtype=dtype, out=out)
+    if type(a) is not Tracer:
+        return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    axes = normalize_axis(axis, ndim_of(a), "var")
+    centered = a - mean(a, axis=axes, keepdims=True)
+    count = _count(a, axes)
+    return sum(centered * centered, axis=axes, keepdims=keepdims) / (count - ddof)
+
+
+def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
+        keepdims: bool = False) -> Any:
+    """Differentiable :func:`numpy.std`: the square root of :func:`var`."""
+    _check_unsupported("std", a, dtype=dtype, out=out)
+    if type(a) is not Tracer:
+        return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    return sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+from adfun._records import NUMPY_OVERRIDES, OPERATIONS  # noqa: E402
+
+for _composite, _numpy_fun in ((var, np.var), (std, np.std)):
+    NUMPY_OVERRIDES[_numpy_fun] = _composite
+    OPERATIONS.setdefault(_composite.__name__, _composite)
+NUMPY_OVERRIDES[np.amax] = max
+NUMPY_OVERRIDES[np.amin] = min
+
+from adfun.numpy._elementwise import sqrt  # noqa: E402
+from adfun.numpy._nondiff import equal  # noqa: E402
+from adfun.numpy._selection import where  # noqa: E402
+from adfun.numpy._shape import broadcast_to, reshape  # noqa: E402

@@ -1,0 +1,391 @@
+"""Shape and layout: reshape, transpose, broadcasting, axes, joining, dtype casts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adfun._records import Params, Variadic
+from adfun._trace import Tracer, bind, bind_unary
+from adfun.numpy._core import (
+    Domain,
+    declare,
+    dtype_of,
+    ndim_of,
+    normalize_axis,
+    shape_of,
+    wrap,
+)
+
+
+def _shape_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    x = array(draw, st, hnp, (-3.0, 3.0), min_dims=1)
+    return (x,), {}
+
+
+def _as_shape(shape: Any) -> tuple:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(side) for side in shape)
+
+
+# --- reshape -----------------------------------------------------------------------------
+
+
+def _reshape_impl(a: Any, shape: tuple = ()) -> Any:
+    return np.reshape(a, shape)
+
+
+def _reshape_vjp(g: Any, ans: Any, x: Any, shape: tuple = ()) -> Any:
+    return reshape(g, shape_of(x))
+
+
+def _reshape_jvp(t: Any, ans: Any, x: Any, shape: tuple = ()) -> Any:
+    return reshape(t, shape)
+
+
+def _reshape_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x,), _ = _shape_examples(draw, st, hnp)
+    return (x,), {"shape": (-1,) if draw(st.booleans()) else (x.size, 1)}
+
+
+_RESHAPE = declare("reshape", _reshape_impl, (_reshape_vjp,), (_reshape_jvp,),
+                   Domain(examples=_reshape_examples), "")
+
+
+@wrap(_RESHAPE, np.reshape, "", "reshape(a, shape)")
+def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.reshape`.
+
+    Derivative: the cotangent is reshaped back to the input's shape.
+    """
+    if shape is None:
+        shape = kwargs.pop("newshape", None)
+    if order != "C" and type(a) is Tracer:
+        raise TypeError("adfun.numpy.reshape: only order='C' is supported on traced values")
+    if type(a) is not Tracer:
+        return np.reshape(a, shape, order=order)
+    return bind_unary(_RESHAPE, a, Params(shape=_as_shape(shape)))
+
+
+def ravel(a: Any, order: str = "C") -> Any:
+    """Differentiable :func:`numpy.ravel` (a reshape to one dimension)."""
+    return reshape(a, (-1,), order=order)
+
+
+def _squeezed_shape(shape: tuple, axis: Any) -> tuple:
+    axes = normalize_axis(axis, len(shape), "squeeze")
+    if axes is None:
+        return tuple(side for side in shape if side != 1)
+    for index in axes:
+        if shape[index] != 1:
+            raise ValueError(
+                f"adfun.numpy.squeeze: cannot select axis {index}, whose size is "
+                f"{shape[index]}, not 1"
+            )
+    return tuple(side for index, side in enumerate(shape) if index not in axes)
+
+
+def squeeze(a: Any, axis: Any = None) -> Any:
+    """Differentiable :func:`numpy.squeeze` (a reshape)."""
+    if type(a) is not Tracer:
+        return np.squeeze(a, axis=axis)
+    return reshape(a, _squeezed_shape(shape_of(a), axis))
+
+
+def expand_dims(a: Any, axis: Any) -> Any:
+    """Differentiable :func:`numpy.expand_dims` (a reshape)."""
+    if type(a) is not Tracer:
+        return np.expand_dims(a, axis)
+    shape = list(shape_of(a))
+    axes = normalize_axis(axis, len(shape) + len(axis if isinstance(axis, tuple) else (axis,)),
+                          "expand_dims")
+    for index in axes:
+        shape.insert(index, 1)
+    return reshape(a, tuple(shape))
+
+
+# --- transpose, swapaxes, moveaxis -------------------------------------------------------
+
+
+def _transpose_impl(a: Any, axes: Any = None) -> Any:
+    return np.transpose(a, axes)
+
+
+def _inverse_permutation(axes: Any, ndim: int) -> Any:
+    if axes is None:
+        return None
+    return tuple(int(index) for index in np.argsort(axes))
+
+
+def _transpose_vjp(g: Any, ans: Any, x: Any, axes: Any = None) -> Any:
+    return transpose(g, _inverse_permutation(axes, ndim_of(x)))
+
+
+def _transpose_jvp(t: Any, ans: Any, x: Any, axes: Any = None) -> Any:
+    return transpose(t, axes)
+
+
+def _transpose_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x,), _ = _shape_examples(draw, st, hnp)
+    axes = tuple(draw(st.permutations(range(x.ndim)))) if draw(st.booleans()) else None
+    return (x,), {"axes": axes}
+
+
+_TRANSPOSE = declare("transpose", _transpose_impl, (_transpose_vjp,), (_transpose_jvp,),
+                     Domain(examples=_transpose_examples), "")
+
+
+@wrap(_TRANSPOSE, np.transpose, "", "transpose(a, axes=None)")
+def transpose(a: Any, axes: Any = None) -> Any:
+    """Differentiable :func:`numpy.transpose`.
+
+    Derivative: the cotangent is transposed by the inverse permutation.
+    """
+    if type(a) is not Tracer:
+        return np.transpose(a, axes)
+    if axes is not None:
+        ndim = ndim_of(a)
+        axes = tuple(int(index) % max(ndim, 1) for index in axes)
+        if sorted(axes) != list(range(ndim)):
+            raise ValueError(f"adfun.numpy.transpose: axes {axes} are not a permutation of "
+                             f"the {ndim} axes")
+    return bind_unary(_TRANSPOSE, a, Params(axes=axes))
+
+
+def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
+    """Differentiable :func:`numpy.swapaxes` (a transpose)."""
+    if type(a) is not Tracer:
+        return np.swapaxes(a, axis1, axis2)
+    ndim = ndim_of(a)
+    axes = list(range(ndim))
+    first, second = axis1 % ndim, axis2 % ndim
+    axes[first], axes[second] = axes[second], axes[first]
+    return transpose(a, tuple(axes))
+
+
+def moveaxis(a: Any, source: Any, destination: Any) -> Any:
+    """Differentiable :func:`numpy.moveaxis` (a transpose)."""
+    if type(a) is not Tracer:
+        return np.moveaxis(a, source, destination)
+    ndim = ndim_of(a)
+    sources = normalize_axis_list(source, ndim)
+    destinations = normalize_axis_list(destination, ndim)
+    if len(sources) != len(destinations):
+        raise ValueError("adfun.numpy.moveaxis: source and destination must have the same "
+                         "number of elements")
+    order = [index for index in range(ndim) if index not in sources]
+    for target, index in sorted(zip(destinations, sources)):
+        order.insert(target, index)
+    return transpose(a, tuple(order))
+
+
+def normalize_axis_list(axis: Any, ndim: int) -> list:
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return [int(index) % ndim for index in axes]
+
+
+# --- broadcast_to ------------------------------------------------------------------------
+
+
+def _broadcast_to_impl(a: Any, shape: tuple = ()) -> Any:
+    return np.broadcast_to(a, shape)
+
+
+def _broadcast_to_vjp(g: Any, ans: Any, x: Any, shape: tuple = ()) -> Any:
+    return unbroadcast(g, x)
+
+
+def _broadcast_to_jvp(t: Any, ans: Any, x: Any, shape: tuple = ()) -> Any:
+    return broadcast_to(t, shape)
+
+
+def _broadcast_to_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3))
+    target = draw(hnp.broadcastable_shapes(shape, min_dims=len(shape), max_dims=4, max_side=3))
+    x = array(draw, st, hnp, (-3.0, 3.0), shape=shape)
+    full = np.broadcast_shapes(shape, target)
+    return (x,), {"shape": tuple(full)}
+
+
+_BROADCAST_TO = declare("broadcast_to", _broadcast_to_impl, (_broadcast_to_vjp,),
+                        (_broadcast_to_jvp,), Domain(examples=_broadcast_to_examples), "")
+
+
+@wrap(_BROADCAST_TO, np.broadcast_to, "", "broadcast_to(a, shape)")
+def broadcast_to(array: Any, shape: Any, subok: bool = False) -> Any:
+    """Differentiable :func:`numpy.broadcast_to`.
+
+    Derivative: the cotangent is summed over the broadcast axes.
+    """
+    if type(array) is not Tracer:
+        return np.broadcast_to(array, shape)
+    return bind_unary(_BROADCAST_TO, array, Params(shape=_as_shape(shape)))
+
+
+# --- astype ------------------------------------------------------------------------------
+
+
+def _astype_impl(a: Any, dtype: Any = None) -> Any:
+    return np.asarray(a).astype(dtype) if not isinstance(a, np.generic) else a.astype(dtype)
+
+
+def _astype_rule(seed: Any, ans: Any, x: Any, dtype: Any = None) -> Any:
+    if dtype_of(ans).kind not in "fc" or dtype_of(x).kind not in "fc":
+        return None  # a cast to integers (or from them) carries no derivative
+    return astype(seed, dtype_of(x))
+
+
+def _astype_jvp(t: Any, ans: Any, x: Any, dtype: Any = None) -> Any:
+    if dtype_of(ans).kind not in "fc":
+        return None
+    return astype(t, dtype)
+
+
+def _astype_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    x = array(draw, st, hnp, (-3.0, 3.0))
+    return (x,), {"dtype": np.dtype(np.float64)}
+
+
+_ASTYPE = declare("astype", _astype_impl, (_astype_rule,), (_astype_jvp,),
+                  Domain(examples=_astype_examples), "")
+
+
+@wrap(_ASTYPE, None, "", "astype(a, dtype)")
+def astype(a: Any, dtype: Any, copy: bool = True) -> Any:
+    """Cast ``a`` to ``dtype`` (like ``ndarray.astype``), differentiably.
+
+    Derivative: the cotangent cast back to the input's dtype; none through a cast to an
+    integer or boolean dtype.
+    """
+    if type(a) is not Tracer:
+        return _astype_impl(a, np.dtype(dtype))
+    return bind_unary(_ASTYPE, a, Params(dtype=np.dtype(dtype)))
+
+
+# --- concatenate and stack ------------------------------------------------------------
+
+
+def _block_zeros(like: Any, dtype: Any) -> Any:
+    return np.zeros(shape_of(like), dtype)
+
+
+def _concatenate_impl(*arrays: Any, axis: int = 0) -> Any:
+    return np.concatenate(arrays, axis=axis)
+
+
+def _concatenate_vjp(argnum: int, g: Any, ans: Any, *arrays: Any, axis: int = 0) -> Any:
+    start = 0
+    for array in arrays[:argnum]:
+        start += shape_of(array)[axis]
+    stop = start + shape_of(arrays[argnum])[axis]
+    index = (slice(None),) * axis + (slice(start, stop),)
+    return g[index]
+
+
+def _concatenate_jvp(argnum: int, t: Any, ans: Any, *arrays: Any, axis: int = 0) -> Any:
+    dtype = dtype_of(t)
+    blocks = [t if index == argnum else _block_zeros(array, dtype)
+              for index, array in enumerate(arrays)]
+    return concatenate(blocks, axis=axis)
+
+
+def _joining_examples(draw: Any, st: Any, hnp: Any, stacking: bool = False) -> tuple:
+    from adfun.numpy._examples import array
+
+    count = draw(st.integers(1, 3))
+    base = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
+    axis = draw(st.integers(0, len(base) - (0 if stacking else 1)))
+    arrays = []
+    for _ in range(count):
+        shape = list(base)
+        if not stacking:
+            shape[axis] = draw(st.integers(1, 3))
+        arrays.append(array(draw, st, hnp, (-3.0, 3.0), shape=tuple(shape)))
+    return tuple(arrays), {"axis": axis}
+
+
+_CONCATENATE = declare("concatenate", _concatenate_impl, Variadic(_concatenate_vjp),
+                       Variadic(_concatenate_jvp), Domain(examples=_joining_examples), "")
+
+
+@wrap(_CONCATENATE, np.concatenate, "", "concatenate(arrays, axis=0)")
+def concatenate(arrays: Any, axis: Any = 0, out: Any = None, **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.concatenate`.
+
+    Derivative: each input receives its own slice of the cotangent.
+    """
+    arrays = tuple(arrays)
+    if not any(type(array) is Tracer for array in arrays):
+        return np.concatenate(arrays, axis=axis, out=out, **kwargs)
+    if out is not None or kwargs:
+        raise TypeError("adfun.numpy.concatenate: out= and dtype= are not supported on traced "
+                        "values")
+    if axis is None:
+        return concatenate([ravel(array) for array in arrays], axis=0)
+    ndim = ndim_of(arrays[0])
+    return bind(_CONCATENATE, arrays, Params(axis=normalize_axis(axis, ndim, "concatenate")[0]))
+
+
+def _stack_impl(*arrays: Any, axis: int = 0) -> Any:
+    return np.stack(arrays, axis=axis)
+
+
+def _stack_vjp(argnum: int, g: Any, ans: Any, *arrays: Any, axis: int = 0) -> Any:
+    return g[(slice(None),) * axis + (argnum,)]
+
+
+def _stack_jvp(argnum: int, t: Any, ans: Any, *arrays: Any, axis: int = 0) -> Any:
+    dtype = dtype_of(t)
+    blocks = [t if index == argnum else _block_zeros(array, dtype)
+              for index, array in enumerate(arrays)]
+    return stack(blocks, axis=axis)
+
+
+def _stacking_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    return _joining_examples(draw, st, hnp, stacking=True)
+
+
+_STACK = declare("stack", _stack_impl, Variadic(_stack_vjp), Variadic(_stack_jvp),
+                 Domain(examples=_stacking_examples), "")
+
+
+@wrap(_STACK, np.stack, "", "stack(arrays, axis=0)")
+def stack(arrays: Any, axis: int = 0, out: Any = None, **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.stack`.
+
+    Derivative: each input receives its own slice of the cotangent.
+    """
+    arrays = tuple(arrays)
+    if not any(type(array) is Tracer for array in arrays):
+        return np.stack(arrays, axis=axis, out=out, **kwargs)
+    if out is not None or kwargs:
+        raise TypeError("adfun.numpy.stack: out= and dtype= are not supported on traced values")
+    shapes = {shape_of(array) for array in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"adfun.numpy.stack: all input arrays must have the same shape, got "
+                         f"{sorted(shapes)}")
+    ndim = ndim_of(arrays[0]) + 1
+    return bind(_STACK, arrays, Params(axis=normalize_axis(axis, ndim, "stack")[0]))
+
+
+from adfun._records import NUMPY_OVERRIDES, OPERATIONS  # noqa: E402
+
+for _composite, _numpy_fun in (
+    (ravel, np.ravel),
+    (squeeze, np.squeeze),
+    (expand_dims, np.expand_dims),
+    (swapaxes, np.swapaxes),
+    (moveaxis, np.moveaxis),
+):
+    NUMPY_OVERRIDES[_numpy_fun] = _composite
+    OPERATIONS.setdefault(_composite.__name__, _composite)
+
+from adfun.numpy._broadcast import unbroadcast  # noqa: E402
