@@ -83,7 +83,10 @@ def bind(primitive: Any, args: tuple, params: Params) -> Any:
             if arg.trace is top:
                 parents.append(arg.node)
                 argnums.append(position)
-                values.append(arg.value)
+                value = arg.value
+                values.append(value)
+                if type(value) is Tracer:
+                    lower = True
                 continue
             lower = True
         values.append(arg)

@@ -190,16 +190,17 @@ def _finish(cotangent: Any, primal: Any) -> Any:
     """Give a gradient its primal's type, shape and dtype."""
     if cotangent is None:
         return _zeros_like(primal)
+    base = full_value(primal)
+    dtype = _dtype(base)
     if type(cotangent) is Tracer:
-        if cotangent.dtype != _dtype(primal):
-            cotangent = OPERATIONS["astype"](cotangent, _dtype(primal))
+        if cotangent.dtype != dtype:
+            cotangent = OPERATIONS["astype"](cotangent, dtype)
         return cotangent
-    dtype = _dtype(primal)
-    if isinstance(primal, np.ndarray):
+    if isinstance(base, np.ndarray):
         return np.asarray(cotangent, dtype=dtype)
     if isinstance(cotangent, np.ndarray):
-        return dtype.type(cotangent[()] if cotangent.ndim == 0 else cotangent.reshape(())[()])
-    if getattr(cotangent, "dtype", dtype) != dtype:
+        cotangent = cotangent[()]
+    if getattr(cotangent, "dtype", None) != dtype:
         return dtype.type(cotangent)
     return cotangent
 

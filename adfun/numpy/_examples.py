@@ -40,12 +40,12 @@ def broadcast_arrays(draw: Any, st: Any, hnp: Any, ranges: tuple,
 
 
 def axis_params(draw: Any, st: Any, ndim: int) -> dict:
-    """``axis`` (None, an int or a tuple) and ``keepdims`` for a reduction."""
+    """``axis`` (None or a sorted tuple, as primitives store it) and ``keepdims``."""
     choice = draw(st.sampled_from(["none", "int", "tuple"])) if ndim else "none"
     if choice == "none":
         axis: Any = None
     elif choice == "int":
-        axis = draw(st.integers(-ndim, ndim - 1))
+        axis = (draw(st.integers(0, ndim - 1)),)
     else:
         axis = tuple(sorted(draw(st.sets(st.integers(0, ndim - 1), min_size=1))))
     return {"axis": axis, "keepdims": draw(st.booleans())}
