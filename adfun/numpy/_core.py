@@ -14,7 +14,7 @@ import attrs
 import numpy as np
 
 from adfun._records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
-from adfun._trace import Tracer, bind, bind_unary, full_value
+from adfun._trace import Tracer, bind, bind_binary, bind_unary, full_value
 
 #: Every primitive declared by ``adfun.numpy`` (and its sub-packages), by public name.
 REGISTRY: dict[str, Any] = {}
@@ -112,7 +112,7 @@ def binary(
         if type(x) is Tracer or type(y) is Tracer:
             if kwargs:
                 _refuse_kwargs(name, kwargs)
-            return bind(primitive, (x, y), EMPTY_PARAMS)
+            return bind_binary(primitive, x, y, EMPTY_PARAMS)
         return numpy_fun(x, y, **kwargs)
 
     return _register(fun, primitive, numpy_fun, _doc(name, name, explain, f"{name}(x, y)"))
