@@ -163,11 +163,13 @@ class Graph:
                     f"Graph {self.name}: node {node!r} has a parent that is not in the "
                     f"graph's node tuple; build graphs with Graph.build"
                 ) from None
-            constants = tuple(
-                _freeze(arg)
-                for position, arg in enumerate(node.args)
-                if position not in argnums
-            )
+            args = node.args
+            if len(args) == len(argnums):
+                constants = ()
+            else:
+                constants = tuple(
+                    _freeze(arg) for position, arg in enumerate(args) if position not in argnums
+                )
             params = node.params
             rows.append(
                 (

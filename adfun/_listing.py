@@ -19,6 +19,7 @@ constants.  Array constants (of one or more dimensions) are bound first to names
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -50,13 +51,14 @@ def short_dtype(dtype: Any) -> str:
     return str(dtype)
 
 
-def type_text(shape: Any, dtype: Any) -> str:
+@functools.lru_cache(maxsize=512)
+def type_text(shape: tuple, dtype: Any) -> str:
     """``f64[3,4]`` for shape ``(3, 4)`` and dtype float64."""
     return f"{short_dtype(dtype)}[{','.join(str(side) for side in shape)}]"
 
 
 def _node_type(node: Any) -> str:
-    return type_text(node.shape, node.dtype)
+    return type_text(tuple(node.shape), node.dtype)
 
 
 def _is_named_constant(value: Any) -> bool:
@@ -98,7 +100,7 @@ def constant_text(value: Any) -> str:
     dtype = getattr(value, "dtype", None)
     if shape is not None and dtype is not None:
         try:
-            return f"<{kind.__name__} {type_text(shape, dtype)}>"
+            return f"<{kind.__name__} {type_text(tuple(shape), dtype)}>"
         except TypeError:
             pass
     return f"<{kind.__name__}>"
@@ -204,7 +206,7 @@ def graph_listing(graph: Any) -> str:
         lines.append(f"  {head}{node.primitive.name}{params_text(node.params)}"
                      + (f" {arguments}" if arguments else ""))
     constants = [
-        f"  {name}:{type_text(value.shape, value.dtype)} = const {_array_text(value)}"
+        f"  {name}:{type_text(tuple(value.shape), value.dtype)} = const {_array_text(value)}"
         for name, value in namer.constants.values()
     ]
     header = f"graph {graph.name}({_signature(graph, namer)}) {{"
@@ -219,8 +221,9 @@ def graph_listing(graph: Any) -> str:
 
 def _quote(text: str) -> str:
     """A DOT double-quoted string; newlines become DOT's centred line break."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+    if "\\" in text or '"' in text:
+        text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + text.replace("\n", "\\n") + '"'
 
 
 def graph_dot(graph: Any) -> str:
@@ -264,7 +267,7 @@ def graph_dot(graph: Any) -> str:
                     lines.append(f"  {constant} -> n{position}{edge_label};")
                     continue
                 drawn.add(constant)
-                text = f"{text}\n{type_text(value.shape, value.dtype)}"
+                text = f"{text}\n{type_text(tuple(value.shape), value.dtype)}"
             else:
                 constant = f"c{position}_{argument}"
             lines.append(f"  {constant} [label={_quote(text)}, shape=note, "
