@@ -48,6 +48,8 @@ class CustomPrimitive:
             for arg in args:
                 if type(arg) in (tuple, list, dict):
                     self._refuse_nested_tracers(arg)
+            for key, value in kwargs.items():
+                self._refuse_traced_keyword(key, value)
             return self.fun(*args, **kwargs)
         params = self._params(kwargs) if kwargs else EMPTY_PARAMS
         out = bind(self.primitive, args, params)
@@ -135,13 +137,7 @@ class CustomPrimitive:
         frozen = {}
         for key, value in kwargs.items():
             value = _freeze(value)
-            leaves = tree_flatten(value)[0]
-            if any(type(leaf) is Tracer for leaf in leaves):
-                raise TypeError(
-                    f"custom primitive '{self.primitive.name}': keyword argument {key!r} is a "
-                    f"traced value; keyword arguments are static parameters, so pass values "
-                    f"to differentiate as positional arguments"
-                )
+            self._refuse_traced_keyword(key, value)
             try:
                 hash(value)
             except TypeError:
@@ -153,6 +149,17 @@ class CustomPrimitive:
                 ) from None
             frozen[key] = value
         return Params(frozen)
+
+    def _refuse_traced_keyword(self, key: str, value: Any) -> None:
+        if type(value) is Tracer or (
+            type(value) in (tuple, list, dict)
+            and any(type(leaf) is Tracer for leaf in tree_flatten(value)[0])
+        ):
+            raise TypeError(
+                f"custom primitive '{self.primitive.name}': keyword argument {key!r} is a "
+                f"traced value; keyword arguments are static parameters, so pass values "
+                f"to differentiate as positional arguments"
+            )
 
     def _refuse_nested_tracers(self, container: Any) -> None:
         if any(type(leaf) is Tracer for leaf in tree_flatten(container)[0]):

@@ -116,8 +116,10 @@ class Graph:
     in_tree: Any = None
     out_tree: Any = None
     name: str = "graph"
-    _key: Any = attrs.field(default=None, alias="_key", repr=False)
-    _program: Any = attrs.field(default=None, alias="_program", repr=False)
+    # Caches filled on first use (structural key and hash; compiled replay program).
+    # init=False keeps attrs.evolve from carrying them over to a different graph.
+    _key: Any = attrs.field(default=None, init=False, repr=False)
+    _program: Any = attrs.field(default=None, init=False, repr=False)
 
     @classmethod
     def build(cls, inputs: Iterable[Node], outputs: Iterable[Node], **fields: Any) -> Graph:
