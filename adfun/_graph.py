@@ -67,6 +67,63 @@ def _freeze(value: Any) -> Any:
     return ("object", id(value))
 
 
+def _frozen_constant(value: Any, copies: dict) -> Any:
+    """``value``, or a read-only copy of it if it is an array that could still change.
+
+    ``copies`` maps ``id(array)`` to its copy, so an array used twice is copied once.
+    """
+    if isinstance(value, np.ndarray):
+        if value.flags.writeable or value.base is not None:
+            copy = copies.get(id(value))
+            if copy is None:
+                copy = value.copy()
+                copy.flags.writeable = False
+                copies[id(value)] = copy
+            return copy
+        return value
+    kind = type(value)
+    if kind is tuple or kind is list:
+        items = [_frozen_constant(item, copies) for item in value]
+        if any(new is not old for new, old in zip(items, value)):
+            return kind(items)
+    return value
+
+
+def _snapshot(order: list) -> tuple[list, dict]:
+    """The nodes of ``order`` with array constants frozen (read-only private copies).
+
+    A node whose constants had to be copied, or whose parents were replaced, is rebuilt;
+    so a graph never sees later in-place changes of arrays the traced function captured.
+    Returns the nodes and a map ``id(old node) -> new node``.
+    """
+    replaced: dict[int, Node] = {}
+    copies: dict[int, Any] = {}
+    nodes = []
+    for node in order:
+        args = node.args
+        argnums = node.argnums
+        new_args = None
+        if len(args) != len(argnums):
+            for position, arg in enumerate(args):
+                if position in argnums:
+                    continue
+                frozen = _frozen_constant(arg, copies)
+                if frozen is not arg:
+                    if new_args is None:
+                        new_args = list(args)
+                    new_args[position] = frozen
+        parents = node.parents
+        if replaced and any(id(parent) in replaced for parent in parents):
+            parents = tuple(replaced.get(id(parent), parent) for parent in parents)
+        if new_args is not None or parents is not node.parents:
+            new = Node(node.primitive, parents, argnums,
+                       args if new_args is None else tuple(new_args), node.params, node.value)
+            replaced[id(node)] = new
+            node = new
+        nodes.append(node)
+    return nodes, replaced
+
+
 @attrs.frozen(eq=False)
 class Graph:
     """A traced program: the immutable expression DAG of one call.
@@ -125,16 +182,23 @@ class Graph:
     def build(cls, inputs: Iterable[Node], outputs: Iterable[Node], **fields: Any) -> Graph:
         """A graph of ``inputs`` and ``outputs``, with every node they need, sorted.
 
+        Array constants the nodes captured are replaced by read-only copies (the nodes
+        holding them are rebuilt), so the graph is a snapshot: changing such an array in
+        place afterwards changes neither its replay, nor its listing, nor its hash.
         ``fields`` are the optional attributes (``in_tree``, ``out_tree``, ``name``).
         """
         inputs = tuple(inputs)
         outputs = tuple(outputs)
-        nodes = list(inputs)
+        order = list(inputs)
         seen = {id(node) for node in inputs}
         for node in toposort(outputs):
             if id(node) not in seen:
                 seen.add(id(node))
-                nodes.append(node)
+                order.append(node)
+        nodes, replaced = _snapshot(order)
+        if replaced:
+            inputs = tuple(replaced.get(id(node), node) for node in inputs)
+            outputs = tuple(replaced.get(id(node), node) for node in outputs)
         return cls(inputs, outputs, tuple(nodes), **fields)
 
     @property

@@ -69,6 +69,22 @@ def test_nodes_and_graphs_cannot_be_mutated():
     assert isinstance(graph.nodes, tuple) and isinstance(node.parents, tuple)
 
 
+def test_graph_does_not_see_later_changes_of_captured_arrays():
+    weights = np.arange(3.0)
+    index = np.array([2, 0])
+    graph = ad.trace(lambda x: anp.sum(x * weights) + anp.sum(x[index]))(np.ones(3))
+    listing, key, value = str(graph), hash(graph), graph(np.ones(3))
+    weights[:] = 100.0
+    index[:] = 1
+    assert weights.flags.writeable and index.flags.writeable  # the user's arrays untouched
+    assert graph(np.ones(3)) == value == 5.0
+    assert str(graph) == listing and hash(graph) == key
+    constant = graph.nodes[1].args[1]
+    assert not constant.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        constant[0] = 1.0
+
+
 def test_repr_is_a_short_summary():
     graph = ad.trace(loss)(X, 3.0)
     assert repr(graph) == "<Graph loss: 2 input(s), 6 nodes, 1 output(s)>"
