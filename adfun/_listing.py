@@ -1,13 +1,15 @@
 """Text forms of a :class:`~adfun._graph.Graph`: a readable listing and Graphviz DOT.
 
-The listing reads like a small program, one line per node::
+The listing reads like a small program, one line per node.  For
+``def f(x, y): return anp.sum(anp.sin(x) * w * y)`` with ``w = np.array([1., 2., 3.])``::
 
     graph f(a:f64[3], b:f64[]) {
-      k0:f64[2] = const [1. 2.]
+      k0:f64[3] = const [1. 2. 3.]
       c:f64[3] = sin a
-      d:f64[3] = multiply c b
-      e:f64[] = sum[axis=None keepdims=False] d
-      return e
+      d:f64[3] = multiply c k0
+      e:f64[3] = multiply d b
+      f:f64[] = sum[axis=None keepdims=False] e
+      return f
     }
 
 Each node gets a short name (``a``, ``b``, ..., ``z``, ``aa``, ...) and a type, dtype
