@@ -125,10 +125,11 @@ def _as_input(leaf: Any, dtype: np.dtype) -> Any:
 
 
 def _shape_and_dtype(leaf: Any) -> tuple:
-    try:
-        return np.shape(leaf), np.result_type(leaf)
-    except (TypeError, ValueError):
-        return (), type(leaf).__name__
+    if isinstance(leaf, (np.ndarray, np.generic)):
+        return leaf.shape, leaf.dtype
+    if isinstance(leaf, (bool, int, float, complex)):
+        return (), np.result_type(leaf)
+    return None, None
 
 
 def _structure_error(graph: Any, args: tuple, in_tree: Any) -> None:
@@ -159,6 +160,12 @@ def _leaf_error(graph: Any, number: int, leaf: Any, shape: tuple, dtype: Any,
         for position, child in enumerate(graph.in_tree.children):
             paths.extend(leaf_paths(child, f"argument {position}"))
         where = paths[number]
+    if dtype is None:
+        raise TypeError(
+            f"Graph {graph.name}: {where} is a {type(leaf).__name__} ({leaf!r:.40}), not an "
+            f"array or a number; the graph was traced with an array of shape "
+            f"{expected_shape} and dtype {expected_dtype} there"
+        )
     raise TypeError(
         f"Graph {graph.name}: {where} ({type(leaf).__name__}) has shape {shape} and dtype "
         f"{dtype}, but the graph was traced with shape {expected_shape} and dtype "

@@ -30,15 +30,22 @@ import adfun as ad  # noqa: E402
 import adfun.numpy as anp  # noqa: E402
 
 
-def median_time(fun, repeat, number):
-    fun()  # warm up (and compile the graph's program on its first replay)
-    samples = []
+def median_times(cases, repeat, number):
+    """Median seconds per call of each case, measured round-robin.
+
+    Interleaving the cases (one sample of each per round) keeps a change in the load of
+    a shared machine from favouring whichever case happened to run during a quiet spell.
+    """
+    for _, fun in cases:
+        fun()  # warm up (and compile the graph's program on its first replay)
+    samples = {name: [] for name, _ in cases}
     for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fun()
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
+        for name, fun in cases:
+            start = time.perf_counter()
+            for _ in range(number):
+                fun()
+            samples[name].append((time.perf_counter() - start) / number)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def make_chain(ops):
@@ -71,10 +78,8 @@ def run(ops, repeat):
             ("grad(fun)(x)", lambda: grad_fun(x)),
             ("grad(graph)(x)", lambda: grad_graph(x)),
         ]
-        results = {}
-        for name, fun in cases:
-            seconds = median_time(fun, repeat, number=3)
-            results[name] = seconds
+        results = median_times(cases, repeat, number=3)
+        for name, seconds in results.items():
             print(f"{label:>8} {name:<28} {seconds * 1e6:10.1f} {seconds * 1e6 / total_ops:8.2f}")
         ratio = results["trace(fun)(x)"] / results["graph(x)  [replay]"]
         print(f"{label:>8} {'re-tracing / replay':<28} {ratio:10.1f}x")
@@ -84,7 +89,7 @@ def run(ops, repeat):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=21)
     arguments = parser.parse_args()
     run(arguments.ops, arguments.repeat)
 

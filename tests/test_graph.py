@@ -368,6 +368,9 @@ def test_replay_freezes_python_control_flow_as_traced():
                                       r"float32, .*dtype float64; .*\.astype\('float64'\)"),
         ((X, 3), r"argument 1 \(int\) has shape \(\) and dtype int64, but the graph was "
                  r"traced with shape \(\) and dtype float64"),
+        ((X, None), r"Graph loss: argument 1 is a NoneType \(None\), not an array or a "
+                    r"number; the graph was traced with an array of shape \(\) and dtype "
+                    r"float64 there"),
         ((X,), r"Graph loss: takes 2 positional argument\(s\), as traced, but got 1"),
         ((X, 3.0, 1.0), r"takes 2 positional argument\(s\), as traced, but got 3"),
         ((X, (3.0,)), r"Graph loss: argument 1 has pytree structure \(\*,\), but the graph "
