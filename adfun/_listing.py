@@ -128,6 +128,12 @@ class _Namer:
 
     def argument_texts(self, node: Any) -> list[str]:
         """The text of each positional argument of ``node``: a node name or a constant."""
+        names = self.names
+        if len(node.args) == len(node.parents):  # no constants: the common case
+            texts = [""] * len(node.args)
+            for parent, argnum in zip(node.parents, node.argnums):
+                texts[argnum] = names[id(parent)]
+            return texts
         texts = [""] * len(node.args)
         for parent, argnum in zip(node.parents, node.argnums):
             texts[argnum] = self.names[id(parent)]
@@ -256,11 +262,12 @@ def graph_dot(graph: Any) -> str:
         label = f"{name} = {node.primitive.name}{params_text(node.params)}\n{_node_type(node)}"
         lines.append(f"  n{position} [label={_quote(label)}, shape=box];")
         several = len(node.args) > 1
-        texts = namer.argument_texts(node)
-        for argument, value in enumerate(node.args):
-            edge_label = f" [label={_quote(str(argument))}]" if several else ""
+        constants = len(node.args) != len(node.parents)
+        texts = namer.argument_texts(node) if constants else ()
+        for argument, value in enumerate(node.args if constants else ()):
             if argument in node.argnums:
                 continue
+            edge_label = f' [label="{argument}"]' if several else ""
             text = texts[argument]
             if _is_named_constant(value):
                 # one shared box per array constant, however often it is used
@@ -276,7 +283,7 @@ def graph_dot(graph: Any) -> str:
                          f'fontcolor="#555555", color="#999999"];')
             lines.append(f"  {constant} -> n{position}{edge_label};")
         for parent, argument in zip(node.parents, node.argnums):
-            edge_label = f" [label={_quote(str(argument))}]" if several else ""
+            edge_label = f' [label="{argument}"]' if several else ""
             lines.append(f"  n{index[id(parent)]} -> n{position}{edge_label};")
     tree = graph.out_tree
     if tree is not None and tree.num_leaves == len(graph.outputs):

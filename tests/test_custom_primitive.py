@@ -289,3 +289,15 @@ def test_several_outputs_are_refused():
     with pytest.raises(TypeError, match=r"custom primitive 'both' returned a tuple; a "
                                         r"primitive must return a single array"):
         ad.grad(lambda x: both(x)[0])(1.0)
+
+
+def test_forward_rules_alone_give_forward_mode_only():
+    @ad.primitive
+    def forward_only(x):
+        return np.sin(x)
+
+    forward_only.defjvp(lambda t, ans, x: t * anp.cos(x))
+    assert ad.jvp(forward_only, (0.0,), (2.0,))[1] == 2.0
+    with pytest.raises(NotImplementedError, match=r"'forward_only' has no reverse-mode \(VJP\) "
+                                                  r"rule for its positional argument 0"):
+        ad.grad(forward_only)(0.0)
