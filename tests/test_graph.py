@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import runpy
 import shutil
 import subprocess
+from pathlib import Path
 
 import attrs
 import numpy as np
@@ -487,3 +489,29 @@ def test_a_100000_node_chain_builds_sorts_lists_and_replays():
                             f"{factor!r}\n  return {node_name(length)}\n}}")
     assert graph.to_dot().count("->") == 2 * length + 1
     assert graph(2.0) == pytest.approx(2.0 * factor ** length)
+
+
+# --------------------------------------------------------------------------------------
+# Examples
+# --------------------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_graph_inspection_example_writes_dot(tmp_path, capsys):
+    example = runpy.run_path(str(EXAMPLES / "graph_inspection.py"))
+    example["main"](tmp_path)
+    printed = capsys.readouterr().out
+    assert "graph loss({'w': a:f64[3], 'b': b:f64[]}, c:f64[5,3], d:f64[5]) {" in printed
+    assert "equal to a second trace: True | equal hashes: True" in printed
+    assert (tmp_path / "loss.dot").read_text().startswith('digraph "loss" {')
+    assert (tmp_path / "loss.svg").exists() == (shutil.which("dot") is not None)
+
+
+def test_custom_primitive_example_runs(capsys):
+    example = runpy.run_path(str(EXAMPLES / "custom_primitive.py"))
+    example["main"]()
+    printed = capsys.readouterr().out
+    assert "logsumexp(x) = 1001.386305711038" in printed
+    assert "Hessian matches diag(p) - p p^T: True" in printed
+    assert "  b:f64[] = logsumexp a" in printed
