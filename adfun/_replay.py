@@ -17,7 +17,7 @@ import numpy as np
 
 from adfun._pytree import leaf_paths, tree_flatten, tree_unflatten
 from adfun._records import INPUT
-from adfun._trace import Tracer, call_primitive
+from adfun._trace import Tracer, bind_unary, call_primitive
 
 
 class _Program:
@@ -99,6 +99,14 @@ def replay(graph: Any, args: tuple) -> Any:
         env[slot] = leaf
     if traced:
         for primitive, recorded, links, params, position in compiled.steps:
+            if len(recorded) == 1 and links:  # one argument, from a node: the common case
+                value = env[links[0][1]]
+                env[position] = (
+                    bind_unary(primitive, value, params)
+                    if type(value) is Tracer
+                    else primitive.impl(value, **params)
+                )
+                continue
             if links:
                 recorded = list(recorded)
                 for argnum, source in links:
