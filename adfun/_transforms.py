@@ -632,6 +632,7 @@ def trace(fun: Callable) -> Callable:
             node = _own_node(traced.trace, leaf)
             outputs.append(node if node is not None else constant_node(leaf))
         in_tree = tree_flatten(tuple(args))[1]
-        return Graph.build(traced.inputs, outputs, in_tree=in_tree, out_tree=traced.out_tree)
+        return Graph.build(traced.inputs, outputs, in_tree=in_tree, out_tree=traced.out_tree,
+                           name=_name(fun))
 
     return trace_fun
