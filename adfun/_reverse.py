@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 from adfun._errors import no_rule_message
 from adfun._graph import toposort
-from adfun._records import OPERATIONS, Node
+from adfun._records import OPERATIONS, Joint, Node
 
 
 def backward(seeds: Iterable[tuple[Node, Any]], inputs: Iterable[Node]) -> list[Any]:
@@ -43,12 +43,16 @@ def backward(seeds: Iterable[tuple[Node, Any]], inputs: Iterable[Node]) -> list[
         ans = node.value
         args = node.args
         params = node.params
-        for parent, argnum in zip(parents, node.argnums):
-            rule = rules[argnum] if argnum < len(rules) else None
-            if rule is None:
-                _refuse(primitive, parent, argnum)
-                continue
-            contribution = rule(g, ans, *args, **params)
+        joint = rules.rule(node.argnums, g, ans, *args, **params) if type(rules) is Joint else None
+        for index, (parent, argnum) in enumerate(zip(parents, node.argnums)):
+            if joint is not None:
+                contribution = joint[index]
+            else:
+                rule = rules[argnum] if argnum < len(rules) else None
+                if rule is None:
+                    _refuse(primitive, parent, argnum)
+                    continue
+                contribution = rule(g, ans, *args, **params)
             if contribution is None:
                 continue
             previous = cotangents.get(parent)
