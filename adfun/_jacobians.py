@@ -127,11 +127,15 @@ def jacrev(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callabl
            [0., 3., 2.]])
     """
 
+    return _jacrev(fun, argnums, has_aux, "jacrev")
+
+
+def _jacrev(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Callable:
     @functools.wraps(fun)
     def jacrev_fun(*args: Any, **kwargs: Any) -> Any:
-        positions, as_tuple = _normalize_argnums("jacrev", argnums, len(args))
-        traced = _trace_call("jacrev", fun, args, positions, has_aux, kwargs)
-        _check_outputs("jacrev", fun, traced)
+        positions, as_tuple = _normalize_argnums(transform, argnums, len(args))
+        traced = _trace_call(transform, fun, args, positions, has_aux, kwargs)
+        _check_outputs(transform, fun, traced)
         in_values = [leaf for leaves in traced.in_leaves for leaf in leaves]
         per_output = []
         for leaf in traced.out_leaves:
@@ -197,11 +201,15 @@ def jacfwd(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callabl
            [0., 4.]])
     """
 
+    return _jacfwd(fun, argnums, has_aux, "jacfwd")
+
+
+def _jacfwd(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Callable:
     @functools.wraps(fun)
     def jacfwd_fun(*args: Any, **kwargs: Any) -> Any:
-        positions, as_tuple = _normalize_argnums("jacfwd", argnums, len(args))
-        traced = _trace_call("jacfwd", fun, args, positions, has_aux, kwargs)
-        _check_outputs("jacfwd", fun, traced)
+        positions, as_tuple = _normalize_argnums(transform, argnums, len(args))
+        traced = _trace_call(transform, fun, args, positions, has_aux, kwargs)
+        _check_outputs(transform, fun, traced)
         out_nodes = [_own_node(traced.trace, leaf) for leaf in traced.out_leaves]
         order = toposort([node for node in out_nodes if node is not None])
         in_values = [leaf for leaves in traced.in_leaves for leaf in leaves]
@@ -264,9 +272,7 @@ def hessian(fun: Callable, argnums: Any = 0) -> Callable:
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    hessian_fun = jacfwd(jacrev(fun, argnums), argnums)
-    functools.update_wrapper(hessian_fun, fun)
-    return hessian_fun
+    return _jacfwd(_jacrev(fun, argnums, False, "hessian"), argnums, False, "hessian")
 
 
 def hvp(fun: Callable) -> Callable:
