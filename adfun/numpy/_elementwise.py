@@ -109,8 +109,18 @@ def _safe_log_base(x: Any) -> Any:
     return log(where(equal(x, 0.0), 1.0, x))
 
 
+def _power_derivative_x(ans: Any, x: Any, y: Any) -> Any:
+    """``y * x**(y-1)``, with the common constant exponents done in fewer passes."""
+    if type(y) in (float, int):
+        if y == 2:
+            return x * 2.0
+        if y == 1:
+            return 1.0
+    return y * power(x, y - 1.0)
+
+
 def _power_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(g * y * power(x, y - 1.0), x)
+    return unbroadcast(g * _power_derivative_x(ans, x, y), x)
 
 
 def _power_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -118,7 +128,7 @@ def _power_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _power_tangent_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return t * y * power(x, y - 1.0)
+    return t * _power_derivative_x(ans, x, y)
 
 
 def _power_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
