@@ -54,6 +54,12 @@ def checkpoint(fun: Callable) -> Callable:
     (``jvp``, ``jacfwd``, ``hvp``) runs it once more per pass.  ``fun`` must be pure:
     it is called again on the same values and must return the same structure.
 
+    Pass the values being differentiated to ``fun`` as arguments.  If ``fun`` instead
+    reads one from its closure (``checkpoint(lambda h: layer(h, w))`` inside
+    ``grad`` with respect to ``w``), the result is still correct, but that call is
+    recorded as if it were not checkpointed (``fun`` runs twice and saves no memory);
+    write ``checkpoint(layer)(h, w)``.
+
     Examples
     --------
     >>> import adfun as ad, adfun.numpy as anp
@@ -68,10 +74,30 @@ def checkpoint(fun: Callable) -> Callable:
         if not any(type(leaf) is Tracer for leaf in flat_args):
             return fun(*args, **kwargs)
         params = Params(fun=fun, in_tree=in_tree)
-        packed, out_tree, layout = _bind(tuple(flat_args), params)
+        try:
+            packed, out_tree, layout = _bind(tuple(flat_args), params, _lowest_level(flat_args))
+        except _CapturedTracer:
+            # fun closes over a value traced at one of its arguments' levels (or deeper):
+            # recomputing it later could not reach that value, so record fun as usual.
+            return fun(*args, **kwargs)
         return tree_unflatten(out_tree, _unpack(packed, layout))
 
     return checkpointed
+
+
+class _CapturedTracer(Exception):
+    """Raised inside :func:`_bind` when ``fun``'s output depends on a closed-over tracer."""
+
+
+def _lowest_level(flat_args: list) -> int:
+    """The lowest trace level found in any layer of any argument."""
+    lowest = None
+    for leaf in flat_args:
+        while type(leaf) is Tracer:
+            level = leaf.trace.level
+            lowest = level if lowest is None else min(lowest, level)
+            leaf = leaf.value
+    return lowest
 
 
 def _call(flat_args: tuple, fun: Callable, in_tree: Any) -> tuple:
@@ -86,18 +112,25 @@ def _impl(*flat_args: Any, fun: Callable, in_tree: Any) -> Any:
     return _call(flat_args, fun, in_tree)[0]
 
 
-def _bind(flat_args: tuple, params: Params) -> tuple:
+def _bind(flat_args: tuple, params: Params, lowest: int) -> tuple:
     """Record one checkpoint node at every trace level present in ``flat_args``.
 
     Like the engine's ``bind``, but it also reports the output structure, which is only
-    known once ``fun`` has run on plain values at the innermost level.
+    known once ``fun`` has run on plain values at the innermost level.  There the output
+    may still be traced if ``fun`` closes over traced values: that is fine for traces
+    below ``lowest`` (they record ``fun``'s operations as usual), but a closed-over
+    tracer of an argument's level or above raises :class:`_CapturedTracer`.
     """
     top = None
     for arg in flat_args:
         if type(arg) is Tracer and (top is None or arg.trace.level > top.level):
             top = arg.trace
     if top is None:
-        return _call(flat_args, **params)
+        result = _call(flat_args, **params)
+        packed = result[0]  # traced at the highest level of any traced output leaf
+        if type(packed) is Tracer and packed.trace.level >= lowest:
+            raise _CapturedTracer
+        return result
     if not top.active:
         raise TracerEscapeError(f"checkpoint({_name(params['fun'])})", top)
     values = []
@@ -111,7 +144,7 @@ def _bind(flat_args: tuple, params: Params) -> tuple:
         else:
             values.append(arg)
     values = tuple(values)
-    ans, out_tree, layout = _bind(values, params)
+    ans, out_tree, layout = _bind(values, params, lowest)
     node = Node(CHECKPOINT, tuple(parents), tuple(argnums), values, params, ans)
     return Tracer(ans, node, top), out_tree, layout
 

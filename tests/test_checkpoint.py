@@ -143,3 +143,29 @@ def test_escaped_tracer_is_refused():
     with pytest.raises(RuntimeError, match=r"checkpoint\(block\): an argument is a traced "
                                            r"value of a transform .* that has already returned"):
         checkpointed_block(escaped[0], W)
+
+
+def test_closures_over_traced_values_stay_correct():
+    w0 = 1.3
+    h0 = np.array([0.5, -1.0])
+
+    def loss(w, use_checkpoint):
+        layer = lambda h: anp.tanh(h * w)  # noqa: E731 - closes over the traced w
+        if use_checkpoint:
+            layer = ad.checkpoint(layer)
+        return anp.sum(layer(layer(h0 * w)))
+
+    assert np.isclose(ad.grad(loss)(w0, True), ad.grad(loss)(w0, False), rtol=1e-14)
+    assert np.isclose(ad.hessian(loss)(w0, True), ad.hessian(loss)(w0, False), rtol=1e-12)
+
+
+@pytest.mark.parametrize("outer", [ad.grad, lambda f: (lambda x: ad.jvp(f, (x,), (1.0,))[1])])
+def test_no_perturbation_confusion_through_checkpoints(outer):
+    # The checkpointed function closes over the outer variable (a lower trace level).
+    assert outer(lambda x: x * ad.grad(ad.checkpoint(lambda y: x + y))(2.0))(3.0) == 1.0
+    assert outer(lambda x: x * ad.grad(ad.checkpoint(lambda y: x * y))(2.0))(3.0) == 6.0
+    # ... or over the inner one (a higher level than the checkpoint's argument).
+    def inner_closure(x):
+        return ad.grad(lambda y: ad.checkpoint(lambda a: a * y * y)(x))(2.0)
+
+    assert outer(inner_closure)(3.0) == 4.0

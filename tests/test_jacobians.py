@@ -84,7 +84,7 @@ def test_jacobian_with_argnums_and_pytrees(transform):
     np.testing.assert_allclose(d_params["w"], np.diag(x))
     np.testing.assert_allclose(d_params["b"], np.zeros(2))
     np.testing.assert_allclose(d_x, np.diag(params["w"]))
-    (d_params_s, d_x_s), = (jac["s"][0],)
+    d_params_s, d_x_s = jac["s"][0]
     np.testing.assert_allclose(d_params_s["w"], np.zeros(2))
     assert np.isclose(d_params_s["b"], np.sum(x))
     np.testing.assert_allclose(d_x_s, [3.0, 3.0])
