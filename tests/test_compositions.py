@@ -167,3 +167,18 @@ def test_graph_nested_transforms(graph):
         got = transform(lambda s: graph(s * X, Y))(0.5)
         expected = transform(lambda s: scalar_program(s * X, Y))(0.5)
         assert np.isclose(got, expected, rtol=1e-12)
+
+
+def test_transforms_are_safe_from_several_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    f = lambda x: anp.sum(anp.tanh(x) ** 3)  # noqa: E731
+    points = [np.linspace(-1, 1, 4) * scale for scale in np.linspace(0.1, 2.0, 16)]
+    expected = [(ad.hessian(f)(x), ad.hvp(f)(x, x), ad.jvp(f, (x,), (x,))) for x in points]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda x: (ad.hessian(f)(x), ad.hvp(f)(x, x),
+                                       ad.jvp(f, (x,), (x,))), points))
+    for (h1, v1, (o1, t1)), (h2, v2, (o2, t2)) in zip(got, expected):
+        np.testing.assert_array_equal(h1, h2)
+        np.testing.assert_array_equal(v1, v2)
+        assert o1 == o2 and t1 == t2
