@@ -202,3 +202,19 @@ def test_hvp_vector_must_match():
 def test_hvp_of_non_scalar_function():
     with pytest.raises(TypeError, match=r"grad: <lambda> must return a scalar .* shape \(3,\)"):
         ad.hvp(lambda x: x ** 2)(np.ones(3), np.ones(3))
+
+
+@pytest.mark.parametrize("transform", [
+    lambda f: ad.jacrev(f)(X),
+    lambda f: ad.jacfwd(f)(X),
+    lambda f: ad.hvp(lambda x: anp.sum(f(x)))(X, X),
+], ids=["jacrev", "jacfwd", "hvp"])
+def test_function_is_traced_once(transform):
+    calls = []
+
+    def counted(x):
+        calls.append(1)
+        return mixed(x)
+
+    transform(counted)
+    assert len(calls) == 1
