@@ -246,7 +246,7 @@ def _move_front_to_back(block: Any, count: int) -> Any:
     return np.transpose(block, axes)
 
 
-def hessian(fun: Callable, argnums: Any = 0) -> Callable:
+def hessian(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callable:
     """Return a function computing the Hessian of the scalar function ``fun``.
 
     Forward over reverse: ``jacfwd(jacrev(fun, argnums), argnums)``.
@@ -259,6 +259,8 @@ def hessian(fun: Callable, argnums: Any = 0) -> Callable:
     argnums : int or tuple of int, optional
         With a tuple, the result is a nested tuple: ``H[i][j]`` has shape
         ``x_i.shape + x_j.shape``.
+    has_aux : bool, optional
+        Whether ``fun`` returns ``(output, aux)``; the result is then ``(hessian, aux)``.
 
     Returns
     -------
@@ -272,7 +274,7 @@ def hessian(fun: Callable, argnums: Any = 0) -> Callable:
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    return _jacfwd(_jacrev(fun, argnums, False, "hessian"), argnums, False, "hessian")
+    return _jacfwd(_jacrev(fun, argnums, has_aux, "hessian"), argnums, has_aux, "hessian")
 
 
 def hvp(fun: Callable) -> Callable:

@@ -135,6 +135,12 @@ def test_hessian_of_matrix_argument_and_argnums():
     assert blocks[1][1] == 0.0 and np.ndim(blocks[1][1]) == 0
 
 
+def test_hessian_has_aux():
+    hess, aux = ad.hessian(lambda x: (anp.sum(x ** 3), {"n": 3}), has_aux=True)(np.ones(2))
+    np.testing.assert_allclose(hess, 6 * np.eye(2))
+    assert aux == {"n": 3}
+
+
 def test_hvp_equals_hessian_times_vector():
     x = np.array([0.3, -1.2, 0.8, 2.0])
     v = np.array([1.0, 0.5, -2.0, 0.25])
