@@ -10,8 +10,9 @@ Prints, in one run on this machine:
    under ``grad``, for comparison).
 
 Run:  python benchmarks/bench_forward.py  [--repeat N]
-Medians over the repeats are reported; BLAS threads are pinned to 1 so the ratios compare
-like with like.
+Medians over the repeats are reported (compared functions are timed in alternation and
+their ratio is the median of the per-round ratios); BLAS threads are pinned to 1 so the
+ratios compare like with like.
 """
 
 from __future__ import annotations
@@ -42,6 +43,25 @@ def median_time(fun, repeat, number=1):
     return statistics.median(samples)
 
 
+def interleaved_times(funs, repeat, number=1):
+    """Median time of each function, timed in alternation so that a machine shared with
+    other jobs slows them alike; also the median of the per-round ratios to the first."""
+    for fun in funs:
+        fun()  # warm up
+    samples = [[] for _ in funs]
+    for _ in range(repeat):
+        for fun, bucket in zip(funs, samples):
+            start = time.perf_counter()
+            for _ in range(number):
+                fun()
+            bucket.append((time.perf_counter() - start) / number)
+    medians = [statistics.median(bucket) for bucket in samples]
+    ratios = [
+        statistics.median(b / a for a, b in zip(samples[0], bucket)) for bucket in samples
+    ]
+    return medians, ratios
+
+
 # --- 1. hvp / grad ----------------------------------------------------------------------
 
 
@@ -60,9 +80,10 @@ def hvp_over_grad(repeat):
     t = np.tanh(A @ x)
     expected = A.T @ (2 * (1 - t**2) * (1 - 3 * t**2) * (A @ v))
     np.testing.assert_allclose(hessian_vector(x, v), expected, rtol=1e-8, atol=1e-10)
-    grad_time = median_time(lambda: gradient(x), repeat, number=5)
-    hvp_time = median_time(lambda: hessian_vector(x, v), repeat, number=5)
-    return grad_time, hvp_time
+    (grad_time, hvp_time), (_, ratio) = interleaved_times(
+        [lambda: gradient(x), lambda: hessian_vector(x, v)], repeat, number=5
+    )
+    return grad_time, hvp_time, ratio
 
 
 # --- 2. jacfwd vs jacrev ----------------------------------------------------------------
@@ -80,9 +101,8 @@ def jacobians(repeat):
     reverse = ad.jacrev(fun)
     np.testing.assert_allclose(forward(x), reverse(x), rtol=1e-12, atol=1e-14)
     plain = median_time(lambda: fun(x), repeat, number=50)
-    fwd = median_time(lambda: forward(x), repeat)
-    rev = median_time(lambda: reverse(x), repeat)
-    return plain, fwd, rev
+    (rev, fwd), (_, ratio) = interleaved_times([lambda: reverse(x), lambda: forward(x)], repeat)
+    return plain, fwd, rev, ratio
 
 
 # --- 3. per-op overhead under jvp -------------------------------------------------------
@@ -99,10 +119,11 @@ def scalar_chain(x):
 
 def per_op_overhead(repeat):
     x = 0.3
-    plain = median_time(lambda: scalar_chain(x), repeat)
-    with_jvp = median_time(lambda: ad.jvp(scalar_chain, (x,), (1.0,)), repeat)
     gradient = ad.grad(scalar_chain)
-    with_grad = median_time(lambda: gradient(x), repeat)
+    (plain, with_jvp, with_grad), _ = interleaved_times(
+        [lambda: scalar_chain(x), lambda: ad.jvp(scalar_chain, (x,), (1.0,)),
+         lambda: gradient(x)], repeat
+    )
     return plain, with_jvp, with_grad
 
 
@@ -111,13 +132,13 @@ def main():
     parser.add_argument("--repeat", type=int, default=7)
     repeat = parser.parse_args().repeat
 
-    grad_time, hvp_time = hvp_over_grad(repeat)
+    grad_time, hvp_time, ratio = hvp_over_grad(repeat)
     print(f"1. sum(tanh(A @ x)**2), A 1000x1000: grad {grad_time * 1e3:.2f} ms, "
-          f"hvp {hvp_time * 1e3:.2f} ms, hvp/grad = {hvp_time / grad_time:.2f} (target <= 3)")
+          f"hvp {hvp_time * 1e3:.2f} ms, hvp/grad = {ratio:.2f} (target <= 3)")
 
-    plain, fwd, rev = jacobians(repeat)
+    plain, fwd, rev, ratio = jacobians(repeat)
     print(f"2. 100 -> 100 function (plain {plain * 1e6:.0f} us): jacfwd {fwd * 1e3:.1f} ms, "
-          f"jacrev {rev * 1e3:.1f} ms, jacfwd/jacrev = {fwd / rev:.2f}")
+          f"jacrev {rev * 1e3:.1f} ms, jacfwd/jacrev = {ratio:.2f}")
 
     plain, with_jvp, with_grad = per_op_overhead(repeat)
     per_op_jvp = (with_jvp - plain) / CHAIN_OPS * 1e6
