@@ -146,6 +146,7 @@ def _bind(flat_args: tuple, params: Params, lowest: int) -> tuple:
     values = tuple(values)
     ans, out_tree, layout = _bind(values, params, lowest)
     node = Node(CHECKPOINT, tuple(parents), tuple(argnums), values, params, ans)
+    top.nodes.append(node)
     return Tracer(ans, node, top), out_tree, layout
 
 
@@ -221,7 +222,8 @@ def _vjp_rule(argnums: tuple, g: Any, ans: Any, *flat_args: Any, fun: Callable,
               in_tree: Any) -> list:
     traced, slots = _retrace(argnums, flat_args, fun, in_tree)
     node = _own_node(traced.trace, traced.out_leaves[0])
-    cotangents = backward([(node, g)] if node is not None else [], traced.inputs)
+    cotangents = backward([(node, g)] if node is not None else [], traced.inputs,
+                          traced.trace.nodes)
     contributions: list = [None] * len(argnums)
     for index, cotangent in zip(slots, cotangents):
         if cotangent is not None:

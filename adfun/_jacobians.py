@@ -144,7 +144,7 @@ def _jacrev(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Calla
             rows: list[list] = [[] for _ in in_values]
             for seed in _one_hots(value):
                 cotangents = backward([(node, seed)] if node is not None else [],
-                                      traced.inputs)
+                                      traced.inputs, traced.trace.nodes)
                 for row, cotangent, primal in zip(rows, cotangents, in_values):
                     row.append(_finish(cotangent, primal))
             blocks = [
