@@ -20,7 +20,6 @@ from typing import Any, Callable
 import numpy as np
 
 from adfun._errors import TracerEscapeError, describe
-from adfun._graph import toposort
 from adfun._pytree import tree_flatten, tree_unflatten
 from adfun._records import OPERATIONS, Joint, Node, Params, Primitive
 from adfun._reverse import backward
@@ -239,9 +238,7 @@ def _jvp_rule(argnums: tuple, tangents: list, ans: Any, *flat_args: Any, fun: Ca
         for node, index in zip(traced.inputs, slots)
         if tangents[index] is not None
     }
-    out_node = _own_node(traced.trace, traced.out_leaves[0])
-    order = toposort([out_node]) if out_node is not None else []
-    return push_tangents(traced, seeds, order)[0]
+    return push_tangents(traced, seeds)[0]
 
 
 #: The primitive of checkpointed calls; ``params`` holds the function and argument tree.

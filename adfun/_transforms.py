@@ -14,7 +14,7 @@ import numpy as np
 
 from adfun._errors import describe
 from adfun._forward import forward
-from adfun._graph import Graph, toposort
+from adfun._graph import Graph
 from adfun._pytree import leaf_paths, tree_flatten, tree_unflatten
 from adfun._records import OPERATIONS, constant_node
 from adfun._reverse import backward
@@ -571,12 +571,14 @@ def jvp(
 def push_tangents(traced: _Traced, tangents: dict, order: Any = None) -> list:
     """The output tangents (one per output leaf) for input tangents ``{node: tangent}``.
 
-    ``order`` is the topological order of the outputs' nodes; pass it when running
-    several passes over one trace.  Outputs no tangent reaches get zeros.
+    ``order`` is a topological order of the nodes to visit; by default the trace's
+    creation order (no sort needed).  Pass the outputs' own order (``toposort``) when
+    running several passes over one trace, so that nodes the outputs do not depend on
+    are skipped.  Outputs no tangent reaches get zeros.
     """
     out_nodes = [_own_node(traced.trace, leaf) for leaf in traced.out_leaves]
     if order is None:
-        order = toposort([node for node in out_nodes if node is not None])
+        order = traced.trace.nodes
     tangent_map = forward(order, tangents)
     out_tangents = []
     for node, leaf in zip(out_nodes, traced.out_leaves):
