@@ -12,8 +12,10 @@ The functional core::
 from __future__ import annotations
 
 from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
+from adfun._checkpoint import checkpoint
 from adfun._custom import primitive
 from adfun._graph import Graph
+from adfun._jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from adfun._transforms import (
     elementwise_grad,
     grad,
@@ -28,8 +30,14 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Graph",
+    "checkpoint",
     "elementwise_grad",
     "grad",
+    "hessian",
+    "hvp",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
     "jvp",
     "primitive",
     "stop_gradient",

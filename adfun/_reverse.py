@@ -6,7 +6,7 @@ from typing import Any, Iterable, Sequence
 
 from adfun._errors import no_rule_message
 from adfun._graph import toposort
-from adfun._records import OPERATIONS, Node
+from adfun._records import OPERATIONS, Joint, Node
 
 
 def backward(
@@ -54,15 +54,19 @@ def backward(
         ans = node.value
         args = node.args
         params = node.params
-        for parent, argnum in zip(parents, node.argnums):
-            try:
-                rule = rules[argnum]
-            except IndexError:
-                rule = None
-            if rule is None:
-                _refuse(primitive, parent, argnum)
-                continue
-            contribution = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+        joint = rules.rule(node.argnums, g, ans, *args, **params) if type(rules) is Joint else None
+        for index, (parent, argnum) in enumerate(zip(parents, node.argnums)):
+            if joint is not None:
+                contribution = joint[index]
+            else:
+                try:
+                    rule = rules[argnum]
+                except IndexError:
+                    rule = None
+                if rule is None:
+                    _refuse(primitive, parent, argnum)
+                    continue
+                contribution = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
             if contribution is None:
                 continue
             previous = get(parent)
