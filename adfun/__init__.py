@@ -12,6 +12,7 @@ The functional core::
 from __future__ import annotations
 
 from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
+from adfun._context import cpu
 from adfun._graph import Graph
 from adfun._transforms import (
     elementwise_grad,
@@ -23,13 +24,20 @@ from adfun._transforms import (
     vjp,
 )
 
+# The MXNet-style imperative layer: ``from adfun import nd, autograd``.
+from adfun import autograd, nd, random  # noqa: E402
+
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Graph",
+    "autograd",
+    "cpu",
     "elementwise_grad",
     "grad",
     "jvp",
+    "nd",
+    "random",
     "stop_gradient",
     "trace",
     "value_and_grad",
