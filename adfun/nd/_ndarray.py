@@ -374,8 +374,11 @@ class NDArray:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_writable("NDArray.__setitem__ (x[...] = ...)")
+        value = np.asarray(value_of(value))
+        if value.size == 1:
+            value = value.reshape(())  # MXNet broadcasts a one-element array like a scalar
         new = self._value.copy()
-        new[_index(key)] = value_of(value)
+        new[_index(key)] = value
         self._set_value(new)
 
     __add__, __radd__, __iadd__ = _binary(anp.add, "add")
