@@ -596,7 +596,8 @@ class Function:
         with pause():
             outputs = self.forward(*inputs)
         single = isinstance(outputs, NDArray)
-        output_list = [outputs] if single else list(outputs)
+        output_list = [outputs] if single else (
+            list(outputs) if isinstance(outputs, (tuple, list)) else [outputs])
         for position, output in enumerate(output_list):
             if not isinstance(output, NDArray):
                 raise TypeError(
