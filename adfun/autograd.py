@@ -253,7 +253,7 @@ def _head_seed(function: str, position: int, head: NDArray, head_grad: Any,
         seed = head_grad._tracer if recorded and head_grad._tracer is not None else (
             head_grad._value)
     else:
-        seed = np.asarray(head_grad)
+        seed = np.array(head_grad)  # a copy: later changes by the caller cannot leak in
     plain = full_value(seed)
     if tuple(plain.shape) != value.shape:
         raise ValueError(

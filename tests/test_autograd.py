@@ -358,6 +358,19 @@ def test_in_place_change_of_an_unrelated_array_inside_record_works():
     assert constant.asnumpy().tolist() == [4, 4]
 
 
+def test_writing_a_recorded_value_into_an_array_inside_record_is_an_error():
+    x = _variable([1, 2])
+    target = nd.zeros(2)
+    with autograd.record():
+        y = x * 2
+        with pytest.raises(RuntimeError, match=r"__setitem__.*the value written is recorded"):
+            target[:] = y
+        with pytest.raises(RuntimeError, match=r"__iadd__.*its gradient would be lost"):
+            target += x
+    target[:] = y  # outside record() this is an ordinary copy of the values
+    assert target.asnumpy().tolist() == [2, 4]
+
+
 def test_in_place_update_outside_record_does_not_change_the_recorded_graph():
     x = _variable([1, 2])
     c = nd.array([10, 10])

@@ -93,7 +93,7 @@ def _binary(fun: Any, name: str) -> tuple:
     def inplace(self: NDArray, other: Any) -> NDArray:
         if not _is_operand(other):
             return NotImplemented
-        self._check_writable(f"NDArray.__i{name}__ (x {_SYMBOLS[name]}= ...)")
+        self._check_writable(f"NDArray.__i{name}__ (x {_SYMBOLS[name]}= ...)", other)
         value = np.asarray(fun(self._value, value_of(other)))
         if value.shape != self._value.shape:
             raise ValueError(
@@ -116,6 +116,14 @@ _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//"
 
 def _is_operand(other: Any) -> bool:
     return isinstance(other, (NDArray, int, float, np.ndarray, np.generic))
+
+
+def _is_recorded(x: Any) -> bool:
+    """Whether ``x`` is an NDArray that takes part in recordings (a node or a variable)."""
+    if not isinstance(x, NDArray):
+        return False
+    slot = x._slot
+    return x._tracer is not None or (slot is not None and slot.req != "null")
 
 
 def _comparison(fun: Any, name: str) -> Any:
@@ -355,11 +363,17 @@ class NDArray:
                  retain_graph=retain_graph, train_mode=train_mode)
 
     # --- in-place changes -------------------------------------------------------------
-    def _check_writable(self, what: str) -> None:
+    def _check_writable(self, what: str, source: Any = None) -> None:
         if not recording.get():
             return
-        slot = self._slot
-        if self._tracer is not None or (slot is not None and slot.req != "null"):
+        if _is_recorded(source):
+            raise RuntimeError(
+                f"{what}: the value written is recorded inside autograd.record(), but an "
+                f"in-place write cannot be recorded (the recorded graph is immutable), so "
+                f"its gradient would be lost. Build a new array instead, e.g. with nd.concat, "
+                f"nd.stack or nd.where."
+            )
+        if _is_recorded(self):
             raise RuntimeError(
                 f"{what}: this NDArray takes part in the graph being recorded inside "
                 f"autograd.record(), and the recorded graph is immutable, so it cannot be "
@@ -373,7 +387,7 @@ class NDArray:
         self._tracer = None  # the recorded node describes the old value
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._check_writable("NDArray.__setitem__ (x[...] = ...)")
+        self._check_writable("NDArray.__setitem__ (x[...] = ...)", value)
         value = np.asarray(value_of(value))
         if value.size == 1:
             value = value.reshape(())  # MXNet broadcasts a one-element array like a scalar
