@@ -248,6 +248,8 @@ def _head_seed(function: str, position: int, head: NDArray, head_grad: Any,
                recorded: bool) -> Any:
     value = head._value
     if head_grad is None:
+        if value.size > 4096:  # a read-only view of a single one: no memory traffic
+            return np.broadcast_to(np.ones((), value.dtype), value.shape)
         return np.ones(value.shape, value.dtype)
     if isinstance(head_grad, NDArray):
         seed = head_grad._tracer if recorded and head_grad._tracer is not None else (

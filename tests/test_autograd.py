@@ -659,3 +659,22 @@ def test_create_graph_second_derivative_matches_the_functional_core(name, values
     second = adfun.elementwise_grad(derivative)(values)
     np.testing.assert_allclose(first.asnumpy(), derivative(values), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(x.grad.asnumpy(), second, rtol=1e-10, atol=1e-12)
+
+
+def test_large_non_scalar_head_uses_ones_and_gradients_stay_usable():
+    x = _variable(np.arange(10000.0).reshape(100, 100))
+    with autograd.record():
+        y = x.reshape((10000,))  # the gradient is the head gradient itself
+    y.backward()
+    assert x.grad.shape == (100, 100) and (x.grad.asnumpy() == 1).all()
+    x.grad[:] = 0  # the gradient buffer can be changed like any array
+    x.grad[0, 0] = 3
+    exported = x.grad.asnumpy()
+    exported[1, 1] = 5
+    assert x.grad.asnumpy().sum() == 3
+    z = _variable(np.ones(5000), grad_req="add")
+    for _ in range(2):
+        with autograd.record():
+            w = z * 3
+        w.backward()
+    assert (z.grad.asnumpy() == 6).all()
