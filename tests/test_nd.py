@@ -422,3 +422,35 @@ def test_prod_gradient_with_zeros():
     y.backward()
     assert x.grad.asnumpy().tolist() == [12, 0, 0, 0, 0]
     assert nd.prod(nd.zeros((2, 0)), axis=1).asnumpy().tolist() == [1, 1]
+
+
+def test_argmax_argmin_are_constants_of_the_input_dtype():
+    x = nd.array([[1, 5], [7, 2]])
+    assert nd.argmax(x, axis=1).asnumpy().tolist() == [1, 0]
+    assert x.argmin(axis=0).asnumpy().tolist() == [0, 1]
+    assert nd.argmax(x).shape == (1,) and nd.argmax(x).asscalar() == 2
+    assert nd.argmax(x, axis=1, keepdims=True).shape == (2, 1)
+    assert nd.argmax(x, axis=1).dtype is np.float32
+
+
+def test_pick_and_its_gradient():
+    x = nd.array([[1, 2, 3], [4, 5, 6]])
+    x.attach_grad()
+    with autograd.record():
+        picked = nd.pick(x, nd.array([2, 0]))
+    picked.backward(nd.array([10, 20]))
+    assert picked.asnumpy().tolist() == [3, 4]
+    assert x.grad.asnumpy().tolist() == [[0, 0, 10], [20, 0, 0]]
+    assert nd.pick(x, nd.array([1, 1, 0]), axis=0).asnumpy().tolist() == [4, 5, 3]
+    assert x.pick(nd.array([5, -1]), keepdims=True).asnumpy().tolist() == [[3], [4]]
+    assert nd.pick(x, nd.array([4, -1]), mode="wrap").asnumpy().tolist() == [2, 6]
+    with pytest.raises(ValueError, match=r"pick: index has shape \(3,\), but data of shape"):
+        nd.pick(x, nd.array([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"pick: mode must be 'clip' or 'wrap'"):
+        nd.pick(x, nd.array([0, 1]), mode="raise")
+
+
+def test_one_hot():
+    hot = nd.one_hot(nd.array([2, 0]), 3, on_value=5, off_value=-1)
+    assert hot.asnumpy().tolist() == [[-1, -1, 5], [5, -1, -1]]
+    assert hot.dtype is np.float32

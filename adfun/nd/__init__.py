@@ -24,6 +24,8 @@ from adfun.nd._ops import (
     Dropout,
     abs,
     add,
+    argmax,
+    argmin,
     batch_dot,
     broadcast_to,
     clip,
@@ -44,6 +46,8 @@ from adfun.nd._ops import (
     multiply,
     negative,
     norm,
+    one_hot,
+    pick,
     power,
     prod,
     relu,
@@ -62,10 +66,10 @@ from adfun.nd._ops import (
 )
 
 __all__ = [
-    "Dropout", "NDArray", "abs", "add", "arange", "array", "batch_dot", "broadcast_to",
-    "clip", "concat", "cos", "divide", "dot", "exp", "expand_dims", "flatten", "full", "log",
-    "log_softmax", "max", "maximum", "mean", "min", "minimum", "multiply", "negative", "norm",
-    "ones", "ones_like", "power", "prod", "random", "random_normal", "random_uniform", "relu",
-    "reshape", "sigmoid", "sin", "softmax", "sqrt", "square", "stack", "subtract", "sum",
-    "tanh", "transpose", "where", "zeros", "zeros_like",
+    "Dropout", "NDArray", "abs", "add", "arange", "argmax", "argmin", "array", "batch_dot",
+    "broadcast_to", "clip", "concat", "cos", "divide", "dot", "exp", "expand_dims", "flatten",
+    "full", "log", "log_softmax", "max", "maximum", "mean", "min", "minimum", "multiply",
+    "negative", "norm", "one_hot", "ones", "ones_like", "pick", "power", "prod", "random",
+    "random_normal", "random_uniform", "relu", "reshape", "sigmoid", "sin", "softmax", "sqrt",
+    "square", "stack", "subtract", "sum", "tanh", "transpose", "where", "zeros", "zeros_like",
 ]

@@ -531,6 +531,18 @@ class NDArray:
         """See :func:`adfun.nd.clip`."""
         return _ops.clip(self, a_min, a_max)
 
+    def argmax(self, axis: Any = None, keepdims: bool = False) -> NDArray:
+        """See :func:`adfun.nd.argmax`."""
+        return _ops.argmax(self, axis, keepdims)
+
+    def argmin(self, axis: Any = None, keepdims: bool = False) -> NDArray:
+        """See :func:`adfun.nd.argmin`."""
+        return _ops.argmin(self, axis, keepdims)
+
+    def pick(self, index: Any, axis: int = -1, keepdims: bool = False) -> NDArray:
+        """See :func:`adfun.nd.pick`."""
+        return _ops.pick(self, index, axis, keepdims)
+
     def zeros_like(self) -> NDArray:
         """Zeros of this array's shape and dtype."""
         return _new(np.zeros_like(self._value))

@@ -282,6 +282,107 @@ def _shifted(value: Any, axis: int, temperature: Any) -> Any:
     return value - np.max(full_value(value), axis=axis, keepdims=True)
 
 
+# --- indices -----------------------------------------------------------------------------
+
+
+def _arg_extremum(name: str, fun: Any) -> Any:
+    def op(data: NDArray, axis: Any = None, keepdims: bool = False) -> NDArray:
+        value = data._value
+        if axis is None:
+            indices = np.asarray(fun(value)).reshape(1)
+        else:
+            indices = np.asarray(fun(value, axis=axis, keepdims=keepdims))
+        return _at_least_1d_plain(indices.astype(value.dtype))
+
+    op.__name__ = op.__qualname__ = name
+    op.__module__ = "adfun.nd"
+    op.__doc__ = (
+        f"The indices of the {name[3:]}imum values along ``axis`` (of the flattened array "
+        f"by default), as an array of ``data``'s dtype like MXNet (a constant: it has no "
+        f"gradient).\n\n"
+        f"Examples\n--------\n>>> from adfun import nd\n"
+        f">>> nd.{name}(nd.array([[1, 5], [7, 2]]), axis=1).asnumpy().tolist()\n"
+        f"[{1.0 if name == 'argmax' else 0.0}, {0.0 if name == 'argmax' else 1.0}]\n"
+    )
+    return op
+
+
+def _at_least_1d_plain(value: np.ndarray) -> NDArray:
+    return NDArray(value.reshape(1) if value.ndim == 0 else value)
+
+
+argmax = _arg_extremum("argmax", np.argmax)
+argmin = _arg_extremum("argmin", np.argmin)
+
+
+def pick(data: NDArray, index: Any, axis: int = -1, keepdims: bool = False,
+         mode: str = "clip") -> NDArray:
+    """The elements of ``data`` at positions ``index`` along ``axis``.
+
+    ``index`` has the shape of ``data`` without ``axis``; the gradient flows to the picked
+    elements (for example ``nd.pick(nd.log_softmax(scores), labels)`` in a loss).
+
+    Parameters
+    ----------
+    data : NDArray
+    index : NDArray
+        Positions (stored as floats, as MXNet does).
+    axis : int, optional
+    keepdims : bool, optional
+        Keep ``axis`` with size 1.
+    mode : {'clip', 'wrap'}, optional
+        How out-of-range positions are handled.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.pick(nd.array([[1, 2], [3, 4]]), nd.array([1, 0]))
+    <BLANKLINE>
+    [2. 3.]
+    <NDArray 2 @cpu(0)>
+    """
+    if mode not in ("clip", "wrap"):
+        raise ValueError(f"adfun.nd.pick: mode must be 'clip' or 'wrap', got {mode!r}")
+    shape = data.shape
+    axis = _axes("pick", axis, len(shape), False)[0]
+    positions = np.asarray(value_of(index)).astype(np.int64)
+    expected = shape[:axis] + shape[axis + 1:]
+    if positions.shape != expected:
+        raise ValueError(
+            f"adfun.nd.pick: index has shape {positions.shape}, but data of shape {shape} "
+            f"needs an index of shape {expected} (data's shape without axis {axis})"
+        )
+    side = shape[axis]
+    positions = np.clip(positions, 0, side - 1) if mode == "clip" else positions % side
+    grids = list(np.indices(expected, sparse=True)) if expected else []
+    key = tuple(grids[:axis]) + (positions,) + tuple(grids[axis:])
+
+    def fun(value: Any) -> Any:
+        picked = value[key]
+        return anp.expand_dims(picked, axis) if keepdims else _at_least_1d(picked)
+
+    return apply(fun, data)
+
+
+def one_hot(indices: Any, depth: int, on_value: float = 1.0, off_value: float = 0.0,
+            dtype: Any = None) -> NDArray:
+    """One-hot encoding: a new last axis of size ``depth`` (a constant array).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.one_hot(nd.array([1, 0]), 3)
+    <BLANKLINE>
+    [[0. 1. 0.]
+     [1. 0. 0.]]
+    <NDArray 2x3 @cpu(0)>
+    """
+    positions = np.asarray(value_of(indices)).astype(np.int64)
+    hot = positions[..., None] == np.arange(depth)
+    dtype = np.float32 if dtype is None else np.dtype(dtype)
+    return NDArray(np.where(hot, on_value, off_value).astype(dtype))
+
+
 # --- linear algebra ----------------------------------------------------------------------
 
 
