@@ -228,6 +228,8 @@ def test_nothing_is_recorded_under_pause():
             constant = x * 10
         z = y * constant
     assert constant._tracer is None
+    with pytest.raises(RuntimeError, match=r"not recorded inside autograd\.record\(\)"):
+        constant.backward()
     z.backward()
     assert x.grad.asnumpy().tolist() == [20, 40]  # d(2x * constant)/dx = 2 * (10 x)
 

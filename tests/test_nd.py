@@ -234,6 +234,8 @@ def test_arithmetic_keeps_float32_and_mixes_with_numpy():
                    abs(x), x % 2, x // 2, x + np.float32(1), np.ones(2) * x):
         assert isinstance(result, nd.NDArray)
     assert (x * 2.5).dtype is np.float32
+    assert (x * np.float64(2.5)).dtype is np.float32  # a scalar keeps the array's dtype
+    assert (np.float64(2.5) - x).dtype is np.float32
     assert (np.float64(2) * x).asnumpy().tolist() == [2, 4]
     assert (x @ nd.array([1, 1])).asnumpy().tolist() == 3.0
 

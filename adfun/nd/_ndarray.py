@@ -53,6 +53,9 @@ def _operand(x: Any, is_recording: bool) -> Any:
             if slot is not None and slot.req != "null":
                 return x._variable_tracer()
         return x._value
+    if isinstance(x, np.generic):
+        # a scalar never changes an array's dtype in MXNet: x * np.float64(2) stays float32
+        return x.item()
     return x
 
 
@@ -94,7 +97,7 @@ def _binary(fun: Any, name: str) -> tuple:
         if not _is_operand(other):
             return NotImplemented
         self._check_writable(f"NDArray.__i{name}__ (x {_SYMBOLS[name]}= ...)", other)
-        value = np.asarray(fun(self._value, value_of(other)))
+        value = np.asarray(fun(self._value, _operand(other, False)))
         if value.shape != self._value.shape:
             raise ValueError(
                 f"NDArray.__i{name}__: the result has shape {value.shape}, but an in-place "
