@@ -318,12 +318,13 @@ def _write(slot: GradSlot, cotangent: Any) -> None:
 
 
 class _Flags:
-    """Training (and, for create_graph, recording) flags during a backward pass."""
+    """The flags during a backward pass: training as asked, and recording only when the
+    pass itself is recorded (``create_graph=True``), as in MXNet."""
 
     __slots__ = ("_scope",)
 
     def __init__(self, train: bool, record_pass: bool) -> None:
-        self._scope = _Scope(True if record_pass else None, bool(train))
+        self._scope = _Scope(bool(record_pass), bool(train))
 
     def __enter__(self) -> None:
         self._scope.__enter__()
@@ -659,8 +660,8 @@ class Function:
                     f"{name}.backward: gradient {index} has shape {gradient.shape}, but input "
                     f"{index} has shape {source.shape}"
                 )
-            converted.append(gradient._tracer if gradient._tracer is not None else
-                             gradient._value)
+            recorded = gradient._tracer is not None and recording.get()
+            converted.append(gradient._tracer if recorded else gradient._value)
         return converted
 
 

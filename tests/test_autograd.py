@@ -596,6 +596,36 @@ def test_function_backward_runs_once_per_output():
     assert MulAdd.calls == 1
 
 
+class Cube(autograd.Function):
+    """x ** 3, whose backward uses the input itself (so it can be differentiated again)."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x * x * x
+
+    def backward(self, dy):
+        (x,) = self.saved_tensors
+        return dy * 3 * x * x
+
+
+def test_function_backward_called_inside_record():
+    x = _variable([2.0])
+    with autograd.record():
+        y = Cube()(x)
+        y.backward()
+        assert autograd.is_recording()
+    assert x.grad.asnumpy().tolist() == [12]
+
+
+def test_function_differentiated_twice_with_create_graph():
+    x = _variable([2.0])
+    with autograd.record():
+        y = Cube()(x)
+        (dy,) = autograd.grad(y, [x], create_graph=True)
+    dy.backward()
+    assert dy.asnumpy().tolist() == [12] and x.grad.asnumpy().tolist() == [12]  # 6 x
+
+
 def test_function_outside_record_is_plain():
     y = Sigmoid()(nd.array([0.0]))
     assert y._tracer is None and y.asnumpy().tolist() == [0.5]
