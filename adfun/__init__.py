@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
 from adfun._context import cpu
+from adfun._custom import primitive
 from adfun._graph import Graph
 from adfun._transforms import (
     elementwise_grad,
@@ -37,6 +38,7 @@ __all__ = [
     "grad",
     "jvp",
     "nd",
+    "primitive",
     "random",
     "stop_gradient",
     "trace",

@@ -32,8 +32,20 @@ training: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "adfun_autograd_training", default=False
 )
 
+class _Unkept:
+    """Stands in for ``Trace.nodes`` of :data:`TRACE`: a trace that lives as long as the
+    process must not keep every node it ever records.  Each recorded graph is reached
+    from the arrays that use it, and freed with them."""
+
+    __slots__ = ()
+
+    def append(self, node: Node) -> None:
+        pass
+
+
 #: The one trace every recorded ``NDArray`` operation binds into; it is never closed.
 TRACE = Trace("autograd.record")
+TRACE.nodes = _Unkept()  # type: ignore[assignment]
 
 #: Non-input nodes already differentiated by a backward pass that did not retain them.
 CONSUMED: weakref.WeakSet = weakref.WeakSet()

@@ -30,7 +30,7 @@ import numpy as np
 
 import adfun.numpy as anp
 from adfun._graph import Graph, toposort
-from adfun._records import EMPTY_PARAMS, Primitive, Variadic
+from adfun._records import EMPTY_PARAMS, INPUT, Primitive, Variadic
 from adfun._recording import (
     CONSUMED,
     TRACE,
@@ -374,7 +374,7 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
     order, variables = _walk("backward", seeds)
     variables = [node for node in variables if node.slot.req != "null"]
     with _Flags(train_mode, False):
-        cotangents = reverse_pass(seeds, variables)
+        cotangents = reverse_pass(seeds, variables, order)
     if not retain_graph:
         _consume(order)
     for slot, cotangent in _per_slot(variables, cotangents).values():
@@ -446,7 +446,7 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: Any =
         if create_graph:
             cotangents = _recorded_pass(seeds, order, nodes)
         else:
-            cotangents = reverse_pass(seeds, nodes)
+            cotangents = reverse_pass(seeds, nodes, order)
         totals = _per_slot(nodes, cotangents)
     if not retain_graph:
         _consume(order)
@@ -463,7 +463,7 @@ def _recorded_pass(seeds: list, order: list, nodes: list) -> list:
     Every node's arguments in the replayed graph are tracers of the imperative trace, so
     the derivative rules -- written with ``adfun.numpy`` -- record their work there.
     """
-    inputs = [node for node in order if not node.parents]
+    inputs = [node for node in order if node.primitive is INPUT]
     graph = Graph.build(inputs, [node for node, _ in seeds])
     with open_trace("autograd.grad(create_graph=True)") as trace:
         lifted = [new_input(trace, Tracer(node.value, node, TRACE)) for node in inputs]
@@ -472,7 +472,8 @@ def _recorded_pass(seeds: list, order: list, nodes: list) -> list:
         outputs = (outputs,)
     where = {id(node): tracer.node for node, tracer in zip(inputs, lifted)}
     lifted_seeds = [(output.node, seed) for output, (_, seed) in zip(outputs, seeds)]
-    return reverse_pass(lifted_seeds, [where[id(node)] for node in nodes])
+    # the replay trace's creation order is a topological order of its nodes
+    return reverse_pass(lifted_seeds, [where[id(node)] for node in nodes], trace.nodes)
 
 
 def _gradient(variable: NDArray, cotangent: Any) -> NDArray:

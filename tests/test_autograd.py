@@ -710,3 +710,18 @@ def test_large_non_scalar_head_uses_ones_and_gradients_stay_usable():
             w = z * 3
         w.backward()
     assert (z.grad.asnumpy() == 6).all()
+
+
+def test_recorded_graphs_are_freed_with_their_arrays():
+    import gc
+    import weakref
+
+    x = _variable([1.0])
+    with autograd.record():
+        y = x * 2
+        z = y + 1
+    z.backward()
+    refs = [weakref.ref(y._tracer.node), weakref.ref(z._tracer.node)]
+    del y, z
+    gc.collect()
+    assert [ref() for ref in refs] == [None, None]
