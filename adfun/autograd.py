@@ -317,20 +317,16 @@ def _write(slot: GradSlot, cotangent: Any) -> None:
     gradient._set_value(value)
 
 
-class _Flags:
-    """The flags during a backward pass: training as asked, and recording only when the
-    pass itself is recorded (``create_graph=True``), as in MXNet."""
+def _enter_pass(train: bool, record_pass: bool) -> tuple:
+    """Set the flags of a backward pass: training as asked, and recording only when the
+    pass itself is recorded (``create_graph=True``), as in MXNet.  Returns the tokens
+    that :func:`_exit_pass` restores."""
+    return recording.set(bool(record_pass)), training.set(bool(train))
 
-    __slots__ = ("_scope",)
 
-    def __init__(self, train: bool, record_pass: bool) -> None:
-        self._scope = _Scope(bool(record_pass), bool(train))
-
-    def __enter__(self) -> None:
-        self._scope.__enter__()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self._scope.__exit__(*exc_info)
+def _exit_pass(tokens: tuple) -> None:
+    recording.reset(tokens[0])
+    training.reset(tokens[1])
 
 
 # --- backward and grad -------------------------------------------------------------------
@@ -373,8 +369,11 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
     seeds = _seeds("backward", heads, head_grads, False)
     order, variables = _walk("backward", seeds)
     variables = [node for node in variables if node.slot.req != "null"]
-    with _Flags(train_mode, False):
+    tokens = _enter_pass(train_mode, False)
+    try:
         cotangents = reverse_pass(seeds, variables, order)
+    finally:
+        _exit_pass(tokens)
     if not retain_graph:
         _consume(order)
     for slot, cotangent in _per_slot(variables, cotangents).values():
@@ -442,12 +441,15 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: Any =
     order, inputs = _walk("autograd.grad", seeds)
     wanted = {id(slot) for slot in slots}
     nodes = [node for node in inputs if id(node.slot) in wanted]
-    with _Flags(train_mode, create_graph):
+    tokens = _enter_pass(train_mode, create_graph)
+    try:
         if create_graph:
             cotangents = _recorded_pass(seeds, order, nodes)
         else:
             cotangents = reverse_pass(seeds, nodes, order)
         totals = _per_slot(nodes, cotangents)
+    finally:
+        _exit_pass(tokens)
     if not retain_graph:
         _consume(order)
     gradients = []
