@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
 from adfun._checkpoint import checkpoint
+from adfun._context import cpu
 from adfun._custom import primitive
 from adfun._graph import Graph
 from adfun._jacobians import hessian, hvp, jacfwd, jacobian, jacrev
@@ -26,11 +27,16 @@ from adfun._transforms import (
     vjp,
 )
 
+# The MXNet-style imperative layer: ``from adfun import nd, autograd``.
+from adfun import autograd, nd, random  # noqa: E402
+
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Graph",
+    "autograd",
     "checkpoint",
+    "cpu",
     "elementwise_grad",
     "grad",
     "hessian",
@@ -39,7 +45,9 @@ __all__ = [
     "jacobian",
     "jacrev",
     "jvp",
+    "nd",
     "primitive",
+    "random",
     "stop_gradient",
     "trace",
     "value_and_grad",
