@@ -110,4 +110,4 @@ size = _np.size
 
 # Sub-namespaces and complex intermediates (after every family above is loaded).
 from adfun.numpy._complex import conj, conjugate, imag, real  # noqa: E402
-from adfun.numpy import linalg  # noqa: E402
+from adfun.numpy import fft, linalg  # noqa: E402
