@@ -7,7 +7,9 @@ Convention (HIPS autograd's and JAX's): the cotangent of a complex value ``z = u
 is ``dL/du - i dL/dv``, so that ``dL = Re(cotangent * dz)``.  With it, the reverse rule
 of every holomorphic function is the same formula as for reals (``g * f'(z)``, a
 *transpose* for complex-linear maps, not a conjugate transpose), and the cotangent of a
-real value that fed a complex computation is the real part of what arrives at it.
+real value that fed a complex computation is the real part of what arrives at it.  Likewise the cotangent of any real value is its real
+part: the rules of real-valued functions of complex arguments (``real``, ``imag``,
+``abs``, ``irfft``) drop the imaginary part of the cotangent they receive.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ def _complex_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 def _real_vjp(g: Any, ans: Any, z: Any) -> Any:
-    return g
+    # A real output's cotangent may carry a meaningless imaginary part (from complex
+    # constants met on the way back); only its real part counts.
+    return real(g)
 
 
 def _real_jvp(t: Any, ans: Any, z: Any) -> Any:
@@ -73,7 +77,7 @@ def real(val: Any) -> Any:
 
 
 def _imag_vjp(g: Any, ans: Any, z: Any) -> Any:
-    return g * -1j
+    return real(g) * -1j
 
 
 def _imag_jvp(t: Any, ans: Any, z: Any) -> Any:
@@ -150,7 +154,7 @@ def _conjugate_phase(x: Any, ans: Any) -> Any:
 def absolute_vjp(g: Any, ans: Any, x: Any) -> Any:
     """Reverse rule of ``abs``: ``g * sign(x)`` for reals, ``g * conj(z) / |z|`` else."""
     if is_complex(x):
-        return g * _conjugate_phase(x, ans)
+        return real(g) * _conjugate_phase(x, ans)
     return g * sign(x)
 
 

@@ -188,7 +188,7 @@ def _hermitian_weights(n: int, axis: int, ndim: int, dtype: Any) -> np.ndarray:
 
 def _irfft_vjp(g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1,
                norm: str = "backward") -> Any:
-    half = _resize(ifft(g, None, axis, norm), axis, n // 2 + 1)
+    half = _resize(ifft(real(g), None, axis, norm), axis, n // 2 + 1)
     weights = _hermitian_weights(n, axis, ndim_of(g), np.finfo(dtype_of(g)).dtype)
     return _real_if(_resize(half * weights, axis, shape_of(a)[axis]), a)
 
