@@ -403,9 +403,9 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     Examples
     --------
     >>> import numpy as np, adfun as ad, adfun.numpy as anp
-    >>> ad.grad(lambda a: anp.linalg.qr(a)[1][0, 0])(np.array([[3.0], [4.0]]))
-    array([[0.6],
-           [0.8]])
+    >>> ad.grad(lambda a: anp.linalg.qr(a)[1][0, 0])(np.array([[3.0], [4.0]]))  # R = -5
+    array([[-0.6],
+           [-0.8]])
     """
     if not traced(a):
         return np.linalg.qr(a, mode=mode)
