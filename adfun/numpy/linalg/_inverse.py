@@ -167,10 +167,6 @@ def _orientation(q: Any) -> Any:
     return call(_ORIENTATION, (q,)) if traced(q) else _orientation_impl(q)
 
 
-#: Below this condition number the cofactor matrix is computed as ``det(A) * inv(A).T``.
-_WELL_CONDITIONED = 1e8
-
-
 def cofactor(a: Any) -> Any:
     """The cofactor matrix ``adj(A).T`` (the derivative of ``det``), also when singular.
 
@@ -179,7 +175,10 @@ def cofactor(a: Any) -> Any:
     and stays finite at singular matrices.
     """
     value = full_value(a)
-    if value.shape[-1] == 0 or np.all(np.linalg.cond(value) < _WELL_CONDITIONED):
+    # Below cond = 1 / sqrt(eps) (1e8 in float64), det(A) * inv(A).T loses at most half
+    # of the digits; beyond it the SVD formula is used.
+    limit = 1.0 / np.sqrt(np.finfo(value.dtype).eps)
+    if value.shape[-1] == 0 or np.all(np.linalg.cond(value) < limit):
         return expand_dims(expand_dims(det(a), -1), -1) * mT(inv(a))
     u, s, vh = svd(a)
     orientation = _orientation(u) * _orientation(vh)
