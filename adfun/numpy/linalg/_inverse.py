@@ -167,6 +167,24 @@ def _orientation(q: Any) -> Any:
     return call(_ORIENTATION, (q,)) if traced(q) else _orientation_impl(q)
 
 
+def _inverse_if_well_conditioned(value: np.ndarray) -> Any:
+    """``inv(value)`` if every matrix has a 1-norm condition number below
+    ``1 / sqrt(eps)`` (1e8 in float64: ``det * inv`` keeps half of the digits), else None."""
+    if value.shape[-1] == 0:
+        return np.zeros(value.shape, value.dtype)
+    try:
+        inverse = np.linalg.inv(value)
+    except np.linalg.LinAlgError:
+        return None
+    with np.errstate(all="ignore"):
+        condition = (np.max(np.sum(np.abs(value), axis=-2), axis=-1)
+                     * np.max(np.sum(np.abs(inverse), axis=-2), axis=-1))
+    if np.all(np.isfinite(condition)) and np.all(
+            condition < 1.0 / np.sqrt(np.finfo(value.dtype).eps)):
+        return inverse
+    return None
+
+
 def cofactor(a: Any) -> Any:
     """The cofactor matrix ``adj(A).T`` (the derivative of ``det``), also when singular.
 
@@ -175,11 +193,10 @@ def cofactor(a: Any) -> Any:
     and stays finite at singular matrices.
     """
     value = full_value(a)
-    # Below cond = 1 / sqrt(eps) (1e8 in float64), det(A) * inv(A).T loses at most half
-    # of the digits; beyond it the SVD formula is used.
-    limit = 1.0 / np.sqrt(np.finfo(value.dtype).eps)
-    if value.shape[-1] == 0 or np.all(np.linalg.cond(value) < limit):
-        return expand_dims(expand_dims(det(a), -1), -1) * mT(inv(a))
+    inverse = _inverse_if_well_conditioned(value)
+    if inverse is not None:
+        inverse = inv(a) if traced(a) else inverse
+        return expand_dims(expand_dims(det(a), -1), -1) * mT(inverse)
     u, s, vh = svd(a)
     orientation = _orientation(u) * _orientation(vh)
     scaled = u * expand_dims(_exclusive_products(s), -2)
