@@ -180,3 +180,15 @@ def test_real_values_drop_the_imaginary_part_of_their_cotangent(fun):
     # A real intermediate multiplied by a complex constant receives a complex cotangent;
     # only its real part may flow on (abs, real, imag and irfft rules project it).
     _check(fun, RNG.standard_normal(4))
+
+
+def test_traced_values_have_real_imag_and_conj():
+    x = RNG.standard_normal(4)
+
+    def fun(x):
+        z = fft.fft(x)
+        return anp.sum(z.real ** 2 + z.imag ** 2 - anp.real(z * z.conj()) + x.real * x.imag)
+
+    np.testing.assert_allclose(ad.grad(fun)(x), np.zeros(4), atol=1e-12)
+    np.testing.assert_allclose(ad.grad(lambda x: anp.sum(fft.fft(x).conjugate().imag))(x),
+                               ad.grad(lambda x: -anp.sum(anp.imag(fft.fft(x))))(x))
