@@ -46,13 +46,14 @@ _UNARY = {
     "log_ndtr": -2.0, "ndtri": 0.3, "expit": 0.3, "logit": 0.3, "log_expit": 0.3,
     "log1p": 0.5, "expm1": 0.5, "entr": 0.5, "gammaln": 2.5, "gamma": 2.5, "rgamma": 2.5,
     "digamma": 2.5, "psi": 2.5, "j0": 1.5, "j1": 1.5, "y0": 1.5, "y1": 1.5, "i0": 1.5,
-    "i1": 1.5, "i0e": 1.5, "i1e": -1.5,
+    "i1": 1.5, "i0e": 1.5, "i1e": -1.5, "erfi": 0.7, "dawsn": 0.7, "exp1": 1.5,
+    "expi": -1.5, "wrightomega": 0.7, "cosm1": 0.7, "spence": 1.5,
 }
 _BINARY = {
     "xlogy": (1.5, 2.5), "xlog1py": (1.5, 0.5), "beta": (1.5, 2.5), "betaln": (1.5, 2.5),
     "gammainc": (1.5, 2.5), "gammaincc": (1.5, 2.5), "polygamma": (1, 2.5),
     "jv": (1.5, 2.5), "yv": (1.5, 2.5), "iv": (1.5, 2.5), "ive": (1.5, 2.5),
-    "kv": (1.5, 2.5), "stdtr": (3.0, 0.5),
+    "kv": (1.5, 2.5), "stdtr": (3.0, 0.5), "rel_entr": (1.5, 2.5), "kl_div": (1.5, 2.5),
 }
 
 
@@ -84,6 +85,21 @@ def test_order_arguments_are_not_differentiable(name):
     fun = getattr(special, name)
     with pytest.raises(NotImplementedError, match=f"special.{name}"):
         ad.grad(lambda n: anp.sum(fun(n, np.array([1.5, 2.0]))))(1.0)
+
+
+@pytest.mark.parametrize("name", ["betainc", "betaincc"])
+def test_incomplete_beta_differentiates_in_x_only(name):
+    a, b, x = np.array(1.5), np.array(2.5), np.array([0.2, 0.7])
+    fun = getattr(special, name)
+    np.testing.assert_allclose(_traced_value(lambda x: fun(a, b, x), x),
+                               getattr(sp, name)(a, b, x))
+    _check(lambda x: fun(a, b, x), x)
+    with pytest.raises(NotImplementedError, match=f"special.{name}"):
+        ad.grad(lambda a: anp.sum(fun(a, b, x)))(1.5)
+
+
+def test_spence_derivative_at_one():
+    np.testing.assert_allclose(ad.grad(special.spence)(1.0), -1.0)
 
 
 def test_multigammaln_matches_scipy_in_both_modes():

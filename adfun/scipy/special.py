@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.special as sp
 
-from adfun._records import Params, Primitive
+from adfun._records import EMPTY_PARAMS, Params, Primitive
 from adfun._trace import Tracer, bind, bind_unary
 from adfun.numpy._core import (
     Domain,
@@ -275,6 +275,104 @@ stdtr = _binary("stdtr", (None, _stdtr_t), (None, _stdtr_tangent_t),
                 Domain(ranges=((0.5, 6.0), (-3.0, 3.0))),
                 "the t density for ``t``; none for the degrees of freedom ``df``.")
 
+
+
+def _betainc_slope(a: Any, b: Any, x: Any) -> Any:
+    """The beta density ``x**(a-1) (1-x)**(b-1) / B(a, b)``."""
+    return exp((a - 1.0) * log(x) + (b - 1.0) * log1p(-x) - betaln(a, b))
+
+
+def _ternary(name: str, vjps: tuple, jvps: tuple, domain: Domain, formula: str) -> Any:
+    scipy_fun = getattr(sp, name)
+    prim = Primitive("special." + name, scipy_fun, vjps, jvps, domain)
+
+    def fun(a: Any, b: Any, x: Any, /, **kwargs: Any) -> Any:
+        if type(a) is Tracer or type(b) is Tracer or type(x) is Tracer:
+            if kwargs:
+                raise TypeError(f"adfun.scipy.special.{name}: keyword arguments "
+                                f"{sorted(kwargs)} are not supported on traced values")
+            return bind(prim, (a, b, x), EMPTY_PARAMS)
+        return scipy_fun(a, b, x, **kwargs)
+
+    _register(fun, prim, scipy_fun, "")
+    return _rename(fun, name, formula)
+
+
+def _incomplete_beta(name: str, sign_: float) -> Any:
+    def vjp(g: Any, ans: Any, a: Any, b: Any, x: Any) -> Any:
+        return unbroadcast(sign_ * g * _betainc_slope(a, b, x), x)
+
+    def jvp(t: Any, ans: Any, a: Any, b: Any, x: Any) -> Any:
+        return sign_ * t * _betainc_slope(a, b, x)
+
+    return _ternary(name, (None, None, vjp), (None, None, jvp),
+                    Domain(ranges=((0.5, 3.0), (0.5, 3.0), (0.1, 0.9))),
+                    f"``{'' if sign_ > 0 else '-'}x**(a-1) (1-x)**(b-1) / beta(a, b)`` for "
+                    f"``x``; none for ``a`` and ``b``.")
+
+
+betainc = _incomplete_beta("betainc", 1.0)
+betaincc = _incomplete_beta("betaincc", -1.0)
+
+
+def _rel_entr_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(g * (log(x / y) + 1.0), x)
+
+
+def _rel_entr_tangent_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return t * (log(x / y) + 1.0)
+
+
+def _kl_div_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(g * log(x / y), x)
+
+
+def _kl_div_tangent_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return t * log(x / y)
+
+
+def _entropy_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(-g * x / y, y)
+
+
+def _entropy_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return -t * x / y
+
+
+def _kl_div_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    return unbroadcast(g * (1.0 - x / y), y)
+
+
+def _kl_div_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return t * (1.0 - x / y)
+
+
+rel_entr = _binary("rel_entr", (_rel_entr_x, _entropy_y),
+                   (_rel_entr_tangent_x, _entropy_tangent_y), _POSITIVE_PAIR,
+                   "``log(x / y) + 1`` for ``x``, ``-x / y`` for ``y`` (``x, y > 0``).")
+kl_div = _binary("kl_div", (_kl_div_x, _kl_div_y), (_kl_div_tangent_x, _kl_div_tangent_y),
+                 _POSITIVE_PAIR, "``log(x / y)`` for ``x``, ``1 - x / y`` for ``y``.")
+
+erfi = _unary("erfi", lambda ans, x: (2.0 / _SQRT_PI) * exp(x * x), -2.0, 2.0,
+              "``2 / sqrt(pi) * exp(x**2)``.")
+dawsn = _unary("dawsn", lambda ans, x: 1.0 - 2.0 * x * ans, -3.0, 3.0,
+               "``1 - 2 x dawsn(x)``.")
+exp1 = _unary("exp1", lambda ans, x: -exp(-x) / x, 0.2, 4.0, "``-exp(-x) / x``.")
+expi = _unary("expi", lambda ans, x: exp(x) / x, 0.2, 4.0, "``exp(x) / x``.",
+              magnitude=True)
+wrightomega = _unary("wrightomega", lambda ans, x: ans / (1.0 + ans), -3.0, 3.0,
+                     "``w / (1 + w)`` with ``w = wrightomega(x)``.")
+cosm1 = _unary("cosm1", lambda ans, x: -sin(x), -3.0, 3.0, "``-sin(x)``.")
+
+
+def _spence_derivative(ans: Any, z: Any) -> Any:
+    at_one = equal(z, 1.0)
+    return where(at_one, -1.0, log(z) / where(at_one, 2.0, 1.0 - z))
+
+
+spence = _unary("spence", _spence_derivative, 0.2, 3.0,
+                "``log(z) / (1 - z)`` (``-1`` at ``z = 1``).")
+
 # --- Bessel functions -----------------------------------------------------------------------
 
 
@@ -515,15 +613,17 @@ def _full(x: Any) -> Any:
 
 
 __all__ = [
-    "beta", "betaln", "digamma", "entr", "erf", "erfc", "erfcinv", "erfcx", "erfinv",
-    "expit", "expm1", "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e",
+    "beta", "betainc", "betaincc", "betaln", "cosm1", "dawsn", "digamma", "entr", "erf",
+    "erfc", "erfcinv", "erfcx", "erfi", "erfinv", "exp1", "expi", "expit", "expm1",
+    "kl_div", "rel_entr", "spence", "wrightomega", "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e",
     "iv", "ive", "j0", "j1", "jv", "kv", "log1p", "log_expit", "log_ndtr", "log_softmax",
     "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "rgamma",
     "softmax", "stdtr", "xlog1py", "xlogy", "y0", "y1", "yv",
 ]
 
 from adfun.numpy._broadcast import unbroadcast  # noqa: E402
-from adfun.numpy._elementwise import exp, log  # noqa: E402
-from adfun.numpy._nondiff import sign, stop_gradient  # noqa: E402
+from adfun.numpy._elementwise import exp, log, sin  # noqa: E402
+from adfun.numpy._nondiff import equal, sign, stop_gradient  # noqa: E402
+from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._reductions import sum as _sum  # noqa: E402
 from adfun.numpy._shape import reshape  # noqa: E402
