@@ -14,7 +14,7 @@ import adfun as ad
 import adfun.numpy as anp
 from adfun.numpy import linalg as la
 
-from _gradcheck import check_forward, check_reverse, check_second_order
+from _gradcheck import check_forward, check_reverse, check_second_order, real_view
 
 RNG = np.random.default_rng(1234)
 
@@ -327,10 +327,6 @@ def test_errors_name_the_function_and_the_fix():
                  r"linalg.svd: hermitian=True")
     _grad_raises(lambda a: la.qr(a, mode="complete")[0], wide.T, NotImplementedError,
                  r"linalg.qr: mode='complete'")
-    _grad_raises(lambda a: la.eig(a)[0], _matrix(2, 2), NotImplementedError,
-                 r"linalg.eig: .*eigh")
-    _grad_raises(lambda a: la.eigvals(a), _matrix(2, 2), NotImplementedError,
-                 r"linalg.eigvals: .*eigh")
     _grad_raises(lambda a: la.pinv(a, hermitian=True), _spd(2), NotImplementedError,
                  r"linalg.pinv: hermitian=True")
     _grad_raises(lambda a: la.norm(a, "nuc"), np.ones(3), ValueError,
@@ -351,12 +347,57 @@ def test_errors_name_the_function_and_the_fix():
                  r"linalg.pinv: pass rcond or rtol, not both")
 
 
-def test_complex_traced_matrices_are_refused():
+def test_complex_traced_matrices_are_refused_where_the_rules_are_real():
     a = _matrix(2, 2)
-    with pytest.raises(NotImplementedError, match=r"linalg.inv: argument 'a' is a complex"):
-        ad.grad(lambda a: anp.real(anp.sum(la.inv(a * (1.0 + 1.0j)))))(a)
+    with pytest.raises(NotImplementedError, match=r"linalg.det: argument 'a' is a complex"):
+        ad.grad(lambda a: anp.real(anp.sum(la.det(a * (1.0 + 1.0j)))))(a)
+    with pytest.raises(NotImplementedError, match=r"linalg.eig: argument 'a' is a complex"):
+        ad.grad(lambda a: anp.real(anp.sum(la.eig(a * (1.0 + 1.0j))[0])))(a)
+
+
+def test_inv_and_solve_of_complex_intermediates_in_both_modes():
+    a = _matrix(2, 2)
+    b = RNG.standard_normal(2)
+
+    def fun(a, b):
+        return la.solve(a * (1.0 + 0.5j), b) + la.inv(a + 0.3j)[0]
+
+    fun_real, args, positions = real_view(fun, (a, b), [0, 1])
+    rng = np.random.default_rng(0)
+    check_reverse(fun_real, args, positions, rng)
+    check_forward(fun_real, args, positions, rng)
 
 
 def test_cholesky_of_a_non_positive_definite_matrix_raises_numpy_error():
     with pytest.raises(np.linalg.LinAlgError, match="positive definite"):
         ad.grad(lambda a: anp.sum(la.cholesky(a)))(-np.eye(2))
+
+
+# --- the general eigenproblem ------------------------------------------------------------
+
+
+_REAL_SPECTRUM = np.array([[2.0, 1.0, 0.3], [0.2, -1.0, 0.5], [0.1, 0.4, 0.7]])
+_COMPLEX_SPECTRUM = np.array([[1.0, 2.5, 0.1], [-2.0, 1.5, 0.3], [0.2, -0.4, -0.8]])
+
+
+@pytest.mark.parametrize("a", [_REAL_SPECTRUM, _COMPLEX_SPECTRUM,
+                               np.stack([_REAL_SPECTRUM, _COMPLEX_SPECTRUM])])
+def test_eig_matches_numpy_and_differentiates_in_both_modes(a):
+    w, v = _traced_value(la.eig, a)
+    expected = np.linalg.eig(a)
+    np.testing.assert_allclose(_plain(w), expected.eigenvalues, atol=1e-12)
+    np.testing.assert_allclose(_plain(v), expected.eigenvectors, atol=1e-12)
+    np.testing.assert_allclose(_traced_value(la.eigvals, a), np.linalg.eigvals(a), atol=1e-12)
+    for fun in (lambda a: la.eig(a)[0], lambda a: la.eig(a)[1], la.eigvals):
+        fun_real, args, positions = real_view(fun, (a,), [0])
+        rng = np.random.default_rng(0)
+        check_reverse(fun_real, args, positions, rng)
+        check_forward(fun_real, args, positions, rng)
+        check_second_order(fun_real, args, positions, rng)
+
+
+def test_eig_gradient_of_a_triangular_matrix_eigenvalue():
+    a = np.array([[2.0, 1.0], [0.0, 3.0]])
+    gradient = ad.grad(lambda a: anp.real(la.eigvals(a)[1]))(a)
+    # Left eigenvector (0, 1), right eigenvector (1, 1): the gradient is their outer product.
+    np.testing.assert_allclose(gradient, [[0.0, 0.0], [1.0, 1.0]], atol=1e-12)

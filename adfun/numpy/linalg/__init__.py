@@ -2,10 +2,9 @@
 
 Every name of NumPy's ``linalg`` namespace is here.  Differentiable (reverse and forward
 rules): ``inv solve det slogdet pinv lstsq matrix_power tensorinv tensorsolve cholesky
-eigh eigvalsh svd svdvals qr norm vector_norm matrix_norm cond multi_dot matmul
-tensordot outer vecdot matrix_transpose diagonal trace cross``.  A constant for
-differentiation: ``matrix_rank``.  Not supported on traced values (general,
-non-symmetric eigenproblems): ``eig eigvals``.
+eigh eigvalsh eig eigvals svd svdvals qr norm vector_norm matrix_norm cond multi_dot
+matmul tensordot outer vecdot matrix_transpose diagonal trace cross``.  A constant for
+differentiation: ``matrix_rank``.
 
 Plain ``numpy.linalg`` calls on traced values dispatch here.
 """
@@ -15,6 +14,7 @@ from __future__ import annotations
 from numpy.linalg import LinAlgError
 
 from adfun.numpy.linalg._decompositions import cholesky, eigh, eigvalsh, qr, svd, svdvals
+from adfun.numpy.linalg._eig import eig, eigvals
 from adfun.numpy.linalg._inverse import (
     det,
     inv,
@@ -30,8 +30,6 @@ from adfun.numpy.linalg._norms import cond, matrix_norm, norm, vector_norm
 from adfun.numpy.linalg._products import (
     cross,
     diagonal,
-    eig,
-    eigvals,
     matmul,
     matrix_rank,
     matrix_transpose,

@@ -45,7 +45,8 @@ _INV = primitive("inv", np.linalg.inv, (_inv_vjp,), (_inv_jvp,), _square_example
 def inv(a: Any) -> Any:
     """Differentiable :func:`numpy.linalg.inv` (stacks of matrices too).
 
-    Derivative: ``-A^{-T} G A^{-T}`` (reverse), ``-A^{-1} T A^{-1}`` (forward).
+    Derivative: ``-A^{-T} G A^{-T}`` (reverse), ``-A^{-1} T A^{-1}`` (forward); the
+    rules are holomorphic, so complex intermediate matrices are fine.
 
     Examples
     --------
@@ -57,7 +58,6 @@ def inv(a: Any) -> Any:
     """
     if not traced(a):
         return np.linalg.inv(a)
-    require_real("inv", a=a)
     require_matrix("inv", "a", a)
     return call(_INV, (a,))
 
@@ -123,7 +123,6 @@ def solve(a: Any, b: Any) -> Any:
     """
     if not traced(a, b):
         return np.linalg.solve(a, b)
-    require_real("solve", a=a, b=b)
     require_matrix("solve", "a", a)
     return call(_SOLVE, (a, b))
 

@@ -1,5 +1,5 @@
-"""The rest of :mod:`numpy.linalg`: products and views (exact composites), the
-constant ``matrix_rank`` and the unsupported general eigenproblem."""
+"""The rest of :mod:`numpy.linalg`: products and views (exact composites) and the
+constant ``matrix_rank``."""
 
 from __future__ import annotations
 
@@ -130,26 +130,6 @@ def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *,  # noqa: N8
     return call(_MATRIX_RANK, (A,), tol=tol, hermitian=hermitian, rtol=rtol)
 
 
-def _unsupported(name: str) -> Any:
-    numpy_fun = getattr(np.linalg, name)
-
-    def fun(a: Any) -> Any:
-        if traced(a):
-            raise NotImplementedError(
-                f"adfun.numpy.linalg.{name}: the general (non-symmetric) eigenproblem has "
-                f"no derivative rule in adfun; for symmetric matrices use eigh / eigvalsh, "
-                f"or apply ad.stop_gradient() to the argument if the result is a constant"
-            )
-        return numpy_fun(a)
-
-    fun.__name__ = fun.__qualname__ = name
-    fun.__doc__ = (f":func:`numpy.linalg.{name}` on plain values; raises "
-                   f"``NotImplementedError`` on traced values (no derivative rule).")
-    return export(None, numpy_fun)(fun)
-
-
-eig = _unsupported("eig")
-eigvals = _unsupported("eigvals")
 
 from adfun.numpy._complex import conjugate  # noqa: E402
 from adfun.numpy._indexing import getitem  # noqa: E402
