@@ -7,9 +7,10 @@ Convention (HIPS autograd's and JAX's): the cotangent of a complex value ``z = u
 is ``dL/du - i dL/dv``, so that ``dL = Re(cotangent * dz)``.  With it, the reverse rule
 of every holomorphic function is the same formula as for reals (``g * f'(z)``, a
 *transpose* for complex-linear maps, not a conjugate transpose), and the cotangent of a
-real value that fed a complex computation is the real part of what arrives at it.  Likewise the cotangent of any real value is its real
-part: the rules of real-valued functions of complex arguments (``real``, ``imag``,
-``abs``, ``irfft``) drop the imaginary part of the cotangent they receive.
+real value that fed a complex computation is the real part of what arrives at it.
+Likewise the cotangent of any real value is its real part: the rules of real-valued
+functions of complex arguments (``real``, ``imag``, ``abs``, ``irfft``) drop the
+imaginary part of the cotangent they receive.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import numpy as np
 
 from adfun._records import NUMPY_OVERRIDES, Params, Primitive
 from adfun._trace import Tracer, bind
-from adfun.numpy._core import REGISTRY, Domain, _register, dtype_of, ndim_of, shape_of
+from adfun.numpy._core import Domain, _register, dtype_of, ndim_of, shape_of
 
 _NORMS = ("backward", "ortho", "forward")
 _SWAPPED = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
@@ -477,8 +477,6 @@ def ifftshift(x: Any, axes: Any = None) -> Any:
         return np.fft.ifftshift(x, axes)
     return _shift(x, axes, inverse=True)
 
-
-del REGISTRY
 
 __all__ = [
     "fft", "fft2", "fftfreq", "fftn", "fftshift", "hfft", "ifft", "ifft2", "ifftn",

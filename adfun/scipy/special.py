@@ -53,10 +53,6 @@ def _binary(name: str, vjps: tuple, jvps: tuple, domain: Domain, formula: str) -
     return _rename(fun, name, formula)
 
 
-def _no_rule() -> None:
-    return None
-
-
 # --- error functions and the normal distribution ----------------------------------------
 
 erf = _unary("erf", lambda ans, x: (2.0 / _SQRT_PI) * exp(-x * x), -3.0, 3.0,
@@ -614,11 +610,11 @@ def _full(x: Any) -> Any:
 
 __all__ = [
     "beta", "betainc", "betaincc", "betaln", "cosm1", "dawsn", "digamma", "entr", "erf",
-    "erfc", "erfcinv", "erfcx", "erfi", "erfinv", "exp1", "expi", "expit", "expm1",
-    "kl_div", "rel_entr", "spence", "wrightomega", "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e",
-    "iv", "ive", "j0", "j1", "jv", "kv", "log1p", "log_expit", "log_ndtr", "log_softmax",
-    "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "rgamma",
-    "softmax", "stdtr", "xlog1py", "xlogy", "y0", "y1", "yv",
+    "erfc", "erfcinv", "erfcx", "erfi", "erfinv", "exp1", "expi", "expit", "expm1", "gamma",
+    "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1",
+    "jv", "kl_div", "kv", "log1p", "log_expit", "log_ndtr", "log_softmax", "logit",
+    "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "rel_entr", "rgamma",
+    "softmax", "spence", "stdtr", "wrightomega", "xlog1py", "xlogy", "y0", "y1", "yv",
 ]
 
 from adfun.numpy._broadcast import unbroadcast  # noqa: E402
