@@ -305,7 +305,9 @@ def _check_cotangent(path: str, cotangent: Any, value: Any) -> Any:
                 f"got {describe(cotangent)}"
             )
         cotangent_dtype = _dtype(cotangent) if not isinstance(cotangent, (int, float)) else None
-        if cotangent_dtype is not None and cotangent_dtype.kind not in "fiu":
+        # A complex output (an FFT, say) takes a complex cotangent: dL = Re(cotangent * dy).
+        allowed = "fiuc" if _dtype(full_value(value)).kind == "c" else "fiu"
+        if cotangent_dtype is not None and cotangent_dtype.kind not in allowed:
             raise TypeError(
                 f"vjp_fn: {path} has dtype {cotangent_dtype}; cotangents must be real "
                 f"floating-point arrays shaped like the output {expected}"

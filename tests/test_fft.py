@@ -193,3 +193,18 @@ def test_traced_values_have_real_imag_and_conj():
     np.testing.assert_allclose(ad.grad(fun)(x), np.zeros(4), atol=1e-12)
     np.testing.assert_allclose(ad.grad(lambda x: anp.sum(fft.fft(x).conjugate().imag))(x),
                                ad.grad(lambda x: -anp.sum(anp.imag(fft.fft(x))))(x))
+
+
+def test_vjp_of_a_complex_output_takes_a_complex_cotangent():
+    x = RNG.standard_normal(4)
+    cotangent = RNG.standard_normal(4) + 1j * RNG.standard_normal(4)
+    out, vjp_fn = ad.vjp(fft.fft, x)
+    (gradient,) = vjp_fn(cotangent)
+    # dL = Re(cotangent * d fft(x)) = Re(fft(cotangent)) . dx  (the DFT matrix is symmetric)
+    np.testing.assert_allclose(gradient, np.real(np.fft.fft(cotangent)))
+    assert gradient.dtype == np.float64
+    _, tangent = ad.jvp(fft.fft, (x,), (np.ones(4),))
+    np.testing.assert_allclose(tangent, np.fft.fft(np.ones(4)))
+    real_out, real_vjp = ad.vjp(fft.irfft, x[:3] + 0.0)
+    with pytest.raises(TypeError, match="cotangents must be real"):
+        real_vjp(np.ones(real_out.shape, complex))
