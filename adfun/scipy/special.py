@@ -200,6 +200,9 @@ def multigammaln(a: Any, d: int) -> Any:
     if type(a) is not Tracer:
         return sp.multigammaln(a, d)
     d = int(d)
+    if np.any(_full(a) <= 0.5 * (d - 1)):
+        raise ValueError(f"adfun.scipy.special.multigammaln: every entry of a must exceed "
+                         f"(d - 1) / 2 = {0.5 * (d - 1)} for d = {d}")
     total = 0.25 * d * (d - 1) * float(np.log(np.pi))
     for j in range(d):
         total = total + gammaln(a - 0.5 * j)
@@ -491,6 +494,15 @@ def _logsumexp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (a, b), dict(params, signed=signed)
 
 
+def _logsumexp_sign_impl(a: Any, b: Any, axis: Any = None, keepdims: bool = False,
+                         signed: bool = True) -> Any:
+    return sp.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)[1]
+
+
+#: The sign returned with ``return_sign=True``: a constant for differentiation.
+_LOGSUMEXP_SIGN = Primitive("special.logsumexp_sign", _logsumexp_sign_impl, (), (), None,
+                            nondiff=True)
+
 _LOGSUMEXP = _declare("logsumexp", _logsumexp_impl, (_logsumexp_a, _logsumexp_b),
                       (_logsumexp_tangent_a, _logsumexp_tangent_b), _logsumexp_examples)
 
@@ -520,9 +532,7 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
     value = bind(_LOGSUMEXP, (a, weights), params)
     if not return_sign:
         return value
-    concrete = sp.logsumexp(_full(a), axis=axis, b=_full(weights), keepdims=keepdims,
-                            return_sign=True)[1]
-    return value, concrete
+    return value, bind(_LOGSUMEXP_SIGN, (a, weights), params)
 
 
 def _softmax_impl(x: Any, axis: Any = None) -> Any:
