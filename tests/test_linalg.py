@@ -171,9 +171,10 @@ def test_det_second_order_at_a_rank_deficient_matrix():
 
 # --- norm --------------------------------------------------------------------------------
 
-
 _VECTOR_ORDS = [None, 2, 1, 3, 0.5, -1, np.inf, -np.inf, 0]
 _MATRIX_ORDS = [None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf]
+
+
 
 
 @pytest.mark.parametrize("ord", _VECTOR_ORDS)
@@ -222,9 +223,14 @@ def test_norm_at_the_zero_vector_has_gradient_zero(fun):
     assert tangent == 0.0
 
 
-def test_frobenius_norm_at_the_zero_matrix_has_gradient_zero():
-    np.testing.assert_array_equal(ad.grad(lambda x: la.norm(x, "fro"))(np.zeros((2, 2))),
-                                  np.zeros((2, 2)))
+@pytest.mark.parametrize("ord", _MATRIX_ORDS)
+def test_matrix_norms_at_the_zero_matrix_have_gradient_zero(ord):
+    zero = np.zeros((2, 2, 3))
+    gradient = ad.grad(lambda x: anp.sum(la.norm(x, ord, axis=(1, 2))))(zero)
+    np.testing.assert_array_equal(gradient, np.zeros_like(zero))
+    _, tangent = ad.jvp(lambda x: anp.sum(la.norm(x, ord, axis=(1, 2))), (zero,),
+                        (np.ones_like(zero),))
+    assert tangent == 0.0
 
 
 def test_vector_norm_and_matrix_norm_match_numpy():

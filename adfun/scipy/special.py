@@ -15,7 +15,7 @@ import numpy as np
 import scipy.special as sp
 
 from adfun._records import EMPTY_PARAMS, Params, Primitive
-from adfun._trace import Tracer, bind, bind_unary
+from adfun._trace import Tracer, bind, bind_unary, full_value
 from adfun.numpy._core import (
     Domain,
     _register,
@@ -200,7 +200,7 @@ def multigammaln(a: Any, d: int) -> Any:
     if type(a) is not Tracer:
         return sp.multigammaln(a, d)
     d = int(d)
-    if np.any(_full(a) <= 0.5 * (d - 1)):
+    if np.any(full_value(a) <= 0.5 * (d - 1)):
         raise ValueError(f"adfun.scipy.special.multigammaln: every entry of a must exceed "
                          f"(d - 1) / 2 = {0.5 * (d - 1)} for d = {d}")
     total = 0.25 * d * (d - 1) * float(np.log(np.pi))
@@ -610,12 +610,6 @@ def log_softmax(x: Any, axis: Any = None) -> Any:
         return sp.log_softmax(x, axis=axis)
     axes = normalize_axis(axis, ndim_of(x), "scipy.special.log_softmax")
     return bind_unary(_LOG_SOFTMAX, x, Params(axis=axes))
-
-
-def _full(x: Any) -> Any:
-    from adfun._trace import full_value
-
-    return full_value(x)
 
 
 __all__ = [

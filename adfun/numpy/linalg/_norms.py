@@ -112,13 +112,18 @@ def dtype_of_real(x: Any) -> Any:
 def _matrix_norm(x: Any, ord: Any, row: int, col: int, keepdims: bool) -> Any:  # noqa: A002
     shape = shape_of(x)
     if ord in (2, -2, "nuc"):
-        values = svdvals(moveaxis(x, (row, col), (-2, -1)))
+        matrices = moveaxis(x, (row, col), (-2, -1))
+        values = svdvals(matrices)
         if ord == 2:
             result = amax(values, axis=-1)
         elif ord == -2:
             result = amin(values, axis=-1)
         else:
             result = _sum(values, axis=-1)
+        # At a zero matrix every singular vector pair is a subgradient; take 0, the
+        # subgradient of least norm (as for vectors).
+        zero = logical_not(any_(not_equal(matrices, 0.0), axis=(-2, -1)))
+        result = where(zero, 0.0, result)
     elif ord in (1, -1, np.inf, -np.inf):
         summed, other = (row, col) if ord in (1, -1) else (col, row)
         sums = _sum(absolute(x), axis=summed)
@@ -235,7 +240,8 @@ def cond(x: Any, p: Any = None) -> Any:
 
 from adfun.numpy._elementwise import absolute, power  # noqa: E402
 from adfun.numpy._indexing import getitem  # noqa: E402
-from adfun.numpy._nondiff import equal, not_equal, sign  # noqa: E402
+from adfun.numpy._nondiff import any as any_  # noqa: E402
+from adfun.numpy._nondiff import equal, logical_not, not_equal, sign  # noqa: E402
 from adfun.numpy._reductions import amax, amin  # noqa: E402
 from adfun.numpy._reductions import sum as _sum  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
