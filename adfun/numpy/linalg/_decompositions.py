@@ -277,7 +277,8 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
 
     The derivative of ``U`` and ``Vh`` needs distinct, nonzero singular values, and
     ``full_matrices=False`` for non-square matrices (the extra columns of a full ``U``
-    or ``Vh`` are not unique, hence not differentiable).
+    or ``Vh`` are not unique, hence not differentiable).  ``hermitian=True`` follows
+    NumPy: it is computed from ``eigh``, which reads only the lower triangle.
 
     Derivative (Townsend, 2016): with ``F_ij = 1 / (s_j^2 - s_i^2)``,
     ``dS = diag(U^T dA V)``, ``dU = U (F o (P S + S P^T)) + (I - U U^T) dA V S^{-1}``
@@ -294,12 +295,9 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
         return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
                              hermitian=hermitian)
     require_real("svd", a=a)
-    require_matrix("svd", "a", a, square=False)
+    require_matrix("svd", "a", a, square=not not hermitian)
     if hermitian:
-        raise NotImplementedError(
-            "adfun.numpy.linalg.svd: hermitian=True reads only one triangle of a traced "
-            "matrix and is not supported; call svd(a) with hermitian=False"
-        )
+        return _hermitian_svd(a, compute_uv)
     if not compute_uv:
         return call(_SVDVALS, (a,))
     m, n = shape_of(a)[-2:]
@@ -309,6 +307,30 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
             f"not unique, so they have no derivative; pass full_matrices=False"
         )
     return _SVDResult(*_svd_parts(call(_SVD, (a,)), a))
+
+
+def _descending_magnitude_impl(w: Any) -> Any:
+    """One-hot matrices ``P`` with ``(w @ P)`` sorted by decreasing ``|w|`` (stable)."""
+    order = np.argsort(-np.abs(w), axis=-1, kind="stable")
+    n = w.shape[-1]
+    return (np.arange(n)[:, None] == order[..., None, :]).astype(w.dtype)
+
+
+_DESCENDING = primitive("descending_magnitude", _descending_magnitude_impl, (), (), None,
+                        nondiff=True)
+
+
+def _hermitian_svd(a: Any, compute_uv: bool) -> Any:
+    """NumPy's ``hermitian=True`` SVD, from ``eigh`` (which reads the lower triangle):
+    singular values ``|w|`` in decreasing order, ``U = V P``, ``Vh = (U sign(w P))^T``."""
+    w, v = eigh(a)
+    permutation = call(_DESCENDING, (w,))
+    ordered = squeeze(expand_dims(w, -2) @ permutation, -2)
+    values = absolute(ordered)
+    if not compute_uv:
+        return values
+    u = v @ permutation
+    return _SVDResult(u, values, mT(u * expand_dims(sign(ordered), -2)))
 
 
 def _svdvals_impl(a: Any) -> Any:
@@ -426,7 +448,9 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     return r if mode == "r" else _QRResult(q, r)
 
 
+from adfun.numpy._elementwise import absolute  # noqa: E402
 from adfun.numpy._indexing import getitem  # noqa: E402
+from adfun.numpy._nondiff import sign  # noqa: E402
 from adfun.numpy._reductions import sum as _sum  # noqa: E402
-from adfun.numpy._shape import concatenate, expand_dims  # noqa: E402
+from adfun.numpy._shape import concatenate, expand_dims, squeeze  # noqa: E402
 from adfun.numpy.linalg._inverse import inv, solve  # noqa: E402

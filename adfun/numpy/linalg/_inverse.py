@@ -322,7 +322,8 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO_
 
     Derivative: Golub and Pereyra's formula for a matrix of locally constant rank,
     ``dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P``; singular values below
-    the cutoff are treated as exact zeros, as NumPy does.
+    the cutoff are treated as exact zeros, as NumPy does.  With ``hermitian=True`` the
+    result is built from ``eigh`` (only the lower triangle is read, as in NumPy).
 
     Examples
     --------
@@ -336,13 +337,21 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO_
             return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
         return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian, rtol=rtol)
     require_real("pinv", a=a)
-    require_matrix("pinv", "a", a, square=False)
+    require_matrix("pinv", "a", a, square=bool(hermitian))
+    cutoff = _cutoff("pinv", a, rcond, rtol)
     if hermitian:
-        raise NotImplementedError(
-            "adfun.numpy.linalg.pinv: hermitian=True reads only one triangle of a traced "
-            "matrix and is not supported; call pinv(a) with hermitian=False"
-        )
-    return call(_PINV, (a,), rcond=_cutoff("pinv", a, rcond, rtol))
+        return _hermitian_pinv(a, cutoff)
+    return call(_PINV, (a,), rcond=cutoff)
+
+
+def _hermitian_pinv(a: Any, cutoff: float) -> Any:
+    """NumPy's ``hermitian=True`` pseudo-inverse: from ``eigh`` (lower triangle read),
+    ``V diag(1 / w) V^T`` over the eigenvalues above the cutoff."""
+    w, v = eigh(a)
+    magnitude = np.abs(full_value(w))
+    kept = magnitude > cutoff * np.max(magnitude, axis=-1, keepdims=True)
+    inverse_values = where(kept, 1.0 / where(kept, w, 1.0), 0.0)
+    return (v * expand_dims(inverse_values, -2)) @ mT(v)
 
 
 def _cutoff(function: str, a: Any, rcond: Any, rtol: Any) -> float:
@@ -492,4 +501,5 @@ from adfun.numpy._indexing import getitem  # noqa: E402
 from adfun.numpy._linear import matmul  # noqa: E402
 from adfun.numpy._reductions import sum as _sum  # noqa: E402
 from adfun.numpy._shape import expand_dims, reshape, squeeze, stack, transpose  # noqa: E402
-from adfun.numpy.linalg._decompositions import svd, svdvals  # noqa: E402
+from adfun.numpy._selection import where  # noqa: E402
+from adfun.numpy.linalg._decompositions import eigh, svd, svdvals  # noqa: E402
