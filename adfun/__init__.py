@@ -53,3 +53,12 @@ __all__ = [
     "value_and_grad",
     "vjp",
 ]
+
+
+def __getattr__(name: str):
+    # ``adfun.scipy`` needs SciPy, which adfun does not depend on: import it on first use.
+    if name == "scipy":
+        import importlib
+
+        return importlib.import_module("adfun.scipy")
+    raise AttributeError(f"module 'adfun' has no attribute {name!r}")
