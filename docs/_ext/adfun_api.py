@@ -1,0 +1,174 @@
+"""Write the API reference pages (``docs/api/*.rst``) from the installed modules.
+
+For every module named in ``conf.API_MODULES`` (and every importable one of
+``conf.API_MODULES_WHEN_PRESENT``) this writes ``api/<module>.rst`` with the module
+docstring, a summary table and one autodoc entry per public function or class that adfun
+defines.  Names that a module re-exports unchanged from NumPy (constructors, dtypes) are
+listed with links to NumPy's documentation, aliases (``abs`` for ``absolute``) point to
+their target.  ``api/index.rst`` lists the modules.  Adding a module to the reference is
+one line in ``conf.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import types
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+INDEX_HEADER = """\
+API reference
+=============
+
+Every public module of adfun, generated from the docstrings of the installed package
+(the examples in them run as doctests during the documentation build).
+
+.. toctree::
+   :maxdepth: 1
+
+"""
+
+
+def _public_names(module: types.ModuleType) -> list[str]:
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [name for name in vars(module) if not name.startswith("_")]
+    return list(names)
+
+
+def _origin(obj: Any) -> str:
+    return getattr(obj, "__module__", None) or ""
+
+
+def _is_adfun(obj: Any) -> bool:
+    return _origin(obj).split(".")[0] == "adfun"
+
+
+def _numpy_target(obj: Any) -> str | None:
+    """The ``numpy.*`` name under which NumPy documents ``obj``, if it is NumPy's."""
+    origin = _origin(obj)
+    if not origin.startswith("numpy"):
+        return None
+    name = getattr(obj, "__name__", None)
+    if name is None:
+        return None
+    return f"numpy.{name}"
+
+
+def module_page(module_name: str) -> str:
+    module = importlib.import_module(module_name)
+    functions: list[str] = []
+    classes: list[str] = []
+    aliases: list[tuple[str, str]] = []
+    from_numpy: list[tuple[str, str]] = []
+    constants: list[tuple[str, Any]] = []
+    canonical: dict[int, str] = {}
+    names = _public_names(module)
+    # First pass: the canonical name of each object is the one equal to its __name__.
+    for name in names:
+        obj = getattr(module, name)
+        if getattr(obj, "__name__", None) == name:
+            canonical.setdefault(id(obj), name)
+    for name in names:
+        obj = getattr(module, name)
+        if isinstance(obj, types.ModuleType):
+            continue
+        if _is_adfun(obj) and callable(obj):
+            target = canonical.get(id(obj), name)
+            if target != name:
+                aliases.append((name, target))
+            elif inspect.isclass(obj):
+                classes.append(name)
+            else:
+                functions.append(name)
+            canonical.setdefault(id(obj), name)
+            continue
+        numpy_target = _numpy_target(obj)
+        if numpy_target is not None and callable(obj):
+            from_numpy.append((name, numpy_target))
+        elif isinstance(obj, (int, float, type(None))):
+            constants.append((name, obj))
+    title = f"``{module_name}``"
+    lines = [title, "=" * len(title), "", f".. automodule:: {module_name}", "   :no-members:",
+             ""]
+    documented = classes + functions
+    if documented:
+        lines += [".. currentmodule:: " + module_name, "", ".. autosummary::", ""]
+        lines += [f"   {name}" for name in documented]
+        lines.append("")
+    if classes:
+        lines += ["Classes", "-------", ""]
+        for name in classes:
+            lines += [f".. autoclass:: {name}", "   :members:", "   :special-members: __call__",
+                      ""]
+    if functions:
+        lines += ["Functions", "---------", ""]
+        for name in functions:
+            lines += [f".. autofunction:: {name}", ""]
+    if aliases:
+        lines += ["Aliases", "-------", "", ".. list-table::", "   :widths: 30 70", ""]
+        for name, target in aliases:
+            lines += [f"   * - ``{name}``", f"     - the same function as :func:`{target}`"]
+        lines.append("")
+    if from_numpy or constants:
+        lines += [
+            "From NumPy, unchanged",
+            "---------------------",
+            "",
+            "These names are NumPy's own objects, re-exported so that code written against",
+            f"``{module_name}`` finds them.  Constructors and dtypes build plain arrays,",
+            "which are constants for differentiation.",
+            "",
+        ]
+        if from_numpy:
+            lines.append(", ".join(f":obj:`{name} <{target}>`" for name, target in from_numpy))
+            lines.append("")
+        if constants:
+            lines.append(", ".join(f"``{name}``" for name, _ in constants))
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _importable(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name and (name == error.name or name.startswith(error.name + ".")):
+            return False
+        raise
+    return True
+
+
+def generate(app: Sphinx) -> None:
+    config = app.config
+    modules = list(config.API_MODULES)
+    for name in config.API_MODULES_WHEN_PRESENT:
+        if _importable(name):
+            modules.append(name)
+        else:
+            logger.info("adfun_api: %s is not present yet; not documented", name)
+    api_dir = Path(app.srcdir) / "api"
+    for name in modules:
+        _write_if_changed(api_dir / f"{name}.rst", module_page(name))
+    index = INDEX_HEADER + "".join(f"   {name}\n" for name in modules)
+    _write_if_changed(api_dir / "index.rst", index)
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_config_value("API_MODULES", [], "env")
+    app.add_config_value("API_MODULES_WHEN_PRESENT", [], "env")
+    app.connect("builder-inited", generate)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
