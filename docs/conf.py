@@ -125,6 +125,16 @@ doctest_default_flags = (
 # file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML).
 if os.environ.get("ADFUN_DOCS_MATHJAX"):
     mathjax_path = os.environ["ADFUN_DOCS_MATHJAX"]
+    if "MathJax.js" in mathjax_path:  # MathJax 2 needs to be told which elements to typeset
+        mathjax2_config = {
+            "tex2jax": {
+                "inlineMath": [["\\(", "\\)"]],
+                "displayMath": [["\\[", "\\]"]],
+                "processEscapes": True,
+                "ignoreClass": "document",
+                "processClass": "math|output_area",
+            }
+        }
 
 # --- MyST (Markdown pages) ------------------------------------------------------------
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "amsmath"]

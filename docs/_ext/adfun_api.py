@@ -61,6 +61,11 @@ def _numpy_target(obj: Any) -> str | None:
     return f"numpy.{name}"
 
 
+def _attrs_fields(cls: type) -> list[str]:
+    fields = getattr(cls, "__attrs_attrs__", None)
+    return [field.name for field in fields] if fields is not None else []
+
+
 def module_page(module_name: str) -> str:
     module = importlib.import_module(module_name)
     functions: list[str] = []
@@ -105,8 +110,12 @@ def module_page(module_name: str) -> str:
     if classes:
         lines += ["Classes", "-------", ""]
         for name in classes:
-            lines += [f".. autoclass:: {name}", "   :members:", "   :special-members: __call__",
-                      ""]
+            lines += [f".. autoclass:: {name}", "   :members:", "   :special-members: __call__"]
+            fields = _attrs_fields(getattr(module, name))
+            if fields:
+                # attrs fields are described in the class docstring's Attributes section.
+                lines.append("   :exclude-members: " + ", ".join(fields))
+            lines.append("")
     if functions:
         lines += ["Functions", "---------", ""]
         for name in functions:

@@ -147,7 +147,10 @@ def _table(header: list[str], rows: list[list[str]], widths: str) -> list[str]:
 
 
 class CoverageDirective(SphinxDirective):
-    """``.. adfun-coverage::`` inserts the generated tables."""
+    """``.. adfun-coverage::`` inserts the generated tables.
+
+    Its content is reStructuredText: in a MyST page, put it inside an ``{eval-rst}`` block.
+    """
 
     has_content = False
 
