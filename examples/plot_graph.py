@@ -23,32 +23,48 @@ def loss(w, b, x, y):
 
 
 rng = np.random.default_rng(0)
-args = (rng.standard_normal((3, 2)), np.zeros(2), rng.standard_normal((5, 3)), np.ones((5, 2)))
+w, b = rng.standard_normal((3, 2)), np.zeros(2)
+x, y = rng.standard_normal((5, 3)), np.ones((5, 2))
+args = (w, b, x, y)
 graph = ad.trace(loss)(*args)
 print(f"{len(graph.nodes)} nodes, {len(graph.inputs)} inputs, {len(graph.outputs)} output")
 
 # %%
 # The layout: the depth of a node is one more than the deepest of its parents (nodes are
-# in topological order, so one pass suffices); nodes of equal depth share a row.
+# in topological order, so one pass suffices), and an input sits just above its first
+# use.  Nodes of equal depth share a row, inputs to the right of the computation.
 
 index = {id(node): position for position, node in enumerate(graph.nodes)}
+inputs = {id(node) for node in graph.inputs}
+outputs = {id(node) for node in graph.outputs}
 depth = []
 for node in graph.nodes:
     depth.append(1 + max((depth[index[id(p)]] for p in node.parents), default=-1))
+for node in graph.nodes:
+    for parent in node.parents:
+        if id(parent) in inputs:
+            position = index[id(parent)]
+            first_use = depth[index[id(node)]] - 1
+            depth[position] = first_use if depth[position] == 0 else min(depth[position],
+                                                                           first_use)
 rows = {}
 for position, level in enumerate(depth):
     rows.setdefault(level, []).append(position)
 coordinates = {}
 for level, members in rows.items():
-    for slot, position in enumerate(members):
-        coordinates[position] = (slot - (len(members) - 1) / 2.0, -level)
+    inner = [p for p in members if id(graph.nodes[p]) not in inputs]
+    leaves = [p for p in members if id(graph.nodes[p]) in inputs]
+    if not inner:
+        inner, leaves = leaves, []
+    for slot, position in enumerate(inner):
+        coordinates[position] = (slot - (len(inner) - 1) / 2.0, -level)
+    for slot, position in enumerate(leaves):
+        coordinates[position] = (len(inner) / 2.0 + 0.7 + slot, -level)
 
 # %%
 # The picture: inputs in blue, the output in red, every other node a primitive.
 
 fig, ax = plt.subplots(figsize=(7, 8))
-outputs = {id(node) for node in graph.outputs}
-inputs = {id(node) for node in graph.inputs}
 for position, node in enumerate(graph.nodes):
     x, y = coordinates[position]
     for parent in node.parents:
@@ -61,7 +77,7 @@ for position, node in enumerate(graph.nodes):
     label = f"{node.primitive.name}\n{node.shape}" + (f"\n{params}" if params else "")
     ax.text(x, y, label, ha="center", va="center", fontsize=8.5, family="monospace",
             bbox=dict(boxstyle="round,pad=0.35", facecolor=color, edgecolor="0.3"))
-ax.set_xlim(-2.2, 2.2)
+ax.set_xlim(-2.0, 2.4)
 ax.set_ylim(-max(depth) - 0.6, 0.6)
 ax.axis("off")
 ax.set_title("ad.trace(loss)(w, b, x, y)")
