@@ -65,10 +65,8 @@ class Graph:
         The nodes of the flattened outputs.
     nodes : tuple of Node
         Every node the outputs depend on, in topological order (inputs included).
-    in_tree : TreeDef or None
-        The pytree structure of the arguments.
-    out_tree : TreeDef or None
-        The pytree structure of the result.
+    in_tree, out_tree : TreeDef or None
+        The pytree structures of the arguments and of the result.
     """
 
     inputs: tuple
