@@ -12,6 +12,7 @@ The functional core::
 from __future__ import annotations
 
 from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
+from adfun._custom import primitive
 from adfun._graph import Graph
 from adfun._transforms import (
     elementwise_grad,
@@ -30,6 +31,7 @@ __all__ = [
     "elementwise_grad",
     "grad",
     "jvp",
+    "primitive",
     "stop_gradient",
     "trace",
     "value_and_grad",

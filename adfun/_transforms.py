@@ -282,7 +282,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
             ct = _check_cotangent(path, ct, value)
             if node is not None:
                 seeds.append((node, ct))
-        cotangents = backward(seeds, traced.inputs)
+        cotangents = backward(seeds, traced.inputs, traced.trace.nodes)
         return tuple(_gradients(traced, cotangents))
 
     vjp_fn.__doc__ = f"Vector-Jacobian product of {_name(fun)} at the recorded point."
@@ -401,7 +401,8 @@ def value_and_grad(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) ->
         out = traced.out_leaves[0]
         seed = _scalar_seed("grad", fun, out)
         node = _own_node(traced.trace, out)
-        cotangents = backward([(node, seed)] if node is not None else [], traced.inputs)
+        cotangents = backward([(node, seed)] if node is not None else [], traced.inputs,
+                              traced.trace.nodes)
         gradients = _gradients(traced, cotangents)
         gradient = tuple(gradients) if as_tuple else gradients[0]
         value = out.value if node is not None else out
@@ -484,7 +485,8 @@ def elementwise_grad(fun: Callable, argnums: Any = 0) -> Callable:
         value = full_value(out)
         dtype = _float_dtype(value)
         seed = np.ones(_shape(value), dtype) if isinstance(value, np.ndarray) else dtype.type(1)
-        cotangents = backward([(node, seed)] if node is not None else [], traced.inputs)
+        cotangents = backward([(node, seed)] if node is not None else [], traced.inputs,
+                              traced.trace.nodes)
         gradients = _gradients(traced, cotangents)
         return tuple(gradients) if as_tuple else gradients[0]
 
@@ -630,6 +632,7 @@ def trace(fun: Callable) -> Callable:
             node = _own_node(traced.trace, leaf)
             outputs.append(node if node is not None else constant_node(leaf))
         in_tree = tree_flatten(tuple(args))[1]
-        return Graph.build(traced.inputs, outputs, in_tree=in_tree, out_tree=traced.out_tree)
+        return Graph.build(traced.inputs, outputs, in_tree=in_tree, out_tree=traced.out_tree,
+                           name=_name(fun))
 
     return trace_fun
