@@ -65,6 +65,7 @@ API_MODULES_WHEN_PRESENT = [
     "adfun.numpy.linalg",
     "adfun.numpy.fft",
     "adfun.scipy.special",
+    "adfun.scipy.stats",
     "adfun.scipy.stats.norm",
     "adfun.testing",
     "adfun.testing.strategies",
@@ -72,6 +73,19 @@ API_MODULES_WHEN_PRESENT = [
     "adfun.autograd",
     "adfun.random",
 ]
+
+# Classes that users meet but that their module does not export (graph nodes, the object
+# ``ad.primitive`` returns), documented on the page of the module where users meet them.
+API_EXTRA_CLASSES = {  # module -> {class path: members to document}
+    "adfun": {
+        "adfun._custom.CustomPrimitive": ["defvjp", "defjvp"],
+        "adfun._records.Node": ["shape", "dtype"],
+        "adfun._records.Primitive": [],
+        "adfun._records.Params": [],
+        "adfun._records.Variadic": [],
+        "adfun._pytree.TreeDef": [],
+    },
+}
 
 autodoc_typehints = "none"  # the numpy-style docstrings state the types
 autodoc_member_order = "bysource"
@@ -81,7 +95,7 @@ autosummary_generate = False  # the pages are written by adfun_api, not autosumm
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
 napoleon_use_rtype = False
-napoleon_use_ivar = True
+napoleon_use_ivar = False  # Attributes become targets (:attr:`Graph.nodes`)
 
 # --- Cross references -----------------------------------------------------------------
 # The inventories are local files so that the build needs no network; the URLs are where

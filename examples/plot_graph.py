@@ -84,8 +84,7 @@ ax.set_title("ad.trace(loss)(w, b, x, y)")
 plt.show()
 
 # %%
-# The same graph, as text: one line per node, with the positions of its parents.
+# The same graph as adfun prints it: one line per node, like a jaxpr.  ``graph.to_dot()``
+# gives the Graphviz source of the same picture.
 
-for position, node in enumerate(graph.nodes):
-    parents = [index[id(parent)] for parent in node.parents]
-    print(f"{position:2d}  {node.primitive.name:9s} parents={parents} shape={node.shape}")
+print(graph)

@@ -66,7 +66,13 @@ def _attrs_fields(cls: type) -> list[str]:
     return [field.name for field in fields] if fields is not None else []
 
 
-def module_page(module_name: str) -> str:
+def _import_object(path: str) -> Any:
+    module_name, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module_name), name)
+
+
+def module_page(module_name: str, config_extra: dict | None = None) -> str:
+    config_extra = config_extra or {}
     module = importlib.import_module(module_name)
     functions: list[str] = []
     classes: list[str] = []
@@ -120,6 +126,22 @@ def module_page(module_name: str) -> str:
         lines += ["Functions", "---------", ""]
         for name in functions:
             lines += [f".. autofunction:: {name}", ""]
+    extra = config_extra.get(module_name, {})
+    if extra:
+        lines += [
+            "Records and helper classes",
+            "--------------------------",
+            "",
+            "Objects of these classes are returned by the functions above (graph nodes, "
+            "custom",
+            "primitives); they are not created directly.",
+            "",
+        ]
+        for path, members in extra.items():
+            lines.append(f".. autoclass:: {path}")
+            if members:
+                lines.append("   :members: " + ", ".join(members))
+            lines.append("")
     if aliases:
         lines += ["Aliases", "-------", "", ".. list-table::", "   :widths: 30 70", ""]
         for name, target in aliases:
@@ -171,7 +193,8 @@ def generate(app: Sphinx) -> None:
             logger.info("adfun_api: %s is not present yet; not documented", name)
     api_dir = Path(app.srcdir) / "api"
     for name in modules:
-        _write_if_changed(api_dir / f"{name}.rst", module_page(name))
+        page = module_page(name, config.API_EXTRA_CLASSES)
+        _write_if_changed(api_dir / f"{name}.rst", page)
     index = INDEX_HEADER + "".join(f"   {name}\n" for name in modules)
     _write_if_changed(api_dir / "index.rst", index)
 
@@ -179,5 +202,6 @@ def generate(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict:
     app.add_config_value("API_MODULES", [], "env")
     app.add_config_value("API_MODULES_WHEN_PRESENT", [], "env")
+    app.add_config_value("API_EXTRA_CLASSES", {}, "env")
     app.connect("builder-inited", generate)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
