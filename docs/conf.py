@@ -121,6 +121,8 @@ nitpick_ignore_regex = [
         r"|bool|int|float|str|tuple|list|dict|None|default .*|keyword-only)",
     ),
     ("py:obj", r"(callable|pytree|optional)"),
+    # A numpy-style choice of values, "mode : {'write', 'add', 'null'}", is not a class.
+    ("py:class", r"(\{.*|.*\}|'[^']*'|\"[^\"]*\")"),
 ]
 default_role = "py:obj"
 

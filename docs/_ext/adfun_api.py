@@ -174,12 +174,23 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 def _importable(name: str) -> bool:
+    """Whether module ``name`` exists in the adfun being documented.
+
+    An editable install of another checkout can make ``adfun.<sub>`` importable from
+    *that* checkout (setuptools' path finder); such a module does not count.
+    """
     try:
-        importlib.import_module(name)
+        module = importlib.import_module(name)
     except ModuleNotFoundError as error:
         if error.name and (name == error.name or name.startswith(error.name + ".")):
             return False
         raise
+    package = Path(importlib.import_module("adfun").__file__).resolve().parent
+    location = getattr(module, "__file__", None)
+    if location is None or package not in Path(location).resolve().parents:
+        logger.info("adfun_api: %s comes from %s, not from %s; skipped", name, location,
+                    package)
+        return False
     return True
 
 

@@ -63,13 +63,11 @@ def describe_rules(fun: Any, rules: Any) -> str:
 
 
 def public_modules(config: Any) -> list[Any]:
-    modules = []
-    for name in list(config.API_MODULES) + list(config.API_MODULES_WHEN_PRESENT):
-        try:
-            modules.append(importlib.import_module(name))
-        except ModuleNotFoundError:
-            continue
-    return modules
+    from adfun_api import _importable
+
+    names = list(config.API_MODULES)
+    names += [name for name in config.API_MODULES_WHEN_PRESENT if _importable(name)]
+    return [importlib.import_module(name) for name in names]
 
 
 def public_name(fun: Any, modules: list[Any], fallback: str) -> str | None:
