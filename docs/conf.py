@@ -81,15 +81,18 @@ API_MODULES_WHEN_PRESENT = [
 
 # Classes that users meet but that their module does not export (graph nodes, the object
 # ``ad.primitive`` returns), documented on the page of the module where users meet them.
-API_EXTRA_CLASSES = {  # module -> {class path: members to document}
+API_EXTRA_CLASSES = {  # module -> {class path: members to document}; absent ones skipped
     "adfun": {
         "adfun._custom.CustomPrimitive": ["defvjp", "defjvp"],
-        "adfun._records.Node": ["shape", "dtype"],
+        "adfun._records.Node": [],
         "adfun._records.Primitive": [],
         "adfun._records.Params": [],
         "adfun._records.Variadic": [],
+        "adfun._records.Joint": [],
         "adfun._pytree.TreeDef": [],
     },
+    "adfun.nd": {"adfun._context.Context": []},
+    "adfun.testing.strategies": {"adfun.testing._programs.Program": []},
 }
 
 autodoc_typehints = "none"  # the numpy-style docstrings state the types
@@ -108,6 +111,7 @@ napoleon_use_ivar = False  # Attributes become targets (:attr:`Graph.nodes`)
 intersphinx_mapping = {
     "python": ("https://docs.python.org/3/", str(DOCS / "_inventories" / "python.inv")),
     "numpy": ("https://numpy.org/doc/stable/", str(DOCS / "_inventories" / "numpy.inv")),
+    "scipy": ("https://docs.scipy.org/doc/scipy/", str(DOCS / "_inventories" / "scipy.inv")),
 }
 intersphinx_timeout = 5
 
@@ -118,9 +122,12 @@ nitpick_ignore_regex = [
         "py:class",
         r"(callable|optional|pytree|array|array_like|array-like|function|object|scalar"
         r"|tuple of .*|list of .*|iterable of .*|sequence of .*|int or .*|float or .*"
-        r"|bool|int|float|str|tuple|list|dict|None|default .*|keyword-only)",
+        r"|bool|int|float|str|tuple|list|dict|None|default .*|keyword-only"
+        r"|strategy|numpy dtype|dtype|\d+)",
     ),
     ("py:obj", r"(callable|pytree|optional)"),
+    # Private module named in adfun.numpy.fft's docstring (no page of its own).
+    ("py:mod", r"adfun\.numpy\._complex"),
     # A numpy-style choice of values, "mode : {'write', 'add', 'null'}", is not a class.
     ("py:class", r"(\{.*|.*\}|'[^']*'|\"[^\"]*\")"),
 ]

@@ -3,7 +3,7 @@ Logistic regression with SciPy's optimiser
 ==========================================
 
 :func:`adfun.value_and_grad` returns the loss and its gradient from one forward pass,
-which is exactly what ``scipy.optimize.minimize`` asks for with ``jac=True``.  Here it
+which is exactly what :func:`scipy.optimize.minimize` asks for with ``jac=True``.  Here it
 fits a logistic regression with an L2 penalty on a synthetic two-class problem and draws
 the decision boundary.
 """

@@ -50,15 +50,36 @@ def _is_adfun(obj: Any) -> bool:
     return _origin(obj).split(".")[0] == "adfun"
 
 
-def _numpy_target(obj: Any) -> str | None:
-    """The ``numpy.*`` name under which NumPy documents ``obj``, if it is NumPy's."""
+def _numpy_target(obj: Any, name: str) -> str | None:
+    """The public ``numpy.*`` name under which NumPy documents ``obj``, if it is NumPy's."""
     origin = _origin(obj)
     if not origin.startswith("numpy"):
         return None
-    name = getattr(obj, "__name__", None)
-    if name is None:
-        return None
-    return f"numpy.{name}"
+    import numpy
+
+    own_name = getattr(obj, "__name__", name)
+    public_module = ".".join(part for part in origin.split(".") if not part.startswith("_"))
+    for candidate_module in (public_module, "numpy"):
+        module = numpy
+        for part in candidate_module.split(".")[1:]:
+            module = getattr(module, part, None)
+        if module is not None and getattr(module, own_name, None) is obj:
+            return f"{candidate_module}.{own_name}"
+    return None
+
+
+def _summary(obj: Any) -> str:
+    """The first sentence of ``obj``'s docstring (never cut inside a ````literal````)."""
+    doc = inspect.getdoc(obj) or ""
+    paragraph = " ".join(doc.split("\n\n")[0].split())
+    position = 0
+    while True:
+        end = paragraph.find(". ", position)
+        if end < 0:
+            return paragraph
+        if paragraph[:end].count("``") % 2 == 0:
+            return paragraph[: end + 1]
+        position = end + 2
 
 
 def _attrs_fields(cls: type) -> list[str]:
@@ -100,9 +121,11 @@ def module_page(module_name: str, config_extra: dict | None = None) -> str:
                 functions.append(name)
             canonical.setdefault(id(obj), name)
             continue
-        numpy_target = _numpy_target(obj)
+        numpy_target = _numpy_target(obj, name)
         if numpy_target is not None and callable(obj):
             from_numpy.append((name, numpy_target))
+        elif callable(obj) and _origin(obj).startswith("numpy"):
+            from_numpy.append((name, ""))
         elif isinstance(obj, (int, float, type(None))):
             constants.append((name, obj))
     title = f"``{module_name}``"
@@ -110,8 +133,11 @@ def module_page(module_name: str, config_extra: dict | None = None) -> str:
              ""]
     documented = classes + functions
     if documented:
-        lines += [".. currentmodule:: " + module_name, "", ".. autosummary::", ""]
-        lines += [f"   {name}" for name in documented]
+        lines += [".. currentmodule:: " + module_name, "", ".. list-table::",
+                  "   :widths: 30 70", "   :class: adfun-summary", ""]
+        for name in documented:
+            role = "class" if name in classes else "func"
+            lines += [f"   * - :{role}:`{name}`", f"     - {_summary(getattr(module, name))}"]
         lines.append("")
     if classes:
         lines += ["Classes", "-------", ""]
@@ -138,6 +164,10 @@ def module_page(module_name: str, config_extra: dict | None = None) -> str:
             "",
         ]
         for path, members in extra.items():
+            try:
+                _import_object(path)
+            except (ImportError, AttributeError):
+                continue  # not in this version of adfun
             lines.append(f".. autoclass:: {path}")
             if members:
                 lines.append("   :members: " + ", ".join(members))
@@ -158,7 +188,8 @@ def module_page(module_name: str, config_extra: dict | None = None) -> str:
             "",
         ]
         if from_numpy:
-            lines.append(", ".join(f":obj:`{name} <{target}>`" for name, target in from_numpy))
+            lines.append(", ".join(f":obj:`{name} <{target}>`" if target else f"``{name}``"
+                                   for name, target in from_numpy))
             lines.append("")
         if constants:
             lines.append(", ".join(f"``{name}``" for name, _ in constants))

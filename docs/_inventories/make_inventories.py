@@ -1,14 +1,16 @@
-"""Write ``numpy.inv``: an intersphinx inventory of NumPy's public API, made offline.
+"""Write ``numpy.inv`` and ``scipy.inv``: intersphinx inventories made offline.
 
-NumPy's own ``objects.inv`` can only be downloaded from its website, which the build
-machines cannot reach, and no installable package ships it.  This script builds an
-equivalent inventory from the *installed* NumPy: every public function, ufunc and class of
-``numpy``, ``numpy.linalg``, ``numpy.fft``, ``numpy.random`` and ``numpy.exceptions``,
-pointing at the page where NumPy's documentation puts it
-(``reference/generated/numpy.<name>.html``; scalar types on ``arrays.scalars.html``;
-constants on ``constants.html``).  Re-run it after upgrading NumPy::
+NumPy's and SciPy's own ``objects.inv`` can only be downloaded from their websites,
+which the build machines cannot reach, and no installable package ships them.  This
+script builds equivalent inventories from the *installed* packages: every public
+function, ufunc and class of ``numpy``, ``numpy.linalg``, ``numpy.fft``, ``numpy.random``
+and ``numpy.exceptions``, and of ``scipy.special``, ``scipy.stats``, ``scipy.optimize``
+and ``scipy.linalg``, each pointing at the page where the project's documentation puts
+it (``reference/generated/<full name>.html``; NumPy's scalar types on
+``arrays.scalars.html``, its constants on ``constants.html``).  Re-run it after
+upgrading NumPy or SciPy::
 
-    python docs/_inventories/make_numpy_inventory.py
+    python docs/_inventories/make_inventories.py
 
 The file is written in Sphinx's inventory format version 2 (a four-line header, then
 zlib-compressed lines ``name domain:role priority uri dispname``).
@@ -69,21 +71,54 @@ def _entries() -> dict[str, tuple[str, str]]:
     return entries
 
 
-def main() -> None:
-    version = ".".join(np.__version__.split(".")[:2])
+SCIPY_MODULES = ("special", "stats", "optimize", "linalg")
+
+
+def _scipy_entries() -> dict[str, tuple[str, str]]:
+    import importlib
+
+    entries: dict[str, tuple[str, str]] = {}
+    for module_name in SCIPY_MODULES:
+        full_module = f"scipy.{module_name}"
+        module = importlib.import_module(full_module)
+        entries[full_module] = ("py:module", f"reference/{module_name}.html#module-{full_module}")
+        for name in getattr(module, "__all__", dir(module)):
+            if name.startswith("_"):
+                continue
+            obj = getattr(module, name, None)
+            if obj is None or inspect.ismodule(obj):
+                continue
+            full = f"{full_module}.{name}"
+            if inspect.isclass(obj):
+                role = "py:class"
+            elif callable(obj) and (inspect.isfunction(obj) or inspect.isbuiltin(obj)
+                                    or type(obj).__name__ == "ufunc"):
+                role = "py:function"
+            else:
+                role = "py:data"  # distribution objects such as scipy.stats.norm
+            entries[full] = (role, f"reference/generated/{full}.html#{full}")
+    return entries
+
+
+def write(path: Path, project: str, version: str, entries: dict) -> None:
     header = (
         "# Sphinx inventory version 2\n"
-        "# Project: NumPy\n"
+        f"# Project: {project}\n"
         f"# Version: {version}\n"
         "# The remainder of this file is compressed using zlib.\n"
     )
-    lines = []
-    for name, (role, uri) in sorted(_entries().items()):
-        lines.append(f"{name} {role} 1 {uri} -\n")
+    lines = [f"{name} {role} 1 {uri} -\n" for name, (role, uri) in sorted(entries.items())]
     body = zlib.compress("".join(lines).encode("utf-8"), 9)
-    target = HERE / "numpy.inv"
-    target.write_bytes(header.encode("utf-8") + body)
-    print(f"wrote {target} ({len(lines)} entries, NumPy {np.__version__})")
+    path.write_bytes(header.encode("utf-8") + body)
+    print(f"wrote {path} ({len(lines)} entries, {project} {version})")
+
+
+def main() -> None:
+    import scipy
+
+    write(HERE / "numpy.inv", "NumPy", ".".join(np.__version__.split(".")[:2]), _entries())
+    write(HERE / "scipy.inv", "SciPy", ".".join(scipy.__version__.split(".")[:2]),
+          _scipy_entries())
 
 
 if __name__ == "__main__":
