@@ -92,7 +92,10 @@ API_EXTRA_CLASSES = {  # module -> {class path: members to document}; absent one
         "adfun._pytree.TreeDef": [],
     },
     "adfun.nd": {"adfun._context.Context": []},
-    "adfun.testing.strategies": {"adfun.testing._programs.Program": []},
+    "adfun.testing.strategies": {
+        "adfun.testing._programs.Program": [],
+        "adfun.testing._programs.Step": [],
+    },
 }
 
 autodoc_typehints = "none"  # the numpy-style docstrings state the types
@@ -128,6 +131,9 @@ nitpick_ignore_regex = [
     ("py:obj", r"(callable|pytree|optional)"),
     # Private module named in adfun.numpy.fft's docstring (no page of its own).
     ("py:mod", r"adfun\.numpy\._complex"),
+    # adfun.nd's NDArray.grad docstring starts "The gradient buffer: ...", which napoleon
+    # reads as "type: description"; drop this line once that docstring is reworded.
+    ("py:class", r"The gradient buffer"),
     # A numpy-style choice of values, "mode : {'write', 'add', 'null'}", is not a class.
     ("py:class", r"(\{.*|.*\}|'[^']*'|\"[^\"]*\")"),
 ]
