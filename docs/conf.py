@@ -140,11 +140,13 @@ nitpick_ignore_regex = [
 default_role = "py:obj"
 
 # --- Doctests -------------------------------------------------------------------------
+# Every document starts from NumPy's default printing (pages that print shorter arrays
+# say so with a visible np.set_printoptions line).
 doctest_global_setup = """
 import numpy as np
 import adfun as ad
 import adfun.numpy as anp
-np.set_printoptions(precision=6, suppress=True)
+np.set_printoptions(precision=8, suppress=False)
 """
 doctest_default_flags = (
     __import__("doctest").ELLIPSIS
