@@ -207,21 +207,17 @@ def _write_if_changed(path: Path, text: str) -> None:
 def _importable(name: str) -> bool:
     """Whether module ``name`` exists in the adfun being documented.
 
-    An editable install of another checkout can make ``adfun.<sub>`` importable from
-    *that* checkout (setuptools' path finder); such a module does not count.
+    Decided from the files of that adfun, before importing anything: an editable install
+    of another checkout can otherwise make ``adfun.<sub>`` importable from *that*
+    checkout (setuptools' path finder), with a mix of both as the result.
     """
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as error:
-        if error.name and (name == error.name or name.startswith(error.name + ".")):
-            return False
-        raise
     package = Path(importlib.import_module("adfun").__file__).resolve().parent
-    location = getattr(module, "__file__", None)
-    if location is None or package not in Path(location).resolve().parents:
-        logger.info("adfun_api: %s comes from %s, not from %s; skipped", name, location,
-                    package)
+    parts = name.split(".")[1:]
+    base = package.joinpath(*parts) if parts else package
+    if not (base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()):
+        logger.info("adfun_api: %s is not in %s yet; not documented", name, package)
         return False
+    importlib.import_module(name)
     return True
 
 
