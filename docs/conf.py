@@ -129,8 +129,8 @@ nitpick_ignore_regex = [
         r"|strategy|numpy dtype|dtype|\d+)",
     ),
     ("py:obj", r"(callable|pytree|optional)"),
-    # Private module named in adfun.numpy.fft's docstring (no page of its own).
-    ("py:mod", r"adfun\.numpy\._complex"),
+    # Private modules named in docstrings (``:mod:`adfun.numpy._complex```) have no page.
+    ("py:mod", r"adfun(\.\w+)*\._\w+(\.\w+)*"),
     # adfun.nd's NDArray.grad docstring starts "The gradient buffer: ...", which napoleon
     # reads as "type: description"; drop this line once that docstring is reworded.
     ("py:class", r"The gradient buffer"),

@@ -36,10 +36,22 @@ Every public module of adfun, generated from the docstrings of the installed pac
 
 
 def _public_names(module: types.ModuleType) -> list[str]:
+    """``__all__``, else every public name of ``dir(module)`` (which honours a module
+    ``__dir__``, for namespaces that provide names through a module ``__getattr__``)."""
     names = getattr(module, "__all__", None)
     if names is None:
-        names = [name for name in vars(module) if not name.startswith("_")]
-    return list(names)
+        names = [name for name in dir(module) if not name.startswith("_")]
+    return [name for name in names if _safe_getattr(module, name) is not _ABSENT]
+
+
+_ABSENT = object()
+
+
+def _safe_getattr(module: types.ModuleType, name: str) -> Any:
+    try:
+        return getattr(module, name)
+    except Exception:  # a lazy namespace may refuse a name it lists  # noqa: BLE001
+        return _ABSENT
 
 
 def _origin(obj: Any) -> str:
@@ -103,12 +115,11 @@ def module_page(module_name: str, config_extra: dict | None = None) -> str:
     canonical: dict[int, str] = {}
     names = _public_names(module)
     # First pass: the canonical name of each object is the one equal to its __name__.
-    for name in names:
-        obj = getattr(module, name)
+    objects = {name: _safe_getattr(module, name) for name in names}
+    for name, obj in objects.items():
         if getattr(obj, "__name__", None) == name:
             canonical.setdefault(id(obj), name)
-    for name in names:
-        obj = getattr(module, name)
+    for name, obj in objects.items():
         if isinstance(obj, types.ModuleType):
             continue
         if _is_adfun(obj) and callable(obj):

@@ -70,27 +70,37 @@ def public_modules(config: Any) -> list[Any]:
     return [importlib.import_module(name) for name in names]
 
 
-def public_name(fun: Any, modules: list[Any], fallback: str) -> str | None:
+def public_names(modules: list[Any]) -> dict[int, list[str]]:
+    """For every public object of ``modules``: its qualified public names, in order."""
+    from adfun_api import _ABSENT, _public_names, _safe_getattr
+
+    names: dict[int, list[str]] = {}
     for module in modules:
-        for name, obj in vars(module).items():
-            if obj is fun and not name.startswith("_") and name == fallback.split(".")[-1]:
-                return f"{module.__name__}.{name}"
-    for module in modules:
-        for name, obj in vars(module).items():
-            if obj is fun and not name.startswith("_"):
-                return f"{module.__name__}.{name}"
-    return None
+        for name in _public_names(module):
+            obj = _safe_getattr(module, name)
+            if obj is not _ABSENT:
+                names.setdefault(id(obj), []).append(f"{module.__name__}.{name}")
+    return names
+
+
+def public_name(fun: Any, names: dict[int, list[str]], key: str) -> str | None:
+    """The public name of a registry entry, preferring the one that matches its key."""
+    candidates = names.get(id(fun), [])
+    for candidate in candidates:
+        if candidate.endswith("." + key.split(".")[-1]):
+            return candidate
+    return candidates[0] if candidates else None
 
 
 def coverage_rows(config: Any) -> list[list[str]]:
     from adfun.numpy._core import REGISTRY
 
-    modules = public_modules(config)
+    names = public_names(public_modules(config))
     rows = []
     for key in sorted(REGISTRY, key=lambda name: (REGISTRY[name].primitive.nondiff, name)):
         fun = REGISTRY[key]
         primitive = fun.primitive
-        target = public_name(fun, modules, key)
+        target = public_name(fun, names, key)
         label = f":func:`{key} <{target}>`" if target else f"``{key}``"
         if primitive.nondiff:
             rows.append([label, DASH, DASH, YES, DASH])
@@ -113,16 +123,15 @@ def composite_names(config: Any) -> list[str]:
     """Public adfun functions that are not primitives (built from primitives)."""
     from adfun.numpy._core import REGISTRY
 
+    from adfun_api import _public_names, _safe_getattr
+
     registered = {id(fun) for fun in REGISTRY.values()}
     names = []
     for module in public_modules(config):
         if module.__name__ == "adfun":
             continue  # the transforms are not array functions
-        exported = getattr(module, "__all__", None) or [
-            name for name in vars(module) if not name.startswith("_")
-        ]
-        for name in exported:
-            obj = getattr(module, name, None)
+        for name in _public_names(module):
+            obj = _safe_getattr(module, name)
             origin = (getattr(obj, "__module__", None) or "").split(".")[0]
             if (
                 callable(obj)
