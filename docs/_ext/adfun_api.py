@@ -62,6 +62,23 @@ def _is_adfun(obj: Any) -> bool:
     return _origin(obj).split(".")[0] == "adfun"
 
 
+_NUMPY_NAMES: set[str] = set()
+
+
+def _load_numpy_names(srcdir: Path) -> None:
+    """The names NumPy's (shipped) inventory can link to."""
+    from sphinx.util.inventory import InventoryFile
+
+    path = srcdir / "_inventories" / "numpy.inv"
+    if not path.is_file():
+        return
+    with path.open("rb") as stream:
+        inventory = InventoryFile.load(stream, "", lambda base, uri: uri)
+    data = getattr(inventory, "data", inventory)
+    for entries in data.values():
+        _NUMPY_NAMES.update(entries)
+
+
 def _numpy_target(obj: Any, name: str) -> str | None:
     """The public ``numpy.*`` name under which NumPy documents ``obj``, if it is NumPy's."""
     origin = _origin(obj)
@@ -75,8 +92,9 @@ def _numpy_target(obj: Any, name: str) -> str | None:
         module = numpy
         for part in candidate_module.split(".")[1:]:
             module = getattr(module, part, None)
+        target = f"{candidate_module}.{own_name}"
         if module is not None and getattr(module, own_name, None) is obj:
-            return f"{candidate_module}.{own_name}"
+            return target if not _NUMPY_NAMES or target in _NUMPY_NAMES else None
     return None
 
 
@@ -234,6 +252,7 @@ def _importable(name: str) -> bool:
 
 def generate(app: Sphinx) -> None:
     config = app.config
+    _load_numpy_names(Path(app.srcdir))
     modules = list(config.API_MODULES)
     for name in config.API_MODULES_WHEN_PRESENT:
         if _importable(name):
