@@ -206,7 +206,7 @@ def nondifferentiable(name: str, numpy_fun: Callable, explain: str) -> Callable:
         fun,
         primitive,
         numpy_fun,
-        f"{name}{reference} on plain or traced values.\n\n"
+        f"``{name}``{reference} on plain or traced values.\n\n"
         f"The result is a constant for differentiation: {explain}\n",
     )
 
