@@ -195,13 +195,18 @@ myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "amsmath"]
 myst_heading_anchors = 3
 
 # --- Examples gallery -----------------------------------------------------------------
+# Gallery examples that need a part of adfun still being merged (a path of the package);
+# they are left out of the gallery while that part is missing from this checkout.
+EXAMPLE_REQUIRES = {"plot_mlp_digits.py": "adfun/nd"}
+_waiting = [name for name, part in EXAMPLE_REQUIRES.items() if not (ROOT / part).exists()]
+
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",
     # Only the plot_*.py scripts are gallery examples; examples/quickstart.py and the
     # other scripts stay plain scripts (run by tests and CI on their own).
     "filename_pattern": r"/plot_",
-    "ignore_pattern": r"^(?!.*plot_)",
+    "ignore_pattern": "|".join([r"^(?!.*plot_)"] + [rf"{name}$" for name in _waiting]),
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,
