@@ -204,7 +204,8 @@ def primitive(fun: Callable) -> CustomPrimitive:
 
     On plain values the result just calls ``fun``.  On traced values it records one
     node, named ``fun.__name__``, whose derivatives come from the rules given to
-    :meth:`~CustomPrimitive.defvjp` (reverse mode) and :meth:`~CustomPrimitive.defjvp`
+    :meth:`~adfun._custom.CustomPrimitive.defvjp` (reverse mode) and
+    :meth:`~adfun._custom.CustomPrimitive.defjvp`
     (forward mode), instead of tracing through ``fun``'s body.  Use it for a numerically
     stable formula, a call into code adfun cannot trace, or a cheaper derivative.
 

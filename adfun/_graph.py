@@ -142,8 +142,10 @@ class Graph:
         The nodes of the flattened outputs.
     nodes : tuple of Node
         Every node the outputs depend on, in topological order (inputs first).
-    in_tree, out_tree : TreeDef or None
-        The pytree structures of the arguments and of the result.
+    in_tree : TreeDef or None
+        The pytree structure of the arguments.
+    out_tree : TreeDef or None
+        The pytree structure of the result.
     name : str
         The name of the traced function (used by listings and error messages; not part
         of the structure).

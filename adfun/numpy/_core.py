@@ -201,11 +201,12 @@ def nondifferentiable(name: str, numpy_fun: Callable, explain: str) -> Callable:
                 return bind(primitive, args, Params(_freeze_params(kwargs)))
         return numpy_fun(*args, **kwargs)
 
+    reference = f" (:func:`numpy.{name}`)" if hasattr(np, name) else ""
     return _register(
         fun,
         primitive,
         numpy_fun,
-        f"{name} (:func:`numpy.{name}`) on plain or traced values.\n\n"
+        f"``{name}``{reference} on plain or traced values.\n\n"
         f"The result is a constant for differentiation: {explain}\n",
     )
 
