@@ -12,6 +12,7 @@ The functional core::
 from __future__ import annotations
 
 from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
+from adfun import testing  # noqa: F401 - check_grads etc.; imports Hypothesis only on use
 from adfun._graph import Graph
 from adfun._transforms import (
     elementwise_grad,
@@ -31,6 +32,7 @@ __all__ = [
     "grad",
     "jvp",
     "stop_gradient",
+    "testing",
     "trace",
     "value_and_grad",
     "vjp",

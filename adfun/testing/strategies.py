@@ -1,0 +1,287 @@
+"""Hypothesis strategies for testing code written with adfun.
+
+Each function returns a Hypothesis strategy::
+
+    from hypothesis import given
+    from adfun.testing import check_grads, strategies as ads
+
+    @given(ads.programs())
+    def test_random_programs(program_and_args):
+        program, args = program_and_args
+        check_grads(program, args)
+
+This module needs Hypothesis (``pip install adfun[test]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError as error:  # pragma: no cover - exercised by a subprocess test
+    raise ImportError(
+        "adfun.testing.strategies needs the Hypothesis library, which is not installed; "
+        "install it with `pip install adfun[test]` (or `pip install hypothesis`). "
+        "adfun.testing.check_grads and numerical_jacobian work without it."
+    ) from error
+
+from adfun._records import Params
+from adfun.testing._programs import (
+    MARGIN,
+    Operation,
+    Program,
+    Step,
+    inside,
+    operations,
+    run_step,
+    separated,
+    unique_extremum,
+)
+
+__all__ = ["arrays", "broadcastable_shapes", "floats", "programs", "shapes"]
+
+
+def floats(min_value: float = -10, max_value: float = 10, *, width: int = 64) -> Any:
+    """Finite floats in ``[min_value, max_value]`` (no NaN, no infinity).
+
+    Parameters
+    ----------
+    min_value, max_value : float, optional
+        The closed interval drawn from.
+    width : {64, 32, 16}, optional
+        Draw floats exactly representable in that many bits (32 for float32 arrays).
+
+    Examples
+    --------
+    >>> from adfun.testing import strategies as ads
+    >>> -1.0 <= ads.floats(-1, 1).example() <= 1.0
+    True
+    """
+    if not min_value <= max_value:
+        raise ValueError(
+            f"floats: min_value must not exceed max_value, got min_value={min_value!r} and "
+            f"max_value={max_value!r}"
+        )
+    return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False,
+                     width=width)
+
+
+def shapes(min_dims: int = 0, max_dims: int = 3, max_side: int = 4, *,
+           min_side: int = 1) -> Any:
+    """Array shapes with ``min_dims`` to ``max_dims`` dimensions of ``min_side`` to
+    ``max_side`` entries each.
+
+    Examples
+    --------
+    >>> from adfun.testing import strategies as ads
+    >>> len(ads.shapes(min_dims=2, max_dims=2).example())
+    2
+    """
+    _check_dims("shapes", min_dims, max_dims, min_side, max_side)
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                            max_side=max_side)
+
+
+def arrays(shape: Any = None, dtype: Any = np.float64, elements: Any = None) -> Any:
+    """Float arrays of ``dtype`` with finite entries.
+
+    Parameters
+    ----------
+    shape : tuple of int, int, or strategy, optional
+        The shape; a random one from :func:`shapes` when ``None``.
+    dtype : numpy dtype, optional
+        A floating dtype (float64 by default; float32 gives float32 arrays).
+    elements : strategy, optional
+        The entries; by default :func:`floats` in ``[-10, 10]`` representable in ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from adfun.testing import strategies as ads
+    >>> ads.arrays((2, 3), dtype=np.float32).example().dtype
+    dtype('float32')
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise ValueError(
+            f"arrays: dtype must be a floating-point dtype (derivatives are taken with "
+            f"respect to floats), got {dtype}; use float64 or float32"
+        )
+    if elements is None:
+        elements = floats(width=8 * dtype.itemsize)
+    return hnp.arrays(dtype, shapes() if shape is None else shape, elements=elements)
+
+
+def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = 3,
+                         max_side: int = 4, *, min_side: int = 1) -> Any:
+    """Tuples of ``num_shapes`` shapes that broadcast together (NumPy rules).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from adfun.testing import strategies as ads
+    >>> first, second = ads.broadcastable_shapes().example()
+    >>> isinstance(np.broadcast_shapes(first, second), tuple)
+    True
+    """
+    if isinstance(num_shapes, bool) or not isinstance(num_shapes, int) or num_shapes < 1:
+        raise ValueError(
+            f"broadcastable_shapes: num_shapes must be a positive int, got {num_shapes!r}"
+        )
+    _check_dims("broadcastable_shapes", min_dims, max_dims, min_side, max_side)
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+        max_side=max_side,
+    ).map(lambda drawn: tuple(drawn.input_shapes))
+
+
+def programs(max_ops: int = 10, num_args: int = 1) -> Any:
+    """Random differentiable programs and arguments for them: pairs ``(fun, args)``.
+
+    ``fun`` is a :class:`~adfun.testing._programs.Program`: up to ``max_ops`` applications
+    of ``adfun.numpy`` primitives (elementwise functions of one or two arguments,
+    ``maximum``/``minimum``, and ``sum``/``mean``/``max``/``min`` over drawn axes) to the
+    arguments, to float constants and to earlier results.  ``args`` is a tuple of
+    ``num_args`` float64 arrays (or floats) whose shapes broadcast together.
+
+    Every primitive only ever sees inputs inside its declared test domain: a value that
+    falls outside (or within 2% of the edge) is first mapped smoothly into the domain by
+    ``low + (high - low) * (tanh(v) + 1) / 2``, a step that appears in the listing;
+    ``max``, ``min``, ``maximum`` and ``minimum`` are only applied away from ties.  Only
+    primitives declared smooth are used, so the programs can be checked to second order.
+    The ``repr`` of ``fun`` is the program as Python source, so a failing Hypothesis
+    example shows it.
+
+    Parameters
+    ----------
+    max_ops : int, optional
+        The most primitive applications drawn (domain-keeping steps come on top).
+    num_args : int, optional
+        Number of positional arguments.
+
+    Examples
+    --------
+    >>> from adfun.testing import check_grads, strategies as ads
+    >>> fun, args = ads.programs(max_ops=3).example()
+    >>> check_grads(fun, args)
+    """
+    for name, value, smallest in (("max_ops", max_ops, 1), ("num_args", num_args, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
+            raise ValueError(f"programs: {name} must be a positive int, got {value!r}")
+    return _programs(max_ops, num_args)
+
+
+@st.composite
+def _programs(draw: Any, max_ops: int, num_args: int) -> tuple:
+    catalog = operations()
+    shapes_ = draw(hnp.mutually_broadcastable_shapes(
+        num_shapes=num_args, min_dims=0, max_dims=3, max_side=3)).input_shapes
+    args = []
+    for shape in shapes_:
+        if shape == () and draw(st.booleans()):
+            args.append(draw(floats(-3.0, 3.0)))
+        else:
+            args.append(draw(hnp.arrays(np.float64, shape, elements=floats(-3.0, 3.0))))
+    builder = _Builder(draw, {f"x{index}": arg for index, arg in enumerate(args)})
+    for _ in range(draw(st.integers(1, max_ops))):
+        builder.add(draw(st.sampled_from(catalog)))
+    program = Program(num_args, tuple(builder.steps), builder.pool[-1])
+    return program, tuple(args)
+
+
+class _Builder:
+    """Grows a program step by step, keeping the value of every variable at the point."""
+
+    def __init__(self, draw: Any, values: dict) -> None:
+        self.draw = draw
+        self.values = dict(values)
+        self.pool = list(values)
+        self.steps: list = []
+
+    def _new(self, name: str, operands: tuple, params: Params) -> str:
+        step = Step(f"v{len(self.steps)}", name, operands, params)
+        value = run_step(step, self.values)
+        self.steps.append(step)
+        self.values[step.target] = value
+        self.pool.append(step.target)
+        return step.target
+
+    def _pick(self) -> str:
+        # Counting back from the newest value: shrinks towards a plain chain.
+        back = self.draw(st.integers(0, len(self.pool) - 1))
+        return self.pool[-1 - back]
+
+    def _into(self, variable: str, low: float, high: float, magnitude: bool,
+              operation: str) -> str:
+        if inside(self.values[variable], low, high, magnitude):
+            return variable
+        return self._new("squash", (variable,), Params(low=low, high=high, into=operation))
+
+    def add(self, operation: Operation) -> None:
+        if operation.kind == "elementwise":
+            self._elementwise(operation)
+        elif operation.kind == "separated":
+            self._separated(operation)
+        else:
+            self._reduction(operation)
+
+    def _elementwise(self, operation: Operation) -> None:
+        constant_slot = None
+        if operation.arity == 2:
+            constant_slot = self.draw(st.sampled_from([None, 1, 0]))
+        operands = []
+        for slot, (low, high) in enumerate(operation.ranges):
+            if slot == constant_slot:
+                pad = MARGIN * (high - low)
+                bottom = max(low, 0.0) if operation.magnitude else low
+                operands.append(self.draw(floats(bottom + pad, high - pad)))
+            else:
+                operands.append(self._into(self._pick(), low, high, operation.magnitude,
+                                           operation.name))
+        self._new(operation.name, tuple(operands), Params())
+
+    def _separated(self, operation: Operation) -> None:
+        first = self._pick()
+        if self.draw(st.booleans()):
+            second: Any = self.draw(floats(-3.0, 3.0))
+            value = second
+        else:
+            second = self._pick()
+            value = self.values[second]
+        if separated(self.values[first], value):
+            self._new(operation.name, (first, second), Params())
+
+    def _reduction(self, operation: Operation) -> None:
+        variable = self._pick()
+        ndim = np.ndim(self.values[variable])
+        how = self.draw(st.sampled_from(["all", "keepdims", "leading"])) if ndim else "all"
+        if how == "all":
+            axis, keepdims = None, False
+        elif how == "keepdims":
+            axis = tuple(sorted(self.draw(st.sets(st.integers(0, ndim - 1), min_size=1))))
+            keepdims = True
+        else:
+            # Dropping leading axes keeps the result broadcastable with every other value.
+            axis, keepdims = tuple(range(self.draw(st.integers(1, ndim)))), False
+        if operation.needs_unique and not unique_extremum(self.values[variable], axis,
+                                                          operation.name == "max"):
+            return
+        self._new(operation.name, (variable,), Params(axis=axis, keepdims=keepdims))
+
+
+def _check_dims(function: str, min_dims: int, max_dims: int, min_side: int,
+                max_side: int) -> None:
+    if not 0 <= min_dims <= max_dims:
+        raise ValueError(
+            f"{function}: need 0 <= min_dims <= max_dims, got min_dims={min_dims!r} and "
+            f"max_dims={max_dims!r}"
+        )
+    if not 0 <= min_side <= max_side:
+        raise ValueError(
+            f"{function}: need 0 <= min_side <= max_side, got min_side={min_side!r} and "
+            f"max_side={max_side!r}"
+        )
