@@ -146,18 +146,20 @@ def check_grads(
         return fun(*tree_unflatten(tree, full))
 
     primals = [leaves[position] for position in positions]
-    low_precision = any(_is_low_precision(leaf) for leaf in primals) or any(
-        _is_low_precision(leaf) for leaf in tree_flatten(flat_fun(*primals))[0]
-    )
-    if low_precision:
+    outputs = tree_flatten(flat_fun(*primals))[0]
+    if any(_is_low_precision(leaf) for leaf in primals + outputs):
         rtol = _low(rtol, "rtol")
         atol = _low(atol, "atol")
+        # The differences run on float64 arguments; a function that still answers in
+        # float32 there needs a float32-sized step (at every order).
+        upcast = [_upcast(primal) for primal in primals]
+        if any(_is_low_precision(leaf) for leaf in tree_flatten(flat_fun(*upcast))[0]):
+            eps = _low(eps, "eps")
     checker = _Checker(
         fun_name=_name(fun),
         paths=[paths[position] for position in positions],
         modes=modes,
         eps=float(eps),
-        eps_is_default=isinstance(eps, _DefaultTolerance),
         rtol=float(rtol),
         atol=float(atol),
         rng=np.random.default_rng(seed),
@@ -334,12 +336,11 @@ class _Checker:
     """Runs the checks of one ``check_grads`` call (directions from one random generator)."""
 
     def __init__(self, *, fun_name: str, paths: list, modes: tuple, eps: float,
-                 eps_is_default: bool, rtol: float, atol: float, rng: Any) -> None:
+                 rtol: float, atol: float, rng: Any) -> None:
         self.fun_name = fun_name
         self.paths = paths
         self.modes = modes
         self.eps = eps
-        self.eps_is_default = eps_is_default
         self.rtol = rtol
         self.atol = atol
         self.rng = rng
@@ -355,7 +356,7 @@ class _Checker:
         u = [self.rng.standard_normal(np.shape(leaf)) if floating else np.zeros(np.shape(leaf))
              for leaf, floating in zip(out_leaves, is_float_out)]
         directions = [self.rng.standard_normal(np.shape(primal)) for primal in primals]
-        eps = self._step(fun, primals)
+        eps = self.eps
         differences = [self._difference(fun, primals, index, directions[index], eps, out_tree)
                        for index in range(len(primals))]
         context = _Context(description, order, eps, out_paths)
@@ -430,15 +431,6 @@ class _Checker:
                        f"x -> jvp({description}, x, w)")
 
     # -- finite differences -----------------------------------------------------------
-
-    def _step(self, fun: Callable, primals: list) -> float:
-        """``eps``, or the float32 step when ``fun`` stays in float32 on float64 input."""
-        if not self.eps_is_default or not any(_is_low_precision(p) for p in primals):
-            return self.eps
-        probe = tree_flatten(fun(*[_upcast(p) for p in primals]))[0]
-        if any(_is_low_precision(leaf) for leaf in probe):
-            return LOW_PRECISION_DEFAULTS["eps"]
-        return self.eps
 
     def _difference(self, fun: Callable, primals: list, index: int, direction: np.ndarray,
                     eps: float, out_tree: Any) -> list:

@@ -214,6 +214,13 @@ class Program:
     def __repr__(self) -> str:
         return self.source()
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints attrs instances field by field unless told otherwise.
+        for index, line in enumerate(self.source().splitlines()):
+            if index:
+                printer.break_()
+            printer.text(line)
+
     @property
     def __name__(self) -> str:  # so messages of transforms and checks name it
         return "program"
