@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from adfun import numpy as anp
 from adfun._pytree import leaf_paths, tree_flatten, tree_unflatten
 from adfun._transforms import jvp, vjp
 
@@ -145,6 +146,7 @@ def check_grads(
             full[position] = value
         return fun(*tree_unflatten(tree, full))
 
+    flat_fun.__name__ = _name(fun)
     primals = [leaves[position] for position in positions]
     outputs = tree_flatten(flat_fun(*primals))[0]
     if any(_is_low_precision(leaf) for leaf in primals + outputs):
@@ -356,10 +358,9 @@ class _Checker:
         u = [self.rng.standard_normal(np.shape(leaf)) if floating else np.zeros(np.shape(leaf))
              for leaf, floating in zip(out_leaves, is_float_out)]
         directions = [self.rng.standard_normal(np.shape(primal)) for primal in primals]
-        eps = self.eps
-        differences = [self._difference(fun, primals, index, directions[index], eps, out_tree)
+        differences = [self._difference(fun, primals, index, directions[index], out_tree)
                        for index in range(len(primals))]
-        context = _Context(description, order, eps, out_paths)
+        context = _Context(description, order, self.eps, out_paths)
 
         cotangents = None
         if "rev" in self.modes:
@@ -398,14 +399,11 @@ class _Checker:
                                   max(forward_scale, reverse_scale), "<u, jvp(v)>",
                                   "<vjp(u), v>")
         if order < max_order:
-            self._check_derivatives(fun, primals, out_leaves, out_tree, u, order, max_order,
-                                    description)
+            self._check_derivatives(fun, primals, out_tree, u, order, max_order, description)
 
-    def _check_derivatives(self, fun: Callable, primals: list, out_leaves: list,
-                           out_tree: Any, u: list, order: int, max_order: int,
-                           description: str) -> None:
-        from adfun.numpy import sum as anp_sum
-
+    def _check_derivatives(self, fun: Callable, primals: list, out_tree: Any, u: list,
+                           order: int, max_order: int, description: str) -> None:
+        """Check ``x -> <w, vjp(fun, x)(u)>`` and ``x -> jvp(fun, x, w)`` one order up."""
         weights = [self.rng.standard_normal(np.shape(primal)) for primal in primals]
         if "rev" in self.modes:
 
@@ -416,7 +414,7 @@ class _Checker:
                                                  zip(u, leaves)])
                 total = 0.0
                 for cotangent, weight in zip(vjp_fn(seed), weights):
-                    total = total + anp_sum(cotangent * weight)
+                    total = total + anp.sum(cotangent * weight)
                 return total
 
             self.check(reverse_derivative, primals, order + 1, max_order,
@@ -433,13 +431,13 @@ class _Checker:
     # -- finite differences -----------------------------------------------------------
 
     def _difference(self, fun: Callable, primals: list, index: int, direction: np.ndarray,
-                    eps: float, out_tree: Any) -> list:
+                    out_tree: Any) -> list:
         """Central difference of every output leaf along ``direction`` in argument ``index``."""
         point = [_upcast(p) for p in primals]
         plus = list(point)
         minus = list(point)
-        plus[index] = _shifted(point[index], eps * direction)
-        minus[index] = _shifted(point[index], -eps * direction)
+        plus[index] = _shifted(point[index], self.eps * direction)
+        minus[index] = _shifted(point[index], -self.eps * direction)
         high, high_tree = tree_flatten(fun(*plus))
         low, low_tree = tree_flatten(fun(*minus))
         if high_tree != out_tree or low_tree != out_tree:
@@ -447,7 +445,8 @@ class _Checker:
                 f"check_grads({self.fun_name}): the output structure changes near the point: "
                 f"{out_tree} at x, {high_tree} and {low_tree} at x +/- eps v"
             )
-        return [(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)) / (2 * eps)
+        return [(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))
+                / (2 * self.eps)
                 for a, b in zip(high, low)]
 
     @staticmethod

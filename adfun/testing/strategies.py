@@ -57,9 +57,12 @@ def floats(min_value: float = -10, max_value: float = 10, *, width: int = 64) ->
 
     Examples
     --------
+    >>> from hypothesis import given
     >>> from adfun.testing import strategies as ads
-    >>> -1.0 <= ads.floats(-1, 1).example() <= 1.0
-    True
+    >>> @given(ads.floats(-1, 1))
+    ... def test_in_range(value):
+    ...     assert -1.0 <= value <= 1.0
+    >>> test_in_range()
     """
     if not min_value <= max_value:
         raise ValueError(
@@ -77,9 +80,12 @@ def shapes(min_dims: int = 0, max_dims: int = 3, max_side: int = 4, *,
 
     Examples
     --------
+    >>> from hypothesis import given
     >>> from adfun.testing import strategies as ads
-    >>> len(ads.shapes(min_dims=2, max_dims=2).example())
-    2
+    >>> @given(ads.shapes(min_dims=2, max_dims=2))
+    ... def test_two_dimensions(shape):
+    ...     assert len(shape) == 2
+    >>> test_two_dimensions()
     """
     _check_dims("shapes", min_dims, max_dims, min_side, max_side)
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
@@ -101,9 +107,12 @@ def arrays(shape: Any = None, dtype: Any = np.float64, elements: Any = None) -> 
     Examples
     --------
     >>> import numpy as np
+    >>> from hypothesis import given
     >>> from adfun.testing import strategies as ads
-    >>> ads.arrays((2, 3), dtype=np.float32).example().dtype
-    dtype('float32')
+    >>> @given(ads.arrays((2, 3), dtype=np.float32))
+    ... def test_float32(x):
+    ...     assert x.shape == (2, 3) and x.dtype == np.float32
+    >>> test_float32()
     """
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
@@ -123,10 +132,12 @@ def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int =
     Examples
     --------
     >>> import numpy as np
+    >>> from hypothesis import given
     >>> from adfun.testing import strategies as ads
-    >>> first, second = ads.broadcastable_shapes().example()
-    >>> isinstance(np.broadcast_shapes(first, second), tuple)
-    True
+    >>> @given(ads.broadcastable_shapes(num_shapes=3))
+    ... def test_broadcast(shapes):
+    ...     np.broadcast_shapes(*shapes)
+    >>> test_broadcast()
     """
     if isinstance(num_shapes, bool) or not isinstance(num_shapes, int) or num_shapes < 1:
         raise ValueError(
@@ -165,9 +176,14 @@ def programs(max_ops: int = 10, num_args: int = 1) -> Any:
 
     Examples
     --------
+    >>> from hypothesis import given, settings
     >>> from adfun.testing import check_grads, strategies as ads
-    >>> fun, args = ads.programs(max_ops=3).example()
-    >>> check_grads(fun, args)
+    >>> @settings(max_examples=10)
+    ... @given(ads.programs(max_ops=5, num_args=2))
+    ... def test_programs(program_and_args):
+    ...     fun, args = program_and_args
+    ...     check_grads(fun, args)
+    >>> test_programs()
     """
     for name, value, smallest in (("max_ops", max_ops, 1), ("num_args", num_args, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
