@@ -150,6 +150,27 @@ def test_modes_disagreeing_within_entrywise_tolerance_fail_the_dot_product_test(
         check_grads(cube, (x,), order=1, rtol=0.0, atol=1e-6)
 
 
+def test_nan_and_infinite_derivatives_fail():
+    # sqrt'(0) is inf and the central difference at 0 is NaN: never a silent pass.
+    x = np.array([0.0, 1.0])
+    with np.errstate(divide="ignore", invalid="ignore"):  # the rule divides by sqrt(0)
+        with pytest.raises(AssertionError, match=r"(?s)mode 'rev' .* = (nan|-?inf).*a value is "
+                           r"not finite \(NaN or infinite derivatives never pass\)"):
+            check_grads(anp.sqrt, (x,), order=1)
+        with pytest.raises(AssertionError, match=r"mode 'fwd' .* at out\[0\] \(1 of 2 "):
+            check_grads(anp.sqrt, (x,), modes=("fwd",), order=1)
+
+
+def test_the_check_is_deterministic_for_a_seed():
+    cube = make_cube(vjp_rule=_cube_vjp_wrong)
+    messages = set()
+    for seed in (0, 0, 1):
+        with pytest.raises(AssertionError) as info:
+            check_grads(cube, (X,), seed=seed)
+        messages.add(str(info.value))
+    assert len(messages) == 2
+
+
 # --------------------------------------------------------------------------------------
 # Pytrees, constants, Python floats
 # --------------------------------------------------------------------------------------

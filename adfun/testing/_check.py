@@ -321,8 +321,9 @@ def _cast_like(direction: np.ndarray, like: Any) -> Any:
 
 def _dot(first: Any, second: Any) -> tuple[float, float]:
     """``<first, second>`` in float64 and the sum of the absolute terms."""
-    terms = np.asarray(first, dtype=np.float64) * np.asarray(second, dtype=np.float64)
-    return float(np.sum(terms)), float(np.sum(np.abs(terms)))
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf fail the comparison
+        terms = np.asarray(first, dtype=np.float64) * np.asarray(second, dtype=np.float64)
+        return float(np.sum(terms)), float(np.sum(np.abs(terms)))
 
 
 def _fmt(value: float) -> str:
@@ -438,8 +439,11 @@ class _Checker:
         minus = list(point)
         plus[index] = _shifted(point[index], self.eps * direction)
         minus[index] = _shifted(point[index], -self.eps * direction)
-        high, high_tree = tree_flatten(fun(*plus))
-        low, low_tree = tree_flatten(fun(*minus))
+        # A step may leave the function's domain: the NaN it gives then fails the
+        # comparison with a message, rather than a floating-point warning.
+        with np.errstate(all="ignore"):
+            high, high_tree = tree_flatten(fun(*plus))
+            low, low_tree = tree_flatten(fun(*minus))
         if high_tree != out_tree or low_tree != out_tree:
             raise AssertionError(
                 f"check_grads({self.fun_name}): the output structure changes near the point: "
@@ -480,8 +484,7 @@ class _Checker:
             f"{context.head(mode, self.paths[index])}: {what}\n"
             f"  {first_name} = {_fmt(first)}   ({first_source})\n"
             f"  {second_name} = {_fmt(second)}   ({second_source})\n"
-            f"  difference {abs(first - second):.3g} exceeds the tolerance {tolerance:.3g} "
-            f"= atol {self.atol:g} + rtol {self.rtol:g} * scale {scale:.3g}\n"
+            f"  {self._verdict(first, second, tolerance, f'scale {scale:.3g}')}\n"
             f"  (u, v: random directions of the output and of {self.paths[index]})"
         )
 
@@ -499,6 +502,7 @@ class _Checker:
                                                         -np.inf))), analytic.shape)
         entry = f"{out_path}[{', '.join(str(int(i)) for i in worst)}]" if analytic.ndim else (
             out_path)
+        scale = f"{max(abs(analytic[worst]), abs(numeric[worst])):.3g}"
         raise AssertionError(
             f"{context.head('fwd', self.paths[index])}: forward mode disagrees with central "
             f"finite differences at {entry} ({int(np.sum(bad))} of {analytic.size} "
@@ -506,11 +510,15 @@ class _Checker:
             f"  jvp(v) = {_fmt(analytic[worst])}   (adfun)\n"
             f"  central difference along v = {_fmt(numeric[worst])}   (finite differences, "
             f"eps={context.eps:g})\n"
-            f"  difference {abs(analytic[worst] - numeric[worst]):.3g} exceeds the tolerance "
-            f"{tolerance[worst]:.3g} = atol {self.atol:g} + rtol {self.rtol:g} * "
-            f"{max(abs(analytic[worst]), abs(numeric[worst])):.3g}\n"
+            f"  {self._verdict(analytic[worst], numeric[worst], tolerance[worst], scale)}\n"
             f"  (v: a random direction of {self.paths[index]})"
         )
+
+    def _verdict(self, first: float, second: float, tolerance: float, scale: str) -> str:
+        if not (np.isfinite(first) and np.isfinite(second)):
+            return "a value is not finite (NaN or infinite derivatives never pass)"
+        return (f"difference {abs(first - second):.3g} exceeds the tolerance {tolerance:.3g} "
+                f"= atol {self.atol:g} + rtol {self.rtol:g} * {scale}")
 
     def _check_like(self, mode: str, context: Any, index: int, value: Any, like: Any,
                     what: str) -> None:

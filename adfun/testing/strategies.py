@@ -188,12 +188,11 @@ def programs(max_ops: int = 10, num_args: int = 1) -> Any:
     for name, value, smallest in (("max_ops", max_ops, 1), ("num_args", num_args, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
             raise ValueError(f"programs: {name} must be a positive int, got {value!r}")
-    return _programs(max_ops, num_args)
+    return _programs(operations(), max_ops, num_args)
 
 
 @st.composite
-def _programs(draw: Any, max_ops: int, num_args: int) -> tuple:
-    catalog = operations()
+def _programs(draw: Any, catalog: tuple, max_ops: int, num_args: int) -> tuple:
     shapes_ = draw(hnp.mutually_broadcastable_shapes(
         num_shapes=num_args, min_dims=0, max_dims=3, max_side=3)).input_shapes
     args = []
