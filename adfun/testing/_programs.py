@@ -184,13 +184,13 @@ class Program:
         Number of positional arguments (``x0``, ``x1``, ...).
     steps : tuple of Step
         The lines of the program, in order.
-    output : str
-        The variable returned.
+    outputs : tuple of str
+        The variables returned: one is returned as is, several as a tuple.
     """
 
     num_args: int
     steps: tuple
-    output: str
+    outputs: tuple
 
     def __call__(self, *args: Any) -> Any:
         if len(args) != self.num_args:
@@ -201,14 +201,16 @@ class Program:
         env = {f"x{index}": arg for index, arg in enumerate(args)}
         for step in self.steps:
             env[step.target] = run_step(step, env)
-        return env[self.output]
+        if len(self.outputs) == 1:
+            return env[self.outputs[0]]
+        return tuple(env[name] for name in self.outputs)
 
     def source(self) -> str:
         """The program as the source of a Python function named ``program``."""
         arguments = ", ".join(f"x{index}" for index in range(self.num_args))
         lines = [f"def program({arguments}):"]
         lines += [f"    {step.source()}" for step in self.steps]
-        lines.append(f"    return {self.output}")
+        lines.append(f"    return {', '.join(self.outputs)}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

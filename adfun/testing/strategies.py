@@ -156,7 +156,8 @@ def programs(max_ops: int = 10, num_args: int = 1) -> Any:
     ``fun`` is a :class:`~adfun.testing._programs.Program`: up to ``max_ops`` applications
     of ``adfun.numpy`` primitives (elementwise functions of one or two arguments,
     ``maximum``/``minimum``, and ``sum``/``mean``/``max``/``min`` over drawn axes) to the
-    arguments, to float constants and to earlier results.  ``args`` is a tuple of
+    arguments, to float constants and to earlier results; it returns every result that
+    no later step uses (several as a tuple), so every step counts.  ``args`` is a tuple of
     ``num_args`` float64 arrays (or floats) whose shapes broadcast together.
 
     Every primitive only ever sees inputs inside its declared test domain: a value that
@@ -193,19 +194,31 @@ def programs(max_ops: int = 10, num_args: int = 1) -> Any:
 
 @st.composite
 def _programs(draw: Any, catalog: tuple, max_ops: int, num_args: int) -> tuple:
-    shapes_ = draw(hnp.mutually_broadcastable_shapes(
-        num_shapes=num_args, min_dims=0, max_dims=3, max_side=3)).input_shapes
+    # Each argument's shape is a common shape with some leading axes dropped and some
+    # sides set to 1, so that they broadcast together and are usually not tiny.
+    common = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=3))
     args = []
-    for shape in shapes_:
+    for _ in range(num_args):
+        dropped = draw(st.integers(0, len(common)))
+        shape = tuple(1 if draw(st.integers(0, 3)) == 3 else side
+                      for side in common[dropped:])
         if shape == () and draw(st.booleans()):
             args.append(draw(floats(-3.0, 3.0)))
         else:
             args.append(draw(hnp.arrays(np.float64, shape, elements=floats(-3.0, 3.0))))
     builder = _Builder(draw, {f"x{index}": arg for index, arg in enumerate(args)})
+    # Draw the kind of operation first, so that the few reductions are not drowned out
+    # by the many elementwise functions (roughly 4 : 2 : 1).
+    by_kind: dict = {}
+    for operation in catalog:
+        by_kind.setdefault(operation.kind, []).append(operation)
+    kinds = [kind for kind in _KIND_WEIGHTS for _ in range(_KIND_WEIGHTS[kind]) if kind in by_kind]
     for _ in range(draw(st.integers(1, max_ops))):
-        builder.add(draw(st.sampled_from(catalog)))
-    program = Program(num_args, tuple(builder.steps), builder.pool[-1])
-    return program, tuple(args)
+        builder.add(draw(st.sampled_from(by_kind[draw(st.sampled_from(kinds))])))
+    return Program(num_args, tuple(builder.steps), builder.sinks()), tuple(args)
+
+
+_KIND_WEIGHTS = {"elementwise": 4, "reduction": 2, "separated": 1}
 
 
 class _Builder:
@@ -217,6 +230,13 @@ class _Builder:
         self.pool = list(values)
         self.steps: list = []
 
+    def sinks(self) -> tuple:
+        """The results no later step uses: the program returns them all, so that every
+        step counts (the last input when there are no steps)."""
+        used = {operand for step in self.steps for operand in step.operands}
+        unused = tuple(step.target for step in self.steps if step.target not in used)
+        return unused or (self.pool[-1],)
+
     def _new(self, name: str, operands: tuple, params: Params) -> str:
         step = Step(f"v{len(self.steps)}", name, operands, params)
         value = run_step(step, self.values)
@@ -225,10 +245,14 @@ class _Builder:
         self.pool.append(step.target)
         return step.target
 
-    def _pick(self) -> str:
-        # Counting back from the newest value: shrinks towards a plain chain.
-        back = self.draw(st.integers(0, len(self.pool) - 1))
-        return self.pool[-1 - back]
+    def _pick(self, prefer: Any = None) -> str:
+        """A variable, counting back from the newest (shrinks towards a plain chain); with
+        ``prefer``, among the values it accepts when there are any."""
+        pool = self.pool
+        if prefer is not None:
+            pool = [name for name in pool if prefer(self.values[name])] or pool
+        back = self.draw(st.integers(0, len(pool) - 1))
+        return pool[-1 - back]
 
     def _into(self, variable: str, low: float, high: float, magnitude: bool,
               operation: str) -> str:
@@ -271,7 +295,7 @@ class _Builder:
             self._new(operation.name, (first, second), Params())
 
     def _reduction(self, operation: Operation) -> None:
-        variable = self._pick()
+        variable = self._pick(lambda value: np.size(value) > 1)
         ndim = np.ndim(self.values[variable])
         how = self.draw(st.sampled_from(["all", "keepdims", "leading"])) if ndim else "all"
         if how == "all":
