@@ -10,7 +10,6 @@ import textwrap
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 import adfun as ad
 import adfun.numpy as anp

@@ -192,6 +192,9 @@ def programs(max_ops: int = 10, num_args: int = 1) -> Any:
     return _programs(operations(), max_ops, num_args)
 
 
+_KIND_WEIGHTS = {"elementwise": 4, "reduction": 2, "separated": 1}
+
+
 @st.composite
 def _programs(draw: Any, catalog: tuple, max_ops: int, num_args: int) -> tuple:
     # Each argument's shape is a common shape with some leading axes dropped and some
@@ -212,13 +215,11 @@ def _programs(draw: Any, catalog: tuple, max_ops: int, num_args: int) -> tuple:
     by_kind: dict = {}
     for operation in catalog:
         by_kind.setdefault(operation.kind, []).append(operation)
-    kinds = [kind for kind in _KIND_WEIGHTS for _ in range(_KIND_WEIGHTS[kind]) if kind in by_kind]
+    kinds = [kind for kind, weight in _KIND_WEIGHTS.items() if kind in by_kind
+             for _ in range(weight)]
     for _ in range(draw(st.integers(1, max_ops))):
         builder.add(draw(st.sampled_from(by_kind[draw(st.sampled_from(kinds))])))
     return Program(num_args, tuple(builder.steps), builder.sinks()), tuple(args)
-
-
-_KIND_WEIGHTS = {"elementwise": 4, "reduction": 2, "separated": 1}
 
 
 class _Builder:
