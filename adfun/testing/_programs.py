@@ -62,7 +62,7 @@ def operations() -> tuple:
     """The operations random programs draw from, read from the primitive registry.
 
     Every smooth, differentiable primitive whose domain is a plain range per argument (one
-    or two arguments) qualifies, plus ``maximum``/``minimum`` and the ``sum``, ``mean``,
+    or two arguments) and which broadcasts like an elementwise function qualifies, plus ``maximum``/``minimum`` and the ``sum``, ``mean``,
     ``max`` and ``min`` reductions: the primitives whose argument shapes a program can
     control while keeping every intermediate shape broadcast-compatible.
     """
@@ -86,11 +86,25 @@ def operations() -> tuple:
             and isinstance(primitive.jvps, tuple)
             and len(primitive.vjps) == len(domain.ranges) == len(primitive.jvps)
             and all(rule is not None for rule in primitive.vjps + primitive.jvps)
+            and _broadcasts_elementwise(primitive, domain.ranges)
         ):
             chosen.append(Operation(name, primitive, "elementwise",
                                     tuple(tuple(map(float, r)) for r in domain.ranges),
                                     domain.magnitude))
     return tuple(chosen)
+
+
+def _broadcasts_elementwise(primitive: Primitive, ranges: tuple) -> bool:
+    """Whether ``primitive`` maps broadcast arguments to the broadcast shape, as an
+    elementwise function does (probed once on small arrays inside the ranges)."""
+    shapes = [(2, 3), (3,)][: len(ranges)]
+    args = [np.full(shape, (low + high) / 2.0) for shape, (low, high) in zip(shapes, ranges)]
+    try:
+        with np.errstate(all="ignore"):
+            out = primitive.impl(*args)
+    except Exception:  # noqa: BLE001 - anything but an elementwise function is left out
+        return False
+    return np.shape(out) == (2, 3) and np.result_type(out) == np.float64
 
 
 # --------------------------------------------------------------------------------------
