@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
 from adfun import testing  # noqa: F401 - check_grads etc.; imports Hypothesis only on use
+from adfun._checkpoint import checkpoint
+from adfun._custom import primitive
 from adfun._graph import Graph
+from adfun._jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from adfun._transforms import (
     elementwise_grad,
     grad,
@@ -28,9 +31,16 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Graph",
+    "checkpoint",
     "elementwise_grad",
     "grad",
+    "hessian",
+    "hvp",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
     "jvp",
+    "primitive",
     "stop_gradient",
     "testing",
     "trace",

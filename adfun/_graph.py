@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import attrs
+import numpy as np
 
 from adfun._records import Node
 
@@ -31,31 +32,107 @@ def toposort(outputs: Iterable[Node]) -> list[Node]:
     return order
 
 
+_SCALARS = (bool, int, str, bytes, type(None))
+
+
 def _freeze(value: Any) -> Any:
-    """A hashable stand-in for a constant argument, equal for equal constants."""
-    if isinstance(value, (int, float, complex, str, bytes, bool, type(None))):
-        return (type(value).__name__, value)
-    shape = getattr(value, "shape", None)
-    if shape is not None and hasattr(value, "tobytes"):
-        return ("array", tuple(shape), str(value.dtype), value.tobytes())
-    if isinstance(value, slice):
-        return ("slice", _freeze(value.start), _freeze(value.stop), _freeze(value.step))
-    if isinstance(value, (tuple, list)):
-        return (type(value).__name__, tuple(_freeze(item) for item in value))
+    """A hashable stand-in for a constant argument, equal exactly for equal constants.
+
+    Floats are keyed by their bit pattern (so ``nan`` equals ``nan`` and ``-0.0`` differs
+    from ``0.0``); arrays by type, shape, dtype and bytes.  Objects of unknown types are
+    keyed by identity, so two graphs are never called equal on a guess.
+    """
+    kind = type(value)
+    if kind in _SCALARS:
+        return (kind.__name__, value)
+    if kind is float:
+        return ("float", value.hex())
+    if kind is complex:
+        return ("complex", value.real.hex(), value.imag.hex())
+    if isinstance(value, (np.ndarray, np.generic)):
+        return (kind.__name__, value.shape, value.dtype.str, value.tobytes())
+    if kind is tuple or kind is list:
+        return (kind.__name__, tuple(_freeze(item) for item in value))
     if isinstance(value, dict):
-        return ("dict", tuple((key, _freeze(item)) for key, item in value.items()))
+        items = sorted(value.items(), key=lambda item: repr(item[0]))
+        return ("dict", tuple((key, _freeze(item)) for key, item in items))
+    if kind is slice:
+        return ("slice", _freeze(value.start), _freeze(value.stop), _freeze(value.step))
     if value is Ellipsis:
         return ("ellipsis",)
-    try:
-        hash(value)
-    except TypeError:
-        return ("object", id(value))
-    return ("object", value)
+    if isinstance(value, np.dtype):
+        return ("dtype", value.str)
+    if isinstance(value, type):
+        return ("type", value.__module__, value.__qualname__)
+    return ("object", id(value))
+
+
+def _frozen_constant(value: Any, copies: dict) -> Any:
+    """``value``, or a read-only copy of it if it is an array that could still change.
+
+    ``copies`` maps ``id(array)`` to its copy, so an array used twice is copied once.
+    """
+    if isinstance(value, np.ndarray):
+        if value.flags.writeable or value.base is not None:
+            copy = copies.get(id(value))
+            if copy is None:
+                copy = value.copy()
+                copy.flags.writeable = False
+                copies[id(value)] = copy
+            return copy
+        return value
+    kind = type(value)
+    if kind is tuple or kind is list:
+        items = [_frozen_constant(item, copies) for item in value]
+        if any(new is not old for new, old in zip(items, value)):
+            return kind(items)
+    return value
+
+
+def _snapshot(order: list) -> tuple[list, dict]:
+    """The nodes of ``order`` with array constants frozen (read-only private copies).
+
+    A node whose constants had to be copied, or whose parents were replaced, is rebuilt;
+    so a graph never sees later in-place changes of arrays the traced function captured.
+    Returns the nodes and a map ``id(old node) -> new node``.
+    """
+    replaced: dict[int, Node] = {}
+    copies: dict[int, Any] = {}
+    nodes = []
+    for node in order:
+        args = node.args
+        argnums = node.argnums
+        new_args = None
+        if len(args) != len(argnums):
+            for position, arg in enumerate(args):
+                if position in argnums:
+                    continue
+                frozen = _frozen_constant(arg, copies)
+                if frozen is not arg:
+                    if new_args is None:
+                        new_args = list(args)
+                    new_args[position] = frozen
+        parents = node.parents
+        if replaced and any(id(parent) in replaced for parent in parents):
+            parents = tuple(replaced.get(id(parent), parent) for parent in parents)
+        if new_args is not None or parents is not node.parents:
+            new = Node(node.primitive, parents, argnums,
+                       args if new_args is None else tuple(new_args), node.params, node.value)
+            replaced[id(node)] = new
+            node = new
+        nodes.append(node)
+    return nodes, replaced
 
 
 @attrs.frozen(eq=False)
 class Graph:
     """A traced program: the immutable expression DAG of one call.
+
+    Build one with :func:`adfun.trace`.  A graph is a value: it cannot be changed, it
+    compares and hashes by structure (the same primitives, in the same order, wired the
+    same way, with equal constants, parameters, shapes and dtypes), and it can be called
+    like the function it was traced from, on new arguments of the same shapes and dtypes.
+    Every transform accepts it in place of a function.
 
     Attributes
     ----------
@@ -64,9 +141,30 @@ class Graph:
     outputs : tuple of Node
         The nodes of the flattened outputs.
     nodes : tuple of Node
-        Every node the outputs depend on, in topological order (inputs included).
+        Every node the outputs depend on, in topological order (inputs first).
     in_tree, out_tree : TreeDef or None
         The pytree structures of the arguments and of the result.
+    name : str
+        The name of the traced function (used by listings and error messages; not part
+        of the structure).
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> def f(x):
+    ...     return anp.sum(anp.sin(x) * 2.0)
+    >>> graph = ad.trace(f)(np.zeros(3))
+    >>> print(graph)
+    graph f(a:f64[3]) {
+      b:f64[3] = sin a
+      c:f64[3] = multiply b 2.0
+      d:f64[] = sum[axis=None keepdims=False] c
+      return d
+    }
+    >>> float(graph(np.full(3, np.pi / 2)))
+    6.0
+    >>> graph == ad.trace(f)(np.ones(3))
+    True
     """
 
     inputs: tuple
@@ -74,42 +172,80 @@ class Graph:
     nodes: tuple
     in_tree: Any = None
     out_tree: Any = None
-    _key: Any = attrs.field(default=None, alias="_key", repr=False)
+    name: str = "graph"
+    # Caches filled on first use (structural key and hash; compiled replay program).
+    # init=False keeps attrs.evolve from carrying them over to a different graph.
+    _key: Any = attrs.field(default=None, init=False, repr=False)
+    _program: Any = attrs.field(default=None, init=False, repr=False)
 
     @classmethod
-    def build(cls, inputs: Iterable[Node], outputs: Iterable[Node], **trees: Any) -> Graph:
+    def build(cls, inputs: Iterable[Node], outputs: Iterable[Node], **fields: Any) -> Graph:
+        """A graph of ``inputs`` and ``outputs``, with every node they need, sorted.
+
+        Array constants the nodes captured are replaced by read-only copies (the nodes
+        holding them are rebuilt), so the graph is a snapshot: changing such an array in
+        place afterwards changes neither its replay, nor its listing, nor its hash.
+        ``fields`` are the optional attributes (``in_tree``, ``out_tree``, ``name``).
+        """
         inputs = tuple(inputs)
         outputs = tuple(outputs)
-        nodes = list(inputs)
+        order = list(inputs)
         seen = {id(node) for node in inputs}
         for node in toposort(outputs):
             if id(node) not in seen:
                 seen.add(id(node))
-                nodes.append(node)
-        return cls(inputs, outputs, tuple(nodes), **trees)
+                order.append(node)
+        nodes, replaced = _snapshot(order)
+        if replaced:
+            inputs = tuple(replaced.get(id(node), node) for node in inputs)
+            outputs = tuple(replaced.get(id(node), node) for node in outputs)
+        return cls(inputs, outputs, tuple(nodes), **fields)
+
+    @property
+    def __name__(self) -> str:  # lets transforms and functools.wraps name the graph
+        return self.name
 
     def structure(self) -> tuple:
-        """The structural key that equality and hashing use (computed in one pass)."""
-        if self._key is not None:
-            return self._key
+        """The structural key that equality and hashing use.
+
+        One pass over :attr:`nodes`: each node becomes a row of its primitive, its
+        parents' positions, its argument positions, its frozen constants and
+        parameters, and its shape and dtype.  Computed once and cached.
+        """
+        return self._structure()[0]
+
+    def _structure(self) -> tuple:
+        cached = self._key
+        if cached is not None:
+            return cached
         index = {id(node): position for position, node in enumerate(self.nodes)}
         rows = []
         for node in self.nodes:
-            parent_positions = tuple(index[id(parent)] for parent in node.parents)
-            constants = tuple(
-                _freeze(arg)
-                for position, arg in enumerate(node.args)
-                if position not in node.argnums
-            )
+            argnums = node.argnums
+            try:
+                parent_positions = tuple(index[id(parent)] for parent in node.parents)
+            except KeyError:
+                raise ValueError(
+                    f"Graph {self.name}: node {node!r} has a parent that is not in the "
+                    f"graph's node tuple; build graphs with Graph.build"
+                ) from None
+            args = node.args
+            if len(args) == len(argnums):
+                constants = ()
+            else:
+                constants = tuple(
+                    _freeze(arg) for position, arg in enumerate(args) if position not in argnums
+                )
+            params = node.params
             rows.append(
                 (
                     node.primitive,
                     parent_positions,
-                    node.argnums,
+                    argnums,
                     constants,
-                    _freeze(dict(node.params)),
+                    _freeze(dict(params)) if params else (),
                     tuple(node.shape),
-                    str(node.dtype),
+                    node.dtype.str,
                 )
             )
         key = (
@@ -119,19 +255,37 @@ class Graph:
             self.in_tree,
             self.out_tree,
         )
-        object.__setattr__(self, "_key", key)
-        return key
+        cached = (key, hash(key))
+        object.__setattr__(self, "_key", cached)
+        return cached
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Graph):
             return NotImplemented
-        return self is other or self.structure() == other.structure()
+        if self is other:
+            return True
+        mine, theirs = self._structure(), other._structure()
+        return mine[1] == theirs[1] and mine[0] == theirs[0]
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
 
     def __hash__(self) -> int:
-        return hash(self.structure())
+        return self._structure()[1]
 
-    def __call__(self, *args: Any) -> Any:
-        """Evaluate the recorded program on new arguments (same shapes and dtypes)."""
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Evaluate the recorded program on new arguments (same structure, shapes, dtypes).
+
+        The Python function is not called again: the recorded primitives are applied to
+        the new values in order.  Python control flow that depended on values at trace
+        time is therefore frozen as it was then.
+        """
+        if kwargs:
+            raise TypeError(
+                f"Graph {self.name}: keyword arguments {sorted(kwargs)} are not accepted; a "
+                f"graph takes the positional arguments it was traced with"
+            )
         from adfun._replay import replay
 
         return replay(self, args)
@@ -141,8 +295,29 @@ class Graph:
 
         return graph_listing(self)
 
+    def __repr__(self) -> str:
+        return (
+            f"<Graph {self.name}: {len(self.inputs)} input(s), {len(self.nodes)} nodes, "
+            f"{len(self.outputs)} output(s)>"
+        )
+
     def to_dot(self) -> str:
-        """Graphviz DOT source for this graph (no Graphviz needed to produce it)."""
+        """Graphviz DOT source for this graph (no Graphviz needed to produce it).
+
+        Returns
+        -------
+        str
+            A ``digraph``: inputs, one box per node with its name, primitive, parameters,
+            shape and dtype, constant arguments as notes, and the outputs.  Render it
+            with ``dot -Tsvg``.
+
+        Examples
+        --------
+        >>> import adfun as ad, adfun.numpy as anp
+        >>> dot = ad.trace(anp.sin)(1.0).to_dot()
+        >>> dot.splitlines()[0]
+        'digraph "sin" {'
+        """
         from adfun._listing import graph_dot
 
         return graph_dot(self)

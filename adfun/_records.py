@@ -61,6 +61,20 @@ class Variadic:
         return 1 << 30
 
 
+@attrs.frozen
+class Joint:
+    """A derivative rule that serves every traced argument of a node in one call.
+
+    Reverse: ``rule(argnums, g, ans, *args, **params)`` returns one cotangent (or ``None``)
+    per entry of ``argnums``.  Forward: ``rule(argnums, tangents, ans, *args, **params)``
+    receives one tangent (or ``None`` for zero) per entry of ``argnums`` and returns the
+    output tangent.  For primitives whose derivative costs the same for all arguments
+    together as for one (``checkpoint`` recomputes a whole function).
+    """
+
+    rule: Callable[..., Any]
+
+
 @attrs.frozen(eq=False)
 class Primitive:
     """An operation the engine knows how to differentiate.
@@ -71,11 +85,11 @@ class Primitive:
         The NumPy name (``"multiply"``) or the custom function's ``__name__``.
     impl : callable
         Computes the value on plain (untraced) arguments.
-    vjps : tuple or Variadic
+    vjps : tuple, Variadic or Joint
         One reverse rule ``rule(g, ans, *args, **params)`` per positional argument; ``None``
         marks an argument that cannot be differentiated.  A rule may return ``None`` for
         "no contribution" (a zero cotangent).
-    jvps : tuple, Variadic or None
+    jvps : tuple, Variadic, Joint or None
         One forward rule ``rule(t, ans, *args, **params)`` per positional argument, or
         ``None`` when the primitive has no forward rules.
     domain : object or None

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from adfun._errors import no_rule_message
 from adfun._graph import toposort
-from adfun._records import OPERATIONS, Node
+from adfun._records import OPERATIONS, Joint, Node
 
 
-def backward(seeds: Iterable[tuple[Node, Any]], inputs: Iterable[Node]) -> list[Any]:
+def backward(
+    seeds: Iterable[tuple[Node, Any]],
+    inputs: Iterable[Node],
+    order: Sequence[Node] | None = None,
+) -> list[Any]:
     """Propagate output cotangents back to ``inputs``.
 
     Parameters
@@ -18,6 +22,9 @@ def backward(seeds: Iterable[tuple[Node, Any]], inputs: Iterable[Node]) -> list[
         The output nodes and their cotangents (repeated nodes are summed).
     inputs : iterable of Node
         The nodes whose cotangents are wanted.
+    order : sequence of Node, optional
+        A topological order containing every node the seeds depend on (a trace's
+        creation order is one); computed from the seeds when omitted.
 
     Returns
     -------
@@ -29,11 +36,15 @@ def backward(seeds: Iterable[tuple[Node, Any]], inputs: Iterable[Node]) -> list[
     for node, cotangent in seeds:
         previous = cotangents.get(node)
         cotangents[node] = cotangent if previous is None else add(previous, cotangent)
-    for node in reversed(toposort(list(cotangents))):
+    if order is None:
+        order = toposort(list(cotangents))
+    pop = cotangents.pop
+    get = cotangents.get
+    for node in reversed(order):
         parents = node.parents
         if not parents:
             continue
-        g = cotangents.pop(node, None)
+        g = pop(node, None)
         if g is None:
             continue
         primitive = node.primitive
@@ -43,19 +54,26 @@ def backward(seeds: Iterable[tuple[Node, Any]], inputs: Iterable[Node]) -> list[
         ans = node.value
         args = node.args
         params = node.params
-        for parent, argnum in zip(parents, node.argnums):
-            rule = rules[argnum] if argnum < len(rules) else None
-            if rule is None:
-                _refuse(primitive, parent, argnum)
-                continue
-            contribution = rule(g, ans, *args, **params)
+        joint = rules.rule(node.argnums, g, ans, *args, **params) if type(rules) is Joint else None
+        for index, (parent, argnum) in enumerate(zip(parents, node.argnums)):
+            if joint is not None:
+                contribution = joint[index]
+            else:
+                try:
+                    rule = rules[argnum]
+                except IndexError:
+                    rule = None
+                if rule is None:
+                    _refuse(primitive, parent, argnum)
+                    continue
+                contribution = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
             if contribution is None:
                 continue
-            previous = cotangents.get(parent)
+            previous = get(parent)
             cotangents[parent] = (
                 contribution if previous is None else add(previous, contribution)
             )
-    return [cotangents.get(node) for node in inputs]
+    return [get(node) for node in inputs]
 
 
 def _refuse(primitive: Any, parent: Node, argnum: int) -> None:

@@ -30,12 +30,14 @@ current_trace: contextvars.ContextVar[Trace | None] = contextvars.ContextVar(
 class Trace:
     """Bookkeeping of one transform invocation (not part of the immutable graph)."""
 
-    __slots__ = ("level", "active", "owner")
+    __slots__ = ("level", "active", "owner", "nodes")
 
     def __init__(self, owner: str) -> None:
         self.level = next(_levels)
         self.active = True
         self.owner = owner
+        #: Every node recorded in this trace, in creation order (a topological order).
+        self.nodes: list[Node] = []
 
     def __repr__(self) -> str:
         state = "open" if self.active else "closed"
@@ -61,7 +63,9 @@ class open_trace:
 
 def new_input(trace: Trace, value: Any) -> Tracer:
     """A tracer for ``value`` whose node is a fresh graph input of ``trace``."""
-    return Tracer(value, Node(INPUT, (), (), (), EMPTY_PARAMS, value), trace)
+    node = Node(INPUT, (), (), (), EMPTY_PARAMS, value)
+    trace.nodes.append(node)
+    return Tracer(value, node, trace)
 
 
 def bind(primitive: Any, args: tuple, params: Params) -> Any:
@@ -93,6 +97,41 @@ def bind(primitive: Any, args: tuple, params: Params) -> Any:
     values = tuple(values)
     ans = bind(primitive, values, params) if lower else primitive.impl(*values, **params)
     node = Node(primitive, tuple(parents), tuple(argnums), values, params, ans)
+    top.nodes.append(node)
+    return Tracer(ans, node, top)
+
+
+_FIRST = (0,)
+_SECOND = (1,)
+_BOTH = (0, 1)
+
+
+def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
+    """``bind`` for a primitive with two positional arguments, at least one a tracer."""
+    if type(x) is Tracer:
+        top = x.trace
+        if type(y) is Tracer and y.trace is not top:
+            if y.trace.level > top.level:
+                top = y.trace
+                x_value, y_value, parents, argnums = x, y.value, (y.node,), _SECOND
+            else:
+                x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
+        elif type(y) is Tracer:
+            x_value, y_value, parents, argnums = x.value, y.value, (x.node, y.node), _BOTH
+        else:
+            x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
+    else:
+        top = y.trace
+        x_value, y_value, parents, argnums = x, y.value, (y.node,), _SECOND
+    if not top.active:
+        raise TracerEscapeError(primitive.name, top)
+    if type(x_value) is Tracer or type(y_value) is Tracer:
+        ans = bind_binary(primitive, x_value, y_value, params)
+    else:
+        ans = (primitive.impl(x_value, y_value, **params) if params
+               else primitive.impl(x_value, y_value))
+    node = Node(primitive, parents, argnums, (x_value, y_value), params, ans)
+    top.nodes.append(node)
     return Tracer(ans, node, top)
 
 
@@ -105,8 +144,10 @@ def bind_unary(primitive: Any, x: Tracer, params: Params) -> Tracer:
     if type(value) is Tracer:
         ans = bind_unary(primitive, value, params)
     else:
-        ans = primitive.impl(value, **params)
-    return Tracer(ans, Node(primitive, (x.node,), (0,), (value,), params, ans), trace)
+        ans = primitive.impl(value, **params) if params else primitive.impl(value)
+    node = Node(primitive, (x.node,), _FIRST, (value,), params, ans)
+    trace.nodes.append(node)
+    return Tracer(ans, node, trace)
 
 
 def full_value(x: Any) -> Any:
@@ -129,10 +170,12 @@ def operation(name: str) -> Any:
 
 def _operation(name: str) -> Any:
     def forward(self: Tracer, *args: Any) -> Any:
-        return operation(name)(self, *args)
+        function = OPERATIONS.get(name)
+        return (function or operation(name))(self, *args)
 
     def reflected(self: Tracer, other: Any) -> Any:
-        return operation(name)(other, self)
+        function = OPERATIONS.get(name)
+        return (function or operation(name))(other, self)
 
     forward.__name__ = name
     reflected.__name__ = "r" + name

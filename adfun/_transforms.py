@@ -14,7 +14,7 @@ import numpy as np
 
 from adfun._errors import describe
 from adfun._forward import forward
-from adfun._graph import Graph, toposort
+from adfun._graph import Graph
 from adfun._pytree import leaf_paths, tree_flatten, tree_unflatten
 from adfun._records import OPERATIONS, constant_node
 from adfun._reverse import backward
@@ -282,7 +282,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
             ct = _check_cotangent(path, ct, value)
             if node is not None:
                 seeds.append((node, ct))
-        cotangents = backward(seeds, traced.inputs)
+        cotangents = backward(seeds, traced.inputs, traced.trace.nodes)
         return tuple(_gradients(traced, cotangents))
 
     vjp_fn.__doc__ = f"Vector-Jacobian product of {_name(fun)} at the recorded point."
@@ -401,7 +401,8 @@ def value_and_grad(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) ->
         out = traced.out_leaves[0]
         seed = _scalar_seed("grad", fun, out)
         node = _own_node(traced.trace, out)
-        cotangents = backward([(node, seed)] if node is not None else [], traced.inputs)
+        cotangents = backward([(node, seed)] if node is not None else [], traced.inputs,
+                              traced.trace.nodes)
         gradients = _gradients(traced, cotangents)
         gradient = tuple(gradients) if as_tuple else gradients[0]
         value = out.value if node is not None else out
@@ -484,7 +485,8 @@ def elementwise_grad(fun: Callable, argnums: Any = 0) -> Callable:
         value = full_value(out)
         dtype = _float_dtype(value)
         seed = np.ones(_shape(value), dtype) if isinstance(value, np.ndarray) else dtype.type(1)
-        cotangents = backward([(node, seed)] if node is not None else [], traced.inputs)
+        cotangents = backward([(node, seed)] if node is not None else [], traced.inputs,
+                              traced.trace.nodes)
         gradients = _gradients(traced, cotangents)
         return tuple(gradients) if as_tuple else gradients[0]
 
@@ -496,22 +498,37 @@ def elementwise_grad(fun: Callable, argnums: Any = 0) -> Callable:
 # --------------------------------------------------------------------------------------
 
 
-def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
+def jvp(
+    fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], *, has_aux: bool = False
+) -> tuple:
     """Evaluate ``fun`` and its Jacobian-vector product in forward mode.
+
+    ``fun`` is traced once at ``primals``; the tangents are then pushed through the
+    recorded nodes in topological order with each primitive's forward (JVP) rule.
 
     Parameters
     ----------
-    fun : callable
+    fun : callable or Graph
         A function of ``len(primals)`` positional arguments.
     primals : tuple or list
         The point (pytrees of float arrays and floats).
     tangents : tuple or list
-        One tangent per primal, with the primal's structure, shapes and dtypes.
+        One tangent per primal, with the primal's structure, shapes and dtypes (a Python
+        number is accepted for a scalar and takes the primal's dtype).
+    has_aux : bool, optional
+        Whether ``fun`` returns a pair ``(output, aux)``; ``aux`` is returned as is.
 
     Returns
     -------
-    (out, tangent_out)
+    (out, tangent_out) or (out, tangent_out, aux)
         ``fun(*primals)`` and the directional derivative, with the structure of ``out``.
+
+    Raises
+    ------
+    TypeError
+        If a tangent's structure or dtype does not match its primal.
+    ValueError
+        If a tangent's shape does not match its primal.
 
     Examples
     --------
@@ -530,7 +547,7 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
             f"jvp: got {len(primals)} primals but {len(tangents)} tangents; pass one tangent "
             f"per primal"
         )
-    traced = _trace_call("jvp", fun, primals, tuple(range(len(primals))), False)
+    traced = _trace_call("jvp", fun, primals, tuple(range(len(primals))), has_aux)
     tangent_leaves = []
     for position, (primal_leaves, tree, tangent) in enumerate(
         zip(traced.in_leaves, traced.in_trees, tangents)
@@ -541,19 +558,34 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
                 f"jvp: tangent {position} has structure {tangent_tree}, but primal "
                 f"{position} has structure {tree}; tangents must match their primals"
             )
-        for path, primal, leaf in zip(leaf_paths(tree, f"tangent {position}"), primal_leaves,
-                                      leaves):
-            tangent_leaves.append(_check_tangent(path, leaf, primal))
+        paths = leaf_paths(tree, f"tangent {position}")
+        for path, primal, leaf in zip(paths, primal_leaves, leaves):
+            tangent_leaves.append(check_tangent("jvp", path, leaf, primal))
+    out_tangents = push_tangents(traced, dict(zip(traced.inputs, tangent_leaves)))
+    out = _strip(traced.trace, traced.out)
+    if has_aux:
+        return out, tree_unflatten(traced.out_tree, out_tangents), traced.aux
+    return out, tree_unflatten(traced.out_tree, out_tangents)
+
+
+def push_tangents(traced: _Traced, tangents: dict, order: Any = None) -> list:
+    """The output tangents (one per output leaf) for input tangents ``{node: tangent}``.
+
+    ``order`` is a topological order of the nodes to visit; by default the trace's
+    creation order (no sort needed).  Pass the outputs' own order (``toposort``) when
+    running several passes over one trace, so that nodes the outputs do not depend on
+    are skipped.  Outputs no tangent reaches get zeros.
+    """
     out_nodes = [_own_node(traced.trace, leaf) for leaf in traced.out_leaves]
-    order = toposort([node for node in out_nodes if node is not None])
-    tangent_map = forward(order, dict(zip(traced.inputs, tangent_leaves)))
+    if order is None:
+        order = traced.trace.nodes
+    tangent_map = forward(order, tangents)
     out_tangents = []
     for node, leaf in zip(out_nodes, traced.out_leaves):
         tangent = tangent_map.get(node) if node is not None else None
-        out_tangents.append(_finish(tangent, full_value(leaf)) if tangent is None else
+        out_tangents.append(_finish(None, leaf) if tangent is None else
                             _match_dtype(tangent, leaf))
-    out = _strip(traced.trace, traced.out)
-    return out, tree_unflatten(traced.out_tree, out_tangents)
+    return out_tangents
 
 
 def _match_dtype(tangent: Any, leaf: Any) -> Any:
@@ -563,28 +595,35 @@ def _match_dtype(tangent: Any, leaf: Any) -> Any:
     return tangent
 
 
-def _check_tangent(path: str, tangent: Any, primal: Any) -> Any:
+def check_tangent(transform: str, path: str, tangent: Any, primal: Any) -> Any:
+    """Validate one tangent leaf against its primal; return it with the primal's dtype.
+
+    A Python number takes the primal's dtype; an array must have the primal's shape and
+    exactly its floating-point dtype (silently changing precision would hide a bug).
+    """
+    primal_dtype = _dtype(full_value(primal))
     if type(tangent) is not Tracer and (
         isinstance(tangent, (bool, np.bool_))
         or not isinstance(tangent, (int, float, np.number, np.ndarray))
     ):
         raise TypeError(
-            f"jvp: {path} must be a float array shaped like its primal, got {describe(tangent)}"
+            f"{transform}: {path} must be a float array of shape {_shape(primal)} and dtype "
+            f"{primal_dtype} like its primal, got {describe(tangent)}"
         )
     if _shape(tangent) != _shape(primal):
         raise ValueError(
-            f"jvp: {path} has shape {_shape(tangent)}, but its primal has shape "
+            f"{transform}: {path} has shape {_shape(tangent)}, but its primal has shape "
             f"{_shape(primal)}; a tangent must have exactly its primal's shape"
         )
-    dtype = _dtype(full_value(tangent)) if not isinstance(tangent, (int, float)) else None
-    if dtype is not None and dtype.kind not in "fiu":
+    if isinstance(tangent, (int, float)):
+        return primal_dtype.type(tangent)
+    dtype = _dtype(full_value(tangent))
+    if dtype != primal_dtype:
         raise TypeError(
-            f"jvp: {path} has dtype {dtype}; tangents must be real floating-point arrays"
+            f"{transform}: {path} has dtype {dtype}, but its primal has dtype {primal_dtype}; "
+            f"a tangent must have its primal's dtype (convert it with "
+            f".astype({primal_dtype.name!r}))"
         )
-    if dtype is None or dtype.kind in "iu":
-        tangent = np.asarray(tangent, dtype=_dtype(primal))
-        if not isinstance(primal, np.ndarray):
-            tangent = tangent[()]
     return tangent
 
 
@@ -630,6 +669,7 @@ def trace(fun: Callable) -> Callable:
             node = _own_node(traced.trace, leaf)
             outputs.append(node if node is not None else constant_node(leaf))
         in_tree = tree_flatten(tuple(args))[1]
-        return Graph.build(traced.inputs, outputs, in_tree=in_tree, out_tree=traced.out_tree)
+        return Graph.build(traced.inputs, outputs, in_tree=in_tree, out_tree=traced.out_tree,
+                           name=_name(fun))
 
     return trace_fun

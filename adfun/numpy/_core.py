@@ -14,7 +14,7 @@ import attrs
 import numpy as np
 
 from adfun._records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
-from adfun._trace import Tracer, bind, bind_unary, full_value
+from adfun._trace import Tracer, bind, bind_binary, bind_unary, full_value
 
 #: Every primitive declared by ``adfun.numpy`` (and its sub-packages), by public name.
 REGISTRY: dict[str, Any] = {}
@@ -75,15 +75,25 @@ def unary(
     *,
     vjp: Callable | None = None,
     jvp: Callable | None = None,
+    fresh: bool = False,
 ) -> Callable:
     """Declare an elementwise function of one argument.
 
     ``derivative(ans, x)`` is the pointwise derivative; the reverse rule multiplies it by
     the cotangent, the forward rule by the tangent (unless ``vjp`` / ``jvp`` are given).
+    ``fresh=True`` promises that ``derivative`` returns a new array (never ``ans``, ``x``
+    or a view of them), so the product may be formed in its memory.
     """
 
-    def default_rule(seed: Any, ans: Any, x: Any) -> Any:
-        return seed * derivative(ans, x)
+    if fresh:
+
+        def default_rule(seed: Any, ans: Any, x: Any) -> Any:
+            return scale_fresh(derivative(ans, x), seed)
+
+    else:
+
+        def default_rule(seed: Any, ans: Any, x: Any) -> Any:
+            return seed * derivative(ans, x)
 
     primitive = Primitive(name, numpy_fun, (vjp or default_rule,), (jvp or default_rule,), domain)
 
@@ -112,7 +122,7 @@ def binary(
         if type(x) is Tracer or type(y) is Tracer:
             if kwargs:
                 _refuse_kwargs(name, kwargs)
-            return bind(primitive, (x, y), EMPTY_PARAMS)
+            return bind_binary(primitive, x, y, EMPTY_PARAMS)
         return numpy_fun(x, y, **kwargs)
 
     return _register(fun, primitive, numpy_fun, _doc(name, name, explain, f"{name}(x, y)"))
@@ -144,6 +154,29 @@ def wrap(
         return _register(fun, primitive, numpy_fun, doc)
 
     return decorate
+
+
+def scale_fresh(fresh: Any, seed: Any) -> Any:
+    """``seed * fresh``, computed in the memory of ``fresh`` when that is safe.
+
+    ``fresh`` must be a temporary nobody else holds.  Large elementwise gradients spend
+    much of their time allocating; reusing the temporary saves one allocation per rule.
+    """
+    if (
+        type(fresh) is np.ndarray
+        and type(seed) is not Tracer
+        and getattr(seed, "dtype", None) == fresh.dtype
+        and getattr(seed, "shape", ()) == fresh.shape
+    ):
+        return np.multiply(fresh, seed, out=fresh)
+    return seed * fresh
+
+
+def negate_fresh(fresh: Any) -> Any:
+    """``-fresh``, in place when ``fresh`` is a plain temporary array."""
+    if type(fresh) is np.ndarray:
+        return np.negative(fresh, out=fresh)
+    return -fresh
 
 
 def apply(primitive: Primitive, args: tuple, params: Params) -> Any:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun.numpy._core import Domain, binary, unary
+from adfun.numpy._core import Domain, binary, negate_fresh, scale_fresh, unary
 
 _ANY = Domain(ranges=((-3.0, 3.0), (-3.0, 3.0)))
 _POSITIVE = Domain(ranges=((0.2, 4.0),))
@@ -109,8 +109,18 @@ def _safe_log_base(x: Any) -> Any:
     return log(where(equal(x, 0.0), 1.0, x))
 
 
+def _power_derivative_x(ans: Any, x: Any, y: Any) -> Any:
+    """``y * x**(y-1)``, with the common constant exponents done in fewer passes."""
+    if type(y) in (float, int):
+        if y == 2:
+            return x * 2.0
+        if y == 1:
+            return 1.0
+    return y * power(x, y - 1.0)
+
+
 def _power_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(g * y * power(x, y - 1.0), x)
+    return unbroadcast(scale_fresh(_power_derivative_x(ans, x, y), g), x)
 
 
 def _power_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -118,7 +128,7 @@ def _power_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _power_tangent_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return t * y * power(x, y - 1.0)
+    return t * _power_derivative_x(ans, x, y)
 
 
 def _power_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -171,13 +181,14 @@ negative = unary(
 # --- exponentials, logarithms, roots -----------------------------------------------------
 
 exp = unary("exp", np.exp, lambda ans, x: ans, Domain(ranges=((-3.0, 3.0),)), "``exp(x)``.")
-log = unary("log", np.log, lambda ans, x: 1.0 / x, _POSITIVE, "``1 / x``.")
+log = unary("log", np.log, lambda ans, x: 1.0 / x, _POSITIVE, "``1 / x``.", fresh=True)
 sqrt = unary(
     "sqrt",
     np.sqrt,
     lambda ans, x: 0.5 / ans,
     _POSITIVE,
     "``1 / (2 sqrt(x))`` (``inf`` at 0).",
+    fresh=True,
 )
 
 
@@ -185,13 +196,22 @@ def _square_derivative(ans: Any, x: Any) -> Any:
     return 2.0 * x
 
 
-square = unary("square", np.square, _square_derivative, Domain(ranges=((-3.0, 3.0),)), "``2 x``.")
+square = unary(
+    "square", np.square, _square_derivative, Domain(ranges=((-3.0, 3.0),)), "``2 x``.", fresh=True
+)
 
 # --- trigonometric and hyperbolic --------------------------------------------------------
 
-sin = unary("sin", np.sin, lambda ans, x: cos(x), Domain(ranges=((-4.0, 4.0),)), "``cos(x)``.")
+sin = unary(
+    "sin", np.sin, lambda ans, x: cos(x), Domain(ranges=((-4.0, 4.0),)), "``cos(x)``.", fresh=True
+)
 cos = unary(
-    "cos", np.cos, lambda ans, x: negative(sin(x)), Domain(ranges=((-4.0, 4.0),)), "``-sin(x)``."
+    "cos",
+    np.cos,
+    lambda ans, x: negate_fresh(sin(x)),
+    Domain(ranges=((-4.0, 4.0),)),
+    "``-sin(x)``.",
+    fresh=True,
 )
 tan = unary(
     "tan",
@@ -199,6 +219,7 @@ tan = unary(
     lambda ans, x: 1.0 + ans * ans,
     Domain(ranges=((-1.2, 1.2),)),
     "``1 + tan(x)**2``.",
+    fresh=True,
 )
 tanh = unary(
     "tanh",
@@ -206,6 +227,7 @@ tanh = unary(
     lambda ans, x: 1.0 - ans * ans,
     Domain(ranges=((-3.0, 3.0),)),
     "``1 - tanh(x)**2``.",
+    fresh=True,
 )
 
 # --- absolute value and extrema ----------------------------------------------------------

@@ -1,0 +1,216 @@
+"""Forward mode: ``jvp`` against reverse mode, finite differences and closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import adfun as ad
+import adfun.numpy as anp
+from adfun._forward import forward
+from adfun._records import Params, Primitive
+from adfun._trace import call_primitive
+
+from _programs import programs
+
+
+# --- dot-product test on random programs -------------------------------------------------
+
+
+@given(program=programs(), data=st.data())
+def test_forward_and_reverse_agree_on_random_programs(program, data):
+    fun, args = program
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+    tangents = tuple(rng.standard_normal(np.shape(arg)) for arg in args)
+    out, out_tangent = ad.jvp(fun, args, tangents)
+    u = rng.standard_normal(np.shape(out))
+    out_again, vjp_fn = ad.vjp(fun, *args)
+    cotangents = vjp_fn(u)
+    np.testing.assert_allclose(out, out_again)
+    forward_side = np.sum(u * out_tangent)
+    reverse_side = sum(np.sum(c * t) for c, t in zip(cotangents, tangents))
+    np.testing.assert_allclose(forward_side, reverse_side, rtol=1e-9, atol=1e-9)
+
+
+@given(program=programs())
+def test_forward_matches_finite_differences_on_random_programs(program):
+    fun, args = program
+    rng = np.random.default_rng(1)
+    tangents = tuple(rng.standard_normal(np.shape(arg)) for arg in args)
+    _, out_tangent = ad.jvp(fun, args, tangents)
+    eps = 1e-6
+    plus = fun(*[a + eps * t for a, t in zip(args, tangents)])
+    minus = fun(*[a - eps * t for a, t in zip(args, tangents)])
+    np.testing.assert_allclose(out_tangent, (plus - minus) / (2 * eps), rtol=1e-5, atol=1e-6)
+
+
+# --- closed forms -----------------------------------------------------------------------
+
+THIRD_DERIVATIVES = [
+    (anp.sin, lambda x: -np.cos(x)),
+    (anp.exp, np.exp),
+    (anp.tanh, lambda x: -2 * (1 - np.tanh(x) ** 2) * (1 - 3 * np.tanh(x) ** 2)),
+]
+
+
+def _fwd(f):
+    return lambda x: ad.jvp(f, (x,), (np.ones(x.shape),))[1]
+
+
+def _third_derivatives(f):
+    """The third derivative of ``f`` in every mix of forward and reverse mode."""
+    rev = ad.elementwise_grad
+    return {
+        "rev-rev-rev": rev(rev(rev(f))),
+        "fwd-fwd-fwd": _fwd(_fwd(_fwd(f))),
+        "fwd-rev-rev": _fwd(rev(rev(f))),
+        "rev-fwd-rev": rev(_fwd(rev(f))),
+        "rev-rev-fwd": rev(rev(_fwd(f))),
+        "fwd-fwd-rev": _fwd(_fwd(rev(f))),
+        "rev-fwd-fwd": rev(_fwd(_fwd(f))),
+    }
+
+
+@pytest.mark.parametrize("fun, third", THIRD_DERIVATIVES, ids=["sin", "exp", "tanh"])
+def test_third_derivatives_against_closed_forms(fun, third):
+    x = np.linspace(-2.0, 2.0, 7)
+    for mode, derivative in _third_derivatives(fun).items():
+        np.testing.assert_allclose(derivative(x), third(x), rtol=1e-12, atol=1e-12,
+                                   err_msg=mode)
+
+
+@pytest.mark.parametrize("fun, third", THIRD_DERIVATIVES, ids=["sin", "exp", "tanh"])
+def test_third_derivatives_of_scalars(fun, third):
+    assert np.isclose(ad.grad(ad.grad(ad.grad(fun)))(0.7), third(0.7), rtol=1e-12)
+    assert np.isclose(ad.jacfwd(ad.jacfwd(ad.jacfwd(fun)))(0.7), third(0.7), rtol=1e-12)
+    assert np.isclose(ad.jacfwd(ad.jacrev(ad.grad(fun)))(0.7), third(0.7), rtol=1e-12)
+
+
+# --- behaviour --------------------------------------------------------------------------
+
+
+def test_jvp_with_pytrees_and_several_primals():
+    x = {"a": np.array([1.0, 2.0]), "b": (3.0,)}
+    t = {"a": np.array([0.5, -1.0]), "b": (2.0,)}
+
+    def f(tree, scale):
+        return [tree["a"] * tree["b"][0] * scale, anp.sum(tree["a"])]
+
+    out, tangent = ad.jvp(f, (x, 2.0), (t, 0.5))
+    assert isinstance(tangent, list) and len(tangent) == 2
+    expected0 = t["a"] * 3.0 * 2.0 + x["a"] * 2.0 * 2.0 + x["a"] * 3.0 * 0.5
+    np.testing.assert_allclose(tangent[0], expected0)
+    np.testing.assert_allclose(tangent[1], -0.5)
+    np.testing.assert_allclose(out[0], x["a"] * 6.0)
+
+
+def test_jvp_keeps_dtypes_and_scalar_types():
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    out, tangent = ad.jvp(anp.sin, (x,), (np.ones(2, np.float32),))
+    assert tangent.dtype == np.float32 and out.dtype == np.float32
+    out, tangent = ad.jvp(lambda s: s * 2.0, (3.0,), (1,))  # a Python int tangent is fine
+    assert tangent == 2.0 and np.ndim(tangent) == 0
+
+
+def test_jvp_outputs_that_do_not_depend_on_the_input_get_zero_tangents():
+    out, tangent = ad.jvp(lambda x: (x, np.ones(3), anp.floor(x)), (2.5,), (1.0,))
+    assert tangent[0] == 1.0
+    np.testing.assert_array_equal(tangent[1], np.zeros(3))
+    assert tangent[2] == 0.0
+
+
+def test_jvp_has_aux():
+    out, tangent, aux = ad.jvp(lambda x: (x ** 2, "note"), (3.0,), (1.0,), has_aux=True)
+    assert (out, tangent, aux) == (9.0, 6.0, "note")
+
+
+def test_jvp_is_true_forward_mode():
+    # A primitive with forward rules but no reverse rules still goes through jvp.
+    twice = Primitive("twice", lambda x: 2 * x, vjps=(None,), jvps=(lambda t, ans, x: 2 * t,))
+    out, tangent = ad.jvp(lambda x: call_primitive(twice, (x,), Params()), (1.5,), (1.0,))
+    assert (out, tangent) == (3.0, 2.0)
+
+
+def test_forward_pass_can_be_rerun_over_one_trace():
+    graph = ad.trace(lambda x, y: anp.sin(x) * y)(0.5, 2.0)
+    order = list(graph.nodes)
+    first = forward(order, {graph.inputs[0]: 1.0})
+    second = forward(order, {graph.inputs[1]: 1.0})
+    assert np.isclose(first[graph.outputs[0]], np.cos(0.5) * 2.0)
+    assert np.isclose(second[graph.outputs[0]], np.sin(0.5))
+
+
+def test_deep_chain_under_jvp():
+    def chain(x):
+        for _ in range(100_000):
+            x = x * 1.0
+        return x
+
+    assert ad.jvp(chain, (2.0,), (3.0,)) == (2.0, 3.0)
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+def test_primals_must_be_tuples():
+    with pytest.raises(TypeError, match=r"jvp: primals and tangents must be tuples .*"
+                                        r"jvp\(f, \(x,\), \(v,\)\)"):
+        ad.jvp(anp.sin, 1.0, 1.0)
+
+
+def test_one_tangent_per_primal():
+    with pytest.raises(TypeError, match="jvp: got 2 primals but 1 tangents"):
+        ad.jvp(lambda x, y: x * y, (1.0, 2.0), (1.0,))
+
+
+def test_tangent_structure_must_match():
+    with pytest.raises(TypeError, match=r"jvp: tangent 0 has structure \[\*, \*\], but "
+                                        r"primal 0 has structure \(\*, \*\)"):
+        ad.jvp(lambda p: p[0] * p[1], ((1.0, 2.0),), ([1.0, 2.0],))
+
+
+def test_tangent_shape_must_match():
+    with pytest.raises(ValueError, match=r"jvp: tangent 0\['w'\] has shape \(2,\), but its "
+                                         r"primal has shape \(3,\)"):
+        ad.jvp(lambda p: p["w"], ({"w": np.ones(3)},), ({"w": np.ones(2)},))
+
+
+def test_tangent_dtype_must_match():
+    with pytest.raises(TypeError, match=r"jvp: tangent 0 has dtype float64, but its primal "
+                                        r"has dtype float32.*astype\('float32'\)"):
+        ad.jvp(anp.sin, (np.ones(2, np.float32),), (np.ones(2),))
+    with pytest.raises(TypeError, match=r"jvp: tangent 0 has dtype int64, but its primal "
+                                        r"has dtype float64"):
+        ad.jvp(anp.sin, (np.ones(2),), (np.ones(2, np.int64),))
+
+
+def test_tangent_must_be_numeric():
+    with pytest.raises(TypeError, match=r"jvp: tangent 1 must be a float array of shape "
+                                        r"\(\) and dtype float64 like its primal, got str"):
+        ad.jvp(lambda x, y: x * y, (1.0, 2.0), (1.0, "one"))
+    with pytest.raises(TypeError, match=r"jvp: tangent 0 must be a float array .* got bool"):
+        ad.jvp(anp.sin, (1.0,), (True,))
+
+
+def test_integer_primal_is_refused():
+    with pytest.raises(TypeError, match=r"jvp: argument 0 is an integer \(3\).*3\.0"):
+        ad.jvp(anp.sin, (3,), (1.0,))
+
+
+def test_forward_mode_through_a_primitive_without_forward_rules():
+    reverse_only = Primitive("reverse_only", lambda x: x, vjps=(lambda g, ans, x: g,))
+    with pytest.raises(NotImplementedError, match=r"primitive 'reverse_only' has no "
+                                                  r"forward-mode \(JVP\) rules.*defjvp"):
+        ad.jvp(lambda x: call_primitive(reverse_only, (x,), Params()), (1.0,), (1.0,))
+
+
+def test_forward_mode_through_an_argument_without_a_rule():
+    half = Primitive("half", lambda x, y: x * y, vjps=(None, None),
+                     jvps=(lambda t, ans, x, y: t * y, None))
+    f = lambda x, y: call_primitive(half, (x, y), Params())  # noqa: E731
+    assert ad.jvp(lambda x: f(x, 3.0), (2.0,), (1.0,))[1] == 3.0
+    with pytest.raises(NotImplementedError, match=r"primitive 'half' has no forward-mode "
+                                                  r"\(JVP\) rule for its positional argument 1"):
+        ad.jvp(lambda y: f(2.0, y), (3.0,), (1.0,))

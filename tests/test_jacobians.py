@@ -1,0 +1,226 @@
+"""``jacrev``, ``jacfwd``, ``jacobian``, ``hessian`` and ``hvp``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import adfun as ad
+import adfun.numpy as anp
+
+from _programs import programs
+
+
+def numerical_jacobian(fun, x, eps=1e-6):
+    x = np.asarray(x, float)
+    out = np.asarray(fun(x), float)
+    jac = np.zeros(out.shape + x.shape)
+    for index in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[index] = eps
+        jac[(Ellipsis,) + index] = (np.asarray(fun(x + step)) - np.asarray(fun(x - step))) / (
+            2 * eps
+        )
+    return jac
+
+
+def mixed(x):
+    """A 2x3 -> (3, 2) function mixing elements."""
+    return anp.tanh(x.T * anp.sum(x, axis=1)) + anp.sin(x).T ** 2
+
+
+X = np.array([[0.3, -1.2, 0.8], [1.1, 0.4, -0.5]])
+
+
+# --- Jacobians --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transform", [ad.jacrev, ad.jacfwd, ad.jacobian])
+def test_jacobian_shape_and_values(transform):
+    jac = transform(mixed)(X)
+    assert jac.shape == (3, 2, 2, 3)
+    np.testing.assert_allclose(jac, numerical_jacobian(mixed, X), rtol=1e-6, atol=1e-8)
+
+
+@given(program=programs(max_args=1))
+def test_jacfwd_equals_jacrev_on_random_programs(program):
+    fun, (x,) = program
+    forward = ad.jacfwd(fun)(x)
+    reverse = ad.jacrev(fun)(x)
+    assert forward.shape == reverse.shape == np.shape(fun(x)) + x.shape
+    np.testing.assert_allclose(forward, reverse, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(reverse, numerical_jacobian(fun, x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("transform", [ad.jacrev, ad.jacfwd])
+def test_jacobian_of_scalars_keeps_scalar_types(transform):
+    assert np.isclose(transform(anp.sin)(0.5), np.cos(0.5))
+    assert np.ndim(transform(anp.sin)(0.5)) == 0
+    jac = transform(lambda x: anp.stack([x, 2 * x]))(1.0)
+    np.testing.assert_allclose(jac, [1.0, 2.0])
+    jac = transform(anp.sum)(np.ones(3))
+    np.testing.assert_allclose(jac, np.ones(3))
+
+
+def test_jacobian_dtypes():
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    assert ad.jacrev(anp.sin)(x).dtype == np.float32
+    assert ad.jacfwd(anp.sin)(x).dtype == np.float32
+
+
+@pytest.mark.parametrize("transform", [ad.jacrev, ad.jacfwd])
+def test_jacobian_with_argnums_and_pytrees(transform):
+    def f(params, x, label):
+        assert label == "not differentiated"
+        return {"y": params["w"] * x, "s": (anp.sum(x) * params["b"],)}
+
+    params = {"w": np.array([1.0, 2.0]), "b": 3.0}
+    x = np.array([0.5, -1.0])
+    jac = transform(f, argnums=(0, 1))(params, x, "not differentiated")
+    assert set(jac) == {"y", "s"}
+    d_params, d_x = jac["y"]
+    np.testing.assert_allclose(d_params["w"], np.diag(x))
+    np.testing.assert_allclose(d_params["b"], np.zeros(2))
+    np.testing.assert_allclose(d_x, np.diag(params["w"]))
+    d_params_s, d_x_s = jac["s"][0]
+    np.testing.assert_allclose(d_params_s["w"], np.zeros(2))
+    assert np.isclose(d_params_s["b"], np.sum(x))
+    np.testing.assert_allclose(d_x_s, [3.0, 3.0])
+    single = transform(f, argnums=1)(params, x, "not differentiated")
+    np.testing.assert_allclose(single["y"], np.diag(params["w"]))
+
+
+@pytest.mark.parametrize("transform", [ad.jacrev, ad.jacfwd])
+def test_jacobian_has_aux(transform):
+    jac, aux = transform(lambda x: (x * 2.0, "aux"), has_aux=True)(np.ones(2))
+    np.testing.assert_allclose(jac, 2 * np.eye(2))
+    assert aux == "aux"
+
+
+@pytest.mark.parametrize("transform", [ad.jacrev, ad.jacfwd])
+def test_jacobian_of_constant_and_empty_outputs(transform):
+    np.testing.assert_array_equal(transform(lambda x: np.ones(2))(np.ones(3)), np.zeros((2, 3)))
+    assert transform(lambda x: x * 2.0)(np.zeros(0)).shape == (0, 0)
+
+
+# --- Hessians ---------------------------------------------------------------------------
+
+
+def scalar_fun(x):
+    return anp.sum(anp.tanh(x) ** 2 * anp.sin(x[::-1])) + anp.sum(x) ** 3 / 10
+
+
+@given(x=st.lists(st.floats(-2, 2), min_size=1, max_size=5).map(np.array))
+def test_hessian_is_symmetric_and_matches_differences_of_the_gradient(x):
+    hess = ad.hessian(scalar_fun)(x)
+    assert hess.shape == x.shape + x.shape
+    np.testing.assert_allclose(hess, hess.T, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(hess, numerical_jacobian(ad.grad(scalar_fun), x),
+                               rtol=1e-5, atol=1e-6)
+    for other in (ad.jacrev(ad.jacrev(scalar_fun)), ad.jacfwd(ad.jacfwd(scalar_fun)),
+                  ad.jacrev(ad.jacfwd(scalar_fun))):
+        np.testing.assert_allclose(other(x), hess, rtol=1e-10, atol=1e-12)
+
+
+def test_hessian_of_matrix_argument_and_argnums():
+    hess = ad.hessian(lambda a: anp.sum(a ** 3))(X)
+    assert hess.shape == X.shape + X.shape
+    np.testing.assert_allclose(hess.reshape(6, 6), np.diag(6 * X.ravel()))
+    blocks = ad.hessian(lambda x, y: anp.sum(x * x * y), argnums=(0, 1))(np.ones(2), 3.0)
+    np.testing.assert_allclose(blocks[0][0], 6 * np.eye(2))
+    np.testing.assert_allclose(blocks[0][1], [2.0, 2.0])
+    np.testing.assert_allclose(blocks[1][0], [2.0, 2.0])
+    assert blocks[1][1] == 0.0 and np.ndim(blocks[1][1]) == 0
+
+
+def test_hessian_has_aux():
+    hess, aux = ad.hessian(lambda x: (anp.sum(x ** 3), {"n": 3}), has_aux=True)(np.ones(2))
+    np.testing.assert_allclose(hess, 6 * np.eye(2))
+    assert aux == {"n": 3}
+
+
+def test_hvp_equals_hessian_times_vector():
+    x = np.array([0.3, -1.2, 0.8, 2.0])
+    v = np.array([1.0, 0.5, -2.0, 0.25])
+    np.testing.assert_allclose(ad.hvp(scalar_fun)(x, v), ad.hessian(scalar_fun)(x) @ v,
+                               rtol=1e-12)
+    hess = ad.hessian(lambda a: anp.sum(anp.sin(a) * a[0, 0]))(X)
+    v = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(ad.hvp(lambda a: anp.sum(anp.sin(a) * a[0, 0]))(X, v),
+                               np.tensordot(hess, v, 2), rtol=1e-12)
+
+
+def test_hvp_on_pytrees():
+    def f(p):
+        return anp.sum(p["a"] ** 2 * p["b"])
+
+    p = {"a": np.array([1.0, 2.0]), "b": 3.0}
+    v = {"a": np.array([1.0, 0.0]), "b": 1.0}
+    result = ad.hvp(f)(p, v)
+    np.testing.assert_allclose(result["a"], [2 * 3.0 + 2 * 1.0, 2 * 2.0])
+    assert np.isclose(result["b"], 2 * 1.0)
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transform", ["jacrev", "jacfwd"])
+def test_jacobian_of_non_array_output(transform):
+    jac = getattr(ad, transform)
+    with pytest.raises(TypeError, match=rf"{transform}: <lambda> must return float arrays "
+                                        rf"or floats .* but its output\[1\] is str"):
+        jac(lambda x: (x, "text"))(1.0)
+    with pytest.raises(TypeError, match=rf"{transform}: <lambda> must return float arrays, "
+                                        rf"but its output has dtype int64.*astype\(float\)"):
+        jac(lambda x: np.arange(3))(1.0)
+    with pytest.raises(TypeError, match=rf"{transform}: .* but its output is bool"):
+        jac(lambda x: True)(1.0)
+
+
+def test_jacobian_of_integer_argument():
+    with pytest.raises(TypeError, match=r"jacrev: argument 0 has dtype int64; .*astype"):
+        ad.jacobian(anp.sin)(np.arange(3))
+    with pytest.raises(TypeError, match=r"hessian: argument 0 is an integer \(2\)"):
+        ad.hessian(anp.sin)(2)
+
+
+def test_jacobian_argnums_out_of_range():
+    with pytest.raises(ValueError, match=r"jacfwd: argnums=3 refers to argument 3, but the "
+                                         r"function was called with 1 positional"):
+        ad.jacfwd(anp.sin, argnums=3)(1.0)
+
+
+def test_hvp_vector_must_match():
+    f = lambda x: anp.sum(x ** 2)  # noqa: E731
+    with pytest.raises(ValueError, match=r"hvp: v has shape \(2,\), but its primal has "
+                                         r"shape \(3,\)"):
+        ad.hvp(f)(np.ones(3), np.ones(2))
+    with pytest.raises(TypeError, match=r"hvp: v has structure \(\*, \*\), but x has "
+                                        r"structure \*"):
+        ad.hvp(f)(np.ones(3), (np.ones(3), np.ones(3)))
+    with pytest.raises(TypeError, match=r"hvp: v has dtype float32, but its primal has "
+                                        r"dtype float64"):
+        ad.hvp(f)(np.ones(3), np.ones(3, np.float32))
+
+
+def test_hvp_of_non_scalar_function():
+    with pytest.raises(TypeError, match=r"grad: <lambda> must return a scalar .* shape \(3,\)"):
+        ad.hvp(lambda x: x ** 2)(np.ones(3), np.ones(3))
+
+
+@pytest.mark.parametrize("transform", [
+    lambda f: ad.jacrev(f)(X),
+    lambda f: ad.jacfwd(f)(X),
+    lambda f: ad.hvp(lambda x: anp.sum(f(x)))(X, X),
+], ids=["jacrev", "jacfwd", "hvp"])
+def test_function_is_traced_once(transform):
+    calls = []
+
+    def counted(x):
+        calls.append(1)
+        return mixed(x)
+
+    transform(counted)
+    assert len(calls) == 1
