@@ -170,6 +170,20 @@ def test_the_check_is_deterministic_for_a_seed():
     assert len(messages) == 2
 
 
+def test_a_public_custom_primitive_with_a_wrong_rule():
+    @ad.primitive
+    def logsumexp(x):
+        m = anp.max(x)
+        return m + anp.log(anp.sum(anp.exp(x - m)))
+
+    logsumexp.defvjp(lambda g, ans, x: g * anp.exp(x))  # forgot "- ans"
+    logsumexp.defjvp(lambda t, ans, x: anp.sum(t * anp.exp(x - ans)))
+    x = np.array([0.5, -1.0, 2.0])
+    check_grads(logsumexp, (x,), modes=("fwd",))
+    with pytest.raises(AssertionError, match=r"check_grads\(logsumexp\): mode 'rev'"):
+        check_grads(logsumexp, (x,))
+
+
 # --------------------------------------------------------------------------------------
 # Pytrees, constants, Python floats
 # --------------------------------------------------------------------------------------
