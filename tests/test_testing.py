@@ -18,6 +18,7 @@ from adfun.numpy._core import REGISTRY, apply
 from adfun.testing import check_grads, numerical_jacobian
 from adfun.testing import strategies as ads
 from adfun.testing._programs import Program, inside, operations, run_step
+from adfun.testing._programs import namespace as program_namespace
 
 # --------------------------------------------------------------------------------------
 # A custom primitive, cube(x) = x**3, with right or deliberately wrong rules
@@ -446,7 +447,7 @@ def test_programs_use_the_registry():
 def test_program_repr_is_its_source(program_and_args):
     program, args = program_and_args
     assert isinstance(program, Program) and len(args) == 2
-    namespace = dict(REGISTRY)
+    namespace = program_namespace()
     exec(repr(program), namespace)  # noqa: S102 - the listing is runnable Python
     expected = program(*args)
     got = namespace["program"](*args)

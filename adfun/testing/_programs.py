@@ -186,11 +186,11 @@ class Program:
     """A random differentiable program over ``adfun.numpy`` primitives.
 
     Call it like a function of ``num_args`` positional arguments.  Its ``repr`` is the
-    program as Python source, runnable with the registry as namespace::
+    program as Python source, runnable in the namespace of the primitives::
 
-        namespace = dict(adfun.numpy._core.REGISTRY)
-        exec(repr(program), namespace)
-        namespace["program"](*args)
+        scope = namespace()
+        exec(repr(program), scope)
+        scope["program"](*args)
 
     Attributes
     ----------
@@ -240,6 +240,30 @@ class Program:
     @property
     def __name__(self) -> str:  # so messages of transforms and checks name it
         return "program"
+
+
+def namespace() -> dict:
+    """The registry's functions by name, for running a program's source with ``exec``.
+
+    Dotted registry names (``special.erf``) become attributes of nested namespaces.
+    """
+    from types import SimpleNamespace
+
+    from adfun.numpy._core import REGISTRY
+
+    scope: dict = {}
+    for name, fun in REGISTRY.items():
+        head, *rest = name.split(".")
+        if not rest:
+            scope[head] = fun
+            continue
+        node = scope.setdefault(head, SimpleNamespace())
+        for part in rest[:-1]:
+            if not hasattr(node, part):
+                setattr(node, part, SimpleNamespace())
+            node = getattr(node, part)
+        setattr(node, rest[-1], fun)
+    return scope
 
 
 def run_step(step: Step, env: dict) -> Any:
