@@ -327,6 +327,15 @@ def test_args_must_be_a_tuple():
         check_grads(anp.sin, X)
 
 
+def test_complex_arguments_and_outputs_are_refused():
+    with pytest.raises(TypeError, match=r"check_grads: args\[1\]\['z'\] is complex \(ndarray "
+                       r"of dtype complex128\); .* Pass its real and imaginary parts as separate"):
+        check_grads(lambda x, p: x * 2.0, (1.0, {"z": np.ones(2, complex)}))
+    with pytest.raises(TypeError, match=r"check_grads\(<lambda>\): the output out\[1\] is "
+                       r"complex .* check its real and imaginary parts as two real outputs"):
+        check_grads(lambda x: (x, np.complex128(1j)), (1.0,))
+
+
 def test_args_without_floats():
     with pytest.raises(ValueError, match=r"contain no floating-point value .* 3.0 instead of 3"):
         check_grads(lambda n: n * 2, (3,))

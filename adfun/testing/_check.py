@@ -81,7 +81,7 @@ def check_grads(
     args : tuple or list
         The positional arguments: pytrees of float arrays and floats.  Every float leaf
         is checked; other leaves (ints, integer arrays, strings, ``None``) are passed
-        through unchanged as constants.
+        through unchanged as constants.  Complex leaves are refused.
     modes : tuple of str, optional
         ``'fwd'`` (forward mode, :func:`adfun.jvp`), ``'rev'`` (reverse mode,
         :func:`adfun.vjp`) or both; with both, their agreement is checked too.
@@ -112,7 +112,8 @@ def check_grads(
     ValueError
         If ``modes`` or ``order`` is invalid, or ``args`` holds no float to check.
     TypeError
-        If ``args`` is not a tuple or list.
+        If ``args`` is not a tuple or list, or an argument or an output is complex
+        (check the real and imaginary parts as separate real values instead).
 
     Examples
     --------
@@ -132,6 +133,13 @@ def check_grads(
         )
     leaves, tree = tree_flatten(tuple(args))
     paths = leaf_paths(tree, "args")
+    for path, leaf in zip(paths, leaves):
+        if _is_complex(leaf):
+            raise TypeError(
+                f"check_grads: {path} is complex ({_describe(leaf)}); derivatives with "
+                f"respect to complex values are not supported. Pass its real and imaginary "
+                f"parts as separate float arguments and combine them inside the function."
+            )
     positions = [index for index, leaf in enumerate(leaves) if _is_float(leaf)]
     if not positions:
         raise ValueError(
@@ -279,6 +287,12 @@ def _is_float(leaf: Any) -> bool:
     return isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f"
 
 
+def _is_complex(leaf: Any) -> bool:
+    if isinstance(leaf, (complex, np.complexfloating)):
+        return True
+    return isinstance(leaf, np.ndarray) and leaf.dtype.kind == "c"
+
+
 def _is_low_precision(leaf: Any) -> bool:
     dtype = getattr(leaf, "dtype", None)
     return dtype is not None and np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < 8
@@ -355,6 +369,13 @@ class _Checker:
         out = fun(*primals)
         out_leaves, out_tree = tree_flatten(out)
         out_paths = leaf_paths(out_tree, "out")
+        for path, leaf in zip(out_paths, out_leaves):
+            if _is_complex(leaf):
+                raise TypeError(
+                    f"check_grads({description}): the output {path} is complex "
+                    f"({_describe(leaf)}); check its real and imaginary parts as two real "
+                    f"outputs instead (return both from the function)"
+                )
         is_float_out = [_is_float(leaf) for leaf in out_leaves]
         u = [self.rng.standard_normal(np.shape(leaf)) if floating else np.zeros(np.shape(leaf))
              for leaf, floating in zip(out_leaves, is_float_out)]
