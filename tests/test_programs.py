@@ -41,10 +41,7 @@ def test_random_programs_in_float32(program_and_args):
     program, args = program_and_args
     args32 = tuple(np.asarray(arg, np.float32) if isinstance(arg, np.ndarray) else
                    np.float32(arg) for arg in args)
-    out = program(*args32)
-    assert all(np.result_type(leaf) == np.float32
-               for leaf in (out if isinstance(out, tuple) else (out,)))
-    check_grads(program, args32, order=2)
+    check_grads(program, args32, order=2)  # float32 tolerances, differences in float64
 
 
 @settings(max_examples=10)
