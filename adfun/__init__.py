@@ -14,6 +14,7 @@ from __future__ import annotations
 from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
 from adfun import testing  # noqa: F401 - check_grads etc.; imports Hypothesis only on use
 from adfun._checkpoint import checkpoint
+from adfun._context import cpu
 from adfun._custom import primitive
 from adfun._graph import Graph
 from adfun._jacobians import hessian, hvp, jacfwd, jacobian, jacrev
@@ -27,11 +28,16 @@ from adfun._transforms import (
     vjp,
 )
 
+# The MXNet-style imperative layer: ``from adfun import nd, autograd``.
+from adfun import autograd, nd, random  # noqa: E402
+
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Graph",
+    "autograd",
     "checkpoint",
+    "cpu",
     "elementwise_grad",
     "grad",
     "hessian",
@@ -40,10 +46,21 @@ __all__ = [
     "jacobian",
     "jacrev",
     "jvp",
+    "nd",
     "primitive",
+    "random",
     "stop_gradient",
     "testing",
     "trace",
     "value_and_grad",
     "vjp",
 ]
+
+
+def __getattr__(name: str):
+    # ``adfun.scipy`` needs SciPy, which adfun does not depend on: import it on first use.
+    if name == "scipy":
+        import importlib
+
+        return importlib.import_module("adfun.scipy")
+    raise AttributeError(f"module 'adfun' has no attribute {name!r}")

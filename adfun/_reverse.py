@@ -54,19 +54,25 @@ def backward(
         ans = node.value
         args = node.args
         params = node.params
-        joint = rules.rule(node.argnums, g, ans, *args, **params) if type(rules) is Joint else None
-        for index, (parent, argnum) in enumerate(zip(parents, node.argnums)):
-            if joint is not None:
-                contribution = joint[index]
-            else:
-                try:
-                    rule = rules[argnum]
-                except IndexError:
-                    rule = None
-                if rule is None:
-                    _refuse(primitive, parent, argnum)
-                    continue
-                contribution = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+        if type(rules) is Joint:
+            # One call gives the cotangents of all traced arguments (e.g. a checkpoint).
+            contributions = rules.rule(node.argnums, g, ans, *args, **params)
+            for parent, contribution in zip(parents, contributions):
+                if contribution is not None:
+                    previous = get(parent)
+                    cotangents[parent] = (
+                        contribution if previous is None else add(previous, contribution)
+                    )
+            continue
+        for parent, argnum in zip(parents, node.argnums):
+            try:
+                rule = rules[argnum]
+            except IndexError:
+                rule = None
+            if rule is None:
+                _refuse(primitive, parent, argnum)
+                continue
+            contribution = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
             if contribution is None:
                 continue
             previous = get(parent)

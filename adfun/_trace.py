@@ -222,6 +222,19 @@ class Tracer:
     def T(self) -> Any:
         return operation("transpose")(self)
 
+    @property
+    def real(self) -> Any:
+        return operation("real")(self)
+
+    @property
+    def imag(self) -> Any:
+        return operation("imag")(self)
+
+    def conj(self) -> Any:
+        return operation("conjugate")(self)
+
+    conjugate = conj
+
     def __len__(self) -> int:
         shape = self.shape
         if not shape:

@@ -192,6 +192,9 @@ def _finish(cotangent: Any, primal: Any) -> Any:
         return _zeros_like(primal)
     base = full_value(primal)
     dtype = _dtype(base)
+    if dtype.kind != "c" and _dtype(cotangent).kind == "c":
+        # A real input that fed complex intermediates: its cotangent is the real part.
+        cotangent = OPERATIONS["real"](cotangent)
     if type(cotangent) is Tracer:
         if cotangent.dtype != dtype:
             cotangent = OPERATIONS["astype"](cotangent, dtype)
@@ -302,7 +305,9 @@ def _check_cotangent(path: str, cotangent: Any, value: Any) -> Any:
                 f"got {describe(cotangent)}"
             )
         cotangent_dtype = _dtype(cotangent) if not isinstance(cotangent, (int, float)) else None
-        if cotangent_dtype is not None and cotangent_dtype.kind not in "fiu":
+        # A complex output (an FFT, say) takes a complex cotangent: dL = Re(cotangent * dy).
+        allowed = "fiuc" if _dtype(full_value(value)).kind == "c" else "fiu"
+        if cotangent_dtype is not None and cotangent_dtype.kind not in allowed:
             raise TypeError(
                 f"vjp_fn: {path} has dtype {cotangent_dtype}; cotangents must be real "
                 f"floating-point arrays shaped like the output {expected}"

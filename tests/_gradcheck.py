@@ -95,3 +95,50 @@ def check_second_order(fun, args, positions, rng, rtol=1e-4, atol=1e-5):
     diff_args = [args[p] for p in positions]
     check_reverse(first_order, diff_args, list(range(len(positions))), rng, rtol, atol)
     check_forward(first_order, diff_args, list(range(len(positions))), rng, rtol, atol)
+
+
+def real_view(fun, args, positions):
+    """``(fun, args, positions)`` rewritten so that every input and output is real.
+
+    Complex outputs become ``stack([real(out), imag(out)])``; each complex argument is
+    passed as two real arrays (its real and imaginary parts) and reassembled as
+    ``re + 1j * im`` inside.  Finite differences along real directions then check the
+    complex rules through the convention ``dL = Re(cotangent * dz)``, with no change to
+    the checks above.  ``positions`` (the differentiated arguments) are renumbered.
+    """
+    complex_positions = [
+        position for position, arg in enumerate(args)
+        if isinstance(arg, np.ndarray) and arg.dtype.kind == "c"
+    ]
+    flat_args = []
+    flat_positions = []
+    for position, arg in enumerate(args):
+        start = len(flat_args)
+        if position in complex_positions:
+            flat_args.extend([np.array(arg.real), np.array(arg.imag)])
+        else:
+            flat_args.append(arg)
+        if position in positions:
+            flat_positions.extend(range(start, len(flat_args)))
+
+    def realified(*flat):
+        rebuilt = []
+        cursor = 0
+        for position in range(len(args)):
+            if position in complex_positions:
+                rebuilt.append(flat[cursor] + flat[cursor + 1] * 1j)
+                cursor += 2
+            else:
+                rebuilt.append(flat[cursor])
+                cursor += 1
+        out = fun(*rebuilt)
+        if _dtype(out).kind == "c":
+            return ad.numpy.stack([ad.numpy.real(out), ad.numpy.imag(out)])
+        return out
+
+    return realified, flat_args, flat_positions
+
+
+def _dtype(value):
+    dtype = getattr(value, "dtype", None)
+    return np.dtype(dtype) if dtype is not None else np.result_type(value)

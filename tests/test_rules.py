@@ -19,7 +19,12 @@ from adfun._records import Params
 from adfun.numpy._core import REGISTRY, apply
 from adfun.numpy._examples import draw_example
 
-from _gradcheck import check_forward, check_reverse, check_second_order
+from _gradcheck import check_forward, check_reverse, check_second_order, real_view
+
+try:  # registers the scipy.special primitives (scipy is in the test extra)
+    import adfun.scipy  # noqa: F401
+except ImportError:  # pragma: no cover - scipy missing: only adfun.numpy is checked
+    pass
 
 DIFFERENTIABLE = sorted(
     name for name, fun in REGISTRY.items()
@@ -33,9 +38,10 @@ def _float_positions(primitive, args):
         position
         for position, arg in enumerate(args)
         if isinstance(arg, np.ndarray)
-        and arg.dtype.kind == "f"
+        and arg.dtype.kind in "fc"
         and (position >= len(rules) or rules[position] is not None)
     ]
+
 
 
 def _as_function(primitive, params):
@@ -73,8 +79,8 @@ def _examples(draw, primitive):
 def test_rules_against_finite_differences(name, data):
     primitive = REGISTRY[name].primitive
     args, params = data.draw(_examples(primitive), label="args, params")
-    fun = _as_function(primitive, params)
     positions = _float_positions(primitive, args)
+    fun, args, positions = real_view(_as_function(primitive, params), args, positions)
     assert positions, f"{name}: the domain drew no differentiable argument"
     rng = np.random.default_rng(0)
     check_reverse(fun, args, positions, rng)

@@ -107,3 +107,7 @@ full_like = _np.full_like
 shape = _np.shape
 ndim = _np.ndim
 size = _np.size
+
+# Sub-namespaces and complex intermediates (after every family above is loaded).
+from adfun.numpy._complex import conj, conjugate, imag, real  # noqa: E402
+from adfun.numpy import fft, linalg  # noqa: E402

@@ -237,7 +237,9 @@ absolute = unary(
     np.absolute,
     lambda ans, x: sign(x),
     Domain(ranges=((0.1, 3.0),), magnitude=True),
-    "``sign(x)`` (0 at 0).",
+    "``sign(x)`` (0 at 0); ``conj(z) / |z|`` for complex intermediates.",
+    vjp=lambda g, ans, x: absolute_vjp(g, ans, x),
+    jvp=lambda t, ans, x: absolute_jvp(t, ans, x),
 )
 abs = absolute  # noqa: A001 - NumPy's alias
 
@@ -301,3 +303,4 @@ minimum = _extremum(
 from adfun.numpy._nondiff import equal, floor_divide, greater, less, sign  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._broadcast import unbroadcast  # noqa: E402
+from adfun.numpy._complex import absolute_jvp, absolute_vjp  # noqa: E402

@@ -1,0 +1,86 @@
+"""State of the imperative layer: recording / training flags and its long-lived trace.
+
+``autograd.record()`` does not open a new trace per block.  Every recorded ``NDArray``
+operation binds into one trace, :data:`TRACE`, that never closes: MXNet lets a graph span
+several ``record()`` blocks and be differentiated after they exit, and the nodes are
+immutable anyway.  Whether an operation is recorded is decided by the ``nd`` layer from
+the per-thread flag :data:`recording`; the engine itself only sees ``bind`` calls.
+
+Graph inputs of the imperative layer are :class:`VariableNode` objects: ordinary input
+nodes that also point to the gradient buffer (:class:`GradSlot`) of the array that
+``attach_grad()`` marked.  Nodes used by a backward pass without ``retain_graph=True`` are
+remembered (weakly) in :data:`CONSUMED` so that a second pass can be refused as MXNet does.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import weakref
+from typing import Any
+
+import attrs
+
+from adfun._records import EMPTY_PARAMS, INPUT, Node
+from adfun._trace import Trace, Tracer
+
+#: Whether ``NDArray`` operations of this thread are recorded (``autograd.record()``).
+recording: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "adfun_autograd_recording", default=False
+)
+#: Whether this thread runs in training mode (``nd.Dropout`` is active).
+training: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "adfun_autograd_training", default=False
+)
+
+class _Unkept:
+    """Stands in for ``Trace.nodes`` of :data:`TRACE`: a trace that lives as long as the
+    process must not keep every node it ever records.  Each recorded graph is reached
+    from the arrays that use it, and freed with them."""
+
+    __slots__ = ()
+
+    def append(self, node: Node) -> None:
+        pass
+
+
+#: The one trace every recorded ``NDArray`` operation binds into; it is never closed.
+TRACE = Trace("autograd.record")
+TRACE.nodes = _Unkept()  # type: ignore[assignment]
+
+#: Non-input nodes already differentiated by a backward pass that did not retain them.
+CONSUMED: weakref.WeakSet = weakref.WeakSet()
+
+GRAD_REQS = ("write", "add", "null")
+
+
+class GradSlot:
+    """The gradient buffer of a variable and how ``backward`` writes into it."""
+
+    __slots__ = ("grad", "req")
+
+    def __init__(self, grad: Any, req: str) -> None:
+        self.grad = grad
+        self.req = req
+
+
+@attrs.frozen(eq=False)
+class VariableNode(Node):
+    """A graph input created by ``attach_grad()``: it knows its array's gradient slot."""
+
+    slot: Any = attrs.field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"<variable node {self.shape} at {id(self):#x}>"
+
+
+def new_variable(value: Any, slot: GradSlot) -> Tracer:
+    """A tracer of :data:`TRACE` whose node is a fresh variable input holding ``value``."""
+    return Tracer(value, VariableNode(INPUT, (), (), (), EMPTY_PARAMS, value, slot), TRACE)
+
+
+def check_grad_req(function: str, grad_req: Any) -> str:
+    if grad_req not in GRAD_REQS:
+        raise ValueError(
+            f"{function}: grad_req must be 'write', 'add' or 'null', got {grad_req!r}"
+        )
+    return grad_req

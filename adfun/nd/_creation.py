@@ -1,0 +1,201 @@
+"""Creating NDArrays: ``array``, ``zeros``, ``ones``, ``full``, ``arange``, random arrays.
+
+As in MXNet, the default dtype is float32, even for float64 NumPy input, and there are no
+0-d arrays: a scalar becomes shape ``(1,)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adfun._context import check_context
+from adfun.nd._ndarray import NDArray, _new
+from adfun.random import generator
+
+FLOAT32 = np.dtype(np.float32)
+
+
+def _dtype(dtype: Any) -> np.dtype:
+    return FLOAT32 if dtype is None else np.dtype(dtype)
+
+
+def _shape(function: str, shape: Any) -> tuple:
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not all(
+        isinstance(side, (int, np.integer)) and not isinstance(side, bool) and side >= 0
+        for side in shape
+    ):
+        raise TypeError(
+            f"adfun.nd.{function}: shape must be a non-negative int or a tuple of them, got "
+            f"{shape!r}"
+        )
+    return tuple(int(side) for side in shape)
+
+
+def array(source_array: Any, ctx: Any = None, dtype: Any = None) -> NDArray:
+    """An NDArray holding a copy of ``source_array``.
+
+    Parameters
+    ----------
+    source_array : array_like or NDArray
+    ctx : Context, optional
+        Only ``cpu(0)``.
+    dtype : dtype, optional
+        Default: the source's dtype for an NDArray, float32 for anything else (float64
+        NumPy arrays included), as in MXNet.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from adfun import nd
+    >>> nd.array(np.array([1.0, 2.0])).dtype
+    <class 'numpy.float32'>
+    """
+    check_context("adfun.nd.array", ctx)
+    if isinstance(source_array, NDArray):
+        value = source_array._value
+        dtype = value.dtype if dtype is None else np.dtype(dtype)
+        return _new(value.astype(dtype, copy=False))
+    value = np.array(source_array, dtype=_dtype(dtype))
+    if value.ndim == 0:
+        value = value.reshape(1)
+    return _new(value)
+
+
+def zeros(shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDArray:
+    """An array of zeros (float32 by default).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.zeros((2, 3)).shape
+    (2, 3)
+    """
+    check_context("adfun.nd.zeros", ctx)
+    return _new(np.zeros(_shape("zeros", shape), _dtype(dtype)))
+
+
+def ones(shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDArray:
+    """An array of ones (float32 by default).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.ones(2)
+    <BLANKLINE>
+    [1. 1.]
+    <NDArray 2 @cpu(0)>
+    """
+    check_context("adfun.nd.ones", ctx)
+    return _new(np.ones(_shape("ones", shape), _dtype(dtype)))
+
+
+def full(shape: Any, val: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDArray:
+    """An array filled with ``val`` (float32 by default).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.full((1, 2), 7)
+    <BLANKLINE>
+    [[7. 7.]]
+    <NDArray 1x2 @cpu(0)>
+    """
+    check_context("adfun.nd.full", ctx)
+    return _new(np.full(_shape("full", shape), val, _dtype(dtype)))
+
+
+def arange(start: Any, stop: Any = None, step: Any = 1.0, repeat: int = 1,
+           infer_range: Any = None, ctx: Any = None, dtype: Any = None) -> NDArray:
+    """Evenly spaced values in ``[start, stop)``, each repeated ``repeat`` times.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.arange(3)
+    <BLANKLINE>
+    [0. 1. 2.]
+    <NDArray 3 @cpu(0)>
+    """
+    check_context("adfun.nd.arange", ctx)
+    if not isinstance(repeat, (int, np.integer)) or repeat < 1:
+        raise ValueError(f"adfun.nd.arange: repeat must be a positive int, got {repeat!r}")
+    values = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
+    return _new(np.repeat(values, repeat).astype(_dtype(dtype)))
+
+
+def zeros_like(data: NDArray) -> NDArray:
+    """Zeros with the shape and dtype of ``data``.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.zeros_like(nd.ones(2)).asnumpy()
+    array([0., 0.], dtype=float32)
+    """
+    return _new(np.zeros_like(_plain("zeros_like", data)))
+
+
+def ones_like(data: NDArray) -> NDArray:
+    """Ones with the shape and dtype of ``data``.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.ones_like(nd.zeros(2)).asnumpy()
+    array([1., 1.], dtype=float32)
+    """
+    return _new(np.ones_like(_plain("ones_like", data)))
+
+
+def _plain(function: str, data: Any) -> np.ndarray:
+    if not isinstance(data, NDArray):
+        raise TypeError(f"adfun.nd.{function}: expected an NDArray, got {type(data).__name__}")
+    return data._value
+
+
+def _number(function: str, name: str, value: Any) -> float:
+    if isinstance(value, NDArray) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(
+            f"adfun.nd.{function}: {name} must be a number, got {type(value).__name__}"
+        )
+    return float(value)
+
+
+def random_normal(loc: float = 0.0, scale: float = 1.0, shape: Any = (1,), ctx: Any = None,
+                  dtype: Any = None, **kwargs: Any) -> NDArray:
+    """Samples of the normal distribution ``N(loc, scale**2)``, drawn with
+    :func:`adfun.random.seed`'s generator.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.random_normal(shape=3).shape
+    (3,)
+    """
+    check_context("adfun.nd.random_normal", ctx)
+    loc = _number("random_normal", "loc", loc)
+    scale = _number("random_normal", "scale", scale)
+    values = generator().normal(loc, scale, _shape("random_normal", shape))
+    return _new(values.astype(_dtype(dtype)))
+
+
+def random_uniform(low: float = 0.0, high: float = 1.0, shape: Any = (1,), ctx: Any = None,
+                   dtype: Any = None, **kwargs: Any) -> NDArray:
+    """Samples of the uniform distribution on ``[low, high)``, drawn with
+    :func:`adfun.random.seed`'s generator.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> bool((nd.random_uniform(2, 3, shape=(4,)) >= 2).prod().asscalar())
+    True
+    """
+    check_context("adfun.nd.random_uniform", ctx)
+    low = _number("random_uniform", "low", low)
+    high = _number("random_uniform", "high", high)
+    values = generator().uniform(low, high, _shape("random_uniform", shape))
+    return _new(values.astype(_dtype(dtype)))

@@ -1,0 +1,558 @@
+"""The MXNet-style array: a value and, while it is recorded, a tracer of the imperative trace.
+
+An :class:`NDArray` never computes a derivative itself.  Its operations call
+``adfun.numpy`` on either its plain value or, inside ``autograd.record()``, its tracer, so
+that recorded operations become nodes of the same immutable graph ``adfun.grad`` builds.
+
+The value buffer of an ``NDArray`` is never written in place: ``x[:] = ...`` and ``x += ...``
+give ``x`` a new buffer (copy on write).  Nodes recorded earlier keep the values they saw,
+so a recorded graph cannot be changed behind its back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import adfun.numpy as anp
+from adfun._context import cpu
+from adfun._recording import GradSlot, check_grad_req, new_variable, recording
+from adfun._trace import Tracer
+
+
+def _new(value: np.ndarray, tracer: Tracer | None = None) -> NDArray:
+    """An NDArray around ``value`` (not copied) and, if recorded, its ``tracer``."""
+    array = object.__new__(NDArray)
+    array._value = value
+    array._tracer = tracer
+    array._slot = None
+    return array
+
+
+def _result(out: Any) -> NDArray:
+    """Wrap what an ``adfun.numpy`` call returned (a tracer or a plain value)."""
+    if type(out) is Tracer:
+        value = out.value
+        if type(value) is not np.ndarray:
+            value = np.asarray(value)
+        return _new(value, out)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    return _new(out)
+
+
+def _operand(x: Any, is_recording: bool) -> Any:
+    """What an operation computes with: the tracer while recording, else the value."""
+    if isinstance(x, NDArray):
+        if is_recording:
+            tracer = x._tracer
+            if tracer is not None:
+                return tracer
+            slot = x._slot
+            if slot is not None and slot.req != "null":
+                return x._variable_tracer()
+        return x._value
+    if isinstance(x, np.generic):
+        # a scalar never changes an array's dtype in MXNet: x * np.float64(2) stays float32
+        return x.item()
+    return x
+
+
+def value_of(x: Any) -> Any:
+    """The plain value of an NDArray (other objects are returned unchanged)."""
+    return x._value if isinstance(x, NDArray) else x
+
+
+def apply(fun: Any, *operands: Any) -> NDArray:
+    """``fun(*operands)`` with ``fun`` built from ``adfun.numpy``: recorded when recording.
+
+    ``fun`` receives tracers for the operands that take part in the recording and plain
+    values for the others; ``adfun.numpy`` records a node exactly when a tracer is involved.
+    """
+    is_recording = recording.get()
+    return _result(fun(*[_operand(x, is_recording) for x in operands]))
+
+
+def apply_many(fun: Any, operands: Any) -> NDArray:
+    """Like :func:`apply` for a function of one sequence of arrays (``concat``, ``stack``)."""
+    is_recording = recording.get()
+    return _result(fun([_operand(x, is_recording) for x in operands]))
+
+
+def _binary(fun: Any, name: str) -> tuple:
+    def forward(self: NDArray, other: Any) -> Any:
+        if not _is_operand(other):
+            return NotImplemented
+        is_recording = recording.get()
+        return _result(fun(_operand(self, is_recording), _operand(other, is_recording)))
+
+    def reflected(self: NDArray, other: Any) -> Any:
+        if not _is_operand(other):
+            return NotImplemented
+        is_recording = recording.get()
+        return _result(fun(_operand(other, is_recording), _operand(self, is_recording)))
+
+    def inplace(self: NDArray, other: Any) -> NDArray:
+        if not _is_operand(other):
+            return NotImplemented
+        self._check_writable(f"NDArray.__i{name}__ (x {_SYMBOLS[name]}= ...)", other)
+        value = np.asarray(fun(self._value, _operand(other, False)))
+        if value.shape != self._value.shape:
+            raise ValueError(
+                f"NDArray.__i{name}__: the result has shape {value.shape}, but an in-place "
+                f"operation cannot change the shape {self._value.shape} of the array; write "
+                f"x = x {_SYMBOLS[name]} y instead"
+            )
+        self._set_value(value.astype(self._value.dtype, copy=False))
+        return self
+
+    forward.__name__ = f"__{name}__"
+    reflected.__name__ = f"__r{name}__"
+    inplace.__name__ = f"__i{name}__"
+    return forward, reflected, inplace
+
+
+_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//",
+            "mod": "%", "pow": "**", "matmul": "@"}
+
+
+def _is_operand(other: Any) -> bool:
+    return isinstance(other, (NDArray, int, float, np.ndarray, np.generic))
+
+
+def _is_recorded(x: Any) -> bool:
+    """Whether ``x`` is an NDArray that takes part in recordings (a node or a variable)."""
+    if not isinstance(x, NDArray):
+        return False
+    slot = x._slot
+    return x._tracer is not None or (slot is not None and slot.req != "null")
+
+
+def _comparison(fun: Any, name: str) -> Any:
+    def compare(self: NDArray, other: Any) -> Any:
+        if not _is_operand(other):
+            return NotImplemented
+        dtype = self._value.dtype
+        return _new(np.asarray(fun(self._value, value_of(other))).astype(dtype))
+
+    compare.__name__ = f"__{name}__"
+    compare.__doc__ = f"Elementwise ``{name}``: a 0/1 array of this array's dtype (as MXNet)."
+    return compare
+
+
+def _index(key: Any) -> Any:
+    """An index with NDArrays replaced by integer NumPy arrays."""
+    if isinstance(key, NDArray):
+        return key._value.astype(np.int64)
+    if isinstance(key, tuple):
+        return tuple(_index(part) for part in key)
+    return key
+
+
+def _at_least_1d(value: Any) -> Any:
+    """MXNet has no 0-d arrays: a scalar result becomes shape ``(1,)``."""
+    if len(getattr(value, "shape", ())) == 0:
+        return anp.reshape(value, (1,))
+    return value
+
+
+class NDArray:
+    """An n-dimensional array with MXNet's imperative autograd interface.
+
+    Create arrays with :func:`adfun.nd.array`, :func:`adfun.nd.zeros`, ... rather than with
+    this class.  Inside :func:`adfun.autograd.record` every operation on an array that
+    depends on a variable (an array that called :meth:`attach_grad`) is recorded in the
+    graph, and :meth:`backward` fills the variables' :attr:`grad`.
+
+    Examples
+    --------
+    >>> from adfun import nd, autograd
+    >>> x = nd.array([[1, 2], [3, 4]])
+    >>> x.attach_grad()
+    >>> with autograd.record():
+    ...     z = x * x * 2
+    >>> z.backward()
+    >>> x.grad
+    <BLANKLINE>
+    [[ 4.  8.]
+     [12. 16.]]
+    <NDArray 2x2 @cpu(0)>
+    """
+
+    __slots__ = ("_value", "_tracer", "_slot", "__weakref__")
+    # NumPy defers binary operations with an NDArray to the NDArray's reflected operators.
+    __array_ufunc__ = None
+
+    def __init__(self, value: Any) -> None:
+        self._value = np.array(value)
+        self._tracer = None
+        self._slot = None
+
+    # --- attributes ------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        """The shape, a tuple of ints."""
+        return self._value.shape
+
+    @property
+    def dtype(self) -> type:
+        """The element type, as a NumPy scalar type (``numpy.float32``), as in MXNet."""
+        return self._value.dtype.type
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return self._value.size
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return self._value.ndim
+
+    @property
+    def context(self) -> Any:
+        """The device context, always ``cpu(0)``."""
+        return cpu()
+
+    ctx = context
+
+    @property
+    def T(self) -> NDArray:
+        """The transpose (axes reversed)."""
+        return _ops.transpose(self)
+
+    @property
+    def grad(self) -> NDArray | None:
+        """The gradient buffer: ``None`` before :meth:`attach_grad` and with ``'null'``."""
+        slot = self._slot
+        if slot is None or slot.req == "null":
+            return None
+        return slot.grad
+
+    # --- printing ----------------------------------------------------------------------
+    def __repr__(self) -> str:
+        shape = "x".join(str(side) for side in self._value.shape)
+        return f"\n{self._value}\n<{type(self).__name__} {shape} @{self.context}>"
+
+    __str__ = __repr__
+
+    # --- conversions ---------------------------------------------------------------------
+    def asnumpy(self) -> np.ndarray:
+        """A NumPy copy of the values."""
+        return self._value.copy()
+
+    def asscalar(self) -> Any:
+        """The single element as a NumPy scalar; ``ValueError`` unless the size is 1."""
+        if self._value.size != 1:
+            raise ValueError(
+                f"NDArray.asscalar: the array has shape {self._value.shape} "
+                f"({self._value.size} elements); only an array with exactly one element can "
+                f"be converted to a scalar. Index or reduce it first (e.g. x.sum())."
+            )
+        return self._value.reshape(-1)[0]
+
+    def tolist(self) -> list:
+        """The values as nested Python lists."""
+        return self._value.tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.array(self._value, dtype=dtype)
+
+    def __bool__(self) -> bool:
+        size = self._value.size
+        if size == 0:
+            return False
+        if size == 1:
+            return bool(self._value.reshape(-1)[0])
+        raise ValueError(
+            f"The truth value of an NDArray with {size} elements is ambiguous; use "
+            f"(x != 0).sum().asscalar() or compare .asnumpy() with any()/all()"
+        )
+
+    def __float__(self) -> float:
+        return float(self.asscalar())
+
+    def __int__(self) -> int:
+        return int(self.asscalar())
+
+    def __len__(self) -> int:
+        return self._value.shape[0]
+
+    def __iter__(self) -> Any:
+        return (self[index] for index in range(len(self)))
+
+    __hash__ = object.__hash__
+
+    def astype(self, dtype: Any, copy: bool = True) -> NDArray:
+        """This array converted to ``dtype`` (recorded: the gradient flows back)."""
+        dtype = np.dtype(dtype)
+        if not copy and dtype == self._value.dtype:
+            return self
+        return apply(lambda value: anp.astype(value, dtype), self)
+
+    def copy(self) -> NDArray:
+        """A new array with the same values (recorded, so the gradient flows through)."""
+        shape = self._value.shape
+        return apply(lambda value: anp.reshape(value, shape), self)
+
+    def copyto(self, other: Any) -> NDArray:
+        """Copy the values into the NDArray ``other`` (or a new array for a context)."""
+        if isinstance(other, NDArray):
+            other[:] = self
+            return other
+        from adfun._context import check_context
+
+        check_context("NDArray.copyto", other)
+        return self.copy()
+
+    def as_in_context(self, context: Any) -> NDArray:
+        """This array (there is only the CPU context)."""
+        from adfun._context import check_context
+
+        check_context("NDArray.as_in_context", context)
+        return self
+
+    def wait_to_read(self) -> None:
+        """Nothing to wait for: adfun computes eagerly."""
+
+    def detach(self) -> NDArray:
+        """The same values, cut from the recorded graph (a constant for differentiation)."""
+        return _new(self._value)
+
+    # --- autograd ------------------------------------------------------------------------
+    def attach_grad(self, grad_req: str = "write", stype: Any = None) -> None:
+        """Make this array a variable: ``backward`` will store its gradient in :attr:`grad`.
+
+        Parameters
+        ----------
+        grad_req : {'write', 'add', 'null'}, optional
+            ``'write'`` overwrites :attr:`grad` at every backward pass, ``'add'``
+            accumulates into it, ``'null'`` computes no gradient (:attr:`grad` is None).
+        stype : None, optional
+            Only dense storage is supported.
+        """
+        check_grad_req("NDArray.attach_grad", grad_req)
+        if stype not in (None, "default"):
+            raise ValueError(
+                f"NDArray.attach_grad: stype={stype!r} is not supported; adfun arrays are "
+                f"dense (leave stype out)"
+            )
+        grad = None if grad_req == "null" else _new(np.zeros_like(self._value))
+        self._slot = GradSlot(grad, grad_req)
+        self._tracer = None  # from now on a leaf of the graphs that use it
+
+    def _variable_tracer(self) -> Tracer:
+        tracer = new_variable(self._value, self._slot)
+        self._tracer = tracer
+        return tracer
+
+    def backward(self, out_grad: Any = None, retain_graph: bool = False,
+                 train_mode: bool = True) -> None:
+        """Compute the gradients of this array with respect to the variables it depends on.
+
+        Parameters
+        ----------
+        out_grad : NDArray, optional
+            The head gradient (shape of this array); ones by default.
+        retain_graph : bool, optional
+            Keep the recorded graph so that it can be differentiated again.
+        train_mode : bool, optional
+            Whether the backward pass runs in training mode.
+        """
+        from adfun.autograd import backward
+
+        backward([self], None if out_grad is None else [out_grad],
+                 retain_graph=retain_graph, train_mode=train_mode)
+
+    # --- in-place changes -------------------------------------------------------------
+    def _check_writable(self, what: str, source: Any = None) -> None:
+        if not recording.get():
+            return
+        if _is_recorded(source):
+            raise RuntimeError(
+                f"{what}: the value written is recorded inside autograd.record(), but an "
+                f"in-place write cannot be recorded (the recorded graph is immutable), so "
+                f"its gradient would be lost. Build a new array instead, e.g. with nd.concat, "
+                f"nd.stack or nd.where."
+            )
+        if _is_recorded(self):
+            raise RuntimeError(
+                f"{what}: this NDArray takes part in the graph being recorded inside "
+                f"autograd.record(), and the recorded graph is immutable, so it cannot be "
+                f"modified in place. Compute a new array instead (y = x + 1 rather than "
+                f"x += 1), or make the change outside the record() block (e.g. after "
+                f"backward())."
+            )
+
+    def _set_value(self, value: np.ndarray) -> None:
+        self._value = value
+        self._tracer = None  # the recorded node describes the old value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._check_writable("NDArray.__setitem__ (x[...] = ...)", value)
+        value = np.asarray(value_of(value))
+        if value.size == 1:
+            value = value.reshape(())  # MXNet broadcasts a one-element array like a scalar
+        new = self._value.copy()
+        new[_index(key)] = value
+        self._set_value(new)
+
+    __add__, __radd__, __iadd__ = _binary(anp.add, "add")
+    __sub__, __rsub__, __isub__ = _binary(anp.subtract, "sub")
+    __mul__, __rmul__, __imul__ = _binary(anp.multiply, "mul")
+    __truediv__, __rtruediv__, __itruediv__ = _binary(anp.true_divide, "truediv")
+    __floordiv__, __rfloordiv__, __ifloordiv__ = _binary(anp.floor_divide, "floordiv")
+    __mod__, __rmod__, __imod__ = _binary(anp.remainder, "mod")
+    __pow__, __rpow__, __ipow__ = _binary(anp.power, "pow")
+    __matmul__, __rmatmul__, __imatmul__ = _binary(anp.matmul, "matmul")
+
+    __eq__ = _comparison(np.equal, "eq")  # type: ignore[assignment]
+    __ne__ = _comparison(np.not_equal, "ne")  # type: ignore[assignment]
+    __lt__ = _comparison(np.less, "lt")
+    __le__ = _comparison(np.less_equal, "le")
+    __gt__ = _comparison(np.greater, "gt")
+    __ge__ = _comparison(np.greater_equal, "ge")
+
+    def __neg__(self) -> NDArray:
+        return apply(anp.negative, self)
+
+    def __pos__(self) -> NDArray:
+        return self
+
+    def __abs__(self) -> NDArray:
+        return apply(anp.abs, self)
+
+    def __getitem__(self, key: Any) -> NDArray:
+        key = _index(key)
+        return apply(lambda value: _at_least_1d(value[key]), self)
+
+    # --- methods (the functions of adfun.nd) -------------------------------------------
+    def sum(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+        """See :func:`adfun.nd.sum`."""
+        return _ops.sum(self, axis, keepdims, exclude)
+
+    def mean(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+        """See :func:`adfun.nd.mean`."""
+        return _ops.mean(self, axis, keepdims, exclude)
+
+    def max(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+        """See :func:`adfun.nd.max`."""
+        return _ops.max(self, axis, keepdims, exclude)
+
+    def min(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+        """See :func:`adfun.nd.min`."""
+        return _ops.min(self, axis, keepdims, exclude)
+
+    def prod(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
+        """See :func:`adfun.nd.prod`."""
+        return _ops.prod(self, axis, keepdims, exclude)
+
+    def norm(self, ord: int = 2, axis: Any = None, keepdims: bool = False) -> NDArray:  # noqa: A002
+        """See :func:`adfun.nd.norm`."""
+        return _ops.norm(self, ord, axis, keepdims)
+
+    def exp(self) -> NDArray:
+        """See :func:`adfun.nd.exp`."""
+        return _ops.exp(self)
+
+    def log(self) -> NDArray:
+        """See :func:`adfun.nd.log`."""
+        return _ops.log(self)
+
+    def sqrt(self) -> NDArray:
+        """See :func:`adfun.nd.sqrt`."""
+        return _ops.sqrt(self)
+
+    def square(self) -> NDArray:
+        """See :func:`adfun.nd.square`."""
+        return _ops.square(self)
+
+    def abs(self) -> NDArray:
+        """See :func:`adfun.nd.abs`."""
+        return _ops.abs(self)
+
+    def sin(self) -> NDArray:
+        """See :func:`adfun.nd.sin`."""
+        return _ops.sin(self)
+
+    def cos(self) -> NDArray:
+        """See :func:`adfun.nd.cos`."""
+        return _ops.cos(self)
+
+    def tanh(self) -> NDArray:
+        """See :func:`adfun.nd.tanh`."""
+        return _ops.tanh(self)
+
+    def sigmoid(self) -> NDArray:
+        """See :func:`adfun.nd.sigmoid`."""
+        return _ops.sigmoid(self)
+
+    def relu(self) -> NDArray:
+        """See :func:`adfun.nd.relu`."""
+        return _ops.relu(self)
+
+    def softmax(self, axis: int = -1, temperature: Any = None) -> NDArray:
+        """See :func:`adfun.nd.softmax`."""
+        return _ops.softmax(self, axis, temperature)
+
+    def log_softmax(self, axis: int = -1, temperature: Any = None) -> NDArray:
+        """See :func:`adfun.nd.log_softmax`."""
+        return _ops.log_softmax(self, axis, temperature)
+
+    def dot(self, other: Any, transpose_a: bool = False, transpose_b: bool = False) -> NDArray:
+        """See :func:`adfun.nd.dot`."""
+        return _ops.dot(self, other, transpose_a, transpose_b)
+
+    def reshape(self, *shape: Any, **kwargs: Any) -> NDArray:
+        """See :func:`adfun.nd.reshape`; ``x.reshape(2, 3)`` and ``x.reshape((2, 3))``."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if "shape" in kwargs:
+            shape = kwargs.pop("shape")
+        return _ops.reshape(self, shape, **kwargs)
+
+    def transpose(self, *axes: Any) -> NDArray:
+        """See :func:`adfun.nd.transpose`; ``x.transpose(1, 0)`` or ``x.transpose((1, 0))``."""
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return _ops.transpose(self, axes if axes else None)
+
+    def expand_dims(self, axis: int) -> NDArray:
+        """See :func:`adfun.nd.expand_dims`."""
+        return _ops.expand_dims(self, axis)
+
+    def flatten(self) -> NDArray:
+        """See :func:`adfun.nd.flatten`."""
+        return _ops.flatten(self)
+
+    def broadcast_to(self, shape: Any) -> NDArray:
+        """See :func:`adfun.nd.broadcast_to`."""
+        return _ops.broadcast_to(self, shape)
+
+    def clip(self, a_min: Any, a_max: Any) -> NDArray:
+        """See :func:`adfun.nd.clip`."""
+        return _ops.clip(self, a_min, a_max)
+
+    def argmax(self, axis: Any = None, keepdims: bool = False) -> NDArray:
+        """See :func:`adfun.nd.argmax`."""
+        return _ops.argmax(self, axis, keepdims)
+
+    def argmin(self, axis: Any = None, keepdims: bool = False) -> NDArray:
+        """See :func:`adfun.nd.argmin`."""
+        return _ops.argmin(self, axis, keepdims)
+
+    def pick(self, index: Any, axis: int = -1, keepdims: bool = False) -> NDArray:
+        """See :func:`adfun.nd.pick`."""
+        return _ops.pick(self, index, axis, keepdims)
+
+    def zeros_like(self) -> NDArray:
+        """Zeros of this array's shape and dtype."""
+        return _new(np.zeros_like(self._value))
+
+    def ones_like(self) -> NDArray:
+        """Ones of this array's shape and dtype."""
+        return _new(np.ones_like(self._value))
+
+
+from adfun.nd import _ops  # noqa: E402 - the functions the methods delegate to

@@ -1,0 +1,638 @@
+"""The functions of ``adfun.nd``: each one is a composition of ``adfun.numpy`` functions.
+
+No derivative is written here: recording and differentiation come from ``adfun.numpy``.
+What this module adds is MXNet's conventions (full reductions give shape ``(1,)``,
+``concat`` joins along ``dim=1``, ``flatten`` keeps the first axis, ``reshape`` codes 0 and
+-1 to -4, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import adfun.numpy as anp
+from adfun._recording import training
+from adfun._trace import full_value
+from adfun.nd._ndarray import NDArray, _at_least_1d, apply, apply_many, value_of
+from adfun.random import generator
+
+# --- elementwise -------------------------------------------------------------------------
+
+
+def _elementwise(name: str, fun: Any, meaning: str) -> Any:
+    def op(data: NDArray) -> NDArray:
+        return apply(fun, data)
+
+    op.__name__ = op.__qualname__ = name
+    op.__module__ = "adfun.nd"
+    op.__doc__ = (
+        f"Elementwise {meaning}.\n\n"
+        f"Parameters\n----------\ndata : NDArray\n\n"
+        f"Returns\n-------\nNDArray\n    Same shape and dtype as ``data``; recorded inside "
+        f"``autograd.record()``.\n"
+    )
+    return op
+
+
+def _sigmoid(value: Any) -> Any:
+    # 1 / (1 + exp(-x)) written with tanh: no overflow for large |x|.
+    return 0.5 * (anp.tanh(0.5 * value) + 1.0)
+
+
+def _relu(value: Any) -> Any:
+    # The derivative at 0 is 0, as in MXNet (maximum(x, 0) would split the tie).
+    return anp.where(full_value(value) > 0, value, 0.0)
+
+
+exp = _elementwise("exp", anp.exp, "exponential ``e ** x``")
+log = _elementwise("log", anp.log, "natural logarithm")
+sqrt = _elementwise("sqrt", anp.sqrt, "square root")
+square = _elementwise("square", anp.square, "square ``x * x``")
+abs = _elementwise("abs", anp.abs, "absolute value (derivative 0 at 0)")  # noqa: A001
+sin = _elementwise("sin", anp.sin, "sine")
+cos = _elementwise("cos", anp.cos, "cosine")
+tanh = _elementwise("tanh", anp.tanh, "hyperbolic tangent")
+negative = _elementwise("negative", anp.negative, "negation ``-x``")
+sigmoid = _elementwise("sigmoid", _sigmoid, "logistic sigmoid ``1 / (1 + exp(-x))``")
+relu = _elementwise("relu", _relu, "rectified linear unit ``max(x, 0)`` (derivative 0 at 0)")
+
+
+def _binary_function(name: str, fun: Any, meaning: str) -> Any:
+    def op(lhs: Any, rhs: Any) -> NDArray:
+        return apply(fun, lhs, rhs)
+
+    op.__name__ = op.__qualname__ = name
+    op.__module__ = "adfun.nd"
+    op.__doc__ = (
+        f"Elementwise {meaning}, with NumPy broadcasting.\n\n"
+        f"Parameters\n----------\nlhs, rhs : NDArray or scalar\n\n"
+        f"Returns\n-------\nNDArray\n"
+    )
+    return op
+
+
+add = _binary_function("add", anp.add, "sum ``lhs + rhs``")
+subtract = _binary_function("subtract", anp.subtract, "difference ``lhs - rhs``")
+multiply = _binary_function("multiply", anp.multiply, "product ``lhs * rhs``")
+divide = _binary_function("divide", anp.true_divide, "quotient ``lhs / rhs``")
+power = _binary_function("power", anp.power, "power ``lhs ** rhs``")
+maximum = _binary_function("maximum", anp.maximum, "maximum (ties split the gradient)")
+minimum = _binary_function("minimum", anp.minimum, "minimum (ties split the gradient)")
+
+
+def clip(data: NDArray, a_min: Any, a_max: Any) -> NDArray:
+    """Clip the values of ``data`` to ``[a_min, a_max]``.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.clip(nd.array([-2, 0.5, 3]), -1, 1)
+    <BLANKLINE>
+    [-1.   0.5  1. ]
+    <NDArray 3 @cpu(0)>
+    """
+    return apply(lambda value: anp.clip(value, a_min, a_max), data)
+
+
+def where(condition: Any, x: Any, y: Any) -> NDArray:
+    """``x`` where ``condition`` is non-zero, else ``y`` (``condition`` is not differentiated).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.where(nd.array([1, 0]), nd.array([1, 2]), nd.array([3, 4]))
+    <BLANKLINE>
+    [1. 4.]
+    <NDArray 2 @cpu(0)>
+    """
+    mask = np.asarray(value_of(condition)) != 0
+    return apply(lambda a, b: anp.where(mask, a, b), x, y)
+
+
+# --- reductions --------------------------------------------------------------------------
+
+
+def _axes(function: str, axis: Any, ndim: int, exclude: bool) -> tuple | None:
+    """MXNet's ``axis`` / ``exclude`` as a sorted tuple of axes (``None``: every axis)."""
+    if axis is None or axis == ():
+        if exclude:
+            return ()
+        return None
+    items = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    axes = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
+            raise TypeError(f"adfun.nd.{function}: axis must be an int or a tuple of ints, "
+                            f"got {axis!r}")
+        if not -ndim <= item < ndim:
+            raise ValueError(f"adfun.nd.{function}: axis {item} is out of range for an array "
+                             f"with {ndim} dimension(s)")
+        axes.append(int(item) % ndim)
+    if exclude:
+        return tuple(index for index in range(ndim) if index not in axes)
+    return tuple(sorted(set(axes)))
+
+
+def _reduction(name: str, fun: Any, meaning: str) -> Any:
+    def op(data: NDArray, axis: Any = None, keepdims: bool = False,
+           exclude: bool = False) -> NDArray:
+        axes = _axes(name, axis, data.ndim, exclude)
+        return apply(lambda value: _at_least_1d(fun(value, axes, keepdims)), data)
+
+    op.__name__ = op.__qualname__ = name
+    op.__module__ = "adfun.nd"
+    op.__doc__ = (
+        f"The {meaning} of the elements over ``axis``.\n\n"
+        f"Parameters\n----------\n"
+        f"data : NDArray\n"
+        f"axis : int or tuple of int, optional\n    Axes to reduce (default: all of them).\n"
+        f"keepdims : bool, optional\n    Keep the reduced axes with size 1.\n"
+        f"exclude : bool, optional\n    Reduce over every axis *except* ``axis``.\n\n"
+        f"Returns\n-------\nNDArray\n    A full reduction has shape ``(1,)``, as in MXNet.\n\n"
+        f"Examples\n--------\n>>> from adfun import nd\n"
+        f">>> nd.{name}(nd.array([[1, 2], [3, 4]])).shape\n(1,)\n"
+    )
+    return op
+
+
+def _sum(value: Any, axes: Any, keepdims: bool) -> Any:
+    return anp.sum(value, axis=axes, keepdims=keepdims)
+
+
+def _mean(value: Any, axes: Any, keepdims: bool) -> Any:
+    return anp.mean(value, axis=axes, keepdims=keepdims)
+
+
+def _max(value: Any, axes: Any, keepdims: bool) -> Any:
+    return anp.max(value, axis=axes, keepdims=keepdims)
+
+
+def _min(value: Any, axes: Any, keepdims: bool) -> Any:
+    return anp.min(value, axis=axes, keepdims=keepdims)
+
+
+def _prod(value: Any, axes: Any, keepdims: bool) -> Any:
+    """The product over ``axes`` as a balanced tree of multiplications (exact with zeros)."""
+    shape = tuple(value.shape)
+    ndim = len(shape)
+    reduced = tuple(range(ndim)) if axes is None else axes
+    kept = tuple(index for index in range(ndim) if index not in reduced)
+    count = 1
+    for index in reduced:
+        count *= shape[index]
+    kept_sides = tuple(shape[index] for index in kept)
+    value = anp.reshape(anp.transpose(value, kept + reduced), kept_sides + (count,))
+    if count == 0:
+        value = anp.sum(value, axis=-1, keepdims=True) + 1.0  # the empty product
+        count = 1
+    while count > 1:
+        half = count // 2
+        paired = value[..., :half] * value[..., half : 2 * half]
+        value = paired if count % 2 == 0 else anp.concatenate(
+            [paired, value[..., 2 * half :]], axis=-1)
+        count = half + count % 2
+    value = anp.reshape(value, kept_sides)
+    if keepdims:
+        value = anp.reshape(value, tuple(1 if index in reduced else side
+                                         for index, side in enumerate(shape)))
+    return value
+
+
+sum = _reduction("sum", _sum, "sum")  # noqa: A001
+mean = _reduction("mean", _mean, "mean")
+max = _reduction("max", _max, "maximum (ties split the gradient evenly)")  # noqa: A001
+min = _reduction("min", _min, "minimum (ties split the gradient evenly)")  # noqa: A001
+prod = _reduction("prod", _prod, "product")
+
+
+def norm(data: NDArray, ord: int = 2, axis: Any = None,  # noqa: A002 - MXNet's name
+         keepdims: bool = False) -> NDArray:
+    """The L2 (``ord=2``) or L1 (``ord=1``) norm over ``axis`` (all elements by default).
+
+    The gradient of the L2 norm at the zero vector is 0 (a subgradient), not NaN.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.norm(nd.array([3, 4]))
+    <BLANKLINE>
+    [5.]
+    <NDArray 1 @cpu(0)>
+    """
+    if ord not in (1, 2):
+        raise ValueError(f"adfun.nd.norm: ord must be 1 or 2, got {ord!r}")
+    axes = _axes("norm", axis, data.ndim, False)
+
+    def l1(value: Any) -> Any:
+        return _at_least_1d(anp.sum(anp.abs(value), axis=axes, keepdims=keepdims))
+
+    def l2(value: Any) -> Any:
+        squares = anp.sum(anp.square(value), axis=axes, keepdims=keepdims)
+        positive = np.asarray(full_value(squares)) > 0
+        # "double where": sqrt is never differentiated at 0, so no 0 * inf = NaN.
+        safe = anp.where(positive, squares, 1.0)
+        return _at_least_1d(anp.where(positive, anp.sqrt(safe), 0.0))
+
+    return apply(l1 if ord == 1 else l2, data)
+
+
+def softmax(data: NDArray, axis: int = -1, temperature: Any = None) -> NDArray:
+    """``exp(x) / sum(exp(x))`` along ``axis`` (computed stably).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.softmax(nd.array([0, 0]))
+    <BLANKLINE>
+    [0.5 0.5]
+    <NDArray 2 @cpu(0)>
+    """
+
+    def fun(value: Any) -> Any:
+        shifted = _shifted(value, axis, temperature)
+        exps = anp.exp(shifted)
+        return exps / anp.sum(exps, axis=axis, keepdims=True)
+
+    return apply(fun, data)
+
+
+def log_softmax(data: NDArray, axis: int = -1, temperature: Any = None) -> NDArray:
+    """``log(softmax(x))`` along ``axis``, computed without overflow or ``log(0)``.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.log_softmax(nd.array([0, 0])).asnumpy().round(4)
+    array([-0.6931, -0.6931], dtype=float32)
+    """
+
+    def fun(value: Any) -> Any:
+        shifted = _shifted(value, axis, temperature)
+        return shifted - anp.log(anp.sum(anp.exp(shifted), axis=axis, keepdims=True))
+
+    return apply(fun, data)
+
+
+def _shifted(value: Any, axis: int, temperature: Any) -> Any:
+    if temperature is not None:
+        value = value / temperature
+    # Softmax does not change when a constant is subtracted: the shift is a plain array.
+    return value - np.max(full_value(value), axis=axis, keepdims=True)
+
+
+# --- indices -----------------------------------------------------------------------------
+
+
+def _arg_extremum(name: str, fun: Any) -> Any:
+    def op(data: NDArray, axis: Any = None, keepdims: bool = False) -> NDArray:
+        value = data._value
+        if axis is None:
+            indices = np.asarray(fun(value)).reshape(1)
+        else:
+            indices = np.asarray(fun(value, axis=axis, keepdims=keepdims))
+        return _at_least_1d_plain(indices.astype(value.dtype))
+
+    op.__name__ = op.__qualname__ = name
+    op.__module__ = "adfun.nd"
+    op.__doc__ = (
+        f"The indices of the {name[3:]}imum values along ``axis`` (of the flattened array "
+        f"by default), as an array of ``data``'s dtype like MXNet (a constant: it has no "
+        f"gradient).\n\n"
+        f"Examples\n--------\n>>> from adfun import nd\n"
+        f">>> nd.{name}(nd.array([[1, 5], [7, 2]]), axis=1).asnumpy().tolist()\n"
+        f"[{1.0 if name == 'argmax' else 0.0}, {0.0 if name == 'argmax' else 1.0}]\n"
+    )
+    return op
+
+
+def _at_least_1d_plain(value: np.ndarray) -> NDArray:
+    return NDArray(value.reshape(1) if value.ndim == 0 else value)
+
+
+argmax = _arg_extremum("argmax", np.argmax)
+argmin = _arg_extremum("argmin", np.argmin)
+
+
+def pick(data: NDArray, index: Any, axis: int = -1, keepdims: bool = False,
+         mode: str = "clip") -> NDArray:
+    """The elements of ``data`` at positions ``index`` along ``axis``.
+
+    ``index`` has the shape of ``data`` without ``axis``; the gradient flows to the picked
+    elements (for example ``nd.pick(nd.log_softmax(scores), labels)`` in a loss).
+
+    Parameters
+    ----------
+    data : NDArray
+    index : NDArray
+        Positions (stored as floats, as MXNet does).
+    axis : int, optional
+    keepdims : bool, optional
+        Keep ``axis`` with size 1.
+    mode : {'clip', 'wrap'}, optional
+        How out-of-range positions are handled.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.pick(nd.array([[1, 2], [3, 4]]), nd.array([1, 0]))
+    <BLANKLINE>
+    [2. 3.]
+    <NDArray 2 @cpu(0)>
+    """
+    if mode not in ("clip", "wrap"):
+        raise ValueError(f"adfun.nd.pick: mode must be 'clip' or 'wrap', got {mode!r}")
+    shape = data.shape
+    axis = _axes("pick", axis, len(shape), False)[0]
+    positions = np.asarray(value_of(index)).astype(np.int64)
+    expected = shape[:axis] + shape[axis + 1:]
+    if positions.shape != expected:
+        raise ValueError(
+            f"adfun.nd.pick: index has shape {positions.shape}, but data of shape {shape} "
+            f"needs an index of shape {expected} (data's shape without axis {axis})"
+        )
+    side = shape[axis]
+    positions = np.clip(positions, 0, side - 1) if mode == "clip" else positions % side
+    grids = list(np.indices(expected, sparse=True)) if expected else []
+    key = tuple(grids[:axis]) + (positions,) + tuple(grids[axis:])
+
+    def fun(value: Any) -> Any:
+        picked = value[key]
+        return anp.expand_dims(picked, axis) if keepdims else _at_least_1d(picked)
+
+    return apply(fun, data)
+
+
+def one_hot(indices: Any, depth: int, on_value: float = 1.0, off_value: float = 0.0,
+            dtype: Any = None) -> NDArray:
+    """One-hot encoding: a new last axis of size ``depth`` (a constant array).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.one_hot(nd.array([1, 0]), 3)
+    <BLANKLINE>
+    [[0. 1. 0.]
+     [1. 0. 0.]]
+    <NDArray 2x3 @cpu(0)>
+    """
+    positions = np.asarray(value_of(indices)).astype(np.int64)
+    hot = positions[..., None] == np.arange(depth)
+    dtype = np.float32 if dtype is None else np.dtype(dtype)
+    return NDArray(np.where(hot, on_value, off_value).astype(dtype))
+
+
+# --- linear algebra ----------------------------------------------------------------------
+
+
+def _reverse_axes(value: Any) -> Any:
+    return anp.transpose(value) if len(value.shape) > 1 else value
+
+
+def dot(lhs: Any, rhs: Any, transpose_a: bool = False, transpose_b: bool = False) -> NDArray:
+    """The dot product: the last axis of ``lhs`` contracted with the first axis of ``rhs``.
+
+    Parameters
+    ----------
+    lhs, rhs : NDArray
+    transpose_a, transpose_b : bool, optional
+        Reverse the axes of ``lhs`` / ``rhs`` first.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.dot(nd.array([[1, 2]]), nd.array([[3], [4]]))
+    <BLANKLINE>
+    [[11.]]
+    <NDArray 1x1 @cpu(0)>
+    """
+
+    def fun(a: Any, b: Any) -> Any:
+        if transpose_a:
+            a = _reverse_axes(a)
+        if transpose_b:
+            b = _reverse_axes(b)
+        if len(a.shape) <= 2 and len(b.shape) <= 2:
+            return _at_least_1d(anp.dot(a, b))
+        return _at_least_1d(anp.tensordot(a, b, 1))
+
+    return apply(fun, lhs, rhs)
+
+
+def batch_dot(lhs: Any, rhs: Any, transpose_a: bool = False,
+              transpose_b: bool = False) -> NDArray:
+    """Matrix products of matching batches: ``(B, M, K) x (B, K, N) -> (B, M, N)``.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.batch_dot(nd.ones((2, 1, 3)), nd.ones((2, 3, 1))).shape
+    (2, 1, 1)
+    """
+
+    def fun(a: Any, b: Any) -> Any:
+        if transpose_a:
+            a = anp.swapaxes(a, -1, -2)
+        if transpose_b:
+            b = anp.swapaxes(b, -1, -2)
+        return anp.matmul(a, b)
+
+    return apply(fun, lhs, rhs)
+
+
+# --- shapes ------------------------------------------------------------------------------
+
+
+def _mxnet_shape(function: str, codes: Any, source: tuple) -> tuple:
+    """Resolve MXNet's reshape codes (0: copy, -1: infer, -2: copy the rest, -3: merge two,
+    -4: split one into the next two codes)."""
+    codes = list(codes)
+    target: list = []
+    position = 0
+    index = 0
+    try:
+        while index < len(codes):
+            code = codes[index]
+            if code == 0:
+                target.append(source[position])
+                position += 1
+            elif code == -2:
+                target.extend(source[position:])
+                position = len(source)
+            elif code == -3:
+                target.append(source[position] * source[position + 1])
+                position += 2
+            elif code == -4:
+                first, second = codes[index + 1], codes[index + 2]
+                index += 2
+                side = source[position]
+                if first == -1:
+                    first = side // second
+                if second == -1:
+                    second = side // first
+                target.extend((first, second))
+                position += 1
+            else:
+                target.append(code)
+                position += 1
+            index += 1
+    except IndexError:
+        raise ValueError(
+            f"adfun.nd.{function}: the shape codes {tuple(codes)} refer to more dimensions "
+            f"than the input shape {source} has"
+        ) from None
+    return tuple(int(side) for side in target)
+
+
+def reshape(data: NDArray, shape: Any, reverse: bool = False) -> NDArray:
+    """``data`` with a new shape; MXNet's codes 0, -1, -2, -3 and -4 are understood.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.reshape(nd.zeros((2, 3, 4)), (0, -1)).shape
+    (2, 12)
+    """
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    if reverse:
+        target = _mxnet_shape("reshape", tuple(shape)[::-1], data.shape[::-1])[::-1]
+    else:
+        target = _mxnet_shape("reshape", shape, data.shape)
+    return apply(lambda value: anp.reshape(value, target), data)
+
+
+def transpose(data: NDArray, axes: Any = None) -> NDArray:
+    """Permute the axes (reverse them by default).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.transpose(nd.zeros((2, 3))).shape
+    (3, 2)
+    """
+    axes = None if axes is None or axes == () else tuple(axes)
+    return apply(lambda value: anp.transpose(value, axes), data)
+
+
+def expand_dims(data: NDArray, axis: int) -> NDArray:
+    """Insert an axis of size 1 at position ``axis``.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.expand_dims(nd.zeros(3), axis=0).shape
+    (1, 3)
+    """
+    return apply(lambda value: anp.expand_dims(value, axis), data)
+
+
+def flatten(data: NDArray) -> NDArray:
+    """Collapse every axis but the first: shape ``(d1, d2 * ... * dk)``, as MXNet does.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.flatten(nd.zeros((2, 3, 4))).shape
+    (2, 12)
+    """
+    shape = data.shape
+    first = shape[0] if shape else 1
+    rest = int(np.prod(shape[1:], dtype=np.int64))
+    return apply(lambda value: anp.reshape(value, (first, rest)), data)
+
+
+def broadcast_to(data: NDArray, shape: Any) -> NDArray:
+    """Broadcast to ``shape``; a 0 in ``shape`` keeps the input's size on that axis.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.broadcast_to(nd.ones((1, 3)), (2, 0)).shape
+    (2, 3)
+    """
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    source = data.shape
+    offset = len(shape) - len(source)
+    target = tuple(
+        source[index - offset] if side == 0 and index >= offset else int(side)
+        for index, side in enumerate(shape)
+    )
+    return apply(lambda value: anp.broadcast_to(value, target), data)
+
+
+def concat(*data: NDArray, dim: int = 1, num_args: Any = None) -> NDArray:
+    """Join arrays along the existing axis ``dim`` (1 by default, as in MXNet).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.concat(nd.ones((2, 1)), nd.zeros((2, 2))).shape
+    (2, 3)
+    """
+    if not data:
+        raise ValueError("adfun.nd.concat: pass at least one array")
+    return apply_many(lambda values: anp.concatenate(values, axis=dim), data)
+
+
+def stack(*data: NDArray, axis: int = 0, num_args: Any = None) -> NDArray:
+    """Join arrays of the same shape along a new axis ``axis``.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.stack(nd.ones(3), nd.zeros(3)).shape
+    (2, 3)
+    """
+    if not data:
+        raise ValueError("adfun.nd.stack: pass at least one array")
+    return apply_many(lambda values: anp.stack(values, axis=axis), data)
+
+
+# --- dropout -----------------------------------------------------------------------------
+
+
+def Dropout(data: NDArray, p: float = 0.5, mode: str = "training",  # noqa: N802 - MXNet
+            axes: Any = (), **kwargs: Any) -> NDArray:
+    """Zero each element with probability ``p`` and scale the others by ``1 / (1 - p)``.
+
+    Active only in training mode (inside ``autograd.record()`` or ``autograd.train_mode()``)
+    unless ``mode='always'``; otherwise the identity.
+
+    Parameters
+    ----------
+    data : NDArray
+    p : float, optional
+        The probability of dropping an element, in ``[0, 1]``.
+    mode : {'training', 'always'}, optional
+    axes : tuple of int, optional
+        Axes along which the same mask is shared (variational dropout).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.Dropout(nd.ones(3), p=0.5)  # not training: unchanged
+    <BLANKLINE>
+    [1. 1. 1.]
+    <NDArray 3 @cpu(0)>
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"adfun.nd.Dropout: p must be in [0, 1], got {p!r}")
+    if mode not in ("training", "always"):
+        raise ValueError(f"adfun.nd.Dropout: mode must be 'training' or 'always', got {mode!r}")
+    shape = data.shape
+    if p == 0.0 or (mode == "training" and not training.get()):
+        return apply(lambda value: anp.reshape(value, shape), data)
+    mask_shape = shape
+    if axes:
+        shared = _axes("Dropout", axes, len(shape), False) or ()
+        mask_shape = tuple(1 if index in shared else side for index, side in enumerate(shape))
+    dtype = data._value.dtype
+    if p == 1.0:
+        mask = np.zeros(mask_shape, dtype)
+    else:
+        keep = generator().random(mask_shape) >= p
+        mask = (keep / (1.0 - p)).astype(dtype)
+    return apply(lambda value: value * mask, data)
+

@@ -1,0 +1,456 @@
+"""Factorizations: ``cholesky eigh eigvalsh svd svdvals qr``.
+
+Factorizations with several outputs are one primitive each whose value packs the
+outputs along one last axis (one LAPACK call); the public function unpacks them with
+differentiable indexing and returns NumPy's named tuples.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adfun.numpy._core import shape_of
+from adfun.numpy.linalg._helpers import (
+    call,
+    diag_embed,
+    diag_part,
+    draw_batch,
+    draw_matrix,
+    draw_symmetric,
+    export,
+    eye_like,
+    mask,
+    mT,
+    off_diagonal_inverse,
+    pack,
+    pack_values,
+    primitive,
+    read_symmetric,
+    read_symmetric_adjoint,
+    require_matrix,
+    require_real,
+    traced,
+    unpack,
+)
+
+_EighResult = type(np.linalg.eigh(np.eye(1)))
+_SVDResult = type(np.linalg.svd(np.eye(1)))
+_QRResult = type(np.linalg.qr(np.eye(1)))
+
+# --- cholesky --------------------------------------------------------------------------
+
+
+def _phi(x: Any) -> Any:
+    """The lower triangle of ``x`` with its diagonal halved."""
+    return x * mask(x, -1) + 0.5 * (x * eye_like(x))
+
+
+def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
+    inverse = inv(ans)
+    middle = mT(inverse) @ _phi(mT(ans) @ g) @ inverse
+    return read_symmetric_adjoint(middle, lower=True)
+
+
+def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
+    inverse = inv(ans)
+    return ans @ _phi(inverse @ read_symmetric(t, lower=True) @ mT(inverse))
+
+
+def _spd_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    n = draw(st.integers(1, 3))
+    return (draw_symmetric(draw, st, hnp, n, draw_batch(draw, st), positive=True),), {}
+
+
+_CHOLESKY = primitive("cholesky", np.linalg.cholesky, (_cholesky_vjp,), (_cholesky_jvp,),
+                      _spd_examples)
+
+
+@export(_CHOLESKY, np.linalg.cholesky)
+def cholesky(a: Any, /, *, upper: bool = False) -> Any:
+    """Differentiable :func:`numpy.linalg.cholesky` of symmetric positive definite matrices.
+
+    Like NumPy, only the lower triangle of ``a`` is read (the upper one with
+    ``upper=True``), so the gradient lives on that triangle.
+
+    Derivative (Murray, 2016): ``dL = L Phi(L^{-1} dA L^{-T})`` with ``Phi`` the lower
+    triangle with a halved diagonal; the reverse rule is its adjoint.
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> ad.grad(lambda a: anp.linalg.cholesky(a)[0, 0])(np.array([[4.0, 1.0], [1.0, 2.0]]))
+    array([[0.25, 0.  ],
+           [0.  , 0.  ]])
+    """
+    if not traced(a):
+        return np.linalg.cholesky(a, upper=upper)
+    require_real("cholesky", a=a)
+    require_matrix("cholesky", "a", a)
+    if upper:
+        return mT(call(_CHOLESKY, (mT(a),)))
+    return call(_CHOLESKY, (a,))
+
+
+# --- eigh ------------------------------------------------------------------------------
+
+
+def _eigh_impl(a: Any, lower: bool = True) -> Any:
+    w, v = np.linalg.eigh(a, UPLO="L" if lower else "U")
+    return pack_values([w, v], a.shape[:-2])
+
+
+def _eigh_parts(packed: Any, n: int) -> list:
+    return unpack(packed, [(n,), (n, n)])
+
+
+def _gaps(w: Any) -> Any:
+    """``F_ij = 1 / (w_j - w_i)`` off the diagonal, 0 on it."""
+    return off_diagonal_inverse(expand_dims(w, -2) - expand_dims(w, -1))
+
+
+def _eigh_vjp(g: Any, ans: Any, a: Any, lower: bool = True) -> Any:
+    n = shape_of(a)[-1]
+    w, v = _eigh_parts(ans, n)
+    gw, gv = _eigh_parts(g, n)
+    inner = diag_embed(gw) + _gaps(w) * (mT(v) @ gv)
+    return read_symmetric_adjoint(v @ inner @ mT(v), lower)
+
+
+def _eigh_jvp(t: Any, ans: Any, a: Any, lower: bool = True) -> Any:
+    n = shape_of(a)[-1]
+    w, v = _eigh_parts(ans, n)
+    rotated = mT(v) @ read_symmetric(t, lower) @ v
+    return pack([diag_part(rotated), v @ (_gaps(w) * rotated)], shape_of(a)[:-2])
+
+
+def _symmetric_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    n = draw(st.integers(1, 3))
+    return (draw_symmetric(draw, st, hnp, n, draw_batch(draw, st)),), {
+        "lower": draw(st.booleans())}
+
+
+_EIGH = primitive("eigh", _eigh_impl, (_eigh_vjp,), (_eigh_jvp,), _symmetric_examples)
+
+
+def _uplo(function: str, uplo: str) -> bool:
+    if uplo not in ("L", "U"):
+        raise ValueError(f"adfun.numpy.linalg.{function}: UPLO must be 'L' or 'U', "
+                         f"got {uplo!r}")
+    return uplo == "L"
+
+
+@export(_EIGH, np.linalg.eigh)
+def eigh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - NumPy's name
+    """Differentiable :func:`numpy.linalg.eigh`: ``(eigenvalues, eigenvectors)``.
+
+    Only the triangle named by ``UPLO`` is read, as in NumPy.  Eigenvector derivatives
+    require distinct eigenvalues (they divide by the gaps ``w_j - w_i``).
+
+    Derivative: ``dw = diag(V^T dA V)``, ``dV = V (F o (V^T dA V))`` with
+    ``F_ij = 1 / (w_j - w_i)``.
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> ad.grad(lambda a: anp.linalg.eigh(a)[0][1])(np.diag([1.0, 2.0]))
+    array([[0., 0.],
+           [0., 1.]])
+    """
+    if not traced(a):
+        return np.linalg.eigh(a, UPLO=UPLO)
+    require_real("eigh", a=a)
+    require_matrix("eigh", "a", a)
+    n = shape_of(a)[-1]
+    w, v = _eigh_parts(call(_EIGH, (a,), lower=_uplo("eigh", UPLO)), n)
+    return _EighResult(w, v)
+
+
+def _eigvalsh_impl(a: Any, lower: bool = True) -> Any:
+    return np.linalg.eigvalsh(a, UPLO="L" if lower else "U")
+
+
+def _eigvalsh_vjp(g: Any, ans: Any, a: Any, lower: bool = True) -> Any:
+    v = eigh(a, "L" if lower else "U")[1]
+    return read_symmetric_adjoint(v @ diag_embed(g) @ mT(v), lower)
+
+
+def _eigvalsh_jvp(t: Any, ans: Any, a: Any, lower: bool = True) -> Any:
+    v = eigh(a, "L" if lower else "U")[1]
+    return diag_part(mT(v) @ read_symmetric(t, lower) @ v)
+
+
+_EIGVALSH = primitive("eigvalsh", _eigvalsh_impl, (_eigvalsh_vjp,), (_eigvalsh_jvp,),
+                      _symmetric_examples)
+
+
+@export(_EIGVALSH, np.linalg.eigvalsh)
+def eigvalsh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - NumPy's name
+    """Differentiable :func:`numpy.linalg.eigvalsh`.
+
+    Derivative: ``dw = diag(V^T dA V)`` (defined also at repeated eigenvalues' sum).
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> ad.grad(lambda a: anp.sum(anp.linalg.eigvalsh(a)))(np.eye(2))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    if not traced(a):
+        return np.linalg.eigvalsh(a, UPLO=UPLO)
+    require_real("eigvalsh", a=a)
+    require_matrix("eigvalsh", "a", a)
+    return call(_EIGVALSH, (a,), lower=_uplo("eigvalsh", UPLO))
+
+
+# --- svd -------------------------------------------------------------------------------
+
+
+def _svd_impl(a: Any) -> Any:
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return pack_values([u, s, vh], a.shape[:-2])
+
+
+def _svd_parts(packed: Any, a: Any) -> list:
+    m, n = shape_of(a)[-2:]
+    k = min(m, n)
+    return unpack(packed, [(m, k), (k,), (k, n)])
+
+
+def _squared_gaps(s: Any) -> Any:
+    """``F_ij = 1 / (s_j^2 - s_i^2)`` off the diagonal, 0 on it."""
+    squares = s * s
+    return off_diagonal_inverse(expand_dims(squares, -2) - expand_dims(squares, -1))
+
+
+def _svd_vjp(g: Any, ans: Any, a: Any) -> Any:
+    m, n = shape_of(a)[-2:]
+    k = min(m, n)
+    u, s, vh = _svd_parts(ans, a)
+    gu, gs, gvh = _svd_parts(g, a)
+    v, gv = mT(vh), mT(gvh)
+    gaps = _squared_gaps(s)
+    ut_gu = mT(u) @ gu
+    vt_gv = vh @ gv
+    sigma = diag_embed(s)
+    inner = ((gaps * (ut_gu - mT(ut_gu))) @ sigma + diag_embed(gs)
+             + sigma @ (gaps * (vt_gv - mT(vt_gv))))
+    result = u @ inner @ vh
+    if m > k:
+        result = result + ((gu - u @ ut_gu) / expand_dims(s, -2)) @ vh
+    if n > k:
+        result = result + u @ ((gvh - mT(vt_gv) @ vh) / expand_dims(s, -1))
+    return result
+
+
+def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
+    m, n = shape_of(a)[-2:]
+    k = min(m, n)
+    u, s, vh = _svd_parts(ans, a)
+    v = mT(vh)
+    rotated = mT(u) @ t @ v
+    gaps = _squared_gaps(s)
+    sigma = diag_embed(s)
+    du = u @ (gaps * (rotated @ sigma + sigma @ mT(rotated)))
+    dv = v @ (gaps * (sigma @ rotated + mT(rotated) @ sigma))
+    if m > k:
+        du = du + (t @ v - u @ rotated) / expand_dims(s, -2)
+    if n > k:
+        dv = dv + (mT(t) @ u - v @ mT(rotated)) / expand_dims(s, -2)
+    return pack([du, diag_part(rotated), mT(dv)], shape_of(a)[:-2])
+
+
+def _svd_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return (draw_matrix(draw, st, hnp, m, n, draw_batch(draw, st)),), {}
+
+
+_SVD = primitive("svd", _svd_impl, (_svd_vjp,), (_svd_jvp,), _svd_examples)
+
+
+@export(_SVD, np.linalg.svd)
+def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
+        hermitian: bool = False) -> Any:
+    """Differentiable :func:`numpy.linalg.svd`: ``(U, S, Vh)``, or ``S`` alone.
+
+    The derivative of ``U`` and ``Vh`` needs distinct, nonzero singular values, and
+    ``full_matrices=False`` for non-square matrices (the extra columns of a full ``U``
+    or ``Vh`` are not unique, hence not differentiable).  ``hermitian=True`` follows
+    NumPy: it is computed from ``eigh``, which reads only the lower triangle.
+
+    Derivative (Townsend, 2016): with ``F_ij = 1 / (s_j^2 - s_i^2)``,
+    ``dS = diag(U^T dA V)``, ``dU = U (F o (P S + S P^T)) + (I - U U^T) dA V S^{-1}``
+    where ``P = U^T dA V``, and symmetrically for ``V``.
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> ad.grad(lambda a: anp.linalg.svd(a, compute_uv=False)[0])(np.diag([3.0, 1.0]))
+    array([[1., 0.],
+           [0., 0.]])
+    """
+    if not traced(a):
+        return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
+                             hermitian=hermitian)
+    require_real("svd", a=a)
+    require_matrix("svd", "a", a, square=not not hermitian)
+    if hermitian:
+        return _hermitian_svd(a, compute_uv)
+    if not compute_uv:
+        return call(_SVDVALS, (a,))
+    m, n = shape_of(a)[-2:]
+    if full_matrices and m != n:
+        raise NotImplementedError(
+            f"adfun.numpy.linalg.svd: the full U and Vh of a non-square {m}x{n} matrix are "
+            f"not unique, so they have no derivative; pass full_matrices=False"
+        )
+    return _SVDResult(*_svd_parts(call(_SVD, (a,)), a))
+
+
+def _descending_magnitude_impl(w: Any) -> Any:
+    """One-hot matrices ``P`` with ``(w @ P)`` sorted by decreasing ``|w|`` (stable)."""
+    order = np.argsort(-np.abs(w), axis=-1, kind="stable")
+    n = w.shape[-1]
+    return (np.arange(n)[:, None] == order[..., None, :]).astype(w.dtype)
+
+
+_DESCENDING = primitive("descending_magnitude", _descending_magnitude_impl, (), (), None,
+                        nondiff=True)
+
+
+def _hermitian_svd(a: Any, compute_uv: bool) -> Any:
+    """NumPy's ``hermitian=True`` SVD, from ``eigh`` (which reads the lower triangle):
+    singular values ``|w|`` in decreasing order, ``U = V P``, ``Vh = (U sign(w P))^T``."""
+    w, v = eigh(a)
+    permutation = call(_DESCENDING, (w,))
+    ordered = squeeze(expand_dims(w, -2) @ permutation, -2)
+    values = absolute(ordered)
+    if not compute_uv:
+        return values
+    u = v @ permutation
+    return _SVDResult(u, values, mT(u * expand_dims(sign(ordered), -2)))
+
+
+def _svdvals_impl(a: Any) -> Any:
+    return np.linalg.svd(a, compute_uv=False)
+
+
+def _svdvals_vjp(g: Any, ans: Any, a: Any) -> Any:
+    u, _, vh = svd(a, full_matrices=False)
+    return (u * expand_dims(g, -2)) @ vh
+
+
+def _svdvals_jvp(t: Any, ans: Any, a: Any) -> Any:
+    u, _, vh = svd(a, full_matrices=False)
+    return _sum(u * (t @ mT(vh)), axis=-2)
+
+
+_SVDVALS = primitive("svdvals", _svdvals_impl, (_svdvals_vjp,), (_svdvals_jvp,),
+                     _svd_examples)
+
+
+@export(_SVDVALS, getattr(np.linalg, "svdvals", None))
+def svdvals(x: Any, /) -> Any:
+    """Differentiable :func:`numpy.linalg.svdvals` (singular values, descending).
+
+    Derivative: ``ds = diag(U^T dA V)``, so the gradient of ``s_i`` is ``u_i v_i^T``.
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> ad.grad(lambda a: anp.linalg.svdvals(a)[1])(np.diag([3.0, -1.0]))
+    array([[ 0.,  0.],
+           [ 0., -1.]])
+    """
+    if not traced(x):
+        return np.linalg.svd(x, compute_uv=False)
+    require_real("svdvals", x=x)
+    require_matrix("svdvals", "x", x, square=False)
+    return call(_SVDVALS, (x,))
+
+
+# --- qr --------------------------------------------------------------------------------
+
+
+def _qr_impl(a: Any) -> Any:
+    q, r = np.linalg.qr(a)
+    return pack_values([q, r], a.shape[:-2])
+
+
+def _qr_parts(packed: Any, a: Any) -> list:
+    m, n = shape_of(a)[-2:]
+    return unpack(packed, [(m, n), (n, n)])
+
+
+def _copy_lower_to_upper(x: Any) -> Any:
+    return x * mask(x, 0) + mT(x * mask(x, -1))
+
+
+def _qr_vjp(g: Any, ans: Any, a: Any) -> Any:
+    q, r = _qr_parts(ans, a)
+    gq, gr = _qr_parts(g, a)
+    middle = r @ mT(gr) - mT(gq) @ q
+    return mT(solve(r, mT(gq + q @ _copy_lower_to_upper(middle))))
+
+
+def _qr_jvp(t: Any, ans: Any, a: Any) -> Any:
+    q, r = _qr_parts(ans, a)
+    t_rinv = mT(solve(mT(r), mT(t)))
+    rotated = mT(q) @ t_rinv
+    lower = rotated * mask(rotated, -1)
+    skew = lower - mT(lower)
+    return pack([q @ (skew - rotated) + t_rinv, (rotated - skew) @ r], shape_of(a)[:-2])
+
+
+def _tall_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    n = draw(st.integers(1, 3))
+    m = draw(st.integers(n, 3))
+    return (draw_matrix(draw, st, hnp, m, n, draw_batch(draw, st)),), {}
+
+
+_QR = primitive("qr", _qr_impl, (_qr_vjp,), (_qr_jvp,), _tall_examples)
+
+
+@export(_QR, np.linalg.qr)
+def qr(a: Any, mode: str = "reduced") -> Any:
+    """Differentiable :func:`numpy.linalg.qr` (``mode`` ``'reduced'``, ``'complete'``, ``'r'``).
+
+    For ``m >= n`` the factors of a full-rank matrix are differentiated directly; for
+    ``m < n``, ``Q, R1 = qr(a[..., :m])`` and ``R = [R1, Q^T a[..., m:]]`` (the same
+    factorization).  ``mode='complete'`` with ``m > n`` is not unique, hence refused on
+    traced values, as is ``mode='raw'``.
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> ad.grad(lambda a: anp.linalg.qr(a)[1][0, 0])(np.array([[3.0], [4.0]]))  # R = -5
+    array([[-0.6],
+           [-0.8]])
+    """
+    if not traced(a):
+        return np.linalg.qr(a, mode=mode)
+    require_real("qr", a=a)
+    require_matrix("qr", "a", a, square=False)
+    m, n = shape_of(a)[-2:]
+    if mode not in ("reduced", "complete", "r") or (mode == "complete" and m > n):
+        raise NotImplementedError(
+            f"adfun.numpy.linalg.qr: mode={mode!r} has no derivative for a {m}x{n} matrix; "
+            f"use mode='reduced' (or 'r')"
+        )
+    if m >= n:
+        q, r = _qr_parts(call(_QR, (a,)), a)
+    else:
+        q, left = _qr_parts(call(_QR, (getitem(a, (Ellipsis, slice(0, m))),)),
+                            getitem(a, (Ellipsis, slice(0, m))))
+        r = concatenate([left, mT(q) @ getitem(a, (Ellipsis, slice(m, None)))], axis=-1)
+    return r if mode == "r" else _QRResult(q, r)
+
+
+from adfun.numpy._elementwise import absolute  # noqa: E402
+from adfun.numpy._indexing import getitem  # noqa: E402
+from adfun.numpy._nondiff import sign  # noqa: E402
+from adfun.numpy._reductions import sum as _sum  # noqa: E402
+from adfun.numpy._shape import concatenate, expand_dims, squeeze  # noqa: E402
+from adfun.numpy.linalg._inverse import inv, solve  # noqa: E402

@@ -1,0 +1,180 @@
+"""The general eigenproblem: ``eig`` and ``eigvals`` of real square matrices.
+
+Eigenvalues of a real matrix may be complex (then NumPy returns complex arrays); the
+rules follow the complex convention of :mod:`adfun.numpy._complex` and return a real
+cotangent for the real input.  Eigenvectors are differentiated in LAPACK's gauge: each
+has unit Euclidean norm and its largest component real.  Derivatives need distinct
+eigenvalues.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adfun._trace import full_value
+from adfun.numpy._core import dtype_of, shape_of
+from adfun.numpy.linalg._helpers import (
+    call,
+    diag_embed,
+    diag_part,
+    draw_batch,
+    export,
+    mT,
+    off_diagonal_inverse,
+    pack,
+    pack_values,
+    primitive,
+    require_matrix,
+    require_real,
+    traced,
+    unpack,
+)
+
+_EigResult = type(np.linalg.eig(np.eye(1)))
+
+
+def _eig_impl(a: Any) -> Any:
+    w, v = np.linalg.eig(a)
+    return pack_values([w, v], a.shape[:-2])
+
+
+def _parts(packed: Any, n: int) -> list:
+    return unpack(packed, [(n,), (n, n)])
+
+
+def _gaps(w: Any) -> Any:
+    return off_diagonal_inverse(expand_dims(w, -2) - expand_dims(w, -1))
+
+
+def _largest(v: Any) -> np.ndarray:
+    """Constant one-hot masks of each eigenvector's largest component (LAPACK makes it
+    real)."""
+    magnitudes = np.abs(full_value(v))
+    rows = np.argmax(magnitudes, axis=-2)
+    return (np.arange(magnitudes.shape[-2])[:, None] == rows[..., None, :]).astype(
+        magnitudes.dtype)
+
+
+def _eig_jvp(t: Any, ans: Any, a: Any) -> Any:
+    n = shape_of(a)[-1]
+    w, v = _parts(ans, n)
+    rotated = inv(v) @ t @ v
+    y = v @ (_gaps(w) * rotated)
+    # Gauge: Re(v_j^H dv_j) = 0 (unit norm) and Im(dv_kj) = 0 (largest component real).
+    gauge = -real(_sum(conjugate(v) * y, axis=-2))
+    if dtype_of(v).kind == "c":
+        largest = _largest(v)
+        gauge = gauge - 1j * (imag(_sum(y * largest, axis=-2))
+                              / real(_sum(v * largest, axis=-2)))
+    return pack([diag_part(rotated), y + v * expand_dims(gauge, -2)], shape_of(a)[:-2])
+
+
+def _eig_vjp(g: Any, ans: Any, a: Any) -> Any:
+    n = shape_of(a)[-1]
+    w, v = _parts(ans, n)
+    gw, gv = _parts(g, n)
+    gauge_bar = _sum(gv * v, axis=-2)
+    y_bar = gv
+    if dtype_of(v).kind == "c":
+        largest = _largest(v)
+        imag_bar = -imag(gauge_bar)
+        y_bar = y_bar + largest * expand_dims(
+            1j * imag_bar / real(_sum(v * largest, axis=-2)), -2)
+        gauge_bar = real(gauge_bar)
+    y_bar = y_bar - expand_dims(gauge_bar, -2) * conjugate(v)
+    rotated_bar = _gaps(w) * (mT(v) @ y_bar) + diag_embed(gw)
+    return real(mT(inv(v)) @ rotated_bar @ mT(v))
+
+
+def _nonsymmetric_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """``S B S^{-1}`` with ``B`` block diagonal: well-separated real eigenvalues and
+    complex pairs ``a +- ib``, and a well-conditioned, generic ``S``."""
+    from adfun.numpy._examples import array
+
+    n = draw(st.integers(1, 3))
+    batch = draw_batch(draw, st)
+    matrices = []
+    for _ in range(int(np.prod(batch, dtype=np.int64))):
+        slots = draw(st.lists(st.integers(0, 9), min_size=n, max_size=n, unique=True))
+        values = -2.0 + 0.4 * np.asarray(slots, dtype=float) + 0.0137
+        block = np.diag(values)
+        if n >= 2 and draw(st.booleans()):
+            spread = 0.5 + 0.1 * draw(st.integers(0, 10))
+            block[:2, :2] = [[values[0], spread], [-spread, values[0]]]
+        generic = np.random.default_rng(n).standard_normal((n, n))
+        basis = array(draw, st, hnp, (-0.5, 0.5), shape=(n, n)) + generic + 3.0 * np.eye(n)
+        matrices.append(basis @ block @ np.linalg.inv(basis))
+    return (np.asarray(matrices).reshape(batch + (n, n)),), {}
+
+
+_EIG = primitive("eig", _eig_impl, (_eig_vjp,), (_eig_jvp,), _nonsymmetric_examples)
+
+
+@export(_EIG, np.linalg.eig)
+def eig(a: Any) -> Any:
+    """Differentiable :func:`numpy.linalg.eig` of real square matrices (stacks too).
+
+    Returns ``(eigenvalues, eigenvectors)``, complex when some eigenvalues are.  The
+    eigenvector derivative follows LAPACK's normalization (unit norm, largest component
+    real) and needs distinct eigenvalues.
+
+    Derivative: with ``P = V^{-1} dA V``, ``dw = diag(P)`` and
+    ``dV = V (F o P) + V diag(c)``, ``F_ij = 1 / (w_j - w_i)``, ``c`` fixing the gauge.
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> a = np.array([[2.0, 1.0], [0.0, 3.0]])
+    >>> ad.grad(lambda a: anp.real(anp.linalg.eig(a)[0][1]))(a)
+    array([[0., 0.],
+           [1., 1.]])
+    """
+    if not traced(a):
+        return np.linalg.eig(a)
+    require_real("eig", a=a)
+    require_matrix("eig", "a", a)
+    w, v = _parts(call(_EIG, (a,)), shape_of(a)[-1])
+    return _EigResult(w, v)
+
+
+def _eigvals_vjp(g: Any, ans: Any, a: Any) -> Any:
+    v = eig(a)[1]
+    return real(mT(inv(v)) @ diag_embed(g) @ mT(v))
+
+
+def _eigvals_jvp(t: Any, ans: Any, a: Any) -> Any:
+    v = eig(a)[1]
+    return diag_part(inv(v) @ t @ v)
+
+
+_EIGVALS = primitive("eigvals", np.linalg.eigvals, (_eigvals_vjp,), (_eigvals_jvp,),
+                     _nonsymmetric_examples)
+
+
+@export(_EIGVALS, np.linalg.eigvals)
+def eigvals(a: Any) -> Any:
+    """Differentiable :func:`numpy.linalg.eigvals` of real square matrices.
+
+    Derivative: ``dw = diag(V^{-1} dA V)``; the gradient of ``Re w_i`` is
+    ``Re(V^{-T} e_i e_i^T V^T)``.
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> ad.grad(lambda a: anp.sum(anp.real(anp.linalg.eigvals(a))))(np.eye(2))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    if not traced(a):
+        return np.linalg.eigvals(a)
+    require_real("eigvals", a=a)
+    require_matrix("eigvals", "a", a)
+    return call(_EIGVALS, (a,))
+
+
+from adfun.numpy._complex import conjugate, imag, real  # noqa: E402
+from adfun.numpy._reductions import sum as _sum  # noqa: E402
+from adfun.numpy._shape import expand_dims  # noqa: E402
+from adfun.numpy.linalg._inverse import inv  # noqa: E402

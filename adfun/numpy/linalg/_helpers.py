@@ -1,0 +1,219 @@
+"""Shared pieces of ``adfun.numpy.linalg``: registration, matrix helpers, test matrices.
+
+The rules of the linear-algebra primitives are written with ``adfun.numpy`` functions
+only, so they are differentiable again.  Constant matrices (identities, triangular
+masks) take the dtype of the value they multiply, so float32 stays float32.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from adfun._records import NUMPY_OVERRIDES, Params, Primitive
+from adfun._trace import Tracer, bind
+from adfun.numpy._core import REGISTRY, Domain, _register, dtype_of, shape_of
+
+from adfun.numpy._reductions import sum as _sum
+from adfun.numpy._shape import concatenate, expand_dims, reshape, swapaxes
+from adfun.numpy._indexing import getitem
+
+PREFIX = "linalg."
+
+
+def primitive(name: str, impl: Callable, vjps: Any, jvps: Any, examples: Callable | None,
+              *, smooth: bool = True, nondiff: bool = False) -> Primitive:
+    """A primitive named ``linalg.<name>`` with its rules and test domain."""
+    domain = None if nondiff else Domain(examples=examples, smooth=smooth)
+    return Primitive(PREFIX + name, impl, vjps, jvps, domain, nondiff)
+
+
+def export(prim: Primitive | None, numpy_fun: Any) -> Callable[[Callable], Callable]:
+    """Register the public wrapper of ``prim`` (or of a composite when ``prim`` is None).
+
+    The wrapper keeps its own ``__name__`` and docstring; plain NumPy calls of
+    ``numpy_fun`` on traced values dispatch to it.
+    """
+
+    def decorate(fun: Callable) -> Callable:
+        name, doc = fun.__name__, fun.__doc__
+        if prim is not None:
+            _register(fun, prim, numpy_fun, doc or "")
+            fun.__name__ = fun.__qualname__ = name
+        elif numpy_fun is not None:
+            NUMPY_OVERRIDES[numpy_fun] = fun
+        return fun
+
+    return decorate
+
+
+def traced(*args: Any) -> bool:
+    for arg in args:
+        if type(arg) is Tracer:
+            return True
+    return False
+
+
+def call(prim: Primitive, args: tuple, **params: Any) -> Any:
+    """Bind ``prim`` to ``args`` (at least one traced) with static ``params``."""
+    return bind(prim, args, Params(params))
+
+
+def require_real(function: str, **arrays: Any) -> None:
+    """Complex matrices are outside the contract of the linear-algebra rules."""
+    for argument, value in arrays.items():
+        if type(value) is Tracer and dtype_of(value).kind == "c":
+            raise NotImplementedError(
+                f"adfun.numpy.linalg.{function}: argument '{argument}' is a complex traced "
+                f"matrix; derivatives of linear algebra on complex values are not supported. "
+                f"Work with real matrices (for example split real and imaginary parts)"
+            )
+
+
+def require_matrix(function: str, argument: str, value: Any, square: bool = True) -> None:
+    shape = shape_of(value)
+    if len(shape) < 2:
+        raise np.linalg.LinAlgError(
+            f"adfun.numpy.linalg.{function}: argument '{argument}' has {len(shape)} "
+            f"dimension(s); at least two are required (a matrix or a stack of matrices)"
+        )
+    if square and shape[-1] != shape[-2]:
+        raise np.linalg.LinAlgError(
+            f"adfun.numpy.linalg.{function}: argument '{argument}' has shape {shape}; the "
+            f"last two dimensions must be square"
+        )
+
+
+# --- matrix helpers (differentiable) ------------------------------------------------------
+
+
+def mT(x: Any) -> Any:
+    """Transpose of the last two axes."""
+    return swapaxes(x, -1, -2)
+
+
+def eye_like(x: Any, n: int | None = None) -> np.ndarray:
+    """The constant identity matrix matching ``x``'s last axis and real dtype."""
+    size = shape_of(x)[-1] if n is None else n
+    dtype = dtype_of(x)
+    return np.eye(size, dtype=dtype if dtype.kind == "f" else np.float64)
+
+
+def mask(x: Any, k: int, lower: bool = True) -> np.ndarray:
+    """Constant 0/1 mask of the triangle on and below (or above) diagonal ``k``."""
+    n = shape_of(x)[-1]
+    dtype = dtype_of(x)
+    ones = np.ones((n, n), dtype=dtype if dtype.kind == "f" else np.float64)
+    return np.tril(ones, k) if lower else np.triu(ones, -k)
+
+
+def diag_embed(v: Any) -> Any:
+    """``(..., n)`` -> ``(..., n, n)`` diagonal matrices."""
+    return expand_dims(v, -1) * eye_like(v)
+
+
+def diag_part(m: Any) -> Any:
+    """The diagonal ``(..., n)`` of square matrices ``(..., n, n)``."""
+    return _sum(m * eye_like(m), axis=-1)
+
+
+def read_symmetric(t: Any, lower: bool) -> Any:
+    """The symmetric matrix LAPACK sees when it reads only one triangle of ``t``."""
+    triangle = t * mask(t, 0, lower)
+    return triangle + mT(t * mask(t, -1, lower))
+
+
+def read_symmetric_adjoint(g: Any, lower: bool) -> Any:
+    """Adjoint of :func:`read_symmetric`: the gradient lives on the triangle read."""
+    return (g + mT(g)) * mask(g, -1, lower) + g * eye_like(g)
+
+
+def off_diagonal_inverse(differences: Any) -> Any:
+    """``1 / d`` off the diagonal and 0 on it, for matrices ``d`` of pairwise gaps."""
+    identity = eye_like(differences)
+    return 1.0 / (differences + identity) - identity
+
+
+def pack(parts: list, batch: tuple) -> Any:
+    """Concatenate several arrays (each raveled past ``batch``) along one last axis."""
+    return concatenate([reshape(part, batch + (-1,)) for part in parts], axis=-1)
+
+
+def unpack(packed: Any, shapes: list) -> list:
+    """Inverse of :func:`pack`: the parts, with their trailing ``shapes``."""
+    batch = shape_of(packed)[:-1]
+    parts = []
+    start = 0
+    for shape in shapes:
+        size = int(np.prod(shape, dtype=np.int64))
+        part = getitem(packed, (Ellipsis, slice(start, start + size)))
+        parts.append(reshape(part, batch + tuple(shape)))
+        start += size
+    return parts
+
+
+def pack_values(parts: list, batch: tuple) -> np.ndarray:
+    """:func:`pack` for plain arrays (used by the implementations)."""
+    return np.concatenate([part.reshape(batch + (-1,)) for part in parts], axis=-1)
+
+
+# --- Hypothesis helpers for the test domains -----------------------------------------------
+
+
+def draw_batch(draw: Any, st: Any) -> tuple:
+    return draw(st.sampled_from([(), (), (2,)]))
+
+
+def draw_orthogonal(draw: Any, st: Any, hnp: Any, n: int, k: int) -> np.ndarray:
+    """An ``n x k`` matrix with orthonormal columns (from a QR of random entries)."""
+    from adfun.numpy._examples import array
+
+    entries = array(draw, st, hnp, (-1.0, 1.0), shape=(n, max(n, k)))
+    # A fixed generic offset keeps entries away from exact zeros, where LAPACK's choice
+    # of signs (Householder reflections) jumps and finite differences would be wrong.
+    generic = np.random.default_rng(n).standard_normal((n, max(n, k)))
+    q, r = np.linalg.qr(entries + generic + 3.0 * np.eye(n, max(n, k)))
+    return q[:, :k]
+
+
+def draw_spectrum(draw: Any, st: Any, count: int, low: float, high: float,
+                  signed: bool = False) -> np.ndarray:
+    """``count`` values in ``[low, high]`` at least ``(high - low) / 12`` apart."""
+    slots = draw(st.lists(st.integers(0, 11), min_size=count, max_size=count, unique=True))
+    values = low + (np.asarray(slots, dtype=float) + 0.5) * (high - low) / 12.0
+    if signed:
+        signs = draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=count, max_size=count))
+        values = values * np.asarray(signs)
+    return values
+
+
+def draw_matrix(draw: Any, st: Any, hnp: Any, m: int, n: int, batch: tuple = (),
+                low: float = 0.5, high: float = 3.0) -> np.ndarray:
+    """A well-conditioned ``(batch..., m, n)`` matrix with distinct singular values."""
+    k = min(m, n)
+    matrices = []
+    for _ in range(int(np.prod(batch, dtype=np.int64))):
+        u = draw_orthogonal(draw, st, hnp, m, k)
+        v = draw_orthogonal(draw, st, hnp, n, k)
+        s = draw_spectrum(draw, st, k, low, high)
+        matrices.append((u * s) @ v.T)
+    return np.asarray(matrices).reshape(batch + (m, n))
+
+
+def draw_symmetric(draw: Any, st: Any, hnp: Any, n: int, batch: tuple = (),
+                   positive: bool = False) -> np.ndarray:
+    """Symmetric ``(batch..., n, n)`` matrices with well-separated eigenvalues."""
+    matrices = []
+    for _ in range(int(np.prod(batch, dtype=np.int64))):
+        q = draw_orthogonal(draw, st, hnp, n, n)
+        # The generic shift avoids spectra like {-w, w}, on which LAPACK's choice of
+        # eigenvector signs is not continuous (finite differences would jump).
+        w = draw_spectrum(draw, st, n, 0.5 if positive else -3.0, 3.0) + 0.0137
+        matrices.append((q * w) @ q.T)
+    symmetric = np.asarray(matrices).reshape(batch + (n, n))
+    return (symmetric + np.swapaxes(symmetric, -1, -2)) / 2.0
+
+
+def lookup(name: str) -> Callable:
+    return REGISTRY[PREFIX + name]

@@ -1,0 +1,140 @@
+"""The rest of :mod:`numpy.linalg`: products and views (exact composites) and the
+constant ``matrix_rank``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adfun.numpy._core import ndim_of, shape_of
+from adfun.numpy.linalg._helpers import call, export, mT, primitive, traced
+
+
+@export(None, getattr(np.linalg, "matrix_transpose", None))
+def matrix_transpose(x: Any, /) -> Any:
+    """Differentiable :func:`numpy.linalg.matrix_transpose` (swap the last two axes)."""
+    if not traced(x):
+        return np.swapaxes(x, -1, -2)
+    return mT(x)
+
+
+@export(None, getattr(np.linalg, "matmul", None))
+def matmul(x1: Any, x2: Any, /) -> Any:
+    """Differentiable :func:`numpy.linalg.matmul` (the same as ``adfun.numpy.matmul``)."""
+    return _matmul(x1, x2)
+
+
+@export(None, getattr(np.linalg, "tensordot", None))
+def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Any:
+    """Differentiable :func:`numpy.linalg.tensordot` (``adfun.numpy.tensordot``)."""
+    return _tensordot(x1, x2, axes)
+
+
+@export(None, getattr(np.linalg, "outer", None))
+def outer(x1: Any, x2: Any, /) -> Any:
+    """Differentiable :func:`numpy.linalg.outer` of two vectors."""
+    if not traced(x1, x2):
+        return np.linalg.outer(x1, x2)
+    if ndim_of(x1) != 1 or ndim_of(x2) != 1:
+        raise ValueError(f"adfun.numpy.linalg.outer: both arguments must be 1-D, got shapes "
+                         f"{shape_of(x1)} and {shape_of(x2)}")
+    return reshape(x1, (-1, 1)) * reshape(x2, (1, -1))
+
+
+@export(None, getattr(np.linalg, "vecdot", None))
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """Differentiable :func:`numpy.linalg.vecdot`: ``sum(conj(x1) * x2, axis)``."""
+    if not traced(x1, x2):
+        return np.linalg.vecdot(x1, x2, axis=axis)
+    return _sum(conjugate(x1) * x2, axis=axis)
+
+
+def _diagonal_key(shape: tuple, offset: int) -> tuple:
+    rows_count, cols_count = shape[-2:]
+    if offset >= 0:
+        length = max(0, min(rows_count, cols_count - offset))
+        rows = np.arange(length)
+        return (Ellipsis, rows, rows + offset)
+    length = max(0, min(rows_count + offset, cols_count))
+    cols = np.arange(length)
+    return (Ellipsis, cols - offset, cols)
+
+
+@export(None, getattr(np.linalg, "diagonal", None))
+def diagonal(x: Any, /, *, offset: int = 0) -> Any:
+    """Differentiable :func:`numpy.linalg.diagonal` (of the last two axes)."""
+    if not traced(x):
+        return np.linalg.diagonal(x, offset=offset)
+    return getitem(x, _diagonal_key(shape_of(x), int(offset)))
+
+
+@export(None, getattr(np.linalg, "trace", None))
+def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
+    """Differentiable :func:`numpy.linalg.trace` (of the last two axes)."""
+    if not traced(x):
+        return np.linalg.trace(x, offset=offset, dtype=dtype)
+    if dtype is not None:
+        raise TypeError("adfun.numpy.linalg.trace: dtype= is not supported on traced values; "
+                        "cast the argument with astype first")
+    return _sum(diagonal(x, offset=offset), axis=-1)
+
+
+@export(None, getattr(np.linalg, "cross", None))
+def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """Differentiable :func:`numpy.linalg.cross` of 3-element vectors."""
+    if not traced(x1, x2):
+        return np.linalg.cross(x1, x2, axis=axis)
+    if shape_of(x1)[axis] != 3 or shape_of(x2)[axis] != 3:
+        raise ValueError("adfun.numpy.linalg.cross: both arguments must have 3 entries "
+                         f"along axis {axis}, got shapes {shape_of(x1)} and {shape_of(x2)}")
+    a = [getitem(moveaxis(x1, axis, -1), (Ellipsis, index)) for index in range(3)]
+    b = [getitem(moveaxis(x2, axis, -1), (Ellipsis, index)) for index in range(3)]
+    parts = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    return moveaxis(stack(parts, axis=-1), -1, axis)
+
+
+@export(None, np.linalg.multi_dot)
+def multi_dot(arrays: Any, *, out: Any = None) -> Any:
+    """Differentiable :func:`numpy.linalg.multi_dot`: a chain of ``dot`` products.
+
+    On traced values the products are taken left to right (same value up to rounding;
+    NumPy may choose another parenthesization for speed).
+    """
+    if not traced(*arrays):
+        return np.linalg.multi_dot(arrays, out=out)
+    if out is not None:
+        raise TypeError("adfun.numpy.linalg.multi_dot: out= is not supported on traced values")
+    if len(arrays) < 2:
+        raise ValueError("adfun.numpy.linalg.multi_dot: expecting at least two arrays")
+    result = arrays[0]
+    for array in arrays[1:]:
+        result = dot(result, array)
+    return result
+
+
+def _matrix_rank_impl(a: Any, **options: Any) -> Any:
+    return np.linalg.matrix_rank(a, **options)
+
+
+_MATRIX_RANK = primitive("matrix_rank", _matrix_rank_impl, (), (), None, nondiff=True)
+
+
+@export(_MATRIX_RANK, np.linalg.matrix_rank)
+def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *,  # noqa: N803
+                rtol: Any = None) -> Any:
+    """:func:`numpy.linalg.matrix_rank` on plain or traced values: a constant
+    (an integer) for differentiation."""
+    if not traced(A):
+        return np.linalg.matrix_rank(A, tol=tol, hermitian=hermitian, rtol=rtol)
+    return call(_MATRIX_RANK, (A,), tol=tol, hermitian=hermitian, rtol=rtol)
+
+
+
+from adfun.numpy._complex import conjugate  # noqa: E402
+from adfun.numpy._indexing import getitem  # noqa: E402
+from adfun.numpy._linear import dot  # noqa: E402
+from adfun.numpy._linear import matmul as _matmul  # noqa: E402
+from adfun.numpy._linear import tensordot as _tensordot  # noqa: E402
+from adfun.numpy._reductions import sum as _sum  # noqa: E402
+from adfun.numpy._shape import moveaxis, reshape, stack  # noqa: E402
