@@ -586,3 +586,20 @@ def test_strategies_without_hypothesis_explain_how_to_install_it():
     assert result.returncode == 0, result.stderr
     assert "adfun.testing.strategies needs the Hypothesis library" in result.stdout
     assert "pip install adfun[test]" in result.stdout
+
+
+# --------------------------------------------------------------------------------------
+# Engine regressions these tools found
+# --------------------------------------------------------------------------------------
+
+
+def test_real_input_feeding_a_python_complex_constant():
+    # np.float64 is a float subclass, so 1j * np.float64(g) is a Python complex: the
+    # cotangent of ``im`` must still be reduced to its real part (0-d arrays, scalar seed).
+    def fun(re, im):
+        return anp.real(re + 1j * im)
+
+    x = np.array(0.5)
+    out, vjp_fn = ad.vjp(fun, x, x)
+    assert vjp_fn(np.float64(1.0)) == (np.array(1.0), np.array(0.0))
+    check_grads(fun, (x, x))
