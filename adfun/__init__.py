@@ -12,6 +12,7 @@ The functional core::
 from __future__ import annotations
 
 from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
+from adfun import testing  # noqa: F401 - check_grads etc.; imports Hypothesis only on use
 from adfun._checkpoint import checkpoint
 from adfun._context import cpu
 from adfun._custom import primitive
@@ -49,6 +50,7 @@ __all__ = [
     "primitive",
     "random",
     "stop_gradient",
+    "testing",
     "trace",
     "value_and_grad",
     "vjp",

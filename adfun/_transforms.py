@@ -192,7 +192,7 @@ def _finish(cotangent: Any, primal: Any) -> Any:
         return _zeros_like(primal)
     base = full_value(primal)
     dtype = _dtype(base)
-    if dtype.kind != "c" and _dtype(cotangent).kind == "c":
+    if dtype.kind != "c" and (isinstance(cotangent, complex) or _dtype(cotangent).kind == "c"):
         # A real input that fed complex intermediates: its cotangent is the real part.
         cotangent = OPERATIONS["real"](cotangent)
     if type(cotangent) is Tracer:

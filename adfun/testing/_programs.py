@@ -1,0 +1,279 @@
+"""Random differentiable programs: the operations they may use and the program object.
+
+The Hypothesis strategy that draws programs lives in :mod:`adfun.testing.strategies`;
+this module does not import Hypothesis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+
+from adfun._records import EMPTY_PARAMS, Params, Primitive
+
+#: Reductions programs may use; ``True`` marks those whose derivative needs a unique extremum.
+_REDUCTIONS = {"sum": False, "mean": False, "max": True, "min": True}
+#: Binary elementwise primitives that are smooth away from ties of their two arguments.
+_SEPARATED = ("maximum", "minimum")
+#: How far (as a fraction of the width) a value must stay inside a range to be used as is,
+#: and the gap required between tied candidates of ``max``/``min``/``maximum``/``minimum``.
+MARGIN = 0.02
+SEPARATION = 0.05
+
+
+@attrs.frozen
+class Operation:
+    """A primitive that random programs may apply, and how its inputs are kept valid.
+
+    Attributes
+    ----------
+    name : str
+        The primitive's name in ``adfun.numpy._core.REGISTRY``.
+    primitive : Primitive
+        The primitive itself.
+    kind : str
+        ``"elementwise"`` (broadcasting, one range per argument), ``"separated"``
+        (``maximum``/``minimum``: arguments kept apart) or ``"reduction"`` (one array,
+        ``axis``/``keepdims`` params).
+    ranges : tuple of (low, high)
+        The declared domain of each argument (elementwise operations only).
+    magnitude : bool
+        The ranges bound ``|x|`` (see :class:`adfun.numpy._core.Domain`).
+    needs_unique : bool
+        A reduction whose derivative needs a unique extremum (``max``, ``min``).
+    """
+
+    name: str
+    primitive: Primitive = attrs.field(repr=False)
+    kind: str
+    ranges: tuple = ()
+    magnitude: bool = False
+    needs_unique: bool = False
+
+    @property
+    def arity(self) -> int:
+        return 1 if self.kind == "reduction" else (2 if self.kind == "separated" else
+                                                   len(self.ranges))
+
+
+def operations() -> tuple:
+    """The operations random programs draw from, read from the primitive registry.
+
+    Every smooth, differentiable primitive whose domain is a plain range per argument (one
+    or two arguments) and which broadcasts like an elementwise function qualifies, plus ``maximum``/``minimum`` and the ``sum``, ``mean``,
+    ``max`` and ``min`` reductions: the primitives whose argument shapes a program can
+    control while keeping every intermediate shape broadcast-compatible.
+    """
+    from adfun.numpy._core import REGISTRY
+
+    chosen = []
+    for name in sorted(REGISTRY):
+        primitive = REGISTRY[name].primitive
+        domain = primitive.domain
+        if primitive.nondiff or domain is None or not domain.smooth or primitive.jvps is None:
+            continue
+        if name in _REDUCTIONS:
+            chosen.append(Operation(name, primitive, "reduction",
+                                    needs_unique=_REDUCTIONS[name]))
+        elif name in _SEPARATED:
+            chosen.append(Operation(name, primitive, "separated"))
+        elif (
+            domain.examples is None
+            and len(domain.ranges) in (1, 2)
+            and isinstance(primitive.vjps, tuple)
+            and isinstance(primitive.jvps, tuple)
+            and len(primitive.vjps) == len(domain.ranges) == len(primitive.jvps)
+            and all(rule is not None for rule in primitive.vjps + primitive.jvps)
+            and _broadcasts_elementwise(primitive, domain.ranges)
+        ):
+            chosen.append(Operation(name, primitive, "elementwise",
+                                    tuple(tuple(map(float, r)) for r in domain.ranges),
+                                    domain.magnitude))
+    return tuple(chosen)
+
+
+def _broadcasts_elementwise(primitive: Primitive, ranges: tuple) -> bool:
+    """Whether ``primitive`` maps broadcast arguments to the broadcast shape, as an
+    elementwise function does (probed once on small arrays inside the ranges)."""
+    shapes = [(2, 3), (3,)][: len(ranges)]
+    args = [np.full(shape, (low + high) / 2.0) for shape, (low, high) in zip(shapes, ranges)]
+    try:
+        with np.errstate(all="ignore"):
+            out = primitive.impl(*args)
+    except Exception:  # noqa: BLE001 - anything but an elementwise function is left out
+        return False
+    return np.shape(out) == (2, 3) and np.result_type(out) == np.float64
+
+
+# --------------------------------------------------------------------------------------
+# Domains
+# --------------------------------------------------------------------------------------
+
+
+def inside(value: Any, low: float, high: float, magnitude: bool,
+           margin: float = MARGIN) -> bool:
+    """Whether every entry of ``value`` lies inside ``[low, high]`` with a margin.
+
+    With ``magnitude`` the range bounds ``|value|`` (a ``low <= 0`` then only bounds it
+    from above).
+    """
+    value = np.asarray(value, dtype=np.float64)
+    pad = margin * (high - low)
+    if magnitude:
+        size = np.abs(value)
+        return bool(np.all(size <= high - pad) and (low <= 0 or np.all(size >= low + pad)))
+    return bool(np.all(value >= low + pad) and np.all(value <= high - pad))
+
+
+def unique_extremum(value: Any, axis: tuple | None, largest: bool) -> bool:
+    """Whether the max (``largest``) or min of ``value`` over ``axis`` is unique, by a gap."""
+    value = np.asarray(value, dtype=np.float64)
+    if value.ndim == 0:
+        return True
+    axes = tuple(range(value.ndim)) if axis is None else axis
+    rest = [index for index in range(value.ndim) if index not in axes]
+    rows = np.transpose(value, rest + list(axes)).reshape(
+        int(np.prod([value.shape[i] for i in rest], dtype=np.int64)), -1)
+    if rows.shape[1] < 2:
+        return True
+    ordered = np.sort(rows, axis=1)
+    gaps = ordered[:, -1] - ordered[:, -2] if largest else ordered[:, 1] - ordered[:, 0]
+    return bool(np.all(gaps >= SEPARATION))
+
+
+def separated(first: Any, second: Any) -> bool:
+    """Whether two broadcastable values differ by at least the separation everywhere."""
+    gap = np.abs(np.asarray(first, dtype=np.float64) - np.asarray(second, dtype=np.float64))
+    return bool(np.all(gap >= SEPARATION))
+
+
+# --------------------------------------------------------------------------------------
+# Programs
+# --------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Step:
+    """One line of a program: ``target = name(*operands, **params)``.
+
+    ``name`` is a registry name, or ``"squash"`` for the smooth map
+    ``low + (high - low) * (tanh(v) + 1) / 2`` into a domain (``params`` holds ``low``,
+    ``high`` and ``into``, the primitive whose domain it is).  An operand is a variable
+    name (``str``) or a float constant.
+    """
+
+    target: str
+    name: str
+    operands: tuple
+    params: Params = EMPTY_PARAMS
+
+    def source(self) -> str:
+        if self.name == "squash":
+            low, high = self.params["low"], self.params["high"]
+            half = (high - low) / 2.0
+            return (f"{self.target} = {low!r} + {half!r} * (tanh({self.operands[0]}) + 1.0)"
+                    f"  # into [{low!r}, {high!r}] for {self.params['into']}")
+        operands = [operand if isinstance(operand, str) else repr(operand)
+                    for operand in self.operands]
+        keywords = [f"{key}={value!r}" for key, value in self.params.items()]
+        return f"{self.target} = {self.name}({', '.join(operands + keywords)})"
+
+
+@attrs.frozen(eq=False)
+class Program:
+    """A random differentiable program over ``adfun.numpy`` primitives.
+
+    Call it like a function of ``num_args`` positional arguments.  Its ``repr`` is the
+    program as Python source, runnable in the namespace of the primitives::
+
+        scope = namespace()
+        exec(repr(program), scope)
+        scope["program"](*args)
+
+    Attributes
+    ----------
+    num_args : int
+        Number of positional arguments (``x0``, ``x1``, ...).
+    steps : tuple of Step
+        The lines of the program, in order.
+    outputs : tuple of str
+        The variables returned: one is returned as is, several as a tuple.
+    """
+
+    num_args: int
+    steps: tuple
+    outputs: tuple
+
+    def __call__(self, *args: Any) -> Any:
+        if len(args) != self.num_args:
+            raise TypeError(
+                f"program takes {self.num_args} positional argument(s) but {len(args)} "
+                f"were given"
+            )
+        env = {f"x{index}": arg for index, arg in enumerate(args)}
+        for step in self.steps:
+            env[step.target] = run_step(step, env)
+        if len(self.outputs) == 1:
+            return env[self.outputs[0]]
+        return tuple(env[name] for name in self.outputs)
+
+    def source(self) -> str:
+        """The program as the source of a Python function named ``program``."""
+        arguments = ", ".join(f"x{index}" for index in range(self.num_args))
+        lines = [f"def program({arguments}):"]
+        lines += [f"    {step.source()}" for step in self.steps]
+        lines.append(f"    return {', '.join(self.outputs)}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.source()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints attrs instances field by field unless told otherwise.
+        for index, line in enumerate(self.source().splitlines()):
+            if index:
+                printer.break_()
+            printer.text(line)
+
+    @property
+    def __name__(self) -> str:  # so messages of transforms and checks name it
+        return "program"
+
+
+def namespace() -> dict:
+    """The registry's functions by name, for running a program's source with ``exec``.
+
+    Dotted registry names (``special.erf``) become attributes of nested namespaces.
+    """
+    from types import SimpleNamespace
+
+    from adfun.numpy._core import REGISTRY
+
+    scope: dict = {}
+    for name, fun in REGISTRY.items():
+        head, *rest = name.split(".")
+        if not rest:
+            scope[head] = fun
+            continue
+        node = scope.setdefault(head, SimpleNamespace())
+        for part in rest[:-1]:
+            if not hasattr(node, part):
+                setattr(node, part, SimpleNamespace())
+            node = getattr(node, part)
+        setattr(node, rest[-1], fun)
+    return scope
+
+
+def run_step(step: Step, env: dict) -> Any:
+    """Evaluate one step with the values of ``env`` (plain or traced)."""
+    from adfun.numpy._core import REGISTRY, apply
+
+    values = tuple(env[operand] if isinstance(operand, str) else operand
+                   for operand in step.operands)
+    if step.name == "squash":
+        low, high = step.params["low"], step.params["high"]
+        add, multiply = REGISTRY["add"], REGISTRY["multiply"]
+        return add(low, multiply((high - low) / 2.0, add(REGISTRY["tanh"](values[0]), 1.0)))
+    return apply(REGISTRY[step.name].primitive, values, step.params)

@@ -1,0 +1,327 @@
+"""Hypothesis strategies for testing code written with adfun.
+
+Each function returns a Hypothesis strategy::
+
+    from hypothesis import given
+    from adfun.testing import check_grads, strategies as ads
+
+    @given(ads.programs())
+    def test_random_programs(program_and_args):
+        program, args = program_and_args
+        check_grads(program, args)
+
+This module needs Hypothesis (``pip install adfun[test]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError as error:  # pragma: no cover - exercised by a subprocess test
+    raise ImportError(
+        "adfun.testing.strategies needs the Hypothesis library, which is not installed; "
+        "install it with `pip install adfun[test]` (or `pip install hypothesis`). "
+        "adfun.testing.check_grads and numerical_jacobian work without it."
+    ) from error
+
+from adfun._records import Params
+from adfun.testing._programs import (
+    MARGIN,
+    Operation,
+    Program,
+    Step,
+    inside,
+    operations,
+    run_step,
+    separated,
+    unique_extremum,
+)
+
+__all__ = ["arrays", "broadcastable_shapes", "floats", "programs", "shapes"]
+
+
+def floats(min_value: float = -10, max_value: float = 10, *, width: int = 64) -> Any:
+    """Finite floats in ``[min_value, max_value]`` (no NaN, no infinity).
+
+    Parameters
+    ----------
+    min_value, max_value : float, optional
+        The closed interval drawn from.
+    width : {64, 32, 16}, optional
+        Draw floats exactly representable in that many bits (32 for float32 arrays).
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> from adfun.testing import strategies as ads
+    >>> @given(ads.floats(-1, 1))
+    ... def test_in_range(value):
+    ...     assert -1.0 <= value <= 1.0
+    >>> test_in_range()
+    """
+    if not min_value <= max_value:
+        raise ValueError(
+            f"floats: min_value must not exceed max_value, got min_value={min_value!r} and "
+            f"max_value={max_value!r}"
+        )
+    return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False,
+                     width=width)
+
+
+def shapes(min_dims: int = 0, max_dims: int = 3, max_side: int = 4, *,
+           min_side: int = 1) -> Any:
+    """Array shapes with ``min_dims`` to ``max_dims`` dimensions of ``min_side`` to
+    ``max_side`` entries each.
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> from adfun.testing import strategies as ads
+    >>> @given(ads.shapes(min_dims=2, max_dims=2))
+    ... def test_two_dimensions(shape):
+    ...     assert len(shape) == 2
+    >>> test_two_dimensions()
+    """
+    _check_dims("shapes", min_dims, max_dims, min_side, max_side)
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                            max_side=max_side)
+
+
+def arrays(shape: Any = None, dtype: Any = np.float64, elements: Any = None) -> Any:
+    """Float arrays of ``dtype`` with finite entries.
+
+    Parameters
+    ----------
+    shape : tuple of int, int, or strategy, optional
+        The shape; a random one from :func:`shapes` when ``None``.
+    dtype : numpy dtype, optional
+        A floating dtype (float64 by default; float32 gives float32 arrays).
+    elements : strategy, optional
+        The entries; by default :func:`floats` in ``[-10, 10]`` representable in ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given
+    >>> from adfun.testing import strategies as ads
+    >>> @given(ads.arrays((2, 3), dtype=np.float32))
+    ... def test_float32(x):
+    ...     assert x.shape == (2, 3) and x.dtype == np.float32
+    >>> test_float32()
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise ValueError(
+            f"arrays: dtype must be a floating-point dtype (derivatives are taken with "
+            f"respect to floats), got {dtype}; use float64 or float32"
+        )
+    if elements is None:
+        elements = floats(width=8 * dtype.itemsize)
+    return hnp.arrays(dtype, shapes() if shape is None else shape, elements=elements)
+
+
+def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = 3,
+                         max_side: int = 4, *, min_side: int = 1) -> Any:
+    """Tuples of ``num_shapes`` shapes that broadcast together (NumPy rules).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given
+    >>> from adfun.testing import strategies as ads
+    >>> @given(ads.broadcastable_shapes(num_shapes=3))
+    ... def test_broadcast(shapes):
+    ...     np.broadcast_shapes(*shapes)
+    >>> test_broadcast()
+    """
+    if isinstance(num_shapes, bool) or not isinstance(num_shapes, int) or num_shapes < 1:
+        raise ValueError(
+            f"broadcastable_shapes: num_shapes must be a positive int, got {num_shapes!r}"
+        )
+    _check_dims("broadcastable_shapes", min_dims, max_dims, min_side, max_side)
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+        max_side=max_side,
+    ).map(lambda drawn: tuple(drawn.input_shapes))
+
+
+def programs(max_ops: int = 10, num_args: int = 1) -> Any:
+    """Random differentiable programs and arguments for them: pairs ``(fun, args)``.
+
+    ``fun`` is a :class:`~adfun.testing._programs.Program`: up to ``max_ops`` applications
+    of ``adfun.numpy`` primitives (elementwise functions of one or two arguments,
+    ``maximum``/``minimum``, and ``sum``/``mean``/``max``/``min`` over drawn axes) to the
+    arguments, to float constants and to earlier results; it returns every result that
+    no later step uses (several as a tuple), so every step counts.  ``args`` is a tuple of
+    ``num_args`` float64 arrays (or floats) whose shapes broadcast together.
+
+    Every primitive only ever sees inputs inside its declared test domain: a value that
+    falls outside (or within 2% of the edge) is first mapped smoothly into the domain by
+    ``low + (high - low) * (tanh(v) + 1) / 2``, a step that appears in the listing;
+    ``max``, ``min``, ``maximum`` and ``minimum`` are only applied away from ties.  Only
+    primitives declared smooth are used, so the programs can be checked to second order.
+    The ``repr`` of ``fun`` is the program as Python source, so a failing Hypothesis
+    example shows it.
+
+    Parameters
+    ----------
+    max_ops : int, optional
+        The most primitive applications drawn (domain-keeping steps come on top).
+    num_args : int, optional
+        Number of positional arguments.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from adfun.testing import check_grads, strategies as ads
+    >>> @settings(max_examples=10)
+    ... @given(ads.programs(max_ops=5, num_args=2))
+    ... def test_programs(program_and_args):
+    ...     fun, args = program_and_args
+    ...     check_grads(fun, args)
+    >>> test_programs()
+    """
+    for name, value, smallest in (("max_ops", max_ops, 1), ("num_args", num_args, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
+            raise ValueError(f"programs: {name} must be a positive int, got {value!r}")
+    return _programs(operations(), max_ops, num_args)
+
+
+_KIND_WEIGHTS = {"elementwise": 4, "reduction": 2, "separated": 1}
+
+
+@st.composite
+def _programs(draw: Any, catalog: tuple, max_ops: int, num_args: int) -> tuple:
+    # Each argument's shape is a common shape with some leading axes dropped and some
+    # sides set to 1, so that they broadcast together and are usually not tiny.
+    common = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=3))
+    args = []
+    for _ in range(num_args):
+        dropped = draw(st.integers(0, len(common)))
+        shape = tuple(1 if draw(st.integers(0, 3)) == 3 else side
+                      for side in common[dropped:])
+        if shape == () and draw(st.booleans()):
+            args.append(draw(floats(-3.0, 3.0)))
+        else:
+            args.append(draw(hnp.arrays(np.float64, shape, elements=floats(-3.0, 3.0))))
+    builder = _Builder(draw, {f"x{index}": arg for index, arg in enumerate(args)})
+    # Draw the kind of operation first, so that the few reductions are not drowned out
+    # by the many elementwise functions (roughly 4 : 2 : 1).
+    by_kind: dict = {}
+    for operation in catalog:
+        by_kind.setdefault(operation.kind, []).append(operation)
+    kinds = [kind for kind, weight in _KIND_WEIGHTS.items() if kind in by_kind
+             for _ in range(weight)]
+    for _ in range(draw(st.integers(1, max_ops))):
+        builder.add(draw(st.sampled_from(by_kind[draw(st.sampled_from(kinds))])))
+    return Program(num_args, tuple(builder.steps), builder.sinks()), tuple(args)
+
+
+class _Builder:
+    """Grows a program step by step, keeping the value of every variable at the point."""
+
+    def __init__(self, draw: Any, values: dict) -> None:
+        self.draw = draw
+        self.values = dict(values)
+        self.pool = list(values)
+        self.steps: list = []
+
+    def sinks(self) -> tuple:
+        """The results no later step uses: the program returns them all, so that every
+        step counts (the last input when there are no steps)."""
+        used = {operand for step in self.steps for operand in step.operands}
+        unused = tuple(step.target for step in self.steps if step.target not in used)
+        return unused or (self.pool[-1],)
+
+    def _new(self, name: str, operands: tuple, params: Params) -> str:
+        step = Step(f"v{len(self.steps)}", name, operands, params)
+        value = run_step(step, self.values)
+        self.steps.append(step)
+        self.values[step.target] = value
+        self.pool.append(step.target)
+        return step.target
+
+    def _pick(self, prefer: Any = None) -> str:
+        """A variable, counting back from the newest (shrinks towards a plain chain); with
+        ``prefer``, among the values it accepts when there are any."""
+        pool = self.pool
+        if prefer is not None:
+            pool = [name for name in pool if prefer(self.values[name])] or pool
+        back = self.draw(st.integers(0, len(pool) - 1))
+        return pool[-1 - back]
+
+    def _into(self, variable: str, low: float, high: float, magnitude: bool,
+              operation: str) -> str:
+        if inside(self.values[variable], low, high, magnitude):
+            return variable
+        return self._new("squash", (variable,), Params(low=low, high=high, into=operation))
+
+    def add(self, operation: Operation) -> None:
+        if operation.kind == "elementwise":
+            self._elementwise(operation)
+        elif operation.kind == "separated":
+            self._separated(operation)
+        else:
+            self._reduction(operation)
+
+    def _elementwise(self, operation: Operation) -> None:
+        constant_slot = None
+        if operation.arity == 2:
+            constant_slot = self.draw(st.sampled_from([None, 1, 0]))
+        operands = []
+        for slot, (low, high) in enumerate(operation.ranges):
+            if slot == constant_slot:
+                pad = MARGIN * (high - low)
+                bottom = max(low, 0.0) if operation.magnitude else low
+                operands.append(self.draw(floats(bottom + pad, high - pad)))
+            else:
+                operands.append(self._into(self._pick(), low, high, operation.magnitude,
+                                           operation.name))
+        self._new(operation.name, tuple(operands), Params())
+
+    def _separated(self, operation: Operation) -> None:
+        first = self._pick()
+        if self.draw(st.booleans()):
+            second: Any = self.draw(floats(-3.0, 3.0))
+            value = second
+        else:
+            second = self._pick()
+            value = self.values[second]
+        if separated(self.values[first], value):
+            self._new(operation.name, (first, second), Params())
+
+    def _reduction(self, operation: Operation) -> None:
+        variable = self._pick(lambda value: np.size(value) > 1)
+        ndim = np.ndim(self.values[variable])
+        how = self.draw(st.sampled_from(["all", "keepdims", "leading"])) if ndim else "all"
+        if how == "all":
+            axis, keepdims = None, False
+        elif how == "keepdims":
+            axis = tuple(sorted(self.draw(st.sets(st.integers(0, ndim - 1), min_size=1))))
+            keepdims = True
+        else:
+            # Dropping leading axes keeps the result broadcastable with every other value.
+            axis, keepdims = tuple(range(self.draw(st.integers(1, ndim)))), False
+        if operation.needs_unique and not unique_extremum(self.values[variable], axis,
+                                                          operation.name == "max"):
+            return
+        self._new(operation.name, (variable,), Params(axis=axis, keepdims=keepdims))
+
+
+def _check_dims(function: str, min_dims: int, max_dims: int, min_side: int,
+                max_side: int) -> None:
+    if not 0 <= min_dims <= max_dims:
+        raise ValueError(
+            f"{function}: need 0 <= min_dims <= max_dims, got min_dims={min_dims!r} and "
+            f"max_dims={max_dims!r}"
+        )
+    if not 0 <= min_side <= max_side:
+        raise ValueError(
+            f"{function}: need 0 <= min_side <= max_side, got min_side={min_side!r} and "
+            f"max_side={max_side!r}"
+        )
