@@ -239,3 +239,15 @@ def test_missing_scipy_gives_an_import_error_saying_how_to_install_it():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert "pip install scipy" in result.stdout
+
+
+def test_i1_derivative_is_finite_at_subnormal_arguments():
+    # SciPy's iv(2, x) is NaN for subnormal x; the rule switches to the Taylor series there.
+    assert ad.grad(special.i1)(1e-310) == 0.5
+    assert ad.grad(ad.grad(special.i1))(1e-310) == pytest.approx(0.375e-310, rel=1e-6)
+    assert ad.grad(special.i1)(0.7) == pytest.approx(sp.i0(0.7) - sp.i1(0.7) / 0.7)
+
+
+def test_spence_second_derivative_at_one():
+    assert ad.grad(special.spence)(1.0) == -1.0
+    assert ad.grad(ad.grad(special.spence))(1.0) == pytest.approx(0.5)

@@ -365,8 +365,12 @@ cosm1 = _unary("cosm1", lambda ans, x: -sin(x), -3.0, 3.0, "``-sin(x)``.")
 
 
 def _spence_derivative(ans: Any, z: Any) -> Any:
-    at_one = equal(z, 1.0)
-    return where(at_one, -1.0, log(z) / where(at_one, 2.0, 1.0 - z))
+    # log(z) / (1 - z) is 0/0 at z = 1; near it use its Taylor series in u = z - 1,
+    # -1 + u/2 - u**2/3, which also gives the right higher derivatives there.
+    u = z - 1.0
+    near_one = less(absolute(u), 1e-4)
+    safe = where(near_one, 2.0, z)
+    return where(near_one, -1.0 + u * (0.5 - u / 3.0), log(safe) / (1.0 - safe))
 
 
 spence = _unary("spence", _spence_derivative, 0.2, 3.0,
@@ -410,8 +414,14 @@ y0 = _unary("y0", lambda ans, x: -y1(x), 0.5, 6.0, "``-y1(x)``.")
 y1 = _unary("y1", lambda ans, x: 0.5 * (y0(x) - yv(2.0, x)), 0.5, 6.0,
             "``(y0(x) - yv(2, x)) / 2``.")
 i0 = _unary("i0", lambda ans, x: i1(x), -3.0, 3.0, "``i1(x)``.")
-i1 = _unary("i1", lambda ans, x: 0.5 * (i0(x) + iv(2.0, x)), -3.0, 3.0,
-            "``(i0(x) + iv(2, x)) / 2``.")
+def _i1_derivative(ans: Any, x: Any) -> Any:
+    # SciPy's iv(2, x) is NaN for subnormal x; near 0 use i1'(x) = 1/2 + 3 x**2 / 16 + ...
+    near_zero = less(absolute(x), 1e-6)
+    safe = where(near_zero, 1.0, x)
+    return where(near_zero, 0.5 + 0.1875 * x * x, 0.5 * (i0(safe) + iv(2.0, safe)))
+
+
+i1 = _unary("i1", _i1_derivative, -3.0, 3.0, "``(i0(x) + iv(2, x)) / 2``.")
 i0e = _unary("i0e", lambda ans, x: i1e(x) - sign(x) * ans, 0.2, 3.0,
              "``i1e(x) - sign(x) i0e(x)``.", magnitude=True)
 i1e = _unary("i1e", lambda ans, x: 0.5 * (i0e(x) + ive(2.0, x)) - sign(x) * ans, 0.2, 3.0,
@@ -622,8 +632,8 @@ __all__ = [
 ]
 
 from adfun.numpy._broadcast import unbroadcast  # noqa: E402
-from adfun.numpy._elementwise import exp, log, sin  # noqa: E402
-from adfun.numpy._nondiff import equal, sign, stop_gradient  # noqa: E402
+from adfun.numpy._elementwise import absolute, exp, log, sin  # noqa: E402
+from adfun.numpy._nondiff import less, sign, stop_gradient  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._reductions import sum as _sum  # noqa: E402
 from adfun.numpy._shape import reshape  # noqa: E402
