@@ -12,6 +12,7 @@ The functional core::
 from __future__ import annotations
 
 from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
+from adfun._trace import install_operators as _install_operators
 from adfun import testing  # noqa: F401 - check_grads etc.; imports Hypothesis only on use
 from adfun._checkpoint import checkpoint
 from adfun._context import cpu
@@ -30,6 +31,8 @@ from adfun._transforms import (
 
 # The MXNet-style imperative layer: ``from adfun import nd, autograd``.
 from adfun import autograd, nd, random  # noqa: E402
+
+_install_operators()
 
 __version__ = "0.1.0.dev0"
 

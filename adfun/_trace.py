@@ -168,6 +168,40 @@ def operation(name: str) -> Any:
         ) from None
 
 
+_FORWARD_OPERATORS = {
+    "__add__": "add",
+    "__sub__": "subtract",
+    "__mul__": "multiply",
+    "__truediv__": "true_divide",
+    "__floordiv__": "floor_divide",
+    "__mod__": "remainder",
+    "__pow__": "power",
+    "__matmul__": "matmul",
+    "__lt__": "less",
+    "__le__": "less_equal",
+    "__gt__": "greater",
+    "__ge__": "greater_equal",
+    "__eq__": "equal",
+    "__ne__": "not_equal",
+    "__getitem__": "getitem",
+    "__neg__": "negative",
+    "__abs__": "absolute",
+}
+
+
+def install_operators() -> None:
+    """Point the tracer's operators straight at the functions ``adfun.numpy`` registered.
+
+    Called once, when ``adfun`` is imported: an operator on a tracer then costs one call
+    instead of a call and a table lookup.  Operators whose function is not registered
+    keep the table lookup (and its clear error).
+    """
+    for dunder, name in _FORWARD_OPERATORS.items():
+        function = OPERATIONS.get(name)
+        if function is not None:
+            setattr(Tracer, dunder, function)
+
+
 def _operation(name: str) -> Any:
     def forward(self: Tracer, *args: Any) -> Any:
         function = OPERATIONS.get(name)
