@@ -18,6 +18,7 @@ from adfun._context import cpu
 from adfun._custom import primitive
 from adfun._graph import Graph
 from adfun._jacobians import hessian, hvp, jacfwd, jacobian, jacrev
+from adfun._jit import jit
 from adfun._transforms import (
     elementwise_grad,
     grad,
@@ -45,6 +46,7 @@ __all__ = [
     "jacfwd",
     "jacobian",
     "jacrev",
+    "jit",
     "jvp",
     "nd",
     "primitive",
