@@ -18,6 +18,7 @@ to rebuild, no dictionary lookups.  Two cheap specialisations:
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable
 
 import numpy as np
@@ -48,22 +49,24 @@ def _numeric_scalar(value: Any) -> bool:
     return type(value) in (int, float)
 
 
-def _operator_form(node: Any, operands: list) -> str | None:
-    """``node`` written with a Python operator, when that gives the ufunc's exact result."""
-    impl = node.primitive.impl
-    if node.params or not isinstance(node.value, (np.floating, np.complexfloating)):
-        return None
-    values = node.args
-    if not all(_numeric_scalar(value) for value in values):
-        return None
-    if not any(isinstance(value, (np.generic, np.ndarray)) for value in values):
-        return None
-    if impl is np.negative and len(operands) == 1:
-        return f"-{operands[0]}"
-    symbol = _OPERATORS.get(impl)
-    if symbol is None or len(operands) != 2:
-        return None
-    return f"{operands[0]} {symbol} {operands[1]}"
+#: Larger programs are run by a loop instead: compiling Python source grows faster than
+#: linearly with its length (about 4 s for 250,000 statements).
+MAX_GENERATED_STEPS = 20_000
+
+
+class _Step:
+    """One node of the plan: what to call, on which values, into which buffer."""
+
+    __slots__ = ("position", "function", "operands", "params", "out", "symbol", "released")
+
+    def __init__(self, position: int, function: Any, operands: list, params: Any) -> None:
+        self.position = position
+        self.function = function
+        self.operands = operands  # ("v", position) of a value, or ("k", constant)
+        self.params = params
+        self.out = None  # position of a dead buffer to write into
+        self.symbol = None  # a Python operator giving the same result
+        self.released = []  # positions of large values nothing reads any more
 
 
 def compile_graph(graph: Any, copy_constant_outputs: bool = True) -> Callable:
@@ -80,11 +83,31 @@ def compile_graph(graph: Any, copy_constant_outputs: bool = True) -> Callable:
     Returns
     -------
     callable
-        ``run(*input_values) -> tuple`` of the output values, in order.
+        ``run(*input_values) -> tuple`` of the output values, in order.  Programs of up
+        to :data:`MAX_GENERATED_STEPS` steps are compiled to Python source (kept in
+        ``run.source``); longer ones are run by a loop over precomputed slots.
     """
+    steps, constants = _plan(graph)
+    nodes = graph.nodes
+    index = {id(node): position for position, node in enumerate(nodes)}
+    inputs = [index[id(node)] for node in graph.inputs]
+    outputs = []
+    for node in graph.outputs:
+        position = index[id(node)]
+        copy = (copy_constant_outputs and node.primitive is CONSTANT
+                and isinstance(node.args[0], np.ndarray))
+        outputs.append((position, copy))
+    if len(steps) <= MAX_GENERATED_STEPS:
+        return _generate(graph.name, inputs, steps, constants, outputs)
+    return _interpreter(len(nodes), inputs, steps, constants, outputs)
+
+
+def _plan(graph: Any) -> tuple[list, dict]:
+    """The steps of ``graph`` in order, with buffer reuse decided, and its constants."""
     nodes = graph.nodes
     index = {id(node): position for position, node in enumerate(nodes)}
     output_positions = {index[id(node)] for node in graph.outputs}
+    input_positions = {index[id(node)] for node in graph.inputs}
     last_use: dict[int, int] = {}
     only_ufunc_readers: dict[int, bool] = {}
     for position, node in enumerate(nodes):
@@ -94,18 +117,12 @@ def compile_graph(graph: Any, copy_constant_outputs: bool = True) -> Callable:
             last_use[parent_position] = position
             if not reads_elementwise:
                 only_ufunc_readers[parent_position] = False
-
-    namespace: dict[str, Any] = {"_copy": np.copy}
-    names: dict[int, str] = {}
-    parameters = []
-    for number, node in enumerate(graph.inputs):
-        names[index[id(node)]] = f"a{number}"
-        parameters.append(f"a{number}")
+    constants: dict[int, Any] = {}
     owned: set[int] = set()
-    pool: dict[tuple, list[str]] = {}
-    lines = []
+    pool: dict[tuple, list[int]] = {}
+    steps = []
     for position, node in enumerate(nodes):
-        if position in names:
+        if position in input_positions:
             continue
         primitive = node.primitive
         if primitive is INPUT:
@@ -114,77 +131,138 @@ def compile_graph(graph: Any, copy_constant_outputs: bool = True) -> Callable:
                 f"the graph's inputs, so the graph cannot be staged"
             )
         if primitive is CONSTANT:
-            names[position] = f"c{position}"
-            namespace[f"c{position}"] = node.args[0]
+            constants[position] = node.args[0]
             continue
-        operands = []
         parent_of = dict(zip(node.argnums, node.parents))
-        for argnum, arg in enumerate(node.args):
-            parent = parent_of.get(argnum)
-            if parent is not None:
-                operands.append(names[index[id(parent)]])
-            else:
-                name = f"k{position}_{argnum}"
-                namespace[name] = arg
-                operands.append(name)
+        operands = [
+            ("v", index[id(parent_of[argnum])]) if argnum in parent_of else ("k", arg)
+            for argnum, arg in enumerate(node.args)
+        ]
+        step = _Step(position, primitive.impl, operands, node.params)
         # Buffers whose last reader is this node become free before it runs: an
         # elementwise ufunc may write over an argument of exactly its own shape.
-        released = []
         for parent in set(node.parents):
             parent_position = index[id(parent)]
-            if last_use.get(parent_position) != position:
+            if last_use.get(parent_position) != position or parent_position in output_positions:
                 continue
-            if (
-                parent_position in owned
-                and only_ufunc_readers.get(parent_position, True)
-                and parent_position not in output_positions
-            ):
+            if parent_position in owned and only_ufunc_readers.get(parent_position, True):
                 value = parent.value
-                pool.setdefault((value.shape, value.dtype.str), []).append(
-                    names[parent_position]
-                )
+                pool.setdefault((value.shape, value.dtype.str), []).append(parent_position)
             elif (
-                parent_position not in output_positions
-                and names[parent_position].startswith("v")
+                parent_position not in input_positions
+                and parent_position not in constants
                 and getattr(parent.value, "nbytes", 0) >= _RELEASE_BYTES
             ):
-                released.append(names[parent_position])
-        name = f"v{position}"
-        names[position] = name
-        expression = _operator_form(node, operands)
-        if expression is None:
-            function = f"f{position}"
-            namespace[function] = primitive.impl
-            arguments = ", ".join(operands)
-            if _owns_buffer(node):
-                value = node.value
-                free = pool.get((value.shape, value.dtype.str))
-                if free:
-                    arguments += f", out={free.pop()}"
-            elif node.params:
-                namespace[f"p{position}"] = node.params
-                arguments += f", **p{position}" if arguments else f"**p{position}"
-            expression = f"{function}({arguments})"
+                step.released.append(parent_position)
+        step.symbol = _operator_symbol(node)
         if _owns_buffer(node):
             owned.add(position)
-        lines.append(f"    {name} = {expression}")
-        if released:
-            lines.append(f"    del {', '.join(released)}")
+            value = node.value
+            free = pool.get((value.shape, value.dtype.str))
+            if free:
+                step.out = free.pop()
+        steps.append(step)
+    return steps, constants
 
-    results = []
-    for node in graph.outputs:
-        name = names[index[id(node)]]
-        if (
-            copy_constant_outputs
-            and node.primitive is CONSTANT
-            and isinstance(node.args[0], np.ndarray)
-        ):
-            name = f"_copy({name})"
-        results.append(name)
+
+def _operator_symbol(node: Any) -> str | None:
+    """The Python operator giving exactly the ufunc's result for ``node``, if any."""
+    if node.params or not isinstance(node.value, (np.floating, np.complexfloating)):
+        return None
+    values = node.args
+    if not all(_numeric_scalar(value) for value in values):
+        return None
+    if not any(isinstance(value, (np.generic, np.ndarray)) for value in values):
+        return None
+    impl = node.primitive.impl
+    if impl is np.negative and len(values) == 1:
+        return "neg"
+    symbol = _OPERATORS.get(impl)
+    return symbol if symbol is not None and len(values) == 2 else None
+
+
+def _generate(name: str, inputs: list, steps: list, constants: dict,
+              outputs: list) -> Callable:
+    namespace: dict[str, Any] = {"_copy": np.copy}
+    names = {position: f"a{number}" for number, position in enumerate(inputs)}
+    for position, value in constants.items():
+        names[position] = f"c{position}"
+        namespace[f"c{position}"] = value
+    lines = []
+    for step in steps:
+        position = step.position
+        operands = []
+        for number, (kind, item) in enumerate(step.operands):
+            if kind == "v":
+                operands.append(names[item])
+            else:
+                operands.append(f"k{position}_{number}")
+                namespace[f"k{position}_{number}"] = item
+        if step.symbol == "neg":
+            expression = f"-{operands[0]}"
+        elif step.symbol is not None:
+            expression = f"{operands[0]} {step.symbol} {operands[1]}"
+        else:
+            namespace[f"f{position}"] = step.function
+            if step.out is not None:
+                operands.append(f"out={names[step.out]}")
+            elif step.params:
+                namespace[f"p{position}"] = step.params
+                operands.append(f"**p{position}")
+            expression = f"f{position}({', '.join(operands)})"
+        names[position] = f"v{position}"
+        lines.append(f"    v{position} = {expression}")
+        if step.released:
+            lines.append(f"    del {', '.join(names[item] for item in step.released)}")
+    results = [f"_copy({names[position]})" if copy else names[position]
+               for position, copy in outputs]
     lines.append(f"    return ({', '.join(results)}{',' if results else ''})")
-    source = f"def staged({', '.join(parameters)}):\n" + "\n".join(lines) + "\n"
-    code = compile(source, f"<adfun.jit {graph.name}>", "exec")
+    parameters = ", ".join(f"a{number}" for number in range(len(inputs)))
+    source = f"def staged({parameters}):\n" + "\n".join(lines) + "\n"
+    code = compile(source, f"<adfun.jit {name}>", "exec")
     exec(code, namespace)  # noqa: S102 - our own generated source, over our own names
     run = namespace["staged"]
     run.source = source  # type: ignore[attr-defined]
     return run
+
+
+_FUNCTIONS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+              "neg": operator.neg}
+
+
+def _interpreter(size: int, inputs: list, steps: list, constants: dict,
+                 outputs: list) -> Callable:
+    program = []
+    for step in steps:
+        template = [item if kind == "k" else None for kind, item in step.operands]
+        links = tuple((number, item) for number, (kind, item) in enumerate(step.operands)
+                      if kind == "v")
+        function = _FUNCTIONS[step.symbol] if step.symbol is not None else step.function
+        params = None if step.symbol is not None else (step.params or None)
+        program.append((function, tuple(template), links, params, step.out, step.position,
+                        tuple(step.released)))
+    program = tuple(program)
+    initial = [None] * size
+    for position, value in constants.items():
+        initial[position] = value
+
+    def staged(*values: Any) -> tuple:
+        env = list(initial)
+        for position, value in zip(inputs, values):
+            env[position] = value
+        for function, template, links, params, out, position, released in program:
+            args = list(template)
+            for number, source in links:
+                args[number] = env[source]
+            if out is not None:
+                env[position] = function(*args, out=env[out])
+            elif params is not None:
+                env[position] = function(*args, **params)
+            else:
+                env[position] = function(*args)
+            for item in released:
+                env[item] = None
+        return tuple(np.copy(env[position]) if copy else env[position]
+                     for position, copy in outputs)
+
+    return staged

@@ -495,3 +495,32 @@ def test_one_jitted_function_from_many_threads():
     assert failures == []
     info = staged.cache_info()
     assert info["size"] == 4 and info["hits"] + info["misses"] == 800
+
+
+# --- long programs run by a loop -----------------------------------------------------------
+
+
+def test_long_programs_are_run_by_a_loop(monkeypatch):
+    import adfun._codegen as codegen
+
+    monkeypatch.setattr(codegen, "MAX_GENERATED_STEPS", 0)
+
+    def f(x, w):
+        a = anp.sin(x) * w
+        view = anp.reshape(a, (5, 10))
+        b = anp.exp(a) + anp.cos(a)
+        return anp.sum(b * b - x) + anp.sum(view[0]), np.arange(2.0), -(x[0] * 0.5 + 1.0)
+
+    x, w = np.linspace(-1, 1, 50), np.linspace(1, 2, 50)
+    x_copy = x.copy()
+    staged = ad.jit(f)
+    _assert_same(staged(x, w), f(x, w))
+    (entry,) = staged._cache.values()
+    assert not hasattr(entry.run, "source")
+    staged(x, w)[1][0] = 7.0
+    _assert_same(staged(x, w), f(x, w))
+    np.testing.assert_array_equal(x, x_copy)
+    loss = lambda x, w: f(x, w)[0]  # noqa: E731
+    _assert_same(ad.jit(ad.grad(loss, (0, 1)))(x, w), ad.grad(loss, (0, 1))(x, w))
+    chain = ad.jit(ad.grad(lambda x: anp.tanh(anp.sin(x * 0.9 + 0.1))))
+    assert chain(0.3) == ad.grad(lambda x: anp.tanh(anp.sin(x * 0.9 + 0.1)))(0.3)
