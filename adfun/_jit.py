@@ -20,6 +20,7 @@ differentiates it like any other function.
 from __future__ import annotations
 
 import functools
+import gc
 import threading
 from typing import Any, Callable
 
@@ -175,8 +176,15 @@ class Jitted:
             with self._lock:
                 self._misses += 1
             return _Staged(None, None, dynamic, out_tree, static_leaves)
-        graph = simplify(Graph.build(inputs, outputs, name=self._name))
-        staged = _Staged(graph, compile_graph(graph), dynamic, out_tree, static_leaves)
+        collecting = gc.isenabled()
+        gc.disable()  # staging allocates many long-lived objects and frees none
+        try:
+            graph = simplify(Graph.build(inputs, outputs, name=self._name))
+            run = compile_graph(graph)
+        finally:
+            if collecting:
+                gc.enable()
+        staged = _Staged(graph, run, dynamic, out_tree, static_leaves)
         with self._lock:
             self._misses += 1
             return self._cache.setdefault(key, staged)

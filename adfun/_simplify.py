@@ -125,27 +125,27 @@ def simplify(graph: Graph) -> Graph:
 
 def _rebuild(node: Node, replacement: dict) -> Node:
     """``node`` over simplified parents; a constant if no parent depends on an input."""
-    parents = [replacement[id(parent)] for parent in node.parents]
     if node.primitive is CONSTANT:
         return node
+    parents = tuple([replacement[id(parent)] for parent in node.parents])
     folded = [parent.primitive is CONSTANT for parent in parents]
-    if parents and all(folded):
+    if True not in folded:
+        if parents == node.parents:  # Node equality is identity
+            return node
+        return Node(node.primitive, parents, node.argnums, node.args, node.params,
+                    node.value)
+    if all(folded):
         return constant_node(node.value)
-    if any(folded):
-        args = list(node.args)
-        kept_parents, kept_argnums = [], []
-        for parent, argnum, is_constant in zip(parents, node.argnums, folded):
-            if is_constant:
-                args[argnum] = parent.args[0]
-            else:
-                kept_parents.append(parent)
-                kept_argnums.append(argnum)
-        return Node(node.primitive, tuple(kept_parents), tuple(kept_argnums), tuple(args),
-                    node.params, node.value)
-    if all(new is old for new, old in zip(parents, node.parents)):
-        return node
-    return Node(node.primitive, tuple(parents), node.argnums, node.args, node.params,
-                node.value)
+    args = list(node.args)
+    kept_parents, kept_argnums = [], []
+    for parent, argnum, is_constant in zip(parents, node.argnums, folded):
+        if is_constant:
+            args[argnum] = parent.args[0]
+        else:
+            kept_parents.append(parent)
+            kept_argnums.append(argnum)
+    return Node(node.primitive, tuple(kept_parents), tuple(kept_argnums), tuple(args),
+                node.params, node.value)
 
 
 def _key(node: Node) -> Any:
