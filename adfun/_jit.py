@@ -262,7 +262,7 @@ def jit(fun: Callable) -> Jitted:
 
     Returns
     -------
-    Jitted
+    callable
         A callable with ``fun``'s signature and results.  The first call with a new
         *signature* - the pytree structure of the arguments, the shape, dtype and type
         of each array or float leaf, and the value of every other leaf (ints, bools,
@@ -274,10 +274,10 @@ def jit(fun: Callable) -> Jitted:
 
     Raises
     ------
-    StagingError
-        (a ``TypeError``) when ``fun`` uses a traced value in Python control flow or
+    TypeError
+        (``adfun._jit.StagingError``, a subclass) when ``fun`` uses a traced value in Python control flow or
         converts it to a Python value (``if x > 0``, ``bool``, ``float``, ``int``,
-        ``.item()``): use :func:`adfun.numpy.where`, pass the value as a static
+        ``.item()``): use ``adfun.numpy.where``, pass the value as a static
         argument, or leave that part outside ``jit``.
 
     Notes
