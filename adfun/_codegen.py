@@ -25,6 +25,9 @@ import numpy as np
 
 from adfun._records import CONSTANT, INPUT
 
+#: NumPy evaluates operators on scalars of these dtypes with the ufunc's own arithmetic.
+_SCALAR_DTYPES = tuple(np.dtype(name) for name in ("float32", "float64", "complex64",
+                                                   "complex128"))
 _OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
 #: Arrays at least this large are deleted as soon as no later statement reads them.
 _RELEASE_BYTES = 1 << 16
@@ -167,18 +170,22 @@ def _plan(graph: Any) -> tuple[list, dict]:
 
 def _operator_symbol(node: Any) -> str | None:
     """The Python operator giving exactly the ufunc's result for ``node``, if any."""
-    if node.params or not isinstance(node.value, (np.floating, np.complexfloating)):
+    impl = node.primitive.impl
+    if impl is np.negative:
+        symbol = "neg" if len(node.args) == 1 else None
+    else:
+        symbol = _OPERATORS.get(impl) if len(node.args) == 2 else None
+    if symbol is None or node.params:
+        return None
+    value = node.value
+    if not isinstance(value, np.generic) or value.dtype not in _SCALAR_DTYPES:
         return None
     values = node.args
     if not all(_numeric_scalar(value) for value in values):
         return None
     if not any(isinstance(value, (np.generic, np.ndarray)) for value in values):
         return None
-    impl = node.primitive.impl
-    if impl is np.negative and len(values) == 1:
-        return "neg"
-    symbol = _OPERATORS.get(impl)
-    return symbol if symbol is not None and len(values) == 2 else None
+    return symbol
 
 
 def _generate(name: str, inputs: list, steps: list, constants: dict,

@@ -90,6 +90,18 @@ def test_random_programs_jvps(program_and_args, scale):
 
     _assert_same(ad.jit(pushed)(x), pushed(x))
     _assert_same(ad.jvp(ad.jit(program), (x,), (tangent,)), pushed(x), rtol=1e-12)
+    loss = _loss(program)
+    _assert_same(ad.jit(ad.hvp(loss))(x, tangent), ad.hvp(loss)(x, tangent), rtol=1e-12)
+
+
+@settings(max_examples=10)
+@given(ads.programs(max_ops=8, num_args=2))
+def test_random_programs_in_float32(program_and_args):
+    program, args = program_and_args
+    args = tuple(np.asarray(arg, np.float32) for arg in args)
+    _assert_same(ad.jit(program)(*args), program(*args))
+    loss = _loss(program)
+    _assert_same(ad.jit(ad.grad(loss, (0, 1)))(*args), ad.grad(loss, (0, 1))(*args))
 
 
 DIFFERENTIABLE = sorted(
