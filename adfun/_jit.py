@@ -87,6 +87,10 @@ def _dynamic_value(leaf: Any) -> Any:
     return leaf
 
 
+#: Output leaves that are not traced and may be returned as constants of the program.
+_CONSTANT_OUTPUTS = (np.ndarray, np.generic, int, float, complex, str, bytes, type(None))
+
+
 class _Staged:
     """One cache entry: the program staged for one signature."""
 
@@ -168,11 +172,15 @@ class Jitted:
                     unstageable = True
                     break
                 outputs.append(leaf.node)
-            else:
+            elif isinstance(leaf, _CONSTANT_OUTPUTS):
                 outputs.append(constant_node(leaf))
+            else:  # an object of another type might hold traced values: do not guess
+                unstageable = True
+                break
         if unstageable:
             # The function reads values traced by an enclosing transform (a closure), so
-            # its program differs from call to call: run it unstaged, and do not cache.
+            # its program differs from call to call, or it returns objects that are not
+            # pytrees of arrays and numbers: run it unstaged, and do not cache.
             with self._lock:
                 self._misses += 1
             return _Staged(None, None, dynamic, out_tree, static_leaves)

@@ -469,6 +469,16 @@ def test_closures_over_outer_tracers_run_unstaged():
     assert ad.grad(lambda x: x * ad.jit(ad.grad(lambda y: x + y))(2.0))(3.0) == 1.0
 
 
+def test_outputs_that_are_not_pytrees_run_unstaged():
+    import collections
+
+    Pair = collections.namedtuple("Pair", "first second")
+    staged = ad.jit(lambda x: Pair(anp.sin(x), anp.cos(x)))
+    assert staged(0.5) == Pair(np.sin(0.5), np.cos(0.5))
+    assert staged(1.5) == Pair(np.sin(1.5), np.cos(1.5))
+    assert staged.cache_info()["size"] == 0
+
+
 def test_graph_of_unstaged_arguments_is_an_error():
     def outer(x):
         with pytest.raises(TypeError, match=r"jit\(<lambda>\): these arguments are not "
