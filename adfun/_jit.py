@@ -28,7 +28,7 @@ import numpy as np
 
 from adfun._codegen import compile_graph
 from adfun._graph import Graph, _freeze
-from adfun._pytree import tree_flatten, tree_unflatten
+from adfun._pytree import LEAF, tree_flatten, tree_unflatten
 from adfun._records import INPUT, constant_node
 from adfun._replay import program
 from adfun._simplify import simplify
@@ -75,6 +75,31 @@ def _leaf_spec(leaf: Any) -> Any:
     if kind is complex:
         return ("array", np.complex128)
     return ("static", _freeze(value))
+
+
+_FLAT_TREES: dict[int, Any] = {}
+
+
+def _flat_key(args: tuple) -> Any:
+    """The signature of ``args`` if each is an ndarray or a float (else None), quickly.
+
+    Equal to the key the general path computes for the same arguments.
+    """
+    specs = []
+    for arg in args:
+        kind = type(arg)
+        if kind is np.ndarray:
+            specs.append(("array", kind, arg.shape, arg.dtype.str))
+        elif kind is float:
+            specs.append(("array", np.float64))
+        elif kind is np.float64 or kind is np.float32:
+            specs.append(("array", kind))
+        else:
+            return None
+    tree = _FLAT_TREES.get(len(args))
+    if tree is None:
+        tree = _FLAT_TREES.setdefault(len(args), tree_flatten((args, {}))[1])
+    return (tree, tuple(specs))
 
 
 def _dynamic_value(leaf: Any) -> Any:
@@ -125,11 +150,15 @@ class Jitted:
         return f"<jit {self._name}: {len(self._cache)} staged signature(s)>"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        leaves, in_tree = tree_flatten((args, kwargs))
-        key = (in_tree, tuple(map(_leaf_spec, leaves)))
+        key = None if kwargs else _flat_key(args)
+        if key is not None:  # every argument an array: the leaves are the arguments
+            leaves = args
+        else:
+            leaves, in_tree = tree_flatten((args, kwargs))
+            key = (in_tree, tuple(map(_leaf_spec, leaves)))
         staged = self._cache.get(key)
         if staged is None:
-            staged = self._stage(key, leaves, in_tree)
+            staged = self._stage(key, list(leaves), key[0])
         else:
             with self._lock:
                 self._hits += 1
@@ -142,6 +171,8 @@ class Jitted:
                 break
         else:
             outputs = staged.run(*values)
+        if staged.out_tree is LEAF:
+            return outputs[0]
         return tree_unflatten(staged.out_tree, list(outputs))
 
     def _stage(self, key: Any, leaves: list, in_tree: Any) -> _Staged:
