@@ -72,7 +72,13 @@ class _Step:
         self.released = []  # positions of large values nothing reads any more
 
 
-def compile_graph(graph: Any, copy_constant_outputs: bool = True) -> Callable:
+def _fresh(value: Any) -> Any:
+    """A copy of an array (NumPy scalars are immutable and returned as they are)."""
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def compile_graph(graph: Any, copy_constant_outputs: bool = True,
+                  copy_outputs: Any = ()) -> Callable:
     """A function of the graph's input values returning the tuple of its output values.
 
     Parameters
@@ -82,6 +88,10 @@ def compile_graph(graph: Any, copy_constant_outputs: bool = True) -> Callable:
     copy_constant_outputs : bool, optional
         Return a fresh copy of array constants that are outputs, so callers may modify
         the results without changing the staged program.
+    copy_outputs : sequence of bool, optional
+        Per output, whether to return a copy of its value (``ad.jit`` asks for one where
+        simplification made an output the same array as an input or an earlier output,
+        which the unstaged function would not return).
 
     Returns
     -------
@@ -99,6 +109,8 @@ def compile_graph(graph: Any, copy_constant_outputs: bool = True) -> Callable:
         position = index[id(node)]
         copy = (copy_constant_outputs and node.primitive is CONSTANT
                 and isinstance(node.args[0], np.ndarray))
+        if len(outputs) < len(copy_outputs) and copy_outputs[len(outputs)]:
+            copy = True
         outputs.append((position, copy))
     if len(steps) <= MAX_GENERATED_STEPS:
         return _generate(graph.name, inputs, steps, constants, outputs)
@@ -190,7 +202,7 @@ def _operator_symbol(node: Any) -> str | None:
 
 def _generate(name: str, inputs: list, steps: list, constants: dict,
               outputs: list) -> Callable:
-    namespace: dict[str, Any] = {"_copy": np.copy}
+    namespace: dict[str, Any] = {"_copy": _fresh}
     names = {position: f"a{number}" for number, position in enumerate(inputs)}
     for position, value in constants.items():
         names[position] = f"c{position}"
@@ -269,7 +281,7 @@ def _interpreter(size: int, inputs: list, steps: list, constants: dict,
                 env[position] = function(*args)
             for item in released:
                 env[item] = None
-        return tuple(np.copy(env[position]) if copy else env[position]
+        return tuple(_fresh(env[position]) if copy else env[position]
                      for position, copy in outputs)
 
     return staged

@@ -218,8 +218,9 @@ class Jitted:
         collecting = gc.isenabled()
         gc.disable()  # staging allocates many long-lived objects and frees none
         try:
-            graph = simplify(Graph.build(inputs, outputs, name=self._name))
-            run = compile_graph(graph)
+            traced = Graph.build(inputs, outputs, name=self._name)
+            graph = simplify(traced)
+            run = compile_graph(graph, copy_outputs=_new_aliases(traced, graph))
         finally:
             if collecting:
                 gc.enable()
@@ -261,6 +262,24 @@ class Jitted:
         """Forget every staged program (the next calls trace again)."""
         with self._lock:
             self._cache.clear()
+
+
+def _new_aliases(traced: Graph, simplified: Graph) -> list:
+    """Per output: whether to copy it, because simplification made it an input or an
+    array already returned (``x * 1`` becoming ``x``, ``(sin(x), sin(x))`` merged) where
+    the traced program returned a distinct array."""
+    flags = []
+    seen_before: set = set()
+    returned: set = set()  # outputs of the simplified graph returned without a copy
+    for before, after in zip(traced.outputs, simplified.outputs):
+        copy = (after.primitive is INPUT and before.primitive is not INPUT) or (
+            id(after) in returned and id(before) not in seen_before
+        )
+        if not copy:
+            returned.add(id(after))
+        seen_before.add(id(before))
+        flags.append(copy)
+    return flags
 
 
 def _closes_over_tracers(trace: Trace) -> bool:

@@ -401,6 +401,28 @@ def test_constant_outputs_are_fresh_copies():
     np.testing.assert_array_equal(staged(1.0)[1], [0.0, 1.0, 2.0])
 
 
+def test_simplification_does_not_make_outputs_share_memory():
+    x = np.linspace(0, 1, 3)
+    staged = ad.jit(lambda x: (x * 1.0, anp.sin(x), anp.sin(x), x))
+    scaled, first, second, same = staged(x)
+    assert "multiply" not in _names(staged.graph(x))
+    assert scaled is not x and not np.shares_memory(scaled, x)
+    assert not np.shares_memory(first, second)
+    assert same is x  # the unstaged function returns its argument too
+    _assert_same(staged(x), (x * 1.0, np.sin(x), np.sin(x), x))
+    assert ad.jit(lambda x: (x * 1.0, x * 1.0))(np.float64(2.0)) == (2.0, 2.0)
+
+
+def test_fast_and_general_signatures_agree():
+    from adfun._jit import _flat_key, _leaf_spec
+    from adfun._pytree import tree_flatten
+
+    for args in [(np.ones(3),), (np.ones(2), 2.0), (np.float64(1), np.float32(2), np.ones(1))]:
+        leaves, tree = tree_flatten((args, {}))
+        assert _flat_key(args) == (tree, tuple(map(_leaf_spec, leaves)))
+    assert _flat_key((1,)) is None and _flat_key((np.int64(1),)) is None
+
+
 def test_captured_arrays_are_snapshots():
     weights = np.ones(3)
     staged = ad.jit(lambda x: anp.sum(x * weights))
