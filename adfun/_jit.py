@@ -149,6 +149,12 @@ class Jitted:
     def __repr__(self) -> str:
         return f"<jit {self._name}: {len(self._cache)} staged signature(s)>"
 
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        # A jitted method: the instance is a static argument (compared by identity).
+        if instance is None:
+            return self
+        return functools.partial(self, instance)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         key = None if kwargs else _flat_key(args)
         if key is not None:  # every argument an array: the leaves are the arguments
@@ -193,8 +199,9 @@ class Jitted:
             trace.active = False
             current_trace.reset(token)
         out_leaves, out_tree = tree_flatten(out)
-        static_leaves = [leaves[position] for position in range(len(leaves))
-                         if position not in dynamic]
+        dynamic_positions = set(dynamic)
+        static_leaves = [leaf for position, leaf in enumerate(leaves)
+                         if position not in dynamic_positions]
         outputs = []
         unstageable = _closes_over_tracers(trace)
         for leaf in out_leaves:

@@ -217,6 +217,21 @@ def test_a_staged_program_does_not_call_the_function_again():
     assert len(calls) == 1
 
 
+def test_jitted_methods_take_the_instance_as_a_static_argument():
+    class Model:
+        def __init__(self, scale):
+            self.scale = scale
+
+        @ad.jit
+        def predict(self, x):
+            return anp.sin(x) * self.scale
+
+    first, second = Model(2.0), Model(3.0)
+    assert first.predict(0.5) == np.sin(0.5) * 2.0
+    assert second.predict(0.5) == np.sin(0.5) * 3.0
+    assert Model.predict.cache_info()["size"] == 2
+
+
 def test_jit_rejects_non_callables():
     with pytest.raises(TypeError, match=r"jit: expected a function to stage, got int"):
         ad.jit(3)
