@@ -8,7 +8,8 @@ One pass over the nodes in topological order rebuilds the graph with:
   the node's parents into its recorded arguments;
 * **algebraic identities** - ``x * 1`` and ``x / 1`` become ``x`` when that changes
   neither the shape, the dtype nor the type of the value (the backward pass multiplies
-  by a seed of ones);
+  by a seed of ones); negations are absorbed (``x + (-y)`` is ``x - y``, ``x - (-y)``
+  is ``x + y``, ``-(-y)`` is ``y``), which the rules of ``cos``, ``exp(-x)``... produce;
 * **common-subexpression elimination** - nodes with the same primitive, the same
   (already simplified) parents in the same argument positions, equal constants and
   equal parameters are merged, so the ``cos(x)`` of the forward pass serves the VJP of
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from adfun._graph import Graph, _freeze
-from adfun._records import CONSTANT, INPUT, Node, constant_node
+from adfun._records import CONSTANT, EMPTY_PARAMS, INPUT, OPERATIONS, Node, constant_node
 
 #: Arrays larger than this are compared by identity, not by content, when looking for
 #: common subexpressions (hashing megabytes of constants would cost more than it saves).
@@ -72,6 +73,80 @@ def _identity_operand(node: Node, parents: tuple) -> Node | None:
     return parent
 
 
+def _negated(node: Node) -> Node | None:
+    """The operand of ``node`` if it is ``negative(operand)``, else None."""
+    if (
+        node.primitive.impl is np.negative
+        and not node.params
+        and len(node.args) == 1
+        and node.argnums == (0,)
+    ):
+        return node.parents[0]
+    return None
+
+
+def _binary(primitive: Any, first: Any, second: Any, value: Any) -> Node:
+    """A node applying ``primitive`` to two operands, each a node or a constant."""
+    parents, argnums, args = [], [], []
+    for position, operand in enumerate((first, second)):
+        if isinstance(operand, Node):
+            parents.append(operand)
+            argnums.append(position)
+            args.append(operand.value)
+        else:
+            args.append(operand)
+    return Node(primitive, tuple(parents), tuple(argnums), tuple(args), EMPTY_PARAMS, value)
+
+
+def _absorb_negation(node: Node) -> Node | None:
+    """``x + (-y)`` as ``x - y``, ``x - (-y)`` as ``x + y``, ``-(-y)`` as ``y``: one pass
+    over the data fewer, and the same IEEE result (negation is exact).
+
+    Returns the rewritten node, the operand of a double negation, or None.
+    """
+    impl = node.primitive.impl
+    if node.params:
+        return None
+    if impl is np.negative:
+        inner = _negated(node.parents[0]) if node.argnums == (0,) else None
+        if (
+            inner is not None
+            and type(inner.value) is type(node.value)
+            and np.shape(inner.value) == np.shape(node.value)
+            and np.result_type(inner.value) == np.result_type(node.value)
+        ):
+            return inner
+        return None
+    if (impl is not np.add and impl is not np.subtract) or len(node.args) != 2:
+        return None
+    operands: list = list(node.args)
+    for parent, argnum in zip(node.parents, node.argnums):
+        operands[argnum] = parent
+    for parent, argnum in zip(node.parents, node.argnums):
+        inner = _negated(parent)
+        if inner is None:
+            continue
+        other = operands[1 - argnum]
+        if impl is np.add:
+            target = _primitive("subtract", np.subtract)
+            first, second = other, inner  # x + (-y) and (-y) + x are both x - y
+        elif argnum == 1:
+            target = _primitive("add", np.add)
+            first, second = other, inner
+        else:
+            continue
+        if target is None:
+            return None
+        return _binary(target, first, second, node.value)
+    return None
+
+
+def _primitive(name: str, impl: Any) -> Any:
+    """The primitive ``adfun.numpy`` registered for ``name``, if it applies ``impl``."""
+    primitive = getattr(OPERATIONS.get(name), "primitive", None)
+    return primitive if getattr(primitive, "impl", None) is impl else None
+
+
 def simplify(graph: Graph) -> Graph:
     """Return an equivalent graph with constants folded and duplicates and dead nodes removed.
 
@@ -106,6 +181,12 @@ def simplify(graph: Graph) -> Graph:
             continue
         new = _rebuild(node, replacement)
         if new.primitive is not CONSTANT and new.parents:
+            rewritten = _absorb_negation(new)
+            if rewritten is not None and rewritten.primitive is not new.primitive:
+                new = rewritten
+            elif rewritten is not None:  # a double negation: the inner operand
+                replacement[id(node)] = rewritten
+                continue
             identity = _identity_operand(new, new.parents)
             if identity is not None:
                 replacement[id(node)] = identity

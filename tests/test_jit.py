@@ -325,6 +325,19 @@ def test_multiplying_by_one_is_removed_only_when_exact():
     assert _names(graph).count("multiply") == 2
 
 
+def test_negations_are_absorbed_exactly():
+    def f(x, y):
+        return x + (-y), (-y) + x, x - (-y), -(-y) * x
+
+    x, y = np.array([1.0, -0.0, 0.0, -0.0]), np.array([0.0, 0.0, -0.0, -0.0])
+    staged = ad.jit(f)
+    assert "negative" not in _names(staged.graph(x, y))
+    assert _names(staged.graph(x, y)).count("subtract") == 1  # the two x - y merged
+    _assert_same(staged(x, y), f(x, y))
+    for staged_out, out in zip(staged(x, y), f(x, y)):
+        np.testing.assert_array_equal(np.signbit(staged_out), np.signbit(out))
+
+
 def test_dead_code_is_dropped():
     x_node = Node(INPUT, (), (), (), EMPTY_PARAMS, np.float64(1.0))
     sin = REGISTRY["sin"].primitive
