@@ -485,7 +485,8 @@ def _f(x):
          lambda: ad.grad(ad.grad(lambda x: anp.sin(x) ** 3))(0.7)),
         (lambda: ad.jit(ad.jacfwd(anp.sin))(X), lambda: ad.jacfwd(anp.sin)(X)),
         (lambda: ad.jit(ad.grad(ad.checkpoint(_f)))(X), lambda: ad.grad(_f)(X)),
-        (lambda: ad.jit(ad.elementwise_grad(anp.tanh))(X), lambda: ad.elementwise_grad(anp.tanh)(X)),
+        (lambda: ad.jit(ad.elementwise_grad(anp.tanh))(X),
+         lambda: ad.elementwise_grad(anp.tanh)(X)),
         (lambda: ad.jit(ad.trace(_f)(X))(X), lambda: _f(X)),
     ],
 )
