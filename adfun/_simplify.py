@@ -45,7 +45,10 @@ def _constant_key(value: Any) -> Any:
 
 def _is_one(value: Any) -> bool:
     """Whether the constant ``value`` is a number or array that is exactly one everywhere."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.ndarray, np.generic)):
+    kind = type(value)
+    if kind is float or kind is int:
+        return value == 1
+    if not isinstance(value, (np.ndarray, np.generic)):
         return False
     array = np.asarray(value)
     if array.dtype.kind not in "iuf" or array.size > _HASHED_CONSTANT_SIZE:
