@@ -19,6 +19,7 @@ from adfun._context import cpu
 from adfun._custom import primitive
 from adfun._graph import Graph
 from adfun._jacobians import hessian, hvp, jacfwd, jacobian, jacrev
+from adfun._jit import jit
 from adfun._transforms import (
     elementwise_grad,
     grad,
@@ -48,6 +49,7 @@ __all__ = [
     "jacfwd",
     "jacobian",
     "jacrev",
+    "jit",
     "jvp",
     "nd",
     "primitive",

@@ -31,6 +31,9 @@ class Trace:
     """Bookkeeping of one transform invocation (not part of the immutable graph)."""
 
     __slots__ = ("level", "active", "owner", "nodes")
+    #: True for a trace that stages a program (``ad.jit``): its values may not be read
+    #: back into Python (``bool()``, ``float()``...), its ``refuse(kind, node)`` raises.
+    staging = False
 
     def __init__(self, owner: str) -> None:
         self.level = next(_levels)
@@ -287,9 +290,11 @@ class Tracer:
 
     # --- conversions ----------------------------------------------------------------
     def __bool__(self) -> bool:
+        _refuse_staged(self, "`if` / bool()")
         return bool(full_value(self))
 
     def _concrete(self, kind: str) -> Any:
+        _refuse_staged(self, kind)
         if not self.node.primitive.nondiff and self.node.dtype.kind in "fc":
             raise TypeError(traced_conversion_message(kind))
         return full_value(self)
@@ -447,6 +452,14 @@ class Tracer:
 
     def tolist(self) -> Any:
         return self._concrete(".tolist()").tolist()
+
+
+def _refuse_staged(x: Any, kind: str) -> None:
+    """Raise if ``x`` carries a value of a staging trace (it cannot become a Python value)."""
+    while type(x) is Tracer:
+        if x.trace.staging:
+            x.trace.refuse(kind, x.node)
+        x = x.value
 
 
 def call_primitive(primitive: Any, args: tuple, params: Params) -> Any:
