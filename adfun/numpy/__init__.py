@@ -107,3 +107,5 @@ full_like = _np.full_like
 shape = _np.shape
 ndim = _np.ndim
 size = _np.size
+
+from adfun.numpy import _layout, _math, _scans  # noqa: E402, F401
