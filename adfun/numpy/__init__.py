@@ -108,4 +108,4 @@ shape = _np.shape
 ndim = _np.ndim
 size = _np.size
 
-from adfun.numpy import _joining, _layout, _math, _scans  # noqa: E402, F401
+from adfun.numpy import _einsum, _joining, _layout, _math, _products, _scans  # noqa: E402, F401
