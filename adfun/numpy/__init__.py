@@ -108,4 +108,6 @@ shape = _np.shape
 ndim = _np.ndim
 size = _np.size
 
-from adfun.numpy import _einsum, _joining, _layout, _math, _products, _scans  # noqa: E402, F401
+from adfun.numpy import (  # noqa: E402, F401, I001
+    _einsum, _joining, _layout, _math, _products, _scans, _sorting, _statistics,
+)

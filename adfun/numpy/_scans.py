@@ -51,8 +51,10 @@ def _last(x: Any, start: Any, stop: Any) -> Any:
 
 
 def _reverse_cumsum(v: Any, axis: int) -> Any:
-    """``out[i] = sum(v[j] for j >= i)`` along ``axis``."""
-    return sum(v, axis=axis, keepdims=True) - cumsum(v, axis=axis) + v
+    """``out[i] = sum(v[j] for j >= i)`` along ``axis`` (summed from the end: no
+    cancellation when late entries are much smaller than early ones)."""
+    backwards = (slice(None),) * axis + (slice(None, None, -1),)
+    return cumsum(v[backwards], axis=axis)[backwards]
 
 
 def _moved_to_end(x: Any, axes: tuple | None) -> tuple:
