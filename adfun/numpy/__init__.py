@@ -109,5 +109,5 @@ ndim = _np.ndim
 size = _np.size
 
 from adfun.numpy import (  # noqa: E402, F401, I001
-    _einsum, _joining, _layout, _math, _products, _scans, _sorting, _statistics,
+    _choosing, _einsum, _joining, _layout, _math, _products, _scans, _sorting, _statistics,
 )
