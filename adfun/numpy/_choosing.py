@@ -203,6 +203,32 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
     return where(x_value < xp_value[0], left, where(x_value > xp_value[-1], right, inside))
 
 
+def _bincount_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    count = draw(st.integers(1, 6))
+    x = np.asarray(draw(st.lists(st.integers(0, 4), min_size=count, max_size=count)))
+    return (x, array(draw, st, hnp, (-3.0, 3.0), shape=(count,))), {
+        "minlength": draw(st.integers(0, 7))}
+
+
+@composite(np.bincount, Domain(examples=_bincount_examples))
+def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
+    """:func:`numpy.bincount`; with traced ``weights``, the weighted counts are a
+    scatter-add of the weights (differentiable); the counts themselves are constants."""
+    if type(weights) is not Tracer:
+        return np.bincount(full_value(x), weights=weights, minlength=minlength)
+    positions = np.asarray(full_value(x))
+    if positions.ndim != 1 or shape_of(weights) != positions.shape:
+        raise ValueError("adfun.numpy.bincount: x must be 1-D and weights must have its shape")
+    if positions.size and positions.min() < 0:
+        raise ValueError("adfun.numpy.bincount: x must contain non-negative integers")
+    length = max(int(positions.max()) + 1 if positions.size else 0, int(minlength))
+    return untake(astype(weights, np.float64), positions, (length,))
+
+
+from adfun.numpy._indexing import untake  # noqa: E402
 from adfun.numpy._layout import take  # noqa: E402
+from adfun.numpy._shape import astype  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import broadcast_to, ravel  # noqa: E402

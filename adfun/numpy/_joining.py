@@ -246,3 +246,5 @@ del normalize_axis
 from adfun.numpy._core import dtype_of  # noqa: E402
 from adfun.numpy._layout import atleast_1d, atleast_2d, atleast_3d  # noqa: E402
 from adfun.numpy._shape import astype, concatenate, ravel, reshape  # noqa: E402
+
+row_stack = vstack  # NumPy's deprecated alias

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun.numpy._core import Domain, binary, dtype_of, unary
+from adfun._trace import Tracer
+from adfun.numpy._core import Domain, binary, composite, dtype_of, unary
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -258,3 +259,58 @@ from adfun.numpy._nondiff import (  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import astype  # noqa: E402
 from adfun.numpy._broadcast import unbroadcast  # noqa: E402
+
+
+# --- two results ----------------------------------------------------------------------------
+
+
+def _divmod_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import broadcast_arrays
+
+    x, y = broadcast_arrays(draw, st, hnp, ((0.1, 0.9), (1.0, 2.0)))
+    return (np.asarray(x + np.floor(x * 7.0)), y), {}
+
+
+def _divmod_fun(x: Any, y: Any, /, *args: Any, **kwargs: Any) -> Any:
+    if type(x) is not Tracer and type(y) is not Tracer:
+        return np.divmod(x, y, *args, **kwargs)
+    return floor_divide(x, y), remainder(x, y)
+
+
+_divmod_fun.__name__ = _divmod_fun.__qualname__ = "divmod"
+_divmod_fun.__doc__ = """Differentiable :func:`numpy.divmod`: ``(floor_divide(x, y),
+remainder(x, y))``; the quotient is a constant, the remainder differentiable.
+"""
+divmod = composite(np.divmod, Domain(examples=_divmod_examples), name="divmod")(  # noqa: A001
+    _divmod_fun)
+
+
+def _modf_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    x = array(draw, st, hnp, (0.1, 0.9), min_dims=0)
+    return (np.asarray(x + np.round(x * 9.0) - 4.0),), {}
+
+
+def _modf_fun(x: Any, /, *args: Any, **kwargs: Any) -> Any:
+    if type(x) is not Tracer:
+        return np.modf(x, *args, **kwargs)
+    whole = trunc(x)
+    return x - whole, whole
+
+
+_modf_fun.__name__ = _modf_fun.__qualname__ = "modf"
+_modf_fun.__doc__ = """Differentiable :func:`numpy.modf`: ``(x - trunc(x), trunc(x))``; the
+fractional part has derivative 1, the integral part is a constant.
+"""
+modf = composite(np.modf, Domain(examples=_modf_examples), name="modf")(_modf_fun)
+
+from adfun.numpy._elementwise import remainder  # noqa: E402
+from adfun.numpy._nondiff import floor_divide  # noqa: E402
+
+# NumPy's array-API aliases: the same ufuncs under other names.
+acos, asin, atan = arccos, arcsin, arctan
+acosh, asinh, atanh = arccosh, arcsinh, arctanh
+atan2 = arctan2
+
+from adfun.numpy._elementwise import power as pow  # noqa: E402, A001
