@@ -169,7 +169,7 @@ def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input:
     if out is not None or kwargs:
         raise TypeError("adfun.numpy.quantile: out= and weights= are not supported on traced "
                         "values")
-    return _quantile(a, full_value(q), axis, method, keepdims, "quantile")
+    return _quantile(a, q, axis, method, keepdims, "quantile")
 
 
 @composite(np.percentile, Domain(examples=_percentile_examples))
