@@ -127,6 +127,7 @@ from adfun.numpy._products import inner, outer, vdot
 from adfun.numpy._sorting import median, sort
 from adfun.numpy._creation import array, asarray, linspace
 from adfun.numpy import _namespace
+from adfun.numpy import _ufunc_methods  # noqa: F401 - np.add.reduce & co. on traced values
 from adfun.numpy._namespace import status_table as coverage
 
 
