@@ -65,7 +65,8 @@ DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
     "_products": _names("""
         vdot inner outer kron cross vecdot matvec vecmat convolve correlate polyval polymul
         polyadd polysub polyder"""),
-    "_sorting": _names("sort partition quantile percentile median"),
+    "_sorting": _names("""
+        sort partition quantile percentile median nanquantile nanpercentile nanmedian"""),
     "_selection": _names("where clip"),
     "_choosing": _names("select choose compress extract nan_to_num interp bincount"),
     "_creation": _names("""
@@ -106,8 +107,8 @@ NONDIFFERENTIABLE_STATIC = _names("""
 UNSUPPORTED = _names("""
     apply_along_axis apply_over_axes piecewise gradient cov corrcoef unwrap i0 sort_complex
     unique unique_all unique_counts unique_inverse unique_values union1d intersect1d
-    setdiff1d setxor1d trim_zeros roots poly polydiv polyfit polyint nanmedian nanpercentile
-    nanquantile histogram histogram2d histogramdd histogram_bin_edges real_if_close frexp
+    setdiff1d setxor1d trim_zeros roots poly polydiv polyfit polyint histogram histogram2d
+    histogramdd histogram_bin_edges real_if_close frexp
     nextafter put put_along_axis putmask place copyto
     fill_diagonal save savez savez_compressed savetxt asmatrix bmat""")
 

@@ -85,7 +85,8 @@ def _lerp(low: Any, high: Any, t: Any) -> Any:
     return where(t >= 0.5, high - difference * (1.0 - t), low + difference * t)
 
 
-def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str) -> Any:
+def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
+              ignore_nan: bool = False) -> Any:
     if type(q) is Tracer:
         raise NotImplementedError(
             f"adfun.numpy.{name}: differentiating with respect to the quantile q is not "
@@ -103,30 +104,45 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str)
     kept = [index for index in range(len(shape)) if index not in reduced]
     moved = transpose(a, tuple(kept) + reduced) if kept + list(reduced) != list(
         range(len(shape))) else a
-    flat = reshape(moved, tuple(shape[index] for index in kept) + (-1,))
-    ordered = sort(flat, axis=-1)
-    count = shape_of(flat)[-1]
-    position = q * (count - 1)
-    low = np.floor(position).astype(np.intp)
-    high = np.minimum(low + 1, count - 1)
-    fraction = position - low
-    if method == "lower":
-        result = take(ordered, low, axis=-1)
-    elif method == "higher":
-        result = take(ordered, np.ceil(position).astype(np.intp), axis=-1)
-    elif method == "nearest":
-        result = take(ordered, np.around(position).astype(np.intp), axis=-1)
-    elif method == "midpoint":
-        result = (take(ordered, low, axis=-1)
-                  + take(ordered, np.where(fraction > 0, high, low), axis=-1)) * 0.5
+    rest = tuple(shape[index] for index in kept)
+    flat = reshape(moved, rest + (-1,))
+    ordered = sort(flat, axis=-1)  # NaNs sort last
+    length = shape_of(flat)[-1]
+    if ignore_nan:
+        count = np.sum(~np.isnan(full_value(flat)), axis=-1)
     else:
-        result = _lerp(take(ordered, low, axis=-1), take(ordered, high, axis=-1),
-                       fraction.astype(dtype_of(a)))
-    # take put q's axes last; NumPy puts them first.
-    q_ndim = q.ndim
-    if q_ndim:
-        result = moveaxis(result, tuple(range(len(kept), len(kept) + q_ndim)),
-                          tuple(range(q_ndim)))
+        count = np.full(rest, length)
+    count = count.reshape(rest + (1,) * q.ndim)
+    last = np.maximum(count - 1, 0)
+    position = q * last  # shape rest + q.shape
+    low = np.floor(position).astype(np.intp)
+    high = np.minimum(low + 1, last)
+    fraction = position - low
+
+    def pick(index: Any) -> Any:
+        index = np.broadcast_to(index, rest + q.shape).reshape(rest + (-1,))
+        return reshape(take_along_axis(ordered, index, axis=-1), rest + q.shape)
+
+    if method == "lower":
+        result = pick(low)
+    elif method == "higher":
+        result = pick(np.ceil(position).astype(np.intp))
+    elif method == "nearest":
+        result = pick(np.around(position).astype(np.intp))
+    elif method == "midpoint":
+        result = (pick(low) + pick(np.where(fraction > 0, high, low))) * 0.5
+    else:
+        result = _lerp(pick(low), pick(high),
+                       np.broadcast_to(fraction, rest + q.shape).astype(dtype_of(a)))
+    if ignore_nan and np.any(count == 0):
+        import warnings
+
+        warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
+        result = where(np.broadcast_to(count == 0, rest + q.shape), np.nan, result)
+    # The q axes come last here; NumPy puts them first.
+    if q.ndim:
+        result = moveaxis(result, tuple(range(len(rest), len(rest) + q.ndim)),
+                          tuple(range(q.ndim)))
     if keepdims:
         result_shape = q.shape + tuple(1 if index in reduced else side
                                        for index, side in enumerate(shape))
@@ -205,6 +221,69 @@ def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = Fa
     if out is not None:
         raise TypeError("adfun.numpy.median: out= is not supported on traced values")
     return _quantile(a, 0.5, axis, "midpoint", keepdims, "median")
+
+
+def _nan_quantile_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x, q), kwargs = _quantile_examples(draw, st, hnp)
+    mask = draw(hnp.arrays(np.bool_, x.shape, elements=st.sampled_from([False, False, True])))
+    with_nans = np.where(mask, np.nan, x)
+    # Slices left without a number keep their (distinct) values.
+    axis = kwargs["axis"]
+    all_nan = np.all(np.isnan(with_nans), axis=axis, keepdims=True)
+    x = np.where(all_nan, x, with_nans)
+    return (x, q), kwargs
+
+
+def _nan_percentile_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x, q), kwargs = _nan_quantile_examples(draw, st, hnp)
+    return (x, np.multiply(q, 100.0).tolist()), kwargs
+
+
+def _nan_median_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x, _), kwargs = _nan_quantile_examples(draw, st, hnp)
+    return (x,), {"axis": kwargs["axis"], "keepdims": kwargs["keepdims"]}
+
+
+@composite(np.nanquantile, Domain(examples=_nan_quantile_examples))
+def nanquantile(a: Any, q: Any, axis: Any = None, out: Any = None,
+                overwrite_input: bool = False, method: str = "linear",
+                keepdims: bool = False, **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.nanquantile`: :func:`quantile` of the non-NaN entries."""
+    if type(a) is not Tracer and type(q) is not Tracer:
+        return np.nanquantile(a, q, axis=axis, out=out, overwrite_input=overwrite_input,
+                              method=method, keepdims=keepdims, **kwargs)
+    if out is not None or kwargs:
+        raise TypeError("adfun.numpy.nanquantile: out= and weights= are not supported on "
+                        "traced values")
+    return _quantile(a, q, axis, method, keepdims, "nanquantile", ignore_nan=True)
+
+
+@composite(np.nanpercentile, Domain(examples=_nan_percentile_examples))
+def nanpercentile(a: Any, q: Any, axis: Any = None, out: Any = None,
+                  overwrite_input: bool = False, method: str = "linear",
+                  keepdims: bool = False, **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.nanpercentile`: :func:`nanquantile` of ``q / 100``."""
+    if type(a) is not Tracer and type(q) is not Tracer:
+        return np.nanpercentile(a, q, axis=axis, out=out, overwrite_input=overwrite_input,
+                                method=method, keepdims=keepdims, **kwargs)
+    if out is not None or kwargs:
+        raise TypeError("adfun.numpy.nanpercentile: out= and weights= are not supported on "
+                        "traced values")
+    if type(q) is not Tracer:
+        q = np.true_divide(q, 100.0)
+    return _quantile(a, q, axis, method, keepdims, "nanpercentile", ignore_nan=True)
+
+
+@composite(np.nanmedian, Domain(examples=_nan_median_examples))
+def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
+              keepdims: bool = False) -> Any:
+    """Differentiable :func:`numpy.nanmedian`: the median of the non-NaN entries."""
+    if type(a) is not Tracer:
+        return np.nanmedian(a, axis=axis, out=out, overwrite_input=overwrite_input,
+                            keepdims=keepdims)
+    if out is not None:
+        raise TypeError("adfun.numpy.nanmedian: out= is not supported on traced values")
+    return _quantile(a, 0.5, axis, "midpoint", keepdims, "nanmedian", ignore_nan=True)
 
 
 del ndim_of
