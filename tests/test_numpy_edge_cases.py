@@ -221,3 +221,27 @@ def test_error_messages():
         ad.grad(lambda w: anp.average(np.ones((2, 3)), weights=w))(x)
     with pytest.raises(TypeError, match=r"adfun\.numpy\.real: complex traced values"):
         ad.grad(lambda x: anp.real(x * 1j + x).sum())(x)
+
+
+def test_trim_zeros_slices_the_traced_array():
+    x = np.array([0.0, 0.0, 1.5, 0.0, -2.0, 0.0])
+    value, vjp_fn = ad.vjp(anp.trim_zeros, x)
+    np.testing.assert_array_equal(value, [1.5, 0.0, -2.0])
+    np.testing.assert_array_equal(vjp_fn(np.array([1.0, 2.0, 3.0]))[0],
+                                  [0.0, 0.0, 1.0, 2.0, 3.0, 0.0])
+    np.testing.assert_array_equal(ad.vjp(lambda x: anp.trim_zeros(x, "f"), x)[0],
+                                  [1.5, 0.0, -2.0, 0.0])
+
+
+def test_piecewise_evaluates_each_piece_on_its_own_entries():
+    x = np.array([-4.0, 0.25, 9.0])
+    # sqrt would give NaN (and a NaN derivative) on the negative entry if it saw it
+    fun = lambda x: anp.sum(anp.piecewise(x, [x < 0, x >= 0], [lambda v: -v, anp.sqrt]))  # noqa: E731
+    np.testing.assert_allclose(ad.grad(fun)(x), [-1.0, 1.0, 1.0 / 6.0])
+    np.testing.assert_allclose(fun(x), 4.0 + 0.5 + 3.0)
+
+
+def test_gradient_refuses_traced_spacing():
+    with pytest.raises(NotImplementedError, match=r"adfun\.numpy\.gradient: differentiating "
+                                                  r"with respect to the spacing"):
+        ad.grad(lambda h: anp.sum(anp.gradient(np.arange(4.0) ** 2, h)))(0.5)

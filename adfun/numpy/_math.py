@@ -314,3 +314,72 @@ acosh, asinh, atanh = arccosh, arcsinh, arctanh
 atan2 = arctan2
 
 from adfun.numpy._elementwise import power as pow  # noqa: E402, A001
+
+
+# --- floating-point decompositions -------------------------------------------------------------
+
+
+def _frexp_fun(x: Any, /, *args: Any, **kwargs: Any) -> Any:
+    if type(x) is not Tracer:
+        return np.frexp(x, *args, **kwargs)
+    _, exponent = np.frexp(full_value(x))
+    return ldexp(x, -exponent), exponent
+
+
+_frexp_fun.__name__ = _frexp_fun.__qualname__ = "frexp"
+_frexp_fun.__doc__ = """Differentiable :func:`numpy.frexp`: ``(x * 2**-e, e)``; the mantissa
+has derivative ``2**-e``, the integer exponent ``e`` is a constant.
+"""
+
+
+def _frexp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    # Mantissas away from 0.5 and 1: the exponent jumps at powers of two.
+    mantissa = array(draw, st, hnp, (0.55, 0.95), min_dims=1, magnitude=True)
+    exponent = draw(hnp.arrays(np.int64, mantissa.shape, elements=st.integers(-3, 4)))
+    return (np.ldexp(mantissa, exponent),), {}
+
+
+frexp = composite(np.frexp, Domain(examples=_frexp_examples), name="frexp")(_frexp_fun)
+
+
+def _nextafter_fun(x1: Any, x2: Any, /, *args: Any, **kwargs: Any) -> Any:
+    if type(x1) is not Tracer and type(x2) is not Tracer:
+        return np.nextafter(x1, x2, *args, **kwargs)
+    first = full_value(x1)
+    step = np.nextafter(first, full_value(x2)) - first
+    return x1 + step if type(x1) is Tracer else first + step
+
+
+_nextafter_fun.__name__ = _nextafter_fun.__qualname__ = "nextafter"
+_nextafter_fun.__doc__ = """Differentiable :func:`numpy.nextafter`: ``x1`` plus a constant
+step of one unit in the last place; derivative 1 in ``x1`` and 0 in ``x2``.
+"""
+
+
+def _nextafter_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import broadcast_arrays
+
+    return tuple(broadcast_arrays(draw, st, hnp, ((-3.0, 3.0), (-3.0, 3.0)))), {}
+
+
+nextafter = composite(np.nextafter, Domain(examples=_nextafter_examples), name="nextafter")(
+    _nextafter_fun)
+
+
+def _real_if_close_fun(a: Any, tol: float = 100) -> Any:
+    if type(a) is not Tracer:
+        return np.real_if_close(a, tol)
+    if dtype_of(a).kind == "c":
+        raise TypeError("adfun.numpy.real_if_close: complex traced values are outside adfun's "
+                        "contract")
+    return a
+
+
+_real_if_close_fun.__name__ = _real_if_close_fun.__qualname__ = "real_if_close"
+_real_if_close_fun.__doc__ = """:func:`numpy.real_if_close`; a real traced value is returned
+as is (derivative 1).
+"""
+real_if_close = composite(np.real_if_close, Domain(examples=_frexp_examples),
+                          name="real_if_close")(_real_if_close_fun)

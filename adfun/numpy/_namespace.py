@@ -44,12 +44,13 @@ DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
         arcsin arccos arctan sinh cosh arcsinh arccosh arctanh sinc exp2 expm1 log2 log10
         log1p cbrt reciprocal fabs positive deg2rad radians rad2deg degrees real conjugate conj
         arctan2 hypot logaddexp logaddexp2 float_power copysign fmod ldexp fmax fmin divmod
-        modf acos asin atan acosh asinh atanh atan2 pow"""),
+        modf acos asin atan acosh asinh atanh atan2 pow frexp nextafter real_if_close"""),
     "_reductions": _names("sum mean max min amax amin var std"),
     "_scans": _names("prod cumsum cumprod"),
     "_statistics": _names("""
         ptp average nansum nanprod nanmean nanvar nanstd nanmax nanmin nancumsum nancumprod
-        cumulative_sum cumulative_prod diff ediff1d trapezoid"""),
+        cumulative_sum cumulative_prod diff ediff1d trapezoid gradient cov corrcoef unwrap
+        trim_zeros"""),
     "_shape": _names("""
         reshape ravel squeeze expand_dims transpose permute_dims swapaxes moveaxis
         broadcast_to astype concatenate concat stack"""),
@@ -64,10 +65,11 @@ DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
     "_einsum": _names("einsum"),
     "_products": _names("""
         vdot inner outer kron cross vecdot matvec vecmat convolve correlate polyval polymul
-        polyadd polysub polyder"""),
+        polyadd polysub polyder polyint"""),
     "_sorting": _names("""
         sort partition quantile percentile median nanquantile nanpercentile nanmedian"""),
     "_selection": _names("where clip"),
+    "_functional": _names("piecewise apply_along_axis apply_over_axes"),
     "_choosing": _names("select choose compress extract nan_to_num interp bincount"),
     "_creation": _names("""
         array asarray asanyarray ascontiguousarray asfortranarray asarray_chkfinite require
@@ -105,12 +107,10 @@ NONDIFFERENTIABLE_STATIC = _names("""
 #: Functions with no derivative rule: NumPy's on plain values, NotImplementedError on
 #: traced ones.
 UNSUPPORTED = _names("""
-    apply_along_axis apply_over_axes piecewise gradient cov corrcoef unwrap i0 sort_complex
-    unique unique_all unique_counts unique_inverse unique_values union1d intersect1d
-    setdiff1d setxor1d trim_zeros roots poly polydiv polyfit polyint histogram histogram2d
-    histogramdd histogram_bin_edges real_if_close frexp
-    nextafter put put_along_axis putmask place copyto
-    fill_diagonal save savez savez_compressed savetxt asmatrix bmat""")
+    i0 sort_complex unique unique_all unique_counts unique_inverse unique_values union1d
+    intersect1d setdiff1d setxor1d roots poly polydiv polyfit histogram histogram2d
+    histogramdd histogram_bin_edges put put_along_axis putmask place copyto fill_diagonal
+    save savez savez_compressed savetxt asmatrix bmat""")
 
 #: Sub-packages with their own differentiable functions (``adfun.numpy.linalg``, ...).
 SUBPACKAGES = _names("linalg fft")

@@ -332,3 +332,41 @@ from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import expand_dims, moveaxis, ravel, reshape, stack  # noqa: E402
 
 zeros_like = np.zeros_like
+
+
+def _polyint_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    p = array(draw, st, hnp, (-2.0, 2.0), shape=(draw(st.integers(1, 4)),))
+    m = draw(st.integers(0, 2))
+    return (p,), {"m": m, "k": draw(st.sampled_from([None, 0.5]))}
+
+
+@composite(np.polyint, Domain(examples=_polyint_examples))
+def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
+    """Differentiable :func:`numpy.polyint` in ``p`` and the integration constants ``k``."""
+    if type(p) is not Tracer and type(k) is not Tracer:
+        return np.polyint(p, m, k)
+    m = int(m)
+    if m < 0:
+        raise ValueError("adfun.numpy.polyint: order of integral must be positive (see polyder)")
+    if k is None:
+        constants: Any = [0.0] * m
+    elif type(k) is Tracer:
+        constants = [k[index] for index in range(m)] if shape_of(k) else [k] * m
+    else:
+        constants = list(np.atleast_1d(k))
+        if len(constants) == 1 and m > 1:
+            constants = constants * m
+        if len(constants) < m:
+            raise ValueError("adfun.numpy.polyint: k must be a scalar or a rank-1 array of "
+                             "length 1 or m.")
+    p = atleast_1d(p)
+    for index in range(m):
+        count = shape_of(p)[0]
+        scaled = p / np.arange(count, 0, -1, dtype=np.float64)
+        constant = constants[index]
+        tail = reshape(constant, (1,)) if type(constant) is Tracer else np.asarray(
+            [constant], dtype=dtype_of(scaled))
+        p = concatenate([scaled, tail])
+    return p

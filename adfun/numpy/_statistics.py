@@ -438,3 +438,179 @@ from adfun.numpy._reductions import max, mean, min, sum  # noqa: E402, A001
 from adfun.numpy._scans import cumprod, cumsum, prod  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import broadcast_to, concatenate, ravel, reshape  # noqa: E402
+
+
+# --- gradient, cov, corrcoef, unwrap, trim_zeros -------------------------------------------
+
+
+def _gradient_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=2, min_side=3, max_side=5))
+    f = array(draw, st, hnp, (-3.0, 3.0), shape=shape)
+    edge_order = draw(st.sampled_from([1, 2]))
+    choice = draw(st.sampled_from(["none", "scalar", "coordinates", "axis"]))
+    if choice == "none":
+        return (f,), {"edge_order": edge_order}
+    if choice == "scalar":
+        return (f, 0.5), {"edge_order": edge_order}
+    if choice == "axis":
+        return (f,), {"axis": draw(st.integers(-f.ndim, f.ndim - 1)), "edge_order": edge_order}
+    # Coordinates as lists: constants for the composite test (spacings carry no derivative).
+    coordinates = tuple(np.cumsum(np.asarray(array(draw, st, hnp, (0.5, 1.5), shape=(side,))))
+                        .tolist() for side in shape)
+    return (f,) + coordinates, {"edge_order": edge_order}
+
+
+@_named("gradient", np.gradient, _gradient_examples,
+        "Differentiable :func:`numpy.gradient` in ``f`` (the spacings are constants).\n\n"
+        "It is linear in ``f``: along each axis the result is ``J @ f`` with the matrix "
+        "``J = numpy.gradient(eye(n), spacing, axis=0)``, so its derivatives are exact; the "
+        "matrix costs ``n**2`` memory per axis.\n")
+def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    if type(f) is not Tracer:
+        if any(type(value) is Tracer for value in varargs):
+            raise NotImplementedError("adfun.numpy.gradient: differentiating with respect to "
+                                      "the spacing is not supported; pass constant spacings")
+        return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)
+    if any(type(value) is Tracer for value in varargs):
+        raise NotImplementedError("adfun.numpy.gradient: differentiating with respect to the "
+                                  "spacing is not supported; pass constant spacings")
+    shape = shape_of(f)
+    # NumPy's own call on zeros checks every argument and gives the result's structure.
+    probe = np.gradient(np.zeros(shape), *varargs, axis=axis, edge_order=edge_order)
+    axes = tuple(range(len(shape))) if axis is None else normalize_axis(
+        axis, len(shape), "gradient")
+    if axis is not None and not isinstance(axis, (tuple, list)):
+        axes = (axes[0],)
+    elif axis is not None:
+        axes = tuple(int(item) % len(shape) for item in axis)
+    if len(varargs) == 0:
+        spacings = [()] * len(axes)
+    elif len(varargs) == 1 and np.ndim(varargs[0]) == 0:
+        spacings = [(varargs[0],)] * len(axes)
+    else:
+        spacings = [(value,) for value in varargs]
+    results = []
+    for position, spacing in zip(axes, spacings):
+        size = shape[position]
+        matrix = np.gradient(np.eye(size, dtype=dtype_of(f)), *spacing, axis=0,
+                             edge_order=edge_order)
+        moved = moveaxis(f, position, 0)
+        results.append(moveaxis(tensordot(matrix, moved, 1), 0, position))
+    if isinstance(probe, (tuple, list)):
+        return type(probe)(results)
+    return results[0]
+
+
+def _cov_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    variables, observations = draw(st.integers(1, 3)), draw(st.integers(2, 5))
+    # Distinct values: correlations are undefined for constant variables.
+    m = array(draw, st, hnp, (-3.0, 3.0), distinct=True, shape=draw(st.sampled_from(
+        [(variables, observations), (observations,)])))
+    kwargs = {"rowvar": True, "bias": draw(st.booleans())}
+    if draw(st.booleans()):
+        kwargs["rowvar"] = False
+        m = np.asarray(m.T)
+    if draw(st.booleans()) and m.ndim == 2:
+        y = array(draw, st, hnp, (-3.0, 3.0), shape=m.shape, distinct=True)
+        return (m, y), kwargs
+    return (m,), kwargs
+
+
+def _observations(m: Any, y: Any, rowvar: bool, name: str) -> Any:
+    if len(shape_of(m)) > 2:
+        raise ValueError(f"adfun.numpy.{name}: m has more than 2 dimensions")
+    x = atleast_2d(m)
+    if not rowvar and shape_of(x)[0] != 1:
+        x = transpose(x)
+    if y is not None:
+        other = atleast_2d(y)
+        if not rowvar and shape_of(other)[0] != 1:
+            other = transpose(other)
+        x = concatenate([x, other], axis=0)
+    return x
+
+
+@_named("cov", np.cov, _cov_examples,
+        "Differentiable :func:`numpy.cov` (without ``fweights``/``aweights`` on traced "
+        "values).\n")
+def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: Any = None,
+        fweights: Any = None, aweights: Any = None, *, dtype: Any = None) -> Any:
+    if type(m) is not Tracer and type(y) is not Tracer:
+        return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
+    if fweights is not None or aweights is not None or dtype is not None:
+        raise NotImplementedError("adfun.numpy.cov: fweights=, aweights= and dtype= are not "
+                                  "supported on traced values")
+    x = _observations(m, y, rowvar, "cov")
+    if ddof is None:
+        ddof = 0 if bias else 1
+    count = shape_of(x)[1]
+    centered = x - mean(x, axis=1, keepdims=True)
+    product = matmul(centered, transpose(centered)) / float(count - ddof)
+    return squeeze(product)
+
+
+@_named("corrcoef", np.corrcoef, _cov_examples,
+        "Differentiable :func:`numpy.corrcoef`: the covariance scaled by the standard "
+        "deviations.\n")
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True, bias: Any = _NO_VALUE,
+             ddof: Any = _NO_VALUE, *, dtype: Any = None) -> Any:
+    if type(x) is not Tracer and type(y) is not Tracer:
+        return np.corrcoef(x, y, rowvar, dtype=dtype)
+    covariance = cov(x, y, rowvar)
+    if len(shape_of(covariance)) == 0:
+        return covariance / covariance
+    deviations = sqrt(diagonal(covariance))
+    scaled = covariance / reshape(deviations, (-1, 1)) / reshape(deviations, (1, -1))
+    return clip(scaled, -1.0, 1.0)
+
+
+def _unwrap_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    p = array(draw, st, hnp, (-9.0, 9.0), min_dims=1)
+    return (p,), {"axis": draw(st.integers(-p.ndim, p.ndim - 1))}
+
+
+@_named("unwrap", np.unwrap, _unwrap_examples,
+        "Differentiable :func:`numpy.unwrap`: the added multiples of the period are "
+        "constants, so the derivative is 1.\n")
+def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * np.pi) -> Any:
+    if type(p) is not Tracer:
+        return np.unwrap(p, discont, axis, period=period)
+    value = full_value(p)
+    return p + (np.unwrap(value, discont, axis, period=period) - value)
+
+
+def _trim_zeros_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    # No zeros at the ends: trimming them changes the shape, which finite differences
+    # cannot follow (the edge-case tests cover trimming).
+    x = array(draw, st, hnp, (0.5, 3.0), shape=(draw(st.integers(1, 5)),), magnitude=True)
+    return (x,), {"trim": draw(st.sampled_from(["fb", "f", "b"]))}
+
+
+@_named("trim_zeros", np.trim_zeros, _trim_zeros_examples,
+        "Differentiable :func:`numpy.trim_zeros` of a 1-D array (a slice of it).\n")
+def trim_zeros(filt: Any, trim: str = "fb", axis: Any = None) -> Any:
+    if type(filt) is not Tracer:
+        return np.trim_zeros(filt, trim) if axis is None else np.trim_zeros(filt, trim, axis)
+    if len(shape_of(filt)) != 1:
+        raise NotImplementedError("adfun.numpy.trim_zeros: only 1-D arrays are supported on "
+                                  "traced values")
+    nonzero = np.flatnonzero(full_value(filt))
+    if nonzero.size == 0:
+        return filt[0:0]
+    start = int(nonzero[0]) if "f" in trim.lower() else 0
+    stop = int(nonzero[-1]) + 1 if "b" in trim.lower() else shape_of(filt)[0]
+    return filt[start:stop]
+
+
+from adfun.numpy._layout import atleast_2d, diagonal  # noqa: E402
+from adfun.numpy._linear import matmul, tensordot  # noqa: E402
+from adfun.numpy._selection import clip  # noqa: E402
+from adfun.numpy._shape import moveaxis, squeeze, transpose  # noqa: E402
