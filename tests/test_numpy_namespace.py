@@ -208,3 +208,14 @@ def test_ufunc_methods_on_traced_values():
         ad.grad(lambda x: np.add.reduce(x, axis=None, initial=1.0))(x)
     with pytest.raises(NotImplementedError, match=r"numpy\.add\.reduceat has no derivative rule"):
         ad.grad(lambda x: np.sum(np.add.reduceat(x, [0], axis=0)))(x)
+
+
+def test_graphs_with_values_functions_replay_and_compare():
+    def f(x):
+        return x * np.unravel_index(np.argmax(x), (2, 2))[1] + np.isclose(x, [1.0, 0.0, 0.0, 0.0])
+
+    x = np.array([0.0, 1.0, 5.0, 2.0])
+    graph = ad.trace(f)(x)
+    assert graph == ad.trace(f)(x)
+    other = np.array([0.0, 7.0, 5.0, 1.0])
+    np.testing.assert_allclose(graph(other), f(other))

@@ -144,19 +144,43 @@ def _concrete(value: Any) -> Any:
 class _Template:
     """The call of a function of values with its traced leaves taken out (a node param).
 
-    Compared and hashed by identity: two calls are the same node parameter only if they
-    are the same call.
+    Equal (and equally hashed) when the constant parts of two calls are equal, so that
+    graphs traced twice from the same program compare equal.
     """
 
-    __slots__ = ("args", "kwargs", "output")
+    __slots__ = ("args", "kwargs", "output", "_key")
 
     def __init__(self, args: Any, kwargs: Any, output: Any) -> None:
         self.args = args
         self.kwargs = kwargs
         self.output = output
+        self._key = (_frozen(args), _frozen(kwargs), output)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Template) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
 
     def __repr__(self) -> str:
-        return "<call template>" if self.output is None else f"<call template, output {self.output}>"
+        suffix = "" if self.output is None else f", output {self.output}"
+        return f"<call template{suffix}>"
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return ("array", value.shape, str(value.dtype), value.tobytes())
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__,) + tuple(_frozen(item) for item in value)
+    if isinstance(value, dict):
+        return ("dict",) + tuple((key, _frozen(item)) for key, item in value.items())
+    if value is _SLOT:
+        return ("slot",)
+    try:
+        hash(value)
+    except TypeError:
+        return ("object", id(value))
+    return value
 
 
 _SLOT = object()
