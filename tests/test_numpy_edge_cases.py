@@ -236,7 +236,9 @@ def test_trim_zeros_slices_the_traced_array():
 def test_piecewise_evaluates_each_piece_on_its_own_entries():
     x = np.array([-4.0, 0.25, 9.0])
     # sqrt would give NaN (and a NaN derivative) on the negative entry if it saw it
-    fun = lambda x: anp.sum(anp.piecewise(x, [x < 0, x >= 0], [lambda v: -v, anp.sqrt]))  # noqa: E731
+    def fun(x):
+        return anp.sum(anp.piecewise(x, [x < 0, x >= 0], [lambda v: -v, anp.sqrt]))
+
     np.testing.assert_allclose(ad.grad(fun)(x), [-1.0, 1.0, 1.0 / 6.0])
     np.testing.assert_allclose(fun(x), 4.0 + 0.5 + 3.0)
 

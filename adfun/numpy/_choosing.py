@@ -172,7 +172,7 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
     Examples
     --------
     >>> import adfun as ad, adfun.numpy as anp, numpy as np
-    >>> ad.grad(lambda x: anp.interp(x, [0.0, 1.0, 2.0], [0.0, 2.0, 3.0]))(0.5)
+    >>> float(ad.grad(lambda x: anp.interp(x, [0.0, 1.0, 2.0], [0.0, 2.0, 3.0]))(0.5))
     2.0
     """
     if not _any_traced((x, xp, fp, left, right)):

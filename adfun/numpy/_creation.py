@@ -106,7 +106,7 @@ A list of traced values is stacked, so the derivative flows back to each item.
 Examples
 --------
 >>> import adfun as ad, adfun.numpy as anp
->>> ad.grad(lambda x: anp.sum(anp.array([x, 2.0 * x, 3.0])))(1.0)
+>>> float(ad.grad(lambda x: anp.sum(anp.array([x, 2.0 * x, 3.0])))(1.0))
 3.0
 """
 array = composite(None, Domain(examples=_array_examples), name="array")(_array_fun)
@@ -209,7 +209,7 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retste
     Examples
     --------
     >>> import adfun as ad, adfun.numpy as anp
-    >>> ad.grad(lambda b: anp.sum(anp.linspace(0.0, b, 5)))(2.0)
+    >>> float(ad.grad(lambda b: anp.sum(anp.linspace(0.0, b, 5)))(2.0))
     2.5
     """
     if type(start) is not Tracer and type(stop) is not Tracer:

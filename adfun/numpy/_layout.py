@@ -266,9 +266,10 @@ def _pad_fun(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) 
         mode in ("reflect", "symmetric") and kwargs.get("reflect_type", "even") == "even"
     ):
         return gather(array, np.pad, pad_width, mode=mode, **kwargs)
+    reflect = kwargs.get("reflect_type")
+    detail = f" with reflect_type={reflect!r}" if reflect is not None else ""
     raise NotImplementedError(
-        f"adfun.numpy.pad: mode={mode!r}"
-        f"{' with reflect_type=' + repr(kwargs.get('reflect_type')) if 'reflect_type' in kwargs else ''}"
+        f"adfun.numpy.pad: mode={mode!r}{detail}"
         f" is not supported on traced values (supported: 'constant', 'edge', 'wrap', and "
         f"'reflect'/'symmetric' with reflect_type='even'); apply ad.stop_gradient() to the "
         f"array if the padding should be a constant"

@@ -250,7 +250,8 @@ def _cumprod_impl(a: Any, axis: int = 0) -> Any:
     return np.cumprod(a, axis=axis)
 
 
-_CUMPROD = declare("cumprod", _cumprod_impl, (_cumprod_vjp,), (_cumprod_jvp,), Domain(examples=_scan_examples), "")
+_CUMPROD = declare("cumprod", _cumprod_impl, (_cumprod_vjp,), (_cumprod_jvp,),
+                   Domain(examples=_scan_examples), "")
 
 
 @wrap(_CUMPROD, np.cumprod, "", "cumprod(a, axis=None)")

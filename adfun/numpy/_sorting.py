@@ -289,6 +289,6 @@ def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool =
 del ndim_of
 
 from adfun.numpy._core import dtype_of  # noqa: E402
-from adfun.numpy._layout import take, take_along_axis  # noqa: E402
+from adfun.numpy._layout import take_along_axis  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import moveaxis, ravel, reshape, transpose  # noqa: E402
