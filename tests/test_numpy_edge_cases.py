@@ -247,3 +247,13 @@ def test_gradient_refuses_traced_spacing():
     with pytest.raises(NotImplementedError, match=r"adfun\.numpy\.gradient: differentiating "
                                                   r"with respect to the spacing"):
         ad.grad(lambda h: anp.sum(anp.gradient(np.arange(4.0) ** 2, h)))(0.5)
+
+
+def test_arange_and_heaviside_carry_their_derivatives():
+    np.testing.assert_allclose(ad.grad(lambda s: anp.sum(anp.arange(s, 3.0, 0.5)))(0.2), 6.0)
+    np.testing.assert_allclose(ad.grad(lambda h: anp.sum(np.arange(0.0, 2.0, h)))(0.5),
+                               0.0 + 1.0 + 2.0 + 3.0)
+    x = np.array([-1.0, 0.0, 2.0, 0.0])
+    np.testing.assert_allclose(ad.grad(lambda h: anp.sum(np.heaviside(x, h)))(0.5), 2.0)
+    np.testing.assert_allclose(ad.grad(lambda x: anp.sum(np.heaviside(x, 0.5) * x))(x),
+                               np.heaviside(x, 0.5))

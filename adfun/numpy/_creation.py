@@ -318,3 +318,42 @@ from adfun.numpy._shape import (  # noqa: E402
     reshape,
     stack,
 )
+
+
+def _arange_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    start = array(draw, st, hnp, (-3.0, 3.0), shape=())
+    step = array(draw, st, hnp, (0.3, 1.0), shape=())
+    # Ends well inside a step: the length must not change under a small perturbation.
+    count = draw(st.integers(1, 6))
+    stop = np.asarray(start + (count - 0.5) * step)
+    return (start, stop, step), {}
+
+
+@composite(np.arange, Domain(examples=_arange_examples))
+def arange(*args: Any, **kwargs: Any) -> Any:
+    """:func:`numpy.arange`, differentiable in traced float ``start`` and ``step``.
+
+    The number of entries is decided by the values (a constant); entry ``k`` is
+    ``start + k * step``, so its derivative is 1 in ``start`` and ``k`` in ``step``.
+    """
+    values = list(args) + [kwargs.get(key) for key in ("start", "stop", "step")
+                           if key in kwargs]
+    if not any(type(value) is Tracer for value in values):
+        return np.arange(*args, **kwargs)
+    names = ["start", "stop", "step"]
+    given = dict(zip(names if len(args) > 1 else ["stop"], args))
+    for key in names:
+        if key in kwargs:
+            given[key] = kwargs.pop(key)
+    dtype = kwargs.pop("dtype", None)
+    if kwargs:
+        raise TypeError(f"adfun.numpy.arange: unsupported keyword arguments {sorted(kwargs)}")
+    start = given.get("start", 0)
+    step = given.get("step", 1)
+    concrete = np.arange(full_value(start), full_value(given["stop"]), full_value(step),
+                         dtype=dtype)
+    counts = np.arange(concrete.shape[0], dtype=concrete.dtype)
+    result = start + step * counts if concrete.dtype.kind == "f" else concrete
+    return result if type(result) is Tracer else concrete

@@ -383,3 +383,30 @@ as is (derivative 1).
 """
 real_if_close = composite(np.real_if_close, Domain(examples=_frexp_examples),
                           name="real_if_close")(_real_if_close_fun)
+
+
+def _heaviside_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import broadcast_arrays
+
+    x, h = broadcast_arrays(draw, st, hnp, ((-2.0, 2.0), (0.0, 1.0)))
+    x = np.asarray(np.where(np.abs(x) < 0.5, 0.0, x))  # exact zeros: where h0 is used
+    # x1 as a list: a constant for the test (the step has no derivative across its jump).
+    return (x.tolist(), h), {}
+
+
+def _heaviside_fun(x1: Any, x2: Any, /, *args: Any, **kwargs: Any) -> Any:
+    if type(x1) is not Tracer and type(x2) is not Tracer:
+        return np.heaviside(x1, x2, *args, **kwargs)
+    x1 = x1 if type(x1) is Tracer else np.asarray(x1)
+    x2 = x2 if type(x2) is Tracer else np.asarray(x2)
+    dtype = np.result_type(dtype_of(x1), dtype_of(x2))
+    steps = where(greater(x1, 0.0), np.ones((), dtype), np.zeros((), dtype))
+    return where(isnan(x1), np.asarray(np.nan, dtype), where(equal(x1, 0.0), x2, steps))
+
+
+_heaviside_fun.__name__ = _heaviside_fun.__qualname__ = "heaviside"
+_heaviside_fun.__doc__ = """Differentiable :func:`numpy.heaviside`: derivative 0 in ``x1``
+(a step) and 1 in ``x2`` where ``x1 == 0`` (where the value is ``x2``).
+"""
+heaviside = composite(np.heaviside, Domain(examples=_heaviside_examples), name="heaviside")(
+    _heaviside_fun)

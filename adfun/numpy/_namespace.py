@@ -44,7 +44,8 @@ DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
         arcsin arccos arctan sinh cosh arcsinh arccosh arctanh sinc exp2 expm1 log2 log10
         log1p cbrt reciprocal fabs positive deg2rad radians rad2deg degrees real conjugate conj
         arctan2 hypot logaddexp logaddexp2 float_power copysign fmod ldexp fmax fmin divmod
-        modf acos asin atan acosh asinh atanh atan2 pow frexp nextafter real_if_close"""),
+        modf acos asin atan acosh asinh atanh atan2 pow frexp nextafter real_if_close
+        heaviside"""),
     "_reductions": _names("sum mean max min amax amin var std"),
     "_scans": _names("prod cumsum cumprod"),
     "_statistics": _names("""
@@ -73,14 +74,14 @@ DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
     "_choosing": _names("select choose compress extract nan_to_num interp bincount"),
     "_creation": _names("""
         array asarray asanyarray ascontiguousarray asfortranarray asarray_chkfinite require
-        full full_like linspace logspace geomspace vander"""),
+        full full_like linspace logspace geomspace vander arange"""),
 }
 
 #: Functions of the values whose results are constants for differentiation: on traced
 #: arguments they record a node (and run on the values).
 NONDIFFERENTIABLE_OF_VALUES = _names("""
     equal not_equal less less_equal greater greater_equal floor_divide floor ceil trunc rint
-    round around fix sign signbit heaviside spacing isnan isinf isfinite isposinf isneginf
+    round around fix sign signbit spacing isnan isinf isfinite isposinf isneginf
     isnat isreal iscomplex logical_and logical_or logical_not logical_xor any all argmax
     argmin nanargmax nanargmin argsort argpartition argwhere nonzero flatnonzero
     count_nonzero searchsorted digitize lexsort isclose allclose array_equal array_equiv isin
@@ -97,7 +98,7 @@ NONDIFFERENTIABLE_STATIC = _names("""
     diag_indices_from tril_indices_from triu_indices_from einsum_path broadcast_shapes
     array_repr array_str array2string ix_ iterable isdtype issubdtype mintypecode typename
     promote_types datetime_as_string datetime_data busday_count busday_offset is_busday
-    arange zeros ones empty eye identity tri diag_indices tril_indices triu_indices indices
+    zeros ones empty eye identity tri diag_indices tril_indices triu_indices indices
     mask_indices fromfunction frombuffer fromfile fromiter fromregex fromstring from_dlpack
     loadtxt genfromtxt load bartlett blackman hamming hanning kaiser base_repr binary_repr
     format_float_positional format_float_scientific get_include get_printoptions
