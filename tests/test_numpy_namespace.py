@@ -219,3 +219,14 @@ def test_graphs_with_values_functions_replay_and_compare():
     assert graph == ad.trace(f)(x)
     other = np.array([0.0, 7.0, 5.0, 1.0])
     np.testing.assert_allclose(graph(other), f(other))
+
+
+def test_nonzero_and_where_give_tuples_of_index_arrays():
+    def f(x):
+        rows, columns = np.nonzero(x > 1.0)
+        (positions,) = np.where(anp.ravel(x) > 1.0)
+        assert len(rows) == 2
+        return anp.sum(x[rows, columns]) + anp.sum(anp.ravel(x)[positions])
+
+    x = np.array([[0.5, 2.0], [3.0, 1.0]])
+    np.testing.assert_allclose(ad.grad(f)(x), [[0.0, 2.0], [2.0, 0.0]])

@@ -25,8 +25,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._records import NUMPY_OVERRIDES, Params, Primitive
-from adfun._trace import Tracer, bind, full_value
+from adfun._records import NUMPY_OVERRIDES
+from adfun.numpy._values import concrete as _concrete
+from adfun.numpy._values import contains_tracer as _contains_tracer
+from adfun.numpy._values import values_function
 
 
 def _names(text: str) -> tuple:
@@ -116,141 +118,13 @@ UNSUPPORTED = _names("""
 #: Sub-packages with their own differentiable functions (``adfun.numpy.linalg``, ...).
 SUBPACKAGES = _names("linalg fft")
 
+#: Functions of values that return a tuple of arrays.
+_SEVERAL_RESULTS = frozenset(("unravel_index",))
+
 _IN_PLACE = frozenset(_names("put put_along_axis putmask place copyto fill_diagonal"))
 
 
 # --- wrappers ---------------------------------------------------------------------------------
-
-
-def _contains_tracer(value: Any) -> bool:
-    if type(value) is Tracer:
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_contains_tracer(item) for item in value)
-    if isinstance(value, dict):
-        return any(_contains_tracer(item) for item in value.values())
-    return False
-
-
-def _concrete(value: Any) -> Any:
-    if type(value) is Tracer:
-        return full_value(value)
-    if isinstance(value, (list, tuple)):
-        return type(value)(_concrete(item) for item in value)
-    if isinstance(value, dict):
-        return {key: _concrete(item) for key, item in value.items()}
-    return value
-
-
-class _Template:
-    """The call of a function of values with its traced leaves taken out (a node param).
-
-    Equal (and equally hashed) when the constant parts of two calls are equal, so that
-    graphs traced twice from the same program compare equal.
-    """
-
-    __slots__ = ("args", "kwargs", "output", "_key")
-
-    def __init__(self, args: Any, kwargs: Any, output: Any) -> None:
-        self.args = args
-        self.kwargs = kwargs
-        self.output = output
-        self._key = (_frozen(args), _frozen(kwargs), output)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Template) and self._key == other._key
-
-    def __hash__(self) -> int:
-        return hash(self._key)
-
-    def __repr__(self) -> str:
-        suffix = "" if self.output is None else f", output {self.output}"
-        return f"<call template{suffix}>"
-
-
-def _frozen(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return ("array", value.shape, str(value.dtype), value.tobytes())
-    if isinstance(value, (list, tuple)):
-        return (type(value).__name__,) + tuple(_frozen(item) for item in value)
-    if isinstance(value, dict):
-        return ("dict",) + tuple((key, _frozen(item)) for key, item in value.items())
-    if value is _SLOT:
-        return ("slot",)
-    try:
-        hash(value)
-    except TypeError:
-        return ("object", id(value))
-    return value
-
-
-_SLOT = object()
-
-
-def _take_out(value: Any, leaves: list) -> Any:
-    if type(value) is Tracer:
-        leaves.append(value)
-        return (_SLOT, len(leaves) - 1)
-    if isinstance(value, (list, tuple)):
-        return type(value)(_take_out(item, leaves) for item in value)
-    if isinstance(value, dict):
-        return {key: _take_out(item, leaves) for key, item in value.items()}
-    return value
-
-
-def _put_in(value: Any, leaves: tuple) -> Any:
-    if isinstance(value, tuple) and len(value) == 2 and value[0] is _SLOT:
-        return leaves[value[1]]
-    if isinstance(value, (list, tuple)):
-        return type(value)(_put_in(item, leaves) for item in value)
-    if isinstance(value, dict):
-        return {key: _put_in(item, leaves) for key, item in value.items()}
-    return value
-
-
-def values_function(name: str, numpy_fun: Callable) -> Callable:
-    """A non-differentiable function of the values that records a node when traced.
-
-    Traced arguments may sit inside lists, tuples or keyword arguments.  A tuple or list
-    result becomes a tuple of traced values, one node per item.
-    """
-
-    def impl(*leaves: Any, template: Any = None) -> Any:
-        result = numpy_fun(*_put_in(template.args, leaves), **_put_in(template.kwargs, leaves))
-        if template.output is not None:
-            result = result[template.output]
-        return result
-
-    primitive = Primitive(name, impl, (), (), None, nondiff=True)
-
-    def fun(*args: Any, **kwargs: Any) -> Any:
-        for arg in args:
-            if type(arg) is Tracer:
-                break
-        else:
-            if not (_contains_tracer(args) or _contains_tracer(kwargs)):
-                return numpy_fun(*args, **kwargs)
-        leaves: list = []
-        args_out = _take_out(args, leaves)
-        kwargs_out = _take_out(kwargs, leaves)
-        leaves_tuple = tuple(leaves)
-        probe = numpy_fun(*_concrete(args), **_concrete(kwargs))
-        if isinstance(probe, (tuple, list)):
-            return type(probe)(
-                bind(primitive, leaves_tuple,
-                     Params(template=_Template(args_out, kwargs_out, index)))
-                for index in range(len(probe))
-            ) if not hasattr(probe, "_fields") else type(probe)(*(
-                bind(primitive, leaves_tuple,
-                     Params(template=_Template(args_out, kwargs_out, index)))
-                for index in range(len(probe))))
-        return bind(primitive, leaves_tuple, Params(template=_Template(args_out, kwargs_out,
-                                                                        None)))
-
-    _describe(fun, name, f"{name} (:func:`numpy.{name}`) on plain or traced values.\n\n"
-                         f"The result is a constant for differentiation.\n")
-    fun.primitive = primitive  # type: ignore[attr-defined]
-    return fun
 
 
 def static_function(name: str, numpy_fun: Callable) -> Callable:
@@ -321,7 +195,9 @@ def _build() -> tuple:
         if numpy_fun is None:
             continue
         existing = getattr(_nondiff, name, None)
-        namespace[name] = existing if existing is not None else values_function(name, numpy_fun)
+        if existing is None:
+            existing = values_function(name, numpy_fun, several=name in _SEVERAL_RESULTS)
+        namespace[name] = existing
         status[name] = "nondifferentiable"
     for name in NONDIFFERENTIABLE_STATIC:
         numpy_fun = _numpy_object(name)
