@@ -260,3 +260,17 @@ def test_arange_and_heaviside_carry_their_derivatives():
     np.testing.assert_allclose(ad.grad(lambda h: anp.sum(np.heaviside(x, h)))(0.5), 2.0)
     np.testing.assert_allclose(ad.grad(lambda x: anp.sum(np.heaviside(x, 0.5) * x))(x),
                                np.heaviside(x, 0.5))
+
+
+def test_histogram_counts_are_constants_and_edges_follow_the_data():
+    a = np.array([0.0, 0.7, 1.2, 3.0])
+
+    def edges_sum(a):
+        counts, edges = np.histogram(a, bins=3)
+        assert counts.tolist() == [2, 1, 1]  # a constant: its values can be read
+        return anp.sum(edges)
+
+    # edges = linspace(min, max, 4): each edge moves with min and max
+    np.testing.assert_allclose(ad.grad(edges_sum)(a), [2.0, 0.0, 0.0, 2.0])
+    with pytest.raises(NotImplementedError, match=r"adfun\.numpy\.histogram: a traced range="):
+        ad.grad(lambda r: anp.sum(anp.histogram(a, 2, range=(0.0, r))[1]))(4.0)

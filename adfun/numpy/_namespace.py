@@ -72,6 +72,7 @@ DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
     "_sorting": _names("""
         sort partition quantile percentile median nanquantile nanpercentile nanmedian"""),
     "_selection": _names("where clip"),
+    "_histograms": _names("histogram histogram_bin_edges"),
     "_functional": _names("piecewise apply_along_axis apply_over_axes"),
     "_choosing": _names("select choose compress extract nan_to_num interp bincount"),
     "_creation": _names("""
@@ -111,8 +112,8 @@ NONDIFFERENTIABLE_STATIC = _names("""
 #: traced ones.
 UNSUPPORTED = _names("""
     i0 sort_complex unique unique_all unique_counts unique_inverse unique_values union1d
-    intersect1d setdiff1d setxor1d roots poly polydiv polyfit histogram histogram2d
-    histogramdd histogram_bin_edges put put_along_axis putmask place copyto fill_diagonal
+    intersect1d setdiff1d setxor1d roots poly polydiv polyfit histogram2d histogramdd put
+    put_along_axis putmask place copyto fill_diagonal
     save savez savez_compressed savetxt asmatrix bmat""")
 
 #: Sub-packages with their own differentiable functions (``adfun.numpy.linalg``, ...).
