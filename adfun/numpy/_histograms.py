@@ -43,14 +43,17 @@ def _histogram_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return args, kwargs
 
 
-def _edges(a: Any, bins: Any, range: Any, weights: Any, name: str) -> tuple:  # noqa: A002
-    """Differentiable edges and NumPy's concrete edges."""
-    values = np.ravel(np.asarray(full_value(a)))
-    weight_values = None if weights is None else np.ravel(np.asarray(full_value(weights)))
+def _refuse_traced_range(range: Any, name: str) -> None:  # noqa: A002
     if type(range) is Tracer or (isinstance(range, (tuple, list))
                                  and any(type(end) is Tracer for end in range)):
         raise NotImplementedError(f"adfun.numpy.{name}: a traced range= is not supported; "
                                   f"pass constant bounds")
+
+
+def _edges(a: Any, bins: Any, range: Any, weights: Any, name: str) -> tuple:  # noqa: A002
+    """Differentiable edges and NumPy's concrete edges."""
+    values = np.ravel(np.asarray(full_value(a)))
+    weight_values = None if weights is None else np.ravel(np.asarray(full_value(weights)))
     concrete = np.histogram_bin_edges(values, np.asarray(full_value(bins)) if np.ndim(
         full_value(bins)) else full_value(bins), range, weight_values)
     if np.ndim(full_value(bins)) == 1:
@@ -77,6 +80,7 @@ def histogram_bin_edges(a: Any, bins: Any = 10, range: Any = None,  # noqa: A002
                         weights: Any = None) -> Any:
     """:func:`numpy.histogram_bin_edges`; edges derived from the data follow its minimum
     and maximum (differentiably), explicit edges and ranges are constants."""
+    _refuse_traced_range(range, "histogram_bin_edges")
     if not any(type(value) is Tracer for value in (a, bins, weights)):
         return np.histogram_bin_edges(a, bins, range, weights)
     return _edges(a, bins, range, weights, "histogram_bin_edges")[0]
@@ -101,6 +105,7 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,  #
     >>> ad.grad(lambda w: anp.histogram(data, bins=2, weights=w)[0][1])(np.ones(4))
     array([0., 0., 0., 1.])
     """
+    _refuse_traced_range(range, "histogram")
     if not any(type(value) is Tracer for value in (a, bins, weights)):
         return np.histogram(a, bins, range, density, weights)
     edges, concrete = _edges(a, bins, range, weights, "histogram")
