@@ -68,7 +68,7 @@ DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
     "_einsum": _names("einsum"),
     "_products": _names("""
         vdot inner outer kron cross vecdot matvec vecmat convolve correlate polyval polymul
-        polyadd polysub polyder polyint"""),
+        polyadd polysub polyder polyint poly"""),
     "_sorting": _names("""
         sort partition quantile percentile median nanquantile nanpercentile nanmedian"""),
     "_selection": _names("where clip"),
@@ -112,7 +112,7 @@ NONDIFFERENTIABLE_STATIC = _names("""
 #: traced ones.
 UNSUPPORTED = _names("""
     i0 sort_complex unique unique_all unique_counts unique_inverse unique_values union1d
-    intersect1d setdiff1d setxor1d roots poly polydiv polyfit histogram2d histogramdd put
+    intersect1d setdiff1d setxor1d roots polydiv polyfit histogram2d histogramdd put
     put_along_axis putmask place copyto fill_diagonal
     save savez savez_compressed savetxt asmatrix bmat""")
 

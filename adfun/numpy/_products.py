@@ -370,3 +370,28 @@ def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
             [constant], dtype=dtype_of(scaled))
         p = concatenate([scaled, tail])
     return p
+
+
+def _poly_roots_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    return (array(draw, st, hnp, (-2.0, 2.0), shape=(draw(st.integers(1, 4)),)),), {}
+
+
+@composite(np.poly, Domain(examples=_poly_roots_examples))
+def poly(seq_of_zeros: Any) -> Any:
+    """Differentiable :func:`numpy.poly` of a 1-D sequence of real roots (the product of
+    the factors ``x - r``, as repeated convolutions)."""
+    if type(seq_of_zeros) is not Tracer:
+        return np.poly(seq_of_zeros)
+    shape = shape_of(seq_of_zeros)
+    if len(shape) != 1:
+        raise NotImplementedError("adfun.numpy.poly: only a 1-D sequence of roots is supported "
+                                  "on traced values (the characteristic polynomial of a matrix "
+                                  "needs its eigenvalues)")
+    coefficients: Any = np.ones(1, dtype_of(seq_of_zeros))
+    for index in range(shape[0]):
+        factor = concatenate([np.ones(1, dtype_of(seq_of_zeros)),
+                              reshape(-seq_of_zeros[index], (1,))])
+        coefficients = convolve(coefficients, factor)
+    return coefficients

@@ -1,4 +1,4 @@
-"""Reductions over axes: ``sum``, ``mean``, ``max``, ``min``, ``var``, ``std``, ``prod``."""
+"""Reductions over axes: ``sum``, ``mean``, ``max``, ``min``, ``var``, ``std``."""
 
 from __future__ import annotations
 
