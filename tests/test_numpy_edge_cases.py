@@ -274,3 +274,11 @@ def test_histogram_counts_are_constants_and_edges_follow_the_data():
     np.testing.assert_allclose(ad.grad(edges_sum)(a), [2.0, 0.0, 0.0, 2.0])
     with pytest.raises(NotImplementedError, match=r"adfun\.numpy\.histogram: a traced range="):
         ad.grad(lambda r: anp.sum(anp.histogram(a, 2, range=(0.0, r))[1]))(4.0)
+
+
+def test_i0_derivative_is_the_bessel_function_of_order_one():
+    special = pytest.importorskip("scipy.special")
+    x = np.array([-3.0, -0.1, 0.0, 0.7, 5.0, 40.0, 300.0])
+    np.testing.assert_allclose(ad.elementwise_grad(anp.i0)(x), special.i1(x), rtol=1e-13)
+    _, tangent = ad.jvp(anp.i0, (x,), (np.ones_like(x),))
+    np.testing.assert_allclose(tangent, special.i1(x), rtol=1e-13)

@@ -410,3 +410,41 @@ _heaviside_fun.__doc__ = """Differentiable :func:`numpy.heaviside`: derivative 0
 """
 heaviside = composite(np.heaviside, Domain(examples=_heaviside_examples), name="heaviside")(
     _heaviside_fun)
+
+
+# --- the modified Bessel function of order 0 ----------------------------------------------------
+
+
+def _bessel_i1_impl(x: Any) -> Any:
+    """``I1(x)`` by its power series ``sum (x/2)**(2k+1) / (k! (k+1)!)``.
+
+    Every term has the sign of ``x``, so the sum has no cancellation; it is carried on
+    until the terms are negligible (``|x| + 40`` terms, past the largest one at ``k ~
+    |x|/2``).
+    """
+    values = np.asarray(x)
+    dtype = np.result_type(values, np.float32) if values.dtype.kind == "f" else np.float64
+    half = values.astype(dtype) / 2
+    square = half * half
+    term = half.copy()
+    total = term.copy()
+    count = int(np.max(np.abs(values), initial=0.0)) + 40 if values.size else 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(count):
+            term = term * square / ((k + 1) * (k + 2))
+            total = total + term
+    return total if values.ndim else total[()]
+
+
+def _bessel_i1_derivative(ans: Any, x: Any) -> Any:
+    # I1'(x) = I0(x) - I1(x) / x, whose limit at 0 is 1/2.
+    zero = equal(x, 0.0)
+    safe = where(zero, 1.0, x)
+    return where(zero, 0.5, i0(x) - ans / safe)
+
+
+bessel_i1 = unary("bessel_i1", _bessel_i1_impl, _bessel_i1_derivative,
+                  Domain(ranges=((0.2, 4.0),), magnitude=True),
+                  "``I0(x) - I1(x) / x`` (1/2 at 0); the derivative of :func:`i0`.")
+i0 = unary("i0", np.i0, lambda ans, x: bessel_i1(x), Domain(ranges=((-4.0, 4.0),)),
+           "``I1(x)``, the modified Bessel function of order 1.")

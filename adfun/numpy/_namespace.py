@@ -47,7 +47,7 @@ DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
         log1p cbrt reciprocal fabs positive deg2rad radians rad2deg degrees real conjugate conj
         arctan2 hypot logaddexp logaddexp2 float_power copysign fmod ldexp fmax fmin divmod
         modf acos asin atan acosh asinh atanh atan2 pow frexp nextafter real_if_close
-        heaviside"""),
+        heaviside i0"""),
     "_reductions": _names("sum mean max min amax amin var std"),
     "_scans": _names("prod cumsum cumprod"),
     "_statistics": _names("""
@@ -111,7 +111,7 @@ NONDIFFERENTIABLE_STATIC = _names("""
 #: Functions with no derivative rule: NumPy's on plain values, NotImplementedError on
 #: traced ones.
 UNSUPPORTED = _names("""
-    i0 sort_complex unique unique_all unique_counts unique_inverse unique_values union1d
+    sort_complex unique unique_all unique_counts unique_inverse unique_values union1d
     intersect1d setdiff1d setxor1d roots polydiv polyfit histogram2d histogramdd put
     put_along_axis putmask place copyto fill_diagonal
     save savez savez_compressed savetxt asmatrix bmat""")
