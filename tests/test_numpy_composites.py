@@ -1,9 +1,10 @@
 """The composite test: every differentiable composite of ``adfun.numpy`` in both modes.
 
 Composites are functions written exactly with other differentiable functions (``var``,
-``flip``, ``einsum`` helpers, ...).  Each declares a domain giving ``(args, kwargs)``;
-reverse and forward mode are checked against central finite differences in every float
-array argument, and the value against NumPy's own function.
+``flip``, ``take``, ...).  Each declares a domain giving ``(args, kwargs)``; the traced
+value is checked against NumPy's own function, reverse and forward mode against central
+finite differences in every float array argument, and (where the domain is smooth)
+second order too.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import adfun as ad
 import adfun.numpy  # noqa: F401 - fills the registry
 from adfun.numpy._core import COMPOSITES
 
-from _gradcheck import check_forward, check_reverse
+from _gradcheck import check_forward, check_reverse, check_second_order
 
 NAMES = sorted(COMPOSITES)
 
@@ -83,3 +84,5 @@ def test_composite_against_finite_differences(name, data):
     positions = list(range(len(leaves)))
     check_reverse(call, leaves, positions, rng)
     check_forward(call, leaves, positions, rng)
+    if fun.domain.smooth:
+        check_second_order(call, leaves, positions, rng)

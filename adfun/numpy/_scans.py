@@ -261,7 +261,8 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
     Derivative: exact with zeros (no division by the input): entries before the first
     zero of a scan line get ``revcumsum(g * ans) / x``, the first zero gets the product
     of the entries before it times the cotangent-weighted running products after it,
-    and entries after it get 0.
+    and entries after it get 0.  (Entries of magnitude below about ``1e-150`` but not
+    zero make second derivatives inaccurate: the regular part divides by them.)
 
     Examples
     --------

@@ -21,18 +21,13 @@ def _reduction_examples(draw: Any, st: Any, hnp: Any, *, nans: bool = False,
     from adfun.numpy._examples import array, axis_params
 
     x = array(draw, st, hnp, (-3.0, 3.0), min_dims=1, distinct=distinct)
-    if nans:
-        mask = draw(hnp.arrays(np.bool_, x.shape, elements=st.sampled_from([False, False, True])))
-        x = np.where(mask, np.nan, x)
-        x.flat[0] = 1.5 if np.isnan(x.flat[0]) else x.flat[0]  # one number per slice at least
-        x = np.where(np.isnan(x).all(axis=-1, keepdims=True), 1.0, x)
     params = axis_params(draw, st, x.ndim)
     if nans:
-        # Every reduced slice keeps at least one number (all-NaN slices give NaN anyway).
-        axis = params["axis"]
-        finite = ~np.isnan(x)
-        if not np.all(np.any(finite, axis=axis)):
-            x = np.where(finite, x, 0.5)
+        mask = draw(hnp.arrays(np.bool_, x.shape, elements=st.sampled_from([False, False, True])))
+        with_nans = np.where(mask, np.nan, x)
+        # Reduced slices left without a number keep their own values (no new ties).
+        empty = np.all(np.isnan(with_nans), axis=params["axis"], keepdims=True)
+        x = np.where(empty, x, with_nans)
     if ddof:
         params["ddof"] = draw(st.sampled_from([0, 1])) if x.size > 1 else 0
         count = x.size if params["axis"] is None else int(
@@ -260,7 +255,12 @@ nanmin = _nan_extremum("nanmin", np.nanmin, np.inf, lambda a, **kw: min(a, **kw)
 
 
 def _nan_scan_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
     (x,), _ = _reduction_examples(draw, st, hnp, nans=True)
+    # Magnitudes from 0.2 (cumprod's rules divide by the entries before a zero).
+    x = np.where(np.isnan(x), np.nan, array(draw, st, hnp, (0.2, 3.0), shape=x.shape,
+                                            magnitude=True))
     return (x,), {"axis": draw(st.one_of(st.none(), st.integers(0, x.ndim - 1)))}
 
 
