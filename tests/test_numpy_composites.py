@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -65,7 +65,6 @@ def _split_leaves(args):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=15)
 @given(data=st.data())
 def test_composite_against_finite_differences(name, data):
     fun = COMPOSITES[name]

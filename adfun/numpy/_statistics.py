@@ -171,7 +171,17 @@ def _nan_reduction(name: str, numpy_fun: Callable, examples: Callable, fill: flo
 
 nansum = _nan_reduction("nansum", np.nansum, _nan_examples, 0.0,
                         lambda a, axis, keep: sum(a, axis=axis, keepdims=keep), "(as zeros)")
-nanprod = _nan_reduction("nanprod", np.nanprod, _nan_examples, 1.0,
+def _nan_product_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    (x,), params = _reduction_examples(draw, st, hnp, nans=True)
+    # Magnitudes from 0.2: prod's higher derivatives go through cumprod's rules, which
+    # divide by the entries before a zero.
+    magnitudes = array(draw, st, hnp, (0.2, 2.0), shape=x.shape, magnitude=True)
+    return (np.where(np.isnan(x), np.nan, magnitudes),), params
+
+
+nanprod = _nan_reduction("nanprod", np.nanprod, _nan_product_examples, 1.0,
                          lambda a, axis, keep: prod(a, axis=axis, keepdims=keep), "(as ones)")
 
 
