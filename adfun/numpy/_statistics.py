@@ -517,15 +517,19 @@ def _cov_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     from adfun.numpy._examples import array
 
     variables, observations = draw(st.integers(1, 3)), draw(st.integers(2, 5))
-    # Distinct values: correlations are undefined for constant variables.
+    # Distinct values (correlations are undefined for constant variables), bent by a
+    # quadratic so that no two variables are exactly linearly related (correlation +-1
+    # is a kink of corrcoef's clip).
     m = array(draw, st, hnp, (-3.0, 3.0), distinct=True, shape=draw(st.sampled_from(
         [(variables, observations), (observations,)])))
+    m = m + 0.05 * np.square(np.arange(m.size, dtype=float)).reshape(m.shape) % 0.7
     kwargs = {"rowvar": True, "bias": draw(st.booleans())}
     if draw(st.booleans()):
         kwargs["rowvar"] = False
         m = np.asarray(m.T)
     if draw(st.booleans()) and m.ndim == 2:
         y = array(draw, st, hnp, (-3.0, 3.0), shape=m.shape, distinct=True)
+        y = y + 0.03 * np.power(np.arange(y.size, dtype=float), 3).reshape(y.shape) % 0.9
         return (m, y), kwargs
     return (m,), kwargs
 
