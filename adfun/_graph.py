@@ -64,6 +64,9 @@ def _freeze(value: Any) -> Any:
         return ("dtype", value.str)
     if isinstance(value, type):
         return ("type", value.__module__, value.__qualname__)
+    if kind.__eq__ is not object.__eq__ and kind.__hash__ is not None:
+        # A value type that defines its own equality (e.g. a node parameter record).
+        return ("value", kind.__module__, kind.__qualname__, value)
     return ("object", id(value))
 
 

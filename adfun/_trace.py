@@ -319,7 +319,7 @@ class Tracer:
 
     # --- NumPy protocols ----------------------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        override = NUMPY_OVERRIDES.get(ufunc) if method == "__call__" else None
+        override = NUMPY_OVERRIDES.get(ufunc if method == "__call__" else (ufunc, method))
         if override is None:
             what = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
             raise NotImplementedError(

@@ -3,13 +3,19 @@
 Import it as ``import adfun.numpy as anp`` and write NumPy code with it; every function
 works on plain arrays (straight to NumPy) and on the traced values of a transform.
 Plain ``numpy`` functions called on traced values dispatch here as well.
+
+Every public NumPy name is available here, classified once in
+:mod:`adfun.numpy._namespace` as differentiable, non-differentiable (a constant for
+differentiation) or unsupported on traced values; :func:`coverage` lists them all.  The
+most used functions are imported explicitly below; the rest of the namespace is served
+from that table.
 """
 
 from __future__ import annotations
 
 import numpy as _np
 
-from adfun.numpy._core import REGISTRY
+from adfun.numpy._core import COMPOSITES, REGISTRY
 from adfun.numpy._elementwise import (
     abs,
     absolute,
@@ -81,33 +87,61 @@ from adfun.numpy._shape import (
     transpose,
 )
 
-# Constants and types, as NumPy has them.
-pi = _np.pi
-e = _np.e
-inf = _np.inf
-nan = _np.nan
-newaxis = None
-float16, float32, float64 = _np.float16, _np.float32, _np.float64
-int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
-ndarray = _np.ndarray
+from adfun.numpy._layout import (
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_arrays,
+    diag,
+    diagonal,
+    flip,
+    pad,
+    repeat,
+    roll,
+    take,
+    take_along_axis,
+    tile,
+    trace,
+    tril,
+    triu,
+)
+from adfun.numpy._math import (
+    arccos,
+    arcsin,
+    arctan,
+    arctan2,
+    cosh,
+    expm1,
+    hypot,
+    log1p,
+    log2,
+    log10,
+    logaddexp,
+    reciprocal,
+    sinh,
+)
+from adfun.numpy._scans import cumprod, cumsum, prod
+from adfun.numpy._einsum import einsum
+from adfun.numpy._joining import hstack, split, vstack
+from adfun.numpy._products import inner, outer, vdot
+from adfun.numpy._sorting import median, sort
+from adfun.numpy._creation import array, asarray, linspace
+from adfun.numpy import _namespace
+from adfun.numpy import _ufunc_methods  # noqa: F401 - np.add.reduce & co. on traced values
+from adfun.numpy._namespace import status_table as coverage
 
-# Constructors return plain (constant) arrays.
-array = _np.array
-asarray = _np.asarray
-zeros = _np.zeros
-ones = _np.ones
-full = _np.full
-empty = _np.empty
-eye = _np.eye
-arange = _np.arange
-linspace = _np.linspace
-zeros_like = _np.zeros_like
-ones_like = _np.ones_like
-full_like = _np.full_like
-shape = _np.shape
-ndim = _np.ndim
-size = _np.size
 
-# Sub-namespaces and complex intermediates (after every family above is loaded).
+def __getattr__(name: str) -> object:
+    """Every other public NumPy name, from the classification table."""
+    return _namespace.lookup(name)
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_namespace.NAMESPACE))
+
+
+# Complex intermediates and the sub-namespaces (after every family above is loaded).
 from adfun.numpy._complex import conj, conjugate, imag, real  # noqa: E402
 from adfun.numpy import fft, linalg  # noqa: E402
+
+del _np

@@ -18,6 +18,9 @@ from adfun._trace import Tracer, bind, bind_binary, bind_unary, full_value
 
 #: Every primitive declared by ``adfun.numpy`` (and its sub-packages), by public name.
 REGISTRY: dict[str, Any] = {}
+#: Every differentiable function built from other differentiable functions (exactly), by
+#: public name; each has a ``domain`` attribute for the composite test.
+COMPOSITES: dict[str, Any] = {}
 
 
 @attrs.frozen
@@ -177,6 +180,29 @@ def negate_fresh(fresh: Any) -> Any:
     if type(fresh) is np.ndarray:
         return np.negative(fresh, out=fresh)
     return -fresh
+
+
+def composite(numpy_fun: Any, domain: Domain, *, name: str | None = None,
+              operation: bool = True) -> Callable[[Callable], Callable]:
+    """Decorator registering a differentiable *composite*: a function written with other
+    differentiable ``adfun.numpy`` functions, exactly (its derivatives follow from theirs).
+
+    ``domain.examples(draw, st, hnp)`` gives ``(args, kwargs)``; the composite test checks
+    both modes against finite differences in every float array argument.  ``numpy_fun``
+    (if not ``None``) dispatches plain NumPy calls on traced values here.
+    """
+
+    def decorate(fun: Callable) -> Callable:
+        public = name or fun.__name__
+        fun.domain = domain  # type: ignore[attr-defined]
+        COMPOSITES[public] = fun
+        if operation:
+            OPERATIONS.setdefault(public, fun)
+        if numpy_fun is not None:
+            NUMPY_OVERRIDES[numpy_fun] = fun
+        return fun
+
+    return decorate
 
 
 def apply(primitive: Primitive, args: tuple, params: Params) -> Any:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from adfun._records import NUMPY_OVERRIDES, OPERATIONS
 from adfun.numpy._core import nondifferentiable
+from adfun.numpy._values import values_function
 
 _COMPARISON = "comparisons are piecewise constant."
 _ROUNDING = "rounding is piecewise constant (its derivative is 0 almost everywhere)."
@@ -33,7 +35,12 @@ sign = nondifferentiable("sign", np.sign, "``sign`` is piecewise constant.")
 argmax = nondifferentiable("argmax", np.argmax, _INDEX)
 argmin = nondifferentiable("argmin", np.argmin, _INDEX)
 argsort = nondifferentiable("argsort", np.argsort, _INDEX)
-nonzero = nondifferentiable("nonzero", np.nonzero, _INDEX)
+nonzero = values_function(
+    "nonzero", np.nonzero, several=True,
+    doc="nonzero (:func:`numpy.nonzero`) on plain or traced values: a tuple of index "
+        "arrays, one per axis (each a constant for differentiation).\n")
+NUMPY_OVERRIDES[np.nonzero] = nonzero
+OPERATIONS.setdefault("nonzero", nonzero)
 count_nonzero = nondifferentiable("count_nonzero", np.count_nonzero, _INDEX)
 
 isnan = nondifferentiable("isnan", np.isnan, _TEST)

@@ -1,4 +1,4 @@
-"""Reductions over axes: ``sum``, ``mean``, ``max``, ``min``, ``var``, ``std``, ``prod``."""
+"""Reductions over axes: ``sum``, ``mean``, ``max``, ``min``, ``var``, ``std``."""
 
 from __future__ import annotations
 
@@ -214,11 +214,22 @@ def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int 
     return sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
-from adfun._records import NUMPY_OVERRIDES, OPERATIONS  # noqa: E402
+def _spread_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array, axis_params
+
+    # Distinct entries and at least two per slice: ``std`` has no derivative at zero spread.
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=4))
+    x = array(draw, st, hnp, (-3.0, 3.0), shape=shape, distinct=True)
+    params = axis_params(draw, st, x.ndim)
+    params["ddof"] = draw(st.sampled_from([0, 1]))
+    return (x,), params
+
+
+from adfun._records import NUMPY_OVERRIDES  # noqa: E402
+from adfun.numpy._core import composite  # noqa: E402
 
 for _composite, _numpy_fun in ((var, np.var), (std, np.std)):
-    NUMPY_OVERRIDES[_numpy_fun] = _composite
-    OPERATIONS.setdefault(_composite.__name__, _composite)
+    composite(_numpy_fun, Domain(examples=_spread_examples))(_composite)
 NUMPY_OVERRIDES[np.amax] = max
 NUMPY_OVERRIDES[np.amin] = min
 

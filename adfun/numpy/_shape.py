@@ -376,16 +376,44 @@ def stack(arrays: Any, axis: int = 0, out: Any = None, **kwargs: Any) -> Any:
     return bind(_STACK, arrays, Params(axis=normalize_axis(axis, ndim, "stack")[0]))
 
 
-from adfun._records import NUMPY_OVERRIDES, OPERATIONS  # noqa: E402
+def _squeeze_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
 
-for _composite, _numpy_fun in (
-    (ravel, np.ravel),
-    (squeeze, np.squeeze),
-    (expand_dims, np.expand_dims),
-    (swapaxes, np.swapaxes),
-    (moveaxis, np.moveaxis),
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=2))
+    x = array(draw, st, hnp, (-3.0, 3.0), shape=shape)
+    ones = [index for index, side in enumerate(shape) if side == 1]
+    axis = draw(st.one_of(st.none(), st.sampled_from(ones))) if ones else None
+    return (x,), {"axis": axis}
+
+
+def _expand_dims_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x,), _ = _shape_examples(draw, st, hnp)
+    return (x, draw(st.integers(-x.ndim - 1, x.ndim))), {}
+
+
+def _swapaxes_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x,), _ = _shape_examples(draw, st, hnp)
+    return (x, draw(st.integers(-x.ndim, x.ndim - 1)), draw(st.integers(0, x.ndim - 1))), {}
+
+
+def _moveaxis_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x,), _ = _shape_examples(draw, st, hnp)
+    source = draw(st.integers(0, x.ndim - 1))
+    return (x, source, draw(st.integers(-x.ndim, x.ndim - 1))), {}
+
+
+from adfun.numpy._core import composite  # noqa: E402
+
+for _composite, _numpy_fun, _examples in (
+    (ravel, np.ravel, _shape_examples),
+    (squeeze, np.squeeze, _squeeze_examples),
+    (expand_dims, np.expand_dims, _expand_dims_examples),
+    (swapaxes, np.swapaxes, _swapaxes_examples),
+    (moveaxis, np.moveaxis, _moveaxis_examples),
 ):
-    NUMPY_OVERRIDES[_numpy_fun] = _composite
-    OPERATIONS.setdefault(_composite.__name__, _composite)
+    composite(_numpy_fun, Domain(examples=_examples))(_composite)
 
 from adfun.numpy._broadcast import unbroadcast  # noqa: E402
+
+permute_dims = transpose  # NumPy's array-API names for the same functions
+concat = concatenate

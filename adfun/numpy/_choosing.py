@@ -1,0 +1,234 @@
+"""Choosing entries: ``select``, ``choose``, ``compress``, ``extract``, ``nan_to_num``
+and piecewise-linear ``interp``, as composites of ``where`` and indexing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adfun._trace import Tracer, full_value
+from adfun.numpy._core import Domain, composite, shape_of
+
+
+def _any_traced(items: Any) -> bool:
+    return any(type(item) is Tracer for item in items)
+
+
+def _arrays(draw: Any, st: Any, hnp: Any, count: int) -> list:
+    from adfun.numpy._examples import broadcast_arrays
+
+    return broadcast_arrays(draw, st, hnp, ((-3.0, 3.0),) * count)
+
+
+def _select_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    count = draw(st.integers(1, 3))
+    values = _arrays(draw, st, hnp, 2 * count)
+    conditions = [value > 0 for value in values[:count]]
+    return (conditions, values[count:]), {"default": draw(st.sampled_from([0.0, -1.0]))}
+
+
+@composite(np.select, Domain(examples=_select_examples))
+def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
+    """Differentiable :func:`numpy.select`: the first choice whose condition holds.
+
+    Derivative: the cotangent goes to the chosen entry of each choice (``default`` where
+    no condition holds).
+    """
+    if not _any_traced(list(choicelist) + [default]):
+        return np.select([full_value(c) for c in condlist], choicelist, default)
+    if len(condlist) != len(choicelist):
+        raise ValueError("adfun.numpy.select: list of cases must be same length as list of "
+                         "conditions")
+    result = default
+    for condition, choice in reversed(list(zip(condlist, choicelist))):
+        condition = full_value(condition)
+        if np.asarray(condition).dtype != np.bool_:
+            raise TypeError("adfun.numpy.select: invalid entry in condlist: should be boolean "
+                            "ndarray")
+        result = where(condition, choice, result)
+    shape = np.broadcast_shapes(*(shape_of(item) for item in list(condlist) + list(choicelist)
+                                  + [default]))
+    return broadcast_to(result, shape) if shape_of(result) != shape else result
+
+
+def _choose_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    count = draw(st.integers(1, 3))
+    choices = _arrays(draw, st, hnp, count)
+    shape = np.broadcast_shapes(*(choice.shape for choice in choices))
+    index = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, count - 1)))
+    return (index, choices), {}
+
+
+@composite(np.choose, Domain(examples=_choose_examples))
+def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
+    """Differentiable :func:`numpy.choose` (in the ``choices``; ``a`` holds indices)."""
+    if not _any_traced(list(choices)):
+        return np.choose(full_value(a), choices, out=out, mode=mode)
+    if out is not None:
+        raise TypeError("adfun.numpy.choose: out= is not supported on traced values")
+    index = np.asarray(full_value(a))
+    count = len(choices)
+    if mode == "wrap":
+        index = index % count
+    elif mode == "clip":
+        index = np.clip(index, 0, count - 1)
+    elif mode == "raise":
+        if index.size and (index.min() < 0 or index.max() >= count):
+            raise ValueError("adfun.numpy.choose: invalid entry in choice array")
+    else:
+        raise ValueError(f"adfun.numpy.choose: mode must be 'raise', 'wrap' or 'clip', got "
+                         f"{mode!r}")
+    shape = np.broadcast_shapes(index.shape, *(shape_of(choice) for choice in choices))
+    result = broadcast_to(choices[count - 1], shape)
+    for position in range(count - 2, -1, -1):
+        result = where(index == position, choices[position], result)
+    return result
+
+
+def _compress_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    x = array(draw, st, hnp, (-3.0, 3.0), min_dims=1)
+    axis = draw(st.one_of(st.none(), st.integers(0, x.ndim - 1)))
+    length = x.size if axis is None else x.shape[axis]
+    condition = draw(st.lists(st.booleans(), min_size=0, max_size=length))
+    return (condition, x), {"axis": axis}
+
+
+@composite(np.compress, Domain(examples=_compress_examples))
+def compress(condition: Any, a: Any, axis: Any = None, out: Any = None) -> Any:
+    """Differentiable :func:`numpy.compress`: the slices where ``condition`` holds."""
+    if type(a) is not Tracer:
+        return np.compress(full_value(condition), a, axis=axis, out=out)
+    if out is not None:
+        raise TypeError("adfun.numpy.compress: out= is not supported on traced values")
+    positions = np.flatnonzero(np.asarray(full_value(condition)))
+    return take(a, positions, axis=axis)
+
+
+def _extract_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x,) = _arrays(draw, st, hnp, 1)
+    return (x > 0, x), {}
+
+
+@composite(np.extract, Domain(examples=_extract_examples))
+def extract(condition: Any, arr: Any) -> Any:
+    """Differentiable :func:`numpy.extract`: the entries where ``condition`` holds."""
+    if type(arr) is not Tracer:
+        return np.extract(full_value(condition), arr)
+    positions = np.flatnonzero(np.asarray(full_value(condition)))
+    return ravel(arr)[positions]
+
+
+def _nan_to_num_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x,) = _arrays(draw, st, hnp, 1)
+    mask = draw(hnp.arrays(np.int8, x.shape, elements=st.sampled_from([0, 0, 0, 1, 2, 3])))
+    x = np.where(mask == 1, np.nan, np.where(mask == 2, np.inf, np.where(mask == 3, -np.inf,
+                                                                          x)))
+    return (x,), {"nan": draw(st.sampled_from([0.0, 1.5])),
+                  "posinf": draw(st.sampled_from([None, 9.0]))}
+
+
+@composite(np.nan_to_num, Domain(examples=_nan_to_num_examples))
+def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
+               neginf: Any = None) -> Any:
+    """Differentiable :func:`numpy.nan_to_num`: 1 on finite entries, 0 on replaced ones."""
+    if type(x) is not Tracer:
+        return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    value = full_value(x)
+    info = np.finfo(value.dtype if value.dtype.kind == "f" else np.float64)
+    high = info.max if posinf is None else posinf
+    low = info.min if neginf is None else neginf
+    replacement = np.where(np.isnan(value), nan, np.where(value > 0, high, low))
+    return where(np.isfinite(value), x, replacement.astype(value.dtype))
+
+
+# --- interp ----------------------------------------------------------------------------
+
+
+def _interp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    count = draw(st.integers(1, 5))
+    steps = array(draw, st, hnp, (0.3, 1.0), shape=(count,))
+    xp = np.cumsum(steps) - 1.5
+    fp = array(draw, st, hnp, (-2.0, 2.0), shape=(count,))
+    x = array(draw, st, hnp, (-2.5, 2.5), min_dims=0)
+    # Keep x off the knots: the derivative in x jumps there.
+    nearest = np.min(np.abs(x[..., None] - xp), axis=-1)
+    x = np.where(nearest < 0.02, x + 0.05, x)
+    return (x, xp, fp), {}
+
+
+@composite(np.interp, Domain(examples=_interp_examples))
+def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
+           period: Any = None) -> Any:
+    """Differentiable :func:`numpy.interp` in ``x``, ``xp`` and ``fp`` (real values).
+
+    Derivative: the slope of the segment containing ``x`` (the right-hand segment at a
+    knot; 0 outside ``[xp[0], xp[-1]]``), and the linear weights for ``xp`` and ``fp``.
+
+    Examples
+    --------
+    >>> import adfun as ad, adfun.numpy as anp, numpy as np
+    >>> float(ad.grad(lambda x: anp.interp(x, [0.0, 1.0, 2.0], [0.0, 2.0, 3.0]))(0.5))
+    2.0
+    """
+    if not _any_traced((x, xp, fp, left, right)):
+        return np.interp(x, xp, fp, left=left, right=right, period=period)
+    if period is not None:
+        raise NotImplementedError("adfun.numpy.interp: period= is not supported on traced "
+                                  "values")
+    xp = xp if type(xp) is Tracer else np.asarray(xp, dtype=np.float64)
+    fp = fp if type(fp) is Tracer else np.asarray(fp, dtype=np.float64)
+    xp_value = np.asarray(full_value(xp))
+    x_value = np.asarray(full_value(x))
+    if xp_value.ndim != 1 or np.ndim(full_value(fp)) != 1:
+        raise ValueError("adfun.numpy.interp: xp and fp must be 1-D sequences")
+    count = xp_value.shape[0]
+    if count == 0 or np.shape(full_value(fp))[0] != count:
+        raise ValueError("adfun.numpy.interp: fp and xp are not of the same length (or are "
+                         "empty)")
+    left = fp[0] if left is None else left
+    right = fp[count - 1] if right is None else right
+    if count == 1:
+        inside = broadcast_to(fp[0], x_value.shape) + 0.0 * x
+    else:
+        segment = np.clip(np.searchsorted(xp_value, x_value, side="right") - 1, 0, count - 2)
+        x0, x1 = xp[segment], xp[segment + 1]
+        y0, y1 = fp[segment], fp[segment + 1]
+        slope = (y1 - y0) / (x1 - x0)
+        inside = where(x_value == xp_value[-1], fp[count - 1], slope * (x - x0) + y0)
+    return where(x_value < xp_value[0], left, where(x_value > xp_value[-1], right, inside))
+
+
+def _bincount_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    count = draw(st.integers(1, 6))
+    x = np.asarray(draw(st.lists(st.integers(0, 4), min_size=count, max_size=count)))
+    return (x, array(draw, st, hnp, (-3.0, 3.0), shape=(count,))), {
+        "minlength": draw(st.integers(0, 7))}
+
+
+@composite(np.bincount, Domain(examples=_bincount_examples))
+def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
+    """:func:`numpy.bincount`; with traced ``weights``, the weighted counts are a
+    scatter-add of the weights (differentiable); the counts themselves are constants."""
+    if type(weights) is not Tracer:
+        return np.bincount(full_value(x), weights=weights, minlength=minlength)
+    positions = np.asarray(full_value(x))
+    if positions.ndim != 1 or shape_of(weights) != positions.shape:
+        raise ValueError("adfun.numpy.bincount: x must be 1-D and weights must have its shape")
+    if positions.size and positions.min() < 0:
+        raise ValueError("adfun.numpy.bincount: x must contain non-negative integers")
+    length = max(int(positions.max()) + 1 if positions.size else 0, int(minlength))
+    return untake(astype(weights, np.float64), positions, (length,))
+
+
+from adfun.numpy._indexing import untake  # noqa: E402
+from adfun.numpy._layout import take  # noqa: E402
+from adfun.numpy._shape import astype  # noqa: E402
+from adfun.numpy._selection import where  # noqa: E402
+from adfun.numpy._shape import broadcast_to, ravel  # noqa: E402

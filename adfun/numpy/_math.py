@@ -1,0 +1,425 @@
+"""More elementwise mathematics: inverse trigonometric and hyperbolic functions,
+exponentials and logarithms in other bases, roots, angles and two-argument functions.
+
+Every function here is a primitive declared with its reverse rule, forward rule and
+test domain side by side (see :mod:`adfun.numpy._core`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adfun._trace import Tracer
+from adfun.numpy._core import Domain, binary, composite, dtype_of, unary
+
+_LN2 = float(np.log(2.0))
+_LN10 = float(np.log(10.0))
+_ANY = Domain(ranges=((-3.0, 3.0),))
+_UNIT = Domain(ranges=((-0.9, 0.9),))
+_POSITIVE = Domain(ranges=((0.2, 4.0),))
+_AWAY_FROM_ZERO = Domain(ranges=((0.2, 3.0),), magnitude=True)
+
+# --- trigonometric and hyperbolic ------------------------------------------------------
+
+arcsin = unary("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x), _UNIT,
+               "``1 / sqrt(1 - x**2)``.")
+arccos = unary("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x), _UNIT,
+               "``-1 / sqrt(1 - x**2)``.")
+arctan = unary("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x), _ANY,
+               "``1 / (1 + x**2)``.")
+sinh = unary("sinh", np.sinh, lambda ans, x: cosh(x), _ANY, "``cosh(x)``.")
+cosh = unary("cosh", np.cosh, lambda ans, x: sinh(x), _ANY, "``sinh(x)``.")
+arcsinh = unary("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0), _ANY,
+                "``1 / sqrt(x**2 + 1)``.")
+arccosh = unary("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt(x * x - 1.0),
+                Domain(ranges=((1.2, 4.0),)), "``1 / sqrt(x**2 - 1)``.")
+arctanh = unary("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x), _UNIT,
+                "``1 / (1 - x**2)``.")
+
+
+def _sinc_derivative(ans: Any, x: Any) -> Any:
+    # (cos(pi x) - sinc(x)) / x, whose limit at 0 is 0; the 0/0 is avoided by a safe x.
+    zero = equal(x, 0.0)
+    safe = where(zero, 1.0, x)
+    return where(zero, 0.0, (cos(np.pi * safe) - sinc(safe)) / safe)
+
+
+sinc = unary("sinc", np.sinc, _sinc_derivative, _AWAY_FROM_ZERO,
+             "``(cos(pi x) - sinc(x)) / x``, 0 at ``x = 0``.")
+
+# --- exponentials and logarithms --------------------------------------------------------
+
+exp2 = unary("exp2", np.exp2, lambda ans, x: ans * _LN2, _ANY, "``log(2) 2**x``.")
+expm1 = unary("expm1", np.expm1, lambda ans, x: ans + 1.0, _ANY, "``exp(x)``.")
+log2 = unary("log2", np.log2, lambda ans, x: 1.0 / (x * _LN2), _POSITIVE,
+             "``1 / (x log 2)``.")
+log10 = unary("log10", np.log10, lambda ans, x: 1.0 / (x * _LN10), _POSITIVE,
+              "``1 / (x log 10)``.")
+log1p = unary("log1p", np.log1p, lambda ans, x: 1.0 / (1.0 + x),
+              Domain(ranges=((-0.8, 3.0),)), "``1 / (1 + x)``.")
+
+# --- roots, reciprocals, absolute values ------------------------------------------------
+
+cbrt = unary("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), _AWAY_FROM_ZERO,
+             "``1 / (3 cbrt(x)**2)`` (``inf`` at 0).")
+reciprocal = unary("reciprocal", np.reciprocal, lambda ans, x: negative(ans * ans),
+                   _AWAY_FROM_ZERO, "``-1 / x**2``.")
+fabs = unary("fabs", np.fabs, lambda ans, x: sign(x), _AWAY_FROM_ZERO, "``sign(x)`` (0 at 0).")
+
+
+def _identity_rule(seed: Any, ans: Any, x: Any) -> Any:
+    return seed
+
+
+positive = unary("positive", np.positive, None, _ANY,  # type: ignore[arg-type]
+                 "1.", vjp=_identity_rule, jvp=_identity_rule)
+
+# --- angles ------------------------------------------------------------------------------
+
+_TO_RADIANS = float(np.pi / 180.0)
+_TO_DEGREES = float(180.0 / np.pi)
+
+deg2rad = unary("deg2rad", np.deg2rad, lambda ans, x: _TO_RADIANS, _ANY, "``pi / 180``.")
+radians = unary("radians", np.radians, lambda ans, x: _TO_RADIANS, _ANY, "``pi / 180``.")
+rad2deg = unary("rad2deg", np.rad2deg, lambda ans, x: _TO_DEGREES, _ANY, "``180 / pi``.")
+degrees = unary("degrees", np.degrees, lambda ans, x: _TO_DEGREES, _ANY, "``180 / pi``.")
+
+# --- functions of two arguments -----------------------------------------------------------
+
+
+def _elementwise_pair(name: str, numpy_fun: Any, dx: Any, dy: Any, domain: Domain,
+                      explain: str) -> Any:
+    """A broadcasting binary primitive from its two partial derivatives ``d(ans, x, y)``."""
+
+    def vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+        return _cast_like(unbroadcast(g * dx(ans, x, y), x), x)
+
+    def vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+        return _cast_like(unbroadcast(g * dy(ans, x, y), y), y)
+
+    def jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+        return _cast_like(t * dx(ans, x, y), ans)
+
+    def jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+        return _cast_like(t * dy(ans, x, y), ans)
+
+    return binary(name, numpy_fun, (vjp_x, None if dy is None else vjp_y),
+                  (jvp_x, None if dy is None else jvp_y), domain, explain)
+
+
+def _cast_like(value: Any, like: Any) -> Any:
+    """``float_power`` computes in float64; a gradient keeps its argument's dtype."""
+    wanted = dtype_of(like)
+    if wanted.kind == "f" and dtype_of(value) != wanted:
+        return astype(value, wanted)
+    return value
+
+
+arctan2 = _elementwise_pair(
+    "arctan2", np.arctan2,
+    lambda ans, y, x: x / (x * x + y * y),
+    lambda ans, y, x: negative(y) / (x * x + y * y),
+    Domain(ranges=((0.3, 3.0), (-3.0, 3.0))),
+    "``x / (x**2 + y**2)`` for ``y`` (the first argument), ``-y / (x**2 + y**2)`` for ``x``.",
+)
+hypot = _elementwise_pair(
+    "hypot", np.hypot,
+    lambda ans, x, y: x / ans,
+    lambda ans, x, y: y / ans,
+    Domain(ranges=((0.3, 3.0), (0.3, 3.0)), magnitude=True),
+    "``x / hypot(x, y)`` and ``y / hypot(x, y)``.",
+)
+logaddexp = _elementwise_pair(
+    "logaddexp", np.logaddexp,
+    lambda ans, x, y: exp(x - ans),
+    lambda ans, x, y: exp(y - ans),
+    Domain(ranges=((-3.0, 3.0), (-3.0, 3.0))),
+    "``exp(x - ans)`` and ``exp(y - ans)`` (the softmax weights).",
+)
+logaddexp2 = _elementwise_pair(
+    "logaddexp2", np.logaddexp2,
+    lambda ans, x, y: exp2(x - ans),
+    lambda ans, x, y: exp2(y - ans),
+    Domain(ranges=((-3.0, 3.0), (-3.0, 3.0))),
+    "``2**(x - ans)`` and ``2**(y - ans)``.",
+)
+float_power = _elementwise_pair(
+    "float_power", np.float_power,
+    lambda ans, x, y: y * float_power(x, y - 1.0),
+    lambda ans, x, y: ans * log(where(equal(x, 0.0), 1.0, x)),
+    Domain(ranges=((0.3, 3.0), (-2.0, 2.0))),
+    "as :func:`power`, computed in float64.",
+)
+copysign = _elementwise_pair(
+    "copysign", np.copysign,
+    lambda ans, x, y: np.copysign(1.0, full_value(x)) * np.copysign(1.0, full_value(y)),
+    None,
+    Domain(ranges=((0.2, 3.0), (0.2, 3.0)), magnitude=True),
+    "``sign(x) sign(y)`` for ``x``; none for ``y`` (piecewise constant).",
+)
+fmod = _elementwise_pair(
+    "fmod", np.fmod,
+    lambda ans, x, y: 1.0,
+    lambda ans, x, y: negative(trunc(x / y)),
+    Domain(ranges=((0.1, 0.9), (1.0, 2.0))),
+    "1 for ``x``, ``-trunc(x / y)`` for ``y`` (away from the jumps).",
+)
+
+
+def _ldexp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import broadcast_arrays
+
+    x, exponent = broadcast_arrays(draw, st, hnp, ((-3.0, 3.0), (-3.0, 3.0)))
+    return (x, np.asarray(np.round(exponent), dtype=np.int64)), {}
+
+
+ldexp = _elementwise_pair(
+    "ldexp", np.ldexp,
+    lambda ans, x, exponent: np.ldexp(np.ones((), dtype_of(x)), full_value(exponent)),
+    None,
+    Domain(examples=_ldexp_examples),
+    "``2**i`` for ``x``; the integer exponent ``i`` has none.",
+)
+
+
+def _separated_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._elementwise import _separated_pair
+
+    return _separated_pair(draw, st, hnp)
+
+
+def _extremum_nan(name: str, numpy_fun: Any, compare: Any, explain: str) -> Any:
+    """``fmax`` / ``fmin``: like ``maximum`` / ``minimum`` but a NaN loses to a number."""
+
+    def weight(x: Any, y: Any) -> Any:
+        chosen = logical_or(compare(x, y), logical_and(isnan(y), logical_not(isnan(x))))
+        return where(chosen, 1.0, where(equal(x, y), 0.5, 0.0))
+
+    return _elementwise_pair(
+        name, numpy_fun,
+        lambda ans, x, y: weight(x, y),
+        lambda ans, x, y: weight(y, x),
+        Domain(examples=_separated_examples),
+        explain,
+    )
+
+
+fmax = _extremum_nan("fmax", np.fmax, lambda x, y: greater(x, y),
+                     "1 for the larger argument (a NaN loses); ties split evenly.")
+fmin = _extremum_nan("fmin", np.fmin, lambda x, y: less(x, y),
+                     "1 for the smaller argument (a NaN loses); ties split evenly.")
+
+from adfun._trace import full_value  # noqa: E402
+from adfun.numpy._elementwise import (  # noqa: E402
+    cos,
+    exp,
+    log,
+    negative,
+    sqrt,
+)
+from adfun.numpy._nondiff import (  # noqa: E402
+    equal,
+    greater,
+    isnan,
+    less,
+    logical_and,
+    logical_not,
+    logical_or,
+    sign,
+    trunc,
+)
+from adfun.numpy._selection import where  # noqa: E402
+from adfun.numpy._shape import astype  # noqa: E402
+from adfun.numpy._broadcast import unbroadcast  # noqa: E402
+
+
+# --- two results ----------------------------------------------------------------------------
+
+
+def _divmod_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import broadcast_arrays
+
+    x, y = broadcast_arrays(draw, st, hnp, ((0.1, 0.9), (1.0, 2.0)))
+    return (np.asarray(x + np.floor(x * 7.0)), y), {}
+
+
+def _divmod_fun(x: Any, y: Any, /, *args: Any, **kwargs: Any) -> Any:
+    if type(x) is not Tracer and type(y) is not Tracer:
+        return np.divmod(x, y, *args, **kwargs)
+    return floor_divide(x, y), remainder(x, y)
+
+
+_divmod_fun.__name__ = _divmod_fun.__qualname__ = "divmod"
+_divmod_fun.__doc__ = """Differentiable :func:`numpy.divmod`: ``(floor_divide(x, y),
+remainder(x, y))``; the quotient is a constant, the remainder differentiable.
+"""
+divmod = composite(np.divmod, Domain(examples=_divmod_examples), name="divmod")(  # noqa: A001
+    _divmod_fun)
+
+
+def _modf_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    x = array(draw, st, hnp, (0.1, 0.9), min_dims=0)
+    return (np.asarray(x + np.round(x * 9.0) - 4.0),), {}
+
+
+def _modf_fun(x: Any, /, *args: Any, **kwargs: Any) -> Any:
+    if type(x) is not Tracer:
+        return np.modf(x, *args, **kwargs)
+    whole = trunc(x)
+    return x - whole, whole
+
+
+_modf_fun.__name__ = _modf_fun.__qualname__ = "modf"
+_modf_fun.__doc__ = """Differentiable :func:`numpy.modf`: ``(x - trunc(x), trunc(x))``; the
+fractional part has derivative 1, the integral part is a constant.
+"""
+modf = composite(np.modf, Domain(examples=_modf_examples), name="modf")(_modf_fun)
+
+from adfun.numpy._elementwise import remainder  # noqa: E402
+from adfun.numpy._nondiff import floor_divide  # noqa: E402
+
+# NumPy's array-API aliases: the same ufuncs under other names.
+acos, asin, atan = arccos, arcsin, arctan
+acosh, asinh, atanh = arccosh, arcsinh, arctanh
+atan2 = arctan2
+
+from adfun.numpy._elementwise import power as pow  # noqa: E402, A001
+
+
+# --- floating-point decompositions -------------------------------------------------------------
+
+
+def _frexp_fun(x: Any, /, *args: Any, **kwargs: Any) -> Any:
+    if type(x) is not Tracer:
+        return np.frexp(x, *args, **kwargs)
+    _, exponent = np.frexp(full_value(x))
+    return ldexp(x, -exponent), exponent
+
+
+_frexp_fun.__name__ = _frexp_fun.__qualname__ = "frexp"
+_frexp_fun.__doc__ = """Differentiable :func:`numpy.frexp`: ``(x * 2**-e, e)``; the mantissa
+has derivative ``2**-e``, the integer exponent ``e`` is a constant.
+"""
+
+
+def _frexp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array
+
+    # Mantissas away from 0.5 and 1: the exponent jumps at powers of two.
+    mantissa = array(draw, st, hnp, (0.55, 0.95), min_dims=1, magnitude=True)
+    exponent = draw(hnp.arrays(np.int64, mantissa.shape, elements=st.integers(-3, 4)))
+    return (np.ldexp(mantissa, exponent),), {}
+
+
+frexp = composite(np.frexp, Domain(examples=_frexp_examples), name="frexp")(_frexp_fun)
+
+
+def _nextafter_fun(x1: Any, x2: Any, /, *args: Any, **kwargs: Any) -> Any:
+    if type(x1) is not Tracer and type(x2) is not Tracer:
+        return np.nextafter(x1, x2, *args, **kwargs)
+    first = full_value(x1)
+    step = np.nextafter(first, full_value(x2)) - first
+    return x1 + step if type(x1) is Tracer else first + step
+
+
+_nextafter_fun.__name__ = _nextafter_fun.__qualname__ = "nextafter"
+_nextafter_fun.__doc__ = """Differentiable :func:`numpy.nextafter`: ``x1`` plus a constant
+step of one unit in the last place; derivative 1 in ``x1`` and 0 in ``x2``.
+"""
+
+
+def _nextafter_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import broadcast_arrays
+
+    return tuple(broadcast_arrays(draw, st, hnp, ((-3.0, 3.0), (-3.0, 3.0)))), {}
+
+
+nextafter = composite(np.nextafter, Domain(examples=_nextafter_examples), name="nextafter")(
+    _nextafter_fun)
+
+
+def _real_if_close_fun(a: Any, tol: float = 100) -> Any:
+    if type(a) is not Tracer:
+        return np.real_if_close(a, tol)
+    if dtype_of(a).kind == "c":
+        raise TypeError("adfun.numpy.real_if_close: complex traced values are outside adfun's "
+                        "contract")
+    return a
+
+
+_real_if_close_fun.__name__ = _real_if_close_fun.__qualname__ = "real_if_close"
+_real_if_close_fun.__doc__ = """:func:`numpy.real_if_close`; a real traced value is returned
+as is (derivative 1).
+"""
+real_if_close = composite(np.real_if_close, Domain(examples=_frexp_examples),
+                          name="real_if_close")(_real_if_close_fun)
+
+
+def _heaviside_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import broadcast_arrays
+
+    x, h = broadcast_arrays(draw, st, hnp, ((-2.0, 2.0), (0.0, 1.0)))
+    x = np.asarray(np.where(np.abs(x) < 0.5, 0.0, x))  # exact zeros: where h0 is used
+    # x1 as a list: a constant for the test (the step has no derivative across its jump).
+    return (x.tolist(), h), {}
+
+
+def _heaviside_fun(x1: Any, x2: Any, /, *args: Any, **kwargs: Any) -> Any:
+    if type(x1) is not Tracer and type(x2) is not Tracer:
+        return np.heaviside(x1, x2, *args, **kwargs)
+    x1 = x1 if type(x1) is Tracer else np.asarray(x1)
+    x2 = x2 if type(x2) is Tracer else np.asarray(x2)
+    dtype = np.result_type(dtype_of(x1), dtype_of(x2))
+    steps = where(greater(x1, 0.0), np.ones((), dtype), np.zeros((), dtype))
+    return where(isnan(x1), np.asarray(np.nan, dtype), where(equal(x1, 0.0), x2, steps))
+
+
+_heaviside_fun.__name__ = _heaviside_fun.__qualname__ = "heaviside"
+_heaviside_fun.__doc__ = """Differentiable :func:`numpy.heaviside`: derivative 0 in ``x1``
+(a step) and 1 in ``x2`` where ``x1 == 0`` (where the value is ``x2``).
+"""
+heaviside = composite(np.heaviside, Domain(examples=_heaviside_examples), name="heaviside")(
+    _heaviside_fun)
+
+
+# --- the modified Bessel function of order 0 ----------------------------------------------------
+
+
+def _bessel_i1_impl(x: Any) -> Any:
+    """``I1(x)`` by its power series ``sum (x/2)**(2k+1) / (k! (k+1)!)``.
+
+    Every term has the sign of ``x``, so the sum has no cancellation; it is carried on
+    until the terms are negligible (``|x| + 40`` terms, past the largest one at ``k ~
+    |x|/2``).
+    """
+    values = np.asarray(x)
+    dtype = np.result_type(values, np.float32) if values.dtype.kind == "f" else np.float64
+    half = values.astype(dtype) / 2
+    square = half * half
+    term = half.copy()
+    total = term.copy()
+    count = int(np.max(np.abs(values), initial=0.0)) + 40 if values.size else 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(count):
+            term = term * square / ((k + 1) * (k + 2))
+            total = total + term
+    return total if values.ndim else total[()]
+
+
+def _bessel_i1_derivative(ans: Any, x: Any) -> Any:
+    # I1'(x) = I0(x) - I1(x) / x; near 0 (where I1(x) / x loses its digits, down to 0/0)
+    # its series 1/2 + 3 x**2 / 16 is exact to rounding.
+    small = np.abs(full_value(x)) < 1e-4
+    safe = where(small, 1.0, x)
+    return where(small, 0.5 + 0.1875 * x * x, i0(x) - ans / safe)
+
+
+bessel_i1 = unary("bessel_i1", _bessel_i1_impl, _bessel_i1_derivative,
+                  Domain(ranges=((0.2, 4.0),), magnitude=True),
+                  "``I0(x) - I1(x) / x`` (1/2 at 0); the derivative of :func:`i0`.")
+i0 = unary("i0", np.i0, lambda ans, x: bessel_i1(x), Domain(ranges=((-4.0, 4.0),)),
+           "``I1(x)``, the modified Bessel function of order 1.")

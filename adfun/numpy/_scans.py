@@ -1,0 +1,291 @@
+"""Products and scans: ``prod``, ``cumsum`` and ``cumprod``.
+
+The rules never divide by the input, so they are exact when entries are zero:
+``prod`` uses the product of all *other* entries (exclusive prefix times exclusive
+suffix products), and ``cumprod`` treats the first zero of each scan line apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adfun._records import Params
+from adfun._trace import Tracer, bind_unary
+from adfun.numpy._core import Domain, declare, kept_shape, ndim_of, normalize_axis, shape_of, wrap
+
+
+def _with_zeros(draw: Any, st: Any, hnp: Any, min_dims: int = 0) -> Any:
+    """An array of moderate entries where some entries are exactly zero."""
+    from adfun.numpy._examples import array
+
+    x = array(draw, st, hnp, (0.3, 1.6), min_dims=min_dims, magnitude=True)
+    mask = draw(hnp.arrays(np.bool_, x.shape, elements=st.sampled_from([False, False, True])))
+    return np.where(mask, 0.0, x)
+
+
+def _prod_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import axis_params
+
+    x = _with_zeros(draw, st, hnp)
+    return (x,), axis_params(draw, st, x.ndim)
+
+
+def _scan_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    x = _with_zeros(draw, st, hnp, min_dims=1)
+    return (x,), {"axis": draw(st.integers(0, x.ndim - 1))}
+
+
+def _scan_axis(a: Any, axis: Any, name: str) -> int:
+    if isinstance(axis, (tuple, list)):
+        raise TypeError(f"adfun.numpy.{name}: axis must be an int or None, got {axis!r}")
+    return normalize_axis(axis, ndim_of(a), name)[0]
+
+
+# --- helpers on the last axis -------------------------------------------------------------
+
+
+def _last(x: Any, start: Any, stop: Any) -> Any:
+    return x[..., start:stop]
+
+
+def _reverse_cumsum(v: Any, axis: int) -> Any:
+    """``out[i] = sum(v[j] for j >= i)`` along ``axis`` (summed from the end: no
+    cancellation when late entries are much smaller than early ones)."""
+    backwards = (slice(None),) * axis + (slice(None, None, -1),)
+    return cumsum(v[backwards], axis=axis)[backwards]
+
+
+def _moved_to_end(x: Any, axes: tuple | None) -> tuple:
+    """``x`` with the ``axes`` moved last and flattened into one; and how to undo it."""
+    shape = shape_of(x)
+    ndim = len(shape)
+    axes = tuple(range(ndim)) if axes is None else axes
+    kept = [index for index in range(ndim) if index not in axes]
+    order = tuple(kept + list(axes))
+    moved = transpose(x, order) if order != tuple(range(ndim)) else x
+    moved_shape = tuple(shape[index] for index in order)
+    flat = reshape(moved, tuple(shape[index] for index in kept) + (-1,))
+
+    def restore(y: Any) -> Any:
+        y = reshape(y, moved_shape)
+        if order == tuple(range(ndim)):
+            return y
+        return transpose(y, tuple(int(index) for index in np.argsort(order)))
+
+    return flat, restore
+
+
+def _product_of_others(x: Any, axes: tuple | None) -> Any:
+    """For each entry, the product of the other entries of its reduced group."""
+    flat, restore = _moved_to_end(x, axes)
+    length = shape_of(flat)[-1]
+    if length == 0:
+        return restore(flat)
+    ones = np.ones(shape_of(flat)[:-1] + (1,), dtype_of(x))
+    before = cumprod(concatenate([ones, _last(flat, None, -1)], axis=-1), axis=ndim_of(flat) - 1)
+    shifted = concatenate([_last(flat, 1, None), ones], axis=-1)
+    after = cumprod(shifted[..., ::-1], axis=ndim_of(flat) - 1)[..., ::-1]
+    return restore(before * after)
+
+
+# --- prod --------------------------------------------------------------------------------
+
+
+def _prod_impl(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return np.prod(a, axis=axis, keepdims=keepdims)
+
+
+def _prod_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    shape = shape_of(x)
+    if not keepdims:
+        g = reshape(g, kept_shape(shape, axis))
+    return broadcast_to(g, shape) * _product_of_others(x, axis)
+
+
+def _prod_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return sum(t * _product_of_others(x, axis), axis=axis, keepdims=keepdims)
+
+
+_PROD = declare("prod", _prod_impl, (_prod_vjp,), (_prod_jvp,),
+                Domain(examples=_prod_examples), "")
+
+
+@wrap(_PROD, np.prod, "", "prod(a, axis=None, keepdims=False)")
+def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+         keepdims: bool = False, **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.prod`.
+
+    Derivative: for each entry, the product of the other entries of its group, computed
+    without division (exact when entries are zero).
+
+    Examples
+    --------
+    >>> import adfun as ad, adfun.numpy as anp, numpy as np
+    >>> ad.grad(anp.prod)(np.array([2.0, 0.0, 3.0]))
+    array([0., 6., 0.])
+    """
+    if type(a) is not Tracer:
+        return np.prod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+    _refuse_options("prod", dtype=dtype, out=out, **kwargs)
+    params = Params(axis=normalize_axis(axis, ndim_of(a), "prod"), keepdims=bool(keepdims))
+    return bind_unary(_PROD, a, params)
+
+
+def _refuse_options(name: str, **options: Any) -> None:
+    given = sorted(key for key, value in options.items() if value is not None)
+    if given:
+        raise TypeError(f"adfun.numpy.{name}: the argument(s) {given} are not supported on "
+                        f"traced values; cast with .astype(...) first and drop out=")
+
+
+# --- cumsum ------------------------------------------------------------------------------
+
+
+def _cumsum_impl(a: Any, axis: int = 0) -> Any:
+    return np.cumsum(a, axis=axis)
+
+
+def _cumsum_vjp(g: Any, ans: Any, x: Any, axis: int = 0) -> Any:
+    return _reverse_cumsum(g, axis)
+
+
+def _cumsum_jvp(t: Any, ans: Any, x: Any, axis: int = 0) -> Any:
+    return cumsum(t, axis=axis)
+
+
+_CUMSUM = declare("cumsum", _cumsum_impl, (_cumsum_vjp,), (_cumsum_jvp,),
+                  Domain(examples=_scan_examples), "")
+
+
+@wrap(_CUMSUM, np.cumsum, "", "cumsum(a, axis=None)")
+def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """Differentiable :func:`numpy.cumsum` (``axis=None`` scans the flattened array).
+
+    Derivative: the reversed cumulative sum of the cotangent.
+
+    Examples
+    --------
+    >>> import adfun as ad, adfun.numpy as anp, numpy as np
+    >>> ad.grad(lambda x: anp.sum(anp.cumsum(x)))(np.array([1.0, 2.0, 3.0]))
+    array([3., 2., 1.])
+    """
+    if type(a) is not Tracer:
+        return np.cumsum(a, axis=axis, dtype=dtype, out=out)
+    _refuse_options("cumsum", dtype=dtype, out=out)
+    if axis is None:
+        a, axis = ravel(a), 0
+    return bind_unary(_CUMSUM, a, Params(axis=_scan_axis(a, axis, "cumsum")))
+
+
+# --- cumprod -----------------------------------------------------------------------------
+
+
+def _zero_structure(x: Any, axis: int) -> tuple:
+    """Masks along each scan line: entries before the first zero, and the first zero."""
+    value = full_value(x)
+    zeros = value == 0
+    seen = np.cumsum(zeros, axis=axis)
+    before = seen == 0
+    first = zeros & (seen == 1)
+    return before, first
+
+
+def _zero_levels(x: Any, axis: int) -> list:
+    """The scan lines of ``x`` peeled zero by zero: ``(current, before, first)`` per level.
+
+    Level 0 is ``x``; level ``l + 1`` is level ``l`` with its first zeros replaced by 1.
+    Values need only level 0, but when ``x`` is itself traced (higher order) the later
+    levels carry the dependence of the result on the zeros, so all are built.
+    """
+    levels = []
+    current = x
+    while True:
+        before, first = _zero_structure(current, axis)
+        levels.append((current, before, first))
+        if type(x) is not Tracer or not first.any():
+            return levels
+        current = where(first, 1.0, current)
+
+
+def _first_zero(current: Any, first: Any, axis: int) -> Any:
+    """The value (0, but carrying its derivative) of each line's first zero."""
+    return sum(where(first, current, 0.0), axis=axis, keepdims=True)
+
+
+def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int = 0) -> Any:
+    levels = _zero_levels(x, axis)
+    result = None
+    for level, (current, before, first) in reversed(list(enumerate(levels))):
+        value = ans if level == 0 else cumprod(current, axis=axis)
+        safe = where(before, current, 1.0)
+        regular = _reverse_cumsum(g * value, axis) / safe
+        prefix = prod(safe, axis=axis, keepdims=True)
+        after_first = cumprod(where(before | first, 1.0, current), axis=axis)
+        at_zero = prefix * sum(where(before, 0.0, g * after_first), axis=axis, keepdims=True)
+        later = 0.0 if result is None else _first_zero(current, first, axis) * result
+        result = where(before, regular, where(first, at_zero, later))
+    return result
+
+
+def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int = 0) -> Any:
+    total = None
+    scale: Any = 1.0
+    for level, (current, before, first) in enumerate(_zero_levels(x, axis)):
+        value = ans if level == 0 else cumprod(current, axis=axis)
+        safe = where(before, current, 1.0)
+        prefix = prod(safe, axis=axis, keepdims=True)
+        after_first = cumprod(where(before | first, 1.0, current), axis=axis)
+        t_first = sum(where(first, t, 0.0), axis=axis, keepdims=True)
+        term = (value * cumsum(where(before, t / safe, 0.0), axis=axis)
+                + where(before, 0.0, t_first * prefix * after_first))
+        total = term if level == 0 else total + scale * term
+        scale = scale * _first_zero(current, first, axis)
+        t = where(before | first, 0.0, t)
+    return total
+
+
+def _cumprod_impl(a: Any, axis: int = 0) -> Any:
+    return np.cumprod(a, axis=axis)
+
+
+_CUMPROD = declare("cumprod", _cumprod_impl, (_cumprod_vjp,), (_cumprod_jvp,),
+                   Domain(examples=_scan_examples), "")
+
+
+@wrap(_CUMPROD, np.cumprod, "", "cumprod(a, axis=None)")
+def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """Differentiable :func:`numpy.cumprod` (``axis=None`` scans the flattened array).
+
+    Derivative: exact with zeros (no division by the input): entries before the first
+    zero of a scan line get ``revcumsum(g * ans) / x``, the first zero gets the product
+    of the entries before it times the cotangent-weighted running products after it,
+    and entries after it get 0.  (Entries of magnitude below about ``1e-150`` but not
+    zero make second derivatives inaccurate: the regular part divides by them.)
+
+    Examples
+    --------
+    >>> import adfun as ad, adfun.numpy as anp, numpy as np
+    >>> ad.grad(lambda x: anp.sum(anp.cumprod(x)))(np.array([2.0, 0.0, 3.0]))
+    array([1., 8., 0.])
+    """
+    if type(a) is not Tracer:
+        return np.cumprod(a, axis=axis, dtype=dtype, out=out)
+    _refuse_options("cumprod", dtype=dtype, out=out)
+    if axis is None:
+        a, axis = ravel(a), 0
+    return bind_unary(_CUMPROD, a, Params(axis=_scan_axis(a, axis, "cumprod")))
+
+
+from adfun._trace import full_value  # noqa: E402
+from adfun.numpy._core import dtype_of  # noqa: E402
+from adfun.numpy._reductions import sum  # noqa: E402, A001
+from adfun.numpy._selection import where  # noqa: E402
+from adfun.numpy._shape import (  # noqa: E402
+    broadcast_to,
+    concatenate,
+    ravel,
+    reshape,
+    transpose,
+)

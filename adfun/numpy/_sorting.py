@@ -1,0 +1,294 @@
+"""Sorting and order statistics: ``sort``, ``partition``, ``median``, ``quantile`` and
+``percentile``.
+
+The order is computed on the values (it carries no derivative) and the entries are then
+gathered with ``take_along_axis``, so the gradient follows the permutation.  Ties are
+resolved deterministically: ``sort`` uses a stable order, so among equal entries the one
+that comes first in the input goes first and keeps its own cotangent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adfun._trace import Tracer, full_value
+from adfun.numpy._core import Domain, composite, ndim_of, normalize_axis, shape_of
+
+
+def _values_examples(draw: Any, st: Any, hnp: Any, *, ties: bool = True) -> np.ndarray:
+    from adfun.numpy._examples import array
+
+    x = array(draw, st, hnp, (-3.0, 3.0), min_dims=1, distinct=True)
+    return x
+
+
+def _sort_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    x = _values_examples(draw, st, hnp)
+    return (x,), {"axis": draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1)))}
+
+
+def _partition_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    x = _values_examples(draw, st, hnp)
+    axis = draw(st.integers(-x.ndim, x.ndim - 1))
+    return (x, draw(st.integers(0, x.shape[axis] - 1))), {"axis": axis}
+
+
+@composite(np.sort, Domain(examples=_sort_examples))
+def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.sort`.
+
+    Derivative: the cotangent of each sorted position goes back to the entry that landed
+    there.  Ties are broken by a stable order (first in the input, first in the output).
+
+    Examples
+    --------
+    >>> import adfun as ad, adfun.numpy as anp, numpy as np
+    >>> ad.grad(lambda x: anp.sort(x)[0])(np.array([3.0, 1.0, 2.0]))
+    array([0., 1., 0.])
+    """
+    if type(a) is not Tracer:
+        return np.sort(a, axis=axis, kind=kind, order=order, **kwargs)
+    if order is not None:
+        raise TypeError("adfun.numpy.sort: order= (structured arrays) is not supported on "
+                        "traced values")
+    if axis is None:
+        a, axis = ravel(a), 0
+    order_ = np.argsort(full_value(a), axis=axis, kind="stable")
+    return take_along_axis(a, order_, axis=axis)
+
+
+@composite(np.partition, Domain(examples=_partition_examples))
+def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
+              order: Any = None) -> Any:
+    """Differentiable :func:`numpy.partition`: the entries are arranged as NumPy's
+    ``argpartition`` orders them, and the gradient follows that arrangement."""
+    if type(a) is not Tracer:
+        return np.partition(a, kth, axis=axis, kind=kind, order=order)
+    if order is not None:
+        raise TypeError("adfun.numpy.partition: order= is not supported on traced values")
+    if axis is None:
+        a, axis = ravel(a), 0
+    arrangement = np.argpartition(full_value(a), full_value(kth), axis=axis, kind=kind)
+    return take_along_axis(a, arrangement, axis=axis)
+
+
+# --- quantiles --------------------------------------------------------------------------
+
+_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _lerp(low: Any, high: Any, t: Any) -> Any:
+    """NumPy's interpolation formula (exact at both ends)."""
+    difference = high - low
+    return where(t >= 0.5, high - difference * (1.0 - t), low + difference * t)
+
+
+def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
+              ignore_nan: bool = False) -> Any:
+    if type(q) is Tracer:
+        raise NotImplementedError(
+            f"adfun.numpy.{name}: differentiating with respect to the quantile q is not "
+            f"supported; pass q as a constant (ad.stop_gradient(q))")
+    if method not in _METHODS:
+        raise NotImplementedError(
+            f"adfun.numpy.{name}: method={method!r} is not supported on traced values "
+            f"(supported: {', '.join(_METHODS)})")
+    q = np.asarray(q, dtype=np.float64)
+    if np.any((q < 0) | (q > 1)):
+        raise ValueError(f"adfun.numpy.{name}: quantiles must be in the range [0, 1]")
+    shape = shape_of(a)
+    axes = normalize_axis(axis, len(shape), name)
+    reduced = tuple(range(len(shape))) if axes is None else axes
+    kept = [index for index in range(len(shape)) if index not in reduced]
+    moved = transpose(a, tuple(kept) + reduced) if kept + list(reduced) != list(
+        range(len(shape))) else a
+    rest = tuple(shape[index] for index in kept)
+    flat = reshape(moved, rest + (-1,))
+    ordered = sort(flat, axis=-1)  # NaNs sort last
+    length = shape_of(flat)[-1]
+    if ignore_nan:
+        count = np.sum(~np.isnan(full_value(flat)), axis=-1)
+    else:
+        count = np.full(rest, length)
+    count = count.reshape(rest + (1,) * q.ndim)
+    last = np.maximum(count - 1, 0)
+    position = q * last  # shape rest + q.shape
+    low = np.floor(position).astype(np.intp)
+    high = np.minimum(low + 1, last)
+    fraction = position - low
+
+    def pick(index: Any) -> Any:
+        index = np.broadcast_to(index, rest + q.shape).reshape(rest + (-1,))
+        return reshape(take_along_axis(ordered, index, axis=-1), rest + q.shape)
+
+    if method == "lower":
+        result = pick(low)
+    elif method == "higher":
+        result = pick(np.ceil(position).astype(np.intp))
+    elif method == "nearest":
+        result = pick(np.around(position).astype(np.intp))
+    elif method == "midpoint":
+        result = (pick(low) + pick(np.where(fraction > 0, high, low))) * 0.5
+    else:
+        result = _lerp(pick(low), pick(high),
+                       np.broadcast_to(fraction, rest + q.shape).astype(dtype_of(a)))
+    if ignore_nan and np.any(count == 0):
+        import warnings
+
+        warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
+        result = where(np.broadcast_to(count == 0, rest + q.shape), np.nan, result)
+    # The q axes come last here; NumPy puts them first.
+    if q.ndim:
+        result = moveaxis(result, tuple(range(len(rest), len(rest) + q.ndim)),
+                          tuple(range(q.ndim)))
+    if keepdims:
+        result_shape = q.shape + tuple(1 if index in reduced else side
+                                       for index, side in enumerate(shape))
+        result = reshape(result, result_shape)
+    return result
+
+
+def _quantile_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import axis_params
+
+    x = _values_examples(draw, st, hnp)
+    params = axis_params(draw, st, x.ndim)
+    q = draw(st.sampled_from([0.5, 0.0, 1.0, 0.3, [0.25, 0.8]]))
+    method = draw(st.sampled_from(_METHODS))
+    return (x, q), {"axis": params["axis"], "keepdims": params["keepdims"], "method": method}
+
+
+def _percentile_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x, q), kwargs = _quantile_examples(draw, st, hnp)
+    return (x, np.multiply(q, 100.0).tolist()), kwargs
+
+
+def _median_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x, _), kwargs = _quantile_examples(draw, st, hnp)
+    return (x,), {"axis": kwargs["axis"], "keepdims": kwargs["keepdims"]}
+
+
+@composite(np.quantile, Domain(examples=_quantile_examples))
+def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
+             method: str = "linear", keepdims: bool = False, **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.quantile` (in ``a``; ``q`` is a constant).
+
+    Methods ``linear`` (default), ``lower``, ``higher``, ``midpoint`` and ``nearest`` are
+    supported on traced values.  Derivative: the interpolation weights of the two order
+    statistics around each quantile.
+    """
+    if type(a) is not Tracer and type(q) is not Tracer:
+        return np.quantile(a, q, axis=axis, out=out, overwrite_input=overwrite_input,
+                           method=method, keepdims=keepdims, **kwargs)
+    if out is not None or kwargs:
+        raise TypeError("adfun.numpy.quantile: out= and weights= are not supported on traced "
+                        "values")
+    return _quantile(a, q, axis, method, keepdims, "quantile")
+
+
+@composite(np.percentile, Domain(examples=_percentile_examples))
+def percentile(a: Any, q: Any, axis: Any = None, out: Any = None,
+               overwrite_input: bool = False, method: str = "linear", keepdims: bool = False,
+               **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.percentile`: :func:`quantile` of ``q / 100``."""
+    if type(a) is not Tracer and type(q) is not Tracer:
+        return np.percentile(a, q, axis=axis, out=out, overwrite_input=overwrite_input,
+                             method=method, keepdims=keepdims, **kwargs)
+    if out is not None or kwargs:
+        raise TypeError("adfun.numpy.percentile: out= and weights= are not supported on "
+                        "traced values")
+    if type(q) is Tracer:
+        return _quantile(a, q, axis, method, keepdims, "percentile")
+    return _quantile(a, np.true_divide(q, 100.0), axis, method, keepdims, "percentile")
+
+
+@composite(np.median, Domain(examples=_median_examples))
+def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
+           keepdims: bool = False) -> Any:
+    """Differentiable :func:`numpy.median` (the mean of the middle order statistics).
+
+    Examples
+    --------
+    >>> import adfun as ad, adfun.numpy as anp, numpy as np
+    >>> ad.grad(anp.median)(np.array([4.0, 1.0, 3.0, 2.0]))
+    array([0. , 0. , 0.5, 0.5])
+    """
+    if type(a) is not Tracer:
+        return np.median(a, axis=axis, out=out, overwrite_input=overwrite_input,
+                         keepdims=keepdims)
+    if out is not None:
+        raise TypeError("adfun.numpy.median: out= is not supported on traced values")
+    return _quantile(a, 0.5, axis, "midpoint", keepdims, "median")
+
+
+def _nan_quantile_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x, q), kwargs = _quantile_examples(draw, st, hnp)
+    mask = draw(hnp.arrays(np.bool_, x.shape, elements=st.sampled_from([False, False, True])))
+    with_nans = np.where(mask, np.nan, x)
+    # Slices left without a number keep their (distinct) values.
+    axis = kwargs["axis"]
+    all_nan = np.all(np.isnan(with_nans), axis=axis, keepdims=True)
+    x = np.where(all_nan, x, with_nans)
+    return (x, q), kwargs
+
+
+def _nan_percentile_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x, q), kwargs = _nan_quantile_examples(draw, st, hnp)
+    return (x, np.multiply(q, 100.0).tolist()), kwargs
+
+
+def _nan_median_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (x, _), kwargs = _nan_quantile_examples(draw, st, hnp)
+    return (x,), {"axis": kwargs["axis"], "keepdims": kwargs["keepdims"]}
+
+
+@composite(np.nanquantile, Domain(examples=_nan_quantile_examples))
+def nanquantile(a: Any, q: Any, axis: Any = None, out: Any = None,
+                overwrite_input: bool = False, method: str = "linear",
+                keepdims: bool = False, **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.nanquantile`: :func:`quantile` of the non-NaN entries."""
+    if type(a) is not Tracer and type(q) is not Tracer:
+        return np.nanquantile(a, q, axis=axis, out=out, overwrite_input=overwrite_input,
+                              method=method, keepdims=keepdims, **kwargs)
+    if out is not None or kwargs:
+        raise TypeError("adfun.numpy.nanquantile: out= and weights= are not supported on "
+                        "traced values")
+    return _quantile(a, q, axis, method, keepdims, "nanquantile", ignore_nan=True)
+
+
+@composite(np.nanpercentile, Domain(examples=_nan_percentile_examples))
+def nanpercentile(a: Any, q: Any, axis: Any = None, out: Any = None,
+                  overwrite_input: bool = False, method: str = "linear",
+                  keepdims: bool = False, **kwargs: Any) -> Any:
+    """Differentiable :func:`numpy.nanpercentile`: :func:`nanquantile` of ``q / 100``."""
+    if type(a) is not Tracer and type(q) is not Tracer:
+        return np.nanpercentile(a, q, axis=axis, out=out, overwrite_input=overwrite_input,
+                                method=method, keepdims=keepdims, **kwargs)
+    if out is not None or kwargs:
+        raise TypeError("adfun.numpy.nanpercentile: out= and weights= are not supported on "
+                        "traced values")
+    if type(q) is not Tracer:
+        q = np.true_divide(q, 100.0)
+    return _quantile(a, q, axis, method, keepdims, "nanpercentile", ignore_nan=True)
+
+
+@composite(np.nanmedian, Domain(examples=_nan_median_examples))
+def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
+              keepdims: bool = False) -> Any:
+    """Differentiable :func:`numpy.nanmedian`: the median of the non-NaN entries."""
+    if type(a) is not Tracer:
+        return np.nanmedian(a, axis=axis, out=out, overwrite_input=overwrite_input,
+                            keepdims=keepdims)
+    if out is not None:
+        raise TypeError("adfun.numpy.nanmedian: out= is not supported on traced values")
+    return _quantile(a, 0.5, axis, "midpoint", keepdims, "nanmedian", ignore_nan=True)
+
+
+del ndim_of
+
+from adfun.numpy._core import dtype_of  # noqa: E402
+from adfun.numpy._layout import take_along_axis  # noqa: E402
+from adfun.numpy._selection import where  # noqa: E402
+from adfun.numpy._shape import moveaxis, ravel, reshape, transpose  # noqa: E402

@@ -1,0 +1,140 @@
+"""Functions of the values that are constants for differentiation, with traced arguments
+anywhere in their (nested) arguments; they record a node so that graphs replay them."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from adfun._records import Params, Primitive
+from adfun._trace import Tracer, bind, full_value
+
+
+def contains_tracer(value: Any) -> bool:
+    if type(value) is Tracer:
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(contains_tracer(item) for item in value)
+    if isinstance(value, dict):
+        return any(contains_tracer(item) for item in value.values())
+    return False
+
+
+def concrete(value: Any) -> Any:
+    if type(value) is Tracer:
+        return full_value(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(concrete(item) for item in value)
+    if isinstance(value, dict):
+        return {key: concrete(item) for key, item in value.items()}
+    return value
+
+
+class _Template:
+    """The call of a function of values with its traced leaves taken out (a node param).
+
+    Equal (and equally hashed) when the constant parts of two calls are equal, so that
+    graphs traced twice from the same program compare equal.
+    """
+
+    __slots__ = ("args", "kwargs", "output", "_key")
+
+    def __init__(self, args: Any, kwargs: Any, output: Any) -> None:
+        self.args = args
+        self.kwargs = kwargs
+        self.output = output
+        self._key = (_frozen(args), _frozen(kwargs), output)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Template) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __repr__(self) -> str:
+        suffix = "" if self.output is None else f", output {self.output}"
+        return f"<call template{suffix}>"
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return ("array", value.shape, str(value.dtype), value.tobytes())
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__,) + tuple(_frozen(item) for item in value)
+    if isinstance(value, dict):
+        return ("dict",) + tuple((key, _frozen(item)) for key, item in value.items())
+    if value is _SLOT:
+        return ("slot",)
+    try:
+        hash(value)
+    except TypeError:
+        return ("object", id(value))
+    return value
+
+
+_SLOT = object()
+
+
+def _take_out(value: Any, leaves: list) -> Any:
+    if type(value) is Tracer:
+        leaves.append(value)
+        return (_SLOT, len(leaves) - 1)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_take_out(item, leaves) for item in value)
+    if isinstance(value, dict):
+        return {key: _take_out(item, leaves) for key, item in value.items()}
+    return value
+
+
+def _put_in(value: Any, leaves: tuple) -> Any:
+    if isinstance(value, tuple) and len(value) == 2 and value[0] is _SLOT:
+        return leaves[value[1]]
+    if isinstance(value, (list, tuple)):
+        return type(value)(_put_in(item, leaves) for item in value)
+    if isinstance(value, dict):
+        return {key: _put_in(item, leaves) for key, item in value.items()}
+    return value
+
+
+def values_function(name: str, numpy_fun: Callable, *, several: bool = False,
+                    doc: str | None = None) -> Callable:
+    """A non-differentiable function of the values that records a node when traced.
+
+    Traced arguments may sit inside lists, tuples or keyword arguments.  With
+    ``several=True`` (functions returning a tuple of arrays, like ``nonzero``) the result
+    is a tuple of traced values, one node per item.
+    """
+
+    def impl(*leaves: Any, template: Any = None) -> Any:
+        result = numpy_fun(*_put_in(template.args, leaves), **_put_in(template.kwargs, leaves))
+        if template.output is not None:
+            result = result[template.output]
+        return result
+
+    primitive = Primitive(name, impl, (), (), None, nondiff=True)
+
+    def fun(*args: Any, **kwargs: Any) -> Any:
+        for arg in args:
+            if type(arg) is Tracer:
+                break
+        else:
+            if not (contains_tracer(args) or contains_tracer(kwargs)):
+                return numpy_fun(*args, **kwargs)
+        leaves: list = []
+        args_out = _take_out(args, leaves)
+        kwargs_out = _take_out(kwargs, leaves)
+        leaves_tuple = tuple(leaves)
+        if several:
+            count = len(numpy_fun(*concrete(args), **concrete(kwargs)))
+            return tuple(bind(primitive, leaves_tuple,
+                              Params(template=_Template(args_out, kwargs_out, index)))
+                         for index in range(count))
+        return bind(primitive, leaves_tuple, Params(template=_Template(args_out, kwargs_out,
+                                                                        None)))
+
+    fun.__name__ = fun.__qualname__ = name
+    fun.__doc__ = doc or (f"{name} (:func:`numpy.{name}`) on plain or traced values.\n\n"
+                          f"The result is a constant for differentiation.\n")
+    fun.primitive = primitive  # type: ignore[attr-defined]
+    return fun
