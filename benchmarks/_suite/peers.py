@@ -9,6 +9,7 @@ is skipped with a note in the report.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import os
 from typing import Any
@@ -59,7 +60,14 @@ def load(name: str) -> tuple[Any | None, str]:
         _configure(name, module)
     except Exception as error:  # noqa: BLE001 - a broken peer is skipped, not fatal
         return None, f"import failed: {type(error).__name__}: {error}".splitlines()[0]
-    return module, str(getattr(module, "__version__", "unknown version"))
+    return module, _version(name, module)
+
+
+def _version(name: str, module: Any) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return str(getattr(module, "__version__", "unknown version"))
 
 
 def select(requested: str | None) -> list[str]:
