@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,17 @@ def unit_text(unit: str) -> str:
     return unit.replace("us", "µs")
 
 
+def target_text(text: str) -> str:
+    """``<= 1.5x`` as ``≤ 1.5×``, ``us`` as ``µs``."""
+    return re.sub(r"(\d)x\b", "\\1×", unit_text(text).replace("<=", "≤"))
+
+
+def short_label(row: dict[str, Any]) -> str:
+    """A bar's label: library and variant without the parenthesised details."""
+    variant = re.sub(r"\s+\((?!eager)[^)]*\)", "", row["variant"]).split(",")[0]
+    return f"{row['library']} {variant}"[:40]
+
+
 def chart_metric(group: dict[str, Any]) -> str:
     """What a group's bars show: the metric its targets are stated in (value by default)."""
     for row in group["rows"]:
@@ -61,18 +74,18 @@ def chart_metric(group: dict[str, Any]) -> str:
 # --- the table ------------------------------------------------------------------------------
 
 
-def _entry(text: str, classes: tuple[str, ...] = ()) -> nodes.entry:
+def _entry(text: str, strong: bool = False) -> nodes.entry:
     entry = nodes.entry()
-    paragraph = nodes.paragraph(text=text)
+    paragraph = nodes.paragraph()
+    paragraph += nodes.strong(text=text) if strong else nodes.Text(text)
     entry += paragraph
-    entry["classes"].extend(classes)
     return entry
 
 
-def _row(cells: list[str]) -> nodes.row:
+def _row(cells: list[str], strong: bool = False) -> nodes.row:
     row = nodes.row()
-    for cell in cells:
-        row += _entry(cell)
+    for index, cell in enumerate(cells):
+        row += _entry(cell, strong=strong and index > 0)
     return row
 
 
@@ -82,25 +95,26 @@ def table_rows(document: dict[str, Any]) -> list[list[str]]:
     for group in document["groups"]:
         first = True
         for row in group["rows"]:
-            workload = f"{group['id']}: {group['title']}" if first else ""
+            workload = f"{group['id']}: {group['title']} ({unit_text(group['unit'])})"
+            workload = workload if first else ""
             first = False
             name = f"{row['library']} {row['variant']}"
+            if row["baseline"]:
+                name += " [baseline]"
             if row["error"]:
                 body.append([workload, name, f"error: {row['error']}", "", "", ""])
                 continue
             ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}×"
-            if row["baseline"]:
-                ratio += " (baseline)"
-            targets = "; ".join(unit_text(target["text"]).replace("<=", "≤")
-                                for target in row["targets"])
-            median = f"{number(row['value'])} {unit_text(group['unit'])}"
-            body.append([workload, name, median, ratio, targets, VERDICTS[row["passed"]]])
+            targets = "; ".join(target_text(target["text"]) for target in row["targets"])
+            body.append([workload, name, number(row["value"]), ratio, targets,
+                         VERDICTS[row["passed"]]])
     return body
 
 
 def build_table(document: dict[str, Any]) -> nodes.table:
-    header = ["workload", "implementation", "median", "ratio", "target", "result"]
-    widths = [26, 26, 12, 12, 16, 8]
+    header = ["workload (unit of the median)", "implementation", "median", "ratio",
+              "target", "result"]
+    widths = [30, 30, 9, 9, 15, 7]
     table = nodes.table(classes=["adfun-benchmarks"])
     group = nodes.tgroup(cols=len(header))
     table += group
@@ -111,7 +125,7 @@ def build_table(document: dict[str, Any]) -> nodes.table:
     group += head
     body = nodes.tbody()
     for cells in table_rows(document):
-        body += _row(cells)
+        body += _row(cells, strong=cells[1].startswith("adfun "))
     group += body
     return table
 
@@ -157,12 +171,12 @@ def draw_chart(document: dict[str, Any], output: Path) -> None:
         metric = chart_metric(group)
         shown = [row for row in group["rows"]
                  if row["error"] is None and row[metric] is not None]
-        labels = [f"{row['library']} {row['variant']}" for row in shown]
+        labels = [short_label(row) for row in shown]
         values = [row[metric] for row in shown]
         colours = [COLOURS.get(row["library"], PEER_COLOUR) for row in shown]
         positions = list(range(len(shown)))[::-1]
         axes.barh(positions, values, color=colours)
-        axes.set_yticks(positions, [label[:38] for label in labels], fontsize=7)
+        axes.set_yticks(positions, labels, fontsize=7)
         for position, value in zip(positions, values):
             axes.annotate(number(value), (value, position), xytext=(3, 0),
                           textcoords="offset points", va="center", fontsize=7)
@@ -177,7 +191,8 @@ def draw_chart(document: dict[str, Any], output: Path) -> None:
                                                        else 1.25))
         unit = "× baseline" if metric == "ratio" else unit_text(group["unit"])
         axes.set_xlabel(unit, fontsize=8)
-        axes.set_title(f"{group['id']}: {group['title']}", fontsize=8, loc="left")
+        title = textwrap.shorten(f"{group['id']}: {group['title']}", 60, placeholder="...")
+        axes.set_title(title, fontsize=8, loc="left")
         axes.tick_params(axis="x", labelsize=7)
     figure.suptitle("adfun and its peers (lower is better; dashed: adfun's target)",
                     fontsize=10)
