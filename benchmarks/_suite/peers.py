@@ -26,7 +26,8 @@ THREAD_VARIABLES = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
-XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+#: XLA's CPU backend: single-threaded Eigen kernels (matmul, convolutions, reductions).
+XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false"
 
 
 def pin_threads() -> None:
