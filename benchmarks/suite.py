@@ -133,6 +133,8 @@ def run_suite(arguments: argparse.Namespace) -> dict:
         "peers": versions,
         "skipped": skipped,
         "jit": has_jit,
+        "threads": {variable: os.environ.get(variable, "")
+                    for variable in (*peer_modules.THREAD_VARIABLES, "XLA_FLAGS")},
         "repeat": repeat,
         "quick": arguments.quick,
         "sizes": sizes.as_dict(),
