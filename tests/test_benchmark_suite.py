@@ -21,7 +21,7 @@ GROUPS = ["W1", "W7", "W2", "W3", "W4", "W4mem", "W5", "W6a", "W6b"]
 ROW_KEYS = {"library", "variant", "baseline", "seconds", "value", "ratio", "targets",
             "passed", "note", "error"}
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.append(str(ROOT / "benchmarks"))
 from _suite.report import finish_row, render_table  # noqa: E402
 from _suite.timing import Target, Variant, measure, prepare_all  # noqa: E402
 

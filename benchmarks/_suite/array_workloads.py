@@ -9,7 +9,7 @@ outside the timed call (as a JAX user would keep them), and its results are wait
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
