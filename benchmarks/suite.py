@@ -71,6 +71,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     arguments = parser.parse_args(argv)
     if arguments.repeat is not None and arguments.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if arguments.json is not None and not Path(arguments.json).resolve().parent.is_dir():
+        parser.error(f"--json {arguments.json}: its directory does not exist; create it "
+                     f"first or write elsewhere")
     arguments.workloads = _selected_workloads(parser, arguments.only)
     return arguments
 

@@ -153,6 +153,7 @@ def test_an_installed_peer_gets_rows_next_to_adfun(tmp_path):
         (["--only", "W9"], r"--only got 'W9'; choose among W1, W7, W2, W3, W4, W5, W6"),
         (["--peers", "theano"], r"--peers got unknown peer\(s\) theano"),
         (["--repeat", "0"], r"--repeat must be at least 1"),
+        (["--json", "no/such/dir/out.json"], r"no/such/dir/out.json: its directory does not"),
     ],
 )
 def test_bad_options_are_refused_with_a_message(options, message):
