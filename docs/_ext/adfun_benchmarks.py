@@ -59,6 +59,8 @@ def target_text(text: str) -> str:
 
 def short_label(row: dict[str, Any]) -> str:
     """A bar's label: library and variant without the parenthesised details."""
+    if row["baseline"]:
+        return f"{row['library']} (baseline)"
     variant = re.sub(r"\s+\((?!eager)[^)]*\)", "", row["variant"]).split(",")[0]
     return f"{row['library']} {variant}"[:40]
 
@@ -164,7 +166,7 @@ def draw_chart(document: dict[str, Any], output: Path) -> None:
               if any(row["error"] is None for row in group["rows"])]
     columns = 2
     rows = max(1, math.ceil(len(groups) / columns))
-    figure = Figure(figsize=(11, 2.6 * rows), layout="constrained")
+    figure = Figure(figsize=(9.5, 2.4 * rows), layout="constrained")
     FigureCanvasAgg(figure)
     for index, group in enumerate(groups):
         axes = figure.add_subplot(rows, columns, index + 1)
@@ -176,10 +178,10 @@ def draw_chart(document: dict[str, Any], output: Path) -> None:
         colours = [COLOURS.get(row["library"], PEER_COLOUR) for row in shown]
         positions = list(range(len(shown)))[::-1]
         axes.barh(positions, values, color=colours)
-        axes.set_yticks(positions, labels, fontsize=7)
+        axes.set_yticks(positions, labels, fontsize=8)
         for position, value in zip(positions, values):
             axes.annotate(number(value), (value, position), xytext=(3, 0),
-                          textcoords="offset points", va="center", fontsize=7)
+                          textcoords="offset points", va="center", fontsize=8)
         limits = [target["limit"] for row in shown for target in row["targets"]
                   if target["metric"] == metric]
         if limits:
@@ -191,13 +193,13 @@ def draw_chart(document: dict[str, Any], output: Path) -> None:
                                                        else 1.25))
         unit = "× baseline" if metric == "ratio" else unit_text(group["unit"])
         axes.set_xlabel(unit, fontsize=8)
-        title = textwrap.shorten(f"{group['id']}: {group['title']}", 60, placeholder="...")
-        axes.set_title(title, fontsize=8, loc="left")
+        title = textwrap.fill(f"{group['id']}: {group['title']}", 38)
+        axes.set_title(title, fontsize=8.5, loc="left")
         axes.tick_params(axis="x", labelsize=7)
     figure.suptitle("adfun and its peers (lower is better; dashed: adfun's target)",
                     fontsize=10)
     output.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(output, dpi=90)
+    figure.savefig(output, dpi=100)
 
 
 # --- the directive ----------------------------------------------------------------------------
