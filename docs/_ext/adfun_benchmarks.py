@@ -145,7 +145,7 @@ def run_paragraph(document: dict[str, Any]) -> nodes.paragraph:
     paragraph += nodes.Text(
         f": {meta['platform']}, Python {meta['python']}, NumPy {meta['numpy']}, "
         f"adfun {meta['adfun']}; peers: {peers or 'none'}"
-        f"{'; not installed: ' + skipped if skipped else ''}. Medians of {meta['repeat']} "
+        f"{'; skipped: ' + skipped if skipped else ''}. Medians of {meta['repeat']} "
         f"interleaved rounds, every library pinned to one thread; load average (1, 5, 15 "
         f"min) {meta['load_average']['start']} at the start and "
         f"{meta['load_average']['end']} at the end"
