@@ -44,6 +44,7 @@ extensions = [
     # Our own, in docs/_ext/:
     "adfun_api",  # writes api/<module>.rst for every module in API_MODULES
     "adfun_coverage",  # the ``adfun-coverage`` directive: the rule-registry table
+    "adfun_benchmarks",  # ``adfun-benchmarks``: the benchmark suite's table and chart
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
