@@ -91,7 +91,10 @@ def unary(
     if fresh:
 
         def default_rule(seed: Any, ans: Any, x: Any) -> Any:
-            return scale_fresh(derivative(ans, x), seed)
+            slope = derivative(ans, x)
+            if type(slope) is np.ndarray:  # large arrays: reuse the fresh temporary
+                return scale_fresh(slope, seed)
+            return seed * slope
 
     else:
 
