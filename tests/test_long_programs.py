@@ -6,11 +6,13 @@ property test.  The long run is by hand, on its own profile (see ``tests/conftes
     python -m pytest tests/test_long_programs.py --hypothesis-profile=long -x \\
         --hypothesis-show-statistics
 
-which draws 10,000 programs of one to three arguments and up to 12 operations each.
+which draws 10,000 programs per test: of one to three arguments and up to 12 operations
+(in float64 and in float32), and of one or two arguments and up to 24 operations.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,3 +27,21 @@ _PROGRAMS = st.integers(1, 3).flatmap(lambda num_args: ads.programs(max_ops=12,
 def test_long_run_of_random_programs(program_and_args):
     program, args = program_and_args
     check_grads(program, args, modes=("fwd", "rev"), order=2)
+
+
+_DEEP_PROGRAMS = st.integers(1, 2).flatmap(lambda num_args: ads.programs(max_ops=24,
+                                                                         num_args=num_args))
+
+
+@given(_DEEP_PROGRAMS)
+def test_long_run_of_deep_random_programs(program_and_args):
+    program, args = program_and_args
+    check_grads(program, args, modes=("fwd", "rev"), order=2)
+
+
+@given(st.integers(1, 3).flatmap(lambda num_args: ads.programs(max_ops=12, num_args=num_args)))
+def test_long_run_of_random_programs_in_float32(program_and_args):
+    program, args = program_and_args
+    args32 = tuple(np.asarray(arg, np.float32) if isinstance(arg, np.ndarray) else
+                   np.float32(arg) for arg in args)
+    check_grads(program, args32, modes=("fwd", "rev"), order=2)
