@@ -13,6 +13,7 @@ import sys
 import threading
 
 import numpy as np
+import pytest
 
 import adfun as ad
 import adfun.numpy as anp
@@ -78,6 +79,7 @@ def _same(first, second):
     )
 
 
+@pytest.mark.slow
 def test_eight_threads_of_mixed_transforms_give_single_thread_results():
     tasks = [_make_tasks(seed) for seed in range(THREADS)]
     expected = [[call() for _, call in thread_tasks] for thread_tasks in tasks]
