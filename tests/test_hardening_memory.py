@@ -60,6 +60,16 @@ def _failing_grad():
         ad.grad(lambda x: x * 2.0)(X)
 
 
+def _raising(x):
+    y = anp.sin(x) * 2.0
+    raise ValueError(f"stop at {y.shape}")
+
+
+def _error_inside_function():
+    with pytest.raises(ValueError, match="stop at"):
+        ad.grad(_raising)(X)
+
+
 _VARIABLE = nd.array(X)
 _VARIABLE.attach_grad()
 
@@ -75,6 +85,7 @@ WORKLOADS = {
     "record_backward_retain_graph": lambda: _imperative_step(_VARIABLE, retain_graph=True),
     "autograd_grad_create_graph": lambda: _imperative_grad(_VARIABLE),
     "failing_grad": _failing_grad,
+    "error_inside_function": _error_inside_function,
 }
 
 
@@ -218,7 +229,8 @@ def test_recorded_graph_dies_with_its_arrays():
     assert x.grad.shape == X.shape
 
 
-@pytest.mark.parametrize("name", ["grad", "vjp", "jvp", "record_backward", "failing_grad"])
+@pytest.mark.parametrize("name", ["grad", "vjp", "jvp", "record_backward", "failing_grad",
+                                  "error_inside_function"])
 def test_no_reference_cycles(name):
     """The collector finds nothing to free after many calls: no cyclic garbage at all."""
     workload = WORKLOADS[name]
