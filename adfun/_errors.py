@@ -17,12 +17,20 @@ class TracerEscapeError(RuntimeError):
 
 
 def traced_conversion_message(kind: str) -> str:
-    return (
+    message = (
         f"{kind} was called on a value that adfun is tracing to compute a derivative; "
         f"converting it to a plain NumPy value would silently drop that derivative. Keep "
         f"computing with adfun.numpy (or plain NumPy functions, which dispatch to it), or "
         f"wrap the value in adfun.stop_gradient(...) if it should be treated as a constant."
     )
+    if kind == "np.asarray()":
+        # The usual way in: a list of tracers (a differentiated list argument is a pytree,
+        # so its floats are traced one by one) handed to a function that wants an array.
+        message += (
+            " A list or tuple of traced values is converted this way when it is passed where "
+            "an array is expected: combine it with adfun.numpy.stack(...) first."
+        )
+    return message
 
 
 def describe(value: Any) -> str:

@@ -59,10 +59,40 @@ def array(source_array: Any, ctx: Any = None, dtype: Any = None) -> NDArray:
         value = source_array._value
         dtype = value.dtype if dtype is None else np.dtype(dtype)
         return _new(value.astype(dtype, copy=False))
-    value = np.array(source_array, dtype=_dtype(dtype))
+    value = _convert(source_array, _dtype(dtype))
     if value.ndim == 0:
         value = value.reshape(1)
     return _new(value)
+
+
+def _convert(source_array: Any, dtype: np.dtype) -> np.ndarray:
+    """``np.array(source_array, dtype)``, refusing what NumPy would turn into NaN or garbage."""
+    if _contains_none(source_array):
+        raise TypeError(
+            "adfun.nd.array: source_array is or contains None, which has no numeric value "
+            "(NumPy would silently turn it into NaN); pass numbers, e.g. float('nan') if "
+            "a missing value is meant"
+        )
+    try:
+        return np.array(source_array, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise type(error)(
+            f"adfun.nd.array: source_array ({type(source_array).__name__} {source_array!r:.60}) "
+            f"cannot be converted to an array of dtype {dtype}: {error}"
+        ) from error
+
+
+def _contains_none(source_array: Any) -> bool:
+    pending = [source_array]
+    while pending:
+        item = pending.pop()
+        if item is None:
+            return True
+        if isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, np.ndarray) and item.dtype.kind == "O":
+            pending.extend(item.flat)
+    return False
 
 
 def zeros(shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDArray:
