@@ -248,3 +248,14 @@ def test_jvp_with_broadcasting():
     out, tangent = ad.jvp(lambda x, y: x * y, (x, 2.0), (np.zeros(3), 1.0))
     np.testing.assert_allclose(tangent, np.ones(3))
     assert tangent.shape == out.shape == (3,)
+
+
+def test_tanh_derivative_keeps_its_digits_in_float32():
+    # 1 - tanh(x)**2 from a float32 tanh near 1 is off by ~35% at x = 8.27.
+    x = np.array([8.27, -6.0, 0.5], np.float32)
+    expected = 1.0 / np.cosh(x.astype(np.float64)) ** 2
+    first = ad.elementwise_grad(anp.tanh)(x)
+    assert first.dtype == np.float32
+    np.testing.assert_allclose(first, expected, rtol=1e-5)
+    second = ad.elementwise_grad(ad.elementwise_grad(anp.tanh))(x)
+    np.testing.assert_allclose(second, -2 * np.tanh(x.astype(np.float64)) * expected, rtol=1e-5)
