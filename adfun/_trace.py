@@ -175,7 +175,7 @@ _FORWARD_OPERATORS = {
     "__add__": "add",
     "__sub__": "subtract",
     "__mul__": "multiply",
-    "__truediv__": "true_divide",
+    "__truediv__": "divide",
     "__floordiv__": "floor_divide",
     "__mod__": "remainder",
     "__pow__": "power",
@@ -350,7 +350,7 @@ class Tracer:
     __add__, __radd__ = _operation("add")
     __sub__, __rsub__ = _operation("subtract")
     __mul__, __rmul__ = _operation("multiply")
-    __truediv__, __rtruediv__ = _operation("true_divide")
+    __truediv__, __rtruediv__ = _operation("divide")
     __floordiv__, __rfloordiv__ = _operation("floor_divide")
     __mod__, __rmod__ = _operation("remainder")
     __pow__, __rpow__ = _operation("power")

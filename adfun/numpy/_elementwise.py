@@ -94,7 +94,7 @@ def _divide_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
 _DIVIDE_DOMAIN = Domain(ranges=((-3.0, 3.0), (0.5, 3.0)), magnitude=True)
 
 true_divide = binary(
-    "true_divide",
+    "divide",
     np.true_divide,
     (_divide_x, _divide_y),
     (_divide_tangent_x, _divide_tangent_y),
