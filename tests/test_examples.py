@@ -17,8 +17,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))
-#: Examples that need a part of adfun (a path of the package) that is still being merged.
-EXAMPLE_REQUIRES = {"plot_mlp_digits.py": "adfun/nd"}
 
 
 def test_there_are_gallery_examples():
@@ -41,9 +39,6 @@ def test_example_runs(path, capsys):
         pytest.importorskip("scipy")
     if "sklearn" in source:
         pytest.importorskip("sklearn")
-    required = EXAMPLE_REQUIRES.get(path.name)
-    if required is not None and not (ROOT / required).exists():
-        pytest.skip(f"{path.name} needs {required}, which this checkout does not have yet")
     try:
         with warnings.catch_warnings():
             # plt.show() on the Agg backend only says that it cannot show anything.

@@ -224,7 +224,10 @@ class NDArray:
 
     @property
     def grad(self) -> NDArray | None:
-        """The gradient buffer: ``None`` before :meth:`attach_grad` and with ``'null'``."""
+        """This array's gradient buffer, written by ``backward()``.
+
+        ``None`` before :meth:`attach_grad` and with ``grad_req='null'``.
+        """
         slot = self._slot
         if slot is None or slot.req == "null":
             return None
