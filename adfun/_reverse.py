@@ -13,6 +13,7 @@ def backward(
     seeds: Iterable[tuple[Node, Any]],
     inputs: Iterable[Node],
     order: Sequence[Node] | None = None,
+    consume: bool = False,
 ) -> list[Any]:
     """Propagate output cotangents back to ``inputs``.
 
@@ -25,6 +26,10 @@ def backward(
     order : sequence of Node, optional
         A topological order containing every node the seeds depend on (a trace's
         creation order is one); computed from the seeds when omitted.
+    consume : bool, optional
+        Empty ``seeds`` (a list) and ``order`` (a list) while the pass runs, so that a
+        graph nobody else holds is freed node by node behind the pass (its intermediate
+        values with it) instead of at the end.
 
     Returns
     -------
@@ -38,9 +43,14 @@ def backward(
         cotangents[node] = cotangent if previous is None else add(previous, cotangent)
     if order is None:
         order = toposort(list(cotangents))
+    if consume:
+        seeds.clear()
+        nodes = _drain(order)
+    else:
+        nodes = reversed(order)
     pop = cotangents.pop
     get = cotangents.get
-    for node in reversed(order):
+    for node in nodes:
         parents = node.parents
         if not parents:
             continue
@@ -80,6 +90,13 @@ def backward(
                 contribution if previous is None else add(previous, contribution)
             )
     return [get(node) for node in inputs]
+
+
+def _drain(order: list) -> Any:
+    """Yield the nodes of ``order`` last to first, removing each from the list."""
+    pop = order.pop
+    while order:
+        yield pop()
 
 
 def _refuse(primitive: Any, parent: Node, argnum: int) -> None:

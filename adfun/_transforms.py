@@ -236,6 +236,16 @@ def _gradients(traced: _Traced, cotangents: list) -> list:
 # --------------------------------------------------------------------------------------
 
 
+def _single_use_backward(traced: _Traced, seeds: list) -> list:
+    """The reverse pass of a graph that nothing else will use: it hands its nodes over.
+
+    ``traced`` lets go of the outputs and ``backward`` consumes the trace's node list, so
+    every node (with its value) is freed as soon as the pass is past it.
+    """
+    traced.out = traced.out_leaves = None
+    return backward(seeds, traced.inputs, traced.trace.nodes, consume=True)
+
+
 def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """Evaluate ``fun(*primals)`` and return a function computing its vector-Jacobian products.
 
@@ -406,11 +416,12 @@ def value_and_grad(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) ->
         out = traced.out_leaves[0]
         seed = _scalar_seed("grad", fun, out)
         node = _own_node(traced.trace, out)
-        cotangents = backward([(node, seed)] if node is not None else [], traced.inputs,
-                              traced.trace.nodes)
+        value = out.value if node is not None else out
+        seeds = [(node, seed)] if node is not None else []
+        del out, node
+        cotangents = _single_use_backward(traced, seeds)
         gradients = _gradients(traced, cotangents)
         gradient = tuple(gradients) if as_tuple else gradients[0]
-        value = out.value if node is not None else out
         if has_aux:
             return (value, traced.aux), gradient
         return value, gradient
@@ -490,8 +501,9 @@ def elementwise_grad(fun: Callable, argnums: Any = 0) -> Callable:
         value = full_value(out)
         dtype = _float_dtype(value)
         seed = np.ones(_shape(value), dtype) if isinstance(value, np.ndarray) else dtype.type(1)
-        cotangents = backward([(node, seed)] if node is not None else [], traced.inputs,
-                              traced.trace.nodes)
+        seeds = [(node, seed)] if node is not None else []
+        del out, node
+        cotangents = _single_use_backward(traced, seeds)
         gradients = _gradients(traced, cotangents)
         return tuple(gradients) if as_tuple else gradients[0]
 

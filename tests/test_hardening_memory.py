@@ -246,24 +246,18 @@ def test_no_reference_cycles(name):
     assert collected == 0
 
 
-# --- what the backward pass keeps (measured; the engine owns the fix) -------------------
+# --- what the backward pass keeps ------------------------------------------------------
 
 ROWS = 200_000
 STEPS = 8
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the reverse pass keeps every forward intermediate alive until the transform returns: "
-    "value_and_grad holds the trace's node list (passed to backward as the order) and the "
-    "output tracer (whose node reaches the whole graph through .parents), and each Node "
-    "holds its .value and its parents' values in .args"))
 def test_backward_releases_intermediates_it_no_longer_needs():
-    """At the last VJP of a chain, only the incoming cotangent should still be needed.
+    """At the last VJP of a chain, only the incoming cotangent is still alive.
 
-    Measured: all STEPS forward intermediates are alive there (STEPS + 1 arrays with the
-    cotangent).  The peak of this chain is the same either way (it is reached at the start
-    of the backward pass), but in graphs whose backward pass allocates more as it goes,
-    releasing each node's values after its VJP would lower the peak.
+    ``grad`` hands its graph to the reverse pass, which consumes the trace's node list, so
+    each node (and its value) is freed once the pass is past it.  Before that, all STEPS
+    forward intermediates were alive there (STEPS + 1 arrays with the cotangent).
     """
     live = {}
 
@@ -292,6 +286,5 @@ def test_backward_releases_intermediates_it_no_longer_needs():
     finally:
         tracemalloc.stop()
     arrays = (live["bytes"] - start) / x.nbytes
-    # At the last VJP only the incoming cotangent is needed; today all STEPS intermediates
-    # are still held (arrays == STEPS + 1).
+    # At the last VJP only the incoming cotangent (and the input itself) are needed.
     assert arrays < 3, f"{arrays:.1f} arrays of the forward pass alive at the last VJP step"
