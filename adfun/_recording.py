@@ -15,6 +15,7 @@ remembered (weakly) in :data:`CONSUMED` so that a second pass can be refused as 
 from __future__ import annotations
 
 import contextvars
+import threading
 import weakref
 from typing import Any
 
@@ -47,8 +48,35 @@ class _Unkept:
 TRACE = Trace("autograd.record")
 TRACE.nodes = _Unkept()  # type: ignore[assignment]
 
-#: Non-input nodes already differentiated by a backward pass that did not retain them.
-CONSUMED: weakref.WeakSet = weakref.WeakSet()
+#: Non-input nodes already differentiated by a backward pass that did not retain them:
+#: ``id(node)`` -> a weak reference to the node.  A plain dict of callback-free weak
+#: references (rather than a ``WeakSet``) costs one C call per node to mark and nothing
+#: when the node dies; entries of dead nodes are swept once the dict has doubled.  An id
+#: reused by a new node is told apart by its reference no longer pointing to that node.
+CONSUMED: dict = {}
+_CONSUMED_LOCK = threading.Lock()
+_sweep_at = 1024
+
+
+def is_consumed(node: Node) -> bool:
+    """Whether ``node`` was differentiated by a backward pass that freed its graph."""
+    reference = CONSUMED.get(id(node))
+    return reference is not None and reference() is node
+
+
+def consume(nodes: Any) -> None:
+    """Mark the non-input ``nodes`` as used by a backward pass that did not retain them."""
+    global _sweep_at
+    ref = weakref.ref
+    with _CONSUMED_LOCK:
+        for node in nodes:
+            if node.parents:
+                CONSUMED[id(node)] = ref(node)
+        if len(CONSUMED) >= _sweep_at:
+            for key, reference in list(CONSUMED.items()):
+                if reference() is None:
+                    del CONSUMED[key]
+            _sweep_at = max(1024, 2 * len(CONSUMED))
 
 GRAD_REQS = ("write", "add", "null")
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
-from adfun._graph import Graph, toposort
+from adfun._graph import Graph
 from adfun._records import EMPTY_PARAMS, INPUT, Primitive, Variadic
 from adfun._recording import (
     CONSUMED,
@@ -37,6 +37,8 @@ from adfun._recording import (
     GradSlot,
     VariableNode,
     check_grad_req,
+    consume,
+    is_consumed,
     recording,
     training,
 )
@@ -74,17 +76,21 @@ class _Scope:
         self._tokens: list = []
 
     def __enter__(self) -> _Scope:
-        tokens = []
-        if self._recording is not None:
-            tokens.append((recording, recording.set(self._recording)))
-        if self._training is not None:
-            tokens.append((training, training.set(self._training)))
-        self._tokens.append(tokens)
+        # one (recording token, training token) pair per entry: a scope may be re-entered
+        is_recording = self._recording
+        is_training = self._training
+        self._tokens.append((
+            None if is_recording is None else recording.set(is_recording),
+            None if is_training is None else training.set(is_training),
+        ))
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        for variable, token in reversed(self._tokens.pop()):
-            variable.reset(token)
+        recording_token, training_token = self._tokens.pop()
+        if training_token is not None:
+            training.reset(training_token)
+        if recording_token is not None:
+            recording.reset(recording_token)
 
 
 def record(train_mode: bool = True) -> _Scope:  # noqa: F811 - MXNet's argument name
@@ -209,7 +215,8 @@ def _as_list(function: str, name: str, value: Any) -> list:
 
 def _seeds(function: str, heads: Any, head_grads: Any, recorded: bool) -> list:
     """``(node, cotangent)`` for each head; ones where no head gradient is given."""
-    heads = _as_list(function, "heads", heads)
+    if type(heads) is not list:
+        heads = _as_list(function, "heads", heads)
     if head_grads is None:
         head_grads = [None] * len(heads)
     else:
@@ -221,7 +228,7 @@ def _seeds(function: str, heads: Any, head_grads: Any, recorded: bool) -> list:
             )
     seeds = []
     for position, (head, head_grad) in enumerate(zip(heads, head_grads)):
-        if not isinstance(head, NDArray):
+        if type(head) is not NDArray and not isinstance(head, NDArray):
             raise TypeError(
                 f"{function}: heads[{position}] must be an NDArray, got {type(head).__name__}"
             )
@@ -236,7 +243,8 @@ def _seeds(function: str, heads: Any, head_grads: Any, recorded: bool) -> list:
                     f"`with autograd.record():` block."
                 )
             tracer = head._variable_tracer()
-        seeds.append((tracer.node, _head_seed(function, position, head, head_grad, recorded)))
+        seeds.append((tracer.node, _ones(head._value) if head_grad is None else
+                      _head_seed(function, position, head, head_grad, recorded)))
     return seeds
 
 
@@ -247,10 +255,6 @@ def _which(heads: list, position: int) -> str:
 def _head_seed(function: str, position: int, head: NDArray, head_grad: Any,
                recorded: bool) -> Any:
     value = head._value
-    if head_grad is None:
-        if value.size > 4096:  # a read-only view of a single one: no memory traffic
-            return np.broadcast_to(np.ones((), value.dtype), value.shape)
-        return np.ones(value.shape, value.dtype)
     if isinstance(head_grad, NDArray):
         seed = head_grad._tracer if recorded and head_grad._tracer is not None else (
             head_grad._value)
@@ -267,28 +271,71 @@ def _head_seed(function: str, position: int, head: NDArray, head_grad: Any,
     return seed
 
 
+#: Read-only arrays of ones, the default head gradients of small heads, by (shape, dtype).
+_ONES: dict = {}
+
+
+def _ones(value: np.ndarray) -> np.ndarray:
+    """Read-only ones of ``value``'s shape and dtype (no rule writes into a cotangent)."""
+    if value.size > 4096:  # a view of a single one: no memory traffic
+        return np.broadcast_to(np.ones((), value.dtype), value.shape)
+    key = (value.shape, value.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = np.ones(value.shape, value.dtype)
+        ones.flags.writeable = False
+        if len(_ONES) >= 256:
+            _ONES.clear()
+        _ONES[key] = ones
+    return ones
+
+
 def _walk(function: str, seeds: list) -> tuple[list, list]:
-    """The nodes the heads depend on, and the variable nodes among them."""
-    order = toposort([node for node, _ in seeds])
-    variables = []
-    for node in order:
-        if node.parents:
-            if node in CONSUMED:
-                raise RuntimeError(
-                    f"{function}: the recorded graph was already used by a backward pass that "
-                    f"freed it. To run backward through the same graph more than once, pass "
-                    f"retain_graph=True to the earlier backward call, or record the "
-                    f"computation again."
-                )
-        elif type(node) is VariableNode:
-            variables.append(node)
+    """The nodes the heads depend on, parents before children, and the variable nodes
+    among them; refuses a graph that a backward pass already freed.
+
+    One depth-first pass (the order is the one ``adfun._graph.toposort`` gives) that also
+    does the checks; an input is placed as soon as it is seen, as it has no parents.
+    """
+    order: list = []
+    variables: list = []
+    visited: set = set()
+    add = visited.add
+    place = order.append
+    consumed = CONSUMED
+    for root, _ in seeds:
+        if id(root) in visited:
+            continue
+        add(id(root))
+        if not root.parents:
+            place(root)
+            if type(root) is VariableNode:
+                variables.append(root)
+            continue
+        stack = [(root, iter(root.parents))]
+        push = stack.append
+        while stack:
+            node, parents = stack[-1]
+            for parent in parents:
+                if id(parent) not in visited:
+                    add(id(parent))
+                    if parent.parents:
+                        push((parent, iter(parent.parents)))
+                        break
+                    place(parent)
+                    if type(parent) is VariableNode:
+                        variables.append(parent)
+            else:
+                stack.pop()
+                if consumed and id(node) in consumed and is_consumed(node):
+                    raise RuntimeError(
+                        f"{function}: the recorded graph was already used by a backward "
+                        f"pass that freed it. To run backward through the same graph more "
+                        f"than once, pass retain_graph=True to the earlier backward call, "
+                        f"or record the computation again."
+                    )
+                place(node)
     return order, variables
-
-
-def _consume(order: list) -> None:
-    for node in order:
-        if node.parents:
-            CONSUMED.add(node)
 
 
 def _per_slot(nodes: list, cotangents: list) -> dict:
@@ -321,12 +368,18 @@ def _enter_pass(train: bool, record_pass: bool) -> tuple:
     """Set the flags of a backward pass: training as asked, and recording only when the
     pass itself is recorded (``create_graph=True``), as in MXNet.  Returns the tokens
     that :func:`_exit_pass` restores."""
-    return recording.set(bool(record_pass)), training.set(bool(train))
+    record_pass = bool(record_pass)
+    train = bool(train)
+    # a flag that already has the wanted value is left alone (a get is cheaper than a set)
+    return (None if recording.get() is record_pass else recording.set(record_pass),
+            None if training.get() is train else training.set(train))
 
 
 def _exit_pass(tokens: tuple) -> None:
-    recording.reset(tokens[0])
-    training.reset(tokens[1])
+    if tokens[0] is not None:
+        recording.reset(tokens[0])
+    if tokens[1] is not None:
+        training.reset(tokens[1])
 
 
 # --- backward and grad -------------------------------------------------------------------
@@ -375,7 +428,7 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
     finally:
         _exit_pass(tokens)
     if not retain_graph:
-        _consume(order)
+        consume(order)
     for slot, cotangent in _per_slot(variables, cotangents).values():
         if slot.req != "null" and slot.grad is not None:
             _write(slot, cotangent)
@@ -451,7 +504,7 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: Any =
     finally:
         _exit_pass(tokens)
     if not retain_graph:
-        _consume(order)
+        consume(order)
     gradients = []
     for variable, slot in zip(variables, slots):
         entry = totals.get(id(slot))
