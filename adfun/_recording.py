@@ -54,7 +54,7 @@ TRACE.nodes = _Unkept()  # type: ignore[assignment]
 #: when the node dies; entries of dead nodes are swept once the dict has doubled.  An id
 #: reused by a new node is told apart by its reference no longer pointing to that node.
 CONSUMED: dict = {}
-_CONSUMED_LOCK = threading.Lock()
+_SWEEP_LOCK = threading.Lock()
 _sweep_at = 1024
 
 
@@ -66,17 +66,31 @@ def is_consumed(node: Node) -> bool:
 
 def consume(nodes: Any) -> None:
     """Mark the non-input ``nodes`` as used by a backward pass that did not retain them."""
-    global _sweep_at
     ref = weakref.ref
-    with _CONSUMED_LOCK:
-        for node in nodes:
-            if node.parents:
-                CONSUMED[id(node)] = ref(node)
-        if len(CONSUMED) >= _sweep_at:
-            for key, reference in list(CONSUMED.items()):
-                if reference() is None:
-                    del CONSUMED[key]
-            _sweep_at = max(1024, 2 * len(CONSUMED))
+    consumed = CONSUMED
+    for node in nodes:
+        if node.parents:
+            consumed[id(node)] = ref(node)
+    if len(consumed) >= _sweep_at:
+        _sweep()
+
+
+def _sweep() -> None:
+    """Drop the marks of nodes that died (one thread at a time; marking needs no lock)."""
+    global _sweep_at
+    if not _SWEEP_LOCK.acquire(blocking=False):
+        return
+    try:
+        for key, reference in list(CONSUMED.items()):
+            if reference() is None:
+                current = CONSUMED.pop(key, None)
+                if current is not None and current is not reference:
+                    # another thread marked a new node with this id meanwhile: keep it
+                    CONSUMED.setdefault(key, current)
+        _sweep_at = max(1024, 2 * len(CONSUMED))
+    finally:
+        _SWEEP_LOCK.release()
+
 
 GRAD_REQS = ("write", "add", "null")
 

@@ -38,7 +38,6 @@ from adfun._recording import (
     VariableNode,
     check_grad_req,
     consume,
-    is_consumed,
     recording,
     training,
 )
@@ -302,39 +301,48 @@ def _walk(function: str, seeds: list) -> tuple[list, list]:
     visited: set = set()
     add = visited.add
     place = order.append
-    consumed = CONSUMED
+    marked = CONSUMED.get
     for root, _ in seeds:
         if id(root) in visited:
             continue
         add(id(root))
-        if not root.parents:
+        parents = root.parents
+        if not parents:
             place(root)
             if type(root) is VariableNode:
                 variables.append(root)
             continue
-        stack = [(root, iter(root.parents))]
-        push = stack.append
-        while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                if id(parent) not in visited:
-                    add(id(parent))
-                    if parent.parents:
-                        push((parent, iter(parent.parents)))
-                        break
-                    place(parent)
-                    if type(parent) is VariableNode:
-                        variables.append(parent)
-            else:
-                stack.pop()
-                if consumed and id(node) in consumed and is_consumed(node):
-                    raise RuntimeError(
-                        f"{function}: the recorded graph was already used by a backward "
-                        f"pass that freed it. To run backward through the same graph more "
-                        f"than once, pass retain_graph=True to the earlier backward call, "
-                        f"or record the computation again."
-                    )
-                place(node)
+        # depth-first, with (node, its parents, next parent's index) frames on a stack
+        stack: list = []
+        node = root
+        index = 0
+        while True:
+            if index < len(parents):
+                parent = parents[index]
+                index += 1
+                if id(parent) in visited:
+                    continue
+                add(id(parent))
+                if parent.parents:
+                    stack.append((node, parents, index))
+                    node, parents, index = parent, parent.parents, 0
+                    continue
+                place(parent)
+                if type(parent) is VariableNode:
+                    variables.append(parent)
+                continue
+            mark = marked(id(node))  # is_consumed(node), inlined
+            if mark is not None and mark() is node:
+                raise RuntimeError(
+                    f"{function}: the recorded graph was already used by a backward "
+                    f"pass that freed it. To run backward through the same graph more "
+                    f"than once, pass retain_graph=True to the earlier backward call, "
+                    f"or record the computation again."
+                )
+            place(node)
+            if not stack:
+                break
+            node, parents, index = stack.pop()
     return order, variables
 
 
@@ -422,13 +430,24 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
     seeds = _seeds("backward", heads, head_grads, False)
     order, variables = _walk("backward", seeds)
     variables = [node for node in variables if node.slot.req != "null"]
-    tokens = _enter_pass(train_mode, False)
+    # _enter_pass / _exit_pass inlined: the pass is not recorded, training as asked
+    train = bool(train_mode)
+    recording_token = recording.set(False) if recording.get() else None
+    training_token = None if training.get() is train else training.set(train)
     try:
         cotangents = reverse_pass(seeds, variables, order)
     finally:
-        _exit_pass(tokens)
+        if training_token is not None:
+            training.reset(training_token)
+        if recording_token is not None:
+            recording.reset(recording_token)
     if not retain_graph:
         consume(order)
+    if len(variables) == 1:  # one variable: no slot is shared
+        slot = variables[0].slot
+        if slot.grad is not None:
+            _write(slot, cotangents[0])
+        return
     for slot, cotangent in _per_slot(variables, cotangents).values():
         if slot.req != "null" and slot.grad is not None:
             _write(slot, cotangent)
