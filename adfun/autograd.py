@@ -216,6 +216,10 @@ def _seeds(function: str, heads: Any, head_grads: Any, recorded: bool) -> list:
     """``(node, cotangent)`` for each head; ones where no head gradient is given."""
     if type(heads) is not list:
         heads = _as_list(function, "heads", heads)
+    if head_grads is None and len(heads) == 1:  # the common case: one recorded head
+        head = heads[0]
+        if type(head) is NDArray and head._tracer is not None:
+            return [(head._tracer.node, _ones(head._value))]
     if head_grads is None:
         head_grads = [None] * len(heads)
     else:
