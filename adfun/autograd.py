@@ -302,34 +302,38 @@ def _walk(function: str, seeds: list) -> tuple[list, list]:
     """
     order: list = []
     variables: list = []
-    visited: set = set()
+    visited: set = set()  # nodes compare and hash by identity
     add = visited.add
     place = order.append
     marked = CONSUMED.get
     for root, _ in seeds:
-        if id(root) in visited:
+        if root in visited:
             continue
-        add(id(root))
+        add(root)
         parents = root.parents
         if not parents:
             place(root)
             if type(root) is VariableNode:
                 variables.append(root)
             continue
-        # depth-first, with (node, its parents, next parent's index) frames on a stack
+        # depth-first, with (node, its parents, their number, next index) frames on a stack
         stack: list = []
         node = root
+        count = len(parents)
         index = 0
         while True:
-            if index < len(parents):
+            if index < count:
                 parent = parents[index]
                 index += 1
-                if id(parent) in visited:
+                if parent in visited:
                     continue
-                add(id(parent))
+                add(parent)
                 if parent.parents:
-                    stack.append((node, parents, index))
-                    node, parents, index = parent, parent.parents, 0
+                    stack.append((node, parents, count, index))
+                    node = parent
+                    parents = parent.parents
+                    count = len(parents)
+                    index = 0
                     continue
                 place(parent)
                 if type(parent) is VariableNode:
@@ -346,7 +350,7 @@ def _walk(function: str, seeds: list) -> tuple[list, list]:
             place(node)
             if not stack:
                 break
-            node, parents, index = stack.pop()
+            node, parents, count, index = stack.pop()
     return order, variables
 
 
