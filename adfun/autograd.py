@@ -84,12 +84,28 @@ class _Scope:
         ))
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
         recording_token, training_token = self._tokens.pop()
         if training_token is not None:
             training.reset(training_token)
         if recording_token is not None:
             recording.reset(recording_token)
+
+
+class _BothScope(_Scope):
+    """A :class:`_Scope` that sets both flags (``record()``, ``pause()``): no None checks."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> _Scope:
+        self._tokens.append(
+            (recording.set(self._recording), training.set(self._training)))
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        recording_token, training_token = self._tokens.pop()
+        training.reset(training_token)
+        recording.reset(recording_token)
 
 
 def record(train_mode: bool = True) -> _Scope:  # noqa: F811 - MXNet's argument name
@@ -109,7 +125,7 @@ def record(train_mode: bool = True) -> _Scope:  # noqa: F811 - MXNet's argument 
     >>> autograd.is_recording()
     False
     """
-    return _Scope(True, bool(train_mode))
+    return _BothScope(True, bool(train_mode))
 
 
 def pause(train_mode: bool = False) -> _Scope:  # noqa: F811
@@ -128,7 +144,7 @@ def pause(train_mode: bool = False) -> _Scope:  # noqa: F811
     ...         autograd.is_recording()
     False
     """
-    return _Scope(False, bool(train_mode))
+    return _BothScope(False, bool(train_mode))
 
 
 def train_mode() -> _Scope:
@@ -373,6 +389,8 @@ def _write(slot: GradSlot, cotangent: Any) -> None:
     current = gradient._value
     if cotangent is None:
         value = np.zeros_like(current)
+    elif type(cotangent) is np.ndarray and cotangent.dtype == current.dtype:
+        value = cotangent
     else:
         value = np.asarray(cotangent, dtype=current.dtype)
     if slot.req == "add":
