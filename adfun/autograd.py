@@ -455,7 +455,10 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
     """
     seeds = _seeds("backward", heads, head_grads, False)
     order, variables = _walk("backward", seeds)
-    variables = [node for node in variables if node.slot.req != "null"]
+    for node in variables:
+        if node.slot.req == "null":
+            variables = [node for node in variables if node.slot.req != "null"]
+            break
     # _enter_pass / _exit_pass inlined: the pass is not recorded, training as asked
     train = bool(train_mode)
     recording_token = recording.set(False) if recording.get() else None

@@ -36,14 +36,16 @@ def _new(value: np.ndarray, tracer: Tracer | None = None) -> NDArray:
 
 def _result(out: Any) -> NDArray:
     """Wrap what an ``adfun.numpy`` call returned (a tracer or a plain value)."""
+    array = object.__new__(NDArray)  # _new, inlined
+    array._slot = None
     if type(out) is Tracer:
         value = out.value
-        if type(value) is not np.ndarray:
-            value = np.asarray(value)
-        return _new(value, out)
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    return _new(out)
+        array._value = value if type(value) is np.ndarray else np.asarray(value)
+        array._tracer = out
+        return array
+    array._value = out if type(out) is np.ndarray else np.asarray(out)
+    array._tracer = None
+    return array
 
 
 def _operand(x: Any, is_recording: bool) -> Any:
