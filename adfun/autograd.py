@@ -395,7 +395,8 @@ def _write(slot: GradSlot, cotangent: Any) -> None:
         value = np.asarray(cotangent, dtype=current.dtype)
     if slot.req == "add":
         value = current + value
-    gradient._set_value(value)
+    gradient._value = value  # gradient._set_value(value), inlined
+    gradient._tracer = None
 
 
 def _enter_pass(train: bool, record_pass: bool) -> tuple:
@@ -453,7 +454,20 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
     [ 3. 30.]
     <NDArray 2 @cpu(0)>
     """
-    seeds = _seeds("backward", heads, head_grads, False)
+    _backward(_seeds("backward", heads, head_grads, False), retain_graph, train_mode)
+
+
+def _backward_array(head: NDArray, out_grad: Any, retain_graph: bool, train_mode: bool) -> None:
+    """``head.backward(out_grad, retain_graph, train_mode)`` (see :meth:`NDArray.backward`)."""
+    tracer = head._tracer
+    if out_grad is None and tracer is not None:  # _seeds' one-head fast path
+        seeds = [(tracer.node, _ones(head._value))]
+    else:
+        seeds = _seeds("backward", [head], None if out_grad is None else [out_grad], False)
+    _backward(seeds, retain_graph, train_mode)
+
+
+def _backward(seeds: list, retain_graph: bool, train_mode: bool) -> None:
     order, variables = _walk("backward", seeds)
     for node in variables:
         if node.slot.req == "null":

@@ -21,7 +21,7 @@ from adfun._recording import GradSlot, check_grad_req, new_variable, recording
 from adfun._trace import Tracer
 
 
-#: ``adfun.autograd.backward``, imported on first use (``adfun.autograd`` imports this module).
+#: ``adfun.autograd._backward_array``, imported on first use (adfun.autograd imports us).
 _backward: Any = None
 
 
@@ -392,9 +392,8 @@ class NDArray:
         """
         global _backward
         if _backward is None:
-            from adfun.autograd import backward as _backward
-        _backward([self], None if out_grad is None else [out_grad],
-                  retain_graph, train_mode)
+            from adfun.autograd import _backward_array as _backward
+        _backward(self, out_grad, retain_graph, train_mode)
 
     # --- in-place changes -------------------------------------------------------------
     def _check_writable(self, what: str, source: Any = None) -> None:
