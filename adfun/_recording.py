@@ -15,6 +15,7 @@ remembered (weakly) in :data:`CONSUMED` so that a second pass can be refused as 
 from __future__ import annotations
 
 import contextvars
+import threading
 import weakref
 from typing import Any
 
@@ -47,8 +48,49 @@ class _Unkept:
 TRACE = Trace("autograd.record")
 TRACE.nodes = _Unkept()  # type: ignore[assignment]
 
-#: Non-input nodes already differentiated by a backward pass that did not retain them.
-CONSUMED: weakref.WeakSet = weakref.WeakSet()
+#: Non-input nodes already differentiated by a backward pass that did not retain them:
+#: ``id(node)`` -> a weak reference to the node.  A plain dict of callback-free weak
+#: references (rather than a ``WeakSet``) costs one C call per node to mark and nothing
+#: when the node dies; entries of dead nodes are swept once the dict has doubled.  An id
+#: reused by a new node is told apart by its reference no longer pointing to that node.
+CONSUMED: dict = {}
+_SWEEP_LOCK = threading.Lock()
+_sweep_at = 1024
+
+
+def is_consumed(node: Node) -> bool:
+    """Whether ``node`` was differentiated by a backward pass that freed its graph."""
+    reference = CONSUMED.get(id(node))
+    return reference is not None and reference() is node
+
+
+def consume(nodes: Any) -> None:
+    """Mark the non-input ``nodes`` as used by a backward pass that did not retain them."""
+    ref = weakref.ref
+    consumed = CONSUMED
+    for node in nodes:
+        if node.parents:
+            consumed[id(node)] = ref(node)
+    if len(consumed) >= _sweep_at:
+        _sweep()
+
+
+def _sweep() -> None:
+    """Drop the marks of nodes that died (one thread at a time; marking needs no lock)."""
+    global _sweep_at
+    if not _SWEEP_LOCK.acquire(blocking=False):
+        return
+    try:
+        for key, reference in list(CONSUMED.items()):
+            if reference() is None:
+                current = CONSUMED.pop(key, None)
+                if current is not None and current is not reference:
+                    # another thread marked a new node with this id meanwhile: keep it
+                    CONSUMED.setdefault(key, current)
+        _sweep_at = max(1024, 2 * len(CONSUMED))
+    finally:
+        _SWEEP_LOCK.release()
+
 
 GRAD_REQS = ("write", "add", "null")
 

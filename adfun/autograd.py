@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
-from adfun._graph import Graph, toposort
+from adfun._graph import Graph
 from adfun._records import EMPTY_PARAMS, INPUT, Primitive, Variadic
 from adfun._recording import (
     CONSUMED,
@@ -37,6 +37,7 @@ from adfun._recording import (
     GradSlot,
     VariableNode,
     check_grad_req,
+    consume,
     recording,
     training,
 )
@@ -74,17 +75,37 @@ class _Scope:
         self._tokens: list = []
 
     def __enter__(self) -> _Scope:
-        tokens = []
-        if self._recording is not None:
-            tokens.append((recording, recording.set(self._recording)))
-        if self._training is not None:
-            tokens.append((training, training.set(self._training)))
-        self._tokens.append(tokens)
+        # one (recording token, training token) pair per entry: a scope may be re-entered
+        is_recording = self._recording
+        is_training = self._training
+        self._tokens.append((
+            None if is_recording is None else recording.set(is_recording),
+            None if is_training is None else training.set(is_training),
+        ))
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
-        for variable, token in reversed(self._tokens.pop()):
-            variable.reset(token)
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        recording_token, training_token = self._tokens.pop()
+        if training_token is not None:
+            training.reset(training_token)
+        if recording_token is not None:
+            recording.reset(recording_token)
+
+
+class _BothScope(_Scope):
+    """A :class:`_Scope` that sets both flags (``record()``, ``pause()``): no None checks."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> _Scope:
+        self._tokens.append(
+            (recording.set(self._recording), training.set(self._training)))
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        recording_token, training_token = self._tokens.pop()
+        training.reset(training_token)
+        recording.reset(recording_token)
 
 
 def record(train_mode: bool = True) -> _Scope:  # noqa: F811 - MXNet's argument name
@@ -104,7 +125,7 @@ def record(train_mode: bool = True) -> _Scope:  # noqa: F811 - MXNet's argument 
     >>> autograd.is_recording()
     False
     """
-    return _Scope(True, bool(train_mode))
+    return _BothScope(True, bool(train_mode))
 
 
 def pause(train_mode: bool = False) -> _Scope:  # noqa: F811
@@ -123,7 +144,7 @@ def pause(train_mode: bool = False) -> _Scope:  # noqa: F811
     ...         autograd.is_recording()
     False
     """
-    return _Scope(False, bool(train_mode))
+    return _BothScope(False, bool(train_mode))
 
 
 def train_mode() -> _Scope:
@@ -209,7 +230,12 @@ def _as_list(function: str, name: str, value: Any) -> list:
 
 def _seeds(function: str, heads: Any, head_grads: Any, recorded: bool) -> list:
     """``(node, cotangent)`` for each head; ones where no head gradient is given."""
-    heads = _as_list(function, "heads", heads)
+    if type(heads) is not list:
+        heads = _as_list(function, "heads", heads)
+    if head_grads is None and len(heads) == 1:  # the common case: one recorded head
+        head = heads[0]
+        if type(head) is NDArray and head._tracer is not None:
+            return [(head._tracer.node, _ones(head._value))]
     if head_grads is None:
         head_grads = [None] * len(heads)
     else:
@@ -221,7 +247,7 @@ def _seeds(function: str, heads: Any, head_grads: Any, recorded: bool) -> list:
             )
     seeds = []
     for position, (head, head_grad) in enumerate(zip(heads, head_grads)):
-        if not isinstance(head, NDArray):
+        if type(head) is not NDArray and not isinstance(head, NDArray):
             raise TypeError(
                 f"{function}: heads[{position}] must be an NDArray, got {type(head).__name__}"
             )
@@ -236,7 +262,8 @@ def _seeds(function: str, heads: Any, head_grads: Any, recorded: bool) -> list:
                     f"`with autograd.record():` block."
                 )
             tracer = head._variable_tracer()
-        seeds.append((tracer.node, _head_seed(function, position, head, head_grad, recorded)))
+        seeds.append((tracer.node, _ones(head._value) if head_grad is None else
+                      _head_seed(function, position, head, head_grad, recorded)))
     return seeds
 
 
@@ -247,10 +274,6 @@ def _which(heads: list, position: int) -> str:
 def _head_seed(function: str, position: int, head: NDArray, head_grad: Any,
                recorded: bool) -> Any:
     value = head._value
-    if head_grad is None:
-        if value.size > 4096:  # a read-only view of a single one: no memory traffic
-            return np.broadcast_to(np.ones((), value.dtype), value.shape)
-        return np.ones(value.shape, value.dtype)
     if isinstance(head_grad, NDArray):
         seed = head_grad._tracer if recorded and head_grad._tracer is not None else (
             head_grad._value)
@@ -267,28 +290,84 @@ def _head_seed(function: str, position: int, head: NDArray, head_grad: Any,
     return seed
 
 
+#: Read-only arrays of ones, the default head gradients of small heads, by (shape, dtype).
+_ONES: dict = {}
+
+
+def _ones(value: np.ndarray) -> np.ndarray:
+    """Read-only ones of ``value``'s shape and dtype (no rule writes into a cotangent)."""
+    if value.size > 4096:  # a view of a single one: no memory traffic
+        return np.broadcast_to(np.ones((), value.dtype), value.shape)
+    key = (value.shape, value.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = np.ones(value.shape, value.dtype)
+        ones.flags.writeable = False
+        if len(_ONES) >= 256:
+            _ONES.clear()
+        _ONES[key] = ones
+    return ones
+
+
 def _walk(function: str, seeds: list) -> tuple[list, list]:
-    """The nodes the heads depend on, and the variable nodes among them."""
-    order = toposort([node for node, _ in seeds])
-    variables = []
-    for node in order:
-        if node.parents:
-            if node in CONSUMED:
+    """The nodes the heads depend on, parents before children, and the variable nodes
+    among them; refuses a graph that a backward pass already freed.
+
+    One depth-first pass (the order is the one ``adfun._graph.toposort`` gives) that also
+    does the checks; an input is placed as soon as it is seen, as it has no parents.
+    """
+    order: list = []
+    variables: list = []
+    visited: set = set()  # nodes compare and hash by identity
+    add = visited.add
+    place = order.append
+    marked = CONSUMED.get
+    for root, _ in seeds:
+        if root in visited:
+            continue
+        add(root)
+        parents = root.parents
+        if not parents:
+            place(root)
+            if type(root) is VariableNode:
+                variables.append(root)
+            continue
+        # depth-first, with (node, its parents, their number, next index) frames on a stack
+        stack: list = []
+        node = root
+        count = len(parents)
+        index = 0
+        while True:
+            if index < count:
+                parent = parents[index]
+                index += 1
+                if parent in visited:
+                    continue
+                add(parent)
+                if parent.parents:
+                    stack.append((node, parents, count, index))
+                    node = parent
+                    parents = parent.parents
+                    count = len(parents)
+                    index = 0
+                    continue
+                place(parent)
+                if type(parent) is VariableNode:
+                    variables.append(parent)
+                continue
+            mark = marked(id(node))  # is_consumed(node), inlined
+            if mark is not None and mark() is node:
                 raise RuntimeError(
-                    f"{function}: the recorded graph was already used by a backward pass that "
-                    f"freed it. To run backward through the same graph more than once, pass "
-                    f"retain_graph=True to the earlier backward call, or record the "
-                    f"computation again."
+                    f"{function}: the recorded graph was already used by a backward "
+                    f"pass that freed it. To run backward through the same graph more "
+                    f"than once, pass retain_graph=True to the earlier backward call, "
+                    f"or record the computation again."
                 )
-        elif type(node) is VariableNode:
-            variables.append(node)
+            place(node)
+            if not stack:
+                break
+            node, parents, count, index = stack.pop()
     return order, variables
-
-
-def _consume(order: list) -> None:
-    for node in order:
-        if node.parents:
-            CONSUMED.add(node)
 
 
 def _per_slot(nodes: list, cotangents: list) -> dict:
@@ -310,23 +389,32 @@ def _write(slot: GradSlot, cotangent: Any) -> None:
     current = gradient._value
     if cotangent is None:
         value = np.zeros_like(current)
+    elif type(cotangent) is np.ndarray and cotangent.dtype == current.dtype:
+        value = cotangent
     else:
         value = np.asarray(cotangent, dtype=current.dtype)
     if slot.req == "add":
         value = current + value
-    gradient._set_value(value)
+    gradient._value = value  # gradient._set_value(value), inlined
+    gradient._tracer = None
 
 
 def _enter_pass(train: bool, record_pass: bool) -> tuple:
     """Set the flags of a backward pass: training as asked, and recording only when the
     pass itself is recorded (``create_graph=True``), as in MXNet.  Returns the tokens
     that :func:`_exit_pass` restores."""
-    return recording.set(bool(record_pass)), training.set(bool(train))
+    record_pass = bool(record_pass)
+    train = bool(train)
+    # a flag that already has the wanted value is left alone (a get is cheaper than a set)
+    return (None if recording.get() is record_pass else recording.set(record_pass),
+            None if training.get() is train else training.set(train))
 
 
 def _exit_pass(tokens: tuple) -> None:
-    recording.reset(tokens[0])
-    training.reset(tokens[1])
+    if tokens[0] is not None:
+        recording.reset(tokens[0])
+    if tokens[1] is not None:
+        training.reset(tokens[1])
 
 
 # --- backward and grad -------------------------------------------------------------------
@@ -366,16 +454,43 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
     [ 3. 30.]
     <NDArray 2 @cpu(0)>
     """
-    seeds = _seeds("backward", heads, head_grads, False)
+    _backward(_seeds("backward", heads, head_grads, False), retain_graph, train_mode)
+
+
+def _backward_array(head: NDArray, out_grad: Any, retain_graph: bool, train_mode: bool) -> None:
+    """``head.backward(out_grad, retain_graph, train_mode)`` (see :meth:`NDArray.backward`)."""
+    tracer = head._tracer
+    if out_grad is None and tracer is not None:  # _seeds' one-head fast path
+        seeds = [(tracer.node, _ones(head._value))]
+    else:
+        seeds = _seeds("backward", [head], None if out_grad is None else [out_grad], False)
+    _backward(seeds, retain_graph, train_mode)
+
+
+def _backward(seeds: list, retain_graph: bool, train_mode: bool) -> None:
     order, variables = _walk("backward", seeds)
-    variables = [node for node in variables if node.slot.req != "null"]
-    tokens = _enter_pass(train_mode, False)
+    for node in variables:
+        if node.slot.req == "null":
+            variables = [node for node in variables if node.slot.req != "null"]
+            break
+    # _enter_pass / _exit_pass inlined: the pass is not recorded, training as asked
+    train = bool(train_mode)
+    recording_token = recording.set(False) if recording.get() else None
+    training_token = None if training.get() is train else training.set(train)
     try:
         cotangents = reverse_pass(seeds, variables, order)
     finally:
-        _exit_pass(tokens)
+        if training_token is not None:
+            training.reset(training_token)
+        if recording_token is not None:
+            recording.reset(recording_token)
     if not retain_graph:
-        _consume(order)
+        consume(order)
+    if len(variables) == 1:  # one variable: no slot is shared
+        slot = variables[0].slot
+        if slot.grad is not None:
+            _write(slot, cotangents[0])
+        return
     for slot, cotangent in _per_slot(variables, cotangents).values():
         if slot.req != "null" and slot.grad is not None:
             _write(slot, cotangent)
@@ -451,7 +566,7 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: Any =
     finally:
         _exit_pass(tokens)
     if not retain_graph:
-        _consume(order)
+        consume(order)
     gradients = []
     for variable, slot in zip(variables, slots):
         entry = totals.get(id(slot))

@@ -21,6 +21,10 @@ from adfun._recording import GradSlot, check_grad_req, new_variable, recording
 from adfun._trace import Tracer
 
 
+#: ``adfun.autograd._backward_array``, imported on first use (adfun.autograd imports us).
+_backward: Any = None
+
+
 def _new(value: np.ndarray, tracer: Tracer | None = None) -> NDArray:
     """An NDArray around ``value`` (not copied) and, if recorded, its ``tracer``."""
     array = object.__new__(NDArray)
@@ -32,14 +36,16 @@ def _new(value: np.ndarray, tracer: Tracer | None = None) -> NDArray:
 
 def _result(out: Any) -> NDArray:
     """Wrap what an ``adfun.numpy`` call returned (a tracer or a plain value)."""
+    array = object.__new__(NDArray)  # _new, inlined
+    array._slot = None
     if type(out) is Tracer:
         value = out.value
-        if type(value) is not np.ndarray:
-            value = np.asarray(value)
-        return _new(value, out)
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    return _new(out)
+        array._value = value if type(value) is np.ndarray else np.asarray(value)
+        array._tracer = out
+        return array
+    array._value = out if type(out) is np.ndarray else np.asarray(out)
+    array._tracer = None
+    return array
 
 
 def _operand(x: Any, is_recording: bool) -> Any:
@@ -81,17 +87,41 @@ def apply_many(fun: Any, operands: Any) -> NDArray:
 
 
 def _binary(fun: Any, name: str) -> tuple:
+    # The common cases (an NDArray or a Python number as the other operand, an array that
+    # is already recorded) are inlined; everything else goes through _operand.
     def forward(self: NDArray, other: Any) -> Any:
-        if not _is_operand(other):
-            return NotImplemented
-        is_recording = recording.get()
-        return _result(fun(_operand(self, is_recording), _operand(other, is_recording)))
+        kind = type(other)
+        if kind is not NDArray and kind is not int and kind is not float:
+            if not _is_operand(other):
+                return NotImplemented
+        if recording.get():
+            lhs = self._tracer
+            if lhs is None:
+                lhs = _operand(self, True)
+            if kind is NDArray:
+                rhs = other._tracer
+                if rhs is None:
+                    rhs = _operand(other, True)
+            else:
+                rhs = other if kind is int or kind is float else _operand(other, True)
+        else:
+            lhs = self._value
+            rhs = _operand(other, False)
+        return _result(fun(lhs, rhs))
 
     def reflected(self: NDArray, other: Any) -> Any:
-        if not _is_operand(other):
+        kind = type(other)
+        if kind is not int and kind is not float and not _is_operand(other):
             return NotImplemented
-        is_recording = recording.get()
-        return _result(fun(_operand(other, is_recording), _operand(self, is_recording)))
+        if recording.get():
+            lhs = other if kind is int or kind is float else _operand(other, True)
+            rhs = self._tracer
+            if rhs is None:
+                rhs = _operand(self, True)
+        else:
+            lhs = _operand(other, False)
+            rhs = self._value
+        return _result(fun(lhs, rhs))
 
     def inplace(self: NDArray, other: Any) -> NDArray:
         if not _is_operand(other):
@@ -363,10 +393,10 @@ class NDArray:
         train_mode : bool, optional
             Whether the backward pass runs in training mode.
         """
-        from adfun.autograd import backward
-
-        backward([self], None if out_grad is None else [out_grad],
-                 retain_graph=retain_graph, train_mode=train_mode)
+        global _backward
+        if _backward is None:
+            from adfun.autograd import _backward_array as _backward
+        _backward(self, out_grad, retain_graph, train_mode)
 
     # --- in-place changes -------------------------------------------------------------
     def _check_writable(self, what: str, source: Any = None) -> None:
