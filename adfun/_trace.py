@@ -130,9 +130,10 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
         raise TracerEscapeError(primitive.name, top)
     if type(x_value) is Tracer or type(y_value) is Tracer:
         ans = bind_binary(primitive, x_value, y_value, params)
+    elif params:
+        ans = primitive.impl(x_value, y_value, **params)
     else:
-        ans = (primitive.impl(x_value, y_value, **params) if params
-               else primitive.impl(x_value, y_value))
+        ans = (primitive.traced_impl or primitive.impl)(x_value, y_value)
     node = Node(primitive, parents, argnums, (x_value, y_value), params, ans)
     top.nodes.append(node)
     return Tracer(ans, node, top)

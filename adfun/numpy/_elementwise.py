@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,8 @@ def _tangent_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
 
 _tangent_y = _tangent_x
 
-add = binary("add", np.add, (_add_x, _add_y), (_tangent_x, _tangent_y), _ANY, "1 for each argument.")
+add = binary("add", np.add, (_add_x, _add_y), (_tangent_x, _tangent_y), _ANY,
+             "1 for each argument.", operator=operator.add)
 
 
 def _subtract_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -46,6 +48,7 @@ subtract = binary(
     (_tangent_x, _subtract_tangent_y),
     _ANY,
     "1 for ``x``, -1 for ``y``.",
+    operator=operator.sub,
 )
 
 
@@ -72,6 +75,7 @@ multiply = binary(
     (_multiply_tangent_x, _multiply_tangent_y),
     _ANY,
     "``y`` for ``x``, ``x`` for ``y``.",
+    operator=operator.mul,
 )
 
 
@@ -100,6 +104,7 @@ true_divide = binary(
     (_divide_tangent_x, _divide_tangent_y),
     _DIVIDE_DOMAIN,
     "``1 / y`` for ``x``, ``-x / y**2`` for ``y``.",
+    operator=operator.truediv,
 )
 divide = true_divide
 
@@ -142,6 +147,7 @@ power = binary(
     (_power_tangent_x, _power_tangent_y),
     Domain(ranges=((0.3, 3.0), (-2.0, 2.0))),
     "``y * x**(y-1)`` for ``x``, ``log(x) * x**y`` for ``y`` (taken as 0 where ``x == 0``).",
+    operator=operator.pow,
 )
 
 
