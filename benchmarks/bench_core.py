@@ -17,29 +17,13 @@ like with like.
 from __future__ import annotations
 
 import argparse
-import os
 
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+from _timing import median_time  # pins BLAS threads to one before NumPy is imported
 
-import statistics  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
+import numpy as np  # noqa: E402, I001
 
 import adfun as ad  # noqa: E402
 import adfun.numpy as anp  # noqa: E402
-
-
-def median_time(fun, repeat, number=1):
-    fun()  # warm up
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fun()
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
 
 
 # --- 1. per-op overhead -----------------------------------------------------------------

@@ -18,31 +18,17 @@ Medians over the repeats; BLAS threads pinned to 1.
 from __future__ import annotations
 
 import argparse
-import os
+import time
 
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+from _timing import median_time  # pins BLAS threads to one before NumPy is imported
 
-import statistics  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
+import numpy as np  # noqa: E402, I001
 
 import adfun as ad  # noqa: E402
 import adfun.numpy as anp  # noqa: E402
 
 CHAIN_OPS = 1000
 
-
-def median_time(fun, repeat, number=1):
-    fun()  # warm up (and, for jitted functions, trace)
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fun()
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
 
 
 def scalar_chain(x):
