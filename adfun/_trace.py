@@ -154,6 +154,31 @@ def bind_unary(primitive: Any, x: Tracer, params: Params) -> Tracer:
     return Tracer(ans, node, trace)
 
 
+def traced_argument(args: Any, kwargs: Any) -> str:
+    """Which argument of a call holds a tracer: ``"positional argument 1"`` or
+    ``"argument 'weights'"`` (containers are searched, for messages only)."""
+    for position, arg in enumerate(args):
+        if _holds_tracer(arg):
+            return f"positional argument {position}"
+    for name, arg in kwargs.items():
+        if _holds_tracer(arg):
+            return f"argument {name!r}"
+    return "argument"
+
+
+def _holds_tracer(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if type(item) is Tracer:
+            return True
+        if isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+    return False
+
+
 def full_value(x: Any) -> Any:
     """``x`` with every level of tracing removed."""
     while type(x) is Tracer:
@@ -325,8 +350,8 @@ class Tracer:
             what = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
             raise NotImplementedError(
                 f"{what} has no derivative rule in adfun and cannot be applied to a traced "
-                f"value; use an adfun.numpy function instead, or ad.stop_gradient() the "
-                f"argument if it should be a constant"
+                f"value (its {traced_argument(inputs, kwargs)}); use an adfun.numpy function "
+                f"instead, or ad.stop_gradient() the argument if it should be a constant"
             )
         if kwargs.get("out") is not None:
             raise TypeError(
@@ -342,8 +367,9 @@ class Tracer:
             module = getattr(func, "__module__", "numpy") or "numpy"
             raise NotImplementedError(
                 f"{module}.{func.__name__} is not supported on traced values by adfun "
-                f"(no derivative rule); apply ad.stop_gradient() to its arguments if the "
-                f"result should be a constant"
+                f"(no derivative rule), and its {traced_argument(args, kwargs)} is traced; "
+                f"apply ad.stop_gradient() to that argument if the result should be a "
+                f"constant"
             )
         return override(*args, **kwargs)
 

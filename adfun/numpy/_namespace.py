@@ -26,6 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from adfun._records import NUMPY_OVERRIDES
+from adfun._trace import traced_argument
 from adfun.numpy._values import concrete as _concrete
 from adfun.numpy._values import contains_tracer as _contains_tracer
 from adfun.numpy._values import values_function
@@ -147,7 +148,7 @@ def unsupported_function(name: str, numpy_fun: Callable) -> Callable:
 
     def fun(*args: Any, **kwargs: Any) -> Any:
         if _contains_tracer(args) or _contains_tracer(kwargs):
-            raise NotImplementedError(unsupported_message(name))
+            raise NotImplementedError(unsupported_message(name, traced_argument(args, kwargs)))
         return numpy_fun(*args, **kwargs)
 
     _describe(fun, name, f"``{name}`` (:func:`numpy.{name}`) on plain values only.\n\n"
@@ -156,15 +157,17 @@ def unsupported_function(name: str, numpy_fun: Callable) -> Callable:
     return fun
 
 
-def unsupported_message(name: str) -> str:
+def unsupported_message(name: str, argument: str = "argument") -> str:
+    """The error for an unsupported function called with a traced ``argument``."""
     if name in _IN_PLACE:
         return (f"adfun.numpy.{name} (numpy.{name}) writes into an array in place, which "
-                f"cannot be traced (the recorded graph is immutable); build a new array with "
-                f"adfun.numpy.where, concatenate or indexing instead")
+                f"cannot be traced (the recorded graph is immutable; its {argument} is "
+                f"traced); build a new array with adfun.numpy.where, concatenate or indexing "
+                f"instead")
     return (f"adfun.numpy.{name} (numpy.{name}) is not supported on traced values: adfun has "
-            f"no derivative rule for it. Apply ad.stop_gradient() to its arguments if the "
-            f"result should be a constant, or write it with differentiable adfun.numpy "
-            f"functions")
+            f"no derivative rule for it, and its {argument} is traced. Apply "
+            f"ad.stop_gradient() to that argument if the result should be a constant, or "
+            f"write it with differentiable adfun.numpy functions")
 
 
 def _describe(fun: Callable, name: str, doc: str) -> None:
