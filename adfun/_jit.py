@@ -131,6 +131,10 @@ class _Staged:
         self.static_leaves = static_leaves
 
 
+#: Signatures kept per jitted function; beyond it the oldest staged program is dropped.
+MAX_SIGNATURES = 256
+
+
 class Jitted:
     """A function staged by :func:`jit` (see there); call it like the original."""
 
@@ -234,7 +238,10 @@ class Jitted:
         staged = _Staged(graph, run, dynamic, out_tree, static_leaves)
         with self._lock:
             self._misses += 1
-            return self._cache.setdefault(key, staged)
+            kept = self._cache.setdefault(key, staged)
+            while len(self._cache) > MAX_SIGNATURES:  # dicts keep insertion order
+                del self._cache[next(iter(self._cache))]
+            return kept
 
     def graph(self, *args: Any, **kwargs: Any) -> Graph:
         """The simplified graph staged for arguments like these (tracing it if needed).
@@ -334,7 +341,7 @@ def jit(fun: Callable) -> Jitted:
         strings, ``None`` are static) - traces ``fun``, removes duplicate and dead work
         (common subexpressions, dead code, constants, identities), and compiles the
         program into straight-line NumPy calls that reuse dead buffers; later calls with
-        the same signature only run that program.  ``graph(*args)`` returns the staged
+        the same signature only run that program (the last 256 signatures are kept).  ``graph(*args)`` returns the staged
         graph, ``cache_info()`` the hit and miss counts.
 
     Raises

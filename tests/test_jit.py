@@ -597,3 +597,16 @@ def test_long_programs_are_run_by_a_loop(monkeypatch):
     _assert_same(ad.jit(ad.grad(loss, (0, 1)))(x, w), ad.grad(loss, (0, 1))(x, w))
     chain = ad.jit(ad.grad(lambda x: anp.tanh(anp.sin(x * 0.9 + 0.1))))
     assert chain(0.3) == ad.grad(lambda x: anp.tanh(anp.sin(x * 0.9 + 0.1)))(0.3)
+
+
+def test_cache_keeps_a_bounded_number_of_signatures(monkeypatch):
+    import adfun._jit as jit_module
+
+    monkeypatch.setattr(jit_module, "MAX_SIGNATURES", 3)
+    staged = ad.jit(lambda x: x * 2.0)
+    for size in range(1, 7):
+        np.testing.assert_allclose(staged(np.ones(size)), np.full(size, 2.0))
+    assert staged.cache_info()["size"] == 3
+    assert staged.cache_info()["misses"] == 6
+    staged(np.ones(6))  # the newest signature is still staged
+    assert staged.cache_info()["hits"] == 1
