@@ -28,7 +28,7 @@ from adfun._transforms import (
     _trace_call,
     _Traced,
     check_tangent,
-    grad,
+    gradient_function,
     jvp,
     push_tangents,
 )
@@ -302,7 +302,10 @@ def hvp(fun: Callable) -> Callable:
     >>> ad.hvp(lambda x: anp.sum(x ** 3))(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
     array([ 6., 12.])
     """
-    gradient = grad(fun)
+    value_and_gradient = gradient_function(fun, 0, False, "hvp")
+
+    def gradient(x: Any) -> Any:
+        return value_and_gradient(x)[1]
 
     @functools.wraps(fun)
     def hvp_fun(x: Any, v: Any) -> Any:

@@ -407,14 +407,24 @@ def value_and_grad(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) ->
     (np.float64(9.0), np.float64(6.0))
     """
 
+    return gradient_function(fun, argnums, has_aux, "value_and_grad")
+
+
+def gradient_function(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Callable:
+    """``value_and_grad(fun, argnums, has_aux)``, whose errors name ``transform``.
+
+    Transforms built on the gradient (``grad``, ``hvp``, ...) pass their own name, so a
+    user reads about the function they called.
+    """
+
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
-        positions, as_tuple = _normalize_argnums("value_and_grad", argnums, len(args))
-        traced = _trace_call("grad", fun, args, positions, has_aux, kwargs)
+        positions, as_tuple = _normalize_argnums(transform, argnums, len(args))
+        traced = _trace_call(transform, fun, args, positions, has_aux, kwargs)
         if traced.out_tree.kind != "leaf":
-            _scalar_seed("grad", fun, traced.out)
+            _scalar_seed(transform, fun, traced.out)
         out = traced.out_leaves[0]
-        seed = _scalar_seed("grad", fun, out)
+        seed = _scalar_seed(transform, fun, out)
         node = _own_node(traced.trace, out)
         value = out.value if node is not None else out
         seeds = [(node, seed)] if node is not None else []
@@ -463,7 +473,7 @@ def grad(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callable:
     >>> ad.grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 3.0)
     (np.float64(3.0), np.float64(2.0))
     """
-    value_and_grad_fun = value_and_grad(fun, argnums, has_aux=has_aux)
+    value_and_grad_fun = gradient_function(fun, argnums, has_aux, "grad")
 
     @functools.wraps(fun)
     def grad_fun(*args: Any, **kwargs: Any) -> Any:

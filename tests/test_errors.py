@@ -18,6 +18,13 @@ def test_non_scalar_output_to_grad():
         ad.grad(lambda x: x * 2.0)(np.ones(3))
 
 
+def test_non_scalar_errors_name_the_transform_that_was_called():
+    with pytest.raises(TypeError, match=r"^value_and_grad: <lambda> must return a scalar"):
+        ad.value_and_grad(lambda x: x * 2.0)(np.ones(3))
+    with pytest.raises(TypeError, match=r"^grad: <lambda> must return a scalar"):
+        ad.grad(lambda x: x * 2.0)(np.ones(3))
+
+
 def test_tuple_output_to_grad_suggests_has_aux():
     with pytest.raises(TypeError, match="has_aux=True"):
         ad.grad(lambda x: (x, x))(1.0)

@@ -206,7 +206,7 @@ def test_hvp_vector_must_match():
 
 
 def test_hvp_of_non_scalar_function():
-    with pytest.raises(TypeError, match=r"grad: <lambda> must return a scalar .* shape \(3,\)"):
+    with pytest.raises(TypeError, match=r"^hvp: <lambda> must return a scalar .* shape \(3,\)"):
         ad.hvp(lambda x: x ** 2)(np.ones(3), np.ones(3))
 
 
