@@ -84,7 +84,10 @@ def mlp_loss(params, inputs, labels_onehot):
 
 
 def mlp_by_hand(params, inputs, labels_onehot):
-    """Forward and backward of the same MLP written directly in NumPy."""
+    """Loss and parameter gradients of the same MLP, forward and backward in NumPy.
+
+    Like the libraries, it stops at the parameters: no gradient flows into the inputs.
+    """
     activations = [inputs]
     hidden = inputs
     for w, b in params[:-1]:
@@ -95,18 +98,14 @@ def mlp_by_hand(params, inputs, labels_onehot):
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     total = exp.sum(axis=1, keepdims=True)
-    log_probs = shifted - np.log(total)
     batch = inputs.shape[0]
-    loss = -np.sum(labels_onehot * log_probs) / batch
-    d_logits = (exp / total - labels_onehot) / batch
+    loss = -np.sum(labels_onehot * (shifted - np.log(total))) / batch
+    delta = (exp / total - labels_onehot) / batch  # d loss / d logits
     grads = [None] * len(params)
-    grads[-1] = (activations[-1].T @ d_logits, d_logits.sum(axis=0))
-    delta = d_logits @ w.T
-    for layer in range(len(params) - 2, -1, -1):
-        w_layer, _ = params[layer]
-        delta = delta * (1 - activations[layer + 1] ** 2)
+    for layer in range(len(params) - 1, -1, -1):
         grads[layer] = (activations[layer].T @ delta, delta.sum(axis=0))
-        delta = delta @ w_layer.T
+        if layer:  # into the previous layer's tanh; never into the inputs
+            delta = (delta @ params[layer][0].T) * (1.0 - activations[layer] ** 2)
     return loss, grads
 
 

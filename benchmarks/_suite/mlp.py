@@ -1,9 +1,8 @@
 """W2: ``value_and_grad`` of an MLP (tanh, softmax cross-entropy, float64) per library.
 
-adfun's loss and the initialisation are ``bench_core.py``'s.  The baseline is a
-hand-written NumPy forward and backward pass that, like every library here, computes the
-gradient of the parameters only (``bench_core.py``'s also back-propagates into the
-inputs, one matrix product more than any library does).  Every library's loss subtracts
+adfun's loss, the initialisation and the baseline are ``bench_core.py``'s.  The baseline
+is a hand-written NumPy forward and backward pass that, like every library here, computes
+the gradient of the parameters only.  Every library's loss subtracts
 the row maximum before the log-sum-exp; where the library can stop gradients through it
 (adfun, PyTorch, JAX) it does, HIPS autograd differentiates through the maximum (its
 contribution cancels, so the gradient is the same).  Every implementation must agree with
@@ -29,29 +28,6 @@ def make_problem(batch: int, layers: tuple[int, ...]):
     inputs = rng.standard_normal((batch, layers[0]))
     labels = np.eye(layers[-1])[rng.integers(0, layers[-1], batch)]
     return params, inputs, labels
-
-
-def mlp_by_hand(params, inputs, labels):
-    """Loss and parameter gradients of the MLP, forward and backward written in NumPy."""
-    activations = [inputs]
-    hidden = inputs
-    for w, b in params[:-1]:
-        hidden = np.tanh(hidden @ w + b)
-        activations.append(hidden)
-    w, b = params[-1]
-    logits = hidden @ w + b
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    total = exp.sum(axis=1, keepdims=True)
-    batch = inputs.shape[0]
-    loss = -np.sum(labels * (shifted - np.log(total))) / batch
-    delta = (exp / total - labels) / batch  # d loss / d logits
-    grads = [None] * len(params)
-    for layer in range(len(params) - 1, -1, -1):
-        grads[layer] = (activations[layer].T @ delta, delta.sum(axis=0))
-        if layer:  # into the previous layer's tanh; never into the inputs
-            delta = (delta @ params[layer][0].T) * (1.0 - activations[layer] ** 2)
-    return loss, grads
 
 
 def _check(name: str, value: Any, grads: Any, expected) -> None:
@@ -147,7 +123,7 @@ def jax_step(problem, jit: bool = False) -> Callable[[], Any]:
 def w2(batch: int, layers: tuple[int, ...], peers: dict[str, Any], has_jit: bool) -> Workload:
     """W2: an MLP's value and gradient / the hand-written NumPy forward and backward."""
     problem = make_problem(batch, layers)
-    expected = mlp_by_hand(*problem)
+    expected = bench_core.mlp_by_hand(*problem)
 
     def variant(library, label, build, targets=(), note=""):
         def prepare():
@@ -160,7 +136,7 @@ def w2(batch: int, layers: tuple[int, ...], peers: dict[str, Any], has_jit: bool
 
     variants = [
         Variant("numpy", "hand-written forward+backward",
-                lambda: lambda: mlp_by_hand(*problem), baseline=True),
+                lambda: lambda: bench_core.mlp_by_hand(*problem), baseline=True),
         variant("adfun", "value_and_grad", lambda: adfun_step(problem), (W2_TARGET,)),
     ]
     if has_jit:
