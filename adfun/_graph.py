@@ -79,8 +79,10 @@ def _frozen_constant(value: Any, copies: dict) -> Any:
         if value.flags.writeable or value.base is not None:
             copy = copies.get(id(value))
             if copy is None:
-                copy = value.copy()
-                copy.flags.writeable = False
+                copy = _frozen_view(value, copies)
+                if copy is None:
+                    copy = value.copy()
+                    copy.flags.writeable = False
                 copies[id(value)] = copy
             return copy
         return value
@@ -90,6 +92,26 @@ def _frozen_constant(value: Any, copies: dict) -> Any:
         if any(new is not old for new, old in zip(items, value)):
             return kind(items)
     return value
+
+
+def _frozen_view(value: np.ndarray, copies: dict) -> np.ndarray | None:
+    """A read-only view into the frozen copy of ``value``'s base, for a view that spans
+    its whole base (a transpose, a reshape, a reversal), or ``None``.
+
+    Sharing the base keeps a constant and its transpose (as in ``A @ x`` and the
+    ``A.T @ g`` of its gradient) one buffer, as NumPy has them: two separate copies of a
+    large matrix double the memory a staged program streams through the caches.
+    """
+    base = value.base
+    if (type(base) is not np.ndarray or base.base is not None
+            or not base.flags.c_contiguous or base.nbytes != value.nbytes):
+        return None
+    frozen_base = _frozen_constant(base, copies)
+    offset = value.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    view = np.ndarray(value.shape, value.dtype, buffer=frozen_base, offset=offset,
+                      strides=value.strides)
+    view.flags.writeable = False
+    return view
 
 
 def _snapshot(order: list) -> tuple[list, dict]:

@@ -87,6 +87,31 @@ def test_graph_does_not_see_later_changes_of_captured_arrays():
         constant[0] = 1.0
 
 
+def test_a_captured_matrix_and_its_transpose_share_one_frozen_buffer():
+    matrix = np.arange(6.0).reshape(2, 3)
+    reversed_rows = matrix[::-1]
+    graph = ad.trace(lambda x: anp.sum(matrix.T @ (matrix @ x)) + anp.sum(reversed_rows @ x))(
+        np.ones(3))
+    value = graph(np.ones(3))
+    constants = [arg for node in graph.nodes for position, arg in enumerate(node.args)
+                 if position not in node.argnums and isinstance(arg, np.ndarray)]
+    frozen, transposed, frozen_reversed = constants
+    assert np.shares_memory(transposed, frozen) and np.shares_memory(frozen_reversed, frozen)
+    assert np.array_equal(transposed, matrix.T) and np.array_equal(frozen_reversed, reversed_rows)
+    assert not transposed.flags.writeable and not frozen.flags.writeable
+    matrix[:] = -1.0  # the graph keeps what it traced
+    assert graph(np.ones(3)) == value
+    assert not np.shares_memory(frozen, matrix)
+
+
+def test_a_small_view_of_a_large_array_is_copied_on_its_own():
+    big = np.arange(1000.0)
+    graph = ad.trace(lambda x: anp.sum(x * big[:3]))(np.ones(3))
+    (constant,) = [arg for node in graph.nodes for position, arg in enumerate(node.args)
+                   if position not in node.argnums and isinstance(arg, np.ndarray)]
+    assert constant.base is None and constant.shape == (3,)
+
+
 def test_repr_is_a_short_summary():
     graph = ad.trace(loss)(X, 3.0)
     assert repr(graph) == "<Graph loss: 2 input(s), 6 nodes, 1 output(s)>"
