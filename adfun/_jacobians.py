@@ -21,6 +21,8 @@ from adfun._reverse import backward
 from adfun._trace import Tracer, full_value
 from adfun._transforms import (
     _finish,
+    _gradients,
+    _scalar_seed,
     _name,
     _normalize_argnums,
     _own_node,
@@ -28,7 +30,6 @@ from adfun._transforms import (
     _trace_call,
     _Traced,
     check_tangent,
-    gradient_function,
     jvp,
     push_tangents,
 )
@@ -284,6 +285,12 @@ def hvp(fun: Callable) -> Callable:
     forward over reverse, as the forward-mode derivative of ``grad(fun)`` at ``x`` along
     ``v``, without forming the Hessian: it costs a small multiple of one gradient.
 
+    The gradient itself is not wanted, only its derivative, so its last step is not
+    computed where that step is a product with a constant (``A @ x``, ``dot(x, w)``,
+    ``tensordot``): the transposed product is applied to the derivative of its cotangent
+    directly, which is exact, as the step is linear in the cotangent.  For
+    ``sum(tanh(A @ x)**2)`` that leaves three matrix-vector products, as by hand.
+
     Parameters
     ----------
     fun : callable or Graph
@@ -302,10 +309,6 @@ def hvp(fun: Callable) -> Callable:
     >>> ad.hvp(lambda x: anp.sum(x ** 3))(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
     array([ 6., 12.])
     """
-    value_and_gradient = gradient_function(fun, 0, False, "hvp")
-
-    def gradient(x: Any) -> Any:
-        return value_and_gradient(x)[1]
 
     @functools.wraps(fun)
     def hvp_fun(x: Any, v: Any) -> Any:
@@ -319,7 +322,118 @@ def hvp(fun: Callable) -> Callable:
         for path, primal, leaf in zip(leaf_paths(x_tree, "v"), x_leaves, v_leaves):
             primal = np.float64(primal) if type(primal) is float else primal
             check_tangent("hvp", path, leaf, primal)
-        return jvp(gradient, (x,), (v,))[1]
+        last_steps: list = []
+
+        def gradient(x: Any) -> tuple:
+            partial, carried, steps = _gradient_but_last_steps(fun, x)
+            last_steps.extend(steps)
+            return partial, carried
+
+        partial, carried = jvp(gradient, (x,), (v,))[1]
+        if not last_steps:
+            return partial
+        leaves, tree = tree_flatten(partial)
+        totals: dict[int, Any] = {}
+        for (index, rule, g_index, ans, args, params), g_tangent in zip(
+                last_steps, _expand(carried, last_steps)):
+            if g_tangent is None:
+                continue
+            contribution = rule(g_tangent, ans, *args, **params)
+            if contribution is not None:
+                previous = totals.get(index)
+                totals[index] = (contribution if previous is None
+                                 else OPERATIONS["add"](previous, contribution))
+        for index, total in totals.items():
+            leaves[index] = OPERATIONS["add"](leaves[index], _finish(total, x_leaves[index]))
+        return tree_unflatten(tree, leaves)
 
     return hvp_fun
+
+
+def _expand(carried: list, last_steps: list) -> list:
+    """The tangent of each last step's cotangent (``None`` where it is a constant)."""
+    return [None if g_index is None else carried[g_index]
+            for (_, _, g_index, _, _, _) in last_steps]
+
+
+def _gradient_but_last_steps(fun: Callable, x: Any) -> tuple:
+    """``grad(fun)(x)`` without the steps that end in ``x`` and are products with constants.
+
+    Returns the gradient of the other steps, the cotangents of the skipped nodes that
+    depend on ``x``'s trace (whose tangents ``hvp`` needs), and the skipped steps as
+    ``(input index, rule, index into those cotangents or None, ans, args, params)``.
+    """
+    traced = _trace_call("hvp", fun, (x,), (0,), False)
+    if traced.out_tree.kind != "leaf":
+        _scalar_seed("hvp", fun, traced.out)
+    out = traced.out_leaves[0]
+    seed = _scalar_seed("hvp", fun, out)
+    node = _own_node(traced.trace, out)
+    seeds = [(node, seed)] if node is not None else []
+    del out, node
+    x_leaves = tree_flatten(x)[0]
+    outer = x_leaves[0].trace if x_leaves and type(x_leaves[0]) is Tracer else None
+    skipped = _last_linear_steps(traced, outer)
+    nodes = traced.trace.nodes
+    if skipped:
+        skipped_ids = {id(node) for node in skipped}
+        order = [node for node in nodes if id(node) not in skipped_ids]
+        nodes.clear()
+    else:
+        order = nodes
+    traced.out = traced.out_leaves = None
+    cotangents = backward(seeds, traced.inputs + skipped, order, consume=True)
+    count = len(traced.inputs)
+    partial = _gradients(traced, cotangents[:count])[0]
+    position = {id(node): index for index, node in enumerate(traced.inputs)}
+    carried: list = []
+    steps: list = []
+    for node, g in zip(skipped, cotangents[count:]):
+        if g is None:
+            continue
+        g_index = None
+        if type(g) is Tracer and g.trace is outer:
+            g_index = len(carried)
+            carried.append(g)
+        ans = _strip_layer(node.value, outer)
+        args = tuple(_strip_layer(arg, outer) for arg in node.args)
+        for parent, argnum in zip(node.parents, node.argnums):
+            steps.append((position[id(parent)], node.primitive.vjps[argnum], g_index, ans,
+                          args, node.params))
+    return partial, carried, steps
+
+
+def _last_linear_steps(traced: _Traced, outer: Any) -> list:
+    """The nodes fed by the traced inputs alone whose reverse rules read only constants.
+
+    Their contributions to the gradient are linear in their cotangents with constant
+    coefficients (see :func:`adfun._records.reads_only`), so their derivative is the rule
+    applied to the derivative of the cotangent.
+    """
+    inputs = {id(node) for node in traced.inputs}
+    found = []
+    for node in traced.trace.nodes:
+        parents = node.parents
+        if not parents or node.primitive.nondiff:
+            continue
+        rules = node.primitive.vjps
+        if type(rules) is not tuple or any(id(parent) not in inputs for parent in parents):
+            continue
+        argnums = node.argnums
+        for argnum in argnums:
+            reads = getattr(rules[argnum] if argnum < len(rules) else None, "reads", None)
+            if reads is None or any(
+                position in argnums
+                or (type(node.args[position]) is Tracer and node.args[position].trace is outer)
+                for position in reads
+            ):
+                break
+        else:
+            found.append(node)
+    return found
+
+
+def _strip_layer(value: Any, trace: Any) -> Any:
+    """``value`` without ``trace``'s layer of tracing (outer layers are kept)."""
+    return value.value if type(value) is Tracer and value.trace is trace else value
 

@@ -75,6 +75,23 @@ class Joint:
     rule: Callable[..., Any]
 
 
+def reads_only(*positions: int) -> Callable[[Callable], Callable]:
+    """Mark a reverse rule that reads the values of only the arguments at ``positions``.
+
+    The rule may look at the other arguments and at ``ans`` for their shapes and dtypes,
+    never their values.  As every reverse rule is linear in its cotangent, the derivative
+    of such a rule, where the marked arguments are constants, is the rule itself applied
+    to the derivative of the cotangent: ``hvp`` uses that to skip the last step of the
+    gradient it differentiates (see :func:`adfun.hvp`).
+    """
+
+    def mark(rule: Callable) -> Callable:
+        rule.reads = frozenset(positions)  # type: ignore[attr-defined]
+        return rule
+
+    return mark
+
+
 @attrs.frozen(eq=False)
 class Primitive:
     """An operation the engine knows how to differentiate.

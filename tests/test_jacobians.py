@@ -163,6 +163,110 @@ def test_hvp_on_pytrees():
     assert np.isclose(result["b"], 2 * 1.0)
 
 
+# --- hvp's skipped last step ---------------------------------------------------------------
+# Where x enters through a product with a constant (A @ x, x @ W, dot, tensordot), hvp
+# applies the product's transpose to the derivative of its cotangent instead of
+# differentiating the gradient's last step; these cases check that path in particular.
+
+A = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+
+
+def _tanh_loss(x):
+    return anp.sum(anp.tanh(A @ x) ** 2)
+
+
+def _hvp_by_hand(x, v):
+    t = np.tanh(A @ x)
+    return A.T @ (2.0 * (1.0 - t * t) * (1.0 - 3.0 * t * t) * (A @ v))
+
+
+@pytest.mark.parametrize("fun", [
+    _tanh_loss,
+    lambda x: anp.sum(anp.tanh(x @ A.T) ** 2),
+    lambda x: anp.sum(anp.tanh(anp.dot(A, x)) ** 2),
+    lambda x: anp.sum(anp.tanh(anp.tensordot(A, x, 1)) ** 2),
+], ids=["matmul", "matmul-right", "dot", "tensordot"])
+def test_hvp_through_a_constant_product_matches_the_closed_form(fun):
+    x, v = np.array([0.3, -0.4, 0.9]), np.array([1.0, -2.0, 0.5])
+    np.testing.assert_allclose(ad.hvp(fun)(x, v), _hvp_by_hand(x, v), rtol=1e-12)
+    np.testing.assert_allclose(ad.hvp(fun)(x, v), ad.hessian(fun)(x) @ v, rtol=1e-12)
+
+
+def test_hvp_computes_three_matrix_products_as_by_hand_not_four(monkeypatch):
+    # A @ x, A @ v and A.T @ (...): the gradient's own A.T @ g is never computed.
+    from adfun._records import OPERATIONS
+
+    primitive = OPERATIONS["matmul"].primitive
+    impl = primitive.impl
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return impl(*args, **kwargs)
+
+    x, v = np.array([0.3, -0.4, 0.9]), np.array([1.0, -2.0, 0.5])
+    monkeypatch.setattr(np, "matmul", counting)  # products of untraced arrays
+    object.__setattr__(primitive, "impl", counting)  # products recorded on a trace
+    try:
+        result = ad.hvp(_tanh_loss)(x, v)
+    finally:
+        object.__setattr__(primitive, "impl", impl)
+    assert len(calls) == 3
+    np.testing.assert_allclose(result, _hvp_by_hand(x, v), rtol=1e-12)
+
+
+def test_hvp_mixes_skipped_and_ordinary_steps_into_one_input():
+    def f(x):  # x enters through A @ x and also directly
+        return anp.sum(anp.sin(A @ x)) * anp.sum(x ** 2) + anp.sum(x @ (A.T @ A) * x)
+
+    x, v = np.array([0.3, -0.4, 0.9]), np.array([1.0, -2.0, 0.5])
+    np.testing.assert_allclose(ad.hvp(f)(x, v), ad.hessian(f)(x) @ v, rtol=1e-11)
+
+
+def test_hvp_skips_the_last_step_in_pytrees_and_keeps_float32():
+    def f(p):
+        return anp.sum(anp.tanh(p["w"] @ B) ** 2) + anp.sum(p["b"] ** 3) * anp.sum(p["w"])
+
+    B = np.array([[1.0, -0.5], [0.25, 2.0]], np.float32)
+    p = {"w": np.array([[0.1, -0.2], [0.3, 0.4]], np.float32), "b": np.float32(0.7)}
+    v = {"w": np.array([[1.0, 0.0], [-1.0, 2.0]], np.float32), "b": np.float32(-1.0)}
+    result = ad.hvp(f)(p, v)
+    assert result["w"].dtype == np.float32 and result["b"].dtype == np.float32
+    p64 = {"w": p["w"].astype(float), "b": np.float64(p["b"])}
+    v64 = {"w": v["w"].astype(float), "b": np.float64(v["b"])}
+    expected = ad.jvp(lambda w, b: ad.grad(lambda q: f(q))({"w": w, "b": b}),
+                      (p64["w"], p64["b"]), (v64["w"], v64["b"]))[1]
+    np.testing.assert_allclose(result["w"], expected["w"], rtol=1e-5)
+    np.testing.assert_allclose(result["b"], expected["b"], rtol=1e-5)
+
+
+def test_hvp_of_a_linear_function_is_zero():
+    x, v = np.array([0.3, -0.4, 0.9]), np.ones(3)
+    result = ad.hvp(lambda y: anp.sum(A @ y))(x, v)
+    np.testing.assert_array_equal(result, np.zeros(3))
+
+
+def test_hvp_differentiates_through_the_constant_of_a_skipped_step():
+    # The matrix is constant for hvp's own traces, but traced by an enclosing grad.
+    x, v = np.array([0.3, -0.4, 0.9]), np.array([1.0, -2.0, 0.5])
+
+    def outer(matrix):
+        return anp.sum(ad.hvp(lambda y: anp.sum(anp.tanh(matrix @ y) ** 2))(x, v))
+
+    def by_hand(matrix):
+        t = np.tanh(matrix @ x)
+        return np.sum(matrix.T @ (2.0 * (1.0 - t * t) * (1.0 - 3.0 * t * t) * (matrix @ v)))
+
+    np.testing.assert_allclose(ad.grad(outer)(A), numerical_jacobian(by_hand, A), rtol=1e-6)
+
+
+def test_jit_of_hvp_through_a_constant_product_equals_hvp():
+    x, v = np.array([0.3, -0.4, 0.9]), np.array([1.0, -2.0, 0.5])
+    staged = ad.jit(ad.hvp(_tanh_loss))
+    np.testing.assert_allclose(staged(x, v), ad.hvp(_tanh_loss)(x, v), rtol=1e-14)
+    np.testing.assert_allclose(staged(v, x), ad.hvp(_tanh_loss)(v, x), rtol=1e-14)
+
+
 # --- errors -----------------------------------------------------------------------------
 
 

@@ -87,3 +87,40 @@ def test_rules_against_finite_differences(name, data):
     check_forward(fun, args, positions, rng)
     if primitive.domain.smooth:
         check_second_order(fun, args, positions, rng)
+
+
+# --- reverse rules marked reads_only ----------------------------------------------------
+# hvp applies such a rule to the derivative of its cotangent (adfun._records.reads_only);
+# that is exact only if the rule really ignores the values of every other argument.
+
+READS_ONLY = sorted(
+    name for name, fun in REGISTRY.items()
+    if type(fun.primitive.vjps) is tuple
+    and any(getattr(rule, "reads", None) is not None for rule in fun.primitive.vjps)
+)
+
+
+def test_the_matrix_products_are_marked_reads_only():
+    assert {"dot", "matmul", "tensordot"} <= set(READS_ONLY)
+
+
+@pytest.mark.parametrize("name", READS_ONLY)
+@given(data=st.data())
+def test_a_reads_only_rule_ignores_the_other_values(name, data):
+    primitive = REGISTRY[name].primitive
+    args, params = data.draw(_examples(primitive), label="args, params")
+    ans = primitive.impl(*args, **params)
+    rng = np.random.default_rng(0)
+    g = rng.standard_normal(np.shape(ans)).astype(np.result_type(ans))
+
+    def other(value):
+        return (rng.standard_normal(np.shape(value)) + 5.0).astype(np.result_type(value))
+
+    for argnum, rule in enumerate(primitive.vjps):
+        reads = getattr(rule, "reads", None)
+        if reads is None:
+            continue
+        expected = rule(g, ans, *args, **params)
+        changed = [arg if position in reads else other(arg) for position, arg in enumerate(args)]
+        np.testing.assert_array_equal(rule(g, other(ans), *changed, **params), expected,
+                                      err_msg=f"{name}: rule {argnum} reads an unmarked value")

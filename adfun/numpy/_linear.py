@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._records import EMPTY_PARAMS, Params
+from adfun._records import EMPTY_PARAMS, Params, reads_only
 from adfun._trace import Tracer, bind
 from adfun.numpy._core import Domain, declare, ndim_of, wrap
 
@@ -39,6 +39,7 @@ def _matrix_forms(g: Any, x: Any, y: Any) -> tuple:
     return g, x_matrix, y_matrix
 
 
+@reads_only(1)
 def _matmul_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
     g, _, y_matrix = _matrix_forms(g, x, y)
     result = matmul(g, swapaxes(y_matrix, -1, -2))
@@ -47,6 +48,7 @@ def _matmul_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
     return unbroadcast(result, x)
 
 
+@reads_only(0)
 def _matmul_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
     g, x_matrix, _ = _matrix_forms(g, x, y)
     result = matmul(swapaxes(x_matrix, -1, -2), g)
@@ -102,6 +104,7 @@ def _tensordot_impl(a: Any, b: Any, axes: tuple = ((), ())) -> Any:
     return np.tensordot(a, b, axes)
 
 
+@reads_only(1)
 def _tensordot_a(g: Any, ans: Any, a: Any, b: Any, axes: tuple = ((), ())) -> Any:
     a_axes, b_axes = axes
     a_free = [index for index in range(ndim_of(a)) if index not in a_axes]
@@ -111,6 +114,7 @@ def _tensordot_a(g: Any, ans: Any, a: Any, b: Any, axes: tuple = ((), ())) -> An
     return transpose(result, tuple(int(i) for i in np.argsort(a_free + list(a_axes))))
 
 
+@reads_only(0)
 def _tensordot_b(g: Any, ans: Any, a: Any, b: Any, axes: tuple = ((), ())) -> Any:
     a_axes, b_axes = axes
     a_free = [index for index in range(ndim_of(a)) if index not in a_axes]
@@ -163,12 +167,14 @@ def _dot_axes(a: Any, b: Any) -> tuple:
     return ((ndim_of(a) - 1,), (max(ndim_of(b) - 2, 0),))
 
 
+@reads_only(1)
 def _dot_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
     if ndim_of(a) == 0 or ndim_of(b) == 0:
         return unbroadcast(g * b, a)
     return _tensordot_a(g, ans, a, b, _dot_axes(a, b))
 
 
+@reads_only(0)
 def _dot_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     if ndim_of(a) == 0 or ndim_of(b) == 0:
         return unbroadcast(a * g, b)
