@@ -20,6 +20,7 @@ from adfun._records import OPERATIONS
 from adfun._reverse import backward
 from adfun._trace import Tracer, full_value
 from adfun._transforms import (
+    _check_differentiable,
     _finish,
     _gradients,
     _scalar_seed,
@@ -30,7 +31,6 @@ from adfun._transforms import (
     _trace_call,
     _Traced,
     check_tangent,
-    jvp,
     push_tangents,
 )
 
@@ -319,9 +319,10 @@ def hvp(fun: Callable) -> Callable:
                 f"hvp: v has structure {v_tree}, but x has structure {x_tree}; v must have "
                 f"exactly x's structure"
             )
-        for path, primal, leaf in zip(leaf_paths(x_tree, "v"), x_leaves, v_leaves):
-            primal = np.float64(primal) if type(primal) is float else primal
-            check_tangent("hvp", path, leaf, primal)
+        primals = [_check_differentiable("hvp", path, leaf)
+                   for path, leaf in zip(leaf_paths(x_tree, "argument 0"), x_leaves)]
+        tangents = [check_tangent("hvp", path, leaf, primal)
+                    for path, primal, leaf in zip(leaf_paths(x_tree, "v"), primals, v_leaves)]
         last_steps: list = []
 
         def gradient(x: Any) -> tuple:
@@ -329,7 +330,11 @@ def hvp(fun: Callable) -> Callable:
             last_steps.extend(steps)
             return partial, carried
 
-        partial, carried = jvp(gradient, (x,), (v,))[1]
+        # jvp(gradient, (x,), (v,)) without what hvp does not need: v is checked above,
+        # and the primal outputs (the gradient) are not unwrapped.
+        traced = _trace_call("hvp", gradient, (x,), (0,), False)
+        partial, carried = tree_unflatten(
+            traced.out_tree, push_tangents(traced, dict(zip(traced.inputs, tangents))))
         if not last_steps:
             return partial
         leaves, tree = tree_flatten(partial)
@@ -344,7 +349,7 @@ def hvp(fun: Callable) -> Callable:
                 totals[index] = (contribution if previous is None
                                  else OPERATIONS["add"](previous, contribution))
         for index, total in totals.items():
-            leaves[index] = OPERATIONS["add"](leaves[index], _finish(total, x_leaves[index]))
+            leaves[index] = OPERATIONS["add"](leaves[index], _finish(total, primals[index]))
         return tree_unflatten(tree, leaves)
 
     return hvp_fun

@@ -296,6 +296,14 @@ def test_jacobian_argnums_out_of_range():
         ad.jacfwd(anp.sin, argnums=3)(1.0)
 
 
+def test_hvp_names_an_integer_point_before_its_vector():
+    f = lambda x: anp.sum(x ** 2)  # noqa: E731
+    with pytest.raises(TypeError, match=r"hvp: argument 0 has dtype int64; .*astype\(float\)"):
+        ad.hvp(f)(np.arange(3), np.ones(3))
+    with pytest.raises(TypeError, match=r"hvp: argument 0 is an integer \(3\); .*3\.0"):
+        ad.hvp(f)(3, 1.0)
+
+
 def test_hvp_vector_must_match():
     f = lambda x: anp.sum(x ** 2)  # noqa: E731
     with pytest.raises(ValueError, match=r"hvp: v has shape \(2,\), but its primal has "
