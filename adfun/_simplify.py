@@ -249,10 +249,17 @@ def _key(node: Node) -> Any:
         if position not in argnums
     )
     params = node.params
+    parents = tuple(id(parent) for parent in node.parents)
+    if node.primitive.impl in _COMMUTATIVE and not params and len(node.args) == 2:
+        # x * y and y * x are the same value (IEEE addition and multiplication commute,
+        # broadcasting and type promotion too): one key for both orders.
+        parents = tuple(sorted(parents))
+        argnums = "commutative"
+        constants = tuple(key for _, key in constants)
     try:
         key = (
             node.primitive,
-            tuple(id(parent) for parent in node.parents),
+            parents,
             argnums,
             constants,
             _freeze(dict(params)) if params else (),
@@ -261,3 +268,7 @@ def _key(node: Node) -> Any:
     except TypeError:
         return None
     return key
+
+
+#: Implementations whose two operands may be swapped without changing the result.
+_COMMUTATIVE = (np.add, np.multiply)

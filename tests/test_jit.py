@@ -316,6 +316,21 @@ def test_cse_merges_equal_constants_and_parameters_only():
     assert _names(graph).count("multiply") == 2
 
 
+def test_cse_merges_both_orders_of_commutative_operations_only():
+    def f(x, y):
+        return (x * y, y * x, x + y, y + x, x - y, y - x, x * 2.0, 2.0 * x,
+                x / y, y / x)
+
+    x, y = np.array([1.5, -2.0]), np.array([0.25, 3.0])
+    graph = simplify(ad.trace(f)(x, y))
+    names = _names(graph)
+    assert (names.count("multiply"), names.count("add")) == (2, 1)
+    assert (names.count("subtract"), names.count("divide")) == (2, 2)
+    staged = ad.jit(f)
+    for staged_out, out in zip(staged(x, y), f(x, y)):
+        np.testing.assert_array_equal(staged_out, out)
+
+
 def test_multiplying_by_one_is_removed_only_when_exact():
     traced = ad.trace(ad.grad(lambda x: anp.sin(x)))(0.5)
     assert "multiply" in _names(traced)  # the seed 1.0 times cos
