@@ -323,11 +323,13 @@ def hvp(fun: Callable) -> Callable:
                    for path, leaf in zip(leaf_paths(x_tree, "argument 0"), x_leaves)]
         tangents = [check_tangent("hvp", path, leaf, primal)
                     for path, primal, leaf in zip(leaf_paths(x_tree, "v"), primals, v_leaves)]
-        last_steps: list = []
+        last_steps: list = []  # the skipped steps, found while the gradient is traced
+        moving: list = []  # per leaf of x: whether the rest of its gradient depends on x
 
         def gradient(x: Any) -> tuple:
-            partial, carried, steps = _gradient_but_last_steps(fun, x)
+            partial, carried, steps, depends = _gradient_but_last_steps(fun, x)
             last_steps.extend(steps)
+            moving.extend(depends)
             return partial, carried
 
         # jvp(gradient, (x,), (v,)) without what hvp does not need: v is checked above,
@@ -349,7 +351,9 @@ def hvp(fun: Callable) -> Callable:
                 totals[index] = (contribution if previous is None
                                  else OPERATIONS["add"](previous, contribution))
         for index, total in totals.items():
-            leaves[index] = OPERATIONS["add"](leaves[index], _finish(total, primals[index]))
+            total = _finish(total, primals[index])
+            # Where nothing else of the gradient moves with x, its tangent is zeros.
+            leaves[index] = OPERATIONS["add"](leaves[index], total) if moving[index] else total
         return tree_unflatten(tree, leaves)
 
     return hvp_fun
@@ -365,8 +369,9 @@ def _gradient_but_last_steps(fun: Callable, x: Any) -> tuple:
     """``grad(fun)(x)`` without the steps that end in ``x`` and are products with constants.
 
     Returns the gradient of the other steps, the cotangents of the skipped nodes that
-    depend on ``x``'s trace (whose tangents ``hvp`` needs), and the skipped steps as
-    ``(input index, rule, index into those cotangents or None, ans, args, params)``.
+    depend on ``x``'s trace (whose tangents ``hvp`` needs), the skipped steps as
+    ``(input index, rule, index into those cotangents or None, ans, args, params)``, and
+    per input whether the gradient of the other steps depends on ``x``'s trace.
     """
     traced = _trace_call("hvp", fun, (x,), (0,), False)
     if traced.out_tree.kind != "leaf":
@@ -390,6 +395,7 @@ def _gradient_but_last_steps(fun: Callable, x: Any) -> tuple:
     cotangents = backward(seeds, traced.inputs + skipped, order, consume=True)
     count = len(traced.inputs)
     partial = _gradients(traced, cotangents[:count])[0]
+    depends = [type(g) is Tracer and g.trace is outer for g in cotangents[:count]]
     position = {id(node): index for index, node in enumerate(traced.inputs)}
     carried: list = []
     steps: list = []
@@ -405,7 +411,7 @@ def _gradient_but_last_steps(fun: Callable, x: Any) -> tuple:
         for parent, argnum in zip(node.parents, node.argnums):
             steps.append((position[id(parent)], node.primitive.vjps[argnum], g_index, ans,
                           args, node.params))
-    return partial, carried, steps
+    return partial, carried, steps, depends
 
 
 def _last_linear_steps(traced: _Traced, outer: Any) -> list:
