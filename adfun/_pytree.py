@@ -32,10 +32,24 @@ class TreeDef:
 
 
 LEAF = TreeDef("leaf")
+#: The structures of flat tuples of up to 7 leaves, by length.
+_FLAT_TUPLES = tuple(TreeDef("tuple", (LEAF,) * count, (), count) for count in range(8))
 
 
 def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
     """Return the leaves of ``tree`` (depth first, dicts in key order) and its structure."""
+    # Fast paths for the commonest trees, a leaf and a flat tuple of leaves: every
+    # transform call flattens a few of them.
+    kind = type(tree)
+    if kind is not tuple and kind is not list and kind is not dict:
+        return [tree], LEAF
+    if kind is tuple and len(tree) < 8:
+        for item in tree:
+            item_kind = type(item)
+            if item_kind is tuple or item_kind is list or item_kind is dict:
+                break
+        else:
+            return list(tree), _FLAT_TUPLES[len(tree)]
     leaves: list = []
     # Iterative, so deeply nested containers cannot overflow the stack: build each
     # TreeDef after its children, using an explicit stack of pending containers.
