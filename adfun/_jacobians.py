@@ -341,11 +341,10 @@ def hvp(fun: Callable) -> Callable:
             return partial
         leaves, tree = tree_flatten(partial)
         totals: dict[int, Any] = {}
-        for (index, rule, g_index, ans, args, params), g_tangent in zip(
-                last_steps, _expand(carried, last_steps)):
-            if g_tangent is None:
+        for index, rule, g_index, ans, args, params in last_steps:
+            if g_index is None:  # a constant cotangent: no derivative
                 continue
-            contribution = rule(g_tangent, ans, *args, **params)
+            contribution = rule(carried[g_index], ans, *args, **params)
             if contribution is not None:
                 previous = totals.get(index)
                 totals[index] = (contribution if previous is None
@@ -357,12 +356,6 @@ def hvp(fun: Callable) -> Callable:
         return tree_unflatten(tree, leaves)
 
     return hvp_fun
-
-
-def _expand(carried: list, last_steps: list) -> list:
-    """The tangent of each last step's cotangent (``None`` where it is a constant)."""
-    return [None if g_index is None else carried[g_index]
-            for (_, _, g_index, _, _, _) in last_steps]
 
 
 def _gradient_but_last_steps(fun: Callable, x: Any) -> tuple:
