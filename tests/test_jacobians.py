@@ -296,6 +296,25 @@ def test_jacobian_argnums_out_of_range():
         ad.jacfwd(anp.sin, argnums=3)(1.0)
 
 
+@given(program=programs(max_args=1))
+def test_hvp_through_a_constant_product_equals_jvp_of_grad_on_random_programs(program):
+    fun, (x,) = program
+    if np.ndim(x) == 0:
+        x = np.reshape(x, (1,))
+    rng = np.random.default_rng(x.size)
+    matrix = rng.standard_normal((x.shape[0], x.shape[0]))
+    v = rng.standard_normal(x.shape)
+
+    def f(y):  # y reaches the program through matrix @ y (the skipped step) and directly
+        return anp.sum(fun(matrix @ y)) + 0.5 * anp.sum(fun(y))
+
+    got = ad.hvp(f)(x, v)
+    expected = ad.jvp(ad.grad(f), (x,), (v,))[1]  # forward over reverse without the skip
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    fd = numerical_jacobian(ad.grad(f), x)
+    np.testing.assert_allclose(got, np.tensordot(fd, v, v.ndim), rtol=1e-4, atol=1e-5)
+
+
 def test_hvp_names_an_integer_point_before_its_vector():
     f = lambda x: anp.sum(x ** 2)  # noqa: E731
     with pytest.raises(TypeError, match=r"hvp: argument 0 has dtype int64; .*astype\(float\)"):
