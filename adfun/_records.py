@@ -114,18 +114,21 @@ class Primitive:
         return f"<primitive {self.name}>"
 
 
-class _NodeSlots:
-    """The storage of :class:`Node`, without attrs' frozen ``__setattr__``.
+class NodeLayout:
+    """The slots of :class:`Node`, without attrs' frozen ``__setattr__``.
 
-    :func:`new_node` fills one of these with plain slot stores and then gives it the
-    class ``Node``, whose layout is the same.
+    Tracing records one node per primitive call.  ``Node(...)`` stores each field through
+    ``object.__setattr__`` (its own ``__setattr__`` refuses), a slow generic call per field;
+    the tracer instead fills a bare ``NodeLayout()`` with plain slot stores and then sets
+    its ``__class__`` to ``Node`` (the same layout), which makes it an ordinary, immutable
+    node at a fraction of the cost.
     """
 
     __slots__ = ("primitive", "parents", "argnums", "args", "params", "value", "__weakref__")
 
 
 @attrs.frozen(eq=False)
-class Node(_NodeSlots):
+class Node(NodeLayout):
     """One recorded application of a primitive.
 
     Attributes
@@ -167,30 +170,6 @@ class Node(_NodeSlots):
 
     def __repr__(self) -> str:
         return f"<node {self.primitive.name} {self.shape} at {id(self):#x}>"
-
-
-def new_node(
-    primitive: Primitive, parents: tuple, argnums: tuple, args: tuple, params: Params, value: Any
-) -> Node:
-    """``Node(primitive, parents, argnums, args, params, value)``, three times cheaper.
-
-    Tracing builds one node per primitive call.  attrs' frozen ``__init__`` stores each
-    field through ``object.__setattr__`` (a slow generic call per field, since ``Node``
-    refuses plain assignment); here the fields are stored into the unfrozen layout and the
-    finished object becomes a ``Node``, exactly as immutable as one built by ``Node(...)``.
-    """
-    node = _new_slots(_NodeSlots)
-    node.primitive = primitive
-    node.parents = parents
-    node.argnums = argnums
-    node.args = args
-    node.params = params
-    node.value = value
-    node.__class__ = Node
-    return node
-
-
-_new_slots = object.__new__
 
 
 def _input_impl(value: Any) -> Any:

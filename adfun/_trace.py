@@ -23,8 +23,8 @@ from adfun._records import (
     NUMPY_OVERRIDES,
     OPERATIONS,
     Node,
+    NodeLayout,
     Params,
-    new_node,
 )
 
 _levels = itertools.count(1)
@@ -74,9 +74,7 @@ class open_trace:
 
 def new_input(trace: Trace, value: Any) -> Tracer:
     """A tracer for ``value`` whose node is a fresh graph input of ``trace``."""
-    node = new_node(INPUT, (), (), (), EMPTY_PARAMS, value)
-    trace.nodes.append(node)
-    return Tracer(value, node, trace)
+    return _record(trace, INPUT, (), (), (), EMPTY_PARAMS, value)
 
 
 def bind(primitive: Any, args: tuple, params: Params) -> Any:
@@ -107,9 +105,7 @@ def bind(primitive: Any, args: tuple, params: Params) -> Any:
         values.append(arg)
     values = tuple(values)
     ans = bind(primitive, values, params) if lower else primitive.impl(*values, **params)
-    node = new_node(primitive, tuple(parents), tuple(argnums), values, params, ans)
-    top.nodes.append(node)
-    return Tracer(ans, node, top)
+    return _record(top, primitive, tuple(parents), tuple(argnums), values, params, ans)
 
 
 _FIRST = (0,)
@@ -142,9 +138,7 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
         ans = primitive.impl(x_value, y_value, **params)
     else:
         ans = (primitive.traced_impl or primitive.impl)(x_value, y_value)
-    node = new_node(primitive, parents, argnums, (x_value, y_value), params, ans)
-    top.nodes.append(node)
-    return Tracer(ans, node, top)
+    return _record(top, primitive, parents, argnums, (x_value, y_value), params, ans)
 
 
 def bind_unary(primitive: Any, x: Tracer, params: Params) -> Tracer:
@@ -157,9 +151,36 @@ def bind_unary(primitive: Any, x: Tracer, params: Params) -> Tracer:
         ans = bind_unary(primitive, value, params)
     else:
         ans = primitive.impl(value, **params) if params else primitive.impl(value)
-    node = new_node(primitive, (x.node,), _FIRST, (value,), params, ans)
+    return _record(trace, primitive, (x.node,), _FIRST, (value,), params, ans)
+
+
+def _record(
+    trace: Trace, primitive: Any, parents: tuple, argnums: tuple, args: tuple, params: Params,
+    ans: Any,
+) -> Tracer:
+    """Record one application of ``primitive`` in ``trace``; return the tracer of ``ans``.
+
+    This runs once per traced operation, so both objects are built with plain slot stores:
+    the node as a :class:`NodeLayout` made a ``Node`` (see there), the tracer without a
+    call to ``Tracer.__init__`` (a third less than ``Tracer(ans, Node(...), trace)``).
+    """
+    node = NodeLayout()
+    node.primitive = primitive
+    node.parents = parents
+    node.argnums = argnums
+    node.args = args
+    node.params = params
+    node.value = ans
+    node.__class__ = Node
     trace.nodes.append(node)
-    return Tracer(ans, node, trace)
+    tracer = _new_object(Tracer)
+    tracer.value = ans
+    tracer.node = node
+    tracer.trace = trace
+    return tracer
+
+
+_new_object = object.__new__
 
 
 def traced_argument(args: Any, kwargs: Any) -> str:
