@@ -42,8 +42,10 @@ def forward(order: list[Node], tangents: dict[Node, Any]) -> dict[Node, Any]:
             tangent = get(parents[0])
             if tangent is None:
                 continue
-            argnum = node.argnums[0]
-            rule = rules[argnum] if argnum < len(rules) else None
+            try:
+                rule = rules[node.argnums[0]]
+            except IndexError:
+                rule = None
             if rule is None:  # an error, or no contribution from a non-float argument
                 total = _sum_contributions(node, rules, tangents, add)
             elif node.params:

@@ -251,13 +251,15 @@ def install_operators() -> None:
     """Point the tracer's operators straight at the functions ``adfun.numpy`` registered.
 
     Called once, when ``adfun`` is imported: an operator on a tracer then costs one call
-    instead of a call and a table lookup.  Operators whose function is not registered
-    keep the table lookup (and its clear error).
+    instead of a call and a table lookup.  A function may offer a ``tracer_method`` to be
+    installed instead: the same operation for a tracer first argument and no keywords,
+    without the checks a public function needs.  Operators whose function is not
+    registered keep the table lookup (and its clear error).
     """
     for dunder, name in _FORWARD_OPERATORS.items():
         function = OPERATIONS.get(name)
         if function is not None:
-            setattr(Tracer, dunder, function)
+            setattr(Tracer, dunder, getattr(function, "tracer_method", function))
 
 
 def _operation(name: str) -> Any:
