@@ -117,14 +117,13 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
     """``bind`` for a primitive with two positional arguments, at least one a tracer."""
     if type(x) is Tracer:
         top = x.trace
-        if type(y) is Tracer and y.trace is not top:
-            if y.trace.level > top.level:
-                top = y.trace
-                x_value, y_value, parents, argnums = x, y.value, (y.node,), _SECOND
-            else:
-                x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
-        elif type(y) is Tracer:
+        if type(y) is not Tracer:
+            x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
+        elif y.trace is top:
             x_value, y_value, parents, argnums = x.value, y.value, (x.node, y.node), _BOTH
+        elif y.trace.level > top.level:
+            top = y.trace
+            x_value, y_value, parents, argnums = x, y.value, (y.node,), _SECOND
         else:
             x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
     else:
