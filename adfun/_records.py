@@ -131,8 +131,21 @@ class Primitive:
         return f"<primitive {self.name}>"
 
 
+class NodeLayout:
+    """The slots of :class:`Node`, without attrs' frozen ``__setattr__``.
+
+    Tracing records one node per primitive call.  ``Node(...)`` stores each field through
+    ``object.__setattr__`` (its own ``__setattr__`` refuses), a slow generic call per field;
+    the tracer instead fills a bare ``NodeLayout()`` with plain slot stores and then sets
+    its ``__class__`` to ``Node`` (the same layout), which makes it an ordinary, immutable
+    node at a fraction of the cost.
+    """
+
+    __slots__ = ("primitive", "parents", "argnums", "args", "params", "value", "__weakref__")
+
+
 @attrs.frozen(eq=False)
-class Node:
+class Node(NodeLayout):
     """One recorded application of a primitive.
 
     Attributes

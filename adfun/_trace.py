@@ -17,7 +17,15 @@ import itertools
 from typing import Any
 
 from adfun._errors import TracerEscapeError, traced_conversion_message
-from adfun._records import EMPTY_PARAMS, INPUT, NUMPY_OVERRIDES, OPERATIONS, Node, Params
+from adfun._records import (
+    EMPTY_PARAMS,
+    INPUT,
+    NUMPY_OVERRIDES,
+    OPERATIONS,
+    Node,
+    NodeLayout,
+    Params,
+)
 
 _levels = itertools.count(1)
 
@@ -66,9 +74,7 @@ class open_trace:
 
 def new_input(trace: Trace, value: Any) -> Tracer:
     """A tracer for ``value`` whose node is a fresh graph input of ``trace``."""
-    node = Node(INPUT, (), (), (), EMPTY_PARAMS, value)
-    trace.nodes.append(node)
-    return Tracer(value, node, trace)
+    return _record(trace, INPUT, (), (), (), EMPTY_PARAMS, value)
 
 
 def bind(primitive: Any, args: tuple, params: Params) -> Any:
@@ -99,9 +105,7 @@ def bind(primitive: Any, args: tuple, params: Params) -> Any:
         values.append(arg)
     values = tuple(values)
     ans = bind(primitive, values, params) if lower else primitive.impl(*values, **params)
-    node = Node(primitive, tuple(parents), tuple(argnums), values, params, ans)
-    top.nodes.append(node)
-    return Tracer(ans, node, top)
+    return _record(top, primitive, tuple(parents), tuple(argnums), values, params, ans)
 
 
 _FIRST = (0,)
@@ -113,14 +117,13 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
     """``bind`` for a primitive with two positional arguments, at least one a tracer."""
     if type(x) is Tracer:
         top = x.trace
-        if type(y) is Tracer and y.trace is not top:
-            if y.trace.level > top.level:
-                top = y.trace
-                x_value, y_value, parents, argnums = x, y.value, (y.node,), _SECOND
-            else:
-                x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
-        elif type(y) is Tracer:
+        if type(y) is not Tracer:
+            x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
+        elif y.trace is top:
             x_value, y_value, parents, argnums = x.value, y.value, (x.node, y.node), _BOTH
+        elif y.trace.level > top.level:
+            top = y.trace
+            x_value, y_value, parents, argnums = x, y.value, (y.node,), _SECOND
         else:
             x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
     else:
@@ -134,9 +137,7 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
         ans = primitive.impl(x_value, y_value, **params)
     else:
         ans = (primitive.traced_impl or primitive.impl)(x_value, y_value)
-    node = Node(primitive, parents, argnums, (x_value, y_value), params, ans)
-    top.nodes.append(node)
-    return Tracer(ans, node, top)
+    return _record(top, primitive, parents, argnums, (x_value, y_value), params, ans)
 
 
 def bind_unary(primitive: Any, x: Tracer, params: Params) -> Tracer:
@@ -149,9 +150,36 @@ def bind_unary(primitive: Any, x: Tracer, params: Params) -> Tracer:
         ans = bind_unary(primitive, value, params)
     else:
         ans = primitive.impl(value, **params) if params else primitive.impl(value)
-    node = Node(primitive, (x.node,), _FIRST, (value,), params, ans)
+    return _record(trace, primitive, (x.node,), _FIRST, (value,), params, ans)
+
+
+def _record(
+    trace: Trace, primitive: Any, parents: tuple, argnums: tuple, args: tuple, params: Params,
+    ans: Any,
+) -> Tracer:
+    """Record one application of ``primitive`` in ``trace``; return the tracer of ``ans``.
+
+    This runs once per traced operation, so both objects are built with plain slot stores:
+    the node as a :class:`NodeLayout` made a ``Node`` (see there), the tracer without a
+    call to ``Tracer.__init__`` (a third less than ``Tracer(ans, Node(...), trace)``).
+    """
+    node = NodeLayout()
+    node.primitive = primitive
+    node.parents = parents
+    node.argnums = argnums
+    node.args = args
+    node.params = params
+    node.value = ans
+    node.__class__ = Node
     trace.nodes.append(node)
-    return Tracer(ans, node, trace)
+    tracer = _new_object(Tracer)
+    tracer.value = ans
+    tracer.node = node
+    tracer.trace = trace
+    return tracer
+
+
+_new_object = object.__new__
 
 
 def traced_argument(args: Any, kwargs: Any) -> str:
@@ -222,13 +250,15 @@ def install_operators() -> None:
     """Point the tracer's operators straight at the functions ``adfun.numpy`` registered.
 
     Called once, when ``adfun`` is imported: an operator on a tracer then costs one call
-    instead of a call and a table lookup.  Operators whose function is not registered
-    keep the table lookup (and its clear error).
+    instead of a call and a table lookup.  A function may offer a ``tracer_method`` to be
+    installed instead: the same operation for a tracer first argument and no keywords,
+    without the checks a public function needs.  Operators whose function is not
+    registered keep the table lookup (and its clear error).
     """
     for dunder, name in _FORWARD_OPERATORS.items():
         function = OPERATIONS.get(name)
         if function is not None:
-            setattr(Tracer, dunder, function)
+            setattr(Tracer, dunder, getattr(function, "tracer_method", function))
 
 
 def _operation(name: str) -> Any:

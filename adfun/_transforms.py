@@ -8,6 +8,7 @@ cotangent / tangent structure.  The passes themselves are in ``_reverse`` and
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -215,7 +216,11 @@ def _dtype(value: Any) -> Any:
 
 def _shape(value: Any) -> tuple:
     shape = getattr(value, "shape", None)
-    return tuple(shape) if shape is not None else np.shape(value)
+    if shape is not None:
+        return tuple(shape)
+    if type(value) is float:  # a Python scalar tangent or seed: skip NumPy's shape()
+        return ()
+    return np.shape(value)
 
 
 def _gradients(traced: _Traced, cotangents: list) -> list:
@@ -367,7 +372,7 @@ def _scalar_seed(transform: str, fun: Callable, out: Any) -> Any:
             f"differentiated; return a float"
         )
     shape = _shape(value)
-    if int(np.prod(shape)) != 1:
+    if math.prod(shape) != 1:
         raise TypeError(
             f"{transform}: {_name(fun)} must return a scalar (a float, a 0-d array or an "
             f"array of size 1), but it returned an array of shape {shape}. Use "

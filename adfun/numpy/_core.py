@@ -142,6 +142,12 @@ def binary(
             return numpy_fun(x, y, **kwargs)
         return plain(x, y)
 
+    def method(x: Any, y: Any) -> Any:
+        # The tracer's operator (``x * y`` with ``x`` traced): no keywords, no type checks.
+        return bind_binary(primitive, x, y, EMPTY_PARAMS)
+
+    method.__name__ = method.__qualname__ = name
+    fun.tracer_method = method  # type: ignore[attr-defined]
     return _register(fun, primitive, numpy_fun, _doc(name, name, explain, f"{name}(x, y)"))
 
 

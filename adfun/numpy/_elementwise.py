@@ -234,6 +234,8 @@ def _tanh_derivative(ans: Any, x: Any) -> Any:
     has beyond 1: in float32 it can be wrong by tens of percent for ``|x| > 5``.  The
     form ``4u / (1 + u)**2`` with ``u = exp(-2|x|)`` has no cancellation.
     """
+    if type(ans) is np.float64:  # the common 0-d case, without the dtype look-up
+        return 1.0 - ans * ans
     dtype = getattr(ans, "dtype", None)
     if dtype is None or dtype.itemsize >= 8:
         return 1.0 - ans * ans
