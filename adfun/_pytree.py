@@ -94,6 +94,8 @@ def _container_kind(item: Any) -> str | None:
 
 def tree_unflatten(treedef: TreeDef, leaves: Any) -> Any:
     """Rebuild a pytree of structure ``treedef`` from ``leaves`` (in flatten order)."""
+    if treedef is LEAF:
+        return next(iter(leaves))
     iterator = iter(leaves)
     return _build(treedef, iterator)
 
@@ -117,6 +119,8 @@ def tree_map(fun: Any, tree: Any) -> Any:
 
 def leaf_paths(treedef: TreeDef, prefix: str = "") -> list[str]:
     """Readable paths (``[0]['w']``) of the leaves of ``treedef``, in flatten order."""
+    if treedef is LEAF:
+        return [prefix]
     paths: list[str] = []
     stack = [(treedef, prefix)]
     while stack:
