@@ -335,8 +335,12 @@ def hvp(fun: Callable) -> Callable:
         # jvp(gradient, (x,), (v,)) without what hvp does not need: v is checked above,
         # and the primal outputs (the gradient) are not unwrapped.
         traced = _trace_call("hvp", gradient, (x,), (0,), False)
+        # Only the nodes the gradient needs: not those of fun's value, whose tangent
+        # (the directional derivative of fun) hvp does not return.
+        needed = toposort([leaf.node for leaf in traced.out_leaves
+                           if type(leaf) is Tracer and leaf.trace is traced.trace])
         partial, carried = tree_unflatten(
-            traced.out_tree, push_tangents(traced, dict(zip(traced.inputs, tangents))))
+            traced.out_tree, push_tangents(traced, dict(zip(traced.inputs, tangents)), needed))
         if not last_steps:
             return partial
         leaves, tree = tree_flatten(partial)

@@ -41,6 +41,8 @@ def _matrix_forms(g: Any, x: Any, y: Any) -> tuple:
 
 @reads_only(1)
 def _matmul_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    if ndim_of(x) == 1 and ndim_of(y) == 2:  # vector @ matrix: g @ y.T is y @ g
+        return matmul(y, g)
     g, _, y_matrix = _matrix_forms(g, x, y)
     result = matmul(g, swapaxes(y_matrix, -1, -2))
     if ndim_of(x) == 1:
@@ -50,6 +52,8 @@ def _matmul_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 @reads_only(0)
 def _matmul_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    if ndim_of(x) == 2 and ndim_of(y) == 1:  # matrix @ vector: x.T @ g, no reshaping
+        return matmul(swapaxes(x, 0, 1), g)
     g, x_matrix, _ = _matrix_forms(g, x, y)
     result = matmul(swapaxes(x_matrix, -1, -2), g)
     if ndim_of(y) == 1:

@@ -30,7 +30,7 @@ def _reduction_examples(draw: Any, st: Any, hnp: Any, low: float = -3.0, high: f
 def _expand(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """Broadcast a reduced cotangent ``g`` back to the shape of ``x``."""
     shape = shape_of(x)
-    if not keepdims:
+    if not keepdims and ndim_of(g) != 0:  # a 0-d g broadcasts as it is
         g = reshape(g, kept_shape(shape, axis))
     return broadcast_to(g, shape)
 
