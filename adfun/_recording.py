@@ -14,6 +14,7 @@ remembered (weakly) in :data:`CONSUMED` so that a second pass can be refused as 
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import threading
 import weakref
@@ -33,20 +34,13 @@ training: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "adfun_autograd_training", default=False
 )
 
-class _Unkept:
-    """Stands in for ``Trace.nodes`` of :data:`TRACE`: a trace that lives as long as the
-    process must not keep every node it ever records.  Each recorded graph is reached
-    from the arrays that use it, and freed with them."""
-
-    __slots__ = ()
-
-    def append(self, node: Node) -> None:
-        pass
-
-
 #: The one trace every recorded ``NDArray`` operation binds into; it is never closed.
 TRACE = Trace("autograd.record")
-TRACE.nodes = _Unkept()  # type: ignore[assignment]
+#: Stands in for ``Trace.nodes``: a trace that lives as long as the process must not keep
+#: every node it ever records (each recorded graph is reached from the arrays that use it,
+#: and freed with them).  A deque of length 0 drops what is appended to it, in one C call
+#: per recorded operation rather than a call of a Python method.
+TRACE.nodes = collections.deque(maxlen=0)  # type: ignore[assignment]
 
 #: Non-input nodes already differentiated by a backward pass that did not retain them:
 #: ``id(node)`` -> a weak reference to the node.  A plain dict of callback-free weak
