@@ -93,8 +93,10 @@ def backward(
                 contribution = rule(g, ans, args[0], args[1])
             elif arity == 1:
                 contribution = rule(g, ans, args[0])
-            else:
+            elif params:
                 contribution = rule(g, ans, *args, **params)
+            else:
+                contribution = rule(g, ans, *args)
             if contribution is None:
                 continue
             previous = get(parent)
