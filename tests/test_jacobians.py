@@ -215,6 +215,18 @@ def test_hvp_computes_three_matrix_products_as_by_hand_not_four(monkeypatch):
     np.testing.assert_allclose(result, _hvp_by_hand(x, v), rtol=1e-12)
 
 
+def test_a_reduction_seed_of_ones_is_not_multiplied_in():
+    x, v = np.array([0.3, -0.4, 0.9]), np.array([1.0, -2.0, 0.5])
+    graph = ad.trace(ad.hvp(_tanh_loss))(x, v)
+    ones = [node for node in graph.nodes if node.primitive.name == "multiply"
+            and any(isinstance(arg, np.ndarray) and arg.ndim and (arg == 1).all()
+                    for arg in node.args)]
+    assert ones == []
+    np.testing.assert_allclose(graph(x, v), _hvp_by_hand(x, v), rtol=1e-12)
+    gradient = ad.grad(lambda y: anp.sum(y ** 2))(np.array([1.0, -2.0], np.float32))
+    assert gradient.dtype == np.float32 and gradient.tolist() == [2.0, -4.0]
+
+
 def test_hvp_mixes_skipped_and_ordinary_steps_into_one_input():
     def f(x):  # x enters through A @ x and also directly
         return anp.sum(anp.sin(A @ x)) * anp.sum(x ** 2) + anp.sum(x @ (A.T @ A) * x)

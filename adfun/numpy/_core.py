@@ -219,8 +219,23 @@ def scale_fresh(fresh: Any, seed: Any) -> Any:
         and getattr(seed, "dtype", None) == fresh.dtype
         and getattr(seed, "shape", ()) == fresh.shape
     ):
+        if _broadcast_one(seed):
+            return fresh
         return np.multiply(fresh, seed, out=fresh)
+    if (type(fresh) is Tracer and _broadcast_one(seed) and seed.dtype == fresh.dtype
+            and seed.shape == fresh.shape):
+        return fresh  # the same value without recording a multiplication by one
     return seed * fresh
+
+
+def _broadcast_one(seed: Any) -> bool:
+    """Whether ``seed`` is a 1 broadcast to an array (a reduction's cotangent of 1.0).
+
+    ``grad`` of ``sum(f(x))`` hands every rule below the sum such a seed; multiplying by
+    it would cost a pass over the data (and under forward-over-reverse, two).
+    """
+    return (type(seed) is np.ndarray and seed.ndim > 0 and not any(seed.strides)
+            and seed.flat[0] == 1)
 
 
 def negate_fresh(fresh: Any) -> Any:
