@@ -225,6 +225,8 @@ def test_a_reduction_seed_of_ones_is_not_multiplied_in():
     np.testing.assert_allclose(graph(x, v), _hvp_by_hand(x, v), rtol=1e-12)
     gradient = ad.grad(lambda y: anp.sum(y ** 2))(np.array([1.0, -2.0], np.float32))
     assert gradient.dtype == np.float32 and gradient.tolist() == [2.0, -4.0]
+    empty = ad.grad(lambda y: anp.sum(anp.sin(y)))(np.zeros((3, 0)))  # a seed of no ones
+    assert empty.shape == (3, 0)
 
 
 def test_hvp_mixes_skipped_and_ordinary_steps_into_one_input():

@@ -234,7 +234,7 @@ def _broadcast_one(seed: Any) -> bool:
     ``grad`` of ``sum(f(x))`` hands every rule below the sum such a seed; multiplying by
     it would cost a pass over the data (and under forward-over-reverse, two).
     """
-    return (type(seed) is np.ndarray and seed.ndim > 0 and not any(seed.strides)
+    return (type(seed) is np.ndarray and seed.size > 0 and not any(seed.strides)
             and seed.flat[0] == 1)
 
 
