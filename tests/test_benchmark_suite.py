@@ -71,7 +71,11 @@ def test_quick_run_json_has_meta_and_one_group_per_workload(quick_run):
         for row in group["rows"]:
             assert set(row) == ROW_KEYS
             assert row["error"] is None, (group["id"], row)
-            assert row["value"] > 0 and math.isfinite(row["value"])
+            assert math.isfinite(row["value"])
+            if group["id"] == "W4mem":  # the quick chain may touch no new page: 0 MiB
+                assert row["value"] >= 0
+            else:
+                assert row["value"] > 0
 
 
 def test_every_ratio_is_against_a_baseline_of_the_same_group(quick_run):
