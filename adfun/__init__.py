@@ -17,6 +17,7 @@ from adfun import testing  # noqa: F401 - check_grads etc.; imports Hypothesis o
 from adfun._checkpoint import checkpoint
 from adfun._context import cpu
 from adfun._custom import primitive
+from adfun._errors import StagingError
 from adfun._graph import Graph
 from adfun._jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from adfun._jit import jit
@@ -39,6 +40,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Graph",
+    "StagingError",
     "autograd",
     "checkpoint",
     "cpu",

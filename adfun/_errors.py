@@ -5,6 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 
+class StagingError(TypeError):
+    """A staged program (``ad.jit``, or a :class:`~adfun.Graph` from ``ad.trace``) would
+    keep a value seen while tracing instead of recomputing it from new inputs.
+
+    Raised while tracing, where a function decides something from a traced value in a way
+    the graph cannot record (Python control flow, a conversion to a Python value, a result
+    whose shape depends on the values).  The message names the function and what to do.
+    """
+
+
 class TracerEscapeError(RuntimeError):
     """A traced value was used after the transform that created it had returned."""
 

@@ -32,34 +32,22 @@ from adfun._pytree import LEAF, tree_flatten, tree_unflatten
 from adfun._records import INPUT, constant_node
 from adfun._replay import program
 from adfun._simplify import simplify
-from adfun._trace import Trace, Tracer, call_primitive, current_trace, full_value, new_input
+from adfun._errors import StagingError  # noqa: F401 - its historical home
+from adfun._trace import (
+    StagingTrace,
+    Trace,
+    Tracer,
+    call_primitive,
+    current_trace,
+    full_value,
+    new_input,
+)
 
 
-class StagingError(TypeError):
-    """A value traced by ``ad.jit`` was used where a concrete Python value is needed."""
-
-
-class _StagingTrace(Trace):
-    """The trace ``ad.jit`` records a program in: its values cannot become Python values."""
+class _StagingTrace(StagingTrace):
+    """The trace ``ad.jit`` records a program in (see :class:`~adfun._trace.StagingTrace`)."""
 
     __slots__ = ()
-    staging = True
-
-    def refuse(self, kind: str, node: Any) -> None:
-        what = (
-            "an argument of the jitted function"
-            if node.primitive is INPUT
-            else f"the result of `{node.primitive.name}`"
-        )
-        raise StagingError(
-            f"jit: cannot stage {kind} on a traced value ({what}) while tracing "
-            f"{self.owner}: Python control flow and conversions to Python values run only "
-            f"once, when the function is traced, so the staged program would silently keep "
-            f"that one outcome. Use adfun.numpy.where (or maximum, minimum, clip) to choose "
-            f"between values inside the program, pass the value as a static argument (a "
-            f"Python int, bool or string), or call this part of the function outside "
-            f"ad.jit."
-        )
 
 
 def _leaf_spec(leaf: Any) -> Any:

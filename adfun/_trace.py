@@ -16,7 +16,9 @@ import contextvars
 import itertools
 from typing import Any
 
-from adfun._errors import TracerEscapeError, traced_conversion_message
+import numpy as np
+
+from adfun._errors import StagingError, TracerEscapeError, traced_conversion_message
 from adfun._records import (
     EMPTY_PARAMS,
     INPUT,
@@ -55,13 +57,78 @@ class Trace:
         return f"<trace {self.level} of {self.owner}, {state}>"
 
 
+class StagingTrace(Trace):
+    """A trace whose graph is replayed on new inputs (``ad.jit``, ``ad.trace``).
+
+    Its values may not become Python values (``bool()``, ``float()``, ...), and no
+    function may read one to make a decision the graph does not record (see
+    :func:`read_value`): the decision would be made once, at tracing time, and replay
+    would silently keep it.
+    """
+
+    __slots__ = ()
+    staging = True
+
+    @property
+    def transform(self) -> str:
+        """The public name of the staging transform (``"jit"``, ``"trace"``)."""
+        return self.owner.split("(", 1)[0]
+
+    def refuse(self, kind: str, node: Any) -> None:
+        """Raise :class:`StagingError` for ``kind`` (``"float()"``...) applied to ``node``."""
+        what = (
+            f"an argument of the {'jitted' if self.transform == 'jit' else 'traced'} function"
+            if node.primitive is INPUT
+            else f"the result of `{node.primitive.name}`"
+        )
+        raise StagingError(
+            f"{self.transform}: cannot stage {kind} on a traced value ({what}) while tracing "
+            f"{self.owner}: Python control flow and conversions to Python values run only "
+            f"once, when the function is traced, so the staged program would silently keep "
+            f"that one outcome. Use adfun.numpy.where (or maximum, minimum, clip) to choose "
+            f"between values inside the program, pass the value as a static argument (a "
+            f"Python int, bool or string), or call this part of the function outside "
+            f"ad.{self.transform}."
+        )
+
+
+def staging_trace_of(x: Any) -> StagingTrace | None:
+    """The staging trace among the levels of ``x``, if any (``None`` for eager values)."""
+    while type(x) is Tracer:
+        trace = x.trace
+        if trace.staging:
+            return trace  # type: ignore[return-value]
+        x = x.value
+    return None
+
+
+def read_value(x: Any, function: str, advice: str) -> Any:
+    """The concrete value of ``x``, read to make a decision the graph will not record.
+
+    Eager transforms may read a value (an ordering, a mask, a count): the graph is
+    differentiated once, at the values it was traced with.  A staged graph is replayed
+    on other values, so the read raises :class:`StagingError` naming ``function`` and
+    giving ``advice`` (how to write the step so that it is recorded, or to leave it
+    outside the staged function).  Reads of shapes and dtypes need no such care.
+    """
+    trace = staging_trace_of(x)
+    if trace is not None:
+        raise StagingError(
+            f"{function}: the result depends on the values of a traced argument in a way "
+            f"{trace.transform} cannot record as graph nodes (while tracing {trace.owner}), "
+            f"so the staged program would silently reuse the values seen while tracing. "
+            f"{advice}"
+        )
+    return full_value(x)
+
+
 class open_trace:
     """Context manager: a new trace, innermost while the block runs."""
 
     __slots__ = ("trace", "_token")
 
-    def __init__(self, owner: str) -> None:
-        self.trace = Trace(owner)
+    def __init__(self, owner: str, staging: bool = False) -> None:
+        self.trace = StagingTrace(owner) if staging else Trace(owner)
 
     def __enter__(self) -> Trace:
         self._token = current_trace.set(self.trace)
@@ -368,7 +435,14 @@ class Tracer:
         return complex(self._concrete("complex()"))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        raise TypeError(traced_conversion_message("np.asarray()"))
+        # A value that carries no derivative (an integer or boolean result, a comparison,
+        # ``stop_gradient(...)``) may become a plain array in an eager transform: indexing
+        # a constant table with it loses nothing.  A staged one may not (see read_value).
+        _refuse_staged(self, "np.asarray()")
+        if not self.node.primitive.nondiff and self.node.dtype.kind in "fc":
+            raise TypeError(traced_conversion_message("np.asarray()"))
+        value = full_value(self)
+        return np.asarray(value, dtype=dtype) if dtype is not None else np.asarray(value)
 
     def __hash__(self) -> int:
         return id(self)

@@ -124,14 +124,16 @@ def _trace_call(
     positions: tuple[int, ...],
     has_aux: bool,
     kwargs: dict | None = None,
+    staging: bool = False,
 ) -> _Traced:
-    """Call ``fun(*args)`` with the arguments at ``positions`` traced."""
+    """Call ``fun(*args)`` with the arguments at ``positions`` traced (in a staging trace,
+    whose graph will be replayed, with ``staging=True``)."""
     result = _Traced()
     call_args = list(args)
     in_leaves: list = []
     in_trees: list = []
     inputs: list = []
-    with open_trace(f"{transform}({_name(fun)})") as trace:
+    with open_trace(f"{transform}({_name(fun)})", staging) as trace:
         for position in positions:
             leaves, tree = tree_flatten(args[position])
             paths = leaf_paths(tree, f"argument {position}")
@@ -695,7 +697,8 @@ def trace(fun: Callable) -> Callable:
 
     @functools.wraps(fun)
     def trace_fun(*args: Any) -> Graph:
-        traced = _trace_call("trace", fun, args, tuple(range(len(args))), False)
+        traced = _trace_call("trace", fun, args, tuple(range(len(args))), False,
+                             staging=True)
         outputs = []
         for leaf in traced.out_leaves:
             node = _own_node(traced.trace, leaf)
