@@ -89,6 +89,9 @@ class StagingTrace(Trace):
             f"between values inside the program, pass the value as a static argument (a "
             f"Python int, bool or string), or call this part of the function outside "
             f"ad.{self.transform}."
+            + (" If a NumPy array is being indexed with a traced index (table[i]), write "
+               "adfun.numpy.take(table, i, axis=0) instead: it is recorded in the program."
+               if kind == "np.asarray()" else "")
         )
 
 

@@ -1,4 +1,10 @@
-"""Indexing: ``x[key]`` and its adjoint, scattering a cotangent back with accumulation."""
+"""Indexing: ``x[key]`` and its adjoint, scattering a cotangent back with accumulation.
+
+A key holds no derivative, but it may be computed from traced values (``x[argsort(x)]``,
+``table[floor(x).astype(int)]``).  Such a key's traced parts become *arguments* of the
+node (``getitem`` with a key template), so a staged graph recomputes them from its new
+inputs instead of keeping the indices it saw while tracing.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +13,19 @@ from typing import Any
 import numpy as np
 
 from adfun._records import EMPTY_PARAMS, Params
-from adfun._trace import Tracer, bind, full_value
+from adfun._trace import Tracer, bind, read_value
 from adfun.numpy._core import Domain, declare, dtype_of, shape_of, wrap
+from adfun.numpy._values import Template, contains_tracer, put_in, take_out
 
 
-def _concrete_key(key: Any) -> Any:
-    """An index with every traced part made concrete (indices carry no derivative)."""
-    if type(key) is Tracer:
-        return full_value(key)
-    if isinstance(key, tuple):
-        return tuple(_concrete_key(part) for part in key)
-    if isinstance(key, list):
-        return np.asarray([full_value(part) for part in key]) if key and not isinstance(
-            key[0], (list, tuple, slice)) else [_concrete_key(part) for part in key]
+def _snapshot(key: Any) -> Any:
+    """``key`` with its NumPy index arrays copied: the graph must not see a later change."""
+    if type(key) is np.ndarray:
+        return key.copy() if key.flags.writeable else key
+    if type(key) is tuple:
+        return tuple(_snapshot(part) for part in key)
+    if type(key) is list:
+        return [_snapshot(part) for part in key]
     return key
 
 
@@ -66,17 +72,53 @@ _GETITEM = declare("getitem", _getitem_impl, (_getitem_vjp, None), (_getitem_jvp
                    Domain(examples=_getitem_examples), "")
 
 
+def _refuse_staged_masks(parts: list) -> None:
+    """A traced boolean mask gives a result whose shape depends on its values: a staged
+    program, whose shapes are fixed, cannot record it."""
+    for part in parts:
+        if dtype_of(part) == np.bool_:
+            read_value(part, "x[mask] (adfun.numpy.getitem)",
+                       "Indexing with a traced boolean mask gives a result whose length "
+                       "depends on the mask's values. Keep the shape with "
+                       "adfun.numpy.where(mask, x, 0) (and sum or count with the mask), "
+                       "or index outside the staged function.")
+
+
+def _getitem_at_impl(a: Any, *parts: Any, template: Any) -> Any:
+    return a[put_in(template.args, parts)]
+
+
+def _getitem_at_vjp(g: Any, ans: Any, x: Any, *parts: Any, template: Any) -> Any:
+    return untake(g, put_in(template.args, parts), shape_of(x))
+
+
+def _getitem_at_jvp(t: Any, ans: Any, x: Any, *parts: Any, template: Any) -> Any:
+    return getitem(t, put_in(template.args, parts))
+
+
+#: ``a[key]`` where parts of the key are traced: ``(a, *parts)`` with the key's template.
+_GETITEM_AT = declare("getitem", _getitem_at_impl, (_getitem_at_vjp,), (_getitem_at_jvp,),
+                      None, "")
+
+
 @wrap(_GETITEM, None, "", "x[key]")
 def getitem(a: Any, key: Any) -> Any:
     """``a[key]`` for basic and advanced indexing, differentiably.
 
+    The key may hold traced integer or boolean arrays (computed from traced values); they
+    carry no derivative, and are recorded as arguments of the node.
+
     Derivative: the cotangent is scattered back into a zero array of ``a``'s shape;
     entries selected several times accumulate.
     """
-    key = _concrete_key(key)
+    if type(key) is Tracer or (type(key) in (tuple, list) and contains_tracer(key)):
+        parts: list = []
+        template = Template(take_out(_snapshot(key), parts), {}, None)
+        _refuse_staged_masks(parts)
+        return bind(_GETITEM_AT, (a, *parts), Params(template=template))
     if type(a) is not Tracer:
         return a[key]
-    return bind(_GETITEM, (a, key), EMPTY_PARAMS)
+    return bind(_GETITEM, (a, _snapshot(key)), EMPTY_PARAMS)
 
 
 def _untake_impl(g: Any, key: Any, shape: tuple = ()) -> Any:
@@ -105,6 +147,24 @@ _UNTAKE = declare("untake", _untake_impl, (_untake_vjp, None), (_untake_jvp, Non
                   Domain(examples=_untake_examples), "")
 
 
+def _untake_at_impl(values: Any, *parts: Any, template: Any, shape: tuple = ()) -> Any:
+    return _untake_impl(values, put_in(template.args, parts), shape)
+
+
+def _untake_at_vjp(g: Any, ans: Any, values: Any, *parts: Any, template: Any,
+                   shape: tuple = ()) -> Any:
+    return getitem(g, put_in(template.args, parts))
+
+
+def _untake_at_jvp(t: Any, ans: Any, values: Any, *parts: Any, template: Any,
+                   shape: tuple = ()) -> Any:
+    return untake(t, put_in(template.args, parts), shape)
+
+
+#: ``untake`` where parts of the key are traced (see ``_GETITEM_AT``).
+_UNTAKE_AT = declare("untake", _untake_at_impl, (_untake_at_vjp,), (_untake_at_jvp,), None, "")
+
+
 @wrap(_UNTAKE, None, "", "untake(values, key, shape)")
 def untake(values: Any, key: Any, shape: Any) -> Any:
     """Scatter-add ``values`` into zeros of ``shape`` at ``key`` (the adjoint of indexing).
@@ -112,6 +172,10 @@ def untake(values: Any, key: Any, shape: Any) -> Any:
     Derivative: indexing the cotangent with ``key``.
     """
     shape = tuple(int(side) for side in shape)
+    if type(key) is Tracer or (type(key) in (tuple, list) and contains_tracer(key)):
+        parts: list = []
+        template = Template(take_out(_snapshot(key), parts), {}, None)
+        return bind(_UNTAKE_AT, (values, *parts), Params(template=template, shape=shape))
     if type(values) is not Tracer:
         return _untake_impl(values, key, shape)
-    return bind(_UNTAKE, (values, key), Params(shape=shape))
+    return bind(_UNTAKE, (values, _snapshot(key)), Params(shape=shape))

@@ -15,36 +15,60 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._trace import Tracer, full_value
+from adfun._trace import Tracer, read_value
 from adfun.numpy._core import Domain, composite, shape_of
+from adfun.numpy._values import contains_tracer, values_function
 
 
-def _static(value: Any) -> Any:
-    """Index-like arguments carry no derivative: their concrete value."""
+def _static(value: Any, function: str) -> Any:
+    """A static argument (a count, a width) of a layout: its concrete value.
+
+    Read with :func:`read_value`: a staged graph cannot recompute a count that decides
+    the result's shape.
+    """
     if type(value) is Tracer:
-        return full_value(value)
+        return read_value(value, f"adfun.numpy.{function}",
+                          "Pass this argument as a constant (a Python int or a NumPy array).")
     if isinstance(value, (list, tuple)):
-        return type(value)(_static(item) for item in value)
+        return type(value)(_static(item, function) for item in value)
     return value
+
+
+def _apply_layout(layout: Callable, numbers: np.ndarray, *args: Any, **kwargs: Any) -> Any:
+    return layout(numbers, *args, **kwargs)
+
+
+#: The entry numbers of a layout with traced index arguments, as a recorded node.
+layout_numbers = values_function("entry_numbers", _apply_layout)
+
+
+def _entry_numbers(layout: Callable, numbers: np.ndarray, args: tuple, kwargs: dict) -> Any:
+    """``layout(numbers, *args, **kwargs)``: where each output entry comes from.
+
+    Traced index arguments (``take``'s indices computed from traced values) make it a
+    recorded node (a function of the values), so a staged graph recomputes it.
+    """
+    if contains_tracer(args) or contains_tracer(kwargs):
+        return layout_numbers(layout, numbers, *args, **kwargs)
+    return layout(numbers, *args, **kwargs)
 
 
 def gather(a: Any, layout: Callable, *args: Any, **kwargs: Any) -> Any:
     """``layout(a, *args, **kwargs)`` for a NumPy ``layout`` that only moves entries."""
     shape = shape_of(a)
-    numbers = layout(np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape),
-                     *_static(args), **{key: _static(value) for key, value in kwargs.items()})
-    return ravel(a)[numbers]
+    numbers = _entry_numbers(layout, np.arange(int(np.prod(shape, dtype=np.int64)))
+                             .reshape(shape), args, kwargs)
+    return getitem(ravel(a), numbers)
 
 
 def gather_or_zero(a: Any, layout: Callable, *args: Any, **kwargs: Any) -> Any:
     """Like :func:`gather` for a ``layout`` that also fills in zeros."""
     shape = shape_of(a)
     size = int(np.prod(shape, dtype=np.int64))
-    numbers = layout(np.arange(1, size + 1).reshape(shape), *_static(args),
-                     **{key: _static(value) for key, value in kwargs.items()})
+    numbers = _entry_numbers(layout, np.arange(1, size + 1).reshape(shape), args, kwargs)
     if size == 0:
         return np.zeros(np.shape(numbers), dtype_of(a))
-    values = ravel(a)[np.maximum(numbers - 1, 0)]
+    values = getitem(ravel(a), maximum(numbers - 1, 0))
     return where(numbers > 0, values, 0.0)
 
 
@@ -68,7 +92,9 @@ def _layout_function(name: str, numpy_fun: Callable, examples: Callable, *,
 
     def fun(a: Any, *args: Any, **kwargs: Any) -> Any:
         if type(a) is not Tracer:
-            return numpy_fun(a, *args, **kwargs)
+            if not (contains_tracer(args) or contains_tracer(kwargs)):
+                return numpy_fun(a, *args, **kwargs)
+            a = np.asarray(a)  # a constant array gathered at traced positions
         return how(a, numpy_fun, *args, **kwargs)
 
     fun.__name__ = fun.__qualname__ = name
@@ -226,7 +252,7 @@ def _take_impl(a: Any, indices: Any, axis: Any = None, out: Any = None,
 
 def _take_fun(a: Any, indices: Any, axis: Any = None, out: Any = None,
               mode: str = "raise") -> Any:
-    if type(a) is not Tracer:
+    if type(a) is not Tracer and not contains_tracer(indices):
         return np.take(a, indices, axis=axis, out=out, mode=mode)
     if out is not None:
         raise TypeError("adfun.numpy.take: out= is not supported on traced values")
@@ -254,12 +280,12 @@ def _pad_fun(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) 
     if type(array) is not Tracer:
         return np.pad(array, pad_width, mode=mode, **kwargs)
     if mode == "constant":
-        constant_values = _static(kwargs.pop("constant_values", 0))
+        constant_values = _static(kwargs.pop("constant_values", 0), "pad")
         if kwargs:
             raise TypeError(f"adfun.numpy.pad: unexpected keyword arguments {sorted(kwargs)} "
                             f"for mode='constant'")
         inner = gather_or_zero(array, np.pad, pad_width, mode="constant")
-        filled = np.pad(np.zeros(shape_of(array), dtype_of(array)), _static(pad_width),
+        filled = np.pad(np.zeros(shape_of(array), dtype_of(array)), _static(pad_width, "pad"),
                         mode="constant", constant_values=constant_values)
         return inner + filled
     if mode in ("edge", "wrap") or (
@@ -395,7 +421,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     if not any(type(x) is Tracer for x in xi):
         return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
     shapes = [np.shape(grid) for grid in np.meshgrid(
-        *(np.empty(np.size(full_value(x))) for x in xi), sparse=True, indexing=indexing)]
+        *(np.empty(int(np.prod(shape_of(x)))) for x in xi), sparse=True, indexing=indexing)]
     full = np.broadcast_shapes(*shapes)
     grids = []
     for x, shape in zip(xi, shapes):
@@ -405,6 +431,8 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
 
 
 from adfun.numpy._core import dtype_of  # noqa: E402
+from adfun.numpy._indexing import getitem  # noqa: E402
+from adfun.numpy._elementwise import maximum  # noqa: E402
 from adfun.numpy._reductions import sum  # noqa: E402, A001
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import broadcast_to, moveaxis, ravel, reshape  # noqa: E402

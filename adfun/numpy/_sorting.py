@@ -2,7 +2,9 @@
 ``percentile``.
 
 The order is computed on the values (it carries no derivative) and the entries are then
-gathered with ``take_along_axis``, so the gradient follows the permutation.  Ties are
+gathered with ``take_along_axis``, so the gradient follows the permutation.  The order is
+a recorded node (``argsort``, ``argpartition``), as are the counts of non-NaN entries of
+the NaN-ignoring quantiles, so a staged graph recomputes them from its new inputs.  Ties are
 resolved deterministically: ``sort`` uses a stable order, so among equal entries the one
 that comes first in the input goes first and keeps its own cotangent.
 """
@@ -13,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from adfun._trace import Tracer, full_value
+import warnings
+
+from adfun._trace import Tracer, full_value, staging_trace_of
 from adfun.numpy._core import Domain, composite, ndim_of, normalize_axis, shape_of
 
 
@@ -55,8 +59,7 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: 
                         "traced values")
     if axis is None:
         a, axis = ravel(a), 0
-    order_ = np.argsort(full_value(a), axis=axis, kind="stable")
-    return take_along_axis(a, order_, axis=axis)
+    return take_along_axis(a, argsort(a, axis=axis, kind="stable"), axis=axis)
 
 
 @composite(np.partition, Domain(examples=_partition_examples))
@@ -70,8 +73,7 @@ def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
         raise TypeError("adfun.numpy.partition: order= is not supported on traced values")
     if axis is None:
         a, axis = ravel(a), 0
-    arrangement = np.argpartition(full_value(a), full_value(kth), axis=axis, kind=kind)
-    return take_along_axis(a, arrangement, axis=axis)
+    return take_along_axis(a, argpartition(a, kth, axis=axis, kind=kind), axis=axis)
 
 
 # --- quantiles --------------------------------------------------------------------------
@@ -108,37 +110,43 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
     flat = reshape(moved, rest + (-1,))
     ordered = sort(flat, axis=-1)  # NaNs sort last
     length = shape_of(flat)[-1]
+    kept_q = rest + (1,) * q.ndim
     if ignore_nan:
-        count = np.sum(~np.isnan(full_value(flat)), axis=-1)
+        # How many numbers each slice holds: a recorded node (NaNs sort last).
+        count = reshape(sum(logical_not(isnan(flat)), axis=-1), kept_q)
+        last = stop_gradient(maximum(count - 1, 0))
     else:
-        count = np.full(rest, length)
-    count = count.reshape(rest + (1,) * q.ndim)
-    last = np.maximum(count - 1, 0)
+        count = np.full(kept_q, length)
+        last = np.maximum(count - 1, 0)
     position = q * last  # shape rest + q.shape
-    low = np.floor(position).astype(np.intp)
-    high = np.minimum(low + 1, last)
-    fraction = position - low
+    low = astype(floor(position), np.intp)
+    high = minimum(low + 1, last)
+    fraction = stop_gradient(position - low)
 
     def pick(index: Any) -> Any:
-        index = np.broadcast_to(index, rest + q.shape).reshape(rest + (-1,))
+        index = reshape(broadcast_to(index, rest + q.shape), rest + (-1,))
         return reshape(take_along_axis(ordered, index, axis=-1), rest + q.shape)
 
     if method == "lower":
         result = pick(low)
     elif method == "higher":
-        result = pick(np.ceil(position).astype(np.intp))
+        result = pick(astype(ceil(position), np.intp))
     elif method == "nearest":
-        result = pick(np.around(position).astype(np.intp))
+        result = pick(astype(rint(position), np.intp))
     elif method == "midpoint":
-        result = (pick(low) + pick(np.where(fraction > 0, high, low))) * 0.5
+        result = (pick(low) + pick(where(fraction > 0, high, low))) * 0.5
     else:
         result = _lerp(pick(low), pick(high),
-                       np.broadcast_to(fraction, rest + q.shape).astype(dtype_of(a)))
-    if ignore_nan and np.any(count == 0):
-        import warnings
-
-        warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
-        result = where(np.broadcast_to(count == 0, rest + q.shape), np.nan, result)
+                       astype(broadcast_to(fraction, rest + q.shape), dtype_of(a)))
+    if ignore_nan:
+        empty = broadcast_to(equal(count, 0), rest + q.shape)
+        if staging_trace_of(count) is None and np.any(full_value(empty)):
+            warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
+        result = where(empty, np.nan, result)
+    else:
+        # NumPy's quantiles of a slice holding a NaN are NaN.
+        has_nan = reshape(any(isnan(flat), axis=-1), kept_q)
+        result = where(broadcast_to(has_nan, rest + q.shape), np.nan, result)
     # The q axes come last here; NumPy puts them first.
     if q.ndim:
         result = moveaxis(result, tuple(range(len(rest), len(rest) + q.ndim)),
@@ -289,6 +297,24 @@ def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool =
 del ndim_of
 
 from adfun.numpy._core import dtype_of  # noqa: E402
+from adfun.numpy._elementwise import maximum, minimum  # noqa: E402
+from adfun.numpy._nondiff import (  # noqa: E402
+    any,  # noqa: A004 - NumPy's name
+    argsort,
+    ceil,
+    equal,
+    floor,
+    isnan,
+    logical_not,
+    rint,
+    stop_gradient,
+)
+from adfun.numpy._reductions import sum  # noqa: E402, A004
+from adfun.numpy._shape import astype, broadcast_to  # noqa: E402
+from adfun.numpy._values import values_function  # noqa: E402
 from adfun.numpy._layout import take_along_axis  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import moveaxis, ravel, reshape, transpose  # noqa: E402
+
+#: The arrangement ``partition`` gathers with, as a recorded node.
+argpartition = values_function("argpartition", np.argpartition)

@@ -31,7 +31,7 @@ def concrete(value: Any) -> Any:
     return value
 
 
-class _Template:
+class Template:
     """The call of a function of values with its traced leaves taken out (a node param).
 
     Equal (and equally hashed) when the constant parts of two calls are equal, so that
@@ -47,7 +47,7 @@ class _Template:
         self._key = (_frozen(args), _frozen(kwargs), output)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Template) and self._key == other._key
+        return isinstance(other, Template) and self._key == other._key
 
     def __hash__(self) -> int:
         return hash(self._key)
@@ -76,24 +76,24 @@ def _frozen(value: Any) -> Any:
 _SLOT = object()
 
 
-def _take_out(value: Any, leaves: list) -> Any:
+def take_out(value: Any, leaves: list) -> Any:
     if type(value) is Tracer:
         leaves.append(value)
         return (_SLOT, len(leaves) - 1)
     if isinstance(value, (list, tuple)):
-        return type(value)(_take_out(item, leaves) for item in value)
+        return type(value)(take_out(item, leaves) for item in value)
     if isinstance(value, dict):
-        return {key: _take_out(item, leaves) for key, item in value.items()}
+        return {key: take_out(item, leaves) for key, item in value.items()}
     return value
 
 
-def _put_in(value: Any, leaves: tuple) -> Any:
+def put_in(value: Any, leaves: tuple) -> Any:
     if isinstance(value, tuple) and len(value) == 2 and value[0] is _SLOT:
         return leaves[value[1]]
     if isinstance(value, (list, tuple)):
-        return type(value)(_put_in(item, leaves) for item in value)
+        return type(value)(put_in(item, leaves) for item in value)
     if isinstance(value, dict):
-        return {key: _put_in(item, leaves) for key, item in value.items()}
+        return {key: put_in(item, leaves) for key, item in value.items()}
     return value
 
 
@@ -107,7 +107,7 @@ def values_function(name: str, numpy_fun: Callable, *, several: bool = False,
     """
 
     def impl(*leaves: Any, template: Any = None) -> Any:
-        result = numpy_fun(*_put_in(template.args, leaves), **_put_in(template.kwargs, leaves))
+        result = numpy_fun(*put_in(template.args, leaves), **put_in(template.kwargs, leaves))
         if template.output is not None:
             result = result[template.output]
         return result
@@ -122,15 +122,15 @@ def values_function(name: str, numpy_fun: Callable, *, several: bool = False,
             if not (contains_tracer(args) or contains_tracer(kwargs)):
                 return numpy_fun(*args, **kwargs)
         leaves: list = []
-        args_out = _take_out(args, leaves)
-        kwargs_out = _take_out(kwargs, leaves)
+        args_out = take_out(args, leaves)
+        kwargs_out = take_out(kwargs, leaves)
         leaves_tuple = tuple(leaves)
         if several:
             count = len(numpy_fun(*concrete(args), **concrete(kwargs)))
             return tuple(bind(primitive, leaves_tuple,
-                              Params(template=_Template(args_out, kwargs_out, index)))
+                              Params(template=Template(args_out, kwargs_out, index)))
                          for index in range(count))
-        return bind(primitive, leaves_tuple, Params(template=_Template(args_out, kwargs_out,
+        return bind(primitive, leaves_tuple, Params(template=Template(args_out, kwargs_out,
                                                                         None)))
 
     fun.__name__ = fun.__qualname__ = name
