@@ -110,6 +110,13 @@ def _check_differentiable(transform: str, where: str, leaf: Any) -> Any:
     )
 
 
+def _is_index_array(leaf: Any) -> bool:
+    """An integer or boolean NumPy array or scalar: an input of a staged graph (recomputed
+    at replay), though it cannot be differentiated."""
+    return isinstance(leaf, (np.ndarray, np.integer, np.bool_)) and np.dtype(
+        leaf.dtype).kind in "iub"
+
+
 class _Traced:
     """The result of running a function with some arguments replaced by graph inputs."""
 
@@ -138,7 +145,9 @@ def _trace_call(
             leaves, tree = tree_flatten(args[position])
             paths = leaf_paths(tree, f"argument {position}")
             checked = [
-                _check_differentiable(transform, path, leaf) for path, leaf in zip(paths, leaves)
+                leaf if staging and _is_index_array(leaf)
+                else _check_differentiable(transform, path, leaf)
+                for path, leaf in zip(paths, leaves)
             ]
             tracers = [new_input(trace, value) for value in checked]
             in_leaves.append(checked)
