@@ -14,6 +14,8 @@ class StagingError(TypeError):
     whose shape depends on the values).  The message names the function and what to do.
     """
 
+    __module__ = "adfun"  # its public name: adfun.StagingError
+
 
 class TracerEscapeError(RuntimeError):
     """A traced value was used after the transform that created it had returned."""

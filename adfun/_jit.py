@@ -335,7 +335,7 @@ def jit(fun: Callable) -> Jitted:
     Raises
     ------
     TypeError
-        (``adfun._jit.StagingError``, a subclass) when ``fun`` uses a traced value in
+        (``adfun.StagingError``, a subclass) when ``fun`` uses a traced value in
         Python control flow or converts it to a Python value (``if x > 0``, ``bool``,
         ``float``, ``int``, ``.item()``): use ``adfun.numpy.where``, pass the value as
         a static argument, or leave that part outside ``jit``.

@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 import adfun as ad
 import adfun.numpy as anp
 from adfun._graph import Graph
-from adfun._jit import StagingError
+from adfun import StagingError
 from adfun._records import EMPTY_PARAMS, INPUT, Node, Params, constant_node
 from adfun._simplify import simplify
 from adfun.numpy._core import REGISTRY, apply
