@@ -402,7 +402,7 @@ def _portable(graph: Graph, by_reference: bool) -> tuple:
         parents = node.parents
         args = list(node.args)
         shared = []
-        for parent, argnum in zip(parents, node.argnums):
+        for parent, argnum in zip(parents, node.argnums, strict=True):
             same = args[argnum] is parent.value
             shared.append(same)
             if same:
@@ -447,7 +447,7 @@ def _rebuild_graph(state: tuple) -> Graph:
             primitive = _resolve_primitive(primitive)
         parents = tuple(nodes[position] for position in parent_positions)
         args = list(args)
-        for parent, argnum, same in zip(parents, argnums, shared):
+        for parent, argnum, same in zip(parents, argnums, shared, strict=True):
             if same:
                 args[argnum] = parent.value
         for position, arg in enumerate(args):

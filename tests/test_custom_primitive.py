@@ -5,14 +5,13 @@ from __future__ import annotations
 import attrs
 import numpy as np
 import pytest
+from _gradcheck import check_forward, check_reverse, check_second_order
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import adfun as ad
 import adfun.numpy as anp
-
-from _gradcheck import check_forward, check_reverse, check_second_order
 
 
 @ad.primitive

@@ -74,7 +74,7 @@ def test_graph_round_trip_is_equal_hashes_equal_and_replays_the_same(how):
 def test_primitives_are_the_registered_ones_and_constants_stay_read_only():
     graph = ad.trace(program)(X)
     copied = pickle.loads(pickle.dumps(graph))
-    for old, new in zip(graph.nodes, copied.nodes):
+    for old, new in zip(graph.nodes, copied.nodes, strict=True):
         assert new.primitive is old.primitive
         assert new.params == old.params
         for position, arg in enumerate(new.args):
@@ -119,7 +119,7 @@ def test_random_programs_round_trip(drawn):
         assert copied == graph and hash(copied) == hash(graph)
         new, old = tree_flatten(copied(*args)), tree_flatten(graph(*args))
         assert new[1] == old[1]
-        for new_leaf, old_leaf in zip(new[0], old[0]):
+        for new_leaf, old_leaf in zip(new[0], old[0], strict=True):
             np.testing.assert_array_equal(new_leaf, old_leaf)
 
 
