@@ -474,7 +474,7 @@ def _primitive_reference(primitive: Primitive, graph: Graph) -> tuple:
     registered = REGISTRY.get(name)
     if registered is not None and registered.primitive is primitive:
         return ("registry", name, module)
-    location = _LOCATIONS.get(id(primitive))
+    location = _LOCATIONS.get(id(primitive)) or _find_by_name(primitive)
     if location is not None:
         return ("attribute", *location[:3])
     owner = _custom_owner(primitive)
@@ -554,6 +554,32 @@ def _scan_locations() -> dict:
     return found
 
 
+def _find_by_name(primitive: Primitive) -> tuple | None:
+    """Where ``primitive`` is found as ``module.<its name>.primitive`` (also through a
+    module's ``__getattr__``, as ``adfun.numpy`` serves most of NumPy's namespace)."""
+    modules = sorted(name for name in list(sys.modules)
+                     if name == "adfun" or name.startswith("adfun."))
+    for module_name in modules:
+        found = _attribute(sys.modules.get(module_name), primitive.name)
+        if getattr(found, "primitive", None) is primitive:
+            location = (module_name, primitive.name, True, primitive)
+            _LOCATIONS[id(primitive)] = location
+            return location
+    return None
+
+
+def _attribute(target: Any, path: str) -> Any:
+    """``target.a.b`` for the dotted ``path`` ``"a.b"``, or ``None``."""
+    for part in path.split("."):
+        try:
+            target = getattr(target, part, None)
+        except Exception:  # a module __getattr__ may raise anything for an unknown name
+            return None
+        if target is None:
+            return None
+    return target
+
+
 def _custom_owner(primitive: Primitive) -> CustomPrimitive | None:
     """The module-level custom primitive whose record ``primitive`` is, or ``None``."""
     fun = primitive.impl
@@ -582,7 +608,7 @@ def _resolve_primitive(reference: tuple) -> Primitive:
         if found is not None:
             return found.primitive
     else:
-        found = getattr(module, reference[2], None)
+        found = _attribute(module, reference[2])
         if found is not None and reference[3]:
             found = getattr(found, "primitive", None)
         if isinstance(found, Primitive):

@@ -84,6 +84,20 @@ def test_primitives_are_the_registered_ones_and_constants_stay_read_only():
         .primitive is softplus.primitive
 
 
+def test_functions_of_values_pickle_by_name():
+    # isclose, argwhere, isposinf: served by adfun.numpy's module __getattr__
+    def fun(x):
+        counts = anp.sum(anp.isclose(x, 1.0)) + anp.sum(anp.argwhere(x > 0.0))
+        return anp.sum(anp.nan_to_num(x, nan=x[1], posinf=2.0 * x[1])) + counts
+
+    graph = ad.trace(fun)(np.array([0.5, 2.5, 1.0]))
+    copied = pickle.loads(pickle.dumps(graph))
+    assert copied == graph
+    for new in (np.array([np.nan, 1.0, np.inf]), np.array([1.0, -2.0, 3.0])):
+        assert copied(new) == graph(new)
+        np.testing.assert_array_equal(ad.grad(copied)(new), ad.grad(graph)(new))
+
+
 def test_pytree_arguments_and_outputs_survive():
     def fun(params, x):
         return {"out": anp.tanh(params["w"] @ x + params["b"]), "n": anp.sum(x)}
