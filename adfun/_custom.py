@@ -11,14 +11,19 @@ it was traced with.
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 from typing import Any, Callable
 
 import attrs
+import numpy as np
 
 from adfun._pytree import tree_flatten
 from adfun._records import EMPTY_PARAMS, Params, Primitive
 from adfun._trace import Tracer, bind, full_value
+
+#: How each kind of rule is called, for error messages.
+_SIGNATURES = {"vjp": "rule(g, ans, *args, **kwargs)", "jvp": "rule(t, ans, *args, **kwargs)"}
 
 
 class CustomPrimitive:
@@ -39,6 +44,7 @@ class CustomPrimitive:
         self.fun = fun
         self.primitive = Primitive(_name(fun), fun, vjps=(), jvps=None)
         self._positional = _positional_count(fun)
+        self._required = _required_count(fun)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         for arg in args:
@@ -86,7 +92,8 @@ class CustomPrimitive:
         >>> float(ad.grad(cube)(2.0))
         12.0
         """
-        self.primitive = attrs.evolve(self.primitive, vjps=self._check_rules("defvjp", rules))
+        rules = self._check_rules("defvjp", rules)
+        self.primitive = attrs.evolve(self.primitive, vjps=self._wrap_rules("vjp", rules))
 
     def defjvp(self, *rules: Callable | None) -> None:
         """Define the forward-mode rules, one per positional argument.
@@ -109,7 +116,8 @@ class CustomPrimitive:
         >>> ad.jvp(cube, (2.0,), (1.0,))
         (np.float64(8.0), np.float64(12.0))
         """
-        self.primitive = attrs.evolve(self.primitive, jvps=self._check_rules("defjvp", rules))
+        rules = self._check_rules("defjvp", rules)
+        self.primitive = attrs.evolve(self.primitive, jvps=self._wrap_rules("jvp", rules))
 
     def _check_rules(self, method: str, rules: tuple) -> tuple:
         name = self.primitive.name
@@ -130,7 +138,63 @@ class CustomPrimitive:
                 f"{self._positional} positional argument(s); give one rule per positional "
                 f"argument"
             )
+        for position, rule in enumerate(rules):
+            if rule is not None:
+                self._check_arity(method, position, rule)
         return tuple(rules)
+
+    def _check_arity(self, method: str, position: int, rule: Callable) -> None:
+        """Refuse a rule that cannot take ``(g, ans, *args)``, e.g. autograd's curried style."""
+        name = self.primitive.name
+        if self._required is None:
+            return
+        accepted = _positional_count(rule)
+        if accepted is None or accepted >= self._required + 2:
+            return
+        kind = method[3:]
+        signature = _SIGNATURES[kind]
+        seed = "g" if kind == "vjp" else "t"
+        example = ", ".join([seed, "ans", *self._argument_names()])
+        if kind == "vjp" and accepted == self._required + 1:
+            raise TypeError(
+                f"{name}.{method}: rule {position} (for positional argument {position}) takes "
+                f"{accepted} positional argument(s), like autograd's curried style "
+                f"'lambda ans, x: lambda g: ...'; adfun calls a VJP rule once as {signature} "
+                f"and it returns the cotangent: write it as 'lambda {example}: ...'"
+            )
+        raise TypeError(
+            f"{name}.{method}: rule {position} (for positional argument {position}) takes "
+            f"{accepted} positional argument(s), but it is called as {signature} with "
+            f"{name}'s {self._required} positional argument(s): write it as "
+            f"'lambda {example}: ...'"
+        )
+
+    def _argument_names(self) -> list:
+        try:
+            parameters = inspect.signature(self.fun).parameters.values()
+        except (TypeError, ValueError):
+            return ["*args"]
+        return [parameter.name for parameter in parameters
+                if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+                and parameter.default is parameter.empty]
+
+    def _wrap_rules(self, kind: str, rules: tuple) -> tuple:
+        name = self.primitive.name
+        return tuple(None if rule is None else _checked_rule(name, kind, position, rule)
+                     for position, rule in enumerate(rules))
+
+    # --- pickling -------------------------------------------------------------------
+    def __reduce__(self) -> Any:
+        """Pickled by reference: the module and qualified name of the decorated function."""
+        module = getattr(self.fun, "__module__", None)
+        qualname = getattr(self.fun, "__qualname__", None)
+        if module is None or qualname is None or "<locals>" in qualname or "<lambda>" in qualname:
+            raise TypeError(
+                f"cannot pickle custom primitive '{self.primitive.name}': it is pickled by "
+                f"reference to its module and name, and {qualname or self.primitive.name!r} "
+                f"is not reachable from module {module!r}; define it at module level"
+            )
+        return (_resolve_custom, (module, qualname))
 
     # --- helpers --------------------------------------------------------------------
     def _params(self, kwargs: dict) -> Params:
@@ -190,6 +254,188 @@ def _positional_count(fun: Callable) -> int | None:
         if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
             count += 1
     return count
+
+
+def _required_count(fun: Callable) -> int | None:
+    """How many positional arguments a call of ``fun`` passes at least (``None``: unknown)."""
+    try:
+        signature = inspect.signature(fun)
+    except (TypeError, ValueError):
+        return None
+    return sum(
+        1 for parameter in signature.parameters.values()
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+        and parameter.default is parameter.empty
+    )
+
+
+def _resolve_custom(module: str, qualname: str) -> CustomPrimitive:
+    """The custom primitive named ``qualname`` in ``module`` (the inverse of pickling it)."""
+    target: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            break
+    if not isinstance(target, CustomPrimitive):
+        raise TypeError(
+            f"cannot unpickle custom primitive {module}.{qualname}: that name is "
+            f"{type(target).__name__}, not an adfun.primitive; the pickle refers to it by "
+            f"name, so it must still be defined there"
+        )
+    return target
+
+
+# --------------------------------------------------------------------------------------
+# Checking what user rules return
+# --------------------------------------------------------------------------------------
+
+_ARRAY_TYPES = (np.ndarray, np.generic, Tracer)
+
+
+def _checked_rule(name: str, kind: str, position: int, rule: Callable) -> Callable:
+    """``rule`` wrapped so that a failure or a malformed result names the primitive.
+
+    Only user rules pay for this: the engine's built-in rules are checked by the tests.
+    """
+    try:
+        signature = inspect.signature(rule)
+    except (TypeError, ValueError):
+        signature = None
+    check = _check_cotangent if kind == "vjp" else _check_tangent
+
+    def checked(seed: Any, ans: Any, *args: Any, **params: Any) -> Any:
+        try:
+            out = rule(seed, ans, *args, **params)
+        except Exception as err:
+            raise _rule_failure(name, kind, position, signature, err,
+                                (seed, ans, *args), params) from err
+        if out is None:
+            return None
+        check(name, position, out, args[position] if kind == "vjp" else ans)
+        return out
+
+    checked.__name__ = getattr(rule, "__name__", "rule")
+    checked.__qualname__ = getattr(rule, "__qualname__", checked.__name__)
+    checked.__wrapped__ = rule  # type: ignore[attr-defined]
+    return checked
+
+
+def _rule_name(name: str, kind: str, position: int) -> str:
+    return f"custom primitive '{name}': its {kind.upper()} rule for positional argument {position}"
+
+
+def _rule_failure(name: str, kind: str, position: int, signature: Any, err: Exception,
+                  args: tuple, params: dict) -> Exception:
+    """The exception to raise when a user rule raised ``err``: same type, named message."""
+    where = _rule_name(name, kind, position)
+    message = None
+    if type(err) is TypeError and signature is not None:
+        try:
+            signature.bind(*args, **params)
+        except TypeError as mismatch:
+            keywords = f" and keyword argument(s) {sorted(params)}" if params else ""
+            message = (
+                f"{where} cannot be called as {_SIGNATURES[kind]} ({len(args)} positional "
+                f"argument(s){keywords}): {mismatch}. Give it the signature "
+                f"{_SIGNATURES[kind]}"
+            )
+    if message is None:
+        message = f"{where} raised {type(err).__name__}: {err}"
+    try:
+        failure = type(err)(message)
+    except Exception:
+        failure = RuntimeError(message)
+    if not isinstance(failure, type(err)) or str(failure) != message:
+        failure = RuntimeError(message)
+    return failure
+
+
+def _describe(value: Any) -> tuple[tuple, Any]:
+    """Shape and dtype of an array-like value (a Python scalar's dtype: NumPy's default)."""
+    if isinstance(value, _ARRAY_TYPES):
+        return tuple(value.shape), value.dtype
+    return (), np.result_type(value)
+
+
+def _check_type(name: str, kind: str, position: int, out: Any) -> None:
+    if isinstance(out, _ARRAY_TYPES) or type(out) in (float, complex, int, bool):
+        return
+    where = _rule_name(name, kind, position)
+    what = "cotangent" if kind == "vjp" else "tangent"
+    if callable(out):
+        hint = (" It returned a function: a rule written in autograd's curried style "
+                "('lambda ans, x: lambda g: ...') must be written "
+                f"as {_SIGNATURES[kind]} returning the {what} directly")
+    else:
+        hint = " Return an array (e.g. with adfun.numpy.stack or asarray)"
+    raise TypeError(
+        f"{where} returned a {type(out).__name__}; a rule must return the {what} as an "
+        f"array or number (or None for zero).{hint}"
+    )
+
+
+def _check_cotangent(name: str, position: int, out: Any, arg: Any) -> None:
+    """A VJP rule's result must have its argument's shape and a float dtype of its precision."""
+    _check_type(name, "vjp", position, out)
+    shape, dtype = _describe(out)
+    expected_shape, expected_dtype = _describe(arg)
+    where = _rule_name(name, "vjp", position)
+    if shape != expected_shape:
+        raise ValueError(
+            f"{where} returned a cotangent of shape {shape}, but argument {position} has "
+            f"shape {expected_shape}; the cotangent must have exactly its argument's shape "
+            f"(sum over broadcast axes, e.g. with adfun.numpy.sum(..., axis=...), or reshape)"
+        )
+    expected_kind = expected_dtype.kind
+    if expected_kind not in "fc":
+        return  # an integer or boolean argument: its cotangent is dropped
+    if type(out) is float and expected_kind == "f":
+        return  # a Python float is weakly typed: it takes the argument's precision
+    if type(out) is complex and expected_kind == "c":
+        return
+    if dtype.kind == "c" and expected_kind == "f":
+        problem = "complex, but the argument is real"
+    elif dtype.kind not in "fc":
+        problem = "not a floating-point dtype"
+    elif _precision(dtype) != _precision(expected_dtype):
+        problem = "of another precision than the argument's"
+    else:
+        return
+    allowed = (f"{expected_dtype}" if expected_kind == "f"
+               else f"{expected_dtype} (or {np.dtype(f'f{_precision(expected_dtype)}')})")
+    raise TypeError(
+        f"{where} returned a cotangent of dtype {dtype}, which is {problem}; argument "
+        f"{position} has dtype {expected_dtype}, so its cotangent must have dtype {allowed} "
+        f"(cast it with .astype(x.dtype))"
+    )
+
+
+def _check_tangent(name: str, position: int, out: Any, ans: Any) -> None:
+    """A JVP rule's result must have the output's shape (and be real for a real output)."""
+    _check_type(name, "jvp", position, out)
+    shape, dtype = _describe(out)
+    expected_shape, expected_dtype = _describe(ans)
+    where = _rule_name(name, "jvp", position)
+    if shape != expected_shape:
+        raise ValueError(
+            f"{where} returned a tangent of shape {shape}, but the primitive's output has "
+            f"shape {expected_shape}; the tangent must have exactly the output's shape "
+            f"(use adfun.numpy.broadcast_to(t, ans.shape) for a broadcast argument)"
+        )
+    if expected_dtype.kind in "fc" and (
+        dtype.kind not in "fc" or (dtype.kind == "c" and expected_dtype.kind == "f")
+    ):
+        raise TypeError(
+            f"{where} returned a tangent of dtype {dtype}, but the primitive's output has "
+            f"dtype {expected_dtype}; the tangent must be "
+            f"{'real ' if expected_dtype.kind == 'f' else ''}floating point of the output's "
+            f"precision"
+        )
+
+
+def _precision(dtype: Any) -> int:
+    """Bytes per real component: 8 for float64 and complex128."""
+    return dtype.itemsize // 2 if dtype.kind == "c" else dtype.itemsize
 
 
 def _freeze(value: Any) -> Any:

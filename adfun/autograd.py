@@ -256,10 +256,12 @@ def _seeds(function: str, heads: Any, head_grads: Any, recorded: bool) -> list:
             slot = head._slot
             if slot is None or slot.req == "null":
                 raise RuntimeError(
-                    f"{function}: the array {_which(heads, position)} was not recorded "
-                    f"inside autograd.record(), so there is no graph to differentiate. "
-                    f"Call attach_grad() on the inputs and compute the array inside a "
-                    f"`with autograd.record():` block."
+                    f"{function}: the array {_which(heads, position)} is not in a "
+                    f"recorded graph: none of the arrays it was computed from has "
+                    f"attach_grad() (or it was computed outside autograd.record(), or under "
+                    f"autograd.pause()), so there is nothing to differentiate. Call "
+                    f"attach_grad() on the inputs to differentiate with respect to, then "
+                    f"compute the array inside a `with autograd.record():` block."
                 )
             tracer = head._variable_tracer()
         seeds.append((tracer.node, _ones(head._value) if head_grad is None else
@@ -439,7 +441,9 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
     Raises
     ------
     RuntimeError
-        If a head was not recorded, or its graph was already freed by a backward pass.
+        If a head is not in a recorded graph (nothing it was computed from has
+        ``attach_grad()``, or it was computed outside ``record()``), or its graph was
+        already freed by a backward pass.
 
     Examples
     --------

@@ -5,14 +5,13 @@ from __future__ import annotations
 import attrs
 import numpy as np
 import pytest
+from _gradcheck import check_forward, check_reverse, check_second_order
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import adfun as ad
 import adfun.numpy as anp
-
-from _gradcheck import check_forward, check_reverse, check_second_order
 
 
 @ad.primitive
@@ -301,3 +300,162 @@ def test_forward_rules_alone_give_forward_mode_only():
     with pytest.raises(NotImplementedError, match=r"'forward_only' has no reverse-mode \(VJP\) "
                                                   r"rule for its positional argument 0"):
         ad.grad(forward_only)(0.0)
+
+
+# --------------------------------------------------------------------------------------
+# What user rules return is checked against the argument (VJP) or the output (JVP)
+# --------------------------------------------------------------------------------------
+
+
+def _doubler():
+    @ad.primitive
+    def doubler(x):
+        return 2.0 * x
+
+    return doubler
+
+
+def _grad_of_sum(prim, x):
+    return ad.grad(lambda x: anp.sum(prim(x)))(x)
+
+
+@pytest.mark.parametrize(
+    ("rule", "error", "message"),
+    [
+        (lambda g, ans, x: [2.0, 2.0, 2.0], TypeError,
+         r"custom primitive 'doubler': its VJP rule for positional argument 0 returned a "
+         r"list; a rule must return the cotangent as an array"),
+        (lambda g, ans, x: 2.0, ValueError,
+         r"'doubler': its VJP rule for positional argument 0 returned a cotangent of shape "
+         r"\(\), but argument 0 has shape \(3,\); the cotangent must have exactly"),
+        (lambda g, ans, x: 2.0 * g[:, None], ValueError,
+         r"returned a cotangent of shape \(3, 1\), but argument 0 has shape \(3,\)"),
+        (lambda g, ans, x: (2.0 * g).astype(np.float32), TypeError,
+         r"VJP rule for positional argument 0 returned a cotangent of dtype float32, which is "
+         r"of another precision than the argument's; argument 0 has dtype float64"),
+        (lambda g, ans, x: 2.0 * g + 0j, TypeError,
+         r"cotangent of dtype complex128, which is complex, but the argument is real"),
+        (lambda g, ans, x: np.full(3, 2), TypeError,
+         r"cotangent of dtype int64, which is not a floating-point dtype"),
+        (lambda g, ans, x, scale=2.0: lambda h: h * scale, TypeError,
+         r"returned a function; .*It returned a function: a rule written in autograd's "
+         r"curried style"),
+    ],
+)
+def test_malformed_vjp_results_are_refused(rule, error, message):
+    doubler = _doubler()
+    doubler.defvjp(rule)
+    with pytest.raises(error, match=message):
+        _grad_of_sum(doubler, np.ones(3))
+
+
+def test_these_results_were_silently_broadcast_before():
+    # (3, 1) for (3,) used to give a (3, 1) "gradient"; a scalar, a scalar.
+    doubler = _doubler()
+    doubler.defvjp(lambda g, ans, x: 2.0 * g[:, None])
+    with pytest.raises(ValueError):
+        ad.vjp(doubler, np.ones(3))[1](np.ones(3))
+
+
+@pytest.mark.parametrize(
+    ("rule", "error", "message"),
+    [
+        (lambda t, ans, x: 2.0, ValueError,
+         r"custom primitive 'doubler': its JVP rule for positional argument 0 returned a "
+         r"tangent of shape \(\), but the primitive's output has shape \(3,\); .*"
+         r"broadcast_to"),
+        (lambda t, ans, x: 2.0 * t[:, None], ValueError,
+         r"returned a tangent of shape \(3, 1\), but the primitive's output has shape \(3,\)"),
+        (lambda t, ans, x: list(2.0 * t), TypeError,
+         r"its JVP rule for positional argument 0 returned a list"),
+        (lambda t, ans, x: 2.0 * t + 1j, TypeError,
+         r"returned a tangent of dtype complex128, but the primitive's output has dtype "
+         r"float64; the tangent must be real floating point"),
+    ],
+)
+def test_malformed_jvp_results_are_refused(rule, error, message):
+    doubler = _doubler()
+    doubler.defjvp(rule)
+    with pytest.raises(error, match=message):
+        ad.jvp(doubler, (np.ones(3),), (np.ones(3),))
+
+
+@pytest.mark.parametrize(
+    ("x", "rule"),
+    [
+        (1.0, lambda g, ans, x: 2.0),  # a Python float for a Python float
+        (np.float32(1.0), lambda g, ans, x: 2.0),  # weakly typed: takes float32
+        (np.array(1.0), lambda g, ans, x: np.float64(2.0) * g),  # a scalar for a 0-d array
+        (np.ones(3, np.float32), lambda g, ans, x: 2.0 * g),
+        (np.ones(2, np.complex64), lambda g, ans, x: 2.0 * g),
+        (np.ones(2, np.complex128), lambda g, ans, x: np.real(2.0 * g)),  # real for complex
+    ],
+)
+def test_well_formed_results_are_accepted(x, rule):
+    doubler = _doubler()
+    doubler.defvjp(rule)
+    if np.iscomplexobj(x):  # a complex intermediate of a real function
+        unit = np.ones((), x.dtype)
+        out = ad.grad(lambda r: anp.sum(anp.real(doubler(r * unit))))(x.real.copy())
+        np.testing.assert_allclose(out, 2.0)
+        return
+    out = ad.grad(lambda z: anp.sum(doubler(z)))(x)
+    np.testing.assert_allclose(out, 2.0)
+    assert np.result_type(out) == np.result_type(x)
+
+
+def test_checked_rules_still_give_higher_derivatives_and_work_under_jit():
+    @ad.primitive
+    def cube(x):
+        return x ** 3
+
+    cube.defvjp(lambda g, ans, x: g * 3.0 * x ** 2)
+    cube.defjvp(lambda t, ans, x: t * 3.0 * x ** 2)
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(ad.hessian(lambda x: anp.sum(cube(x)))(x), np.diag(6.0 * x))
+    np.testing.assert_allclose(ad.jit(ad.grad(lambda x: anp.sum(cube(x))))(x), 3.0 * x ** 2)
+    ad.testing.check_grads(lambda x: cube(x), (x,))
+
+
+def test_a_rule_that_raises_is_named_and_chained():
+    doubler = _doubler()
+    doubler.defvjp(lambda g, ans, x: g * {}["missing"])
+    with pytest.raises(RuntimeError, match=r"custom primitive 'doubler': its VJP rule for "
+                                           r"positional argument 0 raised KeyError") as info:
+        _grad_of_sum(doubler, np.ones(3))
+    assert type(info.value.__cause__) is KeyError
+
+    doubler.defjvp(lambda t, ans, x: t / np.zeros(0)[0])
+    with pytest.raises(IndexError, match=r"custom primitive 'doubler': its JVP rule for "
+                                         r"positional argument 0 raised IndexError: ") as info:
+        ad.jvp(doubler, (np.ones(3),), (np.ones(3),))
+    assert type(info.value.__cause__) is IndexError
+
+
+def test_a_rule_with_the_wrong_signature_shows_adfuns_signature():
+    @ad.primitive
+    def scale(x, factor=2.0):
+        return factor * x
+
+    scale.defvjp(lambda g, ans, x: g * 2.0)  # lacks the keyword argument
+    with pytest.raises(TypeError, match=r"custom primitive 'scale': its VJP rule for positional "
+                                        r"argument 0 cannot be called as rule\(g, ans, \*args, "
+                                        r"\*\*kwargs\) \(3 positional argument\(s\) and keyword "
+                                        r"argument\(s\) \['factor'\]\)") as info:
+        ad.grad(lambda x: scale(x, factor=3.0))(1.0)
+    assert type(info.value.__cause__) is TypeError
+
+
+def test_autograd_curried_rules_are_recognised_at_defvjp_time():
+    doubler = _doubler()
+    before = doubler.primitive
+    with pytest.raises(TypeError, match=r"doubler\.defvjp: rule 0 \(for positional argument 0\) "
+                                        r"takes 2 positional argument\(s\), like autograd's "
+                                        r"curried style .*rule\(g, ans, \*args, \*\*kwargs\).*"
+                                        r"'lambda g, ans, x: \.\.\.'"):
+        doubler.defvjp(lambda ans, x: lambda g: 2.0 * g)
+    assert doubler.primitive is before
+    with pytest.raises(TypeError, match=r"doubler\.defjvp: rule 0 \(for positional argument 0\) "
+                                        r"takes 1 positional argument\(s\), but it is called as "
+                                        r"rule\(t, ans, \*args, \*\*kwargs\)"):
+        doubler.defjvp(lambda t: 2.0 * t)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import pickle
+
 import attrs
 import numpy as np
 import pytest
 
 import adfun as ad
 import adfun.numpy as anp
-from adfun._records import Primitive
+from adfun import autograd, nd
+from adfun._records import EMPTY_PARAMS, Primitive
 from adfun.numpy._core import apply
-from adfun._records import EMPTY_PARAMS
 
 
 def test_non_scalar_output_to_grad():
@@ -161,3 +163,113 @@ def test_nodes_are_immutable():
     graph = ad.trace(anp.sin)(1.0)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         graph.nodes[-1].parents = ()
+
+
+# --- custom rules (issue 13, section 5) ----------------------------------------------------
+
+
+def _custom_double():
+    @ad.primitive
+    def double(x):
+        return 2.0 * x
+
+    return double
+
+
+@pytest.mark.parametrize(
+    ("mode", "rule", "error", "pattern"),
+    [
+        ("vjp", lambda g, ans, x: np.ones((3, 1)), ValueError,
+         r"^custom primitive 'double': its VJP rule for positional argument 0 returned a "
+         r"cotangent of shape \(3, 1\), but argument 0 has shape \(3,\)"),
+        ("vjp", lambda g, ans, x: [1.0, 1.0, 1.0], TypeError,
+         r"^custom primitive 'double': its VJP rule for positional argument 0 returned a list"),
+        ("vjp", lambda g, ans, x: g.astype(np.float32), TypeError,
+         r"^custom primitive 'double': .*dtype float32.*must have dtype float64"),
+        ("jvp", lambda t, ans, x: 2.0, ValueError,
+         r"^custom primitive 'double': its JVP rule for positional argument 0 returned a "
+         r"tangent of shape \(\), but the primitive's output has shape \(3,\)"),
+    ],
+)
+def test_custom_rule_results_are_checked(mode, rule, error, pattern):
+    double = _custom_double()
+    getattr(double, "def" + mode)(rule)
+    with pytest.raises(error, match=pattern):
+        if mode == "vjp":
+            ad.grad(lambda x: anp.sum(double(x)))(np.ones(3))
+        else:
+            ad.jvp(double, (np.ones(3),), (np.ones(3),))
+
+
+def test_custom_rule_that_raises_names_the_primitive_and_chains():
+    double = _custom_double()
+    double.defvjp(lambda g, ans, x: g / np.zeros(0)[0])
+    with pytest.raises(IndexError, match=r"^custom primitive 'double': its VJP rule for "
+                                         r"positional argument 0 raised IndexError: index 0 "
+                                         r"is out of bounds") as info:
+        ad.grad(double)(1.0)
+    assert isinstance(info.value.__cause__, IndexError)
+
+
+def test_autograd_style_vjp_rule_is_refused_with_adfuns_signature():
+    double = _custom_double()
+    with pytest.raises(TypeError, match=r"^double\.defvjp: rule 0 .*autograd's curried style "
+                                        r"'lambda ans, x: lambda g: \.\.\.'; adfun calls a VJP "
+                                        r"rule once as rule\(g, ans, \*args, \*\*kwargs\)"):
+        double.defvjp(lambda ans, x: lambda g: 2.0 * g)
+
+
+# --- fill values and spread keywords -------------------------------------------------------
+
+
+def test_numpy_full_like_of_a_numpy_array_with_a_traced_fill_names_full_like():
+    with pytest.raises(NotImplementedError,
+                       match=r"numpy\.full_like\(a, fill_value\) calls it when a is a NumPy "
+                             r"array and fill_value is traced: use "
+                             r"adfun\.numpy\.full_like\(a, fill_value\)"):
+        ad.grad(lambda v: np.sum(np.full_like(np.ones(3), v)))(2.0)
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_ddof_and_correction_together(name):
+    with pytest.raises(ValueError, match=rf"^adfun\.numpy\.{name}: ddof and correction can't "
+                                         rf"be provided simultaneously"):
+        ad.grad(lambda x: getattr(np, name)(x, ddof=1, correction=1))(np.arange(3.0))
+    with pytest.raises(ValueError, match=rf"^adfun\.numpy\.{name}: ddof and correction"):
+        getattr(anp, name)(np.arange(3.0), ddof=1, correction=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "pattern"),
+    [
+        ({"aweights": -np.ones(4)}, ValueError, r"^adfun\.numpy\.cov: aweights cannot be negative"),
+        ({"aweights": np.ones(3)}, RuntimeError,
+         r"^adfun\.numpy\.cov: incompatible numbers of samples and aweights"),
+        ({"fweights": np.full(4, 1.5)}, TypeError, r"^adfun\.numpy\.cov: fweights must be integer"),
+        ({"ddof": 1.5}, ValueError, r"^adfun\.numpy\.cov: ddof must be integer"),
+    ],
+)
+def test_cov_weight_errors_on_traced_values(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        ad.grad(lambda m: np.sum(np.cov(m, **kwargs)))(np.arange(8.0).reshape(2, 4))
+
+
+# --- pickling and the imperative layer -----------------------------------------------------
+
+
+def test_pickling_a_graph_of_a_local_custom_primitive():
+    double = _custom_double()
+    with pytest.raises(TypeError, match=r"^cannot pickle Graph double: its primitive 'double' "
+                                        r"is neither registered in adfun\.numpy nor a "
+                                        r"module-level adfun\.primitive"):
+        pickle.dumps(ad.trace(double)(1.0))
+
+
+def test_backward_on_an_array_computed_inside_record_from_no_variable():
+    plain = nd.array([1, 2])
+    with autograd.record():
+        z = plain * 2
+    with pytest.raises(RuntimeError, match=r"^backward: the array you called backward on is "
+                                           r"not in a recorded graph: none of the arrays it "
+                                           r"was computed from has attach_grad\(\)"):
+        z.backward()

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
-from adfun._context import cpu
+from adfun._context import Context, cpu
 from adfun._recording import GradSlot, check_grad_req, new_variable, recording
 from adfun._records import EMPTY_PARAMS
 from adfun._trace import Tracer, bind_binary
@@ -33,6 +33,12 @@ def _new(value: np.ndarray, tracer: Tracer | None = None) -> NDArray:
     array._tracer = tracer
     array._slot = None
     return array
+
+
+def _unpickle(value: np.ndarray, device_type: str, device_id: int) -> NDArray:
+    """The inverse of ``NDArray.__reduce__``."""
+    Context(device_type, device_id)  # refuses a context this adfun does not have
+    return _new(value)
 
 
 def _result(out: Any) -> NDArray:
@@ -276,6 +282,16 @@ class NDArray:
         return slot.grad
 
     # --- printing ----------------------------------------------------------------------
+    # --- pickling ------------------------------------------------------------------------
+    def __reduce__(self) -> Any:
+        """Pickle (and ``copy.deepcopy``) like MXNet: the values, dtype and context only.
+
+        The unpickled array is a plain array: it is not part of any recording and has no
+        gradient (call ``attach_grad()`` again), as with MXNet's NDArray.
+        """
+        context = self.context
+        return (_unpickle, (np.array(self._value), context.device_type, context.device_id))
+
     def __repr__(self) -> str:
         shape = "x".join(str(side) for side in self._value.shape)
         return f"\n{self._value}\n<{type(self).__name__} {shape} @{self.context}>"

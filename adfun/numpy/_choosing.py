@@ -131,17 +131,37 @@ def _nan_to_num_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 @composite(np.nan_to_num, Domain(examples=_nan_to_num_examples))
-def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
+def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
                neginf: Any = None) -> Any:
-    """Differentiable :func:`numpy.nan_to_num`: 1 on finite entries, 0 on replaced ones."""
-    if type(x) is not Tracer:
+    """Differentiable :func:`numpy.nan_to_num`.
+
+    Derivative: 1 on finite entries of ``x`` and 0 on replaced ones; the fill values
+    ``nan``, ``posinf`` and ``neginf`` may be traced too, and receive the derivative of the
+    entries they replace.  The masks are recorded (``isnan``, ``isposinf``, ``isneginf``
+    nodes), so a staged graph recomputes them from new inputs.
+    """
+    fills = (nan, posinf, neginf)
+    if type(x) is not Tracer and not _any_traced(fills):
         return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
-    value = full_value(x)
-    info = np.finfo(value.dtype if value.dtype.kind == "f" else np.float64)
+    from adfun.numpy import imag, isnan, isneginf, isposinf, real, where
+
+    if type(x) is not Tracer:
+        x = np.asarray(x)
+    dtype = np.dtype(x.dtype)
+    if dtype.kind == "c":
+        parts = [nan_to_num(part, copy, nan, posinf, neginf) for part in (real(x), imag(x))]
+        return parts[0] + 1j * parts[1]
+    if dtype.kind != "f":
+        return x  # NumPy returns integers and booleans unchanged
+    info = np.finfo(dtype)
     high = info.max if posinf is None else posinf
     low = info.min if neginf is None else neginf
-    replacement = np.where(np.isnan(value), nan, np.where(value > 0, high, low))
-    return where(np.isfinite(value), x, replacement.astype(value.dtype))
+    result = x
+    for mask, fill in ((isposinf, high), (isneginf, low), (isnan, nan)):
+        # NumPy casts each fill value to x's dtype (an unsafe cast, as copyto does).
+        fill = fill.astype(dtype) if type(fill) is Tracer else np.asarray(fill).astype(dtype)
+        result = where(mask(x), fill, result)
+    return result
 
 
 # --- interp ----------------------------------------------------------------------------

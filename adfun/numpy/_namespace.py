@@ -159,6 +159,13 @@ def unsupported_function(name: str, numpy_fun: Callable) -> Callable:
 
 def unsupported_message(name: str, argument: str = "argument") -> str:
     """The error for an unsupported function called with a traced ``argument``."""
+    if name == "copyto":
+        return (f"adfun.numpy.copyto (numpy.copyto) cannot write a traced value into a NumPy "
+                f"array (the recorded graph is immutable; its {argument} is traced). "
+                f"numpy.full_like(a, fill_value) calls it when a is a NumPy array and "
+                f"fill_value is traced: use adfun.numpy.full_like(a, fill_value) or "
+                f"adfun.numpy.full(shape, fill_value), which are differentiable in the fill "
+                f"value; otherwise build a new array with adfun.numpy.where")
     if name in _IN_PLACE:
         return (f"adfun.numpy.{name} (numpy.{name}) writes into an array in place, which "
                 f"cannot be traced (the recorded graph is immutable; its {argument} is "

@@ -192,26 +192,57 @@ amin = min
 
 # --- variance and standard deviation (composites of differentiable primitives) ---------
 
+#: Marks a keyword argument that was not given (NumPy's ``np._NoValue``).
+_NOT_GIVEN: Any = np._NoValue
+#: ``mean`` the function: ``var`` and ``std`` take a keyword argument of that name.
+_mean = mean
 
-def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
-        keepdims: bool = False) -> Any:
-    """Differentiable :func:`numpy.var`, built from ``mean`` and ``sum``."""
-    _check_unsupported("var", a, dtype=dtype, out=out)
+
+def _degrees_of_freedom(name: str, ddof: Any, correction: Any) -> Any:
+    """``ddof``, or NumPy 2's ``correction`` (its Array API name); both is an error."""
+    if correction is _NOT_GIVEN:
+        return ddof
+    if ddof != 0:
+        raise ValueError(
+            f"adfun.numpy.{name}: ddof and correction can't be provided simultaneously "
+            f"(correction is the Array API name of ddof); give only one of them"
+        )
+    return correction
+
+
+def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
+        keepdims: bool = False, *, mean: Any = _NOT_GIVEN, correction: Any = _NOT_GIVEN) -> Any:
+    """Differentiable :func:`numpy.var`, built from ``mean`` and ``sum``.
+
+    ``mean=`` (NumPy 2: the precomputed mean, shaped as with ``keepdims=True``) may be
+    traced: the result is differentiable in it too.  ``correction=`` is another name for
+    ``ddof``.
+    """
+    ddof = _degrees_of_freedom("var", ddof, correction)
+    if type(a) is not Tracer and type(mean) is not Tracer:
+        extra = {} if mean is _NOT_GIVEN else {"mean": mean}
+        return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                      **extra)
+    _check_unsupported("var", a if type(a) is Tracer else mean, dtype=dtype, out=out)
     if type(a) is not Tracer:
-        return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+        a = np.asarray(a)
     axes = normalize_axis(axis, ndim_of(a), "var")
-    centered = a - mean(a, axis=axes, keepdims=True)
+    center = _mean(a, axis=axes, keepdims=True) if mean is _NOT_GIVEN else mean
+    centered = a - center
     count = _count(a, axes)
     return sum(centered * centered, axis=axes, keepdims=keepdims) / (count - ddof)
 
 
-def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
-        keepdims: bool = False) -> Any:
-    """Differentiable :func:`numpy.std`: the square root of :func:`var`."""
-    _check_unsupported("std", a, dtype=dtype, out=out)
-    if type(a) is not Tracer:
-        return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
-    return sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
+        keepdims: bool = False, *, mean: Any = _NOT_GIVEN, correction: Any = _NOT_GIVEN) -> Any:
+    """Differentiable :func:`numpy.std`: the square root of :func:`var` (same arguments)."""
+    ddof = _degrees_of_freedom("std", ddof, correction)
+    if type(a) is not Tracer and type(mean) is not Tracer:
+        extra = {} if mean is _NOT_GIVEN else {"mean": mean}
+        return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                      **extra)
+    _check_unsupported("std", a if type(a) is Tracer else mean, dtype=dtype, out=out)
+    return sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims, mean=mean))
 
 
 def _spread_examples(draw: Any, st: Any, hnp: Any) -> tuple:

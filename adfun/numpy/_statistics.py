@@ -6,6 +6,7 @@ All are exact composites of differentiable primitives.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -549,22 +550,78 @@ def _observations(m: Any, y: Any, rowvar: bool, name: str) -> Any:
 
 
 @_named("cov", np.cov, _cov_examples,
-        "Differentiable :func:`numpy.cov` (without ``fweights``/``aweights`` on traced "
-        "values).\n")
+        "Differentiable :func:`numpy.cov` in ``m``, ``y`` and the weights ``aweights`` "
+        "(``fweights`` are counts: constants).\n")
 def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: Any = None,
         fweights: Any = None, aweights: Any = None, *, dtype: Any = None) -> Any:
-    if type(m) is not Tracer and type(y) is not Tracer:
+    if not any(type(item) is Tracer for item in (m, y, fweights, aweights)):
         return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
-    if fweights is not None or aweights is not None or dtype is not None:
-        raise NotImplementedError("adfun.numpy.cov: fweights=, aweights= and dtype= are not "
-                                  "supported on traced values")
+    if ddof is not None and ddof != int(ddof):
+        raise ValueError("adfun.numpy.cov: ddof must be integer")
+    if type(m) is not Tracer:
+        m = np.asarray(m)
+    if y is not None and type(y) is not Tracer:
+        y = np.asarray(y)
+    if dtype is None:
+        dtype = np.result_type(dtype_of(m), *(() if y is None else (dtype_of(y),)),
+                               np.float64)
     x = _observations(m, y, rowvar, "cov")
+    if dtype_of(x) != np.dtype(dtype):
+        x = x.astype(dtype)
+    count = shape_of(x)[1]
     if ddof is None:
         ddof = 0 if bias else 1
-    count = shape_of(x)[1]
-    centered = x - mean(x, axis=1, keepdims=True)
-    product = matmul(centered, transpose(centered)) / float(count - ddof)
-    return squeeze(product)
+    fweights = _cov_weights(fweights, "fweights", count)
+    aweights = _cov_weights(aweights, "aweights", count)
+    weights = fweights if aweights is None else (
+        aweights if fweights is None else fweights * aweights)
+    if weights is None:
+        centered = x - mean(x, axis=1, keepdims=True)
+        factor: Any = float(count - ddof)
+        if factor <= 0:
+            _warn_degrees_of_freedom()
+            factor = 0.0
+        product = matmul(centered, conjugate(transpose(centered)))
+    else:
+        total = sum(weights)
+        centered = x - reshape(sum(x * weights, axis=1) / total, (-1, 1))
+        if ddof == 0:
+            factor = total
+        elif aweights is None:
+            factor = total - ddof
+        else:
+            factor = total - ddof * sum(weights * aweights) / total
+        if np.any(np.asarray(full_value(factor)) <= 0):  # a warning only: values at tracing
+            _warn_degrees_of_freedom()
+        factor = where(factor > 0, factor, 0.0)
+        product = matmul(centered, conjugate(transpose(centered * weights)))
+    return squeeze(product / factor)
+
+
+def _cov_weights(weights: Any, name: str, count: int) -> Any:
+    """Check ``fweights`` / ``aweights`` as NumPy does; a traced array's values are
+    checked where they are traced (a staged graph does not check them again)."""
+    if weights is None:
+        return None
+    if type(weights) is not Tracer:
+        weights = np.asarray(weights, dtype=float)
+    elif dtype_of(weights).kind != "f":
+        weights = weights.astype(float)
+    values = np.asarray(full_value(weights))
+    if name == "fweights" and not np.all(values == np.around(values)):
+        raise TypeError("adfun.numpy.cov: fweights must be integer")
+    if values.ndim > 1:
+        raise RuntimeError(f"adfun.numpy.cov: cannot handle multidimensional {name}")
+    if values.ndim == 0 or values.shape[0] != count:
+        raise RuntimeError(f"adfun.numpy.cov: incompatible numbers of samples and {name}")
+    if np.any(values < 0):
+        raise ValueError(f"adfun.numpy.cov: {name} cannot be negative")
+    return weights
+
+
+def _warn_degrees_of_freedom() -> None:
+    warnings.warn("adfun.numpy.cov: degrees of freedom <= 0 for slice", RuntimeWarning,
+                  stacklevel=3)
 
 
 @_named("corrcoef", np.corrcoef, _cov_examples,
@@ -627,4 +684,5 @@ def trim_zeros(filt: Any, trim: str = "fb", axis: Any = None) -> Any:
 from adfun.numpy._layout import atleast_2d, diagonal  # noqa: E402
 from adfun.numpy._linear import matmul, tensordot  # noqa: E402
 from adfun.numpy._selection import clip  # noqa: E402
+from adfun.numpy._complex import conjugate  # noqa: E402
 from adfun.numpy._shape import moveaxis, squeeze, transpose  # noqa: E402

@@ -73,7 +73,20 @@ def _frozen(value: Any) -> Any:
     return value
 
 
-_SLOT = object()
+class _Slot:
+    """Where a traced leaf was taken out of a call; pickles and copies as the one ``_SLOT``
+    (templates find their slots by identity, also in an unpickled graph)."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "_SLOT"
+
+    def __repr__(self) -> str:
+        return "<slot>"
+
+
+_SLOT = _Slot()
 
 
 def take_out(value: Any, leaves: list) -> Any:
