@@ -192,6 +192,9 @@ def _ix(*args: Any) -> Any:
     return _ix_values(*args)
 
 
+_ix.__name__ = _ix.__qualname__ = "ix_"
+
+
 def _take_out_and_refuse(value: Any, name: str, advice: str) -> None:
     leaves: list = []
     _take_out(value, leaves)
