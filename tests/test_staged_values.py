@@ -29,7 +29,7 @@ def _assert_same(got, expected) -> None:
     """Bit-for-bit equality of (nested tuples/lists of) arrays, shapes and dtypes."""
     if isinstance(expected, (tuple, list)):
         assert isinstance(got, (tuple, list)) and len(got) == len(expected)
-        for got_item, expected_item in zip(got, expected):
+        for got_item, expected_item in zip(got, expected, strict=True):
             _assert_same(got_item, expected_item)
         return
     got_array, expected_array = np.asarray(got), np.asarray(expected)
@@ -232,7 +232,8 @@ def test_interp_finds_the_segments_again():
                        (np.array([4.0, 0.0, 1.0]),), (np.array([NAN, 2.5, 0.25]),))
     # Traced knots and values, and left/right.
     both = lambda x, xp, fp: anp.interp(x, xp, fp, left=-5.0, right=fp[0])  # noqa: E731
-    assert_staged_grad(both, (first, xp, fp), (np.array([3.5, -2.0, 0.5]), xp * 2.0, fp[::-1].copy()))
+    assert_staged_grad(both, (first, xp, fp),
+                       (np.array([3.5, -2.0, 0.5]), xp * 2.0, fp[::-1].copy()))
     check_grads(fun, (first,))
 
 

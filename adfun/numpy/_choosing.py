@@ -310,11 +310,14 @@ from adfun.numpy._core import dtype_of  # noqa: E402
 from adfun.numpy._indexing import getitem, untake  # noqa: E402
 from adfun.numpy._layout import take  # noqa: E402
 from adfun.numpy._nondiff import equal, greater, less  # noqa: E402
-from adfun.numpy._values import concrete, contains_tracer, take_out  # noqa: E402
-from adfun.numpy._values import values_function  # noqa: E402
-from adfun.numpy._shape import astype  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import broadcast_to, ravel  # noqa: E402
+from adfun.numpy._shape import astype, broadcast_to, ravel  # noqa: E402
+from adfun.numpy._values import (  # noqa: E402
+    concrete,
+    contains_tracer,
+    take_out,
+    values_function,
+)
 
 #: ``choose``'s checked indices and ``interp``'s segments, as recorded nodes when traced.
 _choose_index = values_function("choose_index", _choose_index_impl)

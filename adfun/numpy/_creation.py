@@ -311,7 +311,6 @@ from adfun.numpy._elementwise import power  # noqa: E402
 from adfun.numpy._math import log10  # noqa: E402
 from adfun.numpy._scans import cumprod  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._values import values_function  # noqa: E402
 from adfun.numpy._shape import (  # noqa: E402
     astype,
     broadcast_to,
@@ -321,6 +320,7 @@ from adfun.numpy._shape import (  # noqa: E402
     reshape,
     stack,
 )
+from adfun.numpy._values import values_function  # noqa: E402
 
 
 def _geomspace_sign_impl(start: Any, stop: Any) -> Any:

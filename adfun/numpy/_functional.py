@@ -44,7 +44,7 @@ def piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> An
         x = np.asarray(x)
     shape = shape_of(x)
     if (type(condlist) is Tracer or isinstance(condlist, np.ndarray)) and shape_of(
-            condlist) == shape and dtype_of(condlist) == bool:
+            condlist) == shape and dtype_of(condlist) == np.bool_:
         condlist = [condlist]
     conditions = [np.broadcast_to(np.asarray(_condition_value(c), dtype=bool), shape)
                   for c in condlist]

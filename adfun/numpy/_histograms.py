@@ -189,11 +189,11 @@ def _bin_number_impl(values: Any, bins: Any, range: Any) -> Any:  # noqa: A002
 
 from adfun.numpy._creation import linspace  # noqa: E402
 from adfun.numpy._indexing import untake  # noqa: E402
+from adfun.numpy._nondiff import greater_equal  # noqa: E402
 from adfun.numpy._reductions import max, min, sum  # noqa: E402, A001
+from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import ravel  # noqa: E402
 from adfun.numpy._statistics import diff  # noqa: E402
-from adfun.numpy._nondiff import greater_equal  # noqa: E402
-from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._values import values_function  # noqa: E402
 
 #: Recorded (non-differentiable) functions of the data: the count per bin, the weighted

@@ -267,11 +267,15 @@ dsplit = _splitter("dsplit", np.dsplit, _even_split_examples)
 del normalize_axis
 
 from adfun.numpy._core import dtype_of  # noqa: E402
-from adfun.numpy._layout import atleast_1d, atleast_2d, atleast_3d  # noqa: E402
 from adfun.numpy._indexing import getitem  # noqa: E402
+from adfun.numpy._layout import atleast_1d, atleast_2d, atleast_3d  # noqa: E402
 from adfun.numpy._shape import astype, concatenate, ravel, reshape  # noqa: E402
-from adfun.numpy._values import concrete, contains_tracer, take_out  # noqa: E402
-from adfun.numpy._values import values_function  # noqa: E402
+from adfun.numpy._values import (  # noqa: E402
+    concrete,
+    contains_tracer,
+    take_out,
+    values_function,
+)
 
 #: ``numpy.insert`` applied to entry numbers (a recorded node when the positions are traced).
 _insert_numbers = values_function("insert_numbers", np.insert)

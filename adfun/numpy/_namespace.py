@@ -27,9 +27,9 @@ import numpy as np
 
 from adfun._records import NUMPY_OVERRIDES
 from adfun._trace import read_value, traced_argument
+from adfun.numpy._nondiff import SHAPE_FROM_VALUES_ADVICE
 from adfun.numpy._values import concrete as _concrete
 from adfun.numpy._values import contains_tracer as _contains_tracer
-from adfun.numpy._nondiff import SHAPE_FROM_VALUES_ADVICE
 from adfun.numpy._values import take_out as _take_out
 from adfun.numpy._values import values_function
 

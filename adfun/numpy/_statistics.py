@@ -9,9 +9,8 @@ inputs; ``trim_zeros``, whose result's length depends on the values, refuses sta
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
 import warnings
+from typing import Any, Callable
 
 import numpy as np
 
@@ -451,10 +450,10 @@ def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
 
 from adfun.numpy._core import dtype_of  # noqa: E402
 from adfun.numpy._elementwise import sqrt  # noqa: E402
-from adfun.numpy._reductions import max, mean, min, sum  # noqa: E402, A001
-from adfun.numpy._scans import cumprod, cumsum, prod  # noqa: E402
 from adfun.numpy._nondiff import any as any_true  # noqa: E402
 from adfun.numpy._nondiff import isnan, logical_not  # noqa: E402
+from adfun.numpy._reductions import max, mean, min, sum  # noqa: E402, A001
+from adfun.numpy._scans import cumprod, cumsum, prod  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import astype, broadcast_to, concatenate, ravel, reshape  # noqa: E402
 
