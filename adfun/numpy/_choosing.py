@@ -1,5 +1,12 @@
 """Choosing entries: ``select``, ``choose``, ``compress``, ``extract``, ``nan_to_num``
-and piecewise-linear ``interp``, as composites of ``where`` and indexing."""
+and piecewise-linear ``interp``, as composites of ``where`` and indexing.
+
+Choices made on traced values are recorded: conditions and index arrays are arguments of
+``where`` and ``equal`` nodes, ``interp``'s segments a node of the values, so a staged
+graph recomputes them from its new inputs.  Results whose length depends on the values
+(``compress``/``extract`` with a traced condition, ``bincount`` of traced positions)
+refuse staging with :class:`~adfun.StagingError`.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,30 @@ from typing import Any
 
 import numpy as np
 
-from adfun._trace import Tracer, full_value
+from adfun._trace import Tracer, full_value, read_value
 from adfun.numpy._core import Domain, composite, shape_of
 
 
 def _any_traced(items: Any) -> bool:
     return any(type(item) is Tracer for item in items)
+
+
+def _read_condition(condition: Any, function: str) -> Any:
+    """A condition whose number of true entries decides the result's length: its value,
+    read with :func:`read_value` (staging refuses)."""
+    leaves: list = []
+    take_out(condition, leaves)
+    for leaf in leaves:
+        read_value(leaf, f"adfun.numpy.{function}",
+                   "The length of its result is the number of true entries of the traced "
+                   "condition, and a staged program's shapes are fixed. Keep the shape with "
+                   "adfun.numpy.where(condition, a, 0) (and sum or count with the "
+                   f"condition), or call {function} outside the staged function.")
+    return concrete(condition)
+
+
+def _dtype(value: Any) -> np.dtype:
+    return dtype_of(value) if type(value) is Tracer else np.asarray(value).dtype
 
 
 def _arrays(draw: Any, st: Any, hnp: Any, count: int) -> list:
@@ -33,17 +58,16 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
     """Differentiable :func:`numpy.select`: the first choice whose condition holds.
 
     Derivative: the cotangent goes to the chosen entry of each choice (``default`` where
-    no condition holds).
+    no condition holds).  Traced conditions are arguments of the ``where`` nodes.
     """
-    if not _any_traced(list(choicelist) + [default]):
-        return np.select([full_value(c) for c in condlist], choicelist, default)
+    if not _any_traced(list(condlist) + list(choicelist) + [default]):
+        return np.select(condlist, choicelist, default)
     if len(condlist) != len(choicelist):
         raise ValueError("adfun.numpy.select: list of cases must be same length as list of "
                          "conditions")
     result = default
     for condition, choice in reversed(list(zip(condlist, choicelist))):
-        condition = full_value(condition)
-        if np.asarray(condition).dtype != np.bool_:
+        if _dtype(condition) != np.bool_:
             raise TypeError("adfun.numpy.select: invalid entry in condlist: should be boolean "
                             "ndarray")
         result = where(condition, choice, result)
@@ -60,29 +84,45 @@ def _choose_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (index, choices), {}
 
 
+def _choose_index_impl(a: Any, count: int, mode: str) -> Any:
+    """``choose``'s indices after ``mode`` (a function of the values; raises at replay)."""
+    index = np.asarray(a)
+    if index.dtype.kind not in "iub":
+        raise TypeError(f"adfun.numpy.choose: a must hold integers, got dtype {index.dtype}")
+    if mode == "wrap":
+        return index % count
+    if mode == "clip":
+        return np.clip(index, 0, count - 1)
+    if index.size and (index.min() < 0 or index.max() >= count):
+        raise ValueError("adfun.numpy.choose: invalid entry in choice array")
+    return index
+
+
 @composite(np.choose, Domain(examples=_choose_examples))
 def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
-    """Differentiable :func:`numpy.choose` (in the ``choices``; ``a`` holds indices)."""
-    if not _any_traced(list(choices)):
-        return np.choose(full_value(a), choices, out=out, mode=mode)
+    """Differentiable :func:`numpy.choose` (in the ``choices``; ``a`` holds indices).
+
+    A traced ``a`` (indices computed from traced values) is recorded: the checked indices
+    are a node, and each choice is taken by a ``where`` node.
+    """
+    if type(a) is not Tracer and type(choices) is not Tracer and not _any_traced(
+            list(choices)):
+        return np.choose(a, choices, out=out, mode=mode)
     if out is not None:
         raise TypeError("adfun.numpy.choose: out= is not supported on traced values")
-    index = np.asarray(full_value(a))
-    count = len(choices)
-    if mode == "wrap":
-        index = index % count
-    elif mode == "clip":
-        index = np.clip(index, 0, count - 1)
-    elif mode == "raise":
-        if index.size and (index.min() < 0 or index.max() >= count):
-            raise ValueError("adfun.numpy.choose: invalid entry in choice array")
-    else:
+    if mode not in ("raise", "wrap", "clip"):
         raise ValueError(f"adfun.numpy.choose: mode must be 'raise', 'wrap' or 'clip', got "
                          f"{mode!r}")
-    shape = np.broadcast_shapes(index.shape, *(shape_of(choice) for choice in choices))
+    count = len(choices)
+    index = _choose_index(a, count, mode)
+    shape = np.broadcast_shapes(shape_of(a), *(shape_of(choices[position])
+                                               for position in range(count)))
     result = broadcast_to(choices[count - 1], shape)
-    for position in range(count - 2, -1, -1):
-        result = where(index == position, choices[position], result)
+    first = count - 2 if count > 1 and type(index) is not Tracer else count - 1
+    # With traced indices the last choice is also taken by a ``where``: the checked
+    # indices then always reach the graph (a staged call checks its own ``a``).
+    for position in range(first, -1, -1):
+        result = where(equal(index, position), choices[position], result)
     return result
 
 
@@ -98,12 +138,20 @@ def _compress_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 @composite(np.compress, Domain(examples=_compress_examples))
 def compress(condition: Any, a: Any, axis: Any = None, out: Any = None) -> Any:
-    """Differentiable :func:`numpy.compress`: the slices where ``condition`` holds."""
+    """Differentiable :func:`numpy.compress`: the slices where ``condition`` holds.
+
+    The result's length depends on a traced ``condition``'s values: under ``jit`` or
+    ``trace`` such a condition raises :class:`~adfun.StagingError` (a constant condition
+    is fine).
+    """
+    if type(a) is not Tracer and not contains_tracer(condition):
+        return np.compress(condition, a, axis=axis, out=out)
+    condition = _read_condition(condition, "compress")
     if type(a) is not Tracer:
-        return np.compress(full_value(condition), a, axis=axis, out=out)
+        return np.compress(condition, a, axis=axis, out=out)
     if out is not None:
         raise TypeError("adfun.numpy.compress: out= is not supported on traced values")
-    positions = np.flatnonzero(np.asarray(full_value(condition)))
+    positions = np.flatnonzero(np.asarray(condition))
     return take(a, positions, axis=axis)
 
 
@@ -114,10 +162,17 @@ def _extract_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 @composite(np.extract, Domain(examples=_extract_examples))
 def extract(condition: Any, arr: Any) -> Any:
-    """Differentiable :func:`numpy.extract`: the entries where ``condition`` holds."""
+    """Differentiable :func:`numpy.extract`: the entries where ``condition`` holds.
+
+    The result's length depends on a traced ``condition``'s values: under ``jit`` or
+    ``trace`` such a condition raises :class:`~adfun.StagingError`.
+    """
+    if type(arr) is not Tracer and not contains_tracer(condition):
+        return np.extract(condition, arr)
+    condition = _read_condition(condition, "extract")
     if type(arr) is not Tracer:
-        return np.extract(full_value(condition), arr)
-    positions = np.flatnonzero(np.asarray(full_value(condition)))
+        return np.extract(condition, arr)
+    positions = np.flatnonzero(np.asarray(condition))
     return ravel(arr)[positions]
 
 
@@ -188,6 +243,7 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
 
     Derivative: the slope of the segment containing ``x`` (the right-hand segment at a
     knot; 0 outside ``[xp[0], xp[-1]]``), and the linear weights for ``xp`` and ``fp``.
+    The segment of each ``x`` is a recorded node (a staged graph finds it again).
 
     Examples
     --------
@@ -202,25 +258,30 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
                                   "values")
     xp = xp if type(xp) is Tracer else np.asarray(xp, dtype=np.float64)
     fp = fp if type(fp) is Tracer else np.asarray(fp, dtype=np.float64)
-    xp_value = np.asarray(full_value(xp))
-    x_value = np.asarray(full_value(x))
-    if xp_value.ndim != 1 or np.ndim(full_value(fp)) != 1:
+    x = x if type(x) is Tracer else np.asarray(x, dtype=np.float64)
+    if len(shape_of(xp)) != 1 or len(shape_of(fp)) != 1:
         raise ValueError("adfun.numpy.interp: xp and fp must be 1-D sequences")
-    count = xp_value.shape[0]
-    if count == 0 or np.shape(full_value(fp))[0] != count:
+    count = shape_of(xp)[0]
+    if count == 0 or shape_of(fp)[0] != count:
         raise ValueError("adfun.numpy.interp: fp and xp are not of the same length (or are "
                          "empty)")
+    first, last = xp[0], xp[count - 1]
     left = fp[0] if left is None else left
     right = fp[count - 1] if right is None else right
     if count == 1:
-        inside = broadcast_to(fp[0], x_value.shape) + 0.0 * x
+        inside = broadcast_to(fp[0], shape_of(x)) + 0.0 * x
     else:
-        segment = np.clip(np.searchsorted(xp_value, x_value, side="right") - 1, 0, count - 2)
-        x0, x1 = xp[segment], xp[segment + 1]
-        y0, y1 = fp[segment], fp[segment + 1]
+        segment = _interp_segment(xp, x, count)
+        x0, x1 = getitem(xp, segment), getitem(xp[1:], segment)
+        y0, y1 = getitem(fp, segment), getitem(fp[1:], segment)
         slope = (y1 - y0) / (x1 - x0)
-        inside = where(x_value == xp_value[-1], fp[count - 1], slope * (x - x0) + y0)
-    return where(x_value < xp_value[0], left, where(x_value > xp_value[-1], right, inside))
+        inside = where(equal(x, last), fp[count - 1], slope * (x - x0) + y0)
+    return where(less(x, first), left, where(greater(x, last), right, inside))
+
+
+def _interp_segment_impl(xp: Any, x: Any, count: int) -> Any:
+    """The segment ``[xp[k], xp[k + 1]]`` each ``x`` falls in (clipped to the ends)."""
+    return np.clip(np.searchsorted(xp, x, side="right") - 1, 0, count - 2)
 
 
 def _bincount_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -235,10 +296,28 @@ def _bincount_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 @composite(np.bincount, Domain(examples=_bincount_examples))
 def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     """:func:`numpy.bincount`; with traced ``weights``, the weighted counts are a
-    scatter-add of the weights (differentiable); the counts themselves are constants."""
+    scatter-add of the weights (differentiable); the counts themselves are constants.
+
+    The result's length, ``max(x) + 1``, depends on the values of ``x``: a traced ``x``
+    (positions computed from traced values) raises :class:`~adfun.StagingError` under
+    ``jit`` or ``trace``.  With a known number of bins ``n``, write
+    ``sum(where(x[:, None] == arange(n), weights[:, None], 0.0), axis=0)`` instead.
+    """
+    if type(x) is not Tracer and type(weights) is not Tracer:
+        return np.bincount(x, weights=weights, minlength=minlength)
+    if type(x) is Tracer:
+        x = read_value(x, "adfun.numpy.bincount",
+                       "The length of its result is max(x) + 1, which depends on the values "
+                       "of x, and a staged program's shapes are fixed. With a known number "
+                       "of bins n, write adfun.numpy.sum(adfun.numpy.where(x[:, None] == "
+                       "adfun.numpy.arange(n), weights[:, None], 0.0), axis=0) (counts: "
+                       "weights 1.0), or call bincount outside the staged function.")
     if type(weights) is not Tracer:
-        return np.bincount(full_value(x), weights=weights, minlength=minlength)
-    positions = np.asarray(full_value(x))
+        return np.bincount(x, weights=weights, minlength=minlength)
+    positions = np.asarray(x)
+    if positions.dtype.kind not in "iub":
+        raise TypeError(f"adfun.numpy.bincount: x must hold non-negative integers, got dtype "
+                        f"{positions.dtype}")
     if positions.ndim != 1 or shape_of(weights) != positions.shape:
         raise ValueError("adfun.numpy.bincount: x must be 1-D and weights must have its shape")
     if positions.size and positions.min() < 0:
@@ -247,8 +326,19 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     return untake(astype(weights, np.float64), positions, (length,))
 
 
-from adfun.numpy._indexing import untake  # noqa: E402
+from adfun.numpy._core import dtype_of  # noqa: E402
+from adfun.numpy._indexing import getitem, untake  # noqa: E402
 from adfun.numpy._layout import take  # noqa: E402
-from adfun.numpy._shape import astype  # noqa: E402
+from adfun.numpy._nondiff import equal, greater, less  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import broadcast_to, ravel  # noqa: E402
+from adfun.numpy._shape import astype, broadcast_to, ravel  # noqa: E402
+from adfun.numpy._values import (  # noqa: E402
+    concrete,
+    contains_tracer,
+    take_out,
+    values_function,
+)
+
+#: ``choose``'s checked indices and ``interp``'s segments, as recorded nodes when traced.
+_choose_index = values_function("choose_index", _choose_index_impl)
+_interp_segment = values_function("interp_segment", _interp_segment_impl)

@@ -2,7 +2,10 @@
 or of (nested) lists holding them, ``full`` and ``full_like`` with a traced fill value,
 ``linspace``/``logspace``/``geomspace`` between traced ends, and ``vander``.
 
-On plain arguments every function is NumPy's own.
+On plain arguments every function is NumPy's own.  Checks and choices made on traced
+values (``geomspace``'s sign, ``asarray_chkfinite``'s check) are recorded as nodes, so a
+staged graph makes them on its new inputs; ``arange`` between traced ends, whose length
+depends on the values, refuses staging.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._trace import Tracer, full_value
+from adfun._trace import Tracer, full_value, read_value
 from adfun.numpy._core import Domain, composite, shape_of
 
 
@@ -66,10 +69,12 @@ def _as_array_function(name: str, numpy_fun: Callable) -> Callable:
     def fun(a: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
         if not _contains_tracer(a):
             return numpy_fun(a, dtype, *args, **kwargs)
-        if name == "asarray_chkfinite" and not np.all(np.isfinite(_values(a))):
-            raise ValueError("adfun.numpy.asarray_chkfinite: array must not contain infs or "
-                             "NaNs")
-        return _to_array(name, a, dtype, 1 if name in _AT_LEAST_1D else 0)
+        result = _to_array(name, a, dtype, 1 if name in _AT_LEAST_1D else 0)
+        if name == "asarray_chkfinite":
+            # The check is a recorded node (a staged call checks its own values); ``where``
+            # of the same value in both branches keeps it in the graph.
+            return where(_all_finite(result), result, result)
+        return result
 
     fun.__name__ = fun.__qualname__ = name
     fun.__doc__ = (
@@ -83,10 +88,11 @@ def _as_array_function(name: str, numpy_fun: Callable) -> Callable:
 _AT_LEAST_1D = ("ascontiguousarray", "asfortranarray")
 
 
-def _values(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return np.asarray([_values(item) for item in value])
-    return np.asarray(full_value(value))
+def _all_finite_impl(value: Any) -> Any:
+    """``True`` when ``value`` has no inf or NaN; ``ValueError`` (as NumPy) otherwise."""
+    if not np.all(np.isfinite(value)):
+        raise ValueError("adfun.numpy.asarray_chkfinite: array must not contain infs or NaNs")
+    return np.True_
 
 
 def _array_fun(object: Any, dtype: Any = None, *, copy: Any = True, order: str = "K",  # noqa: A002
@@ -257,13 +263,8 @@ def geomspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype
     """:func:`numpy.geomspace` of real ends of one sign, differentiable in both ends."""
     if type(start) is not Tracer and type(stop) is not Tracer:
         return np.geomspace(start, stop, num, endpoint, dtype, axis)
-    start_value, stop_value = np.asarray(full_value(start)), np.asarray(full_value(stop))
-    if np.any(start_value == 0) or np.any(stop_value == 0):
-        raise ValueError("adfun.numpy.geomspace: geometric sequence cannot include zero")
-    sign = np.sign(start_value)
-    if np.any(np.sign(stop_value) != sign):
-        raise NotImplementedError("adfun.numpy.geomspace: ends of different signs (complex "
-                                  "results) are not supported on traced values")
+    # The sign of the ends (and their checks) is a recorded node of the values.
+    sign = _geomspace_sign(start, stop)
     exponents, _ = _linspace(log10(start * sign), log10(stop * sign), int(num), endpoint, 0)
     result = power(10.0, exponents) * sign
     num = int(num)
@@ -309,6 +310,7 @@ from adfun.numpy._core import dtype_of  # noqa: E402
 from adfun.numpy._elementwise import power  # noqa: E402
 from adfun.numpy._math import log10  # noqa: E402
 from adfun.numpy._scans import cumprod  # noqa: E402
+from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import (  # noqa: E402
     astype,
     broadcast_to,
@@ -318,6 +320,23 @@ from adfun.numpy._shape import (  # noqa: E402
     reshape,
     stack,
 )
+from adfun.numpy._values import values_function  # noqa: E402
+
+
+def _geomspace_sign_impl(start: Any, stop: Any) -> Any:
+    """The common sign of ``geomspace``'s ends; errors for a zero or for mixed signs."""
+    start, stop = np.asarray(start), np.asarray(stop)
+    if np.any(start == 0) or np.any(stop == 0):
+        raise ValueError("adfun.numpy.geomspace: geometric sequence cannot include zero")
+    sign = np.sign(start)
+    if np.any(np.sign(stop) != sign):
+        raise NotImplementedError("adfun.numpy.geomspace: ends of different signs (complex "
+                                  "results) are not supported on traced values")
+    return sign
+
+
+_geomspace_sign = values_function("geomspace_sign", _geomspace_sign_impl)
+_all_finite = values_function("all_finite", _all_finite_impl)
 
 
 def _arange_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -337,6 +356,9 @@ def arange(*args: Any, **kwargs: Any) -> Any:
 
     The number of entries is decided by the values (a constant); entry ``k`` is
     ``start + k * step``, so its derivative is 1 in ``start`` and ``k`` in ``step``.
+    As that number depends on the values, traced bounds raise
+    :class:`~adfun.StagingError` under ``jit`` or ``trace`` (``start + step * arange(n)``
+    with a constant ``n`` stages).
     """
     values = list(args) + [kwargs.get(key) for key in ("start", "stop", "step")
                            if key in kwargs]
@@ -352,8 +374,19 @@ def arange(*args: Any, **kwargs: Any) -> Any:
         raise TypeError(f"adfun.numpy.arange: unsupported keyword arguments {sorted(kwargs)}")
     start = given.get("start", 0)
     step = given.get("step", 1)
-    concrete = np.arange(full_value(start), full_value(given["stop"]), full_value(step),
-                         dtype=dtype)
+    bounds = [_bound(value) for value in (start, given["stop"], step)]
+    concrete = np.arange(*bounds, dtype=dtype)
     counts = np.arange(concrete.shape[0], dtype=concrete.dtype)
     result = start + step * counts if concrete.dtype.kind == "f" else concrete
     return result if type(result) is Tracer else concrete
+
+
+def _bound(value: Any) -> Any:
+    """A bound of ``arange``: it decides the length, so its value is read (no staging)."""
+    if type(value) is not Tracer:
+        return value
+    return read_value(value, "adfun.numpy.arange",
+                      "The number of entries depends on the values of start, stop and step, "
+                      "and a staged program's shapes are fixed. With a known count n, write "
+                      "start + step * adfun.numpy.arange(n), or pass the bounds as "
+                      "constants (Python numbers are static arguments of ad.jit).")

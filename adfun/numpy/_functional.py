@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._trace import Tracer, full_value
+from adfun._trace import Tracer, read_value
 from adfun.numpy._core import Domain, composite, shape_of
 
 
@@ -33,13 +33,20 @@ def piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> An
     As in NumPy, each function is called only on the entries its condition selects (so a
     piece never sees values outside its domain) and a later condition wins; the pieces
     are scattered back into place, and each entry's derivative is its piece's.
+
+    Conditions computed from traced values decide how many entries each function sees:
+    under ``jit`` or ``trace`` they raise :class:`~adfun.StagingError` (write the
+    function with ``where`` there); constant conditions stage.
     """
     if type(x) is not Tracer:
-        return np.piecewise(x, condlist, funclist, *args, **kw)
+        if not contains_tracer(condlist):
+            return np.piecewise(x, condlist, funclist, *args, **kw)
+        x = np.asarray(x)
     shape = shape_of(x)
-    if isinstance(condlist, np.ndarray) and condlist.shape == shape and condlist.dtype == bool:
+    if (type(condlist) is Tracer or isinstance(condlist, np.ndarray)) and shape_of(
+            condlist) == shape and dtype_of(condlist) == np.bool_:
         condlist = [condlist]
-    conditions = [np.broadcast_to(np.asarray(full_value(c), dtype=bool), shape)
+    conditions = [np.broadcast_to(np.asarray(_condition_value(c), dtype=bool), shape)
                   for c in condlist]
     if len(funclist) == len(conditions) + 1:
         otherwise = ~np.any(conditions, axis=0) if conditions else np.ones(shape, bool)
@@ -70,6 +77,20 @@ def piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> An
     if result is None:
         return x * 0.0
     return result if type(result) is Tracer else x * 0.0 + result
+
+
+def _condition_value(condition: Any) -> Any:
+    """A condition of ``piecewise``: its value, read with :func:`read_value`."""
+    leaves: list = []
+    take_out(condition, leaves)
+    for leaf in leaves:
+        read_value(leaf, "adfun.numpy.piecewise",
+                   "Its traced conditions decide which entries each function is called on, "
+                   "and a staged program's shapes are fixed. Write it with "
+                   "adfun.numpy.where(condition, f(x), g(x)) instead (apply where to x as "
+                   "well where a function is not defined everywhere), or pass constant "
+                   "conditions.")
+    return concrete(condition)
 
 
 def _along_axis_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -165,3 +186,4 @@ from adfun.numpy._shape import (  # noqa: E402
     stack,
 )
 from adfun.numpy._sorting import sort  # noqa: E402
+from adfun.numpy._values import concrete, contains_tracer, take_out  # noqa: E402

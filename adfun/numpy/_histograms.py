@@ -4,16 +4,22 @@ The counts of unweighted data are constants (piecewise constant in the data).  W
 does carry a derivative is kept: the bin edges follow ``min(a)`` and ``max(a)`` when
 NumPy derives them from the data, weighted counts are a scatter-add of the weights, and
 densities divide by the (differentiable) bin widths.
+
+The counts, each entry's bin and the single-value test of the data are recorded nodes
+(NumPy's own binning), so a staged graph bins its new data; ``bins`` given as an
+estimator's name (``"auto"``...) chooses the number of bins from the data and refuses
+staging.
 """
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
 
-from adfun._trace import Tracer, full_value
-from adfun.numpy._core import Domain, composite
+from adfun._trace import Tracer, read_value
+from adfun.numpy._core import Domain, composite, dtype_of, shape_of
 
 
 def _histogram_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -50,20 +56,57 @@ def _refuse_traced_range(range: Any, name: str) -> None:  # noqa: A002
                                   f"pass constant bounds")
 
 
+def _count_of_bins(bins: Any, name: str) -> Any:
+    """``bins`` with a traced number of bins read (the result's length depends on it)."""
+    if type(bins) is Tracer and len(shape_of(bins)) == 0:
+        return read_value(bins, f"adfun.numpy.{name}",
+                          "The number of bins decides the result's length, and a staged "
+                          "program's shapes are fixed. Pass it as a Python int.")
+    return bins
+
+
 def _edges(a: Any, bins: Any, range: Any, weights: Any, name: str) -> tuple:  # noqa: A002
-    """Differentiable edges and NumPy's concrete edges."""
-    values = np.ravel(np.asarray(full_value(a)))
-    weight_values = None if weights is None else np.ravel(np.asarray(full_value(weights)))
-    concrete = np.histogram_bin_edges(values, np.asarray(full_value(bins)) if np.ndim(
-        full_value(bins)) else full_value(bins), range, weight_values)
-    if np.ndim(full_value(bins)) == 1:
-        return (bins if type(bins) is Tracer else concrete), concrete
-    if range is not None or values.size == 0 or type(a) is not Tracer:
-        return concrete, concrete
-    first, last = min(a), max(a)
-    if values.min() == values.max():
-        first, last = first - 0.5, last + 0.5
-    return linspace(first, last, concrete.shape[0]), concrete
+    """The (differentiable) bin edges, the number of bins, and ``bins`` as NumPy takes it
+    in the recorded count nodes (a string estimator replaced by the edges it chose)."""
+    if isinstance(bins, str):
+        # NumPy's estimators choose the number of bins from the data.
+        values = read_value(a, f"adfun.numpy.{name}",
+                            f"bins={bins!r} chooses the number of bins from the data, and a "
+                            f"staged program's shapes are fixed. Pass the number of bins "
+                            f"(an int) or the edges.") if type(a) is Tracer else a
+        weight_values = None if weights is None else np.ones(shape_of(weights)).ravel()
+        chosen = np.histogram_bin_edges(np.ravel(values), bins, range, weight_values)
+        bins = chosen.shape[0] - 1
+    bins = _count_of_bins(bins, name)
+    if len(shape_of(bins)) == 1:  # explicit edges: constants or traced
+        edges = bins if type(bins) is Tracer else np.asarray(bins)
+        if shape_of(edges)[0] < 2:
+            raise ValueError(f"adfun.numpy.{name}: `bins` must have at least two edges")
+        return edges, shape_of(edges)[0] - 1, edges
+    if len(shape_of(bins)) != 0:
+        raise ValueError(f"adfun.numpy.{name}: `bins` must be 1d, when an array")
+    count = operator.index(bins)
+    if count < 1:
+        raise ValueError(f"adfun.numpy.{name}: `bins` must be positive, when an integer")
+    size = int(np.prod(shape_of(a), dtype=np.int64))
+    if type(a) is not Tracer or range is not None or size == 0:
+        # The edges depend on constants only (the range, or plain data).
+        data = a if type(a) is not Tracer else np.zeros(0, dtype_of(a))
+        return np.histogram_bin_edges(np.ravel(data), count, range), count, count
+    # Edges from the data: from min(a) to max(a), half a unit either side of a single
+    # value; the choice is a recorded node (which also checks that the range is finite).
+    widen = where(_single_value(a, name), 0.5, 0.0)
+    first, last = min(a) - widen, max(a) + widen
+    return linspace(first, last, count + 1), count, count
+
+
+def _single_value_impl(a: Any, name: str) -> Any:
+    """Whether ``a`` holds one value (min == max); NumPy's error for a non-finite range."""
+    first, last = np.min(a), np.max(a)
+    if not (np.isfinite(first) and np.isfinite(last)):
+        raise ValueError(f"adfun.numpy.{name}: autodetected range of [{first}, {last}] is "
+                         f"not finite")
+    return np.asarray(first == last)
 
 
 def _edges_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -86,9 +129,6 @@ def histogram_bin_edges(a: Any, bins: Any = 10, range: Any = None,  # noqa: A002
     return _edges(a, bins, range, weights, "histogram_bin_edges")[0]
 
 
-_counts = None  # set below: a recorded (non-differentiable) count of the data per bin
-
-
 @composite(np.histogram, Domain(examples=_histogram_examples))
 def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,  # noqa: A002
               weights: Any = None) -> Any:
@@ -108,39 +148,57 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,  #
     _refuse_traced_range(range, "histogram")
     if not any(type(value) is Tracer for value in (a, bins, weights)):
         return np.histogram(a, bins, range, density, weights)
-    edges, concrete = _edges(a, bins, range, weights, "histogram")
-    values = np.ravel(np.asarray(full_value(a)))
-    count = concrete.shape[0] - 1
+    if weights is not None and shape_of(weights) != shape_of(a):
+        raise ValueError("adfun.numpy.histogram: weights should have the same shape as a.")
+    edges, count, numpy_bins = _edges(a, bins, range, weights, "histogram")
+    flat = ravel(a) if type(a) is Tracer else np.ravel(a)
+    # The counts and each entry's bin are recorded nodes of the values (NumPy's own
+    # binning, on the data a staged call is given).
     if weights is None:
-        hist = _counts(ravel(a) if type(a) is Tracer else values, concrete)
+        hist = _counts(flat, numpy_bins, range)
+    elif type(weights) is Tracer:
+        number = _bin_numbers(flat, numpy_bins, range)
+        inside = greater_equal(number, 0)
+        kept = where(inside, ravel(weights), 0.0)
+        hist = untake(kept, where(inside, number, 0), (count,))
     else:
-        if type(weights) is Tracer:
-            flat_weights = ravel(weights)
-        else:
-            flat_weights = np.ravel(np.asarray(weights))
-        index = np.searchsorted(concrete, values, side="right") - 1
-        index[values == concrete[-1]] = count - 1
-        keep = (values >= concrete[0]) & (values <= concrete[-1])
-        positions = np.flatnonzero(keep)
-        if type(flat_weights) is Tracer:
-            hist = untake(flat_weights[positions], index[positions], (count,))
-        else:
-            hist = np.histogram(values, concrete, weights=flat_weights)[0]
+        hist = _weighted_counts(flat, numpy_bins, range, np.ravel(weights))
     if density:
         widths = diff(edges)
         hist = hist / widths / sum(hist)
     return hist, edges
 
 
-def _count_impl(values: Any, edges: Any) -> Any:
-    return np.histogram(values, edges)[0]
+def _count_impl(values: Any, bins: Any, range: Any) -> Any:  # noqa: A002
+    return np.histogram(values, bins, range)[0]
+
+
+def _weighted_count_impl(values: Any, bins: Any, range: Any,  # noqa: A002
+                         weights: Any) -> Any:
+    return np.histogram(values, bins, range, weights=weights)[0]
+
+
+def _bin_number_impl(values: Any, bins: Any, range: Any) -> Any:  # noqa: A002
+    """The bin of each entry as NumPy bins it (the last bin is closed), -1 outside."""
+    edges = np.histogram_bin_edges(values, bins, range)
+    number = np.searchsorted(edges, values, side="right") - 1
+    number[values == edges[-1]] = edges.shape[0] - 2
+    number[~((values >= edges[0]) & (values <= edges[-1]))] = -1
+    return number
 
 
 from adfun.numpy._creation import linspace  # noqa: E402
 from adfun.numpy._indexing import untake  # noqa: E402
+from adfun.numpy._nondiff import greater_equal  # noqa: E402
 from adfun.numpy._reductions import max, min, sum  # noqa: E402, A001
+from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import ravel  # noqa: E402
 from adfun.numpy._statistics import diff  # noqa: E402
 from adfun.numpy._values import values_function  # noqa: E402
 
-_counts = values_function("histogram counts", _count_impl)
+#: Recorded (non-differentiable) functions of the data: the count per bin, the weighted
+#: count with constant weights, each entry's bin, and whether the data hold one value.
+_counts = values_function("histogram_counts", _count_impl)
+_weighted_counts = values_function("histogram_weighted_counts", _weighted_count_impl)
+_bin_numbers = values_function("histogram_bin_numbers", _bin_number_impl)
+_single_value = values_function("histogram_single_value", _single_value_impl)

@@ -2,7 +2,9 @@
 ``append``, ``insert``, ``split`` and its variants.
 
 All are composites of ``concatenate``, ``stack``, reshapes and slicing, so their
-derivatives are those of these primitives.
+derivatives are those of these primitives.  ``insert``'s positions, when traced, are
+arguments of a recorded node; traced split points (which decide the pieces' lengths)
+refuse staging.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._trace import Tracer, full_value
+from adfun._trace import Tracer, read_value
 from adfun.numpy._core import Domain, composite, ndim_of, normalize_axis, shape_of
 
 
@@ -186,15 +188,27 @@ def insert(arr: Any, obj: Any, values: Any, axis: Any = None) -> Any:
     NumPy inserts entry numbers into an array of entry numbers (so its broadcasting rules
     hold exactly); the result gathers from ``arr`` and ``values``.
     """
-    if type(arr) is not Tracer and type(values) is not Tracer:
+    traced_obj = contains_tracer(obj)
+    if type(arr) is not Tracer and type(values) is not Tracer and not traced_obj:
         return np.insert(arr, obj, values, axis=axis)
     arr_shape = shape_of(arr)
     values_shape = shape_of(values)
     size = int(np.prod(arr_shape, dtype=np.int64))
     value_count = int(np.prod(values_shape, dtype=np.int64))
-    numbers = np.insert(np.arange(size).reshape(arr_shape), full_value(obj),
-                        np.arange(size, size + value_count).reshape(values_shape), axis=axis)
-    return concatenate([ravel(arr), ravel(astype(values, dtype_of(arr)))], axis=0)[numbers]
+    if traced_obj:
+        leaves: list = []
+        take_out(obj, leaves)
+        for leaf in leaves:
+            if dtype_of(leaf) == np.bool_:
+                read_value(leaf, "adfun.numpy.insert",
+                           "A boolean obj inserts at its true entries, whose number depends "
+                           "on the values. Pass integer positions, or a constant mask.")
+    # Where each entry of the result comes from (a recorded node for traced positions).
+    numbers = _insert_numbers(np.arange(size).reshape(arr_shape), obj,
+                              np.arange(size, size + value_count).reshape(values_shape),
+                              axis=axis)
+    return getitem(concatenate([ravel(arr), ravel(astype(values, dtype_of(arr)))], axis=0),
+                   numbers)
 
 
 # --- splitting -----------------------------------------------------------------------------
@@ -225,9 +239,18 @@ def _pieces(ary: Any, numpy_fun: Callable, args: tuple, kwargs: dict) -> list:
 
 def _splitter(name: str, numpy_fun: Callable, examples: Callable) -> Callable:
     def fun(ary: Any, indices_or_sections: Any, *args: Any, **kwargs: Any) -> Any:
-        if type(ary) is not Tracer:
+        if type(ary) is not Tracer and not contains_tracer(indices_or_sections):
             return numpy_fun(ary, indices_or_sections, *args, **kwargs)
-        return _pieces(ary, numpy_fun, (full_value(indices_or_sections),) + args, kwargs)
+        leaves: list = []
+        take_out(indices_or_sections, leaves)
+        for leaf in leaves:
+            read_value(leaf, f"adfun.numpy.{name}",
+                       "The split points decide the lengths of the pieces, and a staged "
+                       "program's shapes are fixed. Pass them as constants (Python ints or "
+                       "a NumPy array).")
+        if type(ary) is not Tracer:
+            return numpy_fun(ary, concrete(indices_or_sections), *args, **kwargs)
+        return _pieces(ary, numpy_fun, (concrete(indices_or_sections),) + args, kwargs)
 
     fun.__name__ = fun.__qualname__ = name
     fun.__doc__ = (f"Differentiable :func:`numpy.{name}`: a list of pieces of the array.\n\n"
@@ -244,7 +267,17 @@ dsplit = _splitter("dsplit", np.dsplit, _even_split_examples)
 del normalize_axis
 
 from adfun.numpy._core import dtype_of  # noqa: E402
+from adfun.numpy._indexing import getitem  # noqa: E402
 from adfun.numpy._layout import atleast_1d, atleast_2d, atleast_3d  # noqa: E402
 from adfun.numpy._shape import astype, concatenate, ravel, reshape  # noqa: E402
+from adfun.numpy._values import (  # noqa: E402
+    concrete,
+    contains_tracer,
+    take_out,
+    values_function,
+)
+
+#: ``numpy.insert`` applied to entry numbers (a recorded node when the positions are traced).
+_insert_numbers = values_function("insert_numbers", np.insert)
 
 row_stack = vstack  # NumPy's deprecated alias

@@ -26,9 +26,11 @@ from typing import Any, Callable
 import numpy as np
 
 from adfun._records import NUMPY_OVERRIDES
-from adfun._trace import traced_argument
+from adfun._trace import read_value, traced_argument
+from adfun.numpy._nondiff import SHAPE_FROM_VALUES_ADVICE
 from adfun.numpy._values import concrete as _concrete
 from adfun.numpy._values import contains_tracer as _contains_tracer
+from adfun.numpy._values import take_out as _take_out
 from adfun.numpy._values import values_function
 
 
@@ -123,6 +125,21 @@ SUBPACKAGES = _names("linalg fft")
 #: Functions of values that return a tuple of arrays.
 _SEVERAL_RESULTS = frozenset(("unravel_index",))
 
+#: Functions of values whose result's shape depends on the values: no staging.
+_SHAPE_FROM_VALUES = frozenset(("nonzero", "flatnonzero", "argwhere"))
+
+#: Static functions that read only the shape and dtype of their traced arguments: how
+#: many leading positional arguments are read so (``None``: all of them).  A traced value
+#: anywhere else (``zeros(n)``, ``tril_indices_from(a, k)``, ``array_str(x)``) is a read
+#: of its value: allowed in eager transforms, refused under staging.
+_SHAPE_READS: dict[str, Any] = {
+    "shape": 1, "ndim": 1, "size": 1, "zeros_like": 1, "ones_like": 1, "empty_like": 1,
+    "result_type": None, "can_cast": 1, "common_type": None, "iscomplexobj": 1,
+    "isrealobj": 1, "isscalar": 1, "isfortran": 1, "may_share_memory": 2,
+    "shares_memory": 2, "diag_indices_from": 1, "tril_indices_from": 1,
+    "triu_indices_from": 1, "einsum_path": None, "iterable": 1, "isdtype": 1,
+    "issubdtype": 2, "mintypecode": 1, "typename": 1, "promote_types": 2}
+
 _IN_PLACE = frozenset(_names("put put_along_axis putmask place copyto fill_diagonal"))
 
 
@@ -130,10 +147,25 @@ _IN_PLACE = frozenset(_names("put put_along_axis putmask place copyto fill_diago
 
 
 def static_function(name: str, numpy_fun: Callable) -> Callable:
-    """A function of shapes, dtypes or plain values: runs on concrete values."""
+    """A function of shapes, dtypes or plain values: runs on concrete values.
+
+    Traced arguments whose values it reads (not only their shapes and dtypes, see
+    ``_SHAPE_READS``) are read with :func:`read_value`: a staged program could not
+    recompute the result, so staging refuses them.
+    """
+    shape_reads = _SHAPE_READS.get(name, 0)
 
     def fun(*args: Any, **kwargs: Any) -> Any:
         if _contains_tracer(args) or _contains_tracer(kwargs):
+            kept = len(args) if shape_reads is None else shape_reads
+            read: list = []
+            _take_out(args[kept:], read)
+            _take_out(kwargs, read)
+            for leaf in read:
+                read_value(leaf, f"adfun.numpy.{name}",
+                           f"numpy.{name} reads this argument's values (not only its shape "
+                           f"and dtype). Pass a constant (a Python int or a NumPy array), or "
+                           f"call it outside the staged function.")
             return numpy_fun(*_concrete(args), **_concrete(kwargs))
         return numpy_fun(*args, **kwargs)
 
@@ -141,6 +173,33 @@ def static_function(name: str, numpy_fun: Callable) -> Callable:
                          f"It depends on shapes or dtypes only (or on plain values): a "
                          f"constant for differentiation.\n")
     return fun
+
+
+_ix_values = values_function("ix_", np.ix_, several=True)
+
+
+def _ix(*args: Any) -> Any:
+    """:func:`numpy.ix_`, also of traced index arrays (the result is recorded as nodes).
+
+    Traced boolean arrays stand for their ``nonzero`` positions, whose number depends on
+    the values: under ``jit``/``trace`` they raise :class:`~adfun.StagingError`.
+    """
+    if not _contains_tracer(args):
+        return np.ix_(*args)
+    for arg in args:
+        if np.asarray(_concrete(arg)).dtype == np.bool_:
+            _take_out_and_refuse(arg, "ix_", SHAPE_FROM_VALUES_ADVICE)
+    return _ix_values(*args)
+
+
+_ix.__name__ = _ix.__qualname__ = "ix_"
+
+
+def _take_out_and_refuse(value: Any, name: str, advice: str) -> None:
+    leaves: list = []
+    _take_out(value, leaves)
+    for leaf in leaves:
+        read_value(leaf, f"adfun.numpy.{name}", advice)
 
 
 def unsupported_function(name: str, numpy_fun: Callable) -> Callable:
@@ -207,14 +266,17 @@ def _build() -> tuple:
             continue
         existing = getattr(_nondiff, name, None)
         if existing is None:
-            existing = values_function(name, numpy_fun, several=name in _SEVERAL_RESULTS)
+            existing = values_function(
+                name, numpy_fun, several=name in _SEVERAL_RESULTS,
+                refuse_staging=SHAPE_FROM_VALUES_ADVICE
+                if name in _SHAPE_FROM_VALUES else None)
         namespace[name] = existing
         status[name] = "nondifferentiable"
     for name in NONDIFFERENTIABLE_STATIC:
         numpy_fun = _numpy_object(name)
         if numpy_fun is None:
             continue
-        namespace[name] = static_function(name, numpy_fun)
+        namespace[name] = _ix if name == "ix_" else static_function(name, numpy_fun)
         status[name] = "nondifferentiable"
     for name in UNSUPPORTED:
         numpy_fun = _numpy_object(name)

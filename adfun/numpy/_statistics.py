@@ -1,7 +1,10 @@
 """Reductions built from other reductions: ``ptp``, ``average``, the NaN-ignoring family,
 differences (``diff``, ``ediff1d``), ``trapezoid`` and the array-API cumulative scans.
 
-All are exact composites of differentiable primitives.
+All are exact composites of differentiable primitives.  Their value-dependent steps are
+recorded as graph nodes (the NaN masks are ``isnan`` nodes, ``unwrap``'s added multiples
+of the period a node of the values), so a staged graph recomputes them from its new
+inputs; ``trim_zeros``, whose result's length depends on the values, refuses staging.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._trace import Tracer, full_value
+from adfun._trace import Tracer, full_value, read_value, staging_trace_of
 from adfun.numpy._core import Domain, composite, normalize_axis, shape_of
 
 _NO_VALUE = np._NoValue  # NumPy's marker for "argument not given"
@@ -96,7 +99,8 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     if weights is None:
         result = mean(a, axis=axis, keepdims=keep)
         if returned:
-            count = np.asarray(np.size(full_value(a)) / np.size(full_value(result)),
+            count = np.asarray(int(np.prod(shape_of(a), dtype=np.int64))
+                               / int(np.prod(shape_of(result), dtype=np.int64)),
                                dtype_of(result))
             return result, np.broadcast_to(count, shape_of(result)).copy()
         return result
@@ -148,7 +152,8 @@ def _nan_distinct_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 def _numbers(a: Any) -> Any:
-    return ~np.isnan(full_value(a))
+    """Where ``a`` holds a number (not NaN): a recorded node, recomputed on replay."""
+    return logical_not(isnan(a))
 
 
 def _nan_reduction(name: str, numpy_fun: Callable, examples: Callable, fill: float,
@@ -187,7 +192,8 @@ nanprod = _nan_reduction("nanprod", np.nanprod, _nan_product_examples, 1.0,
 
 
 def _count_numbers(a: Any, axis: Any, keep: bool) -> Any:
-    return np.sum(_numbers(a), axis=axis, keepdims=keep)
+    """How many numbers each reduced slice holds, in ``a``'s dtype (a recorded node)."""
+    return astype(sum(_numbers(a), axis=axis, keepdims=keep), dtype_of(a))
 
 
 def _nanmean_fun(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
@@ -198,7 +204,7 @@ def _nanmean_fun(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     _refuse("nanmean", dtype=dtype, out=out, **kwargs)
     keep = False if keepdims is _NO_VALUE else bool(keepdims)
     total = sum(where(_numbers(a), a, 0.0), axis=axis, keepdims=keep)
-    return total / _count_numbers(a, axis, keep).astype(dtype_of(a))
+    return total / _count_numbers(a, axis, keep)
 
 
 nanmean = _named("nanmean", np.nanmean, _nan_examples,
@@ -215,7 +221,7 @@ def _nanvar_fun(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, dd
     keep = False if keepdims is _NO_VALUE else bool(keepdims)
     numbers = _numbers(a)
     centered = where(numbers, a - nanmean(a, axis=axis, keepdims=True), 0.0)
-    count = _count_numbers(a, axis, keep).astype(dtype_of(a))
+    count = _count_numbers(a, axis, keep)
     return sum(centered * centered, axis=axis, keepdims=keep) / (count - ddof)
 
 
@@ -247,13 +253,12 @@ def _nan_extremum(name: str, numpy_fun: Callable, fill: float, reduce: Callable)
         keep = False if keepdims is _NO_VALUE else bool(keepdims)
         numbers = _numbers(a)
         result = reduce(where(numbers, a, fill), axis=axis, keepdims=keep)
-        empty = ~np.any(numbers, axis=axis, keepdims=keep)
-        if np.any(empty):
-            import warnings
-
+        # Slices without a number give NaN: chosen by a recorded node, so that a staged
+        # graph decides it on its new inputs (the warning is only given eagerly).
+        empty = logical_not(any_true(numbers, axis=axis, keepdims=keep))
+        if staging_trace_of(empty) is None and np.any(full_value(empty)):
             warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=2)
-            result = where(empty, np.nan, result)
-        return result
+        return where(empty, np.nan, result)
 
     fun.__name__ = fun.__qualname__ = name
     fun.__doc__ = (f"Differentiable :func:`numpy.{name}`: NaN entries are ignored (ties "
@@ -445,10 +450,12 @@ def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
 
 from adfun.numpy._core import dtype_of  # noqa: E402
 from adfun.numpy._elementwise import sqrt  # noqa: E402
+from adfun.numpy._nondiff import any as any_true  # noqa: E402
+from adfun.numpy._nondiff import isnan, logical_not  # noqa: E402
 from adfun.numpy._reductions import max, mean, min, sum  # noqa: E402, A001
 from adfun.numpy._scans import cumprod, cumsum, prod  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import broadcast_to, concatenate, ravel, reshape  # noqa: E402
+from adfun.numpy._shape import astype, broadcast_to, concatenate, ravel, reshape  # noqa: E402
 
 
 # --- gradient, cov, corrcoef, unwrap, trim_zeros -------------------------------------------
@@ -650,10 +657,15 @@ def _unwrap_examples(draw: Any, st: Any, hnp: Any) -> tuple:
         "Differentiable :func:`numpy.unwrap`: the added multiples of the period are "
         "constants, so the derivative is 1.\n")
 def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * np.pi) -> Any:
-    if type(p) is not Tracer:
+    if not any(type(value) is Tracer for value in (p, discont, period)):
         return np.unwrap(p, discont, axis, period=period)
-    value = full_value(p)
-    return p + (np.unwrap(value, discont, axis, period=period) - value)
+    # The added multiples of the period depend on the values: a recorded node.
+    return p + _unwrap_shift(p, discont, axis, period=period)
+
+
+def _unwrap_shift_impl(p: Any, discont: Any, axis: int, *, period: Any) -> Any:
+    """What ``unwrap`` adds to ``p``: multiples of the period (a function of the values)."""
+    return np.unwrap(p, discont, axis, period=period) - p
 
 
 def _trim_zeros_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -673,7 +685,12 @@ def trim_zeros(filt: Any, trim: str = "fb", axis: Any = None) -> Any:
     if len(shape_of(filt)) != 1:
         raise NotImplementedError("adfun.numpy.trim_zeros: only 1-D arrays are supported on "
                                   "traced values")
-    nonzero = np.flatnonzero(full_value(filt))
+    value = read_value(filt, "adfun.numpy.trim_zeros",
+                       "The length of its result depends on where the zeros are, and a "
+                       "staged program's shapes are fixed. Keep the shape with "
+                       "adfun.numpy.where(mask, filt, 0) for a mask of the kept entries, or "
+                       "call trim_zeros outside the staged function.")
+    nonzero = np.flatnonzero(value)
     if nonzero.size == 0:
         return filt[0:0]
     start = int(nonzero[0]) if "f" in trim.lower() else 0
@@ -686,3 +703,6 @@ from adfun.numpy._linear import matmul, tensordot  # noqa: E402
 from adfun.numpy._selection import clip  # noqa: E402
 from adfun.numpy._complex import conjugate  # noqa: E402
 from adfun.numpy._shape import moveaxis, squeeze, transpose  # noqa: E402
+from adfun.numpy._values import values_function  # noqa: E402
+
+_unwrap_shift = values_function("unwrap_shift", _unwrap_shift_impl)

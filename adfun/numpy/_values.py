@@ -1,5 +1,11 @@
 """Functions of the values that are constants for differentiation, with traced arguments
-anywhere in their (nested) arguments; they record a node so that graphs replay them."""
+anywhere in their (nested) arguments; they record a node so that graphs replay them.
+
+A function whose result's *shape* depends on the values (``nonzero``, ``flatnonzero``,
+``argwhere``) cannot be staged: a staged program's shapes are fixed when it is traced.
+Such functions are declared with ``refuse_staging`` advice and raise
+:class:`~adfun.StagingError` under ``jit``/``trace`` (eager transforms still record them).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from adfun._records import Params, Primitive
-from adfun._trace import Tracer, bind, full_value
+from adfun._trace import Tracer, bind, full_value, read_value
 
 
 def contains_tracer(value: Any) -> bool:
@@ -110,13 +116,22 @@ def put_in(value: Any, leaves: tuple) -> Any:
     return value
 
 
+def refuse_staged_leaves(leaves: Any, function: str, advice: str) -> None:
+    """Raise :class:`~adfun.StagingError` (naming ``function``, with ``advice``) if a
+    traced value among ``leaves`` belongs to a staging trace (``jit``, ``trace``)."""
+    for leaf in leaves:
+        read_value(leaf, function, advice)
+
+
 def values_function(name: str, numpy_fun: Callable, *, several: bool = False,
-                    doc: str | None = None) -> Callable:
+                    doc: str | None = None, refuse_staging: str | None = None) -> Callable:
     """A non-differentiable function of the values that records a node when traced.
 
     Traced arguments may sit inside lists, tuples or keyword arguments.  With
     ``several=True`` (functions returning a tuple of arrays, like ``nonzero``) the result
-    is a tuple of traced values, one node per item.
+    is a tuple of traced values, one node per item.  With ``refuse_staging`` (advice for
+    the user) the result's shape depends on the values: under a staging trace the call
+    raises :class:`~adfun.StagingError` naming the function, with that advice.
     """
 
     def impl(*leaves: Any, template: Any = None) -> Any:
@@ -138,6 +153,8 @@ def values_function(name: str, numpy_fun: Callable, *, several: bool = False,
         args_out = take_out(args, leaves)
         kwargs_out = take_out(kwargs, leaves)
         leaves_tuple = tuple(leaves)
+        if refuse_staging is not None:
+            refuse_staged_leaves(leaves_tuple, f"adfun.numpy.{name}", refuse_staging)
         if several:
             count = len(numpy_fun(*concrete(args), **concrete(kwargs)))
             return tuple(bind(primitive, leaves_tuple,
