@@ -114,6 +114,16 @@ def _safe_log_base(x: Any) -> Any:
     return log(where(equal(x, 0.0), 1.0, x))
 
 
+def _power_slope(power_fun: Any, x: Any, y: Any) -> Any:
+    """``y * x**(y-1)``, 0 where ``y == 0`` (``x**0`` is the constant 1, also at ``x = 0``,
+    where the product would be ``0 * inf``).  Written with ``where`` on a safe exponent, so
+    that every higher derivative is finite there too and a staged graph is right for any
+    exponent."""
+    zero = equal(y, 0)
+    safe = where(zero, 1.0, y)
+    return where(zero, 0.0, safe * power_fun(x, safe - 1.0))
+
+
 def _power_derivative_x(ans: Any, x: Any, y: Any) -> Any:
     """``y * x**(y-1)``, with the common constant exponents done in fewer passes."""
     if type(y) in (float, int):
@@ -121,7 +131,10 @@ def _power_derivative_x(ans: Any, x: Any, y: Any) -> Any:
             return x * 2.0
         if y == 1:
             return 1.0
-    return y * power(x, y - 1.0)
+        if y == 0:
+            return np.zeros_like(full_value(x))  # the shape only: x**0 is constant
+        return y * power(x, y - 1.0)
+    return _power_slope(power, x, y)
 
 
 def _power_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -239,8 +252,12 @@ def _tanh_derivative(ans: Any, x: Any) -> Any:
     dtype = getattr(ans, "dtype", None)
     if dtype is None or dtype.itemsize >= 8:
         return 1.0 - ans * ans
-    u = exp(-2.0 * absolute(x))
-    return 4.0 * u / square(1.0 + u)
+    # For |x| < 1 the difference keeps its digits (tanh(1)**2 < 0.6), and it is smooth
+    # at 0, where the form in |x| would lose the odd higher derivatives (the third
+    # derivative at 0 is -2).
+    inner = less(absolute(x), 1.0)
+    u = exp(-2.0 * absolute(where(inner, 1.0, x)))
+    return where(inner, 1.0 - ans * ans, 4.0 * u / square(1.0 + u))
 
 
 tanh = unary(
@@ -248,7 +265,8 @@ tanh = unary(
     np.tanh,
     _tanh_derivative,
     Domain(ranges=((-3.0, 3.0),)),
-    "``1 - tanh(x)**2`` (in single precision computed as ``sech(x)**2`` from ``x``).",
+    "``1 - tanh(x)**2`` (in single precision computed as ``sech(x)**2`` from ``x`` "
+    "where ``|x| >= 1``).",
     fresh=True,
 )
 
@@ -322,6 +340,7 @@ minimum = _extremum(
 )
 
 # Late imports: the rules above call these at run time.
+from adfun._trace import full_value  # noqa: E402
 from adfun.numpy._nondiff import equal, floor_divide, greater, less, sign  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._broadcast import unbroadcast  # noqa: E402
