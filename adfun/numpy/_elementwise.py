@@ -115,13 +115,13 @@ def _safe_log_base(x: Any) -> Any:
 
 
 def _power_slope(power_fun: Any, x: Any, y: Any) -> Any:
-    """``y * x**(y-1)``, 0 where ``y == 0`` (``x**0`` is the constant 1, also at ``x = 0``,
-    where the product would be ``0 * inf``).  Written with ``where`` on a safe exponent, so
-    that every higher derivative is finite there too and a staged graph is right for any
-    exponent."""
-    zero = equal(y, 0)
-    safe = where(zero, 1.0, y)
-    return where(zero, 0.0, safe * power_fun(x, safe - 1.0))
+    """``y * x**(y-1)``, and 0 where ``x == 0`` and ``y == 0`` (``x**0`` is the constant 1,
+    also at 0, where the product would be ``0 * inf``).  Written with ``where`` on a safe
+    base, so that higher derivatives are finite there too and a staged graph is right for
+    every input."""
+    zero = logical_and(equal(x, 0), equal(y, 0))
+    safe = where(zero, 1.0, x)
+    return where(zero, 0.0, y * power_fun(safe, y - 1.0))
 
 
 def _power_derivative_x(ans: Any, x: Any, y: Any) -> Any:
@@ -341,7 +341,7 @@ minimum = _extremum(
 
 # Late imports: the rules above call these at run time.
 from adfun._trace import full_value  # noqa: E402
-from adfun.numpy._nondiff import equal, floor_divide, greater, less, sign  # noqa: E402
+from adfun.numpy._nondiff import equal, floor_divide, greater, less, logical_and, sign  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._broadcast import unbroadcast  # noqa: E402
 from adfun.numpy._complex import absolute_jvp, absolute_vjp  # noqa: E402

@@ -168,10 +168,18 @@ float_power = _elementwise_pair(
     Domain(ranges=((0.3, 3.0), (-2.0, 2.0))),
     "as :func:`power`, computed in float64.",
 )
+def _sign_factor_impl(x: Any, y: Any) -> Any:
+    return np.copysign(1.0, x) * np.copysign(1.0, y)
+
+
+# copysign's derivative in x, a graph node computed from the new inputs at replay.
+_sign_factor = nondifferentiable("copysign_factor", _sign_factor_impl,
+                                 "``copysign(1, x) copysign(1, y)`` is piecewise constant.")
+
+
 def _sign_product(x: Any, y: Any) -> Any:
-    """``copysign(1, x) * copysign(1, y)`` as graph nodes (recorded under ``jit``)."""
-    one = np.ones((), dtype_of(x))
-    return copysign(one, x) * copysign(one, y)
+    """``copysign(1, x) * copysign(1, y)`` (recorded under ``jit``), in ``x``'s dtype."""
+    return astype(_sign_factor(x, y), dtype_of(x))
 
 
 copysign = _elementwise_pair(
