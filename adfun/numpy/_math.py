@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from adfun._trace import Tracer
-from adfun.numpy._core import Domain, binary, composite, dtype_of, nondifferentiable, unary
+from adfun._records import EMPTY_PARAMS
+from adfun.numpy._core import Domain, apply, binary, composite, declare, dtype_of, unary
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -173,13 +174,13 @@ def _sign_factor_impl(x: Any, y: Any) -> Any:
 
 
 # copysign's derivative in x, a graph node computed from the new inputs at replay.
-_sign_factor = nondifferentiable("copysign_factor", _sign_factor_impl,
-                                 "``copysign(1, x) copysign(1, y)`` is piecewise constant.")
+_SIGN_FACTOR = declare("copysign_factor", _sign_factor_impl, (), (), None, "",
+                       nondiff=True)
 
 
 def _sign_product(x: Any, y: Any) -> Any:
     """``copysign(1, x) * copysign(1, y)`` (recorded under ``jit``), in ``x``'s dtype."""
-    return astype(_sign_factor(x, y), dtype_of(x))
+    return astype(apply(_SIGN_FACTOR, (x, y), EMPTY_PARAMS), dtype_of(x))
 
 
 copysign = _elementwise_pair(
@@ -327,7 +328,7 @@ from adfun.numpy._elementwise import power as pow  # noqa: E402, A001
 def _frexp_fun(x: Any, /, *args: Any, **kwargs: Any) -> Any:
     if type(x) is not Tracer:
         return np.frexp(x, *args, **kwargs)
-    exponent = _frexp_exponent(x)
+    exponent = apply(_FREXP_EXPONENT, (x,), EMPTY_PARAMS)
     return ldexp(x, negative(exponent)), exponent
 
 
@@ -336,8 +337,8 @@ def _frexp_exponent_impl(x: Any) -> Any:
 
 
 # The exponent as a graph node (computed from the new input when a staged graph replays).
-_frexp_exponent = nondifferentiable("frexp_exponent", _frexp_exponent_impl,
-                                    "the exponent is an integer.")
+_FREXP_EXPONENT = declare("frexp_exponent", _frexp_exponent_impl, (), (), None, "",
+                          nondiff=True)
 _frexp_fun.__name__ = _frexp_fun.__qualname__ = "frexp"
 _frexp_fun.__doc__ = """Differentiable :func:`numpy.frexp`: ``(x * 2**-e, e)``; the mantissa
 has derivative ``2**-e``, the integer exponent ``e`` is a constant.
@@ -360,7 +361,7 @@ def _nextafter_fun(x1: Any, x2: Any, /, *args: Any, **kwargs: Any) -> Any:
     if type(x1) is not Tracer and type(x2) is not Tracer:
         return np.nextafter(x1, x2, *args, **kwargs)
     # The step to the next float is a graph node, computed from the new inputs at replay.
-    step = _nextafter_step(x1, x2)
+    step = apply(_NEXTAFTER_STEP, (x1, x2), EMPTY_PARAMS)
     return x1 + step if type(x1) is Tracer else step + x1
 
 
@@ -368,8 +369,8 @@ def _nextafter_step_impl(x1: Any, x2: Any) -> Any:
     return np.nextafter(x1, x2) - x1
 
 
-_nextafter_step = nondifferentiable("nextafter_step", _nextafter_step_impl,
-                                    "the step to the next float is piecewise constant.")
+_NEXTAFTER_STEP = declare("nextafter_step", _nextafter_step_impl, (), (), None, "",
+                          nondiff=True)
 _nextafter_fun.__name__ = _nextafter_fun.__qualname__ = "nextafter"
 _nextafter_fun.__doc__ = """Differentiable :func:`numpy.nextafter`: ``x1`` plus a constant
 step of one unit in the last place; derivative 1 in ``x1`` and 0 in ``x2``.
