@@ -24,7 +24,7 @@ def _staged_matches(transform, first, second, rtol=0.0, atol=0.0):
     staged = ad.jit(transform)
     staged(*first)
     got, expected = staged(*second), transform(*second)
-    for got_part, expected_part in zip(_leaves(got), _leaves(expected)):
+    for got_part, expected_part in zip(_leaves(got), _leaves(expected), strict=True):
         assert np.shape(got_part) == np.shape(expected_part)
         assert np.all(np.isfinite(got_part)) == np.all(np.isfinite(expected_part))
         np.testing.assert_allclose(got_part, expected_part, rtol=rtol, atol=atol)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from adfun._trace import Tracer, full_value
 from adfun.numpy._core import Domain, binary, negate_fresh, scale_fresh, unary
 
 _ANY = Domain(ranges=((-3.0, 3.0), (-3.0, 3.0)))
@@ -252,12 +253,13 @@ def _tanh_derivative(ans: Any, x: Any) -> Any:
     dtype = getattr(ans, "dtype", None)
     if dtype is None or dtype.itemsize >= 8:
         return 1.0 - ans * ans
-    # For |x| < 1 the difference keeps its digits (tanh(1)**2 < 0.6), and it is smooth
-    # at 0, where the form in |x| would lose the odd higher derivatives (the third
-    # derivative at 0 is -2).
-    inner = less(absolute(x), 1.0)
-    u = exp(-2.0 * absolute(where(inner, 1.0, x)))
-    return where(inner, 1.0 - ans * ans, 4.0 * u / square(1.0 + u))
+    # sech(x)**2 = 4u / (1 + u)**2 with u = exp(-2s) holds for s = x and for s = -x; s = |x|
+    # keeps u from overflowing.  On traced values s is chosen with where (s = x at 0), not
+    # abs (whose derivative sign(0) = 0 would lose the odd higher derivatives at 0: the
+    # third derivative of tanh there is -2).
+    s = where(greater_equal(x, 0.0), x, negative(x)) if type(x) is Tracer else absolute(x)
+    u = exp(-2.0 * s)
+    return 4.0 * u / square(1.0 + u)
 
 
 tanh = unary(
@@ -265,8 +267,7 @@ tanh = unary(
     np.tanh,
     _tanh_derivative,
     Domain(ranges=((-3.0, 3.0),)),
-    "``1 - tanh(x)**2`` (in single precision computed as ``sech(x)**2`` from ``x`` "
-    "where ``|x| >= 1``).",
+    "``1 - tanh(x)**2`` (in single precision computed as ``sech(x)**2`` from ``x``).",
     fresh=True,
 )
 
@@ -340,8 +341,15 @@ minimum = _extremum(
 )
 
 # Late imports: the rules above call these at run time.
-from adfun._trace import full_value  # noqa: E402
-from adfun.numpy._nondiff import equal, floor_divide, greater, less, logical_and, sign  # noqa: E402
+from adfun.numpy._nondiff import (  # noqa: E402
+    equal,
+    floor_divide,
+    greater,
+    greater_equal,
+    less,
+    logical_and,
+    sign,
+)
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._broadcast import unbroadcast  # noqa: E402
 from adfun.numpy._complex import absolute_jvp, absolute_vjp  # noqa: E402

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._trace import Tracer
 from adfun._records import EMPTY_PARAMS
+from adfun._trace import Tracer
 from adfun.numpy._core import Domain, apply, binary, composite, declare, dtype_of, unary
 
 _LN2 = float(np.log(2.0))
@@ -242,6 +242,7 @@ fmax = _extremum_nan("fmax", np.fmax, lambda x, y: greater(x, y),
 fmin = _extremum_nan("fmin", np.fmin, lambda x, y: less(x, y),
                      "1 for the smaller argument (a NaN loses); ties split evenly.")
 
+from adfun.numpy._broadcast import unbroadcast  # noqa: E402
 from adfun.numpy._elementwise import (  # noqa: E402
     _power_slope,
     absolute,
@@ -264,8 +265,6 @@ from adfun.numpy._nondiff import (  # noqa: E402
 )
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import astype  # noqa: E402
-from adfun.numpy._broadcast import unbroadcast  # noqa: E402
-
 
 # --- two results ----------------------------------------------------------------------------
 
@@ -320,7 +319,6 @@ acosh, asinh, atanh = arccosh, arcsinh, arctanh
 atan2 = arctan2
 
 from adfun.numpy._elementwise import power as pow  # noqa: E402, A001
-
 
 # --- floating-point decompositions -------------------------------------------------------------
 

@@ -24,7 +24,6 @@ from adfun.numpy.linalg._helpers import (
     mask,
     mT,
     off_diagonal_inverse,
-    safe_reciprocal,
     pack,
     pack_values,
     primitive,
@@ -32,6 +31,7 @@ from adfun.numpy.linalg._helpers import (
     read_symmetric_adjoint,
     require_matrix,
     require_real,
+    safe_reciprocal,
     traced,
     unpack,
 )

@@ -175,9 +175,9 @@ def eigvals(a: Any) -> Any:
 
 
 from adfun.numpy._complex import conjugate, imag, real  # noqa: E402
-from adfun.numpy._reductions import sum as _sum  # noqa: E402
-from adfun.numpy._shape import expand_dims  # noqa: E402
-from adfun.numpy.linalg._inverse import inv  # noqa: E402
 from adfun.numpy._elementwise import absolute  # noqa: E402
 from adfun.numpy._nondiff import argmax, equal, stop_gradient  # noqa: E402
+from adfun.numpy._reductions import sum as _sum  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
+from adfun.numpy._shape import expand_dims  # noqa: E402
+from adfun.numpy.linalg._inverse import inv  # noqa: E402
