@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from adfun._trace import Tracer, full_value
 from adfun.numpy._core import Domain, binary, negate_fresh, scale_fresh, unary
 
 _ANY = Domain(ranges=((-3.0, 3.0), (-3.0, 3.0)))
@@ -114,6 +115,16 @@ def _safe_log_base(x: Any) -> Any:
     return log(where(equal(x, 0.0), 1.0, x))
 
 
+def _power_slope(power_fun: Any, x: Any, y: Any) -> Any:
+    """``y * x**(y-1)``, and 0 where ``x == 0`` and ``y == 0`` (``x**0`` is the constant 1,
+    also at 0, where the product would be ``0 * inf``).  Written with ``where`` on a safe
+    base, so that higher derivatives are finite there too and a staged graph is right for
+    every input."""
+    zero = logical_and(equal(x, 0), equal(y, 0))
+    safe = where(zero, 1.0, x)
+    return where(zero, 0.0, y * power_fun(safe, y - 1.0))
+
+
 def _power_derivative_x(ans: Any, x: Any, y: Any) -> Any:
     """``y * x**(y-1)``, with the common constant exponents done in fewer passes."""
     if type(y) in (float, int):
@@ -121,7 +132,10 @@ def _power_derivative_x(ans: Any, x: Any, y: Any) -> Any:
             return x * 2.0
         if y == 1:
             return 1.0
-    return y * power(x, y - 1.0)
+        if y == 0:
+            return np.zeros_like(full_value(x))  # the shape only: x**0 is constant
+        return y * power(x, y - 1.0)
+    return _power_slope(power, x, y)
 
 
 def _power_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -239,7 +253,12 @@ def _tanh_derivative(ans: Any, x: Any) -> Any:
     dtype = getattr(ans, "dtype", None)
     if dtype is None or dtype.itemsize >= 8:
         return 1.0 - ans * ans
-    u = exp(-2.0 * absolute(x))
+    # sech(x)**2 = 4u / (1 + u)**2 with u = exp(-2s) holds for s = x and for s = -x; s = |x|
+    # keeps u from overflowing.  On traced values s is chosen with where (s = x at 0), not
+    # abs (whose derivative sign(0) = 0 would lose the odd higher derivatives at 0: the
+    # third derivative of tanh there is -2).
+    s = where(greater_equal(x, 0.0), x, negative(x)) if type(x) is Tracer else absolute(x)
+    u = exp(-2.0 * s)
     return 4.0 * u / square(1.0 + u)
 
 
@@ -322,7 +341,15 @@ minimum = _extremum(
 )
 
 # Late imports: the rules above call these at run time.
-from adfun.numpy._nondiff import equal, floor_divide, greater, less, sign  # noqa: E402
+from adfun.numpy._nondiff import (  # noqa: E402
+    equal,
+    floor_divide,
+    greater,
+    greater_equal,
+    less,
+    logical_and,
+    sign,
+)
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._broadcast import unbroadcast  # noqa: E402
 from adfun.numpy._complex import absolute_jvp, absolute_vjp  # noqa: E402

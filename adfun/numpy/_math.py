@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from adfun._records import EMPTY_PARAMS
 from adfun._trace import Tracer
-from adfun.numpy._core import Domain, binary, composite, dtype_of, unary
+from adfun.numpy._core import Domain, apply, binary, composite, declare, dtype_of, unary
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -39,15 +40,31 @@ arctanh = unary("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x), _UNIT
                 "``1 / (1 - x**2)``.")
 
 
+# sinc'(x) = sum_{k>=1} (-1)**k 2k pi**2 x (pi x)**(2k-2) / (2k+1)!; near 0 (|x| < 1/2)
+# this series (to k = 14, exact to rounding there) replaces (cos(pi x) - sinc(x)) / x,
+# whose cancellation loses the digits of the higher derivatives near 0.
+_SINC_SERIES_LIMIT = 0.5
+_SINC_SERIES = tuple(
+    float((-1) ** k * 2 * k * np.pi ** (2 * k) / np.prod(np.arange(1.0, 2 * k + 2)))
+    for k in range(1, 15)
+)
+
+
 def _sinc_derivative(ans: Any, x: Any) -> Any:
-    # (cos(pi x) - sinc(x)) / x, whose limit at 0 is 0; the 0/0 is avoided by a safe x.
-    zero = equal(x, 0.0)
-    safe = where(zero, 1.0, x)
-    return where(zero, 0.0, (cos(np.pi * safe) - sinc(safe)) / safe)
+    # Polynomials and where only: every derivative order is right near and at 0.
+    small = less(absolute(x), _SINC_SERIES_LIMIT)
+    near = where(small, x, 0.0)
+    square = near * near
+    series: Any = _SINC_SERIES[-1]
+    for coefficient in reversed(_SINC_SERIES[:-1]):
+        series = series * square + coefficient
+    far = where(small, 1.0, x)
+    return where(small, series * near, (cos(np.pi * far) - sinc(far)) / far)
 
 
 sinc = unary("sinc", np.sinc, _sinc_derivative, _AWAY_FROM_ZERO,
-             "``(cos(pi x) - sinc(x)) / x``, 0 at ``x = 0``.")
+             "``(cos(pi x) - sinc(x)) / x``, 0 at ``x = 0`` (its series near 0, so that "
+             "higher derivatives are right there too).")
 
 # --- exponentials and logarithms --------------------------------------------------------
 
@@ -147,14 +164,28 @@ logaddexp2 = _elementwise_pair(
 )
 float_power = _elementwise_pair(
     "float_power", np.float_power,
-    lambda ans, x, y: y * float_power(x, y - 1.0),
+    lambda ans, x, y: _power_slope(float_power, x, y),
     lambda ans, x, y: ans * log(where(equal(x, 0.0), 1.0, x)),
     Domain(ranges=((0.3, 3.0), (-2.0, 2.0))),
     "as :func:`power`, computed in float64.",
 )
+def _sign_factor_impl(x: Any, y: Any) -> Any:
+    return np.copysign(1.0, x) * np.copysign(1.0, y)
+
+
+# copysign's derivative in x, a graph node computed from the new inputs at replay.
+_SIGN_FACTOR = declare("copysign_factor", _sign_factor_impl, (), (), None, "",
+                       nondiff=True)
+
+
+def _sign_product(x: Any, y: Any) -> Any:
+    """``copysign(1, x) * copysign(1, y)`` (recorded under ``jit``), in ``x``'s dtype."""
+    return astype(apply(_SIGN_FACTOR, (x, y), EMPTY_PARAMS), dtype_of(x))
+
+
 copysign = _elementwise_pair(
     "copysign", np.copysign,
-    lambda ans, x, y: np.copysign(1.0, full_value(x)) * np.copysign(1.0, full_value(y)),
+    lambda ans, x, y: _sign_product(x, y),
     None,
     Domain(ranges=((0.2, 3.0), (0.2, 3.0)), magnitude=True),
     "``sign(x) sign(y)`` for ``x``; none for ``y`` (piecewise constant).",
@@ -177,7 +208,7 @@ def _ldexp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 ldexp = _elementwise_pair(
     "ldexp", np.ldexp,
-    lambda ans, x, exponent: np.ldexp(np.ones((), dtype_of(x)), full_value(exponent)),
+    lambda ans, x, exponent: ldexp(np.ones((), dtype_of(x)), exponent),
     None,
     Domain(examples=_ldexp_examples),
     "``2**i`` for ``x``; the integer exponent ``i`` has none.",
@@ -211,8 +242,10 @@ fmax = _extremum_nan("fmax", np.fmax, lambda x, y: greater(x, y),
 fmin = _extremum_nan("fmin", np.fmin, lambda x, y: less(x, y),
                      "1 for the smaller argument (a NaN loses); ties split evenly.")
 
-from adfun._trace import full_value  # noqa: E402
+from adfun.numpy._broadcast import unbroadcast  # noqa: E402
 from adfun.numpy._elementwise import (  # noqa: E402
+    _power_slope,
+    absolute,
     cos,
     exp,
     log,
@@ -232,8 +265,6 @@ from adfun.numpy._nondiff import (  # noqa: E402
 )
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import astype  # noqa: E402
-from adfun.numpy._broadcast import unbroadcast  # noqa: E402
-
 
 # --- two results ----------------------------------------------------------------------------
 
@@ -289,17 +320,23 @@ atan2 = arctan2
 
 from adfun.numpy._elementwise import power as pow  # noqa: E402, A001
 
-
 # --- floating-point decompositions -------------------------------------------------------------
 
 
 def _frexp_fun(x: Any, /, *args: Any, **kwargs: Any) -> Any:
     if type(x) is not Tracer:
         return np.frexp(x, *args, **kwargs)
-    _, exponent = np.frexp(full_value(x))
-    return ldexp(x, -exponent), exponent
+    exponent = apply(_FREXP_EXPONENT, (x,), EMPTY_PARAMS)
+    return ldexp(x, negative(exponent)), exponent
 
 
+def _frexp_exponent_impl(x: Any) -> Any:
+    return np.frexp(x)[1]
+
+
+# The exponent as a graph node (computed from the new input when a staged graph replays).
+_FREXP_EXPONENT = declare("frexp_exponent", _frexp_exponent_impl, (), (), None, "",
+                          nondiff=True)
 _frexp_fun.__name__ = _frexp_fun.__qualname__ = "frexp"
 _frexp_fun.__doc__ = """Differentiable :func:`numpy.frexp`: ``(x * 2**-e, e)``; the mantissa
 has derivative ``2**-e``, the integer exponent ``e`` is a constant.
@@ -321,11 +358,17 @@ frexp = composite(np.frexp, Domain(examples=_frexp_examples), name="frexp")(_fre
 def _nextafter_fun(x1: Any, x2: Any, /, *args: Any, **kwargs: Any) -> Any:
     if type(x1) is not Tracer and type(x2) is not Tracer:
         return np.nextafter(x1, x2, *args, **kwargs)
-    first = full_value(x1)
-    step = np.nextafter(first, full_value(x2)) - first
-    return x1 + step if type(x1) is Tracer else first + step
+    # The step to the next float is a graph node, computed from the new inputs at replay.
+    step = apply(_NEXTAFTER_STEP, (x1, x2), EMPTY_PARAMS)
+    return x1 + step if type(x1) is Tracer else step + x1
 
 
+def _nextafter_step_impl(x1: Any, x2: Any) -> Any:
+    return np.nextafter(x1, x2) - x1
+
+
+_NEXTAFTER_STEP = declare("nextafter_step", _nextafter_step_impl, (), (), None, "",
+                          nondiff=True)
 _nextafter_fun.__name__ = _nextafter_fun.__qualname__ = "nextafter"
 _nextafter_fun.__doc__ = """Differentiable :func:`numpy.nextafter`: ``x1`` plus a constant
 step of one unit in the last place; derivative 1 in ``x1`` and 0 in ``x2``.
@@ -413,7 +456,7 @@ def _bessel_i1_impl(x: Any) -> Any:
 def _bessel_i1_derivative(ans: Any, x: Any) -> Any:
     # I1'(x) = I0(x) - I1(x) / x; near 0 (where I1(x) / x loses its digits, down to 0/0)
     # its series 1/2 + 3 x**2 / 16 is exact to rounding.
-    small = np.abs(full_value(x)) < 1e-4
+    small = less(absolute(x), 1e-4)  # a graph node: right for every input under jit
     safe = where(small, 1.0, x)
     return where(small, 0.5 + 0.1875 * x * x, i0(x) - ans / safe)
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._trace import Tracer, full_value
+from adfun._trace import Tracer, full_value, read_value
 from adfun.numpy._core import Domain, composite, ndim_of, shape_of
 
 
@@ -268,7 +268,11 @@ def polymul(a1: Any, a2: Any) -> Any:
 def _strip_leading_zeros(p: Any) -> Any:
     """As NumPy's ``poly1d`` does (keeping one coefficient): the result's length depends on
     which leading coefficients are exactly zero."""
-    nonzero = np.flatnonzero(full_value(p))
+    nonzero = np.flatnonzero(read_value(
+        p, "adfun.numpy.polymul",
+        "The length of the product depends on which leading coefficients are exactly "
+        "zero. Under jit, use adfun.numpy.convolve(a1, a2) (the same product without "
+        "the leading zeros removed), or call polymul outside the staged function."))
     start = int(nonzero[0]) if nonzero.size else shape_of(p)[0] - 1
     return p[start:] if start else p
 

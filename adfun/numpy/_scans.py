@@ -214,7 +214,62 @@ def _first_zero(current: Any, first: Any, axis: int) -> Any:
     return sum(where(first, current, 0.0), axis=axis, keepdims=True)
 
 
+def _to_last(x: Any, axis: int) -> Any:
+    ndim = ndim_of(x)
+    if axis == ndim - 1:
+        return x
+    return transpose(x, tuple(i for i in range(ndim) if i != axis) + (axis,))
+
+
+def _from_last(y: Any, axis: int) -> Any:
+    ndim = ndim_of(y)
+    if axis == ndim - 1:
+        return y
+    order = list(range(ndim - 1))
+    order.insert(axis, ndim - 1)
+    return transpose(y, tuple(order))
+
+
+def _staged_factors(x: Any) -> tuple:
+    """For a staged ``x`` (scan on the last axis): ``L[i] = prod_{k<i} x[k]`` and
+    ``M[i, j] = prod_{i<k<=j} x[k]`` (0 for ``j < i``), as graph nodes.
+
+    The zero structure that the eager rules read from the values cannot be read while
+    staging (the graph is replayed on other values), so the staged rules use these
+    division-free products instead: ``dx = L * (M @ g)`` and ``dy = (L * t) @ M``.  They
+    take O(n**2) memory per scan line (n its length) and are exact with any zeros; their
+    own derivatives are cumprods again, so every order is right.
+    """
+    n = shape_of(x)[-1]
+    index = np.arange(n)
+    later = index[None, :] > index[:, None]
+    square = broadcast_to(reshape(x, shape_of(x)[:-1] + (1, n)), shape_of(x)[:-1] + (n, n))
+    runs = cumprod(where(later, square, 1.0), axis=ndim_of(x))
+    m = where(later | (index[None, :] == index[:, None]), runs, 0.0)
+    ones = np.ones(shape_of(x)[:-1] + (1,), dtype_of(x))
+    lead = cumprod(concatenate([ones, x[..., :-1]], axis=-1), axis=ndim_of(x) - 1)
+    return lead, m
+
+
+def _staged_cumprod_vjp(g: Any, x: Any, axis: int) -> Any:
+    x, g = _to_last(x, axis), _to_last(g, axis)
+    if shape_of(x)[-1] == 0:
+        return _from_last(x, axis)
+    lead, m = _staged_factors(x)
+    return _from_last(lead * sum(m * expand_dims(g, -2), axis=-1), axis)
+
+
+def _staged_cumprod_jvp(t: Any, x: Any, axis: int) -> Any:
+    x, t = _to_last(x, axis), _to_last(t, axis)
+    if shape_of(x)[-1] == 0:
+        return _from_last(t, axis)
+    lead, m = _staged_factors(x)
+    return _from_last(sum(expand_dims(lead * t, -1) * m, axis=-2), axis)
+
+
 def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int = 0) -> Any:
+    if staging_trace_of(x) is not None:
+        return _staged_cumprod_vjp(g, x, axis)
     levels = _zero_levels(x, axis)
     result = None
     for level, (current, before, first) in reversed(list(enumerate(levels))):
@@ -230,6 +285,8 @@ def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int = 0) -> Any:
 
 
 def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int = 0) -> Any:
+    if staging_trace_of(x) is not None:
+        return _staged_cumprod_jvp(t, x, axis)
     total = None
     scale: Any = 1.0
     for level, (current, before, first) in enumerate(_zero_levels(x, axis)):
@@ -262,7 +319,9 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
     zero of a scan line get ``revcumsum(g * ans) / x``, the first zero gets the product
     of the entries before it times the cotangent-weighted running products after it,
     and entries after it get 0.  (Entries of magnitude below about ``1e-150`` but not
-    zero make second derivatives inaccurate: the regular part divides by them.)
+    zero make second derivatives inaccurate: the regular part divides by them.)  Under
+    ``jit`` / ``trace``, where the zeros of later inputs are not known, the rules use
+    division-free products instead (O(n**2) memory for a scan line of length n).
 
     Examples
     --------
@@ -278,13 +337,14 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
     return bind_unary(_CUMPROD, a, Params(axis=_scan_axis(a, axis, "cumprod")))
 
 
-from adfun._trace import full_value  # noqa: E402
+from adfun._trace import full_value, staging_trace_of  # noqa: E402
 from adfun.numpy._core import dtype_of  # noqa: E402
 from adfun.numpy._reductions import sum  # noqa: E402, A001
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import (  # noqa: E402
     broadcast_to,
     concatenate,
+    expand_dims,
     ravel,
     reshape,
     transpose,

@@ -65,12 +65,32 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     return apply(_WHERE, (condition, x, y), EMPTY_PARAMS)
 
 
+# NumPy's clip is minimum(maximum(a, a_min), a_max): where a_min > a_max the value is
+# a_max everywhere.  Each entry's derivative goes to the argument its value came from.
+
+
+def _from_low(x: Any, low: Any, high: Any) -> Any:
+    """Where the value is ``a_min`` (``x < a_min``, and ``a_min`` not above ``a_max``)."""
+    below = less(x, low)
+    return below if high is None else logical_and(below, less_equal(low, high))
+
+
+def _from_high(x: Any, low: Any, high: Any) -> Any:
+    """Where the value is ``a_max``: ``maximum(x, a_min) > a_max``."""
+    above = greater(x, high)
+    if low is None:
+        return above
+    return logical_or(above, logical_and(less(x, low), greater(low, high)))
+
+
 def _clip_mask(x: Any, low: Any, high: Any) -> Any:
     inside = 1.0
     if low is not None:
         inside = where(greater_equal(x, low), inside, 0.0)
     if high is not None:
         inside = where(less_equal(x, high), inside, 0.0)
+        if low is not None:
+            inside = where(greater(low, high), 0.0, inside)
     return inside
 
 
@@ -79,11 +99,11 @@ def _clip_x(g: Any, ans: Any, x: Any, low: Any, high: Any) -> Any:
 
 
 def _clip_low(g: Any, ans: Any, x: Any, low: Any, high: Any) -> Any:
-    return unbroadcast(where(less(x, low), g, 0.0), low)
+    return unbroadcast(where(_from_low(x, low, high), g, 0.0), low)
 
 
 def _clip_high(g: Any, ans: Any, x: Any, low: Any, high: Any) -> Any:
-    return unbroadcast(where(greater(x, high), g, 0.0), high)
+    return unbroadcast(where(_from_high(x, low, high), g, 0.0), high)
 
 
 def _clip_tangent_x(t: Any, ans: Any, x: Any, low: Any, high: Any) -> Any:
@@ -91,11 +111,11 @@ def _clip_tangent_x(t: Any, ans: Any, x: Any, low: Any, high: Any) -> Any:
 
 
 def _clip_tangent_low(t: Any, ans: Any, x: Any, low: Any, high: Any) -> Any:
-    return where(less(x, low), t, 0.0)
+    return where(_from_low(x, low, high), t, 0.0)
 
 
 def _clip_tangent_high(t: Any, ans: Any, x: Any, low: Any, high: Any) -> Any:
-    return where(greater(x, high), t, 0.0)
+    return where(_from_high(x, low, high), t, 0.0)
 
 
 def _clip_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -123,7 +143,8 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
     """Differentiable :func:`numpy.clip`.
 
     Derivative: 1 for ``a`` strictly inside ``[a_min, a_max]`` (and on the bounds), and
-    1 for the bound that is active where ``a`` is outside it.
+    1 for the bound that is active where ``a`` is outside it.  Where ``a_min > a_max``
+    the value is ``a_max`` (as NumPy computes it) and so is the derivative.
     """
     if "min" in kwargs or "max" in kwargs:
         a_min = kwargs.pop("min", a_min)
@@ -138,6 +159,8 @@ from adfun.numpy._nondiff import (  # noqa: E402
     greater_equal,
     less,
     less_equal,
+    logical_and,
+    logical_or,
     nonzero,
 )
 from adfun.numpy._broadcast import unbroadcast  # noqa: E402

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.special as sp
 
 from adfun._records import EMPTY_PARAMS, Params, Primitive
-from adfun._trace import Tracer, bind, bind_unary, full_value
+from adfun._trace import Tracer, bind, bind_unary, full_value, staging_trace_of
 from adfun.numpy._core import (
     Domain,
     _register,
@@ -196,16 +196,22 @@ def multigammaln(a: Any, d: int) -> Any:
     """Differentiable :func:`scipy.special.multigammaln`, the log multivariate gamma.
 
     ``d (d - 1) / 4 log(pi) + sum_{j=0}^{d-1} gammaln(a - j / 2)`` (a composite).
+    An entry ``a <= (d - 1) / 2`` raises ``ValueError``, as SciPy does; under ``jit`` /
+    ``trace``, where the graph is replayed on values not seen while tracing, it gives NaN.
     """
     if type(a) is not Tracer:
         return sp.multigammaln(a, d)
     d = int(d)
-    if np.any(full_value(a) <= 0.5 * (d - 1)):
+    staged = staging_trace_of(a) is not None
+    if not staged and np.any(full_value(a) <= 0.5 * (d - 1)):
         raise ValueError(f"adfun.scipy.special.multigammaln: every entry of a must exceed "
                          f"(d - 1) / 2 = {0.5 * (d - 1)} for d = {d}")
     total = 0.25 * d * (d - 1) * float(np.log(np.pi))
     for j in range(d):
         total = total + gammaln(a - 0.5 * j)
+    if staged:
+        # A staged graph cannot raise at replay: entries outside the domain give NaN.
+        total = where(less_equal(a, 0.5 * (d - 1)), np.nan, total)
     return total
 
 
@@ -633,7 +639,7 @@ __all__ = [
 
 from adfun.numpy._broadcast import unbroadcast  # noqa: E402
 from adfun.numpy._elementwise import absolute, exp, log, sin  # noqa: E402
-from adfun.numpy._nondiff import less, sign, stop_gradient  # noqa: E402
+from adfun.numpy._nondiff import less, less_equal, sign, stop_gradient  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._reductions import sum as _sum  # noqa: E402
 from adfun.numpy._shape import reshape  # noqa: E402

@@ -31,6 +31,7 @@ from adfun.numpy.linalg._helpers import (
     read_symmetric_adjoint,
     require_matrix,
     require_real,
+    safe_reciprocal,
     traced,
     unpack,
 )
@@ -239,9 +240,9 @@ def _svd_vjp(g: Any, ans: Any, a: Any) -> Any:
              + sigma @ (gaps * (vt_gv - mT(vt_gv))))
     result = u @ inner @ vh
     if m > k:
-        result = result + ((gu - u @ ut_gu) / expand_dims(s, -2)) @ vh
+        result = result + ((gu - u @ ut_gu) * expand_dims(safe_reciprocal(s), -2)) @ vh
     if n > k:
-        result = result + u @ ((gvh - mT(vt_gv) @ vh) / expand_dims(s, -1))
+        result = result + u @ ((gvh - mT(vt_gv) @ vh) * expand_dims(safe_reciprocal(s), -1))
     return result
 
 
@@ -256,9 +257,9 @@ def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
     du = u @ (gaps * (rotated @ sigma + sigma @ mT(rotated)))
     dv = v @ (gaps * (sigma @ rotated + mT(rotated) @ sigma))
     if m > k:
-        du = du + (t @ v - u @ rotated) / expand_dims(s, -2)
+        du = du + (t @ v - u @ rotated) * expand_dims(safe_reciprocal(s), -2)
     if n > k:
-        dv = dv + (mT(t) @ u - v @ mT(rotated)) / expand_dims(s, -2)
+        dv = dv + (mT(t) @ u - v @ mT(rotated)) * expand_dims(safe_reciprocal(s), -2)
     return pack([du, diag_part(rotated), mT(dv)], shape_of(a)[:-2])
 
 

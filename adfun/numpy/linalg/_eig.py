@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from adfun._trace import full_value
 from adfun.numpy._core import dtype_of, shape_of
 from adfun.numpy.linalg._helpers import (
     call,
@@ -48,13 +47,14 @@ def _gaps(w: Any) -> Any:
     return off_diagonal_inverse(expand_dims(w, -2) - expand_dims(w, -1))
 
 
-def _largest(v: Any) -> np.ndarray:
-    """Constant one-hot masks of each eigenvector's largest component (LAPACK makes it
-    real)."""
-    magnitudes = np.abs(full_value(v))
-    rows = np.argmax(magnitudes, axis=-2)
-    return (np.arange(magnitudes.shape[-2])[:, None] == rows[..., None, :]).astype(
-        magnitudes.dtype)
+def _largest(v: Any) -> Any:
+    """One-hot masks of each eigenvector's largest component (LAPACK makes it real),
+    constants for differentiation, computed as graph nodes (right under ``jit``)."""
+    magnitudes = stop_gradient(absolute(v))
+    rows = expand_dims(argmax(magnitudes, axis=-2), -2)
+    n = shape_of(v)[-2]
+    one = np.ones((), dtype_of(magnitudes))
+    return where(equal(np.arange(n)[:, None], rows), one, 0.0 * one)
 
 
 def _eig_jvp(t: Any, ans: Any, a: Any) -> Any:
@@ -175,6 +175,9 @@ def eigvals(a: Any) -> Any:
 
 
 from adfun.numpy._complex import conjugate, imag, real  # noqa: E402
+from adfun.numpy._elementwise import absolute  # noqa: E402
+from adfun.numpy._nondiff import argmax, equal, stop_gradient  # noqa: E402
 from adfun.numpy._reductions import sum as _sum  # noqa: E402
+from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import expand_dims  # noqa: E402
 from adfun.numpy.linalg._inverse import inv  # noqa: E402

@@ -18,6 +18,8 @@ from adfun.numpy._core import REGISTRY, Domain, _register, dtype_of, shape_of
 from adfun.numpy._reductions import sum as _sum
 from adfun.numpy._shape import concatenate, expand_dims, reshape, swapaxes
 from adfun.numpy._indexing import getitem
+from adfun.numpy._nondiff import equal
+from adfun.numpy._selection import where
 
 PREFIX = "linalg."
 
@@ -130,9 +132,24 @@ def read_symmetric_adjoint(g: Any, lower: bool) -> Any:
 
 
 def off_diagonal_inverse(differences: Any) -> Any:
-    """``1 / d`` off the diagonal and 0 on it, for matrices ``d`` of pairwise gaps."""
-    identity = eye_like(differences)
-    return 1.0 / (differences + identity) - identity
+    """``1 / d`` where ``d != 0``, and 0 where ``d == 0``: on the diagonal and at exactly
+    repeated eigen/singular values, for matrices ``d`` of pairwise gaps.
+
+    Dropping the terms of exactly equal values is the documented convention (see
+    docs/conventions.md, "Repeated eigenvalues and singular values"): it gives the right
+    derivative of every function of the vectors that depends on a repeated value's
+    vectors only through the space they span, and 0 rather than ``0 * inf = NaN`` where
+    the vectors' cotangent is zero.  Written with ``where`` (a safe denominator, then a
+    mask), so that it is recorded under ``jit`` and its own derivatives stay finite.
+    """
+    zero = equal(differences, 0)
+    return where(zero, 0.0, 1.0 / where(zero, 1.0, differences))
+
+
+def safe_reciprocal(s: Any) -> Any:
+    """``1 / s`` where ``s != 0`` and 0 where ``s == 0`` (as graph nodes)."""
+    zero = equal(s, 0)
+    return where(zero, 0.0, 1.0 / where(zero, 1.0, s))
 
 
 def pack(parts: list, batch: tuple) -> Any:

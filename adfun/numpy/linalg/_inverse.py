@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._trace import full_value
+from adfun._trace import full_value, read_value, staging_trace_of
 from adfun.numpy._core import dtype_of, ndim_of, shape_of
 from adfun.numpy.linalg._helpers import (
     call,
@@ -184,22 +184,80 @@ def _inverse_if_well_conditioned(value: np.ndarray) -> Any:
     return None
 
 
+def _checked_inverse(value: Any) -> tuple:
+    """``(inverse, well_conditioned)`` of a stack of matrices: the inverse where it is
+    well conditioned (see :func:`_inverse_if_well_conditioned`), zeros elsewhere (never
+    an error, never inf or NaN), and the mask of those matrices."""
+    value = np.asarray(value)
+    batch = value.shape[:-2]
+    if value.shape[-1] == 0:
+        return np.zeros(value.shape, value.dtype), np.ones(batch, bool)
+    flat = value.reshape((-1,) + value.shape[-2:])
+    inverse = np.zeros_like(flat)
+    invertible = np.zeros(flat.shape[0], bool)
+    try:
+        inverse[...] = np.linalg.inv(flat)
+        invertible[...] = True
+    except np.linalg.LinAlgError:
+        for index, matrix in enumerate(flat):
+            try:
+                inverse[index] = np.linalg.inv(matrix)
+                invertible[index] = True
+            except np.linalg.LinAlgError:
+                pass
+    with np.errstate(all="ignore"):
+        condition = (np.max(np.sum(np.abs(flat), axis=-2), axis=-1)
+                     * np.max(np.sum(np.abs(inverse), axis=-2), axis=-1))
+        good = invertible & np.isfinite(condition) & (
+            condition < 1.0 / np.sqrt(np.finfo(value.dtype).eps))
+    inverse[~good] = 0.0
+    return inverse.reshape(value.shape), good.reshape(batch)
+
+
+def _guarded_inverse_impl(a: Any) -> Any:
+    return _checked_inverse(a)[0]
+
+
+def _well_conditioned_impl(a: Any) -> Any:
+    return _checked_inverse(a)[1]
+
+
+# Under staging, cofactor's choice between det * inv and the SVD form is recorded as nodes
+# computed from each new input: the inverse (zeros where not well conditioned, so that
+# its rules stay finite in the branch not taken) and the mask of well-conditioned
+# matrices.
+_GUARDED_INVERSE = primitive("guarded_inverse", _guarded_inverse_impl, (_inv_vjp,),
+                             (_inv_jvp,), _square_examples)
+_WELL_CONDITIONED = primitive("well_conditioned", _well_conditioned_impl, (), (), None,
+                              nondiff=True)
+
+
+def _svd_cofactor(a: Any) -> Any:
+    u, s, vh = svd(a)
+    orientation = _orientation(u) * _orientation(vh)
+    scaled = u * expand_dims(_exclusive_products(s), -2)
+    return expand_dims(expand_dims(orientation, -1), -1) * matmul(scaled, vh)
+
+
 def cofactor(a: Any) -> Any:
     """The cofactor matrix ``adj(A).T`` (the derivative of ``det``), also when singular.
 
     For well-conditioned matrices ``det(A) * inv(A).T``; otherwise from the SVD
     ``A = U S V^T``: ``det(U) det(V) U diag(prod_{j != i} s_j) V^T``, which has no division
-    and stays finite at singular matrices.
+    and stays finite at singular matrices.  Under ``jit`` / ``trace`` both forms are
+    recorded and chosen per matrix with ``where`` from each new input's conditioning.
     """
+    if staging_trace_of(a) is not None:
+        well = expand_dims(expand_dims(call(_WELL_CONDITIONED, (a,)), -1), -1)
+        inverse = call(_GUARDED_INVERSE, (a,))
+        regular = expand_dims(expand_dims(det(a), -1), -1) * mT(inverse)
+        return where(well, regular, _svd_cofactor(a))
     value = full_value(a)
     inverse = _inverse_if_well_conditioned(value)
     if inverse is not None:
         inverse = inv(a) if traced(a) else inverse
         return expand_dims(expand_dims(det(a), -1), -1) * mT(inverse)
-    u, s, vh = svd(a)
-    orientation = _orientation(u) * _orientation(vh)
-    scaled = u * expand_dims(_exclusive_products(s), -2)
-    return expand_dims(expand_dims(orientation, -1), -1) * matmul(scaled, vh)
+    return _svd_cofactor(a)
 
 
 def _det_vjp(g: Any, ans: Any, a: Any) -> Any:
@@ -348,8 +406,8 @@ def _hermitian_pinv(a: Any, cutoff: float) -> Any:
     """NumPy's ``hermitian=True`` pseudo-inverse: from ``eigh`` (lower triangle read),
     ``V diag(1 / w) V^T`` over the eigenvalues above the cutoff."""
     w, v = eigh(a)
-    magnitude = np.abs(full_value(w))
-    kept = magnitude > cutoff * np.max(magnitude, axis=-1, keepdims=True)
+    magnitude = stop_gradient(absolute(w))  # the mask is a graph node (right under jit)
+    kept = greater(magnitude, cutoff * _max(magnitude, axis=-1, keepdims=True))
     inverse_values = where(kept, 1.0 / where(kept, w, 1.0), 0.0)
     return (v * expand_dims(inverse_values, -2)) @ mT(v)
 
@@ -368,7 +426,10 @@ def _cutoff(function: str, a: Any, rcond: Any, rtol: Any) -> float:
     if np.ndim(full_value(rcond)) != 0:
         raise TypeError(f"adfun.numpy.linalg.{function}: on traced values the cutoff must be "
                         f"a scalar, got an array of shape {np.shape(full_value(rcond))}")
-    return float(full_value(rcond))
+    return float(read_value(
+        rcond, f"adfun.numpy.linalg.{function}",
+        "The cutoff (rcond / rtol) decides which singular values count as zero: pass it "
+        "as a Python float, not as a traced value."))
 
 
 # --- lstsq (composite) -----------------------------------------------------------------
@@ -408,7 +469,14 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     cutoff = float(np.finfo(dtype_of(a)).eps) if cutoff < 0 else float(cutoff)
     x = matmul(call(_PINV, (a,), rcond=cutoff), b) if traced(a) else matmul(
         np.linalg.pinv(a, rcond=cutoff), b)
-    rank = np.linalg.lstsq(full_value(a), full_value(b), rcond=rcond)[2]
+    rank = np.linalg.lstsq(
+        read_value(a, "adfun.numpy.linalg.lstsq",
+                   "The rank it returns, and the shape of the residuals (empty unless a has "
+                   "full column rank), depend on the values of a. Under jit, compute the "
+                   "solution as adfun.numpy.linalg.pinv(a) @ b (or solve for a square, "
+                   "regular a) and the residuals with adfun.numpy.sum((b - a @ x)**2, "
+                   "axis=0), or call lstsq outside the staged function."),
+        full_value(b), rcond=rcond)[2]
     if rank == n and m > n:
         residual = b - matmul(a, x)
         residuals = _sum(residual * residual, axis=0)
@@ -502,4 +570,7 @@ from adfun.numpy._linear import matmul  # noqa: E402
 from adfun.numpy._reductions import sum as _sum  # noqa: E402
 from adfun.numpy._shape import expand_dims, reshape, squeeze, stack, transpose  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
+from adfun.numpy._elementwise import absolute  # noqa: E402
+from adfun.numpy._nondiff import greater, stop_gradient  # noqa: E402
+from adfun.numpy._reductions import max as _max  # noqa: E402
 from adfun.numpy.linalg._decompositions import eigh, svd, svdvals  # noqa: E402
