@@ -44,6 +44,13 @@ class Trace:
     #: True for a trace that stages a program (``ad.jit``): its values may not be read
     #: back into Python (``bool()``, ``float()``...), its ``refuse(kind, node)`` raises.
     staging = False
+    #: True for a trace whose graph outlives the call that records it (``vjp``'s
+    #: ``vjp_fn``, staged graphs, the imperative recording): ``bind`` then gives each node
+    #: a private read-only copy of every NumPy array constant it is passed (see
+    #: :func:`frozen`), so that no later in-place change of the caller's array reaches
+    #: the graph.  A trace differentiated before its transform returns (``grad``,
+    #: ``jvp``, ``hessian``...) skips the copies.
+    freezes = False
 
     def __init__(self, owner: str) -> None:
         self.level = next(_levels)
@@ -68,6 +75,7 @@ class StagingTrace(Trace):
 
     __slots__ = ()
     staging = True
+    freezes = True
 
     @property
     def transform(self) -> str:
@@ -93,6 +101,51 @@ class StagingTrace(Trace):
                "adfun.numpy.take(table, i, axis=0) instead: it is recorded in the program."
                if kind == "np.asarray()" else "")
         )
+
+
+class KeptTrace(Trace):
+    """A trace whose graph is used after the call that records it returns (``vjp``, the
+    imperative recording): its nodes hold private copies of array constants."""
+
+    __slots__ = ()
+    freezes = True
+
+
+def frozen(value: Any) -> Any:
+    """``value``, or a private read-only copy of it if it is an array that could change.
+
+    A writeable array is copied (the copy is read-only, so freezing it again costs
+    nothing); a read-only view of memory that is still writeable (``np.broadcast_to(c,
+    ...)``) becomes the same view of a read-only copy of its base when that base is no
+    larger than the view, else a copy.  Tuples and lists (index keys) are frozen item by
+    item.  Anything else is returned unchanged.
+    """
+    kind = type(value)
+    if kind is np.ndarray:
+        if value.flags.writeable:
+            copy = value.copy()
+            copy.flags.writeable = False
+            return copy
+        base = value.base
+        if base is None or (type(base) is np.ndarray and base.base is None
+                            and not base.flags.writeable):
+            return value
+        if (type(base) is np.ndarray and base.base is None and base.flags.c_contiguous
+                and base.nbytes <= value.nbytes):
+            offset = (value.__array_interface__["data"][0]
+                      - base.__array_interface__["data"][0])
+            view = np.ndarray(value.shape, value.dtype, buffer=frozen(base), offset=offset,
+                              strides=value.strides)
+            view.flags.writeable = False
+            return view
+        copy = value.copy()
+        copy.flags.writeable = False
+        return copy
+    if kind is tuple or kind is list:
+        items = [frozen(item) for item in value]
+        if any(new is not old for new, old in zip(items, value)):
+            return kind(items)
+    return value
 
 
 def staging_trace_of(x: Any) -> StagingTrace | None:
@@ -130,8 +183,9 @@ class open_trace:
 
     __slots__ = ("trace", "_token")
 
-    def __init__(self, owner: str, staging: bool = False) -> None:
-        self.trace = StagingTrace(owner) if staging else Trace(owner)
+    def __init__(self, owner: str, staging: bool = False, kept: bool = False) -> None:
+        self.trace = (StagingTrace(owner) if staging else KeptTrace(owner) if kept
+                      else Trace(owner))
 
     def __enter__(self) -> Trace:
         self._token = current_trace.set(self.trace)
@@ -143,7 +197,13 @@ class open_trace:
 
 
 def new_input(trace: Trace, value: Any) -> Tracer:
-    """A tracer for ``value`` whose node is a fresh graph input of ``trace``."""
+    """A tracer for ``value`` whose node is a fresh graph input of ``trace``.
+
+    A trace that :attr:`~Trace.freezes` its constants holds a private copy of a caller's
+    writeable array: its graph is used after the caller regains control of the array.
+    """
+    if trace.freezes and type(value) is np.ndarray:
+        value = frozen(value)
     return _record(trace, INPUT, (), (), (), EMPTY_PARAMS, value)
 
 
@@ -172,6 +232,8 @@ def bind(primitive: Any, args: tuple, params: Params) -> Any:
                     lower = True
                 continue
             lower = True
+        elif top.freezes:
+            arg = frozen(arg)
         values.append(arg)
     values = tuple(values)
     ans = bind(primitive, values, params) if lower else primitive.impl(*values, **params)
@@ -188,6 +250,8 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
     if type(x) is Tracer:
         top = x.trace
         if type(y) is not Tracer:
+            if type(y) is np.ndarray and top.freezes:
+                y = frozen(y)
             x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
         elif y.trace is top:
             x_value, y_value, parents, argnums = x.value, y.value, (x.node, y.node), _BOTH
@@ -198,6 +262,8 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
             x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
     else:
         top = y.trace
+        if type(x) is np.ndarray and top.freezes:
+            x = frozen(x)
         x_value, y_value, parents, argnums = x, y.value, (y.node,), _SECOND
     if not top.active:
         raise TracerEscapeError(primitive.name, top)
