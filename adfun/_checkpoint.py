@@ -141,7 +141,8 @@ def _bind(flat_args: tuple, params: Params, lowest: int) -> tuple:
             argnums.append(position)
             values.append(arg.value)
         else:
-            values.append(frozen(arg) if top.freezes and type(arg) is not Tracer else arg)
+            values.append(frozen(arg, top.copies) if top.freezes and type(arg) is not Tracer
+                          else arg)
     values = tuple(values)
     ans, out_tree, layout = _bind(values, params, lowest)
     node = Node(CHECKPOINT, tuple(parents), tuple(argnums), values, params, ans)

@@ -38,6 +38,9 @@ training: contextvars.ContextVar[bool] = contextvars.ContextVar(
 #: graphs are differentiated after the operations return, so it is a kept trace: a NumPy
 #: array passed to a recorded operation is copied (``NDArray`` values are copy-on-write).
 TRACE = KeptTrace("autograd.record")
+#: A NumPy constant used by several recorded operations is copied for each: a table of
+#: the copies (see ``frozen``) would keep them for ever.
+TRACE.copies = None
 #: Stands in for ``Trace.nodes``: a trace that lives as long as the process must not keep
 #: every node it ever records (each recorded graph is reached from the arrays that use it,
 #: and freed with them).  A deque of length 0 drops what is appended to it, in one C call

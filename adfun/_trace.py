@@ -40,7 +40,7 @@ current_trace: contextvars.ContextVar[Trace | None] = contextvars.ContextVar(
 class Trace:
     """Bookkeeping of one transform invocation (not part of the immutable graph)."""
 
-    __slots__ = ("level", "active", "owner", "nodes")
+    __slots__ = ("level", "active", "owner", "nodes", "copies")
     #: True for a trace that stages a program (``ad.jit``): its values may not be read
     #: back into Python (``bool()``, ``float()``...), its ``refuse(kind, node)`` raises.
     staging = False
@@ -58,6 +58,8 @@ class Trace:
         self.owner = owner
         #: Every node recorded in this trace, in creation order (a topological order).
         self.nodes: list[Node] = []
+        #: The private copies of array constants (see :func:`frozen`), where it freezes.
+        self.copies: dict | None = {} if self.freezes else None
 
     def __repr__(self) -> str:
         state = "open" if self.active else "closed"
@@ -111,41 +113,59 @@ class KeptTrace(Trace):
     freezes = True
 
 
-def frozen(value: Any) -> Any:
+def frozen(value: Any, copies: dict | None = None) -> Any:
     """``value``, or a private read-only copy of it if it is an array that could change.
 
     A writeable array is copied (the copy is read-only, so freezing it again costs
-    nothing); a read-only view of memory that is still writeable (``np.broadcast_to(c,
-    ...)``) becomes the same view of a read-only copy of its base when that base is no
-    larger than the view, else a copy.  Tuples and lists (index keys) are frozen item by
-    item.  Anything else is returned unchanged.
+    nothing).  A view of a whole array (a transpose, a reversal, ``np.broadcast_to``)
+    becomes the same view of the frozen copy of that array, so a constant and its
+    transpose stay one buffer; another view is copied.  Tuples and lists (index keys) are
+    frozen item by item; anything else is returned unchanged.
+
+    ``copies`` (``id(array) -> (array, copy)``, one per trace) lets a trace that uses an
+    array several times keep one copy: it is reused only while it still equals the array
+    bit for bit (comparing costs half a copy), so an array modified in place between two
+    uses is copied again and each node keeps the values it computed with.
     """
     kind = type(value)
     if kind is np.ndarray:
-        if value.flags.writeable:
-            copy = value.copy()
-            copy.flags.writeable = False
-            return copy
         base = value.base
-        if base is None or (type(base) is np.ndarray and base.base is None
-                            and not base.flags.writeable):
-            return value
-        if (type(base) is np.ndarray and base.base is None and base.flags.c_contiguous
-                and base.nbytes <= value.nbytes):
+        if base is None:
+            return _frozen_owner(value, copies) if value.flags.writeable else value
+        if type(base) is not np.ndarray or base.base is not None:
+            return _frozen_owner(value, None)
+        if not (base.flags.writeable or value.flags.writeable):
+            return value  # a read-only view of read-only memory (e.g. of a frozen copy)
+        if base.flags.c_contiguous and base.nbytes <= value.nbytes:
             offset = (value.__array_interface__["data"][0]
                       - base.__array_interface__["data"][0])
-            view = np.ndarray(value.shape, value.dtype, buffer=frozen(base), offset=offset,
-                              strides=value.strides)
+            view = np.ndarray(value.shape, value.dtype, buffer=_frozen_owner(base, copies),
+                              offset=offset, strides=value.strides)
             view.flags.writeable = False
             return view
-        copy = value.copy()
-        copy.flags.writeable = False
-        return copy
+        return _frozen_owner(value, None)
     if kind is tuple or kind is list:
-        items = [frozen(item) for item in value]
+        items = [frozen(item, copies) for item in value]
         if any(new is not old for new, old in zip(items, value)):
             return kind(items)
     return value
+
+
+def _frozen_owner(value: np.ndarray, copies: dict | None) -> np.ndarray:
+    """A read-only copy of ``value``, reusing the one in ``copies`` if it still matches."""
+    if copies is not None:
+        entry = copies.get(id(value))
+        if (entry is not None and entry[0] is value and value.flags.c_contiguous
+                and value.dtype.kind != "O"):
+            copy = entry[1]
+            if np.array_equal(value.reshape(-1).view(np.uint8),
+                              copy.reshape(-1).view(np.uint8)):
+                return copy
+    copy = value.copy()
+    copy.flags.writeable = False
+    if copies is not None:
+        copies[id(value)] = (value, copy)
+    return copy
 
 
 def staging_trace_of(x: Any) -> StagingTrace | None:
@@ -193,6 +213,7 @@ class open_trace:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.trace.active = False
+        self.trace.copies = None  # the nodes hold the copies they need
         current_trace.reset(self._token)
 
 
@@ -203,7 +224,7 @@ def new_input(trace: Trace, value: Any) -> Tracer:
     writeable array: its graph is used after the caller regains control of the array.
     """
     if trace.freezes and type(value) is np.ndarray:
-        value = frozen(value)
+        value = frozen(value, trace.copies)
     return _record(trace, INPUT, (), (), (), EMPTY_PARAMS, value)
 
 
@@ -233,7 +254,7 @@ def bind(primitive: Any, args: tuple, params: Params) -> Any:
                 continue
             lower = True
         elif top.freezes:
-            arg = frozen(arg)
+            arg = frozen(arg, top.copies)
         values.append(arg)
     values = tuple(values)
     ans = bind(primitive, values, params) if lower else primitive.impl(*values, **params)
@@ -251,7 +272,7 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
         top = x.trace
         if type(y) is not Tracer:
             if type(y) is np.ndarray and top.freezes:
-                y = frozen(y)
+                y = frozen(y, top.copies)
             x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
         elif y.trace is top:
             x_value, y_value, parents, argnums = x.value, y.value, (x.node, y.node), _BOTH
@@ -263,7 +284,7 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
     else:
         top = y.trace
         if type(x) is np.ndarray and top.freezes:
-            x = frozen(x)
+            x = frozen(x, top.copies)
         x_value, y_value, parents, argnums = x, y.value, (y.node,), _SECOND
     if not top.active:
         raise TracerEscapeError(primitive.name, top)
