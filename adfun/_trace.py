@@ -262,6 +262,7 @@ def bind(primitive: Any, args: tuple, params: Params) -> Any:
 
 
 _FIRST = (0,)
+_ARRAY = np.ndarray  # one global lookup for bind_binary's constant check
 _SECOND = (1,)
 _BOTH = (0, 1)
 
@@ -271,7 +272,7 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
     if type(x) is Tracer:
         top = x.trace
         if type(y) is not Tracer:
-            if type(y) is np.ndarray and top.freezes:
+            if type(y) is _ARRAY and top.freezes:
                 y = frozen(y, top.copies)
             x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
         elif y.trace is top:
@@ -283,7 +284,7 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
             x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
     else:
         top = y.trace
-        if type(x) is np.ndarray and top.freezes:
+        if type(x) is _ARRAY and top.freezes:
             x = frozen(x, top.copies)
         x_value, y_value, parents, argnums = x, y.value, (y.node,), _SECOND
     if not top.active:
