@@ -296,6 +296,13 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     aux : pytree
         Only with ``has_aux``.
 
+    Notes
+    -----
+    ``vjp_fn`` uses the values of the call: the recorded graph holds private copies of
+    the primals and of the NumPy arrays ``fun`` used, and ``out`` and ``aux`` are the
+    caller's to modify, so no in-place change made before ``vjp_fn`` runs alters its
+    result.
+
     Examples
     --------
     >>> import adfun as ad, adfun.numpy as anp
