@@ -23,7 +23,7 @@ from adfun._errors import TracerEscapeError, describe
 from adfun._pytree import tree_flatten, tree_unflatten
 from adfun._records import OPERATIONS, Joint, Node, Params, Primitive
 from adfun._reverse import backward
-from adfun._trace import Tracer, full_value
+from adfun._trace import Tracer, frozen, full_value
 from adfun._transforms import _finish, _name, _own_node, _trace_call, push_tangents
 
 
@@ -141,7 +141,8 @@ def _bind(flat_args: tuple, params: Params, lowest: int) -> tuple:
             argnums.append(position)
             values.append(arg.value)
         else:
-            values.append(arg)
+            values.append(frozen(arg, top.copies) if top.freezes and type(arg) is not Tracer
+                          else arg)
     values = tuple(values)
     ans, out_tree, layout = _bind(values, params, lowest)
     node = Node(CHECKPOINT, tuple(parents), tuple(argnums), values, params, ans)
@@ -217,9 +218,34 @@ def _retrace(argnums: tuple, flat_args: tuple, fun: Callable, in_tree: Any) -> t
     return traced, slots
 
 
+def _check_recomputed(fun: Callable, traced: Any, ans: Any) -> None:
+    """Raise if recomputing ``fun`` gave another value than the call being differentiated.
+
+    The derivative is taken at the recomputation, so a difference means it would belong
+    to another function: ``fun`` read something that changed since the call (an array
+    of its closure or a global modified in place, a random draw).  Comparing the one
+    output costs far less than the recomputation.
+    """
+    recomputed = np.asarray(full_value(traced.out_leaves[0]))
+    recorded = np.asarray(full_value(ans))
+    nan_aware = recorded.dtype.kind in "fc" and recomputed.dtype.kind in "fc"
+    if recomputed.shape == recorded.shape and np.array_equal(recomputed, recorded,
+                                                             equal_nan=nan_aware):
+        return
+    raise RuntimeError(
+        f"checkpoint({_name(fun)}): recomputing {_name(fun)} for its derivative gave a "
+        f"different value than the checkpointed call did, so the derivative would belong "
+        f"to another function. A checkpointed function is run again in the backward pass "
+        f"and must be pure: it probably reads an array (from its closure or a global) that "
+        f"was modified in place after the call, or draws random numbers. Pass such arrays "
+        f"as arguments of the checkpointed function, or copy them before modifying them."
+    )
+
+
 def _vjp_rule(argnums: tuple, g: Any, ans: Any, *flat_args: Any, fun: Callable,
               in_tree: Any) -> list:
     traced, slots = _retrace(argnums, flat_args, fun, in_tree)
+    _check_recomputed(fun, traced, ans)
     node = _own_node(traced.trace, traced.out_leaves[0])
     cotangents = backward([(node, g)] if node is not None else [], traced.inputs,
                           traced.trace.nodes)
@@ -233,6 +259,7 @@ def _vjp_rule(argnums: tuple, g: Any, ans: Any, *flat_args: Any, fun: Callable,
 def _jvp_rule(argnums: tuple, tangents: list, ans: Any, *flat_args: Any, fun: Callable,
               in_tree: Any) -> Any:
     traced, slots = _retrace(argnums, flat_args, fun, in_tree)
+    _check_recomputed(fun, traced, ans)
     seeds = {
         node: tangents[index]
         for node, index in zip(traced.inputs, slots)

@@ -189,6 +189,7 @@ class Jitted:
             out = self.fun(*args, **kwargs)
         finally:
             trace.active = False
+            trace.copies = None  # the nodes hold the copies of the constants they use
             current_trace.reset(token)
         out_leaves, out_tree = tree_flatten(out)
         dynamic_positions = set(dynamic)
@@ -343,7 +344,10 @@ def jit(fun: Callable) -> Jitted:
     Notes
     -----
     ``fun`` must be pure: side effects (printing, appending to lists, reading global
-    arrays that change later) happen once, at tracing time.  A jitted function composes
+    arrays that change later) happen once, at tracing time.  The staged program holds a
+    private copy of every NumPy array ``fun`` used as a constant, taken when it was used
+    (as JAX does): a global array modified in place after staging does not change later
+    results; pass it as an argument instead.  A jitted function composes
     with every transform: ``jit(grad(f))``, ``grad(jit(f))``, ``jvp(jit(f), ...)``,
     ``jit(jit(f))``.
 

@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 
 from adfun._records import EMPTY_PARAMS, INPUT, Node
-from adfun._trace import Trace, Tracer
+from adfun._trace import KeptTrace, Tracer
 
 #: Whether ``NDArray`` operations of this thread are recorded (``autograd.record()``).
 recording: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -34,8 +34,13 @@ training: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "adfun_autograd_training", default=False
 )
 
-#: The one trace every recorded ``NDArray`` operation binds into; it is never closed.
-TRACE = Trace("autograd.record")
+#: The one trace every recorded ``NDArray`` operation binds into; it is never closed.  Its
+#: graphs are differentiated after the operations return, so it is a kept trace: a NumPy
+#: array passed to a recorded operation is copied (``NDArray`` values are copy-on-write).
+TRACE = KeptTrace("autograd.record")
+#: A NumPy constant used by several recorded operations is copied for each: a table of
+#: the copies (see ``frozen``) would keep them for ever.
+TRACE.copies = None
 #: Stands in for ``Trace.nodes``: a trace that lives as long as the process must not keep
 #: every node it ever records (each recorded graph is reached from the arrays that use it,
 #: and freed with them).  A deque of length 0 drops what is appended to it, in one C call

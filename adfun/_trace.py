@@ -40,10 +40,17 @@ current_trace: contextvars.ContextVar[Trace | None] = contextvars.ContextVar(
 class Trace:
     """Bookkeeping of one transform invocation (not part of the immutable graph)."""
 
-    __slots__ = ("level", "active", "owner", "nodes")
+    __slots__ = ("level", "active", "owner", "nodes", "copies")
     #: True for a trace that stages a program (``ad.jit``): its values may not be read
     #: back into Python (``bool()``, ``float()``...), its ``refuse(kind, node)`` raises.
     staging = False
+    #: True for a trace whose graph outlives the call that records it (``vjp``'s
+    #: ``vjp_fn``, staged graphs, the imperative recording): ``bind`` then gives each node
+    #: a private read-only copy of every NumPy array constant it is passed (see
+    #: :func:`frozen`), so that no later in-place change of the caller's array reaches
+    #: the graph.  A trace differentiated before its transform returns (``grad``,
+    #: ``jvp``, ``hessian``...) skips the copies.
+    freezes = False
 
     def __init__(self, owner: str) -> None:
         self.level = next(_levels)
@@ -51,6 +58,8 @@ class Trace:
         self.owner = owner
         #: Every node recorded in this trace, in creation order (a topological order).
         self.nodes: list[Node] = []
+        #: The private copies of array constants (see :func:`frozen`), where it freezes.
+        self.copies: dict | None = {} if self.freezes else None
 
     def __repr__(self) -> str:
         state = "open" if self.active else "closed"
@@ -68,6 +77,7 @@ class StagingTrace(Trace):
 
     __slots__ = ()
     staging = True
+    freezes = True
 
     @property
     def transform(self) -> str:
@@ -93,6 +103,69 @@ class StagingTrace(Trace):
                "adfun.numpy.take(table, i, axis=0) instead: it is recorded in the program."
                if kind == "np.asarray()" else "")
         )
+
+
+class KeptTrace(Trace):
+    """A trace whose graph is used after the call that records it returns (``vjp``, the
+    imperative recording): its nodes hold private copies of array constants."""
+
+    __slots__ = ()
+    freezes = True
+
+
+def frozen(value: Any, copies: dict | None = None) -> Any:
+    """``value``, or a private read-only copy of it if it is an array that could change.
+
+    A writeable array is copied (the copy is read-only, so freezing it again costs
+    nothing).  A view of a whole array (a transpose, a reversal, ``np.broadcast_to``)
+    becomes the same view of the frozen copy of that array, so a constant and its
+    transpose stay one buffer; another view is copied.  Tuples and lists (index keys) are
+    frozen item by item; anything else is returned unchanged.
+
+    ``copies`` (``id(array) -> (array, copy)``, one per trace) lets a trace that uses an
+    array several times keep one copy: it is reused only while it still equals the array
+    bit for bit (comparing costs half a copy), so an array modified in place between two
+    uses is copied again and each node keeps the values it computed with.
+    """
+    kind = type(value)
+    if kind is np.ndarray:
+        base = value.base
+        if base is None:
+            return _frozen_owner(value, copies) if value.flags.writeable else value
+        if type(base) is not np.ndarray or base.base is not None:
+            return _frozen_owner(value, None)
+        if not (base.flags.writeable or value.flags.writeable):
+            return value  # a read-only view of read-only memory (e.g. of a frozen copy)
+        if base.flags.c_contiguous and base.nbytes <= value.nbytes:
+            offset = (value.__array_interface__["data"][0]
+                      - base.__array_interface__["data"][0])
+            view = np.ndarray(value.shape, value.dtype, buffer=_frozen_owner(base, copies),
+                              offset=offset, strides=value.strides)
+            view.flags.writeable = False
+            return view
+        return _frozen_owner(value, None)
+    if kind is tuple or kind is list:
+        items = [frozen(item, copies) for item in value]
+        if any(new is not old for new, old in zip(items, value)):
+            return kind(items)
+    return value
+
+
+def _frozen_owner(value: np.ndarray, copies: dict | None) -> np.ndarray:
+    """A read-only copy of ``value``, reusing the one in ``copies`` if it still matches."""
+    if copies is not None:
+        entry = copies.get(id(value))
+        if (entry is not None and entry[0] is value and value.flags.c_contiguous
+                and value.dtype.kind != "O"):
+            copy = entry[1]
+            if np.array_equal(value.reshape(-1).view(np.uint8),
+                              copy.reshape(-1).view(np.uint8)):
+                return copy
+    copy = value.copy()
+    copy.flags.writeable = False
+    if copies is not None:
+        copies[id(value)] = (value, copy)
+    return copy
 
 
 def staging_trace_of(x: Any) -> StagingTrace | None:
@@ -130,8 +203,9 @@ class open_trace:
 
     __slots__ = ("trace", "_token")
 
-    def __init__(self, owner: str, staging: bool = False) -> None:
-        self.trace = StagingTrace(owner) if staging else Trace(owner)
+    def __init__(self, owner: str, staging: bool = False, kept: bool = False) -> None:
+        self.trace = (StagingTrace(owner) if staging else KeptTrace(owner) if kept
+                      else Trace(owner))
 
     def __enter__(self) -> Trace:
         self._token = current_trace.set(self.trace)
@@ -139,11 +213,18 @@ class open_trace:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.trace.active = False
+        self.trace.copies = None  # the nodes hold the copies they need
         current_trace.reset(self._token)
 
 
 def new_input(trace: Trace, value: Any) -> Tracer:
-    """A tracer for ``value`` whose node is a fresh graph input of ``trace``."""
+    """A tracer for ``value`` whose node is a fresh graph input of ``trace``.
+
+    A trace that :attr:`~Trace.freezes` its constants holds a private copy of a caller's
+    writeable array: its graph is used after the caller regains control of the array.
+    """
+    if trace.freezes and type(value) is np.ndarray:
+        value = frozen(value, trace.copies)
     return _record(trace, INPUT, (), (), (), EMPTY_PARAMS, value)
 
 
@@ -172,6 +253,8 @@ def bind(primitive: Any, args: tuple, params: Params) -> Any:
                     lower = True
                 continue
             lower = True
+        elif top.freezes:
+            arg = frozen(arg, top.copies)
         values.append(arg)
     values = tuple(values)
     ans = bind(primitive, values, params) if lower else primitive.impl(*values, **params)
@@ -179,6 +262,7 @@ def bind(primitive: Any, args: tuple, params: Params) -> Any:
 
 
 _FIRST = (0,)
+_ARRAY = np.ndarray  # one global lookup for bind_binary's constant check
 _SECOND = (1,)
 _BOTH = (0, 1)
 
@@ -188,6 +272,8 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
     if type(x) is Tracer:
         top = x.trace
         if type(y) is not Tracer:
+            if type(y) is _ARRAY and top.freezes:
+                y = frozen(y, top.copies)
             x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
         elif y.trace is top:
             x_value, y_value, parents, argnums = x.value, y.value, (x.node, y.node), _BOTH
@@ -198,6 +284,8 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
             x_value, y_value, parents, argnums = x.value, y, (x.node,), _FIRST
     else:
         top = y.trace
+        if type(x) is _ARRAY and top.freezes:
+            x = frozen(x, top.copies)
         x_value, y_value, parents, argnums = x, y.value, (y.node,), _SECOND
     if not top.active:
         raise TracerEscapeError(primitive.name, top)

@@ -132,15 +132,18 @@ def _trace_call(
     has_aux: bool,
     kwargs: dict | None = None,
     staging: bool = False,
+    kept: bool = False,
 ) -> _Traced:
     """Call ``fun(*args)`` with the arguments at ``positions`` traced (in a staging trace,
-    whose graph will be replayed, with ``staging=True``)."""
+    whose graph will be replayed, with ``staging=True``; in a trace whose graph is used
+    after this call returns, with ``kept=True``: both hold private copies of the arrays
+    they capture)."""
     result = _Traced()
     call_args = list(args)
     in_leaves: list = []
     in_trees: list = []
     inputs: list = []
-    with open_trace(f"{transform}({_name(fun)})", staging) as trace:
+    with open_trace(f"{transform}({_name(fun)})", staging, kept) as trace:
         for position in positions:
             leaves, tree = tree_flatten(args[position])
             paths = leaf_paths(tree, f"argument {position}")
@@ -162,7 +165,7 @@ def _trace_call(
                 f"(output, aux), but it returned {describe(out)}"
             )
         out, aux = out
-        result.aux = _strip(trace, aux)
+        result.aux = _released(trace, aux) if kept else _strip(trace, aux)
     else:
         result.aux = None
     out_leaves, out_tree = tree_flatten(out)
@@ -183,6 +186,23 @@ def _strip(trace: Trace, tree: Any) -> Any:
         treedef, [leaf.value if type(leaf) is Tracer and leaf.trace is trace else leaf
                   for leaf in leaves]
     )
+
+
+def _released(trace: Trace, tree: Any) -> Any:
+    """``tree`` with this trace's layer removed and the arrays its graph holds copied.
+
+    The values of ``trace``'s nodes are the graph's own (its rules read them): a caller
+    that keeps the graph (``vjp``) receives copies it may modify.
+    """
+    leaves, treedef = tree_flatten(tree)
+    released = []
+    for leaf in leaves:
+        if type(leaf) is Tracer and leaf.trace is trace:
+            leaf = leaf.value
+            if type(leaf) is np.ndarray:
+                leaf = leaf.copy()
+        released.append(leaf)
+    return tree_unflatten(treedef, released)
 
 
 def _own_node(trace: Trace, leaf: Any) -> Any:
@@ -285,6 +305,13 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     aux : pytree
         Only with ``has_aux``.
 
+    Notes
+    -----
+    ``vjp_fn`` uses the values of the call: the recorded graph holds private copies of
+    the primals and of the NumPy arrays ``fun`` used, and ``out`` and ``aux`` are the
+    caller's to modify, so no in-place change made before ``vjp_fn`` runs alters its
+    result.
+
     Examples
     --------
     >>> import adfun as ad, adfun.numpy as anp
@@ -292,8 +319,12 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     >>> float(out), vjp_fn(1.0)
     (0.0, (np.float64(2.0),))
     """
-    traced = _trace_call("vjp", fun, primals, tuple(range(len(primals))), has_aux)
-    out = _strip(traced.trace, traced.out)
+    # The graph outlives this call: a kept trace gives its nodes private copies of the
+    # primals and of every array constant, and the caller gets copies of the values the
+    # nodes hold, so that no in-place change before vjp_fn runs can alter its result.
+    traced = _trace_call("vjp", fun, primals, tuple(range(len(primals))), has_aux,
+                         kept=True)
+    out = _released(traced.trace, traced.out)
     out_tree = traced.out_tree
     out_nodes = [_own_node(traced.trace, leaf) for leaf in traced.out_leaves]
     out_values = [full_value(leaf) for leaf in traced.out_leaves]
