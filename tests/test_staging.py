@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import Phase, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -43,7 +43,7 @@ from adfun.numpy._examples import array, broadcast_arrays, draw_example
 #: Functions whose staged program is wrong (or crashes) today, with what goes wrong.
 #: Strict xfail: an entry whose function passes makes the test fail, so delete it then.
 FAILING: dict[str, str] = {
-    # ad.trace (numpy/_transforms): integer and boolean arguments are refused as inputs.
+    # adfun/_transforms.py (ad.trace): integer and boolean arguments are refused as inputs.
     "logical_and": "ad.trace refuses bool inputs (TypeError: only floating-point arrays)",
     "logical_not": "ad.trace refuses bool inputs (TypeError: only floating-point arrays)",
     "logical_or": "ad.trace refuses bool inputs (TypeError: only floating-point arrays)",
@@ -99,6 +99,8 @@ FAILING: dict[str, str] = {
     "nextafter": "jit: wrong value, off by one ulp (the step of tracing replayed)",
     "copysign": "jit: wrong vjp on other values (signs of tracing replayed)",
     "ldexp": "ad.trace refuses the int exponent input (TypeError: only floating-point arrays)",
+    # numpy/_creation.py
+    "vander": "jit of the vjp: NaN where a zero moved (zero mask of tracing replayed)",
     # numpy/_scans.py
     "cumprod": "jit: wrong vjp on other values (zero handling of tracing replayed)",
     # numpy/linalg/_inverse.py
@@ -115,8 +117,9 @@ FAILING: dict[str, str] = {
 #: (the traced path of a composite sums in another order than NumPy's own function, or
 #: the simplifier reassociates): compared with ``rtol=1e-12`` instead of bit for bit.
 ROUNDING = frozenset({
-    "convolve", "cov", "gradient", "vdot", "vecdot",  # traced composite vs NumPy's own
-    "power", "vander",  # staged vjp one ulp off the eager one
+    "convolve", "correlate", "corrcoef", "cov", "gradient", "inner", "polymul", "vdot",
+    "vecdot",  # traced composite vs NumPy's own
+    "power", "vander",  # staged vjp one ulp off the eager one (simplifier reassociates)
 })
 
 #: Functions whose NumPy domain contains NaN in a way a value-dependent step must respect
@@ -424,18 +427,36 @@ def _check_staged(name, what, make_staged, unstaged, leaves, variants):
                  _outcome(lambda: unstaged(*leaves)))
     for mode, new_leaves in variants:
         _assert_same(name, f"{what} replayed on other values ({mode})",
-                     _outcome(lambda: staged(*new_leaves)),
-                     _outcome(lambda: unstaged(*new_leaves)))
+                     _outcome(lambda values=new_leaves: staged(*values)),
+                     _outcome(lambda values=new_leaves: unstaged(*values)))
 
 
-@pytest.mark.parametrize("name", [_params(name) for name in ALL_NAMES])
-@settings(max_examples=_EXAMPLES, phases=(Phase.explicit, Phase.reuse, Phase.generate))
+#: Functions whose domain draws the failing case only sometimes (an array key among
+#: several kinds of keys, a zero entry): more examples, so their strict xfail is stable.
+MORE_EXAMPLES = frozenset({"getitem", "apply_along_axis", "untake", "vander"})
+_NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+
+
+@pytest.mark.parametrize("name", [_params(name) for name in ALL_NAMES
+                                  if name not in MORE_EXAMPLES])
+@settings(max_examples=_EXAMPLES, phases=_NO_SHRINK)
 @given(data=st.data())
 def test_staged_function_replays_on_other_values(name, data):
+    _check_function(name, data)
+
+
+@pytest.mark.parametrize("name", [_params(name) for name in sorted(MORE_EXAMPLES)])
+@settings(max_examples=4 * _EXAMPLES, phases=_NO_SHRINK)
+@given(data=st.data())
+def test_staged_function_replays_on_other_values_more_examples(name, data):
+    _check_function(name, data)
+
+
+def _check_function(name, data):
     fun, args, kwargs, bounds = data.draw(_example(name), label="fun, args, kwargs, bounds")
     leaves, owners, rebuild = _split(args)
-    variants = data.draw(st.composite(
-        lambda draw: _variants(draw, name, leaves, owners, bounds))(), label="variants")
+    variants = _variants(data.draw, name, leaves, owners, bounds)
+    note(f"variants: {variants!r}")
 
     def flat_fun(*values):
         return fun(*rebuild(values), **kwargs)
