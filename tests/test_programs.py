@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 from hypothesis.extra import numpy as hnp
 
 import adfun.numpy  # noqa: F401 - fills the registry
@@ -21,6 +22,8 @@ from adfun.numpy._core import REGISTRY, apply, dtype_of
 from adfun.numpy._examples import draw_example
 from adfun.testing import check_grads
 from adfun.testing import strategies as ads
+from adfun.testing._programs import namespace as program_namespace
+from adfun.testing._programs import run_step
 
 
 @given(ads.programs())
@@ -113,3 +116,55 @@ def test_check_grads_on_every_primitive(name, data):
 
     fun, flat = _real_view(fun, [args[position] for position in positions])
     check_grads(fun, flat, order=2 if primitive.domain.smooth else 1)
+
+
+# --- value-dependent steps ----------------------------------------------------------
+
+
+@settings(max_examples=10)
+@given(ads.programs(max_ops=8, num_args=2, value_dependent=True))
+def test_value_dependent_programs_run_as_their_listing(program_and_args):
+    program, args = program_and_args
+    scope = program_namespace()
+    exec(repr(program), scope)  # noqa: S102 - the listing is runnable Python
+    expected = program(*args)
+    got = scope["program"](*args)
+    for got_leaf, expected_leaf in zip(got if isinstance(got, tuple) else (got,),
+                                       expected if isinstance(got, tuple) else (expected,)):
+        np.testing.assert_array_equal(got_leaf, expected_leaf)
+
+
+@pytest.mark.parametrize("step, name", [("sort", "sort"), ("argsort", "argsort"),
+                                        ("argmax", "getitem"), ("where", "where")])
+def test_each_value_dependent_step_is_drawn(step, name):
+    program, _ = find(ads.programs(max_ops=6, value_dependent=(step,)),
+                      lambda drawn: any(line.name == name for line in drawn[0].steps),
+                      settings=settings(database=None, max_examples=500))
+    assert f"= {name}(" in repr(program)
+
+
+def _max_at_a_tie(drawn):
+    program, args = drawn
+    env = {f"x{index}": arg for index, arg in enumerate(args)}
+    for step in program.steps:
+        if step.name == "max" and step.params["axis"] is None:
+            value = np.asarray(env[step.operands[0]])
+            if np.sum(value == value.max()) > 1:
+                return True
+        env[step.target] = run_step(step, env)
+    return False
+
+
+def test_ties_are_allowed_only_when_asked():
+    program, _ = find(ads.programs(max_ops=3, value_dependent=("ties",)), _max_at_a_tie,
+                      settings=settings(database=None, max_examples=2000))
+    assert "max(" in repr(program)
+    with pytest.raises(NoSuchExample):
+        find(ads.programs(max_ops=3), _max_at_a_tie,
+             settings=settings(database=None, max_examples=300))
+
+
+def test_value_dependent_must_name_known_steps():
+    with pytest.raises(ValueError, match=r"programs: value_dependent must be True, False or "
+                                         r"an iterable of step names among \['sort'"):
+        ads.programs(value_dependent=("shuffle",))

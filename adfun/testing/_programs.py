@@ -21,6 +21,17 @@ _SEPARATED = ("maximum", "minimum")
 #: and the gap required between tied candidates of ``max``/``min``/``maximum``/``minimum``.
 MARGIN = 0.02
 SEPARATION = 0.05
+#: The value-dependent steps ``programs(value_dependent=...)`` may draw (see
+#: :func:`adfun.testing.strategies.programs`): ``sort`` (along the last axis), ``argsort``
+#: (a gather ``take_along_axis(y, argsort(x))``, or ``x[argsort(x)]`` in one dimension),
+#: ``argmax`` (``ravel(x)[argmax(x)]`` and the same with ``argmin``), ``where`` (``where``
+#: with a comparison mask) and ``ties`` (``max``/``min``/``maximum``/``minimum`` applied
+#: at ties too).
+VALUE_DEPENDENT = ("sort", "argsort", "argmax", "where", "ties")
+#: Steps called through their public ``adfun.numpy`` function (with public keywords)
+#: rather than through the primitive.
+_PUBLIC_STEPS = frozenset({"sort", "argsort", "take_along_axis", "getitem", "ravel",
+                           "argmax", "argmin", "greater", "less", "where"})
 
 
 @attrs.frozen
@@ -158,7 +169,9 @@ def separated(first: Any, second: Any) -> bool:
 class Step:
     """One line of a program: ``target = name(*operands, **params)``.
 
-    ``name`` is a registry name, or ``"squash"`` for the smooth map
+    ``name`` is a registry name (a value-dependent step may also name a public
+    ``adfun.numpy`` function such as ``sort``, called with public keywords), or
+    ``"squash"`` for the smooth map
     ``low + (high - low) * (tanh(v) + 1) / 2`` into a domain (``params`` holds ``low``,
     ``high`` and ``into``, the primitive whose domain it is).  An operand is a variable
     name (``str``) or a float constant.
@@ -243,15 +256,16 @@ class Program:
 
 
 def namespace() -> dict:
-    """The registry's functions by name, for running a program's source with ``exec``.
+    """The registry's functions by name, for running a program's source with ``exec``
+    (with the public functions value-dependent steps call, such as ``sort``).
 
     Dotted registry names (``special.erf``) become attributes of nested namespaces.
     """
     from types import SimpleNamespace
 
-    from adfun.numpy._core import REGISTRY
+    from adfun.numpy._core import COMPOSITES, REGISTRY
 
-    scope: dict = {}
+    scope: dict = {name: COMPOSITES[name] for name in _PUBLIC_STEPS if name in COMPOSITES}
     for name, fun in REGISTRY.items():
         head, *rest = name.split(".")
         if not rest:
@@ -276,4 +290,13 @@ def run_step(step: Step, env: dict) -> Any:
         low, high = step.params["low"], step.params["high"]
         add, multiply = REGISTRY["add"], REGISTRY["multiply"]
         return add(low, multiply((high - low) / 2.0, add(REGISTRY["tanh"](values[0]), 1.0)))
+    if step.name in _PUBLIC_STEPS:
+        return public_function(step.name)(*values, **step.params)
     return apply(REGISTRY[step.name].primitive, values, step.params)
+
+
+def public_function(name: str) -> Any:
+    """The ``adfun.numpy`` function a value-dependent step calls."""
+    from adfun.numpy._core import COMPOSITES, REGISTRY
+
+    return REGISTRY[name] if name in REGISTRY else COMPOSITES[name]

@@ -32,6 +32,7 @@ except ImportError as error:  # pragma: no cover - exercised by a subprocess tes
 from adfun._records import Params
 from adfun.testing._programs import (
     MARGIN,
+    VALUE_DEPENDENT,
     Operation,
     Program,
     Step,
@@ -150,7 +151,7 @@ def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int =
     ).map(lambda drawn: tuple(drawn.input_shapes))
 
 
-def programs(max_ops: int = 10, num_args: int = 1) -> Any:
+def programs(max_ops: int = 10, num_args: int = 1, *, value_dependent: Any = ()) -> Any:
     """Random differentiable programs and arguments for them: pairs ``(fun, args)``.
 
     ``fun`` is a :class:`~adfun.testing._programs.Program`: up to ``max_ops`` applications
@@ -168,12 +169,24 @@ def programs(max_ops: int = 10, num_args: int = 1) -> Any:
     The ``repr`` of ``fun`` is the program as Python source, so a failing Hypothesis
     example shows it.
 
+    With ``value_dependent``, programs also take steps whose result depends on the order
+    or comparison of values: ``sort`` (``sort(v, axis=-1)``), ``argsort`` (a gather
+    ``take_along_axis(w, argsort(v, axis=-1), axis=-1)``, or ``v[argsort(v)]`` in one
+    dimension), ``argmax`` (``ravel(v)[argmax(v)]``, or with ``argmin``), ``where``
+    (``where(greater(v, w), a, b)``, or ``less``) and ``ties`` (``max``, ``min``,
+    ``maximum`` and ``minimum`` applied at ties too, where the gradient is split).  Such
+    programs may be evaluated at kinks (ties), so they are meant for comparing transforms
+    with each other (``jit`` against eager, for instance), not with finite differences.
+
     Parameters
     ----------
     max_ops : int, optional
         The most primitive applications drawn (domain-keeping steps come on top).
     num_args : int, optional
         Number of positional arguments.
+    value_dependent : bool or iterable of str, optional
+        The value-dependent steps allowed, among ``"sort"``, ``"argsort"``, ``"argmax"``,
+        ``"where"`` and ``"ties"``; ``True`` for all of them.  None by default.
 
     Examples
     --------
@@ -189,14 +202,34 @@ def programs(max_ops: int = 10, num_args: int = 1) -> Any:
     for name, value, smallest in (("max_ops", max_ops, 1), ("num_args", num_args, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
             raise ValueError(f"programs: {name} must be a positive int, got {value!r}")
-    return _programs(operations(), max_ops, num_args)
+    return _programs(operations(), max_ops, num_args, _value_steps(value_dependent))
 
 
-_KIND_WEIGHTS = {"elementwise": 4, "reduction": 2, "separated": 1}
+def _value_steps(value_dependent: Any) -> frozenset:
+    if value_dependent is True:
+        return frozenset(VALUE_DEPENDENT)
+    if value_dependent is False or value_dependent is None:
+        return frozenset()
+    if isinstance(value_dependent, str):
+        value_dependent = (value_dependent,)
+    try:
+        chosen = frozenset(value_dependent)
+    except TypeError:
+        chosen = None
+    if chosen is None or not chosen <= set(VALUE_DEPENDENT):
+        raise ValueError(
+            f"programs: value_dependent must be True, False or an iterable of step names "
+            f"among {list(VALUE_DEPENDENT)}, got {value_dependent!r}"
+        )
+    return chosen
+
+
+_KIND_WEIGHTS = {"elementwise": 4, "reduction": 2, "separated": 1, "value": 2}
 
 
 @st.composite
-def _programs(draw: Any, catalog: tuple, max_ops: int, num_args: int) -> tuple:
+def _programs(draw: Any, catalog: tuple, max_ops: int, num_args: int,
+              value_steps: frozenset = frozenset()) -> tuple:
     # Each argument's shape is a common shape with some leading axes dropped and some
     # sides set to 1, so that they broadcast together and are usually not tiny.
     common = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=3))
@@ -209,27 +242,37 @@ def _programs(draw: Any, catalog: tuple, max_ops: int, num_args: int) -> tuple:
             args.append(draw(floats(-3.0, 3.0)))
         else:
             args.append(draw(hnp.arrays(np.float64, shape, elements=floats(-3.0, 3.0))))
-    builder = _Builder(draw, {f"x{index}": arg for index, arg in enumerate(args)})
+    builder = _Builder(draw, {f"x{index}": arg for index, arg in enumerate(args)},
+                       value_steps)
     # Draw the kind of operation first, so that the few reductions are not drowned out
     # by the many elementwise functions (roughly 4 : 2 : 1).
     by_kind: dict = {}
     for operation in catalog:
         by_kind.setdefault(operation.kind, []).append(operation)
+    steps = sorted(value_steps - {"ties"})
+    if steps:
+        by_kind["value"] = steps
     kinds = [kind for kind, weight in _KIND_WEIGHTS.items() if kind in by_kind
              for _ in range(weight)]
     for _ in range(draw(st.integers(1, max_ops))):
-        builder.add(draw(st.sampled_from(by_kind[draw(st.sampled_from(kinds))])))
+        kind = draw(st.sampled_from(kinds))
+        if kind == "value":
+            builder.value_step(draw(st.sampled_from(by_kind["value"])))
+        else:
+            builder.add(draw(st.sampled_from(by_kind[kind])))
     return Program(num_args, tuple(builder.steps), builder.sinks()), tuple(args)
 
 
 class _Builder:
     """Grows a program step by step, keeping the value of every variable at the point."""
 
-    def __init__(self, draw: Any, values: dict) -> None:
+    def __init__(self, draw: Any, values: dict,
+                 value_steps: frozenset = frozenset()) -> None:
         self.draw = draw
         self.values = dict(values)
         self.pool = list(values)
         self.steps: list = []
+        self.ties = "ties" in value_steps
 
     def sinks(self) -> tuple:
         """The results no later step uses: the program returns them all, so that every
@@ -238,12 +281,15 @@ class _Builder:
         unused = tuple(step.target for step in self.steps if step.target not in used)
         return unused or (self.pool[-1],)
 
-    def _new(self, name: str, operands: tuple, params: Params) -> str:
+    def _new(self, name: str, operands: tuple, params: Params, pick: bool = True) -> str:
+        """Append a step; ``pick=False`` for an index or mask, which later steps do not
+        pick as an operand."""
         step = Step(f"v{len(self.steps)}", name, operands, params)
         value = run_step(step, self.values)
         self.steps.append(step)
         self.values[step.target] = value
-        self.pool.append(step.target)
+        if pick:
+            self.pool.append(step.target)
         return step.target
 
     def _pick(self, prefer: Any = None) -> str:
@@ -292,7 +338,7 @@ class _Builder:
         else:
             second = self._pick()
             value = self.values[second]
-        if separated(self.values[first], value):
+        if self.ties or separated(self.values[first], value):
             self._new(operation.name, (first, second), Params())
 
     def _reduction(self, operation: Operation) -> None:
@@ -307,10 +353,44 @@ class _Builder:
         else:
             # Dropping leading axes keeps the result broadcastable with every other value.
             axis, keepdims = tuple(range(self.draw(st.integers(1, ndim)))), False
-        if operation.needs_unique and not unique_extremum(self.values[variable], axis,
-                                                          operation.name == "max"):
+        if (operation.needs_unique and not self.ties
+                and not unique_extremum(self.values[variable], axis, operation.name == "max")):
             return
         self._new(operation.name, (variable,), Params(axis=axis, keepdims=keepdims))
+
+    def value_step(self, kind: str) -> None:
+        """A value-dependent step (see :func:`programs`)."""
+        draw = self.draw
+        if kind == "where":
+            first = self._pick()
+            second: Any = (self.draw(floats(-3.0, 3.0)) if draw(st.booleans())
+                           else self._pick())
+            mask = self._new(draw(st.sampled_from(["greater", "less"])), (first, second),
+                             Params(), pick=False)
+            self._new("where", (mask, self._pick(), self._pick()), Params())
+            return
+        variable = self._pick(lambda value: np.size(value) > 1)
+        value = self.values[variable]
+        if np.size(value) < 2:
+            return
+        if kind == "sort":
+            self._new("sort", (variable,), Params(axis=-1))
+        elif kind == "argsort":
+            order = self._new("argsort", (variable,), Params(axis=-1), pick=False)
+            source = self._pick(lambda other: np.shape(other) == np.shape(value))
+            if np.shape(self.values[source]) != np.shape(value):
+                source = variable
+            if np.ndim(value) == 1 and draw(st.booleans()):
+                self._new("getitem", (source, order), Params())
+            else:
+                self._new("take_along_axis", (source, order), Params(axis=-1))
+        else:
+            index = self._new(draw(st.sampled_from(["argmax", "argmin"])), (variable,),
+                              Params(), pick=False)
+            flat = variable
+            if np.ndim(value) != 1:
+                flat = self._new("ravel", (variable,), Params(), pick=False)
+            self._new("getitem", (flat, index), Params())
 
 
 def _check_dims(function: str, min_dims: int, max_dims: int, min_side: int,
