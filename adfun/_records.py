@@ -117,6 +117,12 @@ class Primitive:
         Used instead of ``impl`` when recording, where the arguments are mostly 0-d
         values: the same results, computed faster (e.g. Python's ``*`` on NumPy scalars
         costs a tenth of a ufunc call).
+    batch : callable or None
+        The batching rule (for ``vmap``), where one is declared.
+    complex_domain : object or None
+        Where the rules may be tested on complex arguments, where they support them.
+    backends : frozenset of str
+        The array libraries (by namespace name) the implementation and rules support.
     """
 
     name: str
@@ -126,6 +132,9 @@ class Primitive:
     domain: Any = None
     nondiff: bool = False
     traced_impl: Any = attrs.field(default=None, repr=False)
+    batch: Any = attrs.field(default=None, repr=False)
+    complex_domain: Any = attrs.field(default=None, repr=False)
+    backends: frozenset = attrs.field(default=frozenset({"numpy"}), repr=False)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"

@@ -684,6 +684,14 @@ def _refuse_staged(x: Any, kind: str) -> None:
         x = x.value
 
 
+def any_traced(args: Any) -> bool:
+    """Whether any item of ``args`` (a tuple or list; not searched deeper) is a tracer."""
+    for arg in args:
+        if type(arg) is Tracer:
+            return True
+    return False
+
+
 def call_primitive(primitive: Any, args: tuple, params: Params) -> Any:
     """Apply ``primitive``: through :func:`bind` if any argument is traced, else directly."""
     for arg in args:
