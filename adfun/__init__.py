@@ -12,16 +12,16 @@ The functional core::
 from __future__ import annotations
 
 from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
-from adfun._trace import install_operators as _install_operators
+from adfun._engine.trace import install_operators as _install_operators
 from adfun import testing  # noqa: F401 - check_grads etc.; imports Hypothesis only on use
-from adfun._checkpoint import checkpoint
-from adfun._context import cpu
+from adfun._transforms.checkpoint import checkpoint
+from adfun._imperative.context import cpu
 from adfun._custom import primitive
-from adfun._errors import StagingError
-from adfun._graph import Graph
-from adfun._jacobians import hessian, hvp, jacfwd, jacobian, jacrev
-from adfun._jit import jit
-from adfun._transforms import (
+from adfun._engine.errors import StagingError
+from adfun._engine.graph import Graph
+from adfun._transforms.jacobians import hessian, hvp, jacfwd, jacobian, jacrev
+from adfun._staging.jit import jit
+from adfun._transforms.functional import (
     elementwise_grad,
     grad,
     jvp,

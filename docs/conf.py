@@ -81,14 +81,14 @@ API_MODULES_WHEN_PRESENT: list[str] = []
 API_EXTRA_CLASSES = {  # module -> {class path: members to document}; absent ones skipped
     "adfun": {
         "adfun._custom.CustomPrimitive": ["defvjp", "defjvp"],
-        "adfun._records.Node": [],
-        "adfun._records.Primitive": [],
-        "adfun._records.Params": [],
-        "adfun._records.Variadic": [],
-        "adfun._records.Joint": [],
-        "adfun._pytree.TreeDef": [],
+        "adfun._engine.records.Node": [],
+        "adfun._engine.records.Primitive": [],
+        "adfun._engine.records.Params": [],
+        "adfun._engine.records.Variadic": [],
+        "adfun._engine.records.Joint": [],
+        "adfun._engine.pytree.TreeDef": [],
     },
-    "adfun.nd": {"adfun._context.Context": []},
+    "adfun.nd": {"adfun._imperative.context.Context": []},
     "adfun.testing.strategies": {
         "adfun.testing._programs.Program": [],
         "adfun.testing._programs.Step": [],

@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 import adfun
 import adfun.numpy
 from adfun import autograd, nd
-from adfun._recording import TRACE, VariableNode
+from adfun._imperative.recording import TRACE, VariableNode
 
 
 def _variable(values, **kwargs):

@@ -11,7 +11,7 @@ import pytest
 import adfun as ad
 import adfun.numpy as anp
 from adfun import autograd, nd
-from adfun._records import EMPTY_PARAMS, Primitive
+from adfun._engine.records import EMPTY_PARAMS, Primitive
 from adfun.numpy._core import apply
 
 

@@ -12,7 +12,7 @@ import pytest
 
 import adfun as ad
 import adfun.numpy as anp
-from adfun._trace import full_value
+from adfun._engine.trace import full_value
 from adfun.numpy import fft
 
 from _gradcheck import check_forward, check_reverse, check_second_order, real_view

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 import adfun as ad
 import adfun.numpy as anp
-from adfun._forward import forward
-from adfun._records import Params, Primitive
-from adfun._trace import call_primitive
+from adfun._engine.forward import forward
+from adfun._engine.records import Params, Primitive
+from adfun._engine.trace import call_primitive
 
 from _programs import programs
 

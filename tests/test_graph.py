@@ -17,9 +17,9 @@ from hypothesis.extra import numpy as hnp
 
 import adfun as ad
 import adfun.numpy as anp
-from adfun._graph import Graph, toposort
-from adfun._listing import node_name
-from adfun._records import EMPTY_PARAMS, INPUT, Node
+from adfun._engine.graph import Graph, toposort
+from adfun._staging.listing import node_name
+from adfun._engine.records import EMPTY_PARAMS, INPUT, Node
 
 from _gradcheck import check_forward, check_reverse
 

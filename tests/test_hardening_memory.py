@@ -22,7 +22,7 @@ import pytest
 import adfun as ad
 import adfun.numpy as anp
 from adfun import autograd, nd
-from adfun._trace import Tracer
+from adfun._engine.trace import Tracer
 
 CALLS = 10_000
 #: The cheaper loop for the composite workloads (nested, forward-over-reverse, ...).

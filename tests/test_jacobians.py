@@ -194,7 +194,7 @@ def test_hvp_through_a_constant_product_matches_the_closed_form(fun):
 
 def test_hvp_computes_three_matrix_products_as_by_hand_not_four(monkeypatch):
     # A @ x, A @ v and A.T @ (...): the gradient's own A.T @ g is never computed.
-    from adfun._records import OPERATIONS
+    from adfun._engine.records import OPERATIONS
 
     primitive = OPERATIONS["matmul"].primitive
     impl = primitive.impl

@@ -13,10 +13,10 @@ from hypothesis.extra import numpy as hnp
 
 import adfun as ad
 import adfun.numpy as anp
-from adfun._graph import Graph
+from adfun._engine.graph import Graph
 from adfun import StagingError
-from adfun._records import EMPTY_PARAMS, INPUT, Node, Params, constant_node
-from adfun._simplify import simplify
+from adfun._engine.records import EMPTY_PARAMS, INPUT, Node, Params, constant_node
+from adfun._staging.simplify import simplify
 from adfun.numpy._core import REGISTRY, apply
 from adfun.numpy._examples import draw_example
 from adfun.testing import strategies as ads
@@ -457,8 +457,8 @@ def test_simplification_does_not_make_outputs_share_memory():
 
 
 def test_fast_and_general_signatures_agree():
-    from adfun._jit import _flat_key, _leaf_spec
-    from adfun._pytree import tree_flatten
+    from adfun._staging.jit import _flat_key, _leaf_spec
+    from adfun._engine.pytree import tree_flatten
 
     for args in [(np.ones(3),), (np.ones(2), 2.0), (np.float64(1), np.float32(2), np.ones(1))]:
         leaves, tree = tree_flatten((args, {}))
@@ -589,7 +589,7 @@ def test_one_jitted_function_from_many_threads():
 
 
 def test_long_programs_are_run_by_a_loop(monkeypatch):
-    import adfun._codegen as codegen
+    import adfun._staging.codegen as codegen
 
     monkeypatch.setattr(codegen, "MAX_GENERATED_STEPS", 0)
 
@@ -615,7 +615,7 @@ def test_long_programs_are_run_by_a_loop(monkeypatch):
 
 
 def test_cache_keeps_a_bounded_number_of_signatures(monkeypatch):
-    import adfun._jit as jit_module
+    import adfun._staging.jit as jit_module
 
     monkeypatch.setattr(jit_module, "MAX_SIGNATURES", 3)
     staged = ad.jit(lambda x: x * 2.0)

@@ -89,7 +89,7 @@ def test_values_match_numpy(name, make):
 
 
 def _plain(value):
-    from adfun._trace import full_value
+    from adfun._engine.trace import full_value
 
     return full_value(value)
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import adfun as ad
+import adfun._engine.trace
 import adfun.numpy as anp
-from adfun._records import NUMPY_OVERRIDES, OPERATIONS
+from adfun._engine.records import NUMPY_OVERRIDES, OPERATIONS
 from adfun.numpy import _namespace
 from adfun.numpy._core import COMPOSITES, REGISTRY
 
@@ -151,11 +152,10 @@ def test_types_constants_and_modules_are_numpys():
 
 
 def test_every_operation_the_tracer_uses_exists():
-    source = Path(ad._trace.__file__).read_text() if hasattr(ad, "_trace") else Path(
-        __import__("adfun._trace").__file__).read_text()
+    source = Path(adfun._engine.trace.__file__).read_text()
     names = set(re.findall(r'operation\("(\w+)"\)', source))
     names.discard("name")
-    assert names, "found no operation names in adfun/_trace.py"
+    assert names, "found no operation names in adfun/_engine/trace.py"
     assert sorted(names - set(OPERATIONS)) == []
 
 

@@ -17,7 +17,7 @@ from hypothesis.errors import NoSuchExample
 from hypothesis.extra import numpy as hnp
 
 import adfun.numpy  # noqa: F401 - fills the registry
-from adfun._records import Params
+from adfun._engine.records import Params
 from adfun.numpy._core import REGISTRY, apply, dtype_of
 from adfun.numpy._examples import draw_example
 from adfun.testing import check_grads

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import adfun.numpy  # noqa: F401 - fills the registry
-from adfun._records import Params
+from adfun._engine.records import Params
 from adfun.numpy._core import REGISTRY, apply
 from adfun.numpy._examples import draw_example
 
@@ -90,7 +90,7 @@ def test_rules_against_finite_differences(name, data):
 
 
 # --- reverse rules marked reads_only ----------------------------------------------------
-# hvp applies such a rule to the derivative of its cotangent (adfun._records.reads_only);
+# hvp applies such a rule to the derivative of its cotangent (adfun._engine.records.reads_only);
 # that is exact only if the rule really ignores the values of every other argument.
 
 READS_ONLY = sorted(

@@ -19,7 +19,7 @@ import scipy.stats  # noqa: E402
 
 import adfun as ad  # noqa: E402
 import adfun.numpy as anp  # noqa: E402
-from adfun._trace import full_value  # noqa: E402
+from adfun._engine.trace import full_value  # noqa: E402
 from adfun.scipy import special, stats  # noqa: E402
 
 from _gradcheck import check_forward, check_reverse, check_second_order  # noqa: E402

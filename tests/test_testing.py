@@ -13,7 +13,7 @@ from hypothesis import given
 
 import adfun as ad
 import adfun.numpy as anp
-from adfun._records import EMPTY_PARAMS, Primitive
+from adfun._engine.records import EMPTY_PARAMS, Primitive
 from adfun.numpy._core import REGISTRY, apply
 from adfun.testing import check_grads, numerical_jacobian
 from adfun.testing import strategies as ads
@@ -490,7 +490,7 @@ def test_program_call_checks_arity():
 
 
 def test_a_program_listing():
-    from adfun._records import Params
+    from adfun._engine.records import Params
     from adfun.testing._programs import Step
 
     program = Program(1, (

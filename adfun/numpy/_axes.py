@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._trace import full_value
+from adfun._engine.trace import full_value
 
 
 

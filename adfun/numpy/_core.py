@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from adfun._records import Params, Primitive
-from adfun._trace import call_primitive
+from adfun._engine.records import Params, Primitive
+from adfun._engine.trace import call_primitive
 from adfun.numpy._axes import dtype_of, kept_shape, ndim_of, normalize_axis, shape_of
 from adfun.numpy._declare import (
     COMPOSITES,

@@ -30,8 +30,8 @@ from typing import Any, Callable
 import attrs
 import numpy as np
 
-from adfun._records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
-from adfun._trace import Tracer, bind, bind_binary, bind_unary
+from adfun._engine.records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
+from adfun._engine.trace import Tracer, bind, bind_binary, bind_unary
 from adfun.numpy._fast import scale_fresh
 
 #: Every primitive's public function, by the primitive's name (``"sin"``,
@@ -91,7 +91,7 @@ def primitive(
         sub-namespace (``"linalg.det"``, ``"fft.fft"``, ``"special.erf"``).
     impl : callable
         Computes the value on plain (untraced) arguments.
-    vjps, jvps : tuple, :class:`~adfun._records.Variadic` or :class:`~adfun._records.Joint`
+    vjps, jvps : tuple, :class:`~adfun._engine.records.Variadic` or :class:`~adfun._engine.records.Joint`
         The reverse and forward rules, one per positional argument (``None`` where the
         argument cannot be differentiated); ``jvps=None``: no forward rules.
     domain : Domain, optional
@@ -102,7 +102,7 @@ def primitive(
         The same results as ``impl``, faster on the mostly 0-d values seen while tracing.
     batch, complex_domain, backends
         Room for the batching rule, the complex test domain and the supported array
-        backends (see :class:`~adfun._records.Primitive`).
+        backends (see :class:`~adfun._engine.records.Primitive`).
     """
     return Primitive(name, impl, vjps, jvps, domain, nondiff, traced_impl=traced_impl,
                      batch=batch, complex_domain=complex_domain, backends=backends)

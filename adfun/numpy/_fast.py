@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._trace import Tracer
+from adfun._engine.trace import Tracer
 
 
 def scale_fresh(fresh: Any, seed: Any) -> Any:

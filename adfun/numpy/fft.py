@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._records import NUMPY_OVERRIDES, Params, Primitive
-from adfun._trace import Tracer, bind
+from adfun._engine.records import NUMPY_OVERRIDES, Params, Primitive
+from adfun._engine.trace import Tracer, bind
 from adfun.numpy._core import Domain, _register, dtype_of, ndim_of, shape_of
 
 _NORMS = ("backward", "ortho", "forward")

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import scipy.special as sp
 
-from adfun._records import EMPTY_PARAMS, Params, Primitive
-from adfun._trace import Tracer, bind, bind_unary, full_value, staging_trace_of
+from adfun._engine.records import EMPTY_PARAMS, Params, Primitive
+from adfun._engine.trace import Tracer, bind, bind_unary, full_value, staging_trace_of
 from adfun.numpy._core import (
     Domain,
     _register,

@@ -29,7 +29,7 @@ except ImportError as error:  # pragma: no cover - exercised by a subprocess tes
         "adfun.testing.check_grads and numerical_jacobian work without it."
     ) from error
 
-from adfun._records import Params
+from adfun._engine.records import Params
 from adfun.testing._programs import (
     MARGIN,
     VALUE_DEPENDENT,

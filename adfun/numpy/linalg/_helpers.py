@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._records import NUMPY_OVERRIDES, Params, Primitive
-from adfun._trace import Tracer, bind
+from adfun._engine.records import NUMPY_OVERRIDES, Params, Primitive
+from adfun._engine.trace import Tracer, bind
 from adfun.numpy._core import REGISTRY, Domain, _register, dtype_of, shape_of
 
 from adfun.numpy._reductions import sum as _sum

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._trace import full_value, read_value, staging_trace_of
+from adfun._engine.trace import full_value, read_value, staging_trace_of
 from adfun.numpy._core import dtype_of, ndim_of, shape_of
 from adfun.numpy.linalg._helpers import (
     call,

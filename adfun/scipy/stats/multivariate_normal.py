@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from adfun._trace import Tracer
+from adfun._engine.trace import Tracer
 from adfun.numpy._core import ndim_of, shape_of
 
 _LOG_2PI = float(np.log(2.0 * np.pi))

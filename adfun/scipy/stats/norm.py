@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from adfun._trace import Tracer
+from adfun._engine.trace import Tracer
 
 _LOG_SQRT_2PI = float(0.5 * np.log(2.0 * np.pi))
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from adfun._trace import Tracer
+from adfun._engine.trace import Tracer
 
 _HALF_LOG_PI = float(0.5 * np.log(np.pi))
 

@@ -1,4 +1,4 @@
-"""Simplify a traced :class:`~adfun._graph.Graph` before it is staged by ``ad.jit``.
+"""Simplify a traced :class:`~adfun._engine.graph.Graph` before it is staged by ``ad.jit``.
 
 One pass over the nodes in topological order rebuilds the graph with:
 
@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._graph import Graph, _freeze
-from adfun._records import CONSTANT, EMPTY_PARAMS, INPUT, OPERATIONS, Node, constant_node
+from adfun._engine.graph import Graph, _freeze
+from adfun._engine.records import CONSTANT, EMPTY_PARAMS, INPUT, OPERATIONS, Node, constant_node
 
 #: Arrays larger than this are compared by identity, not by content, when looking for
 #: common subexpressions (hashing megabytes of constants would cost more than it saves).
@@ -167,7 +167,7 @@ def simplify(graph: Graph) -> Graph:
     Examples
     --------
     >>> import adfun as ad, adfun.numpy as anp
-    >>> from adfun._simplify import simplify
+    >>> from adfun._staging.simplify import simplify
     >>> graph = ad.trace(lambda x: anp.sin(x) + anp.sin(x))(1.0)
     >>> [node.primitive.name for node in simplify(graph).nodes]
     ['input', 'sin', 'add']

@@ -1,4 +1,4 @@
-"""Text forms of a :class:`~adfun._graph.Graph`: a readable listing and Graphviz DOT.
+"""Text forms of a :class:`~adfun._engine.graph.Graph`: a readable listing and Graphviz DOT.
 
 The listing reads like a small program, one line per node.  For
 ``def f(x, y): return anp.sum(anp.sin(x) * w * y)`` with ``w = np.array([1., 2., 3.])``::
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._pytree import leaf_paths
+from adfun._engine.pytree import leaf_paths
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _KIND_PREFIX = {"f": "f", "i": "i", "u": "u", "c": "c"}

@@ -13,13 +13,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._errors import describe
-from adfun._graph import toposort
-from adfun._pytree import leaf_paths, tree_flatten, tree_unflatten
-from adfun._records import OPERATIONS
-from adfun._reverse import backward
-from adfun._trace import Tracer, full_value
-from adfun._transforms import (
+from adfun._engine.errors import describe
+from adfun._engine.graph import toposort
+from adfun._engine.pytree import leaf_paths, tree_flatten, tree_unflatten
+from adfun._engine.records import OPERATIONS
+from adfun._engine.reverse import backward
+from adfun._engine.trace import Tracer, full_value
+from adfun._transforms.functional import (
     _check_differentiable,
     _finish,
     _gradients,
@@ -415,7 +415,7 @@ def _last_linear_steps(traced: _Traced, outer: Any) -> list:
     """The nodes fed by the traced inputs alone whose reverse rules read only constants.
 
     Their contributions to the gradient are linear in their cotangents with constant
-    coefficients (see :func:`adfun._records.reads_only`), so their derivative is the rule
+    coefficients (see :func:`adfun._engine.records.reads_only`), so their derivative is the rule
     applied to the derivative of the cotangent.
     """
     inputs = {id(node) for node in traced.inputs}

@@ -5,7 +5,7 @@ each leaf either its array type, shape and dtype (arrays, NumPy scalars, Python 
 and complexes: the *dynamic* leaves) or its value (every other leaf - ints, bools,
 strings, ``None``, ... - is *static*: part of the program).  The first call with a new
 signature runs the function under a *staging trace*, simplifies the recorded graph
-(:mod:`adfun._simplify`) and compiles it into straight-line Python (:mod:`adfun._codegen`);
+(:mod:`adfun._staging.simplify`) and compiles it into straight-line Python (:mod:`adfun._staging.codegen`);
 later calls with that signature only run the compiled function on the dynamic leaves.
 
 Because the rules of the transforms are written with ``adfun.numpy``, tracing
@@ -26,14 +26,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._codegen import compile_graph
-from adfun._graph import Graph, _freeze
-from adfun._pytree import LEAF, tree_flatten, tree_unflatten
-from adfun._records import INPUT, constant_node
-from adfun._replay import program
-from adfun._simplify import simplify
-from adfun._errors import StagingError  # noqa: F401 - its historical home
-from adfun._trace import (
+from adfun._staging.codegen import compile_graph
+from adfun._engine.graph import Graph, _freeze
+from adfun._engine.pytree import LEAF, tree_flatten, tree_unflatten
+from adfun._engine.records import INPUT, constant_node
+from adfun._staging.replay import program
+from adfun._staging.simplify import simplify
+from adfun._engine.errors import StagingError  # noqa: F401 - its historical home
+from adfun._engine.trace import (
     StagingTrace,
     Trace,
     Tracer,
@@ -45,7 +45,7 @@ from adfun._trace import (
 
 
 class _StagingTrace(StagingTrace):
-    """The trace ``ad.jit`` records a program in (see :class:`~adfun._trace.StagingTrace`)."""
+    """The trace ``ad.jit`` records a program in (see :class:`~adfun._engine.trace.StagingTrace`)."""
 
     __slots__ = ()
 

@@ -6,9 +6,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from adfun._errors import no_rule_message
-from adfun._graph import toposort
-from adfun._records import OPERATIONS, Joint, Node
+from adfun._engine.errors import no_rule_message
+from adfun._engine.graph import toposort
+from adfun._engine.records import OPERATIONS, Joint, Node
 
 _ndarray = np.ndarray
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import attrs
 
-from adfun._records import EMPTY_PARAMS, INPUT, Node
-from adfun._trace import KeptTrace, Tracer
+from adfun._engine.records import EMPTY_PARAMS, INPUT, Node
+from adfun._engine.trace import KeptTrace, Tracer
 
 #: Whether ``NDArray`` operations of this thread are recorded (``autograd.record()``).
 recording: contextvars.ContextVar[bool] = contextvars.ContextVar(

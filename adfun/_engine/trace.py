@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._errors import StagingError, TracerEscapeError, traced_conversion_message
-from adfun._records import (
+from adfun._engine.errors import StagingError, TracerEscapeError, traced_conversion_message
+from adfun._engine.records import (
     EMPTY_PARAMS,
     INPUT,
     NUMPY_OVERRIDES,

@@ -1,4 +1,4 @@
-"""Evaluate a recorded :class:`~adfun._graph.Graph` on new arguments.
+"""Evaluate a recorded :class:`~adfun._engine.graph.Graph` on new arguments.
 
 The first call compiles the node tuple into a flat list of instructions (the primitive,
 its recorded arguments with the slots that come from other nodes, its parameters), kept
@@ -6,7 +6,7 @@ with the graph.  Each call then checks the arguments against the traced ones and
 the instructions on a list of values indexed by node position: no tracers and no nodes
 are created, which is why replaying a graph is cheaper than tracing the function again.
 When an argument is itself a traced value (a transform applied to the graph), every
-instruction goes through :func:`~adfun._trace.call_primitive`, so it is recorded.
+instruction goes through :func:`~adfun._engine.trace.call_primitive`, so it is recorded.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from adfun._pytree import leaf_paths, tree_flatten, tree_unflatten
-from adfun._records import INPUT
-from adfun._trace import Tracer, bind_unary, call_primitive
+from adfun._engine.pytree import leaf_paths, tree_flatten, tree_unflatten
+from adfun._engine.records import INPUT
+from adfun._engine.trace import Tracer, bind_unary, call_primitive
 
 
 class _Program:

@@ -19,12 +19,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._errors import TracerEscapeError, describe
-from adfun._pytree import tree_flatten, tree_unflatten
-from adfun._records import OPERATIONS, Joint, Node, Params, Primitive
-from adfun._reverse import backward
-from adfun._trace import Tracer, frozen, full_value
-from adfun._transforms import _finish, _name, _own_node, _trace_call, push_tangents
+from adfun._engine.errors import TracerEscapeError, describe
+from adfun._engine.pytree import tree_flatten, tree_unflatten
+from adfun._engine.records import OPERATIONS, Joint, Node, Params, Primitive
+from adfun._engine.reverse import backward
+from adfun._engine.trace import Tracer, frozen, full_value
+from adfun._transforms.functional import _finish, _name, _own_node, _trace_call, push_tangents
 
 
 def checkpoint(fun: Callable) -> Callable:

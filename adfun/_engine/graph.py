@@ -11,8 +11,8 @@ import attrs
 import numpy as np
 
 from adfun._custom import CustomPrimitive
-from adfun._records import EMPTY_PARAMS, Node, Params, Primitive
-from adfun._trace import Tracer
+from adfun._engine.records import EMPTY_PARAMS, Node, Params, Primitive
+from adfun._engine.trace import Tracer
 
 
 def toposort(outputs: Iterable[Node]) -> list[Node]:
@@ -341,12 +341,12 @@ class Graph:
                 f"Graph {self.name}: keyword arguments {sorted(kwargs)} are not accepted; a "
                 f"graph takes the positional arguments it was traced with"
             )
-        from adfun._replay import replay
+        from adfun._staging.replay import replay
 
         return replay(self, args)
 
     def __str__(self) -> str:
-        from adfun._listing import graph_listing
+        from adfun._staging.listing import graph_listing
 
         return graph_listing(self)
 
@@ -373,7 +373,7 @@ class Graph:
         >>> dot.splitlines()[0]
         'digraph "sin" {'
         """
-        from adfun._listing import graph_dot
+        from adfun._staging.listing import graph_dot
 
         return graph_dot(self)
 

@@ -1,4 +1,4 @@
-"""Turn a simplified :class:`~adfun._graph.Graph` into one straight-line Python function.
+"""Turn a simplified :class:`~adfun._engine.graph.Graph` into one straight-line Python function.
 
 ``ad.jit`` replays a staged graph many times, so each call should cost little more than
 the NumPy calls themselves.  The graph is compiled once into the source of a function
@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._records import CONSTANT, INPUT
+from adfun._engine.records import CONSTANT, INPUT
 
 #: NumPy evaluates operators on scalars of these dtypes with the ufunc's own arithmetic.
 _SCALAR_DTYPES = tuple(np.dtype(name) for name in ("float32", "float64", "complex64",

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._errors import no_rule_message
-from adfun._records import OPERATIONS, Joint, Node
+from adfun._engine.errors import no_rule_message
+from adfun._engine.records import OPERATIONS, Joint, Node
 
 #: Value types whose shape is always ``()``: a tangent of one of them for a value of one
 #: of them needs no shape check.

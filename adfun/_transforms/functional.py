@@ -13,13 +13,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from adfun._errors import describe
-from adfun._forward import forward
-from adfun._graph import Graph
-from adfun._pytree import leaf_paths, tree_flatten, tree_unflatten
-from adfun._records import OPERATIONS, constant_node
-from adfun._reverse import backward
-from adfun._trace import Trace, Tracer, full_value, new_input, open_trace
+from adfun._engine.errors import describe
+from adfun._engine.forward import forward
+from adfun._engine.graph import Graph
+from adfun._engine.pytree import leaf_paths, tree_flatten, tree_unflatten
+from adfun._engine.records import OPERATIONS, constant_node
+from adfun._engine.reverse import backward
+from adfun._engine.trace import Trace, Tracer, full_value, new_input, open_trace
 
 # --------------------------------------------------------------------------------------
 # Boundary helpers
