@@ -114,6 +114,8 @@ def flatten(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
                 piece = anp.real(piece)
             if piece.dtype != leaf_dtype:
                 piece = piece.astype(leaf_dtype)
+            elif not traced and restore is None:
+                piece = piece.copy()  # not a view: writing to the leaf leaves the vector be
             if not traced and restore is not None:
                 # Python numbers and NumPy scalars come back as such.
                 piece = piece[()] if restore is np.generic else restore(piece)
