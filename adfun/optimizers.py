@@ -36,6 +36,10 @@ __all__ = ["adam", "momentum", "rmsprop", "sgd"]
 def _on_pytrees(optimizer: Callable) -> Callable:
     """Make an optimizer over 1-d vectors take and return pytrees (and check its inputs)."""
     signature = inspect.signature(optimizer)
+    shown = ", ".join(
+        name if parameter.default is inspect.Parameter.empty else f"{name}={parameter.default!r}"
+        for name, parameter in signature.parameters.items()
+    )
 
     @functools.wraps(optimizer)
     def run(grad: Callable, x0: Any, callback: Callable | None = None, *args: Any,
@@ -55,7 +59,7 @@ def _on_pytrees(optimizer: Callable) -> Callable:
         try:
             bound = signature.bind(grad, x0, callback, *args, **kwargs)
         except TypeError as error:
-            raise TypeError(f"{name}{signature}: {error}") from None
+            raise TypeError(f"{name}({shown}): {error}") from None
         bound.apply_defaults()
         num_iters = bound.arguments["num_iters"]
         if isinstance(num_iters, bool) or not isinstance(num_iters, numbers.Integral) \
