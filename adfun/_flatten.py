@@ -49,12 +49,10 @@ def flatten(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
     TypeError
         If a leaf is not an array or a number (the message names its path).
 
-    See Also
-    --------
-    adfun.optimizers : optimizers that flatten their parameters this way.
-
     Notes
     -----
+    ``adfun.optimizers`` flattens its parameters this way.
+
     HIPS autograd's ``flatten`` visits dict entries in sorted key order; this one (like
     every adfun transform) keeps insertion order, so the vectors differ only in the order of
     their entries when a dict's keys are not inserted sorted.

@@ -25,7 +25,7 @@ class TreeDef:
 
     ``kind`` is ``"leaf"``, ``"tuple"``, ``"list"``, ``"dict"``, ``"namedtuple"``,
     ``"ordereddict"``, ``"defaultdict"``, ``"dataclass"``, ``"attrs"`` or ``"custom"`` (a
-    class registered with :func:`register_pytree_node`).  ``keys`` holds the dict keys in
+    class registered with :func:`adfun.register_pytree_node`).  ``keys`` holds the dict keys in
     their original order, or the field names of a namedtuple, dataclass or attrs class.
     ``meta`` holds what else rebuilding needs: the namedtuple class; the defaultdict's
     default factory; ``(cls, static fields)`` of a dataclass or attrs class; ``(cls,
