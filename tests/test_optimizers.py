@@ -164,14 +164,14 @@ def test_an_autograd_training_loop_runs_unchanged():
             inputs = anp.tanh(anp.dot(inputs, weights) + bias)
         return inputs
 
-    def objective(params, iter):
+    def objective(params, iter):  # noqa: A002 - as in autograd's examples
         return anp.mean((predict(params, inputs) - targets) ** 2)
 
     init_params = [(rng.normal(size=(2, 4)) * 0.1, np.zeros(4)),
                    (rng.normal(size=(4, 1)) * 0.1, np.zeros(1))]
     losses = []
 
-    def print_perf(params, iter, gradient):
+    def print_perf(params, iter, gradient):  # noqa: A002
         if iter % 50 == 0:
             losses.append(objective(params, iter))
 
