@@ -39,28 +39,7 @@ class TreeDef:
     meta: Any = None
 
     def __str__(self) -> str:
-        if self.kind == "leaf":
-            return "*"
-        inner = [str(child) for child in self.children]
-        kind = self.kind
-        if kind == "dict":
-            return "{" + ", ".join(f"{key!r}: {text}" for key, text in zip(self.keys, inner)) + "}"
-        if kind == "list":
-            return "[" + ", ".join(inner) + "]"
-        if kind == "tuple":
-            return "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
-        if kind in ("ordereddict", "defaultdict"):
-            items = "{" + ", ".join(f"{key!r}: {text}" for key, text in zip(self.keys, inner)) + "}"
-            if kind == "ordereddict":
-                return f"OrderedDict({items})"
-            return f"defaultdict({_name(self.meta)}, {items})"
-        cls = self.meta if kind == "namedtuple" else self.meta[0]
-        if kind == "custom":
-            return f"{_name(cls)}(" + ", ".join(inner) + ")"
-        fields = [f"{name}={text}" for name, text in zip(self.keys, inner)]
-        if kind != "namedtuple":
-            fields += [f"{name}={value!r:.40}" for name, value in self.meta[1]]
-        return f"{_name(cls)}(" + ", ".join(fields) + ")"
+        return tree_text(self, ["*"] * self.num_leaves)
 
 
 def _name(obj: Any) -> str:
@@ -196,6 +175,55 @@ def tree_map(fun: Any, tree: Any) -> Any:
     """Apply ``fun`` to every leaf of ``tree``, keeping its structure."""
     leaves, treedef = tree_flatten(tree)
     return tree_unflatten(treedef, [fun(leaf) for leaf in leaves])
+
+
+def tree_text(treedef: TreeDef, leaves: list[str]) -> str:
+    """``leaves`` (strings, in flatten order) written in the structure ``treedef``.
+
+    ``tree_text(treedef, ["*"] * treedef.num_leaves)`` is ``str(treedef)``: ``(*, {'w': *})``,
+    ``Pair(first=*, second=*)``, ``OrderedDict({'a': *})``.  Iterative, like
+    :func:`tree_unflatten`.
+    """
+    iterator = iter(leaves)
+    frames = [[treedef, 0, []]]
+    while True:
+        frame = frames[-1]
+        node, index, built = frame
+        if index < len(node.children):
+            frame[1] = index + 1
+            child = node.children[index]
+            if child.kind == "leaf":
+                built.append(next(iterator))
+            else:
+                frames.append([child, 0, []])
+            continue
+        frames.pop()
+        text = next(iterator) if node.kind == "leaf" else _container_text(node, built)
+        if not frames:
+            return text
+        frames[-1][2].append(text)
+
+
+def _container_text(node: TreeDef, inner: list[str]) -> str:
+    kind = node.kind
+    if kind == "list":
+        return "[" + ", ".join(inner) + "]"
+    if kind == "tuple":
+        return "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
+    if kind in ("dict", "ordereddict", "defaultdict"):
+        items = "{" + ", ".join(f"{key!r}: {text}" for key, text in zip(node.keys, inner)) + "}"
+        if kind == "dict":
+            return items
+        if kind == "ordereddict":
+            return f"OrderedDict({items})"
+        return f"defaultdict({_name(node.meta)}, {items})"
+    cls = node.meta if kind == "namedtuple" else node.meta[0]
+    if kind == "custom":
+        return f"{_name(cls)}(" + ", ".join(inner) + ")"
+    fields = [f"{name}={text}" for name, text in zip(node.keys, inner)]
+    if kind != "namedtuple":  # a dataclass's or attrs class's static fields
+        fields += [f"{name}={value!r:.40}" for name, value in node.meta[1]]
+    return f"{_name(cls)}(" + ", ".join(fields) + ")"
 
 
 def leaf_paths(treedef: TreeDef, prefix: str = "") -> list[str]:

@@ -14,7 +14,7 @@ import pytest
 
 import adfun as ad
 import adfun.numpy as anp
-from adfun._pytree import LEAF, leaf_paths, tree_flatten, tree_map, tree_unflatten
+from adfun._pytree import LEAF, leaf_paths, tree_flatten, tree_map, tree_text, tree_unflatten
 from adfun.testing import check_grads
 
 Pair = collections.namedtuple("Pair", "first second")
@@ -216,6 +216,10 @@ def test_structures_print_readably():
         "(Pair(first=*, second=*), OrderedDict({'a': *}), defaultdict(list, {'b': *}), "
         "Affine(*, *), [AttrsLayer(weight=*, bias=*, activation='tanh')])"
     )
+    assert tree_text(tree_flatten((1.0, Pair(2.0, [3.0])))[1], ["a", "b", "c"]) == (
+        "(a, Pair(first=b, second=[c]))"
+    )
+    assert str(tree_flatten(((1.0,), {}))[1]) == "((*,), {})"
 
 
 # --- registration ---------------------------------------------------------------------------
@@ -313,4 +317,5 @@ def test_deep_trees_flatten_and_rebuild_without_recursion():
     rebuilt = tree_unflatten(treedef, leaves)
     assert type(rebuilt) is list and type(rebuilt[0]) is Pair
     assert tree_flatten(rebuilt)[0] == leaves  # (TreeDef equality itself is recursive)
+    assert str(treedef).startswith("[Pair(first=[Pair(first=")
     assert len(tree_map(lambda leaf: leaf * 2, tree_flatten([Pair(1.0, 2.0)])[0])) == 2
