@@ -95,44 +95,44 @@ def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
         else:
             return list(tree), _FLAT_TUPLES[len(tree)]
     leaves: list = []
-    # Iterative, so deeply nested containers cannot overflow the stack: build each
-    # TreeDef after its children, using an explicit stack of pending containers.
-    stack: list = [(tree, None)]
-    results: list = []
-    while stack:
-        item, pending = stack.pop()
-        if pending is not None:
-            kind, keys, count, meta = pending
-            children = tuple(results[len(results) - count :]) if count else ()
-            del results[len(results) - count :]
-            total = sum(child.num_leaves for child in children)
-            results.append(TreeDef(kind, children, keys, total, meta))
-            continue
-        cls = type(item)
-        if cls in _LEAF_TYPES:
-            leaves.append(item)
-            results.append(LEAF)
-            continue
-        meta = None
-        if cls is tuple:
-            kind, keys, children = "tuple", (), list(item)
-        elif cls is list:
-            kind, keys, children = "list", (), list(item)
-        elif cls is dict:
-            kind, keys = "dict", tuple(item.keys())
-            children = [item[key] for key in keys]
-        else:
-            node = _NODES.get(cls) or _classify(cls)
-            if node is None:
+    # Iterative, so deeply nested containers cannot overflow the stack: one frame per
+    # container being taken apart, (iterator over its children, their TreeDefs so far,
+    # kind, keys, meta, number of leaves before it); the first frame holds the root.
+    root: list = []
+    frames: list = [(iter((tree,)), root, "", (), None, 0)]
+    while frames:
+        children, definitions, kind, keys, meta, start = frames[-1]
+        for item in children:
+            cls = type(item)
+            if cls in _LEAF_TYPES:
                 leaves.append(item)
-                results.append(LEAF)
+                definitions.append(LEAF)
                 continue
-            kind = node.kind
-            children, keys, meta = node.flatten(item)
-        stack.append((None, (kind, keys, len(children), meta)))
-        for child in reversed(children):
-            stack.append((child, None))
-    return leaves, results[0]
+            if cls is tuple:
+                frame = (iter(item), [], "tuple", (), None, len(leaves))
+            elif cls is list:
+                frame = (iter(item), [], "list", (), None, len(leaves))
+            elif cls is dict:
+                item_keys = tuple(item)
+                frame = (iter([item[key] for key in item_keys]), [], "dict", item_keys, None,
+                         len(leaves))
+            else:
+                node = _NODES.get(cls) or _classify(cls)
+                if node is None:
+                    leaves.append(item)
+                    definitions.append(LEAF)
+                    continue
+                item_children, item_keys, item_meta = node.flatten(item)
+                frame = (iter(item_children), [], node.kind, item_keys, item_meta, len(leaves))
+            frames.append(frame)
+            break
+        else:  # every child done: this container's TreeDef goes to its parent
+            frames.pop()
+            if frames:
+                frames[-1][1].append(
+                    TreeDef(kind, tuple(definitions), keys, len(leaves) - start, meta)
+                )
+    return leaves, root[0]
 
 
 def tree_unflatten(treedef: TreeDef, leaves: Any) -> Any:
