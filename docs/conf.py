@@ -69,6 +69,7 @@ API_MODULES = [
     "adfun.scipy.stats.norm",
     "adfun.testing",
     "adfun.testing.strategies",
+    "adfun.optimizers",
     "adfun.nd",
     "adfun.autograd",
     "adfun.random",
