@@ -12,38 +12,47 @@ import adfun.numpy as anp
 from adfun._engine.forward import forward
 from adfun._engine.records import Params, Primitive
 from adfun._engine.trace import call_primitive
+from adfun.testing.strategies import programs
 
-from _programs import programs
+# Random programs of one or two arguments (a program returns a tuple when it has several
+# results: _outputs lists them).
+PROGRAMS = st.integers(1, 2).flatmap(lambda num_args: programs(max_ops=8, num_args=num_args))
+
+
+def _outputs(value):
+    return value if isinstance(value, tuple) else (value,)
 
 
 # --- dot-product test on random programs -------------------------------------------------
 
 
-@given(program=programs(), data=st.data())
+@given(program=PROGRAMS, data=st.data())
 def test_forward_and_reverse_agree_on_random_programs(program, data):
     fun, args = program
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
     tangents = tuple(rng.standard_normal(np.shape(arg)) for arg in args)
     out, out_tangent = ad.jvp(fun, args, tangents)
-    u = rng.standard_normal(np.shape(out))
+    u = tuple(rng.standard_normal(np.shape(value)) for value in _outputs(out))
     out_again, vjp_fn = ad.vjp(fun, *args)
-    cotangents = vjp_fn(u)
-    np.testing.assert_allclose(out, out_again)
-    forward_side = np.sum(u * out_tangent)
+    cotangents = vjp_fn(u if isinstance(out, tuple) else u[0])
+    for value, again in zip(_outputs(out), _outputs(out_again), strict=True):
+        np.testing.assert_allclose(value, again)
+    forward_side = sum(np.sum(w * t) for w, t in zip(u, _outputs(out_tangent), strict=True))
     reverse_side = sum(np.sum(c * t) for c, t in zip(cotangents, tangents))
     np.testing.assert_allclose(forward_side, reverse_side, rtol=1e-9, atol=1e-9)
 
 
-@given(program=programs())
+@given(program=PROGRAMS)
 def test_forward_matches_finite_differences_on_random_programs(program):
     fun, args = program
     rng = np.random.default_rng(1)
     tangents = tuple(rng.standard_normal(np.shape(arg)) for arg in args)
     _, out_tangent = ad.jvp(fun, args, tangents)
     eps = 1e-6
-    plus = fun(*[a + eps * t for a, t in zip(args, tangents)])
-    minus = fun(*[a - eps * t for a, t in zip(args, tangents)])
-    np.testing.assert_allclose(out_tangent, (plus - minus) / (2 * eps), rtol=1e-5, atol=1e-6)
+    plus = _outputs(fun(*[a + eps * t for a, t in zip(args, tangents)]))
+    minus = _outputs(fun(*[a - eps * t for a, t in zip(args, tangents)]))
+    for tangent, high, low in zip(_outputs(out_tangent), plus, minus, strict=True):
+        np.testing.assert_allclose(tangent, (high - low) / (2 * eps), rtol=1e-5, atol=1e-6)
 
 
 # --- closed forms -----------------------------------------------------------------------

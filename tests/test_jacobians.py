@@ -9,21 +9,22 @@ from hypothesis import strategies as st
 
 import adfun as ad
 import adfun.numpy as anp
+from adfun.testing import numerical_jacobian
+from adfun.testing.strategies import programs
 
-from _programs import programs
 
+def _one_array(program_and_args):
+    """A random program of one argument as ``(fun, x)``: ``x`` an array, and the results
+    of a program with several joined into one vector (``concatenate`` of their ``ravel``)."""
+    fun, (x,) = program_and_args
+    x = np.asarray(x, dtype=np.float64)
+    if not isinstance(fun(x), tuple):
+        return fun, x
 
-def numerical_jacobian(fun, x, eps=1e-6):
-    x = np.asarray(x, float)
-    out = np.asarray(fun(x), float)
-    jac = np.zeros(out.shape + x.shape)
-    for index in np.ndindex(x.shape):
-        step = np.zeros_like(x)
-        step[index] = eps
-        jac[(Ellipsis,) + index] = (np.asarray(fun(x + step)) - np.asarray(fun(x - step))) / (
-            2 * eps
-        )
-    return jac
+    def joined(y):
+        return anp.concatenate([anp.ravel(value) for value in fun(y)])
+
+    return joined, x
 
 
 def mixed(x):
@@ -44,9 +45,9 @@ def test_jacobian_shape_and_values(transform):
     np.testing.assert_allclose(jac, numerical_jacobian(mixed, X), rtol=1e-6, atol=1e-8)
 
 
-@given(program=programs(max_args=1))
+@given(program=programs(max_ops=8).map(_one_array))
 def test_jacfwd_equals_jacrev_on_random_programs(program):
-    fun, (x,) = program
+    fun, x = program
     forward = ad.jacfwd(fun)(x)
     reverse = ad.jacrev(fun)(x)
     assert forward.shape == reverse.shape == np.shape(fun(x)) + x.shape
@@ -310,13 +311,19 @@ def test_jacobian_argnums_out_of_range():
         ad.jacfwd(anp.sin, argnums=3)(1.0)
 
 
-@given(program=programs(max_args=1))
+@given(program=programs(max_ops=8).map(_one_array).filter(lambda drawn: drawn[1].ndim <= 2))
 def test_hvp_through_a_constant_product_equals_jvp_of_grad_on_random_programs(program):
-    fun, (x,) = program
+    fun, x = program
     if np.ndim(x) == 0:
         x = np.reshape(x, (1,))
     rng = np.random.default_rng(x.size)
-    matrix = rng.standard_normal((x.shape[0], x.shape[0]))
+    # matrix @ x == x (matrix = I + a b^T with b orthogonal to the columns of x), so the
+    # program is evaluated at its drawn point, inside the domains of its steps.
+    columns = np.reshape(x, (x.shape[0], -1))
+    b = rng.standard_normal(x.shape[0])
+    basis, _ = np.linalg.qr(columns)
+    b = b - basis @ (basis.T @ b) if np.any(columns) else b
+    matrix = np.eye(x.shape[0]) + np.outer(rng.standard_normal(x.shape[0]), b)
     v = rng.standard_normal(x.shape)
 
     def f(y):  # y reaches the program through matrix @ y (the skipped step) and directly

@@ -8,15 +8,11 @@ import pytest
 
 import adfun as ad
 import adfun.numpy as anp
-
-from _gradcheck import check_forward, check_reverse
+from adfun.testing import check_grads
 
 
 def _both_modes(fun, *args):
-    rng = np.random.default_rng(1)
-    positions = list(range(len(args)))
-    check_reverse(fun, list(args), positions, rng)
-    check_forward(fun, list(args), positions, rng)
+    check_grads(fun, args, order=1, seed=1)
 
 
 def _hessian_row(fun, x, index):

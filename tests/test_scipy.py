@@ -22,18 +22,13 @@ import adfun.numpy as anp  # noqa: E402
 from adfun._engine.trace import full_value  # noqa: E402
 from adfun.scipy import special, stats  # noqa: E402
 
-from _gradcheck import check_forward, check_reverse, check_second_order  # noqa: E402
+from _checking import check  # noqa: E402
 
 RNG = np.random.default_rng(11)
 
 
 def _check(fun, *args, order=2, positions=None):
-    positions = list(range(len(args))) if positions is None else positions
-    rng = np.random.default_rng(0)
-    check_reverse(fun, args, positions, rng)
-    check_forward(fun, args, positions, rng)
-    if order == 2:
-        check_second_order(fun, args, positions, rng)
+    check(fun, args, positions, order=order)
 
 
 def _traced_value(fun, *args):
