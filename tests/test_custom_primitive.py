@@ -226,11 +226,6 @@ def test_forward_mode_without_jvp_rules_names_the_primitive():
         ad.jvp(reverse_only, (1.0,), (1.0,))
 
 
-def test_primitive_of_a_non_callable():
-    with pytest.raises(TypeError, match=r"adfun.primitive: expected a function, got int 3"):
-        ad.primitive(3)
-
-
 @pytest.mark.parametrize(
     ("method", "rules", "message"),
     [
