@@ -1,5 +1,5 @@
 """Named edge cases of adfun.numpy: ties, repeated indices, zeros in products and scans,
-einsum subscripts, and the error messages of the new functions."""
+einsum subscripts, and the values beside their error cases."""
 
 from __future__ import annotations
 

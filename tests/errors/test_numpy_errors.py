@@ -1,4 +1,4 @@
-"""Every error path of the new adfun.numpy functions on traced values: type and message."""
+"""Error paths of adfun.numpy functions on traced values: type and message."""
 
 from __future__ import annotations
 
