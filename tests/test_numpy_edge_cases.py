@@ -1,5 +1,5 @@
 """Named edge cases of adfun.numpy: ties, repeated indices, zeros in products and scans,
-einsum subscripts, and the values beside their error cases."""
+einsum subscripts, and a few error messages."""
 
 from __future__ import annotations
 

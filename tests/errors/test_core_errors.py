@@ -1,4 +1,4 @@
-"""Errors of the core transforms and the imperative layer: type and message.
+"""Errors of the core transforms and the imperative layer: type and message."""
 
 from __future__ import annotations
 
