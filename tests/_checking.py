@@ -1,4 +1,4 @@
-"""Stays because adfun.testing.check_grads checks every float argument and refuses complex ones: this fixes the rest and realifies complex functions for it.
+"""Kept: check_grads checks every float argument and refuses complex ones; check() adapts both.
 
 * :func:`check` runs :func:`adfun.testing.check_grads` on the arguments at ``positions``
   only (the others, floats included, are held fixed), through :func:`real_view` when an
@@ -26,7 +26,7 @@ def check(fun, args, positions=None, order=2):
 
     def restricted(*diff_args):
         full = list(args)
-        for position, value in zip(positions, diff_args):
+        for position, value in zip(positions, diff_args, strict=True):
             full[position] = value
         return fun(*full)
 
@@ -44,7 +44,8 @@ def real_view(fun, args, positions):
     (the differentiated arguments) are renumbered.
     """
     complex_positions = [
-        position for position, arg in enumerate(args)
+        position
+        for position, arg in enumerate(args)
         if isinstance(arg, np.ndarray) and arg.dtype.kind == "c"
     ]
     flat_args = []
