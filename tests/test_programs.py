@@ -164,7 +164,3 @@ def test_ties_are_allowed_only_when_asked():
              settings=settings(database=None, max_examples=300))
 
 
-def test_value_dependent_must_name_known_steps():
-    with pytest.raises(ValueError, match=r"programs: value_dependent must be True, False or "
-                                         r"an iterable of step names among \['sort'"):
-        ads.programs(value_dependent=("shuffle",))

@@ -1,4 +1,4 @@
-"""Every misuse covered by the core gets a clear exception: type and message."""
+"""Errors of the core transforms and the imperative layer: type and message."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every error path of the new adfun.numpy functions on traced values: type and message."""
+"""Error paths of adfun.numpy functions on traced values: type and message."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 
 import adfun as ad
 import adfun.numpy as anp
+from adfun.numpy import linalg as la
 
 X = np.array([1.0, 2.0, 3.0])
 M = np.arange(6.0).reshape(2, 3) + 1.0
@@ -134,3 +135,41 @@ def test_all_nan_slices_warn_as_numpy_does():
     np.testing.assert_array_equal(gradient, [[0.0, 0.0], [0.0, 1.0]])
     with pytest.warns(RuntimeWarning, match="All-NaN slice encountered"):
         ad.grad(lambda x: anp.nansum(anp.nanmedian(x, axis=1)))(x)
+
+
+def test_cholesky_of_a_non_positive_definite_matrix_raises_numpy_error():
+    with pytest.raises(np.linalg.LinAlgError, match="positive definite"):
+        ad.grad(lambda a: anp.sum(la.cholesky(a)))(-np.eye(2))
+
+
+def test_gradient_refuses_traced_spacing():
+    with pytest.raises(NotImplementedError, match=r"adfun\.numpy\.gradient: differentiating "
+                                                  r"with respect to the spacing"):
+        ad.grad(lambda h: anp.sum(anp.gradient(np.arange(4.0) ** 2, h)))(0.5)
+
+
+def test_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="module 'adfun.numpy' has no attribute 'nope'"):
+        anp.nope  # noqa: B018
+
+
+@pytest.mark.parametrize("name", ["unique", "sort_complex", "unique_values",
+                                  "roots", "unique_counts"])
+def test_plain_numpy_unsupported_functions_refuse_traced_values(name):
+    with pytest.raises(NotImplementedError, match=rf"adfun\.numpy\.{name} \(numpy\.{name}\) "
+                                                  r"is not supported on traced values"):
+        ad.grad(lambda x: np.sum(getattr(np, name)(x)))(np.ones(3))
+
+
+def test_in_place_functions_explain_why():
+    with pytest.raises(NotImplementedError, match="writes into an array in place"):
+        ad.grad(lambda x: np.place(x, x > 0, [1.0]))(np.ones(3))
+
+
+def test_staged_boolean_mask_index_is_refused():
+    with pytest.raises(ad.StagingError, match=r"x\[mask\] \(adfun\.numpy\.getitem\): the result "
+                                              r"depends on the values of a traced argument .*"
+                                              r"adfun\.numpy\.where\(mask, x, 0\)"):
+        ad.jit(lambda x, m: x[m])(np.ones(3), np.array([True, False, True]))
+    with pytest.raises(ad.StagingError, match=r"x\[mask\]"):
+        ad.jit(lambda x: anp.sum(x[x > 1]))(np.arange(3.0))

@@ -1,4 +1,4 @@
-"""Memory hardening: repeated transforms do not grow memory, graphs die with their transform.
+"""Memory: repeated transforms do not grow memory, graphs die with their transform.
 
 * 10,000 calls of ``grad``, ``vjp``, ``jvp`` and the imperative ``record``/``backward``
   loop, and 1,000 of the composite workloads (nested, forward-over-reverse, checkpointed,
