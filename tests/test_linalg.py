@@ -394,7 +394,11 @@ def test_eig_matches_numpy_and_differentiates_in_both_modes(a):
     w, v = _traced_value(la.eig, a)
     expected = np.linalg.eig(a)
     np.testing.assert_allclose(_plain(w), expected.eigenvalues, atol=1e-12)
-    np.testing.assert_allclose(_plain(v), expected.eigenvectors, atol=1e-12)
+    # (the eigenvectors' largest components are made positive: LAPACK's sign is arbitrary)
+    signs = np.sign(np.take_along_axis(expected.eigenvectors, np.argmax(
+        np.abs(expected.eigenvectors), axis=-2)[..., None, :], axis=-2).real)
+    np.testing.assert_allclose(_plain(v), expected.eigenvectors * signs, atol=1e-12)
+    np.testing.assert_array_equal(la.eig(a).eigenvectors, _plain(v))
     np.testing.assert_allclose(_traced_value(la.eigvals, a), np.linalg.eigvals(a), atol=1e-12)
     for fun in (lambda a: la.eig(a)[0], lambda a: la.eig(a)[1], la.eigvals):
         check(fun, (a,), order=2)

@@ -36,7 +36,18 @@ _EigResult = type(np.linalg.eig(np.eye(1)))
 
 def _eig_impl(a: Any) -> Any:
     w, v = np.linalg.eig(a)
-    return pack_values([w, v], a.shape[:-2])
+    return pack_values([w, _positive_largest(v)], a.shape[:-2])
+
+
+def _positive_largest(v: np.ndarray) -> np.ndarray:
+    """``v`` with each eigenvector's largest component (LAPACK makes it real) positive.
+
+    LAPACK leaves that component's sign to chance, and it flips under the smallest change
+    of the matrix: the eigenvectors would not be a function of it to differentiate.
+    """
+    rows = np.argmax(np.abs(v), axis=-2)[..., None, :]
+    largest = np.take_along_axis(v, rows, axis=-2).real
+    return v * np.where(largest < 0, -1.0, 1.0).astype(v.real.dtype)
 
 
 def _parts(packed: Any, n: int) -> list:
@@ -117,8 +128,10 @@ def eig(a: Any) -> Any:
     """Differentiable :func:`numpy.linalg.eig` of real square matrices (stacks too).
 
     Returns ``(eigenvalues, eigenvectors)``, complex when some eigenvalues are.  The
-    eigenvector derivative follows LAPACK's normalization (unit norm, largest component
-    real) and needs distinct eigenvalues.
+    eigenvectors are normalized as LAPACK does (unit norm, largest component real), with
+    that component made positive (LAPACK leaves its sign to chance, so NumPy's
+    eigenvectors may differ from these by a sign, and would not be a differentiable
+    function of ``a``).  The eigenvector derivative needs distinct eigenvalues.
 
     Derivative: with ``P = V^{-1} dA V``, ``dw = diag(P)`` and
     ``dV = V (F o P) + V diag(c)``, ``F_ij = 1 / (w_j - w_i)``, ``c`` fixing the gauge.
@@ -132,7 +145,8 @@ def eig(a: Any) -> Any:
            [1., 1.]])
     """
     if not traced(a):
-        return np.linalg.eig(a)
+        result = np.linalg.eig(a)
+        return type(result)(result.eigenvalues, _positive_largest(result.eigenvectors))
     require_real("eig", a=a)
     require_matrix("eig", "a", a)
     w, v = _parts(call(_EIG, (a,)), shape_of(a)[-1])
