@@ -19,8 +19,9 @@ import attrs
 import numpy as np
 
 from adfun._engine.pytree import tree_flatten
-from adfun._engine.records import EMPTY_PARAMS, Params, Primitive
-from adfun._engine.trace import Tracer, bind, full_value
+from adfun._engine.records import EMPTY_PARAMS, Params
+from adfun._engine.trace import Tracer, any_traced, bind, full_value
+from adfun.numpy import _declare as kit
 
 #: How each kind of rule is called, for error messages.
 _SIGNATURES = {"vjp": "rule(g, ans, *args, **kwargs)", "jvp": "rule(t, ans, *args, **kwargs)"}
@@ -42,15 +43,12 @@ class CustomPrimitive:
             )
         functools.update_wrapper(self, fun)
         self.fun = fun
-        self.primitive = Primitive(_name(fun), fun, vjps=(), jvps=None)
+        self.primitive = kit.primitive(_name(fun), fun, vjps=(), jvps=None)
         self._positional = _positional_count(fun)
         self._required = _required_count(fun)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        for arg in args:
-            if type(arg) is Tracer:
-                break
-        else:
+        if not any_traced(args):
             for arg in args:
                 if type(arg) in (tuple, list, dict):
                     self._refuse_nested_tracers(arg)

@@ -117,6 +117,7 @@ def export(
     explain: str | None = None,
     signature: str | None = None,
     operation: bool = True,
+    registered: bool = True,
 ) -> Callable[[Callable], Callable]:
     """Decorator: make ``fun`` a public adfun function under NumPy's name.
 
@@ -139,6 +140,10 @@ def export(
     operation : bool
         Also register ``fun`` as the engine's operation of that name (tracer operators
         and methods call these).
+    registered : bool
+        ``False`` for a composite of a sub-namespace (``linalg.norm``, ``fft.fftn``,
+        ``scipy.stats``...): it gets its name, docstring and NumPy override only, and stays
+        out of :data:`COMPOSITES` (keyed by ``adfun.numpy``'s names) and of the operations.
     """
 
     def decorate(fun: Callable) -> Callable:
@@ -149,12 +154,12 @@ def export(
         if primitive is not None:
             fun.primitive = primitive  # type: ignore[attr-defined]
             REGISTRY[primitive.name] = fun
-        else:
+        elif registered:
             if domain is None:
                 raise TypeError(f"export({public}): a composite needs a test domain")
             fun.domain = domain  # type: ignore[attr-defined]
             COMPOSITES[public] = fun
-        if operation:
+        if operation and (registered or primitive is not None):
             OPERATIONS.setdefault(primitive.name if primitive is not None else public, fun)
         if numpy_fun is not None:
             NUMPY_OVERRIDES[numpy_fun] = fun
@@ -188,6 +193,7 @@ def unary(
     jvp: Callable | None = None,
     fresh: bool = False,
     public: str | None = None,
+    doc: str | None = None,
 ) -> Callable:
     """Declare and export an elementwise function of one argument.
 
@@ -196,7 +202,8 @@ def unary(
     ``fresh=True`` promises that ``derivative`` returns a new array (never ``ans``, ``x``
     or a view of them), so the product may be formed in its memory (see
     :func:`adfun.numpy._fast.scale_fresh`).  ``public`` is the exported name when it
-    differs from ``name`` (``"erf"`` for ``"special.erf"``).
+    differs from ``name`` (``"erf"`` for ``"special.erf"``); ``doc`` replaces the
+    docstring written from ``explain`` (SciPy's functions word their own).
     """
     if fresh:
 
@@ -222,6 +229,7 @@ def unary(
         return numpy_fun(x, **kwargs)
 
     public = public or name
+    fun.__doc__ = doc
     return export(numpy_fun, primitive=prim, name=public, explain=explain,
                   signature=f"{public}(x)")(fun)
 
@@ -236,11 +244,13 @@ def binary(
     *,
     operator: Callable | None = None,
     public: str | None = None,
+    doc: str | None = None,
 ) -> Callable:
     """Declare and export a broadcasting function of two arguments with explicit rules.
 
     ``operator`` (e.g. :func:`operator.mul`) computes the same as ``numpy_fun`` on NumPy
     scalars and arrays; the recorded path uses it for them (see :func:`operator_impl`).
+    ``public`` and ``doc`` as for :func:`unary`.
     """
     traced_impl = operator_impl(operator, numpy_fun) if operator is not None else None
     prim = primitive(name, numpy_fun, vjps, jvps, domain=domain, traced_impl=traced_impl)
@@ -262,6 +272,7 @@ def binary(
     public = public or name
     method.__name__ = method.__qualname__ = public
     fun.tracer_method = method  # type: ignore[attr-defined]
+    fun.__doc__ = doc
     return export(numpy_fun, primitive=prim, name=public, explain=explain,
                   signature=f"{public}(x, y)")(fun)
 
