@@ -40,7 +40,7 @@ def toposort(outputs: Iterable[Node]) -> list[Node]:
 _SCALARS = (bool, int, str, bytes, type(None))
 
 
-def _freeze(value: Any) -> Any:
+def freeze(value: Any) -> Any:
     """A hashable stand-in for a constant argument, equal exactly for equal constants.
 
     Floats are keyed by their bit pattern (so ``nan`` equals ``nan`` and ``-0.0`` differs
@@ -57,12 +57,12 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, (np.ndarray, np.generic)):
         return (kind.__name__, value.shape, value.dtype.str, value.tobytes())
     if kind is tuple or kind is list:
-        return (kind.__name__, tuple(_freeze(item) for item in value))
+        return (kind.__name__, tuple(freeze(item) for item in value))
     if isinstance(value, dict):
         items = sorted(value.items(), key=lambda item: repr(item[0]))
-        return ("dict", tuple((key, _freeze(item)) for key, item in items))
+        return ("dict", tuple((key, freeze(item)) for key, item in items))
     if kind is slice:
-        return ("slice", _freeze(value.start), _freeze(value.stop), _freeze(value.step))
+        return ("slice", freeze(value.start), freeze(value.stop), freeze(value.step))
     if value is Ellipsis:
         return ("ellipsis",)
     if isinstance(value, np.dtype):
@@ -289,7 +289,7 @@ class Graph:
                 constants = ()
             else:
                 constants = tuple(
-                    _freeze(arg) for position, arg in enumerate(args) if position not in argnums
+                    freeze(arg) for position, arg in enumerate(args) if position not in argnums
                 )
             params = node.params
             rows.append(
@@ -298,7 +298,7 @@ class Graph:
                     parent_positions,
                     argnums,
                     constants,
-                    _freeze(dict(params)) if params else (),
+                    freeze(dict(params)) if params else (),
                     tuple(node.shape),
                     node.dtype.str,
                 )
