@@ -18,24 +18,51 @@ GRAPH_HOOKS: dict[str, Callable[..., Any]] = {}
 
 
 def toposort(outputs: Iterable[Node]) -> list[Node]:
-    """All nodes that ``outputs`` depend on, parents before children (iterative DFS)."""
+    """All nodes that ``outputs`` depend on, parents before children (iterative DFS).
+
+    The one topological sort of adfun: the functional transforms, :meth:`Graph.build`
+    and the imperative layer's backward pass (``adfun._imperative.backward.walk``) use
+    it.  Nodes hash by identity, so they go in the visited set themselves (no ``id()``
+    calls); the stack holds ``(node, parents, count, next index)`` frames, and a node
+    without parents is placed as soon as it is seen.  ``tests/test_fast_paths.py``
+    checks the order against a plain recursive definition.
+    """
     order: list[Node] = []
-    visited: set[int] = set()
+    visited: set = set()
+    add = visited.add
+    place = order.append
     for root in outputs:
-        if id(root) in visited:
+        if root in visited:
             continue
-        visited.add(id(root))
-        stack = [(root, iter(root.parents))]
-        while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                if id(parent) not in visited:
-                    visited.add(id(parent))
-                    stack.append((parent, iter(parent.parents)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
+        add(root)
+        parents = root.parents
+        if not parents:
+            place(root)
+            continue
+        stack: list = []
+        node = root
+        count = len(parents)
+        index = 0
+        while True:
+            if index < count:
+                parent = parents[index]
+                index += 1
+                if parent in visited:
+                    continue
+                add(parent)
+                if parent.parents:
+                    stack.append((node, parents, count, index))
+                    node = parent
+                    parents = parent.parents
+                    count = len(parents)
+                    index = 0
+                else:
+                    place(parent)
+                continue
+            place(node)
+            if not stack:
+                break
+            node, parents, count, index = stack.pop()
     return order
 
 
