@@ -11,18 +11,19 @@ The functional core::
 
 from __future__ import annotations
 
-from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
-from adfun._engine.trace import install_operators as _install_operators
-from adfun import testing  # noqa: F401 - check_grads etc.; imports Hypothesis only on use
-from adfun._transforms.checkpoint import checkpoint
-from adfun._imperative.context import cpu
+# adfun.numpy fills the engine's dispatch tables; importing adfun._staging (through jit)
+# fills Graph's hooks; testing's check_grads imports Hypothesis only on use; autograd, nd
+# and random are the MXNet-style imperative layer (``from adfun import nd, autograd``).
+from adfun import autograd, nd, numpy, optimizers, random, testing  # noqa: F401
 from adfun._custom import primitive
 from adfun._engine.errors import StagingError
-from adfun._flatten import flatten
 from adfun._engine.graph import Graph
-from adfun._transforms.jacobians import hessian, hvp, jacfwd, jacobian, jacrev
-from adfun._staging.jit import jit
 from adfun._engine.pytree import register_pytree_node
+from adfun._engine.trace import install_operators as _install_operators
+from adfun._flatten import flatten
+from adfun._imperative.context import cpu
+from adfun._staging.jit import jit
+from adfun._transforms.checkpoint import checkpoint
 from adfun._transforms.functional import (
     elementwise_grad,
     grad,
@@ -32,9 +33,7 @@ from adfun._transforms.functional import (
     value_and_grad,
     vjp,
 )
-
-# The MXNet-style imperative layer: ``from adfun import nd, autograd``.
-from adfun import autograd, nd, optimizers, random  # noqa: E402
+from adfun._transforms.jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 
 _install_operators()
 

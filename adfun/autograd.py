@@ -29,21 +29,20 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
-from adfun._engine.graph import Graph
-from adfun._engine.records import EMPTY_PARAMS, INPUT, Primitive, Variadic
-from adfun._imperative.recording import (
-    CONSUMED,
-    TRACE,
-    GradSlot,
-    VariableNode,
-    check_grad_req,
-    consume,
-    recording,
-    training,
-)
-from adfun._staging.replay import replay
+from adfun._engine.records import EMPTY_PARAMS, Primitive, Variadic
 from adfun._engine.reverse import backward as reverse_pass
-from adfun._engine.trace import Tracer, bind, full_value, new_input, open_trace
+from adfun._engine.trace import Tracer, bind, full_value
+from adfun._imperative.backward import (
+    as_list,
+    enter_pass,
+    exit_pass,
+    head_seeds,
+    per_slot,
+    recorded_pass,
+    run_backward,
+    walk,
+)
+from adfun._imperative.recording import GradSlot, check_grad_req, consume, recording, training
 from adfun.nd._ndarray import NDArray, _new, _operand
 
 __all__ = [
@@ -214,211 +213,6 @@ def set_training(train_mode: bool) -> bool:  # noqa: F811
     return previous
 
 
-# --- heads, graph walk, gradient buffers -------------------------------------------------
-
-
-def _as_list(function: str, name: str, value: Any) -> list:
-    if isinstance(value, NDArray):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    raise TypeError(
-        f"{function}: {name} must be an NDArray or a list of NDArrays, got "
-        f"{type(value).__name__}"
-    )
-
-
-def _seeds(function: str, heads: Any, head_grads: Any, recorded: bool) -> list:
-    """``(node, cotangent)`` for each head; ones where no head gradient is given."""
-    if type(heads) is not list:
-        heads = _as_list(function, "heads", heads)
-    if head_grads is None and len(heads) == 1:  # the common case: one recorded head
-        head = heads[0]
-        if type(head) is NDArray and head._tracer is not None:
-            return [(head._tracer.node, _ones(head._value))]
-    if head_grads is None:
-        head_grads = [None] * len(heads)
-    else:
-        head_grads = _as_list(function, "head_grads", head_grads)
-        if len(head_grads) != len(heads):
-            raise ValueError(
-                f"{function}: got {len(heads)} head(s) but {len(head_grads)} head gradient(s); "
-                f"pass one head gradient per head (None for ones)"
-            )
-    seeds = []
-    for position, (head, head_grad) in enumerate(zip(heads, head_grads)):
-        if type(head) is not NDArray and not isinstance(head, NDArray):
-            raise TypeError(
-                f"{function}: heads[{position}] must be an NDArray, got {type(head).__name__}"
-            )
-        tracer = head._tracer
-        if tracer is None:
-            slot = head._slot
-            if slot is None or slot.req == "null":
-                raise RuntimeError(
-                    f"{function}: the array {_which(heads, position)} is not in a "
-                    f"recorded graph: none of the arrays it was computed from has "
-                    f"attach_grad() (or it was computed outside autograd.record(), or under "
-                    f"autograd.pause()), so there is nothing to differentiate. Call "
-                    f"attach_grad() on the inputs to differentiate with respect to, then "
-                    f"compute the array inside a `with autograd.record():` block."
-                )
-            tracer = head._variable_tracer()
-        seeds.append((tracer.node, _ones(head._value) if head_grad is None else
-                      _head_seed(function, position, head, head_grad, recorded)))
-    return seeds
-
-
-def _which(heads: list, position: int) -> str:
-    return "you called backward on" if len(heads) == 1 else f"heads[{position}]"
-
-
-def _head_seed(function: str, position: int, head: NDArray, head_grad: Any,
-               recorded: bool) -> Any:
-    value = head._value
-    if isinstance(head_grad, NDArray):
-        seed = head_grad._tracer if recorded and head_grad._tracer is not None else (
-            head_grad._value)
-    else:
-        seed = np.array(head_grad)  # a copy: later changes by the caller cannot leak in
-    plain = full_value(seed)
-    if tuple(plain.shape) != value.shape:
-        raise ValueError(
-            f"{function}: head_grads[{position}] has shape {tuple(plain.shape)}, but its head "
-            f"has shape {value.shape}; a head gradient must have its head's shape"
-        )
-    if plain.dtype != value.dtype:
-        seed = anp.astype(seed, value.dtype)
-    return seed
-
-
-#: Read-only arrays of ones, the default head gradients of small heads, by (shape, dtype).
-_ONES: dict = {}
-
-
-def _ones(value: np.ndarray) -> np.ndarray:
-    """Read-only ones of ``value``'s shape and dtype (no rule writes into a cotangent)."""
-    if value.size > 4096:  # a view of a single one: no memory traffic
-        return np.broadcast_to(np.ones((), value.dtype), value.shape)
-    key = (value.shape, value.dtype)
-    ones = _ONES.get(key)
-    if ones is None:
-        ones = np.ones(value.shape, value.dtype)
-        ones.flags.writeable = False
-        if len(_ONES) >= 256:
-            _ONES.clear()
-        _ONES[key] = ones
-    return ones
-
-
-def _walk(function: str, seeds: list) -> tuple[list, list]:
-    """The nodes the heads depend on, parents before children, and the variable nodes
-    among them; refuses a graph that a backward pass already freed.
-
-    One depth-first pass (the order is the one ``adfun._engine.graph.toposort`` gives) that also
-    does the checks; an input is placed as soon as it is seen, as it has no parents.
-    """
-    order: list = []
-    variables: list = []
-    visited: set = set()  # nodes compare and hash by identity
-    add = visited.add
-    place = order.append
-    marked = CONSUMED.get
-    for root, _ in seeds:
-        if root in visited:
-            continue
-        add(root)
-        parents = root.parents
-        if not parents:
-            place(root)
-            if type(root) is VariableNode:
-                variables.append(root)
-            continue
-        # depth-first, with (node, its parents, their number, next index) frames on a stack
-        stack: list = []
-        node = root
-        count = len(parents)
-        index = 0
-        while True:
-            if index < count:
-                parent = parents[index]
-                index += 1
-                if parent in visited:
-                    continue
-                add(parent)
-                if parent.parents:
-                    stack.append((node, parents, count, index))
-                    node = parent
-                    parents = parent.parents
-                    count = len(parents)
-                    index = 0
-                    continue
-                place(parent)
-                if type(parent) is VariableNode:
-                    variables.append(parent)
-                continue
-            mark = marked(id(node))  # is_consumed(node), inlined
-            if mark is not None and mark() is node:
-                raise RuntimeError(
-                    f"{function}: the recorded graph was already used by a backward "
-                    f"pass that freed it. To run backward through the same graph more "
-                    f"than once, pass retain_graph=True to the earlier backward call, "
-                    f"or record the computation again."
-                )
-            place(node)
-            if not stack:
-                break
-            node, parents, count, index = stack.pop()
-    return order, variables
-
-
-def _per_slot(nodes: list, cotangents: list) -> dict:
-    """Sum the cotangents of the nodes that share a gradient slot (a variable changed in
-    place between two recorded uses has one node per value)."""
-    totals: dict = {}
-    for node, cotangent in zip(nodes, cotangents):
-        slot = node.slot
-        entry = totals.get(id(slot))
-        if entry is None:
-            totals[id(slot)] = [slot, cotangent]
-        elif cotangent is not None:
-            entry[1] = cotangent if entry[1] is None else anp.add(entry[1], cotangent)
-    return totals
-
-
-def _write(slot: GradSlot, cotangent: Any) -> None:
-    gradient = slot.grad
-    current = gradient._value
-    if cotangent is None:
-        value = np.zeros_like(current)
-    elif type(cotangent) is np.ndarray and cotangent.dtype == current.dtype:
-        value = cotangent
-    else:
-        value = np.asarray(cotangent, dtype=current.dtype)
-    if slot.req == "add":
-        value = current + value
-    gradient._value = value  # gradient._set_value(value), inlined
-    gradient._tracer = None
-
-
-def _enter_pass(train: bool, record_pass: bool) -> tuple:
-    """Set the flags of a backward pass: training as asked, and recording only when the
-    pass itself is recorded (``create_graph=True``), as in MXNet.  Returns the tokens
-    that :func:`_exit_pass` restores."""
-    record_pass = bool(record_pass)
-    train = bool(train)
-    # a flag that already has the wanted value is left alone (a get is cheaper than a set)
-    return (None if recording.get() is record_pass else recording.set(record_pass),
-            None if training.get() is train else training.set(train))
-
-
-def _exit_pass(tokens: tuple) -> None:
-    if tokens[0] is not None:
-        recording.reset(tokens[0])
-    if tokens[1] is not None:
-        training.reset(tokens[1])
-
-
 # --- backward and grad -------------------------------------------------------------------
 
 
@@ -458,46 +252,8 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
     [ 3. 30.]
     <NDArray 2 @cpu(0)>
     """
-    _backward(_seeds("backward", heads, head_grads, False), retain_graph, train_mode)
-
-
-def _backward_array(head: NDArray, out_grad: Any, retain_graph: bool, train_mode: bool) -> None:
-    """``head.backward(out_grad, retain_graph, train_mode)`` (see :meth:`NDArray.backward`)."""
-    tracer = head._tracer
-    if out_grad is None and tracer is not None:  # _seeds' one-head fast path
-        seeds = [(tracer.node, _ones(head._value))]
-    else:
-        seeds = _seeds("backward", [head], None if out_grad is None else [out_grad], False)
-    _backward(seeds, retain_graph, train_mode)
-
-
-def _backward(seeds: list, retain_graph: bool, train_mode: bool) -> None:
-    order, variables = _walk("backward", seeds)
-    for node in variables:
-        if node.slot.req == "null":
-            variables = [node for node in variables if node.slot.req != "null"]
-            break
-    # _enter_pass / _exit_pass inlined: the pass is not recorded, training as asked
-    train = bool(train_mode)
-    recording_token = recording.set(False) if recording.get() else None
-    training_token = None if training.get() is train else training.set(train)
-    try:
-        cotangents = reverse_pass(seeds, variables, order)
-    finally:
-        if training_token is not None:
-            training.reset(training_token)
-        if recording_token is not None:
-            recording.reset(recording_token)
-    if not retain_graph:
-        consume(order)
-    if len(variables) == 1:  # one variable: no slot is shared
-        slot = variables[0].slot
-        if slot.grad is not None:
-            _write(slot, cotangents[0])
-        return
-    for slot, cotangent in _per_slot(variables, cotangents).values():
-        if slot.req != "null" and slot.grad is not None:
-            _write(slot, cotangent)
+    run_backward(head_seeds("backward", heads, head_grads, False, NDArray), retain_graph,
+                 train_mode)
 
 
 def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: Any = None,
@@ -544,7 +300,7 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: Any =
     <NDArray 2 @cpu(0)>
     """
     single = isinstance(variables, NDArray)
-    variables = _as_list("autograd.grad", "variables", variables)
+    variables = as_list("autograd.grad", "variables", variables, NDArray)
     slots = []
     for position, variable in enumerate(variables):
         slot = variable._slot if isinstance(variable, NDArray) else None
@@ -556,19 +312,19 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: Any =
         slots.append(slot)
     if retain_graph is None:
         retain_graph = create_graph
-    seeds = _seeds("autograd.grad", heads, head_grads, create_graph)
-    order, inputs = _walk("autograd.grad", seeds)
+    seeds = head_seeds("autograd.grad", heads, head_grads, create_graph, NDArray)
+    order, inputs = walk("autograd.grad", seeds)
     wanted = {id(slot) for slot in slots}
     nodes = [node for node in inputs if id(node.slot) in wanted]
-    tokens = _enter_pass(train_mode, create_graph)
+    tokens = enter_pass(train_mode, create_graph)
     try:
         if create_graph:
-            cotangents = _recorded_pass(seeds, order, nodes)
+            cotangents = recorded_pass(seeds, order, nodes)
         else:
             cotangents = reverse_pass(seeds, nodes, order)
-        totals = _per_slot(nodes, cotangents)
+        totals = per_slot(nodes, cotangents)
     finally:
-        _exit_pass(tokens)
+        exit_pass(tokens)
     if not retain_graph:
         consume(order)
     gradients = []
@@ -576,25 +332,6 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: Any =
         entry = totals.get(id(slot))
         gradients.append(_gradient(variable, None if entry is None else entry[1]))
     return gradients[0] if single else gradients
-
-
-def _recorded_pass(seeds: list, order: list, nodes: list) -> list:
-    """The reverse pass, recorded: replay the graph one trace level up, then reverse it.
-
-    Every node's arguments in the replayed graph are tracers of the imperative trace, so
-    the derivative rules -- written with ``adfun.numpy`` -- record their work there.
-    """
-    inputs = [node for node in order if node.primitive is INPUT]
-    graph = Graph.build(inputs, [node for node, _ in seeds])
-    with open_trace("autograd.grad(create_graph=True)") as trace:
-        lifted = [new_input(trace, Tracer(node.value, node, TRACE)) for node in inputs]
-        outputs = replay(graph, tuple(lifted))
-    if len(seeds) == 1:
-        outputs = (outputs,)
-    where = {id(node): tracer.node for node, tracer in zip(inputs, lifted)}
-    lifted_seeds = [(output.node, seed) for output, (_, seed) in zip(outputs, seeds)]
-    # the replay trace's creation order is a topological order of its nodes
-    return reverse_pass(lifted_seeds, [where[id(node)] for node in nodes], trace.nodes)
 
 
 def _gradient(variable: NDArray, cotangent: Any) -> NDArray:
@@ -632,8 +369,8 @@ def mark_variables(variables: Any, gradients: Any, grad_reqs: Any = "write") -> 
     [5. 5.]
     <NDArray 2 @cpu(0)>
     """
-    variables = _as_list("autograd.mark_variables", "variables", variables)
-    gradients = _as_list("autograd.mark_variables", "gradients", gradients)
+    variables = as_list("autograd.mark_variables", "variables", variables, NDArray)
+    gradients = as_list("autograd.mark_variables", "gradients", gradients, NDArray)
     if isinstance(grad_reqs, str):
         grad_reqs = [grad_reqs] * len(variables)
     if not len(variables) == len(gradients) == len(grad_reqs):

@@ -15,7 +15,9 @@ import pytest
 import adfun._imperative.recording as recording_state
 from adfun import autograd, nd
 from adfun._engine.graph import toposort
-from adfun.autograd import _ones, _seeds, _walk
+from adfun._imperative.backward import head_seeds, walk
+from adfun._imperative.backward import ones as _ones
+from adfun.nd import NDArray
 
 
 def _variable(values, **kwargs):
@@ -71,8 +73,8 @@ def _graph():
 
 def test_walk_gives_the_engine_order_and_the_variables():
     x, w, d = _graph()
-    seeds = _seeds("backward", [d], None, False)
-    order, variables = _walk("backward", seeds)
+    seeds = head_seeds("backward", [d], None, False, NDArray)
+    order, variables = walk("backward", seeds)
     assert [id(node) for node in order] == [id(node) for node in toposort([d._tracer.node])]
     assert {id(node) for node in variables} == {id(x._tracer.node), id(w._tracer.node)}
     d.backward()

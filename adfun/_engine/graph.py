@@ -2,45 +2,74 @@
 
 from __future__ import annotations
 
-import copy
-import importlib
-import sys
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import attrs
 import numpy as np
 
-from adfun._custom import CustomPrimitive
-from adfun._engine.records import EMPTY_PARAMS, Node, Params, Primitive
-from adfun._engine.trace import Tracer
+from adfun._engine.records import Node
+
+#: What a :class:`Graph` does with the staging layer above the engine, which fills this
+#: table when it is imported (``adfun/_staging/__init__.py``; ``import adfun`` imports
+#: it): ``"replay"`` (``graph(*args)``), ``"listing"`` (``str``), ``"dot"``
+#: (``to_dot``), ``"reduce"`` (pickling) and ``"deepcopy"``.  The engine itself imports
+#: nothing above it.
+GRAPH_HOOKS: dict[str, Callable[..., Any]] = {}
 
 
 def toposort(outputs: Iterable[Node]) -> list[Node]:
-    """All nodes that ``outputs`` depend on, parents before children (iterative DFS)."""
+    """All nodes that ``outputs`` depend on, parents before children (iterative DFS).
+
+    The one topological sort of adfun: the functional transforms, :meth:`Graph.build`
+    and the imperative layer's backward pass (``adfun._imperative.backward.walk``) use
+    it.  Nodes hash by identity, so they go in the visited set themselves (no ``id()``
+    calls); the stack holds ``(node, parents, count, next index)`` frames, and a node
+    without parents is placed as soon as it is seen.  ``tests/test_fast_paths.py``
+    checks the order against a plain recursive definition.
+    """
     order: list[Node] = []
-    visited: set[int] = set()
+    visited: set = set()
+    add = visited.add
+    place = order.append
     for root in outputs:
-        if id(root) in visited:
+        if root in visited:
             continue
-        visited.add(id(root))
-        stack = [(root, iter(root.parents))]
-        while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                if id(parent) not in visited:
-                    visited.add(id(parent))
-                    stack.append((parent, iter(parent.parents)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
+        add(root)
+        parents = root.parents
+        if not parents:
+            place(root)
+            continue
+        stack: list = []
+        node = root
+        count = len(parents)
+        index = 0
+        while True:
+            if index < count:
+                parent = parents[index]
+                index += 1
+                if parent in visited:
+                    continue
+                add(parent)
+                if parent.parents:
+                    stack.append((node, parents, count, index))
+                    node = parent
+                    parents = parent.parents
+                    count = len(parents)
+                    index = 0
+                else:
+                    place(parent)
+                continue
+            place(node)
+            if not stack:
+                break
+            node, parents, count, index = stack.pop()
     return order
 
 
 _SCALARS = (bool, int, str, bytes, type(None))
 
 
-def _freeze(value: Any) -> Any:
+def freeze(value: Any) -> Any:
     """A hashable stand-in for a constant argument, equal exactly for equal constants.
 
     Floats are keyed by their bit pattern (so ``nan`` equals ``nan`` and ``-0.0`` differs
@@ -57,12 +86,12 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, (np.ndarray, np.generic)):
         return (kind.__name__, value.shape, value.dtype.str, value.tobytes())
     if kind is tuple or kind is list:
-        return (kind.__name__, tuple(_freeze(item) for item in value))
+        return (kind.__name__, tuple(freeze(item) for item in value))
     if isinstance(value, dict):
         items = sorted(value.items(), key=lambda item: repr(item[0]))
-        return ("dict", tuple((key, _freeze(item)) for key, item in items))
+        return ("dict", tuple((key, freeze(item)) for key, item in items))
     if kind is slice:
-        return ("slice", _freeze(value.start), _freeze(value.stop), _freeze(value.step))
+        return ("slice", freeze(value.start), freeze(value.stop), freeze(value.step))
     if value is Ellipsis:
         return ("ellipsis",)
     if isinstance(value, np.dtype):
@@ -241,17 +270,11 @@ class Graph:
         (or their module attribute), custom primitives by their module-level function; the
         compiled replay program and the cached structural key are not pickled.
         """
-        return (_rebuild_graph, (_portable(self, by_reference=True),))
+        return GRAPH_HOOKS["reduce"](self)
 
     def __deepcopy__(self, memo: dict) -> Graph:
-        name, in_tree, out_tree, inputs, outputs, rows = _portable(self, by_reference=False)
-        # Primitives and parameters (immutable, hashable) are shared; arrays are copied.
-        rows = tuple(
-            (primitive, parents, argnums, copy.deepcopy(args, memo), shared, params,
-             copy.deepcopy(value, memo))
-            for primitive, parents, argnums, args, shared, params, value in rows
-        )
-        return _rebuild_graph((name, in_tree, out_tree, inputs, outputs, rows))
+        """A graph with copies of its arrays; primitives and parameters are shared."""
+        return GRAPH_HOOKS["deepcopy"](self, memo)
 
     def __copy__(self) -> Graph:
         return self  # immutable
@@ -289,7 +312,7 @@ class Graph:
                 constants = ()
             else:
                 constants = tuple(
-                    _freeze(arg) for position, arg in enumerate(args) if position not in argnums
+                    freeze(arg) for position, arg in enumerate(args) if position not in argnums
                 )
             params = node.params
             rows.append(
@@ -298,7 +321,7 @@ class Graph:
                     parent_positions,
                     argnums,
                     constants,
-                    _freeze(dict(params)) if params else (),
+                    freeze(dict(params)) if params else (),
                     tuple(node.shape),
                     node.dtype.str,
                 )
@@ -341,14 +364,10 @@ class Graph:
                 f"Graph {self.name}: keyword arguments {sorted(kwargs)} are not accepted; a "
                 f"graph takes the positional arguments it was traced with"
             )
-        from adfun._staging.replay import replay
-
-        return replay(self, args)
+        return GRAPH_HOOKS["replay"](self, args)
 
     def __str__(self) -> str:
-        from adfun._staging.listing import graph_listing
-
-        return graph_listing(self)
+        return GRAPH_HOOKS["listing"](self)
 
     def __repr__(self) -> str:
         return (
@@ -373,247 +392,4 @@ class Graph:
         >>> dot.splitlines()[0]
         'digraph "sin" {'
         """
-        from adfun._staging.listing import graph_dot
-
-        return graph_dot(self)
-
-
-# --------------------------------------------------------------------------------------
-# Pickling: a graph as positions and references
-# --------------------------------------------------------------------------------------
-
-#: ``id(primitive) -> (module, attribute, via .primitive, primitive)`` for primitives reachable from
-#: the globals of adfun's modules; refreshed when a primitive is missing.
-_LOCATIONS: dict[int, tuple] = {}
-
-
-def _portable(graph: Graph, by_reference: bool) -> tuple:
-    """``graph`` as plain data: one row per node, parents and inputs as positions.
-
-    Each row is ``(primitive, parents, argnums, args, shared, params, value)``; an argument
-    that is its parent's value is stored once (``shared`` marks it, ``args`` holds
-    ``None`` there).  With ``by_reference`` the primitive is a reference (see
-    :func:`_primitive_reference`), else the record itself.
-    """
-    index = {id(node): position for position, node in enumerate(graph.nodes)}
-    references: dict[int, Any] = {}
-    rows = []
-    for node in graph.nodes:
-        parents = node.parents
-        args = list(node.args)
-        shared = []
-        for parent, argnum in zip(parents, node.argnums, strict=True):
-            same = args[argnum] is parent.value
-            shared.append(same)
-            if same:
-                args[argnum] = None
-        if type(node.value) is Tracer or any(type(arg) is Tracer for arg in args):
-            raise TypeError(
-                f"cannot pickle or copy Graph {graph.name}: it was traced inside another "
-                f"transform, so its values are still traced; trace it on plain values"
-            )
-        primitive = node.primitive
-        if by_reference:
-            reference = references.get(id(primitive))
-            if reference is None:
-                reference = references[id(primitive)] = _primitive_reference(primitive, graph)
-            primitive = reference
-        rows.append((
-            primitive,
-            tuple(index[id(parent)] for parent in parents),
-            node.argnums,
-            tuple(args),
-            tuple(shared),
-            {key: _encode_parameter(value) for key, value in node.params.items()}
-            if by_reference else dict(node.params),
-            node.value,
-        ))
-    return (
-        graph.name,
-        graph.in_tree,
-        graph.out_tree,
-        tuple(index[id(node)] for node in graph.inputs),
-        tuple(index[id(node)] for node in graph.outputs),
-        tuple(rows),
-    )
-
-
-def _rebuild_graph(state: tuple) -> Graph:
-    """The inverse of :func:`_portable` (the function pickles call)."""
-    name, in_tree, out_tree, inputs, outputs, rows = state
-    nodes: list[Node] = []
-    for primitive, parent_positions, argnums, args, shared, params, value in rows:
-        if not isinstance(primitive, Primitive):
-            primitive = _resolve_primitive(primitive)
-        parents = tuple(nodes[position] for position in parent_positions)
-        args = list(args)
-        for parent, argnum, same in zip(parents, argnums, shared, strict=True):
-            if same:
-                args[argnum] = parent.value
-        for position, arg in enumerate(args):
-            if position not in argnums and isinstance(arg, np.ndarray) and arg.flags.writeable:
-                arg.flags.writeable = False  # constants stay read-only snapshots
-        params = {key: _decode_parameter(item) for key, item in params.items()}
-        nodes.append(Node(primitive, parents, argnums, tuple(args),
-                          Params(params) if params else EMPTY_PARAMS, value))
-    return Graph(tuple(nodes[position] for position in inputs),
-                 tuple(nodes[position] for position in outputs), tuple(nodes),
-                 in_tree=in_tree, out_tree=out_tree, name=name)
-
-
-def _primitive_reference(primitive: Primitive, graph: Graph) -> tuple:
-    """How a pickle names ``primitive``: registry name, module attribute or custom function.
-
-    Raises ``TypeError`` for a primitive that a new process could not find again.
-    """
-    # adfun.numpy imports the engine, so the engine reaches its registry only at run time.
-    from adfun.numpy._core import REGISTRY
-
-    name = primitive.name
-    module = _registry_module(primitive)
-    registered = REGISTRY.get(name)
-    if registered is not None and registered.primitive is primitive:
-        return ("registry", name, module)
-    location = _LOCATIONS.get(id(primitive)) or _find_by_name(primitive)
-    if location is not None:
-        return ("attribute", *location[:3])
-    owner = _custom_owner(primitive)
-    if owner is None:
-        raise TypeError(
-            f"cannot pickle Graph {graph.name}: its primitive '{name}' is neither registered "
-            f"in adfun.numpy nor a module-level adfun.primitive, so a new process could not "
-            f"find it again (define custom primitives at module level; ad.jit or ad.trace "
-            f"the function again after loading instead of pickling the graph)"
-        )
-    if owner.primitive is not primitive:
-        raise TypeError(
-            f"cannot pickle Graph {graph.name}: the rules of custom primitive '{name}' were "
-            f"redefined (defvjp/defjvp) after the graph was traced, and a pickle refers to "
-            f"the primitive's current rules; trace the graph again"
-        )
-    return ("custom", owner)
-
-
-@attrs.frozen
-class _RegisteredFunction:
-    """A pickled stand-in for an ``adfun.numpy`` function held in a node's parameters
-    (e.g. the function of a ``checkpoint``): it is found again by its registry name."""
-
-    name: str
-    module: str
-
-
-def _encode_parameter(value: Any) -> Any:
-    # adfun.numpy imports the engine, so the engine reaches its registry only at run time.
-    from adfun.numpy._core import REGISTRY
-
-    if callable(value) and not isinstance(value, type):
-        inner = getattr(value, "primitive", None)
-        if isinstance(inner, Primitive) and REGISTRY.get(inner.name) is value:
-            return _RegisteredFunction(inner.name, _registry_module(inner))
-    return value
-
-
-def _decode_parameter(value: Any) -> Any:
-    from adfun.numpy._core import REGISTRY
-
-    if type(value) is _RegisteredFunction:
-        importlib.import_module(value.module)
-        return REGISTRY[value.name]
-    return value
-
-
-def _registry_module(primitive: Primitive) -> str:
-    """A module whose import registers ``primitive`` (found among adfun's loaded modules)."""
-    location = _LOCATIONS.get(id(primitive))
-    if location is None or location[3] is not primitive:
-        _LOCATIONS.clear()
-        _LOCATIONS.update(_scan_locations())
-        location = _LOCATIONS.get(id(primitive))
-    return location[0] if location is not None else "adfun.numpy"
-
-
-def _scan_locations() -> dict:
-    """Where each primitive reachable from adfun's module globals lives."""
-    found: dict[int, tuple] = {}
-    modules = sorted(
-        (name for name in list(sys.modules) if name == "adfun" or name.startswith("adfun.")),
-        key=lambda name: (sum(part.startswith("_") for part in name.split(".")), name),
-    )
-    for module_name in modules:
-        module = sys.modules.get(module_name)
-        if module is None:
-            continue
-        for attribute, value in list(vars(module).items()):
-            if isinstance(value, Primitive):
-                found.setdefault(id(value), (module_name, attribute, False, value))
-            elif callable(value) and not isinstance(value, (type, CustomPrimitive)):
-                inner = getattr(value, "primitive", None)
-                if isinstance(inner, Primitive):
-                    found.setdefault(id(inner), (module_name, attribute, True, inner))
-    return found
-
-
-def _find_by_name(primitive: Primitive) -> tuple | None:
-    """Where ``primitive`` is found as ``module.<its name>.primitive`` (also through a
-    module's ``__getattr__``, as ``adfun.numpy`` serves most of NumPy's namespace)."""
-    modules = sorted(name for name in list(sys.modules)
-                     if name == "adfun" or name.startswith("adfun."))
-    for module_name in modules:
-        found = _attribute(sys.modules.get(module_name), primitive.name)
-        if getattr(found, "primitive", None) is primitive:
-            location = (module_name, primitive.name, True, primitive)
-            _LOCATIONS[id(primitive)] = location
-            return location
-    return None
-
-
-def _attribute(target: Any, path: str) -> Any:
-    """``target.a.b`` for the dotted ``path`` ``"a.b"``, or ``None``."""
-    for part in path.split("."):
-        try:
-            target = getattr(target, part, None)
-        except Exception:  # a module __getattr__ may raise anything for an unknown name
-            return None
-        if target is None:
-            return None
-    return target
-
-
-def _custom_owner(primitive: Primitive) -> CustomPrimitive | None:
-    """The module-level custom primitive whose record ``primitive`` is, or ``None``."""
-    fun = primitive.impl
-    module = sys.modules.get(getattr(fun, "__module__", None) or "")
-    qualname = getattr(fun, "__qualname__", "")
-    if module is None or "<locals>" in qualname:
-        return None
-    target: Any = module
-    for part in qualname.split("."):
-        target = getattr(target, part, None)
-    if isinstance(target, CustomPrimitive) and target.fun is fun:
-        return target
-    return None
-
-
-def _resolve_primitive(reference: tuple) -> Primitive:
-    """The primitive a pickled reference names, in this process."""
-    from adfun.numpy._core import REGISTRY
-
-    kind = reference[0]
-    if kind == "custom":
-        return reference[1].primitive
-    module = importlib.import_module(reference[1] if kind == "attribute" else reference[2])
-    if kind == "registry":
-        found = REGISTRY.get(reference[1])
-        if found is not None:
-            return found.primitive
-    else:
-        found = _attribute(module, reference[2])
-        if found is not None and reference[3]:
-            found = getattr(found, "primitive", None)
-        if isinstance(found, Primitive):
-            return found
-    raise TypeError(
-        f"cannot unpickle a Graph: its primitive {reference[1]!r} does not exist in this "
-        f"version of adfun; trace the function again"
-    )
+        return GRAPH_HOOKS["dot"](self)

@@ -383,43 +383,53 @@ def operation(name: str) -> Any:
         ) from None
 
 
-_FORWARD_OPERATORS = {
-    "__add__": "add",
-    "__sub__": "subtract",
-    "__mul__": "multiply",
-    "__truediv__": "divide",
-    "__floordiv__": "floor_divide",
-    "__mod__": "remainder",
-    "__pow__": "power",
-    "__matmul__": "matmul",
-    "__lt__": "less",
-    "__le__": "less_equal",
-    "__gt__": "greater",
-    "__ge__": "greater_equal",
-    "__eq__": "equal",
-    "__ne__": "not_equal",
-    "__getitem__": "getitem",
-    "__neg__": "negative",
-    "__abs__": "absolute",
-}
+#: Python's operators on a tracer, all bound from this one table by
+#: :func:`install_operators`: ``(method, reflected method or None, operation name)``.
+OPERATORS = (
+    ("__add__", "__radd__", "add"),
+    ("__sub__", "__rsub__", "subtract"),
+    ("__mul__", "__rmul__", "multiply"),
+    ("__truediv__", "__rtruediv__", "divide"),
+    ("__floordiv__", "__rfloordiv__", "floor_divide"),
+    ("__mod__", "__rmod__", "remainder"),
+    ("__pow__", "__rpow__", "power"),
+    ("__matmul__", "__rmatmul__", "matmul"),
+    ("__lt__", None, "less"),
+    ("__le__", None, "less_equal"),
+    ("__gt__", None, "greater"),
+    ("__ge__", None, "greater_equal"),
+    ("__eq__", None, "equal"),
+    ("__ne__", None, "not_equal"),
+    ("__getitem__", None, "getitem"),
+    ("__neg__", None, "negative"),
+    ("__abs__", None, "absolute"),
+)
 
 
 def install_operators() -> None:
-    """Point the tracer's operators straight at the functions ``adfun.numpy`` registered.
+    """Bind the tracer's operators from :data:`OPERATORS` (the one place they are bound).
 
-    Called once, when ``adfun`` is imported: an operator on a tracer then costs one call
-    instead of a call and a table lookup.  A function may offer a ``tracer_method`` to be
-    installed instead: the same operation for a tracer first argument and no keywords,
-    without the checks a public function needs.  Operators whose function is not
-    registered keep the table lookup (and its clear error).
+    Run when this module is imported, and again by ``import adfun`` once ``adfun.numpy``
+    has filled ``OPERATIONS``.  An operator whose function is registered then goes
+    straight to it (one call instead of a call and a table lookup), or to the function's
+    ``tracer_method`` where it offers one: the same operation for a tracer first argument
+    and no keywords, without the checks a public function needs (the fast path;
+    ``tests/test_fast_paths.py`` checks it against the public function).  Reflected
+    operators, and operators whose function is not registered, look the function up on
+    each call (with a clear error for one that does not exist).
     """
-    for dunder, name in _FORWARD_OPERATORS.items():
+    for method, reflected, name in OPERATORS:
         function = OPERATIONS.get(name)
-        if function is not None:
-            setattr(Tracer, dunder, getattr(function, "tracer_method", function))
+        looked_up, looked_up_reflected = _operation(name)
+        setattr(Tracer, method,
+                looked_up if function is None else getattr(function, "tracer_method", function))
+        if reflected is not None:
+            setattr(Tracer, reflected, looked_up_reflected)
 
 
 def _operation(name: str) -> Any:
+    """The operator and the reflected operator that look ``name`` up on each call."""
+
     def forward(self: Tracer, *args: Any) -> Any:
         function = OPERATIONS.get(name)
         return (function or operation(name))(self, *args)
@@ -569,31 +579,11 @@ class Tracer:
         return override(*args, **kwargs)
 
     # --- operators ------------------------------------------------------------------
-    __add__, __radd__ = _operation("add")
-    __sub__, __rsub__ = _operation("subtract")
-    __mul__, __rmul__ = _operation("multiply")
-    __truediv__, __rtruediv__ = _operation("divide")
-    __floordiv__, __rfloordiv__ = _operation("floor_divide")
-    __mod__, __rmod__ = _operation("remainder")
-    __pow__, __rpow__ = _operation("power")
-    __matmul__, __rmatmul__ = _operation("matmul")
-    __lt__, _ = _operation("less")
-    __le__, _ = _operation("less_equal")
-    __gt__, _ = _operation("greater")
-    __ge__, _ = _operation("greater_equal")
-    __eq__, _ = _operation("equal")  # type: ignore[assignment]
-    __ne__, _ = _operation("not_equal")  # type: ignore[assignment]
-    __getitem__, _ = _operation("getitem")
-    del _
-
-    def __neg__(self) -> Any:
-        return operation("negative")(self)
+    # The other operators (+, *, <, [], unary -, abs, ...) are bound from OPERATORS by
+    # install_operators, below the class.
 
     def __pos__(self) -> Any:
         return self
-
-    def __abs__(self) -> Any:
-        return operation("absolute")(self)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         raise TypeError(
@@ -674,6 +664,9 @@ class Tracer:
 
     def tolist(self) -> Any:
         return self._concrete(".tolist()").tolist()
+
+
+install_operators()  # the table-lookup operators; `import adfun` binds them again
 
 
 def _refuse_staged(x: Any, kind: str) -> None:

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 
 from adfun._staging.codegen import compile_graph
-from adfun._engine.graph import Graph, _freeze
+from adfun._engine.graph import Graph, freeze
 from adfun._engine.pytree import LEAF, tree_flatten, tree_unflatten
 from adfun._engine.records import INPUT, constant_node
 from adfun._staging.replay import program
@@ -62,7 +62,7 @@ def _leaf_spec(leaf: Any) -> Any:
         return ("array", np.float64)
     if kind is complex:
         return ("array", np.complex128)
-    return ("static", _freeze(value))
+    return ("static", freeze(value))
 
 
 _FLAT_TREES: dict[int, Any] = {}

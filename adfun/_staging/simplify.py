@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._engine.graph import Graph, _freeze
+from adfun._engine.graph import Graph, freeze
 from adfun._engine.records import CONSTANT, EMPTY_PARAMS, INPUT, OPERATIONS, Node, constant_node
 
 #: Arrays larger than this are compared by identity, not by content, when looking for
@@ -40,7 +40,7 @@ _SCALING = (np.multiply, np.true_divide)
 def _constant_key(value: Any) -> Any:
     if isinstance(value, np.ndarray) and value.size > _HASHED_CONSTANT_SIZE:
         return ("array", id(value))
-    return _freeze(value)
+    return freeze(value)
 
 
 def _is_one(value: Any) -> bool:
@@ -239,7 +239,7 @@ def _key(node: Node) -> Any:
         if isinstance(value, np.ndarray) and value.size > _HASHED_CONSTANT_SIZE:
             return None
         try:
-            return (CONSTANT, _freeze(value))
+            return (CONSTANT, freeze(value))
         except TypeError:
             return None
     argnums = node.argnums
@@ -262,7 +262,7 @@ def _key(node: Node) -> Any:
             parents,
             argnums,
             constants,
-            _freeze(dict(params)) if params else (),
+            freeze(dict(params)) if params else (),
         )
         hash(key)
     except TypeError:

@@ -24,7 +24,7 @@ from adfun._engine.pytree import tree_flatten, tree_unflatten
 from adfun._engine.records import OPERATIONS, Joint, Node, Params, Primitive
 from adfun._engine.reverse import backward
 from adfun._engine.trace import Tracer, frozen, full_value
-from adfun._transforms.functional import _finish, _name, _own_node, _trace_call, push_tangents
+from adfun._transforms.boundary import finish, function_name, own_node, push_tangents, trace_call
 
 
 def checkpoint(fun: Callable) -> Callable:
@@ -131,7 +131,7 @@ def _bind(flat_args: tuple, params: Params, lowest: int) -> tuple:
             raise _CapturedTracer
         return result
     if not top.active:
-        raise TracerEscapeError(f"checkpoint({_name(params['fun'])})", top)
+        raise TracerEscapeError(f"checkpoint({function_name(params['fun'])})", top)
     values = []
     parents = []
     argnums = []
@@ -162,7 +162,7 @@ def _pack(fun: Callable, leaves: list) -> tuple:
             dtype = np.dtype(np.float64)
         if dtype is None or np.dtype(dtype).kind != "f":
             raise TypeError(
-                f"checkpoint({_name(fun)}): a checkpointed function returning several "
+                f"checkpoint({function_name(fun)}): a checkpointed function returning several "
                 f"values must return float arrays or floats only, but output leaf {index} "
                 f"is {describe(value)}; return it from a separate, uncheckpointed function"
             )
@@ -214,7 +214,7 @@ def _retrace(argnums: tuple, flat_args: tuple, fun: Callable, in_tree: Any) -> t
         return _call(tuple(call_args), fun, in_tree)[0]
 
     primals = [flat_args[argnums[index]] for index in slots]
-    traced = _trace_call("checkpoint", rebuild, primals, tuple(range(len(primals))), False)
+    traced = trace_call("checkpoint", rebuild, primals, tuple(range(len(primals))), False)
     return traced, slots
 
 
@@ -233,7 +233,7 @@ def _check_recomputed(fun: Callable, traced: Any, ans: Any) -> None:
                                                              equal_nan=nan_aware):
         return
     raise RuntimeError(
-        f"checkpoint({_name(fun)}): recomputing {_name(fun)} for its derivative gave a "
+        f"checkpoint({function_name(fun)}): recomputing {function_name(fun)} for its derivative gave a "
         f"different value than the checkpointed call did, so the derivative would belong "
         f"to another function. A checkpointed function is run again in the backward pass "
         f"and must be pure: it probably reads an array (from its closure or a global) that "
@@ -246,13 +246,13 @@ def _vjp_rule(argnums: tuple, g: Any, ans: Any, *flat_args: Any, fun: Callable,
               in_tree: Any) -> list:
     traced, slots = _retrace(argnums, flat_args, fun, in_tree)
     _check_recomputed(fun, traced, ans)
-    node = _own_node(traced.trace, traced.out_leaves[0])
+    node = own_node(traced.trace, traced.out_leaves[0])
     cotangents = backward([(node, g)] if node is not None else [], traced.inputs,
                           traced.trace.nodes)
     contributions: list = [None] * len(argnums)
     for index, cotangent in zip(slots, cotangents):
         if cotangent is not None:
-            contributions[index] = _finish(cotangent, flat_args[argnums[index]])
+            contributions[index] = finish(cotangent, flat_args[argnums[index]])
     return contributions
 
 

@@ -19,23 +19,23 @@ from adfun._engine.pytree import leaf_paths, tree_flatten, tree_unflatten
 from adfun._engine.records import OPERATIONS
 from adfun._engine.reverse import backward
 from adfun._engine.trace import Tracer, full_value
-from adfun._transforms.functional import (
-    _check_differentiable,
-    _finish,
-    _gradients,
-    _scalar_seed,
-    _name,
-    _normalize_argnums,
-    _own_node,
-    _shape,
-    _trace_call,
-    _Traced,
+from adfun._transforms.boundary import (
+    Traced,
+    argument_gradients,
+    check_differentiable,
     check_tangent,
+    finish,
+    function_name,
+    normalize_argnums,
+    own_node,
     push_tangents,
+    scalar_seed,
+    shape_of,
+    trace_call,
 )
 
 
-def _check_outputs(transform: str, fun: Callable, traced: _Traced) -> None:
+def _check_outputs(transform: str, fun: Callable, traced: Traced) -> None:
     """Every output leaf must be a float array or a float: a Jacobian needs real outputs."""
     paths = leaf_paths(traced.out_tree, "output")
     for path, leaf in zip(paths, traced.out_leaves):
@@ -44,13 +44,13 @@ def _check_outputs(transform: str, fun: Callable, traced: _Traced) -> None:
             value, (float, np.floating, np.ndarray)
         ):
             raise TypeError(
-                f"{transform}: {_name(fun)} must return float arrays or floats (or a "
+                f"{transform}: {function_name(fun)} must return float arrays or floats (or a "
                 f"tuple/list/dict of them), but its {path} is {describe(value)}; return "
                 f"non-differentiable values through has_aux=True instead"
             )
         if isinstance(value, np.ndarray) and value.dtype.kind != "f":
             raise TypeError(
-                f"{transform}: {_name(fun)} must return float arrays, but its {path} has "
+                f"{transform}: {function_name(fun)} must return float arrays, but its {path} has "
                 f"dtype {value.dtype}; convert it with .astype(float) or return it through "
                 f"has_aux=True"
             )
@@ -59,7 +59,7 @@ def _check_outputs(transform: str, fun: Callable, traced: _Traced) -> None:
 def _one_hots(value: Any):
     """Yield the one-hot arrays (seeds or tangents) for every element of ``value``."""
     value = full_value(value)
-    shape = _shape(value)
+    shape = shape_of(value)
     dtype = np.result_type(value)
     size = int(np.prod(shape))
     for flat in range(size):
@@ -82,7 +82,7 @@ def _assemble(rows: list, lead_shape: tuple, tail_shape: tuple, template: Any) -
     return result.reshape(lead_shape + tail_shape)
 
 
-def _per_argument(traced: _Traced, flat: list, as_tuple: bool) -> Any:
+def _per_argument(traced: Traced, flat: list, as_tuple: bool) -> Any:
     """Group per-input-leaf blocks by differentiated argument, rebuilt as its pytree."""
     results = []
     start = 0
@@ -134,22 +134,22 @@ def jacrev(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callabl
 def _jacrev(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Callable:
     @functools.wraps(fun)
     def jacrev_fun(*args: Any, **kwargs: Any) -> Any:
-        positions, as_tuple = _normalize_argnums(transform, argnums, len(args))
-        traced = _trace_call(transform, fun, args, positions, has_aux, kwargs)
+        positions, as_tuple = normalize_argnums(transform, argnums, len(args))
+        traced = trace_call(transform, fun, args, positions, has_aux, kwargs)
         _check_outputs(transform, fun, traced)
         in_values = [leaf for leaves in traced.in_leaves for leaf in leaves]
         per_output = []
         for leaf in traced.out_leaves:
-            node = _own_node(traced.trace, leaf)
+            node = own_node(traced.trace, leaf)
             value = full_value(leaf)
             rows: list[list] = [[] for _ in in_values]
             for seed in _one_hots(value):
                 cotangents = backward([(node, seed)] if node is not None else [],
                                       traced.inputs, traced.trace.nodes)
                 for row, cotangent, primal in zip(rows, cotangents, in_values):
-                    row.append(_finish(cotangent, primal))
+                    row.append(finish(cotangent, primal))
             blocks = [
-                _assemble(row, _shape(value), _shape(primal), primal)
+                _assemble(row, shape_of(value), shape_of(primal), primal)
                 for row, primal in zip(rows, in_values)
             ]
             per_output.append(_per_argument(traced, blocks, as_tuple))
@@ -208,10 +208,10 @@ def jacfwd(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callabl
 def _jacfwd(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Callable:
     @functools.wraps(fun)
     def jacfwd_fun(*args: Any, **kwargs: Any) -> Any:
-        positions, as_tuple = _normalize_argnums(transform, argnums, len(args))
-        traced = _trace_call(transform, fun, args, positions, has_aux, kwargs)
+        positions, as_tuple = normalize_argnums(transform, argnums, len(args))
+        traced = trace_call(transform, fun, args, positions, has_aux, kwargs)
         _check_outputs(transform, fun, traced)
-        out_nodes = [_own_node(traced.trace, leaf) for leaf in traced.out_leaves]
+        out_nodes = [own_node(traced.trace, leaf) for leaf in traced.out_leaves]
         order = toposort([node for node in out_nodes if node is not None])
         in_values = [leaf for leaves in traced.in_leaves for leaf in leaves]
         # columns[i][j]: the tangents of output i, one per element of input leaf j.
@@ -223,12 +223,12 @@ def _jacfwd(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Calla
                     columns[i][j].append(out_tangent)
         per_output = []
         for i, leaf in enumerate(traced.out_leaves):
-            out_shape = _shape(full_value(leaf))
+            out_shape = shape_of(full_value(leaf))
             blocks = []
             for j, primal in enumerate(in_values):
                 # Stacked along a leading input axis, then moved behind the output axes.
-                block = _assemble(columns[i][j], _shape(primal), out_shape, leaf)
-                blocks.append(_move_front_to_back(block, len(_shape(primal))))
+                block = _assemble(columns[i][j], shape_of(primal), out_shape, leaf)
+                blocks.append(_move_front_to_back(block, len(shape_of(primal))))
             per_output.append(_per_argument(traced, blocks, as_tuple))
         jacobian = tree_unflatten(traced.out_tree, per_output)
         return (jacobian, traced.aux) if has_aux else jacobian
@@ -238,7 +238,7 @@ def _jacfwd(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Calla
 
 def _move_front_to_back(block: Any, count: int) -> Any:
     """Move the first ``count`` axes of ``block`` to the end."""
-    ndim = len(_shape(block))
+    ndim = len(shape_of(block))
     if count == 0 or count == ndim:
         return block
     axes = tuple(range(count, ndim)) + tuple(range(count))
@@ -319,7 +319,7 @@ def hvp(fun: Callable) -> Callable:
                 f"hvp: v has structure {v_tree}, but x has structure {x_tree}; v must have "
                 f"exactly x's structure"
             )
-        primals = [_check_differentiable("hvp", path, leaf)
+        primals = [check_differentiable("hvp", path, leaf)
                    for path, leaf in zip(leaf_paths(x_tree, "argument 0"), x_leaves)]
         tangents = [check_tangent("hvp", path, leaf, primal)
                     for path, primal, leaf in zip(leaf_paths(x_tree, "v"), primals, v_leaves)]
@@ -334,7 +334,7 @@ def hvp(fun: Callable) -> Callable:
 
         # jvp(gradient, (x,), (v,)) without what hvp does not need: v is checked above,
         # and the primal outputs (the gradient) are not unwrapped.
-        traced = _trace_call("hvp", gradient, (x,), (0,), False)
+        traced = trace_call("hvp", gradient, (x,), (0,), False)
         # Only the nodes the gradient needs: not those of fun's value, whose tangent
         # (the directional derivative of fun) hvp does not return.
         needed = toposort([leaf.node for leaf in traced.out_leaves
@@ -354,7 +354,7 @@ def hvp(fun: Callable) -> Callable:
                 totals[index] = (contribution if previous is None
                                  else OPERATIONS["add"](previous, contribution))
         for index, total in totals.items():
-            total = _finish(total, primals[index])
+            total = finish(total, primals[index])
             # Where nothing else of the gradient moves with x, its tangent is zeros.
             leaves[index] = OPERATIONS["add"](leaves[index], total) if moving[index] else total
         return tree_unflatten(tree, leaves)
@@ -370,12 +370,12 @@ def _gradient_but_last_steps(fun: Callable, x: Any) -> tuple:
     ``(input index, rule, index into those cotangents or None, ans, args, params)``, and
     per input whether the gradient of the other steps depends on ``x``'s trace.
     """
-    traced = _trace_call("hvp", fun, (x,), (0,), False)
+    traced = trace_call("hvp", fun, (x,), (0,), False)
     if traced.out_tree.kind != "leaf":
-        _scalar_seed("hvp", fun, traced.out)
+        scalar_seed("hvp", fun, traced.out)
     out = traced.out_leaves[0]
-    seed = _scalar_seed("hvp", fun, out)
-    node = _own_node(traced.trace, out)
+    seed = scalar_seed("hvp", fun, out)
+    node = own_node(traced.trace, out)
     seeds = [(node, seed)] if node is not None else []
     del out, node
     x_leaves = tree_flatten(x)[0]
@@ -391,7 +391,7 @@ def _gradient_but_last_steps(fun: Callable, x: Any) -> tuple:
     traced.out = traced.out_leaves = None
     cotangents = backward(seeds, traced.inputs + skipped, order, consume=True)
     count = len(traced.inputs)
-    partial = _gradients(traced, cotangents[:count])[0]
+    partial = argument_gradients(traced, cotangents[:count])[0]
     depends = [type(g) is Tracer and g.trace is outer for g in cotangents[:count]]
     position = {id(node): index for index, node in enumerate(traced.inputs)}
     carried: list = []
@@ -411,7 +411,7 @@ def _gradient_but_last_steps(fun: Callable, x: Any) -> tuple:
     return partial, carried, steps, depends
 
 
-def _last_linear_steps(traced: _Traced, outer: Any) -> list:
+def _last_linear_steps(traced: Traced, outer: Any) -> list:
     """The nodes fed by the traced inputs alone whose reverse rules read only constants.
 
     Their contributions to the gradient are linear in their cotangents with constant

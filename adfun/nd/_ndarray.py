@@ -16,14 +16,17 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
-from adfun._imperative.context import Context, cpu
+from adfun._imperative.backward import head_seeds, ones, run_backward
+from adfun._imperative.context import Context, check_context, cpu
 from adfun._imperative.recording import GradSlot, check_grad_req, new_variable, recording
 from adfun._engine.records import EMPTY_PARAMS
 from adfun._engine.trace import Tracer, bind_binary
 
 
-#: ``adfun.autograd._backward_array``, imported on first use (adfun.autograd imports us).
-_backward: Any = None
+#: The functions of ``adfun.nd`` that NDArray's methods (``x.sum()``, ``x.T``, ...)
+#: delegate to, by name; ``adfun/nd/_ops.py``, which builds on this module, fills it
+#: when it is imported (``adfun/nd/__init__.py`` imports it).
+OPS: dict[str, Any] = {}
 
 
 def _new(value: np.ndarray, tracer: Tracer | None = None) -> NDArray:
@@ -268,7 +271,7 @@ class NDArray:
     @property
     def T(self) -> NDArray:
         """The transpose (axes reversed)."""
-        return _ops.transpose(self)
+        return OPS["transpose"](self)
 
     @property
     def grad(self) -> NDArray | None:
@@ -362,15 +365,11 @@ class NDArray:
         if isinstance(other, NDArray):
             other[:] = self
             return other
-        from adfun._imperative.context import check_context
-
         check_context("NDArray.copyto", other)
         return self.copy()
 
     def as_in_context(self, context: Any) -> NDArray:
         """This array (there is only the CPU context)."""
-        from adfun._imperative.context import check_context
-
         check_context("NDArray.as_in_context", context)
         return self
 
@@ -421,10 +420,13 @@ class NDArray:
         train_mode : bool, optional
             Whether the backward pass runs in training mode.
         """
-        global _backward
-        if _backward is None:
-            from adfun.autograd import _backward_array as _backward
-        _backward(self, out_grad, retain_graph, train_mode)
+        tracer = self._tracer
+        if out_grad is None and tracer is not None:  # head_seeds' one-head fast path
+            seeds = [(tracer.node, ones(self._value))]
+        else:
+            seeds = head_seeds("backward", [self], None if out_grad is None else [out_grad],
+                               False, NDArray)
+        run_backward(seeds, retain_graph, train_mode)
 
     # --- in-place changes -------------------------------------------------------------
     def _check_writable(self, what: str, source: Any = None) -> None:
@@ -491,79 +493,79 @@ class NDArray:
     # --- methods (the functions of adfun.nd) -------------------------------------------
     def sum(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
         """See :func:`adfun.nd.sum`."""
-        return _ops.sum(self, axis, keepdims, exclude)
+        return OPS["sum"](self, axis, keepdims, exclude)
 
     def mean(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
         """See :func:`adfun.nd.mean`."""
-        return _ops.mean(self, axis, keepdims, exclude)
+        return OPS["mean"](self, axis, keepdims, exclude)
 
     def max(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
         """See :func:`adfun.nd.max`."""
-        return _ops.max(self, axis, keepdims, exclude)
+        return OPS["max"](self, axis, keepdims, exclude)
 
     def min(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
         """See :func:`adfun.nd.min`."""
-        return _ops.min(self, axis, keepdims, exclude)
+        return OPS["min"](self, axis, keepdims, exclude)
 
     def prod(self, axis: Any = None, keepdims: bool = False, exclude: bool = False) -> NDArray:
         """See :func:`adfun.nd.prod`."""
-        return _ops.prod(self, axis, keepdims, exclude)
+        return OPS["prod"](self, axis, keepdims, exclude)
 
     def norm(self, ord: int = 2, axis: Any = None, keepdims: bool = False) -> NDArray:  # noqa: A002
         """See :func:`adfun.nd.norm`."""
-        return _ops.norm(self, ord, axis, keepdims)
+        return OPS["norm"](self, ord, axis, keepdims)
 
     def exp(self) -> NDArray:
         """See :func:`adfun.nd.exp`."""
-        return _ops.exp(self)
+        return OPS["exp"](self)
 
     def log(self) -> NDArray:
         """See :func:`adfun.nd.log`."""
-        return _ops.log(self)
+        return OPS["log"](self)
 
     def sqrt(self) -> NDArray:
         """See :func:`adfun.nd.sqrt`."""
-        return _ops.sqrt(self)
+        return OPS["sqrt"](self)
 
     def square(self) -> NDArray:
         """See :func:`adfun.nd.square`."""
-        return _ops.square(self)
+        return OPS["square"](self)
 
     def abs(self) -> NDArray:
         """See :func:`adfun.nd.abs`."""
-        return _ops.abs(self)
+        return OPS["abs"](self)
 
     def sin(self) -> NDArray:
         """See :func:`adfun.nd.sin`."""
-        return _ops.sin(self)
+        return OPS["sin"](self)
 
     def cos(self) -> NDArray:
         """See :func:`adfun.nd.cos`."""
-        return _ops.cos(self)
+        return OPS["cos"](self)
 
     def tanh(self) -> NDArray:
         """See :func:`adfun.nd.tanh`."""
-        return _ops.tanh(self)
+        return OPS["tanh"](self)
 
     def sigmoid(self) -> NDArray:
         """See :func:`adfun.nd.sigmoid`."""
-        return _ops.sigmoid(self)
+        return OPS["sigmoid"](self)
 
     def relu(self) -> NDArray:
         """See :func:`adfun.nd.relu`."""
-        return _ops.relu(self)
+        return OPS["relu"](self)
 
     def softmax(self, axis: int = -1, temperature: Any = None) -> NDArray:
         """See :func:`adfun.nd.softmax`."""
-        return _ops.softmax(self, axis, temperature)
+        return OPS["softmax"](self, axis, temperature)
 
     def log_softmax(self, axis: int = -1, temperature: Any = None) -> NDArray:
         """See :func:`adfun.nd.log_softmax`."""
-        return _ops.log_softmax(self, axis, temperature)
+        return OPS["log_softmax"](self, axis, temperature)
 
     def dot(self, other: Any, transpose_a: bool = False, transpose_b: bool = False) -> NDArray:
         """See :func:`adfun.nd.dot`."""
-        return _ops.dot(self, other, transpose_a, transpose_b)
+        return OPS["dot"](self, other, transpose_a, transpose_b)
 
     def reshape(self, *shape: Any, **kwargs: Any) -> NDArray:
         """See :func:`adfun.nd.reshape`; ``x.reshape(2, 3)`` and ``x.reshape((2, 3))``."""
@@ -571,41 +573,41 @@ class NDArray:
             shape = tuple(shape[0])
         if "shape" in kwargs:
             shape = kwargs.pop("shape")
-        return _ops.reshape(self, shape, **kwargs)
+        return OPS["reshape"](self, shape, **kwargs)
 
     def transpose(self, *axes: Any) -> NDArray:
         """See :func:`adfun.nd.transpose`; ``x.transpose(1, 0)`` or ``x.transpose((1, 0))``."""
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
-        return _ops.transpose(self, axes if axes else None)
+        return OPS["transpose"](self, axes if axes else None)
 
     def expand_dims(self, axis: int) -> NDArray:
         """See :func:`adfun.nd.expand_dims`."""
-        return _ops.expand_dims(self, axis)
+        return OPS["expand_dims"](self, axis)
 
     def flatten(self) -> NDArray:
         """See :func:`adfun.nd.flatten`."""
-        return _ops.flatten(self)
+        return OPS["flatten"](self)
 
     def broadcast_to(self, shape: Any) -> NDArray:
         """See :func:`adfun.nd.broadcast_to`."""
-        return _ops.broadcast_to(self, shape)
+        return OPS["broadcast_to"](self, shape)
 
     def clip(self, a_min: Any, a_max: Any) -> NDArray:
         """See :func:`adfun.nd.clip`."""
-        return _ops.clip(self, a_min, a_max)
+        return OPS["clip"](self, a_min, a_max)
 
     def argmax(self, axis: Any = None, keepdims: bool = False) -> NDArray:
         """See :func:`adfun.nd.argmax`."""
-        return _ops.argmax(self, axis, keepdims)
+        return OPS["argmax"](self, axis, keepdims)
 
     def argmin(self, axis: Any = None, keepdims: bool = False) -> NDArray:
         """See :func:`adfun.nd.argmin`."""
-        return _ops.argmin(self, axis, keepdims)
+        return OPS["argmin"](self, axis, keepdims)
 
     def pick(self, index: Any, axis: int = -1, keepdims: bool = False) -> NDArray:
         """See :func:`adfun.nd.pick`."""
-        return _ops.pick(self, index, axis, keepdims)
+        return OPS["pick"](self, index, axis, keepdims)
 
     def zeros_like(self) -> NDArray:
         """Zeros of this array's shape and dtype."""
@@ -615,5 +617,3 @@ class NDArray:
         """Ones of this array's shape and dtype."""
         return _new(np.ones_like(self._value))
 
-
-from adfun.nd import _ops  # noqa: E402 - the functions the methods delegate to

@@ -15,7 +15,7 @@ import numpy as np
 import adfun.numpy as anp
 from adfun._imperative.recording import training
 from adfun._engine.trace import full_value
-from adfun.nd._ndarray import NDArray, _at_least_1d, apply, apply_many, value_of
+from adfun.nd._ndarray import OPS, NDArray, _at_least_1d, apply, apply_many, value_of
 from adfun.random import generator
 
 # --- elementwise -------------------------------------------------------------------------
@@ -636,3 +636,37 @@ def Dropout(data: NDArray, p: float = 0.5, mode: str = "training",  # noqa: N802
         mask = (keep / (1.0 - p)).astype(dtype)
     return apply(lambda value: value * mask, data)
 
+
+# The functions NDArray's methods delegate to (see ``adfun.nd._ndarray.OPS``).
+OPS.update(
+    {
+        "abs": abs,
+        "argmax": argmax,
+        "argmin": argmin,
+        "broadcast_to": broadcast_to,
+        "clip": clip,
+        "cos": cos,
+        "dot": dot,
+        "exp": exp,
+        "expand_dims": expand_dims,
+        "flatten": flatten,
+        "log": log,
+        "log_softmax": log_softmax,
+        "max": max,
+        "mean": mean,
+        "min": min,
+        "norm": norm,
+        "pick": pick,
+        "prod": prod,
+        "relu": relu,
+        "reshape": reshape,
+        "sigmoid": sigmoid,
+        "sin": sin,
+        "softmax": softmax,
+        "sqrt": sqrt,
+        "square": square,
+        "sum": sum,
+        "tanh": tanh,
+        "transpose": transpose,
+    }
+)
