@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-from adfun.numpy._core import COMPOSITES, REGISTRY
+from adfun.numpy._declare import COMPOSITES, REGISTRY
 from adfun.numpy._elementwise import (
     abs,
     absolute,
@@ -71,8 +71,9 @@ from adfun.numpy._nondiff import (
     stop_gradient,
     trunc,
 )
-from adfun.numpy._reductions import amax, amin, max, mean, min, std, sum, var
+from adfun.numpy._reductions import amax, amin, max, mean, min, sum
 from adfun.numpy._selection import clip, where
+from adfun.numpy._statistics import std, var
 from adfun.numpy._shape import (
     astype,
     broadcast_to,
@@ -126,9 +127,13 @@ from adfun.numpy._joining import hstack, split, vstack
 from adfun.numpy._products import inner, outer, vdot
 from adfun.numpy._sorting import median, sort
 from adfun.numpy._creation import array, asarray, linspace
+from adfun.numpy._complex import conj, conjugate, imag, real
 from adfun.numpy import _namespace
 from adfun.numpy import _ufunc_methods  # noqa: F401 - np.add.reduce & co. on traced values
 from adfun.numpy._namespace import status_table as coverage
+
+# The sub-namespaces, after every family above (their rules use the families).
+from adfun.numpy import fft, linalg
 
 
 def __getattr__(name: str) -> object:
@@ -139,9 +144,5 @@ def __getattr__(name: str) -> object:
 def __dir__() -> list:
     return sorted(set(globals()) | set(_namespace.NAMESPACE))
 
-
-# Complex intermediates and the sub-namespaces (after every family above is loaded).
-from adfun.numpy._complex import conj, conjugate, imag, real  # noqa: E402
-from adfun.numpy import fft, linalg  # noqa: E402
 
 del _np
