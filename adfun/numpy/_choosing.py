@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, full_value, read_value
+from adfun._engine.trace import Tracer, any_traced, read_value
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._declare import Domain, export, function_of_values
 from adfun.numpy._indexing import getitem, untake
@@ -23,10 +23,6 @@ from adfun.numpy._nondiff import equal, greater, less
 from adfun.numpy._selection import where
 from adfun.numpy._shape import astype, broadcast_to, ravel
 from adfun.numpy._values import concrete, contains_tracer, take_out
-
-
-def _any_traced(items: Any) -> bool:
-    return any(type(item) is Tracer for item in items)
 
 
 def _read_condition(condition: Any, function: str) -> Any:
@@ -67,7 +63,7 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
     Derivative: the cotangent goes to the chosen entry of each choice (``default`` where
     no condition holds).  Traced conditions are arguments of the ``where`` nodes.
     """
-    if not _any_traced(list(condlist) + list(choicelist) + [default]):
+    if not any_traced(list(condlist) + list(choicelist) + [default]):
         return np.select(condlist, choicelist, default)
     if len(condlist) != len(choicelist):
         raise ValueError("adfun.numpy.select: list of cases must be same length as list of "
@@ -112,7 +108,7 @@ def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
     A traced ``a`` (indices computed from traced values) is recorded: the checked indices
     are a node, and each choice is taken by a ``where`` node.
     """
-    if type(a) is not Tracer and type(choices) is not Tracer and not _any_traced(
+    if type(a) is not Tracer and type(choices) is not Tracer and not any_traced(
             list(choices)):
         return np.choose(a, choices, out=out, mode=mode)
     if out is not None:
@@ -203,7 +199,7 @@ def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
     nodes), so a staged graph recomputes them from new inputs.
     """
     fills = (nan, posinf, neginf)
-    if type(x) is not Tracer and not _any_traced(fills):
+    if type(x) is not Tracer and not any_traced(fills):
         return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
     from adfun.numpy import imag, isnan, isneginf, isposinf, real, where
 
@@ -258,7 +254,7 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
     >>> float(ad.grad(lambda x: anp.interp(x, [0.0, 1.0, 2.0], [0.0, 2.0, 3.0]))(0.5))
     2.0
     """
-    if not _any_traced((x, xp, fp, left, right)):
+    if not any_traced((x, xp, fp, left, right)):
         return np.interp(x, xp, fp, left=left, right=right, period=period)
     if period is not None:
         raise NotImplementedError("adfun.numpy.interp: period= is not supported on traced "

@@ -14,14 +14,22 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, full_value, read_value
+from adfun._engine.trace import Tracer, any_traced, full_value, read_value
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._declare import Domain, export, function_of_values
 from adfun.numpy._elementwise import power
 from adfun.numpy._math import log10
 from adfun.numpy._scans import cumprod
 from adfun.numpy._selection import where
-from adfun.numpy._shape import astype, broadcast_to, concatenate, expand_dims, moveaxis, reshape, stack
+from adfun.numpy._shape import (
+    astype,
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    moveaxis,
+    reshape,
+    stack,
+)
 
 
 def _contains_tracer(value: Any) -> bool:
@@ -242,7 +250,7 @@ def _logspace_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: Any = 10.0,
              dtype: Any = None, axis: int = 0) -> Any:
     """:func:`numpy.logspace`, differentiable in ``start``, ``stop`` and ``base``."""
-    if not any(type(value) is Tracer for value in (start, stop, base)):
+    if not any_traced((start, stop, base)):
         return np.logspace(start, stop, num, endpoint, base, dtype, axis)
     exponents, _ = _linspace(start, stop, int(num), endpoint, 0)
     if type(base) is Tracer or np.ndim(base):
@@ -351,7 +359,7 @@ def arange(*args: Any, **kwargs: Any) -> Any:
     """
     values = list(args) + [kwargs.get(key) for key in ("start", "stop", "step")
                            if key in kwargs]
-    if not any(type(value) is Tracer for value in values):
+    if not any_traced(values):
         return np.arange(*args, **kwargs)
     names = ["start", "stop", "step"]
     given = dict(zip(names if len(args) > 1 else ["stop"], args))

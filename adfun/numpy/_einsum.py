@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import Params, Variadic
-from adfun._engine.trace import Tracer, bind, full_value
+from adfun._engine.trace import any_traced, bind, full_value
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._reductions import sum  # noqa: A004
@@ -183,7 +183,7 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any
            [0., 1.]])
     """
     subscripts, arrays = _parse(operands)
-    if not any(type(array) is Tracer for array in arrays):
+    if not any_traced(arrays):
         return np.einsum(*operands, out=out, optimize=optimize, **kwargs)
     if out is not None or kwargs:
         raise TypeError(f"adfun.numpy.einsum: out= and {sorted(kwargs)} are not supported on "

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, read_value
+from adfun._engine.trace import Tracer, any_traced, read_value
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._creation import linspace
 from adfun.numpy._declare import Domain, export, function_of_values
@@ -59,7 +59,7 @@ def _histogram_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 def _refuse_traced_range(range: Any, name: str) -> None:  # noqa: A002
     if type(range) is Tracer or (isinstance(range, (tuple, list))
-                                 and any(type(end) is Tracer for end in range)):
+                                 and any_traced(range)):
         raise NotImplementedError(f"adfun.numpy.{name}: a traced range= is not supported; "
                                   f"pass constant bounds")
 
@@ -132,7 +132,7 @@ def histogram_bin_edges(a: Any, bins: Any = 10, range: Any = None,  # noqa: A002
     """:func:`numpy.histogram_bin_edges`; edges derived from the data follow its minimum
     and maximum (differentiably), explicit edges and ranges are constants."""
     _refuse_traced_range(range, "histogram_bin_edges")
-    if not any(type(value) is Tracer for value in (a, bins, weights)):
+    if not any_traced((a, bins, weights)):
         return np.histogram_bin_edges(a, bins, range, weights)
     return _edges(a, bins, range, weights, "histogram_bin_edges")[0]
 
@@ -154,7 +154,7 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,  #
     array([0., 0., 0., 1.])
     """
     _refuse_traced_range(range, "histogram")
-    if not any(type(value) is Tracer for value in (a, bins, weights)):
+    if not any_traced((a, bins, weights)):
         return np.histogram(a, bins, range, density, weights)
     if weights is not None and shape_of(weights) != shape_of(a):
         raise ValueError("adfun.numpy.histogram: weights should have the same shape as a.")

@@ -14,9 +14,9 @@ import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS, Params
 from adfun._engine.trace import Tracer, bind, read_value
-from adfun.numpy._values import Template, contains_tracer, put_in, take_out
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._values import Template, contains_tracer, put_in, take_out
 
 
 def _snapshot(key: Any) -> Any:

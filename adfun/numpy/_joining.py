@@ -13,17 +13,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, read_value
+from adfun._engine.trace import Tracer, any_traced, read_value
 from adfun.numpy._axes import dtype_of, ndim_of, normalize_axis, shape_of
 from adfun.numpy._declare import Domain, export, function_of_values
 from adfun.numpy._indexing import getitem
 from adfun.numpy._layout import atleast_1d, atleast_2d, atleast_3d
 from adfun.numpy._shape import astype, concatenate, ravel, reshape
 from adfun.numpy._values import concrete, contains_tracer, take_out
-
-
-def _traced(items: Any) -> bool:
-    return any(type(item) is Tracer for item in items)
 
 
 def _arrays(draw: Any, st: Any, hnp: Any, shapes: list) -> tuple:
@@ -51,7 +47,7 @@ def _join_examples(axis_of: Callable, min_dims: int = 1, max_dims: int = 3) -> C
 def _joiner(name: str, numpy_fun: Callable, examples: Callable, build: Callable) -> Callable:
     def fun(tup: Any, **kwargs: Any) -> Any:
         items = list(tup)
-        if not _traced(items):
+        if not any_traced(items):
             return numpy_fun(items, **kwargs)
         if kwargs:
             raise TypeError(f"adfun.numpy.{name}: keyword arguments {sorted(kwargs)} are not "

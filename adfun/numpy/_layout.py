@@ -15,8 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, read_value
-from adfun.numpy._values import contains_tracer
+from adfun._engine.trace import Tracer, any_traced, read_value
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._declare import Domain, export, function_of_values
 from adfun.numpy._elementwise import maximum
@@ -24,6 +23,7 @@ from adfun.numpy._indexing import getitem
 from adfun.numpy._reductions import sum  # noqa: A004
 from adfun.numpy._selection import where
 from adfun.numpy._shape import broadcast_to, moveaxis, ravel, reshape
+from adfun.numpy._values import contains_tracer
 
 
 def _static(value: Any, function: str) -> Any:
@@ -346,7 +346,7 @@ trace = export(np.trace, domain=Domain(examples=_diagonal_examples), name="trace
 
 def _atleast(name: str, numpy_fun: Callable, ndim: int) -> Callable:
     def fun(*arys: Any) -> Any:
-        if not any(type(item) is Tracer for item in arys):
+        if not any_traced(arys):
             return numpy_fun(*arys)
         results = [_atleast_one(item, numpy_fun) for item in arys]
         return results[0] if len(results) == 1 else tuple(results)
@@ -407,7 +407,7 @@ def _broadcast_arrays_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 @export(np.broadcast_arrays, domain=Domain(examples=_broadcast_arrays_examples))
 def broadcast_arrays(*args: Any, subok: bool = False) -> Any:
     """Differentiable :func:`numpy.broadcast_arrays` (a tuple of ``broadcast_to``)."""
-    if not any(type(arg) is Tracer for arg in args):
+    if not any_traced(args):
         return np.broadcast_arrays(*args, subok=subok)
     shape = np.broadcast_shapes(*(shape_of(arg) for arg in args))
     return tuple(broadcast_to(arg, shape) for arg in args)
@@ -424,7 +424,7 @@ def _meshgrid_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 @export(np.meshgrid, domain=Domain(examples=_meshgrid_examples))
 def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
     """Differentiable :func:`numpy.meshgrid` (reshapes and ``broadcast_to``)."""
-    if not any(type(x) is Tracer for x in xi):
+    if not any_traced(xi):
         return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
     shapes = [np.shape(grid) for grid in np.meshgrid(
         *(np.empty(int(np.prod(shape_of(x)))) for x in xi), sparse=True, indexing=indexing)]

@@ -12,13 +12,33 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS
-from adfun._engine.trace import Tracer
-from adfun._engine.trace import call_primitive
+from adfun._engine.trace import Tracer, call_primitive
 from adfun.numpy._axes import dtype_of
 from adfun.numpy._broadcast import unbroadcast
 from adfun.numpy._declare import Domain, binary, export, primitive, unary
-from adfun.numpy._elementwise import _power_slope, absolute, cos, exp, log, negative, power as pow, remainder, sqrt  # noqa: A004
-from adfun.numpy._nondiff import equal, floor_divide, greater, isnan, less, logical_and, logical_not, logical_or, sign, trunc
+from adfun.numpy._elementwise import (
+    _power_slope,
+    absolute,
+    cos,
+    exp,
+    log,
+    negative,
+    remainder,
+    sqrt,
+)
+from adfun.numpy._elementwise import power as pow  # noqa: A004, F401 - NumPy's alias
+from adfun.numpy._nondiff import (
+    equal,
+    floor_divide,
+    greater,
+    isnan,
+    less,
+    logical_and,
+    logical_not,
+    logical_or,
+    sign,
+    trunc,
+)
 from adfun.numpy._selection import where
 from adfun.numpy._shape import astype
 

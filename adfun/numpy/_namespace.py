@@ -27,6 +27,27 @@ import numpy as np
 
 from adfun._engine.records import NUMPY_OVERRIDES
 from adfun._engine.trace import read_value, traced_argument
+from adfun.numpy import (
+    _choosing,
+    _complex,
+    _creation,
+    _einsum,
+    _elementwise,
+    _functional,
+    _histograms,
+    _joining,
+    _layout,
+    _linear,
+    _math,
+    _nondiff,
+    _products,
+    _reductions,
+    _scans,
+    _selection,
+    _shape,
+    _sorting,
+    _statistics,
+)
 from adfun.numpy._declare import function_of_values
 from adfun.numpy._nondiff import SHAPE_FROM_VALUES_ADVICE
 from adfun.numpy._values import concrete as _concrete
@@ -39,6 +60,14 @@ def _names(text: str) -> tuple:
 
 
 # --- the table ------------------------------------------------------------------------------
+
+#: The family modules, by name.
+_FAMILIES: dict[str, types.ModuleType] = {
+    module.__name__.rpartition(".")[2]: module
+    for module in (_choosing, _complex, _creation, _einsum, _elementwise, _functional,
+                   _histograms, _joining, _layout, _linear, _math, _products, _reductions,
+                   _scans, _selection, _shape, _sorting, _statistics)
+}
 
 #: Differentiable names, by the family module that defines them.
 DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
@@ -249,17 +278,13 @@ def _numpy_object(name: str) -> Any:
 
 
 def _build() -> tuple:
-    from importlib import import_module
-
     namespace: dict[str, Any] = {}
     status: dict[str, str] = {}
     for module_name, names in DIFFERENTIABLE_FAMILIES.items():
-        module = import_module(f"adfun.numpy.{module_name}")
+        module = _FAMILIES[module_name]
         for name in names:
             namespace[name] = getattr(module, name)
             status[name] = "differentiable"
-    from adfun.numpy import _nondiff
-
     for name in NONDIFFERENTIABLE_OF_VALUES:
         numpy_fun = _numpy_object(name)
         if numpy_fun is None:

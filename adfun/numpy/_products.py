@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, full_value, read_value
+from adfun._engine.trace import Tracer, any_traced, full_value, read_value
 from adfun.numpy._axes import dtype_of, ndim_of, shape_of
 from adfun.numpy._declare import Domain, export
 from adfun.numpy._elementwise import multiply
@@ -19,10 +19,6 @@ from adfun.numpy._linear import matmul, tensordot
 from adfun.numpy._reductions import sum  # noqa: A004
 from adfun.numpy._selection import where
 from adfun.numpy._shape import expand_dims, moveaxis, ravel, reshape, stack
-
-
-def _traced(*values: Any) -> bool:
-    return any(type(value) is Tracer for value in values)
 
 
 def _pair_examples(shapes_of: Callable) -> Callable:
@@ -76,7 +72,7 @@ def _sequences(draw: Any, st: Any, hnp: Any) -> list:
 @export(np.vdot, domain=Domain(examples=_pair_examples(_same_size)))
 def vdot(a: Any, b: Any, /) -> Any:
     """Differentiable :func:`numpy.vdot` for real arrays: ``sum(ravel(a) * ravel(b))``."""
-    if not _traced(a, b):
+    if not any_traced((a, b)):
         return np.vdot(a, b)
     return sum(ravel(a) * ravel(b))
 
@@ -84,7 +80,7 @@ def vdot(a: Any, b: Any, /) -> Any:
 @export(np.inner, domain=Domain(examples=_pair_examples(_last_axis_match)))
 def inner(a: Any, b: Any, /) -> Any:
     """Differentiable :func:`numpy.inner`: a contraction over the last axes."""
-    if not _traced(a, b):
+    if not any_traced((a, b)):
         return np.inner(a, b)
     if ndim_of(a) == 0 or ndim_of(b) == 0:
         return multiply(a, b)
@@ -94,7 +90,7 @@ def inner(a: Any, b: Any, /) -> Any:
 @export(np.outer, domain=Domain(examples=_pair_examples(_any_two)))
 def outer(a: Any, b: Any, out: Any = None) -> Any:
     """Differentiable :func:`numpy.outer` (of the flattened inputs)."""
-    if not _traced(a, b):
+    if not any_traced((a, b)):
         return np.outer(a, b, out=out)
     return reshape(ravel(a), (-1, 1)) * reshape(ravel(b), (1, -1))
 
@@ -102,7 +98,7 @@ def outer(a: Any, b: Any, out: Any = None) -> Any:
 @export(np.kron, domain=Domain(examples=_pair_examples(_any_two)))
 def kron(a: Any, b: Any) -> Any:
     """Differentiable :func:`numpy.kron`: an interleaved outer product, reshaped."""
-    if not _traced(a, b):
+    if not any_traced((a, b)):
         return np.kron(a, b)
     ndim = max(ndim_of(a), ndim_of(b))
     a_shape = (1,) * (ndim - ndim_of(a)) + shape_of(a)
@@ -116,7 +112,7 @@ def kron(a: Any, b: Any) -> Any:
 def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
           axis: Any = None) -> Any:
     """Differentiable :func:`numpy.cross` of 3-vectors (batched, with broadcasting)."""
-    if not _traced(a, b):
+    if not any_traced((a, b)):
         return np.cross(a, b, axisa, axisb, axisc, axis)
     if axis is not None:
         axisa = axisb = axisc = axis
@@ -133,7 +129,7 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
 
 
 def _vecdot_fun(x1: Any, x2: Any, /, *, axis: int = -1, **kwargs: Any) -> Any:
-    if not _traced(x1, x2):
+    if not any_traced((x1, x2)):
         return np.vecdot(x1, x2, axis=axis, **kwargs)
     if kwargs:
         raise TypeError(f"adfun.numpy.vecdot: {sorted(kwargs)} are not supported on traced "
@@ -148,13 +144,13 @@ vecdot = export(getattr(np, "vecdot", None), domain=Domain(examples=_pair_exampl
 
 
 def _matvec_fun(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
-    if not _traced(x1, x2):
+    if not any_traced((x1, x2)):
         return np.matvec(x1, x2, **kwargs)
     return matmul(x1, expand_dims(x2, -1))[..., 0]
 
 
 def _vecmat_fun(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
-    if not _traced(x1, x2):
+    if not any_traced((x1, x2)):
         return np.vecmat(x1, x2, **kwargs)
     return matmul(expand_dims(x1, -2), x2)[..., 0, :]
 
@@ -214,7 +210,7 @@ def convolve(a: Any, v: Any, mode: str = "full") -> Any:
 
     Derivative: in ``a``, the correlation of the cotangent with ``v``; in ``v``, with ``a``.
     """
-    if not _traced(a, v):
+    if not any_traced((a, v)):
         return np.convolve(a, v, mode=mode)
     a, v = atleast_1d(a), atleast_1d(v)
     _check_vectors("convolve", a, v)
@@ -224,7 +220,7 @@ def convolve(a: Any, v: Any, mode: str = "full") -> Any:
 @export(np.correlate, domain=Domain(examples=_convolution_examples("valid")))
 def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
     """Differentiable :func:`numpy.correlate` for real sequences."""
-    if not _traced(a, v):
+    if not any_traced((a, v)):
         return np.correlate(a, v, mode=mode)
     a, v = atleast_1d(a), atleast_1d(v)
     _check_vectors("correlate", a, v)
@@ -249,7 +245,7 @@ def _poly_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 @export(np.polyval, domain=Domain(examples=_poly_examples))
 def polyval(p: Any, x: Any) -> Any:
     """Differentiable :func:`numpy.polyval` (Horner's scheme) in ``p`` and ``x``."""
-    if not _traced(p, x):
+    if not any_traced((p, x)):
         return np.polyval(p, x)
     result = zeros_like(full_value(x), dtype=np.result_type(dtype_of(p), dtype_of(x)))
     for index in range(shape_of(p)[0]):
@@ -268,7 +264,7 @@ def _two_polys(draw: Any, st: Any, hnp: Any) -> tuple:
 @export(np.polymul, domain=Domain(examples=_two_polys))
 def polymul(a1: Any, a2: Any) -> Any:
     """Differentiable :func:`numpy.polymul` (a full convolution of the coefficients)."""
-    if not _traced(a1, a2):
+    if not any_traced((a1, a2)):
         return np.polymul(a1, a2)
     return convolve(_strip_leading_zeros(atleast_1d(a1)), _strip_leading_zeros(atleast_1d(a2)))
 
@@ -298,7 +294,7 @@ def _aligned(a1: Any, a2: Any) -> tuple:
 @export(np.polyadd, domain=Domain(examples=_two_polys))
 def polyadd(a1: Any, a2: Any) -> Any:
     """Differentiable :func:`numpy.polyadd` (coefficients aligned at the constant term)."""
-    if not _traced(a1, a2):
+    if not any_traced((a1, a2)):
         return np.polyadd(a1, a2)
     first, second = _aligned(a1, a2)
     return first + second
@@ -307,7 +303,7 @@ def polyadd(a1: Any, a2: Any) -> Any:
 @export(np.polysub, domain=Domain(examples=_two_polys))
 def polysub(a1: Any, a2: Any) -> Any:
     """Differentiable :func:`numpy.polysub` (coefficients aligned at the constant term)."""
-    if not _traced(a1, a2):
+    if not any_traced((a1, a2)):
         return np.polysub(a1, a2)
     first, second = _aligned(a1, a2)
     return first - second

@@ -16,7 +16,7 @@ from adfun.numpy._base import (
     reduce_traced,
     reduction_examples,
     reshape,
-    sum,
+    sum,  # noqa: A004
     where,
 )
 from adfun.numpy._declare import Domain, export, primitive

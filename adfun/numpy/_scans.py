@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import Params
-from adfun._engine.trace import Tracer, bind_unary
-from adfun._engine.trace import full_value, staging_trace_of
+from adfun._engine.trace import Tracer, bind_unary, full_value, staging_trace_of
 from adfun.numpy._axes import dtype_of, kept_shape, ndim_of, normalize_axis, shape_of
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._reductions import sum  # noqa: A004

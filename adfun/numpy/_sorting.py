@@ -11,18 +11,27 @@ that comes first in the input goes first and keeps its own cotangent.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
-
-import warnings
 
 from adfun._engine.trace import Tracer, full_value, staging_trace_of
 from adfun.numpy._axes import dtype_of, ndim_of, normalize_axis, shape_of
 from adfun.numpy._declare import Domain, export, function_of_values
 from adfun.numpy._elementwise import maximum, minimum
 from adfun.numpy._layout import take_along_axis
-from adfun.numpy._nondiff import any, argsort, ceil, equal, floor, isnan, logical_not, rint, stop_gradient  # noqa: A004
+from adfun.numpy._nondiff import (
+    any,  # noqa: A004
+    argsort,
+    ceil,
+    equal,
+    floor,
+    isnan,
+    logical_not,
+    rint,
+    stop_gradient,
+)
 from adfun.numpy._reductions import sum  # noqa: A004
 from adfun.numpy._selection import where
 from adfun.numpy._shape import astype, broadcast_to, moveaxis, ravel, reshape, transpose

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, full_value, read_value, staging_trace_of
+from adfun._engine.trace import Tracer, any_traced, full_value, read_value, staging_trace_of
 from adfun.numpy._axes import dtype_of, ndim_of, normalize_axis, shape_of
 from adfun.numpy._base import (
     broadcast_to,
@@ -570,11 +570,11 @@ def _gradient_examples(draw: Any, st: Any, hnp: Any) -> tuple:
         "matrix costs ``n**2`` memory per axis.\n")
 def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
     if type(f) is not Tracer:
-        if any(type(value) is Tracer for value in varargs):
+        if any_traced(varargs):
             raise NotImplementedError("adfun.numpy.gradient: differentiating with respect to "
                                       "the spacing is not supported; pass constant spacings")
         return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)
-    if any(type(value) is Tracer for value in varargs):
+    if any_traced(varargs):
         raise NotImplementedError("adfun.numpy.gradient: differentiating with respect to the "
                                   "spacing is not supported; pass constant spacings")
     shape = shape_of(f)
@@ -644,7 +644,7 @@ def _observations(m: Any, y: Any, rowvar: bool, name: str) -> Any:
         "(``fweights`` are counts: constants).\n")
 def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: Any = None,
         fweights: Any = None, aweights: Any = None, *, dtype: Any = None) -> Any:
-    if not any(type(item) is Tracer for item in (m, y, fweights, aweights)):
+    if not any_traced((m, y, fweights, aweights)):
         return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
     if ddof is not None and ddof != int(ddof):
         raise ValueError("adfun.numpy.cov: ddof must be integer")
@@ -740,7 +740,7 @@ def _unwrap_examples(draw: Any, st: Any, hnp: Any) -> tuple:
         "Differentiable :func:`numpy.unwrap`: the added multiples of the period are "
         "constants, so the derivative is 1.\n")
 def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * np.pi) -> Any:
-    if not any(type(value) is Tracer for value in (p, discont, period)):
+    if not any_traced((p, discont, period)):
         return np.unwrap(p, discont, axis, period=period)
     # The added multiples of the period depend on the values: a recorded node.
     return p + _unwrap_shift(p, discont, axis, period=period)

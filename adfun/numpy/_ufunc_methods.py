@@ -13,6 +13,10 @@ from typing import Any, Callable
 import numpy as np
 
 from adfun._engine.records import NUMPY_OVERRIDES
+
+# The namespace table first: ``outer`` is installed for every two-argument ufunc that
+# table puts in NUMPY_OVERRIDES.
+from adfun.numpy import _namespace  # noqa: F401
 from adfun.numpy._axes import ndim_of, shape_of
 from adfun.numpy._reductions import max, min, sum  # noqa: A004
 from adfun.numpy._scans import cumprod, cumsum, prod
