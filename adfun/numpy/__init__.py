@@ -15,7 +15,16 @@ from __future__ import annotations
 
 import numpy as _np
 
-from adfun.numpy._core import COMPOSITES, REGISTRY
+from adfun.numpy import (
+    _namespace,
+    _ufunc_methods,  # noqa: F401 - np.add.reduce & co. on traced values
+    fft,
+    linalg,
+)
+from adfun.numpy._complex import conj, conjugate, imag, real
+from adfun.numpy._creation import array, asarray, linspace
+from adfun.numpy._declare import COMPOSITES, REGISTRY
+from adfun.numpy._einsum import einsum
 from adfun.numpy._elementwise import (
     abs,
     absolute,
@@ -40,7 +49,42 @@ from adfun.numpy._elementwise import (
     true_divide,
 )
 from adfun.numpy._indexing import getitem, untake
+from adfun.numpy._joining import hstack, split, vstack
+from adfun.numpy._layout import (
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_arrays,
+    diag,
+    diagonal,
+    flip,
+    pad,
+    repeat,
+    roll,
+    take,
+    take_along_axis,
+    tile,
+    trace,
+    tril,
+    triu,
+)
 from adfun.numpy._linear import dot, matmul, tensordot
+from adfun.numpy._math import (
+    arccos,
+    arcsin,
+    arctan,
+    arctan2,
+    cosh,
+    expm1,
+    hypot,
+    log1p,
+    log2,
+    log10,
+    logaddexp,
+    reciprocal,
+    sinh,
+)
+from adfun.numpy._namespace import status_table as coverage
 from adfun.numpy._nondiff import (
     all,
     any,
@@ -71,7 +115,9 @@ from adfun.numpy._nondiff import (
     stop_gradient,
     trunc,
 )
-from adfun.numpy._reductions import amax, amin, max, mean, min, std, sum, var
+from adfun.numpy._products import inner, outer, vdot
+from adfun.numpy._reductions import amax, amin, max, mean, min, sum
+from adfun.numpy._scans import cumprod, cumsum, prod
 from adfun.numpy._selection import clip, where
 from adfun.numpy._shape import (
     astype,
@@ -86,49 +132,8 @@ from adfun.numpy._shape import (
     swapaxes,
     transpose,
 )
-
-from adfun.numpy._layout import (
-    atleast_1d,
-    atleast_2d,
-    atleast_3d,
-    broadcast_arrays,
-    diag,
-    diagonal,
-    flip,
-    pad,
-    repeat,
-    roll,
-    take,
-    take_along_axis,
-    tile,
-    trace,
-    tril,
-    triu,
-)
-from adfun.numpy._math import (
-    arccos,
-    arcsin,
-    arctan,
-    arctan2,
-    cosh,
-    expm1,
-    hypot,
-    log1p,
-    log2,
-    log10,
-    logaddexp,
-    reciprocal,
-    sinh,
-)
-from adfun.numpy._scans import cumprod, cumsum, prod
-from adfun.numpy._einsum import einsum
-from adfun.numpy._joining import hstack, split, vstack
-from adfun.numpy._products import inner, outer, vdot
 from adfun.numpy._sorting import median, sort
-from adfun.numpy._creation import array, asarray, linspace
-from adfun.numpy import _namespace
-from adfun.numpy import _ufunc_methods  # noqa: F401 - np.add.reduce & co. on traced values
-from adfun.numpy._namespace import status_table as coverage
+from adfun.numpy._statistics import std, var
 
 
 def __getattr__(name: str) -> object:
@@ -139,9 +144,5 @@ def __getattr__(name: str) -> object:
 def __dir__() -> list:
     return sorted(set(globals()) | set(_namespace.NAMESPACE))
 
-
-# Complex intermediates and the sub-namespaces (after every family above is loaded).
-from adfun.numpy._complex import conj, conjugate, imag, real  # noqa: E402
-from adfun.numpy import fft, linalg  # noqa: E402
 
 del _np

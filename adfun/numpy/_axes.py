@@ -9,7 +9,6 @@ import numpy as np
 from adfun._engine.trace import full_value
 
 
-
 def shape_of(x: Any) -> tuple:
     """The shape of an array, a tracer, a NumPy scalar or a Python number."""
     shape = getattr(x, "shape", None)

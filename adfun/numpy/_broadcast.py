@@ -1,30 +1,11 @@
-"""Summing cotangents back to an argument's shape after NumPy broadcasting."""
+"""Summing cotangents back to an argument's shape after NumPy broadcasting.
+
+:func:`unbroadcast` lives in :mod:`adfun.numpy._base` (beside ``sum``, its transpose);
+this module keeps the import path the linalg, fft and scipy families use.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from adfun.numpy._base import unbroadcast
 
-from adfun.numpy._core import shape_of
-
-
-def unbroadcast(g: Any, x: Any) -> Any:
-    """Sum ``g`` (shaped like a broadcast result) down to the shape of ``x``."""
-    shape = getattr(g, "shape", None)
-    if shape is not None and shape == getattr(x, "shape", None):
-        return g  # the common case, decided without building shape tuples
-    target = shape_of(x)
-    shape = shape_of(g)
-    if shape == target:
-        return g
-    leading = len(shape) - len(target)
-    if leading:
-        g = sum(g, axis=tuple(range(leading)))
-    axes = tuple(
-        index for index, side in enumerate(target) if side == 1 and shape[index + leading] != 1
-    )
-    if axes:
-        g = sum(g, axis=axes, keepdims=True)
-    return g
-
-
-from adfun.numpy._reductions import sum  # noqa: E402, A001
+__all__ = ["unbroadcast"]

@@ -14,12 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, full_value, read_value
-from adfun.numpy._core import Domain, composite, shape_of
-
-
-def _any_traced(items: Any) -> bool:
-    return any(type(item) is Tracer for item in items)
+from adfun._engine.trace import Tracer, any_traced, read_value
+from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._declare import Domain, export, function_of_values
+from adfun.numpy._indexing import getitem, untake
+from adfun.numpy._layout import take
+from adfun.numpy._nondiff import equal, greater, less
+from adfun.numpy._selection import where
+from adfun.numpy._shape import astype, broadcast_to, ravel
+from adfun.numpy._values import concrete, contains_tracer, take_out
 
 
 def _read_condition(condition: Any, function: str) -> Any:
@@ -53,14 +56,14 @@ def _select_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (conditions, values[count:]), {"default": draw(st.sampled_from([0.0, -1.0]))}
 
 
-@composite(np.select, Domain(examples=_select_examples))
+@export(np.select, domain=Domain(examples=_select_examples))
 def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
     """Differentiable :func:`numpy.select`: the first choice whose condition holds.
 
     Derivative: the cotangent goes to the chosen entry of each choice (``default`` where
     no condition holds).  Traced conditions are arguments of the ``where`` nodes.
     """
-    if not _any_traced(list(condlist) + list(choicelist) + [default]):
+    if not any_traced(list(condlist) + list(choicelist) + [default]):
         return np.select(condlist, choicelist, default)
     if len(condlist) != len(choicelist):
         raise ValueError("adfun.numpy.select: list of cases must be same length as list of "
@@ -98,14 +101,14 @@ def _choose_index_impl(a: Any, count: int, mode: str) -> Any:
     return index
 
 
-@composite(np.choose, Domain(examples=_choose_examples))
+@export(np.choose, domain=Domain(examples=_choose_examples))
 def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
     """Differentiable :func:`numpy.choose` (in the ``choices``; ``a`` holds indices).
 
     A traced ``a`` (indices computed from traced values) is recorded: the checked indices
     are a node, and each choice is taken by a ``where`` node.
     """
-    if type(a) is not Tracer and type(choices) is not Tracer and not _any_traced(
+    if type(a) is not Tracer and type(choices) is not Tracer and not any_traced(
             list(choices)):
         return np.choose(a, choices, out=out, mode=mode)
     if out is not None:
@@ -136,7 +139,7 @@ def _compress_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (condition, x), {"axis": axis}
 
 
-@composite(np.compress, Domain(examples=_compress_examples))
+@export(np.compress, domain=Domain(examples=_compress_examples))
 def compress(condition: Any, a: Any, axis: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.compress`: the slices where ``condition`` holds.
 
@@ -160,7 +163,7 @@ def _extract_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x > 0, x), {}
 
 
-@composite(np.extract, Domain(examples=_extract_examples))
+@export(np.extract, domain=Domain(examples=_extract_examples))
 def extract(condition: Any, arr: Any) -> Any:
     """Differentiable :func:`numpy.extract`: the entries where ``condition`` holds.
 
@@ -185,7 +188,7 @@ def _nan_to_num_examples(draw: Any, st: Any, hnp: Any) -> tuple:
                   "posinf": draw(st.sampled_from([None, 9.0]))}
 
 
-@composite(np.nan_to_num, Domain(examples=_nan_to_num_examples))
+@export(np.nan_to_num, domain=Domain(examples=_nan_to_num_examples))
 def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
                neginf: Any = None) -> Any:
     """Differentiable :func:`numpy.nan_to_num`.
@@ -196,7 +199,7 @@ def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
     nodes), so a staged graph recomputes them from new inputs.
     """
     fills = (nan, posinf, neginf)
-    if type(x) is not Tracer and not _any_traced(fills):
+    if type(x) is not Tracer and not any_traced(fills):
         return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
     from adfun.numpy import imag, isnan, isneginf, isposinf, real, where
 
@@ -236,7 +239,7 @@ def _interp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x, xp, fp), {}
 
 
-@composite(np.interp, Domain(examples=_interp_examples))
+@export(np.interp, domain=Domain(examples=_interp_examples))
 def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
            period: Any = None) -> Any:
     """Differentiable :func:`numpy.interp` in ``x``, ``xp`` and ``fp`` (real values).
@@ -251,7 +254,7 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
     >>> float(ad.grad(lambda x: anp.interp(x, [0.0, 1.0, 2.0], [0.0, 2.0, 3.0]))(0.5))
     2.0
     """
-    if not _any_traced((x, xp, fp, left, right)):
+    if not any_traced((x, xp, fp, left, right)):
         return np.interp(x, xp, fp, left=left, right=right, period=period)
     if period is not None:
         raise NotImplementedError("adfun.numpy.interp: period= is not supported on traced "
@@ -293,7 +296,7 @@ def _bincount_examples(draw: Any, st: Any, hnp: Any) -> tuple:
         "minlength": draw(st.integers(0, 7))}
 
 
-@composite(np.bincount, Domain(examples=_bincount_examples))
+@export(np.bincount, domain=Domain(examples=_bincount_examples))
 def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     """:func:`numpy.bincount`; with traced ``weights``, the weighted counts are a
     scatter-add of the weights (differentiable); the counts themselves are constants.
@@ -326,19 +329,6 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     return untake(astype(weights, np.float64), positions, (length,))
 
 
-from adfun.numpy._core import dtype_of  # noqa: E402
-from adfun.numpy._indexing import getitem, untake  # noqa: E402
-from adfun.numpy._layout import take  # noqa: E402
-from adfun.numpy._nondiff import equal, greater, less  # noqa: E402
-from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import astype, broadcast_to, ravel  # noqa: E402
-from adfun.numpy._values import (  # noqa: E402
-    concrete,
-    contains_tracer,
-    take_out,
-    values_function,
-)
-
 #: ``choose``'s checked indices and ``interp``'s segments, as recorded nodes when traced.
-_choose_index = values_function("choose_index", _choose_index_impl)
-_interp_segment = values_function("interp_segment", _interp_segment_impl)
+_choose_index = function_of_values("choose_index", _choose_index_impl)
+_interp_segment = function_of_values("interp_segment", _interp_segment_impl)

@@ -21,7 +21,10 @@ import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS
 from adfun._engine.trace import Tracer, bind_unary, full_value
-from adfun.numpy._core import Domain, declare, dtype_of, wrap
+from adfun.numpy._axes import dtype_of
+from adfun.numpy._base import where
+from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._nondiff import equal, sign
 
 
 def is_complex(x: Any) -> bool:
@@ -50,11 +53,11 @@ def _real_jvp(t: Any, ans: Any, z: Any) -> Any:
     return real(t)
 
 
-_REAL = declare("real", np.real, (_real_vjp,), (_real_jvp,),
-                Domain(examples=_complex_examples), "")
+_REAL = primitive("real", np.real, (_real_vjp,), (_real_jvp,),
+                  domain=Domain(examples=_complex_examples))
 
 
-@wrap(_REAL, np.real, "", "real(val)")
+@export(np.real, primitive=_REAL, signature="real(val)")
 def real(val: Any) -> Any:
     """Differentiable :func:`numpy.real`: the real part (the value itself if it is real).
 
@@ -85,11 +88,11 @@ def _imag_jvp(t: Any, ans: Any, z: Any) -> Any:
     return imag(t)
 
 
-_IMAG = declare("imag", np.imag, (_imag_vjp,), (_imag_jvp,),
-                Domain(examples=_complex_examples), "")
+_IMAG = primitive("imag", np.imag, (_imag_vjp,), (_imag_jvp,),
+                  domain=Domain(examples=_complex_examples))
 
 
-@wrap(_IMAG, np.imag, "", "imag(val)")
+@export(np.imag, primitive=_IMAG, signature="imag(val)")
 def imag(val: Any) -> Any:
     """Differentiable :func:`numpy.imag`: the imaginary part (0 for real values).
 
@@ -115,11 +118,11 @@ def _conjugate_rule(seed: Any, ans: Any, z: Any) -> Any:
     return conjugate(seed)
 
 
-_CONJUGATE = declare("conjugate", np.conjugate, (_conjugate_rule,), (_conjugate_rule,),
-                     Domain(examples=_complex_examples), "")
+_CONJUGATE = primitive("conjugate", np.conjugate, (_conjugate_rule,), (_conjugate_rule,),
+                       domain=Domain(examples=_complex_examples))
 
 
-@wrap(_CONJUGATE, np.conjugate, "", "conjugate(x)")
+@export(np.conjugate, primitive=_CONJUGATE, signature="conjugate(x)")
 def conjugate(x: Any, /, **kwargs: Any) -> Any:
     """Differentiable :func:`numpy.conjugate` (also ``conj``); the identity on reals.
 
@@ -164,7 +167,3 @@ def absolute_jvp(t: Any, ans: Any, x: Any) -> Any:
     if is_complex(x):
         return real(t * _conjugate_phase(x, ans))
     return t * sign(x)
-
-
-from adfun.numpy._nondiff import equal, sign  # noqa: E402
-from adfun.numpy._selection import where  # noqa: E402

@@ -14,8 +14,22 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, full_value, read_value
-from adfun.numpy._core import Domain, composite, shape_of
+from adfun._engine.trace import Tracer, any_traced, full_value, read_value
+from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._declare import Domain, export, function_of_values
+from adfun.numpy._elementwise import power
+from adfun.numpy._math import log10
+from adfun.numpy._scans import cumprod
+from adfun.numpy._selection import where
+from adfun.numpy._shape import (
+    astype,
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    moveaxis,
+    reshape,
+    stack,
+)
 
 
 def _contains_tracer(value: Any) -> bool:
@@ -82,7 +96,7 @@ def _as_array_function(name: str, numpy_fun: Callable) -> Callable:
         f"A traced value is returned as is (cast to ``dtype`` if given); a list of traced "
         f"values is stacked, so the derivative flows back to each item.\n"
     )
-    return composite(numpy_fun, Domain(examples=_nested_examples), name=name)(fun)
+    return export(numpy_fun, domain=Domain(examples=_nested_examples), name=name)(fun)
 
 
 _AT_LEAST_1D = ("ascontiguousarray", "asfortranarray")
@@ -115,7 +129,7 @@ Examples
 >>> float(ad.grad(lambda x: anp.sum(anp.array([x, 2.0 * x, 3.0])))(1.0))
 3.0
 """
-array = composite(None, Domain(examples=_array_examples), name="array")(_array_fun)
+array = export(None, domain=Domain(examples=_array_examples), name="array")(_array_fun)
 asarray = _as_array_function("asarray", np.asarray)
 asanyarray = _as_array_function("asanyarray", np.asanyarray)
 ascontiguousarray = _as_array_function("ascontiguousarray", np.ascontiguousarray)
@@ -123,7 +137,7 @@ asfortranarray = _as_array_function("asfortranarray", np.asfortranarray)
 asarray_chkfinite = _as_array_function("asarray_chkfinite", np.asarray_chkfinite)
 
 
-@composite(np.require, Domain(examples=_nested_examples))
+@export(np.require, domain=Domain(examples=_nested_examples))
 def require(a: Any, dtype: Any = None, requirements: Any = None, *, like: Any = None) -> Any:
     """:func:`numpy.require`; a traced value is returned as is (cast to ``dtype``)."""
     if not _contains_tracer(a):
@@ -142,7 +156,7 @@ def _full_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (shape, array(draw, st, hnp, (-3.0, 3.0), shape=())), {}
 
 
-@composite(np.full, Domain(examples=_full_examples))
+@export(np.full, domain=Domain(examples=_full_examples))
 def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C", **kwargs: Any) -> Any:
     """:func:`numpy.full`; differentiable in a traced ``fill_value`` (a broadcast)."""
     if type(fill_value) is not Tracer:
@@ -159,7 +173,7 @@ def _full_like_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (like, array(draw, st, hnp, (-3.0, 3.0), shape=())), {}
 
 
-@composite(np.full_like, Domain(examples=_full_like_examples))
+@export(np.full_like, domain=Domain(examples=_full_like_examples))
 def full_like(a: Any, fill_value: Any, dtype: Any = None, order: str = "K", subok: bool = True,
               shape: Any = None, **kwargs: Any) -> Any:
     """:func:`numpy.full_like`; differentiable in a traced ``fill_value``, constant in ``a``."""
@@ -207,7 +221,7 @@ def _linspace(start: Any, stop: Any, num: int, endpoint: bool, axis: int) -> tup
     return result, step
 
 
-@composite(np.linspace, Domain(examples=_linspace_examples))
+@export(np.linspace, domain=Domain(examples=_linspace_examples))
 def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retstep: bool = False,
              dtype: Any = None, axis: int = 0, **kwargs: Any) -> Any:
     """:func:`numpy.linspace`, differentiable in ``start`` and ``stop``.
@@ -232,11 +246,11 @@ def _logspace_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (np.asarray(start * 0.5), np.asarray(stop * 0.5)), kwargs
 
 
-@composite(np.logspace, Domain(examples=_logspace_examples))
+@export(np.logspace, domain=Domain(examples=_logspace_examples))
 def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: Any = 10.0,
              dtype: Any = None, axis: int = 0) -> Any:
     """:func:`numpy.logspace`, differentiable in ``start``, ``stop`` and ``base``."""
-    if not any(type(value) is Tracer for value in (start, stop, base)):
+    if not any_traced((start, stop, base)):
         return np.logspace(start, stop, num, endpoint, base, dtype, axis)
     exponents, _ = _linspace(start, stop, int(num), endpoint, 0)
     if type(base) is Tracer or np.ndim(base):
@@ -257,7 +271,7 @@ def _geomspace_examples(draw: Any, st: Any, hnp: Any) -> tuple:
                                          "endpoint": draw(st.booleans())}
 
 
-@composite(np.geomspace, Domain(examples=_geomspace_examples))
+@export(np.geomspace, domain=Domain(examples=_geomspace_examples))
 def geomspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None,
               axis: int = 0) -> Any:
     """:func:`numpy.geomspace` of real ends of one sign, differentiable in both ends."""
@@ -289,7 +303,7 @@ def _vander_examples(draw: Any, st: Any, hnp: Any) -> tuple:
                   "increasing": draw(st.booleans())}
 
 
-@composite(np.vander, Domain(examples=_vander_examples))
+@export(np.vander, domain=Domain(examples=_vander_examples))
 def vander(x: Any, N: Any = None, increasing: bool = False) -> Any:  # noqa: N803 - NumPy's
     """:func:`numpy.vander`, differentiable (running products, exact at ``x = 0``)."""
     if type(x) is not Tracer:
@@ -306,23 +320,6 @@ def vander(x: Any, N: Any = None, increasing: bool = False) -> Any:  # noqa: N80
     return powers if increasing else powers[:, ::-1]
 
 
-from adfun.numpy._core import dtype_of  # noqa: E402
-from adfun.numpy._elementwise import power  # noqa: E402
-from adfun.numpy._math import log10  # noqa: E402
-from adfun.numpy._scans import cumprod  # noqa: E402
-from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import (  # noqa: E402
-    astype,
-    broadcast_to,
-    concatenate,
-    expand_dims,
-    moveaxis,
-    reshape,
-    stack,
-)
-from adfun.numpy._values import values_function  # noqa: E402
-
-
 def _geomspace_sign_impl(start: Any, stop: Any) -> Any:
     """The common sign of ``geomspace``'s ends; errors for a zero or for mixed signs."""
     start, stop = np.asarray(start), np.asarray(stop)
@@ -335,8 +332,8 @@ def _geomspace_sign_impl(start: Any, stop: Any) -> Any:
     return sign
 
 
-_geomspace_sign = values_function("geomspace_sign", _geomspace_sign_impl)
-_all_finite = values_function("all_finite", _all_finite_impl)
+_geomspace_sign = function_of_values("geomspace_sign", _geomspace_sign_impl)
+_all_finite = function_of_values("all_finite", _all_finite_impl)
 
 
 def _arange_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -350,7 +347,7 @@ def _arange_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (start, stop, step), {}
 
 
-@composite(np.arange, Domain(examples=_arange_examples))
+@export(np.arange, domain=Domain(examples=_arange_examples))
 def arange(*args: Any, **kwargs: Any) -> Any:
     """:func:`numpy.arange`, differentiable in traced float ``start`` and ``step``.
 
@@ -362,7 +359,7 @@ def arange(*args: Any, **kwargs: Any) -> Any:
     """
     values = list(args) + [kwargs.get(key) for key in ("start", "stop", "step")
                            if key in kwargs]
-    if not any(type(value) is Tracer for value in values):
+    if not any_traced(values):
         return np.arange(*args, **kwargs)
     names = ["start", "stop", "step"]
     given = dict(zip(names if len(args) > 1 else ["stop"], args))

@@ -31,8 +31,16 @@ import attrs
 import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
-from adfun._engine.trace import Tracer, bind, bind_binary, bind_unary
+from adfun._engine.trace import Tracer, any_traced, bind, bind_binary, bind_unary
 from adfun.numpy._fast import scale_fresh
+from adfun.numpy._values import (
+    Template,
+    concrete,
+    contains_tracer,
+    put_in,
+    refuse_staged_leaves,
+    take_out,
+)
 
 #: Every primitive's public function, by the primitive's name (``"sin"``,
 #: ``"linalg.det"``, ``"special.erf"``).
@@ -323,6 +331,65 @@ def nondifferentiable(name: str, numpy_fun: Callable, explain: str) -> Callable:
     fun.__doc__ = (f"``{name}``{reference} on plain or traced values.\n\n"
                    f"The result is a constant for differentiation: {explain}\n")
     return export(numpy_fun, primitive=prim, name=name)(fun)
+
+
+def function_of_values(name: str, numpy_fun: Callable, *, several: bool = False,
+                       doc: str | None = None, refuse_staging: str | None = None) -> Callable:
+    """Declare a function of the values that is a constant for differentiation.
+
+    Unlike :func:`nondifferentiable`, traced arguments may sit anywhere in its arguments
+    (inside lists, tuples or keyword arguments): they are taken out into the node's
+    parents and the rest of the call is kept, as a :class:`~adfun.numpy._values.Template`,
+    in its params, so that a graph replays the call.  The returned function carries the
+    primitive as ``fun.primitive``; it is not exported (the caller registers it where it
+    belongs: a family, the namespace table, or a private helper of a composite).
+
+    Parameters
+    ----------
+    name : str
+        The primitive's name in graphs.
+    numpy_fun : callable
+        The function on plain values.
+    several : bool
+        ``numpy_fun`` returns a tuple of arrays (like ``nonzero``): the result is a tuple
+        of traced values, one node per item.
+    doc : str, optional
+        The docstring (default: a sentence naming ``numpy.<name>``).
+    refuse_staging : str, optional
+        Advice for the user, for functions whose result's *shape* depends on the values:
+        under a staging trace (``jit``, ``trace``) the call raises
+        :class:`~adfun.StagingError` naming the function, with that advice.
+    """
+
+    def impl(*leaves: Any, template: Any = None) -> Any:
+        result = numpy_fun(*put_in(template.args, leaves), **put_in(template.kwargs, leaves))
+        if template.output is not None:
+            result = result[template.output]
+        return result
+
+    prim = primitive(name, impl, (), (), nondiff=True)
+
+    def fun(*args: Any, **kwargs: Any) -> Any:
+        if not any_traced(args) and not (contains_tracer(args) or contains_tracer(kwargs)):
+            return numpy_fun(*args, **kwargs)
+        leaves: list = []
+        args_out = take_out(args, leaves)
+        kwargs_out = take_out(kwargs, leaves)
+        leaves_tuple = tuple(leaves)
+        if refuse_staging is not None:
+            refuse_staged_leaves(leaves_tuple, f"adfun.numpy.{name}", refuse_staging)
+        if several:
+            count = len(numpy_fun(*concrete(args), **concrete(kwargs)))
+            return tuple(bind(prim, leaves_tuple,
+                              Params(template=Template(args_out, kwargs_out, index)))
+                         for index in range(count))
+        return bind(prim, leaves_tuple, Params(template=Template(args_out, kwargs_out, None)))
+
+    fun.__name__ = fun.__qualname__ = name
+    fun.__doc__ = doc or (f"{name} (:func:`numpy.{name}`) on plain or traced values.\n\n"
+                          f"The result is a constant for differentiation.\n")
+    fun.primitive = prim  # type: ignore[attr-defined]
+    return fun
 
 
 def _freeze_params(kwargs: dict) -> dict:

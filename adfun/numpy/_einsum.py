@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import Params, Variadic
-from adfun._engine.trace import Tracer, bind, full_value
-from adfun.numpy._core import Domain, declare, dtype_of, shape_of, wrap
+from adfun._engine.trace import any_traced, bind, full_value
+from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._reductions import sum  # noqa: A004
+from adfun.numpy._shape import broadcast_to, reshape
 
 _LETTERS = string.ascii_letters
 
@@ -160,11 +163,11 @@ def _einsum_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return operands, {"subscripts": subscripts}
 
 
-_EINSUM = declare("einsum", _einsum_impl, Variadic(_einsum_vjp), Variadic(_einsum_jvp),
-                  Domain(examples=_einsum_examples), "")
+_EINSUM = primitive("einsum", _einsum_impl, Variadic(_einsum_vjp), Variadic(_einsum_jvp),
+                    domain=Domain(examples=_einsum_examples))
 
 
-@wrap(_EINSUM, np.einsum, "", "einsum(subscripts, *operands)")
+@export(np.einsum, primitive=_EINSUM, signature="einsum(subscripts, *operands)")
 def einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any) -> Any:
     """Differentiable :func:`numpy.einsum`: ellipses, repeated subscripts (diagonals),
     implicit output and the sublist calling convention included.
@@ -180,7 +183,7 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any
            [0., 1.]])
     """
     subscripts, arrays = _parse(operands)
-    if not any(type(array) is Tracer for array in arrays):
+    if not any_traced(arrays):
         return np.einsum(*operands, out=out, optimize=optimize, **kwargs)
     if out is not None or kwargs:
         raise TypeError(f"adfun.numpy.einsum: out= and {sorted(kwargs)} are not supported on "
@@ -190,6 +193,3 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any
 
 
 del full_value
-
-from adfun.numpy._reductions import sum  # noqa: E402, A001
-from adfun.numpy._shape import broadcast_to, reshape  # noqa: E402

@@ -8,7 +8,19 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.trace import Tracer, full_value
-from adfun.numpy._core import Domain, binary, negate_fresh, scale_fresh, unary
+from adfun.numpy._base import unbroadcast, where
+from adfun.numpy._complex import absolute_jvp, absolute_vjp
+from adfun.numpy._declare import Domain, binary, unary
+from adfun.numpy._fast import negate_fresh, scale_fresh
+from adfun.numpy._nondiff import (
+    equal,
+    floor_divide,
+    greater,
+    greater_equal,
+    less,
+    logical_and,
+    sign,
+)
 
 _ANY = Domain(ranges=((-3.0, 3.0), (-3.0, 3.0)))
 _POSITIVE = Domain(ranges=((0.2, 4.0),))
@@ -279,8 +291,8 @@ absolute = unary(
     lambda ans, x: sign(x),
     Domain(ranges=((0.1, 3.0),), magnitude=True),
     "``sign(x)`` (0 at 0); ``conj(z) / |z|`` for complex intermediates.",
-    vjp=lambda g, ans, x: absolute_vjp(g, ans, x),
-    jvp=lambda t, ans, x: absolute_jvp(t, ans, x),
+    vjp=absolute_vjp,
+    jvp=absolute_jvp,
 )
 abs = absolute  # noqa: A001 - NumPy's alias
 
@@ -339,17 +351,3 @@ minimum = _extremum(
     lambda x, y: less(x, y),
     "1 for the smaller argument; ties split the derivative evenly (0.5 each).",
 )
-
-# Late imports: the rules above call these at run time.
-from adfun.numpy._nondiff import (  # noqa: E402
-    equal,
-    floor_divide,
-    greater,
-    greater_equal,
-    less,
-    logical_and,
-    sign,
-)
-from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._broadcast import unbroadcast  # noqa: E402
-from adfun.numpy._complex import absolute_jvp, absolute_vjp  # noqa: E402

@@ -10,7 +10,14 @@ from typing import Any, Callable
 import numpy as np
 
 from adfun._engine.trace import Tracer, read_value
-from adfun.numpy._core import Domain, composite, shape_of
+from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._declare import Domain, export
+from adfun.numpy._indexing import untake
+from adfun.numpy._products import outer
+from adfun.numpy._reductions import sum  # noqa: A004
+from adfun.numpy._shape import astype, broadcast_to, expand_dims, moveaxis, reshape, stack
+from adfun.numpy._sorting import sort
+from adfun.numpy._values import concrete, contains_tracer, take_out
 
 
 def _piecewise_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -26,7 +33,7 @@ def _piecewise_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x, conditions, functions), {}
 
 
-@composite(np.piecewise, Domain(examples=_piecewise_examples))
+@export(np.piecewise, domain=Domain(examples=_piecewise_examples))
 def piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> Any:
     """Differentiable :func:`numpy.piecewise`.
 
@@ -107,7 +114,7 @@ def _along_axis_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (functions[function], axis, x), {}
 
 
-@composite(np.apply_along_axis, Domain(examples=_along_axis_examples))
+@export(np.apply_along_axis, domain=Domain(examples=_along_axis_examples))
 def apply_along_axis(func1d: Callable, axis: int, arr: Any, *args: Any, **kwargs: Any) -> Any:
     """Differentiable :func:`numpy.apply_along_axis`: ``func1d`` is called on each traced
     1-D slice and the results are stacked as NumPy stacks them."""
@@ -142,7 +149,7 @@ def _over_axes_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (_sum, x, axes), {}
 
 
-@composite(np.apply_over_axes, Domain(examples=_over_axes_examples))
+@export(np.apply_over_axes, domain=Domain(examples=_over_axes_examples))
 def apply_over_axes(func: Callable, a: Any, axes: Any) -> Any:
     """Differentiable :func:`numpy.apply_over_axes`: ``func(a, axis)`` applied in turn."""
     if type(a) is not Tracer:
@@ -171,19 +178,3 @@ def _sort(value: Any) -> Any:
 
 def _outer(a: Any, b: Any) -> Any:
     return outer(a, b)
-
-
-from adfun.numpy._core import dtype_of  # noqa: E402
-from adfun.numpy._indexing import untake  # noqa: E402
-from adfun.numpy._products import outer  # noqa: E402
-from adfun.numpy._reductions import sum  # noqa: E402, A001
-from adfun.numpy._shape import (  # noqa: E402
-    astype,
-    broadcast_to,
-    expand_dims,
-    moveaxis,
-    reshape,
-    stack,
-)
-from adfun.numpy._sorting import sort  # noqa: E402
-from adfun.numpy._values import concrete, contains_tracer, take_out  # noqa: E402

@@ -18,8 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, read_value
-from adfun.numpy._core import Domain, composite, dtype_of, shape_of
+from adfun._engine.trace import Tracer, any_traced, read_value
+from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._creation import linspace
+from adfun.numpy._declare import Domain, export, function_of_values
+from adfun.numpy._indexing import untake
+from adfun.numpy._nondiff import greater_equal
+from adfun.numpy._reductions import max, min, sum  # noqa: A004
+from adfun.numpy._selection import where
+from adfun.numpy._shape import ravel
+from adfun.numpy._statistics import diff
 
 
 def _histogram_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -51,7 +59,7 @@ def _histogram_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 def _refuse_traced_range(range: Any, name: str) -> None:  # noqa: A002
     if type(range) is Tracer or (isinstance(range, (tuple, list))
-                                 and any(type(end) is Tracer for end in range)):
+                                 and any_traced(range)):
         raise NotImplementedError(f"adfun.numpy.{name}: a traced range= is not supported; "
                                   f"pass constant bounds")
 
@@ -118,18 +126,18 @@ def _edges_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return args, {"bins": kwargs["bins"]}
 
 
-@composite(np.histogram_bin_edges, Domain(examples=_edges_examples))
+@export(np.histogram_bin_edges, domain=Domain(examples=_edges_examples))
 def histogram_bin_edges(a: Any, bins: Any = 10, range: Any = None,  # noqa: A002
                         weights: Any = None) -> Any:
     """:func:`numpy.histogram_bin_edges`; edges derived from the data follow its minimum
     and maximum (differentiably), explicit edges and ranges are constants."""
     _refuse_traced_range(range, "histogram_bin_edges")
-    if not any(type(value) is Tracer for value in (a, bins, weights)):
+    if not any_traced((a, bins, weights)):
         return np.histogram_bin_edges(a, bins, range, weights)
     return _edges(a, bins, range, weights, "histogram_bin_edges")[0]
 
 
-@composite(np.histogram, Domain(examples=_histogram_examples))
+@export(np.histogram, domain=Domain(examples=_histogram_examples))
 def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,  # noqa: A002
               weights: Any = None) -> Any:
     """Differentiable :func:`numpy.histogram` where a derivative exists.
@@ -146,7 +154,7 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,  #
     array([0., 0., 0., 1.])
     """
     _refuse_traced_range(range, "histogram")
-    if not any(type(value) is Tracer for value in (a, bins, weights)):
+    if not any_traced((a, bins, weights)):
         return np.histogram(a, bins, range, density, weights)
     if weights is not None and shape_of(weights) != shape_of(a):
         raise ValueError("adfun.numpy.histogram: weights should have the same shape as a.")
@@ -187,18 +195,9 @@ def _bin_number_impl(values: Any, bins: Any, range: Any) -> Any:  # noqa: A002
     return number
 
 
-from adfun.numpy._creation import linspace  # noqa: E402
-from adfun.numpy._indexing import untake  # noqa: E402
-from adfun.numpy._nondiff import greater_equal  # noqa: E402
-from adfun.numpy._reductions import max, min, sum  # noqa: E402, A001
-from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import ravel  # noqa: E402
-from adfun.numpy._statistics import diff  # noqa: E402
-from adfun.numpy._values import values_function  # noqa: E402
-
 #: Recorded (non-differentiable) functions of the data: the count per bin, the weighted
 #: count with constant weights, each entry's bin, and whether the data hold one value.
-_counts = values_function("histogram_counts", _count_impl)
-_weighted_counts = values_function("histogram_weighted_counts", _weighted_count_impl)
-_bin_numbers = values_function("histogram_bin_numbers", _bin_number_impl)
-_single_value = values_function("histogram_single_value", _single_value_impl)
+_counts = function_of_values("histogram_counts", _count_impl)
+_weighted_counts = function_of_values("histogram_weighted_counts", _weighted_count_impl)
+_bin_numbers = function_of_values("histogram_bin_numbers", _bin_number_impl)
+_single_value = function_of_values("histogram_single_value", _single_value_impl)

@@ -14,7 +14,8 @@ import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS, Params
 from adfun._engine.trace import Tracer, bind, read_value
-from adfun.numpy._core import Domain, declare, dtype_of, shape_of, wrap
+from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._values import Template, contains_tracer, put_in, take_out
 
 
@@ -68,8 +69,8 @@ def _getitem_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x, key), {}
 
 
-_GETITEM = declare("getitem", _getitem_impl, (_getitem_vjp, None), (_getitem_jvp, None),
-                   Domain(examples=_getitem_examples), "")
+_GETITEM = primitive("getitem", _getitem_impl, (_getitem_vjp, None), (_getitem_jvp, None),
+                     domain=Domain(examples=_getitem_examples))
 
 
 def _refuse_staged_masks(parts: list) -> None:
@@ -97,11 +98,10 @@ def _getitem_at_jvp(t: Any, ans: Any, x: Any, *parts: Any, template: Any) -> Any
 
 
 #: ``a[key]`` where parts of the key are traced: ``(a, *parts)`` with the key's template.
-_GETITEM_AT = declare("getitem", _getitem_at_impl, (_getitem_at_vjp,), (_getitem_at_jvp,),
-                      None, "")
+_GETITEM_AT = primitive("getitem", _getitem_at_impl, (_getitem_at_vjp,), (_getitem_at_jvp,))
 
 
-@wrap(_GETITEM, None, "", "x[key]")
+@export(None, primitive=_GETITEM, signature="x[key]")
 def getitem(a: Any, key: Any) -> Any:
     """``a[key]`` for basic and advanced indexing, differentiably.
 
@@ -143,8 +143,8 @@ def _untake_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (np.asarray(x[key], dtype=float), key), {"shape": x.shape}
 
 
-_UNTAKE = declare("untake", _untake_impl, (_untake_vjp, None), (_untake_jvp, None),
-                  Domain(examples=_untake_examples), "")
+_UNTAKE = primitive("untake", _untake_impl, (_untake_vjp, None), (_untake_jvp, None),
+                    domain=Domain(examples=_untake_examples))
 
 
 def _untake_at_impl(values: Any, *parts: Any, template: Any, shape: tuple = ()) -> Any:
@@ -162,10 +162,10 @@ def _untake_at_jvp(t: Any, ans: Any, values: Any, *parts: Any, template: Any,
 
 
 #: ``untake`` where parts of the key are traced (see ``_GETITEM_AT``).
-_UNTAKE_AT = declare("untake", _untake_at_impl, (_untake_at_vjp,), (_untake_at_jvp,), None, "")
+_UNTAKE_AT = primitive("untake", _untake_at_impl, (_untake_at_vjp,), (_untake_at_jvp,))
 
 
-@wrap(_UNTAKE, None, "", "untake(values, key, shape)")
+@export(None, primitive=_UNTAKE, signature="untake(values, key, shape)")
 def untake(values: Any, key: Any, shape: Any) -> Any:
     """Scatter-add ``values`` into zeros of ``shape`` at ``key`` (the adjoint of indexing).
 

@@ -13,12 +13,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, read_value
-from adfun.numpy._core import Domain, composite, ndim_of, normalize_axis, shape_of
-
-
-def _traced(items: Any) -> bool:
-    return any(type(item) is Tracer for item in items)
+from adfun._engine.trace import Tracer, any_traced, read_value
+from adfun.numpy._axes import dtype_of, ndim_of, normalize_axis, shape_of
+from adfun.numpy._declare import Domain, export, function_of_values
+from adfun.numpy._indexing import getitem
+from adfun.numpy._layout import atleast_1d, atleast_2d, atleast_3d
+from adfun.numpy._shape import astype, concatenate, ravel, reshape
+from adfun.numpy._values import concrete, contains_tracer, take_out
 
 
 def _arrays(draw: Any, st: Any, hnp: Any, shapes: list) -> tuple:
@@ -46,7 +47,7 @@ def _join_examples(axis_of: Callable, min_dims: int = 1, max_dims: int = 3) -> C
 def _joiner(name: str, numpy_fun: Callable, examples: Callable, build: Callable) -> Callable:
     def fun(tup: Any, **kwargs: Any) -> Any:
         items = list(tup)
-        if not _traced(items):
+        if not any_traced(items):
             return numpy_fun(items, **kwargs)
         if kwargs:
             raise TypeError(f"adfun.numpy.{name}: keyword arguments {sorted(kwargs)} are not "
@@ -57,7 +58,7 @@ def _joiner(name: str, numpy_fun: Callable, examples: Callable, build: Callable)
     fun.__doc__ = (f"Differentiable :func:`numpy.{name}` (``concatenate`` of reshaped "
                    f"inputs).\n\nDerivative: each input receives its slice of the "
                    f"cotangent.\n")
-    return composite(numpy_fun, Domain(examples=examples), name=name)(fun)
+    return export(numpy_fun, domain=Domain(examples=examples), name=name)(fun)
 
 
 def _hstack(items: list) -> Any:
@@ -117,7 +118,7 @@ def _depth(nested: Any) -> int:
     return depth
 
 
-@composite(np.block, Domain(examples=_block_examples))
+@export(np.block, domain=Domain(examples=_block_examples))
 def block(arrays: Any) -> Any:
     """Differentiable :func:`numpy.block` (nested ``concatenate``).
 
@@ -161,7 +162,7 @@ def _append_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return _arrays(draw, st, hnp, [shape, (draw(st.integers(1, 3)),)]), {}
 
 
-@composite(np.append, Domain(examples=_append_examples))
+@export(np.append, domain=Domain(examples=_append_examples))
 def append(arr: Any, values: Any, axis: Any = None) -> Any:
     """Differentiable :func:`numpy.append` (``concatenate``; flattened when ``axis=None``)."""
     if type(arr) is not Tracer and type(values) is not Tracer:
@@ -181,7 +182,7 @@ def _insert_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x, obj, values), {"axis": axis}
 
 
-@composite(np.insert, Domain(examples=_insert_examples))
+@export(np.insert, domain=Domain(examples=_insert_examples))
 def insert(arr: Any, obj: Any, values: Any, axis: Any = None) -> Any:
     """Differentiable :func:`numpy.insert` in ``arr`` and ``values``.
 
@@ -255,7 +256,7 @@ def _splitter(name: str, numpy_fun: Callable, examples: Callable) -> Callable:
     fun.__name__ = fun.__qualname__ = name
     fun.__doc__ = (f"Differentiable :func:`numpy.{name}`: a list of pieces of the array.\n\n"
                    f"Derivative: each piece's cotangent goes back to its place.\n")
-    return composite(numpy_fun, Domain(examples=examples), name=name)(fun)
+    return export(numpy_fun, domain=Domain(examples=examples), name=name)(fun)
 
 
 split = _splitter("split", np.split, _split_examples)
@@ -266,18 +267,8 @@ dsplit = _splitter("dsplit", np.dsplit, _even_split_examples)
 
 del normalize_axis
 
-from adfun.numpy._core import dtype_of  # noqa: E402
-from adfun.numpy._indexing import getitem  # noqa: E402
-from adfun.numpy._layout import atleast_1d, atleast_2d, atleast_3d  # noqa: E402
-from adfun.numpy._shape import astype, concatenate, ravel, reshape  # noqa: E402
-from adfun.numpy._values import (  # noqa: E402
-    concrete,
-    contains_tracer,
-    take_out,
-    values_function,
-)
 
 #: ``numpy.insert`` applied to entry numbers (a recorded node when the positions are traced).
-_insert_numbers = values_function("insert_numbers", np.insert)
+_insert_numbers = function_of_values("insert_numbers", np.insert)
 
 row_stack = vstack  # NumPy's deprecated alias

@@ -15,9 +15,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, read_value
-from adfun.numpy._core import Domain, composite, shape_of
-from adfun.numpy._values import contains_tracer, values_function
+from adfun._engine.trace import Tracer, any_traced, read_value
+from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._declare import Domain, export, function_of_values
+from adfun.numpy._elementwise import maximum
+from adfun.numpy._indexing import getitem
+from adfun.numpy._reductions import sum  # noqa: A004
+from adfun.numpy._selection import where
+from adfun.numpy._shape import broadcast_to, moveaxis, ravel, reshape
+from adfun.numpy._values import contains_tracer
 
 
 def _static(value: Any, function: str) -> Any:
@@ -39,7 +45,7 @@ def _apply_layout(layout: Callable, numbers: np.ndarray, *args: Any, **kwargs: A
 
 
 #: The entry numbers of a layout with traced index arguments, as a recorded node.
-layout_numbers = values_function("entry_numbers", _apply_layout)
+layout_numbers = function_of_values("entry_numbers", _apply_layout)
 
 
 def _entry_numbers(layout: Callable, numbers: np.ndarray, args: tuple, kwargs: dict) -> Any:
@@ -104,7 +110,7 @@ def _layout_function(name: str, numpy_fun: Callable, examples: Callable, *,
         f"them; the derivative moves the cotangent back (a scatter-add, so entries used "
         f"several times accumulate).\n"
     )
-    return composite(numpy_fun, Domain(examples=examples), name=name)(fun)
+    return export(numpy_fun, domain=Domain(examples=examples), name=name)(fun)
 
 
 # --- examples (args, kwargs) for the composite tests ------------------------------------
@@ -271,7 +277,7 @@ Examples
 >>> ad.grad(lambda x: anp.sum(anp.take(x, [0, 0, 2])))(np.array([1.0, 2.0, 3.0]))
 array([2., 0., 1.])
 """
-take = composite(np.take, Domain(examples=_take_examples), name="take")(_take_fun)
+take = export(np.take, domain=Domain(examples=_take_examples), name="take")(_take_fun)
 take_along_axis = _layout_function("take_along_axis", np.take_along_axis,
                                    _take_along_axis_examples)
 
@@ -310,7 +316,7 @@ Supported on traced values: ``'constant'`` (the fill value is a constant), ``'ed
 other modes raise ``NotImplementedError``.  Derivative: the cotangent of every copy of an
 entry flows back to it.
 """
-pad = composite(np.pad, Domain(examples=_pad_examples), name="pad")(_pad_fun)
+pad = export(np.pad, domain=Domain(examples=_pad_examples), name="pad")(_pad_fun)
 
 
 def _trace_fun(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
@@ -332,7 +338,7 @@ Examples
 array([[1., 0.],
        [0., 1.]])
 """
-trace = composite(np.trace, Domain(examples=_diagonal_examples), name="trace")(_trace_fun)
+trace = export(np.trace, domain=Domain(examples=_diagonal_examples), name="trace")(_trace_fun)
 
 
 # --- reshaping composites -----------------------------------------------------------------
@@ -340,7 +346,7 @@ trace = composite(np.trace, Domain(examples=_diagonal_examples), name="trace")(_
 
 def _atleast(name: str, numpy_fun: Callable, ndim: int) -> Callable:
     def fun(*arys: Any) -> Any:
-        if not any(type(item) is Tracer for item in arys):
+        if not any_traced(arys):
             return numpy_fun(*arys)
         results = [_atleast_one(item, numpy_fun) for item in arys]
         return results[0] if len(results) == 1 else tuple(results)
@@ -348,7 +354,7 @@ def _atleast(name: str, numpy_fun: Callable, ndim: int) -> Callable:
     fun.__name__ = fun.__qualname__ = name
     fun.__doc__ = (f"Differentiable :func:`numpy.{name}`: views with at least {ndim} "
                    f"dimensions (reshapes).\n")
-    return composite(numpy_fun, Domain(examples=_one_array), name=name)(fun)
+    return export(numpy_fun, domain=Domain(examples=_one_array), name=name)(fun)
 
 
 def _atleast_one(item: Any, numpy_fun: Callable) -> Any:
@@ -368,7 +374,7 @@ def _unstack_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), {"axis": draw(st.integers(0, x.ndim - 1))}
 
 
-@composite(getattr(np, "unstack", None), Domain(examples=_unstack_examples))
+@export(getattr(np, "unstack", None), domain=Domain(examples=_unstack_examples))
 def unstack(x: Any, /, *, axis: int = 0) -> Any:
     """Differentiable :func:`numpy.unstack`: the slices along ``axis``, as a tuple."""
     if type(x) is not Tracer:
@@ -381,7 +387,7 @@ def _copy_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (_array(draw, st, hnp, min_dims=0),), {}
 
 
-@composite(np.copy, Domain(examples=_copy_examples))
+@export(np.copy, domain=Domain(examples=_copy_examples))
 def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
     """:func:`numpy.copy`; a traced value is returned as is (the graph is immutable).
 
@@ -398,10 +404,10 @@ def _broadcast_arrays_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return tuple(draw_broadcast(draw, st, hnp, ((-3.0, 3.0),) * draw(st.integers(1, 3)))), {}
 
 
-@composite(np.broadcast_arrays, Domain(examples=_broadcast_arrays_examples))
+@export(np.broadcast_arrays, domain=Domain(examples=_broadcast_arrays_examples))
 def broadcast_arrays(*args: Any, subok: bool = False) -> Any:
     """Differentiable :func:`numpy.broadcast_arrays` (a tuple of ``broadcast_to``)."""
-    if not any(type(arg) is Tracer for arg in args):
+    if not any_traced(args):
         return np.broadcast_arrays(*args, subok=subok)
     shape = np.broadcast_shapes(*(shape_of(arg) for arg in args))
     return tuple(broadcast_to(arg, shape) for arg in args)
@@ -415,10 +421,10 @@ def _meshgrid_examples(draw: Any, st: Any, hnp: Any) -> tuple:
                     "sparse": draw(st.booleans())}
 
 
-@composite(np.meshgrid, Domain(examples=_meshgrid_examples))
+@export(np.meshgrid, domain=Domain(examples=_meshgrid_examples))
 def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
     """Differentiable :func:`numpy.meshgrid` (reshapes and ``broadcast_to``)."""
-    if not any(type(x) is Tracer for x in xi):
+    if not any_traced(xi):
         return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
     shapes = [np.shape(grid) for grid in np.meshgrid(
         *(np.empty(int(np.prod(shape_of(x)))) for x in xi), sparse=True, indexing=indexing)]
@@ -428,11 +434,3 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
         grid = reshape(x, shape)
         grids.append(grid if sparse else broadcast_to(grid, full))
     return tuple(grids)
-
-
-from adfun.numpy._core import dtype_of  # noqa: E402
-from adfun.numpy._indexing import getitem  # noqa: E402
-from adfun.numpy._elementwise import maximum  # noqa: E402
-from adfun.numpy._reductions import sum  # noqa: E402, A001
-from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import broadcast_to, moveaxis, ravel, reshape  # noqa: E402

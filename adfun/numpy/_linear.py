@@ -8,7 +8,10 @@ import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS, Params, reads_only
 from adfun._engine.trace import Tracer, bind
-from adfun.numpy._core import Domain, declare, ndim_of, wrap
+from adfun.numpy._axes import ndim_of
+from adfun.numpy._broadcast import unbroadcast
+from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._shape import expand_dims, reshape, squeeze, swapaxes, transpose
 
 # --- matmul ------------------------------------------------------------------------------
 
@@ -69,11 +72,12 @@ def _matmul_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
     return matmul(x, t)
 
 
-_MATMUL = declare("matmul", np.matmul, (_matmul_x, _matmul_y),
-                  (_matmul_tangent_x, _matmul_tangent_y), Domain(examples=_matmul_examples), "")
+_MATMUL = primitive("matmul", np.matmul, (_matmul_x, _matmul_y),
+                    (_matmul_tangent_x, _matmul_tangent_y),
+                    domain=Domain(examples=_matmul_examples))
 
 
-@wrap(_MATMUL, np.matmul, "", "matmul(x, y)")
+@export(np.matmul, primitive=_MATMUL, signature="matmul(x, y)")
 def matmul(x: Any, y: Any, /, **kwargs: Any) -> Any:
     """Differentiable :func:`numpy.matmul` (the ``@`` operator), batch dimensions included.
 
@@ -147,12 +151,12 @@ def _tensordot_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (a, b), {"axes": _normalize_tensordot_axes(count, a.ndim, b.ndim)}
 
 
-_TENSORDOT = declare("tensordot", _tensordot_impl, (_tensordot_a, _tensordot_b),
-                     (_tensordot_tangent_a, _tensordot_tangent_b),
-                     Domain(examples=_tensordot_examples), "")
+_TENSORDOT = primitive("tensordot", _tensordot_impl, (_tensordot_a, _tensordot_b),
+                       (_tensordot_tangent_a, _tensordot_tangent_b),
+                       domain=Domain(examples=_tensordot_examples))
 
 
-@wrap(_TENSORDOT, np.tensordot, "", "tensordot(a, b, axes=2)")
+@export(np.tensordot, primitive=_TENSORDOT, signature="tensordot(a, b, axes=2)")
 def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
     """Differentiable :func:`numpy.tensordot`.
 
@@ -203,11 +207,11 @@ def _dot_examples(draw: Any, st: Any, hnp: Any) -> tuple:
             array(draw, st, hnp, (-2.0, 2.0), shape=b_shape)), {}
 
 
-_DOT = declare("dot", np.dot, (_dot_a, _dot_b), (_dot_tangent_a, _dot_tangent_b),
-               Domain(examples=_dot_examples), "")
+_DOT = primitive("dot", np.dot, (_dot_a, _dot_b), (_dot_tangent_a, _dot_tangent_b),
+                 domain=Domain(examples=_dot_examples))
 
 
-@wrap(_DOT, np.dot, "", "dot(a, b)")
+@export(np.dot, primitive=_DOT, signature="dot(a, b)")
 def dot(a: Any, b: Any, out: Any = None) -> Any:
     """Differentiable :func:`numpy.dot`.
 
@@ -219,7 +223,3 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
     if out is not None:
         raise TypeError("adfun.numpy.dot: out= is not supported on traced values")
     return bind(_DOT, (a, b), EMPTY_PARAMS)
-
-
-from adfun.numpy._shape import expand_dims, reshape, squeeze, swapaxes, transpose  # noqa: E402
-from adfun.numpy._broadcast import unbroadcast  # noqa: E402

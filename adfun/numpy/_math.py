@@ -12,8 +12,35 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS
-from adfun._engine.trace import Tracer
-from adfun.numpy._core import Domain, apply, binary, composite, declare, dtype_of, unary
+from adfun._engine.trace import Tracer, call_primitive
+from adfun.numpy._axes import dtype_of
+from adfun.numpy._broadcast import unbroadcast
+from adfun.numpy._declare import Domain, binary, export, primitive, unary
+from adfun.numpy._elementwise import (
+    _power_slope,
+    absolute,
+    cos,
+    exp,
+    log,
+    negative,
+    remainder,
+    sqrt,
+)
+from adfun.numpy._elementwise import power as pow  # noqa: A004, F401 - NumPy's alias
+from adfun.numpy._nondiff import (
+    equal,
+    floor_divide,
+    greater,
+    isnan,
+    less,
+    logical_and,
+    logical_not,
+    logical_or,
+    sign,
+    trunc,
+)
+from adfun.numpy._selection import where
+from adfun.numpy._shape import astype
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -174,13 +201,12 @@ def _sign_factor_impl(x: Any, y: Any) -> Any:
 
 
 # copysign's derivative in x, a graph node computed from the new inputs at replay.
-_SIGN_FACTOR = declare("copysign_factor", _sign_factor_impl, (), (), None, "",
-                       nondiff=True)
+_SIGN_FACTOR = primitive("copysign_factor", _sign_factor_impl, (), (), nondiff=True)
 
 
 def _sign_product(x: Any, y: Any) -> Any:
     """``copysign(1, x) * copysign(1, y)`` (recorded under ``jit``), in ``x``'s dtype."""
-    return astype(apply(_SIGN_FACTOR, (x, y), EMPTY_PARAMS), dtype_of(x))
+    return astype(call_primitive(_SIGN_FACTOR, (x, y), EMPTY_PARAMS), dtype_of(x))
 
 
 copysign = _elementwise_pair(
@@ -242,29 +268,6 @@ fmax = _extremum_nan("fmax", np.fmax, lambda x, y: greater(x, y),
 fmin = _extremum_nan("fmin", np.fmin, lambda x, y: less(x, y),
                      "1 for the smaller argument (a NaN loses); ties split evenly.")
 
-from adfun.numpy._broadcast import unbroadcast  # noqa: E402
-from adfun.numpy._elementwise import (  # noqa: E402
-    _power_slope,
-    absolute,
-    cos,
-    exp,
-    log,
-    negative,
-    sqrt,
-)
-from adfun.numpy._nondiff import (  # noqa: E402
-    equal,
-    greater,
-    isnan,
-    less,
-    logical_and,
-    logical_not,
-    logical_or,
-    sign,
-    trunc,
-)
-from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import astype  # noqa: E402
 
 # --- two results ----------------------------------------------------------------------------
 
@@ -286,7 +289,7 @@ _divmod_fun.__name__ = _divmod_fun.__qualname__ = "divmod"
 _divmod_fun.__doc__ = """Differentiable :func:`numpy.divmod`: ``(floor_divide(x, y),
 remainder(x, y))``; the quotient is a constant, the remainder differentiable.
 """
-divmod = composite(np.divmod, Domain(examples=_divmod_examples), name="divmod")(  # noqa: A001
+divmod = export(np.divmod, domain=Domain(examples=_divmod_examples), name="divmod")(  # noqa: A001
     _divmod_fun)
 
 
@@ -308,17 +311,14 @@ _modf_fun.__name__ = _modf_fun.__qualname__ = "modf"
 _modf_fun.__doc__ = """Differentiable :func:`numpy.modf`: ``(x - trunc(x), trunc(x))``; the
 fractional part has derivative 1, the integral part is a constant.
 """
-modf = composite(np.modf, Domain(examples=_modf_examples), name="modf")(_modf_fun)
+modf = export(np.modf, domain=Domain(examples=_modf_examples), name="modf")(_modf_fun)
 
-from adfun.numpy._elementwise import remainder  # noqa: E402
-from adfun.numpy._nondiff import floor_divide  # noqa: E402
 
 # NumPy's array-API aliases: the same ufuncs under other names.
 acos, asin, atan = arccos, arcsin, arctan
 acosh, asinh, atanh = arccosh, arcsinh, arctanh
 atan2 = arctan2
 
-from adfun.numpy._elementwise import power as pow  # noqa: E402, A001
 
 # --- floating-point decompositions -------------------------------------------------------------
 
@@ -326,7 +326,7 @@ from adfun.numpy._elementwise import power as pow  # noqa: E402, A001
 def _frexp_fun(x: Any, /, *args: Any, **kwargs: Any) -> Any:
     if type(x) is not Tracer:
         return np.frexp(x, *args, **kwargs)
-    exponent = apply(_FREXP_EXPONENT, (x,), EMPTY_PARAMS)
+    exponent = call_primitive(_FREXP_EXPONENT, (x,), EMPTY_PARAMS)
     return ldexp(x, negative(exponent)), exponent
 
 
@@ -335,8 +335,7 @@ def _frexp_exponent_impl(x: Any) -> Any:
 
 
 # The exponent as a graph node (computed from the new input when a staged graph replays).
-_FREXP_EXPONENT = declare("frexp_exponent", _frexp_exponent_impl, (), (), None, "",
-                          nondiff=True)
+_FREXP_EXPONENT = primitive("frexp_exponent", _frexp_exponent_impl, (), (), nondiff=True)
 _frexp_fun.__name__ = _frexp_fun.__qualname__ = "frexp"
 _frexp_fun.__doc__ = """Differentiable :func:`numpy.frexp`: ``(x * 2**-e, e)``; the mantissa
 has derivative ``2**-e``, the integer exponent ``e`` is a constant.
@@ -352,14 +351,14 @@ def _frexp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (np.ldexp(mantissa, exponent),), {}
 
 
-frexp = composite(np.frexp, Domain(examples=_frexp_examples), name="frexp")(_frexp_fun)
+frexp = export(np.frexp, domain=Domain(examples=_frexp_examples), name="frexp")(_frexp_fun)
 
 
 def _nextafter_fun(x1: Any, x2: Any, /, *args: Any, **kwargs: Any) -> Any:
     if type(x1) is not Tracer and type(x2) is not Tracer:
         return np.nextafter(x1, x2, *args, **kwargs)
     # The step to the next float is a graph node, computed from the new inputs at replay.
-    step = apply(_NEXTAFTER_STEP, (x1, x2), EMPTY_PARAMS)
+    step = call_primitive(_NEXTAFTER_STEP, (x1, x2), EMPTY_PARAMS)
     return x1 + step if type(x1) is Tracer else step + x1
 
 
@@ -367,8 +366,7 @@ def _nextafter_step_impl(x1: Any, x2: Any) -> Any:
     return np.nextafter(x1, x2) - x1
 
 
-_NEXTAFTER_STEP = declare("nextafter_step", _nextafter_step_impl, (), (), None, "",
-                          nondiff=True)
+_NEXTAFTER_STEP = primitive("nextafter_step", _nextafter_step_impl, (), (), nondiff=True)
 _nextafter_fun.__name__ = _nextafter_fun.__qualname__ = "nextafter"
 _nextafter_fun.__doc__ = """Differentiable :func:`numpy.nextafter`: ``x1`` plus a constant
 step of one unit in the last place; derivative 1 in ``x1`` and 0 in ``x2``.
@@ -381,7 +379,7 @@ def _nextafter_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return tuple(broadcast_arrays(draw, st, hnp, ((-3.0, 3.0), (-3.0, 3.0)))), {}
 
 
-nextafter = composite(np.nextafter, Domain(examples=_nextafter_examples), name="nextafter")(
+nextafter = export(np.nextafter, domain=Domain(examples=_nextafter_examples), name="nextafter")(
     _nextafter_fun)
 
 
@@ -398,7 +396,7 @@ _real_if_close_fun.__name__ = _real_if_close_fun.__qualname__ = "real_if_close"
 _real_if_close_fun.__doc__ = """:func:`numpy.real_if_close`; a real traced value is returned
 as is (derivative 1).
 """
-real_if_close = composite(np.real_if_close, Domain(examples=_frexp_examples),
+real_if_close = export(np.real_if_close, domain=Domain(examples=_frexp_examples),
                           name="real_if_close")(_real_if_close_fun)
 
 
@@ -425,7 +423,7 @@ _heaviside_fun.__name__ = _heaviside_fun.__qualname__ = "heaviside"
 _heaviside_fun.__doc__ = """Differentiable :func:`numpy.heaviside`: derivative 0 in ``x1``
 (a step) and 1 in ``x2`` where ``x1 == 0`` (where the value is ``x2``).
 """
-heaviside = composite(np.heaviside, Domain(examples=_heaviside_examples), name="heaviside")(
+heaviside = export(np.heaviside, domain=Domain(examples=_heaviside_examples), name="heaviside")(
     _heaviside_fun)
 
 

@@ -27,11 +27,32 @@ import numpy as np
 
 from adfun._engine.records import NUMPY_OVERRIDES
 from adfun._engine.trace import read_value, traced_argument
+from adfun.numpy import (
+    _choosing,
+    _complex,
+    _creation,
+    _einsum,
+    _elementwise,
+    _functional,
+    _histograms,
+    _joining,
+    _layout,
+    _linear,
+    _math,
+    _nondiff,
+    _products,
+    _reductions,
+    _scans,
+    _selection,
+    _shape,
+    _sorting,
+    _statistics,
+)
+from adfun.numpy._declare import function_of_values
 from adfun.numpy._nondiff import SHAPE_FROM_VALUES_ADVICE
 from adfun.numpy._values import concrete as _concrete
 from adfun.numpy._values import contains_tracer as _contains_tracer
 from adfun.numpy._values import take_out as _take_out
-from adfun.numpy._values import values_function
 
 
 def _names(text: str) -> tuple:
@@ -39,6 +60,14 @@ def _names(text: str) -> tuple:
 
 
 # --- the table ------------------------------------------------------------------------------
+
+#: The family modules, by name.
+_FAMILIES: dict[str, types.ModuleType] = {
+    module.__name__.rpartition(".")[2]: module
+    for module in (_choosing, _complex, _creation, _einsum, _elementwise, _functional,
+                   _histograms, _joining, _layout, _linear, _math, _products, _reductions,
+                   _scans, _selection, _shape, _sorting, _statistics)
+}
 
 #: Differentiable names, by the family module that defines them.
 DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
@@ -52,12 +81,12 @@ DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
         modf acos asin atan acosh asinh atanh atan2 pow frexp nextafter real_if_close
         heaviside i0"""),
     "_complex": _names("real imag conjugate conj"),
-    "_reductions": _names("sum mean max min amax amin var std"),
+    "_reductions": _names("sum mean max min amax amin"),
     "_scans": _names("prod cumsum cumprod"),
     "_statistics": _names("""
-        ptp average nansum nanprod nanmean nanvar nanstd nanmax nanmin nancumsum nancumprod
-        cumulative_sum cumulative_prod diff ediff1d trapezoid gradient cov corrcoef unwrap
-        trim_zeros"""),
+        var std ptp average nansum nanprod nanmean nanvar nanstd nanmax nanmin nancumsum
+        nancumprod cumulative_sum cumulative_prod diff ediff1d trapezoid gradient cov corrcoef
+        unwrap trim_zeros"""),
     "_shape": _names("""
         reshape ravel squeeze expand_dims transpose permute_dims swapaxes moveaxis
         broadcast_to astype concatenate concat stack"""),
@@ -175,7 +204,7 @@ def static_function(name: str, numpy_fun: Callable) -> Callable:
     return fun
 
 
-_ix_values = values_function("ix_", np.ix_, several=True)
+_ix_values = function_of_values("ix_", np.ix_, several=True)
 
 
 def _ix(*args: Any) -> Any:
@@ -249,24 +278,20 @@ def _numpy_object(name: str) -> Any:
 
 
 def _build() -> tuple:
-    from importlib import import_module
-
     namespace: dict[str, Any] = {}
     status: dict[str, str] = {}
     for module_name, names in DIFFERENTIABLE_FAMILIES.items():
-        module = import_module(f"adfun.numpy.{module_name}")
+        module = _FAMILIES[module_name]
         for name in names:
             namespace[name] = getattr(module, name)
             status[name] = "differentiable"
-    from adfun.numpy import _nondiff
-
     for name in NONDIFFERENTIABLE_OF_VALUES:
         numpy_fun = _numpy_object(name)
         if numpy_fun is None:
             continue
         existing = getattr(_nondiff, name, None)
         if existing is None:
-            existing = values_function(
+            existing = function_of_values(
                 name, numpy_fun, several=name in _SEVERAL_RESULTS,
                 refuse_staging=SHAPE_FROM_VALUES_ADVICE
                 if name in _SHAPE_FROM_VALUES else None)

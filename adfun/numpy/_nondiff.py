@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from adfun._engine.records import NUMPY_OVERRIDES, OPERATIONS
-from adfun.numpy._core import nondifferentiable
-from adfun.numpy._values import values_function
+from adfun.numpy._declare import function_of_values, nondifferentiable
 
 _COMPARISON = "comparisons are piecewise constant."
 _ROUNDING = "rounding is piecewise constant (its derivative is 0 almost everywhere)."
@@ -41,7 +40,7 @@ SHAPE_FROM_VALUES_ADVICE = (
     "Keep the shapes fixed instead: choose entries with adfun.numpy.where(condition, x, y), "
     "count with adfun.numpy.sum(condition), or call it outside the staged function.")
 
-nonzero = values_function(
+nonzero = function_of_values(
     "nonzero", np.nonzero, several=True, refuse_staging=SHAPE_FROM_VALUES_ADVICE,
     doc="nonzero (:func:`numpy.nonzero`) on plain or traced values: a tuple of index "
         "arrays, one per axis (each a constant for differentiation).\n\n"

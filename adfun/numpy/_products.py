@@ -9,12 +9,16 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, full_value, read_value
-from adfun.numpy._core import Domain, composite, ndim_of, shape_of
-
-
-def _traced(*values: Any) -> bool:
-    return any(type(value) is Tracer for value in values)
+from adfun._engine.trace import Tracer, any_traced, full_value, read_value
+from adfun.numpy._axes import dtype_of, ndim_of, shape_of
+from adfun.numpy._declare import Domain, export
+from adfun.numpy._elementwise import multiply
+from adfun.numpy._joining import concatenate
+from adfun.numpy._layout import atleast_1d, broadcast_arrays
+from adfun.numpy._linear import matmul, tensordot
+from adfun.numpy._reductions import sum  # noqa: A004
+from adfun.numpy._selection import where
+from adfun.numpy._shape import expand_dims, moveaxis, ravel, reshape, stack
 
 
 def _pair_examples(shapes_of: Callable) -> Callable:
@@ -65,36 +69,36 @@ def _sequences(draw: Any, st: Any, hnp: Any) -> list:
     return [(draw(st.integers(1, 5)),), (draw(st.integers(1, 5)),)]
 
 
-@composite(np.vdot, Domain(examples=_pair_examples(_same_size)))
+@export(np.vdot, domain=Domain(examples=_pair_examples(_same_size)))
 def vdot(a: Any, b: Any, /) -> Any:
     """Differentiable :func:`numpy.vdot` for real arrays: ``sum(ravel(a) * ravel(b))``."""
-    if not _traced(a, b):
+    if not any_traced((a, b)):
         return np.vdot(a, b)
     return sum(ravel(a) * ravel(b))
 
 
-@composite(np.inner, Domain(examples=_pair_examples(_last_axis_match)))
+@export(np.inner, domain=Domain(examples=_pair_examples(_last_axis_match)))
 def inner(a: Any, b: Any, /) -> Any:
     """Differentiable :func:`numpy.inner`: a contraction over the last axes."""
-    if not _traced(a, b):
+    if not any_traced((a, b)):
         return np.inner(a, b)
     if ndim_of(a) == 0 or ndim_of(b) == 0:
         return multiply(a, b)
     return tensordot(a, b, ((ndim_of(a) - 1,), (ndim_of(b) - 1,)))
 
 
-@composite(np.outer, Domain(examples=_pair_examples(_any_two)))
+@export(np.outer, domain=Domain(examples=_pair_examples(_any_two)))
 def outer(a: Any, b: Any, out: Any = None) -> Any:
     """Differentiable :func:`numpy.outer` (of the flattened inputs)."""
-    if not _traced(a, b):
+    if not any_traced((a, b)):
         return np.outer(a, b, out=out)
     return reshape(ravel(a), (-1, 1)) * reshape(ravel(b), (1, -1))
 
 
-@composite(np.kron, Domain(examples=_pair_examples(_any_two)))
+@export(np.kron, domain=Domain(examples=_pair_examples(_any_two)))
 def kron(a: Any, b: Any) -> Any:
     """Differentiable :func:`numpy.kron`: an interleaved outer product, reshaped."""
-    if not _traced(a, b):
+    if not any_traced((a, b)):
         return np.kron(a, b)
     ndim = max(ndim_of(a), ndim_of(b))
     a_shape = (1,) * (ndim - ndim_of(a)) + shape_of(a)
@@ -104,11 +108,11 @@ def kron(a: Any, b: Any) -> Any:
     return reshape(a_spread * b_spread, tuple(x * y for x, y in zip(a_shape, b_shape)))
 
 
-@composite(np.cross, Domain(examples=_pair_examples(_vectors_3)))
+@export(np.cross, domain=Domain(examples=_pair_examples(_vectors_3)))
 def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
           axis: Any = None) -> Any:
     """Differentiable :func:`numpy.cross` of 3-vectors (batched, with broadcasting)."""
-    if not _traced(a, b):
+    if not any_traced((a, b)):
         return np.cross(a, b, axisa, axisb, axisc, axis)
     if axis is not None:
         axisa = axisb = axisc = axis
@@ -125,7 +129,7 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
 
 
 def _vecdot_fun(x1: Any, x2: Any, /, *, axis: int = -1, **kwargs: Any) -> Any:
-    if not _traced(x1, x2):
+    if not any_traced((x1, x2)):
         return np.vecdot(x1, x2, axis=axis, **kwargs)
     if kwargs:
         raise TypeError(f"adfun.numpy.vecdot: {sorted(kwargs)} are not supported on traced "
@@ -135,18 +139,18 @@ def _vecdot_fun(x1: Any, x2: Any, /, *, axis: int = -1, **kwargs: Any) -> Any:
 
 _vecdot_fun.__name__ = _vecdot_fun.__qualname__ = "vecdot"
 _vecdot_fun.__doc__ = "Differentiable :func:`numpy.vecdot` for real arrays.\n"
-vecdot = composite(getattr(np, "vecdot", None), Domain(examples=_pair_examples(_same_size)),
+vecdot = export(getattr(np, "vecdot", None), domain=Domain(examples=_pair_examples(_same_size)),
                    name="vecdot")(_vecdot_fun)
 
 
 def _matvec_fun(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
-    if not _traced(x1, x2):
+    if not any_traced((x1, x2)):
         return np.matvec(x1, x2, **kwargs)
     return matmul(x1, expand_dims(x2, -1))[..., 0]
 
 
 def _vecmat_fun(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
-    if not _traced(x1, x2):
+    if not any_traced((x1, x2)):
         return np.vecmat(x1, x2, **kwargs)
     return matmul(expand_dims(x1, -2), x2)[..., 0, :]
 
@@ -155,9 +159,9 @@ _matvec_fun.__name__ = _matvec_fun.__qualname__ = "matvec"
 _matvec_fun.__doc__ = "Differentiable :func:`numpy.matvec` (a batched ``matmul``).\n"
 _vecmat_fun.__name__ = _vecmat_fun.__qualname__ = "vecmat"
 _vecmat_fun.__doc__ = "Differentiable :func:`numpy.vecmat` for real arrays.\n"
-matvec = composite(getattr(np, "matvec", None), Domain(examples=_pair_examples(_matrix_vector)),
+matvec = export(getattr(np, "matvec", None), domain=Domain(examples=_pair_examples(_matrix_vector)),
                    name="matvec")(_matvec_fun)
-vecmat = composite(getattr(np, "vecmat", None), Domain(examples=_pair_examples(_vector_matrix)),
+vecmat = export(getattr(np, "vecmat", None), domain=Domain(examples=_pair_examples(_vector_matrix)),
                    name="vecmat")(_vecmat_fun)
 
 # --- convolution ---------------------------------------------------------------------------
@@ -200,23 +204,23 @@ def _convolution_examples(mode_default: str) -> Callable:
     return examples
 
 
-@composite(np.convolve, Domain(examples=_convolution_examples("full")))
+@export(np.convolve, domain=Domain(examples=_convolution_examples("full")))
 def convolve(a: Any, v: Any, mode: str = "full") -> Any:
     """Differentiable :func:`numpy.convolve` (a matrix of shifted windows times ``v``).
 
     Derivative: in ``a``, the correlation of the cotangent with ``v``; in ``v``, with ``a``.
     """
-    if not _traced(a, v):
+    if not any_traced((a, v)):
         return np.convolve(a, v, mode=mode)
     a, v = atleast_1d(a), atleast_1d(v)
     _check_vectors("convolve", a, v)
     return _window(_full_convolution(a, v), shape_of(a)[0], shape_of(v)[0], mode)
 
 
-@composite(np.correlate, Domain(examples=_convolution_examples("valid")))
+@export(np.correlate, domain=Domain(examples=_convolution_examples("valid")))
 def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
     """Differentiable :func:`numpy.correlate` for real sequences."""
-    if not _traced(a, v):
+    if not any_traced((a, v)):
         return np.correlate(a, v, mode=mode)
     a, v = atleast_1d(a), atleast_1d(v)
     _check_vectors("correlate", a, v)
@@ -238,10 +242,10 @@ def _poly_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (p, x), {}
 
 
-@composite(np.polyval, Domain(examples=_poly_examples))
+@export(np.polyval, domain=Domain(examples=_poly_examples))
 def polyval(p: Any, x: Any) -> Any:
     """Differentiable :func:`numpy.polyval` (Horner's scheme) in ``p`` and ``x``."""
-    if not _traced(p, x):
+    if not any_traced((p, x)):
         return np.polyval(p, x)
     result = zeros_like(full_value(x), dtype=np.result_type(dtype_of(p), dtype_of(x)))
     for index in range(shape_of(p)[0]):
@@ -257,10 +261,10 @@ def _two_polys(draw: Any, st: Any, hnp: Any) -> tuple:
                  for shape in _sequences(draw, st, hnp)), {}
 
 
-@composite(np.polymul, Domain(examples=_two_polys))
+@export(np.polymul, domain=Domain(examples=_two_polys))
 def polymul(a1: Any, a2: Any) -> Any:
     """Differentiable :func:`numpy.polymul` (a full convolution of the coefficients)."""
-    if not _traced(a1, a2):
+    if not any_traced((a1, a2)):
         return np.polymul(a1, a2)
     return convolve(_strip_leading_zeros(atleast_1d(a1)), _strip_leading_zeros(atleast_1d(a2)))
 
@@ -287,19 +291,19 @@ def _aligned(a1: Any, a2: Any) -> tuple:
     return a1, a2
 
 
-@composite(np.polyadd, Domain(examples=_two_polys))
+@export(np.polyadd, domain=Domain(examples=_two_polys))
 def polyadd(a1: Any, a2: Any) -> Any:
     """Differentiable :func:`numpy.polyadd` (coefficients aligned at the constant term)."""
-    if not _traced(a1, a2):
+    if not any_traced((a1, a2)):
         return np.polyadd(a1, a2)
     first, second = _aligned(a1, a2)
     return first + second
 
 
-@composite(np.polysub, Domain(examples=_two_polys))
+@export(np.polysub, domain=Domain(examples=_two_polys))
 def polysub(a1: Any, a2: Any) -> Any:
     """Differentiable :func:`numpy.polysub` (coefficients aligned at the constant term)."""
-    if not _traced(a1, a2):
+    if not any_traced((a1, a2)):
         return np.polysub(a1, a2)
     first, second = _aligned(a1, a2)
     return first - second
@@ -312,7 +316,7 @@ def _polyder_examples(draw: Any, st: Any, hnp: Any) -> tuple:
         "m": draw(st.integers(0, 2))}
 
 
-@composite(np.polyder, Domain(examples=_polyder_examples))
+@export(np.polyder, domain=Domain(examples=_polyder_examples))
 def polyder(p: Any, m: int = 1) -> Any:
     """Differentiable :func:`numpy.polyder` (coefficients times exponents)."""
     if type(p) is not Tracer:
@@ -326,15 +330,6 @@ def polyder(p: Any, m: int = 1) -> Any:
     return p
 
 
-from adfun.numpy._core import dtype_of  # noqa: E402
-from adfun.numpy._elementwise import multiply  # noqa: E402
-from adfun.numpy._joining import concatenate  # noqa: E402
-from adfun.numpy._layout import atleast_1d, broadcast_arrays  # noqa: E402
-from adfun.numpy._linear import matmul, tensordot  # noqa: E402
-from adfun.numpy._reductions import sum  # noqa: E402, A001
-from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import expand_dims, moveaxis, ravel, reshape, stack  # noqa: E402
-
 zeros_like = np.zeros_like
 
 
@@ -346,7 +341,7 @@ def _polyint_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (p,), {"m": m, "k": draw(st.sampled_from([None, 0.5]))}
 
 
-@composite(np.polyint, Domain(examples=_polyint_examples))
+@export(np.polyint, domain=Domain(examples=_polyint_examples))
 def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
     """Differentiable :func:`numpy.polyint` in ``p`` and the integration constants ``k``."""
     if type(p) is not Tracer and type(k) is not Tracer:
@@ -382,7 +377,7 @@ def _poly_roots_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (array(draw, st, hnp, (-2.0, 2.0), shape=(draw(st.integers(1, 4)),)),), {}
 
 
-@composite(np.poly, Domain(examples=_poly_roots_examples))
+@export(np.poly, domain=Domain(examples=_poly_roots_examples))
 def poly(seq_of_zeros: Any) -> Any:
     """Differentiable :func:`numpy.poly` of a 1-D sequence of real roots (the product of
     the factors ``x - r``, as repeated convolutions)."""

@@ -12,8 +12,12 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import Params
-from adfun._engine.trace import Tracer, bind_unary
-from adfun.numpy._core import Domain, declare, kept_shape, ndim_of, normalize_axis, shape_of, wrap
+from adfun._engine.trace import Tracer, bind_unary, full_value, staging_trace_of
+from adfun.numpy._axes import dtype_of, kept_shape, ndim_of, normalize_axis, shape_of
+from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._reductions import sum  # noqa: A004
+from adfun.numpy._selection import where
+from adfun.numpy._shape import broadcast_to, concatenate, expand_dims, ravel, reshape, transpose
 
 
 def _with_zeros(draw: Any, st: Any, hnp: Any, min_dims: int = 0) -> Any:
@@ -108,11 +112,11 @@ def _prod_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False
     return sum(t * _product_of_others(x, axis), axis=axis, keepdims=keepdims)
 
 
-_PROD = declare("prod", _prod_impl, (_prod_vjp,), (_prod_jvp,),
-                Domain(examples=_prod_examples), "")
+_PROD = primitive("prod", _prod_impl, (_prod_vjp,), (_prod_jvp,),
+                  domain=Domain(examples=_prod_examples))
 
 
-@wrap(_PROD, np.prod, "", "prod(a, axis=None, keepdims=False)")
+@export(np.prod, primitive=_PROD, signature="prod(a, axis=None, keepdims=False)")
 def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
          keepdims: bool = False, **kwargs: Any) -> Any:
     """Differentiable :func:`numpy.prod`.
@@ -155,11 +159,11 @@ def _cumsum_jvp(t: Any, ans: Any, x: Any, axis: int = 0) -> Any:
     return cumsum(t, axis=axis)
 
 
-_CUMSUM = declare("cumsum", _cumsum_impl, (_cumsum_vjp,), (_cumsum_jvp,),
-                  Domain(examples=_scan_examples), "")
+_CUMSUM = primitive("cumsum", _cumsum_impl, (_cumsum_vjp,), (_cumsum_jvp,),
+                    domain=Domain(examples=_scan_examples))
 
 
-@wrap(_CUMSUM, np.cumsum, "", "cumsum(a, axis=None)")
+@export(np.cumsum, primitive=_CUMSUM, signature="cumsum(a, axis=None)")
 def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.cumsum` (``axis=None`` scans the flattened array).
 
@@ -307,11 +311,11 @@ def _cumprod_impl(a: Any, axis: int = 0) -> Any:
     return np.cumprod(a, axis=axis)
 
 
-_CUMPROD = declare("cumprod", _cumprod_impl, (_cumprod_vjp,), (_cumprod_jvp,),
-                   Domain(examples=_scan_examples), "")
+_CUMPROD = primitive("cumprod", _cumprod_impl, (_cumprod_vjp,), (_cumprod_jvp,),
+                     domain=Domain(examples=_scan_examples))
 
 
-@wrap(_CUMPROD, np.cumprod, "", "cumprod(a, axis=None)")
+@export(np.cumprod, primitive=_CUMPROD, signature="cumprod(a, axis=None)")
 def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.cumprod` (``axis=None`` scans the flattened array).
 
@@ -335,17 +339,3 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
     if axis is None:
         a, axis = ravel(a), 0
     return bind_unary(_CUMPROD, a, Params(axis=_scan_axis(a, axis, "cumprod")))
-
-
-from adfun._engine.trace import full_value, staging_trace_of  # noqa: E402
-from adfun.numpy._core import dtype_of  # noqa: E402
-from adfun.numpy._reductions import sum  # noqa: E402, A001
-from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import (  # noqa: E402
-    broadcast_to,
-    concatenate,
-    expand_dims,
-    ravel,
-    reshape,
-    transpose,
-)

@@ -1,4 +1,4 @@
-"""Selecting between values: ``where`` and ``clip``."""
+"""Selecting between values: ``where`` (declared in :mod:`adfun.numpy._base`) and ``clip``."""
 
 from __future__ import annotations
 
@@ -7,62 +7,19 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS
-from adfun.numpy._core import Domain, apply, declare, wrap
-
-
-def _no_contribution(seed: Any, ans: Any, *args: Any, **params: Any) -> None:
-    """The condition of ``where`` has a zero derivative."""
-    return None
-
-
-def _where_x(g: Any, ans: Any, condition: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(where(condition, g, 0.0), x)
-
-
-def _where_y(g: Any, ans: Any, condition: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(where(condition, 0.0, g), y)
-
-
-def _where_tangent_x(t: Any, ans: Any, condition: Any, x: Any, y: Any) -> Any:
-    return where(condition, t, 0.0)
-
-
-def _where_tangent_y(t: Any, ans: Any, condition: Any, x: Any, y: Any) -> Any:
-    return where(condition, 0.0, t)
-
-
-def _where_examples(draw: Any, st: Any, hnp: Any) -> tuple:
-    from adfun.numpy._examples import broadcast_arrays
-
-    condition, x, y = broadcast_arrays(draw, st, hnp, ((-1.0, 1.0), (-3.0, 3.0), (-3.0, 3.0)))
-    return (condition > 0, x, y), {}
-
-
-_WHERE = declare(
-    "where",
-    np.where,
-    (_no_contribution, _where_x, _where_y),
-    (_no_contribution, _where_tangent_x, _where_tangent_y),
-    Domain(examples=_where_examples),
-    "",
+from adfun._engine.trace import call_primitive
+from adfun.numpy._base import unbroadcast, where
+from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._nondiff import (
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    logical_and,
+    logical_or,
 )
 
-
-@wrap(_WHERE, np.where, "", "where(condition, x, y)")
-def where(condition: Any, x: Any = None, y: Any = None) -> Any:
-    """Differentiable :func:`numpy.where`: ``x`` where ``condition`` holds, else ``y``.
-
-    The derivative follows the chain rule in each branch: the cotangent goes to ``x``
-    where ``condition`` holds and to ``y`` elsewhere.  A branch that is masked away still
-    contributes ``0 * (its derivative)``, which is NaN where that derivative is infinite
-    or NaN; apply ``where`` to the *input* of such a branch as well ("double where").
-    With only ``condition``, returns the indices of the true entries (a constant).
-    """
-    if x is None and y is None:
-        return nonzero(condition)
-    if x is None or y is None:
-        raise TypeError("adfun.numpy.where: pass both x and y, or neither")
-    return apply(_WHERE, (condition, x, y), EMPTY_PARAMS)
+__all__ = ["clip", "where"]
 
 
 # NumPy's clip is minimum(maximum(a, a_min), a_max): where a_min > a_max the value is
@@ -128,17 +85,16 @@ def _clip_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x, -1.0, 1.0), {}
 
 
-_CLIP = declare(
+_CLIP = primitive(
     "clip",
     np.clip,
     (_clip_x, _clip_low, _clip_high),
     (_clip_tangent_x, _clip_tangent_low, _clip_tangent_high),
-    Domain(examples=_clip_examples),
-    "",
+    domain=Domain(examples=_clip_examples),
 )
 
 
-@wrap(_CLIP, np.clip, "", "clip(x, a_min, a_max)")
+@export(np.clip, primitive=_CLIP, signature="clip(x, a_min, a_max)")
 def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
     """Differentiable :func:`numpy.clip`.
 
@@ -151,16 +107,4 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
         a_max = kwargs.pop("max", a_max)
     if kwargs:
         raise TypeError(f"adfun.numpy.clip: unsupported keyword arguments {sorted(kwargs)}")
-    return apply(_CLIP, (a, a_min, a_max), EMPTY_PARAMS)
-
-
-from adfun.numpy._nondiff import (  # noqa: E402
-    greater,
-    greater_equal,
-    less,
-    less_equal,
-    logical_and,
-    logical_or,
-    nonzero,
-)
-from adfun.numpy._broadcast import unbroadcast  # noqa: E402
+    return call_primitive(_CLIP, (a, a_min, a_max), EMPTY_PARAMS)

@@ -7,68 +7,16 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import Params, Variadic
-from adfun._engine.trace import Tracer, bind, bind_unary
-from adfun.numpy._core import (
-    Domain,
-    declare,
-    dtype_of,
-    ndim_of,
-    normalize_axis,
-    shape_of,
-    wrap,
-)
+from adfun._engine.trace import Tracer, any_traced, bind, bind_unary
+from adfun.numpy._axes import dtype_of, ndim_of, normalize_axis, shape_of
+from adfun.numpy._base import broadcast_to, reshape, shape_examples
+from adfun.numpy._declare import Domain, export, primitive
 
-
-def _shape_examples(draw: Any, st: Any, hnp: Any) -> tuple:
-    from adfun.numpy._examples import array
-
-    x = array(draw, st, hnp, (-3.0, 3.0), min_dims=1)
-    return (x,), {}
-
-
-def _as_shape(shape: Any) -> tuple:
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
-    return tuple(int(side) for side in shape)
-
-
-# --- reshape -----------------------------------------------------------------------------
-
-
-def _reshape_impl(a: Any, shape: tuple = ()) -> Any:
-    return np.reshape(a, shape)
-
-
-def _reshape_vjp(g: Any, ans: Any, x: Any, shape: tuple = ()) -> Any:
-    return reshape(g, shape_of(x))
-
-
-def _reshape_jvp(t: Any, ans: Any, x: Any, shape: tuple = ()) -> Any:
-    return reshape(t, shape)
-
-
-def _reshape_examples(draw: Any, st: Any, hnp: Any) -> tuple:
-    (x,), _ = _shape_examples(draw, st, hnp)
-    return (x,), {"shape": (-1,) if draw(st.booleans()) else (x.size, 1)}
-
-
-_RESHAPE = declare("reshape", _reshape_impl, (_reshape_vjp,), (_reshape_jvp,),
-                   Domain(examples=_reshape_examples), "")
-
-
-@wrap(_RESHAPE, np.reshape, "", "reshape(a, shape)")
-def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
-    """Differentiable :func:`numpy.reshape`.
-
-    Derivative: the cotangent is reshaped back to the input's shape.
-    """
-    if shape is None:
-        shape = kwargs.pop("newshape", None)
-    if order != "C" and type(a) is Tracer:
-        raise TypeError("adfun.numpy.reshape: only order='C' is supported on traced values")
-    if type(a) is not Tracer:
-        return np.reshape(a, shape, order=order)
-    return bind_unary(_RESHAPE, a, Params(shape=_as_shape(shape)))
+__all__ = [
+    "astype", "broadcast_to", "concat", "concatenate", "expand_dims", "moveaxis",
+    "normalize_axis_list", "permute_dims", "ravel", "reshape", "squeeze", "stack", "swapaxes",
+    "transpose",
+]
 
 
 def ravel(a: Any, order: str = "C") -> Any:
@@ -130,16 +78,16 @@ def _transpose_jvp(t: Any, ans: Any, x: Any, axes: Any = None) -> Any:
 
 
 def _transpose_examples(draw: Any, st: Any, hnp: Any) -> tuple:
-    (x,), _ = _shape_examples(draw, st, hnp)
+    (x,), _ = shape_examples(draw, st, hnp)
     axes = tuple(draw(st.permutations(range(x.ndim)))) if draw(st.booleans()) else None
     return (x,), {"axes": axes}
 
 
-_TRANSPOSE = declare("transpose", _transpose_impl, (_transpose_vjp,), (_transpose_jvp,),
-                     Domain(examples=_transpose_examples), "")
+_TRANSPOSE = primitive("transpose", _transpose_impl, (_transpose_vjp,), (_transpose_jvp,),
+                       domain=Domain(examples=_transpose_examples))
 
 
-@wrap(_TRANSPOSE, np.transpose, "", "transpose(a, axes=None)")
+@export(np.transpose, primitive=_TRANSPOSE, signature="transpose(a, axes=None)")
 def transpose(a: Any, axes: Any = None) -> Any:
     """Differentiable :func:`numpy.transpose`.
 
@@ -188,46 +136,6 @@ def normalize_axis_list(axis: Any, ndim: int) -> list:
     return [int(index) % ndim for index in axes]
 
 
-# --- broadcast_to ------------------------------------------------------------------------
-
-
-def _broadcast_to_impl(a: Any, shape: tuple = ()) -> Any:
-    return np.broadcast_to(a, shape)
-
-
-def _broadcast_to_vjp(g: Any, ans: Any, x: Any, shape: tuple = ()) -> Any:
-    return unbroadcast(g, x)
-
-
-def _broadcast_to_jvp(t: Any, ans: Any, x: Any, shape: tuple = ()) -> Any:
-    return broadcast_to(t, shape)
-
-
-def _broadcast_to_examples(draw: Any, st: Any, hnp: Any) -> tuple:
-    from adfun.numpy._examples import array
-
-    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3))
-    target = draw(hnp.broadcastable_shapes(shape, min_dims=len(shape), max_dims=4, max_side=3))
-    x = array(draw, st, hnp, (-3.0, 3.0), shape=shape)
-    full = np.broadcast_shapes(shape, target)
-    return (x,), {"shape": tuple(full)}
-
-
-_BROADCAST_TO = declare("broadcast_to", _broadcast_to_impl, (_broadcast_to_vjp,),
-                        (_broadcast_to_jvp,), Domain(examples=_broadcast_to_examples), "")
-
-
-@wrap(_BROADCAST_TO, np.broadcast_to, "", "broadcast_to(a, shape)")
-def broadcast_to(array: Any, shape: Any, subok: bool = False) -> Any:
-    """Differentiable :func:`numpy.broadcast_to`.
-
-    Derivative: the cotangent is summed over the broadcast axes.
-    """
-    if type(array) is not Tracer:
-        return np.broadcast_to(array, shape)
-    return bind_unary(_BROADCAST_TO, array, Params(shape=_as_shape(shape)))
-
-
 # --- astype ------------------------------------------------------------------------------
 
 
@@ -254,11 +162,11 @@ def _astype_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), {"dtype": np.dtype(np.float64)}
 
 
-_ASTYPE = declare("astype", _astype_impl, (_astype_rule,), (_astype_jvp,),
-                  Domain(examples=_astype_examples), "")
+_ASTYPE = primitive("astype", _astype_impl, (_astype_rule,), (_astype_jvp,),
+                    domain=Domain(examples=_astype_examples))
 
 
-@wrap(_ASTYPE, None, "", "astype(a, dtype)")
+@export(None, primitive=_ASTYPE, signature="astype(a, dtype)")
 def astype(a: Any, dtype: Any, copy: bool = True) -> Any:
     """Cast ``a`` to ``dtype`` (like ``ndarray.astype``), differentiably.
 
@@ -312,18 +220,19 @@ def _joining_examples(draw: Any, st: Any, hnp: Any, stacking: bool = False) -> t
     return tuple(arrays), {"axis": axis}
 
 
-_CONCATENATE = declare("concatenate", _concatenate_impl, Variadic(_concatenate_vjp),
-                       Variadic(_concatenate_jvp), Domain(examples=_joining_examples), "")
+_CONCATENATE = primitive("concatenate", _concatenate_impl, Variadic(_concatenate_vjp),
+                         Variadic(_concatenate_jvp), domain=Domain(examples=_joining_examples))
 
 
-@wrap(_CONCATENATE, np.concatenate, "", "concatenate(arrays, axis=0)")
+@export(np.concatenate, primitive=_CONCATENATE,
+        signature="concatenate(arrays, axis=0)")
 def concatenate(arrays: Any, axis: Any = 0, out: Any = None, **kwargs: Any) -> Any:
     """Differentiable :func:`numpy.concatenate`.
 
     Derivative: each input receives its own slice of the cotangent.
     """
     arrays = tuple(arrays)
-    if not any(type(array) is Tracer for array in arrays):
+    if not any_traced(arrays):
         return np.concatenate(arrays, axis=axis, out=out, **kwargs)
     if out is not None or kwargs:
         raise TypeError("adfun.numpy.concatenate: out= and dtype= are not supported on traced "
@@ -353,18 +262,18 @@ def _stacking_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return _joining_examples(draw, st, hnp, stacking=True)
 
 
-_STACK = declare("stack", _stack_impl, Variadic(_stack_vjp), Variadic(_stack_jvp),
-                 Domain(examples=_stacking_examples), "")
+_STACK = primitive("stack", _stack_impl, Variadic(_stack_vjp), Variadic(_stack_jvp),
+                   domain=Domain(examples=_stacking_examples))
 
 
-@wrap(_STACK, np.stack, "", "stack(arrays, axis=0)")
+@export(np.stack, primitive=_STACK, signature="stack(arrays, axis=0)")
 def stack(arrays: Any, axis: int = 0, out: Any = None, **kwargs: Any) -> Any:
     """Differentiable :func:`numpy.stack`.
 
     Derivative: each input receives its own slice of the cotangent.
     """
     arrays = tuple(arrays)
-    if not any(type(array) is Tracer for array in arrays):
+    if not any_traced(arrays):
         return np.stack(arrays, axis=axis, out=out, **kwargs)
     if out is not None or kwargs:
         raise TypeError("adfun.numpy.stack: out= and dtype= are not supported on traced values")
@@ -387,33 +296,30 @@ def _squeeze_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 def _expand_dims_examples(draw: Any, st: Any, hnp: Any) -> tuple:
-    (x,), _ = _shape_examples(draw, st, hnp)
+    (x,), _ = shape_examples(draw, st, hnp)
     return (x, draw(st.integers(-x.ndim - 1, x.ndim))), {}
 
 
 def _swapaxes_examples(draw: Any, st: Any, hnp: Any) -> tuple:
-    (x,), _ = _shape_examples(draw, st, hnp)
+    (x,), _ = shape_examples(draw, st, hnp)
     return (x, draw(st.integers(-x.ndim, x.ndim - 1)), draw(st.integers(0, x.ndim - 1))), {}
 
 
 def _moveaxis_examples(draw: Any, st: Any, hnp: Any) -> tuple:
-    (x,), _ = _shape_examples(draw, st, hnp)
+    (x,), _ = shape_examples(draw, st, hnp)
     source = draw(st.integers(0, x.ndim - 1))
     return (x, source, draw(st.integers(-x.ndim, x.ndim - 1))), {}
 
 
-from adfun.numpy._core import composite  # noqa: E402
 
 for _composite, _numpy_fun, _examples in (
-    (ravel, np.ravel, _shape_examples),
+    (ravel, np.ravel, shape_examples),
     (squeeze, np.squeeze, _squeeze_examples),
     (expand_dims, np.expand_dims, _expand_dims_examples),
     (swapaxes, np.swapaxes, _swapaxes_examples),
     (moveaxis, np.moveaxis, _moveaxis_examples),
 ):
-    composite(_numpy_fun, Domain(examples=_examples))(_composite)
-
-from adfun.numpy._broadcast import unbroadcast  # noqa: E402
+    export(_numpy_fun, domain=Domain(examples=_examples))(_composite)
 
 permute_dims = transpose  # NumPy's array-API names for the same functions
 concat = concatenate

@@ -11,14 +11,30 @@ that comes first in the input goes first and keeps its own cotangent.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-import warnings
-
 from adfun._engine.trace import Tracer, full_value, staging_trace_of
-from adfun.numpy._core import Domain, composite, ndim_of, normalize_axis, shape_of
+from adfun.numpy._axes import dtype_of, ndim_of, normalize_axis, shape_of
+from adfun.numpy._declare import Domain, export, function_of_values
+from adfun.numpy._elementwise import maximum, minimum
+from adfun.numpy._layout import take_along_axis
+from adfun.numpy._nondiff import (
+    any,  # noqa: A004
+    argsort,
+    ceil,
+    equal,
+    floor,
+    isnan,
+    logical_not,
+    rint,
+    stop_gradient,
+)
+from adfun.numpy._reductions import sum  # noqa: A004
+from adfun.numpy._selection import where
+from adfun.numpy._shape import astype, broadcast_to, moveaxis, ravel, reshape, transpose
 
 
 def _values_examples(draw: Any, st: Any, hnp: Any, *, ties: bool = True) -> np.ndarray:
@@ -39,7 +55,7 @@ def _partition_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x, draw(st.integers(0, x.shape[axis] - 1))), {"axis": axis}
 
 
-@composite(np.sort, Domain(examples=_sort_examples))
+@export(np.sort, domain=Domain(examples=_sort_examples))
 def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: Any) -> Any:
     """Differentiable :func:`numpy.sort`.
 
@@ -62,7 +78,7 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: 
     return take_along_axis(a, argsort(a, axis=axis, kind="stable"), axis=axis)
 
 
-@composite(np.partition, Domain(examples=_partition_examples))
+@export(np.partition, domain=Domain(examples=_partition_examples))
 def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
               order: Any = None) -> Any:
     """Differentiable :func:`numpy.partition`: the entries are arranged as NumPy's
@@ -178,7 +194,7 @@ def _median_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), {"axis": kwargs["axis"], "keepdims": kwargs["keepdims"]}
 
 
-@composite(np.quantile, Domain(examples=_quantile_examples))
+@export(np.quantile, domain=Domain(examples=_quantile_examples))
 def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
              method: str = "linear", keepdims: bool = False, **kwargs: Any) -> Any:
     """Differentiable :func:`numpy.quantile` (in ``a``; ``q`` is a constant).
@@ -196,7 +212,7 @@ def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input:
     return _quantile(a, q, axis, method, keepdims, "quantile")
 
 
-@composite(np.percentile, Domain(examples=_percentile_examples))
+@export(np.percentile, domain=Domain(examples=_percentile_examples))
 def percentile(a: Any, q: Any, axis: Any = None, out: Any = None,
                overwrite_input: bool = False, method: str = "linear", keepdims: bool = False,
                **kwargs: Any) -> Any:
@@ -212,7 +228,7 @@ def percentile(a: Any, q: Any, axis: Any = None, out: Any = None,
     return _quantile(a, np.true_divide(q, 100.0), axis, method, keepdims, "percentile")
 
 
-@composite(np.median, Domain(examples=_median_examples))
+@export(np.median, domain=Domain(examples=_median_examples))
 def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
            keepdims: bool = False) -> Any:
     """Differentiable :func:`numpy.median` (the mean of the middle order statistics).
@@ -252,7 +268,7 @@ def _nan_median_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), {"axis": kwargs["axis"], "keepdims": kwargs["keepdims"]}
 
 
-@composite(np.nanquantile, Domain(examples=_nan_quantile_examples))
+@export(np.nanquantile, domain=Domain(examples=_nan_quantile_examples))
 def nanquantile(a: Any, q: Any, axis: Any = None, out: Any = None,
                 overwrite_input: bool = False, method: str = "linear",
                 keepdims: bool = False, **kwargs: Any) -> Any:
@@ -266,7 +282,7 @@ def nanquantile(a: Any, q: Any, axis: Any = None, out: Any = None,
     return _quantile(a, q, axis, method, keepdims, "nanquantile", ignore_nan=True)
 
 
-@composite(np.nanpercentile, Domain(examples=_nan_percentile_examples))
+@export(np.nanpercentile, domain=Domain(examples=_nan_percentile_examples))
 def nanpercentile(a: Any, q: Any, axis: Any = None, out: Any = None,
                   overwrite_input: bool = False, method: str = "linear",
                   keepdims: bool = False, **kwargs: Any) -> Any:
@@ -282,7 +298,7 @@ def nanpercentile(a: Any, q: Any, axis: Any = None, out: Any = None,
     return _quantile(a, q, axis, method, keepdims, "nanpercentile", ignore_nan=True)
 
 
-@composite(np.nanmedian, Domain(examples=_nan_median_examples))
+@export(np.nanmedian, domain=Domain(examples=_nan_median_examples))
 def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
               keepdims: bool = False) -> Any:
     """Differentiable :func:`numpy.nanmedian`: the median of the non-NaN entries."""
@@ -296,25 +312,6 @@ def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool =
 
 del ndim_of
 
-from adfun.numpy._core import dtype_of  # noqa: E402
-from adfun.numpy._elementwise import maximum, minimum  # noqa: E402
-from adfun.numpy._nondiff import (  # noqa: E402
-    any,  # noqa: A004 - NumPy's name
-    argsort,
-    ceil,
-    equal,
-    floor,
-    isnan,
-    logical_not,
-    rint,
-    stop_gradient,
-)
-from adfun.numpy._reductions import sum  # noqa: E402, A004
-from adfun.numpy._shape import astype, broadcast_to  # noqa: E402
-from adfun.numpy._values import values_function  # noqa: E402
-from adfun.numpy._layout import take_along_axis  # noqa: E402
-from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import moveaxis, ravel, reshape, transpose  # noqa: E402
 
 #: The arrangement ``partition`` gathers with, as a recorded node.
-argpartition = values_function("argpartition", np.argpartition)
+argpartition = function_of_values("argpartition", np.argpartition)

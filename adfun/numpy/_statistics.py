@@ -1,5 +1,6 @@
-"""Reductions built from other reductions: ``ptp``, ``average``, the NaN-ignoring family,
-differences (``diff``, ``ediff1d``), ``trapezoid`` and the array-API cumulative scans.
+"""Reductions built from other reductions: ``var``, ``std``, ``ptp``, ``average``, the
+NaN-ignoring family, differences (``diff``, ``ediff1d``), ``trapezoid`` and the array-API
+cumulative scans.
 
 All are exact composites of differentiable primitives.  Their value-dependent steps are
 recorded as graph nodes (the NaN masks are ``isnan`` nodes, ``unwrap``'s added multiples
@@ -14,10 +15,100 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, full_value, read_value, staging_trace_of
-from adfun.numpy._core import Domain, composite, normalize_axis, shape_of
+from adfun._engine.trace import Tracer, any_traced, full_value, read_value, staging_trace_of
+from adfun.numpy._axes import dtype_of, ndim_of, normalize_axis, shape_of
+from adfun.numpy._base import (
+    broadcast_to,
+    check_unsupported,
+    reshape,
+    sum,  # noqa: A004
+    where,
+)
+from adfun.numpy._complex import conjugate
+from adfun.numpy._declare import Domain, export, function_of_values
+from adfun.numpy._elementwise import sqrt
+from adfun.numpy._layout import atleast_2d, diagonal
+from adfun.numpy._linear import matmul, tensordot
+from adfun.numpy._nondiff import any as any_true
+from adfun.numpy._nondiff import isnan, logical_not
+from adfun.numpy._reductions import max, mean, min, reduced_size  # noqa: A004
+from adfun.numpy._scans import cumprod, cumsum, prod
+from adfun.numpy._selection import clip
+from adfun.numpy._shape import astype, concatenate, moveaxis, ravel, squeeze, transpose
 
 _NO_VALUE = np._NoValue  # NumPy's marker for "argument not given"
+
+
+# --- variance and standard deviation (composites of differentiable primitives) ---------
+
+
+def _spread_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array, axis_params
+
+    # Distinct entries and at least two per slice: ``std`` has no derivative at zero spread.
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=4))
+    x = array(draw, st, hnp, (-3.0, 3.0), shape=shape, distinct=True)
+    params = axis_params(draw, st, x.ndim)
+    params["ddof"] = draw(st.sampled_from([0, 1]))
+    return (x,), params
+
+
+#: Marks a keyword argument that was not given (NumPy's ``np._NoValue``).
+_NOT_GIVEN: Any = np._NoValue
+#: ``mean`` the function: ``var`` and ``std`` take a keyword argument of that name.
+_mean = mean
+
+
+def _degrees_of_freedom(name: str, ddof: Any, correction: Any) -> Any:
+    """``ddof``, or NumPy 2's ``correction`` (its Array API name); both is an error."""
+    if correction is _NOT_GIVEN:
+        return ddof
+    if ddof != 0:
+        raise ValueError(
+            f"adfun.numpy.{name}: ddof and correction can't be provided simultaneously "
+            f"(correction is the Array API name of ddof); give only one of them"
+        )
+    return correction
+
+
+@export(np.var, domain=Domain(examples=_spread_examples))
+def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
+        keepdims: bool = False, *, mean: Any = _NOT_GIVEN, correction: Any = _NOT_GIVEN) -> Any:
+    """Differentiable :func:`numpy.var`, built from ``mean`` and ``sum``.
+
+    ``mean=`` (NumPy 2: the precomputed mean, shaped as with ``keepdims=True``) may be
+    traced: the result is differentiable in it too.  ``correction=`` is another name for
+    ``ddof``.
+    """
+    ddof = _degrees_of_freedom("var", ddof, correction)
+    if type(a) is not Tracer and type(mean) is not Tracer:
+        extra = {} if mean is _NOT_GIVEN else {"mean": mean}
+        return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                      **extra)
+    check_unsupported("var", a if type(a) is Tracer else mean, dtype=dtype, out=out)
+    if type(a) is not Tracer:
+        a = np.asarray(a)
+    axes = normalize_axis(axis, ndim_of(a), "var")
+    center = _mean(a, axis=axes, keepdims=True) if mean is _NOT_GIVEN else mean
+    centered = a - center
+    size = reduced_size(a, axes)
+    return sum(centered * centered, axis=axes, keepdims=keepdims) / (size - ddof)
+
+
+@export(np.std, domain=Domain(examples=_spread_examples))
+def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
+        keepdims: bool = False, *, mean: Any = _NOT_GIVEN, correction: Any = _NOT_GIVEN) -> Any:
+    """Differentiable :func:`numpy.std`: the square root of :func:`var` (same arguments)."""
+    ddof = _degrees_of_freedom("std", ddof, correction)
+    if type(a) is not Tracer and type(mean) is not Tracer:
+        extra = {} if mean is _NOT_GIVEN else {"mean": mean}
+        return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                      **extra)
+    check_unsupported("std", a if type(a) is Tracer else mean, dtype=dtype, out=out)
+    return sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims, mean=mean))
+
+
+# --- the other reductions ------------------------------------------------------------------
 
 
 def _reduction_examples(draw: Any, st: Any, hnp: Any, *, nans: bool = False,
@@ -45,7 +136,7 @@ def _named(name: str, numpy_fun: Callable, examples: Callable, doc: str) -> Call
     def decorate(fun: Callable) -> Callable:
         fun.__name__ = fun.__qualname__ = name
         fun.__doc__ = doc
-        return composite(numpy_fun, Domain(examples=examples), name=name)(fun)
+        return export(numpy_fun, domain=Domain(examples=examples), name=name)(fun)
 
     return decorate
 
@@ -172,7 +263,7 @@ def _nan_reduction(name: str, numpy_fun: Callable, examples: Callable, fill: flo
     fun.__name__ = fun.__qualname__ = name
     fun.__doc__ = (f"Differentiable :func:`numpy.{name}`: NaN entries are ignored {explain}; "
                    f"they get a zero derivative.\n")
-    return composite(numpy_fun, Domain(examples=examples), name=name)(fun)
+    return export(numpy_fun, domain=Domain(examples=examples), name=name)(fun)
 
 
 nansum = _nan_reduction("nansum", np.nansum, _nan_examples, 0.0,
@@ -263,7 +354,7 @@ def _nan_extremum(name: str, numpy_fun: Callable, fill: float, reduce: Callable)
     fun.__name__ = fun.__qualname__ = name
     fun.__doc__ = (f"Differentiable :func:`numpy.{name}`: NaN entries are ignored (ties "
                    f"split the derivative evenly, as for ``{name[3:]}``).\n")
-    return composite(numpy_fun, Domain(examples=_nan_distinct_examples), name=name)(fun)
+    return export(numpy_fun, domain=Domain(examples=_nan_distinct_examples), name=name)(fun)
 
 
 nanmax = _nan_extremum("nanmax", np.nanmax, -np.inf, lambda a, **kw: max(a, **kw))
@@ -290,7 +381,7 @@ def _nan_scan(name: str, numpy_fun: Callable, fill: float, scan: Callable) -> Ca
     fun.__name__ = fun.__qualname__ = name
     fun.__doc__ = (f"Differentiable :func:`numpy.{name}`: NaN entries count as "
                    f"{int(fill)} and get a zero derivative.\n")
-    return composite(numpy_fun, Domain(examples=_nan_scan_examples), name=name)(fun)
+    return export(numpy_fun, domain=Domain(examples=_nan_scan_examples), name=name)(fun)
 
 
 nancumsum = _nan_scan("nancumsum", np.nancumsum, 0.0, lambda a, axis: cumsum(a, axis=axis))
@@ -331,7 +422,7 @@ def _cumulative(name: str, numpy_fun: Any, scan: Callable, initial: float) -> Ca
 
     fun.__name__ = fun.__qualname__ = name
     fun.__doc__ = (f"Differentiable :func:`numpy.{name}` (with ``include_initial``).\n")
-    return composite(numpy_fun, Domain(examples=_cumulative_examples), name=name)(fun)
+    return export(numpy_fun, domain=Domain(examples=_cumulative_examples), name=name)(fun)
 
 
 cumulative_sum = _cumulative("cumulative_sum", getattr(np, "cumulative_sum", None),
@@ -448,14 +539,6 @@ def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
     return sum(step * pairs / 2.0, axis=axis)
 
 
-from adfun.numpy._core import dtype_of  # noqa: E402
-from adfun.numpy._elementwise import sqrt  # noqa: E402
-from adfun.numpy._nondiff import any as any_true  # noqa: E402
-from adfun.numpy._nondiff import isnan, logical_not  # noqa: E402
-from adfun.numpy._reductions import max, mean, min, sum  # noqa: E402, A001
-from adfun.numpy._scans import cumprod, cumsum, prod  # noqa: E402
-from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import astype, broadcast_to, concatenate, ravel, reshape  # noqa: E402
 
 
 # --- gradient, cov, corrcoef, unwrap, trim_zeros -------------------------------------------
@@ -487,11 +570,11 @@ def _gradient_examples(draw: Any, st: Any, hnp: Any) -> tuple:
         "matrix costs ``n**2`` memory per axis.\n")
 def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
     if type(f) is not Tracer:
-        if any(type(value) is Tracer for value in varargs):
+        if any_traced(varargs):
             raise NotImplementedError("adfun.numpy.gradient: differentiating with respect to "
                                       "the spacing is not supported; pass constant spacings")
         return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)
-    if any(type(value) is Tracer for value in varargs):
+    if any_traced(varargs):
         raise NotImplementedError("adfun.numpy.gradient: differentiating with respect to the "
                                   "spacing is not supported; pass constant spacings")
     shape = shape_of(f)
@@ -561,7 +644,7 @@ def _observations(m: Any, y: Any, rowvar: bool, name: str) -> Any:
         "(``fweights`` are counts: constants).\n")
 def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: Any = None,
         fweights: Any = None, aweights: Any = None, *, dtype: Any = None) -> Any:
-    if not any(type(item) is Tracer for item in (m, y, fweights, aweights)):
+    if not any_traced((m, y, fweights, aweights)):
         return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
     if ddof is not None and ddof != int(ddof):
         raise ValueError("adfun.numpy.cov: ddof must be integer")
@@ -657,7 +740,7 @@ def _unwrap_examples(draw: Any, st: Any, hnp: Any) -> tuple:
         "Differentiable :func:`numpy.unwrap`: the added multiples of the period are "
         "constants, so the derivative is 1.\n")
 def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * np.pi) -> Any:
-    if not any(type(value) is Tracer for value in (p, discont, period)):
+    if not any_traced((p, discont, period)):
         return np.unwrap(p, discont, axis, period=period)
     # The added multiples of the period depend on the values: a recorded node.
     return p + _unwrap_shift(p, discont, axis, period=period)
@@ -698,11 +781,5 @@ def trim_zeros(filt: Any, trim: str = "fb", axis: Any = None) -> Any:
     return filt[start:stop]
 
 
-from adfun.numpy._layout import atleast_2d, diagonal  # noqa: E402
-from adfun.numpy._linear import matmul, tensordot  # noqa: E402
-from adfun.numpy._selection import clip  # noqa: E402
-from adfun.numpy._complex import conjugate  # noqa: E402
-from adfun.numpy._shape import moveaxis, squeeze, transpose  # noqa: E402
-from adfun.numpy._values import values_function  # noqa: E402
 
-_unwrap_shift = values_function("unwrap_shift", _unwrap_shift_impl)
+_unwrap_shift = function_of_values("unwrap_shift", _unwrap_shift_impl)

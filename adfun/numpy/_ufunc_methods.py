@@ -13,7 +13,14 @@ from typing import Any, Callable
 import numpy as np
 
 from adfun._engine.records import NUMPY_OVERRIDES
-from adfun.numpy._core import ndim_of, shape_of
+
+# The namespace table first: ``outer`` is installed for every two-argument ufunc that
+# table puts in NUMPY_OVERRIDES.
+from adfun.numpy import _namespace  # noqa: F401
+from adfun.numpy._axes import ndim_of, shape_of
+from adfun.numpy._reductions import max, min, sum  # noqa: A004
+from adfun.numpy._scans import cumprod, cumsum, prod
+from adfun.numpy._shape import reshape
 
 
 def _refuse(ufunc: Any, method: str, options: dict) -> None:
@@ -63,9 +70,5 @@ def _install() -> None:
         if isinstance(ufunc, np.ufunc) and ufunc.nin == 2 and ufunc.nout == 1:
             NUMPY_OVERRIDES[(ufunc, "outer")] = _outer(ufunc)
 
-
-from adfun.numpy._reductions import max, min, sum  # noqa: E402, A001
-from adfun.numpy._scans import cumprod, cumsum, prod  # noqa: E402
-from adfun.numpy._shape import reshape  # noqa: E402
 
 _install()

@@ -1,20 +1,24 @@
-"""Functions of the values that are constants for differentiation, with traced arguments
-anywhere in their (nested) arguments; they record a node so that graphs replay them.
+"""Traced values inside nested arguments: finding them, taking them out of a call and
+putting them back.
+
+:func:`adfun.numpy._declare.function_of_values` (functions of the values that are
+constants for differentiation) and indexing record a call with its traced leaves taken
+out (:func:`take_out`) into a :class:`Template`, a node param, and replay it by putting
+the new leaves in (:func:`put_in`).
 
 A function whose result's *shape* depends on the values (``nonzero``, ``flatnonzero``,
 ``argwhere``) cannot be staged: a staged program's shapes are fixed when it is traced.
-Such functions are declared with ``refuse_staging`` advice and raise
-:class:`~adfun.StagingError` under ``jit``/``trace`` (eager transforms still record them).
+:func:`refuse_staged_leaves` raises :class:`~adfun.StagingError` for them under
+``jit``/``trace`` (eager transforms still record them).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from adfun._engine.records import Params, Primitive
-from adfun._engine.trace import Tracer, bind, full_value, read_value
+from adfun._engine.trace import Tracer, full_value, read_value
 
 
 def contains_tracer(value: Any) -> bool:
@@ -121,50 +125,3 @@ def refuse_staged_leaves(leaves: Any, function: str, advice: str) -> None:
     traced value among ``leaves`` belongs to a staging trace (``jit``, ``trace``)."""
     for leaf in leaves:
         read_value(leaf, function, advice)
-
-
-def values_function(name: str, numpy_fun: Callable, *, several: bool = False,
-                    doc: str | None = None, refuse_staging: str | None = None) -> Callable:
-    """A non-differentiable function of the values that records a node when traced.
-
-    Traced arguments may sit inside lists, tuples or keyword arguments.  With
-    ``several=True`` (functions returning a tuple of arrays, like ``nonzero``) the result
-    is a tuple of traced values, one node per item.  With ``refuse_staging`` (advice for
-    the user) the result's shape depends on the values: under a staging trace the call
-    raises :class:`~adfun.StagingError` naming the function, with that advice.
-    """
-
-    def impl(*leaves: Any, template: Any = None) -> Any:
-        result = numpy_fun(*put_in(template.args, leaves), **put_in(template.kwargs, leaves))
-        if template.output is not None:
-            result = result[template.output]
-        return result
-
-    primitive = Primitive(name, impl, (), (), None, nondiff=True)
-
-    def fun(*args: Any, **kwargs: Any) -> Any:
-        for arg in args:
-            if type(arg) is Tracer:
-                break
-        else:
-            if not (contains_tracer(args) or contains_tracer(kwargs)):
-                return numpy_fun(*args, **kwargs)
-        leaves: list = []
-        args_out = take_out(args, leaves)
-        kwargs_out = take_out(kwargs, leaves)
-        leaves_tuple = tuple(leaves)
-        if refuse_staging is not None:
-            refuse_staged_leaves(leaves_tuple, f"adfun.numpy.{name}", refuse_staging)
-        if several:
-            count = len(numpy_fun(*concrete(args), **concrete(kwargs)))
-            return tuple(bind(primitive, leaves_tuple,
-                              Params(template=Template(args_out, kwargs_out, index)))
-                         for index in range(count))
-        return bind(primitive, leaves_tuple, Params(template=Template(args_out, kwargs_out,
-                                                                        None)))
-
-    fun.__name__ = fun.__qualname__ = name
-    fun.__doc__ = doc or (f"{name} (:func:`numpy.{name}`) on plain or traced values.\n\n"
-                          f"The result is a constant for differentiation.\n")
-    fun.primitive = primitive  # type: ignore[attr-defined]
-    return fun
