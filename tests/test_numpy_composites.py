@@ -17,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 
 import adfun as ad
 import adfun.numpy  # noqa: F401 - fills the registry
-from adfun.numpy._core import COMPOSITES
+from adfun.numpy._declare import COMPOSITES
 from adfun.testing import check_grads
 
 

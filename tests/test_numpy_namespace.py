@@ -13,7 +13,7 @@ import adfun._engine.trace
 import adfun.numpy as anp
 from adfun._engine.records import NUMPY_OVERRIDES, OPERATIONS
 from adfun.numpy import _namespace
-from adfun.numpy._core import COMPOSITES, REGISTRY
+from adfun.numpy._declare import COMPOSITES, REGISTRY
 from adfun.testing import check_grads
 
 PUBLIC = sorted(name for name in dir(np) if not name.startswith("_"))

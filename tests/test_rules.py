@@ -16,7 +16,8 @@ from hypothesis.extra import numpy as hnp
 
 import adfun.numpy  # noqa: F401 - fills the registry
 from adfun._engine.records import Params
-from adfun.numpy._core import REGISTRY, apply
+from adfun.numpy._declare import REGISTRY
+from adfun._engine.trace import call_primitive
 from adfun.numpy._examples import draw_example
 
 from _checking import check
@@ -48,7 +49,7 @@ def _as_function(primitive, params):
     frozen = Params(params)
 
     def fun(*args):
-        return apply(primitive, tuple(args), frozen)
+        return call_primitive(primitive, tuple(args), frozen)
 
     return fun
 

@@ -1,7 +1,7 @@
 """The staging property test over the whole rule table (issue 13, section 1).
 
 ``ad.jit`` and ``Graph`` replay must never reuse a value seen while tracing.  For every
-function of the rule table (the primitives of ``adfun.numpy._core.REGISTRY`` and the
+function of the rule table (the primitives of ``adfun.numpy._declare.REGISTRY`` and the
 composites of ``COMPOSITES``, with ``linalg``, ``fft`` and ``scipy.special`` loaded), each
 example draws arguments from the function's declared domain, stages the function on them
 (every ndarray argument, float, integer or boolean, is a dynamic input) and calls the
@@ -37,7 +37,8 @@ import adfun.scipy.special  # noqa: F401
 import adfun.scipy.stats  # noqa: F401
 from adfun import StagingError
 from adfun._engine.records import Params
-from adfun.numpy._core import COMPOSITES, REGISTRY, apply
+from adfun.numpy._declare import COMPOSITES, REGISTRY
+from adfun._engine.trace import call_primitive
 from adfun.numpy._examples import array, broadcast_arrays, draw_example
 
 #: Functions whose staged program is wrong (or crashes) today, with what goes wrong.
@@ -143,7 +144,7 @@ def _example(draw, name):
                 return x[key]
         else:
             def fun(*call_args):
-                return apply(primitive, tuple(call_args), frozen)
+                return call_primitive(primitive, tuple(call_args), frozen)
         bounds = {}
         if domain is not None and domain.examples is None:
             bounds = {index: (float(low), float(high), domain.magnitude)

@@ -14,7 +14,8 @@ from hypothesis import given
 import adfun as ad
 import adfun.numpy as anp
 from adfun._engine.records import EMPTY_PARAMS, Primitive
-from adfun.numpy._core import REGISTRY, apply
+from adfun.numpy._declare import REGISTRY
+from adfun._engine.trace import call_primitive
 from adfun.testing import check_grads, numerical_jacobian
 from adfun.testing import strategies as ads
 from adfun.testing._programs import Program, inside, operations, run_step
@@ -59,7 +60,7 @@ def make_cube(vjp_rule=_cube_vjp, jvp_rule=_cube_jvp):
     primitive = Primitive("cube", lambda x: x ** 3, (vjp_rule,), (jvp_rule,))
 
     def cube(x):
-        return apply(primitive, (x,), EMPTY_PARAMS)
+        return call_primitive(primitive, (x,), EMPTY_PARAMS)
 
     return cube
 
@@ -131,7 +132,7 @@ def test_third_order_description_nests():
     # second order and wrong at third order.
     square = Primitive("square", lambda x: x * x, (lambda g, ans, x: g * 2.0 *
                                                       ad.stop_gradient(x),), None)
-    cube = make_cube(vjp_rule=lambda g, ans, x: g * 3.0 * apply(square, (x,), EMPTY_PARAMS))
+    cube = make_cube(vjp_rule=lambda g, ans, x: g * 3.0 * call_primitive(square, (x,), EMPTY_PARAMS))
     check_grads(cube, (X,), modes=("rev",), order=2)
     with pytest.raises(AssertionError, match=r"check_grads of the derivative function "
                        r"x -> <w, vjp\(x -> <w, vjp\(cube, x\)\(u\)>, x\)\(u\)>: mode 'rev' "

@@ -2,7 +2,7 @@
 exponentials and logarithms in other bases, roots, angles and two-argument functions.
 
 Every function here is a primitive declared with its reverse rule, forward rule and
-test domain side by side (see :mod:`adfun.numpy._core`).
+test domain side by side (see :mod:`adfun.numpy._declare`).
 """
 
 from __future__ import annotations

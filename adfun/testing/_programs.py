@@ -12,6 +12,8 @@ import attrs
 import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS, Params, Primitive
+from adfun._engine.trace import call_primitive
+from adfun.numpy._declare import COMPOSITES, REGISTRY
 
 #: Reductions programs may use; ``True`` marks those whose derivative needs a unique extremum.
 _REDUCTIONS = {"sum": False, "mean": False, "max": True, "min": True}
@@ -41,7 +43,7 @@ class Operation:
     Attributes
     ----------
     name : str
-        The primitive's name in ``adfun.numpy._core.REGISTRY``.
+        The primitive's name in ``adfun.numpy._declare.REGISTRY``.
     primitive : Primitive
         The primitive itself.
     kind : str
@@ -51,7 +53,7 @@ class Operation:
     ranges : tuple of (low, high)
         The declared domain of each argument (elementwise operations only).
     magnitude : bool
-        The ranges bound ``|x|`` (see :class:`adfun.numpy._core.Domain`).
+        The ranges bound ``|x|`` (see :class:`adfun.numpy._declare.Domain`).
     needs_unique : bool
         A reduction whose derivative needs a unique extremum (``max``, ``min``).
     """
@@ -77,7 +79,6 @@ def operations() -> tuple:
     ``max`` and ``min`` reductions: the primitives whose argument shapes a program can
     control while keeping every intermediate shape broadcast-compatible.
     """
-    from adfun.numpy._core import REGISTRY
 
     chosen = []
     for name in sorted(REGISTRY):
@@ -263,7 +264,6 @@ def namespace() -> dict:
     """
     from types import SimpleNamespace
 
-    from adfun.numpy._core import COMPOSITES, REGISTRY
 
     scope: dict = {name: COMPOSITES[name] for name in _PUBLIC_STEPS if name in COMPOSITES}
     for name, fun in REGISTRY.items():
@@ -282,7 +282,6 @@ def namespace() -> dict:
 
 def run_step(step: Step, env: dict) -> Any:
     """Evaluate one step with the values of ``env`` (plain or traced)."""
-    from adfun.numpy._core import REGISTRY, apply
 
     values = tuple(env[operand] if isinstance(operand, str) else operand
                    for operand in step.operands)
@@ -292,11 +291,10 @@ def run_step(step: Step, env: dict) -> Any:
         return add(low, multiply((high - low) / 2.0, add(REGISTRY["tanh"](values[0]), 1.0)))
     if step.name in _PUBLIC_STEPS:
         return public_function(step.name)(*values, **step.params)
-    return apply(REGISTRY[step.name].primitive, values, step.params)
+    return call_primitive(REGISTRY[step.name].primitive, values, step.params)
 
 
 def public_function(name: str) -> Any:
     """The ``adfun.numpy`` function a value-dependent step calls."""
-    from adfun.numpy._core import COMPOSITES, REGISTRY
 
     return REGISTRY[name] if name in REGISTRY else COMPOSITES[name]

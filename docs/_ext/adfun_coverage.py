@@ -1,7 +1,7 @@
 """The ``adfun-coverage`` directive: the derivative-coverage table, read from the registry.
 
 Nothing in the table is written by hand: every row comes from
-``adfun.numpy._core.REGISTRY`` (the primitives that ``adfun.numpy`` and its sub-packages
+``adfun.numpy._declare.REGISTRY`` (the primitives that ``adfun.numpy`` and its sub-packages
 declare) at build time, so the page cannot drift from the code.  A second table lists the
 public functions of the documented modules that are not primitives themselves but are
 built from them (and so are differentiable through them).
@@ -93,7 +93,7 @@ def public_name(fun: Any, names: dict[int, list[str]], key: str) -> str | None:
 
 
 def coverage_rows(config: Any) -> list[list[str]]:
-    from adfun.numpy._core import REGISTRY
+    from adfun.numpy._declare import REGISTRY
 
     names = public_names(public_modules(config))
     rows = []
@@ -121,7 +121,7 @@ def coverage_rows(config: Any) -> list[list[str]]:
 
 def composite_names(config: Any) -> list[str]:
     """Public adfun functions that are not primitives (built from primitives)."""
-    from adfun.numpy._core import REGISTRY
+    from adfun.numpy._declare import REGISTRY
 
     from adfun_api import _public_names, _safe_getattr
 

@@ -12,7 +12,7 @@ import adfun as ad
 import adfun.numpy as anp
 from adfun import autograd, nd
 from adfun._engine.records import EMPTY_PARAMS, Primitive
-from adfun.numpy._core import apply
+from adfun._engine.trace import call_primitive
 
 
 def test_non_scalar_output_to_grad():
@@ -77,15 +77,15 @@ def test_bad_argnums():
 def test_primitive_without_reverse_rule_names_it_and_the_argument():
     no_rule = Primitive("mystery", np.sin, vjps=(None,), jvps=(None,))
     with pytest.raises(NotImplementedError, match=r"'mystery' has no reverse-mode .* argument 0"):
-        ad.grad(lambda x: apply(no_rule, (x,), EMPTY_PARAMS))(1.0)
+        ad.grad(lambda x: call_primitive(no_rule, (x,), EMPTY_PARAMS))(1.0)
     with pytest.raises(NotImplementedError, match=r"'mystery' has no forward-mode .* argument 0"):
-        ad.jvp(lambda x: apply(no_rule, (x,), EMPTY_PARAMS), (1.0,), (1.0,))
+        ad.jvp(lambda x: call_primitive(no_rule, (x,), EMPTY_PARAMS), (1.0,), (1.0,))
 
 
 def test_primitive_without_any_forward_rules():
     reverse_only = Primitive("reverse_only", np.sin, vjps=(lambda g, ans, x: g,), jvps=None)
     with pytest.raises(NotImplementedError, match="'reverse_only' has no forward-mode"):
-        ad.jvp(lambda x: apply(reverse_only, (x,), EMPTY_PARAMS), (1.0,), (1.0,))
+        ad.jvp(lambda x: call_primitive(reverse_only, (x,), EMPTY_PARAMS), (1.0,), (1.0,))
 
 
 def test_numpy_function_without_rule_on_traced_value():
