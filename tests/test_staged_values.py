@@ -247,6 +247,33 @@ def test_interp_finds_the_segments_again():
     check_grads(fun, (first,))
 
 
+def test_interp_gives_numpys_values_on_any_knots():
+    """Staged ``interp`` computes what NumPy's does on knots NumPy does not check:
+    unsorted (its search's answer depends on the order it visits x), NaN knots and values,
+    infinite values (NumPy's fallback to the other end of the segment), a single knot
+    (NumPy gives fp[0] at a NaN x), and knots at x."""
+    rng = np.random.default_rng(5)
+    fun = lambda x, xp, fp: anp.interp(x, xp, fp)  # noqa: E731
+    for length in (1, 2, 4, 5, 12, 30):
+        xp, fp = np.sort(rng.standard_normal(length)), rng.standard_normal(length)
+        x = np.concatenate([rng.standard_normal(9) * 1.5, xp[:2], [NAN]])
+        later = []
+        for _ in range(6):
+            new_xp, new_fp, new_x = rng.standard_normal(length), fp.copy(), x.copy()
+            new_xp[rng.integers(length)] = NAN
+            new_fp[rng.integers(length)] = np.inf
+            new_x[rng.integers(x.size)] = new_xp[rng.integers(length)]
+            later.append((new_x, new_xp, new_fp))
+            later.append((x[::-1].copy(), new_xp, new_fp))
+        for args in [(x, xp, fp)] + later:  # the eager traced path is NumPy's too
+            _assert_same(_quiet(lambda *a: ad.vjp(fun, *a)[0], *args), _quiet(np.interp, *args))
+        assert_staged(fun, (x, xp, fp), *later)
+    # The derivative in x is still the right-hand segment's slope at a knot.
+    knots, values = np.array([0.0, 1.0, 2.0]), np.array([0.0, 2.0, 3.0])
+    slope = ad.grad(lambda x: anp.sum(anp.interp(x, knots, values)))
+    _assert_same(slope(np.array([0.0, 1.0, 0.5, 2.0, 3.0])), np.array([2.0, 1.0, 2.0, 0.0, 0.0]))
+
+
 # --- bincount, arange -------------------------------------------------------------------------
 
 

@@ -46,7 +46,6 @@ FAILING: dict[str, str] = {
     "cumprod": "staged vjp differs from eager by rounding (division-free staged rule)",
     "cumulative_prod": "staged vjp differs from eager by rounding (cumprod's staged rule)",
     "nancumprod": "staged vjp differs from eager by rounding (cumprod's staged rule)",
-    "interp": "jit: wrong value on fresh values",
     "linalg.det": "staged vjp differs from eager by rounding",
     "linalg.eig": "staged vjp complex where eager is real",
     "linalg.eigvals": "staged vjp gives None where eager refuses",
@@ -54,7 +53,6 @@ FAILING: dict[str, str] = {
     "nanvar": "jit: wrong value with NaN",
     "partition": "jit: wrong value with NaN",
     "percentile": "staged differs by rounding at ties",
-    "untake": "StagingError message names getitem, not untake",
 }
 
 #: Functions whose staged program computes the same as the unstaged one up to rounding

@@ -140,6 +140,27 @@ def test_staged_boolean_mask_index_is_refused():
         ad.jit(lambda x: anp.sum(x[x > 1]))(np.arange(3.0))
 
 
+def test_staged_derivative_of_untake_at_a_traced_mask_names_untake():
+    """untake's value at a traced mask stages (its shape is given); its derivative, the
+    cotangent indexed by the mask, refuses naming untake (not the getitem it calls)."""
+    from adfun.numpy._indexing import untake
+
+    mask = np.array([True, False, True])
+    staged = ad.jit(lambda v, m: untake(v, m, (3,)))
+    _same(staged(np.array([1.0, 2.0]), mask), np.array([1.0, 0.0, 2.0]))
+    _same(staged(np.array([1.0, 2.0]), np.array([False, True, True])), np.array([0.0, 1.0, 2.0]))
+
+    def reverse(v, m):
+        return ad.vjp(lambda v: untake(v, m, (3,)), v)[1](np.array([1.0, 2.0, 3.0]))
+
+    for stage in (ad.jit, lambda fun: lambda *args: ad.trace(fun)(*args)):
+        with pytest.raises(ad.StagingError, match=r"^the derivative of adfun\.numpy\.untake\("
+                                                  r"values, mask, shape\): the result depends on "
+                                                  r"the values .*adfun\.numpy\.where\(mask"):
+            stage(reverse)(np.array([1.0, 2.0]), mask)
+    _same(reverse(np.array([1.0, 2.0]), mask), (np.array([1.0, 3.0]),))
+
+
 def test_staged_numpy_table_indexed_by_traced_value_says_how_to_write_it():
     with pytest.raises(ad.StagingError, match=r"jit: cannot stage np\.asarray\(\) on a traced "
                                               r"value .*adfun\.numpy\.take\(table, i, axis=0\)"):
