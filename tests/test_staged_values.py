@@ -140,6 +140,24 @@ def test_all_nan_slices_give_nan_when_staged(name):
         ad.grad(lambda x: anp.sum(anp.nan_to_num(fun(x, axis=1))))(all_nan)
 
 
+@pytest.mark.parametrize("name", ["nanvar", "nanstd"])
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_nanvar_without_degrees_of_freedom_gives_nan_when_staged(name, ddof):
+    """NumPy's nanvar is NaN where the count of numbers is at most ddof (an all-NaN slice,
+    one number with ddof=1), not ``0 / -1``; the derivative there is 0."""
+    fun = getattr(anp, name)
+    few = np.array([[NAN, NAN, NAN], [NAN, 2.0, NAN]])
+    assert_staged_grad(lambda x: fun(x, axis=1, ddof=ddof), (FIRST,), (few,))
+    assert_staged_grad(lambda x: fun(x, ddof=ddof), (FIRST,), (np.full((2, 3), NAN),))
+    staged = ad.jit(lambda x: fun(x, axis=1, ddof=ddof))
+    staged(FIRST)
+    _assert_same(_quiet(staged, few), np.array([NAN, NAN if ddof else 0.0]))
+    if ddof or name == "nanvar":
+        gradient = _quiet(ad.jit(ad.grad(lambda x: anp.sum(fun(x, axis=1, ddof=ddof)[:1]))),
+                          few)
+        _assert_same(gradient, np.zeros((2, 3)))
+
+
 @pytest.mark.parametrize("name", NAN_REDUCTIONS[:4])
 def test_nan_reductions_eager_derivatives(name):
     fun = getattr(anp, name)

@@ -221,8 +221,12 @@ def _nanvar_fun(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, dd
     keep = False if keepdims is _NO_VALUE else bool(keepdims)
     numbers = _numbers(a)
     centered = where(numbers, a - nanmean(a, axis=axis, keepdims=True), 0.0)
-    count = _count_numbers(a, axis, keep)
-    return sum(centered * centered, axis=axis, keepdims=keep) / (count - ddof)
+    freedom = _count_numbers(a, axis, keep) - ddof
+    # NumPy gives NaN where the degrees of freedom are not positive (an all-NaN slice);
+    # the division there uses 1, so that the derivative is 0, not 0 / 0.
+    bad = less_equal(freedom, 0)
+    total = sum(centered * centered, axis=axis, keepdims=keep)
+    return where(bad, np.nan, total / where(bad, 1.0, freedom))
 
 
 nanvar = _named("nanvar", np.nanvar, _nan_ddof_examples,
@@ -451,7 +455,7 @@ def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
 from adfun.numpy._core import dtype_of  # noqa: E402
 from adfun.numpy._elementwise import sqrt  # noqa: E402
 from adfun.numpy._nondiff import any as any_true  # noqa: E402
-from adfun.numpy._nondiff import isnan, logical_not  # noqa: E402
+from adfun.numpy._nondiff import isnan, less_equal, logical_not  # noqa: E402
 from adfun.numpy._reductions import max, mean, min, sum  # noqa: E402, A001
 from adfun.numpy._scans import cumprod, cumsum, prod  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
