@@ -49,7 +49,6 @@ FAILING: dict[str, str] = {
     "linalg.det": "staged vjp differs from eager by rounding",
     "linalg.eig": "staged vjp complex where eager is real",
     "linalg.eigvals": "staged vjp gives None where eager refuses",
-    "partition": "jit: wrong value with NaN",
     "percentile": "staged differs by rounding at ties",
 }
 

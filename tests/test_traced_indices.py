@@ -92,8 +92,33 @@ def test_staged_value_dependent_steps_are_recomputed(name, fun, stage):
     else:
         staged = ad.trace(fun)(first)
     for other in others:
-        # (the traced function: partition arranges entries as argpartition orders them)
         _same(staged(other), ad.vjp(fun, other)[0])
+
+
+def test_staged_partition_arranges_as_numpy_does_with_nan_and_signed_zeros():
+    """np.argpartition may place NaN entries elsewhere than np.partition: the staged and
+    the traced partition arrange exactly as np.partition (NaN and the sign of zeros too),
+    and the gradient follows the arrangement."""
+    first = np.array([3.0, 1.0, 2.0, 0.5, -1.0])
+    others = [np.array([np.nan, np.nan, np.nan, -0.5, 7.0]),
+              np.array([np.nan, 1.0, np.nan, -0.0, 0.0]), np.array([0.0, -0.0, 0.0, -0.0, 1.0])]
+    for kth in (1, 3, (0, 4)):
+        fun = lambda x, kth=kth: anp.partition(x, kth)  # noqa: E731
+        staged = ad.jit(fun)
+        staged(first)
+        for other in others:
+            expected = np.partition(other, kth)
+            for got in (staged(other), ad.vjp(fun, other)[0]):
+                np.testing.assert_array_equal(got, expected)
+                assert np.array_equal(np.signbit(got), np.signbit(expected))
+        weights = np.arange(1.0, 6.0)
+        gradient = ad.grad(lambda x, kth=kth: anp.sum(anp.partition(x, kth) * weights))
+        staged_gradient = ad.jit(gradient)
+        staged_gradient(first)
+        for other in others:
+            got = staged_gradient(other)
+            _same(got, gradient(other))
+            assert sorted(got.tolist()) == weights.tolist()  # a permutation of the weights
 
 
 @pytest.mark.parametrize(

@@ -65,15 +65,35 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: 
 @composite(np.partition, Domain(examples=_partition_examples))
 def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
               order: Any = None) -> Any:
-    """Differentiable :func:`numpy.partition`: the entries are arranged as NumPy's
-    ``argpartition`` orders them, and the gradient follows that arrangement."""
+    """Differentiable :func:`numpy.partition`: the entries are arranged exactly as NumPy's
+    ``partition`` arranges them (NaN entries included, which ``argpartition`` may place
+    elsewhere), and the gradient follows that arrangement (among equal entries, in their
+    order in ``a``)."""
     if type(a) is not Tracer:
         return np.partition(a, kth, axis=axis, kind=kind, order=order)
     if order is not None:
         raise TypeError("adfun.numpy.partition: order= is not supported on traced values")
     if axis is None:
         a, axis = ravel(a), 0
-    return take_along_axis(a, argpartition(a, kth, axis=axis, kind=kind), axis=axis)
+    return take_along_axis(a, _partition_order(a, kth, axis, kind), axis=axis)
+
+
+def _partition_order_impl(a: Any, kth: Any, axis: int, kind: str) -> np.ndarray:
+    """Indices ``i`` with ``take_along_axis(a, i, axis)`` equal to ``np.partition(a, kth,
+    axis, kind)``, signs of zeros included: the partition's entries matched with ``a``'s in
+    sorted order (by value, then sign bit), equal entries in their order in ``a``."""
+    a = np.asarray(a)
+    arranged = np.moveaxis(np.partition(a, kth, axis=axis, kind=kind), axis, -1)
+    a = np.moveaxis(a, axis, -1)
+    if a.dtype.kind in "fc":
+        order_a = np.lexsort((np.signbit(a.real), a), axis=-1)
+        order_p = np.lexsort((np.signbit(arranged.real), arranged), axis=-1)
+    else:
+        order_a = np.argsort(a, axis=-1, kind="stable")
+        order_p = np.argsort(arranged, axis=-1, kind="stable")
+    indices = np.empty(a.shape, dtype=np.intp)
+    np.put_along_axis(indices, order_p, order_a, axis=-1)
+    return np.moveaxis(indices, -1, axis)
 
 
 # --- quantiles --------------------------------------------------------------------------
@@ -316,5 +336,7 @@ from adfun.numpy._layout import take_along_axis  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import moveaxis, ravel, reshape, transpose  # noqa: E402
 
-#: The arrangement ``partition`` gathers with, as a recorded node.
+#: NumPy's ``argpartition``, as a recorded node.
 argpartition = values_function("argpartition", np.argpartition)
+#: The arrangement ``partition`` gathers with, as a recorded node.
+_partition_order = values_function("partition_order", _partition_order_impl)
