@@ -158,6 +158,33 @@ def test_nanvar_without_degrees_of_freedom_gives_nan_when_staged(name, ddof):
         _assert_same(gradient, np.zeros((2, 3)))
 
 
+@pytest.mark.parametrize("name", ["quantile", "percentile", "nanquantile", "nanpercentile"])
+@pytest.mark.parametrize("method", ["linear", "midpoint"])
+def test_quantiles_compute_numpys_operations(name, method):
+    """Traced and staged quantiles take NumPy's steps (its lerp, midpoint's weight 0.5 and
+    the weight from index -1 at the last entry), so they agree with NumPy bit for bit, at
+    infinite entries too; the median is the mean of the middle entries, as np.median."""
+    rng = np.random.default_rng(11)
+    scale = 100.0 if "percentile" in name else 1.0
+    # Ties, but no zeros: which of 0.0 and -0.0 is the middle one is NumPy's partition's
+    # choice (here the stable order's), a difference the sign of a zero shows.
+    samples = [np.round(rng.standard_normal((3, 5)), 1) * 3.1 + 0.05 for _ in range(6)]
+    samples[1][0, 2] = np.inf
+    samples[2][1, :2] = NAN
+    quantiles = [0.0, 0.25, 0.3, 0.5, 0.8, 1.0]
+    fun = lambda x: getattr(anp, name)(x, [scale * q for q in quantiles], axis=1,  # noqa: E731
+                                       method=method)
+    for sample in samples:
+        expected = _quiet(getattr(np, name), sample, [scale * q for q in quantiles], 1, None,
+                          False, method)
+        _assert_same(_quiet(lambda x: ad.vjp(fun, x)[0], sample), expected)
+    assert_staged_grad(fun, (samples[0],), *((sample,) for sample in samples[1:]))
+    for median in (anp.median, anp.nanmedian):
+        for sample in samples:
+            _assert_same(_quiet(lambda x: ad.vjp(lambda y: median(y, axis=1), x)[0], sample),
+                         _quiet(getattr(np, median.__name__), sample, 1))
+
+
 @pytest.mark.parametrize("name", NAN_REDUCTIONS[:4])
 def test_nan_reductions_eager_derivatives(name):
     fun = getattr(anp, name)

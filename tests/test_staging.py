@@ -49,7 +49,6 @@ FAILING: dict[str, str] = {
     "linalg.det": "staged vjp differs from eager by rounding",
     "linalg.eig": "staged vjp complex where eager is real",
     "linalg.eigvals": "staged vjp gives None where eager refuses",
-    "percentile": "staged differs by rounding at ties",
 }
 
 #: Functions whose staged program computes the same as the unstaged one up to rounding

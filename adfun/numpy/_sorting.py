@@ -108,12 +108,15 @@ def _lerp(low: Any, high: Any, t: Any) -> Any:
 
 
 def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
-              ignore_nan: bool = False) -> Any:
+              ignore_nan: bool = False, weak: bool = True) -> Any:
+    """NumPy's quantile steps on traced ``a``.  ``weak``: ``q`` was a Python number, so
+    that (as in NumPy) the interpolation weight takes ``a``'s dtype; otherwise it stays
+    float64 and promotes the result."""
     if type(q) is Tracer:
         raise NotImplementedError(
             f"adfun.numpy.{name}: differentiating with respect to the quantile q is not "
             f"supported; pass q as a constant (ad.stop_gradient(q))")
-    if method not in _METHODS:
+    if method not in _METHODS and method != "median":
         raise NotImplementedError(
             f"adfun.numpy.{name}: method={method!r} is not supported on traced values "
             f"(supported: {', '.join(_METHODS)})")
@@ -138,26 +141,43 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
     else:
         count = np.full(kept_q, length)
         last = np.maximum(count - 1, 0)
-    position = q * last  # shape rest + q.shape
-    low = astype(floor(position), np.intp)
-    high = minimum(low + 1, last)
-    fraction = stop_gradient(position - low)
+    position = q * last  # shape rest + q.shape: NumPy's (n - 1) * q
 
     def pick(index: Any) -> Any:
         index = reshape(broadcast_to(index, rest + q.shape), rest + (-1,))
         return reshape(take_along_axis(ordered, index, axis=-1), rest + q.shape)
 
     if method == "lower":
-        result = pick(low)
+        result = pick(astype(floor(position), np.intp))
     elif method == "higher":
         result = pick(astype(ceil(position), np.intp))
     elif method == "nearest":
         result = pick(astype(rint(position), np.intp))
-    elif method == "midpoint":
-        result = (pick(low) + pick(where(fraction > 0, high, low))) * 0.5
+    elif method == "median":  # np.median: the mean of the one or two middle entries
+        low, high = floor(position), ceil(position)
+        middle = pick(astype(low, np.intp))
+        result = where(equal(low, high), middle, (middle + pick(astype(high, np.intp))) / 2.0)
     else:
-        result = _lerp(pick(low), pick(high),
-                       astype(broadcast_to(fraction, rest + q.shape), dtype_of(a)))
+        # NumPy's steps, operation for operation: the virtual index, its neighbours (both
+        # the last entry from n - 1 on, where NumPy's gamma is measured from index -1) and
+        # NumPy's lerp with gamma (0.5 between two entries for midpoint, else 0).
+        if method == "midpoint":
+            virtual = 0.5 * (floor(position) + ceil(position))
+        else:
+            virtual = position
+        previous = floor(virtual)
+        above = virtual >= last
+        low = astype(where(above, last, previous), np.intp)
+        high = astype(where(above, last, previous + 1), np.intp)
+        if method == "midpoint":
+            gamma = where(equal(virtual, previous), 0.0, 0.5)
+        else:
+            gamma = virtual - where(above, -1.0, previous)
+        gamma = broadcast_to(gamma, rest + q.shape)
+        if weak:
+            gamma = astype(gamma, dtype_of(a))
+        gamma = stop_gradient(gamma)
+        result = _lerp(pick(low), pick(high), gamma)
     if ignore_nan:
         empty = broadcast_to(equal(count, 0), rest + q.shape)
         if staging_trace_of(count) is None and np.any(full_value(empty)):
@@ -176,6 +196,11 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
                                        for index, side in enumerate(shape))
         result = reshape(result, result_shape)
     return result
+
+
+def _weak(q: Any) -> bool:
+    """Whether ``q`` is a Python number (NumPy's weak promotion of the result)."""
+    return type(q) in (int, float)
 
 
 def _quantile_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -213,7 +238,7 @@ def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input:
     if out is not None or kwargs:
         raise TypeError("adfun.numpy.quantile: out= and weights= are not supported on traced "
                         "values")
-    return _quantile(a, q, axis, method, keepdims, "quantile")
+    return _quantile(a, q, axis, method, keepdims, "quantile", weak=_weak(q))
 
 
 @composite(np.percentile, Domain(examples=_percentile_examples))
@@ -229,7 +254,8 @@ def percentile(a: Any, q: Any, axis: Any = None, out: Any = None,
                         "traced values")
     if type(q) is Tracer:
         return _quantile(a, q, axis, method, keepdims, "percentile")
-    return _quantile(a, np.true_divide(q, 100.0), axis, method, keepdims, "percentile")
+    return _quantile(a, np.true_divide(q, 100), axis, method, keepdims, "percentile",
+                     weak=_weak(q))
 
 
 @composite(np.median, Domain(examples=_median_examples))
@@ -248,7 +274,7 @@ def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = Fa
                          keepdims=keepdims)
     if out is not None:
         raise TypeError("adfun.numpy.median: out= is not supported on traced values")
-    return _quantile(a, 0.5, axis, "midpoint", keepdims, "median")
+    return _quantile(a, 0.5, axis, "median", keepdims, "median")
 
 
 def _nan_quantile_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -283,7 +309,8 @@ def nanquantile(a: Any, q: Any, axis: Any = None, out: Any = None,
     if out is not None or kwargs:
         raise TypeError("adfun.numpy.nanquantile: out= and weights= are not supported on "
                         "traced values")
-    return _quantile(a, q, axis, method, keepdims, "nanquantile", ignore_nan=True)
+    return _quantile(a, q, axis, method, keepdims, "nanquantile", ignore_nan=True,
+                     weak=_weak(q))
 
 
 @composite(np.nanpercentile, Domain(examples=_nan_percentile_examples))
@@ -297,9 +324,11 @@ def nanpercentile(a: Any, q: Any, axis: Any = None, out: Any = None,
     if out is not None or kwargs:
         raise TypeError("adfun.numpy.nanpercentile: out= and weights= are not supported on "
                         "traced values")
+    weak = _weak(q)
     if type(q) is not Tracer:
-        q = np.true_divide(q, 100.0)
-    return _quantile(a, q, axis, method, keepdims, "nanpercentile", ignore_nan=True)
+        q = np.true_divide(q, 100)
+    return _quantile(a, q, axis, method, keepdims, "nanpercentile", ignore_nan=True,
+                     weak=weak)
 
 
 @composite(np.nanmedian, Domain(examples=_nan_median_examples))
@@ -311,7 +340,7 @@ def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool =
                             keepdims=keepdims)
     if out is not None:
         raise TypeError("adfun.numpy.nanmedian: out= is not supported on traced values")
-    return _quantile(a, 0.5, axis, "midpoint", keepdims, "nanmedian", ignore_nan=True)
+    return _quantile(a, 0.5, axis, "median", keepdims, "nanmedian", ignore_nan=True)
 
 
 del ndim_of
