@@ -46,7 +46,6 @@ FAILING: dict[str, str] = {
     "cumprod": "staged vjp differs from eager by rounding (division-free staged rule)",
     "cumulative_prod": "staged vjp differs from eager by rounding (cumprod's staged rule)",
     "nancumprod": "staged vjp differs from eager by rounding (cumprod's staged rule)",
-    "linalg.det": "staged vjp differs from eager by rounding",
     "linalg.eig": "staged vjp complex where eager is real",
     "linalg.eigvals": "staged vjp gives None where eager refuses",
 }
