@@ -112,7 +112,7 @@ def test_staged_partition_arranges_as_numpy_does_with_nan_and_signed_zeros():
                 np.testing.assert_array_equal(got, expected)
                 assert np.array_equal(np.signbit(got), np.signbit(expected))
         weights = np.arange(1.0, 6.0)
-        gradient = ad.grad(lambda x, kth=kth: anp.sum(anp.partition(x, kth) * weights))
+        gradient = ad.grad(lambda x, kth=kth, w=weights: anp.sum(anp.partition(x, kth) * w))
         staged_gradient = ad.jit(gradient)
         staged_gradient(first)
         for other in others:

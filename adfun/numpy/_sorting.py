@@ -346,7 +346,7 @@ def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool =
 del ndim_of
 
 from adfun.numpy._core import dtype_of  # noqa: E402
-from adfun.numpy._elementwise import maximum, minimum  # noqa: E402
+from adfun.numpy._elementwise import maximum  # noqa: E402
 from adfun.numpy._nondiff import (  # noqa: E402
     any,  # noqa: A004 - NumPy's name
     argsort,
