@@ -43,8 +43,6 @@ from adfun.numpy._examples import array, broadcast_arrays, draw_example
 #: Functions whose staged program is wrong (or crashes) today, with what goes wrong.
 #: Strict xfail: an entry whose function passes makes the test fail, so delete it then.
 FAILING: dict[str, str] = {
-    "linalg.eig": "staged vjp complex where eager is real",
-    "linalg.eigvals": "staged vjp gives None where eager refuses",
 }
 
 #: Functions whose staged program computes the same as the unstaged one up to rounding

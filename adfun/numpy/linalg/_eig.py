@@ -57,7 +57,19 @@ def _largest(v: Any) -> Any:
     return where(equal(np.arange(n)[:, None], rows), one, 0.0 * one)
 
 
+def _refuse_staging(a: Any, name: str) -> None:
+    """Under ``jit`` / ``trace``, refuse: whether the results are real or complex depends
+    on the values (complex eigenvalues appear or not), so a staged program, whose dtypes
+    are fixed when it is traced, would give the wrong kind of result at other values."""
+    read_value(a, f"adfun.numpy.linalg.{name}",
+               f"Its results are real or complex depending on the values of a (whether "
+               f"complex eigenvalues appear), and a staged program's dtypes are fixed. "
+               f"For a symmetric matrix use adfun.numpy.linalg.eigh or eigvalsh, which "
+               f"stage; otherwise call {name} outside the staged function.")
+
+
 def _eig_jvp(t: Any, ans: Any, a: Any) -> Any:
+    _refuse_staging(a, "eig")
     n = shape_of(a)[-1]
     w, v = _parts(ans, n)
     rotated = inv(v) @ t @ v
@@ -72,6 +84,7 @@ def _eig_jvp(t: Any, ans: Any, a: Any) -> Any:
 
 
 def _eig_vjp(g: Any, ans: Any, a: Any) -> Any:
+    _refuse_staging(a, "eig")
     n = shape_of(a)[-1]
     w, v = _parts(ans, n)
     gw, gv = _parts(g, n)
@@ -118,7 +131,8 @@ def eig(a: Any) -> Any:
 
     Returns ``(eigenvalues, eigenvectors)``, complex when some eigenvalues are.  The
     eigenvector derivative follows LAPACK's normalization (unit norm, largest component
-    real) and needs distinct eigenvalues.
+    real) and needs distinct eigenvalues.  Under ``jit`` / ``trace`` it raises
+    :class:`~adfun.StagingError`: whether the results are complex depends on the values.
 
     Derivative: with ``P = V^{-1} dA V``, ``dw = diag(P)`` and
     ``dV = V (F o P) + V diag(c)``, ``F_ij = 1 / (w_j - w_i)``, ``c`` fixing the gauge.
@@ -135,16 +149,19 @@ def eig(a: Any) -> Any:
         return np.linalg.eig(a)
     require_real("eig", a=a)
     require_matrix("eig", "a", a)
+    _refuse_staging(a, "eig")
     w, v = _parts(call(_EIG, (a,)), shape_of(a)[-1])
     return _EigResult(w, v)
 
 
 def _eigvals_vjp(g: Any, ans: Any, a: Any) -> Any:
+    _refuse_staging(a, "eigvals")
     v = eig(a)[1]
     return real(mT(inv(v)) @ diag_embed(g) @ mT(v))
 
 
 def _eigvals_jvp(t: Any, ans: Any, a: Any) -> Any:
+    _refuse_staging(a, "eigvals")
     v = eig(a)[1]
     return diag_part(inv(v) @ t @ v)
 
@@ -158,7 +175,8 @@ def eigvals(a: Any) -> Any:
     """Differentiable :func:`numpy.linalg.eigvals` of real square matrices.
 
     Derivative: ``dw = diag(V^{-1} dA V)``; the gradient of ``Re w_i`` is
-    ``Re(V^{-T} e_i e_i^T V^T)``.
+    ``Re(V^{-T} e_i e_i^T V^T)``.  Under ``jit`` / ``trace`` it raises
+    :class:`~adfun.StagingError` (the results' dtype depends on the values).
 
     Examples
     --------
@@ -171,9 +189,11 @@ def eigvals(a: Any) -> Any:
         return np.linalg.eigvals(a)
     require_real("eigvals", a=a)
     require_matrix("eigvals", "a", a)
+    _refuse_staging(a, "eigvals")
     return call(_EIGVALS, (a,))
 
 
+from adfun._trace import read_value  # noqa: E402
 from adfun.numpy._complex import conjugate, imag, real  # noqa: E402
 from adfun.numpy._elementwise import absolute  # noqa: E402
 from adfun.numpy._nondiff import argmax, equal, stop_gradient  # noqa: E402
