@@ -12,16 +12,18 @@ The functional core::
 from __future__ import annotations
 
 from adfun import numpy  # noqa: F401 - fills the engine's dispatch tables
-from adfun._trace import install_operators as _install_operators
+from adfun._engine.trace import install_operators as _install_operators
 from adfun import testing  # noqa: F401 - check_grads etc.; imports Hypothesis only on use
-from adfun._checkpoint import checkpoint
-from adfun._context import cpu
+from adfun._transforms.checkpoint import checkpoint
+from adfun._imperative.context import cpu
 from adfun._custom import primitive
-from adfun._errors import StagingError
-from adfun._graph import Graph
-from adfun._jacobians import hessian, hvp, jacfwd, jacobian, jacrev
-from adfun._jit import jit
-from adfun._transforms import (
+from adfun._engine.errors import StagingError
+from adfun._flatten import flatten
+from adfun._engine.graph import Graph
+from adfun._transforms.jacobians import hessian, hvp, jacfwd, jacobian, jacrev
+from adfun._staging.jit import jit
+from adfun._engine.pytree import register_pytree_node
+from adfun._transforms.functional import (
     elementwise_grad,
     grad,
     jvp,
@@ -32,7 +34,7 @@ from adfun._transforms import (
 )
 
 # The MXNet-style imperative layer: ``from adfun import nd, autograd``.
-from adfun import autograd, nd, random  # noqa: E402
+from adfun import autograd, nd, optimizers, random  # noqa: E402
 
 _install_operators()
 
@@ -45,6 +47,7 @@ __all__ = [
     "checkpoint",
     "cpu",
     "elementwise_grad",
+    "flatten",
     "grad",
     "hessian",
     "hvp",
@@ -54,8 +57,10 @@ __all__ = [
     "jit",
     "jvp",
     "nd",
+    "optimizers",
     "primitive",
     "random",
+    "register_pytree_node",
     "stop_gradient",
     "testing",
     "trace",

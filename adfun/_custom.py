@@ -3,7 +3,7 @@
 A custom primitive is a function the engine treats as one operation: on traced
 arguments it records a single node (named after the function) instead of tracing
 through the body, and differentiates it with the rules given to ``defvjp`` and
-``defjvp``.  The rules are stored in the frozen :class:`~adfun._records.Primitive`
+``defjvp``.  The rules are stored in the frozen :class:`~adfun._engine.records.Primitive`
 record; defining rules builds a new record, so a graph traced earlier keeps the rules
 it was traced with.
 """
@@ -18,9 +18,10 @@ from typing import Any, Callable
 import attrs
 import numpy as np
 
-from adfun._pytree import tree_flatten
-from adfun._records import EMPTY_PARAMS, Params, Primitive
-from adfun._trace import Tracer, bind, full_value
+from adfun._engine.pytree import tree_flatten
+from adfun._engine.records import EMPTY_PARAMS, Params
+from adfun._engine.trace import Tracer, any_traced, bind, full_value
+from adfun.numpy import _declare as kit
 
 #: How each kind of rule is called, for error messages.
 _SIGNATURES = {"vjp": "rule(g, ans, *args, **kwargs)", "jvp": "rule(t, ans, *args, **kwargs)"}
@@ -42,15 +43,12 @@ class CustomPrimitive:
             )
         functools.update_wrapper(self, fun)
         self.fun = fun
-        self.primitive = Primitive(_name(fun), fun, vjps=(), jvps=None)
+        self.primitive = kit.primitive(_name(fun), fun, vjps=(), jvps=None)
         self._positional = _positional_count(fun)
         self._required = _required_count(fun)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        for arg in args:
-            if type(arg) is Tracer:
-                break
-        else:
+        if not any_traced(args):
             for arg in args:
                 if type(arg) in (tuple, list, dict):
                     self._refuse_nested_tracers(arg)

@@ -3,7 +3,7 @@
 ``record()`` switches recording on for the current thread; operations on arrays that
 depend on a variable (``attach_grad()``) then become nodes of adfun's immutable graph.
 ``backward`` and ``grad`` run the same reverse pass as :func:`adfun.grad`
-(``adfun._reverse.backward``) over those nodes.  With ``create_graph=True`` the recorded
+(``adfun._engine.reverse.backward``) over those nodes.  With ``create_graph=True`` the recorded
 program is replayed under one more trace level first, so the reverse pass itself is
 recorded and its results can be differentiated again, exactly as ``grad(grad(f))`` works
 in the functional core.
@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
-from adfun._graph import Graph
-from adfun._records import EMPTY_PARAMS, INPUT, Primitive, Variadic
-from adfun._recording import (
+from adfun._engine.graph import Graph
+from adfun._engine.records import EMPTY_PARAMS, INPUT, Primitive, Variadic
+from adfun._imperative.recording import (
     CONSUMED,
     TRACE,
     GradSlot,
@@ -41,9 +41,9 @@ from adfun._recording import (
     recording,
     training,
 )
-from adfun._replay import replay
-from adfun._reverse import backward as reverse_pass
-from adfun._trace import Tracer, bind, full_value, new_input, open_trace
+from adfun._staging.replay import replay
+from adfun._engine.reverse import backward as reverse_pass
+from adfun._engine.trace import Tracer, bind, full_value, new_input, open_trace
 from adfun.nd._ndarray import NDArray, _new, _operand
 
 __all__ = [
@@ -315,7 +315,7 @@ def _walk(function: str, seeds: list) -> tuple[list, list]:
     """The nodes the heads depend on, parents before children, and the variable nodes
     among them; refuses a graph that a backward pass already freed.
 
-    One depth-first pass (the order is the one ``adfun._graph.toposort`` gives) that also
+    One depth-first pass (the order is the one ``adfun._engine.graph.toposort`` gives) that also
     does the checks; an input is placed as soon as it is seen, as it has no parents.
     """
     order: list = []

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._context import check_context
+from adfun._imperative.context import check_context
 
 
 class _State:

@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 import adfun
 import adfun.numpy
 from adfun import autograd, nd
-from adfun._recording import TRACE, VariableNode
+from adfun._imperative.recording import TRACE, VariableNode
 
 
 def _variable(values, **kwargs):
@@ -81,13 +81,6 @@ def test_grad_req_null_computes_no_gradient():
     y.backward()
     assert x.grad is None
     assert w.grad.asnumpy().tolist() == [1, 2]
-
-
-def test_invalid_grad_req():
-    with pytest.raises(ValueError, match=r"attach_grad: grad_req must be 'write', 'add' or"):
-        nd.zeros(1).attach_grad("sometimes")
-    with pytest.raises(ValueError, match=r"attach_grad: stype='csr' is not supported"):
-        nd.zeros(1).attach_grad(stype="csr")
 
 
 def test_variable_not_reached_through_a_derivative_gets_zeros():
@@ -528,17 +521,6 @@ def test_mark_variables():
     assert gx.asnumpy().tolist() == [3, 3]
     assert gy.asnumpy().tolist() == [4]
     assert x.grad is gx
-
-
-def test_mark_variables_errors():
-    with pytest.raises(ValueError, match=r"got 1 variables, 2 gradients"):
-        autograd.mark_variables([nd.zeros(1)], [nd.zeros(1), nd.zeros(1)])
-    with pytest.raises(ValueError, match=r"gradients\[0\] has shape \(2,\)"):
-        autograd.mark_variables(nd.zeros(1), nd.zeros(2))
-    with pytest.raises(ValueError, match=r"mark_variables: grad_req must be"):
-        autograd.mark_variables(nd.zeros(1), nd.zeros(1), "often")
-    with pytest.raises(TypeError, match=r"must be NDArrays"):
-        autograd.mark_variables([np.zeros(1)], [nd.zeros(1)])
 
 
 # --- Function --------------------------------------------------------------------------------

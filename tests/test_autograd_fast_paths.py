@@ -12,9 +12,9 @@ import gc
 import numpy as np
 import pytest
 
-import adfun._recording as recording_state
+import adfun._imperative.recording as recording_state
 from adfun import autograd, nd
-from adfun._graph import toposort
+from adfun._engine.graph import toposort
 from adfun.autograd import _ones, _seeds, _walk
 
 

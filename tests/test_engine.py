@@ -10,7 +10,7 @@ import pytest
 
 import adfun as ad
 import adfun.numpy as anp
-from adfun._graph import toposort
+from adfun._engine.graph import toposort
 
 
 def test_chain_of_100000_primitives_differentiates_without_recursion_error():

@@ -1,7 +1,7 @@
 """adfun.numpy.fft: values equal NumPy's, complex intermediates, composites, errors.
 
 The four primitives are checked against finite differences by test_rules.py (complex
-inputs included, through ``real_view``); here the n-dimensional composites, shifts,
+inputs included, through ``tests/_checking.real_view``); here the n-dimensional composites, shifts,
 real -> complex -> real programs and the error paths.
 """
 
@@ -12,22 +12,16 @@ import pytest
 
 import adfun as ad
 import adfun.numpy as anp
-from adfun._trace import full_value
+from adfun._engine.trace import full_value
 from adfun.numpy import fft
 
-from _gradcheck import check_forward, check_reverse, check_second_order, real_view
+from _checking import check
 
 RNG = np.random.default_rng(7)
 
 
 def _check(fun, *args, order=2):
-    positions = list(range(len(args)))
-    fun, args, positions = real_view(fun, args, positions)
-    rng = np.random.default_rng(0)
-    check_reverse(fun, args, positions, rng)
-    check_forward(fun, args, positions, rng)
-    if order == 2:
-        check_second_order(fun, args, positions, rng)
+    check(fun, args, order=order)
 
 
 def _traced_value(fun, *args):

@@ -9,41 +9,50 @@ from hypothesis import strategies as st
 
 import adfun as ad
 import adfun.numpy as anp
-from adfun._forward import forward
-from adfun._records import Params, Primitive
-from adfun._trace import call_primitive
+from adfun._engine.forward import forward
+from adfun._engine.records import Params, Primitive
+from adfun._engine.trace import call_primitive
+from adfun.testing.strategies import programs
 
-from _programs import programs
+# Random programs of one or two arguments (a program returns a tuple when it has several
+# results: _outputs lists them).
+PROGRAMS = st.integers(1, 2).flatmap(lambda num_args: programs(max_ops=8, num_args=num_args))
+
+
+def _outputs(value):
+    return value if isinstance(value, tuple) else (value,)
 
 
 # --- dot-product test on random programs -------------------------------------------------
 
 
-@given(program=programs(), data=st.data())
+@given(program=PROGRAMS, data=st.data())
 def test_forward_and_reverse_agree_on_random_programs(program, data):
     fun, args = program
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
     tangents = tuple(rng.standard_normal(np.shape(arg)) for arg in args)
     out, out_tangent = ad.jvp(fun, args, tangents)
-    u = rng.standard_normal(np.shape(out))
+    u = tuple(rng.standard_normal(np.shape(value)) for value in _outputs(out))
     out_again, vjp_fn = ad.vjp(fun, *args)
-    cotangents = vjp_fn(u)
-    np.testing.assert_allclose(out, out_again)
-    forward_side = np.sum(u * out_tangent)
+    cotangents = vjp_fn(u if isinstance(out, tuple) else u[0])
+    for value, again in zip(_outputs(out), _outputs(out_again), strict=True):
+        np.testing.assert_allclose(value, again)
+    forward_side = sum(np.sum(w * t) for w, t in zip(u, _outputs(out_tangent), strict=True))
     reverse_side = sum(np.sum(c * t) for c, t in zip(cotangents, tangents))
     np.testing.assert_allclose(forward_side, reverse_side, rtol=1e-9, atol=1e-9)
 
 
-@given(program=programs())
+@given(program=PROGRAMS)
 def test_forward_matches_finite_differences_on_random_programs(program):
     fun, args = program
     rng = np.random.default_rng(1)
     tangents = tuple(rng.standard_normal(np.shape(arg)) for arg in args)
     _, out_tangent = ad.jvp(fun, args, tangents)
     eps = 1e-6
-    plus = fun(*[a + eps * t for a, t in zip(args, tangents)])
-    minus = fun(*[a - eps * t for a, t in zip(args, tangents)])
-    np.testing.assert_allclose(out_tangent, (plus - minus) / (2 * eps), rtol=1e-5, atol=1e-6)
+    plus = _outputs(fun(*[a + eps * t for a, t in zip(args, tangents)]))
+    minus = _outputs(fun(*[a - eps * t for a, t in zip(args, tangents)]))
+    for tangent, high, low in zip(_outputs(out_tangent), plus, minus, strict=True):
+        np.testing.assert_allclose(tangent, (high - low) / (2 * eps), rtol=1e-5, atol=1e-6)
 
 
 # --- closed forms -----------------------------------------------------------------------
@@ -152,58 +161,6 @@ def test_deep_chain_under_jvp():
 
 
 # --- errors -----------------------------------------------------------------------------
-
-
-def test_primals_must_be_tuples():
-    with pytest.raises(TypeError, match=r"jvp: primals and tangents must be tuples .*"
-                                        r"jvp\(f, \(x,\), \(v,\)\)"):
-        ad.jvp(anp.sin, 1.0, 1.0)
-
-
-def test_one_tangent_per_primal():
-    with pytest.raises(TypeError, match="jvp: got 2 primals but 1 tangents"):
-        ad.jvp(lambda x, y: x * y, (1.0, 2.0), (1.0,))
-
-
-def test_tangent_structure_must_match():
-    with pytest.raises(TypeError, match=r"jvp: tangent 0 has structure \[\*, \*\], but "
-                                        r"primal 0 has structure \(\*, \*\)"):
-        ad.jvp(lambda p: p[0] * p[1], ((1.0, 2.0),), ([1.0, 2.0],))
-
-
-def test_tangent_shape_must_match():
-    with pytest.raises(ValueError, match=r"jvp: tangent 0\['w'\] has shape \(2,\), but its "
-                                         r"primal has shape \(3,\)"):
-        ad.jvp(lambda p: p["w"], ({"w": np.ones(3)},), ({"w": np.ones(2)},))
-
-
-def test_tangent_dtype_must_match():
-    with pytest.raises(TypeError, match=r"jvp: tangent 0 has dtype float64, but its primal "
-                                        r"has dtype float32.*astype\('float32'\)"):
-        ad.jvp(anp.sin, (np.ones(2, np.float32),), (np.ones(2),))
-    with pytest.raises(TypeError, match=r"jvp: tangent 0 has dtype int64, but its primal "
-                                        r"has dtype float64"):
-        ad.jvp(anp.sin, (np.ones(2),), (np.ones(2, np.int64),))
-
-
-def test_tangent_must_be_numeric():
-    with pytest.raises(TypeError, match=r"jvp: tangent 1 must be a float array of shape "
-                                        r"\(\) and dtype float64 like its primal, got str"):
-        ad.jvp(lambda x, y: x * y, (1.0, 2.0), (1.0, "one"))
-    with pytest.raises(TypeError, match=r"jvp: tangent 0 must be a float array .* got bool"):
-        ad.jvp(anp.sin, (1.0,), (True,))
-
-
-def test_integer_primal_is_refused():
-    with pytest.raises(TypeError, match=r"jvp: argument 0 is an integer \(3\).*3\.0"):
-        ad.jvp(anp.sin, (3,), (1.0,))
-
-
-def test_forward_mode_through_a_primitive_without_forward_rules():
-    reverse_only = Primitive("reverse_only", lambda x: x, vjps=(lambda g, ans, x: g,))
-    with pytest.raises(NotImplementedError, match=r"primitive 'reverse_only' has no "
-                                                  r"forward-mode \(JVP\) rules.*defjvp"):
-        ad.jvp(lambda x: call_primitive(reverse_only, (x,), Params()), (1.0,), (1.0,))
 
 
 def test_forward_mode_through_an_argument_without_a_rule():

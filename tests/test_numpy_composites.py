@@ -18,8 +18,8 @@ from hypothesis.extra import numpy as hnp
 import adfun as ad
 import adfun.numpy  # noqa: F401 - fills the registry
 from adfun.numpy._core import COMPOSITES
+from adfun.testing import check_grads
 
-from _gradcheck import check_forward, check_reverse, check_second_order
 
 NAMES = sorted(COMPOSITES)
 
@@ -79,9 +79,4 @@ def test_composite_against_finite_differences(name, data):
     value, _ = ad.vjp(call, *leaves)
     np.testing.assert_allclose(np.asarray(value), np.asarray(expected), rtol=1e-12, atol=1e-12)
     assert np.shape(value) == np.shape(expected)
-    rng = np.random.default_rng(0)
-    positions = list(range(len(leaves)))
-    check_reverse(call, leaves, positions, rng)
-    check_forward(call, leaves, positions, rng)
-    if fun.domain.smooth:
-        check_second_order(call, leaves, positions, rng)
+    check_grads(call, tuple(leaves), order=2 if fun.domain.smooth else 1)

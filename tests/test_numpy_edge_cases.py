@@ -1,5 +1,5 @@
 """Named edge cases of adfun.numpy: ties, repeated indices, zeros in products and scans,
-einsum subscripts, and the error messages of the new functions."""
+einsum subscripts, and a few error messages."""
 
 from __future__ import annotations
 
@@ -8,15 +8,11 @@ import pytest
 
 import adfun as ad
 import adfun.numpy as anp
-
-from _gradcheck import check_forward, check_reverse
+from adfun.testing import check_grads
 
 
 def _both_modes(fun, *args):
-    rng = np.random.default_rng(1)
-    positions = list(range(len(args)))
-    check_reverse(fun, list(args), positions, rng)
-    check_forward(fun, list(args), positions, rng)
+    check_grads(fun, args, order=1, seed=1)
 
 
 def _hessian_row(fun, x, index):
@@ -241,12 +237,6 @@ def test_piecewise_evaluates_each_piece_on_its_own_entries():
 
     np.testing.assert_allclose(ad.grad(fun)(x), [-1.0, 1.0, 1.0 / 6.0])
     np.testing.assert_allclose(fun(x), 4.0 + 0.5 + 3.0)
-
-
-def test_gradient_refuses_traced_spacing():
-    with pytest.raises(NotImplementedError, match=r"adfun\.numpy\.gradient: differentiating "
-                                                  r"with respect to the spacing"):
-        ad.grad(lambda h: anp.sum(anp.gradient(np.arange(4.0) ** 2, h)))(0.5)
 
 
 def test_arange_and_heaviside_carry_their_derivatives():

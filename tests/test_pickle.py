@@ -20,7 +20,7 @@ from hypothesis import given
 import adfun as ad
 import adfun.numpy as anp
 from adfun import autograd, nd
-from adfun._pytree import tree_flatten
+from adfun._engine.pytree import tree_flatten
 from adfun.testing import strategies
 
 TABLE = np.arange(6.0).reshape(2, 3)

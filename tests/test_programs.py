@@ -17,7 +17,7 @@ from hypothesis.errors import NoSuchExample
 from hypothesis.extra import numpy as hnp
 
 import adfun.numpy  # noqa: F401 - fills the registry
-from adfun._records import Params
+from adfun._engine.records import Params
 from adfun.numpy._core import REGISTRY, apply, dtype_of
 from adfun.numpy._examples import draw_example
 from adfun.testing import check_grads
@@ -164,7 +164,3 @@ def test_ties_are_allowed_only_when_asked():
              settings=settings(database=None, max_examples=300))
 
 
-def test_value_dependent_must_name_known_steps():
-    with pytest.raises(ValueError, match=r"programs: value_dependent must be True, False or "
-                                         r"an iterable of step names among \['sort'"):
-        ads.programs(value_dependent=("shuffle",))

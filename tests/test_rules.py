@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import adfun.numpy  # noqa: F401 - fills the registry
-from adfun._records import Params
+from adfun._engine.records import Params
 from adfun.numpy._core import REGISTRY, apply
 from adfun.numpy._examples import draw_example
 
-from _gradcheck import check_forward, check_reverse, check_second_order, real_view
+from _checking import check
 
 try:  # registers the scipy.special primitives (scipy is in the test extra)
     import adfun.scipy  # noqa: F401
@@ -80,17 +80,13 @@ def test_rules_against_finite_differences(name, data):
     primitive = REGISTRY[name].primitive
     args, params = data.draw(_examples(primitive), label="args, params")
     positions = _float_positions(primitive, args)
-    fun, args, positions = real_view(_as_function(primitive, params), args, positions)
     assert positions, f"{name}: the domain drew no differentiable argument"
-    rng = np.random.default_rng(0)
-    check_reverse(fun, args, positions, rng)
-    check_forward(fun, args, positions, rng)
-    if primitive.domain.smooth:
-        check_second_order(fun, args, positions, rng)
+    check(_as_function(primitive, params), args, positions,
+          order=2 if primitive.domain.smooth else 1)
 
 
 # --- reverse rules marked reads_only ----------------------------------------------------
-# hvp applies such a rule to the derivative of its cotangent (adfun._records.reads_only);
+# hvp applies such a rule to the derivative of its cotangent (adfun._engine.records.reads_only);
 # that is exact only if the rule really ignores the values of every other argument.
 
 READS_ONLY = sorted(

@@ -248,28 +248,13 @@ def test_eigh_and_svd_value_gradients_staged_at_distinct_and_called_at_repeated_
         np.testing.assert_allclose(got, 2.0 * np.eye(3), atol=1e-14)
 
 
-def test_lstsq_on_a_staged_matrix_refuses_with_advice():
-    with pytest.raises(ad.StagingError, match=r"adfun\.numpy\.linalg\.lstsq: .*rank.*pinv"):
-        ad.jit(lambda a, b: anp.linalg.lstsq(a, b)[0])(np.eye(2), np.ones(2))
-
-
 def test_lstsq_with_a_constant_matrix_stages():
     a = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
     _staged_matches(lambda b: anp.linalg.lstsq(a, b)[0], (np.ones(3),),
                     (np.array([1.0, 2.0, 3.0]),), rtol=1e-12)
 
 
-def test_pinv_with_a_traced_cutoff_refuses_with_advice():
-    with pytest.raises(ad.StagingError, match=r"adfun\.numpy\.linalg\.pinv: .*Python float"):
-        ad.jit(lambda a, r: anp.linalg.pinv(a, rcond=r))(np.eye(2), np.float64(1e-10))
-
-
 # --- polymul, multigammaln ---------------------------------------------------------------------
-
-
-def test_polymul_on_staged_coefficients_refuses_with_advice():
-    with pytest.raises(ad.StagingError, match=r"adfun\.numpy\.polymul: .*convolve"):
-        ad.jit(anp.polymul)(np.array([1.0, 2.0]), np.array([0.0, 3.0]))
 
 
 def test_multigammaln_staged_gives_nan_outside_its_domain():

@@ -36,7 +36,7 @@ import adfun.numpy.linalg  # noqa: F401
 import adfun.scipy.special  # noqa: F401
 import adfun.scipy.stats  # noqa: F401
 from adfun import StagingError
-from adfun._records import Params
+from adfun._engine.records import Params
 from adfun.numpy._core import COMPOSITES, REGISTRY, apply
 from adfun.numpy._examples import array, broadcast_arrays, draw_example
 

@@ -156,15 +156,6 @@ def test_graph_replay_uses_the_new_index_argument():
     _same(graph(np.arange(4.0), np.array([3, 2])), np.array([3.0, 2.0]))
 
 
-def test_staged_boolean_mask_index_is_refused():
-    with pytest.raises(ad.StagingError, match=r"x\[mask\] \(adfun\.numpy\.getitem\): the result "
-                                              r"depends on the values of a traced argument .*"
-                                              r"adfun\.numpy\.where\(mask, x, 0\)"):
-        ad.jit(lambda x, m: x[m])(np.ones(3), np.array([True, False, True]))
-    with pytest.raises(ad.StagingError, match=r"x\[mask\]"):
-        ad.jit(lambda x: anp.sum(x[x > 1]))(np.arange(3.0))
-
-
 def test_staged_derivative_of_untake_at_a_traced_mask_names_untake():
     """untake's value at a traced mask stages (its shape is given); its derivative, the
     cotangent indexed by the mask, refuses naming untake (not the getitem it calls)."""

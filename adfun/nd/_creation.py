@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._context import check_context
+from adfun._imperative.context import check_context
 from adfun.nd._ndarray import NDArray, _new
 from adfun.random import generator
 

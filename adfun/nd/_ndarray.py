@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
-from adfun._context import Context, cpu
-from adfun._recording import GradSlot, check_grad_req, new_variable, recording
-from adfun._records import EMPTY_PARAMS
-from adfun._trace import Tracer, bind_binary
+from adfun._imperative.context import Context, cpu
+from adfun._imperative.recording import GradSlot, check_grad_req, new_variable, recording
+from adfun._engine.records import EMPTY_PARAMS
+from adfun._engine.trace import Tracer, bind_binary
 
 
 #: ``adfun.autograd._backward_array``, imported on first use (adfun.autograd imports us).
@@ -362,14 +362,14 @@ class NDArray:
         if isinstance(other, NDArray):
             other[:] = self
             return other
-        from adfun._context import check_context
+        from adfun._imperative.context import check_context
 
         check_context("NDArray.copyto", other)
         return self.copy()
 
     def as_in_context(self, context: Any) -> NDArray:
         """This array (there is only the CPU context)."""
-        from adfun._context import check_context
+        from adfun._imperative.context import check_context
 
         check_context("NDArray.as_in_context", context)
         return self

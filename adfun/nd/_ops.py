@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
-from adfun._recording import training
-from adfun._trace import full_value
+from adfun._imperative.recording import training
+from adfun._engine.trace import full_value
 from adfun.nd._ndarray import NDArray, _at_least_1d, apply, apply_many, value_of
 from adfun.random import generator
 

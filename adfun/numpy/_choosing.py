@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._trace import Tracer, read_value
+from adfun._engine.trace import Tracer, read_value
 from adfun.numpy._core import Domain, composite, shape_of
 
 

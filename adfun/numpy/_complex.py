@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._records import EMPTY_PARAMS
-from adfun._trace import Tracer, bind_unary, full_value
+from adfun._engine.records import EMPTY_PARAMS
+from adfun._engine.trace import Tracer, bind_unary, full_value
 from adfun.numpy._core import Domain, declare, dtype_of, wrap
 
 

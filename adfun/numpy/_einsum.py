@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._records import Params, Variadic
-from adfun._trace import Tracer, bind, full_value
+from adfun._engine.records import Params, Variadic
+from adfun._engine.trace import Tracer, bind, full_value
 from adfun.numpy._core import Domain, declare, dtype_of, shape_of, wrap
 
 _LETTERS = string.ascii_letters

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._trace import Tracer, full_value
+from adfun._engine.trace import Tracer, full_value
 from adfun.numpy._core import Domain, binary, negate_fresh, scale_fresh, unary
 
 _ANY = Domain(ranges=((-3.0, 3.0), (-3.0, 3.0)))

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._records import EMPTY_PARAMS, Params
-from adfun._trace import Tracer, bind, read_value
+from adfun._engine.records import EMPTY_PARAMS, Params
+from adfun._engine.trace import Tracer, bind, read_value
 from adfun.numpy._core import Domain, declare, dtype_of, shape_of, wrap
 from adfun.numpy._values import Template, contains_tracer, put_in, take_out
 

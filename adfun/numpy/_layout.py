@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._trace import Tracer, read_value
+from adfun._engine.trace import Tracer, read_value
 from adfun.numpy._core import Domain, composite, shape_of
 from adfun.numpy._values import contains_tracer, values_function
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._records import EMPTY_PARAMS, Params, reads_only
-from adfun._trace import Tracer, bind
+from adfun._engine.records import EMPTY_PARAMS, Params, reads_only
+from adfun._engine.trace import Tracer, bind
 from adfun.numpy._core import Domain, declare, ndim_of, wrap
 
 # --- matmul ------------------------------------------------------------------------------

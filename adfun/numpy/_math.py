@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._records import EMPTY_PARAMS
-from adfun._trace import Tracer
+from adfun._engine.records import EMPTY_PARAMS
+from adfun._engine.trace import Tracer
 from adfun.numpy._core import Domain, apply, binary, composite, declare, dtype_of, unary
 
 _LN2 = float(np.log(2.0))

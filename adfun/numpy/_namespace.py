@@ -25,8 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._records import NUMPY_OVERRIDES
-from adfun._trace import read_value, traced_argument
+from adfun._engine.records import NUMPY_OVERRIDES
+from adfun._engine.trace import read_value, traced_argument
 from adfun.numpy._nondiff import SHAPE_FROM_VALUES_ADVICE
 from adfun.numpy._values import concrete as _concrete
 from adfun.numpy._values import contains_tracer as _contains_tracer

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adfun._records import NUMPY_OVERRIDES, OPERATIONS
+from adfun._engine.records import NUMPY_OVERRIDES, OPERATIONS
 from adfun.numpy._core import nondifferentiable
 from adfun.numpy._values import values_function
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._trace import Tracer, full_value, read_value
+from adfun._engine.trace import Tracer, full_value, read_value
 from adfun.numpy._core import Domain, composite, ndim_of, shape_of
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._records import Params
-from adfun._trace import Tracer, bind_unary
+from adfun._engine.records import Params
+from adfun._engine.trace import Tracer, bind_unary
 from adfun.numpy._core import (
     Domain,
     declare,
@@ -256,7 +256,7 @@ def _spread_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), params
 
 
-from adfun._records import NUMPY_OVERRIDES  # noqa: E402
+from adfun._engine.records import NUMPY_OVERRIDES  # noqa: E402
 from adfun.numpy._core import composite  # noqa: E402
 
 for _composite, _numpy_fun in ((var, np.var), (std, np.std)):

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._records import Params
-from adfun._trace import Tracer, bind_unary
+from adfun._engine.records import Params
+from adfun._engine.trace import Tracer, bind_unary
 from adfun.numpy._core import Domain, declare, kept_shape, ndim_of, normalize_axis, shape_of, wrap
 
 
@@ -334,7 +334,7 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
     return bind_unary(_CUMPROD, a, Params(axis=_scan_axis(a, axis, "cumprod")))
 
 
-from adfun._trace import full_value, staging_trace_of  # noqa: E402
+from adfun._engine.trace import full_value, staging_trace_of  # noqa: E402
 from adfun.numpy._core import dtype_of  # noqa: E402
 from adfun.numpy._nondiff import equal, logical_and, logical_or  # noqa: E402
 from adfun.numpy._reductions import sum  # noqa: E402, A001

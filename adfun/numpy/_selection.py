@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._records import EMPTY_PARAMS
+from adfun._engine.records import EMPTY_PARAMS
 from adfun.numpy._core import Domain, apply, declare, wrap
 
 

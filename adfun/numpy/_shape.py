@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._records import Params, Variadic
-from adfun._trace import Tracer, bind, bind_unary
+from adfun._engine.records import Params, Variadic
+from adfun._engine.trace import Tracer, bind, bind_unary
 from adfun.numpy._core import (
     Domain,
     declare,

@@ -17,7 +17,7 @@ import numpy as np
 
 import warnings
 
-from adfun._trace import Tracer, full_value, staging_trace_of
+from adfun._engine.trace import Tracer, full_value, staging_trace_of
 from adfun.numpy._core import Domain, composite, ndim_of, normalize_axis, shape_of
 
 

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._trace import Tracer, full_value, read_value, staging_trace_of
+from adfun._engine.trace import Tracer, full_value, read_value, staging_trace_of
 from adfun.numpy._core import Domain, composite, normalize_axis, shape_of
 
 _NO_VALUE = np._NoValue  # NumPy's marker for "argument not given"

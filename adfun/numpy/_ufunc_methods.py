@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._records import NUMPY_OVERRIDES
+from adfun._engine.records import NUMPY_OVERRIDES
 from adfun.numpy._core import ndim_of, shape_of
 
 

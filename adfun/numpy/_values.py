@@ -13,8 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._records import Params, Primitive
-from adfun._trace import Tracer, bind, full_value, read_value
+from adfun._engine.records import Params, Primitive
+from adfun._engine.trace import Tracer, bind, full_value, read_value
 
 
 def contains_tracer(value: Any) -> bool:

@@ -19,9 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from adfun._records import NUMPY_OVERRIDES, Params, Primitive
-from adfun._trace import Tracer, bind
-from adfun.numpy._core import Domain, _register, dtype_of, ndim_of, shape_of
+from adfun._engine.records import Params, Primitive
+from adfun._engine.trace import Tracer, bind
+from adfun.numpy._axes import dtype_of, ndim_of, shape_of
+from adfun.numpy._complex import conjugate, real
+from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._indexing import getitem
+from adfun.numpy._shape import concatenate
 
 _NORMS = ("backward", "ortho", "forward")
 _SWAPPED = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
@@ -30,10 +34,6 @@ fftfreq = np.fft.fftfreq
 rfftfreq = np.fft.rfftfreq
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _traced(*args: Any) -> bool:
-    return any(type(arg) is Tracer for arg in args)
 
 
 def _is_complex(x: Any) -> bool:
@@ -81,23 +81,6 @@ def _check(function: str, a: Any, n: Any, axis: Any, norm: Any, real_input: bool
     return n, axis, norm
 
 
-def _declare(name: str, impl: Any, vjp: Any, jvp: Any, examples: Any) -> Primitive:
-    return Primitive("fft." + name, impl, (vjp,), (jvp,), Domain(examples=examples))
-
-
-def _export(prim: Primitive | None, numpy_fun: Any):
-    def decorate(fun: Any) -> Any:
-        name, doc = fun.__name__, fun.__doc__
-        if prim is not None:
-            _register(fun, prim, numpy_fun, doc)
-            fun.__name__ = fun.__qualname__ = name
-        else:
-            NUMPY_OVERRIDES[numpy_fun] = fun
-        return fun
-
-    return decorate
-
-
 def _examples(real_only: bool = False, inverse_real: bool = False) -> Any:
     def examples(draw: Any, st: Any, hnp: Any) -> tuple:
         from adfun.numpy._examples import array
@@ -134,7 +117,8 @@ def _fft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1,
     return fft(t, n, axis, norm)
 
 
-_FFT = _declare("fft", _fft_impl, _fft_vjp, _fft_jvp, _examples())
+_FFT = primitive("fft.fft", _fft_impl, (_fft_vjp,), (_fft_jvp,),
+                 domain=Domain(examples=_examples()))
 
 
 def _ifft_impl(a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
@@ -151,7 +135,8 @@ def _ifft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1,
     return ifft(t, n, axis, norm)
 
 
-_IFFT = _declare("ifft", _ifft_impl, _ifft_vjp, _ifft_jvp, _examples())
+_IFFT = primitive("fft.ifft", _ifft_impl, (_ifft_vjp,), (_ifft_jvp,),
+                  domain=Domain(examples=_examples()))
 
 
 def _rfft_impl(a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
@@ -169,7 +154,8 @@ def _rfft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1,
     return rfft(t, n, axis, norm)
 
 
-_RFFT = _declare("rfft", _rfft_impl, _rfft_vjp, _rfft_jvp, _examples(real_only=True))
+_RFFT = primitive("fft.rfft", _rfft_impl, (_rfft_vjp,), (_rfft_jvp,),
+                  domain=Domain(examples=_examples(real_only=True)))
 
 
 def _irfft_impl(a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
@@ -198,13 +184,13 @@ def _irfft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1,
     return irfft(t, n, axis, norm)
 
 
-_IRFFT = _declare("irfft", _irfft_impl, _irfft_vjp, _irfft_jvp,
-                  _examples(inverse_real=True))
+_IRFFT = primitive("fft.irfft", _irfft_impl, (_irfft_vjp,), (_irfft_jvp,),
+                   domain=Domain(examples=_examples(inverse_real=True)))
 
 
 def _one_axis(prim: Primitive, numpy_fun: Any, name: str, a: Any, n: Any, axis: Any,
               norm: Any, out: Any, default_n: Any) -> Any:
-    if not _traced(a):
+    if type(a) is not Tracer:
         return numpy_fun(a, n, axis, norm, out=out) if out is not None else numpy_fun(
             a, n, axis, norm)
     if out is not None:
@@ -226,7 +212,7 @@ def _inverse_real_length(side: int) -> int:
     return 2 * (side - 1)
 
 
-@_export(_FFT, np.fft.fft)
+@export(np.fft.fft, primitive=_FFT)
 def fft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.fft` (one-dimensional discrete Fourier transform).
 
@@ -244,7 +230,7 @@ def fft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None
     return _one_axis(_FFT, np.fft.fft, "fft", a, n, axis, norm, out, _same)
 
 
-@_export(_IFFT, np.fft.ifft)
+@export(np.fft.ifft, primitive=_IFFT)
 def ifft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.ifft`.
 
@@ -260,7 +246,7 @@ def ifft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = Non
     return _one_axis(_IFFT, np.fft.ifft, "ifft", a, n, axis, norm, out, _same)
 
 
-@_export(_RFFT, np.fft.rfft)
+@export(np.fft.rfft, primitive=_RFFT)
 def rfft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.rfft` of real input (the non-negative frequencies).
 
@@ -276,7 +262,7 @@ def rfft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = Non
     return _one_axis(_RFFT, np.fft.rfft, "rfft", a, n, axis, norm, out, _same)
 
 
-@_export(_IRFFT, np.fft.irfft)
+@export(np.fft.irfft, primitive=_IRFFT)
 def irfft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.irfft` (real output of length ``n``).
 
@@ -299,19 +285,19 @@ def irfft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = No
 # --- Hermitian transforms (composites) ------------------------------------------------------
 
 
-@_export(None, np.fft.hfft)
+@export(np.fft.hfft, registered=False)
 def hfft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.hfft`: ``irfft(conj(a))`` with swapped scaling."""
-    if not _traced(a):
+    if type(a) is not Tracer:
         return np.fft.hfft(a, n, axis, norm, out=out)
     _, _, norm = _check("hfft", a, n, axis, norm, real_input=False)
     return irfft(conjugate(a), n, axis, _SWAPPED[norm], out)
 
 
-@_export(None, np.fft.ihfft)
+@export(np.fft.ihfft, registered=False)
 def ihfft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.ihfft`: ``conj(rfft(a))`` with swapped scaling."""
-    if not _traced(a):
+    if type(a) is not Tracer:
         return np.fft.ihfft(a, n, axis, norm, out=out)
     _, _, norm = _check("ihfft", a, n, axis, norm, real_input=True)
     return conjugate(rfft(a, n, axis, _SWAPPED[norm], out))
@@ -345,36 +331,36 @@ def _nd(function: str, one_axis: Any, a: Any, s: Any, axes: Any, norm: Any) -> A
     return a
 
 
-@_export(None, np.fft.fftn)
+@export(np.fft.fftn, registered=False)
 def fftn(a: Any, s: Any = None, axes: Any = None, norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.fftn`: ``fft`` along each axis in turn."""
-    if not _traced(a):
+    if type(a) is not Tracer:
         return np.fft.fftn(a, s, axes, norm, out=out)
     return _nd("fftn", fft, a, s, axes, norm)
 
 
-@_export(None, np.fft.ifftn)
+@export(np.fft.ifftn, registered=False)
 def ifftn(a: Any, s: Any = None, axes: Any = None, norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.ifftn`: ``ifft`` along each axis in turn."""
-    if not _traced(a):
+    if type(a) is not Tracer:
         return np.fft.ifftn(a, s, axes, norm, out=out)
     return _nd("ifftn", ifft, a, s, axes, norm)
 
 
-@_export(None, np.fft.fft2)
+@export(np.fft.fft2, registered=False)
 def fft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None,
          out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.fft2` (``fftn`` over two axes)."""
-    if not _traced(a):
+    if type(a) is not Tracer:
         return np.fft.fft2(a, s, axes, norm, out=out)
     return _nd("fft2", fft, a, s, axes, norm)
 
 
-@_export(None, np.fft.ifft2)
+@export(np.fft.ifft2, registered=False)
 def ifft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None,
           out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.ifft2` (``ifftn`` over two axes)."""
-    if not _traced(a):
+    if type(a) is not Tracer:
         return np.fft.ifft2(a, s, axes, norm, out=out)
     return _nd("ifft2", ifft, a, s, axes, norm)
 
@@ -394,37 +380,37 @@ def _irfftn(function: str, a: Any, s: Any, axes: Any, norm: Any) -> Any:
     return irfft(a, lengths[-1], axes[-1], norm)
 
 
-@_export(None, np.fft.rfftn)
+@export(np.fft.rfftn, registered=False)
 def rfftn(a: Any, s: Any = None, axes: Any = None, norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.rfftn`: ``rfft`` on the last axis, then ``fft``."""
-    if not _traced(a):
+    if type(a) is not Tracer:
         return np.fft.rfftn(a, s, axes, norm, out=out)
     return _rfftn("rfftn", a, s, axes, norm)
 
 
-@_export(None, np.fft.irfftn)
+@export(np.fft.irfftn, registered=False)
 def irfftn(a: Any, s: Any = None, axes: Any = None, norm: Any = None,
            out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.irfftn`: ``ifft`` on leading axes, ``irfft`` last."""
-    if not _traced(a):
+    if type(a) is not Tracer:
         return np.fft.irfftn(a, s, axes, norm, out=out)
     return _irfftn("irfftn", a, s, axes, norm)
 
 
-@_export(None, np.fft.rfft2)
+@export(np.fft.rfft2, registered=False)
 def rfft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None,
           out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.rfft2` (``rfftn`` over two axes)."""
-    if not _traced(a):
+    if type(a) is not Tracer:
         return np.fft.rfft2(a, s, axes, norm, out=out)
     return _rfftn("rfft2", a, s, axes, norm)
 
 
-@_export(None, np.fft.irfft2)
+@export(np.fft.irfft2, registered=False)
 def irfft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None,
            out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.irfft2` (``irfftn`` over two axes)."""
-    if not _traced(a):
+    if type(a) is not Tracer:
         return np.fft.irfft2(a, s, axes, norm, out=out)
     return _irfftn("irfft2", a, s, axes, norm)
 
@@ -455,7 +441,7 @@ def _shift(x: Any, axes: Any, inverse: bool) -> Any:
     return x
 
 
-@_export(None, np.fft.fftshift)
+@export(np.fft.fftshift, registered=False)
 def fftshift(x: Any, axes: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.fftshift` (a roll; the derivative rolls back).
 
@@ -465,15 +451,15 @@ def fftshift(x: Any, axes: Any = None) -> Any:
     >>> ad.grad(lambda x: anp.fft.fftshift(x)[0])(np.arange(4.0))
     array([0., 0., 1., 0.])
     """
-    if not _traced(x):
+    if type(x) is not Tracer:
         return np.fft.fftshift(x, axes)
     return _shift(x, axes, inverse=False)
 
 
-@_export(None, np.fft.ifftshift)
+@export(np.fft.ifftshift, registered=False)
 def ifftshift(x: Any, axes: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.ifftshift`, the inverse roll of ``fftshift``."""
-    if not _traced(x):
+    if type(x) is not Tracer:
         return np.fft.ifftshift(x, axes)
     return _shift(x, axes, inverse=True)
 
@@ -482,7 +468,3 @@ __all__ = [
     "fft", "fft2", "fftfreq", "fftn", "fftshift", "hfft", "ifft", "ifft2", "ifftn",
     "ifftshift", "ihfft", "irfft", "irfft2", "irfftn", "rfft", "rfft2", "rfftfreq", "rfftn",
 ]
-
-from adfun.numpy._complex import conjugate, real  # noqa: E402
-from adfun.numpy._indexing import getitem  # noqa: E402
-from adfun.numpy._shape import concatenate  # noqa: E402

@@ -14,88 +14,110 @@ from typing import Any
 import numpy as np
 import scipy.special as sp
 
-from adfun._records import EMPTY_PARAMS, Params, Primitive
-from adfun._trace import Tracer, bind, bind_unary, full_value, staging_trace_of
-from adfun.numpy._core import (
-    Domain,
-    _register,
-    binary,
-    kept_shape,
-    ndim_of,
-    normalize_axis,
-    shape_of,
-    unary,
+from adfun._engine.records import EMPTY_PARAMS, Params
+from adfun._engine.trace import (
+    Tracer,
+    any_traced,
+    bind,
+    bind_unary,
+    full_value,
+    staging_trace_of,
 )
+from adfun.numpy._axes import kept_shape, ndim_of, normalize_axis, shape_of
+from adfun.numpy._broadcast import unbroadcast
+from adfun.numpy._declare import Domain, binary, export, primitive, unary
+from adfun.numpy._elementwise import absolute, exp, log, sin
+from adfun.numpy._nondiff import less, less_equal, sign, stop_gradient
+from adfun.numpy._reductions import sum as _sum
+from adfun.numpy._selection import where
+from adfun.numpy._shape import reshape
 
 _SQRT_PI = float(np.sqrt(np.pi))
 _SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 
 
-def _rename(fun: Any, name: str, formula: str) -> Any:
-    """Give a declared function its SciPy name and a docstring of its own."""
-    fun.__name__ = fun.__qualname__ = name
-    fun.__doc__ = (
+def _doc(name: str, formula: str) -> str:
+    """The docstring of a primitive of this module: SciPy's function and the derivative."""
+    return (
         f"Differentiable :func:`scipy.special.{name}`, on plain or traced values.\n\n"
         f"Derivative: {formula}\n"
     )
-    return fun
 
 
-def _unary(name: str, derivative: Any, low: float, high: float, formula: str, *,
-           magnitude: bool = False) -> Any:
-    fun = unary("special." + name, getattr(sp, name), derivative,
-                Domain(ranges=((low, high),), magnitude=magnitude), formula)
-    return _rename(fun, name, formula)
-
-
-def _binary(name: str, vjps: tuple, jvps: tuple, domain: Domain, formula: str) -> Any:
-    fun = binary("special." + name, getattr(sp, name), vjps, jvps, domain, formula)
-    return _rename(fun, name, formula)
+def _scipy(name: str, formula: str) -> dict:
+    """The kit's keywords (for :func:`~adfun.numpy._declare.unary` and ``binary``) that
+    export a primitive ``special.<name>`` under SciPy's name with its docstring."""
+    return {"explain": formula, "public": name, "doc": _doc(name, formula)}
 
 
 # --- error functions and the normal distribution ----------------------------------------
 
-erf = _unary("erf", lambda ans, x: (2.0 / _SQRT_PI) * exp(-x * x), -3.0, 3.0,
-             "``2 / sqrt(pi) * exp(-x**2)``.")
-erfc = _unary("erfc", lambda ans, x: (-2.0 / _SQRT_PI) * exp(-x * x), -3.0, 3.0,
-              "``-2 / sqrt(pi) * exp(-x**2)``.")
-erfcx = _unary("erfcx", lambda ans, x: 2.0 * x * ans - 2.0 / _SQRT_PI, -3.0, 3.0,
-               "``2 x erfcx(x) - 2 / sqrt(pi)``.")
-erfinv = _unary("erfinv", lambda ans, x: (_SQRT_PI / 2.0) * exp(ans * ans), -0.9, 0.9,
-                "``sqrt(pi) / 2 * exp(erfinv(x)**2)``.")
-erfcinv = _unary("erfcinv", lambda ans, x: (-_SQRT_PI / 2.0) * exp(ans * ans), 0.1, 1.9,
-                 "``-sqrt(pi) / 2 * exp(erfcinv(x)**2)``.")
-ndtr = _unary("ndtr", lambda ans, x: exp(-0.5 * x * x) / _SQRT_2PI, -4.0, 4.0,
-              "the standard normal density ``exp(-x**2 / 2) / sqrt(2 pi)``.")
-log_ndtr = _unary("log_ndtr", lambda ans, x: exp(-0.5 * x * x - ans) / _SQRT_2PI, -6.0, 4.0,
-                  "``pdf(x) / ndtr(x)``, computed as ``exp(-x**2/2 - log_ndtr(x)) / "
-                  "sqrt(2 pi)`` (stable in the far left tail).")
-ndtri = _unary("ndtri", lambda ans, x: _SQRT_2PI * exp(0.5 * ans * ans), 0.05, 0.95,
-               "``sqrt(2 pi) * exp(ndtri(x)**2 / 2)``.")
+erf = unary("special.erf", sp.erf, lambda ans, x: (2.0 / _SQRT_PI) * exp(-x * x),
+            Domain(ranges=((-3.0, 3.0),)),
+            **_scipy("erf", "``2 / sqrt(pi) * exp(-x**2)``."))
+erfc = unary("special.erfc", sp.erfc, lambda ans, x: (-2.0 / _SQRT_PI) * exp(-x * x),
+             Domain(ranges=((-3.0, 3.0),)),
+             **_scipy("erfc", "``-2 / sqrt(pi) * exp(-x**2)``."))
+erfcx = unary("special.erfcx", sp.erfcx, lambda ans, x: 2.0 * x * ans - 2.0 / _SQRT_PI,
+              Domain(ranges=((-3.0, 3.0),)),
+              **_scipy("erfcx", "``2 x erfcx(x) - 2 / sqrt(pi)``."))
+erfinv = unary("special.erfinv", sp.erfinv, lambda ans, x: (_SQRT_PI / 2.0) * exp(ans * ans),
+               Domain(ranges=((-0.9, 0.9),)),
+               **_scipy("erfinv", "``sqrt(pi) / 2 * exp(erfinv(x)**2)``."))
+erfcinv = unary("special.erfcinv", sp.erfcinv, lambda ans, x: (-_SQRT_PI / 2.0) * exp(ans * ans),
+                Domain(ranges=((0.1, 1.9),)),
+                **_scipy("erfcinv", "``-sqrt(pi) / 2 * exp(erfcinv(x)**2)``."))
+ndtr = unary("special.ndtr", sp.ndtr, lambda ans, x: exp(-0.5 * x * x) / _SQRT_2PI,
+             Domain(ranges=((-4.0, 4.0),)),
+             **_scipy("ndtr", "the standard normal density ``exp(-x**2 / 2) / sqrt(2 pi)``."))
+log_ndtr = unary("special.log_ndtr", sp.log_ndtr,
+                 lambda ans, x: exp(-0.5 * x * x - ans) / _SQRT_2PI,
+                 Domain(ranges=((-6.0, 4.0),)),
+                 **_scipy("log_ndtr", "``pdf(x) / ndtr(x)``, computed as ``exp(-x**2/2 - "
+                                      "log_ndtr(x)) / sqrt(2 pi)`` (stable in the far left "
+                                      "tail)."))
+ndtri = unary("special.ndtri", sp.ndtri, lambda ans, x: _SQRT_2PI * exp(0.5 * ans * ans),
+              Domain(ranges=((0.05, 0.95),)),
+              **_scipy("ndtri", "``sqrt(2 pi) * exp(ndtri(x)**2 / 2)``."))
 
 # --- logistic --------------------------------------------------------------------------
 
-expit = _unary("expit", lambda ans, x: ans * (1.0 - ans), -4.0, 4.0,
-               "``expit(x) * (1 - expit(x))``.")
-logit = _unary("logit", lambda ans, x: 1.0 / (x * (1.0 - x)), 0.05, 0.95,
-               "``1 / (x (1 - x))``.")
-log_expit = _unary("log_expit", lambda ans, x: expit(-x), -4.0, 4.0, "``expit(-x)``.")
+expit = unary("special.expit", sp.expit, lambda ans, x: ans * (1.0 - ans),
+              Domain(ranges=((-4.0, 4.0),)),
+              **_scipy("expit", "``expit(x) * (1 - expit(x))``."))
+logit = unary("special.logit", sp.logit, lambda ans, x: 1.0 / (x * (1.0 - x)),
+              Domain(ranges=((0.05, 0.95),)),
+              **_scipy("logit", "``1 / (x (1 - x))``."))
+log_expit = unary("special.log_expit", sp.log_expit, lambda ans, x: expit(-x),
+                  Domain(ranges=((-4.0, 4.0),)),
+                  **_scipy("log_expit", "``expit(-x)``."))
 
 # --- logarithms and exponentials -----------------------------------------------------------
 
-log1p = _unary("log1p", lambda ans, x: 1.0 / (1.0 + x), -0.8, 3.0, "``1 / (1 + x)``.")
-expm1 = _unary("expm1", lambda ans, x: ans + 1.0, -3.0, 3.0, "``exp(x)``.")
-entr = _unary("entr", lambda ans, x: -(log(x) + 1.0), 0.1, 3.0, "``-(log(x) + 1)``.")
+log1p = unary("special.log1p", sp.log1p, lambda ans, x: 1.0 / (1.0 + x),
+              Domain(ranges=((-0.8, 3.0),)),
+              **_scipy("log1p", "``1 / (1 + x)``."))
+expm1 = unary("special.expm1", sp.expm1, lambda ans, x: ans + 1.0,
+              Domain(ranges=((-3.0, 3.0),)),
+              **_scipy("expm1", "``exp(x)``."))
+entr = unary("special.entr", sp.entr, lambda ans, x: -(log(x) + 1.0),
+             Domain(ranges=((0.1, 3.0),)),
+             **_scipy("entr", "``-(log(x) + 1)``."))
 
 # --- gamma family ------------------------------------------------------------------------
 
-gammaln = _unary("gammaln", lambda ans, x: digamma(x), 0.2, 5.0, "``digamma(x)``.")
-gamma = _unary("gamma", lambda ans, x: ans * digamma(x), 0.2, 4.0,
-               "``gamma(x) * digamma(x)``.")
-rgamma = _unary("rgamma", lambda ans, x: -ans * digamma(x), 0.2, 4.0,
-                "``-digamma(x) / gamma(x)``.")
-digamma = _unary("digamma", lambda ans, x: polygamma(1, x), 0.2, 5.0,
-                 "``polygamma(1, x)`` (the trigamma function).")
+gammaln = unary("special.gammaln", sp.gammaln, lambda ans, x: digamma(x),
+                Domain(ranges=((0.2, 5.0),)),
+                **_scipy("gammaln", "``digamma(x)``."))
+gamma = unary("special.gamma", sp.gamma, lambda ans, x: ans * digamma(x),
+              Domain(ranges=((0.2, 4.0),)),
+              **_scipy("gamma", "``gamma(x) * digamma(x)``."))
+rgamma = unary("special.rgamma", sp.rgamma, lambda ans, x: -ans * digamma(x),
+               Domain(ranges=((0.2, 4.0),)),
+               **_scipy("rgamma", "``-digamma(x) / gamma(x)``."))
+digamma = unary("special.digamma", sp.digamma, lambda ans, x: polygamma(1, x),
+                Domain(ranges=((0.2, 5.0),)),
+                **_scipy("digamma", "``polygamma(1, x)`` (the trigamma function)."))
 psi = digamma
 
 
@@ -117,9 +139,11 @@ def _order_examples(orders: list, low: float, high: float) -> Any:
     return examples
 
 
-polygamma = _binary("polygamma", (None, _polygamma_x), (None, _polygamma_tangent_x),
-                    Domain(examples=_order_examples([0, 1, 2], 0.3, 4.0)),
-                    "``polygamma(n + 1, x)`` for ``x``; ``n`` is an integer order.")
+polygamma = binary("special.polygamma", sp.polygamma, (None, _polygamma_x),
+                   (None, _polygamma_tangent_x),
+                   Domain(examples=_order_examples([0, 1, 2], 0.3, 4.0)),
+                   **_scipy("polygamma", "``polygamma(n + 1, x)`` for ``x``; ``n`` is an "
+                                         "integer order."))
 
 
 def _beta_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -140,8 +164,10 @@ def _beta_tangent_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
 
 _POSITIVE_PAIR = Domain(ranges=((0.3, 4.0), (0.3, 4.0)))
 
-beta = _binary("beta", (_beta_a, _beta_b), (_beta_tangent_a, _beta_tangent_b), _POSITIVE_PAIR,
-               "``beta(a, b) (digamma(a) - digamma(a + b))`` for ``a``, symmetrically ``b``.")
+beta = binary("special.beta", sp.beta, (_beta_a, _beta_b),
+              (_beta_tangent_a, _beta_tangent_b), _POSITIVE_PAIR,
+              **_scipy("beta", "``beta(a, b) (digamma(a) - digamma(a + b))`` for ``a``, "
+                               "symmetrically ``b``."))
 
 
 def _betaln_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -160,9 +186,10 @@ def _betaln_tangent_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
     return t * (digamma(b) - digamma(a + b))
 
 
-betaln = _binary("betaln", (_betaln_a, _betaln_b), (_betaln_tangent_a, _betaln_tangent_b),
-                 _POSITIVE_PAIR, "``digamma(a) - digamma(a + b)`` for ``a``, symmetrically "
-                 "``b``.")
+betaln = binary("special.betaln", sp.betaln, (_betaln_a, _betaln_b),
+                (_betaln_tangent_a, _betaln_tangent_b), _POSITIVE_PAIR,
+                **_scipy("betaln", "``digamma(a) - digamma(a + b)`` for ``a``, symmetrically "
+                                   "``b``."))
 
 
 def _gammainc_slope(a: Any, x: Any) -> Any:
@@ -185,11 +212,14 @@ def _gammaincc_tangent_x(t: Any, ans: Any, a: Any, x: Any) -> Any:
     return -t * _gammainc_slope(a, x)
 
 
-gammainc = _binary("gammainc", (None, _gammainc_x), (None, _gammainc_tangent_x),
-                   _POSITIVE_PAIR, "``x**(a-1) exp(-x) / gamma(a)`` for ``x``; none for ``a``.")
-gammaincc = _binary("gammaincc", (None, _gammaincc_x), (None, _gammaincc_tangent_x),
-                    _POSITIVE_PAIR, "``-x**(a-1) exp(-x) / gamma(a)`` for ``x``; none for "
-                    "``a``.")
+gammainc = binary("special.gammainc", sp.gammainc, (None, _gammainc_x),
+                  (None, _gammainc_tangent_x), _POSITIVE_PAIR,
+                  **_scipy("gammainc", "``x**(a-1) exp(-x) / gamma(a)`` for ``x``; none for "
+                                       "``a``."))
+gammaincc = binary("special.gammaincc", sp.gammaincc, (None, _gammaincc_x),
+                   (None, _gammaincc_tangent_x), _POSITIVE_PAIR,
+                   **_scipy("gammaincc", "``-x**(a-1) exp(-x) / gamma(a)`` for ``x``; none for "
+                                         "``a``."))
 
 
 def multigammaln(a: Any, d: int) -> Any:
@@ -234,9 +264,9 @@ def _xlogy_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
     return t * x / y
 
 
-xlogy = _binary("xlogy", (_xlogy_x, _xlogy_y), (_xlogy_tangent_x, _xlogy_tangent_y),
-                Domain(ranges=((-3.0, 3.0), (0.2, 4.0))),
-                "``log(y)`` for ``x``, ``x / y`` for ``y``.")
+xlogy = binary("special.xlogy", sp.xlogy, (_xlogy_x, _xlogy_y),
+               (_xlogy_tangent_x, _xlogy_tangent_y), Domain(ranges=((-3.0, 3.0), (0.2, 4.0))),
+               **_scipy("xlogy", "``log(y)`` for ``x``, ``x / y`` for ``y``."))
 
 
 def _xlog1py_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -255,9 +285,10 @@ def _xlog1py_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
     return t * x / (1.0 + y)
 
 
-xlog1py = _binary("xlog1py", (_xlog1py_x, _xlog1py_y), (_xlog1py_tangent_x, _xlog1py_tangent_y),
-                  Domain(ranges=((-3.0, 3.0), (-0.7, 3.0))),
-                  "``log1p(y)`` for ``x``, ``x / (1 + y)`` for ``y``.")
+xlog1py = binary("special.xlog1py", sp.xlog1py, (_xlog1py_x, _xlog1py_y),
+                 (_xlog1py_tangent_x, _xlog1py_tangent_y),
+                 Domain(ranges=((-3.0, 3.0), (-0.7, 3.0))),
+                 **_scipy("xlog1py", "``log1p(y)`` for ``x``, ``x / (1 + y)`` for ``y``."))
 
 
 
@@ -276,9 +307,10 @@ def _stdtr_tangent_t(t_dot: Any, ans: Any, df: Any, t: Any) -> Any:
     return t_dot * _stdtr_slope(df, t)
 
 
-stdtr = _binary("stdtr", (None, _stdtr_t), (None, _stdtr_tangent_t),
-                Domain(ranges=((0.5, 6.0), (-3.0, 3.0))),
-                "the t density for ``t``; none for the degrees of freedom ``df``.")
+stdtr = binary("special.stdtr", sp.stdtr, (None, _stdtr_t),
+               (None, _stdtr_tangent_t), Domain(ranges=((0.5, 6.0), (-3.0, 3.0))),
+               **_scipy("stdtr", "the t density for ``t``; none for the degrees of freedom "
+                                 "``df``."))
 
 
 
@@ -287,9 +319,18 @@ def _betainc_slope(a: Any, b: Any, x: Any) -> Any:
     return exp((a - 1.0) * log(x) + (b - 1.0) * log1p(-x) - betaln(a, b))
 
 
-def _ternary(name: str, vjps: tuple, jvps: tuple, domain: Domain, formula: str) -> Any:
+def _incomplete_beta(name: str, sign_: float) -> Any:
+    """``betainc`` or ``betaincc``: differentiable in ``x`` only."""
     scipy_fun = getattr(sp, name)
-    prim = Primitive("special." + name, scipy_fun, vjps, jvps, domain)
+
+    def vjp(g: Any, ans: Any, a: Any, b: Any, x: Any) -> Any:
+        return unbroadcast(sign_ * g * _betainc_slope(a, b, x), x)
+
+    def jvp(t: Any, ans: Any, a: Any, b: Any, x: Any) -> Any:
+        return sign_ * t * _betainc_slope(a, b, x)
+
+    prim = primitive("special." + name, scipy_fun, (None, None, vjp), (None, None, jvp),
+                     domain=Domain(ranges=((0.5, 3.0), (0.5, 3.0), (0.1, 0.9))))
 
     def fun(a: Any, b: Any, x: Any, /, **kwargs: Any) -> Any:
         if type(a) is Tracer or type(b) is Tracer or type(x) is Tracer:
@@ -299,21 +340,9 @@ def _ternary(name: str, vjps: tuple, jvps: tuple, domain: Domain, formula: str) 
             return bind(prim, (a, b, x), EMPTY_PARAMS)
         return scipy_fun(a, b, x, **kwargs)
 
-    _register(fun, prim, scipy_fun, "")
-    return _rename(fun, name, formula)
-
-
-def _incomplete_beta(name: str, sign_: float) -> Any:
-    def vjp(g: Any, ans: Any, a: Any, b: Any, x: Any) -> Any:
-        return unbroadcast(sign_ * g * _betainc_slope(a, b, x), x)
-
-    def jvp(t: Any, ans: Any, a: Any, b: Any, x: Any) -> Any:
-        return sign_ * t * _betainc_slope(a, b, x)
-
-    return _ternary(name, (None, None, vjp), (None, None, jvp),
-                    Domain(ranges=((0.5, 3.0), (0.5, 3.0), (0.1, 0.9))),
-                    f"``{'' if sign_ > 0 else '-'}x**(a-1) (1-x)**(b-1) / beta(a, b)`` for "
-                    f"``x``; none for ``a`` and ``b``.")
+    fun.__doc__ = _doc(name, f"``{'' if sign_ > 0 else '-'}x**(a-1) (1-x)**(b-1) / beta(a, b)`` "
+                             f"for ``x``; none for ``a`` and ``b``.")
+    return export(scipy_fun, primitive=prim, name=name)(fun)
 
 
 betainc = _incomplete_beta("betainc", 1.0)
@@ -352,22 +381,32 @@ def _kl_div_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
     return t * (1.0 - x / y)
 
 
-rel_entr = _binary("rel_entr", (_rel_entr_x, _entropy_y),
-                   (_rel_entr_tangent_x, _entropy_tangent_y), _POSITIVE_PAIR,
-                   "``log(x / y) + 1`` for ``x``, ``-x / y`` for ``y`` (``x, y > 0``).")
-kl_div = _binary("kl_div", (_kl_div_x, _kl_div_y), (_kl_div_tangent_x, _kl_div_tangent_y),
-                 _POSITIVE_PAIR, "``log(x / y)`` for ``x``, ``1 - x / y`` for ``y``.")
+rel_entr = binary("special.rel_entr", sp.rel_entr, (_rel_entr_x, _entropy_y),
+                  (_rel_entr_tangent_x, _entropy_tangent_y), _POSITIVE_PAIR,
+                  **_scipy("rel_entr", "``log(x / y) + 1`` for ``x``, ``-x / y`` for ``y`` "
+                                       "(``x, y > 0``)."))
+kl_div = binary("special.kl_div", sp.kl_div, (_kl_div_x, _kl_div_y),
+                (_kl_div_tangent_x, _kl_div_tangent_y), _POSITIVE_PAIR,
+                **_scipy("kl_div", "``log(x / y)`` for ``x``, ``1 - x / y`` for ``y``."))
 
-erfi = _unary("erfi", lambda ans, x: (2.0 / _SQRT_PI) * exp(x * x), -2.0, 2.0,
-              "``2 / sqrt(pi) * exp(x**2)``.")
-dawsn = _unary("dawsn", lambda ans, x: 1.0 - 2.0 * x * ans, -3.0, 3.0,
-               "``1 - 2 x dawsn(x)``.")
-exp1 = _unary("exp1", lambda ans, x: -exp(-x) / x, 0.2, 4.0, "``-exp(-x) / x``.")
-expi = _unary("expi", lambda ans, x: exp(x) / x, 0.2, 4.0, "``exp(x) / x``.",
-              magnitude=True)
-wrightomega = _unary("wrightomega", lambda ans, x: ans / (1.0 + ans), -3.0, 3.0,
-                     "``w / (1 + w)`` with ``w = wrightomega(x)``.")
-cosm1 = _unary("cosm1", lambda ans, x: -sin(x), -3.0, 3.0, "``-sin(x)``.")
+erfi = unary("special.erfi", sp.erfi, lambda ans, x: (2.0 / _SQRT_PI) * exp(x * x),
+             Domain(ranges=((-2.0, 2.0),)),
+             **_scipy("erfi", "``2 / sqrt(pi) * exp(x**2)``."))
+dawsn = unary("special.dawsn", sp.dawsn, lambda ans, x: 1.0 - 2.0 * x * ans,
+              Domain(ranges=((-3.0, 3.0),)),
+              **_scipy("dawsn", "``1 - 2 x dawsn(x)``."))
+exp1 = unary("special.exp1", sp.exp1, lambda ans, x: -exp(-x) / x,
+             Domain(ranges=((0.2, 4.0),)),
+             **_scipy("exp1", "``-exp(-x) / x``."))
+expi = unary("special.expi", sp.expi, lambda ans, x: exp(x) / x,
+             Domain(ranges=((0.2, 4.0),), magnitude=True),
+             **_scipy("expi", "``exp(x) / x``."))
+wrightomega = unary("special.wrightomega", sp.wrightomega, lambda ans, x: ans / (1.0 + ans),
+                    Domain(ranges=((-3.0, 3.0),)),
+                    **_scipy("wrightomega", "``w / (1 + w)`` with ``w = wrightomega(x)``."))
+cosm1 = unary("special.cosm1", sp.cosm1, lambda ans, x: -sin(x),
+              Domain(ranges=((-3.0, 3.0),)),
+              **_scipy("cosm1", "``-sin(x)``."))
 
 
 def _spence_derivative(ans: Any, z: Any) -> Any:
@@ -379,8 +418,9 @@ def _spence_derivative(ans: Any, z: Any) -> Any:
     return where(near_one, -1.0 + u * (0.5 - u / 3.0), log(safe) / (1.0 - safe))
 
 
-spence = _unary("spence", _spence_derivative, 0.2, 3.0,
-                "``log(z) / (1 - z)`` (``-1`` at ``z = 1``).")
+spence = unary("special.spence", sp.spence, _spence_derivative,
+               Domain(ranges=((0.2, 3.0),)),
+               **_scipy("spence", "``log(z) / (1 - z)`` (``-1`` at ``z = 1``)."))
 
 # --- Bessel functions -----------------------------------------------------------------------
 
@@ -396,9 +436,11 @@ def _order_rule(name: str, derivative: Any) -> tuple:
 
 
 def _bessel(name: str, derivative: Any, low: float, formula: str) -> Any:
+    """A Bessel function ``f(v, x)`` of order ``v`` (not differentiable in it)."""
     vjps, jvps = _order_rule(name, derivative)
     domain = Domain(examples=_order_examples([0.0, 0.5, 1.0, 2.0], low, 4.0))
-    return _binary(name, vjps, jvps, domain, formula + " ``v`` is an order.")
+    return binary("special." + name, getattr(sp, name), vjps, jvps, domain,
+                  **_scipy(name, formula + " ``v`` is an order."))
 
 
 jv = _bessel("jv", lambda ans, v, x: 0.5 * (jv(v - 1.0, x) - jv(v + 1.0, x)), 0.3,
@@ -413,13 +455,21 @@ ive = _bessel("ive", lambda ans, v, x: 0.5 * (ive(v - 1.0, x) + ive(v + 1.0, x))
 kv = _bessel("kv", lambda ans, v, x: -0.5 * (kv(v - 1.0, x) + kv(v + 1.0, x)), 0.3,
              "``-(kv(v - 1, x) + kv(v + 1, x)) / 2`` for ``x``.")
 
-j0 = _unary("j0", lambda ans, x: -j1(x), -6.0, 6.0, "``-j1(x)``.")
-j1 = _unary("j1", lambda ans, x: 0.5 * (j0(x) - jv(2.0, x)), -6.0, 6.0,
-            "``(j0(x) - jv(2, x)) / 2``.")
-y0 = _unary("y0", lambda ans, x: -y1(x), 0.5, 6.0, "``-y1(x)``.")
-y1 = _unary("y1", lambda ans, x: 0.5 * (y0(x) - yv(2.0, x)), 0.5, 6.0,
-            "``(y0(x) - yv(2, x)) / 2``.")
-i0 = _unary("i0", lambda ans, x: i1(x), -3.0, 3.0, "``i1(x)``.")
+j0 = unary("special.j0", sp.j0, lambda ans, x: -j1(x),
+           Domain(ranges=((-6.0, 6.0),)),
+           **_scipy("j0", "``-j1(x)``."))
+j1 = unary("special.j1", sp.j1, lambda ans, x: 0.5 * (j0(x) - jv(2.0, x)),
+           Domain(ranges=((-6.0, 6.0),)),
+           **_scipy("j1", "``(j0(x) - jv(2, x)) / 2``."))
+y0 = unary("special.y0", sp.y0, lambda ans, x: -y1(x),
+           Domain(ranges=((0.5, 6.0),)),
+           **_scipy("y0", "``-y1(x)``."))
+y1 = unary("special.y1", sp.y1, lambda ans, x: 0.5 * (y0(x) - yv(2.0, x)),
+           Domain(ranges=((0.5, 6.0),)),
+           **_scipy("y1", "``(y0(x) - yv(2, x)) / 2``."))
+i0 = unary("special.i0", sp.i0, lambda ans, x: i1(x),
+           Domain(ranges=((-3.0, 3.0),)),
+           **_scipy("i0", "``i1(x)``."))
 def _i1_derivative(ans: Any, x: Any) -> Any:
     # SciPy's iv(2, x) is NaN for subnormal x; near 0 use i1'(x) = 1/2 + 3 x**2 / 16 + ...
     near_zero = less(absolute(x), 1e-6)
@@ -427,27 +477,17 @@ def _i1_derivative(ans: Any, x: Any) -> Any:
     return where(near_zero, 0.5 + 0.1875 * x * x, 0.5 * (i0(safe) + iv(2.0, safe)))
 
 
-i1 = _unary("i1", _i1_derivative, -3.0, 3.0, "``(i0(x) + iv(2, x)) / 2``.")
-i0e = _unary("i0e", lambda ans, x: i1e(x) - sign(x) * ans, 0.2, 3.0,
-             "``i1e(x) - sign(x) i0e(x)``.", magnitude=True)
-i1e = _unary("i1e", lambda ans, x: 0.5 * (i0e(x) + ive(2.0, x)) - sign(x) * ans, 0.2, 3.0,
-             "``(i0e(x) + ive(2, x)) / 2 - sign(x) i1e(x)``.", magnitude=True)
+i1 = unary("special.i1", sp.i1, _i1_derivative,
+           Domain(ranges=((-3.0, 3.0),)),
+           **_scipy("i1", "``(i0(x) + iv(2, x)) / 2``."))
+i0e = unary("special.i0e", sp.i0e, lambda ans, x: i1e(x) - sign(x) * ans,
+            Domain(ranges=((0.2, 3.0),), magnitude=True),
+            **_scipy("i0e", "``i1e(x) - sign(x) i0e(x)``."))
+i1e = unary("special.i1e", sp.i1e, lambda ans, x: 0.5 * (i0e(x) + ive(2.0, x)) - sign(x) * ans,
+            Domain(ranges=((0.2, 3.0),), magnitude=True),
+            **_scipy("i1e", "``(i0e(x) + ive(2, x)) / 2 - sign(x) i1e(x)``."))
 
 # --- reductions along axes: logsumexp, softmax, log_softmax --------------------------------
-
-
-def _declare(name: str, impl: Any, vjps: tuple, jvps: tuple, examples: Any) -> Primitive:
-    return Primitive("special." + name, impl, vjps, jvps, Domain(examples=examples))
-
-
-def _export(prim: Primitive, numpy_fun: Any) -> Any:
-    def decorate(fun: Any) -> Any:
-        name, doc = fun.__name__, fun.__doc__
-        _register(fun, prim, numpy_fun, doc)
-        fun.__name__ = fun.__qualname__ = name
-        return fun
-
-    return decorate
 
 
 def _kept(value: Any, x: Any, axis: Any, keepdims: bool) -> Any:
@@ -516,14 +556,15 @@ def _logsumexp_sign_impl(a: Any, b: Any, axis: Any = None, keepdims: bool = Fals
 
 
 #: The sign returned with ``return_sign=True``: a constant for differentiation.
-_LOGSUMEXP_SIGN = Primitive("special.logsumexp_sign", _logsumexp_sign_impl, (), (), None,
+_LOGSUMEXP_SIGN = primitive("special.logsumexp_sign", _logsumexp_sign_impl, (), (),
                             nondiff=True)
 
-_LOGSUMEXP = _declare("logsumexp", _logsumexp_impl, (_logsumexp_a, _logsumexp_b),
-                      (_logsumexp_tangent_a, _logsumexp_tangent_b), _logsumexp_examples)
+_LOGSUMEXP = primitive("special.logsumexp", _logsumexp_impl, (_logsumexp_a, _logsumexp_b),
+                       (_logsumexp_tangent_a, _logsumexp_tangent_b),
+                       domain=Domain(examples=_logsumexp_examples))
 
 
-@_export(_LOGSUMEXP, None)
+@export(primitive=_LOGSUMEXP)
 def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
               return_sign: bool = False) -> Any:
     """Differentiable :func:`scipy.special.logsumexp`: ``log(sum(b * exp(a), axis))``.
@@ -540,7 +581,7 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
     >>> ad.grad(logsumexp)(np.log(np.array([1.0, 3.0])))
     array([0.25, 0.75])
     """
-    if type(a) is not Tracer and type(b) is not Tracer:
+    if not any_traced((a, b)):
         return sp.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
     weights = 1.0 if b is None else b
     axes = normalize_axis(axis, ndim_of(a), "scipy.special.logsumexp")
@@ -570,11 +611,11 @@ def _softmax_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), {"axis": axis_params(draw, st, x.ndim)["axis"]}
 
 
-_SOFTMAX = _declare("softmax", _softmax_impl, (_softmax_vjp,), (_softmax_jvp,),
-                    _softmax_examples)
+_SOFTMAX = primitive("special.softmax", _softmax_impl, (_softmax_vjp,), (_softmax_jvp,),
+                     domain=Domain(examples=_softmax_examples))
 
 
-@_export(_SOFTMAX, None)
+@export(primitive=_SOFTMAX)
 def softmax(x: Any, axis: Any = None) -> Any:
     """Differentiable :func:`scipy.special.softmax` (over all axes when ``axis`` is None).
 
@@ -605,11 +646,11 @@ def _log_softmax_jvp(t: Any, ans: Any, x: Any, axis: Any = None) -> Any:
     return t - _sum(exp(ans) * t, axis=axis, keepdims=True)
 
 
-_LOG_SOFTMAX = _declare("log_softmax", _log_softmax_impl, (_log_softmax_vjp,),
-                        (_log_softmax_jvp,), _softmax_examples)
+_LOG_SOFTMAX = primitive("special.log_softmax", _log_softmax_impl, (_log_softmax_vjp,),
+                         (_log_softmax_jvp,), domain=Domain(examples=_softmax_examples))
 
 
-@_export(_LOG_SOFTMAX, None)
+@export(primitive=_LOG_SOFTMAX)
 def log_softmax(x: Any, axis: Any = None) -> Any:
     """Differentiable :func:`scipy.special.log_softmax`.
 
@@ -636,10 +677,3 @@ __all__ = [
     "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "rel_entr", "rgamma",
     "softmax", "spence", "stdtr", "wrightomega", "xlog1py", "xlogy", "y0", "y1", "yv",
 ]
-
-from adfun.numpy._broadcast import unbroadcast  # noqa: E402
-from adfun.numpy._elementwise import absolute, exp, log, sin  # noqa: E402
-from adfun.numpy._nondiff import less, less_equal, sign, stop_gradient  # noqa: E402
-from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._reductions import sum as _sum  # noqa: E402
-from adfun.numpy._shape import reshape  # noqa: E402

@@ -17,8 +17,8 @@ from typing import Any, Callable
 import numpy as np
 
 from adfun import numpy as anp
-from adfun._pytree import leaf_paths, tree_flatten, tree_unflatten
-from adfun._transforms import jvp, vjp
+from adfun._engine.pytree import leaf_paths, tree_flatten, tree_unflatten
+from adfun._transforms.functional import jvp, vjp
 
 MODES = ("fwd", "rev")
 _MODE_NAMES = {"rev": "reverse mode", "fwd": "forward mode"}

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from adfun._records import EMPTY_PARAMS, Params, Primitive
+from adfun._engine.records import EMPTY_PARAMS, Params, Primitive
 
 #: Reductions programs may use; ``True`` marks those whose derivative needs a unique extremum.
 _REDUCTIONS = {"sum": False, "mean": False, "max": True, "min": True}

@@ -29,7 +29,7 @@ except ImportError as error:  # pragma: no cover - exercised by a subprocess tes
         "adfun.testing.check_grads and numerical_jacobian work without it."
     ) from error
 
-from adfun._records import Params
+from adfun._engine.records import Params
 from adfun.testing._programs import (
     MARGIN,
     VALUE_DEPENDENT,
@@ -184,7 +184,7 @@ def programs(max_ops: int = 10, num_args: int = 1, *, value_dependent: Any = ())
         The most primitive applications drawn (domain-keeping steps come on top).
     num_args : int, optional
         Number of positional arguments.
-    value_dependent : bool or iterable of str, optional
+    value_dependent : bool or tuple of str, optional
         The value-dependent steps allowed, among ``"sort"``, ``"argsort"``, ``"argmax"``,
         ``"where"`` and ``"ties"``; ``True`` for all of them.  None by default.
 

@@ -25,7 +25,7 @@ DASH = "—"
 
 def _rule_names(rules: Any) -> list[bool] | None:
     """Which positional arguments have a rule (``None``: all of a variadic primitive)."""
-    from adfun._records import Variadic
+    from adfun._engine.records import Variadic
 
     if rules is None:
         return []

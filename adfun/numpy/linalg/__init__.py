@@ -14,18 +14,9 @@ from __future__ import annotations
 from numpy.linalg import LinAlgError
 
 from adfun.numpy.linalg._decompositions import cholesky, eigh, eigvalsh, qr, svd, svdvals
+from adfun.numpy.linalg._determinants import det, slogdet
 from adfun.numpy.linalg._eig import eig, eigvals
-from adfun.numpy.linalg._inverse import (
-    det,
-    inv,
-    lstsq,
-    matrix_power,
-    pinv,
-    slogdet,
-    solve,
-    tensorinv,
-    tensorsolve,
-)
+from adfun.numpy.linalg._inverse import inv, matrix_power, solve, tensorinv, tensorsolve
 from adfun.numpy.linalg._norms import cond, matrix_norm, norm, vector_norm
 from adfun.numpy.linalg._products import (
     cross,
@@ -39,6 +30,7 @@ from adfun.numpy.linalg._products import (
     trace,
     vecdot,
 )
+from adfun.numpy.linalg._pseudo_inverse import lstsq, pinv
 
 __all__ = [
     "LinAlgError", "cholesky", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals",

@@ -11,30 +11,35 @@ from typing import Any
 
 import numpy as np
 
-from adfun.numpy._core import shape_of
+from adfun._engine.records import EMPTY_PARAMS, Params
+from adfun._engine.trace import Tracer, bind
+from adfun.numpy._axes import shape_of
+from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._elementwise import absolute
+from adfun.numpy._indexing import getitem
+from adfun.numpy._nondiff import sign
+from adfun.numpy._reductions import sum as _sum
+from adfun.numpy._shape import concatenate, expand_dims, squeeze
 from adfun.numpy.linalg._helpers import (
-    call,
     diag_embed,
     diag_part,
     draw_batch,
     draw_matrix,
     draw_symmetric,
-    export,
     eye_like,
     mask,
     mT,
     off_diagonal_inverse,
     pack,
     pack_values,
-    primitive,
     read_symmetric,
     read_symmetric_adjoint,
     require_matrix,
     require_real,
     safe_reciprocal,
-    traced,
     unpack,
 )
+from adfun.numpy.linalg._inverse import inv, solve
 
 _EighResult = type(np.linalg.eigh(np.eye(1)))
 _SVDResult = type(np.linalg.svd(np.eye(1)))
@@ -64,11 +69,11 @@ def _spd_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (draw_symmetric(draw, st, hnp, n, draw_batch(draw, st), positive=True),), {}
 
 
-_CHOLESKY = primitive("cholesky", np.linalg.cholesky, (_cholesky_vjp,), (_cholesky_jvp,),
-                      _spd_examples)
+_CHOLESKY = primitive("linalg.cholesky", np.linalg.cholesky, (_cholesky_vjp,), (_cholesky_jvp,),
+                      domain=Domain(examples=_spd_examples))
 
 
-@export(_CHOLESKY, np.linalg.cholesky)
+@export(np.linalg.cholesky, primitive=_CHOLESKY)
 def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     """Differentiable :func:`numpy.linalg.cholesky` of symmetric positive definite matrices.
 
@@ -85,13 +90,13 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     array([[0.25, 0.  ],
            [0.  , 0.  ]])
     """
-    if not traced(a):
+    if type(a) is not Tracer:
         return np.linalg.cholesky(a, upper=upper)
     require_real("cholesky", a=a)
     require_matrix("cholesky", "a", a)
     if upper:
-        return mT(call(_CHOLESKY, (mT(a),)))
-    return call(_CHOLESKY, (a,))
+        return mT(bind(_CHOLESKY, (mT(a),), EMPTY_PARAMS))
+    return bind(_CHOLESKY, (a,), EMPTY_PARAMS)
 
 
 # --- eigh ------------------------------------------------------------------------------
@@ -132,7 +137,8 @@ def _symmetric_examples(draw: Any, st: Any, hnp: Any) -> tuple:
         "lower": draw(st.booleans())}
 
 
-_EIGH = primitive("eigh", _eigh_impl, (_eigh_vjp,), (_eigh_jvp,), _symmetric_examples)
+_EIGH = primitive("linalg.eigh", _eigh_impl, (_eigh_vjp,), (_eigh_jvp,),
+                  domain=Domain(examples=_symmetric_examples))
 
 
 def _uplo(function: str, uplo: str) -> bool:
@@ -142,7 +148,7 @@ def _uplo(function: str, uplo: str) -> bool:
     return uplo == "L"
 
 
-@export(_EIGH, np.linalg.eigh)
+@export(np.linalg.eigh, primitive=_EIGH)
 def eigh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - NumPy's name
     """Differentiable :func:`numpy.linalg.eigh`: ``(eigenvalues, eigenvectors)``.
 
@@ -159,12 +165,12 @@ def eigh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - NumPy's name
     array([[0., 0.],
            [0., 1.]])
     """
-    if not traced(a):
+    if type(a) is not Tracer:
         return np.linalg.eigh(a, UPLO=UPLO)
     require_real("eigh", a=a)
     require_matrix("eigh", "a", a)
     n = shape_of(a)[-1]
-    w, v = _eigh_parts(call(_EIGH, (a,), lower=_uplo("eigh", UPLO)), n)
+    w, v = _eigh_parts(bind(_EIGH, (a,), Params(lower=_uplo("eigh", UPLO))), n)
     return _EighResult(w, v)
 
 
@@ -182,11 +188,11 @@ def _eigvalsh_jvp(t: Any, ans: Any, a: Any, lower: bool = True) -> Any:
     return diag_part(mT(v) @ read_symmetric(t, lower) @ v)
 
 
-_EIGVALSH = primitive("eigvalsh", _eigvalsh_impl, (_eigvalsh_vjp,), (_eigvalsh_jvp,),
-                      _symmetric_examples)
+_EIGVALSH = primitive("linalg.eigvalsh", _eigvalsh_impl, (_eigvalsh_vjp,), (_eigvalsh_jvp,),
+                      domain=Domain(examples=_symmetric_examples))
 
 
-@export(_EIGVALSH, np.linalg.eigvalsh)
+@export(np.linalg.eigvalsh, primitive=_EIGVALSH)
 def eigvalsh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - NumPy's name
     """Differentiable :func:`numpy.linalg.eigvalsh`.
 
@@ -199,11 +205,11 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - NumPy's name
     array([[1., 0.],
            [0., 1.]])
     """
-    if not traced(a):
+    if type(a) is not Tracer:
         return np.linalg.eigvalsh(a, UPLO=UPLO)
     require_real("eigvalsh", a=a)
     require_matrix("eigvalsh", "a", a)
-    return call(_EIGVALSH, (a,), lower=_uplo("eigvalsh", UPLO))
+    return bind(_EIGVALSH, (a,), Params(lower=_uplo("eigvalsh", UPLO)))
 
 
 # --- svd -------------------------------------------------------------------------------
@@ -268,10 +274,11 @@ def _svd_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (draw_matrix(draw, st, hnp, m, n, draw_batch(draw, st)),), {}
 
 
-_SVD = primitive("svd", _svd_impl, (_svd_vjp,), (_svd_jvp,), _svd_examples)
+_SVD = primitive("linalg.svd", _svd_impl, (_svd_vjp,), (_svd_jvp,),
+                 domain=Domain(examples=_svd_examples))
 
 
-@export(_SVD, np.linalg.svd)
+@export(np.linalg.svd, primitive=_SVD)
 def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
         hermitian: bool = False) -> Any:
     """Differentiable :func:`numpy.linalg.svd`: ``(U, S, Vh)``, or ``S`` alone.
@@ -292,7 +299,7 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
     array([[1., 0.],
            [0., 0.]])
     """
-    if not traced(a):
+    if type(a) is not Tracer:
         return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
                              hermitian=hermitian)
     require_real("svd", a=a)
@@ -300,14 +307,14 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
     if hermitian:
         return _hermitian_svd(a, compute_uv)
     if not compute_uv:
-        return call(_SVDVALS, (a,))
+        return bind(_SVDVALS, (a,), EMPTY_PARAMS)
     m, n = shape_of(a)[-2:]
     if full_matrices and m != n:
         raise NotImplementedError(
             f"adfun.numpy.linalg.svd: the full U and Vh of a non-square {m}x{n} matrix are "
             f"not unique, so they have no derivative; pass full_matrices=False"
         )
-    return _SVDResult(*_svd_parts(call(_SVD, (a,)), a))
+    return _SVDResult(*_svd_parts(bind(_SVD, (a,), EMPTY_PARAMS), a))
 
 
 def _descending_magnitude_impl(w: Any) -> Any:
@@ -317,7 +324,7 @@ def _descending_magnitude_impl(w: Any) -> Any:
     return (np.arange(n)[:, None] == order[..., None, :]).astype(w.dtype)
 
 
-_DESCENDING = primitive("descending_magnitude", _descending_magnitude_impl, (), (), None,
+_DESCENDING = primitive("linalg.descending_magnitude", _descending_magnitude_impl, (), (),
                         nondiff=True)
 
 
@@ -325,7 +332,7 @@ def _hermitian_svd(a: Any, compute_uv: bool) -> Any:
     """NumPy's ``hermitian=True`` SVD, from ``eigh`` (which reads the lower triangle):
     singular values ``|w|`` in decreasing order, ``U = V P``, ``Vh = (U sign(w P))^T``."""
     w, v = eigh(a)
-    permutation = call(_DESCENDING, (w,))
+    permutation = bind(_DESCENDING, (w,), EMPTY_PARAMS)
     ordered = squeeze(expand_dims(w, -2) @ permutation, -2)
     values = absolute(ordered)
     if not compute_uv:
@@ -348,11 +355,11 @@ def _svdvals_jvp(t: Any, ans: Any, a: Any) -> Any:
     return _sum(u * (t @ mT(vh)), axis=-2)
 
 
-_SVDVALS = primitive("svdvals", _svdvals_impl, (_svdvals_vjp,), (_svdvals_jvp,),
-                     _svd_examples)
+_SVDVALS = primitive("linalg.svdvals", _svdvals_impl, (_svdvals_vjp,), (_svdvals_jvp,),
+                     domain=Domain(examples=_svd_examples))
 
 
-@export(_SVDVALS, getattr(np.linalg, "svdvals", None))
+@export(getattr(np.linalg, "svdvals", None), primitive=_SVDVALS)
 def svdvals(x: Any, /) -> Any:
     """Differentiable :func:`numpy.linalg.svdvals` (singular values, descending).
 
@@ -365,11 +372,11 @@ def svdvals(x: Any, /) -> Any:
     array([[ 0.,  0.],
            [ 0., -1.]])
     """
-    if not traced(x):
+    if type(x) is not Tracer:
         return np.linalg.svd(x, compute_uv=False)
     require_real("svdvals", x=x)
     require_matrix("svdvals", "x", x, square=False)
-    return call(_SVDVALS, (x,))
+    return bind(_SVDVALS, (x,), EMPTY_PARAMS)
 
 
 # --- qr --------------------------------------------------------------------------------
@@ -411,10 +418,11 @@ def _tall_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (draw_matrix(draw, st, hnp, m, n, draw_batch(draw, st)),), {}
 
 
-_QR = primitive("qr", _qr_impl, (_qr_vjp,), (_qr_jvp,), _tall_examples)
+_QR = primitive("linalg.qr", _qr_impl, (_qr_vjp,), (_qr_jvp,),
+                domain=Domain(examples=_tall_examples))
 
 
-@export(_QR, np.linalg.qr)
+@export(np.linalg.qr, primitive=_QR)
 def qr(a: Any, mode: str = "reduced") -> Any:
     """Differentiable :func:`numpy.linalg.qr` (``mode`` ``'reduced'``, ``'complete'``, ``'r'``).
 
@@ -430,7 +438,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     array([[-0.6],
            [-0.8]])
     """
-    if not traced(a):
+    if type(a) is not Tracer:
         return np.linalg.qr(a, mode=mode)
     require_real("qr", a=a)
     require_matrix("qr", "a", a, square=False)
@@ -441,17 +449,9 @@ def qr(a: Any, mode: str = "reduced") -> Any:
             f"use mode='reduced' (or 'r')"
         )
     if m >= n:
-        q, r = _qr_parts(call(_QR, (a,)), a)
+        q, r = _qr_parts(bind(_QR, (a,), EMPTY_PARAMS), a)
     else:
-        q, left = _qr_parts(call(_QR, (getitem(a, (Ellipsis, slice(0, m))),)),
+        q, left = _qr_parts(bind(_QR, (getitem(a, (Ellipsis, slice(0, m))),), EMPTY_PARAMS),
                             getitem(a, (Ellipsis, slice(0, m))))
         r = concatenate([left, mT(q) @ getitem(a, (Ellipsis, slice(m, None)))], axis=-1)
     return r if mode == "r" else _QRResult(q, r)
-
-
-from adfun.numpy._elementwise import absolute  # noqa: E402
-from adfun.numpy._indexing import getitem  # noqa: E402
-from adfun.numpy._nondiff import sign  # noqa: E402
-from adfun.numpy._reductions import sum as _sum  # noqa: E402
-from adfun.numpy._shape import concatenate, expand_dims, squeeze  # noqa: E402
-from adfun.numpy.linalg._inverse import inv, solve  # noqa: E402

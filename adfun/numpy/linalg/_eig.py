@@ -13,30 +13,47 @@ from typing import Any
 
 import numpy as np
 
-from adfun.numpy._core import dtype_of, shape_of
+from adfun._engine.records import EMPTY_PARAMS
+from adfun._engine.trace import Tracer, bind, read_value
+from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._complex import conjugate, imag, real
+from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._elementwise import absolute
+from adfun.numpy._nondiff import argmax, equal, stop_gradient
+from adfun.numpy._reductions import sum as _sum
+from adfun.numpy._selection import where
+from adfun.numpy._shape import expand_dims
 from adfun.numpy.linalg._helpers import (
-    call,
     diag_embed,
     diag_part,
     draw_batch,
-    export,
     mT,
     off_diagonal_inverse,
     pack,
     pack_values,
-    primitive,
     require_matrix,
     require_real,
-    traced,
     unpack,
 )
+from adfun.numpy.linalg._inverse import inv
 
 _EigResult = type(np.linalg.eig(np.eye(1)))
 
 
 def _eig_impl(a: Any) -> Any:
     w, v = np.linalg.eig(a)
-    return pack_values([w, v], a.shape[:-2])
+    return pack_values([w, _positive_largest(v)], a.shape[:-2])
+
+
+def _positive_largest(v: np.ndarray) -> np.ndarray:
+    """``v`` with each eigenvector's largest component (LAPACK makes it real) positive.
+
+    LAPACK leaves that component's sign to chance, and it flips under the smallest change
+    of the matrix: the eigenvectors would not be a function of it to differentiate.
+    """
+    rows = np.argmax(np.abs(v), axis=-2)[..., None, :]
+    largest = np.take_along_axis(v, rows, axis=-2).real
+    return v * np.where(largest < 0, -1.0, 1.0).astype(v.real.dtype)
 
 
 def _parts(packed: Any, n: int) -> list:
@@ -122,17 +139,21 @@ def _nonsymmetric_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (np.asarray(matrices).reshape(batch + (n, n)),), {}
 
 
-_EIG = primitive("eig", _eig_impl, (_eig_vjp,), (_eig_jvp,), _nonsymmetric_examples)
+_EIG = primitive("linalg.eig", _eig_impl, (_eig_vjp,), (_eig_jvp,),
+                 domain=Domain(examples=_nonsymmetric_examples))
 
 
-@export(_EIG, np.linalg.eig)
+@export(np.linalg.eig, primitive=_EIG)
 def eig(a: Any) -> Any:
     """Differentiable :func:`numpy.linalg.eig` of real square matrices (stacks too).
 
     Returns ``(eigenvalues, eigenvectors)``, complex when some eigenvalues are.  The
-    eigenvector derivative follows LAPACK's normalization (unit norm, largest component
-    real) and needs distinct eigenvalues.  Under ``jit`` / ``trace`` it raises
-    :class:`~adfun.StagingError`: whether the results are complex depends on the values.
+    eigenvectors are normalized as LAPACK does (unit norm, largest component real), with
+    that component made positive (LAPACK leaves its sign to chance, so NumPy's
+    eigenvectors may differ from these by a sign, and would not be a differentiable
+    function of ``a``).  The eigenvector derivative needs distinct eigenvalues.  Under
+    ``jit`` / ``trace`` it raises :class:`~adfun.StagingError`: whether the results are
+    complex depends on the values.
 
     Derivative: with ``P = V^{-1} dA V``, ``dw = diag(P)`` and
     ``dV = V (F o P) + V diag(c)``, ``F_ij = 1 / (w_j - w_i)``, ``c`` fixing the gauge.
@@ -145,12 +166,13 @@ def eig(a: Any) -> Any:
     array([[0., 0.],
            [1., 1.]])
     """
-    if not traced(a):
-        return np.linalg.eig(a)
+    if type(a) is not Tracer:
+        result = np.linalg.eig(a)
+        return type(result)(result.eigenvalues, _positive_largest(result.eigenvectors))
     require_real("eig", a=a)
     require_matrix("eig", "a", a)
     _refuse_staging(a, "eig")
-    w, v = _parts(call(_EIG, (a,)), shape_of(a)[-1])
+    w, v = _parts(bind(_EIG, (a,), EMPTY_PARAMS), shape_of(a)[-1])
     return _EigResult(w, v)
 
 
@@ -166,11 +188,11 @@ def _eigvals_jvp(t: Any, ans: Any, a: Any) -> Any:
     return diag_part(inv(v) @ t @ v)
 
 
-_EIGVALS = primitive("eigvals", np.linalg.eigvals, (_eigvals_vjp,), (_eigvals_jvp,),
-                     _nonsymmetric_examples)
+_EIGVALS = primitive("linalg.eigvals", np.linalg.eigvals, (_eigvals_vjp,), (_eigvals_jvp,),
+                     domain=Domain(examples=_nonsymmetric_examples))
 
 
-@export(_EIGVALS, np.linalg.eigvals)
+@export(np.linalg.eigvals, primitive=_EIGVALS)
 def eigvals(a: Any) -> Any:
     """Differentiable :func:`numpy.linalg.eigvals` of real square matrices.
 
@@ -185,19 +207,9 @@ def eigvals(a: Any) -> Any:
     array([[1., 0.],
            [0., 1.]])
     """
-    if not traced(a):
+    if type(a) is not Tracer:
         return np.linalg.eigvals(a)
     require_real("eigvals", a=a)
     require_matrix("eigvals", "a", a)
     _refuse_staging(a, "eigvals")
-    return call(_EIGVALS, (a,))
-
-
-from adfun._trace import read_value  # noqa: E402
-from adfun.numpy._complex import conjugate, imag, real  # noqa: E402
-from adfun.numpy._elementwise import absolute  # noqa: E402
-from adfun.numpy._nondiff import argmax, equal, stop_gradient  # noqa: E402
-from adfun.numpy._reductions import sum as _sum  # noqa: E402
-from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import expand_dims  # noqa: E402
-from adfun.numpy.linalg._inverse import inv  # noqa: E402
+    return bind(_EIGVALS, (a,), EMPTY_PARAMS)

@@ -1,65 +1,24 @@
-"""Shared pieces of ``adfun.numpy.linalg``: registration, matrix helpers, test matrices.
+"""Shared pieces of ``adfun.numpy.linalg``: argument checks, matrix helpers, test matrices.
 
-The rules of the linear-algebra primitives are written with ``adfun.numpy`` functions
-only, so they are differentiable again.  Constant matrices (identities, triangular
-masks) take the dtype of the value they multiply, so float32 stays float32.
+The primitives are declared with the kit (:mod:`adfun.numpy._declare`: ``primitive``,
+``export``) under names ``linalg.<name>``.  Their rules are written with ``adfun.numpy``
+functions only, so they are differentiable again.  Constant matrices (identities,
+triangular masks) take the dtype of the value they multiply, so float32 stays float32.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from adfun._records import NUMPY_OVERRIDES, Params, Primitive
-from adfun._trace import Tracer, bind
-from adfun.numpy._core import REGISTRY, Domain, _register, dtype_of, shape_of
-
-from adfun.numpy._reductions import sum as _sum
-from adfun.numpy._shape import concatenate, expand_dims, reshape, swapaxes
+from adfun._engine.trace import Tracer
+from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._indexing import getitem
 from adfun.numpy._nondiff import equal
+from adfun.numpy._reductions import sum as _sum
 from adfun.numpy._selection import where
-
-PREFIX = "linalg."
-
-
-def primitive(name: str, impl: Callable, vjps: Any, jvps: Any, examples: Callable | None,
-              *, smooth: bool = True, nondiff: bool = False) -> Primitive:
-    """A primitive named ``linalg.<name>`` with its rules and test domain."""
-    domain = None if nondiff else Domain(examples=examples, smooth=smooth)
-    return Primitive(PREFIX + name, impl, vjps, jvps, domain, nondiff)
-
-
-def export(prim: Primitive | None, numpy_fun: Any) -> Callable[[Callable], Callable]:
-    """Register the public wrapper of ``prim`` (or of a composite when ``prim`` is None).
-
-    The wrapper keeps its own ``__name__`` and docstring; plain NumPy calls of
-    ``numpy_fun`` on traced values dispatch to it.
-    """
-
-    def decorate(fun: Callable) -> Callable:
-        name, doc = fun.__name__, fun.__doc__
-        if prim is not None:
-            _register(fun, prim, numpy_fun, doc or "")
-            fun.__name__ = fun.__qualname__ = name
-        elif numpy_fun is not None:
-            NUMPY_OVERRIDES[numpy_fun] = fun
-        return fun
-
-    return decorate
-
-
-def traced(*args: Any) -> bool:
-    for arg in args:
-        if type(arg) is Tracer:
-            return True
-    return False
-
-
-def call(prim: Primitive, args: tuple, **params: Any) -> Any:
-    """Bind ``prim`` to ``args`` (at least one traced) with static ``params``."""
-    return bind(prim, args, Params(params))
+from adfun.numpy._shape import concatenate, expand_dims, reshape, swapaxes
 
 
 def require_real(function: str, **arrays: Any) -> None:
@@ -182,6 +141,12 @@ def draw_batch(draw: Any, st: Any) -> tuple:
     return draw(st.sampled_from([(), (), (2,)]))
 
 
+def square_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """A well-conditioned square matrix (or a stack of two), the only argument."""
+    n = draw(st.integers(1, 3))
+    return (draw_matrix(draw, st, hnp, n, n, draw_batch(draw, st)),), {}
+
+
 def draw_orthogonal(draw: Any, st: Any, hnp: Any, n: int, k: int) -> np.ndarray:
     """An ``n x k`` matrix with orthonormal columns (from a QR of random entries)."""
     from adfun.numpy._examples import array
@@ -231,6 +196,3 @@ def draw_symmetric(draw: Any, st: Any, hnp: Any, n: int, batch: tuple = (),
     symmetric = np.asarray(matrices).reshape(batch + (n, n))
     return (symmetric + np.swapaxes(symmetric, -1, -2)) / 2.0
 
-
-def lookup(name: str) -> Callable:
-    return REGISTRY[PREFIX + name]

@@ -12,14 +12,21 @@ from typing import Any
 
 import numpy as np
 
-from adfun.numpy._core import kept_shape, ndim_of, normalize_axis, shape_of
-from adfun.numpy.linalg._helpers import (
-    call,
-    export,
-    primitive,
-    require_real,
-    traced,
-)
+from adfun._engine.records import Params
+from adfun._engine.trace import Tracer, bind
+from adfun.numpy._axes import dtype_of, kept_shape, ndim_of, normalize_axis, shape_of
+from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._elementwise import absolute, power
+from adfun.numpy._indexing import getitem
+from adfun.numpy._nondiff import any as any_
+from adfun.numpy._nondiff import equal, logical_not, not_equal, sign
+from adfun.numpy._reductions import amax, amin
+from adfun.numpy._reductions import sum as _sum
+from adfun.numpy._selection import where
+from adfun.numpy._shape import astype, moveaxis, reshape
+from adfun.numpy.linalg._decompositions import svdvals
+from adfun.numpy.linalg._helpers import require_real
+from adfun.numpy.linalg._inverse import inv
 
 # --- the p-norm primitive --------------------------------------------------------------
 
@@ -67,16 +74,17 @@ def _pnorm_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), params
 
 
-_PNORM = primitive("vector_norm", _pnorm_impl, (_pnorm_vjp,), (_pnorm_jvp,), _pnorm_examples)
+_PNORM = primitive("linalg.vector_norm", _pnorm_impl, (_pnorm_vjp,), (_pnorm_jvp,),
+                   domain=Domain(examples=_pnorm_examples))
 
 
-@export(_PNORM, None)
+@export(primitive=_PNORM)
 def _pnorm(x: Any, ord: float, axis: Any, keepdims: bool) -> Any:  # noqa: A002
     """The p-norm (``p`` finite, nonzero) over ``axis`` (None: all axes) of a traced array.
 
     Derivative: ``sign(x) |x|^(p-1) / ||x||^(p-1)``, 0 at the zero vector.
     """
-    return call(_PNORM, (x,), ord=float(ord), axis=axis, keepdims=bool(keepdims))
+    return bind(_PNORM, (x,), Params(ord=float(ord), axis=axis, keepdims=bool(keepdims)))
 
 
 # --- norm ------------------------------------------------------------------------------
@@ -103,8 +111,6 @@ def _vector_norm(x: Any, ord: Any, axes: tuple | None, keepdims: bool) -> Any:  
 
 
 def dtype_of_real(x: Any) -> Any:
-    from adfun.numpy._core import dtype_of
-
     dtype = dtype_of(x)
     return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
@@ -136,7 +142,7 @@ def _matrix_norm(x: Any, ord: Any, row: int, col: int, keepdims: bool) -> Any:  
     return _restore_axes(result, shape, (row, col), keepdims)
 
 
-@export(None, np.linalg.norm)
+@export(np.linalg.norm, registered=False)
 def norm(x: Any, ord: Any = None, axis: Any = None,  # noqa: A002 - NumPy's name
          keepdims: bool = False) -> Any:
     """Differentiable :func:`numpy.linalg.norm`, for every ``ord`` NumPy accepts.
@@ -156,7 +162,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None,  # noqa: A002 - NumPy's name
     >>> ad.grad(anp.linalg.norm)(np.zeros(2))
     array([0., 0.])
     """
-    if not traced(x):
+    if type(x) is not Tracer:
         return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
     require_real("norm", x=x)
     ndim = ndim_of(x)
@@ -180,7 +186,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None,  # noqa: A002 - NumPy's name
     raise ValueError(f"adfun.numpy.linalg.norm: axis must name 1 or 2 axes, got {axis!r}")
 
 
-@export(None, getattr(np.linalg, "vector_norm", None))
+@export(getattr(np.linalg, "vector_norm", None), registered=False)
 def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False,
                 ord: Any = 2) -> Any:  # noqa: A002
     """Differentiable :func:`numpy.linalg.vector_norm` (every entry is a vector entry).
@@ -191,14 +197,14 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False,
     >>> ad.grad(lambda x: anp.linalg.vector_norm(x, ord=1))(np.array([[1.0, -2.0]]))
     array([[ 1., -1.]])
     """
-    if not traced(x):
+    if type(x) is not Tracer:
         return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
     require_real("vector_norm", x=x)
     axes = normalize_axis(axis, ndim_of(x), "linalg.vector_norm")
     return _vector_norm(x, ord, axes, keepdims)
 
 
-@export(None, getattr(np.linalg, "matrix_norm", None))
+@export(getattr(np.linalg, "matrix_norm", None), registered=False)
 def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:  # noqa: A002
     """Differentiable :func:`numpy.linalg.matrix_norm` over the last two axes.
 
@@ -208,12 +214,12 @@ def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any: 
     >>> ad.grad(lambda x: anp.linalg.matrix_norm(x, ord=1))(np.array([[1.0, -2.0]]))
     array([[ 0., -1.]])
     """
-    if not traced(x):
+    if type(x) is not Tracer:
         return np.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
     return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
 
 
-@export(None, np.linalg.cond)
+@export(np.linalg.cond, registered=False)
 def cond(x: Any, p: Any = None) -> Any:
     """Differentiable :func:`numpy.linalg.cond`, the condition number.
 
@@ -227,7 +233,7 @@ def cond(x: Any, p: Any = None) -> Any:
     array([[ 0.5,  0. ],
            [ 0. , -1. ]])
     """
-    if not traced(x):
+    if type(x) is not Tracer:
         return np.linalg.cond(x, p)
     require_real("cond", x=x)
     if p is None or p in (2, -2):
@@ -236,15 +242,3 @@ def cond(x: Any, p: Any = None) -> Any:
         smallest = getitem(values, (Ellipsis, -1))
         return smallest / largest if p == -2 else largest / smallest
     return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
-
-
-from adfun.numpy._elementwise import absolute, power  # noqa: E402
-from adfun.numpy._indexing import getitem  # noqa: E402
-from adfun.numpy._nondiff import any as any_  # noqa: E402
-from adfun.numpy._nondiff import equal, logical_not, not_equal, sign  # noqa: E402
-from adfun.numpy._reductions import amax, amin  # noqa: E402
-from adfun.numpy._reductions import sum as _sum  # noqa: E402
-from adfun.numpy._selection import where  # noqa: E402
-from adfun.numpy._shape import astype, moveaxis, reshape  # noqa: E402
-from adfun.numpy.linalg._decompositions import svdvals  # noqa: E402
-from adfun.numpy.linalg._inverse import inv  # noqa: E402

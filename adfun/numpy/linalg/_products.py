@@ -7,34 +7,44 @@ from typing import Any
 
 import numpy as np
 
-from adfun.numpy._core import ndim_of, shape_of
-from adfun.numpy.linalg._helpers import call, export, mT, primitive, traced
+from adfun._engine.records import Params
+from adfun._engine.trace import Tracer, any_traced, bind
+from adfun.numpy._axes import ndim_of, shape_of
+from adfun.numpy._complex import conjugate
+from adfun.numpy._declare import export, primitive
+from adfun.numpy._indexing import getitem
+from adfun.numpy._linear import dot
+from adfun.numpy._linear import matmul as _matmul
+from adfun.numpy._linear import tensordot as _tensordot
+from adfun.numpy._reductions import sum as _sum
+from adfun.numpy._shape import moveaxis, reshape, stack
+from adfun.numpy.linalg._helpers import mT
 
 
-@export(None, getattr(np.linalg, "matrix_transpose", None))
+@export(getattr(np.linalg, "matrix_transpose", None), registered=False)
 def matrix_transpose(x: Any, /) -> Any:
     """Differentiable :func:`numpy.linalg.matrix_transpose` (swap the last two axes)."""
-    if not traced(x):
+    if type(x) is not Tracer:
         return np.swapaxes(x, -1, -2)
     return mT(x)
 
 
-@export(None, getattr(np.linalg, "matmul", None))
+@export(getattr(np.linalg, "matmul", None), registered=False)
 def matmul(x1: Any, x2: Any, /) -> Any:
     """Differentiable :func:`numpy.linalg.matmul` (the same as ``adfun.numpy.matmul``)."""
     return _matmul(x1, x2)
 
 
-@export(None, getattr(np.linalg, "tensordot", None))
+@export(getattr(np.linalg, "tensordot", None), registered=False)
 def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Any:
     """Differentiable :func:`numpy.linalg.tensordot` (``adfun.numpy.tensordot``)."""
     return _tensordot(x1, x2, axes)
 
 
-@export(None, getattr(np.linalg, "outer", None))
+@export(getattr(np.linalg, "outer", None), registered=False)
 def outer(x1: Any, x2: Any, /) -> Any:
     """Differentiable :func:`numpy.linalg.outer` of two vectors."""
-    if not traced(x1, x2):
+    if not any_traced((x1, x2)):
         return np.linalg.outer(x1, x2)
     if ndim_of(x1) != 1 or ndim_of(x2) != 1:
         raise ValueError(f"adfun.numpy.linalg.outer: both arguments must be 1-D, got shapes "
@@ -42,10 +52,10 @@ def outer(x1: Any, x2: Any, /) -> Any:
     return reshape(x1, (-1, 1)) * reshape(x2, (1, -1))
 
 
-@export(None, getattr(np.linalg, "vecdot", None))
+@export(getattr(np.linalg, "vecdot", None), registered=False)
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """Differentiable :func:`numpy.linalg.vecdot`: ``sum(conj(x1) * x2, axis)``."""
-    if not traced(x1, x2):
+    if not any_traced((x1, x2)):
         return np.linalg.vecdot(x1, x2, axis=axis)
     return _sum(conjugate(x1) * x2, axis=axis)
 
@@ -61,18 +71,18 @@ def _diagonal_key(shape: tuple, offset: int) -> tuple:
     return (Ellipsis, cols - offset, cols)
 
 
-@export(None, getattr(np.linalg, "diagonal", None))
+@export(getattr(np.linalg, "diagonal", None), registered=False)
 def diagonal(x: Any, /, *, offset: int = 0) -> Any:
     """Differentiable :func:`numpy.linalg.diagonal` (of the last two axes)."""
-    if not traced(x):
+    if type(x) is not Tracer:
         return np.linalg.diagonal(x, offset=offset)
     return getitem(x, _diagonal_key(shape_of(x), int(offset)))
 
 
-@export(None, getattr(np.linalg, "trace", None))
+@export(getattr(np.linalg, "trace", None), registered=False)
 def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
     """Differentiable :func:`numpy.linalg.trace` (of the last two axes)."""
-    if not traced(x):
+    if type(x) is not Tracer:
         return np.linalg.trace(x, offset=offset, dtype=dtype)
     if dtype is not None:
         raise TypeError("adfun.numpy.linalg.trace: dtype= is not supported on traced values; "
@@ -80,10 +90,10 @@ def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
     return _sum(diagonal(x, offset=offset), axis=-1)
 
 
-@export(None, getattr(np.linalg, "cross", None))
+@export(getattr(np.linalg, "cross", None), registered=False)
 def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """Differentiable :func:`numpy.linalg.cross` of 3-element vectors."""
-    if not traced(x1, x2):
+    if not any_traced((x1, x2)):
         return np.linalg.cross(x1, x2, axis=axis)
     if shape_of(x1)[axis] != 3 or shape_of(x2)[axis] != 3:
         raise ValueError("adfun.numpy.linalg.cross: both arguments must have 3 entries "
@@ -94,14 +104,14 @@ def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     return moveaxis(stack(parts, axis=-1), -1, axis)
 
 
-@export(None, np.linalg.multi_dot)
+@export(np.linalg.multi_dot, registered=False)
 def multi_dot(arrays: Any, *, out: Any = None) -> Any:
     """Differentiable :func:`numpy.linalg.multi_dot`: a chain of ``dot`` products.
 
     On traced values the products are taken left to right (same value up to rounding;
     NumPy may choose another parenthesization for speed).
     """
-    if not traced(*arrays):
+    if not any_traced(arrays):
         return np.linalg.multi_dot(arrays, out=out)
     if out is not None:
         raise TypeError("adfun.numpy.linalg.multi_dot: out= is not supported on traced values")
@@ -117,24 +127,14 @@ def _matrix_rank_impl(a: Any, **options: Any) -> Any:
     return np.linalg.matrix_rank(a, **options)
 
 
-_MATRIX_RANK = primitive("matrix_rank", _matrix_rank_impl, (), (), None, nondiff=True)
+_MATRIX_RANK = primitive("linalg.matrix_rank", _matrix_rank_impl, (), (), nondiff=True)
 
 
-@export(_MATRIX_RANK, np.linalg.matrix_rank)
+@export(np.linalg.matrix_rank, primitive=_MATRIX_RANK)
 def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *,  # noqa: N803
                 rtol: Any = None) -> Any:
     """:func:`numpy.linalg.matrix_rank` on plain or traced values: a constant
     (an integer) for differentiation."""
-    if not traced(A):
+    if type(A) is not Tracer:
         return np.linalg.matrix_rank(A, tol=tol, hermitian=hermitian, rtol=rtol)
-    return call(_MATRIX_RANK, (A,), tol=tol, hermitian=hermitian, rtol=rtol)
-
-
-
-from adfun.numpy._complex import conjugate  # noqa: E402
-from adfun.numpy._indexing import getitem  # noqa: E402
-from adfun.numpy._linear import dot  # noqa: E402
-from adfun.numpy._linear import matmul as _matmul  # noqa: E402
-from adfun.numpy._linear import tensordot as _tensordot  # noqa: E402
-from adfun.numpy._reductions import sum as _sum  # noqa: E402
-from adfun.numpy._shape import moveaxis, reshape, stack  # noqa: E402
+    return bind(_MATRIX_RANK, (A,), Params(tol=tol, hermitian=hermitian, rtol=rtol))

@@ -12,14 +12,14 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from adfun._trace import Tracer
-from adfun.numpy._core import ndim_of, shape_of
+from adfun._engine.trace import any_traced
+from adfun.numpy._axes import ndim_of, shape_of
+from adfun.numpy._elementwise import exp, log
+from adfun.numpy._reductions import sum as _sum
+from adfun.numpy._shape import expand_dims, reshape, squeeze
+from adfun.numpy.linalg import cholesky, diagonal, solve
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
-
-
-def _traced(*args: Any) -> bool:
-    return any(type(arg) is Tracer for arg in args)
 
 
 def logpdf(x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
@@ -37,7 +37,7 @@ def logpdf(x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False)
     array([-1., -2.])
     """
     mean_value = 0.0 if mean is None else mean
-    if not _traced(x, mean, cov):
+    if not any_traced((x, mean, cov)):
         return scipy.stats.multivariate_normal.logpdf(x, mean, cov,
                                                       allow_singular=allow_singular)
     if allow_singular:
@@ -63,14 +63,9 @@ def logpdf(x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False)
 
 def pdf(x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
     """Differentiable ``scipy.stats.multivariate_normal.pdf`` (``exp(logpdf)``)."""
-    if not _traced(x, mean, cov):
+    if not any_traced((x, mean, cov)):
         return scipy.stats.multivariate_normal.pdf(x, mean, cov, allow_singular=allow_singular)
     return exp(logpdf(x, mean, cov, allow_singular))
 
 
 __all__ = ["logpdf", "pdf"]
-
-from adfun.numpy._elementwise import exp, log  # noqa: E402
-from adfun.numpy._reductions import sum as _sum  # noqa: E402
-from adfun.numpy._shape import expand_dims, reshape, squeeze  # noqa: E402
-from adfun.numpy.linalg import cholesky, diagonal, solve  # noqa: E402

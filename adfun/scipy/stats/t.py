@@ -11,13 +11,11 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from adfun._trace import Tracer
+from adfun._engine.trace import any_traced
+from adfun.numpy._elementwise import exp, log
+from adfun.scipy.special import gammaln, log1p, stdtr
 
 _HALF_LOG_PI = float(0.5 * np.log(np.pi))
-
-
-def _traced(*args: Any) -> bool:
-    return any(type(arg) is Tracer for arg in args)
 
 
 def logpdf(x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
@@ -33,7 +31,7 @@ def logpdf(x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     >>> float(ad.grad(t.logpdf)(1.0, 3.0))  # -(df + 1) z / (df + z**2)
     -1.0
     """
-    if not _traced(x, df, loc, scale):
+    if not any_traced((x, df, loc, scale)):
         return scipy.stats.t.logpdf(x, df, loc, scale)
     z = (x - loc) / scale
     half = 0.5 * (df + 1.0)
@@ -43,7 +41,7 @@ def logpdf(x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
 
 def pdf(x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     """Differentiable ``scipy.stats.t.pdf`` (``exp(logpdf)``)."""
-    if not _traced(x, df, loc, scale):
+    if not any_traced((x, df, loc, scale)):
         return scipy.stats.t.pdf(x, df, loc, scale)
     return exp(logpdf(x, df, loc, scale))
 
@@ -51,12 +49,9 @@ def pdf(x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
 def cdf(x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     """Differentiable ``scipy.stats.t.cdf`` in ``x``, ``loc`` and ``scale``
     (``stdtr(df, z)``, whose derivative in ``z`` is the density)."""
-    if not _traced(x, df, loc, scale):
+    if not any_traced((x, df, loc, scale)):
         return scipy.stats.t.cdf(x, df, loc, scale)
     return stdtr(df, (x - loc) / scale)
 
 
 __all__ = ["cdf", "logpdf", "pdf"]
-
-from adfun.numpy._elementwise import exp, log  # noqa: E402
-from adfun.scipy.special import gammaln, log1p, stdtr  # noqa: E402

@@ -1,0 +1,127 @@
+"""The reverse pass: one loop over the nodes in reverse topological order."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from adfun._engine.errors import no_rule_message
+from adfun._engine.graph import toposort
+from adfun._engine.records import OPERATIONS, Joint, Node
+
+_ndarray = np.ndarray
+
+
+def backward(
+    seeds: Iterable[tuple[Node, Any]],
+    inputs: Iterable[Node],
+    order: Sequence[Node] | None = None,
+    consume: bool = False,
+) -> list[Any]:
+    """Propagate output cotangents back to ``inputs``.
+
+    Parameters
+    ----------
+    seeds : iterable of (Node, cotangent)
+        The output nodes and their cotangents (repeated nodes are summed).
+    inputs : iterable of Node
+        The nodes whose cotangents are wanted.
+    order : sequence of Node, optional
+        A topological order containing every node the seeds depend on (a trace's
+        creation order is one); computed from the seeds when omitted.
+    consume : bool, optional
+        Empty ``seeds`` (a list) and ``order`` (a list) while the pass runs, so that a
+        graph nobody else holds is freed node by node behind the pass (its intermediate
+        values with it) instead of at the end.
+
+    Returns
+    -------
+    list
+        One cotangent per input, ``None`` where no path reaches that input.
+    """
+    add = OPERATIONS["add"]
+    cotangents: dict[Node, Any] = {}
+    for node, cotangent in seeds:
+        previous = cotangents.get(node)
+        cotangents[node] = cotangent if previous is None else add(previous, cotangent)
+    if order is None:
+        order = toposort(list(cotangents))
+    if consume:
+        seeds.clear()
+        nodes = _drain(order)
+    else:
+        nodes = reversed(order)
+    pop = cotangents.pop
+    get = cotangents.get
+    for node in nodes:
+        parents = node.parents
+        if not parents:
+            continue
+        g = pop(node, None)
+        if g is None:
+            continue
+        primitive = node.primitive
+        if primitive.nondiff:
+            continue
+        rules = primitive.vjps
+        ans = node.value
+        args = node.args
+        params = node.params
+        if type(rules) is Joint:
+            # One call gives the cotangents of all traced arguments (e.g. a checkpoint).
+            contributions = rules.rule(node.argnums, g, ans, *args, **params)
+            for parent, contribution in zip(parents, contributions):
+                if contribution is not None:
+                    previous = get(parent)
+                    cotangents[parent] = (
+                        contribution if previous is None else add(previous, contribution)
+                    )
+            continue
+        # Rules of one or two arguments and no parameters (most of NumPy) are called with
+        # the arguments spelled out: a call through *args costs ~0.1 us more.
+        arity = 0 if params else len(args)
+        for parent, argnum in zip(parents, node.argnums):
+            try:
+                rule = rules[argnum]
+            except IndexError:
+                rule = None
+            if rule is None:
+                _refuse(primitive, parent, argnum)
+                continue
+            if arity == 2:
+                contribution = rule(g, ans, args[0], args[1])
+            elif arity == 1:
+                contribution = rule(g, ans, args[0])
+            elif params:
+                contribution = rule(g, ans, *args, **params)
+            else:
+                contribution = rule(g, ans, *args)
+            if contribution is None:
+                continue
+            previous = get(parent)
+            if previous is None:
+                cotangents[parent] = contribution
+            elif type(previous) is _ndarray and type(contribution) is _ndarray:
+                # what add(previous, contribution) computes for two arrays, without its
+                # two calls and four type checks
+                cotangents[parent] = previous + contribution
+            else:
+                cotangents[parent] = add(previous, contribution)
+    gradients = []  # (a loop: a list comprehension costs a function call)
+    for node in inputs:
+        gradients.append(get(node))
+    return gradients
+
+
+def _drain(order: list) -> Any:
+    """Yield the nodes of ``order`` last to first, removing each from the list."""
+    pop = order.pop
+    while order:
+        yield pop()
+
+
+def _refuse(primitive: Any, parent: Node, argnum: int) -> None:
+    """A missing rule is an error only for arguments that carry a derivative."""
+    if parent.dtype.kind in "fc":
+        raise NotImplementedError(no_rule_message(primitive.name, argnum, "rev"))

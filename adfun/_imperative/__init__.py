@@ -1,0 +1,1 @@
+"""The machinery under the MXNet-style imperative layer (contexts, recording scopes)."""

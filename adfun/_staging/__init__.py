@@ -1,0 +1,1 @@
+"""Staging: ``ad.jit`` and graph replay (simplification, code generation, listing)."""

@@ -1,0 +1,447 @@
+"""Jacobians and Hessians built on the reverse and forward passes.
+
+``jacrev`` traces the function once and runs one reverse pass per output element;
+``jacfwd`` traces it once and runs one forward pass per input element over the same
+node order.  Both work on traced values too, so they nest (``hessian`` is ``jacfwd`` of
+``jacrev``) and compose with every other transform.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import numpy as np
+
+from adfun._engine.errors import describe
+from adfun._engine.graph import toposort
+from adfun._engine.pytree import leaf_paths, tree_flatten, tree_unflatten
+from adfun._engine.records import OPERATIONS
+from adfun._engine.reverse import backward
+from adfun._engine.trace import Tracer, full_value
+from adfun._transforms.functional import (
+    _check_differentiable,
+    _finish,
+    _gradients,
+    _scalar_seed,
+    _name,
+    _normalize_argnums,
+    _own_node,
+    _shape,
+    _trace_call,
+    _Traced,
+    check_tangent,
+    push_tangents,
+)
+
+
+def _check_outputs(transform: str, fun: Callable, traced: _Traced) -> None:
+    """Every output leaf must be a float array or a float: a Jacobian needs real outputs."""
+    paths = leaf_paths(traced.out_tree, "output")
+    for path, leaf in zip(paths, traced.out_leaves):
+        value = full_value(leaf)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (float, np.floating, np.ndarray)
+        ):
+            raise TypeError(
+                f"{transform}: {_name(fun)} must return float arrays or floats (or a "
+                f"tuple/list/dict of them), but its {path} is {describe(value)}; return "
+                f"non-differentiable values through has_aux=True instead"
+            )
+        if isinstance(value, np.ndarray) and value.dtype.kind != "f":
+            raise TypeError(
+                f"{transform}: {_name(fun)} must return float arrays, but its {path} has "
+                f"dtype {value.dtype}; convert it with .astype(float) or return it through "
+                f"has_aux=True"
+            )
+
+
+def _one_hots(value: Any):
+    """Yield the one-hot arrays (seeds or tangents) for every element of ``value``."""
+    value = full_value(value)
+    shape = _shape(value)
+    dtype = np.result_type(value)
+    size = int(np.prod(shape))
+    for flat in range(size):
+        seed = np.zeros(size, dtype)
+        seed[flat] = 1
+        seed = seed.reshape(shape)
+        yield seed if isinstance(value, np.ndarray) else seed[()]
+
+
+def _assemble(rows: list, lead_shape: tuple, tail_shape: tuple, template: Any) -> Any:
+    """Stack ``rows`` (one per element of ``lead_shape``) into ``lead_shape + tail_shape``."""
+    if lead_shape == ():
+        return rows[0]  # one row, already of tail_shape and of the right type
+    if any(type(row) is Tracer for row in rows):
+        stacked = OPERATIONS["stack"](rows)
+        return OPERATIONS["reshape"](stacked, lead_shape + tail_shape)
+    result = np.stack([np.asarray(row) for row in rows]) if rows else np.zeros(
+        (0,) + tail_shape, np.result_type(full_value(template))
+    )
+    return result.reshape(lead_shape + tail_shape)
+
+
+def _per_argument(traced: _Traced, flat: list, as_tuple: bool) -> Any:
+    """Group per-input-leaf blocks by differentiated argument, rebuilt as its pytree."""
+    results = []
+    start = 0
+    for leaves, tree in zip(traced.in_leaves, traced.in_trees):
+        results.append(tree_unflatten(tree, flat[start : start + len(leaves)]))
+        start += len(leaves)
+    return tuple(results) if as_tuple else results[0]
+
+
+def jacrev(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callable:
+    """Return a function computing the Jacobian of ``fun`` in reverse mode.
+
+    ``fun`` is traced once; one reverse pass runs per output element, so ``jacrev`` suits
+    functions with fewer outputs than inputs.
+
+    Parameters
+    ----------
+    fun : callable or Graph
+        Returns a float array or float, or a tuple/list/dict of them.
+    argnums : int or tuple of int, optional
+        Which positional arguments to differentiate with respect to (default 0).
+    has_aux : bool, optional
+        Whether ``fun`` returns ``(output, aux)``; the result is then ``(jacobian, aux)``.
+
+    Returns
+    -------
+    callable
+        Same arguments as ``fun``.  For one output array ``y`` and one argument ``x`` it
+        returns an array of shape ``y.shape + x.shape`` (``[i, j] = dy_i / dx_j``) with
+        ``x``'s dtype.  Pytree outputs give the output's structure with, at each leaf, the
+        argument's structure (a tuple over ``argnums`` when ``argnums`` is a tuple).
+
+    Raises
+    ------
+    TypeError
+        If an output is not a float array or float.
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> ad.jacrev(lambda x: x[:2] * x[1:])(np.array([1.0, 2.0, 3.0]))
+    array([[2., 1., 0.],
+           [0., 3., 2.]])
+    """
+
+    return _jacrev(fun, argnums, has_aux, "jacrev")
+
+
+def _jacrev(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Callable:
+    @functools.wraps(fun)
+    def jacrev_fun(*args: Any, **kwargs: Any) -> Any:
+        positions, as_tuple = _normalize_argnums(transform, argnums, len(args))
+        traced = _trace_call(transform, fun, args, positions, has_aux, kwargs)
+        _check_outputs(transform, fun, traced)
+        in_values = [leaf for leaves in traced.in_leaves for leaf in leaves]
+        per_output = []
+        for leaf in traced.out_leaves:
+            node = _own_node(traced.trace, leaf)
+            value = full_value(leaf)
+            rows: list[list] = [[] for _ in in_values]
+            for seed in _one_hots(value):
+                cotangents = backward([(node, seed)] if node is not None else [],
+                                      traced.inputs, traced.trace.nodes)
+                for row, cotangent, primal in zip(rows, cotangents, in_values):
+                    row.append(_finish(cotangent, primal))
+            blocks = [
+                _assemble(row, _shape(value), _shape(primal), primal)
+                for row, primal in zip(rows, in_values)
+            ]
+            per_output.append(_per_argument(traced, blocks, as_tuple))
+        jacobian = tree_unflatten(traced.out_tree, per_output)
+        return (jacobian, traced.aux) if has_aux else jacobian
+
+    return jacrev_fun
+
+
+def jacobian(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callable:
+    """Return a function computing the Jacobian of ``fun`` (reverse mode, see :func:`jacrev`).
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> ad.jacobian(anp.sin)(np.zeros(2))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    return jacrev(fun, argnums, has_aux=has_aux)
+
+
+def jacfwd(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callable:
+    """Return a function computing the Jacobian of ``fun`` in forward mode.
+
+    ``fun`` is traced once; one forward pass runs over the recorded nodes per input
+    element, so ``jacfwd`` suits functions with more outputs than inputs.  The result has
+    the same layout as :func:`jacrev`'s, with each output's dtype.
+
+    Parameters
+    ----------
+    fun : callable or Graph
+        Returns a float array or float, or a tuple/list/dict of them.
+    argnums : int or tuple of int, optional
+        Which positional arguments to differentiate with respect to (default 0).
+    has_aux : bool, optional
+        Whether ``fun`` returns ``(output, aux)``; the result is then ``(jacobian, aux)``.
+
+    Returns
+    -------
+    callable
+        Same arguments as ``fun``, returning an array of shape ``y.shape + x.shape`` for
+        one output ``y`` and one argument ``x`` (pytrees as for :func:`jacrev`).
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> ad.jacfwd(lambda x: x ** 2)(np.array([1.0, 2.0]))
+    array([[2., 0.],
+           [0., 4.]])
+    """
+
+    return _jacfwd(fun, argnums, has_aux, "jacfwd")
+
+
+def _jacfwd(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Callable:
+    @functools.wraps(fun)
+    def jacfwd_fun(*args: Any, **kwargs: Any) -> Any:
+        positions, as_tuple = _normalize_argnums(transform, argnums, len(args))
+        traced = _trace_call(transform, fun, args, positions, has_aux, kwargs)
+        _check_outputs(transform, fun, traced)
+        out_nodes = [_own_node(traced.trace, leaf) for leaf in traced.out_leaves]
+        order = toposort([node for node in out_nodes if node is not None])
+        in_values = [leaf for leaves in traced.in_leaves for leaf in leaves]
+        # columns[i][j]: the tangents of output i, one per element of input leaf j.
+        columns: list[list[list]] = [[[] for _ in in_values] for _ in traced.out_leaves]
+        for j, (node, primal) in enumerate(zip(traced.inputs, in_values)):
+            for tangent in _one_hots(primal):
+                out_tangents = push_tangents(traced, {node: tangent}, order)
+                for i, out_tangent in enumerate(out_tangents):
+                    columns[i][j].append(out_tangent)
+        per_output = []
+        for i, leaf in enumerate(traced.out_leaves):
+            out_shape = _shape(full_value(leaf))
+            blocks = []
+            for j, primal in enumerate(in_values):
+                # Stacked along a leading input axis, then moved behind the output axes.
+                block = _assemble(columns[i][j], _shape(primal), out_shape, leaf)
+                blocks.append(_move_front_to_back(block, len(_shape(primal))))
+            per_output.append(_per_argument(traced, blocks, as_tuple))
+        jacobian = tree_unflatten(traced.out_tree, per_output)
+        return (jacobian, traced.aux) if has_aux else jacobian
+
+    return jacfwd_fun
+
+
+def _move_front_to_back(block: Any, count: int) -> Any:
+    """Move the first ``count`` axes of ``block`` to the end."""
+    ndim = len(_shape(block))
+    if count == 0 or count == ndim:
+        return block
+    axes = tuple(range(count, ndim)) + tuple(range(count))
+    if type(block) is Tracer:
+        return OPERATIONS["transpose"](block, axes)
+    return np.transpose(block, axes)
+
+
+def hessian(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callable:
+    """Return a function computing the Hessian of the scalar function ``fun``.
+
+    Forward over reverse: ``jacfwd(jacrev(fun, argnums), argnums)``.
+
+    Parameters
+    ----------
+    fun : callable or Graph
+        Returns a real scalar (or, more generally, float arrays: the result then has shape
+        ``out.shape + x.shape + x.shape``).
+    argnums : int or tuple of int, optional
+        With a tuple, the result is a nested tuple: ``H[i][j]`` has shape
+        ``x_i.shape + x_j.shape``.
+    has_aux : bool, optional
+        Whether ``fun`` returns ``(output, aux)``; the result is then ``(hessian, aux)``.
+
+    Returns
+    -------
+    callable
+        Same arguments as ``fun``, returning an array of shape ``x.shape + x.shape``.
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> ad.hessian(lambda x: anp.sum(x ** 3))(np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    return _jacfwd(_jacrev(fun, argnums, has_aux, "hessian"), argnums, has_aux, "hessian")
+
+
+def hvp(fun: Callable) -> Callable:
+    """Return a function computing Hessian-vector products of the scalar function ``fun``.
+
+    ``hvp(fun)(x, v)`` is ``H(x) @ v`` (for arrays: ``tensordot(H, v, v.ndim)``), computed
+    forward over reverse, as the forward-mode derivative of ``grad(fun)`` at ``x`` along
+    ``v``, without forming the Hessian: it costs a small multiple of one gradient.
+
+    The gradient itself is not wanted, only its derivative, so its last step is not
+    computed where that step is a product with a constant (``A @ x``, ``dot(x, w)``,
+    ``tensordot``): the transposed product is applied to the derivative of its cotangent
+    directly, which is exact, as the step is linear in the cotangent.  For
+    ``sum(tanh(A @ x)**2)`` that leaves three matrix-vector products, as by hand.
+
+    Parameters
+    ----------
+    fun : callable or Graph
+        A function of one argument ``x`` (a float array, float or pytree of them)
+        returning a real scalar.
+
+    Returns
+    -------
+    callable
+        ``hvp_fun(x, v)``, with ``v`` of ``x``'s structure, shapes and dtypes, returning a
+        value of that structure too.
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> ad.hvp(lambda x: anp.sum(x ** 3))(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    array([ 6., 12.])
+    """
+
+    @functools.wraps(fun)
+    def hvp_fun(x: Any, v: Any) -> Any:
+        x_leaves, x_tree = tree_flatten(x)
+        v_leaves, v_tree = tree_flatten(v)
+        if v_tree != x_tree:
+            raise TypeError(
+                f"hvp: v has structure {v_tree}, but x has structure {x_tree}; v must have "
+                f"exactly x's structure"
+            )
+        primals = [_check_differentiable("hvp", path, leaf)
+                   for path, leaf in zip(leaf_paths(x_tree, "argument 0"), x_leaves)]
+        tangents = [check_tangent("hvp", path, leaf, primal)
+                    for path, primal, leaf in zip(leaf_paths(x_tree, "v"), primals, v_leaves)]
+        last_steps: list = []  # the skipped steps, found while the gradient is traced
+        moving: list = []  # per leaf of x: whether the rest of its gradient depends on x
+
+        def gradient(x: Any) -> tuple:
+            partial, carried, steps, depends = _gradient_but_last_steps(fun, x)
+            last_steps.extend(steps)
+            moving.extend(depends)
+            return partial, carried
+
+        # jvp(gradient, (x,), (v,)) without what hvp does not need: v is checked above,
+        # and the primal outputs (the gradient) are not unwrapped.
+        traced = _trace_call("hvp", gradient, (x,), (0,), False)
+        # Only the nodes the gradient needs: not those of fun's value, whose tangent
+        # (the directional derivative of fun) hvp does not return.
+        needed = toposort([leaf.node for leaf in traced.out_leaves
+                           if type(leaf) is Tracer and leaf.trace is traced.trace])
+        partial, carried = tree_unflatten(
+            traced.out_tree, push_tangents(traced, dict(zip(traced.inputs, tangents)), needed))
+        if not last_steps:
+            return partial
+        leaves, tree = tree_flatten(partial)
+        totals: dict[int, Any] = {}
+        for index, rule, g_index, ans, args, params in last_steps:
+            if g_index is None:  # a constant cotangent: no derivative
+                continue
+            contribution = rule(carried[g_index], ans, *args, **params)
+            if contribution is not None:
+                previous = totals.get(index)
+                totals[index] = (contribution if previous is None
+                                 else OPERATIONS["add"](previous, contribution))
+        for index, total in totals.items():
+            total = _finish(total, primals[index])
+            # Where nothing else of the gradient moves with x, its tangent is zeros.
+            leaves[index] = OPERATIONS["add"](leaves[index], total) if moving[index] else total
+        return tree_unflatten(tree, leaves)
+
+    return hvp_fun
+
+
+def _gradient_but_last_steps(fun: Callable, x: Any) -> tuple:
+    """``grad(fun)(x)`` without the steps that end in ``x`` and are products with constants.
+
+    Returns the gradient of the other steps, the cotangents of the skipped nodes that
+    depend on ``x``'s trace (whose tangents ``hvp`` needs), the skipped steps as
+    ``(input index, rule, index into those cotangents or None, ans, args, params)``, and
+    per input whether the gradient of the other steps depends on ``x``'s trace.
+    """
+    traced = _trace_call("hvp", fun, (x,), (0,), False)
+    if traced.out_tree.kind != "leaf":
+        _scalar_seed("hvp", fun, traced.out)
+    out = traced.out_leaves[0]
+    seed = _scalar_seed("hvp", fun, out)
+    node = _own_node(traced.trace, out)
+    seeds = [(node, seed)] if node is not None else []
+    del out, node
+    x_leaves = tree_flatten(x)[0]
+    outer = x_leaves[0].trace if x_leaves and type(x_leaves[0]) is Tracer else None
+    skipped = _last_linear_steps(traced, outer)
+    nodes = traced.trace.nodes
+    if skipped:
+        skipped_ids = {id(node) for node in skipped}
+        order = [node for node in nodes if id(node) not in skipped_ids]
+        nodes.clear()
+    else:
+        order = nodes
+    traced.out = traced.out_leaves = None
+    cotangents = backward(seeds, traced.inputs + skipped, order, consume=True)
+    count = len(traced.inputs)
+    partial = _gradients(traced, cotangents[:count])[0]
+    depends = [type(g) is Tracer and g.trace is outer for g in cotangents[:count]]
+    position = {id(node): index for index, node in enumerate(traced.inputs)}
+    carried: list = []
+    steps: list = []
+    for node, g in zip(skipped, cotangents[count:]):
+        if g is None:
+            continue
+        g_index = None
+        if type(g) is Tracer and g.trace is outer:
+            g_index = len(carried)
+            carried.append(g)
+        ans = _strip_layer(node.value, outer)
+        args = tuple(_strip_layer(arg, outer) for arg in node.args)
+        for parent, argnum in zip(node.parents, node.argnums):
+            steps.append((position[id(parent)], node.primitive.vjps[argnum], g_index, ans,
+                          args, node.params))
+    return partial, carried, steps, depends
+
+
+def _last_linear_steps(traced: _Traced, outer: Any) -> list:
+    """The nodes fed by the traced inputs alone whose reverse rules read only constants.
+
+    Their contributions to the gradient are linear in their cotangents with constant
+    coefficients (see :func:`adfun._engine.records.reads_only`), so their derivative is the rule
+    applied to the derivative of the cotangent.
+    """
+    inputs = {id(node) for node in traced.inputs}
+    found = []
+    for node in traced.trace.nodes:
+        parents = node.parents
+        if not parents or node.primitive.nondiff:
+            continue
+        rules = node.primitive.vjps
+        if type(rules) is not tuple or any(id(parent) not in inputs for parent in parents):
+            continue
+        argnums = node.argnums
+        for argnum in argnums:
+            reads = getattr(rules[argnum] if argnum < len(rules) else None, "reads", None)
+            if reads is None or any(
+                position in argnums
+                or (type(node.args[position]) is Tracer and node.args[position].trace is outer)
+                for position in reads
+            ):
+                break
+        else:
+            found.append(node)
+    return found
+
+
+def _strip_layer(value: Any, trace: Any) -> Any:
+    """``value`` without ``trace``'s layer of tracing (outer layers are kept)."""
+    return value.value if type(value) is Tracer and value.trace is trace else value
+

@@ -1,0 +1,338 @@
+"""The declaration kit: the one way to declare a primitive and export a NumPy-named function.
+
+Everything ``adfun.numpy``, ``adfun.numpy.linalg``, ``adfun.numpy.fft``, ``adfun.scipy``
+and the user-facing :func:`adfun.primitive` offer is declared with two calls:
+
+* :func:`primitive` builds the record of an operation the engine can differentiate: its
+  name, its implementation on plain values, its reverse (VJP) and forward (JVP) rules,
+  its test domain, and the room the coming rules need (a batching rule, a complex test
+  domain, the array backends it supports).  Rules are flat functions
+  ``rule(g, ans, *args, **params)`` / ``rule(t, ans, *args, **params)``, one per
+  positional argument (``None``: not differentiable in that argument), declared beside
+  the primitive.
+* :func:`export` is the decorator that makes a function public under its NumPy (or SciPy)
+  name: it registers it in the rule table (:data:`REGISTRY` for a primitive's wrapper,
+  :data:`COMPOSITES` for a function written exactly with other differentiable functions),
+  in the engine's operation table, and as the override NumPy's dispatch protocols call
+  for ``numpy_fun``.
+
+:func:`unary`, :func:`binary`, :func:`nondifferentiable` and :func:`function_of_values`
+are shorthands built on those two for the commonest shapes of primitive (elementwise in
+one or two arguments, a constant for differentiation, a function of nested values).  A
+wrapper tests ``any_traced`` (or ``type(x) is Tracer`` for one argument) and either goes
+straight to NumPy or binds the primitive.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import attrs
+import numpy as np
+
+from adfun._engine.records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
+from adfun._engine.trace import Tracer, bind, bind_binary, bind_unary
+from adfun.numpy._fast import scale_fresh
+
+#: Every primitive's public function, by the primitive's name (``"sin"``,
+#: ``"linalg.det"``, ``"special.erf"``).
+REGISTRY: dict[str, Any] = {}
+#: Every differentiable function built exactly from other differentiable functions (its
+#: derivatives follow from theirs), by public name; each has a ``domain`` attribute.
+COMPOSITES: dict[str, Any] = {}
+
+#: The backends every primitive supports today.
+NUMPY_ONLY = frozenset({"numpy"})
+
+
+@attrs.frozen
+class Domain:
+    """Where a primitive's rules are tested.
+
+    Attributes
+    ----------
+    ranges : tuple of (low, high)
+        For elementwise primitives: the interval each positional argument is drawn from.
+        A negative ``low`` with ``magnitude=True`` means ``low <= |x| <= high`` instead.
+    magnitude : bool
+        Draw ``|x|`` from the range and a random sign (keeps away from a kink at 0).
+    smooth : bool
+        Whether second derivatives are checked too.
+    examples : callable or None
+        ``examples(draw, st, hnp) -> (args, params)`` for primitives whose arguments are
+        not simply broadcastable arrays (shapes, indices, axes, matrices...).
+    """
+
+    ranges: tuple = ()
+    magnitude: bool = False
+    smooth: bool = True
+    examples: Callable | None = None
+
+
+def primitive(
+    name: str,
+    impl: Callable,
+    vjps: Any = (),
+    jvps: Any = None,
+    *,
+    domain: Domain | None = None,
+    nondiff: bool = False,
+    traced_impl: Callable | None = None,
+    batch: Callable | None = None,
+    complex_domain: Domain | None = None,
+    backends: frozenset = NUMPY_ONLY,
+) -> Primitive:
+    """Declare an operation the engine can differentiate.
+
+    Parameters
+    ----------
+    name : str
+        The name in graphs and in :data:`REGISTRY`: NumPy's (``"sin"``), prefixed by the
+        sub-namespace (``"linalg.det"``, ``"fft.fft"``, ``"special.erf"``).
+    impl : callable
+        Computes the value on plain (untraced) arguments.
+    vjps, jvps : tuple, :class:`~adfun._engine.records.Variadic` or :class:`~adfun._engine.records.Joint`
+        The reverse and forward rules, one per positional argument (``None`` where the
+        argument cannot be differentiated); ``jvps=None``: no forward rules.
+    domain : Domain, optional
+        Where the rules are tested (every differentiable primitive has one).
+    nondiff : bool
+        The result is a constant for differentiation (comparisons, ``argsort``...).
+    traced_impl : callable, optional
+        The same results as ``impl``, faster on the mostly 0-d values seen while tracing.
+    batch, complex_domain, backends
+        Room for the batching rule, the complex test domain and the supported array
+        backends (see :class:`~adfun._engine.records.Primitive`).
+    """
+    return Primitive(name, impl, vjps, jvps, domain, nondiff, traced_impl=traced_impl,
+                     batch=batch, complex_domain=complex_domain, backends=backends)
+
+
+def export(
+    numpy_fun: Any = None,
+    *,
+    primitive: Primitive | None = None,
+    domain: Domain | None = None,
+    name: str | None = None,
+    explain: str | None = None,
+    signature: str | None = None,
+    operation: bool = True,
+    registered: bool = True,
+) -> Callable[[Callable], Callable]:
+    """Decorator: make ``fun`` a public adfun function under NumPy's name.
+
+    Parameters
+    ----------
+    numpy_fun : callable, optional
+        NumPy's (or SciPy's) function: plain NumPy calls of it on traced values dispatch
+        to ``fun``.
+    primitive : Primitive, optional
+        The primitive ``fun`` binds: ``fun`` is registered under the primitive's name in
+        :data:`REGISTRY` and carries it as ``fun.primitive``.  Without one, ``fun`` is a
+        *composite* (written exactly with other differentiable functions), registered in
+        :data:`COMPOSITES` with its test ``domain``.
+    name : str, optional
+        The public name (default ``fun.__name__``), given to ``fun``.
+    explain : str, optional
+        How the derivative is computed, for a docstring written when ``fun`` has none.
+    signature : str, optional
+        The call shown in that docstring (default ``name(...)``).
+    operation : bool
+        Also register ``fun`` as the engine's operation of that name (tracer operators
+        and methods call these).
+    registered : bool
+        ``False`` for a composite of a sub-namespace (``linalg.norm``, ``fft.fftn``,
+        ``scipy.stats``...): it gets its name, docstring and NumPy override only, and stays
+        out of :data:`COMPOSITES` (keyed by ``adfun.numpy``'s names) and of the operations.
+    """
+
+    def decorate(fun: Callable) -> Callable:
+        public = name or fun.__name__
+        fun.__name__ = fun.__qualname__ = public
+        if fun.__doc__ is None:
+            fun.__doc__ = _doc(public, numpy_fun, explain or "", signature or f"{public}(...)")
+        if primitive is not None:
+            fun.primitive = primitive  # type: ignore[attr-defined]
+            REGISTRY[primitive.name] = fun
+        elif registered:
+            if domain is None:
+                raise TypeError(f"export({public}): a composite needs a test domain")
+            fun.domain = domain  # type: ignore[attr-defined]
+            COMPOSITES[public] = fun
+        if operation and (registered or primitive is not None):
+            OPERATIONS.setdefault(primitive.name if primitive is not None else public, fun)
+        if numpy_fun is not None:
+            NUMPY_OVERRIDES[numpy_fun] = fun
+        return fun
+
+    return decorate
+
+
+def _doc(name: str, numpy_fun: Any, derivative: str, signature: str) -> str:
+    module = getattr(numpy_fun, "__module__", None) or "numpy"
+    reference = (f":func:`{module.replace('numpy._core', 'numpy')}.{numpy_fun.__name__}`"
+                 if getattr(numpy_fun, "__name__", None) else f"``{name}``")
+    return (
+        f"Differentiable {reference}.\n\n"
+        f"``{signature}``: same arguments and result as NumPy's.\n\n"
+        f"Derivative: {derivative}\n"
+    )
+
+
+# --- shorthands for the common shapes of primitive -------------------------------------
+
+
+def unary(
+    name: str,
+    numpy_fun: Callable,
+    derivative: Callable,
+    domain: Domain,
+    explain: str,
+    *,
+    vjp: Callable | None = None,
+    jvp: Callable | None = None,
+    fresh: bool = False,
+    public: str | None = None,
+    doc: str | None = None,
+) -> Callable:
+    """Declare and export an elementwise function of one argument.
+
+    ``derivative(ans, x)`` is the pointwise derivative; the reverse rule multiplies it by
+    the cotangent, the forward rule by the tangent (unless ``vjp`` / ``jvp`` are given).
+    ``fresh=True`` promises that ``derivative`` returns a new array (never ``ans``, ``x``
+    or a view of them), so the product may be formed in its memory (see
+    :func:`adfun.numpy._fast.scale_fresh`).  ``public`` is the exported name when it
+    differs from ``name`` (``"erf"`` for ``"special.erf"``); ``doc`` replaces the
+    docstring written from ``explain`` (SciPy's functions word their own).
+    """
+    if fresh:
+
+        def default_rule(seed: Any, ans: Any, x: Any) -> Any:
+            slope = derivative(ans, x)
+            if type(slope) is np.ndarray:  # large arrays: reuse the fresh temporary
+                return scale_fresh(slope, seed)
+            return seed * slope
+
+    else:
+
+        def default_rule(seed: Any, ans: Any, x: Any) -> Any:
+            return seed * derivative(ans, x)
+
+    prim = primitive(name, numpy_fun, (vjp or default_rule,), (jvp or default_rule,),
+                     domain=domain)
+
+    def fun(x: Any, /, **kwargs: Any) -> Any:
+        if type(x) is Tracer:
+            if kwargs:
+                refuse_keywords(name, kwargs)
+            return bind_unary(prim, x, EMPTY_PARAMS)
+        return numpy_fun(x, **kwargs)
+
+    public = public or name
+    fun.__doc__ = doc
+    return export(numpy_fun, primitive=prim, name=public, explain=explain,
+                  signature=f"{public}(x)")(fun)
+
+
+def binary(
+    name: str,
+    numpy_fun: Callable,
+    vjps: tuple,
+    jvps: tuple,
+    domain: Domain,
+    explain: str,
+    *,
+    operator: Callable | None = None,
+    public: str | None = None,
+    doc: str | None = None,
+) -> Callable:
+    """Declare and export a broadcasting function of two arguments with explicit rules.
+
+    ``operator`` (e.g. :func:`operator.mul`) computes the same as ``numpy_fun`` on NumPy
+    scalars and arrays; the recorded path uses it for them (see :func:`operator_impl`).
+    ``public`` and ``doc`` as for :func:`unary`.
+    """
+    traced_impl = operator_impl(operator, numpy_fun) if operator is not None else None
+    prim = primitive(name, numpy_fun, vjps, jvps, domain=domain, traced_impl=traced_impl)
+    plain = traced_impl or numpy_fun
+
+    def fun(x: Any, y: Any, /, **kwargs: Any) -> Any:
+        if type(x) is Tracer or type(y) is Tracer:
+            if kwargs:
+                refuse_keywords(name, kwargs)
+            return bind_binary(prim, x, y, EMPTY_PARAMS)
+        if kwargs:
+            return numpy_fun(x, y, **kwargs)
+        return plain(x, y)
+
+    def method(x: Any, y: Any) -> Any:
+        # The tracer's operator (``x * y`` with ``x`` traced): no keywords, no type checks.
+        return bind_binary(prim, x, y, EMPTY_PARAMS)
+
+    public = public or name
+    method.__name__ = method.__qualname__ = public
+    fun.tracer_method = method  # type: ignore[attr-defined]
+    fun.__doc__ = doc
+    return export(numpy_fun, primitive=prim, name=public, explain=explain,
+                  signature=f"{public}(x, y)")(fun)
+
+
+#: Operand types on which Python's arithmetic operators give exactly the ufunc's result.
+_OPERATOR_OPERANDS = frozenset((np.ndarray, np.float64, np.float32, np.float16, float, int))
+_PYTHON_NUMBERS = frozenset((float, int))
+
+
+def operator_impl(operator: Callable, ufunc: Callable) -> Callable:
+    """``ufunc(x, y)``, through Python's ``operator`` where that is the same and cheaper.
+
+    On 0-d NumPy values an operator costs a tenth of a ufunc call.  Other operands (lists,
+    array subclasses, two Python numbers, which the operator would not turn into NumPy
+    values) go to the ufunc.
+    """
+
+    def impl(x: Any, y: Any) -> Any:
+        x_type = type(x)
+        y_type = type(y)
+        if (
+            x_type in _OPERATOR_OPERANDS
+            and y_type in _OPERATOR_OPERANDS
+            and not (x_type in _PYTHON_NUMBERS and y_type in _PYTHON_NUMBERS)
+        ):
+            return operator(x, y)
+        return ufunc(x, y)
+
+    impl.__name__ = ufunc.__name__
+    return impl
+
+
+def nondifferentiable(name: str, numpy_fun: Callable, explain: str) -> Callable:
+    """Declare and export a function whose result is a constant for differentiation.
+
+    On traced values it still records a node (so graphs replay it), but no derivative
+    flows through it.
+    """
+    prim = primitive(name, numpy_fun, (), (), nondiff=True)
+
+    def fun(*args: Any, **kwargs: Any) -> Any:
+        for arg in args:
+            if type(arg) is Tracer:
+                return bind(prim, args, Params(_freeze_params(kwargs)))
+        return numpy_fun(*args, **kwargs)
+
+    reference = f" (:func:`numpy.{name}`)" if hasattr(np, name) else ""
+    fun.__doc__ = (f"``{name}``{reference} on plain or traced values.\n\n"
+                   f"The result is a constant for differentiation: {explain}\n")
+    return export(numpy_fun, primitive=prim, name=name)(fun)
+
+
+def _freeze_params(kwargs: dict) -> dict:
+    return {key: tuple(value) if isinstance(value, list) else value
+            for key, value in kwargs.items()}
+
+
+def refuse_keywords(name: str, kwargs: dict) -> None:
+    """The error for keyword arguments a traced call of ``name`` does not support."""
+    raise TypeError(
+        f"adfun.numpy.{name}: the keyword argument(s) {sorted(kwargs)} are not supported on "
+        f"traced values; call {name} with positional arrays only"
+    )

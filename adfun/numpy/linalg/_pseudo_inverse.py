@@ -1,0 +1,173 @@
+"""The pseudo-inverse and least squares: ``pinv`` and ``lstsq``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adfun._engine.records import Params
+from adfun._engine.trace import Tracer, any_traced, bind, full_value, read_value
+from adfun.numpy._axes import dtype_of, ndim_of, shape_of
+from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._elementwise import absolute
+from adfun.numpy._linear import matmul
+from adfun.numpy._nondiff import greater, stop_gradient
+from adfun.numpy._reductions import max as _max
+from adfun.numpy._reductions import sum as _sum
+from adfun.numpy._selection import where
+from adfun.numpy._shape import expand_dims, reshape
+from adfun.numpy.linalg._decompositions import eigh, svdvals
+from adfun.numpy.linalg._helpers import (
+    draw_batch,
+    draw_matrix,
+    mT,
+    require_matrix,
+    require_real,
+)
+
+# --- pinv ------------------------------------------------------------------------------
+
+
+def _pinv_impl(a: Any, rcond: Any = 1e-15) -> Any:
+    return np.linalg.pinv(a, rcond=rcond)
+
+
+def _pinv_vjp(g: Any, ans: Any, a: Any, rcond: Any = 1e-15) -> Any:
+    p, pt, gt = ans, mT(ans), mT(g)
+    first = -matmul(pt, matmul(g, pt))
+    second = matmul(gt - matmul(a, matmul(p, gt)), matmul(p, pt))
+    third = matmul(matmul(pt, p), gt - matmul(matmul(gt, p), a))
+    return first + second + third
+
+
+def _pinv_jvp(t: Any, ans: Any, a: Any, rcond: Any = 1e-15) -> Any:
+    p, pt, tt = ans, mT(ans), mT(t)
+    first = -matmul(p, matmul(t, p))
+    second = matmul(matmul(p, pt), tt - matmul(matmul(tt, a), p))
+    third = matmul(tt - matmul(p, matmul(a, tt)), matmul(pt, p))
+    return first + second + third
+
+
+def _rectangular_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return (draw_matrix(draw, st, hnp, m, n, draw_batch(draw, st)),), {"rcond": 1e-15}
+
+
+_PINV = primitive("linalg.pinv", _pinv_impl, (_pinv_vjp,), (_pinv_jvp,),
+                  domain=Domain(examples=_rectangular_examples))
+
+_NO_VALUE = object()
+
+
+@export(np.linalg.pinv, primitive=_PINV)
+def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO_VALUE) -> Any:
+    """Differentiable :func:`numpy.linalg.pinv` (the Moore-Penrose pseudo-inverse).
+
+    Derivative: Golub and Pereyra's formula for a matrix of locally constant rank,
+    ``dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P``; singular values below
+    the cutoff are treated as exact zeros, as NumPy does.  With ``hermitian=True`` the
+    result is built from ``eigh`` (only the lower triangle is read, as in NumPy).
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> ad.grad(lambda a: anp.sum(anp.linalg.pinv(a)))(np.array([[2.0], [0.0]]))
+    array([[-0.25],
+           [ 0.25]])
+    """
+    if type(a) is not Tracer:
+        if rtol is _NO_VALUE:
+            return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
+        return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian, rtol=rtol)
+    require_real("pinv", a=a)
+    require_matrix("pinv", "a", a, square=bool(hermitian))
+    cutoff = _cutoff("pinv", a, rcond, rtol)
+    if hermitian:
+        return _hermitian_pinv(a, cutoff)
+    return bind(_PINV, (a,), Params(rcond=cutoff))
+
+
+def _hermitian_pinv(a: Any, cutoff: float) -> Any:
+    """NumPy's ``hermitian=True`` pseudo-inverse: from ``eigh`` (lower triangle read),
+    ``V diag(1 / w) V^T`` over the eigenvalues above the cutoff."""
+    w, v = eigh(a)
+    magnitude = stop_gradient(absolute(w))  # the mask is a graph node (right under jit)
+    kept = greater(magnitude, cutoff * _max(magnitude, axis=-1, keepdims=True))
+    inverse_values = where(kept, 1.0 / where(kept, w, 1.0), 0.0)
+    return (v * expand_dims(inverse_values, -2)) @ mT(v)
+
+
+def _cutoff(function: str, a: Any, rcond: Any, rtol: Any) -> float:
+    """NumPy's relative singular-value cutoff for ``pinv`` as one float."""
+    if rcond is not None and rtol is not _NO_VALUE:
+        raise ValueError(f"adfun.numpy.linalg.{function}: pass rcond or rtol, not both")
+    if rcond is None:
+        if rtol is _NO_VALUE:
+            return 1e-15
+        if rtol is None:
+            m, n = shape_of(a)[-2:]
+            return float(max(m, n) * np.finfo(dtype_of(a)).eps)
+        rcond = rtol
+    if np.ndim(full_value(rcond)) != 0:
+        raise TypeError(f"adfun.numpy.linalg.{function}: on traced values the cutoff must be "
+                        f"a scalar, got an array of shape {np.shape(full_value(rcond))}")
+    return float(read_value(
+        rcond, f"adfun.numpy.linalg.{function}",
+        "The cutoff (rcond / rtol) decides which singular values count as zero: pass it "
+        "as a Python float, not as a traced value."))
+
+
+# --- lstsq (composite) -----------------------------------------------------------------
+
+
+@export(np.linalg.lstsq, registered=False)
+def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
+    """Differentiable :func:`numpy.linalg.lstsq`: ``(x, residuals, rank, s)``.
+
+    On traced values ``x = pinv(a, rcond) @ b`` (the same minimum-norm solution), the
+    residuals are ``sum((b - a @ x)**2, axis=0)`` (present, as in NumPy, only when
+    ``a`` has full column rank and more rows than columns), ``rank`` is a constant and
+    ``s = svdvals(a)``.
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad, adfun.numpy as anp
+    >>> a = np.array([[1.0], [1.0]])
+    >>> ad.grad(lambda b: anp.linalg.lstsq(a, b)[0][0])(np.array([1.0, 3.0]))
+    array([0.5, 0.5])
+    """
+    if not any_traced((a, b)):
+        return np.linalg.lstsq(a, b, rcond=rcond)
+    require_real("lstsq", a=a, b=b)
+    if ndim_of(a) != 2 or ndim_of(b) not in (1, 2):
+        raise np.linalg.LinAlgError(
+            f"adfun.numpy.linalg.lstsq: a must be 2-D and b 1-D or 2-D, got shapes "
+            f"{shape_of(a)} and {shape_of(b)}"
+        )
+    m, n = shape_of(a)
+    if shape_of(b)[0] != m:
+        raise np.linalg.LinAlgError(
+            f"adfun.numpy.linalg.lstsq: incompatible dimensions: a has {m} rows, b has "
+            f"{shape_of(b)[0]}"
+        )
+    cutoff = np.finfo(dtype_of(a)).eps * max(m, n) if rcond is None else rcond
+    cutoff = float(np.finfo(dtype_of(a)).eps) if cutoff < 0 else float(cutoff)
+    x = matmul(bind(_PINV, (a,), Params(rcond=cutoff)), b) if type(a) is Tracer else matmul(
+        np.linalg.pinv(a, rcond=cutoff), b)
+    rank = np.linalg.lstsq(
+        read_value(a, "adfun.numpy.linalg.lstsq",
+                   "The rank it returns, and the shape of the residuals (empty unless a has "
+                   "full column rank), depend on the values of a. Under jit, compute the "
+                   "solution as adfun.numpy.linalg.pinv(a) @ b (or solve for a square, "
+                   "regular a) and the residuals with adfun.numpy.sum((b - a @ x)**2, "
+                   "axis=0), or call lstsq outside the staged function."),
+        full_value(b), rcond=rcond)[2]
+    if rank == n and m > n:
+        residual = b - matmul(a, x)
+        residuals = _sum(residual * residual, axis=0)
+        if ndim_of(b) == 1:
+            residuals = reshape(residuals, (1,))
+    else:
+        residuals = np.empty((0,), dtype=dtype_of(x))
+    return x, residuals, rank, svdvals(a)
