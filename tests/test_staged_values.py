@@ -351,6 +351,19 @@ def test_arange_refuses_traced_bounds_and_the_advice_works():
 # --- creation: geomspace, asarray_chkfinite ---------------------------------------------------
 
 
+def test_linspace_and_logspace_take_numpys_steps_when_a_step_is_zero():
+    """NumPy computes every entry as ``(k / div) * delta`` when any step is 0 (else
+    ``k * step``): the traced and staged linspace choose the same way, per call."""
+    starts = np.array([[0.5, 0.0], [1.0, -0.7]])
+    with_zero_step = np.array([[0.5, 0.0], [0.3, 1.7]])
+    for fun, numpy_fun in ((anp.linspace, np.linspace), (anp.logspace, np.logspace)):
+        staged = lambda s, f=fun: f(s, np.zeros(2), num=5, endpoint=False, axis=-1)  # noqa: E731
+        for args in ((starts,), (with_zero_step,)):
+            expected = numpy_fun(args[0], np.zeros(2), num=5, endpoint=False, axis=-1)
+            _assert_same(ad.vjp(staged, *args)[0], expected)
+        assert_staged_grad(staged, (with_zero_step,), (starts,), (np.full((2, 2), 0.3),))
+
+
 def test_geomspace_records_the_sign_of_its_ends():
     fun = lambda a: anp.geomspace(a, 4.0 * a, 3)  # noqa: E731
     assert_staged_grad(fun, (np.array(1.0),), (np.array(-1.0),), (np.array(2.5),))

@@ -195,7 +195,9 @@ def _linspace(start: Any, stop: Any, num: int, endpoint: bool, axis: int) -> tup
     delta = stop - start
     if divisor > 0:
         step = delta / divisor
-        result = steps * step + start
+        # NumPy's order of operations: if any step is 0 (a denormal delta), every entry is
+        # ``(k / divisor) * delta``, else ``k * step`` (a recorded choice when traced).
+        result = where(any_true(equal(step, 0)), (steps / divisor) * delta, steps * step) + start
     else:
         step = np.nan
         result = steps * delta + start
@@ -309,6 +311,8 @@ def vander(x: Any, N: Any = None, increasing: bool = False) -> Any:  # noqa: N80
 from adfun.numpy._core import dtype_of  # noqa: E402
 from adfun.numpy._elementwise import power  # noqa: E402
 from adfun.numpy._math import log10  # noqa: E402
+from adfun.numpy._nondiff import any as any_true  # noqa: E402
+from adfun.numpy._nondiff import equal  # noqa: E402
 from adfun.numpy._scans import cumprod  # noqa: E402
 from adfun.numpy._selection import where  # noqa: E402
 from adfun.numpy._shape import (  # noqa: E402
