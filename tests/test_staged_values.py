@@ -116,16 +116,10 @@ def test_nan_scans_and_arg_reductions_recompute_their_masks(name):
     assert_staged(lambda x: fun(x, axis=1), (FIRST,), *((x,) for x in OTHERS))
     if name == "nancumsum":
         assert_staged_grad(lambda x: fun(x, axis=1), (FIRST,), *((x,) for x in OTHERS))
-    elif name == "nancumprod":
-        # Staged, cumprod's rule forms its products without dividing (exact at zeros, where
-        # the eager rule branches on the values), so it agrees to rounding, not bit for bit.
+    elif name == "nancumprod":  # cumprod's rules are the same staged and eager
         weights = np.arange(1.0, 4.0)
-        staged = ad.jit(ad.grad(lambda x: anp.sum(fun(x, axis=1) * weights)))
-        staged(FIRST)
-        for other in OTHERS:
-            np.testing.assert_allclose(
-                staged(other), ad.grad(lambda x: anp.sum(fun(x, axis=1) * weights))(other),
-                rtol=1e-13, atol=0)
+        assert_staged_grad(lambda x: fun(x, axis=1) * weights, (FIRST,),
+                           *((x,) for x in OTHERS))
 
 
 @pytest.mark.parametrize("name", ["nanmax", "nanmin"])
@@ -138,6 +132,51 @@ def test_all_nan_slices_give_nan_when_staged(name):
     assert np.isnan(staged(all_nan)[0])
     with pytest.warns(RuntimeWarning, match="All-NaN slice encountered"):
         ad.grad(lambda x: anp.sum(anp.nan_to_num(fun(x, axis=1))))(all_nan)
+
+
+@pytest.mark.parametrize("name", ["nanvar", "nanstd"])
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_nanvar_without_degrees_of_freedom_gives_nan_when_staged(name, ddof):
+    """NumPy's nanvar is NaN where the count of numbers is at most ddof (an all-NaN slice,
+    one number with ddof=1), not ``0 / -1``; the derivative there is 0."""
+    fun = getattr(anp, name)
+    few = np.array([[NAN, NAN, NAN], [NAN, 2.0, NAN]])
+    assert_staged_grad(lambda x: fun(x, axis=1, ddof=ddof), (FIRST,), (few,))
+    assert_staged_grad(lambda x: fun(x, ddof=ddof), (FIRST,), (np.full((2, 3), NAN),))
+    staged = ad.jit(lambda x: fun(x, axis=1, ddof=ddof))
+    staged(FIRST)
+    _assert_same(_quiet(staged, few), np.array([NAN, NAN if ddof else 0.0]))
+    if ddof or name == "nanvar":
+        gradient = _quiet(ad.jit(ad.grad(lambda x: anp.sum(fun(x, axis=1, ddof=ddof)[:1]))),
+                          few)
+        _assert_same(gradient, np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("name", ["quantile", "percentile", "nanquantile", "nanpercentile"])
+@pytest.mark.parametrize("method", ["linear", "midpoint"])
+def test_quantiles_compute_numpys_operations(name, method):
+    """Traced and staged quantiles take NumPy's steps (its lerp, midpoint's weight 0.5 and
+    the weight from index -1 at the last entry), so they agree with NumPy bit for bit, at
+    infinite entries too; the median is the mean of the middle entries, as np.median."""
+    rng = np.random.default_rng(11)
+    scale = 100.0 if "percentile" in name else 1.0
+    # Ties, but no zeros: which of 0.0 and -0.0 is the middle one is NumPy's partition's
+    # choice (here the stable order's), a difference the sign of a zero shows.
+    samples = [np.round(rng.standard_normal((3, 5)), 1) * 3.1 + 0.05 for _ in range(6)]
+    samples[1][0, 2] = np.inf
+    samples[2][1, :2] = NAN
+    quantiles = [0.0, 0.25, 0.3, 0.5, 0.8, 1.0]
+    fun = lambda x: getattr(anp, name)(x, [scale * q for q in quantiles], axis=1,  # noqa: E731
+                                       method=method)
+    for sample in samples:
+        expected = _quiet(getattr(np, name), sample, [scale * q for q in quantiles], 1, None,
+                          False, method)
+        _assert_same(_quiet(lambda x: ad.vjp(fun, x)[0], sample), expected)
+    assert_staged_grad(fun, (samples[0],), *((sample,) for sample in samples[1:]))
+    for median in (anp.median, anp.nanmedian):
+        for sample in samples:
+            _assert_same(_quiet(lambda x, f=median: ad.vjp(lambda y: f(y, axis=1), x)[0], sample),
+                         _quiet(getattr(np, median.__name__), sample, 1))
 
 
 @pytest.mark.parametrize("name", NAN_REDUCTIONS[:4])
@@ -247,6 +286,33 @@ def test_interp_finds_the_segments_again():
     check_grads(fun, (first,))
 
 
+def test_interp_gives_numpys_values_on_any_knots():
+    """Staged ``interp`` computes what NumPy's does on knots NumPy does not check:
+    unsorted (its search's answer depends on the order it visits x), NaN knots and values,
+    infinite values (NumPy's fallback to the other end of the segment), a single knot
+    (NumPy gives fp[0] at a NaN x), and knots at x."""
+    rng = np.random.default_rng(5)
+    fun = lambda x, xp, fp: anp.interp(x, xp, fp)  # noqa: E731
+    for length in (1, 2, 4, 5, 12, 30):
+        xp, fp = np.sort(rng.standard_normal(length)), rng.standard_normal(length)
+        x = np.concatenate([rng.standard_normal(9) * 1.5, xp[:2], [NAN]])
+        later = []
+        for _ in range(6):
+            new_xp, new_fp, new_x = rng.standard_normal(length), fp.copy(), x.copy()
+            new_xp[rng.integers(length)] = NAN
+            new_fp[rng.integers(length)] = np.inf
+            new_x[rng.integers(x.size)] = new_xp[rng.integers(length)]
+            later.append((new_x, new_xp, new_fp))
+            later.append((x[::-1].copy(), new_xp, new_fp))
+        for args in [(x, xp, fp)] + later:  # the eager traced path is NumPy's too
+            _assert_same(_quiet(lambda *a: ad.vjp(fun, *a)[0], *args), _quiet(np.interp, *args))
+        assert_staged(fun, (x, xp, fp), *later)
+    # The derivative in x is still the right-hand segment's slope at a knot.
+    knots, values = np.array([0.0, 1.0, 2.0]), np.array([0.0, 2.0, 3.0])
+    slope = ad.grad(lambda x: anp.sum(anp.interp(x, knots, values)))
+    _assert_same(slope(np.array([0.0, 1.0, 0.5, 2.0, 3.0])), np.array([2.0, 1.0, 2.0, 0.0, 0.0]))
+
+
 # --- bincount, arange -------------------------------------------------------------------------
 
 
@@ -283,6 +349,19 @@ def test_arange_refuses_traced_bounds_and_the_advice_works():
 
 
 # --- creation: geomspace, asarray_chkfinite ---------------------------------------------------
+
+
+def test_linspace_and_logspace_take_numpys_steps_when_a_step_is_zero():
+    """NumPy computes every entry as ``(k / div) * delta`` when any step is 0 (else
+    ``k * step``): the traced and staged linspace choose the same way, per call."""
+    starts = np.array([[0.5, 0.0], [1.0, -0.7]])
+    with_zero_step = np.array([[0.5, 0.0], [0.3, 1.7]])
+    for fun, numpy_fun in ((anp.linspace, np.linspace), (anp.logspace, np.logspace)):
+        staged = lambda s, f=fun: f(s, np.zeros(2), num=5, endpoint=False, axis=-1)  # noqa: E731
+        for args in ((starts,), (with_zero_step,)):
+            expected = numpy_fun(args[0], np.zeros(2), num=5, endpoint=False, axis=-1)
+            _assert_same(ad.vjp(staged, *args)[0], expected)
+        assert_staged_grad(staged, (with_zero_step,), (starts,), (np.full((2, 2), 0.3),))
 
 
 def test_geomspace_records_the_sign_of_its_ends():

@@ -44,18 +44,6 @@ from adfun.numpy._examples import array, broadcast_arrays, draw_example
 #: Functions whose staged program is wrong (or crashes) today, with what goes wrong.
 #: Strict xfail: an entry whose function passes makes the test fail, so delete it then.
 FAILING: dict[str, str] = {
-    "cumprod": "staged vjp differs from eager by rounding (division-free staged rule)",
-    "cumulative_prod": "staged vjp differs from eager by rounding (cumprod's staged rule)",
-    "nancumprod": "staged vjp differs from eager by rounding (cumprod's staged rule)",
-    "interp": "jit: wrong value on fresh values",
-    "linalg.det": "staged vjp differs from eager by rounding",
-    "linalg.eig": "staged vjp complex where eager is real",
-    "linalg.eigvals": "staged vjp gives None where eager refuses",
-    "nanstd": "jit: wrong value at ties",
-    "nanvar": "jit: wrong value with NaN",
-    "partition": "jit: wrong value with NaN",
-    "percentile": "staged differs by rounding at ties",
-    "untake": "StagingError message names getitem, not untake",
 }
 
 #: Functions whose staged program computes the same as the unstaged one up to rounding

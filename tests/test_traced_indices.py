@@ -92,8 +92,33 @@ def test_staged_value_dependent_steps_are_recomputed(name, fun, stage):
     else:
         staged = ad.trace(fun)(first)
     for other in others:
-        # (the traced function: partition arranges entries as argpartition orders them)
         _same(staged(other), ad.vjp(fun, other)[0])
+
+
+def test_staged_partition_arranges_as_numpy_does_with_nan_and_signed_zeros():
+    """np.argpartition may place NaN entries elsewhere than np.partition: the staged and
+    the traced partition arrange exactly as np.partition (NaN and the sign of zeros too),
+    and the gradient follows the arrangement."""
+    first = np.array([3.0, 1.0, 2.0, 0.5, -1.0])
+    others = [np.array([np.nan, np.nan, np.nan, -0.5, 7.0]),
+              np.array([np.nan, 1.0, np.nan, -0.0, 0.0]), np.array([0.0, -0.0, 0.0, -0.0, 1.0])]
+    for kth in (1, 3, (0, 4)):
+        fun = lambda x, kth=kth: anp.partition(x, kth)  # noqa: E731
+        staged = ad.jit(fun)
+        staged(first)
+        for other in others:
+            expected = np.partition(other, kth)
+            for got in (staged(other), ad.vjp(fun, other)[0]):
+                np.testing.assert_array_equal(got, expected)
+                assert np.array_equal(np.signbit(got), np.signbit(expected))
+        weights = np.arange(1.0, 6.0)
+        gradient = ad.grad(lambda x, kth=kth, w=weights: anp.sum(anp.partition(x, kth) * w))
+        staged_gradient = ad.jit(gradient)
+        staged_gradient(first)
+        for other in others:
+            got = staged_gradient(other)
+            _same(got, gradient(other))
+            assert sorted(got.tolist()) == weights.tolist()  # a permutation of the weights
 
 
 @pytest.mark.parametrize(
@@ -129,6 +154,27 @@ def test_integer_array_and_integer_scalar_arguments_are_inputs_of_the_staged_pro
 def test_graph_replay_uses_the_new_index_argument():
     graph = ad.trace(lambda x, i: anp.take(x, i))(np.arange(4.0), np.array([0, 1]))
     _same(graph(np.arange(4.0), np.array([3, 2])), np.array([3.0, 2.0]))
+
+
+def test_staged_derivative_of_untake_at_a_traced_mask_names_untake():
+    """untake's value at a traced mask stages (its shape is given); its derivative, the
+    cotangent indexed by the mask, refuses naming untake (not the getitem it calls)."""
+    from adfun.numpy._indexing import untake
+
+    mask = np.array([True, False, True])
+    staged = ad.jit(lambda v, m: untake(v, m, (3,)))
+    _same(staged(np.array([1.0, 2.0]), mask), np.array([1.0, 0.0, 2.0]))
+    _same(staged(np.array([1.0, 2.0]), np.array([False, True, True])), np.array([0.0, 1.0, 2.0]))
+
+    def reverse(v, m):
+        return ad.vjp(lambda v: untake(v, m, (3,)), v)[1](np.array([1.0, 2.0, 3.0]))
+
+    for stage in (ad.jit, lambda fun: lambda *args: ad.trace(fun)(*args)):
+        with pytest.raises(ad.StagingError, match=r"^the derivative of adfun\.numpy\.untake\("
+                                                  r"values, mask, shape\): the result depends on "
+                                                  r"the values .*adfun\.numpy\.where\(mask"):
+            stage(reverse)(np.array([1.0, 2.0]), mask)
+    _same(reverse(np.array([1.0, 2.0]), mask), (np.array([1.0, 3.0]),))
 
 
 def test_staged_numpy_table_indexed_by_traced_value_says_how_to_write_it():

@@ -19,7 +19,7 @@ from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._declare import Domain, export, function_of_values
 from adfun.numpy._indexing import getitem, untake
 from adfun.numpy._layout import take
-from adfun.numpy._nondiff import equal, greater, less
+from adfun.numpy._nondiff import equal, greater, isnan, less, logical_and, logical_or
 from adfun.numpy._selection import where
 from adfun.numpy._shape import astype, broadcast_to, ravel
 from adfun.numpy._values import concrete, contains_tracer, take_out
@@ -259,32 +259,105 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
     if period is not None:
         raise NotImplementedError("adfun.numpy.interp: period= is not supported on traced "
                                   "values")
-    xp = xp if type(xp) is Tracer else np.asarray(xp, dtype=np.float64)
-    fp = fp if type(fp) is Tracer else np.asarray(fp, dtype=np.float64)
-    x = x if type(x) is Tracer else np.asarray(x, dtype=np.float64)
+    xp, fp, x = (_as_float64(value) for value in (xp, fp, x))
     if len(shape_of(xp)) != 1 or len(shape_of(fp)) != 1:
         raise ValueError("adfun.numpy.interp: xp and fp must be 1-D sequences")
     count = shape_of(xp)[0]
     if count == 0 or shape_of(fp)[0] != count:
         raise ValueError("adfun.numpy.interp: fp and xp are not of the same length (or are "
                          "empty)")
-    first, last = xp[0], xp[count - 1]
     left = fp[0] if left is None else left
     right = fp[count - 1] if right is None else right
-    if count == 1:
-        inside = broadcast_to(fp[0], shape_of(x)) + 0.0 * x
+    if count == 1:  # NumPy: fp[0] unless x < xp[0] or x > xp[0] (a NaN x gives fp[0])
+        at = broadcast_to(fp[0], shape_of(x))
+        return where(less(x, xp[0]), left, where(greater(x, xp[0]), right, at))
+    # The segment NumPy's search picks for each x (-1 left of xp, count right of it), as
+    # a recorded node, and NumPy's formula and fallbacks on it, operation for operation.
+    found, segment = _interp_segment(xp, x)
+    x0, x1 = getitem(xp, segment), getitem(xp[1:], segment)
+    y0, y1 = getitem(fp, segment), getitem(fp[1:], segment)
+    slope = (y1 - y0) / (x1 - x0)
+    forward = slope * (x - x0) + y0
+    backward = slope * (x - x1) + y1
+    # At a knot x == x0, ``forward`` is y0 exactly unless it is NaN (then NumPy gives y0):
+    # the derivative there is the right-hand segment's slope.
+    fallback = where(logical_or(equal(x, x0), logical_and(isnan(backward), equal(y0, y1))),
+                     y0, backward)
+    inside = where(isnan(forward), fallback, forward)
+    inside = where(equal(found, count - 1), fp[count - 1], inside)
+    result = where(equal(found, -1), left, where(equal(found, count), right, inside))
+    return where(isnan(x), x, result)
+
+
+def _as_float64(value: Any) -> Any:
+    if type(value) is not Tracer:
+        return np.asarray(value, dtype=np.float64)
+    return value if dtype_of(value) == np.float64 else astype(value, np.float64)
+
+
+def _interp_search(xp: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """For each ``x``, the ``j`` of NumPy's ``interp`` search: ``-1`` when ``x < xp[0]``,
+    ``len(xp)`` when ``x > xp[-1]``, else ``j`` with ``xp[j] <= x < xp[j + 1]`` as NumPy's
+    ``binary_search_with_guess`` finds it (on an unsorted ``xp`` too, where the answer
+    depends on the order of the search; NaN entries of ``x`` are skipped)."""
+    length = xp.shape[0]
+    flat = np.ravel(x)
+    if not np.all(xp[:-1] <= xp[1:]):  # unsorted or NaN: the search itself, in C order
+        found = np.zeros(flat.shape, dtype=np.intp)
+        arr, guess = xp.tolist(), 0
+        for index, key in enumerate(flat.tolist()):
+            if key != key:
+                continue
+            guess = _search_with_guess(key, arr, length, guess)
+            found[index] = guess
+        return found.reshape(np.shape(x))
+    found = np.searchsorted(xp, flat, side="right") - 1
+    found[flat > xp[-1]] = length
+    return found.reshape(np.shape(x))
+
+
+def _search_with_guess(key: float, arr: list, length: int, guess: int) -> int:
+    """NumPy's ``binary_search_with_guess`` (its result on any ``arr``, sorted or not)."""
+    if key > arr[length - 1]:
+        return length
+    if key < arr[0]:
+        return -1
+    if length <= 4:
+        index = 1
+        while index < length and key >= arr[index]:
+            index += 1
+        return index - 1
+    cache = 8
+    guess = max(min(guess, length - 3), 1)
+    low, high = 0, length
+    if key < arr[guess]:  # (the comparisons are NumPy's, literally: NaN makes them differ)
+        if not key < arr[guess - 1]:
+            return guess - 1
+        high = guess - 1
+        if guess > cache and key >= arr[guess - cache]:
+            low = guess - cache
     else:
-        segment = _interp_segment(xp, x, count)
-        x0, x1 = getitem(xp, segment), getitem(xp[1:], segment)
-        y0, y1 = getitem(fp, segment), getitem(fp[1:], segment)
-        slope = (y1 - y0) / (x1 - x0)
-        inside = where(equal(x, last), fp[count - 1], slope * (x - x0) + y0)
-    return where(less(x, first), left, where(greater(x, last), right, inside))
+        if key < arr[guess + 1]:
+            return guess
+        if key < arr[guess + 2]:
+            return guess + 1
+        low = guess + 2
+        if guess < length - cache - 1 and key < arr[guess + cache]:
+            high = guess + cache
+    while low < high:
+        middle = low + ((high - low) >> 1)
+        if key >= arr[middle]:
+            low = middle + 1
+        else:
+            high = middle
+    return low - 1
 
 
-def _interp_segment_impl(xp: Any, x: Any, count: int) -> Any:
-    """The segment ``[xp[k], xp[k + 1]]`` each ``x`` falls in (clipped to the ends)."""
-    return np.clip(np.searchsorted(xp, x, side="right") - 1, 0, count - 2)
+def _interp_segment_impl(xp: Any, x: Any) -> tuple:
+    """NumPy's search result for each ``x`` and the segment used for its formula (the
+    search result clipped to ``[0, len(xp) - 2]``)."""
+    found = _interp_search(np.asarray(xp, dtype=np.float64), np.asarray(x, dtype=np.float64))
+    return found, np.clip(found, 0, np.shape(xp)[0] - 2)
 
 
 def _bincount_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -331,4 +404,4 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
 
 #: ``choose``'s checked indices and ``interp``'s segments, as recorded nodes when traced.
 _choose_index = function_of_values("choose_index", _choose_index_impl)
-_interp_segment = function_of_values("interp_segment", _interp_segment_impl)
+_interp_segment = function_of_values("interp_segment", _interp_segment_impl, several=True)

@@ -19,6 +19,8 @@ from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._declare import Domain, export, function_of_values
 from adfun.numpy._elementwise import power
 from adfun.numpy._math import log10
+from adfun.numpy._nondiff import any as any_true
+from adfun.numpy._nondiff import equal
 from adfun.numpy._scans import cumprod
 from adfun.numpy._selection import where
 from adfun.numpy._shape import (
@@ -209,7 +211,9 @@ def _linspace(start: Any, stop: Any, num: int, endpoint: bool, axis: int) -> tup
     delta = stop - start
     if divisor > 0:
         step = delta / divisor
-        result = steps * step + start
+        # NumPy's order of operations: if any step is 0 (a denormal delta), every entry is
+        # ``(k / divisor) * delta``, else ``k * step`` (a recorded choice when traced).
+        result = where(any_true(equal(step, 0)), (steps / divisor) * delta, steps * step) + start
     else:
         step = np.nan
         result = steps * delta + start

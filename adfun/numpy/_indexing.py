@@ -73,12 +73,13 @@ _GETITEM = primitive("getitem", _getitem_impl, (_getitem_vjp, None), (_getitem_j
                      domain=Domain(examples=_getitem_examples))
 
 
-def _refuse_staged_masks(parts: list) -> None:
+def _refuse_staged_masks(parts: list, function: str = "x[mask] (adfun.numpy.getitem)") -> None:
     """A traced boolean mask gives a result whose shape depends on its values: a staged
-    program, whose shapes are fixed, cannot record it."""
+    program, whose shapes are fixed, cannot record it.  ``function`` names the function
+    being staged in the error."""
     for part in parts:
         if dtype_of(part) == np.bool_:
-            read_value(part, "x[mask] (adfun.numpy.getitem)",
+            read_value(part, function,
                        "Indexing with a traced boolean mask gives a result whose length "
                        "depends on the mask's values. Keep the shape with "
                        "adfun.numpy.where(mask, x, 0) (and sum or count with the mask), "
@@ -130,8 +131,17 @@ def _untake_impl(g: Any, key: Any, shape: tuple = ()) -> Any:
     return result
 
 
-def _untake_vjp(g: Any, ans: Any, values: Any, key: Any, shape: tuple = ()) -> Any:
+def _untake_cotangent(g: Any, key: Any) -> Any:
+    """``g[key]``, refusing a traced mask under staging with an error naming ``untake``."""
+    if type(key) is Tracer or (type(key) in (tuple, list) and contains_tracer(key)):
+        parts: list = []
+        take_out(key, parts)
+        _refuse_staged_masks(parts, "the derivative of adfun.numpy.untake(values, mask, shape)")
     return getitem(g, key)
+
+
+def _untake_vjp(g: Any, ans: Any, values: Any, key: Any, shape: tuple = ()) -> Any:
+    return _untake_cotangent(g, key)
 
 
 def _untake_jvp(t: Any, ans: Any, values: Any, key: Any, shape: tuple = ()) -> Any:
@@ -153,7 +163,7 @@ def _untake_at_impl(values: Any, *parts: Any, template: Any, shape: tuple = ()) 
 
 def _untake_at_vjp(g: Any, ans: Any, values: Any, *parts: Any, template: Any,
                    shape: tuple = ()) -> Any:
-    return getitem(g, put_in(template.args, parts))
+    return _untake_cotangent(g, put_in(template.args, parts))
 
 
 def _untake_at_jvp(t: Any, ans: Any, values: Any, *parts: Any, template: Any,

@@ -15,9 +15,10 @@ from adfun._engine.records import Params
 from adfun._engine.trace import Tracer, bind_unary, full_value, staging_trace_of
 from adfun.numpy._axes import dtype_of, kept_shape, ndim_of, normalize_axis, shape_of
 from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._nondiff import equal, logical_and, logical_or
 from adfun.numpy._reductions import sum  # noqa: A004
 from adfun.numpy._selection import where
-from adfun.numpy._shape import broadcast_to, concatenate, expand_dims, ravel, reshape, transpose
+from adfun.numpy._shape import astype, broadcast_to, concatenate, ravel, reshape, transpose
 
 
 def _with_zeros(draw: Any, st: Any, hnp: Any, min_dims: int = 0) -> Any:
@@ -187,30 +188,57 @@ def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
 
 
 def _zero_structure(x: Any, axis: int) -> tuple:
-    """Masks along each scan line: entries before the first zero, and the first zero."""
-    value = full_value(x)
-    zeros = value == 0
-    seen = np.cumsum(zeros, axis=axis)
-    before = seen == 0
-    first = zeros & (seen == 1)
-    return before, first
+    """Masks along each scan line: entries before the first zero, and the first zero.
+
+    Computed with ``equal`` and ``cumsum`` (recorded nodes when ``x`` is traced, so that a
+    staged graph finds the zeros of each new input)."""
+    zeros = equal(x, 0)
+    seen = cumsum(astype(zeros, np.intp), axis=axis)
+    return equal(seen, 0), logical_and(zeros, equal(seen, 1))
 
 
-def _zero_levels(x: Any, axis: int) -> list:
+def _differentiations_ahead(x: Any) -> int:
+    """How many more times a rule applied to ``x`` will be differentiated: the
+    differentiation traces among ``x``'s levels (a staging trace is none)."""
+    count = 0
+    while type(x) is Tracer:
+        count += not x.trace.staging
+        x = x.value
+    return count
+
+
+def _further(x: Any, order: int) -> int:
+    """How many more times the rule of a cumprod node of ``x`` will be differentiated
+    to effect: the differentiations ahead, at most ``order - 1`` when the node's own
+    derivatives matter only to ``order`` (``order < 0``: no bound)."""
+    ahead = _differentiations_ahead(x)
+    return ahead if order < 0 else max(min(ahead, order - 1), 0)
+
+
+def _zero_levels(x: Any, axis: int, further: int) -> list:
     """The scan lines of ``x`` peeled zero by zero: ``(current, before, first)`` per level.
 
     Level 0 is ``x``; level ``l + 1`` is level ``l`` with its first zeros replaced by 1.
-    Values need only level 0, but when ``x`` is itself traced (higher order) the later
-    levels carry the dependence of the result on the zeros, so all are built.
+    The rule's value needs only level 0; each further differentiation of the rule needs
+    one more level (the dependence of the result on the next zero), so there are
+    ``1 + further`` levels.  Under staging the number of levels depends only on the
+    tracing, never on the values; eagerly the peeling also stops at a level without
+    zeros.
     """
     levels = []
     current = x
-    while True:
+    eager = staging_trace_of(x) is None
+    for level in range(1 + further):
+        if level:
+            current = where(levels[-1][2], 1.0, current)
         before, first = _zero_structure(current, axis)
         levels.append((current, before, first))
-        if type(x) is not Tracer or not first.any():
-            return levels
-        current = where(first, 1.0, current)
+        if eager and not np.any(full_value(first)):
+            # Eagerly, a level without zeros ends the peeling: the staged rule's further
+            # levels are never selected there (their values are the same; their
+            # derivatives add zeros).
+            break
+    return levels
 
 
 def _first_zero(current: Any, first: Any, axis: int) -> Any:
@@ -218,96 +246,66 @@ def _first_zero(current: Any, first: Any, axis: int) -> Any:
     return sum(where(first, current, 0.0), axis=axis, keepdims=True)
 
 
-def _to_last(x: Any, axis: int) -> Any:
-    ndim = ndim_of(x)
-    if axis == ndim - 1:
-        return x
-    return transpose(x, tuple(i for i in range(ndim) if i != axis) + (axis,))
+def _scan(x: Any, axis: int, order: int) -> Any:
+    """``cumprod(x, axis)`` whose derivatives matter only to ``order``.
 
-
-def _from_last(y: Any, axis: int) -> Any:
-    ndim = ndim_of(y)
-    if axis == ndim - 1:
-        return y
-    order = list(range(ndim - 1))
-    order.insert(axis, ndim - 1)
-    return transpose(y, tuple(order))
-
-
-def _staged_factors(x: Any) -> tuple:
-    """For a staged ``x`` (scan on the last axis): ``L[i] = prod_{k<i} x[k]`` and
-    ``M[i, j] = prod_{i<k<=j} x[k]`` (0 for ``j < i``), as graph nodes.
-
-    The zero structure that the eager rules read from the values cannot be read while
-    staging (the graph is replayed on other values), so the staged rules use these
-    division-free products instead: ``dx = L * (M @ g)`` and ``dy = (L * t) @ M``.  They
-    take O(n**2) memory per scan line (n its length) and are exact with any zeros; their
-    own derivatives are cumprods again, so every order is right.
+    Level ``l`` of a rule is multiplied by the values of ``l`` zeros: of ``d`` further
+    derivatives, at most ``d - l`` reach it, so its own cumprods are bounded to that
+    order (without the bound, each order multiplies the levels of every nested rule).
     """
-    n = shape_of(x)[-1]
-    index = np.arange(n)
-    later = index[None, :] > index[:, None]
-    square = broadcast_to(reshape(x, shape_of(x)[:-1] + (1, n)), shape_of(x)[:-1] + (n, n))
-    runs = cumprod(where(later, square, 1.0), axis=ndim_of(x))
-    m = where(later | (index[None, :] == index[:, None]), runs, 0.0)
-    ones = np.ones(shape_of(x)[:-1] + (1,), dtype_of(x))
-    lead = cumprod(concatenate([ones, x[..., :-1]], axis=-1), axis=ndim_of(x) - 1)
-    return lead, m
+    if type(x) is not Tracer:
+        return np.cumprod(x, axis=axis)
+    return bind_unary(_CUMPROD, x, Params(axis=axis, order=order))
 
 
-def _staged_cumprod_vjp(g: Any, x: Any, axis: int) -> Any:
-    x, g = _to_last(x, axis), _to_last(g, axis)
-    if shape_of(x)[-1] == 0:
-        return _from_last(x, axis)
-    lead, m = _staged_factors(x)
-    return _from_last(lead * sum(m * expand_dims(g, -2), axis=-1), axis)
+def _scan_last(x: Any, axis: int, order: int) -> Any:
+    """The product along ``axis`` (kept as a length-1 axis): the scan's last entry."""
+    key = [slice(None)] * ndim_of(x)
+    key[axis] = slice(-1, None)
+    return _scan(x, axis, order)[tuple(key)]
 
 
-def _staged_cumprod_jvp(t: Any, x: Any, axis: int) -> Any:
-    x, t = _to_last(x, axis), _to_last(t, axis)
-    if shape_of(x)[-1] == 0:
-        return _from_last(t, axis)
-    lead, m = _staged_factors(x)
-    return _from_last(sum(expand_dims(lead * t, -1) * m, axis=-2), axis)
-
-
-def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int = 0) -> Any:
-    if staging_trace_of(x) is not None:
-        return _staged_cumprod_vjp(g, x, axis)
-    levels = _zero_levels(x, axis)
+def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int = 0, order: int = -1) -> Any:
+    if order == 0:  # only the value of this scan matters (see _scan)
+        return np.zeros(shape_of(x), dtype_of(x))
+    further = _further(x, order)
+    levels = _zero_levels(x, axis, further)
     result = None
     for level, (current, before, first) in reversed(list(enumerate(levels))):
-        value = ans if level == 0 else cumprod(current, axis=axis)
+        bound = further - level
+        value = ans if level == 0 else _scan(current, axis, bound)
         safe = where(before, current, 1.0)
         regular = _reverse_cumsum(g * value, axis) / safe
-        prefix = prod(safe, axis=axis, keepdims=True)
-        after_first = cumprod(where(before | first, 1.0, current), axis=axis)
+        prefix = _scan_last(safe, axis, bound)
+        after_first = _scan(where(logical_or(before, first), 1.0, current), axis, bound)
         at_zero = prefix * sum(where(before, 0.0, g * after_first), axis=axis, keepdims=True)
         later = 0.0 if result is None else _first_zero(current, first, axis) * result
         result = where(before, regular, where(first, at_zero, later))
     return result
 
 
-def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int = 0) -> Any:
-    if staging_trace_of(x) is not None:
-        return _staged_cumprod_jvp(t, x, axis)
+def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int = 0, order: int = -1) -> Any:
+    if order == 0:  # only the value of this scan matters (see _scan)
+        return np.zeros(shape_of(ans), dtype_of(ans))
+    further = _further(x, order)
     total = None
     scale: Any = 1.0
-    for level, (current, before, first) in enumerate(_zero_levels(x, axis)):
-        value = ans if level == 0 else cumprod(current, axis=axis)
+    for level, (current, before, first) in enumerate(_zero_levels(x, axis, further)):
+        bound = further - level
+        value = ans if level == 0 else _scan(current, axis, bound)
         safe = where(before, current, 1.0)
-        prefix = prod(safe, axis=axis, keepdims=True)
-        after_first = cumprod(where(before | first, 1.0, current), axis=axis)
+        prefix = _scan_last(safe, axis, bound)
+        after_first = _scan(where(logical_or(before, first), 1.0, current), axis, bound)
         t_first = sum(where(first, t, 0.0), axis=axis, keepdims=True)
         term = (value * cumsum(where(before, t / safe, 0.0), axis=axis)
                 + where(before, 0.0, t_first * prefix * after_first))
         total = term if level == 0 else total + scale * term
         scale = scale * _first_zero(current, first, axis)
-        t = where(before | first, 0.0, t)
+        t = where(logical_or(before, first), 0.0, t)
     return total
 
 
-def _cumprod_impl(a: Any, axis: int = 0) -> Any:
+def _cumprod_impl(a: Any, axis: int = 0, order: int = -1) -> Any:
     return np.cumprod(a, axis=axis)
 
 
@@ -323,9 +321,9 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
     zero of a scan line get ``revcumsum(g * ans) / x``, the first zero gets the product
     of the entries before it times the cotangent-weighted running products after it,
     and entries after it get 0.  (Entries of magnitude below about ``1e-150`` but not
-    zero make second derivatives inaccurate: the regular part divides by them.)  Under
-    ``jit`` / ``trace``, where the zeros of later inputs are not known, the rules use
-    division-free products instead (O(n**2) memory for a scan line of length n).
+    zero make second derivatives inaccurate: the regular part divides by them.)  The zeros
+    are found with recorded nodes (``equal``, ``cumsum``), so the rules are the same under
+    ``jit`` / ``trace`` as eagerly, and take O(n) memory.
 
     Examples
     --------

@@ -19,7 +19,7 @@ import numpy as np
 from adfun._engine.trace import Tracer, full_value, staging_trace_of
 from adfun.numpy._axes import dtype_of, ndim_of, normalize_axis, shape_of
 from adfun.numpy._declare import Domain, export, function_of_values
-from adfun.numpy._elementwise import maximum, minimum
+from adfun.numpy._elementwise import maximum
 from adfun.numpy._layout import take_along_axis
 from adfun.numpy._nondiff import (
     any,  # noqa: A004
@@ -81,15 +81,35 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: 
 @export(np.partition, domain=Domain(examples=_partition_examples))
 def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
               order: Any = None) -> Any:
-    """Differentiable :func:`numpy.partition`: the entries are arranged as NumPy's
-    ``argpartition`` orders them, and the gradient follows that arrangement."""
+    """Differentiable :func:`numpy.partition`: the entries are arranged exactly as NumPy's
+    ``partition`` arranges them (NaN entries included, which ``argpartition`` may place
+    elsewhere), and the gradient follows that arrangement (among equal entries, in their
+    order in ``a``)."""
     if type(a) is not Tracer:
         return np.partition(a, kth, axis=axis, kind=kind, order=order)
     if order is not None:
         raise TypeError("adfun.numpy.partition: order= is not supported on traced values")
     if axis is None:
         a, axis = ravel(a), 0
-    return take_along_axis(a, argpartition(a, kth, axis=axis, kind=kind), axis=axis)
+    return take_along_axis(a, _partition_order(a, kth, axis, kind), axis=axis)
+
+
+def _partition_order_impl(a: Any, kth: Any, axis: int, kind: str) -> np.ndarray:
+    """Indices ``i`` with ``take_along_axis(a, i, axis)`` equal to ``np.partition(a, kth,
+    axis, kind)``, signs of zeros included: the partition's entries matched with ``a``'s in
+    sorted order (by value, then sign bit), equal entries in their order in ``a``."""
+    a = np.asarray(a)
+    arranged = np.moveaxis(np.partition(a, kth, axis=axis, kind=kind), axis, -1)
+    a = np.moveaxis(a, axis, -1)
+    if a.dtype.kind in "fc":
+        order_a = np.lexsort((np.signbit(a.real), a), axis=-1)
+        order_p = np.lexsort((np.signbit(arranged.real), arranged), axis=-1)
+    else:
+        order_a = np.argsort(a, axis=-1, kind="stable")
+        order_p = np.argsort(arranged, axis=-1, kind="stable")
+    indices = np.empty(a.shape, dtype=np.intp)
+    np.put_along_axis(indices, order_p, order_a, axis=-1)
+    return np.moveaxis(indices, -1, axis)
 
 
 # --- quantiles --------------------------------------------------------------------------
@@ -104,12 +124,15 @@ def _lerp(low: Any, high: Any, t: Any) -> Any:
 
 
 def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
-              ignore_nan: bool = False) -> Any:
+              ignore_nan: bool = False, weak: bool = True) -> Any:
+    """NumPy's quantile steps on traced ``a``.  ``weak``: ``q`` was a Python number, so
+    that (as in NumPy) the interpolation weight takes ``a``'s dtype; otherwise it stays
+    float64 and promotes the result."""
     if type(q) is Tracer:
         raise NotImplementedError(
             f"adfun.numpy.{name}: differentiating with respect to the quantile q is not "
             f"supported; pass q as a constant (ad.stop_gradient(q))")
-    if method not in _METHODS:
+    if method not in _METHODS and method != "median":
         raise NotImplementedError(
             f"adfun.numpy.{name}: method={method!r} is not supported on traced values "
             f"(supported: {', '.join(_METHODS)})")
@@ -134,26 +157,43 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
     else:
         count = np.full(kept_q, length)
         last = np.maximum(count - 1, 0)
-    position = q * last  # shape rest + q.shape
-    low = astype(floor(position), np.intp)
-    high = minimum(low + 1, last)
-    fraction = stop_gradient(position - low)
+    position = q * last  # shape rest + q.shape: NumPy's (n - 1) * q
 
     def pick(index: Any) -> Any:
         index = reshape(broadcast_to(index, rest + q.shape), rest + (-1,))
         return reshape(take_along_axis(ordered, index, axis=-1), rest + q.shape)
 
     if method == "lower":
-        result = pick(low)
+        result = pick(astype(floor(position), np.intp))
     elif method == "higher":
         result = pick(astype(ceil(position), np.intp))
     elif method == "nearest":
         result = pick(astype(rint(position), np.intp))
-    elif method == "midpoint":
-        result = (pick(low) + pick(where(fraction > 0, high, low))) * 0.5
+    elif method == "median":  # np.median: the mean of the one or two middle entries
+        low, high = floor(position), ceil(position)
+        middle = pick(astype(low, np.intp))
+        result = where(equal(low, high), middle, (middle + pick(astype(high, np.intp))) / 2.0)
     else:
-        result = _lerp(pick(low), pick(high),
-                       astype(broadcast_to(fraction, rest + q.shape), dtype_of(a)))
+        # NumPy's steps, operation for operation: the virtual index, its neighbours (both
+        # the last entry from n - 1 on, where NumPy's gamma is measured from index -1) and
+        # NumPy's lerp with gamma (0.5 between two entries for midpoint, else 0).
+        if method == "midpoint":
+            virtual = 0.5 * (floor(position) + ceil(position))
+        else:
+            virtual = position
+        previous = floor(virtual)
+        above = virtual >= last
+        low = astype(where(above, last, previous), np.intp)
+        high = astype(where(above, last, previous + 1), np.intp)
+        if method == "midpoint":
+            gamma = where(equal(virtual, previous), 0.0, 0.5)
+        else:
+            gamma = virtual - where(above, -1.0, previous)
+        gamma = broadcast_to(gamma, rest + q.shape)
+        if weak:
+            gamma = astype(gamma, dtype_of(a))
+        gamma = stop_gradient(gamma)
+        result = _lerp(pick(low), pick(high), gamma)
     if ignore_nan:
         empty = broadcast_to(equal(count, 0), rest + q.shape)
         if staging_trace_of(count) is None and np.any(full_value(empty)):
@@ -172,6 +212,11 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
                                        for index, side in enumerate(shape))
         result = reshape(result, result_shape)
     return result
+
+
+def _weak(q: Any) -> bool:
+    """Whether ``q`` is a Python number (NumPy's weak promotion of the result)."""
+    return type(q) in (int, float)
 
 
 def _quantile_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -209,7 +254,7 @@ def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input:
     if out is not None or kwargs:
         raise TypeError("adfun.numpy.quantile: out= and weights= are not supported on traced "
                         "values")
-    return _quantile(a, q, axis, method, keepdims, "quantile")
+    return _quantile(a, q, axis, method, keepdims, "quantile", weak=_weak(q))
 
 
 @export(np.percentile, domain=Domain(examples=_percentile_examples))
@@ -225,7 +270,8 @@ def percentile(a: Any, q: Any, axis: Any = None, out: Any = None,
                         "traced values")
     if type(q) is Tracer:
         return _quantile(a, q, axis, method, keepdims, "percentile")
-    return _quantile(a, np.true_divide(q, 100.0), axis, method, keepdims, "percentile")
+    return _quantile(a, np.true_divide(q, 100), axis, method, keepdims, "percentile",
+                     weak=_weak(q))
 
 
 @export(np.median, domain=Domain(examples=_median_examples))
@@ -244,7 +290,7 @@ def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = Fa
                          keepdims=keepdims)
     if out is not None:
         raise TypeError("adfun.numpy.median: out= is not supported on traced values")
-    return _quantile(a, 0.5, axis, "midpoint", keepdims, "median")
+    return _quantile(a, 0.5, axis, "median", keepdims, "median")
 
 
 def _nan_quantile_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -279,7 +325,8 @@ def nanquantile(a: Any, q: Any, axis: Any = None, out: Any = None,
     if out is not None or kwargs:
         raise TypeError("adfun.numpy.nanquantile: out= and weights= are not supported on "
                         "traced values")
-    return _quantile(a, q, axis, method, keepdims, "nanquantile", ignore_nan=True)
+    return _quantile(a, q, axis, method, keepdims, "nanquantile", ignore_nan=True,
+                     weak=_weak(q))
 
 
 @export(np.nanpercentile, domain=Domain(examples=_nan_percentile_examples))
@@ -293,9 +340,11 @@ def nanpercentile(a: Any, q: Any, axis: Any = None, out: Any = None,
     if out is not None or kwargs:
         raise TypeError("adfun.numpy.nanpercentile: out= and weights= are not supported on "
                         "traced values")
+    weak = _weak(q)
     if type(q) is not Tracer:
-        q = np.true_divide(q, 100.0)
-    return _quantile(a, q, axis, method, keepdims, "nanpercentile", ignore_nan=True)
+        q = np.true_divide(q, 100)
+    return _quantile(a, q, axis, method, keepdims, "nanpercentile", ignore_nan=True,
+                     weak=weak)
 
 
 @export(np.nanmedian, domain=Domain(examples=_nan_median_examples))
@@ -307,11 +356,13 @@ def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool =
                             keepdims=keepdims)
     if out is not None:
         raise TypeError("adfun.numpy.nanmedian: out= is not supported on traced values")
-    return _quantile(a, 0.5, axis, "midpoint", keepdims, "nanmedian", ignore_nan=True)
+    return _quantile(a, 0.5, axis, "median", keepdims, "nanmedian", ignore_nan=True)
 
 
 del ndim_of
 
 
-#: The arrangement ``partition`` gathers with, as a recorded node.
+#: NumPy's ``argpartition``, as a recorded node.
 argpartition = function_of_values("argpartition", np.argpartition)
+#: The arrangement ``partition`` gathers with, as a recorded node.
+_partition_order = function_of_values("partition_order", _partition_order_impl)

@@ -30,7 +30,7 @@ from adfun.numpy._elementwise import sqrt
 from adfun.numpy._layout import atleast_2d, diagonal
 from adfun.numpy._linear import matmul, tensordot
 from adfun.numpy._nondiff import any as any_true
-from adfun.numpy._nondiff import isnan, logical_not
+from adfun.numpy._nondiff import isnan, less_equal, logical_not
 from adfun.numpy._reductions import max, mean, min, reduced_size  # noqa: A004
 from adfun.numpy._scans import cumprod, cumsum, prod
 from adfun.numpy._selection import clip
@@ -312,8 +312,12 @@ def _nanvar_fun(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, dd
     keep = False if keepdims is _NO_VALUE else bool(keepdims)
     numbers = _numbers(a)
     centered = where(numbers, a - nanmean(a, axis=axis, keepdims=True), 0.0)
-    count = _count_numbers(a, axis, keep)
-    return sum(centered * centered, axis=axis, keepdims=keep) / (count - ddof)
+    freedom = _count_numbers(a, axis, keep) - ddof
+    # NumPy gives NaN where the degrees of freedom are not positive (an all-NaN slice);
+    # the division there uses 1, so that the derivative is 0, not 0 / 0.
+    bad = less_equal(freedom, 0)
+    total = sum(centered * centered, axis=axis, keepdims=keep)
+    return where(bad, np.nan, total / where(bad, 1.0, freedom))
 
 
 nanvar = _named("nanvar", np.nanvar, _nan_ddof_examples,

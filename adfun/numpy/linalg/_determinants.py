@@ -59,28 +59,11 @@ def _orientation(q: Any) -> Any:
     return bind(_ORIENTATION, (q,), EMPTY_PARAMS) if type(q) is Tracer else _orientation_impl(q)
 
 
-def _inverse_if_well_conditioned(value: np.ndarray) -> Any:
-    """``inv(value)`` if every matrix has a 1-norm condition number below
-    ``1 / sqrt(eps)`` (1e8 in float64: ``det * inv`` keeps half of the digits), else None."""
-    if value.shape[-1] == 0:
-        return np.zeros(value.shape, value.dtype)
-    try:
-        inverse = np.linalg.inv(value)
-    except np.linalg.LinAlgError:
-        return None
-    with np.errstate(all="ignore"):
-        condition = (np.max(np.sum(np.abs(value), axis=-2), axis=-1)
-                     * np.max(np.sum(np.abs(inverse), axis=-2), axis=-1))
-    if np.all(np.isfinite(condition)) and np.all(
-            condition < 1.0 / np.sqrt(np.finfo(value.dtype).eps)):
-        return inverse
-    return None
-
-
 def _checked_inverse(value: Any) -> tuple:
     """``(inverse, well_conditioned)`` of a stack of matrices: the inverse where it is
-    well conditioned (see :func:`_inverse_if_well_conditioned`), zeros elsewhere (never
-    an error, never inf or NaN), and the mask of those matrices."""
+    well conditioned (a 1-norm condition number below ``1 / sqrt(eps)``, 1e8 in float64:
+    ``det * inv`` keeps half of the digits), zeros elsewhere (never an error, never inf
+    or NaN), and the mask of those matrices."""
     value = np.asarray(value)
     batch = value.shape[:-2]
     if value.shape[-1] == 0:
@@ -145,12 +128,18 @@ def cofactor(a: Any) -> Any:
         inverse = bind(_GUARDED_INVERSE, (a,), EMPTY_PARAMS)
         regular = expand_dims(expand_dims(det(a), -1), -1) * mT(inverse)
         return where(well, regular, _svd_cofactor(a))
-    value = full_value(a)
-    inverse = _inverse_if_well_conditioned(value)
-    if inverse is not None:
+    # Eagerly, the same choice per matrix (the mask read from the value): a stack mixing
+    # well- and ill-conditioned matrices takes the same form for each as the staged rule.
+    inverse, well = _checked_inverse(full_value(a))
+    if np.all(well):
         inverse = inv(a) if type(a) is Tracer else inverse
         return expand_dims(expand_dims(det(a), -1), -1) * mT(inverse)
-    return _svd_cofactor(a)
+    if not np.any(well):
+        return _svd_cofactor(a)
+    if type(a) is Tracer:
+        inverse = bind(_GUARDED_INVERSE, (a,), EMPTY_PARAMS)
+    regular = expand_dims(expand_dims(det(a), -1), -1) * mT(inverse)
+    return where(well[..., None, None], regular, _svd_cofactor(a))
 
 
 def _det_vjp(g: Any, ans: Any, a: Any) -> Any:

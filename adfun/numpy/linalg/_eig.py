@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS
-from adfun._engine.trace import Tracer, bind
+from adfun._engine.trace import Tracer, bind, read_value
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._complex import conjugate, imag, real
 from adfun.numpy._declare import Domain, export, primitive
@@ -74,7 +74,19 @@ def _largest(v: Any) -> Any:
     return where(equal(np.arange(n)[:, None], rows), one, 0.0 * one)
 
 
+def _refuse_staging(a: Any, name: str) -> None:
+    """Under ``jit`` / ``trace``, refuse: whether the results are real or complex depends
+    on the values (complex eigenvalues appear or not), so a staged program, whose dtypes
+    are fixed when it is traced, would give the wrong kind of result at other values."""
+    read_value(a, f"adfun.numpy.linalg.{name}",
+               f"Its results are real or complex depending on the values of a (whether "
+               f"complex eigenvalues appear), and a staged program's dtypes are fixed. "
+               f"For a symmetric matrix use adfun.numpy.linalg.eigh or eigvalsh, which "
+               f"stage; otherwise call {name} outside the staged function.")
+
+
 def _eig_jvp(t: Any, ans: Any, a: Any) -> Any:
+    _refuse_staging(a, "eig")
     n = shape_of(a)[-1]
     w, v = _parts(ans, n)
     rotated = inv(v) @ t @ v
@@ -89,6 +101,7 @@ def _eig_jvp(t: Any, ans: Any, a: Any) -> Any:
 
 
 def _eig_vjp(g: Any, ans: Any, a: Any) -> Any:
+    _refuse_staging(a, "eig")
     n = shape_of(a)[-1]
     w, v = _parts(ans, n)
     gw, gv = _parts(g, n)
@@ -138,7 +151,9 @@ def eig(a: Any) -> Any:
     eigenvectors are normalized as LAPACK does (unit norm, largest component real), with
     that component made positive (LAPACK leaves its sign to chance, so NumPy's
     eigenvectors may differ from these by a sign, and would not be a differentiable
-    function of ``a``).  The eigenvector derivative needs distinct eigenvalues.
+    function of ``a``).  The eigenvector derivative needs distinct eigenvalues.  Under
+    ``jit`` / ``trace`` it raises :class:`~adfun.StagingError`: whether the results are
+    complex depends on the values.
 
     Derivative: with ``P = V^{-1} dA V``, ``dw = diag(P)`` and
     ``dV = V (F o P) + V diag(c)``, ``F_ij = 1 / (w_j - w_i)``, ``c`` fixing the gauge.
@@ -156,16 +171,19 @@ def eig(a: Any) -> Any:
         return type(result)(result.eigenvalues, _positive_largest(result.eigenvectors))
     require_real("eig", a=a)
     require_matrix("eig", "a", a)
+    _refuse_staging(a, "eig")
     w, v = _parts(bind(_EIG, (a,), EMPTY_PARAMS), shape_of(a)[-1])
     return _EigResult(w, v)
 
 
 def _eigvals_vjp(g: Any, ans: Any, a: Any) -> Any:
+    _refuse_staging(a, "eigvals")
     v = eig(a)[1]
     return real(mT(inv(v)) @ diag_embed(g) @ mT(v))
 
 
 def _eigvals_jvp(t: Any, ans: Any, a: Any) -> Any:
+    _refuse_staging(a, "eigvals")
     v = eig(a)[1]
     return diag_part(inv(v) @ t @ v)
 
@@ -179,7 +197,8 @@ def eigvals(a: Any) -> Any:
     """Differentiable :func:`numpy.linalg.eigvals` of real square matrices.
 
     Derivative: ``dw = diag(V^{-1} dA V)``; the gradient of ``Re w_i`` is
-    ``Re(V^{-T} e_i e_i^T V^T)``.
+    ``Re(V^{-T} e_i e_i^T V^T)``.  Under ``jit`` / ``trace`` it raises
+    :class:`~adfun.StagingError` (the results' dtype depends on the values).
 
     Examples
     --------
@@ -192,4 +211,5 @@ def eigvals(a: Any) -> Any:
         return np.linalg.eigvals(a)
     require_real("eigvals", a=a)
     require_matrix("eigvals", "a", a)
+    _refuse_staging(a, "eigvals")
     return bind(_EIGVALS, (a,), EMPTY_PARAMS)
