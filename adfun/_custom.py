@@ -172,14 +172,19 @@ class CustomPrimitive:
             parameters = inspect.signature(self.fun).parameters.values()
         except (TypeError, ValueError):
             return ["*args"]
-        return [parameter.name for parameter in parameters
-                if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
-                and parameter.default is parameter.empty]
+        return [
+            parameter.name
+            for parameter in parameters
+            if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+            and parameter.default is parameter.empty
+        ]
 
     def _wrap_rules(self, kind: str, rules: tuple) -> tuple:
         name = self.primitive.name
-        return tuple(None if rule is None else _checked_rule(name, kind, position, rule)
-                     for position, rule in enumerate(rules))
+        return tuple(
+            None if rule is None else _checked_rule(name, kind, position, rule)
+            for position, rule in enumerate(rules)
+        )
 
     # --- pickling -------------------------------------------------------------------
     def __reduce__(self) -> Any:
@@ -261,7 +266,8 @@ def _required_count(fun: Callable) -> int | None:
     except (TypeError, ValueError):
         return None
     return sum(
-        1 for parameter in signature.parameters.values()
+        1
+        for parameter in signature.parameters.values()
         if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
         and parameter.default is parameter.empty
     )
@@ -305,8 +311,9 @@ def _checked_rule(name: str, kind: str, position: int, rule: Callable) -> Callab
         try:
             out = rule(seed, ans, *args, **params)
         except Exception as err:
-            raise _rule_failure(name, kind, position, signature, err,
-                                (seed, ans, *args), params) from err
+            raise _rule_failure(
+                name, kind, position, signature, err, (seed, ans, *args), params
+            ) from err
         if out is None:
             return None
         check(name, position, out, args[position] if kind == "vjp" else ans)
@@ -322,8 +329,9 @@ def _rule_name(name: str, kind: str, position: int) -> str:
     return f"custom primitive '{name}': its {kind.upper()} rule for positional argument {position}"
 
 
-def _rule_failure(name: str, kind: str, position: int, signature: Any, err: Exception,
-                  args: tuple, params: dict) -> Exception:
+def _rule_failure(
+    name: str, kind: str, position: int, signature: Any, err: Exception, args: tuple, params: dict
+) -> Exception:
     """The exception to raise when a user rule raised ``err``: same type, named message."""
     where = _rule_name(name, kind, position)
     message = None
@@ -361,9 +369,11 @@ def _check_type(name: str, kind: str, position: int, out: Any) -> None:
     where = _rule_name(name, kind, position)
     what = "cotangent" if kind == "vjp" else "tangent"
     if callable(out):
-        hint = (" It returned a function: a rule written in autograd's curried style "
-                "('lambda ans, x: lambda g: ...') must be written "
-                f"as {_SIGNATURES[kind]} returning the {what} directly")
+        hint = (
+            " It returned a function: a rule written in autograd's curried style "
+            "('lambda ans, x: lambda g: ...') must be written "
+            f"as {_SIGNATURES[kind]} returning the {what} directly"
+        )
     else:
         hint = " Return an array (e.g. with adfun.numpy.stack or asarray)"
     raise TypeError(
@@ -399,8 +409,11 @@ def _check_cotangent(name: str, position: int, out: Any, arg: Any) -> None:
         problem = "of another precision than the argument's"
     else:
         return
-    allowed = (f"{expected_dtype}" if expected_kind == "f"
-               else f"{expected_dtype} (or {np.dtype(f'f{_precision(expected_dtype)}')})")
+    allowed = (
+        f"{expected_dtype}"
+        if expected_kind == "f"
+        else f"{expected_dtype} (or {np.dtype(f'f{_precision(expected_dtype)}')})"
+    )
     raise TypeError(
         f"{where} returned a cotangent of dtype {dtype}, which is {problem}; argument "
         f"{position} has dtype {expected_dtype}, so its cotangent must have dtype {allowed} "

@@ -77,10 +77,12 @@ class _Scope:
         # one (recording token, training token) pair per entry: a scope may be re-entered
         is_recording = self._recording
         is_training = self._training
-        self._tokens.append((
-            None if is_recording is None else recording.set(is_recording),
-            None if is_training is None else training.set(is_training),
-        ))
+        self._tokens.append(
+            (
+                None if is_recording is None else recording.set(is_recording),
+                None if is_training is None else training.set(is_training),
+            )
+        )
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
@@ -97,8 +99,7 @@ class _BothScope(_Scope):
     __slots__ = ()
 
     def __enter__(self) -> _Scope:
-        self._tokens.append(
-            (recording.set(self._recording), training.set(self._training)))
+        self._tokens.append((recording.set(self._recording), training.set(self._training)))
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
@@ -216,8 +217,9 @@ def set_training(train_mode: bool) -> bool:  # noqa: F811
 # --- backward and grad -------------------------------------------------------------------
 
 
-def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
-             train_mode: bool = True) -> None:  # noqa: F811
+def backward(
+    heads: Any, head_grads: Any = None, retain_graph: bool = False, train_mode: bool = True
+) -> None:  # noqa: F811
     """Compute the gradients of ``heads`` and store them in the variables' ``.grad``.
 
     Parameters
@@ -252,12 +254,19 @@ def backward(heads: Any, head_grads: Any = None, retain_graph: bool = False,
     [ 3. 30.]
     <NDArray 2 @cpu(0)>
     """
-    run_backward(head_seeds("backward", heads, head_grads, False, NDArray), retain_graph,
-                 train_mode)
+    run_backward(
+        head_seeds("backward", heads, head_grads, False, NDArray), retain_graph, train_mode
+    )
 
 
-def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: Any = None,
-         create_graph: bool = False, train_mode: bool = True) -> Any:  # noqa: F811
+def grad(
+    heads: Any,
+    variables: Any,
+    head_grads: Any = None,
+    retain_graph: Any = None,
+    create_graph: bool = False,
+    train_mode: bool = True,
+) -> Any:  # noqa: F811
     """Return the gradients of ``heads`` with respect to ``variables`` (``.grad`` untouched).
 
     Parameters
@@ -458,8 +467,11 @@ class Function:
         with pause():
             outputs = self.forward(*inputs)
         single = isinstance(outputs, NDArray)
-        output_list = [outputs] if single else (
-            list(outputs) if isinstance(outputs, (tuple, list)) else [outputs])
+        output_list = (
+            [outputs]
+            if single
+            else (list(outputs) if isinstance(outputs, (tuple, list)) else [outputs])
+        )
         for position, output in enumerate(output_list):
             if not isinstance(output, NDArray):
                 raise TypeError(
@@ -495,8 +507,11 @@ class Function:
     def _input_grads(self, position: int, g: Any, outputs: list, inputs: tuple) -> list:
         name = type(self).__name__
         output_grads = [
-            (_new(np.asarray(full_value(g)), g if type(g) is Tracer else None)
-             if index == position else _new(np.zeros_like(output._value)))
+            (
+                _new(np.asarray(full_value(g)), g if type(g) is Tracer else None)
+                if index == position
+                else _new(np.zeros_like(output._value))
+            )
             for index, output in enumerate(outputs)
         ]
         result = self.backward(*output_grads)
@@ -512,8 +527,10 @@ class Function:
                 converted.append(None)
                 continue
             if not isinstance(gradient, NDArray):
-                raise TypeError(f"{name}.backward must return NDArrays, but gradient {index} "
-                                f"is a {type(gradient).__name__}")
+                raise TypeError(
+                    f"{name}.backward must return NDArrays, but gradient {index} "
+                    f"is a {type(gradient).__name__}"
+                )
             if isinstance(source, NDArray) and gradient.shape != source.shape:
                 raise ValueError(
                     f"{name}.backward: gradient {index} has shape {gradient.shape}, but input "

@@ -27,8 +27,8 @@ import numbers
 from typing import Any, Callable
 
 import adfun.numpy as anp
-from adfun._flatten import flatten
 from adfun._engine.pytree import tree_flatten
+from adfun._flatten import flatten
 
 __all__ = ["adam", "momentum", "rmsprop", "sgd"]
 
@@ -42,8 +42,9 @@ def _on_pytrees(optimizer: Callable) -> Callable:
     )
 
     @functools.wraps(optimizer)
-    def run(grad: Callable, x0: Any, callback: Callable | None = None, *args: Any,
-            **kwargs: Any) -> Any:
+    def run(
+        grad: Callable, x0: Any, callback: Callable | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
         name = optimizer.__name__
         if not callable(grad):
             raise TypeError(
@@ -62,8 +63,11 @@ def _on_pytrees(optimizer: Callable) -> Callable:
             raise TypeError(f"{name}({shown}): {error}") from None
         bound.apply_defaults()
         num_iters = bound.arguments["num_iters"]
-        if isinstance(num_iters, bool) or not isinstance(num_iters, numbers.Integral) \
-                or num_iters < 0:
+        if (
+            isinstance(num_iters, bool)
+            or not isinstance(num_iters, numbers.Integral)
+            or num_iters < 0
+        ):
             raise ValueError(
                 f"{name}: num_iters must be a non-negative integer, but got {num_iters!r}"
             )
@@ -83,6 +87,7 @@ def _on_pytrees(optimizer: Callable) -> Callable:
 
         flat_callback = None
         if callback is not None:
+
             def flat_callback(x: Any, i: int, g: Any) -> None:
                 callback(unflatten(x), i, unflatten(g))
 
@@ -96,8 +101,14 @@ def _zeros(x: Any) -> Any:
 
 
 @_on_pytrees
-def sgd(grad: Callable, x: Any, callback: Callable | None = None, num_iters: int = 200,
-        step_size: float = 0.1, mass: float = 0.9) -> Any:
+def sgd(
+    grad: Callable,
+    x: Any,
+    callback: Callable | None = None,
+    num_iters: int = 200,
+    step_size: float = 0.1,
+    mass: float = 0.9,
+) -> Any:
     """Stochastic gradient descent with momentum, as HIPS autograd's ``sgd``.
 
     Each iteration, with ``g = grad(x, i)``::
@@ -151,8 +162,14 @@ def sgd(grad: Callable, x: Any, callback: Callable | None = None, num_iters: int
 
 
 @_on_pytrees
-def momentum(grad: Callable, x: Any, callback: Callable | None = None, num_iters: int = 200,
-             step_size: float = 0.1, mass: float = 0.9) -> Any:
+def momentum(
+    grad: Callable,
+    x: Any,
+    callback: Callable | None = None,
+    num_iters: int = 200,
+    step_size: float = 0.1,
+    mass: float = 0.9,
+) -> Any:
     """Gradient descent with classical ("heavy ball") momentum.
 
     As JAX's ``example_libraries.optimizers.momentum`` and PyTorch's ``SGD(momentum=...)``:
@@ -205,8 +222,15 @@ def momentum(grad: Callable, x: Any, callback: Callable | None = None, num_iters
 
 
 @_on_pytrees
-def rmsprop(grad: Callable, x: Any, callback: Callable | None = None, num_iters: int = 100,
-            step_size: float = 0.1, gamma: float = 0.9, eps: float = 10**-8) -> Any:
+def rmsprop(
+    grad: Callable,
+    x: Any,
+    callback: Callable | None = None,
+    num_iters: int = 100,
+    step_size: float = 0.1,
+    gamma: float = 0.9,
+    eps: float = 10**-8,
+) -> Any:
     """Root-mean-square propagation, as HIPS autograd's ``rmsprop``.
 
     Each iteration, with ``g = grad(x, i)``::
@@ -256,9 +280,16 @@ def rmsprop(grad: Callable, x: Any, callback: Callable | None = None, num_iters:
 
 
 @_on_pytrees
-def adam(grad: Callable, x: Any, callback: Callable | None = None, num_iters: int = 100,
-         step_size: float = 0.001, b1: float = 0.9, b2: float = 0.999,
-         eps: float = 10**-8) -> Any:
+def adam(
+    grad: Callable,
+    x: Any,
+    callback: Callable | None = None,
+    num_iters: int = 100,
+    step_size: float = 0.001,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 10**-8,
+) -> Any:
     """Adam (Kingma and Ba, 2015), as HIPS autograd's ``adam``.
 
     Each iteration, with ``g = grad(x, i)``::

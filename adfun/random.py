@@ -51,9 +51,7 @@ def seed(seed_state: int, ctx: Any = "all") -> None:
             f"adfun.random.seed: seed_state must be a non-negative int, got {seed_state!r}"
         )
     if seed_state < 0:
-        raise ValueError(
-            f"adfun.random.seed: seed_state must be non-negative, got {seed_state}"
-        )
+        raise ValueError(f"adfun.random.seed: seed_state must be non-negative, got {seed_state}")
     if ctx != "all":
         check_context("adfun.random.seed", ctx)
     _STATE.generator = np.random.default_rng(int(seed_state))

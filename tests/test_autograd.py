@@ -135,10 +135,12 @@ def test_head_gradient_shape_is_checked():
         autograd.backward([1.0])
 
 
-UNRECORDED = (r"is not in a recorded graph: none of the arrays it was computed from has "
-              r"attach_grad\(\) \(or it was computed outside autograd\.record\(\), or under "
-              r"autograd\.pause\(\)\), so there is nothing to differentiate\. Call attach_grad\(\) "
-              r"on the inputs")
+UNRECORDED = (
+    r"is not in a recorded graph: none of the arrays it was computed from has "
+    r"attach_grad\(\) \(or it was computed outside autograd\.record\(\), or under "
+    r"autograd\.pause\(\)\), so there is nothing to differentiate\. Call attach_grad\(\) "
+    r"on the inputs"
+)
 
 
 def test_backward_on_an_unrecorded_array_says_so():
@@ -427,7 +429,7 @@ def test_grad_of_a_single_variable_returns_an_array():
 def test_grad_create_graph_gives_differentiable_gradients():
     x = _variable([1, 2, 3])
     with autograd.record():
-        y = x ** 3
+        y = x**3
         dy = autograd.grad(y, [x], create_graph=True)[0]
     assert dy.asnumpy().tolist() == [3, 12, 27]
     assert dy._tracer is not None
@@ -660,10 +662,11 @@ def test_function_errors():
 SECOND_ORDER = {
     "sin_x": (lambda x: nd.sin(x) * x, lambda x: adfun.numpy.sin(x) * x),
     "tanh": (nd.tanh, lambda x: adfun.numpy.tanh(x)),
-    "sigmoid_square": (lambda x: nd.sigmoid(x) * nd.square(x),
-                       lambda x: 1 / (1 + adfun.numpy.exp(-x)) * x * x),
-    "exp_over": (lambda x: nd.exp(x) / (x * x + 1),
-                 lambda x: adfun.numpy.exp(x) / (x * x + 1)),
+    "sigmoid_square": (
+        lambda x: nd.sigmoid(x) * nd.square(x),
+        lambda x: 1 / (1 + adfun.numpy.exp(-x)) * x * x,
+    ),
+    "exp_over": (lambda x: nd.exp(x) / (x * x + 1), lambda x: adfun.numpy.exp(x) / (x * x + 1)),
 }
 
 

@@ -160,8 +160,9 @@ def test_backward_leaves_the_flags_as_they_were():
     assert not autograd.is_recording() and not autograd.is_training()
 
 
-@pytest.mark.parametrize("other", [2, 2.5, True, np.float64(2.0), np.float32(2.0),
-                                   np.array([2.0, 3.0], np.float32)])
+@pytest.mark.parametrize(
+    "other", [2, 2.5, True, np.float64(2.0), np.float32(2.0), np.array([2.0, 3.0], np.float32)]
+)
 def test_operators_with_every_kind_of_operand(other):
     x = _variable([1.0, 2.0])
     with autograd.record():

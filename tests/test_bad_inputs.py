@@ -34,8 +34,11 @@ def _refused(kind, pattern):
 
 
 def _row(functional, imperative=WORKS):
-    row = dict(functional) if isinstance(functional, dict) else dict.fromkeys(
-        TRANSFORMS[:-1], functional)
+    row = (
+        dict(functional)
+        if isinstance(functional, dict)
+        else dict.fromkeys(TRANSFORMS[:-1], functional)
+    )
     row["nd"] = imperative
     return row
 
@@ -50,22 +53,40 @@ CASES = {
     "1e308": (np.array([1e308, -1e308, 1.0]), _row(WORKS)),
     "float16": (np.array([0.5, 2.0], np.float16), _row(WORKS)),
     "float32": (np.array([0.5, 2.0], np.float32), _row(WORKS)),
-    "object array": (np.array([0.5, 2.0], dtype=object),
-                     _row(_refused(TypeError, r"{}: argument 0 has dtype object"))),
+    "object array": (
+        np.array([0.5, 2.0], dtype=object),
+        _row(_refused(TypeError, r"{}: argument 0 has dtype object")),
+    ),
     "int array": (np.array([1, 2]), _row(_refused(TypeError, r"{}: argument 0 has dtype int"))),
     "Python int": (3, _row(_refused(TypeError, _NOT_FLOAT.format("{}", "integer")))),
     "bool": (True, _row(_refused(TypeError, _NOT_FLOAT.format("{}", "boolean")))),
-    "complex": (1.5j, _row(_refused(TypeError, r"{}: argument 0 is complex"),
-                           (TypeError, r"adfun\.nd\.array: source_array"))),
+    "complex": (
+        1.5j,
+        _row(
+            _refused(TypeError, r"{}: argument 0 is complex"),
+            (TypeError, r"adfun\.nd\.array: source_array"),
+        ),
+    ),
     "list of floats": ([0.5, 2.0], _row(_refused(TypeError, r"adfun\.numpy\.stack"))),
-    "str": ("abc", _row(_refused(TypeError, r"{}: argument 0 is a str"),
-                        (ValueError, r"adfun\.nd\.array: source_array \(str 'abc'\)"))),
-    "None": (None, _row(_refused(TypeError, r"{}: argument 0 is a NoneType"),
-                        (TypeError, r"adfun\.nd\.array: source_array is or contains None"))),
-    "Decimal": (decimal.Decimal("1.5"),
-                _row(_refused(TypeError, r"{}: argument 0 is a Decimal"))),
-    "Fraction": (fractions.Fraction(3, 2),
-                 _row(_refused(TypeError, r"{}: argument 0 is a Fraction"))),
+    "str": (
+        "abc",
+        _row(
+            _refused(TypeError, r"{}: argument 0 is a str"),
+            (ValueError, r"adfun\.nd\.array: source_array \(str 'abc'\)"),
+        ),
+    ),
+    "None": (
+        None,
+        _row(
+            _refused(TypeError, r"{}: argument 0 is a NoneType"),
+            (TypeError, r"adfun\.nd\.array: source_array is or contains None"),
+        ),
+    ),
+    "Decimal": (decimal.Decimal("1.5"), _row(_refused(TypeError, r"{}: argument 0 is a Decimal"))),
+    "Fraction": (
+        fractions.Fraction(3, 2),
+        _row(_refused(TypeError, r"{}: argument 0 is a Fraction")),
+    ),
 }
 
 
@@ -113,8 +134,7 @@ def _check_like_numpy(transform, x, result):
         a = variable.asnumpy()  # float32, shape (1,) for a scalar: MXNet's conventions
         expected = np.cos(a) * a + np.sin(a)
         assert gradient.shape == a.shape and gradient.dtype == np.float32
-        np.testing.assert_allclose(gradient, expected, rtol=_tolerance(a.dtype),
-                                   equal_nan=True)
+        np.testing.assert_allclose(gradient, expected, rtol=_tolerance(a.dtype), equal_nan=True)
         return
     a = x if isinstance(x, np.ndarray) else np.float64(x)
     value = np.sin(a) * a
@@ -127,8 +147,9 @@ def _check_like_numpy(transform, x, result):
         second = 2 * np.cos(a) - np.sin(a) * a
         assert np.shape(result) == np.shape(a) * 2 and result.dtype == a.dtype
         square = np.reshape(result, (a.size, a.size))
-        np.testing.assert_allclose(np.diagonal(square), np.ravel(second),
-                                   rtol=_tolerance(a.dtype), equal_nan=True)
+        np.testing.assert_allclose(
+            np.diagonal(square), np.ravel(second), rtol=_tolerance(a.dtype), equal_nan=True
+        )
         finite = np.isfinite(np.ravel(a))
         off_diagonal = square[np.ix_(finite, finite)].copy()
         np.fill_diagonal(off_diagonal, 0.0)
@@ -232,8 +253,11 @@ def test_jvp_promotes_like_numpy():
 
 
 def test_jvp_tangent_of_other_precision_is_refused():
-    with pytest.raises(TypeError, match=r"jvp: tangent 0 has dtype float32, but its primal has "
-                                        r"dtype float64"):
+    with pytest.raises(
+        TypeError,
+        match=r"jvp: tangent 0 has dtype float32, but its primal has "
+        r"dtype float64",
+    ):
         ad.jvp(_elementwise, (np.ones(2),), (np.ones(2, np.float32),))
 
 

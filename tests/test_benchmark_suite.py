@@ -18,8 +18,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "benchmarks" / "suite.py"
 GROUPS = ["W1", "W7", "W2", "W3", "W4", "W4mem", "W5", "W6a", "W6b"]
-ROW_KEYS = {"library", "variant", "baseline", "seconds", "value", "ratio", "targets",
-            "passed", "note", "error"}
+ROW_KEYS = {
+    "library",
+    "variant",
+    "baseline",
+    "seconds",
+    "value",
+    "ratio",
+    "targets",
+    "passed",
+    "note",
+    "error",
+}
 
 sys.path.append(str(ROOT / "benchmarks"))
 from _suite.report import finish_row, render_table  # noqa: E402
@@ -32,8 +42,9 @@ def run_suite(*options: str, prelude: str = "") -> subprocess.CompletedProcess:
         f"{prelude}\nimport runpy, sys\nsys.argv = {[str(SUITE), *options]!r}\n"
         f"runpy.run_path({str(SUITE)!r}, run_name='__main__')"
     )
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
@@ -105,19 +116,26 @@ def test_adfun_rows_carry_the_issue_targets(quick_run):
             if row["targets"]:
                 assert row["passed"] == all(t["passed"] for t in row["targets"])
     assert found == {
-        ("W1", "adfun", "<= 2.5 us/op"), ("W7", "adfun", "<= 2.5 us/op"),
-        ("W2", "adfun", "<= 1.05x"), ("W3", "adfun", "<= 1.5x (with staging)"),
-        ("W4", "adfun", "<= 5 us/op"), ("W4mem", "adfun", "<= 60 MiB"),
-        ("W5", "adfun", "<= 1.5x"), ("W6a", "adfun", "<= 15 us"), ("W6b", "adfun", "<= 1.3x"),
+        ("W1", "adfun", "<= 2.5 us/op"),
+        ("W7", "adfun", "<= 2.5 us/op"),
+        ("W2", "adfun", "<= 1.05x"),
+        ("W3", "adfun", "<= 1.5x (with staging)"),
+        ("W4", "adfun", "<= 5 us/op"),
+        ("W4mem", "adfun", "<= 60 MiB"),
+        ("W5", "adfun", "<= 1.5x"),
+        ("W6a", "adfun", "<= 15 us"),
+        ("W6b", "adfun", "<= 1.3x"),
         # ad.jit's own targets, on the staged rows:
-        ("W1", "adfun", "<= 1 us/op (staged)"), ("W3", "adfun", "<= 1.3x (staged)"),
+        ("W1", "adfun", "<= 1 us/op (staged)"),
+        ("W3", "adfun", "<= 1.3x (staged)"),
     }
 
 
 def test_only_selects_workloads_and_w6_means_both_sizes(tmp_path):
     output = tmp_path / "only.json"
-    done = run_suite("--quick", "--peers", "none", "--only", "w1,W6", "--repeat", "1",
-                     "--json", str(output))
+    done = run_suite(
+        "--quick", "--peers", "none", "--only", "w1,W6", "--repeat", "1", "--json", str(output)
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     document = json.loads(output.read_text())
     assert [group["id"] for group in document["groups"]] == ["W1", "W6a", "W6b"]
@@ -127,26 +145,34 @@ def test_only_selects_workloads_and_w6_means_both_sizes(tmp_path):
 def test_staged_variants_are_timed_when_adfun_has_jit(tmp_path):
     output = tmp_path / "jit.json"
     # A stand-in for ad.jit (another branch builds the real one): the identity.
-    done = run_suite("--quick", "--peers", "none", "--only", "W1,W3", "--json", str(output),
-                     prelude="import adfun\nadfun.jit = lambda fun: fun")
+    done = run_suite(
+        "--quick",
+        "--peers",
+        "none",
+        "--only",
+        "W1,W3",
+        "--json",
+        str(output),
+        prelude="import adfun\nadfun.jit = lambda fun: fun",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     document = json.loads(output.read_text())
     assert document["meta"]["jit"] is True
     w1, w3 = document["groups"]
-    staged = {row["variant"]: row for row in w1["rows"] + w3["rows"]
-              if row["library"] == "adfun"}
+    staged = {row["variant"]: row for row in w1["rows"] + w3["rows"] if row["library"] == "adfun"}
     assert set(staged) == {"grad", "jit(grad)"}
     assert [t["text"] for t in w1["rows"][2]["targets"]] == ["<= 1 us/op (staged)"]
-    assert [t["text"] for t in w3["rows"][2]["targets"]] == ["<= 1.5x (with staging)",
-                                                            "<= 1.3x (staged)"]
+    assert [t["text"] for t in w3["rows"][2]["targets"]] == [
+        "<= 1.5x (with staging)",
+        "<= 1.3x (staged)",
+    ]
     assert w3["rows"][1]["targets"] == []  # the eager row: the targets are for staged code
 
 
 def test_an_installed_peer_gets_rows_next_to_adfun(tmp_path):
     pytest.importorskip("autograd")
     output = tmp_path / "peer.json"
-    done = run_suite("--quick", "--peers", "autograd", "--only", "W1,W4", "--json",
-                     str(output))
+    done = run_suite("--quick", "--peers", "autograd", "--only", "W1,W4", "--json", str(output))
     assert done.returncode == 0, done.stderr[-3000:]
     document = json.loads(output.read_text())
     assert "autograd" in document["meta"]["peers"]
@@ -176,27 +202,56 @@ def test_a_failing_variant_becomes_an_error_row_not_a_crash():
     def broken():
         raise AssertionError("torch autograd.grad: derivative 1.0 != reference 2.0")
 
-    variants = [Variant("numpy", "base", lambda: lambda: None, baseline=True),
-                Variant("torch", "grad", broken)]
+    variants = [
+        Variant("numpy", "base", lambda: lambda: None, baseline=True),
+        Variant("torch", "grad", broken),
+    ]
     prepare_all(variants)
     assert variants[1].run is None
-    assert variants[1].error == "AssertionError: torch autograd.grad: derivative 1.0 != " \
-                                "reference 2.0"
+    assert (
+        variants[1].error == "AssertionError: torch autograd.grad: derivative 1.0 != reference 2.0"
+    )
     assert set(measure(variants, repeat=2, min_sample=0.0)) == {0}
 
 
 def test_target_verdicts_and_the_table_of_an_error_row():
     target = Target("ratio", 1.5, "<= 1.5x")
-    assert finish_row({"library": "adfun", "variant": "grad", "seconds": 1.0, "ratio": 1.4,
-                       "targets": [target]}, 1e3)["passed"] is True
-    failed = finish_row({"library": "adfun", "variant": "grad", "seconds": 1.0,
-                         "ratio": 1.6, "targets": [target]}, 1e3)
+    assert (
+        finish_row(
+            {
+                "library": "adfun",
+                "variant": "grad",
+                "seconds": 1.0,
+                "ratio": 1.4,
+                "targets": [target],
+            },
+            1e3,
+        )["passed"]
+        is True
+    )
+    failed = finish_row(
+        {"library": "adfun", "variant": "grad", "seconds": 1.0, "ratio": 1.6, "targets": [target]},
+        1e3,
+    )
     assert failed["passed"] is False and failed["value"] == 1e3
-    error = finish_row({"library": "adfun", "variant": "grad", "error": "boom",
-                        "targets": [target]}, 1e3)
+    error = finish_row(
+        {"library": "adfun", "variant": "grad", "error": "boom", "targets": [target]}, 1e3
+    )
     assert error["passed"] is False
-    table = render_table({"groups": [{"id": "W3", "title": "t", "unit": "ms", "ratio_to": "",
-                                      "note": "", "rows": [failed, error]}]})
+    table = render_table(
+        {
+            "groups": [
+                {
+                    "id": "W3",
+                    "title": "t",
+                    "unit": "ms",
+                    "ratio_to": "",
+                    "note": "",
+                    "rows": [failed, error],
+                }
+            ]
+        }
+    )
     assert "FAIL" in table and "error: boom" in table
 
 

@@ -23,28 +23,43 @@ X = np.array([0.3, -1.2, 0.8])
 
 def _mutate_all(arrays):
     for array in arrays:
-        array[...] = array.dtype.type(2) if array.dtype.kind in "iu" else (
-            True if array.dtype.kind == "b" else -7.0)
+        array[...] = (
+            array.dtype.type(2)
+            if array.dtype.kind in "iu"
+            else (True if array.dtype.kind == "b" else -7.0)
+        )
 
 
 CASES = {
-    "multiply by a constant": lambda: (
-        (c := np.array([1.0, 2.0, 3.0])), lambda x: x * c, [c]),
+    "multiply by a constant": lambda: ((c := np.array([1.0, 2.0, 3.0])), lambda x: x * c, [c]),
     "constant on the left": lambda: (
-        (c := np.array([1.0, 2.0, 3.0])), lambda x: anp.arctan2(c, x), [c]),
+        (c := np.array([1.0, 2.0, 3.0])),
+        lambda x: anp.arctan2(c, x),
+        [c],
+    ),
     "matmul with a constant matrix": lambda: (
-        (a := np.arange(9.0).reshape(3, 3)), lambda x: a @ x + a.T @ x, [a]),
+        (a := np.arange(9.0).reshape(3, 3)),
+        lambda x: a @ x + a.T @ x,
+        [a],
+    ),
     "where with a constant mask": lambda: (
-        (m := np.array([True, False, True])), lambda x: anp.where(m, x, 0.0), [m]),
+        (m := np.array([True, False, True])),
+        lambda x: anp.where(m, x, 0.0),
+        [m],
+    ),
     # (the index arrays of take, take_along_axis and getitem were already copied)
-    "take with an index array": lambda: (
-        (i := np.array([0, 0, 1])), lambda x: anp.take(x, i), [i]),
+    "take with an index array": lambda: ((i := np.array([0, 0, 1])), lambda x: anp.take(x, i), [i]),
     "take_along_axis": lambda: (
-        (i := np.array([1, 1, 0])), lambda x: anp.take_along_axis(x, i, axis=0), [i]),
-    "getitem with an index array": lambda: (
-        (i := np.array([2, 0])), lambda x: x[i] * 2.0, [i]),
+        (i := np.array([1, 1, 0])),
+        lambda x: anp.take_along_axis(x, i, axis=0),
+        [i],
+    ),
+    "getitem with an index array": lambda: ((i := np.array([2, 0])), lambda x: x[i] * 2.0, [i]),
     "a broadcast view of a constant": lambda: (
-        (c := np.array([1.0, 2.0, 3.0])), lambda x: x * np.broadcast_to(c, (2, 3)), [c]),
+        (c := np.array([1.0, 2.0, 3.0])),
+        lambda x: x * np.broadcast_to(c, (2, 3)),
+        [c],
+    ),
 }
 
 
@@ -113,8 +128,10 @@ def test_one_copy_per_unchanged_constant_and_its_transpose_shares_it():
     a = np.arange(9.0).reshape(3, 3)
     out, vjp_fn = ad.vjp(lambda x: a @ (a @ x) + a.T @ x, X.copy())
     a[:] = 0.0
-    expected = (np.arange(9.0).reshape(3, 3).T @ np.arange(9.0).reshape(3, 3).T
-                + np.arange(9.0).reshape(3, 3)) @ np.ones(3)
+    expected = (
+        np.arange(9.0).reshape(3, 3).T @ np.arange(9.0).reshape(3, 3).T
+        + np.arange(9.0).reshape(3, 3)
+    ) @ np.ones(3)
     np.testing.assert_allclose(vjp_fn(np.ones(3))[0], expected)
 
 
@@ -211,8 +228,11 @@ def test_checkpoint_refuses_a_recomputation_that_differs():
     block = ad.checkpoint(lambda x: anp.sin(x) * c)  # reads c from its closure
     out, vjp_fn = ad.vjp(block, X.copy())
     c[:] = 0.0
-    with pytest.raises(RuntimeError, match=r"checkpoint\(<lambda>\): recomputing <lambda> "
-                       r"for its derivative gave a different value.*modified in place"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"checkpoint\(<lambda>\): recomputing <lambda> "
+        r"for its derivative gave a different value.*modified in place",
+    ):
         vjp_fn(np.ones(3))
 
 

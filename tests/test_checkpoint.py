@@ -21,7 +21,7 @@ checkpointed_block = ad.checkpoint(block)
 def chain(x, w, layer):
     for _ in range(3):
         x = layer(x, w)
-    return anp.sum(x ** 2)
+    return anp.sum(x**2)
 
 
 X = np.array([0.3, -1.2, 0.8, 0.1])
@@ -33,16 +33,19 @@ def test_plain_call_is_the_function():
     assert checkpointed_block.__name__ == "block"
 
 
-@pytest.mark.parametrize("name, transform", [
-    ("grad", lambda f: ad.grad(f, argnums=(0, 1))(X, W)),
-    ("grad-grad", lambda f: ad.grad(ad.grad(f, 1), 1)(X, W)),
-    ("jvp", lambda f: ad.jvp(f, (X, W), (np.arange(4.0), 0.5))),
-    ("jacfwd", lambda f: ad.jacfwd(f)(X, W)),
-    ("hessian", lambda f: ad.hessian(f)(X, W)),
-    ("hvp", lambda f: ad.hvp(lambda x: f(x, W))(X, np.ones(4))),
-    ("jvp-of-grad", lambda f: ad.jvp(ad.grad(f), (X, W), (np.ones(4), 1.0))),
-    ("grad-of-jvp", lambda f: ad.grad(lambda x: ad.jvp(f, (x, W), (x, 1.0))[1])(X)),
-])
+@pytest.mark.parametrize(
+    "name, transform",
+    [
+        ("grad", lambda f: ad.grad(f, argnums=(0, 1))(X, W)),
+        ("grad-grad", lambda f: ad.grad(ad.grad(f, 1), 1)(X, W)),
+        ("jvp", lambda f: ad.jvp(f, (X, W), (np.arange(4.0), 0.5))),
+        ("jacfwd", lambda f: ad.jacfwd(f)(X, W)),
+        ("hessian", lambda f: ad.hessian(f)(X, W)),
+        ("hvp", lambda f: ad.hvp(lambda x: f(x, W))(X, np.ones(4))),
+        ("jvp-of-grad", lambda f: ad.jvp(ad.grad(f), (X, W), (np.ones(4), 1.0))),
+        ("grad-of-jvp", lambda f: ad.grad(lambda x: ad.jvp(f, (x, W), (x, 1.0))[1])(X)),
+    ],
+)
 def test_same_derivatives_in_every_transform(name, transform):
     expected = transform(lambda x, w: chain(x, w, block))
     got = transform(lambda x, w: chain(x, w, checkpointed_block))
@@ -130,18 +133,24 @@ def test_checkpointing_a_long_chain_lowers_peak_memory():
 
 def test_several_outputs_must_be_floats():
     f = ad.checkpoint(lambda x: (x * 2.0, np.arange(3)))
-    with pytest.raises(TypeError, match=r"checkpoint\(<lambda>\): a checkpointed function "
-                                        r"returning several values must return float arrays "
-                                        r"or floats only, but output leaf 1 is ndarray of "
-                                        r"shape \(3,\) and dtype int64"):
+    with pytest.raises(
+        TypeError,
+        match=r"checkpoint\(<lambda>\): a checkpointed function "
+        r"returning several values must return float arrays "
+        r"or floats only, but output leaf 1 is ndarray of "
+        r"shape \(3,\) and dtype int64",
+    ):
         ad.grad(lambda x: anp.sum(f(x)[0]))(X)
 
 
 def test_escaped_tracer_is_refused():
     escaped = []
     ad.grad(lambda x: escaped.append(x) or anp.sum(x))(X)
-    with pytest.raises(RuntimeError, match=r"checkpoint\(block\): an argument is a traced "
-                                           r"value of a transform .* that has already returned"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"checkpoint\(block\): an argument is a traced "
+        r"value of a transform .* that has already returned",
+    ):
         checkpointed_block(escaped[0], W)
 
 
@@ -159,11 +168,12 @@ def test_closures_over_traced_values_stay_correct():
     assert np.isclose(ad.hessian(loss)(w0, True), ad.hessian(loss)(w0, False), rtol=1e-12)
 
 
-@pytest.mark.parametrize("outer", [ad.grad, lambda f: (lambda x: ad.jvp(f, (x,), (1.0,))[1])])
+@pytest.mark.parametrize("outer", [ad.grad, lambda f: lambda x: ad.jvp(f, (x,), (1.0,))[1]])
 def test_no_perturbation_confusion_through_checkpoints(outer):
     # The checkpointed function closes over the outer variable (a lower trace level).
     assert outer(lambda x: x * ad.grad(ad.checkpoint(lambda y: x + y))(2.0))(3.0) == 1.0
     assert outer(lambda x: x * ad.grad(ad.checkpoint(lambda y: x * y))(2.0))(3.0) == 6.0
+
     # ... or over the inner one (a higher level than the checkpoint's argument).
     def inner_closure(x):
         return ad.grad(lambda y: ad.checkpoint(lambda a: a * y * y)(x))(2.0)

@@ -29,8 +29,7 @@ def d_vjp(f):
     return lambda x: ad.vjp(f, x)[1](1.0)[0]
 
 
-DERIVATIVES = {"grad": d_rev, "jvp": d_fwd, "jacrev": d_jacrev, "jacfwd": d_jacfwd,
-               "vjp": d_vjp}
+DERIVATIVES = {"grad": d_rev, "jvp": d_fwd, "jacrev": d_jacrev, "jacfwd": d_jacfwd, "vjp": d_vjp}
 PAIRS = [(outer, inner) for outer in DERIVATIVES for inner in DERIVATIVES]
 
 
@@ -55,12 +54,12 @@ def test_second_derivative_in_every_mix(outer, inner):
 
 
 def test_grad_of_grad_of_grad():
-    assert np.isclose(ad.grad(ad.grad(ad.grad(lambda x: x ** 4)))(2.0), 48.0)
+    assert np.isclose(ad.grad(ad.grad(ad.grad(lambda x: x**4)))(2.0), 48.0)
     f = lambda x: anp.sum(anp.sin(x) ** 3)  # noqa: E731
     x = np.array([0.2, 1.3])
     third = ad.elementwise_grad(ad.elementwise_grad(ad.elementwise_grad(f)))(x)
     s, c = np.sin(x), np.cos(x)
-    np.testing.assert_allclose(third, 6 * c ** 3 - 21 * s ** 2 * c, rtol=1e-12)
+    np.testing.assert_allclose(third, 6 * c**3 - 21 * s**2 * c, rtol=1e-12)
 
 
 def test_jacfwd_of_jacrev_matches_jacrev_of_jacfwd():
@@ -95,7 +94,7 @@ def test_jvp_of_grad():
 
 
 def test_hessian_with_stop_gradient():
-    f = lambda x: anp.sum(x ** 2 * ad.stop_gradient(x))  # noqa: E731
+    f = lambda x: anp.sum(x**2 * ad.stop_gradient(x))  # noqa: E731
     x = np.array([1.0, -2.0, 3.0])
     expected = np.diag(2 * x)
     np.testing.assert_allclose(ad.hessian(f)(x), expected)
@@ -108,7 +107,7 @@ def test_hessian_with_stop_gradient():
 
 
 def test_hvp_of_hvp_and_grad_of_hvp():
-    f = lambda x: anp.sum(x ** 4)  # noqa: E731
+    f = lambda x: anp.sum(x**4)  # noqa: E731
     x = np.array([1.0, 2.0])
     v = np.array([1.0, 1.0])
     # H(x) v = 12 x^2 v, so d/dx [(H(x) v) . v] = 24 x v^2 and the Hessian of
@@ -121,7 +120,7 @@ def test_hvp_of_hvp_and_grad_of_hvp():
 
 
 def scalar_program(x, y):
-    return anp.sum(anp.sin(x) * y) + anp.sum(x ** 2)
+    return anp.sum(anp.sin(x) * y) + anp.sum(x**2)
 
 
 X = np.array([0.3, -1.2, 0.8])
@@ -141,29 +140,49 @@ def _equal(a, b):
         np.testing.assert_allclose(left, right, rtol=1e-12)
 
 
-@pytest.mark.parametrize("transform", [
-    lambda f: ad.grad(f)(X, Y),
-    lambda f: ad.grad(f, argnums=(0, 1))(X, Y),
-    lambda f: ad.value_and_grad(f)(X, Y),
-    lambda f: ad.elementwise_grad(f)(X, Y),
-    lambda f: ad.vjp(f, X, Y)[1](1.0),
-    lambda f: ad.jvp(f, (X, Y), (Y, X)),
-    lambda f: ad.jacrev(f)(X, Y),
-    lambda f: ad.jacfwd(f, argnums=1)(X, Y),
-    lambda f: ad.jacobian(f)(X, Y),
-    lambda f: ad.hessian(f)(X, Y),
-    lambda f: ad.hvp(lambda x: f(x, Y))(X, Y),
-    lambda f: ad.grad(ad.checkpoint(f))(X, Y),
-    lambda f: ad.trace(f)(X, Y)(X, Y),
-], ids=["grad", "grad-argnums", "value_and_grad", "elementwise_grad", "vjp", "jvp", "jacrev",
-        "jacfwd", "jacobian", "hessian", "hvp", "checkpoint", "trace"])
+@pytest.mark.parametrize(
+    "transform",
+    [
+        lambda f: ad.grad(f)(X, Y),
+        lambda f: ad.grad(f, argnums=(0, 1))(X, Y),
+        lambda f: ad.value_and_grad(f)(X, Y),
+        lambda f: ad.elementwise_grad(f)(X, Y),
+        lambda f: ad.vjp(f, X, Y)[1](1.0),
+        lambda f: ad.jvp(f, (X, Y), (Y, X)),
+        lambda f: ad.jacrev(f)(X, Y),
+        lambda f: ad.jacfwd(f, argnums=1)(X, Y),
+        lambda f: ad.jacobian(f)(X, Y),
+        lambda f: ad.hessian(f)(X, Y),
+        lambda f: ad.hvp(lambda x: f(x, Y))(X, Y),
+        lambda f: ad.grad(ad.checkpoint(f))(X, Y),
+        lambda f: ad.trace(f)(X, Y)(X, Y),
+    ],
+    ids=[
+        "grad",
+        "grad-argnums",
+        "value_and_grad",
+        "elementwise_grad",
+        "vjp",
+        "jvp",
+        "jacrev",
+        "jacfwd",
+        "jacobian",
+        "hessian",
+        "hvp",
+        "checkpoint",
+        "trace",
+    ],
+)
 def test_every_transform_accepts_a_graph(graph, transform):
     _equal(transform(graph), transform(scalar_program))
 
 
 def test_graph_nested_transforms(graph):
-    for transform in (lambda f: ad.grad(ad.grad(f)), lambda f: d_fwd(ad.grad(f)),
-                      lambda f: ad.hessian(f)):
+    for transform in (
+        lambda f: ad.grad(ad.grad(f)),
+        lambda f: d_fwd(ad.grad(f)),
+        lambda f: ad.hessian(f),
+    ):
         got = transform(lambda s: graph(s * X, Y))(0.5)
         expected = transform(lambda s: scalar_program(s * X, Y))(0.5)
         assert np.isclose(got, expected, rtol=1e-12)
@@ -176,8 +195,9 @@ def test_transforms_are_safe_from_several_threads():
     points = [np.linspace(-1, 1, 4) * scale for scale in np.linspace(0.1, 2.0, 16)]
     expected = [(ad.hessian(f)(x), ad.hvp(f)(x, x), ad.jvp(f, (x,), (x,))) for x in points]
     with ThreadPoolExecutor(4) as pool:
-        got = list(pool.map(lambda x: (ad.hessian(f)(x), ad.hvp(f)(x, x),
-                                       ad.jvp(f, (x,), (x,))), points))
+        got = list(
+            pool.map(lambda x: (ad.hessian(f)(x), ad.hvp(f)(x, x), ad.jvp(f, (x,), (x,))), points)
+        )
     for (h1, v1, (o1, t1)), (h2, v2, (o2, t2)) in zip(got, expected):
         np.testing.assert_array_equal(h1, h2)
         np.testing.assert_array_equal(v1, v2)

@@ -28,20 +28,21 @@ logsumexp.defjvp(lambda t, ans, x: np.sum(t * np.exp(x - ans)))
 @ad.primitive
 def scaled_power(x, y, exponent=2):
     """``x ** exponent * y``; the rules use adfun.numpy, so they differentiate again."""
-    return x ** exponent * y
+    return x**exponent * y
 
 
 scaled_power.defvjp(
     lambda g, ans, x, y, exponent=2: g * exponent * x ** (exponent - 1) * y,
-    lambda g, ans, x, y, exponent=2: anp.sum(g * x ** exponent),
+    lambda g, ans, x, y, exponent=2: anp.sum(g * x**exponent),
 )
 scaled_power.defjvp(
     lambda t, ans, x, y, exponent=2: t * exponent * x ** (exponent - 1) * y,
-    lambda t, ans, x, y, exponent=2: t * x ** exponent,
+    lambda t, ans, x, y, exponent=2: t * x**exponent,
 )
 
-vectors = hnp.arrays(np.float64, st.integers(1, 4),
-                     elements=st.floats(-3, 3, allow_subnormal=False))
+vectors = hnp.arrays(
+    np.float64, st.integers(1, 4), elements=st.floats(-3, 3, allow_subnormal=False)
+)
 
 
 # --------------------------------------------------------------------------------------
@@ -80,8 +81,9 @@ def test_keyword_arguments_become_hashable_node_params():
     def pick(x, indices=()):
         return np.sum(x[list(indices)])
 
-    pick.defvjp(lambda g, ans, x, indices=(): anp.untake(g * np.ones(len(indices)),
-                                                           tuple(indices), x.shape))
+    pick.defvjp(
+        lambda g, ans, x, indices=(): anp.untake(g * np.ones(len(indices)), tuple(indices), x.shape)
+    )
     graph = ad.trace(lambda x: pick(x, indices=[0, 2]))(np.ones(3))
     assert graph.nodes[-1].params == {"indices": (0, 2)}
     hash(graph)
@@ -161,7 +163,7 @@ def test_rules_redefined_later_apply_to_new_traces_only():
 def test_integer_argument_without_a_rule_is_fine_when_not_differentiated():
     @ad.primitive
     def power(x, n):
-        return x ** n
+        return x**n
 
     power.defvjp(lambda g, ans, x, n: g * n * x ** (n - 1), None)
     power.defjvp(lambda t, ans, x, n: t * n * x ** (n - 1), None)
@@ -185,17 +187,21 @@ half_known.defjvp(lambda t, ans, x, y: t * y, None)
 
 def test_none_rule_refuses_that_argument_in_reverse_mode():
     assert ad.grad(half_known)(2.0, 3.0) == 3.0
-    with pytest.raises(NotImplementedError,
-                       match=r"primitive 'half_known' has no reverse-mode \(VJP\) rule for its "
-                             r"positional argument 1.*half_known\.defvjp"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"primitive 'half_known' has no reverse-mode \(VJP\) rule for its "
+        r"positional argument 1.*half_known\.defvjp",
+    ):
         ad.grad(half_known, argnums=1)(2.0, 3.0)
 
 
 def test_none_rule_refuses_that_argument_in_forward_mode():
     assert ad.jvp(lambda x: half_known(x, 3.0), (2.0,), (1.0,))[1] == 3.0
-    with pytest.raises(NotImplementedError,
-                       match=r"primitive 'half_known' has no forward-mode \(JVP\) rule for its "
-                             r"positional argument 1.*half_known\.defjvp"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"primitive 'half_known' has no forward-mode \(JVP\) rule for its "
+        r"positional argument 1.*half_known\.defjvp",
+    ):
         ad.jvp(lambda y: half_known(2.0, y), (3.0,), (1.0,))
 
 
@@ -204,12 +210,18 @@ def test_missing_rules_refuse_differentiation():
     def bare(x, y):
         return x - y
 
-    with pytest.raises(NotImplementedError, match=r"primitive 'bare' has no reverse-mode "
-                                                  r"\(VJP\) rule for its positional argument 0"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"primitive 'bare' has no reverse-mode "
+        r"\(VJP\) rule for its positional argument 0",
+    ):
         ad.grad(bare)(1.0, 2.0)
     bare.defvjp(lambda g, ans, x, y: g)
-    with pytest.raises(NotImplementedError, match=r"'bare' has no reverse-mode \(VJP\) rule "
-                                                  r"for its positional argument 1"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"'bare' has no reverse-mode \(VJP\) rule "
+        r"for its positional argument 1",
+    ):
         ad.grad(bare, argnums=1)(1.0, 2.0)
 
 
@@ -220,9 +232,11 @@ def test_forward_mode_without_jvp_rules_names_the_primitive():
 
     reverse_only.defvjp(lambda g, ans, x: g * 2.0)
     assert ad.grad(reverse_only)(1.0) == 2.0
-    with pytest.raises(NotImplementedError,
-                       match=r"primitive 'reverse_only' has no forward-mode \(JVP\) rules.*"
-                             r"reverse_only\.defjvp"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"primitive 'reverse_only' has no forward-mode \(JVP\) rules.*"
+        r"reverse_only\.defjvp",
+    ):
         ad.jvp(reverse_only, (1.0,), (1.0,))
 
 
@@ -230,10 +244,17 @@ def test_forward_mode_without_jvp_rules_names_the_primitive():
     ("method", "rules", "message"),
     [
         ("defvjp", (), r"logsumexp\.defvjp\(\) needs at least one rule"),
-        ("defjvp", ("rule",), r"logsumexp\.defjvp: rule 0 \(for positional argument 0\) must "
-                              r"be a function or None, got str"),
-        ("defvjp", (None, lambda g, ans, x: g),
-         r"logsumexp\.defvjp: got 2 rules, but logsumexp takes only 1 positional argument"),
+        (
+            "defjvp",
+            ("rule",),
+            r"logsumexp\.defjvp: rule 0 \(for positional argument 0\) must "
+            r"be a function or None, got str",
+        ),
+        (
+            "defvjp",
+            (None, lambda g, ans, x: g),
+            r"logsumexp\.defvjp: got 2 rules, but logsumexp takes only 1 positional argument",
+        ),
     ],
 )
 def test_bad_rule_definitions(method, rules, message):
@@ -244,14 +265,20 @@ def test_bad_rule_definitions(method, rules, message):
 
 
 def test_unhashable_keyword_argument_is_refused():
-    with pytest.raises(TypeError, match=r"custom primitive 'scaled_power': keyword argument "
-                                        r"'exponent' is a ndarray, which is not hashable"):
+    with pytest.raises(
+        TypeError,
+        match=r"custom primitive 'scaled_power': keyword argument "
+        r"'exponent' is a ndarray, which is not hashable",
+    ):
         ad.grad(lambda x: scaled_power(x, 1.0, exponent=np.array(2)))(1.0)
 
 
 def test_traced_keyword_argument_is_refused():
-    with pytest.raises(TypeError, match=r"keyword argument 'exponent' is a traced value; .*"
-                                        r"pass values to differentiate as positional"):
+    with pytest.raises(
+        TypeError,
+        match=r"keyword argument 'exponent' is a traced value; .*"
+        r"pass values to differentiate as positional",
+    ):
         ad.grad(lambda x: scaled_power(1.0, 2.0, exponent=x))(1.0)
 
 
@@ -260,8 +287,11 @@ def test_traced_values_inside_a_container_argument_are_refused():
     def total(values):
         return sum(values)
 
-    with pytest.raises(TypeError, match=r"custom primitive 'total': a positional argument is a "
-                                        r"list containing traced values"):
+    with pytest.raises(
+        TypeError,
+        match=r"custom primitive 'total': a positional argument is a "
+        r"list containing traced values",
+    ):
         ad.grad(lambda x: total([x, x]))(1.0)
     assert total([1.0, 2.0]) == 3.0
 
@@ -272,8 +302,11 @@ def test_several_outputs_are_refused():
         return x, 2.0 * x
 
     assert both(1.0) == (1.0, 2.0)
-    with pytest.raises(TypeError, match=r"custom primitive 'both' returned a tuple; a "
-                                        r"primitive must return a single array"):
+    with pytest.raises(
+        TypeError,
+        match=r"custom primitive 'both' returned a tuple; a "
+        r"primitive must return a single array",
+    ):
         ad.grad(lambda x: both(x)[0])(1.0)
 
 
@@ -284,8 +317,11 @@ def test_forward_rules_alone_give_forward_mode_only():
 
     forward_only.defjvp(lambda t, ans, x: t * anp.cos(x))
     assert ad.jvp(forward_only, (0.0,), (2.0,))[1] == 2.0
-    with pytest.raises(NotImplementedError, match=r"'forward_only' has no reverse-mode \(VJP\) "
-                                                  r"rule for its positional argument 0"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"'forward_only' has no reverse-mode \(VJP\) "
+        r"rule for its positional argument 0",
+    ):
         ad.grad(forward_only)(0.0)
 
 
@@ -309,24 +345,45 @@ def _grad_of_sum(prim, x):
 @pytest.mark.parametrize(
     ("rule", "error", "message"),
     [
-        (lambda g, ans, x: [2.0, 2.0, 2.0], TypeError,
-         r"custom primitive 'doubler': its VJP rule for positional argument 0 returned a "
-         r"list; a rule must return the cotangent as an array"),
-        (lambda g, ans, x: 2.0, ValueError,
-         r"'doubler': its VJP rule for positional argument 0 returned a cotangent of shape "
-         r"\(\), but argument 0 has shape \(3,\); the cotangent must have exactly"),
-        (lambda g, ans, x: 2.0 * g[:, None], ValueError,
-         r"returned a cotangent of shape \(3, 1\), but argument 0 has shape \(3,\)"),
-        (lambda g, ans, x: (2.0 * g).astype(np.float32), TypeError,
-         r"VJP rule for positional argument 0 returned a cotangent of dtype float32, which is "
-         r"of another precision than the argument's; argument 0 has dtype float64"),
-        (lambda g, ans, x: 2.0 * g + 0j, TypeError,
-         r"cotangent of dtype complex128, which is complex, but the argument is real"),
-        (lambda g, ans, x: np.full(3, 2), TypeError,
-         r"cotangent of dtype int64, which is not a floating-point dtype"),
-        (lambda g, ans, x, scale=2.0: lambda h: h * scale, TypeError,
-         r"returned a function; .*It returned a function: a rule written in autograd's "
-         r"curried style"),
+        (
+            lambda g, ans, x: [2.0, 2.0, 2.0],
+            TypeError,
+            r"custom primitive 'doubler': its VJP rule for positional argument 0 returned a "
+            r"list; a rule must return the cotangent as an array",
+        ),
+        (
+            lambda g, ans, x: 2.0,
+            ValueError,
+            r"'doubler': its VJP rule for positional argument 0 returned a cotangent of shape "
+            r"\(\), but argument 0 has shape \(3,\); the cotangent must have exactly",
+        ),
+        (
+            lambda g, ans, x: 2.0 * g[:, None],
+            ValueError,
+            r"returned a cotangent of shape \(3, 1\), but argument 0 has shape \(3,\)",
+        ),
+        (
+            lambda g, ans, x: (2.0 * g).astype(np.float32),
+            TypeError,
+            r"VJP rule for positional argument 0 returned a cotangent of dtype float32, which is "
+            r"of another precision than the argument's; argument 0 has dtype float64",
+        ),
+        (
+            lambda g, ans, x: 2.0 * g + 0j,
+            TypeError,
+            r"cotangent of dtype complex128, which is complex, but the argument is real",
+        ),
+        (
+            lambda g, ans, x: np.full(3, 2),
+            TypeError,
+            r"cotangent of dtype int64, which is not a floating-point dtype",
+        ),
+        (
+            lambda g, ans, x, scale=2.0: lambda h: h * scale,
+            TypeError,
+            r"returned a function; .*It returned a function: a rule written in autograd's "
+            r"curried style",
+        ),
     ],
 )
 def test_malformed_vjp_results_are_refused(rule, error, message):
@@ -347,17 +404,29 @@ def test_these_results_were_silently_broadcast_before():
 @pytest.mark.parametrize(
     ("rule", "error", "message"),
     [
-        (lambda t, ans, x: 2.0, ValueError,
-         r"custom primitive 'doubler': its JVP rule for positional argument 0 returned a "
-         r"tangent of shape \(\), but the primitive's output has shape \(3,\); .*"
-         r"broadcast_to"),
-        (lambda t, ans, x: 2.0 * t[:, None], ValueError,
-         r"returned a tangent of shape \(3, 1\), but the primitive's output has shape \(3,\)"),
-        (lambda t, ans, x: list(2.0 * t), TypeError,
-         r"its JVP rule for positional argument 0 returned a list"),
-        (lambda t, ans, x: 2.0 * t + 1j, TypeError,
-         r"returned a tangent of dtype complex128, but the primitive's output has dtype "
-         r"float64; the tangent must be real floating point"),
+        (
+            lambda t, ans, x: 2.0,
+            ValueError,
+            r"custom primitive 'doubler': its JVP rule for positional argument 0 returned a "
+            r"tangent of shape \(\), but the primitive's output has shape \(3,\); .*"
+            r"broadcast_to",
+        ),
+        (
+            lambda t, ans, x: 2.0 * t[:, None],
+            ValueError,
+            r"returned a tangent of shape \(3, 1\), but the primitive's output has shape \(3,\)",
+        ),
+        (
+            lambda t, ans, x: list(2.0 * t),
+            TypeError,
+            r"its JVP rule for positional argument 0 returned a list",
+        ),
+        (
+            lambda t, ans, x: 2.0 * t + 1j,
+            TypeError,
+            r"returned a tangent of dtype complex128, but the primitive's output has dtype "
+            r"float64; the tangent must be real floating point",
+        ),
     ],
 )
 def test_malformed_jvp_results_are_refused(rule, error, message):
@@ -394,27 +463,33 @@ def test_well_formed_results_are_accepted(x, rule):
 def test_checked_rules_still_give_higher_derivatives_and_work_under_jit():
     @ad.primitive
     def cube(x):
-        return x ** 3
+        return x**3
 
-    cube.defvjp(lambda g, ans, x: g * 3.0 * x ** 2)
-    cube.defjvp(lambda t, ans, x: t * 3.0 * x ** 2)
+    cube.defvjp(lambda g, ans, x: g * 3.0 * x**2)
+    cube.defjvp(lambda t, ans, x: t * 3.0 * x**2)
     x = np.array([0.5, -1.0, 2.0])
     np.testing.assert_allclose(ad.hessian(lambda x: anp.sum(cube(x)))(x), np.diag(6.0 * x))
-    np.testing.assert_allclose(ad.jit(ad.grad(lambda x: anp.sum(cube(x))))(x), 3.0 * x ** 2)
+    np.testing.assert_allclose(ad.jit(ad.grad(lambda x: anp.sum(cube(x))))(x), 3.0 * x**2)
     ad.testing.check_grads(lambda x: cube(x), (x,))
 
 
 def test_a_rule_that_raises_is_named_and_chained():
     doubler = _doubler()
     doubler.defvjp(lambda g, ans, x: g * {}["missing"])
-    with pytest.raises(RuntimeError, match=r"custom primitive 'doubler': its VJP rule for "
-                                           r"positional argument 0 raised KeyError") as info:
+    with pytest.raises(
+        RuntimeError,
+        match=r"custom primitive 'doubler': its VJP rule for "
+        r"positional argument 0 raised KeyError",
+    ) as info:
         _grad_of_sum(doubler, np.ones(3))
     assert type(info.value.__cause__) is KeyError
 
     doubler.defjvp(lambda t, ans, x: t / np.zeros(0)[0])
-    with pytest.raises(IndexError, match=r"custom primitive 'doubler': its JVP rule for "
-                                         r"positional argument 0 raised IndexError: ") as info:
+    with pytest.raises(
+        IndexError,
+        match=r"custom primitive 'doubler': its JVP rule for "
+        r"positional argument 0 raised IndexError: ",
+    ) as info:
         ad.jvp(doubler, (np.ones(3),), (np.ones(3),))
     assert type(info.value.__cause__) is IndexError
 
@@ -425,10 +500,13 @@ def test_a_rule_with_the_wrong_signature_shows_adfuns_signature():
         return factor * x
 
     scale.defvjp(lambda g, ans, x: g * 2.0)  # lacks the keyword argument
-    with pytest.raises(TypeError, match=r"custom primitive 'scale': its VJP rule for positional "
-                                        r"argument 0 cannot be called as rule\(g, ans, \*args, "
-                                        r"\*\*kwargs\) \(3 positional argument\(s\) and keyword "
-                                        r"argument\(s\) \['factor'\]\)") as info:
+    with pytest.raises(
+        TypeError,
+        match=r"custom primitive 'scale': its VJP rule for positional "
+        r"argument 0 cannot be called as rule\(g, ans, \*args, "
+        r"\*\*kwargs\) \(3 positional argument\(s\) and keyword "
+        r"argument\(s\) \['factor'\]\)",
+    ) as info:
         ad.grad(lambda x: scale(x, factor=3.0))(1.0)
     assert type(info.value.__cause__) is TypeError
 
@@ -436,13 +514,19 @@ def test_a_rule_with_the_wrong_signature_shows_adfuns_signature():
 def test_autograd_curried_rules_are_recognised_at_defvjp_time():
     doubler = _doubler()
     before = doubler.primitive
-    with pytest.raises(TypeError, match=r"doubler\.defvjp: rule 0 \(for positional argument 0\) "
-                                        r"takes 2 positional argument\(s\), like autograd's "
-                                        r"curried style .*rule\(g, ans, \*args, \*\*kwargs\).*"
-                                        r"'lambda g, ans, x: \.\.\.'"):
+    with pytest.raises(
+        TypeError,
+        match=r"doubler\.defvjp: rule 0 \(for positional argument 0\) "
+        r"takes 2 positional argument\(s\), like autograd's "
+        r"curried style .*rule\(g, ans, \*args, \*\*kwargs\).*"
+        r"'lambda g, ans, x: \.\.\.'",
+    ):
         doubler.defvjp(lambda ans, x: lambda g: 2.0 * g)
     assert doubler.primitive is before
-    with pytest.raises(TypeError, match=r"doubler\.defjvp: rule 0 \(for positional argument 0\) "
-                                        r"takes 1 positional argument\(s\), but it is called as "
-                                        r"rule\(t, ans, \*args, \*\*kwargs\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"doubler\.defjvp: rule 0 \(for positional argument 0\) "
+        r"takes 1 positional argument\(s\), but it is called as "
+        r"rule\(t, ans, \*args, \*\*kwargs\)",
+    ):
         doubler.defjvp(lambda t: 2.0 * t)

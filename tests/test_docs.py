@@ -24,7 +24,10 @@ pytest.importorskip("furo")
 def _sphinx(builder: str, output: Path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "sphinx", *options, "-b", builder, str(DOCS), str(output)],
-        cwd=ROOT, capture_output=True, text=True, env=_environment(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=_environment(),
     )
 
 

@@ -11,9 +11,8 @@ import runpy
 import warnings
 from pathlib import Path
 
-import pytest
-
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))

@@ -22,7 +22,7 @@ def test_mxnet_tutorial_prints_what_mxnet_prints(capsys):
     namespace = runpy.run_path(str(EXAMPLES / "mxnet_tutorial.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert out.startswith(EXPECTED_START)
-    rest = out[len(EXPECTED_START):]
+    rest = out[len(EXPECTED_START) :]
     # The control-flow part depends on random numbers: check it against head * c / a.
     a, c, head = namespace["a"], namespace["c"], namespace["head_gradient"]
     expected_grad = head.asnumpy() * c.asnumpy() / a.asnumpy()
@@ -39,8 +39,9 @@ def test_mxnet_tutorial_prints_what_mxnet_prints(capsys):
 
 
 def test_linear_regression_example_fits_and_the_loss_falls(capsys):
-    namespace = runpy.run_path(str(EXAMPLES / "linear_regression_mxnet_style.py"),
-                               run_name="__main__")
+    namespace = runpy.run_path(
+        str(EXAMPLES / "linear_regression_mxnet_style.py"), run_name="__main__"
+    )
     out = capsys.readouterr().out
     losses = [float(value) for value in re.findall(r"epoch \d+, loss ([0-9.e-]+)", out)]
     assert len(losses) == 3

@@ -115,8 +115,10 @@ def test_bind_unary_records_what_bind_records():
     params = Params(axis=0, keepdims=False)
     with open_trace("test") as trace:
         x = new_input(trace, np.array([[1.0, 2.0], [3.0, 4.0]]))
-        for primitive, prm in [(OPERATIONS["sin"].primitive, EMPTY_PARAMS),
-                               (OPERATIONS["sum"].primitive, params)]:
+        for primitive, prm in [
+            (OPERATIONS["sin"].primitive, EMPTY_PARAMS),
+            (OPERATIONS["sum"].primitive, params),
+        ]:
             _same_node(bind_unary(primitive, x, prm).node, bind(primitive, (x,), prm).node)
 
 
@@ -157,7 +159,7 @@ def test_tracer_operators_equal_the_public_functions(method, reflected, name):
 
 def test_python_operators_reach_the_tracer_methods():
     def f(x):
-        return -(x * 2.0 + 1.0 - x / 3.0) ** 2.0 + abs(x) @ x - (2.0 - x)[0] * (1.0 / x)[1]
+        return -((x * 2.0 + 1.0 - x / 3.0) ** 2.0) + abs(x) @ x - (2.0 - x)[0] * (1.0 / x)[1]
 
     x = np.array([0.5, 1.5])
     gradient = ad.grad(lambda x: anp.sum(f(x)))(x)
@@ -180,13 +182,15 @@ def _reference_backward(seeds, inputs):
         if type(rules) is Joint:
             contributions = rules.rule(node.argnums, g, node.value, *node.args, **node.params)
         else:
-            contributions = [rules[argnum](g, node.value, *node.args, **node.params)
-                             for argnum in node.argnums]
+            contributions = [
+                rules[argnum](g, node.value, *node.args, **node.params) for argnum in node.argnums
+            ]
         for parent, contribution in zip(node.parents, contributions, strict=True):
             if contribution is not None:
                 previous = cotangents.get(parent)
-                cotangents[parent] = (contribution if previous is None
-                                      else add(previous, contribution))
+                cotangents[parent] = (
+                    contribution if previous is None else add(previous, contribution)
+                )
     return [cotangents.get(node) for node in inputs]
 
 
@@ -204,7 +208,8 @@ def test_reverse_pass_equals_the_reference_pass(consume):
     if consume:
         assert order == [] and seeds == []
     assert [np.asarray(g).tolist() for g in backward([(out.node, np.float64(1.0))], inputs)] == [
-        np.asarray(g).tolist() for g in expected]
+        np.asarray(g).tolist() for g in expected
+    ]
 
 
 def test_forward_pass_equals_its_general_step():

@@ -30,11 +30,20 @@ def _traced_value(fun, *args):
 
 
 _ONE_AXIS = [
-    ("fft", {}), ("fft", {"n": 3, "axis": 0, "norm": "ortho"}), ("fft", {"n": 7}),
-    ("ifft", {"norm": "forward"}), ("ifft", {"n": 2, "axis": 0}),
-    ("rfft", {}), ("rfft", {"n": 6, "axis": 0, "norm": "ortho"}), ("rfft", {"n": 3}),
-    ("irfft", {}), ("irfft", {"n": 5}), ("irfft", {"n": 4, "axis": 0, "norm": "forward"}),
-    ("hfft", {}), ("hfft", {"n": 5, "norm": "ortho"}), ("ihfft", {"n": 4}),
+    ("fft", {}),
+    ("fft", {"n": 3, "axis": 0, "norm": "ortho"}),
+    ("fft", {"n": 7}),
+    ("ifft", {"norm": "forward"}),
+    ("ifft", {"n": 2, "axis": 0}),
+    ("rfft", {}),
+    ("rfft", {"n": 6, "axis": 0, "norm": "ortho"}),
+    ("rfft", {"n": 3}),
+    ("irfft", {}),
+    ("irfft", {"n": 5}),
+    ("irfft", {"n": 4, "axis": 0, "norm": "forward"}),
+    ("hfft", {}),
+    ("hfft", {"n": 5, "norm": "ortho"}),
+    ("ihfft", {"n": 4}),
 ]
 
 
@@ -42,17 +51,26 @@ _ONE_AXIS = [
 def test_one_axis_transforms_match_numpy_and_finite_differences(name, options):
     x = RNG.standard_normal((4, 5))
     fun = getattr(fft, name)
-    np.testing.assert_allclose(_traced_value(lambda x: fun(x, **options), x),
-                               getattr(np.fft, name)(x, **options), atol=1e-12)
+    np.testing.assert_allclose(
+        _traced_value(lambda x: fun(x, **options), x),
+        getattr(np.fft, name)(x, **options),
+        atol=1e-12,
+    )
     _check(lambda x: fun(x, **options), x)
 
 
 _N_DIMENSIONAL = [
-    ("fft2", {}), ("ifft2", {"s": (3, 6), "norm": "ortho"}), ("fftn", {}),
-    ("fftn", {"axes": (0, 2)}), ("ifftn", {"s": (2, 4), "axes": (2, 1)}),
-    ("rfft2", {}), ("rfftn", {"s": (3, 4, 4), "axes": (0, 1, 2)}),
+    ("fft2", {}),
+    ("ifft2", {"s": (3, 6), "norm": "ortho"}),
+    ("fftn", {}),
+    ("fftn", {"axes": (0, 2)}),
+    ("ifftn", {"s": (2, 4), "axes": (2, 1)}),
+    ("rfft2", {}),
+    ("rfftn", {"s": (3, 4, 4), "axes": (0, 1, 2)}),
     ("rfftn", {"axes": (0, 1), "norm": "forward"}),
-    ("irfft2", {}), ("irfftn", {"s": (2, 3, 5), "axes": (0, 1, 2)}), ("irfftn", {"axes": (1, 0)}),
+    ("irfft2", {}),
+    ("irfftn", {"s": (2, 3, 5), "axes": (0, 1, 2)}),
+    ("irfftn", {"axes": (1, 0)}),
 ]
 
 
@@ -60,8 +78,11 @@ _N_DIMENSIONAL = [
 def test_n_dimensional_transforms_match_numpy_and_finite_differences(name, options):
     x = RNG.standard_normal((2, 3, 4))
     fun = getattr(fft, name)
-    np.testing.assert_allclose(_traced_value(lambda x: fun(x, **options), x),
-                               getattr(np.fft, name)(x, **options), atol=1e-12)
+    np.testing.assert_allclose(
+        _traced_value(lambda x: fun(x, **options), x),
+        getattr(np.fft, name)(x, **options),
+        atol=1e-12,
+    )
     _check(lambda x: fun(x, **options), x, order=1)
 
 
@@ -70,8 +91,9 @@ def test_n_dimensional_transforms_match_numpy_and_finite_differences(name, optio
 def test_shifts_match_numpy_and_roll_the_gradient_back(name, axes):
     x = RNG.standard_normal((3, 4))
     fun = getattr(fft, name)
-    np.testing.assert_allclose(_traced_value(lambda x: fun(x, axes), x),
-                               getattr(np.fft, name)(x, axes))
+    np.testing.assert_allclose(
+        _traced_value(lambda x: fun(x, axes), x), getattr(np.fft, name)(x, axes)
+    )
     _check(lambda x: fun(x, axes), x, order=1)
 
 
@@ -102,9 +124,13 @@ def test_round_trip_is_the_identity_in_both_modes():
     def round_trip(x):
         return anp.real(fft.ifft(fft.fft(x)))
 
-    np.testing.assert_allclose(ad.jacobian(round_trip)(x) if hasattr(ad, "jacobian")
-                               else np.stack([ad.grad(lambda x: round_trip(x)[i])(x)
-                                              for i in range(5)]), np.eye(5), atol=1e-12)
+    np.testing.assert_allclose(
+        ad.jacobian(round_trip)(x)
+        if hasattr(ad, "jacobian")
+        else np.stack([ad.grad(lambda x, i=i: round_trip(x)[i])(x) for i in range(5)]),
+        np.eye(5),
+        atol=1e-12,
+    )
     _check(round_trip, x)
     _check(lambda x: fft.irfft(fft.rfft(x), 5), x)
 
@@ -112,8 +138,7 @@ def test_round_trip_is_the_identity_in_both_modes():
 def test_plain_numpy_fft_calls_dispatch_on_traced_values():
     x = RNG.standard_normal(4)
     gradient = ad.grad(lambda x: np.sum(np.abs(np.fft.rfft(x)) ** 2))(x)
-    np.testing.assert_allclose(gradient, ad.grad(
-        lambda x: anp.sum(anp.abs(fft.rfft(x)) ** 2))(x))
+    np.testing.assert_allclose(gradient, ad.grad(lambda x: anp.sum(anp.abs(fft.rfft(x)) ** 2))(x))
 
 
 def test_complex_constant_times_real_input_gives_a_real_gradient():
@@ -157,20 +182,35 @@ def test_errors_name_the_function_and_the_argument():
     _grad_raises(lambda x: fft.rfft(x * 1j), x, TypeError, r"fft.rfft: argument 'a' must be real")
     _grad_raises(lambda x: fft.fft(x, norm="unitary"), x, ValueError, r"fft.fft: norm must be")
     _grad_raises(lambda x: fft.ifft(x, n=0), x, ValueError, r"fft.ifft: invalid number of data")
-    _grad_raises(lambda x: fft.fft(x, axis=1), x, np.exceptions.AxisError,
-                 r"fft.fft: axis 1 is out of bounds")
+    _grad_raises(
+        lambda x: fft.fft(x, axis=1),
+        x,
+        np.exceptions.AxisError,
+        r"fft.fft: axis 1 is out of bounds",
+    )
     _grad_raises(lambda x: fft.fft(x[0]), x, ValueError, r"fft.fft: argument 'a' must have")
-    _grad_raises(lambda x: fft.fftn(x, s=(4,), axes=(0, 0, 0)), x, ValueError,
-                 r"fft.fftn: s and axes have different lengths")
-    _grad_raises(lambda x: fft.fft(x, out=np.empty(4, complex)), x, TypeError,
-                 r"fft.fft: out= is not supported")
+    _grad_raises(
+        lambda x: fft.fftn(x, s=(4,), axes=(0, 0, 0)),
+        x,
+        ValueError,
+        r"fft.fftn: s and axes have different lengths",
+    )
+    _grad_raises(
+        lambda x: fft.fft(x, out=np.empty(4, complex)),
+        x,
+        TypeError,
+        r"fft.fft: out= is not supported",
+    )
 
 
-@pytest.mark.parametrize("fun", [
-    lambda x: anp.real((anp.abs(x * (1.0 + 2.0j) + 0.5j) * (1.0 + 2.0j)) ** 2),
-    lambda x: anp.imag((fft.irfft(fft.rfft(x) * (0.5 + 1.0j), 4) * (2.0 + 1.0j)) ** 2),
-    lambda x: anp.real(anp.imag(x * (1.0 + 1.0j)) * (1.0 + 3.0j)) ** 3,
-])
+@pytest.mark.parametrize(
+    "fun",
+    [
+        lambda x: anp.real((anp.abs(x * (1.0 + 2.0j) + 0.5j) * (1.0 + 2.0j)) ** 2),
+        lambda x: anp.imag((fft.irfft(fft.rfft(x) * (0.5 + 1.0j), 4) * (2.0 + 1.0j)) ** 2),
+        lambda x: anp.real(anp.imag(x * (1.0 + 1.0j)) * (1.0 + 3.0j)) ** 3,
+    ],
+)
 def test_real_values_drop_the_imaginary_part_of_their_cotangent(fun):
     # A real intermediate multiplied by a complex constant receives a complex cotangent;
     # only its real part may flow on (abs, real, imag and irfft rules project it).
@@ -182,11 +222,13 @@ def test_traced_values_have_real_imag_and_conj():
 
     def fun(x):
         z = fft.fft(x)
-        return anp.sum(z.real ** 2 + z.imag ** 2 - anp.real(z * z.conj()) + x.real * x.imag)
+        return anp.sum(z.real**2 + z.imag**2 - anp.real(z * z.conj()) + x.real * x.imag)
 
     np.testing.assert_allclose(ad.grad(fun)(x), np.zeros(4), atol=1e-12)
-    np.testing.assert_allclose(ad.grad(lambda x: anp.sum(fft.fft(x).conjugate().imag))(x),
-                               ad.grad(lambda x: -anp.sum(anp.imag(fft.fft(x))))(x))
+    np.testing.assert_allclose(
+        ad.grad(lambda x: anp.sum(fft.fft(x).conjugate().imag))(x),
+        ad.grad(lambda x: -anp.sum(anp.imag(fft.fft(x))))(x),
+    )
 
 
 def test_vjp_of_a_complex_output_takes_a_complex_cotangent():

@@ -24,16 +24,19 @@ class Layer:
 
 def params():
     return {
-        "layers": [Layer(np.arange(6.0).reshape(2, 3) / 10, np.array([0.1, 0.2, 0.25])),
-                   Layer(np.array([[0.3], [0.4]]), 0.5)],
+        "layers": [
+            Layer(np.arange(6.0).reshape(2, 3) / 10, np.array([0.1, 0.2, 0.25])),
+            Layer(np.array([[0.3], [0.4]]), 0.5),
+        ],
         "scale": Pair(np.float64(1.5), (2.5,)),
     }
 
 
 def test_vector_concatenates_raveled_leaves_in_tree_order():
     vector, _ = ad.flatten(params())
-    expected = np.concatenate([np.arange(6.0) / 10, [0.1, 0.2, 0.25], [0.3, 0.4], [0.5],
-                               [1.5], [2.5]])
+    expected = np.concatenate(
+        [np.arange(6.0) / 10, [0.1, 0.2, 0.25], [0.3, 0.4], [0.5], [1.5], [2.5]]
+    )
     np.testing.assert_array_equal(vector, expected)
     assert vector.dtype == np.float64 and vector.shape == (14,)
 
@@ -64,8 +67,7 @@ def test_the_vector_is_a_copy():
 def test_dtypes_float32_integers_and_complex():
     vector, unflatten = ad.flatten([np.ones(2, np.float32), np.float32(3)])
     assert vector.dtype == np.float32
-    vector, unflatten = ad.flatten({"f": np.ones(2, np.float32), "i": np.array([1, 2]),
-                                    "n": 3})
+    vector, unflatten = ad.flatten({"f": np.ones(2, np.float32), "i": np.array([1, 2]), "n": 3})
     assert vector.dtype == np.float32
     rebuilt = unflatten(vector + 0.25)
     assert rebuilt["i"].dtype == np.array([1, 2]).dtype
@@ -86,11 +88,18 @@ def test_empty_trees():
 
 
 def test_non_numeric_leaves_are_refused_with_their_path():
-    with pytest.raises(TypeError, match=re.escape(
-            "flatten: tree['layers'][0].bias is a str ('zero'), not an array or a number")):
+    with pytest.raises(
+        TypeError,
+        match=re.escape(
+            "flatten: tree['layers'][0].bias is a str ('zero'), not an array or a number"
+        ),
+    ):
         ad.flatten({"layers": [Layer(np.ones(2), "zero")]})
-    with pytest.raises(TypeError, match=r"flatten: tree\[1\] is a NoneType \(None\).*make its "
-                       r"class a pytree with adfun.register_pytree_node"):
+    with pytest.raises(
+        TypeError,
+        match=r"flatten: tree\[1\] is a NoneType \(None\).*make its "
+        r"class a pytree with adfun.register_pytree_node",
+    ):
         ad.flatten([1.0, None])
     with pytest.raises(TypeError, match=r"flatten: tree is an array of dtype <U1"):
         ad.flatten(np.array(["a"]))
@@ -98,12 +107,19 @@ def test_non_numeric_leaves_are_refused_with_their_path():
 
 def test_unflatten_refuses_a_vector_of_another_length():
     _, unflatten = ad.flatten(params())
-    with pytest.raises(ValueError, match=re.escape(
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
             "flatten(...)'s unflatten: expected a vector of shape (14,), like the one flatten "
-            "returned, but got shape (13,)")):
+            "returned, but got shape (13,)"
+        ),
+    ):
         unflatten(np.zeros(13))
-    with pytest.raises(ValueError, match=r"expected a vector of shape \(14,\).*got shape "
-                       r"\(14, 1\); pass a vector of the same length \(vector.ravel\(\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected a vector of shape \(14,\).*got shape "
+        r"\(14, 1\); pass a vector of the same length \(vector.ravel\(\)",
+    ):
         unflatten(np.zeros((14, 1)))
 
 
@@ -125,7 +141,7 @@ def test_gradient_through_unflatten_matches_the_tree_gradient():
         first, second = tree["layers"]
         hidden = anp.tanh(anp.array([[1.0, -1.0]]) @ first.weight + first.bias)
         out = hidden @ anp.ones((3, 1)) * second.bias
-        return anp.sum(out ** 2) * tree["scale"].first + tree["scale"].second[0]
+        return anp.sum(out**2) * tree["scale"].first + tree["scale"].second[0]
 
     tree_gradient = ad.grad(objective)(tree)
     vector_gradient = ad.grad(lambda v: objective(unflatten(v)))(vector)

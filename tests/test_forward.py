@@ -86,8 +86,7 @@ def _third_derivatives(f):
 def test_third_derivatives_against_closed_forms(fun, third):
     x = np.linspace(-2.0, 2.0, 7)
     for mode, derivative in _third_derivatives(fun).items():
-        np.testing.assert_allclose(derivative(x), third(x), rtol=1e-12, atol=1e-12,
-                                   err_msg=mode)
+        np.testing.assert_allclose(derivative(x), third(x), rtol=1e-12, atol=1e-12, err_msg=mode)
 
 
 @pytest.mark.parametrize("fun, third", THIRD_DERIVATIVES, ids=["sin", "exp", "tanh"])
@@ -131,7 +130,7 @@ def test_jvp_outputs_that_do_not_depend_on_the_input_get_zero_tangents():
 
 
 def test_jvp_has_aux():
-    out, tangent, aux = ad.jvp(lambda x: (x ** 2, "note"), (3.0,), (1.0,), has_aux=True)
+    out, tangent, aux = ad.jvp(lambda x: (x**2, "note"), (3.0,), (1.0,), has_aux=True)
     assert (out, tangent, aux) == (9.0, 6.0, "note")
 
 
@@ -164,10 +163,14 @@ def test_deep_chain_under_jvp():
 
 
 def test_forward_mode_through_an_argument_without_a_rule():
-    half = Primitive("half", lambda x, y: x * y, vjps=(None, None),
-                     jvps=(lambda t, ans, x, y: t * y, None))
+    half = Primitive(
+        "half", lambda x, y: x * y, vjps=(None, None), jvps=(lambda t, ans, x, y: t * y, None)
+    )
     f = lambda x, y: call_primitive(half, (x, y), Params())  # noqa: E731
     assert ad.jvp(lambda x: f(x, 3.0), (2.0,), (1.0,))[1] == 3.0
-    with pytest.raises(NotImplementedError, match=r"primitive 'half' has no forward-mode "
-                                                  r"\(JVP\) rule for its positional argument 1"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"primitive 'half' has no forward-mode "
+        r"\(JVP\) rule for its positional argument 1",
+    ):
         ad.jvp(lambda y: f(2.0, y), (3.0,), (1.0,))

@@ -18,8 +18,8 @@ from hypothesis.extra import numpy as hnp
 import adfun as ad
 import adfun.numpy as anp
 from adfun._engine.graph import Graph, toposort
-from adfun._staging.listing import node_name
 from adfun._engine.records import EMPTY_PARAMS, INPUT, Node
+from adfun._staging.listing import node_name
 from adfun.testing import check_grads
 
 
@@ -40,7 +40,13 @@ def test_trace_returns_a_graph_with_inputs_outputs_and_sorted_nodes():
     assert isinstance(graph, ad.Graph)
     assert graph.name == "loss"
     assert [node.primitive.name for node in graph.nodes] == [
-        "input", "input", "sin", "multiply", "add", "sum"]
+        "input",
+        "input",
+        "sin",
+        "multiply",
+        "add",
+        "sum",
+    ]
     assert graph.inputs == graph.nodes[:2]
     assert graph.outputs == (graph.nodes[-1],)
     sin, multiply = graph.nodes[2], graph.nodes[3]
@@ -90,10 +96,15 @@ def test_a_captured_matrix_and_its_transpose_share_one_frozen_buffer():
     matrix = np.arange(6.0).reshape(2, 3)
     reversed_rows = matrix[::-1]
     graph = ad.trace(lambda x: anp.sum(matrix.T @ (matrix @ x)) + anp.sum(reversed_rows @ x))(
-        np.ones(3))
+        np.ones(3)
+    )
     value = graph(np.ones(3))
-    constants = [arg for node in graph.nodes for position, arg in enumerate(node.args)
-                 if position not in node.argnums and isinstance(arg, np.ndarray)]
+    constants = [
+        arg
+        for node in graph.nodes
+        for position, arg in enumerate(node.args)
+        if position not in node.argnums and isinstance(arg, np.ndarray)
+    ]
     frozen, transposed, frozen_reversed = constants
     assert np.shares_memory(transposed, frozen) and np.shares_memory(frozen_reversed, frozen)
     assert np.array_equal(transposed, matrix.T) and np.array_equal(frozen_reversed, reversed_rows)
@@ -106,8 +117,12 @@ def test_a_captured_matrix_and_its_transpose_share_one_frozen_buffer():
 def test_a_small_view_of_a_large_array_is_copied_on_its_own():
     big = np.arange(1000.0)
     graph = ad.trace(lambda x: anp.sum(x * big[:3]))(np.ones(3))
-    (constant,) = [arg for node in graph.nodes for position, arg in enumerate(node.args)
-                   if position not in node.argnums and isinstance(arg, np.ndarray)]
+    (constant,) = [
+        arg
+        for node in graph.nodes
+        for position, arg in enumerate(node.args)
+        if position not in node.argnums and isinstance(arg, np.ndarray)
+    ]
     assert constant.base is None and constant.shape == (3,)
 
 
@@ -139,24 +154,38 @@ def _graph(fun, *args):
 @pytest.mark.parametrize(
     "other",
     [
-        pytest.param(lambda: _graph(lambda x, y: anp.sum(anp.cos(x) * y + 2.0), X, 3.0),
-                     id="different-op"),
-        pytest.param(lambda: _graph(lambda x, y: anp.sum(anp.sin(x) * y + 2.5), X, 3.0),
-                     id="different-constant"),
-        pytest.param(lambda: _graph(lambda x, y: anp.sum(anp.sin(x) * y + 2), X, 3.0),
-                     id="int-instead-of-float-constant"),
-        pytest.param(lambda: _graph(lambda x, y: anp.sum(y * anp.sin(x) + 2.0), X, 3.0),
-                     id="different-wiring"),
+        pytest.param(
+            lambda: _graph(lambda x, y: anp.sum(anp.cos(x) * y + 2.0), X, 3.0), id="different-op"
+        ),
+        pytest.param(
+            lambda: _graph(lambda x, y: anp.sum(anp.sin(x) * y + 2.5), X, 3.0),
+            id="different-constant",
+        ),
+        pytest.param(
+            lambda: _graph(lambda x, y: anp.sum(anp.sin(x) * y + 2), X, 3.0),
+            id="int-instead-of-float-constant",
+        ),
+        pytest.param(
+            lambda: _graph(lambda x, y: anp.sum(y * anp.sin(x) + 2.0), X, 3.0),
+            id="different-wiring",
+        ),
         pytest.param(lambda: _graph(loss, np.zeros(4), 3.0), id="different-shape"),
-        pytest.param(lambda: _graph(loss, X.astype(np.float32), np.float32(3.0)),
-                     id="different-dtype"),
-        pytest.param(lambda: _graph(lambda x, y: anp.sum(anp.sin(x) * y + 2.0, axis=0,
-                                                         keepdims=True), X, 3.0),
-                     id="different-params"),
-        pytest.param(lambda: _graph(lambda x, y: (anp.sum(anp.sin(x) * y + 2.0),), X, 3.0),
-                     id="different-output-structure"),
-        pytest.param(lambda: _graph(lambda x, y: loss(x, y[0]), X, (3.0,)),
-                     id="different-input-structure"),
+        pytest.param(
+            lambda: _graph(loss, X.astype(np.float32), np.float32(3.0)), id="different-dtype"
+        ),
+        pytest.param(
+            lambda: _graph(
+                lambda x, y: anp.sum(anp.sin(x) * y + 2.0, axis=0, keepdims=True), X, 3.0
+            ),
+            id="different-params",
+        ),
+        pytest.param(
+            lambda: _graph(lambda x, y: (anp.sum(anp.sin(x) * y + 2.0),), X, 3.0),
+            id="different-output-structure",
+        ),
+        pytest.param(
+            lambda: _graph(lambda x, y: loss(x, y[0]), X, (3.0,)), id="different-input-structure"
+        ),
     ],
 )
 def test_different_programs_are_not_equal(other):
@@ -206,15 +235,17 @@ def test_names_do_not_take_part_in_equality():
 
 def test_listing_of_a_small_program():
     graph = ad.trace(loss)(X, 3.0)
-    assert str(graph) == "\n".join([
-        "graph loss(a:f64[3], b:f64[]) {",
-        "  c:f64[3] = sin a",
-        "  d:f64[3] = multiply c b",
-        "  e:f64[3] = add d 2.0",
-        "  f:f64[] = sum[axis=None keepdims=False] e",
-        "  return f",
-        "}",
-    ])
+    assert str(graph) == "\n".join(
+        [
+            "graph loss(a:f64[3], b:f64[]) {",
+            "  c:f64[3] = sin a",
+            "  d:f64[3] = multiply c b",
+            "  e:f64[3] = add d 2.0",
+            "  f:f64[] = sum[axis=None keepdims=False] e",
+            "  return f",
+            "}",
+        ]
+    )
 
 
 def test_listing_shows_pytrees_array_constants_params_and_constant_outputs():
@@ -225,18 +256,20 @@ def test_listing_shows_pytrees_array_constants_params_and_constant_outputs():
         return {"total": anp.sum(hidden, axis=0), "first": hidden[0], "fixed": 1.5}
 
     graph = ad.trace(model)({"scale": np.float32(2.0)}, np.ones((2, 3), np.float32))
-    assert str(graph) == "\n".join([
-        "graph model({'scale': a:f32[]}, b:f32[2,3]) {",
-        "  k0:f32[2,2] = const [[1. 2.] [3. 4.]]",
-        "  c:f32[2,3] = dot k0 b",
-        "  d:f32[2,3] = multiply c a",
-        "  e:f32[2,3] = tanh d",
-        "  f:f32[3] = sum[axis=(0,) keepdims=False] e",
-        "  g:f32[3] = getitem e 0",
-        "  h:f64[] = constant 1.5",
-        "  return {'total': f, 'first': g, 'fixed': h}",
-        "}",
-    ])
+    assert str(graph) == "\n".join(
+        [
+            "graph model({'scale': a:f32[]}, b:f32[2,3]) {",
+            "  k0:f32[2,2] = const [[1. 2.] [3. 4.]]",
+            "  c:f32[2,3] = dot k0 b",
+            "  d:f32[2,3] = multiply c a",
+            "  e:f32[2,3] = tanh d",
+            "  f:f32[3] = sum[axis=(0,) keepdims=False] e",
+            "  g:f32[3] = getitem e 0",
+            "  h:f64[] = constant 1.5",
+            "  return {'total': f, 'first': g, 'fixed': h}",
+            "}",
+        ]
+    )
 
 
 def test_listing_abbreviates_large_constants_and_names_past_z():
@@ -256,7 +289,7 @@ def test_listing_abbreviates_large_constants_and_names_past_z():
 def _dot_statements(dot):
     nodes, edges = {}, []
     for line in dot.splitlines()[1:-1]:
-        edge = re.fullmatch(r'\s+(\w+) -> (\w+)(?: \[(.*)\])?;', line)
+        edge = re.fullmatch(r"\s+(\w+) -> (\w+)(?: \[(.*)\])?;", line)
         if edge:
             edges.append(edge.groups())
             continue
@@ -301,8 +334,7 @@ def test_dot_escapes_quotes_in_labels():
 def test_graphviz_accepts_the_dot_source(tmp_path):
     source = tmp_path / "graph.dot"
     source.write_text(ad.trace(loss)(X, 3.0).to_dot())
-    subprocess.run(["dot", "-Tsvg", str(source), "-o", str(tmp_path / "graph.svg")],
-                   check=True)
+    subprocess.run(["dot", "-Tsvg", str(source), "-o", str(tmp_path / "graph.svg")], check=True)
     assert (tmp_path / "graph.svg").read_text().lstrip().startswith("<")
 
 
@@ -313,13 +345,12 @@ def test_graphviz_accepts_the_dot_source(tmp_path):
 
 def _model(params, x):
     hidden = anp.tanh(anp.matmul(x, params["w"]) + params["b"])
-    return anp.mean(hidden ** 2, axis=0)
+    return anp.mean(hidden**2, axis=0)
 
 
 PROGRAMS = {
     "elementwise": (lambda x: anp.exp(anp.sin(x)) * x - anp.sqrt(x * x + 1.0), (3,)),
-    "reductions": (lambda x: anp.max(x, axis=1) + anp.sum(x, axis=0, keepdims=True).T,
-                   (2, 2)),
+    "reductions": (lambda x: anp.max(x, axis=1) + anp.sum(x, axis=0, keepdims=True).T, (2, 2)),
     "indexing": (lambda x: x[::2] * x[1] + anp.where(x > 0.0, x, 0.0)[[0, 2]], (3,)),
     "shapes": (lambda x: anp.reshape(anp.transpose(x), (6,)) @ anp.ravel(x), (2, 3)),
 }
@@ -331,8 +362,9 @@ def test_replay_equals_the_function(name, data):
     fun, shape = PROGRAMS[name]
     traced_at = np.linspace(-1.0, 1.0, int(np.prod(shape))).reshape(shape)
     graph = ad.trace(fun)(traced_at)
-    x = data.draw(hnp.arrays(np.float64, shape,
-                             elements=st.floats(-5, 5, allow_subnormal=False)), label="x")
+    x = data.draw(
+        hnp.arrays(np.float64, shape, elements=st.floats(-5, 5, allow_subnormal=False)), label="x"
+    )
     np.testing.assert_allclose(graph(x), fun(x), rtol=1e-13, atol=0)
 
 
@@ -345,8 +377,10 @@ def test_replay_of_pytree_arguments_and_outputs(data):
     params = {"w": rng.standard_normal((3, 2)), "b": rng.standard_normal(2)}
     graph = ad.trace(fun)(params, rng.standard_normal((4, 3)))
     floats = st.floats(-3, 3, allow_subnormal=False)
-    new_params = {"w": data.draw(hnp.arrays(np.float64, (3, 2), elements=floats)),
-                  "b": data.draw(hnp.arrays(np.float64, (2,), elements=floats))}
+    new_params = {
+        "w": data.draw(hnp.arrays(np.float64, (3, 2), elements=floats)),
+        "b": data.draw(hnp.arrays(np.float64, (2,), elements=floats)),
+    }
     x = data.draw(hnp.arrays(np.float64, (4, 3), elements=floats))
     replayed, expected = graph(new_params, x), fun(new_params, x)
     assert set(replayed) == {"out", "pair"} and isinstance(replayed["pair"], tuple)
@@ -382,28 +416,46 @@ def test_trace_refuses_python_control_flow_on_traced_values():
     def branchy(x):
         return anp.sin(x) if x > 0 else anp.cos(x)
 
-    with pytest.raises(ad.StagingError, match=r"trace: cannot stage `if` / bool\(\) on a "
-                                              r"traced value .* outside ad\.trace"):
+    with pytest.raises(
+        ad.StagingError,
+        match=r"trace: cannot stage `if` / bool\(\) on a "
+        r"traced value .* outside ad\.trace",
+    ):
         ad.trace(branchy)(1.0)
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((np.zeros(4), 3.0), r"Graph loss: argument 0 \(ndarray\) has shape \(4,\) and dtype "
-                             r"float64, but the graph was traced with shape \(3,\) and dtype "
-                             r"float64; .*trace the function again"),
-        ((X.astype(np.float32), 3.0), r"argument 0 \(ndarray\) has shape \(3,\) and dtype "
-                                      r"float32, .*dtype float64; .*\.astype\('float64'\)"),
-        ((X, 3), r"argument 1 \(int\) has shape \(\) and dtype int64, but the graph was "
-                 r"traced with shape \(\) and dtype float64"),
-        ((X, None), r"Graph loss: argument 1 is a NoneType \(None\), not an array or a "
-                    r"number; the graph was traced with an array of shape \(\) and dtype "
-                    r"float64 there"),
+        (
+            (np.zeros(4), 3.0),
+            r"Graph loss: argument 0 \(ndarray\) has shape \(4,\) and dtype "
+            r"float64, but the graph was traced with shape \(3,\) and dtype "
+            r"float64; .*trace the function again",
+        ),
+        (
+            (X.astype(np.float32), 3.0),
+            r"argument 0 \(ndarray\) has shape \(3,\) and dtype "
+            r"float32, .*dtype float64; .*\.astype\('float64'\)",
+        ),
+        (
+            (X, 3),
+            r"argument 1 \(int\) has shape \(\) and dtype int64, but the graph was "
+            r"traced with shape \(\) and dtype float64",
+        ),
+        (
+            (X, None),
+            r"Graph loss: argument 1 is a NoneType \(None\), not an array or a "
+            r"number; the graph was traced with an array of shape \(\) and dtype "
+            r"float64 there",
+        ),
         ((X,), r"Graph loss: takes 2 positional argument\(s\), as traced, but got 1"),
         ((X, 3.0, 1.0), r"takes 2 positional argument\(s\), as traced, but got 3"),
-        ((X, (3.0,)), r"Graph loss: argument 1 has pytree structure \(\*,\), but the graph "
-                      r"was traced with structure \*"),
+        (
+            (X, (3.0,)),
+            r"Graph loss: argument 1 has pytree structure \(\*,\), but the graph "
+            r"was traced with structure \*",
+        ),
     ],
 )
 def test_replay_rejects_arguments_unlike_the_traced_ones(args, message):
@@ -414,15 +466,21 @@ def test_replay_rejects_arguments_unlike_the_traced_ones(args, message):
 
 def test_replay_names_the_leaf_inside_a_pytree():
     graph = ad.trace(_model)({"w": np.ones((3, 2)), "b": np.ones(2)}, np.ones((4, 3)))
-    with pytest.raises(TypeError, match=r"_model: argument 0\['b'\] \(ndarray\) has shape "
-                                        r"\(3,\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"_model: argument 0\['b'\] \(ndarray\) has shape "
+        r"\(3,\)",
+    ):
         graph({"w": np.ones((3, 2)), "b": np.ones(3)}, np.ones((4, 3)))
 
 
 def test_replay_rejects_keyword_arguments():
     graph = ad.trace(loss)(X, 3.0)
-    with pytest.raises(TypeError, match=r"Graph loss: keyword arguments \['y'\] are not "
-                                        r"accepted"):
+    with pytest.raises(
+        TypeError,
+        match=r"Graph loss: keyword arguments \['y'\] are not "
+        r"accepted",
+    ):
         graph(X, y=3.0)
 
 
@@ -437,31 +495,39 @@ def test_replay_under_a_transform_rejects_a_wrong_shape():
 # --------------------------------------------------------------------------------------
 
 
-@given(x=hnp.arrays(np.float64, (3,), elements=st.floats(-2, 2, allow_subnormal=False)),
-       y=st.floats(-2, 2, allow_subnormal=False))
+@given(
+    x=hnp.arrays(np.float64, (3,), elements=st.floats(-2, 2, allow_subnormal=False)),
+    y=st.floats(-2, 2, allow_subnormal=False),
+)
 def test_transforms_of_graphs_equal_transforms_of_functions(x, y):
     graph = ad.trace(loss)(X, 3.0)
     y = np.float64(y)
     for transform in (ad.grad, ad.value_and_grad, ad.elementwise_grad):
-        np.testing.assert_allclose(transform(graph, argnums=(0, 1))(x, y)[0],
-                                   transform(loss, argnums=(0, 1))(x, y)[0], rtol=1e-12)
-        np.testing.assert_allclose(transform(graph, argnums=1)(x, y),
-                                   transform(loss, argnums=1)(x, y), rtol=1e-12)
+        np.testing.assert_allclose(
+            transform(graph, argnums=(0, 1))(x, y)[0],
+            transform(loss, argnums=(0, 1))(x, y)[0],
+            rtol=1e-12,
+        )
+        np.testing.assert_allclose(
+            transform(graph, argnums=1)(x, y), transform(loss, argnums=1)(x, y), rtol=1e-12
+        )
     out, vjp_graph = ad.vjp(graph, x, y)
     expected_out, vjp_fun = ad.vjp(loss, x, y)
     assert out == pytest.approx(expected_out, rel=1e-12)
     for got, expected in zip(vjp_graph(2.0), vjp_fun(2.0)):
         np.testing.assert_allclose(got, expected, rtol=1e-12)
     tangents = (np.ones(3), np.float64(0.5))
-    np.testing.assert_allclose(ad.jvp(graph, (x, y), tangents),
-                               ad.jvp(loss, (x, y), tangents), rtol=1e-12)
+    np.testing.assert_allclose(
+        ad.jvp(graph, (x, y), tangents), ad.jvp(loss, (x, y), tangents), rtol=1e-12
+    )
 
 
 def test_transforms_of_graphs_against_finite_differences():
     rng = np.random.default_rng(3)
     params = {"w": rng.standard_normal((3, 2)), "b": rng.standard_normal(2)}
     graph = ad.trace(lambda w, b, x: _model({"w": w, "b": b}, x))(
-        params["w"], params["b"], np.ones((4, 3)))
+        params["w"], params["b"], np.ones((4, 3))
+    )
     args = [params["w"], params["b"], rng.standard_normal((4, 3))]
     check_grads(graph, tuple(args), order=1)
 
@@ -511,10 +577,12 @@ def test_a_100000_node_chain_builds_sorts_lists_and_replays():
     assert again == graph and hash(again) == hash(graph)
     listing = str(graph)
     assert listing.count("\n") == length + 2
-    assert listing.endswith(f"  {node_name(length)}:f64[] = multiply {node_name(length - 1)} "
-                            f"{factor!r}\n  return {node_name(length)}\n}}")
+    assert listing.endswith(
+        f"  {node_name(length)}:f64[] = multiply {node_name(length - 1)} "
+        f"{factor!r}\n  return {node_name(length)}\n}}"
+    )
     assert graph.to_dot().count("->") == 2 * length + 1
-    assert graph(2.0) == pytest.approx(2.0 * factor ** length)
+    assert graph(2.0) == pytest.approx(2.0 * factor**length)
 
 
 # --------------------------------------------------------------------------------------

@@ -118,15 +118,19 @@ def test_hessian_is_symmetric_and_matches_differences_of_the_gradient(x):
     hess = ad.hessian(scalar_fun)(x)
     assert hess.shape == x.shape + x.shape
     np.testing.assert_allclose(hess, hess.T, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(hess, numerical_jacobian(ad.grad(scalar_fun), x),
-                               rtol=1e-5, atol=1e-6)
-    for other in (ad.jacrev(ad.jacrev(scalar_fun)), ad.jacfwd(ad.jacfwd(scalar_fun)),
-                  ad.jacrev(ad.jacfwd(scalar_fun))):
+    np.testing.assert_allclose(
+        hess, numerical_jacobian(ad.grad(scalar_fun), x), rtol=1e-5, atol=1e-6
+    )
+    for other in (
+        ad.jacrev(ad.jacrev(scalar_fun)),
+        ad.jacfwd(ad.jacfwd(scalar_fun)),
+        ad.jacrev(ad.jacfwd(scalar_fun)),
+    ):
         np.testing.assert_allclose(other(x), hess, rtol=1e-10, atol=1e-12)
 
 
 def test_hessian_of_matrix_argument_and_argnums():
-    hess = ad.hessian(lambda a: anp.sum(a ** 3))(X)
+    hess = ad.hessian(lambda a: anp.sum(a**3))(X)
     assert hess.shape == X.shape + X.shape
     np.testing.assert_allclose(hess.reshape(6, 6), np.diag(6 * X.ravel()))
     blocks = ad.hessian(lambda x, y: anp.sum(x * x * y), argnums=(0, 1))(np.ones(2), 3.0)
@@ -137,7 +141,7 @@ def test_hessian_of_matrix_argument_and_argnums():
 
 
 def test_hessian_has_aux():
-    hess, aux = ad.hessian(lambda x: (anp.sum(x ** 3), {"n": 3}), has_aux=True)(np.ones(2))
+    hess, aux = ad.hessian(lambda x: (anp.sum(x**3), {"n": 3}), has_aux=True)(np.ones(2))
     np.testing.assert_allclose(hess, 6 * np.eye(2))
     assert aux == {"n": 3}
 
@@ -145,12 +149,12 @@ def test_hessian_has_aux():
 def test_hvp_equals_hessian_times_vector():
     x = np.array([0.3, -1.2, 0.8, 2.0])
     v = np.array([1.0, 0.5, -2.0, 0.25])
-    np.testing.assert_allclose(ad.hvp(scalar_fun)(x, v), ad.hessian(scalar_fun)(x) @ v,
-                               rtol=1e-12)
+    np.testing.assert_allclose(ad.hvp(scalar_fun)(x, v), ad.hessian(scalar_fun)(x) @ v, rtol=1e-12)
     hess = ad.hessian(lambda a: anp.sum(anp.sin(a) * a[0, 0]))(X)
     v = np.arange(6.0).reshape(2, 3)
-    np.testing.assert_allclose(ad.hvp(lambda a: anp.sum(anp.sin(a) * a[0, 0]))(X, v),
-                               np.tensordot(hess, v, 2), rtol=1e-12)
+    np.testing.assert_allclose(
+        ad.hvp(lambda a: anp.sum(anp.sin(a) * a[0, 0]))(X, v), np.tensordot(hess, v, 2), rtol=1e-12
+    )
 
 
 def test_hvp_on_pytrees():
@@ -181,12 +185,16 @@ def _hvp_by_hand(x, v):
     return A.T @ (2.0 * (1.0 - t * t) * (1.0 - 3.0 * t * t) * (A @ v))
 
 
-@pytest.mark.parametrize("fun", [
-    _tanh_loss,
-    lambda x: anp.sum(anp.tanh(x @ A.T) ** 2),
-    lambda x: anp.sum(anp.tanh(anp.dot(A, x)) ** 2),
-    lambda x: anp.sum(anp.tanh(anp.tensordot(A, x, 1)) ** 2),
-], ids=["matmul", "matmul-right", "dot", "tensordot"])
+@pytest.mark.parametrize(
+    "fun",
+    [
+        _tanh_loss,
+        lambda x: anp.sum(anp.tanh(x @ A.T) ** 2),
+        lambda x: anp.sum(anp.tanh(anp.dot(A, x)) ** 2),
+        lambda x: anp.sum(anp.tanh(anp.tensordot(A, x, 1)) ** 2),
+    ],
+    ids=["matmul", "matmul-right", "dot", "tensordot"],
+)
 def test_hvp_through_a_constant_product_matches_the_closed_form(fun):
     x, v = np.array([0.3, -0.4, 0.9]), np.array([1.0, -2.0, 0.5])
     np.testing.assert_allclose(ad.hvp(fun)(x, v), _hvp_by_hand(x, v), rtol=1e-12)
@@ -219,12 +227,15 @@ def test_hvp_computes_three_matrix_products_as_by_hand_not_four(monkeypatch):
 def test_a_reduction_seed_of_ones_is_not_multiplied_in():
     x, v = np.array([0.3, -0.4, 0.9]), np.array([1.0, -2.0, 0.5])
     graph = ad.trace(ad.hvp(_tanh_loss))(x, v)
-    ones = [node for node in graph.nodes if node.primitive.name == "multiply"
-            and any(isinstance(arg, np.ndarray) and arg.ndim and (arg == 1).all()
-                    for arg in node.args)]
+    ones = [
+        node
+        for node in graph.nodes
+        if node.primitive.name == "multiply"
+        and any(isinstance(arg, np.ndarray) and arg.ndim and (arg == 1).all() for arg in node.args)
+    ]
     assert ones == []
     np.testing.assert_allclose(graph(x, v), _hvp_by_hand(x, v), rtol=1e-12)
-    gradient = ad.grad(lambda y: anp.sum(y ** 2))(np.array([1.0, -2.0], np.float32))
+    gradient = ad.grad(lambda y: anp.sum(y**2))(np.array([1.0, -2.0], np.float32))
     assert gradient.dtype == np.float32 and gradient.tolist() == [2.0, -4.0]
     empty = ad.grad(lambda y: anp.sum(anp.sin(y)))(np.zeros((3, 0)))  # a seed of no ones
     assert empty.shape == (3, 0)
@@ -232,7 +243,7 @@ def test_a_reduction_seed_of_ones_is_not_multiplied_in():
 
 def test_hvp_mixes_skipped_and_ordinary_steps_into_one_input():
     def f(x):  # x enters through A @ x and also directly
-        return anp.sum(anp.sin(A @ x)) * anp.sum(x ** 2) + anp.sum(x @ (A.T @ A) * x)
+        return anp.sum(anp.sin(A @ x)) * anp.sum(x**2) + anp.sum(x @ (A.T @ A) * x)
 
     x, v = np.array([0.3, -0.4, 0.9]), np.array([1.0, -2.0, 0.5])
     np.testing.assert_allclose(ad.hvp(f)(x, v), ad.hessian(f)(x) @ v, rtol=1e-11)
@@ -249,8 +260,11 @@ def test_hvp_skips_the_last_step_in_pytrees_and_keeps_float32():
     assert result["w"].dtype == np.float32 and result["b"].dtype == np.float32
     p64 = {"w": p["w"].astype(float), "b": np.float64(p["b"])}
     v64 = {"w": v["w"].astype(float), "b": np.float64(v["b"])}
-    expected = ad.jvp(lambda w, b: ad.grad(lambda q: f(q))({"w": w, "b": b}),
-                      (p64["w"], p64["b"]), (v64["w"], v64["b"]))[1]
+    expected = ad.jvp(
+        lambda w, b: ad.grad(lambda q: f(q))({"w": w, "b": b}),
+        (p64["w"], p64["b"]),
+        (v64["w"], v64["b"]),
+    )[1]
     np.testing.assert_allclose(result["w"], expected["w"], rtol=1e-5)
     np.testing.assert_allclose(result["b"], expected["b"], rtol=1e-5)
 
@@ -310,11 +324,15 @@ def test_hvp_through_a_constant_product_equals_jvp_of_grad_on_random_programs(pr
     np.testing.assert_allclose(got, np.tensordot(fd, v, v.ndim), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("transform", [
-    lambda f: ad.jacrev(f)(X),
-    lambda f: ad.jacfwd(f)(X),
-    lambda f: ad.hvp(lambda x: anp.sum(f(x)))(X, X),
-], ids=["jacrev", "jacfwd", "hvp"])
+@pytest.mark.parametrize(
+    "transform",
+    [
+        lambda f: ad.jacrev(f)(X),
+        lambda f: ad.jacfwd(f)(X),
+        lambda f: ad.hvp(lambda x: anp.sum(f(x)))(X, X),
+    ],
+    ids=["jacrev", "jacfwd", "hvp"],
+)
 def test_function_is_traced_once(transform):
     calls = []
 

@@ -76,8 +76,9 @@ def test_random_programs_values_and_gradients(program_and_args):
     argnums = tuple(range(len(args)))
     _assert_same(ad.jit(ad.grad(loss, argnums))(*args), ad.grad(loss, argnums)(*args))
     _assert_same(ad.jit(ad.value_and_grad(loss))(*args), ad.value_and_grad(loss)(*args))
-    for staged, unstaged in zip(ad.grad(ad.jit(loss), argnums)(*args),
-                                ad.grad(loss, argnums)(*args)):
+    for staged, unstaged in zip(
+        ad.grad(ad.jit(loss), argnums)(*args), ad.grad(loss, argnums)(*args)
+    ):
         np.testing.assert_allclose(staged, unstaged, rtol=1e-12, atol=1e-300)
 
 
@@ -108,8 +109,10 @@ def test_random_programs_in_float32(program_and_args):
 #: eig and eigvals refuse staging (real or complex results, decided by the values):
 #: tests/test_staging.py checks the refusal.
 DIFFERENTIABLE = sorted(
-    name for name, fun in REGISTRY.items()
-    if not fun.primitive.nondiff and fun.primitive.domain is not None
+    name
+    for name, fun in REGISTRY.items()
+    if not fun.primitive.nondiff
+    and fun.primitive.domain is not None
     and name not in ("linalg.eig", "linalg.eigvals")
 )
 
@@ -128,8 +131,10 @@ def test_every_primitive_staged_with_its_rules(name, data):
     args, params = data.draw(_examples(primitive), label="args, params")
     rules = primitive.vjps
     positions = [
-        position for position, arg in enumerate(args)
-        if isinstance(arg, np.ndarray) and arg.dtype.kind == "f"
+        position
+        for position, arg in enumerate(args)
+        if isinstance(arg, np.ndarray)
+        and arg.dtype.kind == "f"
         and (position >= len(rules) or rules[position] is not None)
     ]
     if not positions:
@@ -151,12 +156,14 @@ def test_every_primitive_staged_with_its_rules(name, data):
     tangents = tuple(np.ones_like(x) for x in xs)
     with np.errstate(all="ignore"):
         _assert_same(ad.jit(fun)(*xs), fun(*xs))
-        for staged, unstaged in zip(ad.jit(ad.grad(loss, argnums))(*xs),
-                                    ad.grad(loss, argnums)(*xs)):
+        for staged, unstaged in zip(
+            ad.jit(ad.grad(loss, argnums))(*xs), ad.grad(loss, argnums)(*xs)
+        ):
             np.testing.assert_allclose(staged, unstaged, rtol=1e-12, atol=1e-300)
         staged = ad.jit(lambda *xs: ad.jvp(fun, tuple(xs), tangents))(*xs)
-        np.testing.assert_allclose(staged[1], ad.jvp(fun, tuple(xs), tangents)[1],
-                                   rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(
+            staged[1], ad.jvp(fun, tuple(xs), tangents)[1], rtol=1e-12, atol=1e-300
+        )
 
 
 # --- the signature cache -------------------------------------------------------------------
@@ -216,8 +223,7 @@ def test_a_staged_program_does_not_call_the_function_again():
         return anp.exp(x)
 
     staged = ad.jit(ad.grad(f))
-    assert [staged(value) for value in (0.0, 1.0, 2.0)] == [np.exp(0.0), np.exp(1.0),
-                                                             np.exp(2.0)]
+    assert [staged(value) for value in (0.0, 1.0, 2.0)] == [np.exp(0.0), np.exp(1.0), np.exp(2.0)]
     assert len(calls) == 1
 
 
@@ -246,9 +252,12 @@ def test_if_on_a_traced_value_names_the_operation():
         return 0.0 * x
 
     assert ad.grad(relu)(2.0) == 1.0  # unstaged, Python branches are fine
-    with pytest.raises(StagingError, match=r"jit: cannot stage `if` / bool\(\) on a traced "
-                       r"value \(the result of `greater`\) while tracing jit\(relu\).*"
-                       r"adfun\.numpy\.where"):
+    with pytest.raises(
+        StagingError,
+        match=r"jit: cannot stage `if` / bool\(\) on a traced "
+        r"value \(the result of `greater`\) while tracing jit\(relu\).*"
+        r"adfun\.numpy\.where",
+    ):
         ad.jit(relu)(2.0)
     with pytest.raises(TypeError, match=r"the result of `greater`"):
         ad.jit(ad.grad(relu))(2.0)  # also under an inner transform
@@ -288,8 +297,14 @@ def test_cse_reuses_the_forward_cos_in_the_vjp_of_sin():
 
 def test_cse_merges_equal_constants_and_parameters_only():
     def f(x):
-        return (anp.sum(x, axis=0) + anp.sum(x, axis=0) + anp.sum(x, axis=1)
-                + x * 2.0 + x * 2.0 + x * 3.0)[0]
+        return (
+            anp.sum(x, axis=0)
+            + anp.sum(x, axis=0)
+            + anp.sum(x, axis=1)
+            + x * 2.0
+            + x * 2.0
+            + x * 3.0
+        )[0]
 
     graph = simplify(ad.trace(f)(np.ones((2, 2))))
     assert _names(graph).count("sum") == 2
@@ -298,8 +313,7 @@ def test_cse_merges_equal_constants_and_parameters_only():
 
 def test_cse_merges_both_orders_of_commutative_operations_only():
     def f(x, y):
-        return (x * y, y * x, x + y, y + x, x - y, y - x, x * 2.0, 2.0 * x,
-                x / y, y / x)
+        return (x * y, y * x, x + y, y + x, x - y, y - x, x * 2.0, 2.0 * x, x / y, y / x)
 
     x, y = np.array([1.5, -2.0]), np.array([0.25, 3.0])
     graph = simplify(ad.trace(f)(x, y))
@@ -322,7 +336,7 @@ def test_multiplying_by_one_is_removed_only_when_exact():
 
 def test_negations_are_absorbed_exactly():
     def f(x, y):
-        return x + (-y), (-y) + x, x - (-y), -(-y) * x
+        return x + (-y), (-y) + x, x - (-y), -(-y) * x  # noqa: B002 - a double negation
 
     x, y = np.array([1.0, -0.0, 0.0, -0.0]), np.array([0.0, 0.0, -0.0, -0.0])
     staged = ad.jit(f)
@@ -351,8 +365,14 @@ def test_constants_are_folded():
     two = constant_node(np.float64(2.0))
     sin, add = REGISTRY["sin"].primitive, REGISTRY["add"].primitive
     sin_two = Node(sin, (two,), (0,), (two.value,), EMPTY_PARAMS, np.sin(2.0))
-    total = Node(add, (x_node, sin_two), (0, 1), (x_node.value, sin_two.value),
-                 EMPTY_PARAMS, x_node.value + sin_two.value)
+    total = Node(
+        add,
+        (x_node, sin_two),
+        (0, 1),
+        (x_node.value, sin_two.value),
+        EMPTY_PARAMS,
+        x_node.value + sin_two.value,
+    )
     graph = Graph.build((x_node,), (total,))
     simplified = simplify(graph)
     assert _names(simplified) == ["input", "add"]
@@ -476,12 +496,16 @@ def _f(x):
         (lambda: ad.jit(ad.hvp(_f))(X, V), lambda: ad.hvp(_f)(X, V)),
         (lambda: ad.jit(ad.jit(_f))(X), lambda: _f(X)),
         (lambda: ad.jit(ad.grad(ad.jit(_f)))(X), lambda: ad.grad(_f)(X)),
-        (lambda: ad.grad(ad.grad(ad.jit(lambda x: anp.sin(x) ** 3)))(0.7),
-         lambda: ad.grad(ad.grad(lambda x: anp.sin(x) ** 3))(0.7)),
+        (
+            lambda: ad.grad(ad.grad(ad.jit(lambda x: anp.sin(x) ** 3)))(0.7),
+            lambda: ad.grad(ad.grad(lambda x: anp.sin(x) ** 3))(0.7),
+        ),
         (lambda: ad.jit(ad.jacfwd(anp.sin))(X), lambda: ad.jacfwd(anp.sin)(X)),
         (lambda: ad.jit(ad.grad(ad.checkpoint(_f)))(X), lambda: ad.grad(_f)(X)),
-        (lambda: ad.jit(ad.elementwise_grad(anp.tanh))(X),
-         lambda: ad.elementwise_grad(anp.tanh)(X)),
+        (
+            lambda: ad.jit(ad.elementwise_grad(anp.tanh))(X),
+            lambda: ad.elementwise_grad(anp.tanh)(X),
+        ),
         (lambda: ad.jit(ad.trace(_f)(X))(X), lambda: _f(X)),
     ],
 )
@@ -498,8 +522,9 @@ def test_jit_of_a_function_calling_vjp():
 
 
 def test_value_and_grad_with_aux_is_staged():
-    f = ad.value_and_grad(lambda x: (anp.sum(x ** 2), {"norm": anp.sqrt(anp.sum(x ** 2))}),
-                          has_aux=True)
+    f = ad.value_and_grad(
+        lambda x: (anp.sum(x**2), {"norm": anp.sqrt(anp.sum(x**2))}), has_aux=True
+    )
     _assert_same(ad.jit(f)(X), f(X))
 
 
@@ -531,8 +556,11 @@ def test_outputs_that_are_not_pytrees_run_unstaged():
 
 def test_graph_of_unstaged_arguments_is_an_error():
     def outer(x):
-        with pytest.raises(TypeError, match=r"jit\(<lambda>\): these arguments are not "
-                           r"staged"):
+        with pytest.raises(
+            TypeError,
+            match=r"jit\(<lambda>\): these arguments are not "
+            r"staged",
+        ):
             ad.jit(lambda y: x * y).graph(2.0)
         return x
 
@@ -545,8 +573,7 @@ def test_graph_of_unstaged_arguments_is_an_error():
 def test_one_jitted_function_from_many_threads():
     staged = ad.jit(ad.value_and_grad(lambda x: anp.sum(anp.exp(anp.sin(x)) * x)))
     inputs = [np.linspace(0, 1, n) for n in (1, 2, 3, 4)] * 2
-    expected = [ad.value_and_grad(lambda x: anp.sum(anp.exp(anp.sin(x)) * x))(x)
-                for x in inputs]
+    expected = [ad.value_and_grad(lambda x: anp.sum(anp.exp(anp.sin(x)) * x))(x) for x in inputs]
     failures = []
     barrier = threading.Barrier(8)
 
@@ -555,8 +582,7 @@ def test_one_jitted_function_from_many_threads():
         for repeat in range(100):
             index = (number + repeat) % len(inputs)
             value, gradient = staged(inputs[index])
-            if value != expected[index][0] or not np.array_equal(gradient,
-                                                                  expected[index][1]):
+            if value != expected[index][0] or not np.array_equal(gradient, expected[index][1]):
                 failures.append((number, repeat))
 
     threads = [threading.Thread(target=work, args=(number,)) for number in range(8)]

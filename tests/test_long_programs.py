@@ -29,8 +29,7 @@ from adfun.testing import check_grads
 from adfun.testing import strategies as ads
 from adfun.testing._programs import VALUE_DEPENDENT
 
-_PROGRAMS = st.integers(1, 3).flatmap(lambda num_args: ads.programs(max_ops=12,
-                                                                    num_args=num_args))
+_PROGRAMS = st.integers(1, 3).flatmap(lambda num_args: ads.programs(max_ops=12, num_args=num_args))
 
 
 @given(_PROGRAMS)
@@ -39,8 +38,9 @@ def test_long_run_of_random_programs(program_and_args):
     check_grads(program, args, modes=("fwd", "rev"), order=2)
 
 
-_DEEP_PROGRAMS = st.integers(1, 2).flatmap(lambda num_args: ads.programs(max_ops=24,
-                                                                         num_args=num_args))
+_DEEP_PROGRAMS = st.integers(1, 2).flatmap(
+    lambda num_args: ads.programs(max_ops=24, num_args=num_args)
+)
 
 
 @given(_DEEP_PROGRAMS)
@@ -56,8 +56,10 @@ def test_long_run_of_random_programs_in_float32(program_and_args):
     ``tanh(x)`` near 1); the rule now uses ``sech(x)**2`` from ``x`` below double
     precision."""
     program, args = program_and_args
-    args32 = tuple(np.asarray(arg, np.float32) if isinstance(arg, np.ndarray) else
-                   np.float32(arg) for arg in args)
+    args32 = tuple(
+        np.asarray(arg, np.float32) if isinstance(arg, np.ndarray) else np.float32(arg)
+        for arg in args
+    )
     check_grads(program, args32, modes=("fwd", "rev"), order=2)
 
 
@@ -102,8 +104,9 @@ def _assert_identical(got, expected, what):
     expected_leaves = expected if isinstance(expected, tuple) else (expected,)
     assert len(got_leaves) == len(expected_leaves), what
     for got_leaf, expected_leaf in zip(got_leaves, expected_leaves):
-        np.testing.assert_array_equal(np.asarray(got_leaf), np.asarray(expected_leaf),
-                                      strict=True, err_msg=what)
+        np.testing.assert_array_equal(
+            np.asarray(got_leaf), np.asarray(expected_leaf), strict=True, err_msg=what
+        )
 
 
 @settings(max_examples=_STAGED_EXAMPLES)
@@ -111,9 +114,14 @@ def _assert_identical(got, expected, what):
 def test_long_run_of_staged_programs_with_value_dependent_steps(data):
     """``jit`` of a program (and of its gradient), staged on one set of arguments and
     called on others of the same shapes (with ties), equals the eager program."""
-    program, args = data.draw(st.integers(1, 3).flatmap(
-        lambda num_args: ads.programs(max_ops=10, num_args=num_args,
-                                      value_dependent=STAGED_STEPS)), label="program, args")
+    program, args = data.draw(
+        st.integers(1, 3).flatmap(
+            lambda num_args: ads.programs(
+                max_ops=10, num_args=num_args, value_dependent=STAGED_STEPS
+            )
+        ),
+        label="program, args",
+    )
     new_args = data.draw(_same_shapes(args), label="new args")
     argnums = tuple(range(len(args)))
     staged = ad.jit(program)
@@ -126,5 +134,6 @@ def test_long_run_of_staged_programs_with_value_dependent_steps(data):
         got = staged_grad(*new_args)
         expected = ad.grad(_loss(program), argnums)(*new_args)
     for got_leaf, expected_leaf in zip(got, expected):
-        np.testing.assert_allclose(got_leaf, expected_leaf, rtol=1e-12, atol=1e-300,
-                                   err_msg="gradients")
+        np.testing.assert_allclose(
+            got_leaf, expected_leaf, rtol=1e-12, atol=1e-300, err_msg="gradients"
+        )

@@ -229,8 +229,9 @@ def test_recorded_graph_dies_with_its_arrays():
     assert x.grad.shape == X.shape
 
 
-@pytest.mark.parametrize("name", ["grad", "vjp", "jvp", "record_backward", "failing_grad",
-                                  "error_inside_function"])
+@pytest.mark.parametrize(
+    "name", ["grad", "vjp", "jvp", "record_backward", "failing_grad", "error_inside_function"]
+)
 def test_no_reference_cycles(name):
     """The collector finds nothing to free after many calls: no cyclic garbage at all."""
     workload = WORKLOADS[name]

@@ -193,8 +193,7 @@ def test_shape_functions():
     assert nd.dot(nd.ones((2, 3, 4)), nd.ones((4, 5))).shape == (2, 3, 5)
     assert nd.dot(nd.ones(3), nd.ones(3)).shape == (1,)
     assert nd.dot(nd.ones((3, 2)), nd.ones((3, 4)), transpose_a=True).shape == (2, 4)
-    assert nd.batch_dot(nd.ones((5, 2, 3)), nd.ones((5, 2, 3)), transpose_b=True).shape == (
-        5, 2, 2)
+    assert nd.batch_dot(nd.ones((5, 2, 3)), nd.ones((5, 2, 3)), transpose_b=True).shape == (5, 2, 2)
     with pytest.raises(ValueError, match=r"adfun\.nd\.concat: pass at least one array"):
         nd.concat()
 
@@ -218,8 +217,23 @@ def test_truth_value_and_conversions():
 
 def test_arithmetic_keeps_float32_and_mixes_with_numpy():
     x = nd.array([1, 2])
-    for result in (x + 1, 1 + x, x * 2.5, x / 2, 2 / x, x - 1, 1 - x, x ** 2, 2 ** x, -x,
-                   abs(x), x % 2, x // 2, x + np.float32(1), np.ones(2) * x):
+    for result in (
+        x + 1,
+        1 + x,
+        x * 2.5,
+        x / 2,
+        2 / x,
+        x - 1,
+        1 - x,
+        x**2,
+        2**x,
+        -x,
+        abs(x),
+        x % 2,
+        x // 2,
+        x + np.float32(1),
+        np.ones(2) * x,
+    ):
         assert isinstance(result, nd.NDArray)
     assert (x * 2.5).dtype is np.float32
     assert (x * np.float64(2.5)).dtype is np.float32  # a scalar keeps the array's dtype
@@ -240,9 +254,15 @@ def test_where_clip_maximum_minimum_values():
 def test_elementwise_values_match_numpy():
     values = np.array([0.1, 0.5, 2.0], np.float32)
     x = nd.array(values)
-    for name, reference in [("exp", np.exp), ("log", np.log), ("sqrt", np.sqrt),
-                            ("square", np.square), ("sin", np.sin), ("cos", np.cos),
-                            ("tanh", np.tanh)]:
+    for name, reference in [
+        ("exp", np.exp),
+        ("log", np.log),
+        ("sqrt", np.sqrt),
+        ("square", np.square),
+        ("sin", np.sin),
+        ("cos", np.cos),
+        ("tanh", np.tanh),
+    ]:
         assert np.allclose(getattr(nd, name)(x).asnumpy(), reference(values), rtol=1e-6)
         assert np.allclose(getattr(x, name)().asnumpy(), reference(values), rtol=1e-6)
     assert np.allclose(nd.sigmoid(x).asnumpy(), 1 / (1 + np.exp(-values)), rtol=1e-6)
@@ -337,38 +357,51 @@ CASES = {
     "tanh": (nd.tanh, anp.tanh),
     "sigmoid": (nd.sigmoid, lambda x: 1 / (1 + anp.exp(-x))),
     "relu": (nd.relu, lambda x: x * (x > 0)),
-    "softmax": (lambda x: nd.softmax(x) * nd.arange(x.shape[-1]),
-                lambda x: anp.exp(x) / anp.sum(anp.exp(x), axis=-1, keepdims=True)
-                * np.arange(x.shape[-1])),
-    "log_softmax": (lambda x: nd.log_softmax(x, axis=0) * nd.arange(x.shape[1]),
-                    lambda x: (x - anp.log(anp.sum(anp.exp(x), axis=0, keepdims=True)))
-                    * np.arange(x.shape[1])),
+    "softmax": (
+        lambda x: nd.softmax(x) * nd.arange(x.shape[-1]),
+        lambda x: anp.exp(x) / anp.sum(anp.exp(x), axis=-1, keepdims=True) * np.arange(x.shape[-1]),
+    ),
+    "log_softmax": (
+        lambda x: nd.log_softmax(x, axis=0) * nd.arange(x.shape[1]),
+        lambda x: (x - anp.log(anp.sum(anp.exp(x), axis=0, keepdims=True))) * np.arange(x.shape[1]),
+    ),
     "sum_axis": (lambda x: nd.sum(x * x, axis=1), lambda x: anp.sum(x * x, axis=1)),
     "mean": (lambda x: nd.mean(x * x, axis=0, keepdims=True), lambda x: anp.mean(x * x, 0)),
     "max": (lambda x: nd.max(x, axis=1), lambda x: anp.max(x, axis=1)),
     "min": (lambda x: x.min(), anp.min),
     "prod": (lambda x: nd.prod(x, axis=1), lambda x: x[:, 0] * x[:, 1] * x[:, 2]),
-    "prod_all": (lambda x: x.prod(), lambda x: x[0, 0] * x[0, 1] * x[0, 2] * x[1, 0]
-                 * x[1, 1] * x[1, 2]),
+    "prod_all": (
+        lambda x: x.prod(),
+        lambda x: x[0, 0] * x[0, 1] * x[0, 2] * x[1, 0] * x[1, 1] * x[1, 2],
+    ),
     "norm": (nd.norm, lambda x: anp.sqrt(anp.sum(x * x))),
     "dot": (lambda x: nd.dot(x, x, transpose_b=True), lambda x: anp.dot(x, x.T)),
-    "batch_dot": (lambda x: nd.batch_dot(x.reshape((1, 2, 3)), x.reshape((1, 3, 2))),
-                  lambda x: anp.matmul(x.reshape((1, 2, 3)), x.reshape((1, 3, 2)))),
+    "batch_dot": (
+        lambda x: nd.batch_dot(x.reshape((1, 2, 3)), x.reshape((1, 3, 2))),
+        lambda x: anp.matmul(x.reshape((1, 2, 3)), x.reshape((1, 3, 2))),
+    ),
     "transpose": (lambda x: nd.transpose(x) * nd.arange(2), lambda x: x.T * np.arange(2)),
-    "reshape_flatten": (lambda x: nd.flatten(x.reshape((3, 2))) * nd.arange(2),
-                        lambda x: x.reshape((3, 2)) * np.arange(2)),
-    "expand_broadcast": (lambda x: nd.broadcast_to(nd.expand_dims(x, 0), (3, 0, 0)) * x,
-                         lambda x: anp.broadcast_to(x, (3, 2, 3)) * x),
+    "reshape_flatten": (
+        lambda x: nd.flatten(x.reshape((3, 2))) * nd.arange(2),
+        lambda x: x.reshape((3, 2)) * np.arange(2),
+    ),
+    "expand_broadcast": (
+        lambda x: nd.broadcast_to(nd.expand_dims(x, 0), (3, 0, 0)) * x,
+        lambda x: anp.broadcast_to(x, (3, 2, 3)) * x,
+    ),
     "clip": (lambda x: nd.clip(x, -0.5, 0.5) * x, lambda x: anp.clip(x, -0.5, 0.5) * x),
     "maximum": (lambda x: nd.maximum(x, x * x), lambda x: anp.maximum(x, x * x)),
     "minimum": (lambda x: nd.minimum(x, 0.25), lambda x: anp.minimum(x, 0.25)),
     "where": (lambda x: nd.where(x > 0, x * x, -x), lambda x: anp.where(x > 0, x * x, -x)),
-    "concat_stack": (lambda x: nd.stack(nd.concat(x, x * 2), nd.concat(x * x, x)),
-                     lambda x: anp.stack([anp.concatenate([x, x * 2], 1),
-                                          anp.concatenate([x * x, x], 1)])),
+    "concat_stack": (
+        lambda x: nd.stack(nd.concat(x, x * 2), nd.concat(x * x, x)),
+        lambda x: anp.stack([anp.concatenate([x, x * 2], 1), anp.concatenate([x * x, x], 1)]),
+    ),
     "getitem": (lambda x: x[1, 1:] * x[0, :2], lambda x: x[1, 1:] * x[0, :2]),
-    "operators": (lambda x: (2 - x) / (x * x + 1) + x ** 3 - 1 / (3 + x),
-                  lambda x: (2 - x) / (x * x + 1) + x ** 3 - 1 / (3 + x)),
+    "operators": (
+        lambda x: (2 - x) / (x * x + 1) + x**3 - 1 / (3 + x),
+        lambda x: (2 - x) / (x * x + 1) + x**3 - 1 / (3 + x),
+    ),
 }
 
 

@@ -20,15 +20,17 @@ import adfun.numpy  # noqa: F401 - fills the registry
 from adfun.numpy._declare import COMPOSITES
 from adfun.testing import check_grads
 
-
 NAMES = sorted(COMPOSITES)
 
 
 def _flat(value):
     """A tuple or list of arrays (``split``, ``meshgrid``, ...) as one vector."""
     if isinstance(value, (tuple, list)):
-        return adfun.numpy.concatenate([adfun.numpy.ravel(item) for item in value]) if value \
+        return (
+            adfun.numpy.concatenate([adfun.numpy.ravel(item) for item in value])
+            if value
             else np.zeros(0)
+        )
     return value
 
 

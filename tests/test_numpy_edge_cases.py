@@ -25,7 +25,8 @@ def _numeric_hessian_row(fun, x, index, eps=1e-5):
         step = np.zeros_like(x)
         step.flat[position] = eps
         row.flat[position] = (ad.grad(fun)(x + step)[index] - ad.grad(fun)(x - step)[index]) / (
-            2 * eps)
+            2 * eps
+        )
     return row
 
 
@@ -44,21 +45,24 @@ def test_sort_ties_follow_the_stable_order():
 
 def test_max_ties_split_evenly_in_both_modes():
     x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
-    np.testing.assert_allclose(ad.grad(lambda x: anp.sum(anp.max(x, axis=1)))(x),
-                               [[0.0, 0.5, 0.5], [0.5, 0.5, 0.0]])
+    np.testing.assert_allclose(
+        ad.grad(lambda x: anp.sum(anp.max(x, axis=1)))(x), [[0.0, 0.5, 0.5], [0.5, 0.5, 0.0]]
+    )
     _, tangent = ad.jvp(lambda x: np.max(x, axis=1), (x,), (np.arange(6.0).reshape(2, 3),))
     np.testing.assert_allclose(tangent, [1.5, 3.5])
-    np.testing.assert_allclose(ad.grad(lambda x: anp.nanmax(x))(np.array([3.0, np.nan, 3.0])),
-                               [0.5, 0.0, 0.5])
-    np.testing.assert_allclose(ad.grad(lambda x: anp.ptp(x))(np.array([1.0, 1.0, 4.0])),
-                               [-0.5, -0.5, 1.0])
+    np.testing.assert_allclose(
+        ad.grad(lambda x: anp.nanmax(x))(np.array([3.0, np.nan, 3.0])), [0.5, 0.0, 0.5]
+    )
+    np.testing.assert_allclose(
+        ad.grad(lambda x: anp.ptp(x))(np.array([1.0, 1.0, 4.0])), [-0.5, -0.5, 1.0]
+    )
 
 
 def test_median_of_ties_and_even_counts():
-    np.testing.assert_allclose(ad.grad(anp.median)(np.array([4.0, 1.0, 3.0, 2.0])),
-                               [0.0, 0.0, 0.5, 0.5])
-    np.testing.assert_allclose(ad.grad(anp.median)(np.array([2.0, 2.0, 2.0])),
-                               [0.0, 1.0, 0.0])
+    np.testing.assert_allclose(
+        ad.grad(anp.median)(np.array([4.0, 1.0, 3.0, 2.0])), [0.0, 0.0, 0.5, 0.5]
+    )
+    np.testing.assert_allclose(ad.grad(anp.median)(np.array([2.0, 2.0, 2.0])), [0.0, 1.0, 0.0])
 
 
 # --- repeated indices ---------------------------------------------------------------------
@@ -68,8 +72,7 @@ def test_repeated_indices_accumulate():
     x = np.array([1.0, 2.0, 3.0])
     index = np.array([0, 0, 2, 0])
     np.testing.assert_array_equal(ad.grad(lambda x: anp.sum(x[index]))(x), [3.0, 0.0, 1.0])
-    np.testing.assert_array_equal(ad.grad(lambda x: anp.sum(np.take(x, index)))(x),
-                                  [3.0, 0.0, 1.0])
+    np.testing.assert_array_equal(ad.grad(lambda x: anp.sum(np.take(x, index)))(x), [3.0, 0.0, 1.0])
     np.testing.assert_array_equal(ad.grad(lambda x: anp.sum(anp.repeat(x, 2)))(x), [2.0] * 3)
     np.testing.assert_array_equal(ad.grad(lambda x: anp.sum(np.tile(x, (2, 2))))(x), [4.0] * 3)
     _, tangent = ad.jvp(lambda x: x[index], (x,), (np.array([1.0, 10.0, 100.0]),))
@@ -82,22 +85,27 @@ def test_take_along_axis_and_choose_with_repeats():
     indices = np.array([[2, 2], [0, 1]])
     expected = np.array([[0.0, 0.0, 2.0], [1.0, 1.0, 0.0]])
     np.testing.assert_array_equal(
-        ad.grad(lambda x: anp.sum(np.take_along_axis(x, indices, axis=1)))(x), expected)
+        ad.grad(lambda x: anp.sum(np.take_along_axis(x, indices, axis=1)))(x), expected
+    )
     choices = [np.zeros(3), np.ones(3)]
     np.testing.assert_array_equal(
         ad.grad(lambda c: anp.sum(anp.choose([1, 0, 1], [choices[0], c])))(np.ones(3)),
-        [1.0, 0.0, 1.0])
+        [1.0, 0.0, 1.0],
+    )
 
 
 # --- zeros in products and scans ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("x", [
-    np.array([2.0, 0.0, 3.0, 0.0, 5.0]),
-    np.array([0.0, 0.0, 0.0]),
-    np.array([1.5, -2.0, 0.0]),
-    np.array([[0.0, 2.0, 3.0], [4.0, 0.0, 0.0]]),
-])
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.array([2.0, 0.0, 3.0, 0.0, 5.0]),
+        np.array([0.0, 0.0, 0.0]),
+        np.array([1.5, -2.0, 0.0]),
+        np.array([[0.0, 2.0, 3.0], [4.0, 0.0, 0.0]]),
+    ],
+)
 def test_cumprod_with_zeros_matches_finite_differences(x):
     for axis in range(x.ndim):
         _both_modes(lambda x, axis=axis: anp.cumprod(x, axis=axis), x)
@@ -113,8 +121,9 @@ def test_cumprod_with_zeros_second_order():
         return anp.sum(weights * anp.cumprod(x))
 
     for index in range(x.size):
-        np.testing.assert_allclose(_hessian_row(fun, x, index),
-                                   _numeric_hessian_row(fun, x, index), atol=1e-6)
+        np.testing.assert_allclose(
+            _hessian_row(fun, x, index), _numeric_hessian_row(fun, x, index), atol=1e-6
+        )
     # forward over reverse agrees
     _, tangent = ad.jvp(ad.grad(fun), (x,), (np.eye(5)[1],))
     np.testing.assert_allclose(tangent, _numeric_hessian_row(fun, x, 1), atol=1e-6)
@@ -133,18 +142,21 @@ def test_prod_with_zeros():
 # --- einsum -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("subscripts, shapes", [
-    ("ii->", [(3, 3)]),
-    ("ii", [(3, 3)]),
-    ("ii->i", [(2, 2)]),
-    ("ijj->i", [(2, 3, 3)]),
-    ("iij,jk", [(2, 2, 3), (3, 2)]),
-    ("...ij,...jk->...ik", [(2, 2, 3), (3, 4)]),
-    ("i...,i...->...", [(3, 2, 2), (3, 1, 2)]),
-    ("...i,...i", [(4, 3), (1, 3)]),
-    ("ij,ij,ij->", [(2, 3), (2, 3), (2, 3)]),
-    ("i,j->ij", [(2,), (3,)]),
-])
+@pytest.mark.parametrize(
+    "subscripts, shapes",
+    [
+        ("ii->", [(3, 3)]),
+        ("ii", [(3, 3)]),
+        ("ii->i", [(2, 2)]),
+        ("ijj->i", [(2, 3, 3)]),
+        ("iij,jk", [(2, 2, 3), (3, 2)]),
+        ("...ij,...jk->...ik", [(2, 2, 3), (3, 4)]),
+        ("i...,i...->...", [(3, 2, 2), (3, 1, 2)]),
+        ("...i,...i", [(4, 3), (1, 3)]),
+        ("ij,ij,ij->", [(2, 3), (2, 3), (2, 3)]),
+        ("i,j->ij", [(2,), (3,)]),
+    ],
+)
 def test_einsum_subscripts_in_both_modes(subscripts, shapes):
     rng = np.random.default_rng(0)
     operands = [rng.standard_normal(shape) for shape in shapes]
@@ -163,8 +175,9 @@ def test_einsum_sublist_form():
     rng = np.random.default_rng(2)
     a, b = rng.standard_normal((2, 3)), rng.standard_normal((3, 4))
     _both_modes(lambda a, b: anp.einsum(a, [0, 1], b, [1, 2], [0, 2]), a, b)
-    np.testing.assert_allclose(ad.vjp(lambda a, b: anp.einsum(a, [0, 1], b, [1, 2]), a, b)[0],
-                               a @ b)
+    np.testing.assert_allclose(
+        ad.vjp(lambda a, b: anp.einsum(a, [0, 1], b, [1, 2]), a, b)[0], a @ b
+    )
 
 
 # --- plain NumPy code differentiates unchanged ----------------------------------------------
@@ -185,11 +198,17 @@ def test_plain_numpy_program():
 
 def test_error_messages():
     x = np.array([1.0, 2.0, 3.0])
-    with pytest.raises(NotImplementedError, match=r"adfun\.numpy\.pad: mode='mean' is not "
-                                                  r"supported on traced values"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"adfun\.numpy\.pad: mode='mean' is not "
+        r"supported on traced values",
+    ):
         ad.grad(lambda x: anp.sum(anp.pad(x, 1, mode="mean")))(x)
-    with pytest.raises(NotImplementedError, match=r"adfun\.numpy\.quantile: differentiating "
-                                                  r"with respect to the quantile q"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"adfun\.numpy\.quantile: differentiating "
+        r"with respect to the quantile q",
+    ):
         ad.grad(lambda q: anp.quantile(x, q))(0.5)
     with pytest.raises(NotImplementedError, match=r"method='weibull' is not supported"):
         ad.grad(lambda x: anp.quantile(x, 0.5, method="weibull"))(x)
@@ -205,13 +224,19 @@ def test_error_messages():
         ad.grad(lambda x: anp.sum(anp.choose([0, 3, 1], [x, x])))(x)
     with pytest.raises(NotImplementedError, match=r"adfun\.numpy\.interp: period="):
         ad.grad(lambda x: anp.sum(anp.interp(x, [0.0, 1.0], [1.0, 2.0], period=2.0)))(x)
-    with pytest.raises(ValueError, match=r"adfun\.numpy\.geomspace: geometric sequence cannot "
-                                         r"include zero"):
+    with pytest.raises(
+        ValueError,
+        match=r"adfun\.numpy\.geomspace: geometric sequence cannot "
+        r"include zero",
+    ):
         ad.grad(lambda a: anp.sum(anp.geomspace(a, 2.0, 3)))(0.0)
     with pytest.raises(ValueError, match=r"adfun\.numpy\.convolve: both arguments must be 1-D"):
         ad.grad(lambda x: anp.sum(anp.convolve(anp.reshape(x, (3, 1)), x)))(x)
-    with pytest.raises(ValueError, match=r"adfun\.numpy\.cross: on traced values both vectors "
-                                         r"must have 3 components"):
+    with pytest.raises(
+        ValueError,
+        match=r"adfun\.numpy\.cross: on traced values both vectors "
+        r"must have 3 components",
+    ):
         ad.grad(lambda x: anp.sum(anp.cross(x[:2], x[1:])))(x)
     with pytest.raises(TypeError, match=r"adfun\.numpy\.average: axis must be specified"):
         ad.grad(lambda w: anp.average(np.ones((2, 3)), weights=w))(x)
@@ -223,14 +248,17 @@ def test_trim_zeros_slices_the_traced_array():
     x = np.array([0.0, 0.0, 1.5, 0.0, -2.0, 0.0])
     value, vjp_fn = ad.vjp(anp.trim_zeros, x)
     np.testing.assert_array_equal(value, [1.5, 0.0, -2.0])
-    np.testing.assert_array_equal(vjp_fn(np.array([1.0, 2.0, 3.0]))[0],
-                                  [0.0, 0.0, 1.0, 2.0, 3.0, 0.0])
-    np.testing.assert_array_equal(ad.vjp(lambda x: anp.trim_zeros(x, "f"), x)[0],
-                                  [1.5, 0.0, -2.0, 0.0])
+    np.testing.assert_array_equal(
+        vjp_fn(np.array([1.0, 2.0, 3.0]))[0], [0.0, 0.0, 1.0, 2.0, 3.0, 0.0]
+    )
+    np.testing.assert_array_equal(
+        ad.vjp(lambda x: anp.trim_zeros(x, "f"), x)[0], [1.5, 0.0, -2.0, 0.0]
+    )
 
 
 def test_piecewise_evaluates_each_piece_on_its_own_entries():
     x = np.array([-4.0, 0.25, 9.0])
+
     # sqrt would give NaN (and a NaN derivative) on the negative entry if it saw it
     def fun(x):
         return anp.sum(anp.piecewise(x, [x < 0, x >= 0], [lambda v: -v, anp.sqrt]))
@@ -241,15 +269,17 @@ def test_piecewise_evaluates_each_piece_on_its_own_entries():
 
 def test_arange_and_heaviside_carry_their_derivatives():
     np.testing.assert_allclose(ad.grad(lambda s: anp.sum(anp.arange(s, 3.0, 0.5)))(0.2), 6.0)
-    np.testing.assert_allclose(ad.grad(lambda h: anp.sum(anp.arange(0.0, 2.0, h)))(0.5),
-                               0.0 + 1.0 + 2.0 + 3.0)
+    np.testing.assert_allclose(
+        ad.grad(lambda h: anp.sum(anp.arange(0.0, 2.0, h)))(0.5), 0.0 + 1.0 + 2.0 + 3.0
+    )
     # NumPy's arange does not dispatch: it refuses the traced value with a clear error
     with pytest.raises(TypeError, match="adfun is tracing"):
         ad.grad(lambda h: anp.sum(np.arange(0.0, 2.0, h)))(0.5)
     x = np.array([-1.0, 0.0, 2.0, 0.0])
     np.testing.assert_allclose(ad.grad(lambda h: anp.sum(np.heaviside(x, h)))(0.5), 2.0)
-    np.testing.assert_allclose(ad.grad(lambda x: anp.sum(np.heaviside(x, 0.5) * x))(x),
-                               np.heaviside(x, 0.5))
+    np.testing.assert_allclose(
+        ad.grad(lambda x: anp.sum(np.heaviside(x, 0.5) * x))(x), np.heaviside(x, 0.5)
+    )
 
 
 def test_histogram_counts_are_constants_and_edges_follow_the_data():

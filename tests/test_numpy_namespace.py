@@ -18,8 +18,9 @@ from adfun.testing import check_grads
 
 PUBLIC = sorted(name for name in dir(np) if not name.startswith("_"))
 TABLES = {
-    "differentiable": [name for names in _namespace.DIFFERENTIABLE_FAMILIES.values()
-                       for name in names],
+    "differentiable": [
+        name for names in _namespace.DIFFERENTIABLE_FAMILIES.values() for name in names
+    ],
     "values": list(_namespace.NONDIFFERENTIABLE_OF_VALUES),
     "static": list(_namespace.NONDIFFERENTIABLE_STATIC),
     "unsupported": list(_namespace.UNSUPPORTED),
@@ -70,8 +71,11 @@ def _numpy_dispatches(name):
 
 
 def test_plain_numpy_calls_on_traced_values_route_to_the_table():
-    missing = [name for name in PUBLIC
-               if _numpy_dispatches(name) and getattr(np, name) not in NUMPY_OVERRIDES]
+    missing = [
+        name
+        for name in PUBLIC
+        if _numpy_dispatches(name) and getattr(np, name) not in NUMPY_OVERRIDES
+    ]
     assert missing == []
     for name in TABLES["differentiable"]:
         if _numpy_dispatches(name):
@@ -98,7 +102,7 @@ def test_nondifferentiable_functions_of_values_record_a_constant():
 
     def f(x):
         index = np.argmax(x)
-        rows, = np.unravel_index(anp.argsort(x), (3,))
+        (rows,) = np.unravel_index(anp.argsort(x), (3,))
         return x[index] * np.sum(np.floor(x)) + anp.sum(x[rows] * anp.isclose(x, 0.3))
 
     expected = np.zeros(3)
@@ -151,8 +155,14 @@ def test_tracer_methods_work():
         assert int(x.argmax()) == 3 and int(x.argmin()) == 2
         return total + x.clip(0.8, 3.0).sum() + x.swapaxes(0, 1)[0, 1]
 
-    expected_value = (np.prod(x) + np.cumsum(x, axis=0).sum() + np.var(x)
-                      + np.std(x, axis=1).sum() + np.clip(x, 0.8, 3.0).sum() + x[1, 0])
+    expected_value = (
+        np.prod(x)
+        + np.cumsum(x, axis=0).sum()
+        + np.var(x)
+        + np.std(x, axis=1).sum()
+        + np.clip(x, 0.8, 3.0).sum()
+        + x[1, 0]
+    )
     value, gradient = ad.value_and_grad(f)(x)
     np.testing.assert_allclose(value, expected_value)
     assert gradient.shape == x.shape
@@ -162,8 +172,13 @@ def test_coverage_lists_every_name_with_modes():
     rows = anp.coverage()
     assert [row["name"] for row in rows] == PUBLIC
     by_name = {row["name"]: row for row in rows}
-    assert by_name["cumprod"] == {"name": "cumprod", "status": "differentiable",
-                                  "reverse": True, "forward": True, "kind": "function"}
+    assert by_name["cumprod"] == {
+        "name": "cumprod",
+        "status": "differentiable",
+        "reverse": True,
+        "forward": True,
+        "kind": "function",
+    }
     assert by_name["argmax"]["status"] == "nondifferentiable"
     assert by_name["unique"]["status"] == "unsupported"
     assert by_name["float32"]["kind"] == "type"
@@ -177,10 +192,15 @@ def test_coverage_lists_every_name_with_modes():
 
 def test_ufunc_methods_on_traced_values():
     x = np.array([[1.0, 2.0], [0.5, 4.0]])
-    for fun in (lambda x: np.add.reduce(x), lambda x: np.multiply.reduce(x, axis=None),
-                lambda x: np.maximum.reduce(x, axis=1, keepdims=True),
-                lambda x: np.add.accumulate(x, axis=1), lambda x: np.multiply.accumulate(x),
-                lambda x: np.subtract.outer(x, x[0]), lambda x: np.arctan2.outer(x[0], x[1])):
+    for fun in (
+        lambda x: np.add.reduce(x),
+        lambda x: np.multiply.reduce(x, axis=None),
+        lambda x: np.maximum.reduce(x, axis=1, keepdims=True),
+        lambda x: np.add.accumulate(x, axis=1),
+        lambda x: np.multiply.accumulate(x),
+        lambda x: np.subtract.outer(x, x[0]),
+        lambda x: np.arctan2.outer(x[0], x[1]),
+    ):
         np.testing.assert_allclose(ad.vjp(fun, x)[0], fun(x))
         check_grads(fun, (x,), order=1)
     with pytest.raises(TypeError, match=r"numpy\.add\.reduce: the argument\(s\) \['initial'\]"):

@@ -72,15 +72,34 @@ def test_signatures_and_defaults_are_autograds():
         return [(p.name, p.default) for p in inspect.signature(function).parameters.values()]
 
     empty = inspect.Parameter.empty
-    assert defaults(sgd) == [("grad", empty), ("x", empty), ("callback", None),
-                             ("num_iters", 200), ("step_size", 0.1), ("mass", 0.9)]
+    assert defaults(sgd) == [
+        ("grad", empty),
+        ("x", empty),
+        ("callback", None),
+        ("num_iters", 200),
+        ("step_size", 0.1),
+        ("mass", 0.9),
+    ]
     assert defaults(momentum) == defaults(sgd)
-    assert defaults(rmsprop) == [("grad", empty), ("x", empty), ("callback", None),
-                                 ("num_iters", 100), ("step_size", 0.1), ("gamma", 0.9),
-                                 ("eps", 1e-8)]
-    assert defaults(adam) == [("grad", empty), ("x", empty), ("callback", None),
-                              ("num_iters", 100), ("step_size", 0.001), ("b1", 0.9),
-                              ("b2", 0.999), ("eps", 1e-8)]
+    assert defaults(rmsprop) == [
+        ("grad", empty),
+        ("x", empty),
+        ("callback", None),
+        ("num_iters", 100),
+        ("step_size", 0.1),
+        ("gamma", 0.9),
+        ("eps", 1e-8),
+    ]
+    assert defaults(adam) == [
+        ("grad", empty),
+        ("x", empty),
+        ("callback", None),
+        ("num_iters", 100),
+        ("step_size", 0.001),
+        ("b1", 0.9),
+        ("b2", 0.999),
+        ("eps", 1e-8),
+    ]
     # Positional hyperparameters, as autograd programs sometimes pass them.
     np.testing.assert_allclose(sgd(quadratic_grad, X0, None, 2, 0.1, 0.9), run_steps(sgd, 2))
 
@@ -99,8 +118,11 @@ Params = collections.namedtuple("Params", "weights bias")
 
 
 def tree_objective(params, i):
-    return (anp.sum((params["layer"].weights - 1.0) ** 2) + (params["layer"].bias + 2.0) ** 2
-            + anp.sum(params["extra"][0] ** 2))
+    return (
+        anp.sum((params["layer"].weights - 1.0) ** 2)
+        + (params["layer"].bias + 2.0) ** 2
+        + anp.sum(params["extra"][0] ** 2)
+    )
 
 
 @pytest.mark.parametrize("optimizer", [sgd, momentum, rmsprop, adam])
@@ -111,8 +133,12 @@ def test_pytree_parameters_match_the_flat_run(optimizer):
     assert result["layer"].weights.shape == (1, 2) and type(result["layer"].bias) is float
 
     vector, unflatten = ad.flatten(params)
-    flat = optimizer(lambda v, i: ad.flatten(ad.grad(tree_objective)(unflatten(v), i))[0],
-                     vector, num_iters=5, step_size=0.05)
+    flat = optimizer(
+        lambda v, i: ad.flatten(ad.grad(tree_objective)(unflatten(v), i))[0],
+        vector,
+        num_iters=5,
+        step_size=0.05,
+    )
     np.testing.assert_allclose(ad.flatten(result)[0], flat, rtol=1e-14)
 
 
@@ -123,8 +149,7 @@ def test_callback_gets_params_iteration_and_gradient_before_each_step():
         seen.append((params, i, g))
 
     params = {"w": np.array([1.0, 2.0]), "b": 0.5}
-    adam(ad.grad(lambda p, i: anp.sum(p["w"] ** 2) + p["b"] ** 2), params, callback,
-         num_iters=3)
+    adam(ad.grad(lambda p, i: anp.sum(p["w"] ** 2) + p["b"] ** 2), params, callback, num_iters=3)
     assert [i for _, i, _ in seen] == [0, 1, 2]
     first_params, _, first_grad = seen[0]
     np.testing.assert_array_equal(first_params["w"], params["w"])
@@ -167,16 +192,19 @@ def test_an_autograd_training_loop_runs_unchanged():
     def objective(params, iter):  # noqa: A002 - as in autograd's examples
         return anp.mean((predict(params, inputs) - targets) ** 2)
 
-    init_params = [(rng.normal(size=(2, 4)) * 0.1, np.zeros(4)),
-                   (rng.normal(size=(4, 1)) * 0.1, np.zeros(1))]
+    init_params = [
+        (rng.normal(size=(2, 4)) * 0.1, np.zeros(4)),
+        (rng.normal(size=(4, 1)) * 0.1, np.zeros(1)),
+    ]
     losses = []
 
     def print_perf(params, iter, gradient):  # noqa: A002
         if iter % 50 == 0:
             losses.append(objective(params, iter))
 
-    trained = adam(ad.grad(objective), init_params, step_size=0.05, num_iters=300,
-                   callback=print_perf)
+    trained = adam(
+        ad.grad(objective), init_params, step_size=0.05, num_iters=300, callback=print_perf
+    )
     assert type(trained) is list and type(trained[0]) is tuple
     assert objective(trained, 0) < 0.01 < losses[0]
 
@@ -208,31 +236,50 @@ def test_meta_gradient_with_respect_to_the_step_size_on_a_pytree():
 
 
 def test_errors_name_the_optimizer_the_argument_and_the_fix():
-    with pytest.raises(TypeError, match=re.escape(
+    with pytest.raises(
+        TypeError,
+        match=re.escape(
             "adam: grad must be a function grad(params, i) returning the gradient, but got "
-            "ndarray; pass e.g. ad.grad(objective) for an objective(params, i)")):
+            "ndarray; pass e.g. ad.grad(objective) for an objective(params, i)"
+        ),
+    ):
         adam(X0, X0)
-    with pytest.raises(TypeError, match=re.escape(
-            "sgd: callback must be a function callback(params, i, g) or None, but got int")):
+    with pytest.raises(
+        TypeError,
+        match=re.escape(
+            "sgd: callback must be a function callback(params, i, g) or None, but got int"
+        ),
+    ):
         sgd(quadratic_grad, X0, 3)
-    with pytest.raises(ValueError, match=re.escape(
-            "rmsprop: num_iters must be a non-negative integer, but got -1")):
+    with pytest.raises(
+        ValueError, match=re.escape("rmsprop: num_iters must be a non-negative integer, but got -1")
+    ):
         rmsprop(quadratic_grad, X0, num_iters=-1)
-    with pytest.raises(ValueError, match=r"momentum: num_iters must be a non-negative integer, "
-                       r"but got 2\.5"):
+    with pytest.raises(
+        ValueError,
+        match=r"momentum: num_iters must be a non-negative integer, "
+        r"but got 2\.5",
+    ):
         momentum(quadratic_grad, X0, num_iters=2.5)
-    with pytest.raises(TypeError, match=r"adam\(grad, x, callback=None, num_iters=100, "
-                       r"step_size=0\.001, b1=0\.9, b2=0\.999, eps=1e-08\): got an unexpected "
-                       r"keyword argument 'beta1'"):
+    with pytest.raises(
+        TypeError,
+        match=r"adam\(grad, x, callback=None, num_iters=100, "
+        r"step_size=0\.001, b1=0\.9, b2=0\.999, eps=1e-08\): got an unexpected "
+        r"keyword argument 'beta1'",
+    ):
         adam(quadratic_grad, X0, beta1=0.9)
 
 
 def test_a_gradient_of_another_structure_is_refused():
     params = {"w": np.ones(2), "b": 0.0}
-    with pytest.raises(TypeError, match=re.escape(
+    with pytest.raises(
+        TypeError,
+        match=re.escape(
             "adam: grad(params, i) must return a gradient with the structure of the "
             "parameters, {'w': *, 'b': *}, but at iteration 0 it returned *; return "
-            "ad.grad(objective)(params, i)")):
+            "ad.grad(objective)(params, i)"
+        ),
+    ):
         adam(lambda p, i: np.ones(3), params)
 
 

@@ -66,8 +66,9 @@ def test_graph_round_trip_is_equal_hashes_equal_and_replays_the_same(how):
     for args in (X, OTHER):
         assert copied(args) == graph(args)
         np.testing.assert_array_equal(ad.grad(copied)(args), ad.grad(graph)(args))
-    np.testing.assert_array_equal(ad.jvp(copied, (OTHER,), (X,))[1],
-                                  ad.jvp(graph, (OTHER,), (X,))[1])
+    np.testing.assert_array_equal(
+        ad.jvp(copied, (OTHER,), (X,))[1], ad.jvp(graph, (OTHER,), (X,))[1]
+    )
     np.testing.assert_array_equal(ad.jit(copied)(OTHER), graph(OTHER))
 
 
@@ -80,8 +81,10 @@ def test_primitives_are_the_registered_ones_and_constants_stay_read_only():
         for position, arg in enumerate(new.args):
             if position not in new.argnums and isinstance(arg, np.ndarray):
                 assert not arg.flags.writeable
-    assert copied.nodes[[node.primitive.name for node in copied.nodes].index("softplus")] \
-        .primitive is softplus.primitive
+    assert (
+        copied.nodes[[node.primitive.name for node in copied.nodes].index("softplus")].primitive
+        is softplus.primitive
+    )
 
 
 def test_functions_of_values_pickle_by_name():
@@ -120,8 +123,9 @@ def test_a_pickled_graph_loads_in_a_new_process():
         "graph = pickle.loads(sys.stdin.buffer.read())\n"
         "print(repr(float(graph(np.array([3.0, 1.0, 2.0])))))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], input=data, capture_output=True,
-                          check=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=data, capture_output=True, check=True, timeout=120
+    )
     assert float(done.stdout.decode()) == graph(np.array([3.0, 1.0, 2.0]))
 
 
@@ -148,12 +152,18 @@ def test_a_local_custom_primitive_cannot_be_pickled():
 
     local.defvjp(lambda g, ans, x: 2.0 * g)
     graph = ad.trace(local)(1.0)
-    with pytest.raises(TypeError, match=r"cannot pickle Graph local: its primitive 'local' is "
-                                        r"neither registered in adfun.numpy nor a module-level "
-                                        r"adfun.primitive"):
+    with pytest.raises(
+        TypeError,
+        match=r"cannot pickle Graph local: its primitive 'local' is "
+        r"neither registered in adfun.numpy nor a module-level "
+        r"adfun.primitive",
+    ):
         pickle.dumps(graph)
-    with pytest.raises(TypeError, match=r"cannot pickle custom primitive 'local': .*define it "
-                                        r"at module level"):
+    with pytest.raises(
+        TypeError,
+        match=r"cannot pickle custom primitive 'local': .*define it "
+        r"at module level",
+    ):
         pickle.dumps(local)
     copied = copy.deepcopy(graph)  # a copy keeps the primitive itself: no reference needed
     assert copied == graph and copied(3.0) == 6.0
@@ -164,8 +174,11 @@ def test_a_graph_whose_custom_rules_were_redefined_is_refused():
     rules = softplus.primitive
     softplus.defvjp(lambda g, ans, x: g / (1.0 + anp.exp(-x)))
     try:
-        with pytest.raises(TypeError, match=r"the rules of custom primitive 'softplus' were "
-                                            r"redefined .*trace the graph again"):
+        with pytest.raises(
+            TypeError,
+            match=r"the rules of custom primitive 'softplus' were "
+            r"redefined .*trace the graph again",
+        ):
             pickle.dumps(graph)
     finally:
         softplus.primitive = rules

@@ -18,9 +18,9 @@ from hypothesis.extra import numpy as hnp
 
 import adfun.numpy  # noqa: F401 - fills the registry
 from adfun._engine.records import Params
-from adfun.numpy._declare import REGISTRY
 from adfun._engine.trace import call_primitive
 from adfun.numpy._axes import dtype_of
+from adfun.numpy._declare import REGISTRY
 from adfun.numpy._examples import draw_example
 from adfun.testing import check_grads
 from adfun.testing import strategies as ads
@@ -44,8 +44,10 @@ def test_random_programs_of_three_arguments(program_and_args):
 @given(ads.programs(max_ops=8, num_args=2))
 def test_random_programs_in_float32(program_and_args):
     program, args = program_and_args
-    args32 = tuple(np.asarray(arg, np.float32) if isinstance(arg, np.ndarray) else
-                   np.float32(arg) for arg in args)
+    args32 = tuple(
+        np.asarray(arg, np.float32) if isinstance(arg, np.ndarray) else np.float32(arg)
+        for arg in args
+    )
     check_grads(program, args32, order=2)  # float32 tolerances, differences in float64
 
 
@@ -63,7 +65,8 @@ def test_random_programs_with_pytree_arguments(program_and_args):
 # --- every primitive alone ----------------------------------------------------------
 
 DIFFERENTIABLE = sorted(
-    name for name, fun in REGISTRY.items()
+    name
+    for name, fun in REGISTRY.items()
     if not fun.primitive.nondiff and fun.primitive.domain is not None
 )
 
@@ -75,9 +78,13 @@ def _examples(draw, primitive):
 
 def _differentiable_positions(primitive, args):
     rules = primitive.vjps
-    return [position for position, arg in enumerate(args)
-            if isinstance(arg, np.ndarray) and arg.dtype.kind in "fc"
-            and (position >= len(rules) or rules[position] is not None)]
+    return [
+        position
+        for position, arg in enumerate(args)
+        if isinstance(arg, np.ndarray)
+        and arg.dtype.kind in "fc"
+        and (position >= len(rules) or rules[position] is not None)
+    ]
 
 
 def _real_view(fun, args):
@@ -90,8 +97,10 @@ def _real_view(fun, args):
 
     def realified(*flat_args):
         parts = iter(flat_args)
-        rebuilt = [next(parts) + 1j * next(parts) if complex_arg else next(parts)
-                   for complex_arg in is_complex]
+        rebuilt = [
+            next(parts) + 1j * next(parts) if complex_arg else next(parts)
+            for complex_arg in is_complex
+        ]
         out = fun(*rebuilt)
         if dtype_of(out).kind == "c":
             return adfun.numpy.real(out), adfun.numpy.imag(out)
@@ -131,17 +140,23 @@ def test_value_dependent_programs_run_as_their_listing(program_and_args):
     exec(repr(program), scope)  # noqa: S102 - the listing is runnable Python
     expected = program(*args)
     got = scope["program"](*args)
-    for got_leaf, expected_leaf in zip(got if isinstance(got, tuple) else (got,),
-                                       expected if isinstance(got, tuple) else (expected,)):
+    for got_leaf, expected_leaf in zip(
+        got if isinstance(got, tuple) else (got,),
+        expected if isinstance(got, tuple) else (expected,),
+    ):
         np.testing.assert_array_equal(got_leaf, expected_leaf)
 
 
-@pytest.mark.parametrize("step, name", [("sort", "sort"), ("argsort", "argsort"),
-                                        ("argmax", "getitem"), ("where", "where")])
+@pytest.mark.parametrize(
+    "step, name",
+    [("sort", "sort"), ("argsort", "argsort"), ("argmax", "getitem"), ("where", "where")],
+)
 def test_each_value_dependent_step_is_drawn(step, name):
-    program, _ = find(ads.programs(max_ops=6, value_dependent=(step,)),
-                      lambda drawn: any(line.name == name for line in drawn[0].steps),
-                      settings=settings(database=None, max_examples=500))
+    program, _ = find(
+        ads.programs(max_ops=6, value_dependent=(step,)),
+        lambda drawn: any(line.name == name for line in drawn[0].steps),
+        settings=settings(database=None, max_examples=500),
+    )
     assert f"= {name}(" in repr(program)
 
 
@@ -158,11 +173,15 @@ def _max_at_a_tie(drawn):
 
 
 def test_ties_are_allowed_only_when_asked():
-    program, _ = find(ads.programs(max_ops=3, value_dependent=("ties",)), _max_at_a_tie,
-                      settings=settings(database=None, max_examples=2000))
+    program, _ = find(
+        ads.programs(max_ops=3, value_dependent=("ties",)),
+        _max_at_a_tie,
+        settings=settings(database=None, max_examples=2000),
+    )
     assert "max(" in repr(program)
     with pytest.raises(NoSuchExample):
-        find(ads.programs(max_ops=3), _max_at_a_tie,
-             settings=settings(database=None, max_examples=300))
-
-
+        find(
+            ads.programs(max_ops=3),
+            _max_at_a_tie,
+            settings=settings(database=None, max_examples=300),
+        )

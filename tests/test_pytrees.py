@@ -37,8 +37,9 @@ class FrozenLayer:
 class AttrsLayer:
     # A converter and a validator that would refuse traced values and gradients: rebuilding
     # a tree must not run them.
-    weight: np.ndarray = attrs.field(converter=np.asarray,
-                                     validator=attrs.validators.instance_of(np.ndarray))
+    weight: np.ndarray = attrs.field(
+        converter=np.asarray, validator=attrs.validators.instance_of(np.ndarray)
+    )
     bias: float = 0.0
     activation: str = attrs.field(default="tanh", metadata={"static": True})
 
@@ -64,8 +65,9 @@ def loss(tree):
 
 def expected_gradient(tree):
     leaves, treedef = tree_flatten(tree)
-    return tree_unflatten(treedef, [np.cos(leaf) * (number + 1)
-                                    for number, leaf in enumerate(leaves)])
+    return tree_unflatten(
+        treedef, [np.cos(leaf) * (number + 1) for number, leaf in enumerate(leaves)]
+    )
 
 
 def assert_same_tree(actual, expected):
@@ -85,8 +87,10 @@ TREES = {
     "frozen-slots-dataclass": FrozenLayer(np.array([0.2, 0.4]), np.array(0.6)),
     "attrs": AttrsLayer(np.array([0.3, 0.1]), 0.2, activation="relu"),
     "registered": Affine(np.array([0.9, 0.8]), 0.7, label="mine"),
-    "nested": {"layers": [Layer(np.array([0.1]), 0.2), Pair(0.3, FrozenLayer(0.4, 0.5))],
-               "opt": collections.OrderedDict(scale=Affine(0.6, np.array([0.7])))},
+    "nested": {
+        "layers": [Layer(np.array([0.1]), 0.2), Pair(0.3, FrozenLayer(0.4, 0.5))],
+        "opt": collections.OrderedDict(scale=Affine(0.6, np.array([0.7]))),
+    },
 }
 
 
@@ -137,7 +141,7 @@ def test_rebuilding_runs_no_converter_validator_or_init():
     def inside(layer):
         # The traced layer holds tracers, which the validator and converter would refuse.
         assert type(layer) is AttrsLayer
-        return anp.sum(layer.weight ** 2) + layer.bias
+        return anp.sum(layer.weight**2) + layer.bias
 
     gradient = ad.grad(inside)(AttrsLayer(np.array([1.0, 2.0]), 3.0))
     np.testing.assert_allclose(gradient.weight, [2.0, 4.0])
@@ -146,7 +150,7 @@ def test_rebuilding_runs_no_converter_validator_or_init():
 
 def test_namedtuple_in_other_transforms():
     def fun(pair):
-        return Pair(anp.sin(pair.first) * pair.second, pair.second ** 2)
+        return Pair(anp.sin(pair.first) * pair.second, pair.second**2)
 
     primal = Pair(np.array([0.1, 0.2]), 0.5)
     out, tangent = ad.jvp(fun, (primal,), (Pair(np.ones(2), 1.0),))
@@ -158,7 +162,7 @@ def test_namedtuple_in_other_transforms():
     np.testing.assert_allclose(cotangent.second, np.sum(np.sin(primal.first)))
     jacobian = ad.jacobian(lambda p: p.first * p.second)(primal)
     assert type(jacobian) is Pair and jacobian.first.shape == (2, 2)
-    assert type(ad.hvp(lambda p: anp.sum(p.first ** 3) * p.second)(primal, primal)) is Pair
+    assert type(ad.hvp(lambda p: anp.sum(p.first**3) * p.second)(primal, primal)) is Pair
 
 
 def test_jit_stages_pytree_containers_and_keys_on_their_structure():
@@ -179,23 +183,30 @@ def test_jit_stages_pytree_containers_and_keys_on_their_structure():
 def test_trace_and_replay_keep_the_structure():
     graph = ad.trace(lambda layer: layer.weight * layer.bias)(Layer(np.ones(2), 2.0))
     np.testing.assert_allclose(graph(Layer(np.full(2, 3.0), 2.0)), [6.0, 6.0])
-    with pytest.raises(TypeError, match=re.escape(
+    with pytest.raises(
+        TypeError,
+        match=re.escape(
             "argument 0 has pytree structure Pair(first=*, second=*), but the graph was "
-            "traced with structure Layer(weight=*, bias=*, name='dense')")):
+            "traced with structure Layer(weight=*, bias=*, name='dense')"
+        ),
+    ):
         graph(Pair(np.ones(2), 2.0))
 
 
 # --- paths in messages -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("tree, path", [
-    (Pair(1.0, 2), "argument 0.second"),
-    (Layer(1.0, 2), "argument 0.bias"),
-    (AttrsLayer(np.ones(1), 2), "argument 0.bias"),
-    (collections.OrderedDict(w=1.0, b=2), "argument 0['b']"),
-    ({"layers": [Layer(1.0, Pair(0.5, 2))]}, "argument 0['layers'][0].bias.second"),
-    (Affine(1.0, 2), "argument 0[1]"),
-])
+@pytest.mark.parametrize(
+    "tree, path",
+    [
+        (Pair(1.0, 2), "argument 0.second"),
+        (Layer(1.0, 2), "argument 0.bias"),
+        (AttrsLayer(np.ones(1), 2), "argument 0.bias"),
+        (collections.OrderedDict(w=1.0, b=2), "argument 0['b']"),
+        ({"layers": [Layer(1.0, Pair(0.5, 2))]}, "argument 0['layers'][0].bias.second"),
+        (Affine(1.0, 2), "argument 0[1]"),
+    ],
+)
 def test_paths_in_messages_name_fields(tree, path):
     with pytest.raises(TypeError, match=re.escape(f"grad: {path} is an integer (2)")):
         ad.grad(loss)(tree)
@@ -204,14 +215,23 @@ def test_paths_in_messages_name_fields(tree, path):
 def test_leaf_paths_of_each_kind():
     tree = {"pair": Pair(1.0, [2.0]), "layer": Layer(3.0, 4.0), "affine": Affine(5.0, 6.0)}
     assert leaf_paths(tree_flatten(tree)[1], "x") == [
-        "x['pair'].first", "x['pair'].second[0]", "x['layer'].weight", "x['layer'].bias",
-        "x['affine'][0]", "x['affine'][1]",
+        "x['pair'].first",
+        "x['pair'].second[0]",
+        "x['layer'].weight",
+        "x['layer'].bias",
+        "x['affine'][0]",
+        "x['affine'][1]",
     ]
 
 
 def test_structures_print_readably():
-    tree = (Pair(1.0, 2.0), collections.OrderedDict(a=1.0),
-            collections.defaultdict(list, b=2.0), Affine(1.0, 2.0), [AttrsLayer(1.0)])
+    tree = (
+        Pair(1.0, 2.0),
+        collections.OrderedDict(a=1.0),
+        collections.defaultdict(list, b=2.0),
+        Affine(1.0, 2.0),
+        [AttrsLayer(1.0)],
+    )
     assert str(tree_flatten(tree)[1]) == (
         "(Pair(first=*, second=*), OrderedDict({'a': *}), defaultdict(list, {'b': *}), "
         "Affine(*, *), [AttrsLayer(weight=*, bias=*, activation='tanh')])"
@@ -229,21 +249,36 @@ def test_register_pytree_node_errors_name_the_argument_and_the_fix():
     class Box:
         pass
 
-    with pytest.raises(TypeError, match=r"register_pytree_node: cls must be a class, but got "
-                       r"Box .*pass the class itself"):
+    with pytest.raises(
+        TypeError,
+        match=r"register_pytree_node: cls must be a class, but got "
+        r"Box .*pass the class itself",
+    ):
         ad.register_pytree_node(Box(), lambda box: ((), None), lambda aux, children: Box())
-    with pytest.raises(TypeError, match=r"register_pytree_node\(.*Box\): flatten must be a "
-                       r"function, but got str"):
+    with pytest.raises(
+        TypeError,
+        match=r"register_pytree_node\(.*Box\): flatten must be a "
+        r"function, but got str",
+    ):
         ad.register_pytree_node(Box, "flatten", lambda aux, children: Box())
-    with pytest.raises(TypeError, match=r"register_pytree_node\(.*Box\): unflatten must be "
-                       r"a function, but got NoneType"):
+    with pytest.raises(
+        TypeError,
+        match=r"register_pytree_node\(.*Box\): unflatten must be "
+        r"a function, but got NoneType",
+    ):
         ad.register_pytree_node(Box, lambda box: ((), None), None)
     for built_in in (tuple, list, dict, collections.OrderedDict):
-        with pytest.raises(ValueError, match=rf"register_pytree_node: {built_in.__name__} is "
-                           r"a built-in pytree container already"):
+        with pytest.raises(
+            ValueError,
+            match=rf"register_pytree_node: {built_in.__name__} is "
+            r"a built-in pytree container already",
+        ):
             ad.register_pytree_node(built_in, lambda x: ((), None), lambda aux, ch: None)
-    with pytest.raises(ValueError, match=r"register_pytree_node: Affine is registered "
-                       r"already; register each class once"):
+    with pytest.raises(
+        ValueError,
+        match=r"register_pytree_node: Affine is registered "
+        r"already; register each class once",
+    ):
         ad.register_pytree_node(Affine, lambda x: ((), None), lambda aux, ch: None)
 
 
@@ -252,8 +287,11 @@ def test_a_flatten_function_returning_no_pair_is_named():
         pass
 
     ad.register_pytree_node(Broken, lambda obj: [1.0, 2.0, 3.0], lambda aux, ch: Broken())
-    with pytest.raises(TypeError, match=r"register_pytree_node\(.*Broken\): its flatten "
-                       r"function must return a pair \(children, aux_data\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"register_pytree_node\(.*Broken\): its flatten "
+        r"function must return a pair \(children, aux_data\)",
+    ):
         tree_flatten([Broken()])
 
 
@@ -264,8 +302,9 @@ def test_a_class_seen_as_a_leaf_becomes_a_container_when_registered():
 
     obj = Later(2.0)
     assert tree_flatten((obj, 1.0)) == ([obj, 1.0], tree_flatten((0.0, 0.0))[1])
-    ad.register_pytree_node(Later, lambda later: ((later.value,), None),
-                            lambda aux, children: Later(*children))
+    ad.register_pytree_node(
+        Later, lambda later: ((later.value,), None), lambda aux, children: Later(*children)
+    )
     leaves, treedef = tree_flatten((obj, 1.0))
     assert leaves == [2.0, 1.0]
     assert ad.grad(lambda pair: pair[0].value ** 2)((obj, 1.0))[0].value == 4.0
@@ -277,8 +316,11 @@ def test_registration_overrides_the_default_rules_of_a_dataclass():
         value: float
         scale: float
 
-    ad.register_pytree_node(Scaled, lambda obj: ((obj.value,), obj.scale),
-                            lambda scale, children: Scaled(children[0], scale))
+    ad.register_pytree_node(
+        Scaled,
+        lambda obj: ((obj.value,), obj.scale),
+        lambda scale, children: Scaled(children[0], scale),
+    )
     gradient = ad.grad(lambda s: s.value * s.scale)(Scaled(2.0, 3.0))
     assert gradient == Scaled(3.0, 3.0)
 
@@ -302,8 +344,16 @@ def test_other_objects_and_adfun_records_are_leaves():
         pass
 
     graph = ad.trace(anp.sin)(1.0)
-    for leaf in (Plain(), MyList([1.0]), graph, graph.nodes[0], np.float32(1.0), None, "s",
-                 tree_flatten(1.0)[1]):
+    for leaf in (
+        Plain(),
+        MyList([1.0]),
+        graph,
+        graph.nodes[0],
+        np.float32(1.0),
+        None,
+        "s",
+        tree_flatten(1.0)[1],
+    ):
         assert tree_flatten(leaf) == ([leaf], LEAF)
     assert tree_flatten((1.0, Plain))[0][1] is Plain
 

@@ -16,8 +16,8 @@ from hypothesis.extra import numpy as hnp
 
 import adfun.numpy  # noqa: F401 - fills the registry
 from adfun._engine.records import Params
-from adfun.numpy._declare import REGISTRY
 from adfun._engine.trace import call_primitive
+from adfun.numpy._declare import REGISTRY
 from adfun.numpy._examples import draw_example
 
 from _checking import check
@@ -28,7 +28,8 @@ except ImportError:  # pragma: no cover - scipy missing: only adfun.numpy is che
     pass
 
 DIFFERENTIABLE = sorted(
-    name for name, fun in REGISTRY.items()
+    name
+    for name, fun in REGISTRY.items()
     if not fun.primitive.nondiff and fun.primitive.domain is not None
 )
 
@@ -44,7 +45,6 @@ def _float_positions(primitive, args):
     ]
 
 
-
 def _as_function(primitive, params):
     frozen = Params(params)
 
@@ -56,7 +56,8 @@ def _as_function(primitive, params):
 
 def test_every_differentiable_primitive_declares_a_domain():
     missing = sorted(
-        name for name, fun in REGISTRY.items()
+        name
+        for name, fun in REGISTRY.items()
         if not fun.primitive.nondiff and fun.primitive.domain is None
     )
     assert missing == []
@@ -64,7 +65,8 @@ def test_every_differentiable_primitive_declares_a_domain():
 
 def test_every_differentiable_primitive_has_both_rules():
     missing = sorted(
-        name for name, fun in REGISTRY.items()
+        name
+        for name, fun in REGISTRY.items()
         if not fun.primitive.nondiff and fun.primitive.jvps is None
     )
     assert missing == []
@@ -82,8 +84,9 @@ def test_rules_against_finite_differences(name, data):
     args, params = data.draw(_examples(primitive), label="args, params")
     positions = _float_positions(primitive, args)
     assert positions, f"{name}: the domain drew no differentiable argument"
-    check(_as_function(primitive, params), args, positions,
-          order=2 if primitive.domain.smooth else 1)
+    check(
+        _as_function(primitive, params), args, positions, order=2 if primitive.domain.smooth else 1
+    )
 
 
 # --- reverse rules marked reads_only ----------------------------------------------------
@@ -91,7 +94,8 @@ def test_rules_against_finite_differences(name, data):
 # that is exact only if the rule really ignores the values of every other argument.
 
 READS_ONLY = sorted(
-    name for name, fun in REGISTRY.items()
+    name
+    for name, fun in REGISTRY.items()
     if type(fun.primitive.vjps) is tuple
     and any(getattr(rule, "reads", None) is not None for rule in fun.primitive.vjps)
 )
@@ -119,5 +123,8 @@ def test_a_reads_only_rule_ignores_the_other_values(name, data):
             continue
         expected = rule(g, ans, *args, **params)
         changed = [arg if position in reads else other(arg) for position, arg in enumerate(args)]
-        np.testing.assert_array_equal(rule(g, other(ans), *changed, **params), expected,
-                                      err_msg=f"{name}: rule {argnum} reads an unmarked value")
+        np.testing.assert_array_equal(
+            rule(g, other(ans), *changed, **params),
+            expected,
+            err_msg=f"{name}: rule {argnum} reads an unmarked value",
+        )

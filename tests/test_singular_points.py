@@ -42,8 +42,9 @@ def test_eigh_of_the_identity_gradient_is_two_identity():
     np.testing.assert_array_equal(got, 2.0 * np.eye(3))
 
 
-@pytest.mark.parametrize("a", [np.eye(3), np.zeros((3, 3)), np.zeros((3, 2)),
-                               np.zeros((2, 3)), np.diag([1.0, 1.0, 0.0])])
+@pytest.mark.parametrize(
+    "a", [np.eye(3), np.zeros((3, 3)), np.zeros((3, 2)), np.zeros((2, 3)), np.diag([1.0, 1.0, 0.0])]
+)
 def test_svd_values_only_equal_svdvals_at_repeated_and_zero_singular_values(a):
     def from_svd(m):
         return anp.sum(anp.linalg.svd(m, full_matrices=False)[1] ** 2)
@@ -54,7 +55,8 @@ def test_svd_values_only_equal_svdvals_at_repeated_and_zero_singular_values(a):
     t = _T[: a.shape[0], : a.shape[1]]
     np.testing.assert_array_equal(
         _jvp(lambda m: anp.linalg.svd(m, full_matrices=False)[1], a, t),
-        _jvp(anp.linalg.svdvals, a, t))
+        _jvp(anp.linalg.svdvals, a, t),
+    )
     nuclear = ad.grad(lambda m: anp.sum(anp.linalg.svd(m, full_matrices=False)[1]))(a)
     np.testing.assert_array_equal(nuclear, ad.grad(lambda m: anp.sum(anp.linalg.svdvals(m)))(a))
     tangents = ad.jvp(lambda m: tuple(anp.linalg.svd(m, full_matrices=False)), (a,), (t,))[1]
@@ -71,8 +73,10 @@ def test_eig_of_the_identity_values_only():
 
 
 def test_value_gradients_at_repeated_values_under_jit():
-    for fun in (lambda a: anp.sum(anp.linalg.eigh(a)[0] ** 2),
-                lambda a: anp.sum(anp.linalg.svd(a)[1] ** 2)):
+    for fun in (
+        lambda a: anp.sum(anp.linalg.eigh(a)[0] ** 2),
+        lambda a: anp.sum(anp.linalg.svd(a)[1] ** 2),
+    ):
         np.testing.assert_array_equal(ad.jit(ad.grad(fun))(np.eye(3)), 2.0 * np.eye(3))
     # (eig does not stage: whether its results are complex depends on the values.)
     with pytest.raises(ad.StagingError, match=r"adfun\.numpy\.linalg\.eig: "):
@@ -97,9 +101,11 @@ def test_a_projector_onto_a_repeated_eigenspace_has_its_true_derivative():
 def test_basis_dependent_functions_at_repeated_values_are_finite():
     # The basis of a repeated eigenvalue has no derivative: adfun drops the 1/0 terms
     # (documented), and in particular never returns NaN.
-    for fun in (lambda a: anp.sum(anp.linalg.eigh(a)[1][:, 0]),
-                lambda a: anp.sum(anp.linalg.svd(a)[0][:, 0]),
-                lambda a: anp.sum(anp.real(anp.linalg.eig(a)[1][:, 0]))):
+    for fun in (
+        lambda a: anp.sum(anp.linalg.eigh(a)[1][:, 0]),
+        lambda a: anp.sum(anp.linalg.svd(a)[0][:, 0]),
+        lambda a: anp.sum(anp.real(anp.linalg.eig(a)[1][:, 0])),
+    ):
         for a in (np.eye(3), np.zeros((3, 3))):
             assert np.all(np.isfinite(ad.grad(fun)(a)))
             assert np.all(np.isfinite(_jvp(fun, a, _T)))
@@ -126,12 +132,12 @@ def test_det_hessian_at_a_rank_one_matrix_against_finite_differences():
 
 def test_sinc_second_and_third_derivatives_at_zero():
     second = ad.grad(ad.grad(anp.sinc))(0.0)
-    np.testing.assert_allclose(second, -np.pi ** 2 / 3, rtol=1e-15)
+    np.testing.assert_allclose(second, -(np.pi**2) / 3, rtol=1e-15)
     assert ad.grad(ad.grad(ad.grad(anp.sinc)))(0.0) == 0.0
     fourth = ad.grad(ad.grad(ad.grad(ad.grad(anp.sinc))))(0.0)
-    np.testing.assert_allclose(fourth, np.pi ** 4 / 5, rtol=1e-14)
+    np.testing.assert_allclose(fourth, np.pi**4 / 5, rtol=1e-14)
     forward = ad.jvp(lambda x: ad.jvp(anp.sinc, (x,), (1.0,))[1], (0.0,), (1.0,))[1]
-    np.testing.assert_allclose(forward, -np.pi ** 2 / 3, rtol=1e-15)
+    np.testing.assert_allclose(forward, -(np.pi**2) / 3, rtol=1e-15)
 
 
 @pytest.mark.parametrize("x", [1e-9, -1e-9, 1e-5, 0.3, 0.4999, 0.5001, -0.7, 2.5])
@@ -139,9 +145,8 @@ def test_sinc_derivatives_near_zero_match_the_series_and_finite_differences(x):
     second = ad.grad(ad.grad(anp.sinc))(x)
     third = ad.grad(ad.grad(ad.grad(anp.sinc)))(x)
     if abs(x) < 1e-4:  # Taylor: -pi**2/3 + pi**4 x**2 / 10 and pi**4 x / 5
-        np.testing.assert_allclose(second, -np.pi ** 2 / 3 + np.pi ** 4 * x * x / 10,
-                                   rtol=1e-14)
-        np.testing.assert_allclose(third, np.pi ** 4 * x / 5, rtol=1e-6)
+        np.testing.assert_allclose(second, -(np.pi**2) / 3 + np.pi**4 * x * x / 10, rtol=1e-14)
+        np.testing.assert_allclose(third, np.pi**4 * x / 5, rtol=1e-6)
     check_grads(anp.sinc, (np.float64(x),), order=3)
 
 
@@ -149,8 +154,13 @@ def test_sinc_derivatives_near_zero_match_the_series_and_finite_differences(x):
 def test_tanh_third_derivative_at_zero_in_every_precision(dtype):
     third = ad.grad(ad.grad(ad.grad(anp.tanh)))(dtype(0.0))
     assert third == -2.0 and third.dtype == dtype
-    forward = ad.jvp(lambda x: ad.jvp(lambda y: ad.jvp(anp.tanh, (y,), (dtype(1.0),))[1],
-                                      (x,), (dtype(1.0),))[1], (dtype(0.0),), (dtype(1.0),))[1]
+    forward = ad.jvp(
+        lambda x: ad.jvp(lambda y: ad.jvp(anp.tanh, (y,), (dtype(1.0),))[1], (x,), (dtype(1.0),))[
+            1
+        ],
+        (dtype(0.0),),
+        (dtype(1.0),),
+    )[1]
     assert forward == -2.0
 
 
@@ -165,13 +175,27 @@ def test_tanh_float32_derivative_is_accurate_on_both_sides_of_the_switch():
 # --- x**0 at 0 ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fun", [lambda x: x ** 0, lambda x: x ** 0.0,
-                                 lambda x: anp.power(x, 0), lambda x: anp.power(x, 0.0),
-                                 lambda x: anp.float_power(x, 0),
-                                 lambda x: anp.power(x, np.zeros(2)),
-                                 lambda x: anp.float_power(x, np.zeros(2))],
-                         ids=["pow-int", "pow-float", "power-int", "power-float",
-                              "float_power", "power-array", "float_power-array"])
+@pytest.mark.parametrize(
+    "fun",
+    [
+        lambda x: x**0,
+        lambda x: x**0.0,
+        lambda x: anp.power(x, 0),
+        lambda x: anp.power(x, 0.0),
+        lambda x: anp.float_power(x, 0),
+        lambda x: anp.power(x, np.zeros(2)),
+        lambda x: anp.float_power(x, np.zeros(2)),
+    ],
+    ids=[
+        "pow-int",
+        "pow-float",
+        "power-int",
+        "power-float",
+        "float_power",
+        "power-array",
+        "float_power-array",
+    ],
+)
 def test_the_zeroth_power_has_derivative_zero_at_zero(fun):
     x = np.array([0.0, 2.0])
 
@@ -189,8 +213,7 @@ def test_power_in_a_traced_exponent_at_zero_zero_is_finite():
     assert (dx, dy) == (0.0, 0.0)
     hessian = ad.hessian(lambda v: anp.power(v[0], v[1]))(np.array([0.0, 0.0]))
     assert np.all(np.isfinite(hessian))
-    check_grads(lambda x, y: anp.power(x, y), (np.array([0.5, 2.0]), np.array([0.0, 0.0])),
-                order=2)
+    check_grads(lambda x, y: anp.power(x, y), (np.array([0.5, 2.0]), np.array([0.0, 0.0])), order=2)
 
 
 # --- clip with crossed bounds -----------------------------------------------------------------
@@ -203,8 +226,9 @@ def test_clip_with_a_min_above_a_max_gives_numpys_values_and_a_max_the_derivativ
         return anp.clip(v, lo, hi)
 
     np.testing.assert_array_equal(fun(ad.stop_gradient(x), 3.0, 1.0), np.clip(x, 3.0, 1.0))
-    dx, dlo, dhi = ad.grad(lambda v, lo, hi: anp.sum(fun(v, lo, hi) * np.array([1.0, 2.0, 4.0])),
-                           argnums=(0, 1, 2))(x, 3.0, 1.0)
+    dx, dlo, dhi = ad.grad(
+        lambda v, lo, hi: anp.sum(fun(v, lo, hi) * np.array([1.0, 2.0, 4.0])), argnums=(0, 1, 2)
+    )(x, 3.0, 1.0)
     np.testing.assert_array_equal(dx, [0.0, 0.0, 0.0])
     assert (dlo, dhi) == (0.0, 7.0)
     tangent = ad.jvp(fun, (x, 3.0, 1.0), (np.ones(3), 10.0, 100.0))[1]

@@ -50,25 +50,32 @@ def _jvp(fun):
 def test_copysign_derivative_follows_the_signs_of_each_call():
     y = np.array([1.0, -1.0, 2.0])
     fun = lambda x: anp.sum(anp.copysign(x, y) * np.array([1.0, 2.0, 3.0]))  # noqa: E731
-    got = _staged_matches(ad.grad(fun), (np.array([1.0, 2.0, 3.0]),),
-                          (np.array([-1.0, 2.0, -3.0]),))
+    got = _staged_matches(
+        ad.grad(fun), (np.array([1.0, 2.0, 3.0]),), (np.array([-1.0, 2.0, -3.0]),)
+    )
     np.testing.assert_array_equal(got, [-1.0, -2.0, -3.0])
-    _staged_matches(_jvp(lambda x: anp.copysign(x, y)),
-                    (np.array([1.0, 2.0, 3.0]), np.ones(3)),
-                    (np.array([-1.0, -2.0, 3.0]), np.ones(3)))
+    _staged_matches(
+        _jvp(lambda x: anp.copysign(x, y)),
+        (np.array([1.0, 2.0, 3.0]), np.ones(3)),
+        (np.array([-1.0, -2.0, 3.0]), np.ones(3)),
+    )
 
 
 def test_copysign_derivative_follows_a_traced_sign_argument():
     fun = ad.grad(lambda x, y: anp.sum(anp.copysign(x, y)))
-    got = _staged_matches(fun, (np.array([1.0, 2.0]), np.array([1.0, 1.0])),
-                          (np.array([1.0, 2.0]), np.array([-1.0, 1.0])))
+    got = _staged_matches(
+        fun,
+        (np.array([1.0, 2.0]), np.array([1.0, 1.0])),
+        (np.array([1.0, 2.0]), np.array([-1.0, 1.0])),
+    )
     np.testing.assert_array_equal(got, [-1.0, 1.0])
 
 
 def test_ldexp_derivative_uses_each_calls_exponent():
     fun = ad.grad(lambda x, e: anp.sum(anp.ldexp(x, e)))
-    got = _staged_matches(fun, (np.array([1.0, 2.0]), np.array([1, 2])),
-                          (np.array([1.0, 2.0]), np.array([3, -1])))
+    got = _staged_matches(
+        fun, (np.array([1.0, 2.0]), np.array([1, 2])), (np.array([1.0, 2.0]), np.array([3, -1]))
+    )
     np.testing.assert_array_equal(got, [8.0, 0.5])
 
 
@@ -76,8 +83,9 @@ def test_frexp_mantissa_and_exponent_are_computed_at_each_call():
     got = _staged_matches(anp.frexp, (np.array([1.5, 3.0]),), (np.array([5.0, 0.1]),))
     np.testing.assert_array_equal(got[0], np.frexp(np.array([5.0, 0.1]))[0])
     np.testing.assert_array_equal(got[1], np.frexp(np.array([5.0, 0.1]))[1])
-    grad = _staged_matches(ad.grad(lambda x: anp.sum(anp.frexp(x)[0])),
-                           (np.array([1.5]),), (np.array([5.0]),))
+    grad = _staged_matches(
+        ad.grad(lambda x: anp.sum(anp.frexp(x)[0])), (np.array([1.5]),), (np.array([5.0]),)
+    )
     np.testing.assert_array_equal(grad, [0.125])
 
 
@@ -98,7 +106,7 @@ def test_i0_second_derivative_at_zero_after_staging_elsewhere():
 
 def test_sinc_higher_derivatives_staged_away_from_zero_and_called_at_zero():
     got = _staged_matches(ad.grad(ad.grad(anp.sinc)), (1.0,), (0.0,), rtol=1e-15)
-    np.testing.assert_allclose(got, -np.pi ** 2 / 3, rtol=1e-14)
+    np.testing.assert_allclose(got, -(np.pi**2) / 3, rtol=1e-14)
     _staged_matches(ad.grad(ad.grad(ad.grad(anp.sinc))), (0.0,), (0.7,), rtol=1e-15)
 
 
@@ -133,8 +141,9 @@ def test_cumprod_gradient_staged_without_zeros_and_called_with_zeros(axis):
     weights = np.arange(1.0, 7.0).reshape(2, 3)
 
     def fun(x):
-        return anp.sum(anp.cumprod(x, axis=axis) * (weights if axis is not None
-                                                    else weights.ravel()))
+        return anp.sum(
+            anp.cumprod(x, axis=axis) * (weights if axis is not None else weights.ravel())
+        )
 
     got = _staged_matches(ad.grad(fun), (_NO_ZEROS,), (_ZEROS,))
     assert np.all(np.isfinite(got))
@@ -156,6 +165,7 @@ def test_cumprod_higher_derivatives_with_several_zeros_per_line():
     def third(x):
         def line(x):
             return anp.sum(anp.cumprod(x) * np.arange(1.0, 6.0))
+
         return ad.jacobian(ad.hessian(line))(x)
 
     got = _staged_matches(third, (np.arange(1.0, 6.0),), (x,))
@@ -163,9 +173,12 @@ def test_cumprod_higher_derivatives_with_several_zeros_per_line():
     # other entries up to j: 4 * 2 + 5 * 2 * 3.
     assert got[0, 2, 3] == got[3, 0, 2] == 38.0
     assert got[0, 0, 0] == 0.0
+
+
 def test_prod_hessian_staged_without_zeros_and_called_with_zeros():
-    _staged_matches(ad.hessian(anp.prod), (np.array([1.0, 2.0, 3.0]),),
-                    (np.array([0.0, 0.0, 3.0]),), rtol=1e-14)
+    _staged_matches(
+        ad.hessian(anp.prod), (np.array([1.0, 2.0, 3.0]),), (np.array([0.0, 0.0, 3.0]),), rtol=1e-14
+    )
 
 
 # --- linalg --------------------------------------------------------------------------------------
@@ -177,11 +190,16 @@ _SINGULAR = np.array([[1.0, 2.0], [2.0, 4.0]])
 def test_det_gradient_staged_at_a_regular_matrix_is_the_adjugate_at_a_singular_one():
     got = _staged_matches(ad.grad(anp.linalg.det), (np.eye(2),), (_SINGULAR,), rtol=1e-12)
     np.testing.assert_allclose(got, [[4.0, -2.0], [-2.0, 1.0]], rtol=1e-12)
-    _staged_matches(ad.grad(anp.linalg.det), (_SINGULAR,), (np.array([[2.0, 1.0],
-                                                                      [0.5, 3.0]]),),
-                    rtol=1e-12)
-    _staged_matches(_jvp(anp.linalg.det), (np.eye(2), np.ones((2, 2))),
-                    (_SINGULAR, np.ones((2, 2))), rtol=1e-12, atol=1e-12)
+    _staged_matches(
+        ad.grad(anp.linalg.det), (_SINGULAR,), (np.array([[2.0, 1.0], [0.5, 3.0]]),), rtol=1e-12
+    )
+    _staged_matches(
+        _jvp(anp.linalg.det),
+        (np.eye(2), np.ones((2, 2))),
+        (_SINGULAR, np.ones((2, 2))),
+        rtol=1e-12,
+        atol=1e-12,
+    )
 
 
 def test_det_gradient_of_a_stack_mixing_regular_and_singular_matrices():
@@ -192,8 +210,11 @@ def test_det_gradient_of_a_stack_mixing_regular_and_singular_matrices():
     regular = np.stack([np.eye(2), np.eye(2)])
     got = _staged_matches(ad.grad(lambda a: anp.sum(anp.linalg.det(a))), (regular,), (stack,))
     np.testing.assert_array_equal(got[0], np.linalg.det(stack[0]) * np.linalg.inv(stack[0]).T)
-    _staged_matches(_jvp(anp.linalg.det), (regular, np.ones((2, 2, 2))),
-                    (stack[::-1].copy(), np.ones((2, 2, 2))))
+    _staged_matches(
+        _jvp(anp.linalg.det),
+        (regular, np.ones((2, 2, 2))),
+        (stack[::-1].copy(), np.ones((2, 2, 2))),
+    )
 
 
 def test_det_hessian_staged_at_a_regular_matrix_and_called_at_singular_ones():
@@ -201,17 +222,21 @@ def test_det_hessian_staged_at_a_regular_matrix_and_called_at_singular_ones():
     _staged_matches(ad.hessian(anp.linalg.det), (regular,), (np.zeros((3, 3)),), atol=1e-12)
     rank_two = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.5], [1.0, 0.0, 1.0]])
     rank_two[1] = 2.0 * rank_two[0]
-    _staged_matches(ad.hessian(anp.linalg.det), (regular,), (rank_two,), rtol=1e-9,
-                    atol=1e-12)
+    _staged_matches(ad.hessian(anp.linalg.det), (regular,), (rank_two,), rtol=1e-9, atol=1e-12)
 
 
 def test_hermitian_pinv_staged_at_full_rank_and_called_at_rank_deficient():
     full, deficient = np.array([[2.0, 1.0], [1.0, 2.0]]), np.ones((2, 2))
-    got = _staged_matches(lambda a: anp.linalg.pinv(a, hermitian=True), (full,),
-                          (deficient,), rtol=1e-12)
+    got = _staged_matches(
+        lambda a: anp.linalg.pinv(a, hermitian=True), (full,), (deficient,), rtol=1e-12
+    )
     np.testing.assert_allclose(got, np.linalg.pinv(deficient, hermitian=True), rtol=1e-12)
-    _staged_matches(ad.grad(lambda a: anp.sum(anp.linalg.pinv(a, hermitian=True))),
-                    (full,), (deficient,), rtol=1e-12)
+    _staged_matches(
+        ad.grad(lambda a: anp.sum(anp.linalg.pinv(a, hermitian=True))),
+        (full,),
+        (deficient,),
+        rtol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("name", ["eig", "eigvals"])
@@ -221,14 +246,17 @@ def test_eig_refuses_staging_its_dtype_depends_on_the_values(name):
     tracing, so jit and trace refuse naming the function; eager transforms work."""
     fun = getattr(anp.linalg, name)
     real_spectrum, complex_spectrum = np.diag([1.0, 2.0]), np.array([[0.0, 1.0], [-1.0, 0.0]])
-    pattern = (rf"^adfun\.numpy\.linalg\.{name}: the result depends on the values .*real or "
-               r"complex depending on the values of a .*eigh or eigvalsh")
+    pattern = (
+        rf"^adfun\.numpy\.linalg\.{name}: the result depends on the values .*real or "
+        r"complex depending on the values of a .*eigh or eigvalsh"
+    )
     for stage in (ad.jit, lambda f: lambda *args: ad.trace(f)(*args)):
         with pytest.raises(ad.StagingError, match=pattern):
             stage(fun)(real_spectrum)
         with pytest.raises(ad.StagingError, match=pattern):
-            stage(ad.grad(lambda a: anp.sum(anp.real(fun(a) if name == "eigvals"
-                                                          else fun(a)[0]))))(complex_spectrum)
+            stage(ad.grad(lambda a: anp.sum(anp.real(fun(a) if name == "eigvals" else fun(a)[0]))))(
+                complex_spectrum
+            )
 
     # The primitive's rules refuse too (a graph holding the eig node, differentiated
     # staged).
@@ -242,16 +270,19 @@ def test_eig_refuses_staging_its_dtype_depends_on_the_values(name):
 
 def test_eigh_and_svd_value_gradients_staged_at_distinct_and_called_at_repeated_values():
     spread = np.diag([1.0, 2.0, 3.0])
-    for fun in (lambda a: anp.sum(anp.linalg.eigh(a)[0] ** 2),
-                lambda a: anp.sum(anp.linalg.svd(a)[1] ** 2)):
+    for fun in (
+        lambda a: anp.sum(anp.linalg.eigh(a)[0] ** 2),
+        lambda a: anp.sum(anp.linalg.svd(a)[1] ** 2),
+    ):
         got = _staged_matches(ad.grad(fun), (spread,), (np.eye(3),), atol=1e-14)
         np.testing.assert_allclose(got, 2.0 * np.eye(3), atol=1e-14)
 
 
 def test_lstsq_with_a_constant_matrix_stages():
     a = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
-    _staged_matches(lambda b: anp.linalg.lstsq(a, b)[0], (np.ones(3),),
-                    (np.array([1.0, 2.0, 3.0]),), rtol=1e-12)
+    _staged_matches(
+        lambda b: anp.linalg.lstsq(a, b)[0], (np.ones(3),), (np.array([1.0, 2.0, 3.0]),), rtol=1e-12
+    )
 
 
 # --- polymul, multigammaln ---------------------------------------------------------------------
@@ -259,8 +290,9 @@ def test_lstsq_with_a_constant_matrix_stages():
 
 def test_multigammaln_staged_gives_nan_outside_its_domain():
     staged = ad.jit(lambda a: asp.multigammaln(a, 3))
-    np.testing.assert_allclose(staged(np.array([2.0, 3.0])), sp.multigammaln(
-        np.array([2.0, 3.0]), 3), rtol=1e-14)
+    np.testing.assert_allclose(
+        staged(np.array([2.0, 3.0])), sp.multigammaln(np.array([2.0, 3.0]), 3), rtol=1e-14
+    )
     got = staged(np.array([0.5, 3.0]))
     assert np.isnan(got[0]) and got[1] == pytest.approx(sp.multigammaln(3.0, 3), rel=1e-14)
     with pytest.raises(ValueError, match="multigammaln: every entry of a must exceed"):

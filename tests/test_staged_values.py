@@ -38,8 +38,7 @@ def _assert_same(got, expected) -> None:
     assert np.array_equal(got_array, expected_array, equal_nan=True), (got, expected)
     if got_array.dtype.kind == "f":  # the signs of zeros too (NaNs' signs aside)
         numbers = ~np.isnan(expected_array)
-        assert np.array_equal(np.signbit(got_array[numbers]),
-                              np.signbit(expected_array[numbers]))
+        assert np.array_equal(np.signbit(got_array[numbers]), np.signbit(expected_array[numbers]))
 
 
 def _quiet(fun, *args):
@@ -74,7 +73,8 @@ def assert_staged_grad(fun, first: tuple, *later: tuple) -> None:
     def total(*args):
         out = fun(*args)
         weights = np.linspace(0.5, 1.5, int(np.prod(np.shape(out))) or 1)[
-            :int(np.prod(np.shape(out)))].reshape(np.shape(out))
+            : int(np.prod(np.shape(out)))
+        ].reshape(np.shape(out))
         return anp.sum(out * weights)
 
     assert_staged(ad.grad(total), first, *later)
@@ -82,8 +82,10 @@ def assert_staged_grad(fun, first: tuple, *later: tuple) -> None:
 
 def refuses(fun, *args, function: str, advice: str):
     """``fun`` under ``ad.jit`` and ``ad.trace`` raises StagingError naming ``function``."""
-    pattern = rf"adfun\.numpy\.{function}: the result depends on the values of a traced " \
-              rf"argument.*{advice}"
+    pattern = (
+        rf"adfun\.numpy\.{function}: the result depends on the values of a traced "
+        rf"argument.*{advice}"
+    )
     with pytest.raises(ad.StagingError, match=pattern):
         ad.jit(fun)(*args)
     if _floats(args):
@@ -118,8 +120,7 @@ def test_nan_scans_and_arg_reductions_recompute_their_masks(name):
         assert_staged_grad(lambda x: fun(x, axis=1), (FIRST,), *((x,) for x in OTHERS))
     elif name == "nancumprod":  # cumprod's rules are the same staged and eager
         weights = np.arange(1.0, 4.0)
-        assert_staged_grad(lambda x: fun(x, axis=1) * weights, (FIRST,),
-                           *((x,) for x in OTHERS))
+        assert_staged_grad(lambda x: fun(x, axis=1) * weights, (FIRST,), *((x,) for x in OTHERS))
 
 
 @pytest.mark.parametrize("name", ["nanmax", "nanmin"])
@@ -147,8 +148,7 @@ def test_nanvar_without_degrees_of_freedom_gives_nan_when_staged(name, ddof):
     staged(FIRST)
     _assert_same(_quiet(staged, few), np.array([NAN, NAN if ddof else 0.0]))
     if ddof or name == "nanvar":
-        gradient = _quiet(ad.jit(ad.grad(lambda x: anp.sum(fun(x, axis=1, ddof=ddof)[:1]))),
-                          few)
+        gradient = _quiet(ad.jit(ad.grad(lambda x: anp.sum(fun(x, axis=1, ddof=ddof)[:1]))), few)
         _assert_same(gradient, np.zeros((2, 3)))
 
 
@@ -166,17 +166,24 @@ def test_quantiles_compute_numpys_operations(name, method):
     samples[1][0, 2] = np.inf
     samples[2][1, :2] = NAN
     quantiles = [0.0, 0.25, 0.3, 0.5, 0.8, 1.0]
-    fun = lambda x: getattr(anp, name)(x, [scale * q for q in quantiles], axis=1,  # noqa: E731
-                                       method=method)
+    fun = lambda x: getattr(anp, name)(
+        x,
+        [scale * q for q in quantiles],
+        axis=1,  # noqa: E731
+        method=method,
+    )
     for sample in samples:
-        expected = _quiet(getattr(np, name), sample, [scale * q for q in quantiles], 1, None,
-                          False, method)
+        expected = _quiet(
+            getattr(np, name), sample, [scale * q for q in quantiles], 1, None, False, method
+        )
         _assert_same(_quiet(lambda x: ad.vjp(fun, x)[0], sample), expected)
     assert_staged_grad(fun, (samples[0],), *((sample,) for sample in samples[1:]))
     for median in (anp.median, anp.nanmedian):
         for sample in samples:
-            _assert_same(_quiet(lambda x, f=median: ad.vjp(lambda y: f(y, axis=1), x)[0], sample),
-                         _quiet(getattr(np, median.__name__), sample, 1))
+            _assert_same(
+                _quiet(lambda x, f=median: ad.vjp(lambda y: f(y, axis=1), x)[0], sample),
+                _quiet(getattr(np, median.__name__), sample, 1),
+            )
 
 
 @pytest.mark.parametrize("name", NAN_REDUCTIONS[:4])
@@ -186,13 +193,18 @@ def test_nan_reductions_eager_derivatives(name):
 
 
 def test_ptp_and_average_stage():
-    assert_staged_grad(lambda x: anp.ptp(x, axis=1), (FIRST[:, :1] + OTHERS[2],),
-                       (OTHERS[1] * 0 + np.array([[2.0, 2.0, 1.0], [1.0, 7.0, 7.0]]),))
+    assert_staged_grad(
+        lambda x: anp.ptp(x, axis=1),
+        (FIRST[:, :1] + OTHERS[2],),
+        (OTHERS[1] * 0 + np.array([[2.0, 2.0, 1.0], [1.0, 7.0, 7.0]]),),
+    )
     weights = np.array([1.0, 2.0, 3.0])
-    assert_staged_grad(lambda x, w: anp.average(x, axis=1, weights=w),
-                       (OTHERS[2], weights), (OTHERS[2] * 2.0, weights[::-1].copy()))
-    assert_staged(lambda x: anp.average(x, axis=1, returned=True), (OTHERS[2],),
-                  (OTHERS[2] + 1.0,))
+    assert_staged_grad(
+        lambda x, w: anp.average(x, axis=1, weights=w),
+        (OTHERS[2], weights),
+        (OTHERS[2] * 2.0, weights[::-1].copy()),
+    )
+    assert_staged(lambda x: anp.average(x, axis=1, returned=True), (OTHERS[2],), (OTHERS[2] + 1.0,))
 
 
 # --- unwrap and trim_zeros --------------------------------------------------------------------
@@ -200,15 +212,20 @@ def test_ptp_and_average_stage():
 
 def test_unwrap_recomputes_its_multiples_of_the_period():
     first = np.array([0.0, 3.0, 6.0, 0.5])
-    assert_staged_grad(anp.unwrap, (first,), (np.array([0.0, 1.0, 2.0, 3.0]),),
-                       (np.array([6.0, -1.0, 5.0, 12.0]),))
+    assert_staged_grad(
+        anp.unwrap, (first,), (np.array([0.0, 1.0, 2.0, 3.0]),), (np.array([6.0, -1.0, 5.0, 12.0]),)
+    )
     assert_staged(lambda p: anp.unwrap(p, period=4.0), (first,), (first[::-1].copy(),))
     check_grads(anp.unwrap, (first,))
 
 
 def test_trim_zeros_refuses_staging_and_works_eagerly():
-    refuses(anp.trim_zeros, np.array([0.0, 3.0, 0.0]), function="trim_zeros",
-            advice=r"depends on where the zeros are.*adfun\.numpy\.where")
+    refuses(
+        anp.trim_zeros,
+        np.array([0.0, 3.0, 0.0]),
+        function="trim_zeros",
+        advice=r"depends on where the zeros are.*adfun\.numpy\.where",
+    )
     grad = ad.grad(lambda x: anp.sum(anp.trim_zeros(x) ** 2))(np.array([0.0, 3.0, 1.0, 0.0]))
     np.testing.assert_array_equal(grad, [0.0, 6.0, 2.0, 0.0])
 
@@ -220,11 +237,18 @@ def test_select_with_traced_conditions():
     def fun(x):
         return anp.select([x > 1.5, x < 0.0], [x, -2.0 * x], 7.0)
 
-    assert_staged_grad(fun, (np.array([1.0, 2.0, -1.0]),), (np.array([2.0, -1.0, 1.0]),),
-                       (np.array([-3.0, 0.5, 4.0]),))
+    assert_staged_grad(
+        fun,
+        (np.array([1.0, 2.0, -1.0]),),
+        (np.array([2.0, -1.0, 1.0]),),
+        (np.array([-3.0, 0.5, 4.0]),),
+    )
     # Constant choices chosen by traced conditions.
-    assert_staged(lambda x: anp.select([x > 0], [np.arange(3.0)], -1.0),
-                  (np.array([1.0, -2.0, 3.0]),), (np.array([-1.0, 2.0, -3.0]),))
+    assert_staged(
+        lambda x: anp.select([x > 0], [np.arange(3.0)], -1.0),
+        (np.array([1.0, -2.0, 3.0]),),
+        (np.array([-1.0, 2.0, -3.0]),),
+    )
     with pytest.raises(TypeError, match=r"adfun\.numpy\.select: invalid entry in condlist"):
         ad.jit(lambda x: anp.select([x], [x]))(np.ones(2))
 
@@ -258,14 +282,23 @@ def test_choose_checks_its_indices_at_every_call():
 @pytest.mark.parametrize("name", ["compress", "extract"])
 def test_compress_and_extract_refuse_traced_conditions(name):
     fun = getattr(anp, name)
-    refuses(lambda x: fun(x > 1.0, x), np.array([0.0, 3.0, 6.0]), function=name,
-            advice=r"number of true entries of the traced condition.*adfun\.numpy\.where")
-    refuses(lambda x: fun(x > 1.0, np.arange(3.0)), np.array([0.0, 3.0, 6.0]), function=name,
-            advice="number of true entries")
+    refuses(
+        lambda x: fun(x > 1.0, x),
+        np.array([0.0, 3.0, 6.0]),
+        function=name,
+        advice=r"number of true entries of the traced condition.*adfun\.numpy\.where",
+    )
+    refuses(
+        lambda x: fun(x > 1.0, np.arange(3.0)),
+        np.array([0.0, 3.0, 6.0]),
+        function=name,
+        advice="number of true entries",
+    )
     # Constant conditions stage; eager transforms read traced ones.
     condition = np.array([True, False, True])
-    assert_staged_grad(lambda x: fun(condition, x), (np.array([0.0, 3.0, 6.0]),),
-                       (np.array([1.0, -2.0, 4.0]),))
+    assert_staged_grad(
+        lambda x: fun(condition, x), (np.array([0.0, 3.0, 6.0]),), (np.array([1.0, -2.0, 4.0]),)
+    )
     grad = ad.grad(lambda x: anp.sum(fun(x > 1.0, x) ** 2))(np.array([0.0, 3.0, 6.0]))
     np.testing.assert_array_equal(grad, [0.0, 6.0, 12.0])
 
@@ -277,12 +310,19 @@ def test_interp_finds_the_segments_again():
     xp, fp = np.array([0.0, 1.0, 2.0, 4.0]), np.array([0.0, 2.0, 3.0, -1.0])
     fun = lambda x: anp.interp(x, xp, fp)  # noqa: E731
     first = np.array([0.5, 1.5, 3.0])
-    assert_staged_grad(fun, (first,), (first[::-1].copy(),), (np.array([-1.0, 2.0, 5.0]),),
-                       (np.array([4.0, 0.0, 1.0]),), (np.array([NAN, 2.5, 0.25]),))
+    assert_staged_grad(
+        fun,
+        (first,),
+        (first[::-1].copy(),),
+        (np.array([-1.0, 2.0, 5.0]),),
+        (np.array([4.0, 0.0, 1.0]),),
+        (np.array([NAN, 2.5, 0.25]),),
+    )
     # Traced knots and values, and left/right.
     both = lambda x, xp, fp: anp.interp(x, xp, fp, left=-5.0, right=fp[0])  # noqa: E731
-    assert_staged_grad(both, (first, xp, fp),
-                       (np.array([3.5, -2.0, 0.5]), xp * 2.0, fp[::-1].copy()))
+    assert_staged_grad(
+        both, (first, xp, fp), (np.array([3.5, -2.0, 0.5]), xp * 2.0, fp[::-1].copy())
+    )
     check_grads(fun, (first,))
 
 
@@ -318,32 +358,49 @@ def test_interp_gives_numpys_values_on_any_knots():
 
 def test_bincount_refuses_traced_positions_and_the_advice_works():
     weights = np.array([1.0, 2.0, 3.0])
-    refuses(lambda x, w: anp.bincount(anp.floor(x).astype(int), w), np.array([0.5, 1.5, 1.0]),
-            weights, function="bincount", advice=r"max\(x\) \+ 1.*known number of bins n")
+    refuses(
+        lambda x, w: anp.bincount(anp.floor(x).astype(int), w),
+        np.array([0.5, 1.5, 1.0]),
+        weights,
+        function="bincount",
+        advice=r"max\(x\) \+ 1.*known number of bins n",
+    )
 
     def advised(x, w):
         positions = anp.floor(x).astype(int)
         return anp.sum(anp.where(positions[:, None] == anp.arange(3), w[:, None], 0.0), axis=0)
 
-    assert_staged_grad(advised, (np.array([0.5, 1.5, 1.0]), weights),
-                       (np.array([2.5, 0.5, 0.0]), weights))
-    np.testing.assert_array_equal(ad.jit(advised)(np.array([2.5, 0.5, 0.0]), weights),
-                                  np.bincount([2, 0, 0], weights, minlength=3))
+    assert_staged_grad(
+        advised, (np.array([0.5, 1.5, 1.0]), weights), (np.array([2.5, 0.5, 0.0]), weights)
+    )
+    np.testing.assert_array_equal(
+        ad.jit(advised)(np.array([2.5, 0.5, 0.0]), weights),
+        np.bincount([2, 0, 0], weights, minlength=3),
+    )
     # Constant positions with traced weights stage; eager transforms read traced ones.
     positions = np.array([0, 2, 2])
-    assert_staged_grad(lambda w: anp.bincount(positions, w, minlength=4), (weights,),
-                       (weights * -2.0,))
+    assert_staged_grad(
+        lambda w: anp.bincount(positions, w, minlength=4), (weights,), (weights * -2.0,)
+    )
     grad = ad.grad(lambda x: anp.sum(anp.bincount(anp.floor(x).astype(int), x) ** 2))(
-        np.array([0.5, 1.5, 1.0]))
+        np.array([0.5, 1.5, 1.0])
+    )
     np.testing.assert_array_equal(grad, [1.0, 5.0, 5.0])
 
 
 def test_arange_refuses_traced_bounds_and_the_advice_works():
-    refuses(lambda s: anp.arange(s), np.array(3.0), function="arange",
-            advice=r"number of entries depends on the values.*start \+ step \* "
-                   r"adfun\.numpy\.arange\(n\)")
-    assert_staged_grad(lambda start, step: start + step * anp.arange(4),
-                       (np.array(1.0), np.array(0.5)), (np.array(-2.0), np.array(3.0)))
+    refuses(
+        lambda s: anp.arange(s),
+        np.array(3.0),
+        function="arange",
+        advice=r"number of entries depends on the values.*start \+ step \* "
+        r"adfun\.numpy\.arange\(n\)",
+    )
+    assert_staged_grad(
+        lambda start, step: start + step * anp.arange(4),
+        (np.array(1.0), np.array(0.5)),
+        (np.array(-2.0), np.array(3.0)),
+    )
     grad = ad.grad(lambda s: anp.sum(anp.arange(s, 3.0)))(np.array(0.5))
     assert grad == 3.0
 
@@ -369,8 +426,11 @@ def test_geomspace_records_the_sign_of_its_ends():
     assert_staged_grad(fun, (np.array(1.0),), (np.array(-1.0),), (np.array(2.5),))
     staged = ad.jit(fun)
     staged(np.array(1.0))
-    with pytest.raises(ValueError, match=r"adfun\.numpy\.geomspace: geometric sequence cannot "
-                                         r"include zero"):
+    with pytest.raises(
+        ValueError,
+        match=r"adfun\.numpy\.geomspace: geometric sequence cannot "
+        r"include zero",
+    ):
         staged(np.array(0.0))
     with pytest.raises(NotImplementedError, match=r"adfun\.numpy\.geomspace: ends of different"):
         ad.jit(lambda a, b: anp.geomspace(a, b, 3))(np.array(1.0), np.array(-2.0))
@@ -379,11 +439,15 @@ def test_geomspace_records_the_sign_of_its_ends():
 def test_asarray_chkfinite_checks_at_every_call():
     staged = ad.jit(lambda x: anp.asarray_chkfinite(x) * 2.0)
     staged(np.array([1.0, 2.0]))
-    with pytest.raises(ValueError, match=r"adfun\.numpy\.asarray_chkfinite: array must not "
-                                         r"contain infs or NaNs"):
+    with pytest.raises(
+        ValueError,
+        match=r"adfun\.numpy\.asarray_chkfinite: array must not "
+        r"contain infs or NaNs",
+    ):
         staged(np.array([1.0, NAN]))
-    assert_staged_grad(lambda x: anp.asarray_chkfinite(x) * x, (np.array([1.0, 2.0]),),
-                       (np.array([-3.0, 0.5]),))
+    assert_staged_grad(
+        lambda x: anp.asarray_chkfinite(x) * x, (np.array([1.0, 2.0]),), (np.array([-3.0, 0.5]),)
+    )
 
 
 # --- histogram --------------------------------------------------------------------------------
@@ -393,16 +457,21 @@ def test_asarray_chkfinite_checks_at_every_call():
 @pytest.mark.parametrize("range_", [None, (0.0, 2.0)])
 def test_histogram_bins_the_new_data(bins, range_):
     first = np.array([0.1, 0.4, 0.45, 0.9, 2.0])
-    later = [(np.array([1.5, 1.0, 0.2, 3.0, 0.0]),), (np.array([1.0, 1.0, 1.0, 1.0, 1.0]),),
-             (first[::-1] * 3.0,)]
+    later = [
+        (np.array([1.5, 1.0, 0.2, 3.0, 0.0]),),
+        (np.array([1.0, 1.0, 1.0, 1.0, 1.0]),),
+        (first[::-1] * 3.0,),
+    ]
     assert_staged(lambda a: anp.histogram(a, bins, range_), (first,), *later)
     assert_staged(lambda a: anp.histogram(a, bins, range_, density=True)[0], (first,), *later)
     assert_staged(lambda a: anp.histogram_bin_edges(a, bins, range_), (first,), *later)
     weights = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
-    assert_staged_grad(lambda a, w: anp.histogram(a, bins, range_, weights=w)[0],
-                       (first, weights), *((args[0], weights[::-1].copy()) for args in later))
-    assert_staged(lambda a: anp.histogram(a, bins, range_, weights=weights)[0], (first,),
-                  *later)
+    assert_staged_grad(
+        lambda a, w: anp.histogram(a, bins, range_, weights=w)[0],
+        (first, weights),
+        *((args[0], weights[::-1].copy()) for args in later),
+    )
+    assert_staged(lambda a: anp.histogram(a, bins, range_, weights=weights)[0], (first,), *later)
     if range_ is None and not isinstance(bins, list):
         # The edges follow min(a) and max(a).
         assert_staged_grad(lambda a: anp.histogram(a, bins)[1], (first,), *later)
@@ -413,10 +482,19 @@ def test_histogram_checks_and_refusals():
     staged(np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match=r"autodetected range of \[nan, nan\] is not finite"):
         staged(np.array([0.0, NAN]))
-    refuses(lambda a: anp.histogram(a, "auto"), np.array([0.0, 1.0]), function="histogram",
-            advice=r"bins='auto' chooses the number of bins from the data")
-    refuses(lambda a, n: anp.histogram(a, n), np.array([0.0, 1.0]), np.array(2),
-            function="histogram", advice="number of bins decides the result's length")
+    refuses(
+        lambda a: anp.histogram(a, "auto"),
+        np.array([0.0, 1.0]),
+        function="histogram",
+        advice=r"bins='auto' chooses the number of bins from the data",
+    )
+    refuses(
+        lambda a, n: anp.histogram(a, n),
+        np.array([0.0, 1.0]),
+        np.array(2),
+        function="histogram",
+        advice="number of bins decides the result's length",
+    )
     counts, edges = ad.jit(lambda a: anp.histogram(a, 2))(np.array([0.0, 1.0]))
     np.testing.assert_array_equal(counts, [1, 1])
 
@@ -428,18 +506,28 @@ def test_insert_at_traced_positions():
     fun = lambda x, i: anp.insert(x, i, 9.0 * x[0])  # noqa: E731
     x = np.array([0.0, 3.0, 6.0])
     assert_staged_grad(fun, (x, np.array(1)), (x, np.array(2)), (x * 2.0, np.array(-1)))
-    assert_staged(lambda x, i: anp.insert(x, i, [7.0, 8.0]), (x, np.array([0, 2])),
-                  (x, np.array([3, 1])))
-    refuses(lambda x: anp.insert(x, x > 1.0, 0.0), x, function="insert",
-            advice="boolean obj inserts at its true entries")
+    assert_staged(
+        lambda x, i: anp.insert(x, i, [7.0, 8.0]), (x, np.array([0, 2])), (x, np.array([3, 1]))
+    )
+    refuses(
+        lambda x: anp.insert(x, x > 1.0, 0.0),
+        x,
+        function="insert",
+        advice="boolean obj inserts at its true entries",
+    )
 
 
 @pytest.mark.parametrize("name", ["split", "array_split"])
 def test_split_refuses_traced_points_and_works_eagerly(name):
     fun = getattr(anp, name)
     x = np.array([0.0, 3.0, 6.0, 1.0])
-    refuses(lambda x, i: fun(x, i), x, np.array([1]), function=name,
-            advice="split points decide the lengths of the pieces")
+    refuses(
+        lambda x, i: fun(x, i),
+        x,
+        np.array([1]),
+        function=name,
+        advice="split points decide the lengths of the pieces",
+    )
     grad = ad.grad(lambda x: anp.sum(fun(x, anp.argmax(x)[None])[0] ** 2))(x)
     np.testing.assert_array_equal(grad, [0.0, 6.0, 0.0, 0.0])
     assert_staged_grad(lambda x: fun(x, [1, 3])[1], (x,), (x[::-1].copy(),))
@@ -450,27 +538,41 @@ def test_split_refuses_traced_points_and_works_eagerly(name):
 
 def test_piecewise_refuses_traced_conditions_and_stages_constant_ones():
     functions = [lambda v: v * v, lambda v: 2.0 * v]
-    refuses(lambda x: anp.piecewise(x, [x < 1.0], functions), np.array([0.0, 3.0]),
-            function="piecewise", advice=r"adfun\.numpy\.where\(condition, f\(x\), g\(x\)\)")
+    refuses(
+        lambda x: anp.piecewise(x, [x < 1.0], functions),
+        np.array([0.0, 3.0]),
+        function="piecewise",
+        advice=r"adfun\.numpy\.where\(condition, f\(x\), g\(x\)\)",
+    )
     condition = np.array([True, False, True])
-    assert_staged_grad(lambda x: anp.piecewise(x, [condition], functions),
-                       (np.array([0.0, 3.0, 6.0]),), (np.array([1.0, 3.0, 2.0]),))
+    assert_staged_grad(
+        lambda x: anp.piecewise(x, [condition], functions),
+        (np.array([0.0, 3.0, 6.0]),),
+        (np.array([1.0, 3.0, 2.0]),),
+    )
     check_grads(lambda x: anp.piecewise(x, [x < 1.0], functions), (np.array([0.5, 3.0, 2.0]),))
 
 
 # --- values functions whose shape depends on the values; static functions --------------------
 
 
-@pytest.mark.parametrize("fun, name", [
-    (lambda x: anp.nonzero(x > 1.0), "nonzero"),
-    (lambda x: anp.where(x > 1.0), "nonzero"),
-    (lambda x: anp.flatnonzero(x > 1.0), "flatnonzero"),
-    (lambda x: anp.argwhere(x > 1.0), "argwhere"),
-    (lambda x: anp.ix_(x > 1.0), "ix_"),
-])
+@pytest.mark.parametrize(
+    "fun, name",
+    [
+        (lambda x: anp.nonzero(x > 1.0), "nonzero"),
+        (lambda x: anp.where(x > 1.0), "nonzero"),
+        (lambda x: anp.flatnonzero(x > 1.0), "flatnonzero"),
+        (lambda x: anp.argwhere(x > 1.0), "argwhere"),
+        (lambda x: anp.ix_(x > 1.0), "ix_"),
+    ],
+)
 def test_results_whose_shape_depends_on_the_values_refuse_staging(fun, name):
-    refuses(fun, np.array([0.0, 3.0, 6.0]), function=name,
-            advice=r"result's length depends on the values.*adfun\.numpy\.where")
+    refuses(
+        fun,
+        np.array([0.0, 3.0, 6.0]),
+        function=name,
+        advice=r"result's length depends on the values.*adfun\.numpy\.where",
+    )
     fun(np.array([0.0, 3.0, 6.0]))  # plain values
     grad = ad.grad(lambda x: anp.sum(x[anp.nonzero(x > 1.0)] ** 2))(np.array([0.0, 3.0, 6.0]))
     np.testing.assert_array_equal(grad, [0.0, 6.0, 12.0])
@@ -486,22 +588,33 @@ def test_ix_of_traced_indices_stages():
     assert_staged_grad(fun, (np.array([1.0, 2.0, 3.0, 0.5]),), (np.array([3.0, -1.0, 2.0, 0.0]),))
 
 
-@pytest.mark.parametrize("fun, name", [
-    (lambda n: anp.zeros(n), "zeros"),
-    (lambda n: anp.eye(n), "eye"),
-    (lambda n: anp.tril_indices_from(np.ones((3, 3)), n), "tril_indices_from"),
-    (lambda n: anp.array_str(n[None]), "array_str"),
-])
+@pytest.mark.parametrize(
+    "fun, name",
+    [
+        (lambda n: anp.zeros(n), "zeros"),
+        (lambda n: anp.eye(n), "eye"),
+        (lambda n: anp.tril_indices_from(np.ones((3, 3)), n), "tril_indices_from"),
+        (lambda n: anp.array_str(n[None]), "array_str"),
+    ],
+)
 def test_static_functions_refuse_traced_values(fun, name):
     refuses(fun, np.array(2), function=name, advice="reads this argument's values")
-    refuses(lambda x: fun(anp.argmax(x)), np.array([0.0, 1.0, 5.0]), function=name,
-            advice="reads this argument's values")
+    refuses(
+        lambda x: fun(anp.argmax(x)),
+        np.array([0.0, 1.0, 5.0]),
+        function=name,
+        advice="reads this argument's values",
+    )
     # Eager transforms read them.
     grad = ad.grad(lambda x: anp.sum(x) + 0.0 * len(np.atleast_1d(fun(anp.argmax(x)))))(
-        np.array([0.0, 1.0, 5.0]))
+        np.array([0.0, 1.0, 5.0])
+    )
     np.testing.assert_array_equal(grad, [1.0, 1.0, 1.0])
 
 
 def test_static_functions_of_shapes_stage():
-    assert_staged(lambda x: anp.zeros_like(x) + anp.ones(anp.shape(x)) * anp.size(x) * x,
-                  (np.array([1.0, 2.0]),), (np.array([3.0, 4.0]),))
+    assert_staged(
+        lambda x: anp.zeros_like(x) + anp.ones(anp.shape(x)) * anp.size(x) * x,
+        (np.array([1.0, 2.0]),),
+        (np.array([3.0, 4.0]),),
+    )

@@ -37,51 +37,130 @@ import adfun.scipy.special  # noqa: F401
 import adfun.scipy.stats  # noqa: F401
 from adfun import StagingError
 from adfun._engine.records import Params
-from adfun.numpy._declare import COMPOSITES, REGISTRY
 from adfun._engine.trace import call_primitive
+from adfun.numpy._declare import COMPOSITES, REGISTRY
 from adfun.numpy._examples import array, broadcast_arrays, draw_example
 
 #: Functions whose staged program is wrong (or crashes) today, with what goes wrong.
 #: Strict xfail: an entry whose function passes makes the test fail, so delete it then.
-FAILING: dict[str, str] = {
-}
+FAILING: dict[str, str] = {}
 
 #: Functions whose staged program computes the same as the unstaged one up to rounding
 #: (the traced path of a composite sums in another order than NumPy's own function, or
 #: the simplifier reassociates): compared with ``rtol=1e-12`` instead of bit for bit.
-ROUNDING = frozenset({
-    "convolve", "correlate", "corrcoef", "cov", "gradient", "inner", "polymul", "vdot",
-    "vecdot",  # traced composite vs NumPy's own
-    "power", "vander",  # staged vjp one ulp off the eager one (simplifier reassociates)
-})
+ROUNDING = frozenset(
+    {
+        "convolve",
+        "correlate",
+        "corrcoef",
+        "cov",
+        "gradient",
+        "inner",
+        "polymul",
+        "vdot",
+        "vecdot",  # traced composite vs NumPy's own
+        "power",
+        "vander",  # staged vjp one ulp off the eager one (simplifier reassociates)
+    }
+)
 
 #: Functions whose NumPy domain contains NaN in a way a value-dependent step must respect
 #: (orderings, masks, NaN-ignoring reductions): their arguments are also redrawn with NaN.
-NAN_FUNCTIONS = frozenset({
-    "sort", "argsort", "argmax", "argmin", "max", "min", "maximum", "minimum", "fmax",
-    "fmin", "partition", "median", "percentile", "quantile", "ptp", "clip",
-    "nanmax", "nanmin", "nansum", "nanprod", "nanmean", "nanmedian", "nanvar", "nanstd",
-    "nanpercentile", "nanquantile", "nancumsum", "nancumprod", "nan_to_num", "isnan",
-    "isinf", "isfinite", "equal", "not_equal", "less", "less_equal", "greater",
-    "greater_equal", "sign", "absolute", "where", "copysign", "unwrap", "interp",
-    "count_nonzero", "any", "all", "special.logsumexp", "special.softmax",
-    "special.log_softmax", "linalg.vector_norm",
-})
+NAN_FUNCTIONS = frozenset(
+    {
+        "sort",
+        "argsort",
+        "argmax",
+        "argmin",
+        "max",
+        "min",
+        "maximum",
+        "minimum",
+        "fmax",
+        "fmin",
+        "partition",
+        "median",
+        "percentile",
+        "quantile",
+        "ptp",
+        "clip",
+        "nanmax",
+        "nanmin",
+        "nansum",
+        "nanprod",
+        "nanmean",
+        "nanmedian",
+        "nanvar",
+        "nanstd",
+        "nanpercentile",
+        "nanquantile",
+        "nancumsum",
+        "nancumprod",
+        "nan_to_num",
+        "isnan",
+        "isinf",
+        "isfinite",
+        "equal",
+        "not_equal",
+        "less",
+        "less_equal",
+        "greater",
+        "greater_equal",
+        "sign",
+        "absolute",
+        "where",
+        "copysign",
+        "unwrap",
+        "interp",
+        "count_nonzero",
+        "any",
+        "all",
+        "special.logsumexp",
+        "special.softmax",
+        "special.log_softmax",
+        "linalg.vector_norm",
+    }
+)
 #: Square-matrix functions that also get singular (rank-deficient) matrices.
-SINGULAR_FUNCTIONS = frozenset({
-    "linalg.det", "linalg.slogdet", "linalg.pinv", "linalg.svd", "linalg.svdvals",
-    "linalg.eig", "linalg.eigvals", "linalg.eigh", "linalg.eigvalsh", "linalg.qr",
-    "linalg.inv", "linalg.solve", "linalg.matrix_rank",
-})
+SINGULAR_FUNCTIONS = frozenset(
+    {
+        "linalg.det",
+        "linalg.slogdet",
+        "linalg.pinv",
+        "linalg.svd",
+        "linalg.svdvals",
+        "linalg.eig",
+        "linalg.eigvals",
+        "linalg.eigh",
+        "linalg.eigvalsh",
+        "linalg.qr",
+        "linalg.inv",
+        "linalg.solve",
+        "linalg.matrix_rank",
+    }
+)
 #: Functions that read a symmetric matrix: their redrawn matrices stay symmetric.
 SYMMETRIC_FUNCTIONS = frozenset({"linalg.eigh", "linalg.eigvalsh", "linalg.cholesky"})
 #: Primitives without a test domain (no derivative), by number of arguments.
-_BINARY_NONDIFF = frozenset({
-    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-    "floor_divide", "logical_and", "logical_or", "logical_xor",
-})
-_EXAMPLES = min(5, settings.default.max_examples) if settings.default.max_examples <= 25 \
+_BINARY_NONDIFF = frozenset(
+    {
+        "equal",
+        "not_equal",
+        "less",
+        "less_equal",
+        "greater",
+        "greater_equal",
+        "floor_divide",
+        "logical_and",
+        "logical_or",
+        "logical_xor",
+    }
+)
+_EXAMPLES = (
+    min(5, settings.default.max_examples)
+    if settings.default.max_examples <= 25
     else settings.default.max_examples // 20
+)
 
 
 def _params(name):
@@ -106,8 +185,9 @@ def _nondiff_example(draw, name):
         return (array(draw, st, hnp, (-3.0, 3.0), shape=(side, side)),), {}
     count = 2 if name in _BINARY_NONDIFF else 1
     if name.startswith("logical_"):
-        shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=count, max_dims=2,
-                                                        max_side=3)).input_shapes
+        shapes = draw(
+            hnp.mutually_broadcastable_shapes(num_shapes=count, max_dims=2, max_side=3)
+        ).input_shapes
         return tuple(draw(hnp.arrays(np.bool_, shape)) for shape in shapes), {}
     args = broadcast_arrays(draw, st, hnp, ((-3.0, 3.0),) * count)
     if name in ("argmax", "argmin", "argsort", "count_nonzero", "any", "all"):
@@ -128,15 +208,20 @@ def _example(draw, name):
             args, params = draw_example(draw, st, hnp, primitive)
         frozen = Params(params)
         if name == "getitem":  # the user's spelling: the wrapper sees the key
+
             def fun(x, key):
                 return x[key]
         else:
+
             def fun(*call_args):
                 return call_primitive(primitive, tuple(call_args), frozen)
+
         bounds = {}
         if domain is not None and domain.examples is None:
-            bounds = {index: (float(low), float(high), domain.magnitude)
-                      for index, (low, high) in enumerate(domain.ranges)}
+            bounds = {
+                index: (float(low), float(high), domain.magnitude)
+                for index, (low, high) in enumerate(domain.ranges)
+            }
         return fun, tuple(args), {}, bounds
     composite = COMPOSITES[name]
     args, kwargs = composite.domain.examples(draw, st, hnp)
@@ -144,8 +229,9 @@ def _example(draw, name):
 
 
 def _is_dynamic(value):
-    return isinstance(value, np.ndarray) or (isinstance(value, np.generic)
-                                             and value.dtype.kind in "biufc")
+    return isinstance(value, np.ndarray) or (
+        isinstance(value, np.generic) and value.dtype.kind in "biufc"
+    )
 
 
 def _split(args):
@@ -204,8 +290,13 @@ def _fresh_real(draw, leaf, bounds):
         low, high, magnitude = bounds
         return array(draw, st, hnp, (low, high), shape=leaf.shape, magnitude=magnitude)
     low, high = _hull(leaf)
-    return draw(hnp.arrays(np.float64, leaf.shape, elements=st.floats(
-        low, high, allow_nan=False, allow_infinity=False)))
+    return draw(
+        hnp.arrays(
+            np.float64,
+            leaf.shape,
+            elements=st.floats(low, high, allow_nan=False, allow_infinity=False),
+        )
+    )
 
 
 def _fresh(draw, leaf, bounds):
@@ -269,8 +360,13 @@ def _variants(draw, name, leaves, owners, bounds):
         modes.append("singular")
     symmetric = name in SYMMETRIC_FUNCTIONS
     return [
-        (mode, [_redraw(draw, leaf, mode, bounds.get(owner), symmetric)
-                for leaf, owner in zip(leaves, owners)])
+        (
+            mode,
+            [
+                _redraw(draw, leaf, mode, bounds.get(owner), symmetric)
+                for leaf, owner in zip(leaves, owners)
+            ],
+        )
         for mode in modes
     ]
 
@@ -297,23 +393,29 @@ def _assert_same(name, what, staged, unstaged):
     if got_error is not None or want_error is not None:
         assert type(got_error) is type(want_error), (
             f"{name}: {what}: the staged call gave {got_error!r} (values {got}), the unstaged "
-            f"call {want_error!r}")
+            f"call {want_error!r}"
+        )
         return
     assert len(got) == len(want), f"{name}: {what}: {len(got)} outputs, expected {len(want)}"
     for index, (got_leaf, want_leaf) in enumerate(zip(got, want)):
         got_leaf, want_leaf = np.asarray(got_leaf), np.asarray(want_leaf)
         message = f"{name}: {what}: output {index} differs from the unstaged call"
         if got_leaf.shape != want_leaf.shape or got_leaf.dtype != want_leaf.dtype:
-            raise AssertionError(f"{message}: shape/dtype {got_leaf.shape} {got_leaf.dtype}, "
-                                 f"expected {want_leaf.shape} {want_leaf.dtype}")
+            raise AssertionError(
+                f"{message}: shape/dtype {got_leaf.shape} {got_leaf.dtype}, "
+                f"expected {want_leaf.shape} {want_leaf.dtype}"
+            )
         if np.array_equal(got_leaf, want_leaf, equal_nan=want_leaf.dtype.kind in "fc"):
             continue
         close = _rounding_only(got_leaf, want_leaf)
         if close and name in ROUNDING:
             continue
         np.testing.assert_array_equal(
-            got_leaf, want_leaf, strict=True,
-            err_msg=f"{message} ({'by rounding only' if close else 'wrong value'})")
+            got_leaf,
+            want_leaf,
+            strict=True,
+            err_msg=f"{message} ({'by rounding only' if close else 'wrong value'})",
+        )
 
 
 def _rounding_only(got, want):
@@ -322,14 +424,12 @@ def _rounding_only(got, want):
         return False
     finite = np.abs(want[np.isfinite(want)])
     scale = float(finite.max()) if finite.size else 1.0
-    return bool(np.allclose(got, want, rtol=1e-12, atol=1e-12 * max(scale, 1.0),
-                            equal_nan=True))
+    return bool(np.allclose(got, want, rtol=1e-12, atol=1e-12 * max(scale, 1.0), equal_nan=True))
 
 
 def _check_refusal(name, error):
     short = name.split(".")[-1]
-    assert short in str(error), (
-        f"{name}: the StagingError does not name the function: {error}")
+    assert short in str(error), f"{name}: the StagingError does not name the function: {error}"
 
 
 def _fixed(value, seed):
@@ -353,15 +453,26 @@ def _check_staged(name, what, make_staged, unstaged, leaves, variants):
         _check_refusal(name, error)
         return
     except Exception as error:  # noqa: BLE001 - the unstaged call must fail alike
-        _assert_same(name, f"{what} at the staging arguments", (None, error),
-                     _outcome(lambda: unstaged(*leaves)))
+        _assert_same(
+            name,
+            f"{what} at the staging arguments",
+            (None, error),
+            _outcome(lambda: unstaged(*leaves)),
+        )
         return
-    _assert_same(name, f"{what} at the staging arguments", (_flatten(first), None),
-                 _outcome(lambda: unstaged(*leaves)))
+    _assert_same(
+        name,
+        f"{what} at the staging arguments",
+        (_flatten(first), None),
+        _outcome(lambda: unstaged(*leaves)),
+    )
     for mode, new_leaves in variants:
-        _assert_same(name, f"{what} replayed on other values ({mode})",
-                     _outcome(lambda values=new_leaves: staged(*values)),
-                     _outcome(lambda values=new_leaves: unstaged(*values)))
+        _assert_same(
+            name,
+            f"{what} replayed on other values ({mode})",
+            _outcome(lambda values=new_leaves: staged(*values)),
+            _outcome(lambda values=new_leaves: unstaged(*values)),
+        )
 
 
 #: Functions whose domain draws the failing case only sometimes (an array key among
@@ -370,8 +481,7 @@ MORE_EXAMPLES = frozenset({"getitem", "apply_along_axis", "untake", "vander"})
 _NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 
 
-@pytest.mark.parametrize("name", [_params(name) for name in ALL_NAMES
-                                  if name not in MORE_EXAMPLES])
+@pytest.mark.parametrize("name", [_params(name) for name in ALL_NAMES if name not in MORE_EXAMPLES])
 @settings(max_examples=_EXAMPLES, phases=_NO_SHRINK)
 @given(data=st.data())
 def test_staged_function_replays_on_other_values(name, data):
@@ -398,8 +508,9 @@ def _check_function(name, data):
     _check_staged(name, "jit", lambda: ad.jit(flat_fun), flat_fun, leaves, variants)
     if leaves and not any(leaf.dtype.kind == "c" for leaf in leaves):
         # (ad.trace refuses complex inputs with a TypeError: checked by jit alone.)
-        _check_staged(name, "trace", lambda: ad.trace(flat_fun)(*leaves), flat_fun, leaves,
-                      variants)
+        _check_staged(
+            name, "trace", lambda: ad.trace(flat_fun)(*leaves), flat_fun, leaves, variants
+        )
 
     # 3. the reverse and forward passes, staged, with respect to every float leaf.
     positions = [index for index, leaf in enumerate(leaves) if leaf.dtype.kind in "fc"]
@@ -409,15 +520,17 @@ def _check_function(name, data):
             return
         rules = primitive.vjps
         if isinstance(rules, tuple):  # leave out arguments declared without a derivative
-            positions = [index for index in positions
-                         if owners[index] >= len(rules) or rules[owners[index]] is not None]
+            positions = [
+                index
+                for index in positions
+                if owners[index] >= len(rules) or rules[owners[index]] is not None
+            ]
     if not positions:
         return
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         outputs = _flatten(flat_fun(*leaves))
-    float_outputs = [index for index, out in enumerate(outputs)
-                     if np.result_type(out).kind in "fc"]
+    float_outputs = [index for index, out in enumerate(outputs) if np.result_type(out).kind in "fc"]
     if not float_outputs:
         return
     cotangent = tuple(_fixed(outputs[index], 1 + index) for index in float_outputs)
@@ -465,6 +578,7 @@ def test_the_property_catches_the_sort_bug():
 
 
 def test_every_function_of_the_table_is_checked():
-    assert {"sort", "getitem", "linalg.det", "fft.fft", "special.erf", "where",
-            "take"} <= set(ALL_NAMES)
+    assert {"sort", "getitem", "linalg.det", "fft.fft", "special.erf", "where", "take"} <= set(
+        ALL_NAMES
+    )
     assert set(FAILING) <= set(ALL_NAMES), sorted(set(FAILING) - set(ALL_NAMES))

@@ -14,8 +14,8 @@ from hypothesis import given
 import adfun as ad
 import adfun.numpy as anp
 from adfun._engine.records import EMPTY_PARAMS, Primitive
-from adfun.numpy._declare import REGISTRY
 from adfun._engine.trace import call_primitive
+from adfun.numpy._declare import REGISTRY
 from adfun.testing import check_grads, numerical_jacobian
 from adfun.testing import strategies as ads
 from adfun.testing._programs import Program, inside, operations, run_step
@@ -57,7 +57,7 @@ def _cube_jvp_biased(t, ans, x):
 
 
 def make_cube(vjp_rule=_cube_vjp, jvp_rule=_cube_jvp):
-    primitive = Primitive("cube", lambda x: x ** 3, (vjp_rule,), (jvp_rule,))
+    primitive = Primitive("cube", lambda x: x**3, (vjp_rule,), (jvp_rule,))
 
     def cube(x):
         return call_primitive(primitive, (x,), EMPTY_PARAMS)
@@ -75,11 +75,14 @@ def test_right_rules_pass_to_third_order():
 
 def test_wrong_vjp_is_caught_in_reverse_mode():
     cube = make_cube(vjp_rule=_cube_vjp_wrong)
-    with pytest.raises(AssertionError, match=r"(?s)check_grads\(cube\): mode 'rev' \(reverse "
-                       r"mode\), order 1, argument args\[0\]: reverse mode disagrees with "
-                       r"central finite differences.*<vjp\(u\), v> = .*\(adfun\).*"
-                       r"<u, central difference along v> = .*eps=1e-06.*exceeds the tolerance "
-                       r".* = atol 1e-06 \+ rtol 1e-05 \* scale"):
+    with pytest.raises(
+        AssertionError,
+        match=r"(?s)check_grads\(cube\): mode 'rev' \(reverse "
+        r"mode\), order 1, argument args\[0\]: reverse mode disagrees with "
+        r"central finite differences.*<vjp\(u\), v> = .*\(adfun\).*"
+        r"<u, central difference along v> = .*eps=1e-06.*exceeds the tolerance "
+        r".* = atol 1e-06 \+ rtol 1e-05 \* scale",
+    ):
         check_grads(cube, (X,))
 
 
@@ -91,10 +94,13 @@ def test_wrong_vjp_passes_forward_only_check():
 def test_wrong_jvp_is_caught_in_forward_mode():
     cube = make_cube(jvp_rule=_cube_jvp_wrong)
     check_grads(cube, (X,), modes=("rev",))
-    with pytest.raises(AssertionError, match=r"(?s)check_grads\(cube\): mode 'fwd' \(forward "
-                       r"mode\), order 1, argument args\[0\]: forward mode disagrees with "
-                       r"central finite differences at out\[\d\] \(3 of 3 entries\).*"
-                       r"jvp\(v\) = .*central difference along v = .*tolerance"):
+    with pytest.raises(
+        AssertionError,
+        match=r"(?s)check_grads\(cube\): mode 'fwd' \(forward "
+        r"mode\), order 1, argument args\[0\]: forward mode disagrees with "
+        r"central finite differences at out\[\d\] \(3 of 3 entries\).*"
+        r"jvp\(v\) = .*central difference along v = .*tolerance",
+    ):
         check_grads(cube, (X,))
 
 
@@ -112,31 +118,43 @@ def test_the_two_numbers_in_the_message_are_the_analytic_and_numeric_values():
 def test_second_order_errors_need_order_two():
     cube = make_cube(vjp_rule=_cube_vjp_first_order_only)
     check_grads(cube, (X,), modes=("rev",), order=1)
-    with pytest.raises(AssertionError, match=r"check_grads of the derivative function "
-                       r"x -> <w, vjp\(cube, x\)\(u\)>: mode 'rev' \(reverse mode\), order 2, "
-                       r"argument args\[0\]"):
+    with pytest.raises(
+        AssertionError,
+        match=r"check_grads of the derivative function "
+        r"x -> <w, vjp\(cube, x\)\(u\)>: mode 'rev' \(reverse mode\), order 2, "
+        r"argument args\[0\]",
+    ):
         check_grads(cube, (X,), modes=("rev",), order=2)
 
 
 def test_second_order_errors_in_forward_rules():
     cube = make_cube(jvp_rule=_cube_jvp_first_order_only)
     check_grads(cube, (X,), modes=("fwd",), order=1)
-    with pytest.raises(AssertionError, match=r"check_grads of the derivative function "
-                       r"x -> jvp\(cube, x, w\): mode 'fwd' \(forward mode\), order 2, "
-                       r"argument args\[0\]"):
+    with pytest.raises(
+        AssertionError,
+        match=r"check_grads of the derivative function "
+        r"x -> jvp\(cube, x, w\): mode 'fwd' \(forward mode\), order 2, "
+        r"argument args\[0\]",
+    ):
         check_grads(cube, (X,), modes=("fwd",), order=2)
 
 
 def test_third_order_description_nests():
     # square's rule hides its own derivative, so cube (whose rule uses square) is right to
     # second order and wrong at third order.
-    square = Primitive("square", lambda x: x * x, (lambda g, ans, x: g * 2.0 *
-                                                      ad.stop_gradient(x),), None)
-    cube = make_cube(vjp_rule=lambda g, ans, x: g * 3.0 * call_primitive(square, (x,), EMPTY_PARAMS))
+    square = Primitive(
+        "square", lambda x: x * x, (lambda g, ans, x: g * 2.0 * ad.stop_gradient(x),), None
+    )
+    cube = make_cube(
+        vjp_rule=lambda g, ans, x: g * 3.0 * call_primitive(square, (x,), EMPTY_PARAMS)
+    )
     check_grads(cube, (X,), modes=("rev",), order=2)
-    with pytest.raises(AssertionError, match=r"check_grads of the derivative function "
-                       r"x -> <w, vjp\(x -> <w, vjp\(cube, x\)\(u\)>, x\)\(u\)>: mode 'rev' "
-                       r"\(reverse mode\), order 3"):
+    with pytest.raises(
+        AssertionError,
+        match=r"check_grads of the derivative function "
+        r"x -> <w, vjp\(x -> <w, vjp\(cube, x\)\(u\)>, x\)\(u\)>: mode 'rev' "
+        r"\(reverse mode\), order 3",
+    ):
         check_grads(cube, (X,), modes=("rev",), order=3)
 
 
@@ -145,9 +163,12 @@ def test_modes_disagreeing_within_entrywise_tolerance_fail_the_dot_product_test(
     x = np.linspace(-1.0, 1.0, 1000)
     check_grads(cube, (x,), modes=("fwd",), order=1, rtol=0.0, atol=1e-6)
     check_grads(cube, (x,), modes=("rev",), order=1, rtol=0.0, atol=1e-6)
-    with pytest.raises(AssertionError, match=r"(?s)check_grads\(cube\): modes 'fwd' and 'rev', "
-                       r"order 1, argument args\[0\]: forward mode \('fwd'\) and reverse mode "
-                       r"\('rev'\) disagree.*<u, jvp\(v\)> = .*<vjp\(u\), v> = "):
+    with pytest.raises(
+        AssertionError,
+        match=r"(?s)check_grads\(cube\): modes 'fwd' and 'rev', "
+        r"order 1, argument args\[0\]: forward mode \('fwd'\) and reverse mode "
+        r"\('rev'\) disagree.*<u, jvp\(v\)> = .*<vjp\(u\), v> = ",
+    ):
         check_grads(cube, (x,), order=1, rtol=0.0, atol=1e-6)
 
 
@@ -155,8 +176,11 @@ def test_nan_and_infinite_derivatives_fail():
     # sqrt'(0) is inf and the central difference at 0 is NaN: never a silent pass.
     x = np.array([0.0, 1.0])
     with np.errstate(divide="ignore", invalid="ignore"):  # the rule divides by sqrt(0)
-        with pytest.raises(AssertionError, match=r"(?s)mode 'rev' .* = (nan|-?inf).*a value is "
-                           r"not finite \(NaN or infinite derivatives never pass\)"):
+        with pytest.raises(
+            AssertionError,
+            match=r"(?s)mode 'rev' .* = (nan|-?inf).*a value is "
+            r"not finite \(NaN or infinite derivatives never pass\)",
+        ):
             check_grads(anp.sqrt, (x,), order=1)
         with pytest.raises(AssertionError, match=r"mode 'fwd' .* at out\[0\] \(1 of 2 "):
             check_grads(anp.sqrt, (x,), modes=("fwd",), order=1)
@@ -222,7 +246,7 @@ def test_pytree_outputs_are_checked_leaf_by_leaf():
 
 
 def test_python_floats_and_integer_constants():
-    check_grads(lambda x, n: x ** n * anp.exp(x), (0.7, 3))
+    check_grads(lambda x, n: x**n * anp.exp(x), (0.7, 3))
     check_grads(lambda x, k: anp.sum(anp.sin(x) * k), (X, np.arange(3)))
 
 
@@ -277,13 +301,19 @@ def test_gradient_dtype_and_shape_are_checked(monkeypatch):
 
     x = np.array([0.3, -1.2], dtype=np.float32)
     monkeypatch.setattr(check_module, "vjp", float64_vjp)
-    with pytest.raises(AssertionError, match=r"mode 'rev' .* the gradient has shape \(2,\) and "
-                       r"dtype float64, expected shape \(2,\) and dtype float32"):
+    with pytest.raises(
+        AssertionError,
+        match=r"mode 'rev' .* the gradient has shape \(2,\) and "
+        r"dtype float64, expected shape \(2,\) and dtype float32",
+    ):
         check_grads(anp.sin, (x,), order=1)
     monkeypatch.setattr(check_module, "vjp", ad.vjp)
     monkeypatch.setattr(check_module, "jvp", wrong_shape_jvp)
-    with pytest.raises(AssertionError, match=r"mode 'fwd' .* the tangent of out has shape "
-                       r"\(3,\)"):
+    with pytest.raises(
+        AssertionError,
+        match=r"mode 'fwd' .* the tangent of out has shape "
+        r"\(3,\)",
+    ):
         check_grads(anp.sin, (x.astype(float),), order=1)
 
 
@@ -293,8 +323,11 @@ def test_gradient_dtype_and_shape_are_checked(monkeypatch):
 
 
 def test_args_must_be_a_tuple():
-    with pytest.raises(TypeError, match=r"args must be a tuple \(or list\) .* got ndarray; for "
-                       r"a single argument x write check_grads\(fun, \(x,\)\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"args must be a tuple \(or list\) .* got ndarray; for "
+        r"a single argument x write check_grads\(fun, \(x,\)\)",
+    ):
         check_grads(anp.sin, X)
 
 
@@ -310,7 +343,7 @@ def test_numerical_jacobian_of_a_linear_map():
 
 def test_numerical_jacobian_layout_matrix_in_vector_out():
     x = np.arange(6.0).reshape(2, 3)
-    jacobian = numerical_jacobian(lambda m: np.sum(m ** 2, axis=0), x)
+    jacobian = numerical_jacobian(lambda m: np.sum(m**2, axis=0), x)
     assert jacobian.shape == (3, 2, 3)
     expected = np.zeros((3, 2, 3))
     for i in range(3):
@@ -321,9 +354,9 @@ def test_numerical_jacobian_layout_matrix_in_vector_out():
 def test_numerical_jacobian_scalar_cases():
     assert numerical_jacobian(np.sin, 0.5).shape == ()
     assert numerical_jacobian(np.sin, 0.5) == pytest.approx(np.cos(0.5), abs=1e-9)
-    gradient = numerical_jacobian(lambda x: np.sum(x ** 3), X)
-    np.testing.assert_allclose(gradient, 3 * X ** 2, atol=1e-8)
-    column = numerical_jacobian(lambda t: np.array([t, t ** 2]), 1.5)
+    gradient = numerical_jacobian(lambda x: np.sum(x**3), X)
+    np.testing.assert_allclose(gradient, 3 * X**2, atol=1e-8)
+    column = numerical_jacobian(lambda t: np.array([t, t**2]), 1.5)
     np.testing.assert_allclose(column, [1.0, 3.0], atol=1e-8)
 
 
@@ -336,7 +369,7 @@ def test_numerical_jacobian_float32_is_computed_in_float64():
 
 def test_numerical_jacobian_agrees_with_reverse_mode():
     def fun(x):
-        return anp.tanh(x) * anp.sum(x ** 2)
+        return anp.tanh(x) * anp.sum(x**2)
 
     _, vjp_fn = ad.vjp(fun, X)
     rows = np.stack([vjp_fn(row)[0] for row in np.eye(3)])
@@ -344,11 +377,17 @@ def test_numerical_jacobian_agrees_with_reverse_mode():
 
 
 def test_numerical_jacobian_errors():
-    with pytest.raises(TypeError, match=r"numerical_jacobian: x must be a float or a float "
-                       r"array, got ndarray of dtype int64; convert it first"):
+    with pytest.raises(
+        TypeError,
+        match=r"numerical_jacobian: x must be a float or a float "
+        r"array, got ndarray of dtype int64; convert it first",
+    ):
         numerical_jacobian(np.sin, np.arange(3))
-    with pytest.raises(TypeError, match=r"numerical_jacobian: <lambda> must return a single "
-                       r"array or float, but it returned a tuple"):
+    with pytest.raises(
+        TypeError,
+        match=r"numerical_jacobian: <lambda> must return a single "
+        r"array or float, but it returned a tuple",
+    ):
         numerical_jacobian(lambda x: (x, x), X)
 
 
@@ -402,8 +441,10 @@ def test_program_repr_is_its_source(program_and_args):
     expected = program(*args)
     got = namespace["program"](*args)
     assert type(got) is type(expected)
-    for got_leaf, expected_leaf in zip(got if isinstance(got, tuple) else (got,),
-                                       expected if isinstance(got, tuple) else (expected,)):
+    for got_leaf, expected_leaf in zip(
+        got if isinstance(got, tuple) else (got,),
+        expected if isinstance(got, tuple) else (expected,),
+    ):
         np.testing.assert_array_equal(got_leaf, expected_leaf)
     assert repr(program).startswith("def program(x0, x1):\n")
 
@@ -434,13 +475,17 @@ def test_a_program_listing():
     from adfun._engine.records import Params
     from adfun.testing._programs import Step
 
-    program = Program(1, (
-        Step("v0", "exp", ("x0",)),
-        Step("v1", "squash", ("v0",), Params(low=0.2, high=4.0, into="log")),
-        Step("v2", "log", ("v1",)),
-        Step("v3", "sum", ("v2",), Params(axis=(0,), keepdims=True)),
-        Step("v4", "multiply", ("v3", 1.5)),
-    ), ("v4",))
+    program = Program(
+        1,
+        (
+            Step("v0", "exp", ("x0",)),
+            Step("v1", "squash", ("v0",), Params(low=0.2, high=4.0, into="log")),
+            Step("v2", "log", ("v1",)),
+            Step("v3", "sum", ("v2",), Params(axis=(0,), keepdims=True)),
+            Step("v4", "multiply", ("v3", 1.5)),
+        ),
+        ("v4",),
+    )
     assert repr(program) == textwrap.dedent("""\
         def program(x0):
             v0 = exp(x0)
@@ -488,8 +533,9 @@ def test_failing_programs_are_shown_as_source_by_hypothesis():
 
 
 def _run(code):
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=False
+    )
 
 
 def test_importing_adfun_does_not_import_hypothesis():

@@ -26,14 +26,18 @@ def _floor_index(x):
         ("integer index", lambda x: np.sum(TABLE[_floor_index(x)] * x), TABLE[[0, 2]]),
         ("boolean mask", lambda x: np.sum(TABLE[:2][x > 1] * x[x > 1]), np.array([0.0, 1.0])),
         ("argsort", lambda x: np.sum(TABLE[:2][np.argsort(x)] * x), TABLE[:2][[0, 1]]),
-        ("nonzero", lambda x: np.sum(TABLE[:2][np.nonzero(x > 1)] * 2.0) + np.sum(x),
-         np.ones(2)),
-        ("take", lambda x: np.sum(np.take(TABLE, np.round(x).astype(int)) * x),
-         TABLE[[0, 2]]),
-        ("stop_gradient index", lambda x: np.sum(TABLE[ad.stop_gradient(x).astype(int)] * x),
-         TABLE[[0, 2]]),
-        ("stop_gradient float converted", lambda x: np.sum(
-            TABLE[np.asarray(ad.stop_gradient(x)).astype(int)] * x), TABLE[[0, 2]]),
+        ("nonzero", lambda x: np.sum(TABLE[:2][np.nonzero(x > 1)] * 2.0) + np.sum(x), np.ones(2)),
+        ("take", lambda x: np.sum(np.take(TABLE, np.round(x).astype(int)) * x), TABLE[[0, 2]]),
+        (
+            "stop_gradient index",
+            lambda x: np.sum(TABLE[ad.stop_gradient(x).astype(int)] * x),
+            TABLE[[0, 2]],
+        ),
+        (
+            "stop_gradient float converted",
+            lambda x: np.sum(TABLE[np.asarray(ad.stop_gradient(x)).astype(int)] * x),
+            TABLE[[0, 2]],
+        ),
     ],
 )
 def test_indices_from_traced_values_index_constant_tables(name, fun, expected):
@@ -44,13 +48,16 @@ def test_indices_from_traced_values_index_constant_tables(name, fun, expected):
 
 
 def test_index_from_traced_values_in_higher_order():
-    fun = lambda x: np.sum(TABLE[_floor_index(x)] * x ** 3)  # noqa: E731
+    fun = lambda x: np.sum(TABLE[_floor_index(x)] * x**3)  # noqa: E731
     np.testing.assert_allclose(ad.hessian(fun)(X), np.diag(6 * X * TABLE[[0, 2]]))
 
 
 def test_float_traced_value_still_refuses_conversion():
-    with pytest.raises(TypeError, match=r"np\.asarray\(\) was called on a value that adfun is "
-                                        r"tracing"):
+    with pytest.raises(
+        TypeError,
+        match=r"np\.asarray\(\) was called on a value that adfun is "
+        r"tracing",
+    ):
         ad.grad(lambda x: np.sum(np.asarray(x)))(X)
 
 
@@ -100,8 +107,11 @@ def test_staged_partition_arranges_as_numpy_does_with_nan_and_signed_zeros():
     the traced partition arrange exactly as np.partition (NaN and the sign of zeros too),
     and the gradient follows the arrangement."""
     first = np.array([3.0, 1.0, 2.0, 0.5, -1.0])
-    others = [np.array([np.nan, np.nan, np.nan, -0.5, 7.0]),
-              np.array([np.nan, 1.0, np.nan, -0.0, 0.0]), np.array([0.0, -0.0, 0.0, -0.0, 1.0])]
+    others = [
+        np.array([np.nan, np.nan, np.nan, -0.5, 7.0]),
+        np.array([np.nan, 1.0, np.nan, -0.0, 0.0]),
+        np.array([0.0, -0.0, 0.0, -0.0, 1.0]),
+    ]
     for kth in (1, 3, (0, 4)):
         fun = lambda x, kth=kth: anp.partition(x, kth)  # noqa: E731
         staged = ad.jit(fun)
@@ -128,8 +138,10 @@ def test_staged_partition_arranges_as_numpy_does_with_nan_and_signed_zeros():
         ("median", anp.median),
         ("nanquantile", lambda x: anp.nanquantile(x, 0.3)),
         ("argmax index", lambda x: x[anp.argmax(x)] ** 2),
-        ("table at computed index", lambda x: anp.sum(anp.take(TABLE, anp.floor(x).astype(int))
-                                                      * x)),
+        (
+            "table at computed index",
+            lambda x: anp.sum(anp.take(TABLE, anp.floor(x).astype(int)) * x),
+        ),
     ],
 )
 def test_staged_gradients_of_value_dependent_steps_are_recomputed(name, fun):
@@ -170,20 +182,25 @@ def test_staged_derivative_of_untake_at_a_traced_mask_names_untake():
         return ad.vjp(lambda v: untake(v, m, (3,)), v)[1](np.array([1.0, 2.0, 3.0]))
 
     for stage in (ad.jit, lambda fun: lambda *args: ad.trace(fun)(*args)):
-        with pytest.raises(ad.StagingError, match=r"^the derivative of adfun\.numpy\.untake\("
-                                                  r"values, mask, shape\): the result depends on "
-                                                  r"the values .*adfun\.numpy\.where\(mask"):
+        with pytest.raises(
+            ad.StagingError,
+            match=r"^the derivative of adfun\.numpy\.untake\("
+            r"values, mask, shape\): the result depends on "
+            r"the values .*adfun\.numpy\.where\(mask",
+        ):
             stage(reverse)(np.array([1.0, 2.0]), mask)
     _same(reverse(np.array([1.0, 2.0]), mask), (np.array([1.0, 3.0]),))
 
 
 def test_staged_numpy_table_indexed_by_traced_value_says_how_to_write_it():
-    with pytest.raises(ad.StagingError, match=r"jit: cannot stage np\.asarray\(\) on a traced "
-                                              r"value .*adfun\.numpy\.take\(table, i, axis=0\)"):
+    with pytest.raises(
+        ad.StagingError,
+        match=r"jit: cannot stage np\.asarray\(\) on a traced "
+        r"value .*adfun\.numpy\.take\(table, i, axis=0\)",
+    ):
         ad.jit(lambda x: np.sum(TABLE[_floor_index(x)] * x))(X)
     # ... and the advice works when followed:
-    fun = ad.jit(ad.grad(lambda x: anp.sum(anp.take(TABLE, anp.floor(x).astype(int), axis=0)
-                                           * x)))
+    fun = ad.jit(ad.grad(lambda x: anp.sum(anp.take(TABLE, anp.floor(x).astype(int), axis=0) * x)))
     _same(fun(X), TABLE[[0, 2]])
     _same(fun(X_OTHER), TABLE[[3, 1]])
 

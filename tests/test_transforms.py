@@ -40,7 +40,7 @@ def test_float32_survives_float64_constants():
 
 
 def test_zero_d_array_input_gives_zero_d_array_gradient():
-    g = ad.grad(lambda x: x ** 3)(np.array(2.0))
+    g = ad.grad(lambda x: x**3)(np.array(2.0))
     assert isinstance(g, np.ndarray) and g.shape == () and g == 12.0
 
 
@@ -56,7 +56,7 @@ def test_argnums_int_and_tuple():
 
 def test_has_aux_returns_aux_untouched():
     def f(x):
-        return x ** 2, {"note": "aux", "value": x * 10}
+        return x**2, {"note": "aux", "value": x * 10}
 
     g, aux = ad.grad(f, has_aux=True)(3.0)
     assert g == 6.0
@@ -69,8 +69,11 @@ def test_pytrees_come_back_with_the_same_containers():
     params = {"w": np.ones((2, 2)), "layers": [1.0, (np.zeros(3), 2.0)]}
 
     def f(p):
-        return (anp.sum(p["w"] * 3.0) + p["layers"][0] * p["layers"][1][1]
-                + anp.sum(anp.exp(p["layers"][1][0])))
+        return (
+            anp.sum(p["w"] * 3.0)
+            + p["layers"][0] * p["layers"][1][1]
+            + anp.sum(anp.exp(p["layers"][1][0]))
+        )
 
     g = ad.grad(f)(params)
     assert type(g) is dict and list(g) == ["w", "layers"]
@@ -96,7 +99,7 @@ def test_value_and_grad_single_forward_pass():
 
     def f(x):
         calls.append(1)
-        return anp.sum(x ** 2)
+        return anp.sum(x**2)
 
     value, g = ad.value_and_grad(f)(np.array([1.0, 2.0]))
     assert value == 5.0 and calls == [1]
@@ -158,11 +161,15 @@ def test_perturbation_confusion_other_order():
     [
         (anp.sin, [np.cos, lambda x: -np.sin(x), lambda x: -np.cos(x), np.sin]),
         (anp.exp, [np.exp] * 4),
-        (anp.tanh, [lambda x: 1 - np.tanh(x) ** 2,
-                    lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2),
-                    lambda x: (6 * np.tanh(x) ** 2 - 2) * (1 - np.tanh(x) ** 2),
-                    lambda x: (16 * np.tanh(x) - 24 * np.tanh(x) ** 3)
-                    * (1 - np.tanh(x) ** 2)]),
+        (
+            anp.tanh,
+            [
+                lambda x: 1 - np.tanh(x) ** 2,
+                lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2),
+                lambda x: (6 * np.tanh(x) ** 2 - 2) * (1 - np.tanh(x) ** 2),
+                lambda x: (16 * np.tanh(x) - 24 * np.tanh(x) ** 3) * (1 - np.tanh(x) ** 2),
+            ],
+        ),
     ],
 )
 def test_reverse_over_reverse_to_fourth_order(fun, derivatives):
@@ -182,7 +189,7 @@ def test_inputs_are_never_mutated():
 
 
 def test_stop_gradient_blocks_derivatives_at_every_order():
-    f = lambda x: x ** 2 * ad.stop_gradient(x)  # noqa: E731
+    f = lambda x: x**2 * ad.stop_gradient(x)  # noqa: E731
     assert ad.grad(f)(3.0) == 18.0  # 2x * x, not 3x^2
     assert ad.grad(ad.grad(f))(3.0) == 6.0
     assert ad.stop_gradient(4.0) == 4.0  # plain values pass through
@@ -202,10 +209,22 @@ def test_tracer_attributes_and_methods():
         assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2
         assert x.dtype == np.float64
         assert x.T.shape == (3, 2)
-        total = (x.sum() + x.mean(axis=0).sum() + x.max() + x.min(axis=1).sum()
-                 + x.reshape(3, 2).sum() + x.transpose().sum() + x.dot(np.ones(3)).sum()
-                 + x.ravel().sum() + x[None].squeeze().sum() + x.astype(np.float64).sum()
-                 + x.clip(-1.0, 10.0).sum() + abs(-x).sum() + (x // 2).sum() + (x % 2).sum())
+        total = (
+            x.sum()
+            + x.mean(axis=0).sum()
+            + x.max()
+            + x.min(axis=1).sum()
+            + x.reshape(3, 2).sum()
+            + x.transpose().sum()
+            + x.dot(np.ones(3)).sum()
+            + x.ravel().sum()
+            + x[None].squeeze().sum()
+            + x.astype(np.float64).sum()
+            + x.clip(-1.0, 10.0).sum()
+            + abs(-x).sum()
+            + (x // 2).sum()
+            + (x % 2).sum()
+        )
         assert (x > 0).shape == (2, 3)
         return total
 
@@ -229,8 +248,11 @@ def test_trace_returns_graph_in_topological_order():
     assert graph(0.5, 3.0) == pytest.approx(np.sin(0.5) * 3.0)
 
 
-@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, max_side=4),
-                  elements=st.floats(-3, 3)))
+@given(
+    hnp.arrays(
+        np.float64, hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), elements=st.floats(-3, 3)
+    )
+)
 def test_grad_matches_closed_form_for_random_arrays(x):
     g = ad.grad(lambda x: anp.sum(anp.sin(x) ** 2 + anp.exp(-x) * anp.cos(x)))(x)
     expected = 2 * np.sin(x) * np.cos(x) - np.exp(-x) * np.cos(x) - np.exp(-x) * np.sin(x)

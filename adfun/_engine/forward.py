@@ -12,8 +12,17 @@ from adfun._engine.records import OPERATIONS, Joint, Node
 #: Value types whose shape is always ``()``: a tangent of one of them for a value of one
 #: of them needs no shape check.
 _SCALAR_TYPES = frozenset(
-    (np.float64, np.float32, np.float16, np.longdouble, np.complex128, np.complex64,
-     np.clongdouble, float, complex)
+    (
+        np.float64,
+        np.float32,
+        np.float16,
+        np.longdouble,
+        np.complex128,
+        np.complex64,
+        np.clongdouble,
+        float,
+        complex,
+    )
 )
 
 

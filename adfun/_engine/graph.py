@@ -137,13 +137,18 @@ def _frozen_view(value: np.ndarray, copies: dict) -> np.ndarray | None:
     large matrix double the memory a staged program streams through the caches.
     """
     base = value.base
-    if (type(base) is not np.ndarray or base.base is not None
-            or not base.flags.c_contiguous or base.nbytes != value.nbytes):
+    if (
+        type(base) is not np.ndarray
+        or base.base is not None
+        or not base.flags.c_contiguous
+        or base.nbytes != value.nbytes
+    ):
         return None
     frozen_base = _frozen_constant(base, copies)
     offset = value.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-    view = np.ndarray(value.shape, value.dtype, buffer=frozen_base, offset=offset,
-                      strides=value.strides)
+    view = np.ndarray(
+        value.shape, value.dtype, buffer=frozen_base, offset=offset, strides=value.strides
+    )
     view.flags.writeable = False
     return view
 
@@ -175,8 +180,14 @@ def _snapshot(order: list) -> tuple[list, dict]:
         if replaced and any(id(parent) in replaced for parent in parents):
             parents = tuple(replaced.get(id(parent), parent) for parent in parents)
         if new_args is not None or parents is not node.parents:
-            new = Node(node.primitive, parents, argnums,
-                       args if new_args is None else tuple(new_args), node.params, node.value)
+            new = Node(
+                node.primitive,
+                parents,
+                argnums,
+                args if new_args is None else tuple(new_args),
+                node.params,
+                node.value,
+            )
             replaced[id(node)] = new
             node = new
         nodes.append(node)

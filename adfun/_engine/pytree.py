@@ -66,8 +66,13 @@ class _Node:
 
     __slots__ = ("kind", "flatten", "rebuild", "user_unflatten")
 
-    def __init__(self, kind: str, flatten: Callable, rebuild: Callable,
-                 user_unflatten: Callable | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        flatten: Callable,
+        rebuild: Callable,
+        user_unflatten: Callable | None = None,
+    ) -> None:
         self.kind = kind
         self.flatten = flatten
         self.rebuild = rebuild
@@ -114,8 +119,14 @@ def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
                 frame = (iter(item), [], "list", (), None, len(leaves))
             elif cls is dict:
                 item_keys = tuple(item)
-                frame = (iter([item[key] for key in item_keys]), [], "dict", item_keys, None,
-                         len(leaves))
+                frame = (
+                    iter([item[key] for key in item_keys]),
+                    [],
+                    "dict",
+                    item_keys,
+                    None,
+                    len(leaves),
+                )
             else:
                 node = _NODES.get(cls) or _classify(cls)
                 if node is None:
@@ -284,12 +295,12 @@ def _default_node(cls: type) -> _Node | None:
     if module == "adfun" or module.startswith("adfun."):
         return None  # the engine's own records (nodes, graphs, tree definitions) are leaves
     if dataclasses.is_dataclass(cls):
-        fields = [(field.name, bool(field.metadata.get("static"))) for field in
-                  dataclasses.fields(cls)]
+        fields = [
+            (field.name, bool(field.metadata.get("static"))) for field in dataclasses.fields(cls)
+        ]
         return _fields_node("dataclass", cls, fields)
     if attrs.has(cls):
-        fields = [(field.name, bool(field.metadata.get("static"))) for field in
-                  attrs.fields(cls)]
+        fields = [(field.name, bool(field.metadata.get("static"))) for field in attrs.fields(cls)]
         return _fields_node("attrs", cls, fields)
     return None
 
@@ -308,14 +319,19 @@ def _flatten_defaultdict(obj: Any) -> tuple:
     return [obj[key] for key in keys], keys, obj.default_factory
 
 
-_NAMEDTUPLE = _Node("namedtuple", _flatten_namedtuple,
-                    lambda treedef, children: treedef.meta._make(children))
-_ORDEREDDICT = _Node("ordereddict", _flatten_ordereddict,
-                     lambda treedef, children: collections.OrderedDict(
-                         zip(treedef.keys, children)))
-_DEFAULTDICT = _Node("defaultdict", _flatten_defaultdict,
-                     lambda treedef, children: collections.defaultdict(
-                         treedef.meta, zip(treedef.keys, children)))
+_NAMEDTUPLE = _Node(
+    "namedtuple", _flatten_namedtuple, lambda treedef, children: treedef.meta._make(children)
+)
+_ORDEREDDICT = _Node(
+    "ordereddict",
+    _flatten_ordereddict,
+    lambda treedef, children: collections.OrderedDict(zip(treedef.keys, children)),
+)
+_DEFAULTDICT = _Node(
+    "defaultdict",
+    _flatten_defaultdict,
+    lambda treedef, children: collections.defaultdict(treedef.meta, zip(treedef.keys, children)),
+)
 
 
 def _fields_node(kind: str, cls: type, fields: list) -> _Node:

@@ -99,9 +99,12 @@ class StagingTrace(Trace):
             f"between values inside the program, pass the value as a static argument (a "
             f"Python int, bool or string), or call this part of the function outside "
             f"ad.{self.transform}."
-            + (" If a NumPy array is being indexed with a traced index (table[i]), write "
-               "adfun.numpy.take(table, i, axis=0) instead: it is recorded in the program."
-               if kind == "np.asarray()" else "")
+            + (
+                " If a NumPy array is being indexed with a traced index (table[i]), write "
+                "adfun.numpy.take(table, i, axis=0) instead: it is recorded in the program."
+                if kind == "np.asarray()"
+                else ""
+            )
         )
 
 
@@ -137,10 +140,14 @@ def frozen(value: Any, copies: dict | None = None) -> Any:
         if not (base.flags.writeable or value.flags.writeable):
             return value  # a read-only view of read-only memory (e.g. of a frozen copy)
         if base.flags.c_contiguous and base.nbytes <= value.nbytes:
-            offset = (value.__array_interface__["data"][0]
-                      - base.__array_interface__["data"][0])
-            view = np.ndarray(value.shape, value.dtype, buffer=_frozen_owner(base, copies),
-                              offset=offset, strides=value.strides)
+            offset = value.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+            view = np.ndarray(
+                value.shape,
+                value.dtype,
+                buffer=_frozen_owner(base, copies),
+                offset=offset,
+                strides=value.strides,
+            )
             view.flags.writeable = False
             return view
         return _frozen_owner(value, None)
@@ -155,11 +162,14 @@ def _frozen_owner(value: np.ndarray, copies: dict | None) -> np.ndarray:
     """A read-only copy of ``value``, reusing the one in ``copies`` if it still matches."""
     if copies is not None:
         entry = copies.get(id(value))
-        if (entry is not None and entry[0] is value and value.flags.c_contiguous
-                and value.dtype.kind != "O"):
+        if (
+            entry is not None
+            and entry[0] is value
+            and value.flags.c_contiguous
+            and value.dtype.kind != "O"
+        ):
             copy = entry[1]
-            if np.array_equal(value.reshape(-1).view(np.uint8),
-                              copy.reshape(-1).view(np.uint8)):
+            if np.array_equal(value.reshape(-1).view(np.uint8), copy.reshape(-1).view(np.uint8)):
                 return copy
     copy = value.copy()
     copy.flags.writeable = False
@@ -204,8 +214,7 @@ class open_trace:
     __slots__ = ("trace", "_token")
 
     def __init__(self, owner: str, staging: bool = False, kept: bool = False) -> None:
-        self.trace = (StagingTrace(owner) if staging else KeptTrace(owner) if kept
-                      else Trace(owner))
+        self.trace = StagingTrace(owner) if staging else KeptTrace(owner) if kept else Trace(owner)
 
     def __enter__(self) -> Trace:
         self._token = current_trace.set(self.trace)
@@ -312,7 +321,12 @@ def bind_unary(primitive: Any, x: Tracer, params: Params) -> Tracer:
 
 
 def _record(
-    trace: Trace, primitive: Any, parents: tuple, argnums: tuple, args: tuple, params: Params,
+    trace: Trace,
+    primitive: Any,
+    parents: tuple,
+    argnums: tuple,
+    args: tuple,
+    params: Params,
     ans: Any,
 ) -> Tracer:
     """Record one application of ``primitive`` in ``trace``; return the tracer of ``ans``.
@@ -421,8 +435,11 @@ def install_operators() -> None:
     for method, reflected, name in OPERATORS:
         function = OPERATIONS.get(name)
         looked_up, looked_up_reflected = _operation(name)
-        setattr(Tracer, method,
-                looked_up if function is None else getattr(function, "tracer_method", function))
+        setattr(
+            Tracer,
+            method,
+            looked_up if function is None else getattr(function, "tracer_method", function),
+        )
         if reflected is not None:
             setattr(Tracer, reflected, looked_up_reflected)
 

@@ -42,13 +42,13 @@ def as_list(function: str, name: str, value: Any, array_type: type) -> list:
     if isinstance(value, (list, tuple)):
         return list(value)
     raise TypeError(
-        f"{function}: {name} must be an NDArray or a list of NDArrays, got "
-        f"{type(value).__name__}"
+        f"{function}: {name} must be an NDArray or a list of NDArrays, got {type(value).__name__}"
     )
 
 
-def head_seeds(function: str, heads: Any, head_grads: Any, recorded: bool,
-               array_type: type) -> list:
+def head_seeds(
+    function: str, heads: Any, head_grads: Any, recorded: bool, array_type: type
+) -> list:
     """``(node, cotangent)`` for each head; ones where no head gradient is given.
 
     ``array_type`` is the layer's array class (``NDArray``); with ``recorded``, a head
@@ -88,8 +88,14 @@ def head_seeds(function: str, heads: Any, head_grads: Any, recorded: bool,
                     f"compute the array inside a `with autograd.record():` block."
                 )
             tracer = head._variable_tracer()
-        seeds.append((tracer.node, ones(head._value) if head_grad is None else
-                      _head_seed(function, position, head, head_grad, recorded, array_type)))
+        seeds.append(
+            (
+                tracer.node,
+                ones(head._value)
+                if head_grad is None
+                else _head_seed(function, position, head, head_grad, recorded, array_type),
+            )
+        )
     return seeds
 
 
@@ -97,12 +103,14 @@ def _which(heads: list, position: int) -> str:
     return "you called backward on" if len(heads) == 1 else f"heads[{position}]"
 
 
-def _head_seed(function: str, position: int, head: Any, head_grad: Any,
-               recorded: bool, array_type: type) -> Any:
+def _head_seed(
+    function: str, position: int, head: Any, head_grad: Any, recorded: bool, array_type: type
+) -> Any:
     value = head._value
     if isinstance(head_grad, array_type):
-        seed = head_grad._tracer if recorded and head_grad._tracer is not None else (
-            head_grad._value)
+        seed = (
+            head_grad._tracer if recorded and head_grad._tracer is not None else (head_grad._value)
+        )
     else:
         seed = np.array(head_grad)  # a copy: later changes by the caller cannot leak in
     plain = full_value(seed)
@@ -197,8 +205,10 @@ def enter_pass(train: bool, record_pass: bool) -> tuple:
     record_pass = bool(record_pass)
     train = bool(train)
     # a flag that already has the wanted value is left alone (a get is cheaper than a set)
-    return (None if recording.get() is record_pass else recording.set(record_pass),
-            None if training.get() is train else training.set(train))
+    return (
+        None if recording.get() is record_pass else recording.set(record_pass),
+        None if training.get() is train else training.set(train),
+    )
 
 
 def exit_pass(tokens: tuple) -> None:

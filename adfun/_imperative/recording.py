@@ -121,7 +121,5 @@ def new_variable(value: Any, slot: GradSlot) -> Tracer:
 
 def check_grad_req(function: str, grad_req: Any) -> str:
     if grad_req not in GRAD_REQS:
-        raise ValueError(
-            f"{function}: grad_req must be 'write', 'add' or 'null', got {grad_req!r}"
-        )
+        raise ValueError(f"{function}: grad_req must be 'write', 'add' or 'null', got {grad_req!r}")
     return grad_req

@@ -26,8 +26,7 @@ import numpy as np
 from adfun._engine.records import CONSTANT, INPUT
 
 #: NumPy evaluates operators on scalars of these dtypes with the ufunc's own arithmetic.
-_SCALAR_DTYPES = tuple(np.dtype(name) for name in ("float32", "float64", "complex64",
-                                                   "complex128"))
+_SCALAR_DTYPES = tuple(np.dtype(name) for name in ("float32", "float64", "complex64", "complex128"))
 _OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
 #: Arrays at least this large are deleted as soon as no later statement reads them.
 _RELEASE_BYTES = 1 << 16
@@ -77,8 +76,9 @@ def _fresh(value: Any) -> Any:
     return value.copy() if isinstance(value, np.ndarray) else value
 
 
-def compile_graph(graph: Any, copy_constant_outputs: bool = True,
-                  copy_outputs: Any = ()) -> Callable:
+def compile_graph(
+    graph: Any, copy_constant_outputs: bool = True, copy_outputs: Any = ()
+) -> Callable:
     """A function of the graph's input values returning the tuple of its output values.
 
     Parameters
@@ -107,8 +107,11 @@ def compile_graph(graph: Any, copy_constant_outputs: bool = True,
     outputs = []
     for node in graph.outputs:
         position = index[id(node)]
-        copy = (copy_constant_outputs and node.primitive is CONSTANT
-                and isinstance(node.args[0], np.ndarray))
+        copy = (
+            copy_constant_outputs
+            and node.primitive is CONSTANT
+            and isinstance(node.args[0], np.ndarray)
+        )
         if len(outputs) < len(copy_outputs) and copy_outputs[len(outputs)]:
             copy = True
         outputs.append((position, copy))
@@ -200,8 +203,7 @@ def _operator_symbol(node: Any) -> str | None:
     return symbol
 
 
-def _generate(name: str, inputs: list, steps: list, constants: dict,
-              outputs: list) -> Callable:
+def _generate(name: str, inputs: list, steps: list, constants: dict, outputs: list) -> Callable:
     namespace: dict[str, Any] = {"_copy": _fresh}
     names = {position: f"a{number}" for number, position in enumerate(inputs)}
     for position, value in constants.items():
@@ -233,8 +235,9 @@ def _generate(name: str, inputs: list, steps: list, constants: dict,
         lines.append(f"    v{position} = {expression}")
         if step.released:
             lines.append(f"    del {', '.join(names[item] for item in step.released)}")
-    results = [f"_copy({names[position]})" if copy else names[position]
-               for position, copy in outputs]
+    results = [
+        f"_copy({names[position]})" if copy else names[position] for position, copy in outputs
+    ]
     lines.append(f"    return ({', '.join(results)}{',' if results else ''})")
     parameters = ", ".join(f"a{number}" for number in range(len(inputs)))
     source = f"def staged({parameters}):\n" + "\n".join(lines) + "\n"
@@ -245,21 +248,35 @@ def _generate(name: str, inputs: list, steps: list, constants: dict,
     return run
 
 
-_FUNCTIONS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-              "neg": operator.neg}
+_FUNCTIONS = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "neg": operator.neg,
+}
 
 
-def _interpreter(size: int, inputs: list, steps: list, constants: dict,
-                 outputs: list) -> Callable:
+def _interpreter(size: int, inputs: list, steps: list, constants: dict, outputs: list) -> Callable:
     program = []
     for step in steps:
         template = [item if kind == "k" else None for kind, item in step.operands]
-        links = tuple((number, item) for number, (kind, item) in enumerate(step.operands)
-                      if kind == "v")
+        links = tuple(
+            (number, item) for number, (kind, item) in enumerate(step.operands) if kind == "v"
+        )
         function = _FUNCTIONS[step.symbol] if step.symbol is not None else step.function
         params = None if step.symbol is not None else (step.params or None)
-        program.append((function, tuple(template), links, params, step.out, step.position,
-                        tuple(step.released)))
+        program.append(
+            (
+                function,
+                tuple(template),
+                links,
+                params,
+                step.out,
+                step.position,
+                tuple(step.released),
+            )
+        )
     program = tuple(program)
     initial = [None] * size
     for position, value in constants.items():
@@ -281,7 +298,6 @@ def _interpreter(size: int, inputs: list, steps: list, constants: dict,
                 env[position] = function(*args)
             for item in released:
                 env[item] = None
-        return tuple(_fresh(env[position]) if copy else env[position]
-                     for position, copy in outputs)
+        return tuple(_fresh(env[position]) if copy else env[position] for position, copy in outputs)
 
     return staged

@@ -5,7 +5,8 @@ each leaf either its array type, shape and dtype (arrays, NumPy scalars, Python 
 and complexes: the *dynamic* leaves) or its value (every other leaf - ints, bools,
 strings, ``None``, ... - is *static*: part of the program).  The first call with a new
 signature runs the function under a *staging trace*, simplifies the recorded graph
-(:mod:`adfun._staging.simplify`) and compiles it into straight-line Python (:mod:`adfun._staging.codegen`);
+(:mod:`adfun._staging.simplify`) and compiles it into straight-line Python
+(:mod:`adfun._staging.codegen`);
 later calls with that signature only run the compiled function on the dynamic leaves.
 
 Because the rules of the transforms are written with ``adfun.numpy``, tracing
@@ -26,13 +27,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._staging.codegen import compile_graph
+from adfun._engine.errors import StagingError  # noqa: F401 - its historical home
 from adfun._engine.graph import Graph, freeze
 from adfun._engine.pytree import LEAF, tree_flatten, tree_unflatten
 from adfun._engine.records import INPUT, constant_node
-from adfun._staging.replay import program
-from adfun._staging.simplify import simplify
-from adfun._engine.errors import StagingError  # noqa: F401 - its historical home
 from adfun._engine.trace import (
     StagingTrace,
     Trace,
@@ -42,10 +40,16 @@ from adfun._engine.trace import (
     full_value,
     new_input,
 )
+from adfun._staging.codegen import compile_graph
+from adfun._staging.replay import program
+from adfun._staging.simplify import simplify
 
 
 class _StagingTrace(StagingTrace):
-    """The trace ``ad.jit`` records a program in (see :class:`~adfun._engine.trace.StagingTrace`)."""
+    """The trace ``ad.jit`` records a program in.
+
+    See :class:`~adfun._engine.trace.StagingTrace`.
+    """
 
     __slots__ = ()
 
@@ -109,8 +113,14 @@ class _Staged:
 
     __slots__ = ("graph", "run", "dynamic", "out_tree", "static_leaves")
 
-    def __init__(self, graph: Graph | None, run: Callable | None, dynamic: tuple,
-                 out_tree: Any, static_leaves: list) -> None:
+    def __init__(
+        self,
+        graph: Graph | None,
+        run: Callable | None,
+        dynamic: tuple,
+        out_tree: Any,
+        static_leaves: list,
+    ) -> None:
         self.graph = graph  # None: the function must run unstaged (see _stage)
         self.run = run
         self.dynamic = dynamic
@@ -174,9 +184,7 @@ class Jitted:
         return tree_unflatten(staged.out_tree, list(outputs))
 
     def _stage(self, key: Any, leaves: list, in_tree: Any) -> _Staged:
-        dynamic = tuple(
-            position for position, spec in enumerate(key[1]) if spec[0] == "array"
-        )
+        dynamic = tuple(position for position, spec in enumerate(key[1]) if spec[0] == "array")
         trace = _StagingTrace(f"jit({self._name})")
         token = current_trace.set(trace)
         try:
@@ -193,8 +201,9 @@ class Jitted:
             current_trace.reset(token)
         out_leaves, out_tree = tree_flatten(out)
         dynamic_positions = set(dynamic)
-        static_leaves = [leaf for position, leaf in enumerate(leaves)
-                         if position not in dynamic_positions]
+        static_leaves = [
+            leaf for position, leaf in enumerate(leaves) if position not in dynamic_positions
+        ]
         outputs = []
         unstageable = _closes_over_tracers(trace)
         for leaf in out_leaves:
@@ -330,8 +339,9 @@ def jit(fun: Callable) -> Jitted:
         strings, ``None`` are static) - traces ``fun``, removes duplicate and dead work
         (common subexpressions, dead code, constants, identities), and compiles the
         program into straight-line NumPy calls that reuse dead buffers; later calls with
-        the same signature only run that program (the last 256 signatures are kept).  ``graph(*args)`` returns the staged
-        graph, ``cache_info()`` the hit and miss counts.
+        the same signature only run that program (the last 256 signatures are kept).
+        ``graph(*args)`` returns the staged graph, ``cache_info()`` the hit and miss
+        counts.
 
     Raises
     ------

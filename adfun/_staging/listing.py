@@ -88,8 +88,10 @@ def constant_text(value: Any) -> str:
     if isinstance(value, type):
         return value.__name__
     if kind is slice:
-        parts = ["" if part is None else constant_text(part)
-                 for part in (value.start, value.stop, value.step)]
+        parts = [
+            "" if part is None else constant_text(part)
+            for part in (value.start, value.stop, value.step)
+        ]
         return ":".join(parts[:2] if value.step is None else parts)
     if value is Ellipsis:
         return "..."
@@ -119,8 +121,7 @@ class _Namer:
     """Names for the nodes of one graph and for its array constants."""
 
     def __init__(self, graph: Any) -> None:
-        self.names = {id(node): node_name(position) for position, node in
-                      enumerate(graph.nodes)}
+        self.names = {id(node): node_name(position) for position, node in enumerate(graph.nodes)}
         self.constants: dict[int, tuple[str, Any]] = {}
 
     def node(self, node: Any) -> str:
@@ -160,8 +161,7 @@ def _tree_text(tree: Any, leaves: list[str]) -> str:
             return next(iterator)
         inner = [build(child) for child in node.children]
         if node.kind == "dict":
-            return "{" + ", ".join(f"{key!r}: {text}" for key, text in
-                                   zip(node.keys, inner)) + "}"
+            return "{" + ", ".join(f"{key!r}: {text}" for key, text in zip(node.keys, inner)) + "}"
         if node.kind == "list":
             return "[" + ", ".join(inner) + "]"
         return "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
@@ -211,8 +211,10 @@ def graph_listing(graph: Any) -> str:
             continue
         arguments = " ".join(namer.argument_texts(node))
         head = f"{namer.node(node)}:{_node_type(node)} = "
-        lines.append(f"  {head}{node.primitive.name}{params_text(node.params)}"
-                     + (f" {arguments}" if arguments else ""))
+        lines.append(
+            f"  {head}{node.primitive.name}{params_text(node.params)}"
+            + (f" {arguments}" if arguments else "")
+        )
     constants = [
         f"  {name}:{type_text(tuple(value.shape), value.dtype)} = const {_array_text(value)}"
         for name, value in namer.constants.values()
@@ -256,8 +258,10 @@ def graph_dot(graph: Any) -> str:
         name = namer.node(node)
         if id(node) in inputs:
             label = f"{name}\n{_node_type(node)}"
-            lines.append(f"  n{position} [label={_quote(label)}, shape=ellipse, "
-                         f'style=filled, fillcolor="#dbe9f6"];')
+            lines.append(
+                f"  n{position} [label={_quote(label)}, shape=ellipse, "
+                f'style=filled, fillcolor="#dbe9f6"];'
+            )
             continue
         label = f"{name} = {node.primitive.name}{params_text(node.params)}\n{_node_type(node)}"
         lines.append(f"  n{position} [label={_quote(label)}, shape=box];")
@@ -279,8 +283,10 @@ def graph_dot(graph: Any) -> str:
                 text = f"{text}\n{type_text(tuple(value.shape), value.dtype)}"
             else:
                 constant = f"c{position}_{argument}"
-            lines.append(f"  {constant} [label={_quote(text)}, shape=note, "
-                         f'fontcolor="#555555", color="#999999"];')
+            lines.append(
+                f"  {constant} [label={_quote(text)}, shape=note, "
+                f'fontcolor="#555555", color="#999999"];'
+            )
             lines.append(f"  {constant} -> n{position}{edge_label};")
         for parent, argument in zip(node.parents, node.argnums):
             edge_label = f' [label="{argument}"]' if several else ""

@@ -33,8 +33,15 @@ def copy_graph(graph: Graph, memo: dict) -> Graph:
     hashable) are shared."""
     name, in_tree, out_tree, inputs, outputs, rows = portable(graph, by_reference=False)
     rows = tuple(
-        (primitive, parents, argnums, copy.deepcopy(args, memo), shared, params,
-         copy.deepcopy(value, memo))
+        (
+            primitive,
+            parents,
+            argnums,
+            copy.deepcopy(args, memo),
+            shared,
+            params,
+            copy.deepcopy(value, memo),
+        )
         for primitive, parents, argnums, args, shared, params, value in rows
     )
     return rebuild_graph((name, in_tree, out_tree, inputs, outputs, rows))
@@ -76,16 +83,19 @@ def portable(graph: Graph, by_reference: bool) -> tuple:
             if reference is None:
                 reference = references[id(primitive)] = _primitive_reference(primitive, graph)
             primitive = reference
-        rows.append((
-            primitive,
-            tuple(index[id(parent)] for parent in parents),
-            node.argnums,
-            tuple(args),
-            tuple(shared),
-            {key: _encode_parameter(value) for key, value in node.params.items()}
-            if by_reference else dict(node.params),
-            node.value,
-        ))
+        rows.append(
+            (
+                primitive,
+                tuple(index[id(parent)] for parent in parents),
+                node.argnums,
+                tuple(args),
+                tuple(shared),
+                {key: _encode_parameter(value) for key, value in node.params.items()}
+                if by_reference
+                else dict(node.params),
+                node.value,
+            )
+        )
     return (
         graph.name,
         graph.in_tree,
@@ -112,11 +122,24 @@ def rebuild_graph(state: tuple) -> Graph:
             if position not in argnums and isinstance(arg, np.ndarray) and arg.flags.writeable:
                 arg.flags.writeable = False  # constants stay read-only snapshots
         params = {key: _decode_parameter(item) for key, item in params.items()}
-        nodes.append(Node(primitive, parents, argnums, tuple(args),
-                          Params(params) if params else EMPTY_PARAMS, value))
-    return Graph(tuple(nodes[position] for position in inputs),
-                 tuple(nodes[position] for position in outputs), tuple(nodes),
-                 in_tree=in_tree, out_tree=out_tree, name=name)
+        nodes.append(
+            Node(
+                primitive,
+                parents,
+                argnums,
+                tuple(args),
+                Params(params) if params else EMPTY_PARAMS,
+                value,
+            )
+        )
+    return Graph(
+        tuple(nodes[position] for position in inputs),
+        tuple(nodes[position] for position in outputs),
+        tuple(nodes),
+        in_tree=in_tree,
+        out_tree=out_tree,
+        name=name,
+    )
 
 
 def _primitive_reference(primitive: Primitive, graph: Graph) -> tuple:
@@ -207,8 +230,9 @@ def _scan_locations() -> dict:
 def _find_by_name(primitive: Primitive) -> tuple | None:
     """Where ``primitive`` is found as ``module.<its name>.primitive`` (also through a
     module's ``__getattr__``, as ``adfun.numpy`` serves most of NumPy's namespace)."""
-    modules = sorted(name for name in list(sys.modules)
-                     if name == "adfun" or name.startswith("adfun."))
+    modules = sorted(
+        name for name in list(sys.modules) if name == "adfun" or name.startswith("adfun.")
+    )
     for module_name in modules:
         found = _attribute(sys.modules.get(module_name), primitive.name)
         if getattr(found, "primitive", None) is primitive:

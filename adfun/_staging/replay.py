@@ -23,8 +23,7 @@ from adfun._engine.trace import Tracer, bind_unary, call_primitive
 class _Program:
     """The compiled form of a graph (internal, built once per graph)."""
 
-    __slots__ = ("size", "input_slots", "steps", "output_slots", "traced_constants",
-                 "expected")
+    __slots__ = ("size", "input_slots", "steps", "output_slots", "traced_constants", "expected")
 
     def __init__(self, graph: Any) -> None:
         index = {id(node): position for position, node in enumerate(graph.nodes)}
@@ -40,20 +39,16 @@ class _Program:
                     f"of the graph's inputs, so the graph cannot be evaluated"
                 )
             links = tuple(
-                (argnum, index[id(parent)])
-                for parent, argnum in zip(node.parents, node.argnums)
+                (argnum, index[id(parent)]) for parent, argnum in zip(node.parents, node.argnums)
             )
-            traced_constants = traced_constants or any(
-                type(arg) is Tracer for arg in node.args
-            )
+            traced_constants = traced_constants or any(type(arg) is Tracer for arg in node.args)
             steps.append((node.primitive, node.args, links, node.params, position))
         self.size = len(graph.nodes)
         self.input_slots = tuple(index[id(node)] for node in graph.inputs)
         self.steps = tuple(steps)
         self.output_slots = tuple(index[id(node)] for node in graph.outputs)
         self.traced_constants = traced_constants
-        self.expected = tuple((tuple(node.shape), np.dtype(node.dtype))
-                              for node in graph.inputs)
+        self.expected = tuple((tuple(node.shape), np.dtype(node.dtype)) for node in graph.inputs)
 
 
 def program(graph: Any) -> _Program:
@@ -160,8 +155,15 @@ def _structure_error(graph: Any, args: tuple, in_tree: Any) -> None:
     )
 
 
-def _leaf_error(graph: Any, number: int, leaf: Any, shape: tuple, dtype: Any,
-                expected_shape: tuple, expected_dtype: Any) -> None:
+def _leaf_error(
+    graph: Any,
+    number: int,
+    leaf: Any,
+    shape: tuple,
+    dtype: Any,
+    expected_shape: tuple,
+    expected_dtype: Any,
+) -> None:
     where = f"leaf {number}"
     if graph.in_tree is not None and graph.in_tree.kind == "tuple":
         paths = []

@@ -203,8 +203,9 @@ def simplify(graph: Graph) -> Graph:
                 seen[key] = new
         replacement[id(node)] = new
     outputs = [replacement[id(node)] for node in graph.outputs]
-    return Graph.build(graph.inputs, outputs, in_tree=graph.in_tree, out_tree=graph.out_tree,
-                       name=graph.name)
+    return Graph.build(
+        graph.inputs, outputs, in_tree=graph.in_tree, out_tree=graph.out_tree, name=graph.name
+    )
 
 
 def _rebuild(node: Node, replacement: dict) -> Node:
@@ -216,8 +217,7 @@ def _rebuild(node: Node, replacement: dict) -> Node:
     if True not in folded:
         if parents == node.parents:  # Node equality is identity
             return node
-        return Node(node.primitive, parents, node.argnums, node.args, node.params,
-                    node.value)
+        return Node(node.primitive, parents, node.argnums, node.args, node.params, node.value)
     if all(folded):
         return constant_node(node.value)
     args = list(node.args)
@@ -228,8 +228,14 @@ def _rebuild(node: Node, replacement: dict) -> Node:
         else:
             kept_parents.append(parent)
             kept_argnums.append(argnum)
-    return Node(node.primitive, tuple(kept_parents), tuple(kept_argnums), tuple(args),
-                node.params, node.value)
+    return Node(
+        node.primitive,
+        tuple(kept_parents),
+        tuple(kept_argnums),
+        tuple(args),
+        node.params,
+        node.value,
+    )
 
 
 def _key(node: Node) -> Any:

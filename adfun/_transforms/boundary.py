@@ -110,15 +110,15 @@ def check_differentiable(transform: str, where: str, leaf: Any) -> Any:
 def is_index_array(leaf: Any) -> bool:
     """An integer or boolean NumPy array or scalar: an input of a staged graph (recomputed
     at replay), though it cannot be differentiated."""
-    return isinstance(leaf, (np.ndarray, np.integer, np.bool_)) and np.dtype(
-        leaf.dtype).kind in "iub"
+    return (
+        isinstance(leaf, (np.ndarray, np.integer, np.bool_)) and np.dtype(leaf.dtype).kind in "iub"
+    )
 
 
 class Traced:
     """The result of running a function with some arguments replaced by graph inputs."""
 
-    __slots__ = ("trace", "inputs", "in_leaves", "in_trees", "out", "out_leaves", "out_tree",
-                 "aux")
+    __slots__ = ("trace", "inputs", "in_leaves", "in_trees", "out", "out_leaves", "out_tree", "aux")
 
 
 def trace_call(
@@ -145,7 +145,8 @@ def trace_call(
             leaves, tree = tree_flatten(args[position])
             paths = leaf_paths(tree, f"argument {position}")
             checked = [
-                leaf if staging and is_index_array(leaf)
+                leaf
+                if staging and is_index_array(leaf)
                 else check_differentiable(transform, path, leaf)
                 for path, leaf in zip(paths, leaves)
             ]
@@ -180,8 +181,8 @@ def strip_trace(trace: Trace, tree: Any) -> Any:
     """Remove this trace's layer from every leaf of ``tree``."""
     leaves, treedef = tree_flatten(tree)
     return tree_unflatten(
-        treedef, [leaf.value if type(leaf) is Tracer and leaf.trace is trace else leaf
-                  for leaf in leaves]
+        treedef,
+        [leaf.value if type(leaf) is Tracer and leaf.trace is trace else leaf for leaf in leaves],
     )
 
 
@@ -356,8 +357,7 @@ def push_tangents(traced: Traced, tangents: dict, order: Any = None) -> list:
     out_tangents = []
     for node, leaf in zip(out_nodes, traced.out_leaves):
         tangent = tangent_map.get(node) if node is not None else None
-        out_tangents.append(finish(None, leaf) if tangent is None else
-                            match_dtype(tangent, leaf))
+        out_tangents.append(finish(None, leaf) if tangent is None else match_dtype(tangent, leaf))
     return out_tangents
 
 

@@ -141,8 +141,9 @@ def _bind(flat_args: tuple, params: Params, lowest: int) -> tuple:
             argnums.append(position)
             values.append(arg.value)
         else:
-            values.append(frozen(arg, top.copies) if top.freezes and type(arg) is not Tracer
-                          else arg)
+            values.append(
+                frozen(arg, top.copies) if top.freezes and type(arg) is not Tracer else arg
+            )
     values = tuple(values)
     ans, out_tree, layout = _bind(values, params, lowest)
     node = Node(CHECKPOINT, tuple(parents), tuple(argnums), values, params, ans)
@@ -203,7 +204,8 @@ def _retrace(argnums: tuple, flat_args: tuple, fun: Callable, in_tree: Any) -> t
     Returns the trace and the positions (into ``argnums``) that were traced.
     """
     slots = [
-        index for index, position in enumerate(argnums)
+        index
+        for index, position in enumerate(argnums)
         if np.result_type(full_value(flat_args[position])).kind == "f"
     ]
 
@@ -229,11 +231,13 @@ def _check_recomputed(fun: Callable, traced: Any, ans: Any) -> None:
     recomputed = np.asarray(full_value(traced.out_leaves[0]))
     recorded = np.asarray(full_value(ans))
     nan_aware = recorded.dtype.kind in "fc" and recomputed.dtype.kind in "fc"
-    if recomputed.shape == recorded.shape and np.array_equal(recomputed, recorded,
-                                                             equal_nan=nan_aware):
+    if recomputed.shape == recorded.shape and np.array_equal(
+        recomputed, recorded, equal_nan=nan_aware
+    ):
         return
     raise RuntimeError(
-        f"checkpoint({function_name(fun)}): recomputing {function_name(fun)} for its derivative gave a "
+        f"checkpoint({function_name(fun)}): recomputing {function_name(fun)} for its "
+        f"derivative gave a "
         f"different value than the checkpointed call did, so the derivative would belong "
         f"to another function. A checkpointed function is run again in the backward pass "
         f"and must be pure: it probably reads an array (from its closure or a global) that "
@@ -242,13 +246,15 @@ def _check_recomputed(fun: Callable, traced: Any, ans: Any) -> None:
     )
 
 
-def _vjp_rule(argnums: tuple, g: Any, ans: Any, *flat_args: Any, fun: Callable,
-              in_tree: Any) -> list:
+def _vjp_rule(
+    argnums: tuple, g: Any, ans: Any, *flat_args: Any, fun: Callable, in_tree: Any
+) -> list:
     traced, slots = _retrace(argnums, flat_args, fun, in_tree)
     _check_recomputed(fun, traced, ans)
     node = own_node(traced.trace, traced.out_leaves[0])
-    cotangents = backward([(node, g)] if node is not None else [], traced.inputs,
-                          traced.trace.nodes)
+    cotangents = backward(
+        [(node, g)] if node is not None else [], traced.inputs, traced.trace.nodes
+    )
     contributions: list = [None] * len(argnums)
     for index, cotangent in zip(slots, cotangents):
         if cotangent is not None:
@@ -256,8 +262,9 @@ def _vjp_rule(argnums: tuple, g: Any, ans: Any, *flat_args: Any, fun: Callable,
     return contributions
 
 
-def _jvp_rule(argnums: tuple, tangents: list, ans: Any, *flat_args: Any, fun: Callable,
-              in_tree: Any) -> Any:
+def _jvp_rule(
+    argnums: tuple, tangents: list, ans: Any, *flat_args: Any, fun: Callable, in_tree: Any
+) -> Any:
     traced, slots = _retrace(argnums, flat_args, fun, in_tree)
     _check_recomputed(fun, traced, ans)
     seeds = {

@@ -89,8 +89,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     # The graph outlives this call: a kept trace gives its nodes private copies of the
     # primals and of every array constant, and the caller gets copies of the values the
     # nodes hold, so that no in-place change before vjp_fn runs can alter its result.
-    traced = trace_call("vjp", fun, primals, tuple(range(len(primals))), has_aux,
-                         kept=True)
+    traced = trace_call("vjp", fun, primals, tuple(range(len(primals))), has_aux, kept=True)
     out = release(traced.trace, traced.out)
     out_tree = traced.out_tree
     out_nodes = [own_node(traced.trace, leaf) for leaf in traced.out_leaves]
@@ -104,8 +103,9 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
                 f"{function_name(fun)}, {out_tree}, but it has structure {tree}"
             )
         seeds = []
-        for path, node, value, ct in zip(leaf_paths(tree, "cotangent"), out_nodes, out_values,
-                                          leaves):
+        for path, node, value, ct in zip(
+            leaf_paths(tree, "cotangent"), out_nodes, out_values, leaves
+        ):
             ct = check_cotangent(path, ct, value)
             if node is not None:
                 seeds.append((node, ct))
@@ -240,7 +240,8 @@ def elementwise_grad(fun: Callable, argnums: Any = 0) -> Callable:
         traced = trace_call("elementwise_grad", fun, args, positions, False, kwargs)
         if traced.out_tree.kind != "leaf":
             raise TypeError(
-                f"elementwise_grad: {function_name(fun)} must return a single array, but it returned "
+                f"elementwise_grad: {function_name(fun)} must return a single array, but it "
+                f"returned "
                 f"a {traced.out_tree.kind}"
             )
         out = traced.out_leaves[0]
@@ -368,14 +369,18 @@ def trace(fun: Callable) -> Callable:
 
     @functools.wraps(fun)
     def trace_fun(*args: Any) -> Graph:
-        traced = trace_call("trace", fun, args, tuple(range(len(args))), False,
-                             staging=True)
+        traced = trace_call("trace", fun, args, tuple(range(len(args))), False, staging=True)
         outputs = []
         for leaf in traced.out_leaves:
             node = own_node(traced.trace, leaf)
             outputs.append(node if node is not None else constant_node(leaf))
         in_tree = tree_flatten(tuple(args))[1]
-        return Graph.build(traced.inputs, outputs, in_tree=in_tree, out_tree=traced.out_tree,
-                           name=function_name(fun))
+        return Graph.build(
+            traced.inputs,
+            outputs,
+            in_tree=in_tree,
+            out_tree=traced.out_tree,
+            name=function_name(fun),
+        )
 
     return trace_fun

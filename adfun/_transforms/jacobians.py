@@ -76,8 +76,10 @@ def _assemble(rows: list, lead_shape: tuple, tail_shape: tuple, template: Any) -
     if any(type(row) is Tracer for row in rows):
         stacked = OPERATIONS["stack"](rows)
         return OPERATIONS["reshape"](stacked, lead_shape + tail_shape)
-    result = np.stack([np.asarray(row) for row in rows]) if rows else np.zeros(
-        (0,) + tail_shape, np.result_type(full_value(template))
+    result = (
+        np.stack([np.asarray(row) for row in rows])
+        if rows
+        else np.zeros((0,) + tail_shape, np.result_type(full_value(template)))
     )
     return result.reshape(lead_shape + tail_shape)
 
@@ -144,8 +146,9 @@ def _jacrev(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Calla
             value = full_value(leaf)
             rows: list[list] = [[] for _ in in_values]
             for seed in _one_hots(value):
-                cotangents = backward([(node, seed)] if node is not None else [],
-                                      traced.inputs, traced.trace.nodes)
+                cotangents = backward(
+                    [(node, seed)] if node is not None else [], traced.inputs, traced.trace.nodes
+                )
                 for row, cotangent, primal in zip(rows, cotangents, in_values):
                     row.append(finish(cotangent, primal))
             blocks = [
@@ -319,10 +322,14 @@ def hvp(fun: Callable) -> Callable:
                 f"hvp: v has structure {v_tree}, but x has structure {x_tree}; v must have "
                 f"exactly x's structure"
             )
-        primals = [check_differentiable("hvp", path, leaf)
-                   for path, leaf in zip(leaf_paths(x_tree, "argument 0"), x_leaves)]
-        tangents = [check_tangent("hvp", path, leaf, primal)
-                    for path, primal, leaf in zip(leaf_paths(x_tree, "v"), primals, v_leaves)]
+        primals = [
+            check_differentiable("hvp", path, leaf)
+            for path, leaf in zip(leaf_paths(x_tree, "argument 0"), x_leaves)
+        ]
+        tangents = [
+            check_tangent("hvp", path, leaf, primal)
+            for path, primal, leaf in zip(leaf_paths(x_tree, "v"), primals, v_leaves)
+        ]
         last_steps: list = []  # the skipped steps, found while the gradient is traced
         moving: list = []  # per leaf of x: whether the rest of its gradient depends on x
 
@@ -337,10 +344,16 @@ def hvp(fun: Callable) -> Callable:
         traced = trace_call("hvp", gradient, (x,), (0,), False)
         # Only the nodes the gradient needs: not those of fun's value, whose tangent
         # (the directional derivative of fun) hvp does not return.
-        needed = toposort([leaf.node for leaf in traced.out_leaves
-                           if type(leaf) is Tracer and leaf.trace is traced.trace])
+        needed = toposort(
+            [
+                leaf.node
+                for leaf in traced.out_leaves
+                if type(leaf) is Tracer and leaf.trace is traced.trace
+            ]
+        )
         partial, carried = tree_unflatten(
-            traced.out_tree, push_tangents(traced, dict(zip(traced.inputs, tangents)), needed))
+            traced.out_tree, push_tangents(traced, dict(zip(traced.inputs, tangents)), needed)
+        )
         if not last_steps:
             return partial
         leaves, tree = tree_flatten(partial)
@@ -351,8 +364,9 @@ def hvp(fun: Callable) -> Callable:
             contribution = rule(carried[g_index], ans, *args, **params)
             if contribution is not None:
                 previous = totals.get(index)
-                totals[index] = (contribution if previous is None
-                                 else OPERATIONS["add"](previous, contribution))
+                totals[index] = (
+                    contribution if previous is None else OPERATIONS["add"](previous, contribution)
+                )
         for index, total in totals.items():
             total = finish(total, primals[index])
             # Where nothing else of the gradient moves with x, its tangent is zeros.
@@ -406,8 +420,9 @@ def _gradient_but_last_steps(fun: Callable, x: Any) -> tuple:
         ans = _strip_layer(node.value, outer)
         args = tuple(_strip_layer(arg, outer) for arg in node.args)
         for parent, argnum in zip(node.parents, node.argnums):
-            steps.append((position[id(parent)], node.primitive.vjps[argnum], g_index, ans,
-                          args, node.params))
+            steps.append(
+                (position[id(parent)], node.primitive.vjps[argnum], g_index, ans, args, node.params)
+            )
     return partial, carried, steps, depends
 
 
@@ -444,4 +459,3 @@ def _last_linear_steps(traced: Traced, outer: Any) -> list:
 def _strip_layer(value: Any, trace: Any) -> Any:
     """``value`` without ``trace``'s layer of tracing (outer layers are kept)."""
     return value.value if type(value) is Tracer and value.trace is trace else value
-

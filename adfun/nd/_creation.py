@@ -138,8 +138,15 @@ def full(shape: Any, val: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any
     return _new(np.full(_shape("full", shape), val, _dtype(dtype)))
 
 
-def arange(start: Any, stop: Any = None, step: Any = 1.0, repeat: int = 1,
-           infer_range: Any = None, ctx: Any = None, dtype: Any = None) -> NDArray:
+def arange(
+    start: Any,
+    stop: Any = None,
+    step: Any = 1.0,
+    repeat: int = 1,
+    infer_range: Any = None,
+    ctx: Any = None,
+    dtype: Any = None,
+) -> NDArray:
     """Evenly spaced values in ``[start, stop)``, each repeated ``repeat`` times.
 
     Examples
@@ -189,14 +196,18 @@ def _plain(function: str, data: Any) -> np.ndarray:
 
 def _number(function: str, name: str, value: Any) -> float:
     if isinstance(value, NDArray) or not isinstance(value, (int, float, np.number)):
-        raise TypeError(
-            f"adfun.nd.{function}: {name} must be a number, got {type(value).__name__}"
-        )
+        raise TypeError(f"adfun.nd.{function}: {name} must be a number, got {type(value).__name__}")
     return float(value)
 
 
-def random_normal(loc: float = 0.0, scale: float = 1.0, shape: Any = (1,), ctx: Any = None,
-                  dtype: Any = None, **kwargs: Any) -> NDArray:
+def random_normal(
+    loc: float = 0.0,
+    scale: float = 1.0,
+    shape: Any = (1,),
+    ctx: Any = None,
+    dtype: Any = None,
+    **kwargs: Any,
+) -> NDArray:
     """Samples of the normal distribution ``N(loc, scale**2)``, drawn with
     :func:`adfun.random.seed`'s generator.
 
@@ -213,8 +224,14 @@ def random_normal(loc: float = 0.0, scale: float = 1.0, shape: Any = (1,), ctx: 
     return _new(values.astype(_dtype(dtype)))
 
 
-def random_uniform(low: float = 0.0, high: float = 1.0, shape: Any = (1,), ctx: Any = None,
-                   dtype: Any = None, **kwargs: Any) -> NDArray:
+def random_uniform(
+    low: float = 0.0,
+    high: float = 1.0,
+    shape: Any = (1,),
+    ctx: Any = None,
+    dtype: Any = None,
+    **kwargs: Any,
+) -> NDArray:
     """Samples of the uniform distribution on ``[low, high)``, drawn with
     :func:`adfun.random.seed`'s generator.
 

@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
+from adfun._engine.records import EMPTY_PARAMS
+from adfun._engine.trace import Tracer, bind_binary
 from adfun._imperative.backward import head_seeds, ones, run_backward
 from adfun._imperative.context import Context, check_context, cpu
 from adfun._imperative.recording import GradSlot, check_grad_req, new_variable, recording
-from adfun._engine.records import EMPTY_PARAMS
-from adfun._engine.trace import Tracer, bind_binary
-
 
 #: The functions of ``adfun.nd`` that NDArray's methods (``x.sum()``, ``x.T``, ...)
 #: delegate to, by name; ``adfun/nd/_ops.py``, which builds on this module, fills it
@@ -164,8 +163,16 @@ def _binary(fun: Any, name: str, direct: bool = False) -> tuple:
     return forward, reflected, inplace
 
 
-_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//",
-            "mod": "%", "pow": "**", "matmul": "@"}
+_SYMBOLS = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "truediv": "/",
+    "floordiv": "//",
+    "mod": "%",
+    "pow": "**",
+    "matmul": "@",
+}
 
 
 def _is_operand(other: Any) -> bool:
@@ -407,8 +414,9 @@ class NDArray:
         self._tracer = tracer
         return tracer
 
-    def backward(self, out_grad: Any = None, retain_graph: bool = False,
-                 train_mode: bool = True) -> None:
+    def backward(
+        self, out_grad: Any = None, retain_graph: bool = False, train_mode: bool = True
+    ) -> None:
         """Compute the gradients of this array with respect to the variables it depends on.
 
         Parameters
@@ -424,8 +432,9 @@ class NDArray:
         if out_grad is None and tracer is not None:  # head_seeds' one-head fast path
             seeds = [(tracer.node, ones(self._value))]
         else:
-            seeds = head_seeds("backward", [self], None if out_grad is None else [out_grad],
-                               False, NDArray)
+            seeds = head_seeds(
+                "backward", [self], None if out_grad is None else [out_grad], False, NDArray
+            )
         run_backward(seeds, retain_graph, train_mode)
 
     # --- in-place changes -------------------------------------------------------------
@@ -616,4 +625,3 @@ class NDArray:
     def ones_like(self) -> NDArray:
         """Ones of this array's shape and dtype."""
         return _new(np.ones_like(self._value))
-

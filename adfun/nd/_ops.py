@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
-from adfun._imperative.recording import training
 from adfun._engine.trace import full_value
+from adfun._imperative.recording import training
 from adfun.nd._ndarray import OPS, NDArray, _at_least_1d, apply, apply_many, value_of
 from adfun.random import generator
 
@@ -124,11 +124,14 @@ def _axes(function: str, axis: Any, ndim: int, exclude: bool) -> tuple | None:
     axes = []
     for item in items:
         if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
-            raise TypeError(f"adfun.nd.{function}: axis must be an int or a tuple of ints, "
-                            f"got {axis!r}")
+            raise TypeError(
+                f"adfun.nd.{function}: axis must be an int or a tuple of ints, got {axis!r}"
+            )
         if not -ndim <= item < ndim:
-            raise ValueError(f"adfun.nd.{function}: axis {item} is out of range for an array "
-                             f"with {ndim} dimension(s)")
+            raise ValueError(
+                f"adfun.nd.{function}: axis {item} is out of range for an array "
+                f"with {ndim} dimension(s)"
+            )
         axes.append(int(item) % ndim)
     if exclude:
         return tuple(index for index in range(ndim) if index not in axes)
@@ -136,8 +139,9 @@ def _axes(function: str, axis: Any, ndim: int, exclude: bool) -> tuple | None:
 
 
 def _reduction(name: str, fun: Any, meaning: str) -> Any:
-    def op(data: NDArray, axis: Any = None, keepdims: bool = False,
-           exclude: bool = False) -> NDArray:
+    def op(
+        data: NDArray, axis: Any = None, keepdims: bool = False, exclude: bool = False
+    ) -> NDArray:
         axes = _axes(name, axis, data.ndim, exclude)
         return apply(lambda value: _at_least_1d(fun(value, axes, keepdims)), data)
 
@@ -190,13 +194,15 @@ def _prod(value: Any, axes: Any, keepdims: bool) -> Any:
     while count > 1:
         half = count // 2
         paired = value[..., :half] * value[..., half : 2 * half]
-        value = paired if count % 2 == 0 else anp.concatenate(
-            [paired, value[..., 2 * half :]], axis=-1)
+        value = (
+            paired if count % 2 == 0 else anp.concatenate([paired, value[..., 2 * half :]], axis=-1)
+        )
         count = half + count % 2
     value = anp.reshape(value, kept_sides)
     if keepdims:
-        value = anp.reshape(value, tuple(1 if index in reduced else side
-                                         for index, side in enumerate(shape)))
+        value = anp.reshape(
+            value, tuple(1 if index in reduced else side for index, side in enumerate(shape))
+        )
     return value
 
 
@@ -207,8 +213,12 @@ min = _reduction("min", _min, "minimum (ties split the gradient evenly)")  # noq
 prod = _reduction("prod", _prod, "product")
 
 
-def norm(data: NDArray, ord: int = 2, axis: Any = None,  # noqa: A002 - MXNet's name
-         keepdims: bool = False) -> NDArray:
+def norm(
+    data: NDArray,
+    ord: int = 2,
+    axis: Any = None,  # noqa: A002 - MXNet's name
+    keepdims: bool = False,
+) -> NDArray:
     """The L2 (``ord=2``) or L1 (``ord=1``) norm over ``axis`` (all elements by default).
 
     The gradient of the L2 norm at the zero vector is 0 (a subgradient), not NaN.
@@ -315,8 +325,9 @@ argmax = _arg_extremum("argmax", np.argmax)
 argmin = _arg_extremum("argmin", np.argmin)
 
 
-def pick(data: NDArray, index: Any, axis: int = -1, keepdims: bool = False,
-         mode: str = "clip") -> NDArray:
+def pick(
+    data: NDArray, index: Any, axis: int = -1, keepdims: bool = False, mode: str = "clip"
+) -> NDArray:
     """The elements of ``data`` at positions ``index`` along ``axis``.
 
     ``index`` has the shape of ``data`` without ``axis``; the gradient flows to the picked
@@ -346,7 +357,7 @@ def pick(data: NDArray, index: Any, axis: int = -1, keepdims: bool = False,
     shape = data.shape
     axis = _axes("pick", axis, len(shape), False)[0]
     positions = np.asarray(value_of(index)).astype(np.int64)
-    expected = shape[:axis] + shape[axis + 1:]
+    expected = shape[:axis] + shape[axis + 1 :]
     if positions.shape != expected:
         raise ValueError(
             f"adfun.nd.pick: index has shape {positions.shape}, but data of shape {shape} "
@@ -364,8 +375,9 @@ def pick(data: NDArray, index: Any, axis: int = -1, keepdims: bool = False,
     return apply(fun, data)
 
 
-def one_hot(indices: Any, depth: int, on_value: float = 1.0, off_value: float = 0.0,
-            dtype: Any = None) -> NDArray:
+def one_hot(
+    indices: Any, depth: int, on_value: float = 1.0, off_value: float = 0.0, dtype: Any = None
+) -> NDArray:
     """One-hot encoding: a new last axis of size ``depth`` (a constant array).
 
     Examples
@@ -420,8 +432,7 @@ def dot(lhs: Any, rhs: Any, transpose_a: bool = False, transpose_b: bool = False
     return apply(fun, lhs, rhs)
 
 
-def batch_dot(lhs: Any, rhs: Any, transpose_a: bool = False,
-              transpose_b: bool = False) -> NDArray:
+def batch_dot(lhs: Any, rhs: Any, transpose_a: bool = False, transpose_b: bool = False) -> NDArray:
     """Matrix products of matching batches: ``(B, M, K) x (B, K, N) -> (B, M, N)``.
 
     Examples
@@ -593,8 +604,13 @@ def stack(*data: NDArray, axis: int = 0, num_args: Any = None) -> NDArray:
 # --- dropout -----------------------------------------------------------------------------
 
 
-def Dropout(data: NDArray, p: float = 0.5, mode: str = "training",  # noqa: N802 - MXNet
-            axes: Any = (), **kwargs: Any) -> NDArray:
+def Dropout(
+    data: NDArray,
+    p: float = 0.5,
+    mode: str = "training",  # noqa: N802 - MXNet
+    axes: Any = (),
+    **kwargs: Any,
+) -> NDArray:
     """Zero each element with probability ``p`` and scale the others by ``1 / (1 - p)``.
 
     Active only in training mode (inside ``autograd.record()`` or ``autograd.train_mode()``)

@@ -11,8 +11,14 @@ from adfun.nd._creation import random_normal, random_uniform
 from adfun.nd._ndarray import NDArray
 
 
-def normal(loc: float = 0.0, scale: float = 1.0, shape: Any = (1,), dtype: Any = None,
-           ctx: Any = None, **kwargs: Any) -> NDArray:
+def normal(
+    loc: float = 0.0,
+    scale: float = 1.0,
+    shape: Any = (1,),
+    dtype: Any = None,
+    ctx: Any = None,
+    **kwargs: Any,
+) -> NDArray:
     """Samples of ``N(loc, scale**2)`` (float32 by default); see :func:`adfun.nd.random_normal`.
 
     Examples
@@ -24,8 +30,14 @@ def normal(loc: float = 0.0, scale: float = 1.0, shape: Any = (1,), dtype: Any =
     return random_normal(loc, scale, shape, ctx=ctx, dtype=dtype)
 
 
-def uniform(low: float = 0.0, high: float = 1.0, shape: Any = (1,), dtype: Any = None,
-            ctx: Any = None, **kwargs: Any) -> NDArray:
+def uniform(
+    low: float = 0.0,
+    high: float = 1.0,
+    shape: Any = (1,),
+    dtype: Any = None,
+    ctx: Any = None,
+    **kwargs: Any,
+) -> NDArray:
     """Samples of the uniform distribution on ``[low, high)``; see
     :func:`adfun.nd.random_uniform`.
 

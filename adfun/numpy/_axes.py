@@ -36,8 +36,9 @@ def normalize_axis(axis: Any, ndim: int, function: str) -> tuple | None:
     normalized = []
     for item in axes:
         if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
-            raise TypeError(f"adfun.numpy.{function}: axis must be an int or tuple of ints, "
-                            f"got {axis!r}")
+            raise TypeError(
+                f"adfun.numpy.{function}: axis must be an int or tuple of ints, got {axis!r}"
+            )
         if not -ndim <= item < max(ndim, 1) or (ndim == 0 and item not in (0, -1)):
             raise np.exceptions.AxisError(
                 f"adfun.numpy.{function}: axis {item} is out of bounds for an array of "

@@ -55,8 +55,13 @@ def _reshape_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), {"shape": (-1,) if draw(st.booleans()) else (x.size, 1)}
 
 
-_RESHAPE = primitive("reshape", _reshape_impl, (_reshape_vjp,), (_reshape_jvp,),
-                     domain=Domain(examples=_reshape_examples))
+_RESHAPE = primitive(
+    "reshape",
+    _reshape_impl,
+    (_reshape_vjp,),
+    (_reshape_jvp,),
+    domain=Domain(examples=_reshape_examples),
+)
 
 
 @export(np.reshape, primitive=_RESHAPE, signature="reshape(a, shape)")
@@ -99,12 +104,16 @@ def _broadcast_to_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), {"shape": tuple(full)}
 
 
-_BROADCAST_TO = primitive("broadcast_to", _broadcast_to_impl, (_broadcast_to_vjp,),
-                          (_broadcast_to_jvp,), domain=Domain(examples=_broadcast_to_examples))
+_BROADCAST_TO = primitive(
+    "broadcast_to",
+    _broadcast_to_impl,
+    (_broadcast_to_vjp,),
+    (_broadcast_to_jvp,),
+    domain=Domain(examples=_broadcast_to_examples),
+)
 
 
-@export(np.broadcast_to, primitive=_BROADCAST_TO,
-        signature="broadcast_to(a, shape)")
+@export(np.broadcast_to, primitive=_BROADCAST_TO, signature="broadcast_to(a, shape)")
 def broadcast_to(array: Any, shape: Any, subok: bool = False) -> Any:
     """Differentiable :func:`numpy.broadcast_to`.
 
@@ -138,8 +147,9 @@ def unbroadcast(g: Any, x: Any) -> Any:
 # --- sum, and what every reduction shares -------------------------------------------------
 
 
-def reduction_examples(draw: Any, st: Any, hnp: Any, low: float = -3.0, high: float = 3.0,
-                       distinct: bool = False) -> tuple:
+def reduction_examples(
+    draw: Any, st: Any, hnp: Any, low: float = -3.0, high: float = 3.0, distinct: bool = False
+) -> tuple:
     """A test array and ``axis``/``keepdims`` params for a reduction."""
     from adfun.numpy._examples import array, axis_params
 
@@ -155,8 +165,9 @@ def expand_reduced(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     return broadcast_to(g, shape)
 
 
-def reduce_traced(primitive: Any, numpy_fun: Any, a: Any, axis: Any, keepdims: bool,
-                  name: str) -> Any:
+def reduce_traced(
+    primitive: Any, numpy_fun: Any, a: Any, axis: Any, keepdims: bool, name: str
+) -> Any:
     """Bind a reduction ``primitive`` with normalized ``axis``/``keepdims`` params."""
     if type(a) is Tracer:
         params = Params(axis=normalize_axis(axis, ndim_of(a), name), keepdims=bool(keepdims))
@@ -186,13 +197,20 @@ def _sum_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False)
     return sum(t, axis=axis, keepdims=keepdims)
 
 
-_SUM = primitive("sum", _sum_impl, (_sum_vjp,), (_sum_jvp,),
-                 domain=Domain(examples=reduction_examples))
+_SUM = primitive(
+    "sum", _sum_impl, (_sum_vjp,), (_sum_jvp,), domain=Domain(examples=reduction_examples)
+)
 
 
 @export(np.sum, primitive=_SUM, signature="sum(a, axis=None, keepdims=False)")
-def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,  # noqa: A001
-        keepdims: bool = False, **kwargs: Any) -> Any:
+def sum(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,  # noqa: A001
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
     """Differentiable :func:`numpy.sum`.
 
     Derivative: the cotangent is broadcast back over the summed axes.

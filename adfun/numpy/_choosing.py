@@ -31,11 +31,14 @@ def _read_condition(condition: Any, function: str) -> Any:
     leaves: list = []
     take_out(condition, leaves)
     for leaf in leaves:
-        read_value(leaf, f"adfun.numpy.{function}",
-                   "The length of its result is the number of true entries of the traced "
-                   "condition, and a staged program's shapes are fixed. Keep the shape with "
-                   "adfun.numpy.where(condition, a, 0) (and sum or count with the "
-                   f"condition), or call {function} outside the staged function.")
+        read_value(
+            leaf,
+            f"adfun.numpy.{function}",
+            "The length of its result is the number of true entries of the traced "
+            "condition, and a staged program's shapes are fixed. Keep the shape with "
+            "adfun.numpy.where(condition, a, 0) (and sum or count with the "
+            f"condition), or call {function} outside the staged function.",
+        )
     return concrete(condition)
 
 
@@ -66,16 +69,19 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
     if not any_traced(list(condlist) + list(choicelist) + [default]):
         return np.select(condlist, choicelist, default)
     if len(condlist) != len(choicelist):
-        raise ValueError("adfun.numpy.select: list of cases must be same length as list of "
-                         "conditions")
+        raise ValueError(
+            "adfun.numpy.select: list of cases must be same length as list of conditions"
+        )
     result = default
     for condition, choice in reversed(list(zip(condlist, choicelist))):
         if _dtype(condition) != np.bool_:
-            raise TypeError("adfun.numpy.select: invalid entry in condlist: should be boolean "
-                            "ndarray")
+            raise TypeError(
+                "adfun.numpy.select: invalid entry in condlist: should be boolean ndarray"
+            )
         result = where(condition, choice, result)
-    shape = np.broadcast_shapes(*(shape_of(item) for item in list(condlist) + list(choicelist)
-                                  + [default]))
+    shape = np.broadcast_shapes(
+        *(shape_of(item) for item in list(condlist) + list(choicelist) + [default])
+    )
     return broadcast_to(result, shape) if shape_of(result) != shape else result
 
 
@@ -108,18 +114,19 @@ def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
     A traced ``a`` (indices computed from traced values) is recorded: the checked indices
     are a node, and each choice is taken by a ``where`` node.
     """
-    if type(a) is not Tracer and type(choices) is not Tracer and not any_traced(
-            list(choices)):
+    if type(a) is not Tracer and type(choices) is not Tracer and not any_traced(list(choices)):
         return np.choose(a, choices, out=out, mode=mode)
     if out is not None:
         raise TypeError("adfun.numpy.choose: out= is not supported on traced values")
     if mode not in ("raise", "wrap", "clip"):
-        raise ValueError(f"adfun.numpy.choose: mode must be 'raise', 'wrap' or 'clip', got "
-                         f"{mode!r}")
+        raise ValueError(
+            f"adfun.numpy.choose: mode must be 'raise', 'wrap' or 'clip', got {mode!r}"
+        )
     count = len(choices)
     index = _choose_index(a, count, mode)
-    shape = np.broadcast_shapes(shape_of(a), *(shape_of(choices[position])
-                                               for position in range(count)))
+    shape = np.broadcast_shapes(
+        shape_of(a), *(shape_of(choices[position]) for position in range(count))
+    )
     result = broadcast_to(choices[count - 1], shape)
     first = count - 2 if count > 1 and type(index) is not Tracer else count - 1
     # With traced indices the last choice is also taken by a ``where``: the checked
@@ -182,15 +189,17 @@ def extract(condition: Any, arr: Any) -> Any:
 def _nan_to_num_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     (x,) = _arrays(draw, st, hnp, 1)
     mask = draw(hnp.arrays(np.int8, x.shape, elements=st.sampled_from([0, 0, 0, 1, 2, 3])))
-    x = np.where(mask == 1, np.nan, np.where(mask == 2, np.inf, np.where(mask == 3, -np.inf,
-                                                                          x)))
-    return (x,), {"nan": draw(st.sampled_from([0.0, 1.5])),
-                  "posinf": draw(st.sampled_from([None, 9.0]))}
+    x = np.where(mask == 1, np.nan, np.where(mask == 2, np.inf, np.where(mask == 3, -np.inf, x)))
+    return (x,), {
+        "nan": draw(st.sampled_from([0.0, 1.5])),
+        "posinf": draw(st.sampled_from([None, 9.0])),
+    }
 
 
 @export(np.nan_to_num, domain=Domain(examples=_nan_to_num_examples))
-def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
-               neginf: Any = None) -> Any:
+def nan_to_num(
+    x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None, neginf: Any = None
+) -> Any:
     """Differentiable :func:`numpy.nan_to_num`.
 
     Derivative: 1 on finite entries of ``x`` and 0 on replaced ones; the fill values
@@ -240,8 +249,9 @@ def _interp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 @export(np.interp, domain=Domain(examples=_interp_examples))
-def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
-           period: Any = None) -> Any:
+def interp(
+    x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period: Any = None
+) -> Any:
     """Differentiable :func:`numpy.interp` in ``x``, ``xp`` and ``fp`` (real values).
 
     Derivative: the slope of the segment containing ``x`` (the right-hand segment at a
@@ -257,15 +267,13 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
     if not any_traced((x, xp, fp, left, right)):
         return np.interp(x, xp, fp, left=left, right=right, period=period)
     if period is not None:
-        raise NotImplementedError("adfun.numpy.interp: period= is not supported on traced "
-                                  "values")
+        raise NotImplementedError("adfun.numpy.interp: period= is not supported on traced values")
     xp, fp, x = (_as_float64(value) for value in (xp, fp, x))
     if len(shape_of(xp)) != 1 or len(shape_of(fp)) != 1:
         raise ValueError("adfun.numpy.interp: xp and fp must be 1-D sequences")
     count = shape_of(xp)[0]
     if count == 0 or shape_of(fp)[0] != count:
-        raise ValueError("adfun.numpy.interp: fp and xp are not of the same length (or are "
-                         "empty)")
+        raise ValueError("adfun.numpy.interp: fp and xp are not of the same length (or are empty)")
     left = fp[0] if left is None else left
     right = fp[count - 1] if right is None else right
     if count == 1:  # NumPy: fp[0] unless x < xp[0] or x > xp[0] (a NaN x gives fp[0])
@@ -281,8 +289,9 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
     backward = slope * (x - x1) + y1
     # At a knot x == x0, ``forward`` is y0 exactly unless it is NaN (then NumPy gives y0):
     # the derivative there is the right-hand segment's slope.
-    fallback = where(logical_or(equal(x, x0), logical_and(isnan(backward), equal(y0, y1))),
-                     y0, backward)
+    fallback = where(
+        logical_or(equal(x, x0), logical_and(isnan(backward), equal(y0, y1))), y0, backward
+    )
     inside = where(isnan(forward), fallback, forward)
     inside = where(equal(found, count - 1), fp[count - 1], inside)
     result = where(equal(found, -1), left, where(equal(found, count), right, inside))
@@ -366,7 +375,8 @@ def _bincount_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     count = draw(st.integers(1, 6))
     x = np.asarray(draw(st.lists(st.integers(0, 4), min_size=count, max_size=count)))
     return (x, array(draw, st, hnp, (-3.0, 3.0), shape=(count,))), {
-        "minlength": draw(st.integers(0, 7))}
+        "minlength": draw(st.integers(0, 7))
+    }
 
 
 @export(np.bincount, domain=Domain(examples=_bincount_examples))
@@ -382,18 +392,22 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     if type(x) is not Tracer and type(weights) is not Tracer:
         return np.bincount(x, weights=weights, minlength=minlength)
     if type(x) is Tracer:
-        x = read_value(x, "adfun.numpy.bincount",
-                       "The length of its result is max(x) + 1, which depends on the values "
-                       "of x, and a staged program's shapes are fixed. With a known number "
-                       "of bins n, write adfun.numpy.sum(adfun.numpy.where(x[:, None] == "
-                       "adfun.numpy.arange(n), weights[:, None], 0.0), axis=0) (counts: "
-                       "weights 1.0), or call bincount outside the staged function.")
+        x = read_value(
+            x,
+            "adfun.numpy.bincount",
+            "The length of its result is max(x) + 1, which depends on the values "
+            "of x, and a staged program's shapes are fixed. With a known number "
+            "of bins n, write adfun.numpy.sum(adfun.numpy.where(x[:, None] == "
+            "adfun.numpy.arange(n), weights[:, None], 0.0), axis=0) (counts: "
+            "weights 1.0), or call bincount outside the staged function.",
+        )
     if type(weights) is not Tracer:
         return np.bincount(x, weights=weights, minlength=minlength)
     positions = np.asarray(x)
     if positions.dtype.kind not in "iub":
-        raise TypeError(f"adfun.numpy.bincount: x must hold non-negative integers, got dtype "
-                        f"{positions.dtype}")
+        raise TypeError(
+            f"adfun.numpy.bincount: x must hold non-negative integers, got dtype {positions.dtype}"
+        )
     if positions.ndim != 1 or shape_of(weights) != positions.shape:
         raise ValueError("adfun.numpy.bincount: x must be 1-D and weights must have its shape")
     if positions.size and positions.min() < 0:

@@ -53,8 +53,9 @@ def _real_jvp(t: Any, ans: Any, z: Any) -> Any:
     return real(t)
 
 
-_REAL = primitive("real", np.real, (_real_vjp,), (_real_jvp,),
-                  domain=Domain(examples=_complex_examples))
+_REAL = primitive(
+    "real", np.real, (_real_vjp,), (_real_jvp,), domain=Domain(examples=_complex_examples)
+)
 
 
 @export(np.real, primitive=_REAL, signature="real(val)")
@@ -88,8 +89,9 @@ def _imag_jvp(t: Any, ans: Any, z: Any) -> Any:
     return imag(t)
 
 
-_IMAG = primitive("imag", np.imag, (_imag_vjp,), (_imag_jvp,),
-                  domain=Domain(examples=_complex_examples))
+_IMAG = primitive(
+    "imag", np.imag, (_imag_vjp,), (_imag_jvp,), domain=Domain(examples=_complex_examples)
+)
 
 
 @export(np.imag, primitive=_IMAG, signature="imag(val)")
@@ -118,8 +120,13 @@ def _conjugate_rule(seed: Any, ans: Any, z: Any) -> Any:
     return conjugate(seed)
 
 
-_CONJUGATE = primitive("conjugate", np.conjugate, (_conjugate_rule,), (_conjugate_rule,),
-                       domain=Domain(examples=_complex_examples))
+_CONJUGATE = primitive(
+    "conjugate",
+    np.conjugate,
+    (_conjugate_rule,),
+    (_conjugate_rule,),
+    domain=Domain(examples=_complex_examples),
+)
 
 
 @export(np.conjugate, primitive=_CONJUGATE, signature="conjugate(x)")
@@ -137,8 +144,10 @@ def conjugate(x: Any, /, **kwargs: Any) -> Any:
     if type(x) is not Tracer:
         return np.conjugate(x, **kwargs)
     if kwargs:
-        raise TypeError(f"adfun.numpy.conjugate: keyword arguments {sorted(kwargs)} are not "
-                        f"supported on traced values")
+        raise TypeError(
+            f"adfun.numpy.conjugate: keyword arguments {sorted(kwargs)} are not "
+            f"supported on traced values"
+        )
     if not is_complex(x):
         return x
     return bind_unary(_CONJUGATE, x, EMPTY_PARAMS)

@@ -111,12 +111,19 @@ def _all_finite_impl(value: Any) -> Any:
     return np.True_
 
 
-def _array_fun(object: Any, dtype: Any = None, *, copy: Any = True, order: str = "K",  # noqa: A002
-               subok: bool = False, ndmin: int = 0, like: Any = None) -> Any:
+def _array_fun(
+    object: Any,
+    dtype: Any = None,
+    *,
+    copy: Any = True,
+    order: str = "K",  # noqa: A002
+    subok: bool = False,
+    ndmin: int = 0,
+    like: Any = None,
+) -> Any:
     if not _contains_tracer(object):
         extra = {} if like is None else {"like": like}
-        return np.array(object, dtype, copy=copy, order=order, subok=subok, ndmin=ndmin,
-                        **extra)
+        return np.array(object, dtype, copy=copy, order=order, subok=subok, ndmin=ndmin, **extra)
     return _to_array("array", object, dtype, ndmin)
 
 
@@ -176,13 +183,23 @@ def _full_like_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 @export(np.full_like, domain=Domain(examples=_full_like_examples))
-def full_like(a: Any, fill_value: Any, dtype: Any = None, order: str = "K", subok: bool = True,
-              shape: Any = None, **kwargs: Any) -> Any:
+def full_like(
+    a: Any,
+    fill_value: Any,
+    dtype: Any = None,
+    order: str = "K",
+    subok: bool = True,
+    shape: Any = None,
+    **kwargs: Any,
+) -> Any:
     """:func:`numpy.full_like`; differentiable in a traced ``fill_value``, constant in ``a``."""
     if type(fill_value) is not Tracer:
         return np.full_like(full_value(a), fill_value, dtype, order, subok, shape, **kwargs)
-    target_shape = shape_of(a) if shape is None else (
-        (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape))
+    target_shape = (
+        shape_of(a)
+        if shape is None
+        else ((int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape))
+    )
     value = astype(fill_value, dtype if dtype is not None else dtype_of(a))
     return broadcast_to(value, target_shape)
 
@@ -203,8 +220,7 @@ def _linspace_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 def _linspace(start: Any, stop: Any, num: int, endpoint: bool, axis: int) -> tuple:
     if num < 0:
-        raise ValueError(f"adfun.numpy.linspace: number of samples, {num}, must be "
-                         f"non-negative")
+        raise ValueError(f"adfun.numpy.linspace: number of samples, {num}, must be non-negative")
     divisor = (num - 1) if endpoint else num
     shape = np.broadcast_shapes(shape_of(start), shape_of(stop))
     steps = np.arange(num, dtype=np.float64).reshape((-1,) + (1,) * len(shape))
@@ -218,16 +234,25 @@ def _linspace(start: Any, stop: Any, num: int, endpoint: bool, axis: int) -> tup
         step = np.nan
         result = steps * delta + start
     if endpoint and num > 1:
-        result = concatenate([result[:-1], reshape(broadcast_to(stop, shape), (1,) + shape)],
-                             axis=0)
+        result = concatenate(
+            [result[:-1], reshape(broadcast_to(stop, shape), (1,) + shape)], axis=0
+        )
     if axis != 0:
         result = moveaxis(result, 0, axis)
     return result, step
 
 
 @export(np.linspace, domain=Domain(examples=_linspace_examples))
-def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retstep: bool = False,
-             dtype: Any = None, axis: int = 0, **kwargs: Any) -> Any:
+def linspace(
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    retstep: bool = False,
+    dtype: Any = None,
+    axis: int = 0,
+    **kwargs: Any,
+) -> Any:
     """:func:`numpy.linspace`, differentiable in ``start`` and ``stop``.
 
     Examples
@@ -251,8 +276,15 @@ def _logspace_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 @export(np.logspace, domain=Domain(examples=_logspace_examples))
-def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: Any = 10.0,
-             dtype: Any = None, axis: int = 0) -> Any:
+def logspace(
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    base: Any = 10.0,
+    dtype: Any = None,
+    axis: int = 0,
+) -> Any:
     """:func:`numpy.logspace`, differentiable in ``start``, ``stop`` and ``base``."""
     if not any_traced((start, stop, base)):
         return np.logspace(start, stop, num, endpoint, base, dtype, axis)
@@ -271,13 +303,16 @@ def _geomspace_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     start = array(draw, st, hnp, (0.5, 3.0), shape=())
     stop = array(draw, st, hnp, (0.5, 3.0), shape=())
     sign = draw(st.sampled_from([1.0, -1.0]))
-    return (np.asarray(start * sign), np.asarray(stop * sign)), {"num": draw(st.integers(1, 5)),
-                                         "endpoint": draw(st.booleans())}
+    return (np.asarray(start * sign), np.asarray(stop * sign)), {
+        "num": draw(st.integers(1, 5)),
+        "endpoint": draw(st.booleans()),
+    }
 
 
 @export(np.geomspace, domain=Domain(examples=_geomspace_examples))
-def geomspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None,
-              axis: int = 0) -> Any:
+def geomspace(
+    start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None, axis: int = 0
+) -> Any:
     """:func:`numpy.geomspace` of real ends of one sign, differentiable in both ends."""
     if type(start) is not Tracer and type(stop) is not Tracer:
         return np.geomspace(start, stop, num, endpoint, dtype, axis)
@@ -303,8 +338,10 @@ def _vander_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
     x = array(draw, st, hnp, (0.2, 2.0), shape=(draw(st.integers(1, 4)),), magnitude=True)
     x[0] = 0.0 if draw(st.booleans()) else x[0]
-    return (x,), {"N": draw(st.one_of(st.none(), st.integers(0, 4))),
-                  "increasing": draw(st.booleans())}
+    return (x,), {
+        "N": draw(st.one_of(st.none(), st.integers(0, 4))),
+        "increasing": draw(st.booleans()),
+    }
 
 
 @export(np.vander, domain=Domain(examples=_vander_examples))
@@ -318,8 +355,13 @@ def vander(x: Any, N: Any = None, increasing: bool = False) -> Any:  # noqa: N80
     if count == 0:
         return np.zeros((shape_of(x)[0], 0), dtype_of(x))
     column = reshape(x, (-1, 1))
-    factors = concatenate([np.ones((shape_of(x)[0], 1), dtype_of(x)),
-                           broadcast_to(column, (shape_of(x)[0], count - 1))], axis=1)
+    factors = concatenate(
+        [
+            np.ones((shape_of(x)[0], 1), dtype_of(x)),
+            broadcast_to(column, (shape_of(x)[0], count - 1)),
+        ],
+        axis=1,
+    )
     powers = cumprod(factors, axis=1)
     return powers if increasing else powers[:, ::-1]
 
@@ -331,8 +373,10 @@ def _geomspace_sign_impl(start: Any, stop: Any) -> Any:
         raise ValueError("adfun.numpy.geomspace: geometric sequence cannot include zero")
     sign = np.sign(start)
     if np.any(np.sign(stop) != sign):
-        raise NotImplementedError("adfun.numpy.geomspace: ends of different signs (complex "
-                                  "results) are not supported on traced values")
+        raise NotImplementedError(
+            "adfun.numpy.geomspace: ends of different signs (complex "
+            "results) are not supported on traced values"
+        )
     return sign
 
 
@@ -361,8 +405,7 @@ def arange(*args: Any, **kwargs: Any) -> Any:
     :class:`~adfun.StagingError` under ``jit`` or ``trace`` (``start + step * arange(n)``
     with a constant ``n`` stages).
     """
-    values = list(args) + [kwargs.get(key) for key in ("start", "stop", "step")
-                           if key in kwargs]
+    values = list(args) + [kwargs.get(key) for key in ("start", "stop", "step") if key in kwargs]
     if not any_traced(values):
         return np.arange(*args, **kwargs)
     names = ["start", "stop", "step"]
@@ -386,8 +429,11 @@ def _bound(value: Any) -> Any:
     """A bound of ``arange``: it decides the length, so its value is read (no staging)."""
     if type(value) is not Tracer:
         return value
-    return read_value(value, "adfun.numpy.arange",
-                      "The number of entries depends on the values of start, stop and step, "
-                      "and a staged program's shapes are fixed. With a known count n, write "
-                      "start + step * adfun.numpy.arange(n), or pass the bounds as "
-                      "constants (Python numbers are static arguments of ad.jit).")
+    return read_value(
+        value,
+        "adfun.numpy.arange",
+        "The number of entries depends on the values of start, stop and step, "
+        "and a staged program's shapes are fixed. With a known count n, write "
+        "start + step * adfun.numpy.arange(n), or pass the bounds as "
+        "constants (Python numbers are static arguments of ad.jit).",
+    )

@@ -99,7 +99,7 @@ def primitive(
         sub-namespace (``"linalg.det"``, ``"fft.fft"``, ``"special.erf"``).
     impl : callable
         Computes the value on plain (untraced) arguments.
-    vjps, jvps : tuple, :class:`~adfun._engine.records.Variadic` or :class:`~adfun._engine.records.Joint`
+    vjps, jvps : tuple, Variadic or Joint
         The reverse and forward rules, one per positional argument (``None`` where the
         argument cannot be differentiated); ``jvps=None``: no forward rules.
     domain : Domain, optional
@@ -112,8 +112,18 @@ def primitive(
         Room for the batching rule, the complex test domain and the supported array
         backends (see :class:`~adfun._engine.records.Primitive`).
     """
-    return Primitive(name, impl, vjps, jvps, domain, nondiff, traced_impl=traced_impl,
-                     batch=batch, complex_domain=complex_domain, backends=backends)
+    return Primitive(
+        name,
+        impl,
+        vjps,
+        jvps,
+        domain,
+        nondiff,
+        traced_impl=traced_impl,
+        batch=batch,
+        complex_domain=complex_domain,
+        backends=backends,
+    )
 
 
 def export(
@@ -178,8 +188,11 @@ def export(
 
 def _doc(name: str, numpy_fun: Any, derivative: str, signature: str) -> str:
     module = getattr(numpy_fun, "__module__", None) or "numpy"
-    reference = (f":func:`{module.replace('numpy._core', 'numpy')}.{numpy_fun.__name__}`"
-                 if getattr(numpy_fun, "__name__", None) else f"``{name}``")
+    reference = (
+        f":func:`{module.replace('numpy._core', 'numpy')}.{numpy_fun.__name__}`"
+        if getattr(numpy_fun, "__name__", None)
+        else f"``{name}``"
+    )
     return (
         f"Differentiable {reference}.\n\n"
         f"``{signature}``: same arguments and result as NumPy's.\n\n"
@@ -226,8 +239,7 @@ def unary(
         def default_rule(seed: Any, ans: Any, x: Any) -> Any:
             return seed * derivative(ans, x)
 
-    prim = primitive(name, numpy_fun, (vjp or default_rule,), (jvp or default_rule,),
-                     domain=domain)
+    prim = primitive(name, numpy_fun, (vjp or default_rule,), (jvp or default_rule,), domain=domain)
 
     def fun(x: Any, /, **kwargs: Any) -> Any:
         if type(x) is Tracer:
@@ -238,8 +250,9 @@ def unary(
 
     public = public or name
     fun.__doc__ = doc
-    return export(numpy_fun, primitive=prim, name=public, explain=explain,
-                  signature=f"{public}(x)")(fun)
+    return export(
+        numpy_fun, primitive=prim, name=public, explain=explain, signature=f"{public}(x)"
+    )(fun)
 
 
 def binary(
@@ -281,8 +294,9 @@ def binary(
     method.__name__ = method.__qualname__ = public
     fun.tracer_method = method  # type: ignore[attr-defined]
     fun.__doc__ = doc
-    return export(numpy_fun, primitive=prim, name=public, explain=explain,
-                  signature=f"{public}(x, y)")(fun)
+    return export(
+        numpy_fun, primitive=prim, name=public, explain=explain, signature=f"{public}(x, y)"
+    )(fun)
 
 
 #: Operand types on which Python's arithmetic operators give exactly the ufunc's result.
@@ -328,13 +342,21 @@ def nondifferentiable(name: str, numpy_fun: Callable, explain: str) -> Callable:
         return numpy_fun(*args, **kwargs)
 
     reference = f" (:func:`numpy.{name}`)" if hasattr(np, name) else ""
-    fun.__doc__ = (f"``{name}``{reference} on plain or traced values.\n\n"
-                   f"The result is a constant for differentiation: {explain}\n")
+    fun.__doc__ = (
+        f"``{name}``{reference} on plain or traced values.\n\n"
+        f"The result is a constant for differentiation: {explain}\n"
+    )
     return export(numpy_fun, primitive=prim, name=name)(fun)
 
 
-def function_of_values(name: str, numpy_fun: Callable, *, several: bool = False,
-                       doc: str | None = None, refuse_staging: str | None = None) -> Callable:
+def function_of_values(
+    name: str,
+    numpy_fun: Callable,
+    *,
+    several: bool = False,
+    doc: str | None = None,
+    refuse_staging: str | None = None,
+) -> Callable:
     """Declare a function of the values that is a constant for differentiation.
 
     Unlike :func:`nondifferentiable`, traced arguments may sit anywhere in its arguments
@@ -380,21 +402,25 @@ def function_of_values(name: str, numpy_fun: Callable, *, several: bool = False,
             refuse_staged_leaves(leaves_tuple, f"adfun.numpy.{name}", refuse_staging)
         if several:
             count = len(numpy_fun(*concrete(args), **concrete(kwargs)))
-            return tuple(bind(prim, leaves_tuple,
-                              Params(template=Template(args_out, kwargs_out, index)))
-                         for index in range(count))
+            return tuple(
+                bind(prim, leaves_tuple, Params(template=Template(args_out, kwargs_out, index)))
+                for index in range(count)
+            )
         return bind(prim, leaves_tuple, Params(template=Template(args_out, kwargs_out, None)))
 
     fun.__name__ = fun.__qualname__ = name
-    fun.__doc__ = doc or (f"{name} (:func:`numpy.{name}`) on plain or traced values.\n\n"
-                          f"The result is a constant for differentiation.\n")
+    fun.__doc__ = doc or (
+        f"{name} (:func:`numpy.{name}`) on plain or traced values.\n\n"
+        f"The result is a constant for differentiation.\n"
+    )
     fun.primitive = prim  # type: ignore[attr-defined]
     return fun
 
 
 def _freeze_params(kwargs: dict) -> dict:
-    return {key: tuple(value) if isinstance(value, list) else value
-            for key, value in kwargs.items()}
+    return {
+        key: tuple(value) if isinstance(value, list) else value for key, value in kwargs.items()
+    }
 
 
 def refuse_keywords(name: str, kwargs: dict) -> None:

@@ -56,8 +56,9 @@ def normalize_subscripts(subscripts: str, shapes: list) -> str:
         inputs_text, output, explicit = subscripts, "", False
     inputs = inputs_text.split(",")
     if len(inputs) != len(shapes):
-        raise ValueError(f"adfun.numpy.einsum: {len(inputs)} operand subscripts for "
-                         f"{len(shapes)} operands")
+        raise ValueError(
+            f"adfun.numpy.einsum: {len(inputs)} operand subscripts for {len(shapes)} operands"
+        )
     used = set(subscripts) - set(".,->")
     spare = [letter for letter in _LETTERS if letter not in used]
     ellipsis_ndim = 0
@@ -69,15 +70,19 @@ def normalize_subscripts(subscripts: str, shapes: list) -> str:
     for text, shape in zip(inputs, shapes):
         if "..." in text:
             count = len(shape) - (len(text) - 3)
-            text = text.replace("...", ellipsis[ellipsis_ndim - count:] if count else "")
+            text = text.replace("...", ellipsis[ellipsis_ndim - count :] if count else "")
         expanded.append(text)
     if explicit:
         output = output.replace("...", ellipsis)
     else:
         letters = "".join(expanded)
-        output = ellipsis + "".join(sorted(
-            letter for letter in set(letters) if letters.count(letter) == 1
-            and letter not in ellipsis))
+        output = ellipsis + "".join(
+            sorted(
+                letter
+                for letter in set(letters)
+                if letters.count(letter) == 1 and letter not in ellipsis
+            )
+        )
     return ",".join(expanded) + "->" + output
 
 
@@ -105,10 +110,14 @@ def _einsum_vjp(argnum: int, g: Any, ans: Any, *operands: Any, subscripts: str =
     if present != distinct:
         contracted_shape = dict(zip(present, shape_of(contracted)))
         expanded = tuple(contracted_shape.get(letter, 1) for letter in distinct)
-        contracted = reshape(contracted, tuple(contracted_shape[letter] if letter in present
-                                               else 1 for letter in distinct))
-        target = tuple(max(side, sizes[letter]) if letter not in present else side
-                       for side, letter in zip(expanded, distinct))
+        contracted = reshape(
+            contracted,
+            tuple(contracted_shape[letter] if letter in present else 1 for letter in distinct),
+        )
+        target = tuple(
+            max(side, sizes[letter]) if letter not in present else side
+            for side, letter in zip(expanded, distinct)
+        )
         contracted = broadcast_to(contracted, target)
     # Letters repeated inside this operand (a diagonal): identity matrices put them back.
     if len(distinct) != len(mine):
@@ -124,12 +133,16 @@ def _einsum_vjp(argnum: int, g: Any, ans: Any, *operands: Any, subscripts: str =
             else:
                 seen.add(letter)
                 renamed.append(letter)
-        contracted = einsum(",".join([distinct] + eye_subscripts) + "->" + "".join(renamed),
-                            contracted, *eyes)
+        contracted = einsum(
+            ",".join([distinct] + eye_subscripts) + "->" + "".join(renamed), contracted, *eyes
+        )
     # Letters of size 1 here but broadcast against larger ones elsewhere.
     result_shape = shape_of(contracted)
-    axes = tuple(index for index, (side, mine_side) in enumerate(zip(result_shape, shape))
-                 if mine_side == 1 and side != 1)
+    axes = tuple(
+        index
+        for index, (side, mine_side) in enumerate(zip(result_shape, shape))
+        if mine_side == 1 and side != 1
+    )
     if axes:
         contracted = sum(contracted, axis=axes, keepdims=True)
     return contracted
@@ -158,13 +171,17 @@ def _einsum_examples(draw: Any, st: Any, hnp: Any) -> tuple:
         "i,j->": [(i,), (j,)],
     }
     subscripts = draw(st.sampled_from(sorted(cases)))
-    operands = tuple(array(draw, st, hnp, (-2.0, 2.0), shape=shape)
-                     for shape in cases[subscripts])
+    operands = tuple(array(draw, st, hnp, (-2.0, 2.0), shape=shape) for shape in cases[subscripts])
     return operands, {"subscripts": subscripts}
 
 
-_EINSUM = primitive("einsum", _einsum_impl, Variadic(_einsum_vjp), Variadic(_einsum_jvp),
-                    domain=Domain(examples=_einsum_examples))
+_EINSUM = primitive(
+    "einsum",
+    _einsum_impl,
+    Variadic(_einsum_vjp),
+    Variadic(_einsum_jvp),
+    domain=Domain(examples=_einsum_examples),
+)
 
 
 @export(np.einsum, primitive=_EINSUM, signature="einsum(subscripts, *operands)")
@@ -186,8 +203,9 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any
     if not any_traced(arrays):
         return np.einsum(*operands, out=out, optimize=optimize, **kwargs)
     if out is not None or kwargs:
-        raise TypeError(f"adfun.numpy.einsum: out= and {sorted(kwargs)} are not supported on "
-                        f"traced values")
+        raise TypeError(
+            f"adfun.numpy.einsum: out= and {sorted(kwargs)} are not supported on traced values"
+        )
     normalized = normalize_subscripts(subscripts, [shape_of(array) for array in arrays])
     return bind(_EINSUM, tuple(arrays), Params(subscripts=normalized))
 

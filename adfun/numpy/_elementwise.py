@@ -42,8 +42,15 @@ def _tangent_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
 
 _tangent_y = _tangent_x
 
-add = binary("add", np.add, (_add_x, _add_y), (_tangent_x, _tangent_y), _ANY,
-             "1 for each argument.", operator=operator.add)
+add = binary(
+    "add",
+    np.add,
+    (_add_x, _add_y),
+    (_tangent_x, _tangent_y),
+    _ANY,
+    "1 for each argument.",
+    operator=operator.add,
+)
 
 
 def _subtract_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -253,6 +260,8 @@ tan = unary(
     "``1 + tan(x)**2``.",
     fresh=True,
 )
+
+
 def _tanh_derivative(ans: Any, x: Any) -> Any:
     """``1 - tanh(x)**2``; below double precision, ``sech(x)**2`` from ``x`` itself.
 

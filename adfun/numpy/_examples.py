@@ -15,8 +15,17 @@ def _elements(st: Any, low: float, high: float, magnitude: bool) -> Any:
     return values
 
 
-def array(draw: Any, st: Any, hnp: Any, bounds: tuple, *, shape: tuple | None = None,
-          min_dims: int = 0, magnitude: bool = False, distinct: bool = False) -> np.ndarray:
+def array(
+    draw: Any,
+    st: Any,
+    hnp: Any,
+    bounds: tuple,
+    *,
+    shape: tuple | None = None,
+    min_dims: int = 0,
+    magnitude: bool = False,
+    distinct: bool = False,
+) -> np.ndarray:
     """A float64 array with entries in ``bounds`` (a random shape unless ``shape``)."""
     if shape is None:
         shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=3, min_side=1, max_side=4))
@@ -30,13 +39,17 @@ def array(draw: Any, st: Any, hnp: Any, bounds: tuple, *, shape: tuple | None = 
     return draw(hnp.arrays(np.float64, shape, elements=_elements(st, low, high, magnitude)))
 
 
-def broadcast_arrays(draw: Any, st: Any, hnp: Any, ranges: tuple,
-                     magnitude: bool = False) -> list:
+def broadcast_arrays(draw: Any, st: Any, hnp: Any, ranges: tuple, magnitude: bool = False) -> list:
     """One array per range, with shapes that broadcast together (0-d included)."""
-    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=len(ranges), min_dims=0,
-                                                    max_dims=3, max_side=3)).input_shapes
-    return [array(draw, st, hnp, bounds, shape=shape, magnitude=magnitude)
-            for shape, bounds in zip(shapes, ranges)]
+    shapes = draw(
+        hnp.mutually_broadcastable_shapes(
+            num_shapes=len(ranges), min_dims=0, max_dims=3, max_side=3
+        )
+    ).input_shapes
+    return [
+        array(draw, st, hnp, bounds, shape=shape, magnitude=magnitude)
+        for shape, bounds in zip(shapes, ranges)
+    ]
 
 
 def axis_params(draw: Any, st: Any, ndim: int) -> dict:

@@ -30,8 +30,12 @@ def scale_fresh(fresh: Any, seed: Any) -> Any:
         if _broadcast_one(seed):
             return fresh
         return np.multiply(fresh, seed, out=fresh)
-    if (type(fresh) is Tracer and _broadcast_one(seed) and seed.dtype == fresh.dtype
-            and seed.shape == fresh.shape):
+    if (
+        type(fresh) is Tracer
+        and _broadcast_one(seed)
+        and seed.dtype == fresh.dtype
+        and seed.shape == fresh.shape
+    ):
         return fresh  # the same value without recording a multiplication by one
     return seed * fresh
 
@@ -42,8 +46,9 @@ def _broadcast_one(seed: Any) -> bool:
     ``grad`` of ``sum(f(x))`` hands every rule below the sum such a seed; multiplying by
     it would cost a pass over the data (and under forward-over-reverse, two).
     """
-    return (type(seed) is np.ndarray and seed.size > 0 and not any(seed.strides)
-            and seed.flat[0] == 1)
+    return (
+        type(seed) is np.ndarray and seed.size > 0 and not any(seed.strides) and seed.flat[0] == 1
+    )
 
 
 def negate_fresh(fresh: Any) -> Any:

@@ -50,17 +50,23 @@ def piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> An
             return np.piecewise(x, condlist, funclist, *args, **kw)
         x = np.asarray(x)
     shape = shape_of(x)
-    if (type(condlist) is Tracer or isinstance(condlist, np.ndarray)) and shape_of(
-            condlist) == shape and dtype_of(condlist) == np.bool_:
+    if (
+        (type(condlist) is Tracer or isinstance(condlist, np.ndarray))
+        and shape_of(condlist) == shape
+        and dtype_of(condlist) == np.bool_
+    ):
         condlist = [condlist]
-    conditions = [np.broadcast_to(np.asarray(_condition_value(c), dtype=bool), shape)
-                  for c in condlist]
+    conditions = [
+        np.broadcast_to(np.asarray(_condition_value(c), dtype=bool), shape) for c in condlist
+    ]
     if len(funclist) == len(conditions) + 1:
         otherwise = ~np.any(conditions, axis=0) if conditions else np.ones(shape, bool)
         conditions.append(otherwise)
     elif len(funclist) != len(conditions):
-        raise ValueError(f"adfun.numpy.piecewise: with {len(conditions)} condition(s), either "
-                         f"{len(conditions)} or {len(conditions) + 1} functions are expected")
+        raise ValueError(
+            f"adfun.numpy.piecewise: with {len(conditions)} condition(s), either "
+            f"{len(conditions)} or {len(conditions) + 1} functions are expected"
+        )
     taken = np.zeros(shape, dtype=bool)
     result = None
     dtype = dtype_of(x)
@@ -91,12 +97,15 @@ def _condition_value(condition: Any) -> Any:
     leaves: list = []
     take_out(condition, leaves)
     for leaf in leaves:
-        read_value(leaf, "adfun.numpy.piecewise",
-                   "Its traced conditions decide which entries each function is called on, "
-                   "and a staged program's shapes are fixed. Write it with "
-                   "adfun.numpy.where(condition, f(x), g(x)) instead (apply where to x as "
-                   "well where a function is not defined everywhere), or pass constant "
-                   "conditions.")
+        read_value(
+            leaf,
+            "adfun.numpy.piecewise",
+            "Its traced conditions decide which entries each function is called on, "
+            "and a staged program's shapes are fixed. Write it with "
+            "adfun.numpy.where(condition, f(x), g(x)) instead (apply where to x as "
+            "well where a function is not defined everywhere), or pass constant "
+            "conditions.",
+        )
     return concrete(condition)
 
 
@@ -125,10 +134,14 @@ def apply_along_axis(func1d: Callable, axis: int, arr: Any, *args: Any, **kwargs
     moved = moveaxis(arr, axis, -1)
     outer_shape = shape_of(moved)[:-1]
     if 0 in outer_shape:
-        raise ValueError("adfun.numpy.apply_along_axis: cannot apply_along_axis when any "
-                         "iteration dimensions are 0")
-    results = [func1d(moved[index], *args, **kwargs)
-               for index in itertools.product(*(range(side) for side in outer_shape))]
+        raise ValueError(
+            "adfun.numpy.apply_along_axis: cannot apply_along_axis when any "
+            "iteration dimensions are 0"
+        )
+    results = [
+        func1d(moved[index], *args, **kwargs)
+        for index in itertools.product(*(range(side) for side in outer_shape))
+    ]
     results = [result if type(result) is Tracer else np.asarray(result) for result in results]
     stacked = stack(results, axis=0)
     result_shape = shape_of(stacked)[1:]
@@ -163,8 +176,10 @@ def apply_over_axes(func: Callable, a: Any, axes: Any) -> Any:
         elif len(shape_of(result)) == ndim - 1:
             a = expand_dims(result, axis)
         else:
-            raise ValueError("adfun.numpy.apply_over_axes: function is not returning an array "
-                             "of the correct shape")
+            raise ValueError(
+                "adfun.numpy.apply_over_axes: function is not returning an array "
+                "of the correct shape"
+            )
     return a
 
 

@@ -41,8 +41,9 @@ def _histogram_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     # Entries sit near bin centres, away from every edge, so a small perturbation never
     # moves one into another bin; with edges derived from the data, the data also span
     # [0, bins] exactly (the ends move with the extreme entries).
-    inner = [draw(st.integers(0, bins - 1)) + 0.5 + draw(st.floats(-0.3, 0.3))
-             for _ in range(count)]
+    inner = [
+        draw(st.integers(0, bins - 1)) + 0.5 + draw(st.floats(-0.3, 0.3)) for _ in range(count)
+    ]
     ends = [] if explicit else [0.0, float(bins)]
     a = np.asarray(ends + inner) * scale + shift
     a = draw(st.permutations(list(a)))
@@ -58,18 +59,21 @@ def _histogram_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 def _refuse_traced_range(range: Any, name: str) -> None:  # noqa: A002
-    if type(range) is Tracer or (isinstance(range, (tuple, list))
-                                 and any_traced(range)):
-        raise NotImplementedError(f"adfun.numpy.{name}: a traced range= is not supported; "
-                                  f"pass constant bounds")
+    if type(range) is Tracer or (isinstance(range, (tuple, list)) and any_traced(range)):
+        raise NotImplementedError(
+            f"adfun.numpy.{name}: a traced range= is not supported; pass constant bounds"
+        )
 
 
 def _count_of_bins(bins: Any, name: str) -> Any:
     """``bins`` with a traced number of bins read (the result's length depends on it)."""
     if type(bins) is Tracer and len(shape_of(bins)) == 0:
-        return read_value(bins, f"adfun.numpy.{name}",
-                          "The number of bins decides the result's length, and a staged "
-                          "program's shapes are fixed. Pass it as a Python int.")
+        return read_value(
+            bins,
+            f"adfun.numpy.{name}",
+            "The number of bins decides the result's length, and a staged "
+            "program's shapes are fixed. Pass it as a Python int.",
+        )
     return bins
 
 
@@ -78,10 +82,17 @@ def _edges(a: Any, bins: Any, range: Any, weights: Any, name: str) -> tuple:  # 
     in the recorded count nodes (a string estimator replaced by the edges it chose)."""
     if isinstance(bins, str):
         # NumPy's estimators choose the number of bins from the data.
-        values = read_value(a, f"adfun.numpy.{name}",
-                            f"bins={bins!r} chooses the number of bins from the data, and a "
-                            f"staged program's shapes are fixed. Pass the number of bins "
-                            f"(an int) or the edges.") if type(a) is Tracer else a
+        values = (
+            read_value(
+                a,
+                f"adfun.numpy.{name}",
+                f"bins={bins!r} chooses the number of bins from the data, and a "
+                f"staged program's shapes are fixed. Pass the number of bins "
+                f"(an int) or the edges.",
+            )
+            if type(a) is Tracer
+            else a
+        )
         weight_values = None if weights is None else np.ones(shape_of(weights)).ravel()
         chosen = np.histogram_bin_edges(np.ravel(values), bins, range, weight_values)
         bins = chosen.shape[0] - 1
@@ -112,8 +123,9 @@ def _single_value_impl(a: Any, name: str) -> Any:
     """Whether ``a`` holds one value (min == max); NumPy's error for a non-finite range."""
     first, last = np.min(a), np.max(a)
     if not (np.isfinite(first) and np.isfinite(last)):
-        raise ValueError(f"adfun.numpy.{name}: autodetected range of [{first}, {last}] is "
-                         f"not finite")
+        raise ValueError(
+            f"adfun.numpy.{name}: autodetected range of [{first}, {last}] is not finite"
+        )
     return np.asarray(first == last)
 
 
@@ -122,13 +134,18 @@ def _edges_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     if isinstance(kwargs["bins"], list):  # explicit edges would be constants
         kwargs["bins"] = len(kwargs["bins"]) - 1
         return (np.concatenate([args[0], [args[0].min() - 1.0, args[0].max() + 1.0]]),), {
-            "bins": kwargs["bins"]}
+            "bins": kwargs["bins"]
+        }
     return args, {"bins": kwargs["bins"]}
 
 
 @export(np.histogram_bin_edges, domain=Domain(examples=_edges_examples))
-def histogram_bin_edges(a: Any, bins: Any = 10, range: Any = None,  # noqa: A002
-                        weights: Any = None) -> Any:
+def histogram_bin_edges(
+    a: Any,
+    bins: Any = 10,
+    range: Any = None,  # noqa: A002
+    weights: Any = None,
+) -> Any:
     """:func:`numpy.histogram_bin_edges`; edges derived from the data follow its minimum
     and maximum (differentiably), explicit edges and ranges are constants."""
     _refuse_traced_range(range, "histogram_bin_edges")
@@ -138,8 +155,13 @@ def histogram_bin_edges(a: Any, bins: Any = 10, range: Any = None,  # noqa: A002
 
 
 @export(np.histogram, domain=Domain(examples=_histogram_examples))
-def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,  # noqa: A002
-              weights: Any = None) -> Any:
+def histogram(
+    a: Any,
+    bins: Any = 10,
+    range: Any = None,
+    density: Any = None,  # noqa: A002
+    weights: Any = None,
+) -> Any:
     """Differentiable :func:`numpy.histogram` where a derivative exists.
 
     The counts of unweighted data are constants; weighted counts are differentiable in
@@ -181,8 +203,12 @@ def _count_impl(values: Any, bins: Any, range: Any) -> Any:  # noqa: A002
     return np.histogram(values, bins, range)[0]
 
 
-def _weighted_count_impl(values: Any, bins: Any, range: Any,  # noqa: A002
-                         weights: Any) -> Any:
+def _weighted_count_impl(
+    values: Any,
+    bins: Any,
+    range: Any,  # noqa: A002
+    weights: Any,
+) -> Any:
     return np.histogram(values, bins, range, weights=weights)[0]
 
 

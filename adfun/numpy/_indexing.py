@@ -62,15 +62,19 @@ def _getitem_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     elif kind == "array":  # repeated indices accumulate
         key = np.asarray(draw(st.lists(st.integers(0, x.shape[0] - 1), min_size=1, max_size=5)))
     elif kind == "mask":
-        key = np.asarray(draw(st.lists(st.booleans(), min_size=x.shape[0],
-                                       max_size=x.shape[0])))
+        key = np.asarray(draw(st.lists(st.booleans(), min_size=x.shape[0], max_size=x.shape[0])))
     else:
         key = (Ellipsis, None, draw(st.integers(0, x.shape[-1] - 1)))
     return (x, key), {}
 
 
-_GETITEM = primitive("getitem", _getitem_impl, (_getitem_vjp, None), (_getitem_jvp, None),
-                     domain=Domain(examples=_getitem_examples))
+_GETITEM = primitive(
+    "getitem",
+    _getitem_impl,
+    (_getitem_vjp, None),
+    (_getitem_jvp, None),
+    domain=Domain(examples=_getitem_examples),
+)
 
 
 def _refuse_staged_masks(parts: list, function: str = "x[mask] (adfun.numpy.getitem)") -> None:
@@ -79,11 +83,14 @@ def _refuse_staged_masks(parts: list, function: str = "x[mask] (adfun.numpy.geti
     being staged in the error."""
     for part in parts:
         if dtype_of(part) == np.bool_:
-            read_value(part, function,
-                       "Indexing with a traced boolean mask gives a result whose length "
-                       "depends on the mask's values. Keep the shape with "
-                       "adfun.numpy.where(mask, x, 0) (and sum or count with the mask), "
-                       "or index outside the staged function.")
+            read_value(
+                part,
+                function,
+                "Indexing with a traced boolean mask gives a result whose length "
+                "depends on the mask's values. Keep the shape with "
+                "adfun.numpy.where(mask, x, 0) (and sum or count with the mask), "
+                "or index outside the staged function.",
+            )
 
 
 def _getitem_at_impl(a: Any, *parts: Any, template: Any) -> Any:
@@ -153,21 +160,28 @@ def _untake_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (np.asarray(x[key], dtype=float), key), {"shape": x.shape}
 
 
-_UNTAKE = primitive("untake", _untake_impl, (_untake_vjp, None), (_untake_jvp, None),
-                    domain=Domain(examples=_untake_examples))
+_UNTAKE = primitive(
+    "untake",
+    _untake_impl,
+    (_untake_vjp, None),
+    (_untake_jvp, None),
+    domain=Domain(examples=_untake_examples),
+)
 
 
 def _untake_at_impl(values: Any, *parts: Any, template: Any, shape: tuple = ()) -> Any:
     return _untake_impl(values, put_in(template.args, parts), shape)
 
 
-def _untake_at_vjp(g: Any, ans: Any, values: Any, *parts: Any, template: Any,
-                   shape: tuple = ()) -> Any:
+def _untake_at_vjp(
+    g: Any, ans: Any, values: Any, *parts: Any, template: Any, shape: tuple = ()
+) -> Any:
     return _untake_cotangent(g, put_in(template.args, parts))
 
 
-def _untake_at_jvp(t: Any, ans: Any, values: Any, *parts: Any, template: Any,
-                   shape: tuple = ()) -> Any:
+def _untake_at_jvp(
+    t: Any, ans: Any, values: Any, *parts: Any, template: Any, shape: tuple = ()
+) -> Any:
     return untake(t, put_in(template.args, parts), shape)
 
 

@@ -30,8 +30,7 @@ def _arrays(draw: Any, st: Any, hnp: Any, shapes: list) -> tuple:
 
 def _join_examples(axis_of: Callable, min_dims: int = 1, max_dims: int = 3) -> Callable:
     def examples(draw: Any, st: Any, hnp: Any) -> tuple:
-        base = draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1,
-                                     max_side=3))
+        base = draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=3))
         axis = axis_of(len(base))
         shapes = []
         for _ in range(draw(st.integers(1, 3))):
@@ -50,14 +49,18 @@ def _joiner(name: str, numpy_fun: Callable, examples: Callable, build: Callable)
         if not any_traced(items):
             return numpy_fun(items, **kwargs)
         if kwargs:
-            raise TypeError(f"adfun.numpy.{name}: keyword arguments {sorted(kwargs)} are not "
-                            f"supported on traced values")
+            raise TypeError(
+                f"adfun.numpy.{name}: keyword arguments {sorted(kwargs)} are not "
+                f"supported on traced values"
+            )
         return build(items)
 
     fun.__name__ = fun.__qualname__ = name
-    fun.__doc__ = (f"Differentiable :func:`numpy.{name}` (``concatenate`` of reshaped "
-                   f"inputs).\n\nDerivative: each input receives its slice of the "
-                   f"cotangent.\n")
+    fun.__doc__ = (
+        f"Differentiable :func:`numpy.{name}` (``concatenate`` of reshaped "
+        f"inputs).\n\nDerivative: each input receives its slice of the "
+        f"cotangent.\n"
+    )
     return export(numpy_fun, domain=Domain(examples=examples), name=name)(fun)
 
 
@@ -86,16 +89,26 @@ def _column_stack(items: list) -> Any:
 hstack = _joiner("hstack", np.hstack, _join_examples(lambda ndim: min(1, ndim - 1)), _hstack)
 vstack = _joiner("vstack", np.vstack, _join_examples(lambda ndim: 0, min_dims=2), _vstack)
 dstack = _joiner("dstack", np.dstack, _join_examples(lambda ndim: 2), _dstack)
-column_stack = _joiner("column_stack", np.column_stack,
-                       _join_examples(lambda ndim: None, max_dims=1), _column_stack)
+column_stack = _joiner(
+    "column_stack", np.column_stack, _join_examples(lambda ndim: None, max_dims=1), _column_stack
+)
 
 
 def _block_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     rows, cols = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     heights = [draw(st.integers(1, 2)) for _ in range(2)]
     widths = [draw(st.integers(1, 2)) for _ in range(2)]
-    a, b, c, d = _arrays(draw, st, hnp, [(heights[0], widths[0]), (heights[0], widths[1]),
-                                         (heights[1], widths[0]), (heights[1], widths[1])])
+    a, b, c, d = _arrays(
+        draw,
+        st,
+        hnp,
+        [
+            (heights[0], widths[0]),
+            (heights[0], widths[1]),
+            (heights[1], widths[0]),
+            (heights[1], widths[1]),
+        ],
+    )
     del rows, cols
     return ([[a, b], [c, d]],), {}
 
@@ -173,8 +186,9 @@ def append(arr: Any, values: Any, axis: Any = None) -> Any:
 
 
 def _insert_examples(draw: Any, st: Any, hnp: Any) -> tuple:
-    (x,) = _arrays(draw, st, hnp, [draw(hnp.array_shapes(min_dims=1, max_dims=2, min_side=1,
-                                                          max_side=3))])
+    (x,) = _arrays(
+        draw, st, hnp, [draw(hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=3))]
+    )
     axis = draw(st.one_of(st.none(), st.integers(0, x.ndim - 1)))
     length = x.size if axis is None else x.shape[axis]
     obj = draw(st.integers(0, length))
@@ -201,15 +215,20 @@ def insert(arr: Any, obj: Any, values: Any, axis: Any = None) -> Any:
         take_out(obj, leaves)
         for leaf in leaves:
             if dtype_of(leaf) == np.bool_:
-                read_value(leaf, "adfun.numpy.insert",
-                           "A boolean obj inserts at its true entries, whose number depends "
-                           "on the values. Pass integer positions, or a constant mask.")
+                read_value(
+                    leaf,
+                    "adfun.numpy.insert",
+                    "A boolean obj inserts at its true entries, whose number depends "
+                    "on the values. Pass integer positions, or a constant mask.",
+                )
     # Where each entry of the result comes from (a recorded node for traced positions).
-    numbers = _insert_numbers(np.arange(size).reshape(arr_shape), obj,
-                              np.arange(size, size + value_count).reshape(values_shape),
-                              axis=axis)
-    return getitem(concatenate([ravel(arr), ravel(astype(values, dtype_of(arr)))], axis=0),
-                   numbers)
+    numbers = _insert_numbers(
+        np.arange(size).reshape(arr_shape),
+        obj,
+        np.arange(size, size + value_count).reshape(values_shape),
+        axis=axis,
+    )
+    return getitem(concatenate([ravel(arr), ravel(astype(values, dtype_of(arr)))], axis=0), numbers)
 
 
 # --- splitting -----------------------------------------------------------------------------
@@ -245,17 +264,22 @@ def _splitter(name: str, numpy_fun: Callable, examples: Callable) -> Callable:
         leaves: list = []
         take_out(indices_or_sections, leaves)
         for leaf in leaves:
-            read_value(leaf, f"adfun.numpy.{name}",
-                       "The split points decide the lengths of the pieces, and a staged "
-                       "program's shapes are fixed. Pass them as constants (Python ints or "
-                       "a NumPy array).")
+            read_value(
+                leaf,
+                f"adfun.numpy.{name}",
+                "The split points decide the lengths of the pieces, and a staged "
+                "program's shapes are fixed. Pass them as constants (Python ints or "
+                "a NumPy array).",
+            )
         if type(ary) is not Tracer:
             return numpy_fun(ary, concrete(indices_or_sections), *args, **kwargs)
         return _pieces(ary, numpy_fun, (concrete(indices_or_sections),) + args, kwargs)
 
     fun.__name__ = fun.__qualname__ = name
-    fun.__doc__ = (f"Differentiable :func:`numpy.{name}`: a list of pieces of the array.\n\n"
-                   f"Derivative: each piece's cotangent goes back to its place.\n")
+    fun.__doc__ = (
+        f"Differentiable :func:`numpy.{name}`: a list of pieces of the array.\n\n"
+        f"Derivative: each piece's cotangent goes back to its place.\n"
+    )
     return export(numpy_fun, domain=Domain(examples=examples), name=name)(fun)
 
 

@@ -33,8 +33,11 @@ def _static(value: Any, function: str) -> Any:
     the result's shape.
     """
     if type(value) is Tracer:
-        return read_value(value, f"adfun.numpy.{function}",
-                          "Pass this argument as a constant (a Python int or a NumPy array).")
+        return read_value(
+            value,
+            f"adfun.numpy.{function}",
+            "Pass this argument as a constant (a Python int or a NumPy array).",
+        )
     if isinstance(value, (list, tuple)):
         return type(value)(_static(item, function) for item in value)
     return value
@@ -62,8 +65,9 @@ def _entry_numbers(layout: Callable, numbers: np.ndarray, args: tuple, kwargs: d
 def gather(a: Any, layout: Callable, *args: Any, **kwargs: Any) -> Any:
     """``layout(a, *args, **kwargs)`` for a NumPy ``layout`` that only moves entries."""
     shape = shape_of(a)
-    numbers = _entry_numbers(layout, np.arange(int(np.prod(shape, dtype=np.int64)))
-                             .reshape(shape), args, kwargs)
+    numbers = _entry_numbers(
+        layout, np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape), args, kwargs
+    )
     return getitem(ravel(a), numbers)
 
 
@@ -78,13 +82,13 @@ def gather_or_zero(a: Any, layout: Callable, *args: Any, **kwargs: Any) -> Any:
     return where(numbers > 0, values, 0.0)
 
 
-def _array(draw: Any, st: Any, hnp: Any, min_dims: int = 1, max_dims: int = 3,
-           shape: Any = None) -> np.ndarray:
+def _array(
+    draw: Any, st: Any, hnp: Any, min_dims: int = 1, max_dims: int = 3, shape: Any = None
+) -> np.ndarray:
     from adfun.numpy._examples import array
 
     if shape is None:
-        shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1,
-                                      max_side=4))
+        shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=4))
     return array(draw, st, hnp, (-3.0, 3.0), shape=shape)
 
 
@@ -92,8 +96,9 @@ def _axis_or_none(draw: Any, st: Any, ndim: int) -> Any:
     return draw(st.one_of(st.none(), st.integers(-ndim, ndim - 1)))
 
 
-def _layout_function(name: str, numpy_fun: Callable, examples: Callable, *,
-                     zeros: bool = False, summary: str = "") -> Callable:
+def _layout_function(
+    name: str, numpy_fun: Callable, examples: Callable, *, zeros: bool = False, summary: str = ""
+) -> Callable:
     how = gather_or_zero if zeros else gather
 
     def fun(a: Any, *args: Any, **kwargs: Any) -> Any:
@@ -145,8 +150,9 @@ def _repeat_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     x = _array(draw, st, hnp)
     axis = _axis_or_none(draw, st, x.ndim)
     length = x.size if axis is None else x.shape[axis]
-    repeats = draw(st.one_of(st.integers(0, 3),
-                             st.lists(st.integers(0, 3), min_size=length, max_size=length)))
+    repeats = draw(
+        st.one_of(st.integers(0, 3), st.lists(st.integers(0, 3), min_size=length, max_size=length))
+    )
     return (x, repeats), {"axis": axis}
 
 
@@ -189,8 +195,7 @@ def _take_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     x = _array(draw, st, hnp)
     axis = _axis_or_none(draw, st, x.ndim)
     length = x.size if axis is None else x.shape[axis]
-    indices = np.asarray(draw(st.lists(st.integers(-length, length - 1), min_size=1,
-                                       max_size=5)))
+    indices = np.asarray(draw(st.lists(st.integers(-length, length - 1), min_size=1, max_size=5)))
     return (x, indices), {"axis": axis}
 
 
@@ -199,8 +204,7 @@ def _take_along_axis_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     axis = draw(st.integers(0, x.ndim - 1))
     shape = list(x.shape)
     shape[axis] = draw(st.integers(1, 4))
-    indices = draw(hnp.arrays(np.int64, tuple(shape),
-                              elements=st.integers(0, x.shape[axis] - 1)))
+    indices = draw(hnp.arrays(np.int64, tuple(shape), elements=st.integers(0, x.shape[axis] - 1)))
     return (x, indices), {"axis": axis}
 
 
@@ -234,30 +238,33 @@ roll = _layout_function("roll", np.roll, _roll_examples)
 tile = _layout_function("tile", np.tile, _tile_examples)
 repeat = _layout_function("repeat", np.repeat, _repeat_examples)
 diagonal = _layout_function("diagonal", np.diagonal, _diagonal_examples)
-diag = _layout_function("diag", np.diag, _diag_examples, zeros=True,
-                        summary=" (a vector's diagonal matrix, or a matrix's diagonal)")
+diag = _layout_function(
+    "diag",
+    np.diag,
+    _diag_examples,
+    zeros=True,
+    summary=" (a vector's diagonal matrix, or a matrix's diagonal)",
+)
 diagflat = _layout_function("diagflat", np.diagflat, _diag_examples, zeros=True)
 triu = _layout_function("triu", np.triu, _triangle_examples, zeros=True)
 tril = _layout_function("tril", np.tril, _triangle_examples, zeros=True)
 resize = _layout_function("resize", np.resize, _resize_examples)
 rollaxis = _layout_function("rollaxis", np.rollaxis, _rollaxis_examples)
 delete = _layout_function("delete", np.delete, _delete_examples)
-matrix_transpose = _layout_function("matrix_transpose", np.matrix_transpose,
-                                    _swap_last_examples)
+matrix_transpose = _layout_function("matrix_transpose", np.matrix_transpose, _swap_last_examples)
 
 
-def _take_layout(numbers: Any, indices: Any, axis: Any = None, out: Any = None,
-                 mode: str = "raise") -> Any:
+def _take_layout(
+    numbers: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise"
+) -> Any:
     return np.take(numbers, indices, axis=axis, mode=mode)
 
 
-def _take_impl(a: Any, indices: Any, axis: Any = None, out: Any = None,
-               mode: str = "raise") -> Any:
+def _take_impl(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
     return np.take(a, indices, axis=axis, out=out, mode=mode)
 
 
-def _take_fun(a: Any, indices: Any, axis: Any = None, out: Any = None,
-              mode: str = "raise") -> Any:
+def _take_fun(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
     if type(a) is not Tracer and not contains_tracer(indices):
         return np.take(a, indices, axis=axis, out=out, mode=mode)
     if out is not None:
@@ -278,8 +285,7 @@ Examples
 array([2., 0., 1.])
 """
 take = export(np.take, domain=Domain(examples=_take_examples), name="take")(_take_fun)
-take_along_axis = _layout_function("take_along_axis", np.take_along_axis,
-                                   _take_along_axis_examples)
+take_along_axis = _layout_function("take_along_axis", np.take_along_axis, _take_along_axis_examples)
 
 
 def _pad_fun(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
@@ -288,11 +294,17 @@ def _pad_fun(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) 
     if mode == "constant":
         constant_values = _static(kwargs.pop("constant_values", 0), "pad")
         if kwargs:
-            raise TypeError(f"adfun.numpy.pad: unexpected keyword arguments {sorted(kwargs)} "
-                            f"for mode='constant'")
+            raise TypeError(
+                f"adfun.numpy.pad: unexpected keyword arguments {sorted(kwargs)} "
+                f"for mode='constant'"
+            )
         inner = gather_or_zero(array, np.pad, pad_width, mode="constant")
-        filled = np.pad(np.zeros(shape_of(array), dtype_of(array)), _static(pad_width, "pad"),
-                        mode="constant", constant_values=constant_values)
+        filled = np.pad(
+            np.zeros(shape_of(array), dtype_of(array)),
+            _static(pad_width, "pad"),
+            mode="constant",
+            constant_values=constant_values,
+        )
         return inner + filled
     if mode in ("edge", "wrap") or (
         mode in ("reflect", "symmetric") and kwargs.get("reflect_type", "even") == "even"
@@ -319,8 +331,9 @@ entry flows back to it.
 pad = export(np.pad, domain=Domain(examples=_pad_examples), name="pad")(_pad_fun)
 
 
-def _trace_fun(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
-               out: Any = None) -> Any:
+def _trace_fun(
+    a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None
+) -> Any:
     if type(a) is not Tracer:
         return np.trace(a, offset=offset, axis1=axis1, axis2=axis2, dtype=dtype, out=out)
     if dtype is not None or out is not None:
@@ -352,8 +365,9 @@ def _atleast(name: str, numpy_fun: Callable, ndim: int) -> Callable:
         return results[0] if len(results) == 1 else tuple(results)
 
     fun.__name__ = fun.__qualname__ = name
-    fun.__doc__ = (f"Differentiable :func:`numpy.{name}`: views with at least {ndim} "
-                   f"dimensions (reshapes).\n")
+    fun.__doc__ = (
+        f"Differentiable :func:`numpy.{name}`: views with at least {ndim} dimensions (reshapes).\n"
+    )
     return export(numpy_fun, domain=Domain(examples=_one_array), name=name)(fun)
 
 
@@ -415,10 +429,8 @@ def broadcast_arrays(*args: Any, subok: bool = False) -> Any:
 
 def _meshgrid_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     count = draw(st.integers(1, 3))
-    arrays = tuple(_array(draw, st, hnp, shape=(draw(st.integers(1, 3)),))
-                   for _ in range(count))
-    return arrays, {"indexing": draw(st.sampled_from(["xy", "ij"])),
-                    "sparse": draw(st.booleans())}
+    arrays = tuple(_array(draw, st, hnp, shape=(draw(st.integers(1, 3)),)) for _ in range(count))
+    return arrays, {"indexing": draw(st.sampled_from(["xy", "ij"])), "sparse": draw(st.booleans())}
 
 
 @export(np.meshgrid, domain=Domain(examples=_meshgrid_examples))
@@ -426,8 +438,12 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     """Differentiable :func:`numpy.meshgrid` (reshapes and ``broadcast_to``)."""
     if not any_traced(xi):
         return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
-    shapes = [np.shape(grid) for grid in np.meshgrid(
-        *(np.empty(int(np.prod(shape_of(x)))) for x in xi), sparse=True, indexing=indexing)]
+    shapes = [
+        np.shape(grid)
+        for grid in np.meshgrid(
+            *(np.empty(int(np.prod(shape_of(x)))) for x in xi), sparse=True, indexing=indexing
+        )
+    ]
     full = np.broadcast_shapes(*shapes)
     grids = []
     for x, shape in zip(xi, shapes):

@@ -72,9 +72,13 @@ def _matmul_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
     return matmul(x, t)
 
 
-_MATMUL = primitive("matmul", np.matmul, (_matmul_x, _matmul_y),
-                    (_matmul_tangent_x, _matmul_tangent_y),
-                    domain=Domain(examples=_matmul_examples))
+_MATMUL = primitive(
+    "matmul",
+    np.matmul,
+    (_matmul_x, _matmul_y),
+    (_matmul_tangent_x, _matmul_tangent_y),
+    domain=Domain(examples=_matmul_examples),
+)
 
 
 @export(np.matmul, primitive=_MATMUL, signature="matmul(x, y)")
@@ -87,8 +91,10 @@ def matmul(x: Any, y: Any, /, **kwargs: Any) -> Any:
     if type(x) is not Tracer and type(y) is not Tracer:
         return np.matmul(x, y, **kwargs)
     if kwargs:
-        raise TypeError(f"adfun.numpy.matmul: keyword arguments {sorted(kwargs)} are not "
-                        f"supported on traced values")
+        raise TypeError(
+            f"adfun.numpy.matmul: keyword arguments {sorted(kwargs)} are not "
+            f"supported on traced values"
+        )
     if ndim_of(x) == 0 or ndim_of(y) == 0:
         raise ValueError("adfun.numpy.matmul: operands must not be 0-d (use multiply)")
     return bind(_MATMUL, (x, y), EMPTY_PARAMS)
@@ -104,8 +110,10 @@ def _normalize_tensordot_axes(axes: Any, a_ndim: int, b_ndim: int) -> tuple:
     a_axes, b_axes = axes
     a_axes = (a_axes,) if isinstance(a_axes, (int, np.integer)) else tuple(a_axes)
     b_axes = (b_axes,) if isinstance(b_axes, (int, np.integer)) else tuple(b_axes)
-    return (tuple(int(index) % a_ndim for index in a_axes),
-            tuple(int(index) % b_ndim for index in b_axes))
+    return (
+        tuple(int(index) % a_ndim for index in a_axes),
+        tuple(int(index) % b_ndim for index in b_axes),
+    )
 
 
 def _tensordot_impl(a: Any, b: Any, axes: tuple = ((), ())) -> Any:
@@ -145,15 +153,19 @@ def _tensordot_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     a_shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
     count = draw(st.integers(0, min(2, len(a_shape))))
     extra = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3))
-    b_shape = a_shape[len(a_shape) - count:] + extra
+    b_shape = a_shape[len(a_shape) - count :] + extra
     a = array(draw, st, hnp, (-2.0, 2.0), shape=a_shape)
     b = array(draw, st, hnp, (-2.0, 2.0), shape=b_shape)
     return (a, b), {"axes": _normalize_tensordot_axes(count, a.ndim, b.ndim)}
 
 
-_TENSORDOT = primitive("tensordot", _tensordot_impl, (_tensordot_a, _tensordot_b),
-                       (_tensordot_tangent_a, _tensordot_tangent_b),
-                       domain=Domain(examples=_tensordot_examples))
+_TENSORDOT = primitive(
+    "tensordot",
+    _tensordot_impl,
+    (_tensordot_a, _tensordot_b),
+    (_tensordot_tangent_a, _tensordot_tangent_b),
+    domain=Domain(examples=_tensordot_examples),
+)
 
 
 @export(np.tensordot, primitive=_TENSORDOT, signature="tensordot(a, b, axes=2)")
@@ -203,12 +215,19 @@ def _dot_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     k = draw(st.integers(1, 3))
     a_shape = draw(st.sampled_from([(), (k,), (2, k), (2, 2, k)]))
     b_shape = draw(st.sampled_from([(), (k,), (k, 2), (2, k, 3)]))
-    return (array(draw, st, hnp, (-2.0, 2.0), shape=a_shape),
-            array(draw, st, hnp, (-2.0, 2.0), shape=b_shape)), {}
+    return (
+        array(draw, st, hnp, (-2.0, 2.0), shape=a_shape),
+        array(draw, st, hnp, (-2.0, 2.0), shape=b_shape),
+    ), {}
 
 
-_DOT = primitive("dot", np.dot, (_dot_a, _dot_b), (_dot_tangent_a, _dot_tangent_b),
-                 domain=Domain(examples=_dot_examples))
+_DOT = primitive(
+    "dot",
+    np.dot,
+    (_dot_a, _dot_b),
+    (_dot_tangent_a, _dot_tangent_b),
+    domain=Domain(examples=_dot_examples),
+)
 
 
 @export(np.dot, primitive=_DOT, signature="dot(a, b)")

@@ -51,20 +51,28 @@ _AWAY_FROM_ZERO = Domain(ranges=((0.2, 3.0),), magnitude=True)
 
 # --- trigonometric and hyperbolic ------------------------------------------------------
 
-arcsin = unary("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x), _UNIT,
-               "``1 / sqrt(1 - x**2)``.")
-arccos = unary("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x), _UNIT,
-               "``-1 / sqrt(1 - x**2)``.")
-arctan = unary("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x), _ANY,
-               "``1 / (1 + x**2)``.")
+arcsin = unary(
+    "arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x), _UNIT, "``1 / sqrt(1 - x**2)``."
+)
+arccos = unary(
+    "arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x), _UNIT, "``-1 / sqrt(1 - x**2)``."
+)
+arctan = unary("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x), _ANY, "``1 / (1 + x**2)``.")
 sinh = unary("sinh", np.sinh, lambda ans, x: cosh(x), _ANY, "``cosh(x)``.")
 cosh = unary("cosh", np.cosh, lambda ans, x: sinh(x), _ANY, "``sinh(x)``.")
-arcsinh = unary("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0), _ANY,
-                "``1 / sqrt(x**2 + 1)``.")
-arccosh = unary("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt(x * x - 1.0),
-                Domain(ranges=((1.2, 4.0),)), "``1 / sqrt(x**2 - 1)``.")
-arctanh = unary("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x), _UNIT,
-                "``1 / (1 - x**2)``.")
+arcsinh = unary(
+    "arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0), _ANY, "``1 / sqrt(x**2 + 1)``."
+)
+arccosh = unary(
+    "arccosh",
+    np.arccosh,
+    lambda ans, x: 1.0 / sqrt(x * x - 1.0),
+    Domain(ranges=((1.2, 4.0),)),
+    "``1 / sqrt(x**2 - 1)``.",
+)
+arctanh = unary(
+    "arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x), _UNIT, "``1 / (1 - x**2)``."
+)
 
 
 # sinc'(x) = sum_{k>=1} (-1)**k 2k pi**2 x (pi x)**(2k-2) / (2k+1)!; near 0 (|x| < 1/2)
@@ -89,27 +97,45 @@ def _sinc_derivative(ans: Any, x: Any) -> Any:
     return where(small, series * near, (cos(np.pi * far) - sinc(far)) / far)
 
 
-sinc = unary("sinc", np.sinc, _sinc_derivative, _AWAY_FROM_ZERO,
-             "``(cos(pi x) - sinc(x)) / x``, 0 at ``x = 0`` (its series near 0, so that "
-             "higher derivatives are right there too).")
+sinc = unary(
+    "sinc",
+    np.sinc,
+    _sinc_derivative,
+    _AWAY_FROM_ZERO,
+    "``(cos(pi x) - sinc(x)) / x``, 0 at ``x = 0`` (its series near 0, so that "
+    "higher derivatives are right there too).",
+)
 
 # --- exponentials and logarithms --------------------------------------------------------
 
 exp2 = unary("exp2", np.exp2, lambda ans, x: ans * _LN2, _ANY, "``log(2) 2**x``.")
 expm1 = unary("expm1", np.expm1, lambda ans, x: ans + 1.0, _ANY, "``exp(x)``.")
-log2 = unary("log2", np.log2, lambda ans, x: 1.0 / (x * _LN2), _POSITIVE,
-             "``1 / (x log 2)``.")
-log10 = unary("log10", np.log10, lambda ans, x: 1.0 / (x * _LN10), _POSITIVE,
-              "``1 / (x log 10)``.")
-log1p = unary("log1p", np.log1p, lambda ans, x: 1.0 / (1.0 + x),
-              Domain(ranges=((-0.8, 3.0),)), "``1 / (1 + x)``.")
+log2 = unary("log2", np.log2, lambda ans, x: 1.0 / (x * _LN2), _POSITIVE, "``1 / (x log 2)``.")
+log10 = unary("log10", np.log10, lambda ans, x: 1.0 / (x * _LN10), _POSITIVE, "``1 / (x log 10)``.")
+log1p = unary(
+    "log1p",
+    np.log1p,
+    lambda ans, x: 1.0 / (1.0 + x),
+    Domain(ranges=((-0.8, 3.0),)),
+    "``1 / (1 + x)``.",
+)
 
 # --- roots, reciprocals, absolute values ------------------------------------------------
 
-cbrt = unary("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), _AWAY_FROM_ZERO,
-             "``1 / (3 cbrt(x)**2)`` (``inf`` at 0).")
-reciprocal = unary("reciprocal", np.reciprocal, lambda ans, x: negative(ans * ans),
-                   _AWAY_FROM_ZERO, "``-1 / x**2``.")
+cbrt = unary(
+    "cbrt",
+    np.cbrt,
+    lambda ans, x: 1.0 / (3.0 * ans * ans),
+    _AWAY_FROM_ZERO,
+    "``1 / (3 cbrt(x)**2)`` (``inf`` at 0).",
+)
+reciprocal = unary(
+    "reciprocal",
+    np.reciprocal,
+    lambda ans, x: negative(ans * ans),
+    _AWAY_FROM_ZERO,
+    "``-1 / x**2``.",
+)
 fabs = unary("fabs", np.fabs, lambda ans, x: sign(x), _AWAY_FROM_ZERO, "``sign(x)`` (0 at 0).")
 
 
@@ -117,8 +143,15 @@ def _identity_rule(seed: Any, ans: Any, x: Any) -> Any:
     return seed
 
 
-positive = unary("positive", np.positive, None, _ANY,  # type: ignore[arg-type]
-                 "1.", vjp=_identity_rule, jvp=_identity_rule)
+positive = unary(
+    "positive",
+    np.positive,
+    None,
+    _ANY,  # type: ignore[arg-type]
+    "1.",
+    vjp=_identity_rule,
+    jvp=_identity_rule,
+)
 
 # --- angles ------------------------------------------------------------------------------
 
@@ -133,8 +166,9 @@ degrees = unary("degrees", np.degrees, lambda ans, x: _TO_DEGREES, _ANY, "``180 
 # --- functions of two arguments -----------------------------------------------------------
 
 
-def _elementwise_pair(name: str, numpy_fun: Any, dx: Any, dy: Any, domain: Domain,
-                      explain: str) -> Any:
+def _elementwise_pair(
+    name: str, numpy_fun: Any, dx: Any, dy: Any, domain: Domain, explain: str
+) -> Any:
     """A broadcasting binary primitive from its two partial derivatives ``d(ans, x, y)``."""
 
     def vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -149,8 +183,14 @@ def _elementwise_pair(name: str, numpy_fun: Any, dx: Any, dy: Any, domain: Domai
     def jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
         return _cast_like(t * dy(ans, x, y), ans)
 
-    return binary(name, numpy_fun, (vjp_x, None if dy is None else vjp_y),
-                  (jvp_x, None if dy is None else jvp_y), domain, explain)
+    return binary(
+        name,
+        numpy_fun,
+        (vjp_x, None if dy is None else vjp_y),
+        (jvp_x, None if dy is None else jvp_y),
+        domain,
+        explain,
+    )
 
 
 def _cast_like(value: Any, like: Any) -> Any:
@@ -162,40 +202,47 @@ def _cast_like(value: Any, like: Any) -> Any:
 
 
 arctan2 = _elementwise_pair(
-    "arctan2", np.arctan2,
+    "arctan2",
+    np.arctan2,
     lambda ans, y, x: x / (x * x + y * y),
     lambda ans, y, x: negative(y) / (x * x + y * y),
     Domain(ranges=((0.3, 3.0), (-3.0, 3.0))),
     "``x / (x**2 + y**2)`` for ``y`` (the first argument), ``-y / (x**2 + y**2)`` for ``x``.",
 )
 hypot = _elementwise_pair(
-    "hypot", np.hypot,
+    "hypot",
+    np.hypot,
     lambda ans, x, y: x / ans,
     lambda ans, x, y: y / ans,
     Domain(ranges=((0.3, 3.0), (0.3, 3.0)), magnitude=True),
     "``x / hypot(x, y)`` and ``y / hypot(x, y)``.",
 )
 logaddexp = _elementwise_pair(
-    "logaddexp", np.logaddexp,
+    "logaddexp",
+    np.logaddexp,
     lambda ans, x, y: exp(x - ans),
     lambda ans, x, y: exp(y - ans),
     Domain(ranges=((-3.0, 3.0), (-3.0, 3.0))),
     "``exp(x - ans)`` and ``exp(y - ans)`` (the softmax weights).",
 )
 logaddexp2 = _elementwise_pair(
-    "logaddexp2", np.logaddexp2,
+    "logaddexp2",
+    np.logaddexp2,
     lambda ans, x, y: exp2(x - ans),
     lambda ans, x, y: exp2(y - ans),
     Domain(ranges=((-3.0, 3.0), (-3.0, 3.0))),
     "``2**(x - ans)`` and ``2**(y - ans)``.",
 )
 float_power = _elementwise_pair(
-    "float_power", np.float_power,
+    "float_power",
+    np.float_power,
     lambda ans, x, y: _power_slope(float_power, x, y),
     lambda ans, x, y: ans * log(where(equal(x, 0.0), 1.0, x)),
     Domain(ranges=((0.3, 3.0), (-2.0, 2.0))),
     "as :func:`power`, computed in float64.",
 )
+
+
 def _sign_factor_impl(x: Any, y: Any) -> Any:
     return np.copysign(1.0, x) * np.copysign(1.0, y)
 
@@ -210,14 +257,16 @@ def _sign_product(x: Any, y: Any) -> Any:
 
 
 copysign = _elementwise_pair(
-    "copysign", np.copysign,
+    "copysign",
+    np.copysign,
     lambda ans, x, y: _sign_product(x, y),
     None,
     Domain(ranges=((0.2, 3.0), (0.2, 3.0)), magnitude=True),
     "``sign(x) sign(y)`` for ``x``; none for ``y`` (piecewise constant).",
 )
 fmod = _elementwise_pair(
-    "fmod", np.fmod,
+    "fmod",
+    np.fmod,
     lambda ans, x, y: 1.0,
     lambda ans, x, y: negative(trunc(x / y)),
     Domain(ranges=((0.1, 0.9), (1.0, 2.0))),
@@ -233,7 +282,8 @@ def _ldexp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 ldexp = _elementwise_pair(
-    "ldexp", np.ldexp,
+    "ldexp",
+    np.ldexp,
     lambda ans, x, exponent: ldexp(np.ones((), dtype_of(x)), exponent),
     None,
     Domain(examples=_ldexp_examples),
@@ -255,7 +305,8 @@ def _extremum_nan(name: str, numpy_fun: Any, compare: Any, explain: str) -> Any:
         return where(chosen, 1.0, where(equal(x, y), 0.5, 0.0))
 
     return _elementwise_pair(
-        name, numpy_fun,
+        name,
+        numpy_fun,
         lambda ans, x, y: weight(x, y),
         lambda ans, x, y: weight(y, x),
         Domain(examples=_separated_examples),
@@ -263,10 +314,18 @@ def _extremum_nan(name: str, numpy_fun: Any, compare: Any, explain: str) -> Any:
     )
 
 
-fmax = _extremum_nan("fmax", np.fmax, lambda x, y: greater(x, y),
-                     "1 for the larger argument (a NaN loses); ties split evenly.")
-fmin = _extremum_nan("fmin", np.fmin, lambda x, y: less(x, y),
-                     "1 for the smaller argument (a NaN loses); ties split evenly.")
+fmax = _extremum_nan(
+    "fmax",
+    np.fmax,
+    lambda x, y: greater(x, y),
+    "1 for the larger argument (a NaN loses); ties split evenly.",
+)
+fmin = _extremum_nan(
+    "fmin",
+    np.fmin,
+    lambda x, y: less(x, y),
+    "1 for the smaller argument (a NaN loses); ties split evenly.",
+)
 
 
 # --- two results ----------------------------------------------------------------------------
@@ -290,7 +349,8 @@ _divmod_fun.__doc__ = """Differentiable :func:`numpy.divmod`: ``(floor_divide(x,
 remainder(x, y))``; the quotient is a constant, the remainder differentiable.
 """
 divmod = export(np.divmod, domain=Domain(examples=_divmod_examples), name="divmod")(  # noqa: A001
-    _divmod_fun)
+    _divmod_fun
+)
 
 
 def _modf_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -380,15 +440,17 @@ def _nextafter_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 nextafter = export(np.nextafter, domain=Domain(examples=_nextafter_examples), name="nextafter")(
-    _nextafter_fun)
+    _nextafter_fun
+)
 
 
 def _real_if_close_fun(a: Any, tol: float = 100) -> Any:
     if type(a) is not Tracer:
         return np.real_if_close(a, tol)
     if dtype_of(a).kind == "c":
-        raise TypeError("adfun.numpy.real_if_close: complex traced values are outside adfun's "
-                        "contract")
+        raise TypeError(
+            "adfun.numpy.real_if_close: complex traced values are outside adfun's contract"
+        )
     return a
 
 
@@ -396,8 +458,9 @@ _real_if_close_fun.__name__ = _real_if_close_fun.__qualname__ = "real_if_close"
 _real_if_close_fun.__doc__ = """:func:`numpy.real_if_close`; a real traced value is returned
 as is (derivative 1).
 """
-real_if_close = export(np.real_if_close, domain=Domain(examples=_frexp_examples),
-                          name="real_if_close")(_real_if_close_fun)
+real_if_close = export(
+    np.real_if_close, domain=Domain(examples=_frexp_examples), name="real_if_close"
+)(_real_if_close_fun)
 
 
 def _heaviside_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -424,7 +487,8 @@ _heaviside_fun.__doc__ = """Differentiable :func:`numpy.heaviside`: derivative 0
 (a step) and 1 in ``x2`` where ``x1 == 0`` (where the value is ``x2``).
 """
 heaviside = export(np.heaviside, domain=Domain(examples=_heaviside_examples), name="heaviside")(
-    _heaviside_fun)
+    _heaviside_fun
+)
 
 
 # --- the modified Bessel function of order 0 ----------------------------------------------------
@@ -459,8 +523,17 @@ def _bessel_i1_derivative(ans: Any, x: Any) -> Any:
     return where(small, 0.5 + 0.1875 * x * x, i0(x) - ans / safe)
 
 
-bessel_i1 = unary("bessel_i1", _bessel_i1_impl, _bessel_i1_derivative,
-                  Domain(ranges=((0.2, 4.0),), magnitude=True),
-                  "``I0(x) - I1(x) / x`` (1/2 at 0); the derivative of :func:`i0`.")
-i0 = unary("i0", np.i0, lambda ans, x: bessel_i1(x), Domain(ranges=((-4.0, 4.0),)),
-           "``I1(x)``, the modified Bessel function of order 1.")
+bessel_i1 = unary(
+    "bessel_i1",
+    _bessel_i1_impl,
+    _bessel_i1_derivative,
+    Domain(ranges=((0.2, 4.0),), magnitude=True),
+    "``I0(x) - I1(x) / x`` (1/2 at 0); the derivative of :func:`i0`.",
+)
+i0 = unary(
+    "i0",
+    np.i0,
+    lambda ans, x: bessel_i1(x),
+    Domain(ranges=((-4.0, 4.0),)),
+    "``I1(x)``, the modified Bessel function of order 1.",
+)

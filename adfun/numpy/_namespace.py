@@ -64,9 +64,26 @@ def _names(text: str) -> tuple:
 #: The family modules, by name.
 _FAMILIES: dict[str, types.ModuleType] = {
     module.__name__.rpartition(".")[2]: module
-    for module in (_choosing, _complex, _creation, _einsum, _elementwise, _functional,
-                   _histograms, _joining, _layout, _linear, _math, _products, _reductions,
-                   _scans, _selection, _shape, _sorting, _statistics)
+    for module in (
+        _choosing,
+        _complex,
+        _creation,
+        _einsum,
+        _elementwise,
+        _functional,
+        _histograms,
+        _joining,
+        _layout,
+        _linear,
+        _math,
+        _products,
+        _reductions,
+        _scans,
+        _selection,
+        _shape,
+        _sorting,
+        _statistics,
+    )
 }
 
 #: Differentiable names, by the family module that defines them.
@@ -162,12 +179,32 @@ _SHAPE_FROM_VALUES = frozenset(("nonzero", "flatnonzero", "argwhere"))
 #: anywhere else (``zeros(n)``, ``tril_indices_from(a, k)``, ``array_str(x)``) is a read
 #: of its value: allowed in eager transforms, refused under staging.
 _SHAPE_READS: dict[str, Any] = {
-    "shape": 1, "ndim": 1, "size": 1, "zeros_like": 1, "ones_like": 1, "empty_like": 1,
-    "result_type": None, "can_cast": 1, "common_type": None, "iscomplexobj": 1,
-    "isrealobj": 1, "isscalar": 1, "isfortran": 1, "may_share_memory": 2,
-    "shares_memory": 2, "diag_indices_from": 1, "tril_indices_from": 1,
-    "triu_indices_from": 1, "einsum_path": None, "iterable": 1, "isdtype": 1,
-    "issubdtype": 2, "mintypecode": 1, "typename": 1, "promote_types": 2}
+    "shape": 1,
+    "ndim": 1,
+    "size": 1,
+    "zeros_like": 1,
+    "ones_like": 1,
+    "empty_like": 1,
+    "result_type": None,
+    "can_cast": 1,
+    "common_type": None,
+    "iscomplexobj": 1,
+    "isrealobj": 1,
+    "isscalar": 1,
+    "isfortran": 1,
+    "may_share_memory": 2,
+    "shares_memory": 2,
+    "diag_indices_from": 1,
+    "tril_indices_from": 1,
+    "triu_indices_from": 1,
+    "einsum_path": None,
+    "iterable": 1,
+    "isdtype": 1,
+    "issubdtype": 2,
+    "mintypecode": 1,
+    "typename": 1,
+    "promote_types": 2,
+}
 
 _IN_PLACE = frozenset(_names("put put_along_axis putmask place copyto fill_diagonal"))
 
@@ -191,16 +228,23 @@ def static_function(name: str, numpy_fun: Callable) -> Callable:
             _take_out(args[kept:], read)
             _take_out(kwargs, read)
             for leaf in read:
-                read_value(leaf, f"adfun.numpy.{name}",
-                           f"numpy.{name} reads this argument's values (not only its shape "
-                           f"and dtype). Pass a constant (a Python int or a NumPy array), or "
-                           f"call it outside the staged function.")
+                read_value(
+                    leaf,
+                    f"adfun.numpy.{name}",
+                    f"numpy.{name} reads this argument's values (not only its shape "
+                    f"and dtype). Pass a constant (a Python int or a NumPy array), or "
+                    f"call it outside the staged function.",
+                )
             return numpy_fun(*_concrete(args), **_concrete(kwargs))
         return numpy_fun(*args, **kwargs)
 
-    _describe(fun, name, f"``{name}`` (:func:`numpy.{name}`), also on traced values.\n\n"
-                         f"It depends on shapes or dtypes only (or on plain values): a "
-                         f"constant for differentiation.\n")
+    _describe(
+        fun,
+        name,
+        f"``{name}`` (:func:`numpy.{name}`), also on traced values.\n\n"
+        f"It depends on shapes or dtypes only (or on plain values): a "
+        f"constant for differentiation.\n",
+    )
     return fun
 
 
@@ -239,30 +283,40 @@ def unsupported_function(name: str, numpy_fun: Callable) -> Callable:
             raise NotImplementedError(unsupported_message(name, traced_argument(args, kwargs)))
         return numpy_fun(*args, **kwargs)
 
-    _describe(fun, name, f"``{name}`` (:func:`numpy.{name}`) on plain values only.\n\n"
-                         f"adfun has no derivative rule for it: called on a traced value it "
-                         f"raises ``NotImplementedError``.\n")
+    _describe(
+        fun,
+        name,
+        f"``{name}`` (:func:`numpy.{name}`) on plain values only.\n\n"
+        f"adfun has no derivative rule for it: called on a traced value it "
+        f"raises ``NotImplementedError``.\n",
+    )
     return fun
 
 
 def unsupported_message(name: str, argument: str = "argument") -> str:
     """The error for an unsupported function called with a traced ``argument``."""
     if name == "copyto":
-        return (f"adfun.numpy.copyto (numpy.copyto) cannot write a traced value into a NumPy "
-                f"array (the recorded graph is immutable; its {argument} is traced). "
-                f"numpy.full_like(a, fill_value) calls it when a is a NumPy array and "
-                f"fill_value is traced: use adfun.numpy.full_like(a, fill_value) or "
-                f"adfun.numpy.full(shape, fill_value), which are differentiable in the fill "
-                f"value; otherwise build a new array with adfun.numpy.where")
+        return (
+            f"adfun.numpy.copyto (numpy.copyto) cannot write a traced value into a NumPy "
+            f"array (the recorded graph is immutable; its {argument} is traced). "
+            f"numpy.full_like(a, fill_value) calls it when a is a NumPy array and "
+            f"fill_value is traced: use adfun.numpy.full_like(a, fill_value) or "
+            f"adfun.numpy.full(shape, fill_value), which are differentiable in the fill "
+            f"value; otherwise build a new array with adfun.numpy.where"
+        )
     if name in _IN_PLACE:
-        return (f"adfun.numpy.{name} (numpy.{name}) writes into an array in place, which "
-                f"cannot be traced (the recorded graph is immutable; its {argument} is "
-                f"traced); build a new array with adfun.numpy.where, concatenate or indexing "
-                f"instead")
-    return (f"adfun.numpy.{name} (numpy.{name}) is not supported on traced values: adfun has "
-            f"no derivative rule for it, and its {argument} is traced. Apply "
-            f"ad.stop_gradient() to that argument if the result should be a constant, or "
-            f"write it with differentiable adfun.numpy functions")
+        return (
+            f"adfun.numpy.{name} (numpy.{name}) writes into an array in place, which "
+            f"cannot be traced (the recorded graph is immutable; its {argument} is "
+            f"traced); build a new array with adfun.numpy.where, concatenate or indexing "
+            f"instead"
+        )
+    return (
+        f"adfun.numpy.{name} (numpy.{name}) is not supported on traced values: adfun has "
+        f"no derivative rule for it, and its {argument} is traced. Apply "
+        f"ad.stop_gradient() to that argument if the result should be a constant, or "
+        f"write it with differentiable adfun.numpy functions"
+    )
 
 
 def _describe(fun: Callable, name: str, doc: str) -> None:
@@ -292,9 +346,11 @@ def _build() -> tuple:
         existing = getattr(_nondiff, name, None)
         if existing is None:
             existing = function_of_values(
-                name, numpy_fun, several=name in _SEVERAL_RESULTS,
-                refuse_staging=SHAPE_FROM_VALUES_ADVICE
-                if name in _SHAPE_FROM_VALUES else None)
+                name,
+                numpy_fun,
+                several=name in _SEVERAL_RESULTS,
+                refuse_staging=SHAPE_FROM_VALUES_ADVICE if name in _SHAPE_FROM_VALUES else None,
+            )
         namespace[name] = existing
         status[name] = "nondifferentiable"
     for name in NONDIFFERENTIABLE_STATIC:
@@ -331,8 +387,11 @@ def _install_overrides() -> None:
         numpy_fun = _numpy_object(name)
         if numpy_fun is None or not callable(numpy_fun) or isinstance(numpy_fun, type):
             continue
-        if isinstance(numpy_fun, np.ufunc) or hasattr(numpy_fun, "__array_function__") or \
-                type(numpy_fun).__name__ == "_ArrayFunctionDispatcher":
+        if (
+            isinstance(numpy_fun, np.ufunc)
+            or hasattr(numpy_fun, "__array_function__")
+            or type(numpy_fun).__name__ == "_ArrayFunctionDispatcher"
+        ):
             NUMPY_OVERRIDES.setdefault(numpy_fun, fun)
 
 
@@ -398,6 +457,13 @@ def status_table() -> list:
         if not hasattr(np, name):
             continue
         reverse, forward = _modes(name)
-        rows.append({"name": name, "status": STATUS[name], "reverse": reverse,
-                     "forward": forward, "kind": _kind(name)})
+        rows.append(
+            {
+                "name": name,
+                "status": STATUS[name],
+                "reverse": reverse,
+                "forward": forward,
+                "kind": _kind(name),
+            }
+        )
     return rows

@@ -38,14 +38,19 @@ argsort = nondifferentiable("argsort", np.argsort, _INDEX)
 SHAPE_FROM_VALUES_ADVICE = (
     "Its result's length depends on the values, and a staged program's shapes are fixed. "
     "Keep the shapes fixed instead: choose entries with adfun.numpy.where(condition, x, y), "
-    "count with adfun.numpy.sum(condition), or call it outside the staged function.")
+    "count with adfun.numpy.sum(condition), or call it outside the staged function."
+)
 
 nonzero = function_of_values(
-    "nonzero", np.nonzero, several=True, refuse_staging=SHAPE_FROM_VALUES_ADVICE,
+    "nonzero",
+    np.nonzero,
+    several=True,
+    refuse_staging=SHAPE_FROM_VALUES_ADVICE,
     doc="nonzero (:func:`numpy.nonzero`) on plain or traced values: a tuple of index "
-        "arrays, one per axis (each a constant for differentiation).\n\n"
-        "The length of the result depends on the values: under ``jit``/``trace`` it "
-        "raises :class:`~adfun.StagingError`.\n")
+    "arrays, one per axis (each a constant for differentiation).\n\n"
+    "The length of the result depends on the values: under ``jit``/``trace`` it "
+    "raises :class:`~adfun.StagingError`.\n",
+)
 NUMPY_OVERRIDES[np.nonzero] = nonzero
 OPERATIONS.setdefault("nonzero", nonzero)
 count_nonzero = nondifferentiable("count_nonzero", np.count_nonzero, _INDEX)

@@ -44,13 +44,15 @@ def _last_axis_match(draw: Any, st: Any, hnp: Any) -> list:
 
 
 def _any_two(draw: Any, st: Any, hnp: Any) -> list:
-    return [draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3))
-            for _ in range(2)]
+    return [
+        draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3)) for _ in range(2)
+    ]
 
 
 def _vectors_3(draw: Any, st: Any, hnp: Any) -> list:
-    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2,
-                                                    max_side=2)).input_shapes
+    shapes = draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, max_side=2)
+    ).input_shapes
     return [shape + (3,) for shape in shapes]
 
 
@@ -109,8 +111,9 @@ def kron(a: Any, b: Any) -> Any:
 
 
 @export(np.cross, domain=Domain(examples=_pair_examples(_vectors_3)))
-def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
-          axis: Any = None) -> Any:
+def cross(
+    a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: Any = None
+) -> Any:
     """Differentiable :func:`numpy.cross` of 3-vectors (batched, with broadcasting)."""
     if not any_traced((a, b)):
         return np.cross(a, b, axisa, axisb, axisc, axis)
@@ -119,12 +122,15 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
     a = moveaxis(a, axisa, -1)
     b = moveaxis(b, axisb, -1)
     if shape_of(a)[-1] != 3 or shape_of(b)[-1] != 3:
-        raise ValueError("adfun.numpy.cross: on traced values both vectors must have 3 "
-                         "components (2-component cross products are deprecated in NumPy)")
+        raise ValueError(
+            "adfun.numpy.cross: on traced values both vectors must have 3 "
+            "components (2-component cross products are deprecated in NumPy)"
+        )
     a0, a1, a2 = (a[..., index] for index in range(3))
     b0, b1, b2 = (b[..., index] for index in range(3))
-    result = stack(broadcast_arrays(a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0),
-                   axis=-1)
+    result = stack(
+        broadcast_arrays(a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0), axis=-1
+    )
     return moveaxis(result, -1, axisc)
 
 
@@ -132,15 +138,15 @@ def _vecdot_fun(x1: Any, x2: Any, /, *, axis: int = -1, **kwargs: Any) -> Any:
     if not any_traced((x1, x2)):
         return np.vecdot(x1, x2, axis=axis, **kwargs)
     if kwargs:
-        raise TypeError(f"adfun.numpy.vecdot: {sorted(kwargs)} are not supported on traced "
-                        f"values")
+        raise TypeError(f"adfun.numpy.vecdot: {sorted(kwargs)} are not supported on traced values")
     return sum(x1 * x2, axis=axis)
 
 
 _vecdot_fun.__name__ = _vecdot_fun.__qualname__ = "vecdot"
 _vecdot_fun.__doc__ = "Differentiable :func:`numpy.vecdot` for real arrays.\n"
-vecdot = export(getattr(np, "vecdot", None), domain=Domain(examples=_pair_examples(_same_size)),
-                   name="vecdot")(_vecdot_fun)
+vecdot = export(
+    getattr(np, "vecdot", None), domain=Domain(examples=_pair_examples(_same_size)), name="vecdot"
+)(_vecdot_fun)
 
 
 def _matvec_fun(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
@@ -159,10 +165,16 @@ _matvec_fun.__name__ = _matvec_fun.__qualname__ = "matvec"
 _matvec_fun.__doc__ = "Differentiable :func:`numpy.matvec` (a batched ``matmul``).\n"
 _vecmat_fun.__name__ = _vecmat_fun.__qualname__ = "vecmat"
 _vecmat_fun.__doc__ = "Differentiable :func:`numpy.vecmat` for real arrays.\n"
-matvec = export(getattr(np, "matvec", None), domain=Domain(examples=_pair_examples(_matrix_vector)),
-                   name="matvec")(_matvec_fun)
-vecmat = export(getattr(np, "vecmat", None), domain=Domain(examples=_pair_examples(_vector_matrix)),
-                   name="vecmat")(_vecmat_fun)
+matvec = export(
+    getattr(np, "matvec", None),
+    domain=Domain(examples=_pair_examples(_matrix_vector)),
+    name="matvec",
+)(_matvec_fun)
+vecmat = export(
+    getattr(np, "vecmat", None),
+    domain=Domain(examples=_pair_examples(_vector_matrix)),
+    name="vecmat",
+)(_vecmat_fun)
 
 # --- convolution ---------------------------------------------------------------------------
 
@@ -181,17 +193,18 @@ def _window(full: Any, n: int, m: int, mode: str) -> Any:
     short, long = min(n, m), max(n, m)
     if mode == "same":
         start = (short - 1) // 2
-        return full[start:start + long]
+        return full[start : start + long]
     if mode == "valid":
-        return full[short - 1:long]
-    raise ValueError(f"adfun.numpy.convolve: mode must be 'full', 'same' or 'valid', got "
-                     f"{mode!r}")
+        return full[short - 1 : long]
+    raise ValueError(f"adfun.numpy.convolve: mode must be 'full', 'same' or 'valid', got {mode!r}")
 
 
 def _check_vectors(name: str, a: Any, v: Any) -> None:
     if ndim_of(a) != 1 or ndim_of(v) != 1:
-        raise ValueError(f"adfun.numpy.{name}: both arguments must be 1-D, got shapes "
-                         f"{shape_of(a)} and {shape_of(v)}")
+        raise ValueError(
+            f"adfun.numpy.{name}: both arguments must be 1-D, got shapes "
+            f"{shape_of(a)} and {shape_of(v)}"
+        )
     if shape_of(a)[0] == 0 or shape_of(v)[0] == 0:
         raise ValueError(f"adfun.numpy.{name}: arguments cannot be empty")
 
@@ -257,8 +270,10 @@ def _two_polys(draw: Any, st: Any, hnp: Any) -> tuple:
     from adfun.numpy._examples import array
 
     # Leading coefficients away from 0: NumPy drops exact leading zeros (a shape change).
-    return tuple(array(draw, st, hnp, (0.2, 2.0), shape=shape, magnitude=True)
-                 for shape in _sequences(draw, st, hnp)), {}
+    return tuple(
+        array(draw, st, hnp, (0.2, 2.0), shape=shape, magnitude=True)
+        for shape in _sequences(draw, st, hnp)
+    ), {}
 
 
 @export(np.polymul, domain=Domain(examples=_two_polys))
@@ -272,11 +287,15 @@ def polymul(a1: Any, a2: Any) -> Any:
 def _strip_leading_zeros(p: Any) -> Any:
     """As NumPy's ``poly1d`` does (keeping one coefficient): the result's length depends on
     which leading coefficients are exactly zero."""
-    nonzero = np.flatnonzero(read_value(
-        p, "adfun.numpy.polymul",
-        "The length of the product depends on which leading coefficients are exactly "
-        "zero. Under jit, use adfun.numpy.convolve(a1, a2) (the same product without "
-        "the leading zeros removed), or call polymul outside the staged function."))
+    nonzero = np.flatnonzero(
+        read_value(
+            p,
+            "adfun.numpy.polymul",
+            "The length of the product depends on which leading coefficients are exactly "
+            "zero. Under jit, use adfun.numpy.convolve(a1, a2) (the same product without "
+            "the leading zeros removed), or call polymul outside the staged function.",
+        )
+    )
     start = int(nonzero[0]) if nonzero.size else shape_of(p)[0] - 1
     return p[start:] if start else p
 
@@ -313,7 +332,8 @@ def _polyder_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     from adfun.numpy._examples import array
 
     return (array(draw, st, hnp, (-2.0, 2.0), shape=(draw(st.integers(2, 5)),)),), {
-        "m": draw(st.integers(0, 2))}
+        "m": draw(st.integers(0, 2))
+    }
 
 
 @export(np.polyder, domain=Domain(examples=_polyder_examples))
@@ -322,8 +342,7 @@ def polyder(p: Any, m: int = 1) -> Any:
     if type(p) is not Tracer:
         return np.polyder(p, m)
     if m < 0:
-        raise ValueError("adfun.numpy.polyder: order of derivative must be positive "
-                         "(see polyint)")
+        raise ValueError("adfun.numpy.polyder: order of derivative must be positive (see polyint)")
     for _ in range(m):
         count = shape_of(p)[0]
         p = p[:-1] * np.arange(count - 1, 0, -1, dtype=dtype_of(p))
@@ -358,15 +377,19 @@ def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
         if len(constants) == 1 and m > 1:
             constants = constants * m
         if len(constants) < m:
-            raise ValueError("adfun.numpy.polyint: k must be a scalar or a rank-1 array of "
-                             "length 1 or m.")
+            raise ValueError(
+                "adfun.numpy.polyint: k must be a scalar or a rank-1 array of length 1 or m."
+            )
     p = atleast_1d(p)
     for index in range(m):
         count = shape_of(p)[0]
         scaled = p / np.arange(count, 0, -1, dtype=np.float64)
         constant = constants[index]
-        tail = reshape(constant, (1,)) if type(constant) is Tracer else np.asarray(
-            [constant], dtype=dtype_of(scaled))
+        tail = (
+            reshape(constant, (1,))
+            if type(constant) is Tracer
+            else np.asarray([constant], dtype=dtype_of(scaled))
+        )
         p = concatenate([scaled, tail])
     return p
 
@@ -385,12 +408,15 @@ def poly(seq_of_zeros: Any) -> Any:
         return np.poly(seq_of_zeros)
     shape = shape_of(seq_of_zeros)
     if len(shape) != 1:
-        raise NotImplementedError("adfun.numpy.poly: only a 1-D sequence of roots is supported "
-                                  "on traced values (the characteristic polynomial of a matrix "
-                                  "needs its eigenvalues)")
+        raise NotImplementedError(
+            "adfun.numpy.poly: only a 1-D sequence of roots is supported "
+            "on traced values (the characteristic polynomial of a matrix "
+            "needs its eigenvalues)"
+        )
     coefficients: Any = np.ones(1, dtype_of(seq_of_zeros))
     for index in range(shape[0]):
-        factor = concatenate([np.ones(1, dtype_of(seq_of_zeros)),
-                              reshape(-seq_of_zeros[index], (1,))])
+        factor = concatenate(
+            [np.ones(1, dtype_of(seq_of_zeros)), reshape(-seq_of_zeros[index], (1,))]
+        )
         coefficients = convolve(coefficients, factor)
     return coefficients

@@ -48,13 +48,20 @@ def _mean_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False
     return mean(t, axis=axis, keepdims=keepdims)
 
 
-_MEAN = primitive("mean", _mean_impl, (_mean_vjp,), (_mean_jvp,),
-                  domain=Domain(examples=reduction_examples))
+_MEAN = primitive(
+    "mean", _mean_impl, (_mean_vjp,), (_mean_jvp,), domain=Domain(examples=reduction_examples)
+)
 
 
 @export(np.mean, primitive=_MEAN, signature="mean(a, axis=None, keepdims=False)")
-def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
-         keepdims: bool = False, **kwargs: Any) -> Any:
+def mean(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
     """Differentiable :func:`numpy.mean`.
 
     Derivative: the cotangent divided by the number of averaged entries, broadcast back.
@@ -95,15 +102,22 @@ def _min_impl(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return np.min(a, axis=axis, keepdims=keepdims)
 
 
-_MAX = primitive("max", _max_impl, (_extremum_vjp,), (_extremum_jvp,),
-                 domain=Domain(examples=_distinct_examples))
-_MIN = primitive("min", _min_impl, (_extremum_vjp,), (_extremum_jvp,),
-                 domain=Domain(examples=_distinct_examples))
+_MAX = primitive(
+    "max", _max_impl, (_extremum_vjp,), (_extremum_jvp,), domain=Domain(examples=_distinct_examples)
+)
+_MIN = primitive(
+    "min", _min_impl, (_extremum_vjp,), (_extremum_jvp,), domain=Domain(examples=_distinct_examples)
+)
 
 
 @export(np.max, primitive=_MAX, signature="max(a, axis=None, keepdims=False)")
-def max(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,  # noqa: A001
-        **kwargs: Any) -> Any:
+def max(
+    a: Any,
+    axis: Any = None,
+    out: Any = None,
+    keepdims: bool = False,  # noqa: A001
+    **kwargs: Any,
+) -> Any:
     """Differentiable :func:`numpy.max` (also ``amax``).
 
     Derivative: 1 at the maximum; tied maxima share it evenly (forward mode: the mean of
@@ -116,8 +130,13 @@ def max(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,  # no
 
 
 @export(np.min, primitive=_MIN, signature="min(a, axis=None, keepdims=False)")
-def min(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,  # noqa: A001
-        **kwargs: Any) -> Any:
+def min(
+    a: Any,
+    axis: Any = None,
+    out: Any = None,
+    keepdims: bool = False,  # noqa: A001
+    **kwargs: Any,
+) -> Any:
     """Differentiable :func:`numpy.min` (also ``amin``).
 
     Derivative: 1 at the minimum; tied minima share it evenly (forward mode: the mean of

@@ -113,13 +113,20 @@ def _prod_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False
     return sum(t * _product_of_others(x, axis), axis=axis, keepdims=keepdims)
 
 
-_PROD = primitive("prod", _prod_impl, (_prod_vjp,), (_prod_jvp,),
-                  domain=Domain(examples=_prod_examples))
+_PROD = primitive(
+    "prod", _prod_impl, (_prod_vjp,), (_prod_jvp,), domain=Domain(examples=_prod_examples)
+)
 
 
 @export(np.prod, primitive=_PROD, signature="prod(a, axis=None, keepdims=False)")
-def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
-         keepdims: bool = False, **kwargs: Any) -> Any:
+def prod(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
     """Differentiable :func:`numpy.prod`.
 
     Derivative: for each entry, the product of the other entries of its group, computed
@@ -141,8 +148,10 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
 def _refuse_options(name: str, **options: Any) -> None:
     given = sorted(key for key, value in options.items() if value is not None)
     if given:
-        raise TypeError(f"adfun.numpy.{name}: the argument(s) {given} are not supported on "
-                        f"traced values; cast with .astype(...) first and drop out=")
+        raise TypeError(
+            f"adfun.numpy.{name}: the argument(s) {given} are not supported on "
+            f"traced values; cast with .astype(...) first and drop out="
+        )
 
 
 # --- cumsum ------------------------------------------------------------------------------
@@ -160,8 +169,9 @@ def _cumsum_jvp(t: Any, ans: Any, x: Any, axis: int = 0) -> Any:
     return cumsum(t, axis=axis)
 
 
-_CUMSUM = primitive("cumsum", _cumsum_impl, (_cumsum_vjp,), (_cumsum_jvp,),
-                    domain=Domain(examples=_scan_examples))
+_CUMSUM = primitive(
+    "cumsum", _cumsum_impl, (_cumsum_vjp,), (_cumsum_jvp,), domain=Domain(examples=_scan_examples)
+)
 
 
 @export(np.cumsum, primitive=_CUMSUM, signature="cumsum(a, axis=None)")
@@ -297,8 +307,9 @@ def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int = 0, order: int = -1) -> An
         prefix = _scan_last(safe, axis, bound)
         after_first = _scan(where(logical_or(before, first), 1.0, current), axis, bound)
         t_first = sum(where(first, t, 0.0), axis=axis, keepdims=True)
-        term = (value * cumsum(where(before, t / safe, 0.0), axis=axis)
-                + where(before, 0.0, t_first * prefix * after_first))
+        term = value * cumsum(where(before, t / safe, 0.0), axis=axis) + where(
+            before, 0.0, t_first * prefix * after_first
+        )
         total = term if level == 0 else total + scale * term
         scale = scale * _first_zero(current, first, axis)
         t = where(logical_or(before, first), 0.0, t)
@@ -309,8 +320,13 @@ def _cumprod_impl(a: Any, axis: int = 0, order: int = -1) -> Any:
     return np.cumprod(a, axis=axis)
 
 
-_CUMPROD = primitive("cumprod", _cumprod_impl, (_cumprod_vjp,), (_cumprod_jvp,),
-                     domain=Domain(examples=_scan_examples))
+_CUMPROD = primitive(
+    "cumprod",
+    _cumprod_impl,
+    (_cumprod_vjp,),
+    (_cumprod_jvp,),
+    domain=Domain(examples=_scan_examples),
+)
 
 
 @export(np.cumprod, primitive=_CUMPROD, signature="cumprod(a, axis=None)")

@@ -13,8 +13,19 @@ from adfun.numpy._base import broadcast_to, reshape, shape_examples
 from adfun.numpy._declare import Domain, export, primitive
 
 __all__ = [
-    "astype", "broadcast_to", "concat", "concatenate", "expand_dims", "moveaxis",
-    "normalize_axis_list", "permute_dims", "ravel", "reshape", "squeeze", "stack", "swapaxes",
+    "astype",
+    "broadcast_to",
+    "concat",
+    "concatenate",
+    "expand_dims",
+    "moveaxis",
+    "normalize_axis_list",
+    "permute_dims",
+    "ravel",
+    "reshape",
+    "squeeze",
+    "stack",
+    "swapaxes",
     "transpose",
 ]
 
@@ -49,8 +60,9 @@ def expand_dims(a: Any, axis: Any) -> Any:
     if type(a) is not Tracer:
         return np.expand_dims(a, axis)
     shape = list(shape_of(a))
-    axes = normalize_axis(axis, len(shape) + len(axis if isinstance(axis, tuple) else (axis,)),
-                          "expand_dims")
+    axes = normalize_axis(
+        axis, len(shape) + len(axis if isinstance(axis, tuple) else (axis,)), "expand_dims"
+    )
     for index in axes:
         shape.insert(index, 1)
     return reshape(a, tuple(shape))
@@ -83,8 +95,13 @@ def _transpose_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), {"axes": axes}
 
 
-_TRANSPOSE = primitive("transpose", _transpose_impl, (_transpose_vjp,), (_transpose_jvp,),
-                       domain=Domain(examples=_transpose_examples))
+_TRANSPOSE = primitive(
+    "transpose",
+    _transpose_impl,
+    (_transpose_vjp,),
+    (_transpose_jvp,),
+    domain=Domain(examples=_transpose_examples),
+)
 
 
 @export(np.transpose, primitive=_TRANSPOSE, signature="transpose(a, axes=None)")
@@ -99,8 +116,9 @@ def transpose(a: Any, axes: Any = None) -> Any:
         ndim = ndim_of(a)
         axes = tuple(int(index) % max(ndim, 1) for index in axes)
         if sorted(axes) != list(range(ndim)):
-            raise ValueError(f"adfun.numpy.transpose: axes {axes} are not a permutation of "
-                             f"the {ndim} axes")
+            raise ValueError(
+                f"adfun.numpy.transpose: axes {axes} are not a permutation of the {ndim} axes"
+            )
     return bind_unary(_TRANSPOSE, a, Params(axes=axes))
 
 
@@ -123,8 +141,9 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     sources = normalize_axis_list(source, ndim)
     destinations = normalize_axis_list(destination, ndim)
     if len(sources) != len(destinations):
-        raise ValueError("adfun.numpy.moveaxis: source and destination must have the same "
-                         "number of elements")
+        raise ValueError(
+            "adfun.numpy.moveaxis: source and destination must have the same number of elements"
+        )
     order = [index for index in range(ndim) if index not in sources]
     for target, index in sorted(zip(destinations, sources)):
         order.insert(target, index)
@@ -162,8 +181,13 @@ def _astype_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), {"dtype": np.dtype(np.float64)}
 
 
-_ASTYPE = primitive("astype", _astype_impl, (_astype_rule,), (_astype_jvp,),
-                    domain=Domain(examples=_astype_examples))
+_ASTYPE = primitive(
+    "astype",
+    _astype_impl,
+    (_astype_rule,),
+    (_astype_jvp,),
+    domain=Domain(examples=_astype_examples),
+)
 
 
 @export(None, primitive=_ASTYPE, signature="astype(a, dtype)")
@@ -200,8 +224,9 @@ def _concatenate_vjp(argnum: int, g: Any, ans: Any, *arrays: Any, axis: int = 0)
 
 def _concatenate_jvp(argnum: int, t: Any, ans: Any, *arrays: Any, axis: int = 0) -> Any:
     dtype = dtype_of(t)
-    blocks = [t if index == argnum else _block_zeros(array, dtype)
-              for index, array in enumerate(arrays)]
+    blocks = [
+        t if index == argnum else _block_zeros(array, dtype) for index, array in enumerate(arrays)
+    ]
     return concatenate(blocks, axis=axis)
 
 
@@ -220,12 +245,16 @@ def _joining_examples(draw: Any, st: Any, hnp: Any, stacking: bool = False) -> t
     return tuple(arrays), {"axis": axis}
 
 
-_CONCATENATE = primitive("concatenate", _concatenate_impl, Variadic(_concatenate_vjp),
-                         Variadic(_concatenate_jvp), domain=Domain(examples=_joining_examples))
+_CONCATENATE = primitive(
+    "concatenate",
+    _concatenate_impl,
+    Variadic(_concatenate_vjp),
+    Variadic(_concatenate_jvp),
+    domain=Domain(examples=_joining_examples),
+)
 
 
-@export(np.concatenate, primitive=_CONCATENATE,
-        signature="concatenate(arrays, axis=0)")
+@export(np.concatenate, primitive=_CONCATENATE, signature="concatenate(arrays, axis=0)")
 def concatenate(arrays: Any, axis: Any = 0, out: Any = None, **kwargs: Any) -> Any:
     """Differentiable :func:`numpy.concatenate`.
 
@@ -235,8 +264,9 @@ def concatenate(arrays: Any, axis: Any = 0, out: Any = None, **kwargs: Any) -> A
     if not any_traced(arrays):
         return np.concatenate(arrays, axis=axis, out=out, **kwargs)
     if out is not None or kwargs:
-        raise TypeError("adfun.numpy.concatenate: out= and dtype= are not supported on traced "
-                        "values")
+        raise TypeError(
+            "adfun.numpy.concatenate: out= and dtype= are not supported on traced values"
+        )
     if axis is None:
         return concatenate([ravel(array) for array in arrays], axis=0)
     ndim = ndim_of(arrays[0])
@@ -253,8 +283,9 @@ def _stack_vjp(argnum: int, g: Any, ans: Any, *arrays: Any, axis: int = 0) -> An
 
 def _stack_jvp(argnum: int, t: Any, ans: Any, *arrays: Any, axis: int = 0) -> Any:
     dtype = dtype_of(t)
-    blocks = [t if index == argnum else _block_zeros(array, dtype)
-              for index, array in enumerate(arrays)]
+    blocks = [
+        t if index == argnum else _block_zeros(array, dtype) for index, array in enumerate(arrays)
+    ]
     return stack(blocks, axis=axis)
 
 
@@ -262,8 +293,13 @@ def _stacking_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return _joining_examples(draw, st, hnp, stacking=True)
 
 
-_STACK = primitive("stack", _stack_impl, Variadic(_stack_vjp), Variadic(_stack_jvp),
-                   domain=Domain(examples=_stacking_examples))
+_STACK = primitive(
+    "stack",
+    _stack_impl,
+    Variadic(_stack_vjp),
+    Variadic(_stack_jvp),
+    domain=Domain(examples=_stacking_examples),
+)
 
 
 @export(np.stack, primitive=_STACK, signature="stack(arrays, axis=0)")
@@ -279,8 +315,9 @@ def stack(arrays: Any, axis: int = 0, out: Any = None, **kwargs: Any) -> Any:
         raise TypeError("adfun.numpy.stack: out= and dtype= are not supported on traced values")
     shapes = {shape_of(array) for array in arrays}
     if len(shapes) != 1:
-        raise ValueError(f"adfun.numpy.stack: all input arrays must have the same shape, got "
-                         f"{sorted(shapes)}")
+        raise ValueError(
+            f"adfun.numpy.stack: all input arrays must have the same shape, got {sorted(shapes)}"
+        )
     ndim = ndim_of(arrays[0]) + 1
     return bind(_STACK, arrays, Params(axis=normalize_axis(axis, ndim, "stack")[0]))
 
@@ -309,7 +346,6 @@ def _moveaxis_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     (x,), _ = shape_examples(draw, st, hnp)
     source = draw(st.integers(0, x.ndim - 1))
     return (x, source, draw(st.integers(-x.ndim, x.ndim - 1))), {}
-
 
 
 for _composite, _numpy_fun, _examples in (

@@ -71,16 +71,18 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: 
     if type(a) is not Tracer:
         return np.sort(a, axis=axis, kind=kind, order=order, **kwargs)
     if order is not None:
-        raise TypeError("adfun.numpy.sort: order= (structured arrays) is not supported on "
-                        "traced values")
+        raise TypeError(
+            "adfun.numpy.sort: order= (structured arrays) is not supported on traced values"
+        )
     if axis is None:
         a, axis = ravel(a), 0
     return take_along_axis(a, argsort(a, axis=axis, kind="stable"), axis=axis)
 
 
 @export(np.partition, domain=Domain(examples=_partition_examples))
-def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
-              order: Any = None) -> Any:
+def partition(
+    a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None
+) -> Any:
     """Differentiable :func:`numpy.partition`: the entries are arranged exactly as NumPy's
     ``partition`` arranges them (NaN entries included, which ``argpartition`` may place
     elsewhere), and the gradient follows that arrangement (among equal entries, in their
@@ -123,19 +125,29 @@ def _lerp(low: Any, high: Any, t: Any) -> Any:
     return where(t >= 0.5, high - difference * (1.0 - t), low + difference * t)
 
 
-def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
-              ignore_nan: bool = False, weak: bool = True) -> Any:
+def _quantile(
+    a: Any,
+    q: Any,
+    axis: Any,
+    method: str,
+    keepdims: bool,
+    name: str,
+    ignore_nan: bool = False,
+    weak: bool = True,
+) -> Any:
     """NumPy's quantile steps on traced ``a``.  ``weak``: ``q`` was a Python number, so
     that (as in NumPy) the interpolation weight takes ``a``'s dtype; otherwise it stays
     float64 and promotes the result."""
     if type(q) is Tracer:
         raise NotImplementedError(
             f"adfun.numpy.{name}: differentiating with respect to the quantile q is not "
-            f"supported; pass q as a constant (ad.stop_gradient(q))")
+            f"supported; pass q as a constant (ad.stop_gradient(q))"
+        )
     if method not in _METHODS and method != "median":
         raise NotImplementedError(
             f"adfun.numpy.{name}: method={method!r} is not supported on traced values "
-            f"(supported: {', '.join(_METHODS)})")
+            f"(supported: {', '.join(_METHODS)})"
+        )
     q = np.asarray(q, dtype=np.float64)
     if np.any((q < 0) | (q > 1)):
         raise ValueError(f"adfun.numpy.{name}: quantiles must be in the range [0, 1]")
@@ -143,8 +155,11 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
     axes = normalize_axis(axis, len(shape), name)
     reduced = tuple(range(len(shape))) if axes is None else axes
     kept = [index for index in range(len(shape)) if index not in reduced]
-    moved = transpose(a, tuple(kept) + reduced) if kept + list(reduced) != list(
-        range(len(shape))) else a
+    moved = (
+        transpose(a, tuple(kept) + reduced)
+        if kept + list(reduced) != list(range(len(shape)))
+        else a
+    )
     rest = tuple(shape[index] for index in kept)
     flat = reshape(moved, rest + (-1,))
     ordered = sort(flat, axis=-1)  # NaNs sort last
@@ -205,11 +220,11 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
         result = where(broadcast_to(has_nan, rest + q.shape), np.nan, result)
     # The q axes come last here; NumPy puts them first.
     if q.ndim:
-        result = moveaxis(result, tuple(range(len(rest), len(rest) + q.ndim)),
-                          tuple(range(q.ndim)))
+        result = moveaxis(result, tuple(range(len(rest), len(rest) + q.ndim)), tuple(range(q.ndim)))
     if keepdims:
-        result_shape = q.shape + tuple(1 if index in reduced else side
-                                       for index, side in enumerate(shape))
+        result_shape = q.shape + tuple(
+            1 if index in reduced else side for index, side in enumerate(shape)
+        )
         result = reshape(result, result_shape)
     return result
 
@@ -240,8 +255,16 @@ def _median_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 @export(np.quantile, domain=Domain(examples=_quantile_examples))
-def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
-             method: str = "linear", keepdims: bool = False, **kwargs: Any) -> Any:
+def quantile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
     """Differentiable :func:`numpy.quantile` (in ``a``; ``q`` is a constant).
 
     Methods ``linear`` (default), ``lower``, ``higher``, ``midpoint`` and ``nearest`` are
@@ -249,34 +272,59 @@ def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input:
     statistics around each quantile.
     """
     if type(a) is not Tracer and type(q) is not Tracer:
-        return np.quantile(a, q, axis=axis, out=out, overwrite_input=overwrite_input,
-                           method=method, keepdims=keepdims, **kwargs)
+        return np.quantile(
+            a,
+            q,
+            axis=axis,
+            out=out,
+            overwrite_input=overwrite_input,
+            method=method,
+            keepdims=keepdims,
+            **kwargs,
+        )
     if out is not None or kwargs:
-        raise TypeError("adfun.numpy.quantile: out= and weights= are not supported on traced "
-                        "values")
+        raise TypeError(
+            "adfun.numpy.quantile: out= and weights= are not supported on traced values"
+        )
     return _quantile(a, q, axis, method, keepdims, "quantile", weak=_weak(q))
 
 
 @export(np.percentile, domain=Domain(examples=_percentile_examples))
-def percentile(a: Any, q: Any, axis: Any = None, out: Any = None,
-               overwrite_input: bool = False, method: str = "linear", keepdims: bool = False,
-               **kwargs: Any) -> Any:
+def percentile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
     """Differentiable :func:`numpy.percentile`: :func:`quantile` of ``q / 100``."""
     if type(a) is not Tracer and type(q) is not Tracer:
-        return np.percentile(a, q, axis=axis, out=out, overwrite_input=overwrite_input,
-                             method=method, keepdims=keepdims, **kwargs)
+        return np.percentile(
+            a,
+            q,
+            axis=axis,
+            out=out,
+            overwrite_input=overwrite_input,
+            method=method,
+            keepdims=keepdims,
+            **kwargs,
+        )
     if out is not None or kwargs:
-        raise TypeError("adfun.numpy.percentile: out= and weights= are not supported on "
-                        "traced values")
+        raise TypeError(
+            "adfun.numpy.percentile: out= and weights= are not supported on traced values"
+        )
     if type(q) is Tracer:
         return _quantile(a, q, axis, method, keepdims, "percentile")
-    return _quantile(a, np.true_divide(q, 100), axis, method, keepdims, "percentile",
-                     weak=_weak(q))
+    return _quantile(a, np.true_divide(q, 100), axis, method, keepdims, "percentile", weak=_weak(q))
 
 
 @export(np.median, domain=Domain(examples=_median_examples))
-def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
-           keepdims: bool = False) -> Any:
+def median(
+    a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False
+) -> Any:
     """Differentiable :func:`numpy.median` (the mean of the middle order statistics).
 
     Examples
@@ -286,8 +334,7 @@ def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = Fa
     array([0. , 0. , 0.5, 0.5])
     """
     if type(a) is not Tracer:
-        return np.median(a, axis=axis, out=out, overwrite_input=overwrite_input,
-                         keepdims=keepdims)
+        return np.median(a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims)
     if out is not None:
         raise TypeError("adfun.numpy.median: out= is not supported on traced values")
     return _quantile(a, 0.5, axis, "median", keepdims, "median")
@@ -315,45 +362,77 @@ def _nan_median_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 @export(np.nanquantile, domain=Domain(examples=_nan_quantile_examples))
-def nanquantile(a: Any, q: Any, axis: Any = None, out: Any = None,
-                overwrite_input: bool = False, method: str = "linear",
-                keepdims: bool = False, **kwargs: Any) -> Any:
+def nanquantile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
     """Differentiable :func:`numpy.nanquantile`: :func:`quantile` of the non-NaN entries."""
     if type(a) is not Tracer and type(q) is not Tracer:
-        return np.nanquantile(a, q, axis=axis, out=out, overwrite_input=overwrite_input,
-                              method=method, keepdims=keepdims, **kwargs)
+        return np.nanquantile(
+            a,
+            q,
+            axis=axis,
+            out=out,
+            overwrite_input=overwrite_input,
+            method=method,
+            keepdims=keepdims,
+            **kwargs,
+        )
     if out is not None or kwargs:
-        raise TypeError("adfun.numpy.nanquantile: out= and weights= are not supported on "
-                        "traced values")
-    return _quantile(a, q, axis, method, keepdims, "nanquantile", ignore_nan=True,
-                     weak=_weak(q))
+        raise TypeError(
+            "adfun.numpy.nanquantile: out= and weights= are not supported on traced values"
+        )
+    return _quantile(a, q, axis, method, keepdims, "nanquantile", ignore_nan=True, weak=_weak(q))
 
 
 @export(np.nanpercentile, domain=Domain(examples=_nan_percentile_examples))
-def nanpercentile(a: Any, q: Any, axis: Any = None, out: Any = None,
-                  overwrite_input: bool = False, method: str = "linear",
-                  keepdims: bool = False, **kwargs: Any) -> Any:
+def nanpercentile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    **kwargs: Any,
+) -> Any:
     """Differentiable :func:`numpy.nanpercentile`: :func:`nanquantile` of ``q / 100``."""
     if type(a) is not Tracer and type(q) is not Tracer:
-        return np.nanpercentile(a, q, axis=axis, out=out, overwrite_input=overwrite_input,
-                                method=method, keepdims=keepdims, **kwargs)
+        return np.nanpercentile(
+            a,
+            q,
+            axis=axis,
+            out=out,
+            overwrite_input=overwrite_input,
+            method=method,
+            keepdims=keepdims,
+            **kwargs,
+        )
     if out is not None or kwargs:
-        raise TypeError("adfun.numpy.nanpercentile: out= and weights= are not supported on "
-                        "traced values")
+        raise TypeError(
+            "adfun.numpy.nanpercentile: out= and weights= are not supported on traced values"
+        )
     weak = _weak(q)
     if type(q) is not Tracer:
         q = np.true_divide(q, 100)
-    return _quantile(a, q, axis, method, keepdims, "nanpercentile", ignore_nan=True,
-                     weak=weak)
+    return _quantile(a, q, axis, method, keepdims, "nanpercentile", ignore_nan=True, weak=weak)
 
 
 @export(np.nanmedian, domain=Domain(examples=_nan_median_examples))
-def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
-              keepdims: bool = False) -> Any:
+def nanmedian(
+    a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False
+) -> Any:
     """Differentiable :func:`numpy.nanmedian`: the median of the non-NaN entries."""
     if type(a) is not Tracer:
-        return np.nanmedian(a, axis=axis, out=out, overwrite_input=overwrite_input,
-                            keepdims=keepdims)
+        return np.nanmedian(
+            a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims
+        )
     if out is not None:
         raise TypeError("adfun.numpy.nanmedian: out= is not supported on traced values")
     return _quantile(a, 0.5, axis, "median", keepdims, "nanmedian", ignore_nan=True)

@@ -72,8 +72,17 @@ def _degrees_of_freedom(name: str, ddof: Any, correction: Any) -> Any:
 
 
 @export(np.var, domain=Domain(examples=_spread_examples))
-def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
-        keepdims: bool = False, *, mean: Any = _NOT_GIVEN, correction: Any = _NOT_GIVEN) -> Any:
+def var(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: Any = 0,
+    keepdims: bool = False,
+    *,
+    mean: Any = _NOT_GIVEN,
+    correction: Any = _NOT_GIVEN,
+) -> Any:
     """Differentiable :func:`numpy.var`, built from ``mean`` and ``sum``.
 
     ``mean=`` (NumPy 2: the precomputed mean, shaped as with ``keepdims=True``) may be
@@ -83,8 +92,7 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any 
     ddof = _degrees_of_freedom("var", ddof, correction)
     if type(a) is not Tracer and type(mean) is not Tracer:
         extra = {} if mean is _NOT_GIVEN else {"mean": mean}
-        return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
-                      **extra)
+        return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
     check_unsupported("var", a if type(a) is Tracer else mean, dtype=dtype, out=out)
     if type(a) is not Tracer:
         a = np.asarray(a)
@@ -96,14 +104,22 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any 
 
 
 @export(np.std, domain=Domain(examples=_spread_examples))
-def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
-        keepdims: bool = False, *, mean: Any = _NOT_GIVEN, correction: Any = _NOT_GIVEN) -> Any:
+def std(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: Any = 0,
+    keepdims: bool = False,
+    *,
+    mean: Any = _NOT_GIVEN,
+    correction: Any = _NOT_GIVEN,
+) -> Any:
     """Differentiable :func:`numpy.std`: the square root of :func:`var` (same arguments)."""
     ddof = _degrees_of_freedom("std", ddof, correction)
     if type(a) is not Tracer and type(mean) is not Tracer:
         extra = {} if mean is _NOT_GIVEN else {"mean": mean}
-        return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
-                      **extra)
+        return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **extra)
     check_unsupported("std", a if type(a) is Tracer else mean, dtype=dtype, out=out)
     return sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims, mean=mean))
 
@@ -111,8 +127,9 @@ def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any 
 # --- the other reductions ------------------------------------------------------------------
 
 
-def _reduction_examples(draw: Any, st: Any, hnp: Any, *, nans: bool = False,
-                        distinct: bool = False, ddof: bool = False) -> tuple:
+def _reduction_examples(
+    draw: Any, st: Any, hnp: Any, *, nans: bool = False, distinct: bool = False, ddof: bool = False
+) -> tuple:
     from adfun.numpy._examples import array, axis_params
 
     x = array(draw, st, hnp, (-3.0, 3.0), min_dims=1, distinct=distinct)
@@ -125,8 +142,11 @@ def _reduction_examples(draw: Any, st: Any, hnp: Any, *, nans: bool = False,
         x = np.where(empty, x, with_nans)
     if ddof:
         params["ddof"] = draw(st.sampled_from([0, 1])) if x.size > 1 else 0
-        count = x.size if params["axis"] is None else int(
-            np.prod([x.shape[index] for index in params["axis"]]))
+        count = (
+            x.size
+            if params["axis"] is None
+            else int(np.prod([x.shape[index] for index in params["axis"]]))
+        )
         if count <= params["ddof"]:
             params["ddof"] = 0
     return (x,), params
@@ -142,11 +162,14 @@ def _named(name: str, numpy_fun: Callable, examples: Callable, doc: str) -> Call
 
 
 def _refuse(name: str, **options: Any) -> None:
-    given = sorted(key for key, value in options.items()
-                   if value is not None and value is not _NO_VALUE)
+    given = sorted(
+        key for key, value in options.items() if value is not None and value is not _NO_VALUE
+    )
     if given:
-        raise TypeError(f"adfun.numpy.{name}: the argument(s) {given} are not supported on "
-                        f"traced values; cast with .astype(...) first and drop out=")
+        raise TypeError(
+            f"adfun.numpy.{name}: the argument(s) {given} are not supported on "
+            f"traced values; cast with .astype(...) first and drop out="
+        )
 
 
 def _distinct(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -179,42 +202,60 @@ def _average_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x, axis, weights), {"returned": draw(st.booleans())}
 
 
-@_named("average", np.average, _average_examples,
-        "Differentiable :func:`numpy.average` in ``a`` and ``weights``.\n\n"
-        "``sum(a * w) / sum(w)`` over ``axis``, with 1-D weights laid along ``axis``.\n")
-def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *,
-            keepdims: Any = _NO_VALUE) -> Any:
+@_named(
+    "average",
+    np.average,
+    _average_examples,
+    "Differentiable :func:`numpy.average` in ``a`` and ``weights``.\n\n"
+    "``sum(a * w) / sum(w)`` over ``axis``, with 1-D weights laid along ``axis``.\n",
+)
+def average(
+    a: Any,
+    axis: Any = None,
+    weights: Any = None,
+    returned: bool = False,
+    *,
+    keepdims: Any = _NO_VALUE,
+) -> Any:
     if type(a) is not Tracer and type(weights) is not Tracer:
         return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
     keep = bool(keepdims) if keepdims is not _NO_VALUE else False
     if weights is None:
         result = mean(a, axis=axis, keepdims=keep)
         if returned:
-            count = np.asarray(int(np.prod(shape_of(a), dtype=np.int64))
-                               / int(np.prod(shape_of(result), dtype=np.int64)),
-                               dtype_of(result))
+            count = np.asarray(
+                int(np.prod(shape_of(a), dtype=np.int64))
+                / int(np.prod(shape_of(result), dtype=np.int64)),
+                dtype_of(result),
+            )
             return result, np.broadcast_to(count, shape_of(result)).copy()
         return result
     a_shape, w_shape = shape_of(a), shape_of(weights)
     if a_shape != w_shape:
         if axis is None:
-            raise TypeError("adfun.numpy.average: axis must be specified when the shapes of "
-                            "a and weights differ")
+            raise TypeError(
+                "adfun.numpy.average: axis must be specified when the shapes of "
+                "a and weights differ"
+            )
         if len(w_shape) != 1 or isinstance(axis, (tuple, list)):
-            raise TypeError("adfun.numpy.average: 1-D weights expected when the shapes of a "
-                            "and weights differ")
+            raise TypeError(
+                "adfun.numpy.average: 1-D weights expected when the shapes of a and weights differ"
+            )
         position = normalize_axis(axis, len(a_shape), "average")[0]
         if w_shape[0] != a_shape[position]:
-            raise ValueError("adfun.numpy.average: length of weights differs from that of a "
-                             "along axis")
-        weights = reshape(weights, tuple(-1 if index == position else 1
-                                         for index in range(len(a_shape))))
+            raise ValueError(
+                "adfun.numpy.average: length of weights differs from that of a along axis"
+            )
+        weights = reshape(
+            weights, tuple(-1 if index == position else 1 for index in range(len(a_shape)))
+        )
         weights = broadcast_to(weights, a_shape)
     total = sum(weights, axis=axis, keepdims=keep)
     result = sum(a * weights, axis=axis, keepdims=keep) / total
     if returned:
         return result, broadcast_to(total, shape_of(result)) if shape_of(total) != shape_of(
-            result) else total
+            result
+        ) else total
     return result
 
 
@@ -247,10 +288,17 @@ def _numbers(a: Any) -> Any:
     return logical_not(isnan(a))
 
 
-def _nan_reduction(name: str, numpy_fun: Callable, examples: Callable, fill: float,
-                   reduce: Callable, explain: str) -> Callable:
-    def fun(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
-            keepdims: Any = _NO_VALUE, **kwargs: Any) -> Any:
+def _nan_reduction(
+    name: str, numpy_fun: Callable, examples: Callable, fill: float, reduce: Callable, explain: str
+) -> Callable:
+    def fun(
+        a: Any,
+        axis: Any = None,
+        dtype: Any = None,
+        out: Any = None,
+        keepdims: Any = _NO_VALUE,
+        **kwargs: Any,
+    ) -> Any:
         if type(a) is not Tracer:
             extra = {} if keepdims is _NO_VALUE else {"keepdims": keepdims}
             if dtype is not None:
@@ -261,13 +309,23 @@ def _nan_reduction(name: str, numpy_fun: Callable, examples: Callable, fill: flo
         return reduce(where(_numbers(a), a, fill), axis, keep)
 
     fun.__name__ = fun.__qualname__ = name
-    fun.__doc__ = (f"Differentiable :func:`numpy.{name}`: NaN entries are ignored {explain}; "
-                   f"they get a zero derivative.\n")
+    fun.__doc__ = (
+        f"Differentiable :func:`numpy.{name}`: NaN entries are ignored {explain}; "
+        f"they get a zero derivative.\n"
+    )
     return export(numpy_fun, domain=Domain(examples=examples), name=name)(fun)
 
 
-nansum = _nan_reduction("nansum", np.nansum, _nan_examples, 0.0,
-                        lambda a, axis, keep: sum(a, axis=axis, keepdims=keep), "(as zeros)")
+nansum = _nan_reduction(
+    "nansum",
+    np.nansum,
+    _nan_examples,
+    0.0,
+    lambda a, axis, keep: sum(a, axis=axis, keepdims=keep),
+    "(as zeros)",
+)
+
+
 def _nan_product_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     from adfun.numpy._examples import array
 
@@ -278,8 +336,14 @@ def _nan_product_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (np.where(np.isnan(x), np.nan, magnitudes),), params
 
 
-nanprod = _nan_reduction("nanprod", np.nanprod, _nan_product_examples, 1.0,
-                         lambda a, axis, keep: prod(a, axis=axis, keepdims=keep), "(as ones)")
+nanprod = _nan_reduction(
+    "nanprod",
+    np.nanprod,
+    _nan_product_examples,
+    1.0,
+    lambda a, axis, keep: prod(a, axis=axis, keepdims=keep),
+    "(as ones)",
+)
 
 
 def _count_numbers(a: Any, axis: Any, keep: bool) -> Any:
@@ -287,8 +351,14 @@ def _count_numbers(a: Any, axis: Any, keep: bool) -> Any:
     return astype(sum(_numbers(a), axis=axis, keepdims=keep), dtype_of(a))
 
 
-def _nanmean_fun(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
-                 keepdims: Any = _NO_VALUE, **kwargs: Any) -> Any:
+def _nanmean_fun(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: Any = _NO_VALUE,
+    **kwargs: Any,
+) -> Any:
     if type(a) is not Tracer:
         extra = {} if keepdims is _NO_VALUE else {"keepdims": keepdims}
         return np.nanmean(a, axis=axis, dtype=dtype, out=out, **extra, **kwargs)
@@ -298,13 +368,23 @@ def _nanmean_fun(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     return total / _count_numbers(a, axis, keep)
 
 
-nanmean = _named("nanmean", np.nanmean, _nan_examples,
-                 "Differentiable :func:`numpy.nanmean`: the mean of the non-NaN entries.\n")(
-    _nanmean_fun)
+nanmean = _named(
+    "nanmean",
+    np.nanmean,
+    _nan_examples,
+    "Differentiable :func:`numpy.nanmean`: the mean of the non-NaN entries.\n",
+)(_nanmean_fun)
 
 
-def _nanvar_fun(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
-                keepdims: Any = _NO_VALUE, **kwargs: Any) -> Any:
+def _nanvar_fun(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: Any = _NO_VALUE,
+    **kwargs: Any,
+) -> Any:
     if type(a) is not Tracer:
         extra = {} if keepdims is _NO_VALUE else {"keepdims": keepdims}
         return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, **extra, **kwargs)
@@ -320,27 +400,41 @@ def _nanvar_fun(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, dd
     return where(bad, np.nan, total / where(bad, 1.0, freedom))
 
 
-nanvar = _named("nanvar", np.nanvar, _nan_ddof_examples,
-                "Differentiable :func:`numpy.nanvar` (NaN entries ignored).\n")(_nanvar_fun)
+nanvar = _named(
+    "nanvar",
+    np.nanvar,
+    _nan_ddof_examples,
+    "Differentiable :func:`numpy.nanvar` (NaN entries ignored).\n",
+)(_nanvar_fun)
 
 
-def _nanstd_fun(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
-                keepdims: Any = _NO_VALUE, **kwargs: Any) -> Any:
+def _nanstd_fun(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: Any = _NO_VALUE,
+    **kwargs: Any,
+) -> Any:
     if type(a) is not Tracer:
         extra = {} if keepdims is _NO_VALUE else {"keepdims": keepdims}
         return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof, **extra, **kwargs)
-    return sqrt(nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
-                       **kwargs))
+    return sqrt(nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs))
 
 
-nanstd = _named("nanstd", np.nanstd, _nan_ddof_examples,
-                "Differentiable :func:`numpy.nanstd`: the square root of :func:`nanvar`.\n")(
-    _nanstd_fun)
+nanstd = _named(
+    "nanstd",
+    np.nanstd,
+    _nan_ddof_examples,
+    "Differentiable :func:`numpy.nanstd`: the square root of :func:`nanvar`.\n",
+)(_nanstd_fun)
 
 
 def _nan_extremum(name: str, numpy_fun: Callable, fill: float, reduce: Callable) -> Callable:
-    def fun(a: Any, axis: Any = None, out: Any = None, keepdims: Any = _NO_VALUE,
-            **kwargs: Any) -> Any:
+    def fun(
+        a: Any, axis: Any = None, out: Any = None, keepdims: Any = _NO_VALUE, **kwargs: Any
+    ) -> Any:
         if type(a) is not Tracer:
             extra = {} if keepdims is _NO_VALUE else {"keepdims": keepdims}
             return numpy_fun(a, axis=axis, out=out, **extra, **kwargs)
@@ -356,8 +450,10 @@ def _nan_extremum(name: str, numpy_fun: Callable, fill: float, reduce: Callable)
         return where(empty, np.nan, result)
 
     fun.__name__ = fun.__qualname__ = name
-    fun.__doc__ = (f"Differentiable :func:`numpy.{name}`: NaN entries are ignored (ties "
-                   f"split the derivative evenly, as for ``{name[3:]}``).\n")
+    fun.__doc__ = (
+        f"Differentiable :func:`numpy.{name}`: NaN entries are ignored (ties "
+        f"split the derivative evenly, as for ``{name[3:]}``).\n"
+    )
     return export(numpy_fun, domain=Domain(examples=_nan_distinct_examples), name=name)(fun)
 
 
@@ -370,8 +466,9 @@ def _nan_scan_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
     (x,), _ = _reduction_examples(draw, st, hnp, nans=True)
     # Magnitudes from 0.2 (cumprod's rules divide by the entries before a zero).
-    x = np.where(np.isnan(x), np.nan, array(draw, st, hnp, (0.2, 3.0), shape=x.shape,
-                                            magnitude=True))
+    x = np.where(
+        np.isnan(x), np.nan, array(draw, st, hnp, (0.2, 3.0), shape=x.shape, magnitude=True)
+    )
     return (x,), {"axis": draw(st.one_of(st.none(), st.integers(0, x.ndim - 1)))}
 
 
@@ -383,8 +480,10 @@ def _nan_scan(name: str, numpy_fun: Callable, fill: float, scan: Callable) -> Ca
         return scan(where(_numbers(a), a, fill), axis=axis)
 
     fun.__name__ = fun.__qualname__ = name
-    fun.__doc__ = (f"Differentiable :func:`numpy.{name}`: NaN entries count as "
-                   f"{int(fill)} and get a zero derivative.\n")
+    fun.__doc__ = (
+        f"Differentiable :func:`numpy.{name}`: NaN entries count as "
+        f"{int(fill)} and get a zero derivative.\n"
+    )
     return export(numpy_fun, domain=Domain(examples=_nan_scan_examples), name=name)(fun)
 
 
@@ -405,17 +504,25 @@ def _cumulative_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 def _cumulative(name: str, numpy_fun: Any, scan: Callable, initial: float) -> Callable:
-    def fun(x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None,
-            include_initial: bool = False) -> Any:
+    def fun(
+        x: Any,
+        /,
+        *,
+        axis: Any = None,
+        dtype: Any = None,
+        out: Any = None,
+        include_initial: bool = False,
+    ) -> Any:
         if type(x) is not Tracer:
-            return numpy_fun(x, axis=axis, dtype=dtype, out=out,
-                             include_initial=include_initial)
+            return numpy_fun(x, axis=axis, dtype=dtype, out=out, include_initial=include_initial)
         _refuse(name, dtype=dtype, out=out)
         shape = shape_of(x)
         if axis is None:
             if len(shape) != 1:
-                raise ValueError(f"adfun.numpy.{name}: axis must be given for arrays with "
-                                 f"more than one dimension")
+                raise ValueError(
+                    f"adfun.numpy.{name}: axis must be given for arrays with "
+                    f"more than one dimension"
+                )
             axis = 0
         axis = normalize_axis(axis, len(shape), name)[0]
         result = scan(x, axis=axis)
@@ -425,14 +532,19 @@ def _cumulative(name: str, numpy_fun: Any, scan: Callable, initial: float) -> Ca
         return result
 
     fun.__name__ = fun.__qualname__ = name
-    fun.__doc__ = (f"Differentiable :func:`numpy.{name}` (with ``include_initial``).\n")
+    fun.__doc__ = f"Differentiable :func:`numpy.{name}` (with ``include_initial``).\n"
     return export(numpy_fun, domain=Domain(examples=_cumulative_examples), name=name)(fun)
 
 
-cumulative_sum = _cumulative("cumulative_sum", getattr(np, "cumulative_sum", None),
-                             lambda x, axis: cumsum(x, axis=axis), 0.0)
-cumulative_prod = _cumulative("cumulative_prod", getattr(np, "cumulative_prod", None),
-                              lambda x, axis: cumprod(x, axis=axis), 1.0)
+cumulative_sum = _cumulative(
+    "cumulative_sum", getattr(np, "cumulative_sum", None), lambda x, axis: cumsum(x, axis=axis), 0.0
+)
+cumulative_prod = _cumulative(
+    "cumulative_prod",
+    getattr(np, "cumulative_prod", None),
+    lambda x, axis: cumprod(x, axis=axis),
+    1.0,
+)
 
 
 # --- differences and the trapezoidal rule --------------------------------------------------
@@ -449,10 +561,15 @@ def _diff_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), kwargs
 
 
-@_named("diff", np.diff, _diff_examples,
-        "Differentiable :func:`numpy.diff` (differences of shifted slices).\n")
-def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _NO_VALUE,
-         append: Any = _NO_VALUE) -> Any:
+@_named(
+    "diff",
+    np.diff,
+    _diff_examples,
+    "Differentiable :func:`numpy.diff` (differences of shifted slices).\n",
+)
+def diff(
+    a: Any, n: int = 1, axis: int = -1, prepend: Any = _NO_VALUE, append: Any = _NO_VALUE
+) -> Any:
     traced = type(a) is Tracer or type(prepend) is Tracer or type(append) is Tracer
     if not traced:
         return np.diff(a, n=n, axis=axis, prepend=prepend, append=append)
@@ -484,8 +601,11 @@ def _along(value: Any, shape: tuple, axis: int) -> Any:
     """``prepend``/``append`` as NumPy uses them: a scalar is broadcast to one slice."""
     if len(shape_of(value)) == 0:
         slice_shape = tuple(1 if index == axis else side for index, side in enumerate(shape))
-        return broadcast_to(value, slice_shape) if type(value) is Tracer else np.broadcast_to(
-            value, slice_shape)
+        return (
+            broadcast_to(value, slice_shape)
+            if type(value) is Tracer
+            else np.broadcast_to(value, slice_shape)
+        )
     return value
 
 
@@ -496,8 +616,12 @@ def _ediff1d_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), {"to_begin": draw(st.sampled_from([None, 1.0, [2.0, 3.0]]))}
 
 
-@_named("ediff1d", np.ediff1d, _ediff1d_examples,
-        "Differentiable :func:`numpy.ediff1d` (differences of the flattened array).\n")
+@_named(
+    "ediff1d",
+    np.ediff1d,
+    _ediff1d_examples,
+    "Differentiable :func:`numpy.ediff1d` (differences of the flattened array).\n",
+)
 def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
     if type(ary) is not Tracer and type(to_end) is not Tracer and type(to_begin) is not Tracer:
         return np.ediff1d(ary, to_end=to_end, to_begin=to_begin)
@@ -523,8 +647,12 @@ def _trapezoid_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (y,), {"dx": draw(st.sampled_from([1.0, 0.5])), "axis": axis}
 
 
-@_named("trapezoid", getattr(np, "trapezoid", None), _trapezoid_examples,
-        "Differentiable :func:`numpy.trapezoid` in ``y`` and ``x``.\n")
+@_named(
+    "trapezoid",
+    getattr(np, "trapezoid", None),
+    _trapezoid_examples,
+    "Differentiable :func:`numpy.trapezoid` in ``y`` and ``x``.\n",
+)
 def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
     if type(y) is not Tracer and type(x) is not Tracer and type(dx) is not Tracer:
         return np.trapezoid(y, x=x, dx=dx, axis=axis)
@@ -537,12 +665,9 @@ def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
     else:
         step = diff(x, axis=-1 if len(shape_of(x)) == 1 else axis)
         if len(shape_of(x)) == 1:
-            step = reshape(step, tuple(-1 if index == axis else 1
-                                       for index in range(len(shape))))
+            step = reshape(step, tuple(-1 if index == axis else 1 for index in range(len(shape))))
     pairs = y[head + (slice(1, length),)] + y[head + (slice(0, length - 1),)]
     return sum(step * pairs / 2.0, axis=axis)
-
-
 
 
 # --- gradient, cov, corrcoef, unwrap, trim_zeros -------------------------------------------
@@ -562,30 +687,41 @@ def _gradient_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     if choice == "axis":
         return (f,), {"axis": draw(st.integers(-f.ndim, f.ndim - 1)), "edge_order": edge_order}
     # Coordinates as lists: constants for the composite test (spacings carry no derivative).
-    coordinates = tuple(np.cumsum(np.asarray(array(draw, st, hnp, (0.5, 1.5), shape=(side,))))
-                        .tolist() for side in shape)
+    coordinates = tuple(
+        np.cumsum(np.asarray(array(draw, st, hnp, (0.5, 1.5), shape=(side,)))).tolist()
+        for side in shape
+    )
     return (f,) + coordinates, {"edge_order": edge_order}
 
 
-@_named("gradient", np.gradient, _gradient_examples,
-        "Differentiable :func:`numpy.gradient` in ``f`` (the spacings are constants).\n\n"
-        "It is linear in ``f``: along each axis the result is ``J @ f`` with the matrix "
-        "``J = numpy.gradient(eye(n), spacing, axis=0)``, so its derivatives are exact; the "
-        "matrix costs ``n**2`` memory per axis.\n")
+@_named(
+    "gradient",
+    np.gradient,
+    _gradient_examples,
+    "Differentiable :func:`numpy.gradient` in ``f`` (the spacings are constants).\n\n"
+    "It is linear in ``f``: along each axis the result is ``J @ f`` with the matrix "
+    "``J = numpy.gradient(eye(n), spacing, axis=0)``, so its derivatives are exact; the "
+    "matrix costs ``n**2`` memory per axis.\n",
+)
 def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
     if type(f) is not Tracer:
         if any_traced(varargs):
-            raise NotImplementedError("adfun.numpy.gradient: differentiating with respect to "
-                                      "the spacing is not supported; pass constant spacings")
+            raise NotImplementedError(
+                "adfun.numpy.gradient: differentiating with respect to "
+                "the spacing is not supported; pass constant spacings"
+            )
         return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)
     if any_traced(varargs):
-        raise NotImplementedError("adfun.numpy.gradient: differentiating with respect to the "
-                                  "spacing is not supported; pass constant spacings")
+        raise NotImplementedError(
+            "adfun.numpy.gradient: differentiating with respect to the "
+            "spacing is not supported; pass constant spacings"
+        )
     shape = shape_of(f)
     # NumPy's own call on zeros checks every argument and gives the result's structure.
     probe = np.gradient(np.zeros(shape), *varargs, axis=axis, edge_order=edge_order)
-    axes = tuple(range(len(shape))) if axis is None else normalize_axis(
-        axis, len(shape), "gradient")
+    axes = (
+        tuple(range(len(shape))) if axis is None else normalize_axis(axis, len(shape), "gradient")
+    )
     if axis is not None and not isinstance(axis, (tuple, list)):
         axes = (axes[0],)
     elif axis is not None:
@@ -599,8 +735,9 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
     results = []
     for position, spacing in zip(axes, spacings):
         size = shape[position]
-        matrix = np.gradient(np.eye(size, dtype=dtype_of(f)), *spacing, axis=0,
-                             edge_order=edge_order)
+        matrix = np.gradient(
+            np.eye(size, dtype=dtype_of(f)), *spacing, axis=0, edge_order=edge_order
+        )
         moved = moveaxis(f, position, 0)
         results.append(moveaxis(tensordot(matrix, moved, 1), 0, position))
     if isinstance(probe, (tuple, list)):
@@ -615,8 +752,14 @@ def _cov_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     # Distinct values (correlations are undefined for constant variables), bent by a
     # quadratic so that no two variables are exactly linearly related (correlation +-1
     # is a kink of corrcoef's clip).
-    m = array(draw, st, hnp, (-3.0, 3.0), distinct=True, shape=draw(st.sampled_from(
-        [(variables, observations), (observations,)])))
+    m = array(
+        draw,
+        st,
+        hnp,
+        (-3.0, 3.0),
+        distinct=True,
+        shape=draw(st.sampled_from([(variables, observations), (observations,)])),
+    )
     m = m + 0.05 * np.square(np.arange(m.size, dtype=float)).reshape(m.shape) % 0.7
     kwargs = {"rowvar": True, "bias": draw(st.booleans())}
     if draw(st.booleans()):
@@ -643,11 +786,24 @@ def _observations(m: Any, y: Any, rowvar: bool, name: str) -> Any:
     return x
 
 
-@_named("cov", np.cov, _cov_examples,
-        "Differentiable :func:`numpy.cov` in ``m``, ``y`` and the weights ``aweights`` "
-        "(``fweights`` are counts: constants).\n")
-def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: Any = None,
-        fweights: Any = None, aweights: Any = None, *, dtype: Any = None) -> Any:
+@_named(
+    "cov",
+    np.cov,
+    _cov_examples,
+    "Differentiable :func:`numpy.cov` in ``m``, ``y`` and the weights ``aweights`` "
+    "(``fweights`` are counts: constants).\n",
+)
+def cov(
+    m: Any,
+    y: Any = None,
+    rowvar: bool = True,
+    bias: bool = False,
+    ddof: Any = None,
+    fweights: Any = None,
+    aweights: Any = None,
+    *,
+    dtype: Any = None,
+) -> Any:
     if not any_traced((m, y, fweights, aweights)):
         return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
     if ddof is not None and ddof != int(ddof):
@@ -657,8 +813,7 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
     if y is not None and type(y) is not Tracer:
         y = np.asarray(y)
     if dtype is None:
-        dtype = np.result_type(dtype_of(m), *(() if y is None else (dtype_of(y),)),
-                               np.float64)
+        dtype = np.result_type(dtype_of(m), *(() if y is None else (dtype_of(y),)), np.float64)
     x = _observations(m, y, rowvar, "cov")
     if dtype_of(x) != np.dtype(dtype):
         x = x.astype(dtype)
@@ -667,8 +822,9 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
         ddof = 0 if bias else 1
     fweights = _cov_weights(fweights, "fweights", count)
     aweights = _cov_weights(aweights, "aweights", count)
-    weights = fweights if aweights is None else (
-        aweights if fweights is None else fweights * aweights)
+    weights = (
+        fweights if aweights is None else (aweights if fweights is None else fweights * aweights)
+    )
     if weights is None:
         centered = x - mean(x, axis=1, keepdims=True)
         factor: Any = float(count - ddof)
@@ -714,15 +870,26 @@ def _cov_weights(weights: Any, name: str, count: int) -> Any:
 
 
 def _warn_degrees_of_freedom() -> None:
-    warnings.warn("adfun.numpy.cov: degrees of freedom <= 0 for slice", RuntimeWarning,
-                  stacklevel=3)
+    warnings.warn(
+        "adfun.numpy.cov: degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3
+    )
 
 
-@_named("corrcoef", np.corrcoef, _cov_examples,
-        "Differentiable :func:`numpy.corrcoef`: the covariance scaled by the standard "
-        "deviations.\n")
-def corrcoef(x: Any, y: Any = None, rowvar: bool = True, bias: Any = _NO_VALUE,
-             ddof: Any = _NO_VALUE, *, dtype: Any = None) -> Any:
+@_named(
+    "corrcoef",
+    np.corrcoef,
+    _cov_examples,
+    "Differentiable :func:`numpy.corrcoef`: the covariance scaled by the standard deviations.\n",
+)
+def corrcoef(
+    x: Any,
+    y: Any = None,
+    rowvar: bool = True,
+    bias: Any = _NO_VALUE,
+    ddof: Any = _NO_VALUE,
+    *,
+    dtype: Any = None,
+) -> Any:
     if type(x) is not Tracer and type(y) is not Tracer:
         return np.corrcoef(x, y, rowvar, dtype=dtype)
     covariance = cov(x, y, rowvar)
@@ -740,9 +907,13 @@ def _unwrap_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (p,), {"axis": draw(st.integers(-p.ndim, p.ndim - 1))}
 
 
-@_named("unwrap", np.unwrap, _unwrap_examples,
-        "Differentiable :func:`numpy.unwrap`: the added multiples of the period are "
-        "constants, so the derivative is 1.\n")
+@_named(
+    "unwrap",
+    np.unwrap,
+    _unwrap_examples,
+    "Differentiable :func:`numpy.unwrap`: the added multiples of the period are "
+    "constants, so the derivative is 1.\n",
+)
 def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * np.pi) -> Any:
     if not any_traced((p, discont, period)):
         return np.unwrap(p, discont, axis, period=period)
@@ -764,26 +935,33 @@ def _trim_zeros_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), {"trim": draw(st.sampled_from(["fb", "f", "b"]))}
 
 
-@_named("trim_zeros", np.trim_zeros, _trim_zeros_examples,
-        "Differentiable :func:`numpy.trim_zeros` of a 1-D array (a slice of it).\n")
+@_named(
+    "trim_zeros",
+    np.trim_zeros,
+    _trim_zeros_examples,
+    "Differentiable :func:`numpy.trim_zeros` of a 1-D array (a slice of it).\n",
+)
 def trim_zeros(filt: Any, trim: str = "fb", axis: Any = None) -> Any:
     if type(filt) is not Tracer:
         return np.trim_zeros(filt, trim) if axis is None else np.trim_zeros(filt, trim, axis)
     if len(shape_of(filt)) != 1:
-        raise NotImplementedError("adfun.numpy.trim_zeros: only 1-D arrays are supported on "
-                                  "traced values")
-    value = read_value(filt, "adfun.numpy.trim_zeros",
-                       "The length of its result depends on where the zeros are, and a "
-                       "staged program's shapes are fixed. Keep the shape with "
-                       "adfun.numpy.where(mask, filt, 0) for a mask of the kept entries, or "
-                       "call trim_zeros outside the staged function.")
+        raise NotImplementedError(
+            "adfun.numpy.trim_zeros: only 1-D arrays are supported on traced values"
+        )
+    value = read_value(
+        filt,
+        "adfun.numpy.trim_zeros",
+        "The length of its result depends on where the zeros are, and a "
+        "staged program's shapes are fixed. Keep the shape with "
+        "adfun.numpy.where(mask, filt, 0) for a mask of the kept entries, or "
+        "call trim_zeros outside the staged function.",
+    )
     nonzero = np.flatnonzero(value)
     if nonzero.size == 0:
         return filt[0:0]
     start = int(nonzero[0]) if "f" in trim.lower() else 0
     stop = int(nonzero[-1]) + 1 if "b" in trim.lower() else shape_of(filt)[0]
     return filt[start:stop]
-
 
 
 _unwrap_shift = function_of_values("unwrap_shift", _unwrap_shift_impl)

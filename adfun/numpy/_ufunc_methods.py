@@ -24,18 +24,29 @@ from adfun.numpy._shape import reshape
 
 
 def _refuse(ufunc: Any, method: str, options: dict) -> None:
-    given = sorted(key for key, value in options.items()
-                   if value is not None and value is not np._NoValue and value is not True)
+    given = sorted(
+        key
+        for key, value in options.items()
+        if value is not None and value is not np._NoValue and value is not True
+    )
     if given:
-        raise TypeError(f"numpy.{ufunc.__name__}.{method}: the argument(s) {given} are not "
-                        f"supported on traced values")
+        raise TypeError(
+            f"numpy.{ufunc.__name__}.{method}: the argument(s) {given} are not "
+            f"supported on traced values"
+        )
 
 
 def _reducer(ufunc: Any, reduce: Callable) -> Callable:
-    def method(array: Any, axis: Any = 0, dtype: Any = None, out: Any = None,
-               keepdims: bool = False, initial: Any = np._NoValue, where: Any = True) -> Any:
-        _refuse(ufunc, "reduce", {"dtype": dtype, "out": out, "initial": initial,
-                                  "where": where})
+    def method(
+        array: Any,
+        axis: Any = 0,
+        dtype: Any = None,
+        out: Any = None,
+        keepdims: bool = False,
+        initial: Any = np._NoValue,
+        where: Any = True,
+    ) -> Any:
+        _refuse(ufunc, "reduce", {"dtype": dtype, "out": out, "initial": initial, "where": where})
         return reduce(array, axis=axis, keepdims=keepdims)
 
     return method
@@ -61,8 +72,7 @@ def _outer(ufunc: Any) -> Callable:
 
 
 def _install() -> None:
-    for ufunc, reduce in ((np.add, sum), (np.multiply, prod), (np.maximum, max),
-                          (np.minimum, min)):
+    for ufunc, reduce in ((np.add, sum), (np.multiply, prod), (np.maximum, max), (np.minimum, min)):
         NUMPY_OVERRIDES[(ufunc, "reduce")] = _reducer(ufunc, reduce)
     for ufunc, scan in ((np.add, cumsum), (np.multiply, cumprod)):
         NUMPY_OVERRIDES[(ufunc, "accumulate")] = _accumulator(ufunc, scan)

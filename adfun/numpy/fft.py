@@ -61,23 +61,32 @@ def _check(function: str, a: Any, n: Any, axis: Any, norm: Any, real_input: bool
     """Normalized ``(n, axis, norm)``; errors name the function and the argument."""
     ndim = ndim_of(a)
     if ndim == 0:
-        raise ValueError(f"adfun.numpy.fft.{function}: argument 'a' must have at least one "
-                         f"dimension, got a 0-d value")
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not (
-            -ndim <= axis < ndim):
+        raise ValueError(
+            f"adfun.numpy.fft.{function}: argument 'a' must have at least one "
+            f"dimension, got a 0-d value"
+        )
+    if (
+        isinstance(axis, bool)
+        or not isinstance(axis, (int, np.integer))
+        or not (-ndim <= axis < ndim)
+    ):
         raise np.exceptions.AxisError(
             f"adfun.numpy.fft.{function}: axis {axis!r} is out of bounds for an array of "
-            f"dimension {ndim}")
+            f"dimension {ndim}"
+        )
     axis = int(axis) % ndim
     if norm is None:
         norm = "backward"
     if norm not in _NORMS:
-        raise ValueError(f"adfun.numpy.fft.{function}: norm must be one of {_NORMS} or None, "
-                         f"got {norm!r}")
+        raise ValueError(
+            f"adfun.numpy.fft.{function}: norm must be one of {_NORMS} or None, got {norm!r}"
+        )
     if real_input and _is_complex(a):
-        raise TypeError(f"adfun.numpy.fft.{function}: argument 'a' must be real on traced "
-                        f"values (NumPy would discard its imaginary part); take "
-                        f"adfun.numpy.real(a) explicitly")
+        raise TypeError(
+            f"adfun.numpy.fft.{function}: argument 'a' must be real on traced "
+            f"values (NumPy would discard its imaginary part); take "
+            f"adfun.numpy.real(a) explicitly"
+        )
     return n, axis, norm
 
 
@@ -107,55 +116,56 @@ def _fft_impl(a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any
     return np.fft.fft(a, n, axis, norm)
 
 
-def _fft_vjp(g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1,
-             norm: str = "backward") -> Any:
+def _fft_vjp(g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
     return _real_if(_resize(fft(g, None, axis, norm), axis, shape_of(a)[axis]), a)
 
 
-def _fft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1,
-             norm: str = "backward") -> Any:
+def _fft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
     return fft(t, n, axis, norm)
 
 
-_FFT = primitive("fft.fft", _fft_impl, (_fft_vjp,), (_fft_jvp,),
-                 domain=Domain(examples=_examples()))
+_FFT = primitive(
+    "fft.fft", _fft_impl, (_fft_vjp,), (_fft_jvp,), domain=Domain(examples=_examples())
+)
 
 
 def _ifft_impl(a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
     return np.fft.ifft(a, n, axis, norm)
 
 
-def _ifft_vjp(g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1,
-              norm: str = "backward") -> Any:
+def _ifft_vjp(g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
     return _real_if(_resize(ifft(g, None, axis, norm), axis, shape_of(a)[axis]), a)
 
 
-def _ifft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1,
-              norm: str = "backward") -> Any:
+def _ifft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
     return ifft(t, n, axis, norm)
 
 
-_IFFT = primitive("fft.ifft", _ifft_impl, (_ifft_vjp,), (_ifft_jvp,),
-                  domain=Domain(examples=_examples()))
+_IFFT = primitive(
+    "fft.ifft", _ifft_impl, (_ifft_vjp,), (_ifft_jvp,), domain=Domain(examples=_examples())
+)
 
 
 def _rfft_impl(a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
     return np.fft.rfft(a, n, axis, norm)
 
 
-def _rfft_vjp(g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1,
-              norm: str = "backward") -> Any:
+def _rfft_vjp(g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
     # Zero-pad the half spectrum to n and apply the (symmetric) full transform.
     return real(_resize(fft(g, n, axis, norm), axis, shape_of(a)[axis]))
 
 
-def _rfft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1,
-              norm: str = "backward") -> Any:
+def _rfft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
     return rfft(t, n, axis, norm)
 
 
-_RFFT = primitive("fft.rfft", _rfft_impl, (_rfft_vjp,), (_rfft_jvp,),
-                  domain=Domain(examples=_examples(real_only=True)))
+_RFFT = primitive(
+    "fft.rfft",
+    _rfft_impl,
+    (_rfft_vjp,),
+    (_rfft_jvp,),
+    domain=Domain(examples=_examples(real_only=True)),
+)
 
 
 def _irfft_impl(a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
@@ -172,35 +182,50 @@ def _hermitian_weights(n: int, axis: int, ndim: int, dtype: Any) -> np.ndarray:
     return weights.reshape((-1,) + (1,) * (ndim - axis - 1))
 
 
-def _irfft_vjp(g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1,
-               norm: str = "backward") -> Any:
+def _irfft_vjp(g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
     half = _resize(ifft(real(g), None, axis, norm), axis, n // 2 + 1)
     weights = _hermitian_weights(n, axis, ndim_of(g), np.finfo(dtype_of(g)).dtype)
     return _real_if(_resize(half * weights, axis, shape_of(a)[axis]), a)
 
 
-def _irfft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1,
-               norm: str = "backward") -> Any:
+def _irfft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
     return irfft(t, n, axis, norm)
 
 
-_IRFFT = primitive("fft.irfft", _irfft_impl, (_irfft_vjp,), (_irfft_jvp,),
-                   domain=Domain(examples=_examples(inverse_real=True)))
+_IRFFT = primitive(
+    "fft.irfft",
+    _irfft_impl,
+    (_irfft_vjp,),
+    (_irfft_jvp,),
+    domain=Domain(examples=_examples(inverse_real=True)),
+)
 
 
-def _one_axis(prim: Primitive, numpy_fun: Any, name: str, a: Any, n: Any, axis: Any,
-              norm: Any, out: Any, default_n: Any) -> Any:
+def _one_axis(
+    prim: Primitive,
+    numpy_fun: Any,
+    name: str,
+    a: Any,
+    n: Any,
+    axis: Any,
+    norm: Any,
+    out: Any,
+    default_n: Any,
+) -> Any:
     if type(a) is not Tracer:
-        return numpy_fun(a, n, axis, norm, out=out) if out is not None else numpy_fun(
-            a, n, axis, norm)
+        return (
+            numpy_fun(a, n, axis, norm, out=out) if out is not None else numpy_fun(a, n, axis, norm)
+        )
     if out is not None:
         raise TypeError(f"adfun.numpy.fft.{name}: out= is not supported on traced values")
     n, axis, norm = _check(name, a, n, axis, norm, real_input=prim is _RFFT)
     if n is None:
         n = default_n(shape_of(a)[axis])
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"adfun.numpy.fft.{name}: invalid number of data points n={n!r}; "
-                         f"it must be a positive integer")
+        raise ValueError(
+            f"adfun.numpy.fft.{name}: invalid number of data points n={n!r}; "
+            f"it must be a positive integer"
+        )
     return bind(prim, (a,), Params(n=int(n), axis=axis, norm=norm))
 
 
@@ -278,8 +303,7 @@ def irfft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = No
     >>> ad.grad(lambda y: anp.fft.irfft(y)[0])(np.array([1.0, 1.0, 1.0]))
     array([0.25, 0.5 , 0.25])
     """
-    return _one_axis(_IRFFT, np.fft.irfft, "irfft", a, n, axis, norm, out,
-                     _inverse_real_length)
+    return _one_axis(_IRFFT, np.fft.irfft, "irfft", a, n, axis, norm, out, _inverse_real_length)
 
 
 # --- Hermitian transforms (composites) ------------------------------------------------------
@@ -319,8 +343,10 @@ def _axes_and_lengths(function: str, a: Any, s: Any, axes: Any, inverse_real: bo
     else:
         lengths = [int(side) for side in s]
     if len(lengths) != len(axes):
-        raise ValueError(f"adfun.numpy.fft.{function}: s and axes have different lengths "
-                         f"({len(lengths)} and {len(axes)})")
+        raise ValueError(
+            f"adfun.numpy.fft.{function}: s and axes have different lengths "
+            f"({len(lengths)} and {len(axes)})"
+        )
     return axes, lengths
 
 
@@ -348,8 +374,7 @@ def ifftn(a: Any, s: Any = None, axes: Any = None, norm: Any = None, out: Any = 
 
 
 @export(np.fft.fft2, registered=False)
-def fft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None,
-         out: Any = None) -> Any:
+def fft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.fft2` (``fftn`` over two axes)."""
     if type(a) is not Tracer:
         return np.fft.fft2(a, s, axes, norm, out=out)
@@ -357,8 +382,7 @@ def fft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None,
 
 
 @export(np.fft.ifft2, registered=False)
-def ifft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None,
-          out: Any = None) -> Any:
+def ifft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.ifft2` (``ifftn`` over two axes)."""
     if type(a) is not Tracer:
         return np.fft.ifft2(a, s, axes, norm, out=out)
@@ -389,8 +413,7 @@ def rfftn(a: Any, s: Any = None, axes: Any = None, norm: Any = None, out: Any = 
 
 
 @export(np.fft.irfftn, registered=False)
-def irfftn(a: Any, s: Any = None, axes: Any = None, norm: Any = None,
-           out: Any = None) -> Any:
+def irfftn(a: Any, s: Any = None, axes: Any = None, norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.irfftn`: ``ifft`` on leading axes, ``irfft`` last."""
     if type(a) is not Tracer:
         return np.fft.irfftn(a, s, axes, norm, out=out)
@@ -398,8 +421,7 @@ def irfftn(a: Any, s: Any = None, axes: Any = None, norm: Any = None,
 
 
 @export(np.fft.rfft2, registered=False)
-def rfft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None,
-          out: Any = None) -> Any:
+def rfft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.rfft2` (``rfftn`` over two axes)."""
     if type(a) is not Tracer:
         return np.fft.rfft2(a, s, axes, norm, out=out)
@@ -407,8 +429,7 @@ def rfft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None,
 
 
 @export(np.fft.irfft2, registered=False)
-def irfft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None,
-           out: Any = None) -> Any:
+def irfft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None, out: Any = None) -> Any:
     """Differentiable :func:`numpy.fft.irfft2` (``irfftn`` over two axes)."""
     if type(a) is not Tracer:
         return np.fft.irfft2(a, s, axes, norm, out=out)
@@ -424,8 +445,13 @@ def _roll(x: Any, shift: int, axis: int) -> Any:
     if shift == 0:
         return x
     prefix = (slice(None),) * axis
-    return concatenate([getitem(x, prefix + (slice(side - shift, None),)),
-                        getitem(x, prefix + (slice(0, side - shift),))], axis=axis)
+    return concatenate(
+        [
+            getitem(x, prefix + (slice(side - shift, None),)),
+            getitem(x, prefix + (slice(0, side - shift),)),
+        ],
+        axis=axis,
+    )
 
 
 def _shift(x: Any, axes: Any, inverse: bool) -> Any:
@@ -465,6 +491,22 @@ def ifftshift(x: Any, axes: Any = None) -> Any:
 
 
 __all__ = [
-    "fft", "fft2", "fftfreq", "fftn", "fftshift", "hfft", "ifft", "ifft2", "ifftn",
-    "ifftshift", "ihfft", "irfft", "irfft2", "irfftn", "rfft", "rfft2", "rfftfreq", "rfftn",
+    "fft",
+    "fft2",
+    "fftfreq",
+    "fftn",
+    "fftshift",
+    "hfft",
+    "ifft",
+    "ifft2",
+    "ifftn",
+    "ifftshift",
+    "ihfft",
+    "irfft",
+    "irfft2",
+    "irfftn",
+    "rfft",
+    "rfft2",
+    "rfftfreq",
+    "rfftn",
 ]

@@ -52,72 +52,146 @@ def _scipy(name: str, formula: str) -> dict:
 
 # --- error functions and the normal distribution ----------------------------------------
 
-erf = unary("special.erf", sp.erf, lambda ans, x: (2.0 / _SQRT_PI) * exp(-x * x),
-            Domain(ranges=((-3.0, 3.0),)),
-            **_scipy("erf", "``2 / sqrt(pi) * exp(-x**2)``."))
-erfc = unary("special.erfc", sp.erfc, lambda ans, x: (-2.0 / _SQRT_PI) * exp(-x * x),
-             Domain(ranges=((-3.0, 3.0),)),
-             **_scipy("erfc", "``-2 / sqrt(pi) * exp(-x**2)``."))
-erfcx = unary("special.erfcx", sp.erfcx, lambda ans, x: 2.0 * x * ans - 2.0 / _SQRT_PI,
-              Domain(ranges=((-3.0, 3.0),)),
-              **_scipy("erfcx", "``2 x erfcx(x) - 2 / sqrt(pi)``."))
-erfinv = unary("special.erfinv", sp.erfinv, lambda ans, x: (_SQRT_PI / 2.0) * exp(ans * ans),
-               Domain(ranges=((-0.9, 0.9),)),
-               **_scipy("erfinv", "``sqrt(pi) / 2 * exp(erfinv(x)**2)``."))
-erfcinv = unary("special.erfcinv", sp.erfcinv, lambda ans, x: (-_SQRT_PI / 2.0) * exp(ans * ans),
-                Domain(ranges=((0.1, 1.9),)),
-                **_scipy("erfcinv", "``-sqrt(pi) / 2 * exp(erfcinv(x)**2)``."))
-ndtr = unary("special.ndtr", sp.ndtr, lambda ans, x: exp(-0.5 * x * x) / _SQRT_2PI,
-             Domain(ranges=((-4.0, 4.0),)),
-             **_scipy("ndtr", "the standard normal density ``exp(-x**2 / 2) / sqrt(2 pi)``."))
-log_ndtr = unary("special.log_ndtr", sp.log_ndtr,
-                 lambda ans, x: exp(-0.5 * x * x - ans) / _SQRT_2PI,
-                 Domain(ranges=((-6.0, 4.0),)),
-                 **_scipy("log_ndtr", "``pdf(x) / ndtr(x)``, computed as ``exp(-x**2/2 - "
-                                      "log_ndtr(x)) / sqrt(2 pi)`` (stable in the far left "
-                                      "tail)."))
-ndtri = unary("special.ndtri", sp.ndtri, lambda ans, x: _SQRT_2PI * exp(0.5 * ans * ans),
-              Domain(ranges=((0.05, 0.95),)),
-              **_scipy("ndtri", "``sqrt(2 pi) * exp(ndtri(x)**2 / 2)``."))
+erf = unary(
+    "special.erf",
+    sp.erf,
+    lambda ans, x: (2.0 / _SQRT_PI) * exp(-x * x),
+    Domain(ranges=((-3.0, 3.0),)),
+    **_scipy("erf", "``2 / sqrt(pi) * exp(-x**2)``."),
+)
+erfc = unary(
+    "special.erfc",
+    sp.erfc,
+    lambda ans, x: (-2.0 / _SQRT_PI) * exp(-x * x),
+    Domain(ranges=((-3.0, 3.0),)),
+    **_scipy("erfc", "``-2 / sqrt(pi) * exp(-x**2)``."),
+)
+erfcx = unary(
+    "special.erfcx",
+    sp.erfcx,
+    lambda ans, x: 2.0 * x * ans - 2.0 / _SQRT_PI,
+    Domain(ranges=((-3.0, 3.0),)),
+    **_scipy("erfcx", "``2 x erfcx(x) - 2 / sqrt(pi)``."),
+)
+erfinv = unary(
+    "special.erfinv",
+    sp.erfinv,
+    lambda ans, x: (_SQRT_PI / 2.0) * exp(ans * ans),
+    Domain(ranges=((-0.9, 0.9),)),
+    **_scipy("erfinv", "``sqrt(pi) / 2 * exp(erfinv(x)**2)``."),
+)
+erfcinv = unary(
+    "special.erfcinv",
+    sp.erfcinv,
+    lambda ans, x: (-_SQRT_PI / 2.0) * exp(ans * ans),
+    Domain(ranges=((0.1, 1.9),)),
+    **_scipy("erfcinv", "``-sqrt(pi) / 2 * exp(erfcinv(x)**2)``."),
+)
+ndtr = unary(
+    "special.ndtr",
+    sp.ndtr,
+    lambda ans, x: exp(-0.5 * x * x) / _SQRT_2PI,
+    Domain(ranges=((-4.0, 4.0),)),
+    **_scipy("ndtr", "the standard normal density ``exp(-x**2 / 2) / sqrt(2 pi)``."),
+)
+log_ndtr = unary(
+    "special.log_ndtr",
+    sp.log_ndtr,
+    lambda ans, x: exp(-0.5 * x * x - ans) / _SQRT_2PI,
+    Domain(ranges=((-6.0, 4.0),)),
+    **_scipy(
+        "log_ndtr",
+        "``pdf(x) / ndtr(x)``, computed as ``exp(-x**2/2 - "
+        "log_ndtr(x)) / sqrt(2 pi)`` (stable in the far left "
+        "tail).",
+    ),
+)
+ndtri = unary(
+    "special.ndtri",
+    sp.ndtri,
+    lambda ans, x: _SQRT_2PI * exp(0.5 * ans * ans),
+    Domain(ranges=((0.05, 0.95),)),
+    **_scipy("ndtri", "``sqrt(2 pi) * exp(ndtri(x)**2 / 2)``."),
+)
 
 # --- logistic --------------------------------------------------------------------------
 
-expit = unary("special.expit", sp.expit, lambda ans, x: ans * (1.0 - ans),
-              Domain(ranges=((-4.0, 4.0),)),
-              **_scipy("expit", "``expit(x) * (1 - expit(x))``."))
-logit = unary("special.logit", sp.logit, lambda ans, x: 1.0 / (x * (1.0 - x)),
-              Domain(ranges=((0.05, 0.95),)),
-              **_scipy("logit", "``1 / (x (1 - x))``."))
-log_expit = unary("special.log_expit", sp.log_expit, lambda ans, x: expit(-x),
-                  Domain(ranges=((-4.0, 4.0),)),
-                  **_scipy("log_expit", "``expit(-x)``."))
+expit = unary(
+    "special.expit",
+    sp.expit,
+    lambda ans, x: ans * (1.0 - ans),
+    Domain(ranges=((-4.0, 4.0),)),
+    **_scipy("expit", "``expit(x) * (1 - expit(x))``."),
+)
+logit = unary(
+    "special.logit",
+    sp.logit,
+    lambda ans, x: 1.0 / (x * (1.0 - x)),
+    Domain(ranges=((0.05, 0.95),)),
+    **_scipy("logit", "``1 / (x (1 - x))``."),
+)
+log_expit = unary(
+    "special.log_expit",
+    sp.log_expit,
+    lambda ans, x: expit(-x),
+    Domain(ranges=((-4.0, 4.0),)),
+    **_scipy("log_expit", "``expit(-x)``."),
+)
 
 # --- logarithms and exponentials -----------------------------------------------------------
 
-log1p = unary("special.log1p", sp.log1p, lambda ans, x: 1.0 / (1.0 + x),
-              Domain(ranges=((-0.8, 3.0),)),
-              **_scipy("log1p", "``1 / (1 + x)``."))
-expm1 = unary("special.expm1", sp.expm1, lambda ans, x: ans + 1.0,
-              Domain(ranges=((-3.0, 3.0),)),
-              **_scipy("expm1", "``exp(x)``."))
-entr = unary("special.entr", sp.entr, lambda ans, x: -(log(x) + 1.0),
-             Domain(ranges=((0.1, 3.0),)),
-             **_scipy("entr", "``-(log(x) + 1)``."))
+log1p = unary(
+    "special.log1p",
+    sp.log1p,
+    lambda ans, x: 1.0 / (1.0 + x),
+    Domain(ranges=((-0.8, 3.0),)),
+    **_scipy("log1p", "``1 / (1 + x)``."),
+)
+expm1 = unary(
+    "special.expm1",
+    sp.expm1,
+    lambda ans, x: ans + 1.0,
+    Domain(ranges=((-3.0, 3.0),)),
+    **_scipy("expm1", "``exp(x)``."),
+)
+entr = unary(
+    "special.entr",
+    sp.entr,
+    lambda ans, x: -(log(x) + 1.0),
+    Domain(ranges=((0.1, 3.0),)),
+    **_scipy("entr", "``-(log(x) + 1)``."),
+)
 
 # --- gamma family ------------------------------------------------------------------------
 
-gammaln = unary("special.gammaln", sp.gammaln, lambda ans, x: digamma(x),
-                Domain(ranges=((0.2, 5.0),)),
-                **_scipy("gammaln", "``digamma(x)``."))
-gamma = unary("special.gamma", sp.gamma, lambda ans, x: ans * digamma(x),
-              Domain(ranges=((0.2, 4.0),)),
-              **_scipy("gamma", "``gamma(x) * digamma(x)``."))
-rgamma = unary("special.rgamma", sp.rgamma, lambda ans, x: -ans * digamma(x),
-               Domain(ranges=((0.2, 4.0),)),
-               **_scipy("rgamma", "``-digamma(x) / gamma(x)``."))
-digamma = unary("special.digamma", sp.digamma, lambda ans, x: polygamma(1, x),
-                Domain(ranges=((0.2, 5.0),)),
-                **_scipy("digamma", "``polygamma(1, x)`` (the trigamma function)."))
+gammaln = unary(
+    "special.gammaln",
+    sp.gammaln,
+    lambda ans, x: digamma(x),
+    Domain(ranges=((0.2, 5.0),)),
+    **_scipy("gammaln", "``digamma(x)``."),
+)
+gamma = unary(
+    "special.gamma",
+    sp.gamma,
+    lambda ans, x: ans * digamma(x),
+    Domain(ranges=((0.2, 4.0),)),
+    **_scipy("gamma", "``gamma(x) * digamma(x)``."),
+)
+rgamma = unary(
+    "special.rgamma",
+    sp.rgamma,
+    lambda ans, x: -ans * digamma(x),
+    Domain(ranges=((0.2, 4.0),)),
+    **_scipy("rgamma", "``-digamma(x) / gamma(x)``."),
+)
+digamma = unary(
+    "special.digamma",
+    sp.digamma,
+    lambda ans, x: polygamma(1, x),
+    Domain(ranges=((0.2, 5.0),)),
+    **_scipy("digamma", "``polygamma(1, x)`` (the trigamma function)."),
+)
 psi = digamma
 
 
@@ -139,11 +213,14 @@ def _order_examples(orders: list, low: float, high: float) -> Any:
     return examples
 
 
-polygamma = binary("special.polygamma", sp.polygamma, (None, _polygamma_x),
-                   (None, _polygamma_tangent_x),
-                   Domain(examples=_order_examples([0, 1, 2], 0.3, 4.0)),
-                   **_scipy("polygamma", "``polygamma(n + 1, x)`` for ``x``; ``n`` is an "
-                                         "integer order."))
+polygamma = binary(
+    "special.polygamma",
+    sp.polygamma,
+    (None, _polygamma_x),
+    (None, _polygamma_tangent_x),
+    Domain(examples=_order_examples([0, 1, 2], 0.3, 4.0)),
+    **_scipy("polygamma", "``polygamma(n + 1, x)`` for ``x``; ``n`` is an integer order."),
+)
 
 
 def _beta_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -164,10 +241,16 @@ def _beta_tangent_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
 
 _POSITIVE_PAIR = Domain(ranges=((0.3, 4.0), (0.3, 4.0)))
 
-beta = binary("special.beta", sp.beta, (_beta_a, _beta_b),
-              (_beta_tangent_a, _beta_tangent_b), _POSITIVE_PAIR,
-              **_scipy("beta", "``beta(a, b) (digamma(a) - digamma(a + b))`` for ``a``, "
-                               "symmetrically ``b``."))
+beta = binary(
+    "special.beta",
+    sp.beta,
+    (_beta_a, _beta_b),
+    (_beta_tangent_a, _beta_tangent_b),
+    _POSITIVE_PAIR,
+    **_scipy(
+        "beta", "``beta(a, b) (digamma(a) - digamma(a + b))`` for ``a``, symmetrically ``b``."
+    ),
+)
 
 
 def _betaln_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -186,10 +269,14 @@ def _betaln_tangent_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
     return t * (digamma(b) - digamma(a + b))
 
 
-betaln = binary("special.betaln", sp.betaln, (_betaln_a, _betaln_b),
-                (_betaln_tangent_a, _betaln_tangent_b), _POSITIVE_PAIR,
-                **_scipy("betaln", "``digamma(a) - digamma(a + b)`` for ``a``, symmetrically "
-                                   "``b``."))
+betaln = binary(
+    "special.betaln",
+    sp.betaln,
+    (_betaln_a, _betaln_b),
+    (_betaln_tangent_a, _betaln_tangent_b),
+    _POSITIVE_PAIR,
+    **_scipy("betaln", "``digamma(a) - digamma(a + b)`` for ``a``, symmetrically ``b``."),
+)
 
 
 def _gammainc_slope(a: Any, x: Any) -> Any:
@@ -212,14 +299,22 @@ def _gammaincc_tangent_x(t: Any, ans: Any, a: Any, x: Any) -> Any:
     return -t * _gammainc_slope(a, x)
 
 
-gammainc = binary("special.gammainc", sp.gammainc, (None, _gammainc_x),
-                  (None, _gammainc_tangent_x), _POSITIVE_PAIR,
-                  **_scipy("gammainc", "``x**(a-1) exp(-x) / gamma(a)`` for ``x``; none for "
-                                       "``a``."))
-gammaincc = binary("special.gammaincc", sp.gammaincc, (None, _gammaincc_x),
-                   (None, _gammaincc_tangent_x), _POSITIVE_PAIR,
-                   **_scipy("gammaincc", "``-x**(a-1) exp(-x) / gamma(a)`` for ``x``; none for "
-                                         "``a``."))
+gammainc = binary(
+    "special.gammainc",
+    sp.gammainc,
+    (None, _gammainc_x),
+    (None, _gammainc_tangent_x),
+    _POSITIVE_PAIR,
+    **_scipy("gammainc", "``x**(a-1) exp(-x) / gamma(a)`` for ``x``; none for ``a``."),
+)
+gammaincc = binary(
+    "special.gammaincc",
+    sp.gammaincc,
+    (None, _gammaincc_x),
+    (None, _gammaincc_tangent_x),
+    _POSITIVE_PAIR,
+    **_scipy("gammaincc", "``-x**(a-1) exp(-x) / gamma(a)`` for ``x``; none for ``a``."),
+)
 
 
 def multigammaln(a: Any, d: int) -> Any:
@@ -234,8 +329,10 @@ def multigammaln(a: Any, d: int) -> Any:
     d = int(d)
     staged = staging_trace_of(a) is not None
     if not staged and np.any(full_value(a) <= 0.5 * (d - 1)):
-        raise ValueError(f"adfun.scipy.special.multigammaln: every entry of a must exceed "
-                         f"(d - 1) / 2 = {0.5 * (d - 1)} for d = {d}")
+        raise ValueError(
+            f"adfun.scipy.special.multigammaln: every entry of a must exceed "
+            f"(d - 1) / 2 = {0.5 * (d - 1)} for d = {d}"
+        )
     total = 0.25 * d * (d - 1) * float(np.log(np.pi))
     for j in range(d):
         total = total + gammaln(a - 0.5 * j)
@@ -264,9 +361,14 @@ def _xlogy_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
     return t * x / y
 
 
-xlogy = binary("special.xlogy", sp.xlogy, (_xlogy_x, _xlogy_y),
-               (_xlogy_tangent_x, _xlogy_tangent_y), Domain(ranges=((-3.0, 3.0), (0.2, 4.0))),
-               **_scipy("xlogy", "``log(y)`` for ``x``, ``x / y`` for ``y``."))
+xlogy = binary(
+    "special.xlogy",
+    sp.xlogy,
+    (_xlogy_x, _xlogy_y),
+    (_xlogy_tangent_x, _xlogy_tangent_y),
+    Domain(ranges=((-3.0, 3.0), (0.2, 4.0))),
+    **_scipy("xlogy", "``log(y)`` for ``x``, ``x / y`` for ``y``."),
+)
 
 
 def _xlog1py_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -285,18 +387,20 @@ def _xlog1py_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
     return t * x / (1.0 + y)
 
 
-xlog1py = binary("special.xlog1py", sp.xlog1py, (_xlog1py_x, _xlog1py_y),
-                 (_xlog1py_tangent_x, _xlog1py_tangent_y),
-                 Domain(ranges=((-3.0, 3.0), (-0.7, 3.0))),
-                 **_scipy("xlog1py", "``log1p(y)`` for ``x``, ``x / (1 + y)`` for ``y``."))
-
+xlog1py = binary(
+    "special.xlog1py",
+    sp.xlog1py,
+    (_xlog1py_x, _xlog1py_y),
+    (_xlog1py_tangent_x, _xlog1py_tangent_y),
+    Domain(ranges=((-3.0, 3.0), (-0.7, 3.0))),
+    **_scipy("xlog1py", "``log1p(y)`` for ``x``, ``x / (1 + y)`` for ``y``."),
+)
 
 
 def _stdtr_slope(df: Any, t: Any) -> Any:
     """Student's t density ``(1 + t**2/df)**(-(df+1)/2) / (sqrt(df) B(1/2, df/2))``."""
     half = 0.5 * (df + 1.0)
-    return exp(gammaln(half) - gammaln(0.5 * df) - 0.5 * log(df * np.pi)
-               - half * log1p(t * t / df))
+    return exp(gammaln(half) - gammaln(0.5 * df) - 0.5 * log(df * np.pi) - half * log1p(t * t / df))
 
 
 def _stdtr_t(g: Any, ans: Any, df: Any, t: Any) -> Any:
@@ -307,11 +411,14 @@ def _stdtr_tangent_t(t_dot: Any, ans: Any, df: Any, t: Any) -> Any:
     return t_dot * _stdtr_slope(df, t)
 
 
-stdtr = binary("special.stdtr", sp.stdtr, (None, _stdtr_t),
-               (None, _stdtr_tangent_t), Domain(ranges=((0.5, 6.0), (-3.0, 3.0))),
-               **_scipy("stdtr", "the t density for ``t``; none for the degrees of freedom "
-                                 "``df``."))
-
+stdtr = binary(
+    "special.stdtr",
+    sp.stdtr,
+    (None, _stdtr_t),
+    (None, _stdtr_tangent_t),
+    Domain(ranges=((0.5, 6.0), (-3.0, 3.0))),
+    **_scipy("stdtr", "the t density for ``t``; none for the degrees of freedom ``df``."),
+)
 
 
 def _betainc_slope(a: Any, b: Any, x: Any) -> Any:
@@ -329,19 +436,29 @@ def _incomplete_beta(name: str, sign_: float) -> Any:
     def jvp(t: Any, ans: Any, a: Any, b: Any, x: Any) -> Any:
         return sign_ * t * _betainc_slope(a, b, x)
 
-    prim = primitive("special." + name, scipy_fun, (None, None, vjp), (None, None, jvp),
-                     domain=Domain(ranges=((0.5, 3.0), (0.5, 3.0), (0.1, 0.9))))
+    prim = primitive(
+        "special." + name,
+        scipy_fun,
+        (None, None, vjp),
+        (None, None, jvp),
+        domain=Domain(ranges=((0.5, 3.0), (0.5, 3.0), (0.1, 0.9))),
+    )
 
     def fun(a: Any, b: Any, x: Any, /, **kwargs: Any) -> Any:
         if type(a) is Tracer or type(b) is Tracer or type(x) is Tracer:
             if kwargs:
-                raise TypeError(f"adfun.scipy.special.{name}: keyword arguments "
-                                f"{sorted(kwargs)} are not supported on traced values")
+                raise TypeError(
+                    f"adfun.scipy.special.{name}: keyword arguments "
+                    f"{sorted(kwargs)} are not supported on traced values"
+                )
             return bind(prim, (a, b, x), EMPTY_PARAMS)
         return scipy_fun(a, b, x, **kwargs)
 
-    fun.__doc__ = _doc(name, f"``{'' if sign_ > 0 else '-'}x**(a-1) (1-x)**(b-1) / beta(a, b)`` "
-                             f"for ``x``; none for ``a`` and ``b``.")
+    fun.__doc__ = _doc(
+        name,
+        f"``{'' if sign_ > 0 else '-'}x**(a-1) (1-x)**(b-1) / beta(a, b)`` "
+        f"for ``x``; none for ``a`` and ``b``.",
+    )
     return export(scipy_fun, primitive=prim, name=name)(fun)
 
 
@@ -381,32 +498,65 @@ def _kl_div_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
     return t * (1.0 - x / y)
 
 
-rel_entr = binary("special.rel_entr", sp.rel_entr, (_rel_entr_x, _entropy_y),
-                  (_rel_entr_tangent_x, _entropy_tangent_y), _POSITIVE_PAIR,
-                  **_scipy("rel_entr", "``log(x / y) + 1`` for ``x``, ``-x / y`` for ``y`` "
-                                       "(``x, y > 0``)."))
-kl_div = binary("special.kl_div", sp.kl_div, (_kl_div_x, _kl_div_y),
-                (_kl_div_tangent_x, _kl_div_tangent_y), _POSITIVE_PAIR,
-                **_scipy("kl_div", "``log(x / y)`` for ``x``, ``1 - x / y`` for ``y``."))
+rel_entr = binary(
+    "special.rel_entr",
+    sp.rel_entr,
+    (_rel_entr_x, _entropy_y),
+    (_rel_entr_tangent_x, _entropy_tangent_y),
+    _POSITIVE_PAIR,
+    **_scipy("rel_entr", "``log(x / y) + 1`` for ``x``, ``-x / y`` for ``y`` (``x, y > 0``)."),
+)
+kl_div = binary(
+    "special.kl_div",
+    sp.kl_div,
+    (_kl_div_x, _kl_div_y),
+    (_kl_div_tangent_x, _kl_div_tangent_y),
+    _POSITIVE_PAIR,
+    **_scipy("kl_div", "``log(x / y)`` for ``x``, ``1 - x / y`` for ``y``."),
+)
 
-erfi = unary("special.erfi", sp.erfi, lambda ans, x: (2.0 / _SQRT_PI) * exp(x * x),
-             Domain(ranges=((-2.0, 2.0),)),
-             **_scipy("erfi", "``2 / sqrt(pi) * exp(x**2)``."))
-dawsn = unary("special.dawsn", sp.dawsn, lambda ans, x: 1.0 - 2.0 * x * ans,
-              Domain(ranges=((-3.0, 3.0),)),
-              **_scipy("dawsn", "``1 - 2 x dawsn(x)``."))
-exp1 = unary("special.exp1", sp.exp1, lambda ans, x: -exp(-x) / x,
-             Domain(ranges=((0.2, 4.0),)),
-             **_scipy("exp1", "``-exp(-x) / x``."))
-expi = unary("special.expi", sp.expi, lambda ans, x: exp(x) / x,
-             Domain(ranges=((0.2, 4.0),), magnitude=True),
-             **_scipy("expi", "``exp(x) / x``."))
-wrightomega = unary("special.wrightomega", sp.wrightomega, lambda ans, x: ans / (1.0 + ans),
-                    Domain(ranges=((-3.0, 3.0),)),
-                    **_scipy("wrightomega", "``w / (1 + w)`` with ``w = wrightomega(x)``."))
-cosm1 = unary("special.cosm1", sp.cosm1, lambda ans, x: -sin(x),
-              Domain(ranges=((-3.0, 3.0),)),
-              **_scipy("cosm1", "``-sin(x)``."))
+erfi = unary(
+    "special.erfi",
+    sp.erfi,
+    lambda ans, x: (2.0 / _SQRT_PI) * exp(x * x),
+    Domain(ranges=((-2.0, 2.0),)),
+    **_scipy("erfi", "``2 / sqrt(pi) * exp(x**2)``."),
+)
+dawsn = unary(
+    "special.dawsn",
+    sp.dawsn,
+    lambda ans, x: 1.0 - 2.0 * x * ans,
+    Domain(ranges=((-3.0, 3.0),)),
+    **_scipy("dawsn", "``1 - 2 x dawsn(x)``."),
+)
+exp1 = unary(
+    "special.exp1",
+    sp.exp1,
+    lambda ans, x: -exp(-x) / x,
+    Domain(ranges=((0.2, 4.0),)),
+    **_scipy("exp1", "``-exp(-x) / x``."),
+)
+expi = unary(
+    "special.expi",
+    sp.expi,
+    lambda ans, x: exp(x) / x,
+    Domain(ranges=((0.2, 4.0),), magnitude=True),
+    **_scipy("expi", "``exp(x) / x``."),
+)
+wrightomega = unary(
+    "special.wrightomega",
+    sp.wrightomega,
+    lambda ans, x: ans / (1.0 + ans),
+    Domain(ranges=((-3.0, 3.0),)),
+    **_scipy("wrightomega", "``w / (1 + w)`` with ``w = wrightomega(x)``."),
+)
+cosm1 = unary(
+    "special.cosm1",
+    sp.cosm1,
+    lambda ans, x: -sin(x),
+    Domain(ranges=((-3.0, 3.0),)),
+    **_scipy("cosm1", "``-sin(x)``."),
+)
 
 
 def _spence_derivative(ans: Any, z: Any) -> Any:
@@ -418,9 +568,13 @@ def _spence_derivative(ans: Any, z: Any) -> Any:
     return where(near_one, -1.0 + u * (0.5 - u / 3.0), log(safe) / (1.0 - safe))
 
 
-spence = unary("special.spence", sp.spence, _spence_derivative,
-               Domain(ranges=((0.2, 3.0),)),
-               **_scipy("spence", "``log(z) / (1 - z)`` (``-1`` at ``z = 1``)."))
+spence = unary(
+    "special.spence",
+    sp.spence,
+    _spence_derivative,
+    Domain(ranges=((0.2, 3.0),)),
+    **_scipy("spence", "``log(z) / (1 - z)`` (``-1`` at ``z = 1``)."),
+)
 
 # --- Bessel functions -----------------------------------------------------------------------
 
@@ -439,37 +593,84 @@ def _bessel(name: str, derivative: Any, low: float, formula: str) -> Any:
     """A Bessel function ``f(v, x)`` of order ``v`` (not differentiable in it)."""
     vjps, jvps = _order_rule(name, derivative)
     domain = Domain(examples=_order_examples([0.0, 0.5, 1.0, 2.0], low, 4.0))
-    return binary("special." + name, getattr(sp, name), vjps, jvps, domain,
-                  **_scipy(name, formula + " ``v`` is an order."))
+    return binary(
+        "special." + name,
+        getattr(sp, name),
+        vjps,
+        jvps,
+        domain,
+        **_scipy(name, formula + " ``v`` is an order."),
+    )
 
 
-jv = _bessel("jv", lambda ans, v, x: 0.5 * (jv(v - 1.0, x) - jv(v + 1.0, x)), 0.3,
-             "``(jv(v - 1, x) - jv(v + 1, x)) / 2`` for ``x``.")
-yv = _bessel("yv", lambda ans, v, x: 0.5 * (yv(v - 1.0, x) - yv(v + 1.0, x)), 0.5,
-             "``(yv(v - 1, x) - yv(v + 1, x)) / 2`` for ``x``.")
-iv = _bessel("iv", lambda ans, v, x: 0.5 * (iv(v - 1.0, x) + iv(v + 1.0, x)), 0.3,
-             "``(iv(v - 1, x) + iv(v + 1, x)) / 2`` for ``x``.")
-ive = _bessel("ive", lambda ans, v, x: 0.5 * (ive(v - 1.0, x) + ive(v + 1.0, x))
-              - sign(x) * ans, 0.3,
-              "``(ive(v - 1, x) + ive(v + 1, x)) / 2 - sign(x) ive(v, x)`` for ``x``.")
-kv = _bessel("kv", lambda ans, v, x: -0.5 * (kv(v - 1.0, x) + kv(v + 1.0, x)), 0.3,
-             "``-(kv(v - 1, x) + kv(v + 1, x)) / 2`` for ``x``.")
+jv = _bessel(
+    "jv",
+    lambda ans, v, x: 0.5 * (jv(v - 1.0, x) - jv(v + 1.0, x)),
+    0.3,
+    "``(jv(v - 1, x) - jv(v + 1, x)) / 2`` for ``x``.",
+)
+yv = _bessel(
+    "yv",
+    lambda ans, v, x: 0.5 * (yv(v - 1.0, x) - yv(v + 1.0, x)),
+    0.5,
+    "``(yv(v - 1, x) - yv(v + 1, x)) / 2`` for ``x``.",
+)
+iv = _bessel(
+    "iv",
+    lambda ans, v, x: 0.5 * (iv(v - 1.0, x) + iv(v + 1.0, x)),
+    0.3,
+    "``(iv(v - 1, x) + iv(v + 1, x)) / 2`` for ``x``.",
+)
+ive = _bessel(
+    "ive",
+    lambda ans, v, x: 0.5 * (ive(v - 1.0, x) + ive(v + 1.0, x)) - sign(x) * ans,
+    0.3,
+    "``(ive(v - 1, x) + ive(v + 1, x)) / 2 - sign(x) ive(v, x)`` for ``x``.",
+)
+kv = _bessel(
+    "kv",
+    lambda ans, v, x: -0.5 * (kv(v - 1.0, x) + kv(v + 1.0, x)),
+    0.3,
+    "``-(kv(v - 1, x) + kv(v + 1, x)) / 2`` for ``x``.",
+)
 
-j0 = unary("special.j0", sp.j0, lambda ans, x: -j1(x),
-           Domain(ranges=((-6.0, 6.0),)),
-           **_scipy("j0", "``-j1(x)``."))
-j1 = unary("special.j1", sp.j1, lambda ans, x: 0.5 * (j0(x) - jv(2.0, x)),
-           Domain(ranges=((-6.0, 6.0),)),
-           **_scipy("j1", "``(j0(x) - jv(2, x)) / 2``."))
-y0 = unary("special.y0", sp.y0, lambda ans, x: -y1(x),
-           Domain(ranges=((0.5, 6.0),)),
-           **_scipy("y0", "``-y1(x)``."))
-y1 = unary("special.y1", sp.y1, lambda ans, x: 0.5 * (y0(x) - yv(2.0, x)),
-           Domain(ranges=((0.5, 6.0),)),
-           **_scipy("y1", "``(y0(x) - yv(2, x)) / 2``."))
-i0 = unary("special.i0", sp.i0, lambda ans, x: i1(x),
-           Domain(ranges=((-3.0, 3.0),)),
-           **_scipy("i0", "``i1(x)``."))
+j0 = unary(
+    "special.j0",
+    sp.j0,
+    lambda ans, x: -j1(x),
+    Domain(ranges=((-6.0, 6.0),)),
+    **_scipy("j0", "``-j1(x)``."),
+)
+j1 = unary(
+    "special.j1",
+    sp.j1,
+    lambda ans, x: 0.5 * (j0(x) - jv(2.0, x)),
+    Domain(ranges=((-6.0, 6.0),)),
+    **_scipy("j1", "``(j0(x) - jv(2, x)) / 2``."),
+)
+y0 = unary(
+    "special.y0",
+    sp.y0,
+    lambda ans, x: -y1(x),
+    Domain(ranges=((0.5, 6.0),)),
+    **_scipy("y0", "``-y1(x)``."),
+)
+y1 = unary(
+    "special.y1",
+    sp.y1,
+    lambda ans, x: 0.5 * (y0(x) - yv(2.0, x)),
+    Domain(ranges=((0.5, 6.0),)),
+    **_scipy("y1", "``(y0(x) - yv(2, x)) / 2``."),
+)
+i0 = unary(
+    "special.i0",
+    sp.i0,
+    lambda ans, x: i1(x),
+    Domain(ranges=((-3.0, 3.0),)),
+    **_scipy("i0", "``i1(x)``."),
+)
+
+
 def _i1_derivative(ans: Any, x: Any) -> Any:
     # SciPy's iv(2, x) is NaN for subnormal x; near 0 use i1'(x) = 1/2 + 3 x**2 / 16 + ...
     near_zero = less(absolute(x), 1e-6)
@@ -477,15 +678,27 @@ def _i1_derivative(ans: Any, x: Any) -> Any:
     return where(near_zero, 0.5 + 0.1875 * x * x, 0.5 * (i0(safe) + iv(2.0, safe)))
 
 
-i1 = unary("special.i1", sp.i1, _i1_derivative,
-           Domain(ranges=((-3.0, 3.0),)),
-           **_scipy("i1", "``(i0(x) + iv(2, x)) / 2``."))
-i0e = unary("special.i0e", sp.i0e, lambda ans, x: i1e(x) - sign(x) * ans,
-            Domain(ranges=((0.2, 3.0),), magnitude=True),
-            **_scipy("i0e", "``i1e(x) - sign(x) i0e(x)``."))
-i1e = unary("special.i1e", sp.i1e, lambda ans, x: 0.5 * (i0e(x) + ive(2.0, x)) - sign(x) * ans,
-            Domain(ranges=((0.2, 3.0),), magnitude=True),
-            **_scipy("i1e", "``(i0e(x) + ive(2, x)) / 2 - sign(x) i1e(x)``."))
+i1 = unary(
+    "special.i1",
+    sp.i1,
+    _i1_derivative,
+    Domain(ranges=((-3.0, 3.0),)),
+    **_scipy("i1", "``(i0(x) + iv(2, x)) / 2``."),
+)
+i0e = unary(
+    "special.i0e",
+    sp.i0e,
+    lambda ans, x: i1e(x) - sign(x) * ans,
+    Domain(ranges=((0.2, 3.0),), magnitude=True),
+    **_scipy("i0e", "``i1e(x) - sign(x) i0e(x)``."),
+)
+i1e = unary(
+    "special.i1e",
+    sp.i1e,
+    lambda ans, x: 0.5 * (i0e(x) + ive(2.0, x)) - sign(x) * ans,
+    Domain(ranges=((0.2, 3.0),), magnitude=True),
+    **_scipy("i1e", "``(i0e(x) + ive(2, x)) / 2 - sign(x) i1e(x)``."),
+)
 
 # --- reductions along axes: logsumexp, softmax, log_softmax --------------------------------
 
@@ -494,15 +707,15 @@ def _kept(value: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     return value if keepdims else reshape(value, kept_shape(shape_of(x), axis))
 
 
-def _logsumexp_impl(a: Any, b: Any, axis: Any = None, keepdims: bool = False,
-                    signed: bool = False) -> Any:
+def _logsumexp_impl(
+    a: Any, b: Any, axis: Any = None, keepdims: bool = False, signed: bool = False
+) -> Any:
     if signed:
         return sp.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)[0]
     return sp.logsumexp(a, axis=axis, b=b, keepdims=keepdims)
 
 
-def _logsumexp_weights(ans: Any, a: Any, b: Any, axis: Any, keepdims: bool,
-                       signed: bool) -> Any:
+def _logsumexp_weights(ans: Any, a: Any, b: Any, axis: Any, keepdims: bool, signed: bool) -> Any:
     """``d lse / d a = b exp(a - lse) / s`` with ``s`` the sign of the sum (a constant)."""
     weights = b * exp(a - _kept(ans, a, axis, keepdims))
     if signed:
@@ -510,28 +723,32 @@ def _logsumexp_weights(ans: Any, a: Any, b: Any, axis: Any, keepdims: bool,
     return weights
 
 
-def _logsumexp_a(g: Any, ans: Any, a: Any, b: Any, axis: Any = None, keepdims: bool = False,
-                 signed: bool = False) -> Any:
+def _logsumexp_a(
+    g: Any, ans: Any, a: Any, b: Any, axis: Any = None, keepdims: bool = False, signed: bool = False
+) -> Any:
     weights = _logsumexp_weights(ans, a, b, axis, keepdims, signed)
     return unbroadcast(_kept(g, a, axis, keepdims) * weights, a)
 
 
-def _logsumexp_b(g: Any, ans: Any, a: Any, b: Any, axis: Any = None, keepdims: bool = False,
-                 signed: bool = False) -> Any:
+def _logsumexp_b(
+    g: Any, ans: Any, a: Any, b: Any, axis: Any = None, keepdims: bool = False, signed: bool = False
+) -> Any:
     weights = _logsumexp_weights(ans, a, 1.0, axis, keepdims, signed)
     if signed:
         weights = weights * stop_gradient(sign(_sum(b * weights, axis=axis, keepdims=True)))
     return unbroadcast(_kept(g, a, axis, keepdims) * weights, b)
 
 
-def _logsumexp_tangent_a(t: Any, ans: Any, a: Any, b: Any, axis: Any = None,
-                         keepdims: bool = False, signed: bool = False) -> Any:
+def _logsumexp_tangent_a(
+    t: Any, ans: Any, a: Any, b: Any, axis: Any = None, keepdims: bool = False, signed: bool = False
+) -> Any:
     weights = _logsumexp_weights(ans, a, b, axis, keepdims, signed)
     return _sum(t * weights, axis=axis, keepdims=keepdims)
 
 
-def _logsumexp_tangent_b(t: Any, ans: Any, a: Any, b: Any, axis: Any = None,
-                         keepdims: bool = False, signed: bool = False) -> Any:
+def _logsumexp_tangent_b(
+    t: Any, ans: Any, a: Any, b: Any, axis: Any = None, keepdims: bool = False, signed: bool = False
+) -> Any:
     weights = _logsumexp_weights(ans, a, 1.0, axis, keepdims, signed)
     if signed:
         weights = weights * stop_gradient(sign(_sum(b * weights, axis=axis, keepdims=True)))
@@ -550,23 +767,28 @@ def _logsumexp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (a, b), dict(params, signed=signed)
 
 
-def _logsumexp_sign_impl(a: Any, b: Any, axis: Any = None, keepdims: bool = False,
-                         signed: bool = True) -> Any:
+def _logsumexp_sign_impl(
+    a: Any, b: Any, axis: Any = None, keepdims: bool = False, signed: bool = True
+) -> Any:
     return sp.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)[1]
 
 
 #: The sign returned with ``return_sign=True``: a constant for differentiation.
-_LOGSUMEXP_SIGN = primitive("special.logsumexp_sign", _logsumexp_sign_impl, (), (),
-                            nondiff=True)
+_LOGSUMEXP_SIGN = primitive("special.logsumexp_sign", _logsumexp_sign_impl, (), (), nondiff=True)
 
-_LOGSUMEXP = primitive("special.logsumexp", _logsumexp_impl, (_logsumexp_a, _logsumexp_b),
-                       (_logsumexp_tangent_a, _logsumexp_tangent_b),
-                       domain=Domain(examples=_logsumexp_examples))
+_LOGSUMEXP = primitive(
+    "special.logsumexp",
+    _logsumexp_impl,
+    (_logsumexp_a, _logsumexp_b),
+    (_logsumexp_tangent_a, _logsumexp_tangent_b),
+    domain=Domain(examples=_logsumexp_examples),
+)
 
 
 @export(primitive=_LOGSUMEXP)
-def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
-              return_sign: bool = False) -> Any:
+def logsumexp(
+    a: Any, axis: Any = None, b: Any = None, keepdims: bool = False, return_sign: bool = False
+) -> Any:
     """Differentiable :func:`scipy.special.logsumexp`: ``log(sum(b * exp(a), axis))``.
 
     With ``return_sign=True`` returns ``(log|sum|, sign)``; the sign is a constant.
@@ -611,8 +833,13 @@ def _softmax_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), {"axis": axis_params(draw, st, x.ndim)["axis"]}
 
 
-_SOFTMAX = primitive("special.softmax", _softmax_impl, (_softmax_vjp,), (_softmax_jvp,),
-                     domain=Domain(examples=_softmax_examples))
+_SOFTMAX = primitive(
+    "special.softmax",
+    _softmax_impl,
+    (_softmax_vjp,),
+    (_softmax_jvp,),
+    domain=Domain(examples=_softmax_examples),
+)
 
 
 @export(primitive=_SOFTMAX)
@@ -646,8 +873,13 @@ def _log_softmax_jvp(t: Any, ans: Any, x: Any, axis: Any = None) -> Any:
     return t - _sum(exp(ans) * t, axis=axis, keepdims=True)
 
 
-_LOG_SOFTMAX = primitive("special.log_softmax", _log_softmax_impl, (_log_softmax_vjp,),
-                         (_log_softmax_jvp,), domain=Domain(examples=_softmax_examples))
+_LOG_SOFTMAX = primitive(
+    "special.log_softmax",
+    _log_softmax_impl,
+    (_log_softmax_vjp,),
+    (_log_softmax_jvp,),
+    domain=Domain(examples=_softmax_examples),
+)
 
 
 @export(primitive=_LOG_SOFTMAX)
@@ -670,10 +902,59 @@ def log_softmax(x: Any, axis: Any = None) -> Any:
 
 
 __all__ = [
-    "beta", "betainc", "betaincc", "betaln", "cosm1", "dawsn", "digamma", "entr", "erf",
-    "erfc", "erfcinv", "erfcx", "erfi", "erfinv", "exp1", "expi", "expit", "expm1", "gamma",
-    "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive", "j0", "j1",
-    "jv", "kl_div", "kv", "log1p", "log_expit", "log_ndtr", "log_softmax", "logit",
-    "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "rel_entr", "rgamma",
-    "softmax", "spence", "stdtr", "wrightomega", "xlog1py", "xlogy", "y0", "y1", "yv",
+    "beta",
+    "betainc",
+    "betaincc",
+    "betaln",
+    "cosm1",
+    "dawsn",
+    "digamma",
+    "entr",
+    "erf",
+    "erfc",
+    "erfcinv",
+    "erfcx",
+    "erfi",
+    "erfinv",
+    "exp1",
+    "expi",
+    "expit",
+    "expm1",
+    "gamma",
+    "gammainc",
+    "gammaincc",
+    "gammaln",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
+    "iv",
+    "ive",
+    "j0",
+    "j1",
+    "jv",
+    "kl_div",
+    "kv",
+    "log1p",
+    "log_expit",
+    "log_ndtr",
+    "log_softmax",
+    "logit",
+    "logsumexp",
+    "multigammaln",
+    "ndtr",
+    "ndtri",
+    "polygamma",
+    "psi",
+    "rel_entr",
+    "rgamma",
+    "softmax",
+    "spence",
+    "stdtr",
+    "wrightomega",
+    "xlog1py",
+    "xlogy",
+    "y0",
+    "y1",
+    "yv",
 ]

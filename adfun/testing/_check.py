@@ -301,8 +301,11 @@ def _is_low_precision(leaf: Any) -> bool:
 def _upcast(leaf: Any) -> Any:
     """``leaf`` in float64 (floats and float64 arrays unchanged)."""
     if _is_low_precision(leaf):
-        return np.asarray(leaf, dtype=np.float64) if isinstance(leaf, np.ndarray) else (
-            np.float64(leaf))
+        return (
+            np.asarray(leaf, dtype=np.float64)
+            if isinstance(leaf, np.ndarray)
+            else (np.float64(leaf))
+        )
     return leaf
 
 
@@ -352,8 +355,17 @@ def _fmt(value: float) -> str:
 class _Checker:
     """Runs the checks of one ``check_grads`` call (directions from one random generator)."""
 
-    def __init__(self, *, fun_name: str, paths: list, modes: tuple, eps: float,
-                 rtol: float, atol: float, rng: Any) -> None:
+    def __init__(
+        self,
+        *,
+        fun_name: str,
+        paths: list,
+        modes: tuple,
+        eps: float,
+        rtol: float,
+        atol: float,
+        rng: Any,
+    ) -> None:
         self.fun_name = fun_name
         self.paths = paths
         self.modes = modes
@@ -364,8 +376,9 @@ class _Checker:
 
     # -- one level --------------------------------------------------------------------
 
-    def check(self, fun: Callable, primals: list, order: int, max_order: int,
-              description: str) -> None:
+    def check(
+        self, fun: Callable, primals: list, order: int, max_order: int, description: str
+    ) -> None:
         out = fun(*primals)
         out_leaves, out_tree = tree_flatten(out)
         out_paths = leaf_paths(out_tree, "out")
@@ -377,26 +390,36 @@ class _Checker:
                     f"outputs instead (return both from the function)"
                 )
         is_float_out = [_is_float(leaf) for leaf in out_leaves]
-        u = [self.rng.standard_normal(np.shape(leaf)) if floating else np.zeros(np.shape(leaf))
-             for leaf, floating in zip(out_leaves, is_float_out)]
+        u = [
+            self.rng.standard_normal(np.shape(leaf)) if floating else np.zeros(np.shape(leaf))
+            for leaf, floating in zip(out_leaves, is_float_out)
+        ]
         directions = [self.rng.standard_normal(np.shape(primal)) for primal in primals]
-        differences = [self._difference(fun, primals, index, directions[index], out_tree)
-                       for index in range(len(primals))]
+        differences = [
+            self._difference(fun, primals, index, directions[index], out_tree)
+            for index in range(len(primals))
+        ]
         context = _Context(description, order, self.eps, out_paths)
 
         cotangents = None
         if "rev" in self.modes:
             _, vjp_fn = vjp(fun, *primals)
-            seed = tree_unflatten(out_tree, [_cast_like(d, leaf) for d, leaf in
-                                             zip(u, out_leaves)])
+            seed = tree_unflatten(out_tree, [_cast_like(d, leaf) for d, leaf in zip(u, out_leaves)])
             cotangents = vjp_fn(seed)
             for index, primal in enumerate(primals):
                 self._check_like("rev", context, index, cotangents[index], primal, "gradient")
                 analytic, analytic_scale = _dot(cotangents[index], directions[index])
                 numeric, numeric_scale = self._project(u, differences[index])
-                self._compare("rev", context, index, analytic, numeric,
-                              max(analytic_scale, numeric_scale),
-                              "<vjp(u), v>", "<u, central difference along v>")
+                self._compare(
+                    "rev",
+                    context,
+                    index,
+                    analytic,
+                    numeric,
+                    max(analytic_scale, numeric_scale),
+                    "<vjp(u), v>",
+                    "<u, central difference along v>",
+                )
         if "fwd" in self.modes:
             for index, primal in enumerate(primals):
                 tangents = [_cast_like(np.zeros(np.shape(p)), p) for p in primals]
@@ -409,22 +432,39 @@ class _Checker:
                         f"structure {tangent_tree}, but the output has structure {out_tree}"
                     )
                 for leaf, out_leaf, floating, out_path, difference in zip(
-                        tangent_leaves, out_leaves, is_float_out, out_paths, differences[index]):
+                    tangent_leaves, out_leaves, is_float_out, out_paths, differences[index]
+                ):
                     if floating:
-                        self._check_like("fwd", context, index, leaf, out_leaf,
-                                         f"tangent of {out_path}")
+                        self._check_like(
+                            "fwd", context, index, leaf, out_leaf, f"tangent of {out_path}"
+                        )
                         self._compare_entries(context, index, out_path, leaf, difference)
                 if cotangents is not None:
                     forward, forward_scale = self._project(u, tangent_leaves)
                     reverse, reverse_scale = _dot(cotangents[index], directions[index])
-                    self._compare("fwd/rev", context, index, forward, reverse,
-                                  max(forward_scale, reverse_scale), "<u, jvp(v)>",
-                                  "<vjp(u), v>")
+                    self._compare(
+                        "fwd/rev",
+                        context,
+                        index,
+                        forward,
+                        reverse,
+                        max(forward_scale, reverse_scale),
+                        "<u, jvp(v)>",
+                        "<vjp(u), v>",
+                    )
         if order < max_order:
             self._check_derivatives(fun, primals, out_tree, u, order, max_order, description)
 
-    def _check_derivatives(self, fun: Callable, primals: list, out_tree: Any, u: list,
-                           order: int, max_order: int, description: str) -> None:
+    def _check_derivatives(
+        self,
+        fun: Callable,
+        primals: list,
+        out_tree: Any,
+        u: list,
+        order: int,
+        max_order: int,
+        description: str,
+    ) -> None:
         """Check ``x -> <w, vjp(fun, x)(u)>`` and ``x -> jvp(fun, x, w)`` one order up."""
         weights = [self.rng.standard_normal(np.shape(primal)) for primal in primals]
         if "rev" in self.modes:
@@ -432,28 +472,34 @@ class _Checker:
             def reverse_derivative(*point: Any) -> Any:
                 out, vjp_fn = vjp(fun, *point)
                 leaves = tree_flatten(out)[0]
-                seed = tree_unflatten(out_tree, [_cast_like(d, leaf) for d, leaf in
-                                                 zip(u, leaves)])
+                seed = tree_unflatten(out_tree, [_cast_like(d, leaf) for d, leaf in zip(u, leaves)])
                 total = 0.0
                 for cotangent, weight in zip(vjp_fn(seed), weights):
                     total = total + anp.sum(cotangent * weight)
                 return total
 
-            self.check(reverse_derivative, primals, order + 1, max_order,
-                       f"x -> <w, vjp({description}, x)(u)>")
+            self.check(
+                reverse_derivative,
+                primals,
+                order + 1,
+                max_order,
+                f"x -> <w, vjp({description}, x)(u)>",
+            )
         if "fwd" in self.modes:
 
             def forward_derivative(*point: Any) -> Any:
                 tangents = tuple(_cast_like(weight, p) for weight, p in zip(weights, point))
                 return jvp(fun, tuple(point), tangents)[1]
 
-            self.check(forward_derivative, primals, order + 1, max_order,
-                       f"x -> jvp({description}, x, w)")
+            self.check(
+                forward_derivative, primals, order + 1, max_order, f"x -> jvp({description}, x, w)"
+            )
 
     # -- finite differences -----------------------------------------------------------
 
-    def _difference(self, fun: Callable, primals: list, index: int, direction: np.ndarray,
-                    out_tree: Any) -> list:
+    def _difference(
+        self, fun: Callable, primals: list, index: int, direction: np.ndarray, out_tree: Any
+    ) -> list:
         """Central difference of every output leaf along ``direction`` in argument ``index``."""
         point = [_upcast(p) for p in primals]
         plus = list(point)
@@ -470,9 +516,10 @@ class _Checker:
                 f"check_grads({self.fun_name}): the output structure changes near the point: "
                 f"{out_tree} at x, {high_tree} and {low_tree} at x +/- eps v"
             )
-        return [(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))
-                / (2 * self.eps)
-                for a, b in zip(high, low)]
+        return [
+            (np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)) / (2 * self.eps)
+            for a, b in zip(high, low)
+        ]
 
     @staticmethod
     def _project(u: list, leaves: list) -> tuple[float, float]:
@@ -488,8 +535,17 @@ class _Checker:
     def _tolerance(self, scale: float) -> float:
         return self.atol + self.rtol * scale
 
-    def _compare(self, mode: str, context: Any, index: int, first: float, second: float,
-                 scale: float, first_name: str, second_name: str) -> None:
+    def _compare(
+        self,
+        mode: str,
+        context: Any,
+        index: int,
+        first: float,
+        second: float,
+        scale: float,
+        first_name: str,
+        second_name: str,
+    ) -> None:
         tolerance = self._tolerance(scale)
         if abs(first - second) <= tolerance:
             return
@@ -509,8 +565,9 @@ class _Checker:
             f"  (u, v: random directions of the output and of {self.paths[index]})"
         )
 
-    def _compare_entries(self, context: Any, index: int, out_path: str, tangent: Any,
-                         difference: np.ndarray) -> None:
+    def _compare_entries(
+        self, context: Any, index: int, out_path: str, tangent: Any, difference: np.ndarray
+    ) -> None:
         analytic = np.asarray(tangent, dtype=np.float64)
         numeric = np.asarray(difference, dtype=np.float64)
         tolerance = self._tolerance(np.maximum(np.abs(analytic), np.abs(numeric)))
@@ -519,10 +576,13 @@ class _Checker:
         bad = ~(excess <= 0)
         if not np.any(bad):
             return
-        worst = np.unravel_index(int(np.argmax(np.where(bad, np.nan_to_num(excess, nan=np.inf),
-                                                        -np.inf))), analytic.shape)
-        entry = f"{out_path}[{', '.join(str(int(i)) for i in worst)}]" if analytic.ndim else (
-            out_path)
+        worst = np.unravel_index(
+            int(np.argmax(np.where(bad, np.nan_to_num(excess, nan=np.inf), -np.inf))),
+            analytic.shape,
+        )
+        entry = (
+            f"{out_path}[{', '.join(str(int(i)) for i in worst)}]" if analytic.ndim else (out_path)
+        )
         scale = f"{max(abs(analytic[worst]), abs(numeric[worst])):.3g}"
         raise AssertionError(
             f"{context.head('fwd', self.paths[index])}: forward mode disagrees with central "
@@ -538,11 +598,14 @@ class _Checker:
     def _verdict(self, first: float, second: float, tolerance: float, scale: str) -> str:
         if not (np.isfinite(first) and np.isfinite(second)):
             return "a value is not finite (NaN or infinite derivatives never pass)"
-        return (f"difference {abs(first - second):.3g} exceeds the tolerance {tolerance:.3g} "
-                f"= atol {self.atol:g} + rtol {self.rtol:g} * {scale}")
+        return (
+            f"difference {abs(first - second):.3g} exceeds the tolerance {tolerance:.3g} "
+            f"= atol {self.atol:g} + rtol {self.rtol:g} * {scale}"
+        )
 
-    def _check_like(self, mode: str, context: Any, index: int, value: Any, like: Any,
-                    what: str) -> None:
+    def _check_like(
+        self, mode: str, context: Any, index: int, value: Any, like: Any, what: str
+    ) -> None:
         shape, expected_shape = np.shape(value), np.shape(like)
         dtype, expected_dtype = np.result_type(value), np.result_type(like)
         if shape != expected_shape or dtype != expected_dtype:
@@ -568,6 +631,9 @@ class _Context:
             label = "modes 'fwd' and 'rev'"
         else:
             label = f"mode '{mode}' ({_MODE_NAMES[mode]})"
-        where = f"check_grads({self.description})" if self.order == 1 else (
-            f"check_grads of the derivative function {self.description}")
+        where = (
+            f"check_grads({self.description})"
+            if self.order == 1
+            else (f"check_grads of the derivative function {self.description}")
+        )
         return f"{where}: {label}, order {self.order}, argument {path}"

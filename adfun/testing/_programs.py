@@ -32,8 +32,20 @@ SEPARATION = 0.05
 VALUE_DEPENDENT = ("sort", "argsort", "argmax", "where", "ties")
 #: Steps called through their public ``adfun.numpy`` function (with public keywords)
 #: rather than through the primitive.
-_PUBLIC_STEPS = frozenset({"sort", "argsort", "take_along_axis", "getitem", "ravel",
-                           "argmax", "argmin", "greater", "less", "where"})
+_PUBLIC_STEPS = frozenset(
+    {
+        "sort",
+        "argsort",
+        "take_along_axis",
+        "getitem",
+        "ravel",
+        "argmax",
+        "argmin",
+        "greater",
+        "less",
+        "where",
+    }
+)
 
 
 @attrs.frozen
@@ -67,15 +79,17 @@ class Operation:
 
     @property
     def arity(self) -> int:
-        return 1 if self.kind == "reduction" else (2 if self.kind == "separated" else
-                                                   len(self.ranges))
+        return (
+            1 if self.kind == "reduction" else (2 if self.kind == "separated" else len(self.ranges))
+        )
 
 
 def operations() -> tuple:
     """The operations random programs draw from, read from the primitive registry.
 
     Every smooth, differentiable primitive whose domain is a plain range per argument (one
-    or two arguments) and which broadcasts like an elementwise function qualifies, plus ``maximum``/``minimum`` and the ``sum``, ``mean``,
+    or two arguments) and which broadcasts like an elementwise function qualifies, plus
+    ``maximum``/``minimum`` and the ``sum``, ``mean``,
     ``max`` and ``min`` reductions: the primitives whose argument shapes a program can
     control while keeping every intermediate shape broadcast-compatible.
     """
@@ -87,8 +101,7 @@ def operations() -> tuple:
         if primitive.nondiff or domain is None or not domain.smooth or primitive.jvps is None:
             continue
         if name in _REDUCTIONS:
-            chosen.append(Operation(name, primitive, "reduction",
-                                    needs_unique=_REDUCTIONS[name]))
+            chosen.append(Operation(name, primitive, "reduction", needs_unique=_REDUCTIONS[name]))
         elif name in _SEPARATED:
             chosen.append(Operation(name, primitive, "separated"))
         elif (
@@ -100,9 +113,15 @@ def operations() -> tuple:
             and all(rule is not None for rule in primitive.vjps + primitive.jvps)
             and _broadcasts_elementwise(primitive, domain.ranges)
         ):
-            chosen.append(Operation(name, primitive, "elementwise",
-                                    tuple(tuple(map(float, r)) for r in domain.ranges),
-                                    domain.magnitude))
+            chosen.append(
+                Operation(
+                    name,
+                    primitive,
+                    "elementwise",
+                    tuple(tuple(map(float, r)) for r in domain.ranges),
+                    domain.magnitude,
+                )
+            )
     return tuple(chosen)
 
 
@@ -124,8 +143,7 @@ def _broadcasts_elementwise(primitive: Primitive, ranges: tuple) -> bool:
 # --------------------------------------------------------------------------------------
 
 
-def inside(value: Any, low: float, high: float, magnitude: bool,
-           margin: float = MARGIN) -> bool:
+def inside(value: Any, low: float, high: float, magnitude: bool, margin: float = MARGIN) -> bool:
     """Whether every entry of ``value`` lies inside ``[low, high]`` with a margin.
 
     With ``magnitude`` the range bounds ``|value|`` (a ``low <= 0`` then only bounds it
@@ -147,7 +165,8 @@ def unique_extremum(value: Any, axis: tuple | None, largest: bool) -> bool:
     axes = tuple(range(value.ndim)) if axis is None else axis
     rest = [index for index in range(value.ndim) if index not in axes]
     rows = np.transpose(value, rest + list(axes)).reshape(
-        int(np.prod([value.shape[i] for i in rest], dtype=np.int64)), -1)
+        int(np.prod([value.shape[i] for i in rest], dtype=np.int64)), -1
+    )
     if rows.shape[1] < 2:
         return True
     ordered = np.sort(rows, axis=1)
@@ -187,10 +206,13 @@ class Step:
         if self.name == "squash":
             low, high = self.params["low"], self.params["high"]
             half = (high - low) / 2.0
-            return (f"{self.target} = {low!r} + {half!r} * (tanh({self.operands[0]}) + 1.0)"
-                    f"  # into [{low!r}, {high!r}] for {self.params['into']}")
-        operands = [operand if isinstance(operand, str) else repr(operand)
-                    for operand in self.operands]
+            return (
+                f"{self.target} = {low!r} + {half!r} * (tanh({self.operands[0]}) + 1.0)"
+                f"  # into [{low!r}, {high!r}] for {self.params['into']}"
+            )
+        operands = [
+            operand if isinstance(operand, str) else repr(operand) for operand in self.operands
+        ]
         keywords = [f"{key}={value!r}" for key, value in self.params.items()]
         return f"{self.target} = {self.name}({', '.join(operands + keywords)})"
 
@@ -223,8 +245,7 @@ class Program:
     def __call__(self, *args: Any) -> Any:
         if len(args) != self.num_args:
             raise TypeError(
-                f"program takes {self.num_args} positional argument(s) but {len(args)} "
-                f"were given"
+                f"program takes {self.num_args} positional argument(s) but {len(args)} were given"
             )
         env = {f"x{index}": arg for index, arg in enumerate(args)}
         for step in self.steps:
@@ -264,7 +285,6 @@ def namespace() -> dict:
     """
     from types import SimpleNamespace
 
-
     scope: dict = {name: COMPOSITES[name] for name in _PUBLIC_STEPS if name in COMPOSITES}
     for name, fun in REGISTRY.items():
         head, *rest = name.split(".")
@@ -283,8 +303,9 @@ def namespace() -> dict:
 def run_step(step: Step, env: dict) -> Any:
     """Evaluate one step with the values of ``env`` (plain or traced)."""
 
-    values = tuple(env[operand] if isinstance(operand, str) else operand
-                   for operand in step.operands)
+    values = tuple(
+        env[operand] if isinstance(operand, str) else operand for operand in step.operands
+    )
     if step.name == "squash":
         low, high = step.params["low"], step.params["high"]
         add, multiply = REGISTRY["add"], REGISTRY["multiply"]

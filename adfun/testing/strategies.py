@@ -70,12 +70,10 @@ def floats(min_value: float = -10, max_value: float = 10, *, width: int = 64) ->
             f"floats: min_value must not exceed max_value, got min_value={min_value!r} and "
             f"max_value={max_value!r}"
         )
-    return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False,
-                     width=width)
+    return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=width)
 
 
-def shapes(min_dims: int = 0, max_dims: int = 3, max_side: int = 4, *,
-           min_side: int = 1) -> Any:
+def shapes(min_dims: int = 0, max_dims: int = 3, max_side: int = 4, *, min_side: int = 1) -> Any:
     """Array shapes with ``min_dims`` to ``max_dims`` dimensions of ``min_side`` to
     ``max_side`` entries each.
 
@@ -89,8 +87,9 @@ def shapes(min_dims: int = 0, max_dims: int = 3, max_side: int = 4, *,
     >>> test_two_dimensions()
     """
     _check_dims("shapes", min_dims, max_dims, min_side, max_side)
-    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
-                            max_side=max_side)
+    return hnp.array_shapes(
+        min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+    )
 
 
 def arrays(shape: Any = None, dtype: Any = np.float64, elements: Any = None) -> Any:
@@ -126,8 +125,14 @@ def arrays(shape: Any = None, dtype: Any = np.float64, elements: Any = None) -> 
     return hnp.arrays(dtype, shapes() if shape is None else shape, elements=elements)
 
 
-def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = 3,
-                         max_side: int = 4, *, min_side: int = 1) -> Any:
+def broadcastable_shapes(
+    num_shapes: int = 2,
+    min_dims: int = 0,
+    max_dims: int = 3,
+    max_side: int = 4,
+    *,
+    min_side: int = 1,
+) -> Any:
     """Tuples of ``num_shapes`` shapes that broadcast together (NumPy rules).
 
     Examples
@@ -146,7 +151,10 @@ def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int =
         )
     _check_dims("broadcastable_shapes", min_dims, max_dims, min_side, max_side)
     return hnp.mutually_broadcastable_shapes(
-        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+        num_shapes=num_shapes,
+        min_dims=min_dims,
+        max_dims=max_dims,
+        min_side=min_side,
         max_side=max_side,
     ).map(lambda drawn: tuple(drawn.input_shapes))
 
@@ -228,22 +236,21 @@ _KIND_WEIGHTS = {"elementwise": 4, "reduction": 2, "separated": 1, "value": 2}
 
 
 @st.composite
-def _programs(draw: Any, catalog: tuple, max_ops: int, num_args: int,
-              value_steps: frozenset = frozenset()) -> tuple:
+def _programs(
+    draw: Any, catalog: tuple, max_ops: int, num_args: int, value_steps: frozenset = frozenset()
+) -> tuple:
     # Each argument's shape is a common shape with some leading axes dropped and some
     # sides set to 1, so that they broadcast together and are usually not tiny.
     common = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=3))
     args = []
     for _ in range(num_args):
         dropped = draw(st.integers(0, len(common)))
-        shape = tuple(1 if draw(st.integers(0, 3)) == 3 else side
-                      for side in common[dropped:])
+        shape = tuple(1 if draw(st.integers(0, 3)) == 3 else side for side in common[dropped:])
         if shape == () and draw(st.booleans()):
             args.append(draw(floats(-3.0, 3.0)))
         else:
             args.append(draw(hnp.arrays(np.float64, shape, elements=floats(-3.0, 3.0))))
-    builder = _Builder(draw, {f"x{index}": arg for index, arg in enumerate(args)},
-                       value_steps)
+    builder = _Builder(draw, {f"x{index}": arg for index, arg in enumerate(args)}, value_steps)
     # Draw the kind of operation first, so that the few reductions are not drowned out
     # by the many elementwise functions (roughly 4 : 2 : 1).
     by_kind: dict = {}
@@ -252,8 +259,9 @@ def _programs(draw: Any, catalog: tuple, max_ops: int, num_args: int,
     steps = sorted(value_steps - {"ties"})
     if steps:
         by_kind["value"] = steps
-    kinds = [kind for kind, weight in _KIND_WEIGHTS.items() if kind in by_kind
-             for _ in range(weight)]
+    kinds = [
+        kind for kind, weight in _KIND_WEIGHTS.items() if kind in by_kind for _ in range(weight)
+    ]
     for _ in range(draw(st.integers(1, max_ops))):
         kind = draw(st.sampled_from(kinds))
         if kind == "value":
@@ -266,8 +274,7 @@ def _programs(draw: Any, catalog: tuple, max_ops: int, num_args: int,
 class _Builder:
     """Grows a program step by step, keeping the value of every variable at the point."""
 
-    def __init__(self, draw: Any, values: dict,
-                 value_steps: frozenset = frozenset()) -> None:
+    def __init__(self, draw: Any, values: dict, value_steps: frozenset = frozenset()) -> None:
         self.draw = draw
         self.values = dict(values)
         self.pool = list(values)
@@ -301,8 +308,7 @@ class _Builder:
         back = self.draw(st.integers(0, len(pool) - 1))
         return pool[-1 - back]
 
-    def _into(self, variable: str, low: float, high: float, magnitude: bool,
-              operation: str) -> str:
+    def _into(self, variable: str, low: float, high: float, magnitude: bool, operation: str) -> str:
         if inside(self.values[variable], low, high, magnitude):
             return variable
         return self._new("squash", (variable,), Params(low=low, high=high, into=operation))
@@ -326,8 +332,9 @@ class _Builder:
                 bottom = max(low, 0.0) if operation.magnitude else low
                 operands.append(self.draw(floats(bottom + pad, high - pad)))
             else:
-                operands.append(self._into(self._pick(), low, high, operation.magnitude,
-                                           operation.name))
+                operands.append(
+                    self._into(self._pick(), low, high, operation.magnitude, operation.name)
+                )
         self._new(operation.name, tuple(operands), Params())
 
     def _separated(self, operation: Operation) -> None:
@@ -353,8 +360,11 @@ class _Builder:
         else:
             # Dropping leading axes keeps the result broadcastable with every other value.
             axis, keepdims = tuple(range(self.draw(st.integers(1, ndim)))), False
-        if (operation.needs_unique and not self.ties
-                and not unique_extremum(self.values[variable], axis, operation.name == "max")):
+        if (
+            operation.needs_unique
+            and not self.ties
+            and not unique_extremum(self.values[variable], axis, operation.name == "max")
+        ):
             return
         self._new(operation.name, (variable,), Params(axis=axis, keepdims=keepdims))
 
@@ -363,10 +373,10 @@ class _Builder:
         draw = self.draw
         if kind == "where":
             first = self._pick()
-            second: Any = (self.draw(floats(-3.0, 3.0)) if draw(st.booleans())
-                           else self._pick())
-            mask = self._new(draw(st.sampled_from(["greater", "less"])), (first, second),
-                             Params(), pick=False)
+            second: Any = self.draw(floats(-3.0, 3.0)) if draw(st.booleans()) else self._pick()
+            mask = self._new(
+                draw(st.sampled_from(["greater", "less"])), (first, second), Params(), pick=False
+            )
             self._new("where", (mask, self._pick(), self._pick()), Params())
             return
         variable = self._pick(lambda value: np.size(value) > 1)
@@ -385,16 +395,16 @@ class _Builder:
             else:
                 self._new("take_along_axis", (source, order), Params(axis=-1))
         else:
-            index = self._new(draw(st.sampled_from(["argmax", "argmin"])), (variable,),
-                              Params(), pick=False)
+            index = self._new(
+                draw(st.sampled_from(["argmax", "argmin"])), (variable,), Params(), pick=False
+            )
             flat = variable
             if np.ndim(value) != 1:
                 flat = self._new("ravel", (variable,), Params(), pick=False)
             self._new("getitem", (flat, index), Params())
 
 
-def _check_dims(function: str, min_dims: int, max_dims: int, min_side: int,
-                max_side: int) -> None:
+def _check_dims(function: str, min_dims: int, max_dims: int, min_side: int, max_side: int) -> None:
     if not 0 <= min_dims <= max_dims:
         raise ValueError(
             f"{function}: need 0 <= min_dims <= max_dims, got min_dims={min_dims!r} and "

@@ -22,8 +22,9 @@ def test_grad_of_empty_output_is_refused_as_not_scalar():
         ad.grad(lambda x: x * 2.0)(np.zeros(0))
 
 
-@pytest.mark.parametrize("source", [[1.0, None], [[1.0], [None]],
-                                    np.array([1.0, None], dtype=object)])
+@pytest.mark.parametrize(
+    "source", [[1.0, None], [[1.0], [None]], np.array([1.0, None], dtype=object)]
+)
 def test_nd_array_refuses_none_inside(source):
     with pytest.raises(TypeError, match="adfun.nd.array: source_array is or contains None"):
         nd.array(source)

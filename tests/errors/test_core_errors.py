@@ -89,22 +89,30 @@ def test_primitive_without_any_forward_rules():
 
 
 def test_numpy_function_without_rule_on_traced_value():
-    with pytest.raises(NotImplementedError, match=r"numpy\.add\.reduceat has no derivative .*"
-                                                  r"\(its positional argument 0\)"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"numpy\.add\.reduceat has no derivative .*"
+        r"\(its positional argument 0\)",
+    ):
         ad.grad(lambda x: np.add.reduceat(x, [0]).sum())(np.ones(2))
-    with pytest.raises(NotImplementedError, match=r"numpy\.unique\) is not supported on traced"
-                                                  r".*its positional argument 0 is traced"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"numpy\.unique\) is not supported on traced"
+        r".*its positional argument 0 is traced",
+    ):
         ad.grad(lambda x: np.unique(x).sum())(np.ones(2))
     with pytest.raises(NotImplementedError, match=r"histogram2d.*its positional argument 1 is"):
         ad.grad(lambda y: np.histogram2d(np.ones(2), y)[0].sum())(np.ones(2))
     with pytest.raises(NotImplementedError, match=r"its argument 'weights' is traced"):
-        ad.grad(lambda w: np.histogram2d(np.ones(2), np.ones(2), weights=w)[0].sum())(
-            np.ones(2))
+        ad.grad(lambda w: np.histogram2d(np.ones(2), np.ones(2), weights=w)[0].sum())(np.ones(2))
 
 
 def test_asarray_on_traced_value_explains_tracing():
-    with pytest.raises(TypeError, match=r"np\.asarray\(\) was called on a value that adfun is "
-                                        r"tracing.*stop_gradient"):
+    with pytest.raises(
+        TypeError,
+        match=r"np\.asarray\(\) was called on a value that adfun is "
+        r"tracing.*stop_gradient",
+    ):
         ad.grad(lambda x: np.asarray(x).sum())(np.ones(2))
 
 
@@ -179,16 +187,32 @@ def _custom_double():
 @pytest.mark.parametrize(
     ("mode", "rule", "error", "pattern"),
     [
-        ("vjp", lambda g, ans, x: np.ones((3, 1)), ValueError,
-         r"^custom primitive 'double': its VJP rule for positional argument 0 returned a "
-         r"cotangent of shape \(3, 1\), but argument 0 has shape \(3,\)"),
-        ("vjp", lambda g, ans, x: [1.0, 1.0, 1.0], TypeError,
-         r"^custom primitive 'double': its VJP rule for positional argument 0 returned a list"),
-        ("vjp", lambda g, ans, x: g.astype(np.float32), TypeError,
-         r"^custom primitive 'double': .*dtype float32.*must have dtype float64"),
-        ("jvp", lambda t, ans, x: 2.0, ValueError,
-         r"^custom primitive 'double': its JVP rule for positional argument 0 returned a "
-         r"tangent of shape \(\), but the primitive's output has shape \(3,\)"),
+        (
+            "vjp",
+            lambda g, ans, x: np.ones((3, 1)),
+            ValueError,
+            r"^custom primitive 'double': its VJP rule for positional argument 0 returned a "
+            r"cotangent of shape \(3, 1\), but argument 0 has shape \(3,\)",
+        ),
+        (
+            "vjp",
+            lambda g, ans, x: [1.0, 1.0, 1.0],
+            TypeError,
+            r"^custom primitive 'double': its VJP rule for positional argument 0 returned a list",
+        ),
+        (
+            "vjp",
+            lambda g, ans, x: g.astype(np.float32),
+            TypeError,
+            r"^custom primitive 'double': .*dtype float32.*must have dtype float64",
+        ),
+        (
+            "jvp",
+            lambda t, ans, x: 2.0,
+            ValueError,
+            r"^custom primitive 'double': its JVP rule for positional argument 0 returned a "
+            r"tangent of shape \(\), but the primitive's output has shape \(3,\)",
+        ),
     ],
 )
 def test_custom_rule_results_are_checked(mode, rule, error, pattern):
@@ -204,18 +228,24 @@ def test_custom_rule_results_are_checked(mode, rule, error, pattern):
 def test_custom_rule_that_raises_names_the_primitive_and_chains():
     double = _custom_double()
     double.defvjp(lambda g, ans, x: g / np.zeros(0)[0])
-    with pytest.raises(IndexError, match=r"^custom primitive 'double': its VJP rule for "
-                                         r"positional argument 0 raised IndexError: index 0 "
-                                         r"is out of bounds") as info:
+    with pytest.raises(
+        IndexError,
+        match=r"^custom primitive 'double': its VJP rule for "
+        r"positional argument 0 raised IndexError: index 0 "
+        r"is out of bounds",
+    ) as info:
         ad.grad(double)(1.0)
     assert isinstance(info.value.__cause__, IndexError)
 
 
 def test_autograd_style_vjp_rule_is_refused_with_adfuns_signature():
     double = _custom_double()
-    with pytest.raises(TypeError, match=r"^double\.defvjp: rule 0 .*autograd's curried style "
-                                        r"'lambda ans, x: lambda g: \.\.\.'; adfun calls a VJP "
-                                        r"rule once as rule\(g, ans, \*args, \*\*kwargs\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"^double\.defvjp: rule 0 .*autograd's curried style "
+        r"'lambda ans, x: lambda g: \.\.\.'; adfun calls a VJP "
+        r"rule once as rule\(g, ans, \*args, \*\*kwargs\)",
+    ):
         double.defvjp(lambda ans, x: lambda g: 2.0 * g)
 
 
@@ -223,17 +253,22 @@ def test_autograd_style_vjp_rule_is_refused_with_adfuns_signature():
 
 
 def test_numpy_full_like_of_a_numpy_array_with_a_traced_fill_names_full_like():
-    with pytest.raises(NotImplementedError,
-                       match=r"numpy\.full_like\(a, fill_value\) calls it when a is a NumPy "
-                             r"array and fill_value is traced: use "
-                             r"adfun\.numpy\.full_like\(a, fill_value\)"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"numpy\.full_like\(a, fill_value\) calls it when a is a NumPy "
+        r"array and fill_value is traced: use "
+        r"adfun\.numpy\.full_like\(a, fill_value\)",
+    ):
         ad.grad(lambda v: np.sum(np.full_like(np.ones(3), v)))(2.0)
 
 
 @pytest.mark.parametrize("name", ["var", "std"])
 def test_ddof_and_correction_together(name):
-    with pytest.raises(ValueError, match=rf"^adfun\.numpy\.{name}: ddof and correction can't "
-                                         rf"be provided simultaneously"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^adfun\.numpy\.{name}: ddof and correction can't "
+        rf"be provided simultaneously",
+    ):
         ad.grad(lambda x: getattr(np, name)(x, ddof=1, correction=1))(np.arange(3.0))
     with pytest.raises(ValueError, match=rf"^adfun\.numpy\.{name}: ddof and correction"):
         getattr(anp, name)(np.arange(3.0), ddof=1, correction=1)
@@ -243,8 +278,11 @@ def test_ddof_and_correction_together(name):
     ("kwargs", "error", "pattern"),
     [
         ({"aweights": -np.ones(4)}, ValueError, r"^adfun\.numpy\.cov: aweights cannot be negative"),
-        ({"aweights": np.ones(3)}, RuntimeError,
-         r"^adfun\.numpy\.cov: incompatible numbers of samples and aweights"),
+        (
+            {"aweights": np.ones(3)},
+            RuntimeError,
+            r"^adfun\.numpy\.cov: incompatible numbers of samples and aweights",
+        ),
         ({"fweights": np.full(4, 1.5)}, TypeError, r"^adfun\.numpy\.cov: fweights must be integer"),
         ({"ddof": 1.5}, ValueError, r"^adfun\.numpy\.cov: ddof must be integer"),
     ],
@@ -259,9 +297,12 @@ def test_cov_weight_errors_on_traced_values(kwargs, error, pattern):
 
 def test_pickling_a_graph_of_a_local_custom_primitive():
     double = _custom_double()
-    with pytest.raises(TypeError, match=r"^cannot pickle Graph double: its primitive 'double' "
-                                        r"is neither registered in adfun\.numpy nor a "
-                                        r"module-level adfun\.primitive"):
+    with pytest.raises(
+        TypeError,
+        match=r"^cannot pickle Graph double: its primitive 'double' "
+        r"is neither registered in adfun\.numpy nor a "
+        r"module-level adfun\.primitive",
+    ):
         pickle.dumps(ad.trace(double)(1.0))
 
 
@@ -269,7 +310,10 @@ def test_backward_on_an_array_computed_inside_record_from_no_variable():
     plain = nd.array([1, 2])
     with autograd.record():
         z = plain * 2
-    with pytest.raises(RuntimeError, match=r"^backward: the array you called backward on is "
-                                           r"not in a recorded graph: none of the arrays it "
-                                           r"was computed from has attach_grad\(\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"^backward: the array you called backward on is "
+        r"not in a recorded graph: none of the arrays it "
+        r"was computed from has attach_grad\(\)",
+    ):
         z.backward()

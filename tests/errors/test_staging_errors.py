@@ -27,10 +27,16 @@ def test_jit_rejects_non_callables():
 )
 def test_conversions_to_python_values_are_refused(fun, kind, operation):
     x = np.array([0.5, 2.0, 1.0])
-    what = (r"an argument of the jitted function" if operation is None
-            else rf"the result of `{operation}`")
-    with pytest.raises(StagingError, match=rf"cannot stage {kind} on a traced value "
-                       rf"\({what}\)"):
+    what = (
+        r"an argument of the jitted function"
+        if operation is None
+        else rf"the result of `{operation}`"
+    )
+    with pytest.raises(
+        StagingError,
+        match=rf"cannot stage {kind} on a traced value "
+        rf"\({what}\)",
+    ):
         ad.jit(fun)(x[:1] if operation is None else x)
 
 

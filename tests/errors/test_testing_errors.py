@@ -11,8 +11,11 @@ from adfun.testing import strategies as ads
 
 
 def test_value_dependent_must_name_known_steps():
-    with pytest.raises(ValueError, match=r"programs: value_dependent must be True, False or "
-                                         r"an iterable of step names among \['sort'"):
+    with pytest.raises(
+        ValueError,
+        match=r"programs: value_dependent must be True, False or "
+        r"an iterable of step names among \['sort'",
+    ):
         ads.programs(value_dependent=("shuffle",))
 
 
@@ -30,8 +33,11 @@ def test_float32_tiny_explicit_step_is_not_replaced():
 
 @pytest.mark.parametrize("modes", [(), ("bwd",), ("fwd", "reverse"), 3])
 def test_invalid_modes(modes):
-    with pytest.raises(ValueError, match=r"check_grads: modes must be a non-empty tuple "
-                       r"containing 'fwd' \(forward mode\) and/or 'rev'|modes must be a tuple"):
+    with pytest.raises(
+        ValueError,
+        match=r"check_grads: modes must be a non-empty tuple "
+        r"containing 'fwd' \(forward mode\) and/or 'rev'|modes must be a tuple",
+    ):
         check_grads(anp.sin, (1.0,), modes=modes)
 
 
@@ -47,11 +53,17 @@ def test_invalid_order(order):
 
 
 def test_complex_arguments_and_outputs_are_refused():
-    with pytest.raises(TypeError, match=r"check_grads: args\[1\]\['z'\] is complex \(ndarray "
-                       r"of dtype complex128\); .* Pass its real and imaginary parts as separate"):
+    with pytest.raises(
+        TypeError,
+        match=r"check_grads: args\[1\]\['z'\] is complex \(ndarray "
+        r"of dtype complex128\); .* Pass its real and imaginary parts as separate",
+    ):
         check_grads(lambda x, p: x * 2.0, (1.0, {"z": np.ones(2, complex)}))
-    with pytest.raises(TypeError, match=r"check_grads\(<lambda>\): the output out\[1\] is "
-                       r"complex .* check its real and imaginary parts as two real outputs"):
+    with pytest.raises(
+        TypeError,
+        match=r"check_grads\(<lambda>\): the output out\[1\] is "
+        r"complex .* check its real and imaginary parts as two real outputs",
+    ):
         check_grads(lambda x: (x, np.complex128(1j)), (1.0,))
 
 
@@ -63,8 +75,11 @@ def test_args_without_floats():
 def test_strategy_argument_errors():
     with pytest.raises(ValueError, match=r"floats: min_value must not exceed max_value"):
         ads.floats(1, 0)
-    with pytest.raises(ValueError, match=r"arrays: dtype must be a floating-point dtype .* got "
-                       r"int64"):
+    with pytest.raises(
+        ValueError,
+        match=r"arrays: dtype must be a floating-point dtype .* got "
+        r"int64",
+    ):
         ads.arrays(dtype=np.int64)
     with pytest.raises(ValueError, match=r"shapes: need 0 <= min_dims <= max_dims"):
         ads.shapes(min_dims=3, max_dims=1)

@@ -69,8 +69,13 @@ def _spd_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (draw_symmetric(draw, st, hnp, n, draw_batch(draw, st), positive=True),), {}
 
 
-_CHOLESKY = primitive("linalg.cholesky", np.linalg.cholesky, (_cholesky_vjp,), (_cholesky_jvp,),
-                      domain=Domain(examples=_spd_examples))
+_CHOLESKY = primitive(
+    "linalg.cholesky",
+    np.linalg.cholesky,
+    (_cholesky_vjp,),
+    (_cholesky_jvp,),
+    domain=Domain(examples=_spd_examples),
+)
 
 
 @export(np.linalg.cholesky, primitive=_CHOLESKY)
@@ -133,18 +138,21 @@ def _eigh_jvp(t: Any, ans: Any, a: Any, lower: bool = True) -> Any:
 
 def _symmetric_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     n = draw(st.integers(1, 3))
-    return (draw_symmetric(draw, st, hnp, n, draw_batch(draw, st)),), {
-        "lower": draw(st.booleans())}
+    return (draw_symmetric(draw, st, hnp, n, draw_batch(draw, st)),), {"lower": draw(st.booleans())}
 
 
-_EIGH = primitive("linalg.eigh", _eigh_impl, (_eigh_vjp,), (_eigh_jvp,),
-                  domain=Domain(examples=_symmetric_examples))
+_EIGH = primitive(
+    "linalg.eigh",
+    _eigh_impl,
+    (_eigh_vjp,),
+    (_eigh_jvp,),
+    domain=Domain(examples=_symmetric_examples),
+)
 
 
 def _uplo(function: str, uplo: str) -> bool:
     if uplo not in ("L", "U"):
-        raise ValueError(f"adfun.numpy.linalg.{function}: UPLO must be 'L' or 'U', "
-                         f"got {uplo!r}")
+        raise ValueError(f"adfun.numpy.linalg.{function}: UPLO must be 'L' or 'U', got {uplo!r}")
     return uplo == "L"
 
 
@@ -188,8 +196,13 @@ def _eigvalsh_jvp(t: Any, ans: Any, a: Any, lower: bool = True) -> Any:
     return diag_part(mT(v) @ read_symmetric(t, lower) @ v)
 
 
-_EIGVALSH = primitive("linalg.eigvalsh", _eigvalsh_impl, (_eigvalsh_vjp,), (_eigvalsh_jvp,),
-                      domain=Domain(examples=_symmetric_examples))
+_EIGVALSH = primitive(
+    "linalg.eigvalsh",
+    _eigvalsh_impl,
+    (_eigvalsh_vjp,),
+    (_eigvalsh_jvp,),
+    domain=Domain(examples=_symmetric_examples),
+)
 
 
 @export(np.linalg.eigvalsh, primitive=_EIGVALSH)
@@ -237,13 +250,14 @@ def _svd_vjp(g: Any, ans: Any, a: Any) -> Any:
     k = min(m, n)
     u, s, vh = _svd_parts(ans, a)
     gu, gs, gvh = _svd_parts(g, a)
-    v, gv = mT(vh), mT(gvh)
+    gv = mT(gvh)
     gaps = _squared_gaps(s)
     ut_gu = mT(u) @ gu
     vt_gv = vh @ gv
     sigma = diag_embed(s)
-    inner = ((gaps * (ut_gu - mT(ut_gu))) @ sigma + diag_embed(gs)
-             + sigma @ (gaps * (vt_gv - mT(vt_gv))))
+    inner = (
+        (gaps * (ut_gu - mT(ut_gu))) @ sigma + diag_embed(gs) + sigma @ (gaps * (vt_gv - mT(vt_gv)))
+    )
     result = u @ inner @ vh
     if m > k:
         result = result + ((gu - u @ ut_gu) * expand_dims(safe_reciprocal(s), -2)) @ vh
@@ -274,13 +288,15 @@ def _svd_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (draw_matrix(draw, st, hnp, m, n, draw_batch(draw, st)),), {}
 
 
-_SVD = primitive("linalg.svd", _svd_impl, (_svd_vjp,), (_svd_jvp,),
-                 domain=Domain(examples=_svd_examples))
+_SVD = primitive(
+    "linalg.svd", _svd_impl, (_svd_vjp,), (_svd_jvp,), domain=Domain(examples=_svd_examples)
+)
 
 
 @export(np.linalg.svd, primitive=_SVD)
-def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
-        hermitian: bool = False) -> Any:
+def svd(
+    a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
+) -> Any:
     """Differentiable :func:`numpy.linalg.svd`: ``(U, S, Vh)``, or ``S`` alone.
 
     The derivative of ``U`` and ``Vh`` needs distinct, nonzero singular values, and
@@ -300,8 +316,9 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
            [0., 0.]])
     """
     if type(a) is not Tracer:
-        return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
-                             hermitian=hermitian)
+        return np.linalg.svd(
+            a, full_matrices=full_matrices, compute_uv=compute_uv, hermitian=hermitian
+        )
     require_real("svd", a=a)
     require_matrix("svd", "a", a, square=not not hermitian)
     if hermitian:
@@ -324,8 +341,9 @@ def _descending_magnitude_impl(w: Any) -> Any:
     return (np.arange(n)[:, None] == order[..., None, :]).astype(w.dtype)
 
 
-_DESCENDING = primitive("linalg.descending_magnitude", _descending_magnitude_impl, (), (),
-                        nondiff=True)
+_DESCENDING = primitive(
+    "linalg.descending_magnitude", _descending_magnitude_impl, (), (), nondiff=True
+)
 
 
 def _hermitian_svd(a: Any, compute_uv: bool) -> Any:
@@ -355,8 +373,13 @@ def _svdvals_jvp(t: Any, ans: Any, a: Any) -> Any:
     return _sum(u * (t @ mT(vh)), axis=-2)
 
 
-_SVDVALS = primitive("linalg.svdvals", _svdvals_impl, (_svdvals_vjp,), (_svdvals_jvp,),
-                     domain=Domain(examples=_svd_examples))
+_SVDVALS = primitive(
+    "linalg.svdvals",
+    _svdvals_impl,
+    (_svdvals_vjp,),
+    (_svdvals_jvp,),
+    domain=Domain(examples=_svd_examples),
+)
 
 
 @export(getattr(np.linalg, "svdvals", None), primitive=_SVDVALS)
@@ -418,8 +441,9 @@ def _tall_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (draw_matrix(draw, st, hnp, m, n, draw_batch(draw, st)),), {}
 
 
-_QR = primitive("linalg.qr", _qr_impl, (_qr_vjp,), (_qr_jvp,),
-                domain=Domain(examples=_tall_examples))
+_QR = primitive(
+    "linalg.qr", _qr_impl, (_qr_vjp,), (_qr_jvp,), domain=Domain(examples=_tall_examples)
+)
 
 
 @export(np.linalg.qr, primitive=_QR)
@@ -451,7 +475,9 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     if m >= n:
         q, r = _qr_parts(bind(_QR, (a,), EMPTY_PARAMS), a)
     else:
-        q, left = _qr_parts(bind(_QR, (getitem(a, (Ellipsis, slice(0, m))),), EMPTY_PARAMS),
-                            getitem(a, (Ellipsis, slice(0, m))))
+        q, left = _qr_parts(
+            bind(_QR, (getitem(a, (Ellipsis, slice(0, m))),), EMPTY_PARAMS),
+            getitem(a, (Ellipsis, slice(0, m))),
+        )
         r = concatenate([left, mT(q) @ getitem(a, (Ellipsis, slice(m, None)))], axis=-1)
     return r if mode == "r" else _QRResult(q, r)

@@ -82,10 +82,14 @@ def _checked_inverse(value: Any) -> tuple:
             except np.linalg.LinAlgError:
                 pass
     with np.errstate(all="ignore"):
-        condition = (np.max(np.sum(np.abs(flat), axis=-2), axis=-1)
-                     * np.max(np.sum(np.abs(inverse), axis=-2), axis=-1))
-        good = invertible & np.isfinite(condition) & (
-            condition < 1.0 / np.sqrt(np.finfo(value.dtype).eps))
+        condition = np.max(np.sum(np.abs(flat), axis=-2), axis=-1) * np.max(
+            np.sum(np.abs(inverse), axis=-2), axis=-1
+        )
+        good = (
+            invertible
+            & np.isfinite(condition)
+            & (condition < 1.0 / np.sqrt(np.finfo(value.dtype).eps))
+        )
     inverse[~good] = 0.0
     return inverse.reshape(value.shape), good.reshape(batch)
 
@@ -102,10 +106,16 @@ def _well_conditioned_impl(a: Any) -> Any:
 # computed from each new input: the inverse (zeros where not well conditioned, so that
 # its rules stay finite in the branch not taken) and the mask of well-conditioned
 # matrices.
-_GUARDED_INVERSE = primitive("linalg.guarded_inverse", _guarded_inverse_impl, (inv_vjp,),
-                             (inv_jvp,), domain=Domain(examples=square_examples))
-_WELL_CONDITIONED = primitive("linalg.well_conditioned", _well_conditioned_impl, (), (),
-                              nondiff=True)
+_GUARDED_INVERSE = primitive(
+    "linalg.guarded_inverse",
+    _guarded_inverse_impl,
+    (inv_vjp,),
+    (inv_jvp,),
+    domain=Domain(examples=square_examples),
+)
+_WELL_CONDITIONED = primitive(
+    "linalg.well_conditioned", _well_conditioned_impl, (), (), nondiff=True
+)
 
 
 def _svd_cofactor(a: Any) -> Any:
@@ -150,8 +160,9 @@ def _det_jvp(t: Any, ans: Any, a: Any) -> Any:
     return _sum(cofactor(a) * t, axis=(-2, -1))
 
 
-_DET = primitive("linalg.det", np.linalg.det, (_det_vjp,), (_det_jvp,),
-                 domain=Domain(examples=square_examples))
+_DET = primitive(
+    "linalg.det", np.linalg.det, (_det_vjp,), (_det_jvp,), domain=Domain(examples=square_examples)
+)
 
 
 @export(np.linalg.det, primitive=_DET)
@@ -190,8 +201,13 @@ def _logabsdet_jvp(t: Any, ans: Any, a: Any) -> Any:
     return _sum(mT(inv(a)) * t, axis=(-2, -1))
 
 
-_LOGABSDET = primitive("linalg.slogdet", _logabsdet_impl, (_logabsdet_vjp,), (_logabsdet_jvp,),
-                       domain=Domain(examples=square_examples))
+_LOGABSDET = primitive(
+    "linalg.slogdet",
+    _logabsdet_impl,
+    (_logabsdet_vjp,),
+    (_logabsdet_jvp,),
+    domain=Domain(examples=square_examples),
+)
 
 
 def _sign_impl(a: Any) -> Any:

@@ -78,11 +78,14 @@ def _refuse_staging(a: Any, name: str) -> None:
     """Under ``jit`` / ``trace``, refuse: whether the results are real or complex depends
     on the values (complex eigenvalues appear or not), so a staged program, whose dtypes
     are fixed when it is traced, would give the wrong kind of result at other values."""
-    read_value(a, f"adfun.numpy.linalg.{name}",
-               f"Its results are real or complex depending on the values of a (whether "
-               f"complex eigenvalues appear), and a staged program's dtypes are fixed. "
-               f"For a symmetric matrix use adfun.numpy.linalg.eigh or eigvalsh, which "
-               f"stage; otherwise call {name} outside the staged function.")
+    read_value(
+        a,
+        f"adfun.numpy.linalg.{name}",
+        f"Its results are real or complex depending on the values of a (whether "
+        f"complex eigenvalues appear), and a staged program's dtypes are fixed. "
+        f"For a symmetric matrix use adfun.numpy.linalg.eigh or eigvalsh, which "
+        f"stage; otherwise call {name} outside the staged function.",
+    )
 
 
 def _eig_jvp(t: Any, ans: Any, a: Any) -> Any:
@@ -95,8 +98,7 @@ def _eig_jvp(t: Any, ans: Any, a: Any) -> Any:
     gauge = -real(_sum(conjugate(v) * y, axis=-2))
     if dtype_of(v).kind == "c":
         largest = _largest(v)
-        gauge = gauge - 1j * (imag(_sum(y * largest, axis=-2))
-                              / real(_sum(v * largest, axis=-2)))
+        gauge = gauge - 1j * (imag(_sum(y * largest, axis=-2)) / real(_sum(v * largest, axis=-2)))
     return pack([diag_part(rotated), y + v * expand_dims(gauge, -2)], shape_of(a)[:-2])
 
 
@@ -110,8 +112,7 @@ def _eig_vjp(g: Any, ans: Any, a: Any) -> Any:
     if dtype_of(v).kind == "c":
         largest = _largest(v)
         imag_bar = -imag(gauge_bar)
-        y_bar = y_bar + largest * expand_dims(
-            1j * imag_bar / real(_sum(v * largest, axis=-2)), -2)
+        y_bar = y_bar + largest * expand_dims(1j * imag_bar / real(_sum(v * largest, axis=-2)), -2)
         gauge_bar = real(gauge_bar)
     y_bar = y_bar - expand_dims(gauge_bar, -2) * conjugate(v)
     rotated_bar = _gaps(w) * (mT(v) @ y_bar) + diag_embed(gw)
@@ -139,8 +140,13 @@ def _nonsymmetric_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (np.asarray(matrices).reshape(batch + (n, n)),), {}
 
 
-_EIG = primitive("linalg.eig", _eig_impl, (_eig_vjp,), (_eig_jvp,),
-                 domain=Domain(examples=_nonsymmetric_examples))
+_EIG = primitive(
+    "linalg.eig",
+    _eig_impl,
+    (_eig_vjp,),
+    (_eig_jvp,),
+    domain=Domain(examples=_nonsymmetric_examples),
+)
 
 
 @export(np.linalg.eig, primitive=_EIG)
@@ -188,8 +194,13 @@ def _eigvals_jvp(t: Any, ans: Any, a: Any) -> Any:
     return diag_part(inv(v) @ t @ v)
 
 
-_EIGVALS = primitive("linalg.eigvals", np.linalg.eigvals, (_eigvals_vjp,), (_eigvals_jvp,),
-                     domain=Domain(examples=_nonsymmetric_examples))
+_EIGVALS = primitive(
+    "linalg.eigvals",
+    np.linalg.eigvals,
+    (_eigvals_vjp,),
+    (_eigvals_jvp,),
+    domain=Domain(examples=_nonsymmetric_examples),
+)
 
 
 @export(np.linalg.eigvals, primitive=_EIGVALS)

@@ -159,8 +159,9 @@ def draw_orthogonal(draw: Any, st: Any, hnp: Any, n: int, k: int) -> np.ndarray:
     return q[:, :k]
 
 
-def draw_spectrum(draw: Any, st: Any, count: int, low: float, high: float,
-                  signed: bool = False) -> np.ndarray:
+def draw_spectrum(
+    draw: Any, st: Any, count: int, low: float, high: float, signed: bool = False
+) -> np.ndarray:
     """``count`` values in ``[low, high]`` at least ``(high - low) / 12`` apart."""
     slots = draw(st.lists(st.integers(0, 11), min_size=count, max_size=count, unique=True))
     values = low + (np.asarray(slots, dtype=float) + 0.5) * (high - low) / 12.0
@@ -170,8 +171,16 @@ def draw_spectrum(draw: Any, st: Any, count: int, low: float, high: float,
     return values
 
 
-def draw_matrix(draw: Any, st: Any, hnp: Any, m: int, n: int, batch: tuple = (),
-                low: float = 0.5, high: float = 3.0) -> np.ndarray:
+def draw_matrix(
+    draw: Any,
+    st: Any,
+    hnp: Any,
+    m: int,
+    n: int,
+    batch: tuple = (),
+    low: float = 0.5,
+    high: float = 3.0,
+) -> np.ndarray:
     """A well-conditioned ``(batch..., m, n)`` matrix with distinct singular values."""
     k = min(m, n)
     matrices = []
@@ -183,8 +192,9 @@ def draw_matrix(draw: Any, st: Any, hnp: Any, m: int, n: int, batch: tuple = (),
     return np.asarray(matrices).reshape(batch + (m, n))
 
 
-def draw_symmetric(draw: Any, st: Any, hnp: Any, n: int, batch: tuple = (),
-                   positive: bool = False) -> np.ndarray:
+def draw_symmetric(
+    draw: Any, st: Any, hnp: Any, n: int, batch: tuple = (), positive: bool = False
+) -> np.ndarray:
     """Symmetric ``(batch..., n, n)`` matrices with well-separated eigenvalues."""
     matrices = []
     for _ in range(int(np.prod(batch, dtype=np.int64))):
@@ -195,4 +205,3 @@ def draw_symmetric(draw: Any, st: Any, hnp: Any, n: int, batch: tuple = (),
         matrices.append((q * w) @ q.T)
     symmetric = np.asarray(matrices).reshape(batch + (n, n))
     return (symmetric + np.swapaxes(symmetric, -1, -2)) / 2.0
-

@@ -36,8 +36,9 @@ def inv_jvp(t: Any, ans: Any, a: Any) -> Any:
     return -matmul(ans, matmul(t, ans))
 
 
-_INV = primitive("linalg.inv", np.linalg.inv, (inv_vjp,), (inv_jvp,),
-                 domain=Domain(examples=square_examples))
+_INV = primitive(
+    "linalg.inv", np.linalg.inv, (inv_vjp,), (inv_jvp,), domain=Domain(examples=square_examples)
+)
 
 
 @export(np.linalg.inv, primitive=_INV)
@@ -99,8 +100,13 @@ def _solve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (a, array(draw, st, hnp, (-2.0, 2.0), shape=b_shape)), {}
 
 
-_SOLVE = primitive("linalg.solve", np.linalg.solve, (_solve_a, _solve_b),
-                   (_solve_tangent_a, _solve_tangent_b), domain=Domain(examples=_solve_examples))
+_SOLVE = primitive(
+    "linalg.solve",
+    np.linalg.solve,
+    (_solve_a, _solve_b),
+    (_solve_tangent_a, _solve_tangent_b),
+    domain=Domain(examples=_solve_examples),
+)
 
 
 @export(np.linalg.solve, primitive=_SOLVE)
@@ -145,8 +151,9 @@ def matrix_power(a: Any, n: int) -> Any:
         return np.linalg.matrix_power(a, n)
     require_matrix("matrix_power", "a", a)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"adfun.numpy.linalg.matrix_power: exponent n must be an integer, "
-                        f"got {n!r}")
+        raise TypeError(
+            f"adfun.numpy.linalg.matrix_power: exponent n must be an integer, got {n!r}"
+        )
     n = int(n)
     if n == 0:
         return np.broadcast_to(eye_like(a), shape_of(a)).copy()
@@ -192,7 +199,7 @@ def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
             order.insert(ndim, axis)
         a = transpose(a, tuple(order))
     shape = shape_of(a)
-    solution_shape = shape[-(ndim - ndim_of(b)):]
+    solution_shape = shape[-(ndim - ndim_of(b)) :]
     size = int(np.prod(solution_shape, dtype=np.int64))
     if int(np.prod(shape_of(b), dtype=np.int64)) != size:
         raise np.linalg.LinAlgError(

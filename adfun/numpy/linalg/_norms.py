@@ -31,14 +31,18 @@ from adfun.numpy.linalg._inverse import inv
 # --- the p-norm primitive --------------------------------------------------------------
 
 
-def _pnorm_impl(x: Any, ord: float = 2.0, axis: Any = None,  # noqa: A002 - NumPy's name
-                keepdims: bool = False) -> Any:
+def _pnorm_impl(
+    x: Any,
+    ord: float = 2.0,
+    axis: Any = None,  # noqa: A002 - NumPy's name
+    keepdims: bool = False,
+) -> Any:
     magnitude = np.abs(x)
     if ord == 2.0:
         return np.sqrt(np.sum(magnitude * magnitude, axis=axis, keepdims=keepdims))
     if ord == 1.0:
         return np.sum(magnitude, axis=axis, keepdims=keepdims)
-    return np.sum(magnitude ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+    return np.sum(magnitude**ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
 
 
 def _pnorm_slope(ans: Any, x: Any, ord: float, axis: Any, keepdims: bool) -> Any:
@@ -53,15 +57,27 @@ def _pnorm_slope(ans: Any, x: Any, ord: float, axis: Any, keepdims: bool) -> Any
     return where(zero, 0.0, sign(x) * power(absolute(x) / safe, ord - 1.0))
 
 
-def _pnorm_vjp(g: Any, ans: Any, x: Any, ord: float = 2.0, axis: Any = None,  # noqa: A002
-               keepdims: bool = False) -> Any:
+def _pnorm_vjp(
+    g: Any,
+    ans: Any,
+    x: Any,
+    ord: float = 2.0,
+    axis: Any = None,  # noqa: A002
+    keepdims: bool = False,
+) -> Any:
     if not keepdims:
         g = reshape(g, kept_shape(shape_of(x), axis))
     return g * _pnorm_slope(ans, x, ord, axis, keepdims)
 
 
-def _pnorm_jvp(t: Any, ans: Any, x: Any, ord: float = 2.0, axis: Any = None,  # noqa: A002
-               keepdims: bool = False) -> Any:
+def _pnorm_jvp(
+    t: Any,
+    ans: Any,
+    x: Any,
+    ord: float = 2.0,
+    axis: Any = None,  # noqa: A002
+    keepdims: bool = False,
+) -> Any:
     return _sum(t * _pnorm_slope(ans, x, ord, axis, keepdims), axis=axis, keepdims=keepdims)
 
 
@@ -74,8 +90,13 @@ def _pnorm_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x,), params
 
 
-_PNORM = primitive("linalg.vector_norm", _pnorm_impl, (_pnorm_vjp,), (_pnorm_jvp,),
-                   domain=Domain(examples=_pnorm_examples))
+_PNORM = primitive(
+    "linalg.vector_norm",
+    _pnorm_impl,
+    (_pnorm_vjp,),
+    (_pnorm_jvp,),
+    domain=Domain(examples=_pnorm_examples),
+)
 
 
 @export(primitive=_PNORM)
@@ -143,8 +164,12 @@ def _matrix_norm(x: Any, ord: Any, row: int, col: int, keepdims: bool) -> Any:  
 
 
 @export(np.linalg.norm, registered=False)
-def norm(x: Any, ord: Any = None, axis: Any = None,  # noqa: A002 - NumPy's name
-         keepdims: bool = False) -> Any:
+def norm(
+    x: Any,
+    ord: Any = None,
+    axis: Any = None,  # noqa: A002 - NumPy's name
+    keepdims: bool = False,
+) -> Any:
     """Differentiable :func:`numpy.linalg.norm`, for every ``ord`` NumPy accepts.
 
     Vector norms (``axis`` an int, or ``x`` 1-D): ``None``/``2``, any real ``p``, ``inf``,
@@ -187,8 +212,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None,  # noqa: A002 - NumPy's name
 
 
 @export(getattr(np.linalg, "vector_norm", None), registered=False)
-def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False,
-                ord: Any = 2) -> Any:  # noqa: A002
+def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:  # noqa: A002
     """Differentiable :func:`numpy.linalg.vector_norm` (every entry is a vector entry).
 
     Examples

@@ -47,8 +47,10 @@ def outer(x1: Any, x2: Any, /) -> Any:
     if not any_traced((x1, x2)):
         return np.linalg.outer(x1, x2)
     if ndim_of(x1) != 1 or ndim_of(x2) != 1:
-        raise ValueError(f"adfun.numpy.linalg.outer: both arguments must be 1-D, got shapes "
-                         f"{shape_of(x1)} and {shape_of(x2)}")
+        raise ValueError(
+            f"adfun.numpy.linalg.outer: both arguments must be 1-D, got shapes "
+            f"{shape_of(x1)} and {shape_of(x2)}"
+        )
     return reshape(x1, (-1, 1)) * reshape(x2, (1, -1))
 
 
@@ -85,8 +87,10 @@ def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
     if type(x) is not Tracer:
         return np.linalg.trace(x, offset=offset, dtype=dtype)
     if dtype is not None:
-        raise TypeError("adfun.numpy.linalg.trace: dtype= is not supported on traced values; "
-                        "cast the argument with astype first")
+        raise TypeError(
+            "adfun.numpy.linalg.trace: dtype= is not supported on traced values; "
+            "cast the argument with astype first"
+        )
     return _sum(diagonal(x, offset=offset), axis=-1)
 
 
@@ -96,8 +100,10 @@ def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     if not any_traced((x1, x2)):
         return np.linalg.cross(x1, x2, axis=axis)
     if shape_of(x1)[axis] != 3 or shape_of(x2)[axis] != 3:
-        raise ValueError("adfun.numpy.linalg.cross: both arguments must have 3 entries "
-                         f"along axis {axis}, got shapes {shape_of(x1)} and {shape_of(x2)}")
+        raise ValueError(
+            "adfun.numpy.linalg.cross: both arguments must have 3 entries "
+            f"along axis {axis}, got shapes {shape_of(x1)} and {shape_of(x2)}"
+        )
     a = [getitem(moveaxis(x1, axis, -1), (Ellipsis, index)) for index in range(3)]
     b = [getitem(moveaxis(x2, axis, -1), (Ellipsis, index)) for index in range(3)]
     parts = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
@@ -131,8 +137,13 @@ _MATRIX_RANK = primitive("linalg.matrix_rank", _matrix_rank_impl, (), (), nondif
 
 
 @export(np.linalg.matrix_rank, primitive=_MATRIX_RANK)
-def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *,  # noqa: N803
-                rtol: Any = None) -> Any:
+def matrix_rank(
+    A: Any,
+    tol: Any = None,
+    hermitian: bool = False,
+    *,  # noqa: N803
+    rtol: Any = None,
+) -> Any:
     """:func:`numpy.linalg.matrix_rank` on plain or traced values: a constant
     (an integer) for differentiation."""
     if type(A) is not Tracer:

@@ -54,8 +54,13 @@ def _rectangular_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (draw_matrix(draw, st, hnp, m, n, draw_batch(draw, st)),), {"rcond": 1e-15}
 
 
-_PINV = primitive("linalg.pinv", _pinv_impl, (_pinv_vjp,), (_pinv_jvp,),
-                  domain=Domain(examples=_rectangular_examples))
+_PINV = primitive(
+    "linalg.pinv",
+    _pinv_impl,
+    (_pinv_vjp,),
+    (_pinv_jvp,),
+    domain=Domain(examples=_rectangular_examples),
+)
 
 _NO_VALUE = object()
 
@@ -110,12 +115,18 @@ def _cutoff(function: str, a: Any, rcond: Any, rtol: Any) -> float:
             return float(max(m, n) * np.finfo(dtype_of(a)).eps)
         rcond = rtol
     if np.ndim(full_value(rcond)) != 0:
-        raise TypeError(f"adfun.numpy.linalg.{function}: on traced values the cutoff must be "
-                        f"a scalar, got an array of shape {np.shape(full_value(rcond))}")
-    return float(read_value(
-        rcond, f"adfun.numpy.linalg.{function}",
-        "The cutoff (rcond / rtol) decides which singular values count as zero: pass it "
-        "as a Python float, not as a traced value."))
+        raise TypeError(
+            f"adfun.numpy.linalg.{function}: on traced values the cutoff must be "
+            f"a scalar, got an array of shape {np.shape(full_value(rcond))}"
+        )
+    return float(
+        read_value(
+            rcond,
+            f"adfun.numpy.linalg.{function}",
+            "The cutoff (rcond / rtol) decides which singular values count as zero: pass it "
+            "as a Python float, not as a traced value.",
+        )
+    )
 
 
 # --- lstsq (composite) -----------------------------------------------------------------
@@ -153,16 +164,24 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
         )
     cutoff = np.finfo(dtype_of(a)).eps * max(m, n) if rcond is None else rcond
     cutoff = float(np.finfo(dtype_of(a)).eps) if cutoff < 0 else float(cutoff)
-    x = matmul(bind(_PINV, (a,), Params(rcond=cutoff)), b) if type(a) is Tracer else matmul(
-        np.linalg.pinv(a, rcond=cutoff), b)
+    x = (
+        matmul(bind(_PINV, (a,), Params(rcond=cutoff)), b)
+        if type(a) is Tracer
+        else matmul(np.linalg.pinv(a, rcond=cutoff), b)
+    )
     rank = np.linalg.lstsq(
-        read_value(a, "adfun.numpy.linalg.lstsq",
-                   "The rank it returns, and the shape of the residuals (empty unless a has "
-                   "full column rank), depend on the values of a. Under jit, compute the "
-                   "solution as adfun.numpy.linalg.pinv(a) @ b (or solve for a square, "
-                   "regular a) and the residuals with adfun.numpy.sum((b - a @ x)**2, "
-                   "axis=0), or call lstsq outside the staged function."),
-        full_value(b), rcond=rcond)[2]
+        read_value(
+            a,
+            "adfun.numpy.linalg.lstsq",
+            "The rank it returns, and the shape of the residuals (empty unless a has "
+            "full column rank), depend on the values of a. Under jit, compute the "
+            "solution as adfun.numpy.linalg.pinv(a) @ b (or solve for a square, "
+            "regular a) and the residuals with adfun.numpy.sum((b - a @ x)**2, "
+            "axis=0), or call lstsq outside the staged function.",
+        ),
+        full_value(b),
+        rcond=rcond,
+    )[2]
     if rank == n and m > n:
         residual = b - matmul(a, x)
         residuals = _sum(residual * residual, axis=0)

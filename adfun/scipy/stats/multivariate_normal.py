@@ -38,15 +38,17 @@ def logpdf(x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False)
     """
     mean_value = 0.0 if mean is None else mean
     if not any_traced((x, mean, cov)):
-        return scipy.stats.multivariate_normal.logpdf(x, mean, cov,
-                                                      allow_singular=allow_singular)
+        return scipy.stats.multivariate_normal.logpdf(x, mean, cov, allow_singular=allow_singular)
     if allow_singular:
         raise NotImplementedError(
             "adfun.scipy.stats.multivariate_normal.logpdf: allow_singular=True is not "
             "supported on traced values; pass a positive definite cov"
         )
-    k = shape_of(mean_value)[-1] if ndim_of(mean_value) else (
-        shape_of(cov)[-1] if ndim_of(cov) == 2 else shape_of(x)[-1] if ndim_of(x) else 1)
+    k = (
+        shape_of(mean_value)[-1]
+        if ndim_of(mean_value)
+        else (shape_of(cov)[-1] if ndim_of(cov) == 2 else shape_of(x)[-1] if ndim_of(x) else 1)
+    )
     if ndim_of(cov) < 2:
         cov = cov * np.eye(k)
     if ndim_of(x) == 0 or (ndim_of(x) == 1 and k == 1):

@@ -35,8 +35,14 @@ def logpdf(x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
         return scipy.stats.t.logpdf(x, df, loc, scale)
     z = (x - loc) / scale
     half = 0.5 * (df + 1.0)
-    return (gammaln(half) - gammaln(0.5 * df) - 0.5 * log(df) - _HALF_LOG_PI - log(scale)
-            - half * log1p(z * z / df))
+    return (
+        gammaln(half)
+        - gammaln(0.5 * df)
+        - 0.5 * log(df)
+        - _HALF_LOG_PI
+        - log(scale)
+        - half * log1p(z * z / df)
+    )
 
 
 def pdf(x: Any, df: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
