@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -28,7 +28,15 @@ def dtype_of(x: Any) -> np.dtype:
     return np.result_type(full_value(x))
 
 
-def normalize_axis(axis: Any, ndim: int, function: str) -> tuple | None:
+@overload
+def normalize_axis(axis: None, ndim: int, function: str) -> None: ...
+@overload
+def normalize_axis(
+    axis: int | np.integer | tuple | list, ndim: int, function: str
+) -> tuple[int, ...]: ...
+@overload
+def normalize_axis(axis: Any, ndim: int, function: str) -> tuple[int, ...] | None: ...
+def normalize_axis(axis: Any, ndim: int, function: str) -> tuple[int, ...] | None:
     """``None`` or a sorted tuple of non-negative axes; errors name the function."""
     if axis is None:
         return None

@@ -18,6 +18,7 @@ from adfun._engine.trace import Tracer, bind_unary, call_primitive
 from adfun.numpy._axes import kept_shape, ndim_of, normalize_axis, shape_of
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._nondiff import nonzero
+from adfun.numpy._typing import OrderACF
 
 
 def shape_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -65,7 +66,7 @@ _RESHAPE = primitive(
 
 
 @export(np.reshape, primitive=_RESHAPE, signature="reshape(a, shape)")
-def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
+def reshape(a: Any, shape: Any = None, order: OrderACF = "C", **kwargs: Any) -> Any:
     """Differentiable :func:`numpy.reshape`.
 
     Derivative: the cotangent is reshaped back to the input's shape.

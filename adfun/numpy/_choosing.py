@@ -22,6 +22,7 @@ from adfun.numpy._layout import take
 from adfun.numpy._nondiff import equal, greater, isnan, less, logical_and, logical_or
 from adfun.numpy._selection import where
 from adfun.numpy._shape import astype, broadcast_to, ravel
+from adfun.numpy._typing import IndexMode
 from adfun.numpy._values import concrete, contains_tracer, take_out
 
 
@@ -93,7 +94,7 @@ def _choose_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (index, choices), {}
 
 
-def _choose_index_impl(a: Any, count: int, mode: str) -> Any:
+def _choose_index_impl(a: Any, count: int, mode: IndexMode) -> Any:
     """``choose``'s indices after ``mode`` (a function of the values; raises at replay)."""
     index = np.asarray(a)
     if index.dtype.kind not in "iub":
@@ -108,7 +109,7 @@ def _choose_index_impl(a: Any, count: int, mode: str) -> Any:
 
 
 @export(np.choose, domain=Domain(examples=_choose_examples))
-def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
+def choose(a: Any, choices: Any, out: Any = None, mode: IndexMode = "raise") -> Any:
     """Differentiable :func:`numpy.choose` (in the ``choices``; ``a`` holds indices).
 
     A traced ``a`` (indices computed from traced values) is recorded: the checked indices

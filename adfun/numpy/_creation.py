@@ -32,6 +32,7 @@ from adfun.numpy._shape import (
     reshape,
     stack,
 )
+from adfun.numpy._typing import OrderCF, OrderKACF
 
 
 def _contains_tracer(value: Any) -> bool:
@@ -116,7 +117,7 @@ def _array_fun(
     dtype: Any = None,
     *,
     copy: Any = True,
-    order: str = "K",  # noqa: A002
+    order: OrderKACF = "K",  # noqa: A002
     subok: bool = False,
     ndmin: int = 0,
     like: Any = None,
@@ -166,7 +167,9 @@ def _full_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 @export(np.full, domain=Domain(examples=_full_examples))
-def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C", **kwargs: Any) -> Any:
+def full(
+    shape: Any, fill_value: Any, dtype: Any = None, order: OrderCF = "C", **kwargs: Any
+) -> Any:
     """:func:`numpy.full`; differentiable in a traced ``fill_value`` (a broadcast)."""
     if type(fill_value) is not Tracer:
         return np.full(shape, fill_value, dtype, order=order, **kwargs)
@@ -187,7 +190,7 @@ def full_like(
     a: Any,
     fill_value: Any,
     dtype: Any = None,
-    order: str = "K",
+    order: OrderKACF = "K",
     subok: bool = True,
     shape: Any = None,
     **kwargs: Any,
@@ -262,7 +265,10 @@ def linspace(
     2.5
     """
     if type(start) is not Tracer and type(stop) is not Tracer:
-        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis, **kwargs)
+        # NumPy's stubs overload on the literal value of retstep.
+        return np.linspace(  # type: ignore[call-overload]
+            start, stop, num, endpoint, retstep, dtype, axis, **kwargs
+        )
     result, step = _linspace(start, stop, int(num), endpoint, axis)
     if dtype is not None:
         result = astype(result, dtype)

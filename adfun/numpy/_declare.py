@@ -206,7 +206,7 @@ def _doc(name: str, numpy_fun: Any, derivative: str, signature: str) -> str:
 def unary(
     name: str,
     numpy_fun: Callable,
-    derivative: Callable,
+    derivative: Callable | None,
     domain: Domain,
     explain: str,
     *,
@@ -219,14 +219,19 @@ def unary(
     """Declare and export an elementwise function of one argument.
 
     ``derivative(ans, x)`` is the pointwise derivative; the reverse rule multiplies it by
-    the cotangent, the forward rule by the tangent (unless ``vjp`` / ``jvp`` are given).
+    the cotangent, the forward rule by the tangent (unless ``vjp`` / ``jvp`` are given;
+    with both given, ``derivative`` may be ``None``).
     ``fresh=True`` promises that ``derivative`` returns a new array (never ``ans``, ``x``
     or a view of them), so the product may be formed in its memory (see
     :func:`adfun.numpy._fast.scale_fresh`).  ``public`` is the exported name when it
     differs from ``name`` (``"erf"`` for ``"special.erf"``); ``doc`` replaces the
     docstring written from ``explain`` (SciPy's functions word their own).
     """
-    if fresh:
+    if derivative is None:
+        if vjp is None or jvp is None:
+            raise TypeError(f"unary {name!r}: a derivative, or both vjp and jvp, are needed")
+        rules = (vjp, jvp)
+    elif fresh:
 
         def default_rule(seed: Any, ans: Any, x: Any) -> Any:
             slope = derivative(ans, x)
@@ -234,12 +239,14 @@ def unary(
                 return scale_fresh(slope, seed)
             return seed * slope
 
+        rules = (vjp or default_rule, jvp or default_rule)
     else:
 
-        def default_rule(seed: Any, ans: Any, x: Any) -> Any:
+        def plain_rule(seed: Any, ans: Any, x: Any) -> Any:
             return seed * derivative(ans, x)
 
-    prim = primitive(name, numpy_fun, (vjp or default_rule,), (jvp or default_rule,), domain=domain)
+        rules = (vjp or plain_rule, jvp or plain_rule)
+    prim = primitive(name, numpy_fun, (rules[0],), (rules[1],), domain=domain)
 
     def fun(x: Any, /, **kwargs: Any) -> Any:
         if type(x) is Tracer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -210,7 +211,7 @@ def _negative_rule(seed: Any, ans: Any, x: Any) -> Any:
 negative = unary(
     "negative",
     np.negative,
-    None,  # type: ignore[arg-type]
+    None,
     Domain(ranges=((-3.0, 3.0),)),
     "-1.",
     vjp=_negative_rule,
@@ -244,7 +245,7 @@ square = unary(
 sin = unary(
     "sin", np.sin, lambda ans, x: cos(x), Domain(ranges=((-4.0, 4.0),)), "``cos(x)``.", fresh=True
 )
-cos = unary(
+cos: Callable[..., Any] = unary(
     "cos",
     np.cos,
     lambda ans, x: negate_fresh(sin(x)),

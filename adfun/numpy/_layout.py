@@ -23,6 +23,7 @@ from adfun.numpy._indexing import getitem
 from adfun.numpy._reductions import sum  # noqa: A004
 from adfun.numpy._selection import where
 from adfun.numpy._shape import broadcast_to, moveaxis, ravel, reshape
+from adfun.numpy._typing import IndexMode, MeshIndexing, OrderKACF, PadMode
 from adfun.numpy._values import contains_tracer
 
 
@@ -255,16 +256,20 @@ matrix_transpose = _layout_function("matrix_transpose", np.matrix_transpose, _sw
 
 
 def _take_layout(
-    numbers: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise"
+    numbers: Any, indices: Any, axis: Any = None, out: Any = None, mode: IndexMode = "raise"
 ) -> Any:
     return np.take(numbers, indices, axis=axis, mode=mode)
 
 
-def _take_impl(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
+def _take_impl(
+    a: Any, indices: Any, axis: Any = None, out: Any = None, mode: IndexMode = "raise"
+) -> Any:
     return np.take(a, indices, axis=axis, out=out, mode=mode)
 
 
-def _take_fun(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
+def _take_fun(
+    a: Any, indices: Any, axis: Any = None, out: Any = None, mode: IndexMode = "raise"
+) -> Any:
     if type(a) is not Tracer and not contains_tracer(indices):
         return np.take(a, indices, axis=axis, out=out, mode=mode)
     if out is not None:
@@ -288,7 +293,7 @@ take = export(np.take, domain=Domain(examples=_take_examples), name="take")(_tak
 take_along_axis = _layout_function("take_along_axis", np.take_along_axis, _take_along_axis_examples)
 
 
-def _pad_fun(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
+def _pad_fun(array: Any, pad_width: Any, mode: PadMode = "constant", **kwargs: Any) -> Any:
     if type(array) is not Tracer:
         return np.pad(array, pad_width, mode=mode, **kwargs)
     if mode == "constant":
@@ -402,13 +407,16 @@ def _copy_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 @export(np.copy, domain=Domain(examples=_copy_examples))
-def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
+def copy(a: Any, order: OrderKACF = "K", subok: bool = False) -> Any:
     """:func:`numpy.copy`; a traced value is returned as is (the graph is immutable).
 
     Derivative: 1.
     """
     if type(a) is not Tracer:
-        return np.copy(a, order=order, subok=subok)
+        # Two calls, as NumPy's stubs overload on the literal value of subok.
+        if subok:
+            return np.copy(a, order=order, subok=True)
+        return np.copy(a, order=order, subok=False)
     return a
 
 
@@ -434,7 +442,9 @@ def _meshgrid_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 @export(np.meshgrid, domain=Domain(examples=_meshgrid_examples))
-def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
+def meshgrid(
+    *xi: Any, copy: bool = True, sparse: bool = False, indexing: MeshIndexing = "xy"
+) -> Any:
     """Differentiable :func:`numpy.meshgrid` (reshapes and ``broadcast_to``)."""
     if not any_traced(xi):
         return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)

@@ -7,6 +7,7 @@ test domain side by side (see :mod:`adfun.numpy._declare`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,7 @@ arccos = unary(
 )
 arctan = unary("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x), _ANY, "``1 / (1 + x**2)``.")
 sinh = unary("sinh", np.sinh, lambda ans, x: cosh(x), _ANY, "``cosh(x)``.")
-cosh = unary("cosh", np.cosh, lambda ans, x: sinh(x), _ANY, "``sinh(x)``.")
+cosh: Callable[..., Any] = unary("cosh", np.cosh, lambda ans, x: sinh(x), _ANY, "``sinh(x)``.")
 arcsinh = unary(
     "arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0), _ANY, "``1 / sqrt(x**2 + 1)``."
 )
@@ -147,7 +148,7 @@ positive = unary(
     "positive",
     np.positive,
     None,
-    _ANY,  # type: ignore[arg-type]
+    _ANY,
     "1.",
     vjp=_identity_rule,
     jvp=_identity_rule,
@@ -233,7 +234,7 @@ logaddexp2 = _elementwise_pair(
     Domain(ranges=((-3.0, 3.0), (-3.0, 3.0))),
     "``2**(x - ans)`` and ``2**(y - ans)``.",
 )
-float_power = _elementwise_pair(
+float_power: Callable[..., Any] = _elementwise_pair(
     "float_power",
     np.float_power,
     lambda ans, x, y: _power_slope(float_power, x, y),
@@ -281,7 +282,7 @@ def _ldexp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x, np.asarray(np.round(exponent), dtype=np.int64)), {}
 
 
-ldexp = _elementwise_pair(
+ldexp: Callable[..., Any] = _elementwise_pair(
     "ldexp",
     np.ldexp,
     lambda ans, x, exponent: ldexp(np.ones((), dtype_of(x)), exponent),

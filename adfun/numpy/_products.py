@@ -19,6 +19,7 @@ from adfun.numpy._linear import matmul, tensordot
 from adfun.numpy._reductions import sum  # noqa: A004
 from adfun.numpy._selection import where
 from adfun.numpy._shape import expand_dims, moveaxis, ravel, reshape, stack
+from adfun.numpy._typing import CorrelateMode
 
 
 def _pair_examples(shapes_of: Callable) -> Callable:
@@ -136,7 +137,8 @@ def cross(
 
 def _vecdot_fun(x1: Any, x2: Any, /, *, axis: int = -1, **kwargs: Any) -> Any:
     if not any_traced((x1, x2)):
-        return np.vecdot(x1, x2, axis=axis, **kwargs)
+        # NumPy's stubs type vecdot as a generic gufunc, whose call takes no axis=.
+        return np.vecdot(x1, x2, axis=axis, **kwargs)  # type: ignore[call-overload]
     if kwargs:
         raise TypeError(f"adfun.numpy.vecdot: {sorted(kwargs)} are not supported on traced values")
     return sum(x1 * x2, axis=axis)
@@ -218,7 +220,7 @@ def _convolution_examples(mode_default: str) -> Callable:
 
 
 @export(np.convolve, domain=Domain(examples=_convolution_examples("full")))
-def convolve(a: Any, v: Any, mode: str = "full") -> Any:
+def convolve(a: Any, v: Any, mode: CorrelateMode = "full") -> Any:
     """Differentiable :func:`numpy.convolve` (a matrix of shifted windows times ``v``).
 
     Derivative: in ``a``, the correlation of the cotangent with ``v``; in ``v``, with ``a``.
@@ -231,7 +233,7 @@ def convolve(a: Any, v: Any, mode: str = "full") -> Any:
 
 
 @export(np.correlate, domain=Domain(examples=_convolution_examples("valid")))
-def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
+def correlate(a: Any, v: Any, mode: CorrelateMode = "valid") -> Any:
     """Differentiable :func:`numpy.correlate` for real sequences."""
     if not any_traced((a, v)):
         return np.correlate(a, v, mode=mode)

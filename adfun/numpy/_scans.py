@@ -235,7 +235,7 @@ def _zero_levels(x: Any, axis: int, further: int) -> list:
     tracing, never on the values; eagerly the peeling also stops at a level without
     zeros.
     """
-    levels = []
+    levels: list[tuple[Any, Any, Any]] = []
     current = x
     eager = staging_trace_of(x) is None
     for level in range(1 + further):

@@ -35,6 +35,7 @@ from adfun.numpy._nondiff import (
 from adfun.numpy._reductions import sum  # noqa: A004
 from adfun.numpy._selection import where
 from adfun.numpy._shape import astype, broadcast_to, moveaxis, ravel, reshape, transpose
+from adfun.numpy._typing import PartitionKind, QuantileMethod
 
 
 def _values_examples(draw: Any, st: Any, hnp: Any, *, ties: bool = True) -> np.ndarray:
@@ -81,7 +82,7 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: 
 
 @export(np.partition, domain=Domain(examples=_partition_examples))
 def partition(
-    a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None
+    a: Any, kth: Any, axis: Any = -1, kind: PartitionKind = "introselect", order: Any = None
 ) -> Any:
     """Differentiable :func:`numpy.partition`: the entries are arranged exactly as NumPy's
     ``partition`` arranges them (NaN entries included, which ``argpartition`` may place
@@ -96,7 +97,7 @@ def partition(
     return take_along_axis(a, _partition_order(a, kth, axis, kind), axis=axis)
 
 
-def _partition_order_impl(a: Any, kth: Any, axis: int, kind: str) -> np.ndarray:
+def _partition_order_impl(a: Any, kth: Any, axis: int, kind: PartitionKind) -> np.ndarray:
     """Indices ``i`` with ``take_along_axis(a, i, axis)`` equal to ``np.partition(a, kth,
     axis, kind)``, signs of zeros included: the partition's entries matched with ``a``'s in
     sorted order (by value, then sign bit), equal entries in their order in ``a``."""
@@ -261,7 +262,7 @@ def quantile(
     axis: Any = None,
     out: Any = None,
     overwrite_input: bool = False,
-    method: str = "linear",
+    method: QuantileMethod = "linear",
     keepdims: bool = False,
     **kwargs: Any,
 ) -> Any:
@@ -296,7 +297,7 @@ def percentile(
     axis: Any = None,
     out: Any = None,
     overwrite_input: bool = False,
-    method: str = "linear",
+    method: QuantileMethod = "linear",
     keepdims: bool = False,
     **kwargs: Any,
 ) -> Any:
@@ -368,7 +369,7 @@ def nanquantile(
     axis: Any = None,
     out: Any = None,
     overwrite_input: bool = False,
-    method: str = "linear",
+    method: QuantileMethod = "linear",
     keepdims: bool = False,
     **kwargs: Any,
 ) -> Any:
@@ -398,7 +399,7 @@ def nanpercentile(
     axis: Any = None,
     out: Any = None,
     overwrite_input: bool = False,
-    method: str = "linear",
+    method: QuantileMethod = "linear",
     keepdims: bool = False,
     **kwargs: Any,
 ) -> Any:

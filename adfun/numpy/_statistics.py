@@ -11,7 +11,7 @@ inputs; ``trim_zeros``, whose result's length depends on the values, refuses sta
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from adfun.numpy._reductions import max, mean, min, reduced_size  # noqa: A004
 from adfun.numpy._scans import cumprod, cumsum, prod
 from adfun.numpy._selection import clip
 from adfun.numpy._shape import astype, concatenate, moveaxis, ravel, squeeze, transpose
+from adfun.numpy._typing import TrimSide
 
 _NO_VALUE = np._NoValue  # NumPy's marker for "argument not given"
 
@@ -152,7 +153,7 @@ def _reduction_examples(
     return (x,), params
 
 
-def _named(name: str, numpy_fun: Callable, examples: Callable, doc: str) -> Callable:
+def _named(name: str, numpy_fun: Callable | None, examples: Callable, doc: str) -> Callable:
     def decorate(fun: Callable) -> Callable:
         fun.__name__ = fun.__qualname__ = name
         fun.__doc__ = doc
@@ -218,7 +219,10 @@ def average(
     keepdims: Any = _NO_VALUE,
 ) -> Any:
     if type(a) is not Tracer and type(weights) is not Tracer:
-        return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
+        # NumPy's stubs overload on the literal values of returned and keepdims.
+        return np.average(  # type: ignore[call-overload]
+            a, axis=axis, weights=weights, returned=returned, keepdims=keepdims
+        )
     keep = bool(keepdims) if keepdims is not _NO_VALUE else False
     if weights is None:
         result = mean(a, axis=axis, keepdims=keep)
@@ -653,7 +657,7 @@ def _trapezoid_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     _trapezoid_examples,
     "Differentiable :func:`numpy.trapezoid` in ``y`` and ``x``.\n",
 )
-def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
+def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
     if type(y) is not Tracer and type(x) is not Tracer and type(dx) is not Tracer:
         return np.trapezoid(y, x=x, dx=dx, axis=axis)
     shape = shape_of(y)
@@ -703,7 +707,7 @@ def _gradient_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     "``J = numpy.gradient(eye(n), spacing, axis=0)``, so its derivatives are exact; the "
     "matrix costs ``n**2`` memory per axis.\n",
 )
-def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: Literal[1, 2] = 1) -> Any:
     if type(f) is not Tracer:
         if any_traced(varargs):
             raise NotImplementedError(
@@ -726,6 +730,7 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
         axes = (axes[0],)
     elif axis is not None:
         axes = tuple(int(item) % len(shape) for item in axis)
+    spacings: list[tuple[Any, ...]]
     if len(varargs) == 0:
         spacings = [()] * len(axes)
     elif len(varargs) == 1 and np.ndim(varargs[0]) == 0:
@@ -941,7 +946,7 @@ def _trim_zeros_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     _trim_zeros_examples,
     "Differentiable :func:`numpy.trim_zeros` of a 1-D array (a slice of it).\n",
 )
-def trim_zeros(filt: Any, trim: str = "fb", axis: Any = None) -> Any:
+def trim_zeros(filt: Any, trim: TrimSide = "fb", axis: Any = None) -> Any:
     if type(filt) is not Tracer:
         return np.trim_zeros(filt, trim) if axis is None else np.trim_zeros(filt, trim, axis)
     if len(shape_of(filt)) != 1:

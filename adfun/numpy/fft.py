@@ -26,6 +26,7 @@ from adfun.numpy._complex import conjugate, real
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._indexing import getitem
 from adfun.numpy._shape import concatenate
+from adfun.numpy._typing import FFTNorm
 
 _NORMS = ("backward", "ortho", "forward")
 _SWAPPED = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
@@ -112,15 +113,19 @@ def _examples(real_only: bool = False, inverse_real: bool = False) -> Any:
 # --- the four primitives ---------------------------------------------------------------
 
 
-def _fft_impl(a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
+def _fft_impl(a: Any, n: int = 1, axis: int = -1, norm: FFTNorm = "backward") -> Any:
     return np.fft.fft(a, n, axis, norm)
 
 
-def _fft_vjp(g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
+def _fft_vjp(
+    g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: FFTNorm = "backward"
+) -> Any:
     return _real_if(_resize(fft(g, None, axis, norm), axis, shape_of(a)[axis]), a)
 
 
-def _fft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
+def _fft_jvp(
+    t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: FFTNorm = "backward"
+) -> Any:
     return fft(t, n, axis, norm)
 
 
@@ -129,15 +134,19 @@ _FFT = primitive(
 )
 
 
-def _ifft_impl(a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
+def _ifft_impl(a: Any, n: int = 1, axis: int = -1, norm: FFTNorm = "backward") -> Any:
     return np.fft.ifft(a, n, axis, norm)
 
 
-def _ifft_vjp(g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
+def _ifft_vjp(
+    g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: FFTNorm = "backward"
+) -> Any:
     return _real_if(_resize(ifft(g, None, axis, norm), axis, shape_of(a)[axis]), a)
 
 
-def _ifft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
+def _ifft_jvp(
+    t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: FFTNorm = "backward"
+) -> Any:
     return ifft(t, n, axis, norm)
 
 
@@ -146,16 +155,20 @@ _IFFT = primitive(
 )
 
 
-def _rfft_impl(a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
+def _rfft_impl(a: Any, n: int = 1, axis: int = -1, norm: FFTNorm = "backward") -> Any:
     return np.fft.rfft(a, n, axis, norm)
 
 
-def _rfft_vjp(g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
+def _rfft_vjp(
+    g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: FFTNorm = "backward"
+) -> Any:
     # Zero-pad the half spectrum to n and apply the (symmetric) full transform.
     return real(_resize(fft(g, n, axis, norm), axis, shape_of(a)[axis]))
 
 
-def _rfft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
+def _rfft_jvp(
+    t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: FFTNorm = "backward"
+) -> Any:
     return rfft(t, n, axis, norm)
 
 
@@ -168,7 +181,7 @@ _RFFT = primitive(
 )
 
 
-def _irfft_impl(a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
+def _irfft_impl(a: Any, n: int = 1, axis: int = -1, norm: FFTNorm = "backward") -> Any:
     return np.fft.irfft(a, n, axis, norm)
 
 
@@ -182,13 +195,17 @@ def _hermitian_weights(n: int, axis: int, ndim: int, dtype: Any) -> np.ndarray:
     return weights.reshape((-1,) + (1,) * (ndim - axis - 1))
 
 
-def _irfft_vjp(g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
+def _irfft_vjp(
+    g: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: FFTNorm = "backward"
+) -> Any:
     half = _resize(ifft(real(g), None, axis, norm), axis, n // 2 + 1)
     weights = _hermitian_weights(n, axis, ndim_of(g), np.finfo(dtype_of(g)).dtype)
     return _real_if(_resize(half * weights, axis, shape_of(a)[axis]), a)
 
 
-def _irfft_jvp(t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
+def _irfft_jvp(
+    t: Any, ans: Any, a: Any, n: int = 1, axis: int = -1, norm: FFTNorm = "backward"
+) -> Any:
     return irfft(t, n, axis, norm)
 
 

@@ -9,6 +9,7 @@ are not differentiable: differentiating with respect to them raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -185,7 +186,7 @@ rgamma = unary(
     Domain(ranges=((0.2, 4.0),)),
     **_scipy("rgamma", "``-digamma(x) / gamma(x)``."),
 )
-digamma = unary(
+digamma: Callable[..., Any] = unary(
     "special.digamma",
     sp.digamma,
     lambda ans, x: polygamma(1, x),
@@ -213,7 +214,7 @@ def _order_examples(orders: list, low: float, high: float) -> Any:
     return examples
 
 
-polygamma = binary(
+polygamma: Callable[..., Any] = binary(
     "special.polygamma",
     sp.polygamma,
     (None, _polygamma_x),
@@ -603,31 +604,31 @@ def _bessel(name: str, derivative: Any, low: float, formula: str) -> Any:
     )
 
 
-jv = _bessel(
+jv: Callable[..., Any] = _bessel(
     "jv",
     lambda ans, v, x: 0.5 * (jv(v - 1.0, x) - jv(v + 1.0, x)),
     0.3,
     "``(jv(v - 1, x) - jv(v + 1, x)) / 2`` for ``x``.",
 )
-yv = _bessel(
+yv: Callable[..., Any] = _bessel(
     "yv",
     lambda ans, v, x: 0.5 * (yv(v - 1.0, x) - yv(v + 1.0, x)),
     0.5,
     "``(yv(v - 1, x) - yv(v + 1, x)) / 2`` for ``x``.",
 )
-iv = _bessel(
+iv: Callable[..., Any] = _bessel(
     "iv",
     lambda ans, v, x: 0.5 * (iv(v - 1.0, x) + iv(v + 1.0, x)),
     0.3,
     "``(iv(v - 1, x) + iv(v + 1, x)) / 2`` for ``x``.",
 )
-ive = _bessel(
+ive: Callable[..., Any] = _bessel(
     "ive",
     lambda ans, v, x: 0.5 * (ive(v - 1.0, x) + ive(v + 1.0, x)) - sign(x) * ans,
     0.3,
     "``(ive(v - 1, x) + ive(v + 1, x)) / 2 - sign(x) ive(v, x)`` for ``x``.",
 )
-kv = _bessel(
+kv: Callable[..., Any] = _bessel(
     "kv",
     lambda ans, v, x: -0.5 * (kv(v - 1.0, x) + kv(v + 1.0, x)),
     0.3,
@@ -641,7 +642,7 @@ j0 = unary(
     Domain(ranges=((-6.0, 6.0),)),
     **_scipy("j0", "``-j1(x)``."),
 )
-j1 = unary(
+j1: Callable[..., Any] = unary(
     "special.j1",
     sp.j1,
     lambda ans, x: 0.5 * (j0(x) - jv(2.0, x)),
@@ -655,7 +656,7 @@ y0 = unary(
     Domain(ranges=((0.5, 6.0),)),
     **_scipy("y0", "``-y1(x)``."),
 )
-y1 = unary(
+y1: Callable[..., Any] = unary(
     "special.y1",
     sp.y1,
     lambda ans, x: 0.5 * (y0(x) - yv(2.0, x)),
@@ -678,7 +679,7 @@ def _i1_derivative(ans: Any, x: Any) -> Any:
     return where(near_zero, 0.5 + 0.1875 * x * x, 0.5 * (i0(safe) + iv(2.0, safe)))
 
 
-i1 = unary(
+i1: Callable[..., Any] = unary(
     "special.i1",
     sp.i1,
     _i1_derivative,
@@ -692,7 +693,7 @@ i0e = unary(
     Domain(ranges=((0.2, 3.0),), magnitude=True),
     **_scipy("i0e", "``i1e(x) - sign(x) i0e(x)``."),
 )
-i1e = unary(
+i1e: Callable[..., Any] = unary(
     "special.i1e",
     sp.i1e,
     lambda ans, x: 0.5 * (i0e(x) + ive(2.0, x)) - sign(x) * ans,

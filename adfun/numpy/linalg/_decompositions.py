@@ -20,6 +20,7 @@ from adfun.numpy._indexing import getitem
 from adfun.numpy._nondiff import sign
 from adfun.numpy._reductions import sum as _sum
 from adfun.numpy._shape import concatenate, expand_dims, squeeze
+from adfun.numpy._typing import UPLO, QRMode
 from adfun.numpy.linalg._helpers import (
     diag_embed,
     diag_part,
@@ -157,7 +158,7 @@ def _uplo(function: str, uplo: str) -> bool:
 
 
 @export(np.linalg.eigh, primitive=_EIGH)
-def eigh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - NumPy's name
+def eigh(a: Any, UPLO: UPLO = "L") -> Any:  # noqa: N803 - NumPy's name
     """Differentiable :func:`numpy.linalg.eigh`: ``(eigenvalues, eigenvectors)``.
 
     Only the triangle named by ``UPLO`` is read, as in NumPy.  Eigenvector derivatives
@@ -206,7 +207,7 @@ _EIGVALSH = primitive(
 
 
 @export(np.linalg.eigvalsh, primitive=_EIGVALSH)
-def eigvalsh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - NumPy's name
+def eigvalsh(a: Any, UPLO: UPLO = "L") -> Any:  # noqa: N803 - NumPy's name
     """Differentiable :func:`numpy.linalg.eigvalsh`.
 
     Derivative: ``dw = diag(V^T dA V)`` (defined also at repeated eigenvalues' sum).
@@ -316,7 +317,8 @@ def svd(
            [0., 0.]])
     """
     if type(a) is not Tracer:
-        return np.linalg.svd(
+        # NumPy's stubs overload on the literal value of compute_uv.
+        return np.linalg.svd(  # type: ignore[call-overload]
             a, full_matrices=full_matrices, compute_uv=compute_uv, hermitian=hermitian
         )
     require_real("svd", a=a)
@@ -447,7 +449,7 @@ _QR = primitive(
 
 
 @export(np.linalg.qr, primitive=_QR)
-def qr(a: Any, mode: str = "reduced") -> Any:
+def qr(a: Any, mode: QRMode = "reduced") -> Any:
     """Differentiable :func:`numpy.linalg.qr` (``mode`` ``'reduced'``, ``'complete'``, ``'r'``).
 
     For ``m >= n`` the factors of a full-rank matrix are differentiated directly; for

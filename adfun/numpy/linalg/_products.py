@@ -58,7 +58,8 @@ def outer(x1: Any, x2: Any, /) -> Any:
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """Differentiable :func:`numpy.linalg.vecdot`: ``sum(conj(x1) * x2, axis)``."""
     if not any_traced((x1, x2)):
-        return np.linalg.vecdot(x1, x2, axis=axis)
+        # NumPy's stubs type vecdot as a generic gufunc, whose call takes no axis=.
+        return np.linalg.vecdot(x1, x2, axis=axis)  # type: ignore[call-overload]
     return _sum(conjugate(x1) * x2, axis=axis)
 
 
