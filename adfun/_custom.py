@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
-from typing import Any, Callable
+from typing import Any, Callable, Generic, ParamSpec, TypeVar
 
 import attrs
 import numpy as np
@@ -27,7 +27,11 @@ from adfun.numpy import _declare as kit
 _SIGNATURES = {"vjp": "rule(g, ans, *args, **kwargs)", "jvp": "rule(t, ans, *args, **kwargs)"}
 
 
-class CustomPrimitive:
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class CustomPrimitive(Generic[P, R]):
     """A function made into a primitive by :func:`primitive` (see there).
 
     Attributes
@@ -36,7 +40,7 @@ class CustomPrimitive:
         The current frozen record: name, implementation and rules.
     """
 
-    def __init__(self, fun: Callable) -> None:
+    def __init__(self, fun: Callable[P, R]) -> None:
         if not callable(fun):
             raise TypeError(
                 f"adfun.primitive: expected a function, got {type(fun).__name__} {fun!r:.60}"
@@ -47,7 +51,7 @@ class CustomPrimitive:
         self._positional = _positional_count(fun)
         self._required = _required_count(fun)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         if not any_traced(args):
             for arg in args:
                 if type(arg) in (tuple, list, dict):
@@ -456,7 +460,7 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def primitive(fun: Callable) -> CustomPrimitive:
+def primitive(fun: Callable[P, R]) -> CustomPrimitive[P, R]:
     """Make ``fun`` a primitive with derivative rules you define.
 
     On plain values the result just calls ``fun``.  On traced values it records one

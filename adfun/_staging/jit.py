@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import gc
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Generic, ParamSpec, Sequence, TypeVar, cast
 
 import numpy as np
 
@@ -133,10 +133,14 @@ class _Staged:
 MAX_SIGNATURES = 256
 
 
-class Jitted:
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Jitted(Generic[P, R]):
     """A function staged by :func:`jit` (see there); call it like the original."""
 
-    def __init__(self, fun: Callable) -> None:
+    def __init__(self, fun: Callable[P, R]) -> None:
         self.fun = fun
         self._cache: dict[Any, _Staged] = {}
         self._lock = threading.Lock()
@@ -157,8 +161,9 @@ class Jitted:
             return self
         return functools.partial(self, instance)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         key = None if kwargs else _flat_key(args)
+        leaves: Sequence[Any]
         if key is not None:  # every argument an array: the leaves are the arguments
             leaves = args
         else:
@@ -170,15 +175,16 @@ class Jitted:
         else:
             with self._lock:
                 self._hits += 1
-        if staged.graph is None:
+        run = staged.run
+        if run is None:  # staged.graph is None too: the function runs unstaged
             return self.fun(*args, **kwargs)
         values = [_dynamic_value(leaves[position]) for position in staged.dynamic]
         for value in values:
             if type(value) is Tracer:
-                outputs = _replay_traced(staged.graph, values)
+                outputs = _replay_traced(cast(Graph, staged.graph), values)
                 break
         else:
-            outputs = staged.run(*values)
+            outputs = run(*values)
         if staged.out_tree is LEAF:
             return outputs[0]
         return tree_unflatten(staged.out_tree, list(outputs))
@@ -320,7 +326,7 @@ def _replay_traced(graph: Graph, values: list) -> list:
     return [env[slot] for slot in compiled.output_slots]
 
 
-def jit(fun: Callable) -> Jitted:
+def jit(fun: Callable[P, R]) -> Jitted[P, R]:
     """Stage ``fun``: trace it once per input signature, simplify, and replay the program.
 
     Parameters

@@ -18,9 +18,12 @@ import numpy as np
 
 from adfun._engine.errors import describe
 from adfun._engine.forward import forward
-from adfun._engine.pytree import leaf_paths, tree_flatten, tree_unflatten
-from adfun._engine.records import OPERATIONS
+from adfun._engine.pytree import TreeDef, leaf_paths, tree_flatten, tree_unflatten
+from adfun._engine.records import OPERATIONS, Node
 from adfun._engine.trace import Trace, Tracer, full_value, new_input, open_trace
+
+#: What ``argnums`` may be: one argument's position, or a tuple of them.
+Argnums = int | tuple[int, ...]
 
 
 def function_name(fun: Any) -> str:
@@ -120,6 +123,18 @@ class Traced:
 
     __slots__ = ("trace", "inputs", "in_leaves", "in_trees", "out", "out_leaves", "out_tree", "aux")
 
+    trace: Trace
+    #: The graph inputs, one per leaf of the traced arguments, in order.
+    inputs: list[Node]
+    #: Per traced argument: its checked leaves, and its tree structure.
+    in_leaves: list[list[Any]]
+    in_trees: list[TreeDef]
+    #: What the function returned (without aux), flattened.
+    out: Any
+    out_leaves: list[Any]
+    out_tree: TreeDef
+    aux: Any
+
 
 def trace_call(
     transform: str,
@@ -137,9 +152,9 @@ def trace_call(
     they capture)."""
     result = Traced()
     call_args = list(args)
-    in_leaves: list = []
-    in_trees: list = []
-    inputs: list = []
+    in_leaves: list[list[Any]] = []
+    in_trees: list[TreeDef] = []
+    inputs: list[Node] = []
     with open_trace(f"{transform}({function_name(fun)})", staging, kept) as trace:
         for position in positions:
             leaves, tree = tree_flatten(args[position])

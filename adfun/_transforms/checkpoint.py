@@ -15,7 +15,7 @@ into a flat vector; the leaves are cut out of it again (``getitem``, ``reshape``
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -26,8 +26,11 @@ from adfun._engine.reverse import backward
 from adfun._engine.trace import Tracer, frozen, full_value
 from adfun._transforms.boundary import finish, function_name, own_node, push_tangents, trace_call
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-def checkpoint(fun: Callable) -> Callable:
+
+def checkpoint(fun: Callable[P, R]) -> Callable[P, R]:
     """Return ``fun`` with its intermediates recomputed in the backward pass.
 
     Inside a transform, a call of the returned function is recorded as a single node
@@ -90,12 +93,13 @@ class _CapturedTracer(Exception):
 
 def _lowest_level(flat_args: list) -> int:
     """The lowest trace level found in any layer of any argument."""
-    lowest = None
+    lowest: int | None = None
     for leaf in flat_args:
         while type(leaf) is Tracer:
             level = leaf.trace.level
             lowest = level if lowest is None else min(lowest, level)
             leaf = leaf.value
+    assert lowest is not None, "called only with at least one traced argument"
     return lowest
 
 
@@ -132,19 +136,19 @@ def _bind(flat_args: tuple, params: Params, lowest: int) -> tuple:
         return result
     if not top.active:
         raise TracerEscapeError(f"checkpoint({function_name(params['fun'])})", top)
-    values = []
+    value_list = []
     parents = []
     argnums = []
     for position, arg in enumerate(flat_args):
         if type(arg) is Tracer and arg.trace is top:
             parents.append(arg.node)
             argnums.append(position)
-            values.append(arg.value)
+            value_list.append(arg.value)
         else:
-            values.append(
+            value_list.append(
                 frozen(arg, top.copies) if top.freezes and type(arg) is not Tracer else arg
             )
-    values = tuple(values)
+    values = tuple(value_list)
     ans, out_tree, layout = _bind(values, params, lowest)
     node = Node(CHECKPOINT, tuple(parents), tuple(argnums), values, params, ans)
     top.nodes.append(node)

@@ -8,7 +8,7 @@ in ``adfun._engine.reverse`` and ``adfun._engine.forward``.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ParamSpec, Sequence
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from adfun._engine.records import OPERATIONS, constant_node
 from adfun._engine.reverse import backward
 from adfun._engine.trace import Tracer, full_value
 from adfun._transforms.boundary import (
+    Argnums,
     Traced,
     argument_gradients,
     check_cotangent,
@@ -34,6 +35,8 @@ from adfun._transforms.boundary import (
     trace_call,
 )
 
+P = ParamSpec("P")
+
 # --------------------------------------------------------------------------------------
 # Reverse mode
 # --------------------------------------------------------------------------------------
@@ -45,7 +48,8 @@ def _single_use_backward(traced: Traced, seeds: list) -> list:
     ``traced`` lets go of the outputs and ``backward`` consumes the trace's node list, so
     every node (with its value) is freed as soon as the pass is past it.
     """
-    traced.out = traced.out_leaves = None
+    traced.out = None
+    traced.out_leaves = []
     return backward(seeds, traced.inputs, traced.trace.nodes, consume=True)
 
 
@@ -118,7 +122,9 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     return out, vjp_fn
 
 
-def value_and_grad(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callable:
+def value_and_grad(
+    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False
+) -> Callable[P, tuple[Any, Any]]:
     """Return a function computing ``fun``'s value and gradient in one forward pass.
 
     Parameters
@@ -147,7 +153,9 @@ def value_and_grad(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) ->
     return gradient_function(fun, argnums, has_aux, "value_and_grad")
 
 
-def gradient_function(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Callable:
+def gradient_function(
+    fun: Callable[P, Any], argnums: Argnums, has_aux: bool, transform: str
+) -> Callable[P, tuple[Any, Any]]:
     """``value_and_grad(fun, argnums, has_aux)``, whose errors name ``transform``.
 
     Transforms built on the gradient (``grad``, ``hvp``, ...) pass their own name, so a
@@ -176,7 +184,7 @@ def gradient_function(fun: Callable, argnums: Any, has_aux: bool, transform: str
     return value_and_grad_fun
 
 
-def grad(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callable:
+def grad(fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False) -> Callable[P, Any]:
     """Return a function computing the gradient of the scalar function ``fun``.
 
     Parameters
@@ -222,7 +230,7 @@ def grad(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callable:
     return grad_fun
 
 
-def elementwise_grad(fun: Callable, argnums: Any = 0) -> Callable:
+def elementwise_grad(fun: Callable[P, Any], argnums: Argnums = 0) -> Callable[P, Any]:
     """Return a function computing the VJP of ``fun`` with a cotangent of ones.
 
     For a function that acts elementwise this is the derivative at every point.
@@ -354,7 +362,7 @@ def stop_gradient(x: Any) -> Any:
     return tree_unflatten(tree, [stop(leaf) if type(leaf) is Tracer else leaf for leaf in leaves])
 
 
-def trace(fun: Callable) -> Callable:
+def trace(fun: Callable[..., Any]) -> Callable[..., Graph]:
     """Return a function that runs ``fun`` once and returns its :class:`Graph`.
 
     Every positional argument (a pytree of arrays and floats) becomes graph inputs.

@@ -9,7 +9,7 @@ node order.  Both work on traced values too, so they nest (``hessian`` is ``jacf
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, ParamSpec
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from adfun._engine.records import OPERATIONS
 from adfun._engine.reverse import backward
 from adfun._engine.trace import Tracer, full_value
 from adfun._transforms.boundary import (
+    Argnums,
     Traced,
     argument_gradients,
     check_differentiable,
@@ -33,6 +34,8 @@ from adfun._transforms.boundary import (
     shape_of,
     trace_call,
 )
+
+P = ParamSpec("P")
 
 
 def _check_outputs(transform: str, fun: Callable, traced: Traced) -> None:
@@ -56,7 +59,7 @@ def _check_outputs(transform: str, fun: Callable, traced: Traced) -> None:
             )
 
 
-def _one_hots(value: Any):
+def _one_hots(value: Any) -> Iterator[Any]:
     """Yield the one-hot arrays (seeds or tangents) for every element of ``value``."""
     value = full_value(value)
     shape = shape_of(value)
@@ -94,7 +97,9 @@ def _per_argument(traced: Traced, flat: list, as_tuple: bool) -> Any:
     return tuple(results) if as_tuple else results[0]
 
 
-def jacrev(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callable:
+def jacrev(
+    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False
+) -> Callable[P, Any]:
     """Return a function computing the Jacobian of ``fun`` in reverse mode.
 
     ``fun`` is traced once; one reverse pass runs per output element, so ``jacrev`` suits
@@ -133,7 +138,9 @@ def jacrev(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callabl
     return _jacrev(fun, argnums, has_aux, "jacrev")
 
 
-def _jacrev(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Callable:
+def _jacrev(
+    fun: Callable[P, Any], argnums: Argnums, has_aux: bool, transform: str
+) -> Callable[P, Any]:
     @functools.wraps(fun)
     def jacrev_fun(*args: Any, **kwargs: Any) -> Any:
         positions, as_tuple = normalize_argnums(transform, argnums, len(args))
@@ -162,7 +169,9 @@ def _jacrev(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Calla
     return jacrev_fun
 
 
-def jacobian(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callable:
+def jacobian(
+    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False
+) -> Callable[P, Any]:
     """Return a function computing the Jacobian of ``fun`` (reverse mode, see :func:`jacrev`).
 
     Examples
@@ -175,7 +184,9 @@ def jacobian(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Calla
     return jacrev(fun, argnums, has_aux=has_aux)
 
 
-def jacfwd(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callable:
+def jacfwd(
+    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False
+) -> Callable[P, Any]:
     """Return a function computing the Jacobian of ``fun`` in forward mode.
 
     ``fun`` is traced once; one forward pass runs over the recorded nodes per input
@@ -208,7 +219,9 @@ def jacfwd(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callabl
     return _jacfwd(fun, argnums, has_aux, "jacfwd")
 
 
-def _jacfwd(fun: Callable, argnums: Any, has_aux: bool, transform: str) -> Callable:
+def _jacfwd(
+    fun: Callable[P, Any], argnums: Argnums, has_aux: bool, transform: str
+) -> Callable[P, Any]:
     @functools.wraps(fun)
     def jacfwd_fun(*args: Any, **kwargs: Any) -> Any:
         positions, as_tuple = normalize_argnums(transform, argnums, len(args))
@@ -250,7 +263,9 @@ def _move_front_to_back(block: Any, count: int) -> Any:
     return np.transpose(block, axes)
 
 
-def hessian(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callable:
+def hessian(
+    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False
+) -> Callable[P, Any]:
     """Return a function computing the Hessian of the scalar function ``fun``.
 
     Forward over reverse: ``jacfwd(jacrev(fun, argnums), argnums)``.
@@ -281,7 +296,7 @@ def hessian(fun: Callable, argnums: Any = 0, *, has_aux: bool = False) -> Callab
     return _jacfwd(_jacrev(fun, argnums, has_aux, "hessian"), argnums, has_aux, "hessian")
 
 
-def hvp(fun: Callable) -> Callable:
+def hvp(fun: Callable[..., Any]) -> Callable[[Any, Any], Any]:
     """Return a function computing Hessian-vector products of the scalar function ``fun``.
 
     ``hvp(fun)(x, v)`` is ``H(x) @ v`` (for arrays: ``tensordot(H, v, v.ndim)``), computed
@@ -402,7 +417,8 @@ def _gradient_but_last_steps(fun: Callable, x: Any) -> tuple:
         nodes.clear()
     else:
         order = nodes
-    traced.out = traced.out_leaves = None
+    traced.out = None
+    traced.out_leaves = []
     cotangents = backward(seeds, traced.inputs + skipped, order, consume=True)
     count = len(traced.inputs)
     partial = argument_gradients(traced, cotangents[:count])[0]
