@@ -11,6 +11,8 @@ The functional core::
 
 from __future__ import annotations
 
+from typing import Any
+
 # adfun.numpy fills the engine's dispatch tables; importing adfun._staging (through jit)
 # fills Graph's hooks; testing's check_grads imports Hypothesis only on use; autograd, nd
 # and random are the MXNet-style imperative layer (``from adfun import nd, autograd``).
@@ -68,7 +70,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # ``adfun.scipy`` needs SciPy, which adfun does not depend on: import it on first use.
     if name == "scipy":
         import importlib

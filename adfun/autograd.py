@@ -97,6 +97,8 @@ class _BothScope(_Scope):
     """A :class:`_Scope` that sets both flags (``record()``, ``pause()``): no None checks."""
 
     __slots__ = ()
+    _recording: bool
+    _training: bool
 
     def __enter__(self) -> _Scope:
         self._tokens.append((recording.set(self._recording), training.set(self._training)))
@@ -499,8 +501,8 @@ class Function:
         def rule(argnum: int, g: Any, ans: Any, *args: Any) -> Any:
             last = self._last
             if last is None or last[0] is not g or last[1] != position:
-                self._last = (g, position, self._input_grads(position, g, outputs, inputs))
-            return self._last[2][argnum]
+                last = self._last = (g, position, self._input_grads(position, g, outputs, inputs))
+            return last[2][argnum]
 
         return rule
 
@@ -521,7 +523,7 @@ class Function:
                 f"{name}.backward returned {len(grads)} gradient(s) for {len(inputs)} input(s); "
                 f"return one gradient per input of forward"
             )
-        converted = []
+        converted: list[Any] = []
         for index, (gradient, source) in enumerate(zip(grads, inputs)):
             if gradient is None:
                 converted.append(None)

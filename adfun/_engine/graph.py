@@ -67,6 +67,9 @@ def toposort(outputs: Iterable[Node]) -> list[Node]:
 
 
 _SCALARS = (bool, int, str, bytes, type(None))
+#: ``object.__eq__``, typed loosely: compared with a class's ``__eq__`` (mypy would take
+#: ``kind.__eq__`` for a bound method, which an unbound function never is).
+_OBJECT_EQ: Callable[..., Any] = object.__eq__
 
 
 def freeze(value: Any) -> Any:
@@ -98,7 +101,7 @@ def freeze(value: Any) -> Any:
         return ("dtype", value.str)
     if isinstance(value, type):
         return ("type", value.__module__, value.__qualname__)
-    if kind.__eq__ is not object.__eq__ and kind.__hash__ is not None:
+    if kind.__eq__ is not _OBJECT_EQ and kind.__hash__ is not None:
         # A value type that defines its own equality (e.g. a node parameter record).
         return ("value", kind.__module__, kind.__qualname__, value)
     return ("object", id(value))

@@ -113,6 +113,7 @@ def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
                 leaves.append(item)
                 definitions.append(LEAF)
                 continue
+            frame: tuple[Any, list[TreeDef], str, tuple, Any, int]
             if cls is tuple:
                 frame = (iter(item), [], "tuple", (), None, len(leaves))
             elif cls is list:
@@ -153,7 +154,7 @@ def tree_unflatten(treedef: TreeDef, leaves: Any) -> Any:
     iterator = iter(leaves)
     # Iterative, like tree_flatten: one frame [node, next child, rebuilt children] per
     # container being rebuilt.
-    frames = [[treedef, 0, []]]
+    frames: list[list[Any]] = [[treedef, 0, []]]
     while True:
         frame = frames[-1]
         node, index, built = frame
@@ -167,6 +168,7 @@ def tree_unflatten(treedef: TreeDef, leaves: Any) -> Any:
             continue
         frames.pop()
         kind = node.kind
+        value: Any
         if kind == "tuple":
             value = tuple(built)
         elif kind == "list":
@@ -196,7 +198,7 @@ def tree_text(treedef: TreeDef, leaves: list[str]) -> str:
     :func:`tree_unflatten`.
     """
     iterator = iter(leaves)
-    frames = [[treedef, 0, []]]
+    frames: list[list[Any]] = [[treedef, 0, []]]
     while True:
         frame = frames[-1]
         node, index, built = frame

@@ -8,7 +8,7 @@ them when it is imported, so no engine module has to import it.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import attrs
 
@@ -29,7 +29,7 @@ class Params(dict):
     def _immutable(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("node parameters are immutable")
 
-    __setitem__ = __delitem__ = _immutable  # type: ignore[assignment]
+    __setitem__ = __delitem__ = _immutable
     clear = pop = popitem = setdefault = update = _immutable  # type: ignore[assignment]
     __ior__ = _immutable  # type: ignore[assignment]
 
@@ -151,6 +151,14 @@ class NodeLayout:
     """
 
     __slots__ = ("primitive", "parents", "argnums", "args", "params", "value", "__weakref__")
+
+    if TYPE_CHECKING:  # the slots' types, as in Node (declared only for the type checker)
+        primitive: Primitive
+        parents: tuple
+        argnums: tuple
+        args: tuple
+        params: Params
+        value: Any
 
 
 @attrs.frozen(eq=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence, cast
 
 import numpy as np
 
@@ -47,9 +47,10 @@ def backward(
         cotangents[node] = cotangent if previous is None else add(previous, cotangent)
     if order is None:
         order = toposort(list(cotangents))
-    if consume:
-        seeds.clear()
-        nodes = _drain(order)
+    nodes: Iterable[Node]
+    if consume:  # the caller passes lists here (see the docstring)
+        cast(list, seeds).clear()
+        nodes = _drain(cast("list[Node]", order))
     else:
         nodes = reversed(order)
     pop = cotangents.pop
@@ -114,7 +115,7 @@ def backward(
     return gradients
 
 
-def _drain(order: list) -> Any:
+def _drain(order: list[Node]) -> Iterator[Node]:
     """Yield the nodes of ``order`` last to first, removing each from the list."""
     pop = order.pop
     while order:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -64,6 +64,12 @@ class Trace:
     def __repr__(self) -> str:
         state = "open" if self.active else "closed"
         return f"<trace {self.level} of {self.owner}, {state}>"
+
+
+#: Stands below every trace (level 0) where ``bind`` starts its search for the top one.
+_NO_TRACE = Trace("no transform")
+_NO_TRACE.level = 0
+_NO_TRACE.active = False
 
 
 class StagingTrace(Trace):
@@ -239,11 +245,11 @@ def new_input(trace: Trace, value: Any) -> Tracer:
 
 def bind(primitive: Any, args: tuple, params: Params) -> Any:
     """Apply ``primitive`` to ``args`` of which at least one is a :class:`Tracer`."""
-    top = None
+    top = _NO_TRACE  # below every trace: the first tracer's trace replaces it
     for arg in args:
         if type(arg) is Tracer:
             trace = arg.trace
-            if top is None or trace.level > top.level:
+            if trace.level > top.level:
                 top = trace
     if not top.active:
         raise TracerEscapeError(primitive.name, top)
@@ -265,9 +271,9 @@ def bind(primitive: Any, args: tuple, params: Params) -> Any:
         elif top.freezes:
             arg = frozen(arg, top.copies)
         values.append(arg)
-    values = tuple(values)
-    ans = bind(primitive, values, params) if lower else primitive.impl(*values, **params)
-    return _record(top, primitive, tuple(parents), tuple(argnums), values, params, ans)
+    inner = tuple(values)
+    ans = bind(primitive, inner, params) if lower else primitive.impl(*inner, **params)
+    return _record(top, primitive, tuple(parents), tuple(argnums), inner, params, ans)
 
 
 _FIRST = (0,)
@@ -278,6 +284,8 @@ _BOTH = (0, 1)
 
 def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
     """``bind`` for a primitive with two positional arguments, at least one a tracer."""
+    parents: tuple[Node, ...]
+    argnums: tuple[int, ...]
     if type(x) is Tracer:
         top = x.trace
         if type(y) is not Tracer:
@@ -335,14 +343,15 @@ def _record(
     the node as a :class:`NodeLayout` made a ``Node`` (see there), the tracer without a
     call to ``Tracer.__init__`` (a third less than ``Tracer(ans, Node(...), trace)``).
     """
-    node = NodeLayout()
-    node.primitive = primitive
-    node.parents = parents
-    node.argnums = argnums
-    node.args = args
-    node.params = params
-    node.value = ans
-    node.__class__ = Node
+    layout = NodeLayout()
+    layout.primitive = primitive
+    layout.parents = parents
+    layout.argnums = argnums
+    layout.args = args
+    layout.params = params
+    layout.value = ans
+    layout.__class__ = Node
+    node: Node = layout  # type: ignore[assignment]  # a Node now: its class was just set
     trace.nodes.append(node)
     tracer = _new_object(Tracer)
     tracer.value = ans
@@ -597,7 +606,34 @@ class Tracer:
 
     # --- operators ------------------------------------------------------------------
     # The other operators (+, *, <, [], unary -, abs, ...) are bound from OPERATORS by
-    # install_operators, below the class.
+    # install_operators, below the class; their signatures, for the type checker only:
+    if TYPE_CHECKING:
+
+        def __add__(self, other: Any) -> Any: ...
+        def __radd__(self, other: Any) -> Any: ...
+        def __sub__(self, other: Any) -> Any: ...
+        def __rsub__(self, other: Any) -> Any: ...
+        def __mul__(self, other: Any) -> Any: ...
+        def __rmul__(self, other: Any) -> Any: ...
+        def __truediv__(self, other: Any) -> Any: ...
+        def __rtruediv__(self, other: Any) -> Any: ...
+        def __floordiv__(self, other: Any) -> Any: ...
+        def __rfloordiv__(self, other: Any) -> Any: ...
+        def __mod__(self, other: Any) -> Any: ...
+        def __rmod__(self, other: Any) -> Any: ...
+        def __pow__(self, other: Any) -> Any: ...
+        def __rpow__(self, other: Any) -> Any: ...
+        def __matmul__(self, other: Any) -> Any: ...
+        def __rmatmul__(self, other: Any) -> Any: ...
+        def __lt__(self, other: Any) -> Any: ...
+        def __le__(self, other: Any) -> Any: ...
+        def __gt__(self, other: Any) -> Any: ...
+        def __ge__(self, other: Any) -> Any: ...
+        def __eq__(self, other: Any) -> Any: ...
+        def __ne__(self, other: Any) -> Any: ...
+        def __getitem__(self, key: Any) -> Any: ...
+        def __neg__(self) -> Any: ...
+        def __abs__(self) -> Any: ...
 
     def __pos__(self) -> Any:
         return self
@@ -630,9 +666,10 @@ class Tracer:
         return operation("reshape")(self, shape, **kwargs)
 
     def transpose(self, *axes: Any) -> Any:
+        chosen: Any = axes
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
-            axes = axes[0]
-        return operation("transpose")(self, axes if axes else None)
+            chosen = axes[0]
+        return operation("transpose")(self, chosen if chosen else None)
 
     def dot(self, other: Any) -> Any:
         return operation("dot")(self, other)
@@ -690,7 +727,7 @@ def _refuse_staged(x: Any, kind: str) -> None:
     """Raise if ``x`` carries a value of a staging trace (it cannot become a Python value)."""
     while type(x) is Tracer:
         if x.trace.staging:
-            x.trace.refuse(kind, x.node)
+            cast(StagingTrace, x.trace).refuse(kind, x.node)
         x = x.value
 
 

@@ -14,7 +14,7 @@ one-variable write and the inlined flag scopes of :func:`run_backward`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -35,7 +35,17 @@ from adfun._imperative.recording import (
 from adfun._staging.replay import replay
 
 
-def as_list(function: str, name: str, value: Any, array_type: type) -> list:
+class LayerArray(Protocol):
+    """What this module uses of the layer's array class (``NDArray``): its slots."""
+
+    _value: np.ndarray
+    _tracer: Tracer | None
+    _slot: GradSlot | None
+
+    def _variable_tracer(self) -> Tracer: ...
+
+
+def as_list(function: str, name: str, value: Any, array_type: type[LayerArray]) -> list:
     """``value`` as a list: one array (an ``array_type``), or a list or tuple of them."""
     if isinstance(value, array_type):
         return [value]
@@ -47,7 +57,7 @@ def as_list(function: str, name: str, value: Any, array_type: type) -> list:
 
 
 def head_seeds(
-    function: str, heads: Any, head_grads: Any, recorded: bool, array_type: type
+    function: str, heads: Any, head_grads: Any, recorded: bool, array_type: type[LayerArray]
 ) -> list:
     """``(node, cotangent)`` for each head; ones where no head gradient is given.
 
@@ -104,7 +114,12 @@ def _which(heads: list, position: int) -> str:
 
 
 def _head_seed(
-    function: str, position: int, head: Any, head_grad: Any, recorded: bool, array_type: type
+    function: str,
+    position: int,
+    head: Any,
+    head_grad: Any,
+    recorded: bool,
+    array_type: type[LayerArray],
 ) -> Any:
     value = head._value
     if isinstance(head_grad, array_type):

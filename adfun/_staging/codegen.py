@@ -66,9 +66,9 @@ class _Step:
         self.function = function
         self.operands = operands  # ("v", position) of a value, or ("k", constant)
         self.params = params
-        self.out = None  # position of a dead buffer to write into
-        self.symbol = None  # a Python operator giving the same result
-        self.released = []  # positions of large values nothing reads any more
+        self.out: int | None = None  # position of a dead buffer to write into
+        self.symbol: str | None = None  # a Python operator giving the same result
+        self.released: list[int] = []  # positions of large values nothing reads any more
 
 
 def _fresh(value: Any) -> Any:
@@ -104,7 +104,7 @@ def compile_graph(
     nodes = graph.nodes
     index = {id(node): position for position, node in enumerate(nodes)}
     inputs = [index[id(node)] for node in graph.inputs]
-    outputs = []
+    outputs: list[tuple[int, bool]] = []
     for node in graph.outputs:
         position = index[id(node)]
         copy = (
@@ -244,11 +244,11 @@ def _generate(name: str, inputs: list, steps: list, constants: dict, outputs: li
     code = compile(source, f"<adfun.jit {name}>", "exec")
     exec(code, namespace)  # noqa: S102 - our own generated source, over our own names
     run = namespace["staged"]
-    run.source = source  # type: ignore[attr-defined]
+    run.source = source
     return run
 
 
-_FUNCTIONS = {
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "+": operator.add,
     "-": operator.sub,
     "*": operator.mul,
@@ -258,15 +258,17 @@ _FUNCTIONS = {
 
 
 def _interpreter(size: int, inputs: list, steps: list, constants: dict, outputs: list) -> Callable:
-    program = []
+    entries = []
     for step in steps:
         template = [item if kind == "k" else None for kind, item in step.operands]
         links = tuple(
             (number, item) for number, (kind, item) in enumerate(step.operands) if kind == "v"
         )
-        function = _FUNCTIONS[step.symbol] if step.symbol is not None else step.function
+        function: Callable[..., Any] = (
+            _FUNCTIONS[step.symbol] if step.symbol is not None else step.function
+        )
         params = None if step.symbol is not None else (step.params or None)
-        program.append(
+        entries.append(
             (
                 function,
                 tuple(template),
@@ -277,7 +279,7 @@ def _interpreter(size: int, inputs: list, steps: list, constants: dict, outputs:
                 tuple(step.released),
             )
         )
-    program = tuple(program)
+    program = tuple(entries)
     initial = [None] * size
     for position, value in constants.items():
         initial[position] = value

@@ -77,7 +77,7 @@ def _flat_key(args: tuple) -> Any:
 
     Equal to the key the general path computes for the same arguments.
     """
-    specs = []
+    specs: list[tuple] = []
     for arg in args:
         kind = type(arg)
         if kind is np.ndarray:

@@ -248,7 +248,7 @@ def _key(node: Node) -> Any:
             return (CONSTANT, freeze(value))
         except TypeError:
             return None
-    argnums = node.argnums
+    argnums: tuple | str = node.argnums  # "commutative" below: either order
     constants = tuple(
         (position, _constant_key(arg))
         for position, arg in enumerate(node.args)

@@ -11,7 +11,7 @@ so a recorded graph cannot be changed behind its back.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -106,6 +106,8 @@ def _binary(fun: Any, name: str, direct: bool = False) -> tuple:
     primitive = fun.primitive if direct else None
 
     def forward(self: NDArray, other: Any) -> Any:
+        lhs: Any  # a tracer while recording, else a value
+        rhs: Any
         kind = type(other)
         if kind is not NDArray and kind is not int and kind is not float:
             if not _is_operand(other):
@@ -128,6 +130,8 @@ def _binary(fun: Any, name: str, direct: bool = False) -> tuple:
         return _result(fun(lhs, rhs))
 
     def reflected(self: NDArray, other: Any) -> Any:
+        lhs: Any  # a tracer while recording, else a value
+        rhs: Any
         kind = type(other)
         if kind is not int and kind is not float and not _is_operand(other):
             return NotImplemented
@@ -243,9 +247,9 @@ class NDArray:
     __array_ufunc__ = None
 
     def __init__(self, value: Any) -> None:
-        self._value = np.array(value)
-        self._tracer = None
-        self._slot = None
+        self._value: np.ndarray = np.array(value)
+        self._tracer: Tracer | None = None
+        self._slot: GradSlot | None = None
 
     # --- attributes ------------------------------------------------------------------
     @property
@@ -410,7 +414,7 @@ class NDArray:
         self._tracer = None  # from now on a leaf of the graphs that use it
 
     def _variable_tracer(self) -> Tracer:
-        tracer = new_variable(self._value, self._slot)
+        tracer = new_variable(self._value, cast(GradSlot, self._slot))  # attach_grad() set it
         self._tracer = tracer
         return tracer
 
@@ -479,8 +483,8 @@ class NDArray:
     __pow__, __rpow__, __ipow__ = _binary(anp.power, "pow", direct=True)
     __matmul__, __rmatmul__, __imatmul__ = _binary(anp.matmul, "matmul")
 
-    __eq__ = _comparison(np.equal, "eq")  # type: ignore[assignment]
-    __ne__ = _comparison(np.not_equal, "ne")  # type: ignore[assignment]
+    __eq__ = _comparison(np.equal, "eq")
+    __ne__ = _comparison(np.not_equal, "ne")
     __lt__ = _comparison(np.less, "lt")
     __le__ = _comparison(np.less_equal, "le")
     __gt__ = _comparison(np.greater, "gt")
@@ -586,9 +590,10 @@ class NDArray:
 
     def transpose(self, *axes: Any) -> NDArray:
         """See :func:`adfun.nd.transpose`; ``x.transpose(1, 0)`` or ``x.transpose((1, 0))``."""
+        chosen: Any = axes
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-            axes = axes[0]
-        return OPS["transpose"](self, axes if axes else None)
+            chosen = axes[0]
+        return OPS["transpose"](self, chosen if chosen else None)
 
     def expand_dims(self, axis: int) -> NDArray:
         """See :func:`adfun.nd.expand_dims`."""

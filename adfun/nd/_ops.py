@@ -8,7 +8,7 @@ What this module adds is MXNet's conventions (full reductions give shape ``(1,)`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -355,7 +355,7 @@ def pick(
     if mode not in ("clip", "wrap"):
         raise ValueError(f"adfun.nd.pick: mode must be 'clip' or 'wrap', got {mode!r}")
     shape = data.shape
-    axis = _axes("pick", axis, len(shape), False)[0]
+    axis = cast(tuple, _axes("pick", axis, len(shape), False))[0]  # an int axis: a tuple
     positions = np.asarray(value_of(index)).astype(np.int64)
     expected = shape[:axis] + shape[axis + 1 :]
     if positions.shape != expected:

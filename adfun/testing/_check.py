@@ -12,13 +12,16 @@ argument whatever the argument's size:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
 from adfun import numpy as anp
 from adfun._engine.pytree import leaf_paths, tree_flatten, tree_unflatten
 from adfun._transforms.functional import jvp, vjp
+
+#: A tolerance's scale: one number, or one per entry of an array.
+_Scale = TypeVar("_Scale", float, np.ndarray)
 
 MODES = ("fwd", "rev")
 _MODE_NAMES = {"rev": "reverse mode", "fwd": "forward mode"}
@@ -532,7 +535,7 @@ class _Checker:
 
     # -- comparisons ------------------------------------------------------------------
 
-    def _tolerance(self, scale: float) -> float:
+    def _tolerance(self, scale: _Scale) -> _Scale:
         return self.atol + self.rtol * scale
 
     def _compare(

@@ -15,7 +15,7 @@ This module needs Hypothesis (``pip install adfun[test]``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -46,7 +46,9 @@ from adfun.testing._programs import (
 __all__ = ["arrays", "broadcastable_shapes", "floats", "programs", "shapes"]
 
 
-def floats(min_value: float = -10, max_value: float = 10, *, width: int = 64) -> Any:
+def floats(
+    min_value: float = -10, max_value: float = 10, *, width: Literal[16, 32, 64] = 64
+) -> Any:
     """Finite floats in ``[min_value, max_value]`` (no NaN, no infinity).
 
     Parameters
@@ -121,7 +123,8 @@ def arrays(shape: Any = None, dtype: Any = np.float64, elements: Any = None) -> 
             f"respect to floats), got {dtype}; use float64 or float32"
         )
     if elements is None:
-        elements = floats(width=8 * dtype.itemsize)
+        # float16, float32 or float64 (a wider float is refused by hypothesis)
+        elements = floats(width=cast("Literal[16, 32, 64]", 8 * dtype.itemsize))
     return hnp.arrays(dtype, shapes() if shape is None else shape, elements=elements)
 
 
