@@ -13,6 +13,8 @@ from that table.
 
 from __future__ import annotations
 
+from typing import Any as _Any
+
 import numpy as _np
 
 from adfun.numpy import (
@@ -137,8 +139,6 @@ from adfun.numpy._statistics import std, var
 
 #: The names imported above; every other public NumPy name comes from ``__getattr__``.
 __all__ = [
-    "COMPOSITES",
-    "REGISTRY",
     "abs",
     "absolute",
     "add",
@@ -268,7 +268,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> _Any:
     """Every other public NumPy name, from the classification table."""
     return _namespace.lookup(name)
 
