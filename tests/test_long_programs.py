@@ -64,14 +64,8 @@ def test_long_run_of_random_programs_in_float32(program_and_args):
 
 
 # --- jit against eager on programs with value-dependent steps --------------------------
-#: Value-dependent steps whose staged program is wrong today (issue 13, section 1); they
-#: are left out of the CI run so that it passes.  Delete a name when its fix lands.
-KNOWN_FAILING_STEPS = {
-    "sort": "ad.jit(sort) replays the order found while tracing",
-    "argsort": "take_along_axis / x[idx] with a traced index array replays the indices",
-    "argmax": "x[argmax(x)] replays the index found while tracing",
-}
-STAGED_STEPS = tuple(step for step in VALUE_DEPENDENT if step not in KNOWN_FAILING_STEPS)
+#: Every value-dependent step: staged programs recompute each of them.
+STAGED_STEPS = tuple(VALUE_DEPENDENT)
 _STAGED_EXAMPLES = 10 if settings.default.max_examples <= 25 else settings.default.max_examples
 
 
