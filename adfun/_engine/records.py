@@ -16,6 +16,12 @@ import attrs
 OPERATIONS: dict[str, Callable[..., Any]] = {}
 #: NumPy ufunc or function object -> the ``adfun.numpy`` function that replaces it.
 NUMPY_OVERRIDES: dict[Any, Callable[..., Any]] = {}
+#: The namespace a tracer's ``__array_namespace__()`` returns (``adfun.numpy`` fills it).
+ARRAY_NAMESPACE: list = []
+#: Primitive name -> ``factory(namespace, primitive)`` returning the primitive's
+#: implementation in an Array API namespace (or ``None`` where it has none); see
+#: :mod:`adfun._engine.backend`.
+BACKEND_IMPLEMENTATIONS: dict[str, Callable[[Any, Any], Any]] = {}
 
 
 class Params(dict):
@@ -200,10 +206,33 @@ class Node(NodeLayout):
             import numpy
 
             dtype = numpy.result_type(value)
+        elif type(dtype) not in _NUMPY_DTYPE_TYPES:
+            if type(dtype).__module__ == "numpy.dtypes":
+                _NUMPY_DTYPE_TYPES.add(type(dtype))
+            else:
+                dtype = numpy_dtype(dtype)
         return dtype
 
     def __repr__(self) -> str:
         return f"<node {self.primitive.name} {self.shape} at {id(self):#x}>"
+
+
+#: The classes of NumPy's dtypes seen so far (``Float64DType``...).
+_NUMPY_DTYPE_TYPES: set = set()
+
+
+def numpy_dtype(dtype: Any) -> Any:
+    """The NumPy dtype of another array library's dtype (by name: ``float32``...).
+
+    Inside adfun, dtypes are NumPy's whatever the backend: rules compare and combine them
+    with NumPy's functions, and a backend converts them back where it computes.
+    """
+    import numpy
+
+    try:
+        return numpy.dtype(dtype)
+    except TypeError:
+        return numpy.dtype(str(dtype).rsplit(".", 1)[-1])
 
 
 def _input_impl(value: Any) -> Any:

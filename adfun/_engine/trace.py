@@ -20,6 +20,7 @@ import numpy as np
 
 from adfun._engine.errors import StagingError, TracerEscapeError, traced_conversion_message
 from adfun._engine.records import (
+    ARRAY_NAMESPACE,
     EMPTY_PARAMS,
     INPUT,
     NUMPY_OVERRIDES,
@@ -30,6 +31,9 @@ from adfun._engine.records import (
 )
 
 _levels = itertools.count(1)
+
+#: The versions of the Array API standard whose names and semantics adfun.numpy offers.
+SUPPORTED_API_VERSIONS = ("2022.12", "2023.12", "2024.12")
 
 #: The innermost open trace of this thread / task (``None`` outside every transform).
 current_trace: contextvars.ContextVar[Trace | None] = contextvars.ContextVar(
@@ -51,6 +55,9 @@ class Trace:
     #: the graph.  A trace differentiated before its transform returns (``grad``,
     #: ``jvp``, ``hessian``...) skips the copies.
     freezes = False
+    #: The array library whose implementations this trace applies, for the bottom-level
+    #: trace of a non-NumPy backend (:mod:`adfun._engine.backend`); ``None``: NumPy.
+    backend: Any = None
 
     def __init__(self, owner: str) -> None:
         self.level = next(_levels)
@@ -194,6 +201,27 @@ def staging_trace_of(x: Any) -> StagingTrace | None:
     return None
 
 
+def values_hidden(x: Any) -> bool:
+    """Whether code must not read the values of ``x`` to decide what to compute: under a
+    staging trace (the decision would be replayed), or on another array library (its
+    values stay where they are, on their device)."""
+    while type(x) is Tracer:
+        trace = x.trace
+        if trace.staging or trace.backend is not None:
+            return True
+        x = x.value
+    return False
+
+
+def backend_trace_of(x: Any) -> Any:
+    """The bottom-level backend trace of ``x`` (``None`` for NumPy values)."""
+    while type(x) is Tracer:
+        if x.trace.backend is not None:
+            return x.trace
+        x = x.value
+    return None
+
+
 def read_value(x: Any, function: str, advice: str) -> Any:
     """The concrete value of ``x``, read to make a decision the graph will not record.
 
@@ -210,6 +238,14 @@ def read_value(x: Any, function: str, advice: str) -> Any:
             f"{trace.transform} cannot record as graph nodes (while tracing {trace.owner}), "
             f"so the staged program would silently reuse the values seen while tracing. "
             f"{advice}"
+        )
+    backend_trace = backend_trace_of(x)
+    if backend_trace is not None:
+        raise NotImplementedError(
+            f"{function}: the result depends on the values of an argument in a way adfun "
+            f"decides in Python from NumPy values, which {backend_trace.backend.name} "
+            f"arrays do not offer; this function is not supported on "
+            f"{backend_trace.backend.name} arrays. Compute this step on NumPy arrays."
         )
     return full_value(x)
 
@@ -272,7 +308,12 @@ def bind(primitive: Any, args: tuple, params: Params) -> Any:
             arg = frozen(arg, top.copies)
         values.append(arg)
     inner = tuple(values)
-    ans = bind(primitive, inner, params) if lower else primitive.impl(*inner, **params)
+    if lower:
+        ans = bind(primitive, inner, params)
+    elif top.backend is None:
+        ans = primitive.impl(*inner, **params)
+    else:
+        ans = top.backend.apply(primitive, inner, params)
     return _record(top, primitive, tuple(parents), tuple(argnums), inner, params, ans)
 
 
@@ -308,6 +349,8 @@ def bind_binary(primitive: Any, x: Any, y: Any, params: Params) -> Tracer:
         raise TracerEscapeError(primitive.name, top)
     if type(x_value) is Tracer or type(y_value) is Tracer:
         ans = bind_binary(primitive, x_value, y_value, params)
+    elif top.backend is not None:
+        ans = top.backend.apply(primitive, (x_value, y_value), params)
     elif params:
         ans = primitive.impl(x_value, y_value, **params)
     else:
@@ -323,6 +366,8 @@ def bind_unary(primitive: Any, x: Tracer, params: Params) -> Tracer:
     value = x.value
     if type(value) is Tracer:
         ans = bind_unary(primitive, value, params)
+    elif trace.backend is not None:
+        ans = trace.backend.apply(primitive, (value,), params)
     else:
         ans = primitive.impl(value, **params) if params else primitive.impl(value)
     return _record(trace, primitive, (x.node,), _FIRST, (value,), params, ans)
@@ -573,6 +618,36 @@ class Tracer:
 
     def __hash__(self) -> int:
         return id(self)
+
+    def __array_namespace__(self, *, api_version: str | None = None) -> Any:
+        """``adfun.numpy``: code written against the Array API standard
+        (``xp = array_namespace(x)``) is differentiable as it is."""
+        if api_version is not None and api_version not in SUPPORTED_API_VERSIONS:
+            raise ValueError(
+                f"adfun.numpy implements the Array API standard versions "
+                f"{', '.join(SUPPORTED_API_VERSIONS)}; api_version={api_version!r} is not one"
+            )
+        return ARRAY_NAMESPACE[0]
+
+    @property
+    def device(self) -> Any:
+        """The device of the value (``"cpu"`` for NumPy values)."""
+        value = full_value(self)
+        return getattr(value, "device", "cpu")
+
+    def to_device(self, device: Any, /, *, stream: Any = None) -> Any:
+        """The value on ``device``: only its own device is accepted while tracing."""
+        if device != self.device:
+            raise ValueError(
+                f"to_device: a traced value on {self.device} cannot move to {device} inside "
+                f"a transform; move the arguments before calling the transform"
+            )
+        return self
+
+    @property
+    def mT(self) -> Any:
+        """The matrix transpose (the last two axes swapped)."""
+        return OPERATIONS["matrix_transpose"](self)
 
     # --- NumPy protocols ----------------------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:

@@ -16,10 +16,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from adfun._engine.backend import is_foreign
 from adfun._engine.errors import describe
 from adfun._engine.forward import forward
 from adfun._engine.pytree import TreeDef, leaf_paths, tree_flatten, tree_unflatten
-from adfun._engine.records import OPERATIONS, Node
+from adfun._engine.records import OPERATIONS, Node, numpy_dtype
 from adfun._engine.trace import Trace, Tracer, full_value, new_input, open_trace
 
 #: What ``argnums`` may be: one argument's position, or a tuple of them.
@@ -224,8 +225,9 @@ def own_node(trace: Trace, leaf: Any) -> Any:
 
 def zeros_like(value: Any) -> Any:
     value = full_value(value)
-    if isinstance(value, np.ndarray):
-        return np.zeros(value.shape, value.dtype)
+    if isinstance(value, np.ndarray) or is_foreign(value):
+        # On another library, the backend boundary converts these zeros to its arrays.
+        return np.zeros(value.shape, dtype_of(value))
     if isinstance(value, np.generic):
         return value.dtype.type(0)
     return np.float64(0.0)
@@ -246,6 +248,8 @@ def finish(cotangent: Any, primal: Any) -> Any:
         return cotangent
     if isinstance(base, np.ndarray):
         return np.asarray(cotangent, dtype=dtype)
+    if is_foreign(cotangent):
+        return cotangent if dtype_of(cotangent) == dtype else OPERATIONS["astype"](cotangent, dtype)
     if isinstance(cotangent, np.ndarray):
         cotangent = cotangent[()]
     if getattr(cotangent, "dtype", None) != dtype:
@@ -255,7 +259,7 @@ def finish(cotangent: Any, primal: Any) -> Any:
 
 def dtype_of(value: Any) -> Any:
     dtype = getattr(value, "dtype", None)
-    return np.dtype(dtype) if dtype is not None else np.dtype(np.float64)
+    return numpy_dtype(dtype) if dtype is not None else np.dtype(np.float64)
 
 
 def shape_of(value: Any) -> tuple:
@@ -324,8 +328,8 @@ def scalar_seed(transform: str, fun: Callable, out: Any) -> Any:
             f"{type(value).__name__}; if the extra values are auxiliary data use "
             f"has_aux=True, otherwise use adfun.jacobian or adfun.vjp"
         )
-    if not isinstance(value, (float, int, np.ndarray, np.generic)) or isinstance(
-        value, (bool, np.bool_)
+    if not (isinstance(value, (float, int, np.ndarray, np.generic)) or is_foreign(value)) or (
+        isinstance(value, (bool, np.bool_))
     ):
         raise TypeError(
             f"{transform}: {function_name(fun)} must return a real scalar, but it returned "
@@ -350,8 +354,8 @@ def scalar_seed(transform: str, fun: Callable, out: Any) -> Any:
             f"adfun.jacobian for the full Jacobian, adfun.elementwise_grad for an elementwise "
             f"function, or reduce the output first (e.g. .sum())."
         )
-    if isinstance(value, np.ndarray):
-        return np.ones(shape, dtype)
+    if isinstance(value, np.ndarray) or is_foreign(value):
+        return np.ones(shape, dtype)  # on another library, its backend converts the seed
     if dtype is not None:
         return dtype.type(1)
     return np.float64(1.0)

@@ -17,6 +17,7 @@ from adfun._engine.pytree import leaf_paths, tree_flatten, tree_unflatten
 from adfun._engine.records import OPERATIONS, constant_node
 from adfun._engine.reverse import backward
 from adfun._engine.trace import Tracer, full_value
+from adfun._transforms.backends import accepts_backends, on_any_backend
 from adfun._transforms.boundary import (
     Argnums,
     Traced,
@@ -53,6 +54,7 @@ def _single_use_backward(traced: Traced, seeds: list) -> list:
     return backward(seeds, traced.inputs, traced.trace.nodes, consume=True)
 
 
+@on_any_backend("vjp")
 def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """Evaluate ``fun(*primals)`` and return a function computing its vector-Jacobian products.
 
@@ -150,7 +152,9 @@ def value_and_grad(
     (np.float64(9.0), np.float64(6.0))
     """
 
-    return gradient_function(fun, argnums, has_aux, "value_and_grad")
+    return accepts_backends(
+        "value_and_grad", gradient_function(fun, argnums, has_aux, "value_and_grad")
+    )
 
 
 def gradient_function(
@@ -227,7 +231,7 @@ def grad(fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False) 
             return gradient, value[1]
         return gradient
 
-    return grad_fun
+    return accepts_backends("grad", grad_fun)
 
 
 def elementwise_grad(fun: Callable[P, Any], argnums: Argnums = 0) -> Callable[P, Any]:
@@ -263,7 +267,7 @@ def elementwise_grad(fun: Callable[P, Any], argnums: Argnums = 0) -> Callable[P,
         gradients = argument_gradients(traced, cotangents)
         return tuple(gradients) if as_tuple else gradients[0]
 
-    return elementwise_grad_fun
+    return accepts_backends("elementwise_grad", elementwise_grad_fun)
 
 
 # --------------------------------------------------------------------------------------
@@ -271,6 +275,7 @@ def elementwise_grad(fun: Callable[P, Any], argnums: Argnums = 0) -> Callable[P,
 # --------------------------------------------------------------------------------------
 
 
+@on_any_backend("jvp")
 def jvp(
     fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], *, has_aux: bool = False
 ) -> tuple:

@@ -13,18 +13,21 @@ from typing import Any, Callable, Iterator, ParamSpec
 
 import numpy as np
 
+from adfun._engine.backend import is_foreign
 from adfun._engine.errors import describe
 from adfun._engine.graph import toposort
 from adfun._engine.pytree import leaf_paths, tree_flatten, tree_unflatten
 from adfun._engine.records import OPERATIONS
 from adfun._engine.reverse import backward
 from adfun._engine.trace import Tracer, full_value
+from adfun._transforms.backends import accepts_backends
 from adfun._transforms.boundary import (
     Argnums,
     Traced,
     argument_gradients,
     check_differentiable,
     check_tangent,
+    dtype_of,
     finish,
     function_name,
     normalize_argnums,
@@ -43,6 +46,14 @@ def _check_outputs(transform: str, fun: Callable, traced: Traced) -> None:
     paths = leaf_paths(traced.out_tree, "output")
     for path, leaf in zip(paths, traced.out_leaves):
         value = full_value(leaf)
+        if is_foreign(value):
+            if dtype_of(value).kind != "f":
+                raise TypeError(
+                    f"{transform}: {function_name(fun)} must return float arrays, but its "
+                    f"{path} has dtype {dtype_of(value)}; convert it with astype or return "
+                    f"it through has_aux=True"
+                )
+            continue
         if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (float, np.floating, np.ndarray)
         ):
@@ -63,13 +74,14 @@ def _one_hots(value: Any) -> Iterator[Any]:
     """Yield the one-hot arrays (seeds or tangents) for every element of ``value``."""
     value = full_value(value)
     shape = shape_of(value)
-    dtype = np.result_type(value)
+    dtype = dtype_of(value)
     size = int(np.prod(shape))
+    array = isinstance(value, np.ndarray) or is_foreign(value)
     for flat in range(size):
         seed = np.zeros(size, dtype)
         seed[flat] = 1
         seed = seed.reshape(shape)
-        yield seed if isinstance(value, np.ndarray) else seed[()]
+        yield seed if array else seed[()]
 
 
 def _assemble(rows: list, lead_shape: tuple, tail_shape: tuple, template: Any) -> Any:
@@ -135,7 +147,7 @@ def jacrev(
            [0., 3., 2.]])
     """
 
-    return _jacrev(fun, argnums, has_aux, "jacrev")
+    return accepts_backends("jacrev", _jacrev(fun, argnums, has_aux, "jacrev"))
 
 
 def _jacrev(
@@ -216,7 +228,7 @@ def jacfwd(
            [0., 4.]])
     """
 
-    return _jacfwd(fun, argnums, has_aux, "jacfwd")
+    return accepts_backends("jacfwd", _jacfwd(fun, argnums, has_aux, "jacfwd"))
 
 
 def _jacfwd(
@@ -293,7 +305,10 @@ def hessian(
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    return _jacfwd(_jacrev(fun, argnums, has_aux, "hessian"), argnums, has_aux, "hessian")
+    return accepts_backends(
+        "hessian",
+        _jacfwd(_jacrev(fun, argnums, has_aux, "hessian"), argnums, has_aux, "hessian"),
+    )
 
 
 def hvp(fun: Callable[..., Any]) -> Callable[[Any, Any], Any]:
@@ -388,7 +403,7 @@ def hvp(fun: Callable[..., Any]) -> Callable[[Any, Any], Any]:
             leaves[index] = OPERATIONS["add"](leaves[index], total) if moving[index] else total
         return tree_unflatten(tree, leaves)
 
-    return hvp_fun
+    return accepts_backends("hvp", hvp_fun)
 
 
 def _gradient_but_last_steps(fun: Callable, x: Any) -> tuple:

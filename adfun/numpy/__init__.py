@@ -13,12 +13,15 @@ from that table.
 
 from __future__ import annotations
 
+import sys as _sys
 from typing import Any as _Any
 
 import numpy as _np
 
+from adfun._engine.records import ARRAY_NAMESPACE as _ARRAY_NAMESPACE
 from adfun.numpy import (
     _namespace,
+    _standard,  # noqa: F401 - the primitives' implementations on other array libraries
     _ufunc_methods,  # noqa: F401 - np.add.reduce & co. on traced values
     fft,
     linalg,
@@ -267,6 +270,20 @@ __all__ = [
     "where",
 ]
 
+#: The version of the Array API standard whose names and semantics this namespace offers
+#: to traced values (their ``__array_namespace__()`` returns this module).
+__array_api_version__ = "2023.12"
+
+
+def __array_namespace_info__() -> _Any:
+    """The Array API inspection object: NumPy's (adfun computes with NumPy's dtypes)."""
+    import numpy
+
+    return numpy.__array_namespace_info__()
+
+
+_ARRAY_NAMESPACE.append(_sys.modules[__name__])
+
 
 def __getattr__(name: str) -> _Any:
     """Every other public NumPy name, from the classification table."""
@@ -277,4 +294,4 @@ def __dir__() -> list:
     return sorted(set(globals()) | set(_namespace.NAMESPACE))
 
 
-del _np
+del _np, _sys

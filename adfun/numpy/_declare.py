@@ -30,8 +30,10 @@ from typing import Any, Callable
 import attrs
 import numpy as np
 
+from adfun._engine.backend import NATIVE_TYPES
 from adfun._engine.records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
 from adfun._engine.trace import Tracer, any_traced, bind, bind_binary, bind_unary
+from adfun.numpy._dispatch import dispatching, holds_foreign, on_foreign_arrays
 from adfun.numpy._fast import scale_fresh
 from adfun.numpy._values import (
     Template,
@@ -169,6 +171,8 @@ def export(
         fun.__name__ = fun.__qualname__ = public
         if fun.__doc__ is None:
             fun.__doc__ = _doc(public, numpy_fun, explain or "", signature or f"{public}(...)")
+        if not getattr(fun, "dispatches", False):
+            fun = dispatching(public, fun)
         if primitive is not None:
             fun.primitive = primitive  # type: ignore[attr-defined]
             REGISTRY[primitive.name] = fun
@@ -253,10 +257,13 @@ def unary(
             if kwargs:
                 refuse_keywords(name, kwargs)
             return bind_unary(prim, x, EMPTY_PARAMS)
+        if type(x) not in NATIVE_TYPES and holds_foreign((x,), kwargs):
+            return on_foreign_arrays(public, fun, (x,), kwargs)
         return numpy_fun(x, **kwargs)
 
     public = public or name
     fun.__doc__ = doc
+    fun.dispatches = True  # type: ignore[attr-defined]
     return export(
         numpy_fun, primitive=prim, name=public, explain=explain, signature=f"{public}(x)"
     )(fun)
@@ -289,6 +296,10 @@ def binary(
             if kwargs:
                 refuse_keywords(name, kwargs)
             return bind_binary(prim, x, y, EMPTY_PARAMS)
+        if (type(x) not in NATIVE_TYPES or type(y) not in NATIVE_TYPES) and holds_foreign(
+            (x, y), kwargs
+        ):
+            return on_foreign_arrays(public, fun, (x, y), kwargs)
         if kwargs:
             return numpy_fun(x, y, **kwargs)
         return plain(x, y)
@@ -301,6 +312,7 @@ def binary(
     method.__name__ = method.__qualname__ = public
     fun.tracer_method = method  # type: ignore[attr-defined]
     fun.__doc__ = doc
+    fun.dispatches = True  # type: ignore[attr-defined]
     return export(
         numpy_fun, primitive=prim, name=public, explain=explain, signature=f"{public}(x, y)"
     )(fun)
@@ -346,7 +358,11 @@ def nondifferentiable(name: str, numpy_fun: Callable, explain: str) -> Callable:
         for arg in args:
             if type(arg) is Tracer:
                 return bind(prim, args, Params(_freeze_params(kwargs)))
+        if holds_foreign(args, kwargs):
+            return on_foreign_arrays(name, fun, args, kwargs)
         return numpy_fun(*args, **kwargs)
+
+    fun.dispatches = True  # type: ignore[attr-defined]
 
     reference = f" (:func:`numpy.{name}`)" if hasattr(np, name) else ""
     fun.__doc__ = (
@@ -400,6 +416,8 @@ def function_of_values(
 
     def fun(*args: Any, **kwargs: Any) -> Any:
         if not any_traced(args) and not (contains_tracer(args) or contains_tracer(kwargs)):
+            if holds_foreign(args, kwargs):
+                return on_foreign_arrays(name, fun, args, kwargs)
             return numpy_fun(*args, **kwargs)
         leaves: list = []
         args_out = take_out(args, leaves)

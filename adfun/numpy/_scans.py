@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import Params
-from adfun._engine.trace import Tracer, bind_unary, full_value, staging_trace_of
+from adfun._engine.trace import Tracer, bind_unary, full_value, values_hidden
 from adfun.numpy._axes import dtype_of, kept_shape, ndim_of, normalize_axis, shape_of
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._nondiff import equal, logical_and, logical_or
@@ -237,7 +237,7 @@ def _zero_levels(x: Any, axis: int, further: int) -> list:
     """
     levels: list[tuple[Any, Any, Any]] = []
     current = x
-    eager = staging_trace_of(x) is None
+    eager = not values_hidden(x)
     for level in range(1 + further):
         if level:
             current = where(levels[-1][2], 1.0, current)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, full_value, staging_trace_of
+from adfun._engine.trace import Tracer, full_value, values_hidden
 from adfun.numpy._axes import dtype_of, ndim_of, normalize_axis, shape_of
 from adfun.numpy._declare import Domain, export, function_of_values
 from adfun.numpy._elementwise import maximum
@@ -212,7 +212,7 @@ def _quantile(
         result = _lerp(pick(low), pick(high), gamma)
     if ignore_nan:
         empty = broadcast_to(equal(count, 0), rest + q.shape)
-        if staging_trace_of(count) is None and np.any(full_value(empty)):
+        if not values_hidden(count) and np.any(full_value(empty)):
             warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
         result = where(empty, np.nan, result)
     else:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, any_traced, full_value, read_value, staging_trace_of
+from adfun._engine.trace import Tracer, any_traced, full_value, read_value, values_hidden
 from adfun.numpy._axes import dtype_of, ndim_of, normalize_axis, shape_of
 from adfun.numpy._base import (
     broadcast_to,
@@ -449,7 +449,7 @@ def _nan_extremum(name: str, numpy_fun: Callable, fill: float, reduce: Callable)
         # Slices without a number give NaN: chosen by a recorded node, so that a staged
         # graph decides it on its new inputs (the warning is only given eagerly).
         empty = logical_not(any_true(numbers, axis=axis, keepdims=keep))
-        if staging_trace_of(empty) is None and np.any(full_value(empty)):
+        if not values_hidden(empty) and np.any(full_value(empty)):
             warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=2)
         return where(empty, np.nan, result)
 

@@ -22,7 +22,7 @@ from adfun._engine.trace import (
     bind,
     bind_unary,
     full_value,
-    staging_trace_of,
+    values_hidden,
 )
 from adfun.numpy._axes import kept_shape, ndim_of, normalize_axis, shape_of
 from adfun.numpy._broadcast import unbroadcast
@@ -328,7 +328,7 @@ def multigammaln(a: Any, d: int) -> Any:
     if type(a) is not Tracer:
         return sp.multigammaln(a, d)
     d = int(d)
-    staged = staging_trace_of(a) is not None
+    staged = values_hidden(a)
     if not staged and np.any(full_value(a) <= 0.5 * (d - 1)):
         raise ValueError(
             f"adfun.scipy.special.multigammaln: every entry of a must exceed "

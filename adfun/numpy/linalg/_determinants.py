@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS
-from adfun._engine.trace import Tracer, bind, full_value, staging_trace_of
+from adfun._engine.trace import Tracer, bind, full_value, values_hidden
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._indexing import getitem
@@ -133,7 +133,7 @@ def cofactor(a: Any) -> Any:
     and stays finite at singular matrices.  Under ``jit`` / ``trace`` both forms are
     recorded and chosen per matrix with ``where`` from each new input's conditioning.
     """
-    if staging_trace_of(a) is not None:
+    if values_hidden(a):
         well = expand_dims(expand_dims(bind(_WELL_CONDITIONED, (a,), EMPTY_PARAMS), -1), -1)
         inverse = bind(_GUARDED_INVERSE, (a,), EMPTY_PARAMS)
         regular = expand_dims(expand_dims(det(a), -1), -1) * mT(inverse)

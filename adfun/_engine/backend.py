@@ -1,0 +1,296 @@
+"""Array backends: which array library a computation runs on.
+
+NumPy is the default and costs nothing here: a transform call whose arrays are all NumPy
+arrays, NumPy scalars or Python numbers never reaches this module.  Arrays of another
+library that implements the Python Array API standard (CuPy, array-api-strict, PyTorch
+through array-api-compat, Dask) are found once per call (:func:`backend_of`) and wrapped
+in tracers of that library's :class:`BackendTrace`: the bottom level of tracing, below
+every transform.  From then on adfun works exactly as for nested differentiation: every
+primitive applied to those tracers goes through :func:`~adfun._engine.trace.bind`, which
+at the bottom level asks the :class:`Backend` for the primitive's implementation in that
+library (:data:`~adfun._engine.records.BACKEND_IMPLEMENTATIONS`, filled by
+``adfun.numpy``) instead of calling NumPy.  Derivative rules, written with
+``adfun.numpy``, run through the same path, so nothing is converted to NumPy.
+
+A backend trace records no nodes (it is an evaluator, not a graph) and never closes.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import numpy as np
+
+from adfun._engine.records import BACKEND_IMPLEMENTATIONS, Node, Params
+from adfun._engine.trace import Trace, Tracer, new_input
+
+#: Types that are NumPy's (or Python's) own: a value of one of them never needs a backend.
+NATIVE_TYPES = frozenset(
+    (
+        np.ndarray,
+        float,
+        int,
+        bool,
+        complex,
+        np.float64,
+        np.float32,
+        np.float16,
+        np.int64,
+        np.int32,
+        np.int8,
+        np.int16,
+        np.uint8,
+        np.uint16,
+        np.uint32,
+        np.uint64,
+        np.bool_,
+        np.complex128,
+        np.complex64,
+        type(None),
+        str,
+    )
+)
+
+
+def is_foreign(value: Any) -> bool:
+    """Whether ``value`` is an array of a library other than NumPy."""
+    kind = type(value)
+    if kind in NATIVE_TYPES or kind is Tracer or isinstance(value, (np.ndarray, np.generic)):
+        return False
+    return hasattr(value, "__array_namespace__") and not isinstance(value, type)
+
+
+def foreign_leaves(tree: Any) -> list:
+    """The arrays of other libraries in ``tree`` (searched through lists, tuples, dicts)."""
+    found: list = []
+    pending = [tree]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind in NATIVE_TYPES:
+            continue
+        if kind is list or kind is tuple:
+            pending.extend(item)
+        elif kind is dict:
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif is_foreign(item):
+            found.append(item)
+    return found
+
+
+def library_name(value: Any) -> str:
+    """The array library of ``value``, as users know it (``"cupy"``, ``"numpy"``...)."""
+    module = type(value).__module__.split(".", 1)[0]
+    return "numpy" if module in ("numpy", "builtins") else module
+
+
+class Backend:
+    """An array library (and device) that adfun computes with.
+
+    Attributes
+    ----------
+    name : str
+        The library's name: ``"array_api_strict"``, ``"cupy"``, ``"torch"``, ``"dask"``.
+    namespace : module
+        Its Array API namespace (array-api-compat's wrapper where the library needs one).
+    device : object
+        The device of the arrays that selected the backend: constants are created there.
+    array_type : type
+        The type of the library's arrays.
+    trace : BackendTrace
+        The bottom-level trace whose tracers carry this library's arrays.
+    """
+
+    def __init__(self, name: str, namespace: Any, device: Any, array_type: type) -> None:
+        self.name = name
+        self.namespace = namespace
+        self.device = device
+        self.array_type = array_type
+        self._implementations: dict[Any, Callable] = {}
+        self._dtypes: dict[Any, Any] = {}
+        self.trace = BackendTrace(self)
+
+    def __repr__(self) -> str:
+        return f"<backend {self.name} on {self.device}>"
+
+    # --- running primitives ------------------------------------------------------------
+    def implementation(self, primitive: Any) -> Callable:
+        """The implementation of ``primitive`` in this library (cached)."""
+        impl = self._implementations.get(primitive)
+        if impl is None:
+            factory = BACKEND_IMPLEMENTATIONS.get(primitive.name)
+            if factory is None or (impl := factory(self.namespace, primitive)) is None:
+                impl = functools.partial(_unsupported, primitive.name, self.name)
+            self._implementations[primitive] = impl
+        return impl
+
+    def apply(self, primitive: Any, args: tuple, params: Params) -> Any:
+        """``primitive`` applied to plain ``args`` of this library (or NumPy constants)."""
+        converted = tuple(self.operand(arg, primitive.name) for arg in args)
+        if params:
+            dtype = params.get("dtype")
+            if dtype is not None and not isinstance(dtype, str):
+                params = Params({**params, "dtype": self.dtype(dtype)})
+            return self.implementation(primitive)(*converted, **params)
+        return self.implementation(primitive)(*converted)
+
+    def operand(self, value: Any, function: str) -> Any:
+        """``value`` as an operand in this library: NumPy constants (a rule's ``np.eye``,
+        a NumPy scalar) move to the backend's device; Python numbers stay as they are."""
+        kind = type(value)
+        if kind is self.array_type or kind in _PYTHON_SCALARS:
+            return value
+        if isinstance(value, (np.ndarray, np.generic)):
+            if value.dtype.kind not in "biufc":
+                return value
+            return self.namespace.asarray(value, device=self.device)
+        if kind is tuple or kind is list:
+            return kind(self.operand(item, function) for item in value)
+        if is_foreign(value) and not isinstance(value, self.array_type):
+            raise mixed_libraries(function, self.name, library_name(value))
+        return value
+
+    # --- dtypes --------------------------------------------------------------------------
+    def dtype(self, dtype: Any) -> Any:
+        """The library's dtype for a NumPy dtype (or dtype-like)."""
+        key = np.dtype(dtype)
+        found = self._dtypes.get(key)
+        if found is None:
+            found = getattr(self.namespace, key.name, None)
+            if found is None:
+                raise TypeError(
+                    f"the {self.name} backend has no dtype {key.name}; use one of "
+                    f"{sorted(self.namespace.__array_namespace_info__().dtypes())}"
+                )
+            self._dtypes[key] = found
+        return found
+
+
+def implemented(primitive: Any, namespace: Any) -> bool:
+    """Whether ``primitive`` has an implementation in the Array API ``namespace``."""
+    factory = BACKEND_IMPLEMENTATIONS.get(primitive.name)
+    return factory is not None and factory(namespace, primitive) is not None
+
+
+_PYTHON_SCALARS = frozenset((float, int, bool, complex, type(None)))
+
+
+def _unsupported(function: str, backend: str, *args: Any, **kwargs: Any) -> Any:
+    raise NotImplementedError(
+        f"adfun.numpy.{function} is not supported on {backend} arrays: it has no "
+        f"implementation in the Array API standard or in {backend}. Convert the argument "
+        f"to a NumPy array first (e.g. with numpy.asarray on a CPU array), or write the "
+        f"computation with the standard's functions."
+    )
+
+
+def mixed_libraries(function: str, first: str, second: str) -> TypeError:
+    """The error for a computation that mixes arrays of two libraries."""
+    return TypeError(
+        f"{function}: arrays of two different libraries were mixed ({first} and {second}); "
+        f"adfun computes with one array library at a time. Convert one side first (e.g. "
+        f"{first}.asarray(...) or {second}.asarray(...)); Python scalars may be mixed "
+        f"with either."
+    )
+
+
+_BACKENDS: dict[tuple, Backend] = {}
+
+
+def backend_of(values: list, function: str) -> Backend | None:
+    """The backend of a call's arrays: ``None`` for NumPy, else the one library they share.
+
+    ``values`` are the call's leaves (NumPy arrays, Python numbers, arrays of other
+    libraries).  Mixing NumPy arrays with another library's arrays, or two libraries, or
+    two devices, raises :class:`TypeError` naming both.
+    """
+    foreign = foreign_leaves(values)
+    if not foreign:
+        return None
+    first = foreign[0]
+    for other in foreign[1:]:
+        if type(other) is not type(first):
+            raise mixed_libraries(function, library_name(first), library_name(other))
+    for _ in numpy_arrays_in(values):
+        raise mixed_libraries(function, "numpy", library_name(first))
+    from array_api_compat import array_namespace, device
+
+    namespace = array_namespace(first)
+    place = device(first)
+    for other in foreign[1:]:
+        if device(other) != place:
+            raise TypeError(
+                f"{function}: arrays on two devices were mixed ({place} and "
+                f"{device(other)}); move them to one device first"
+            )
+    key = (type(first), namespace.__name__, repr(place))
+    backend = _BACKENDS.get(key)
+    if backend is None:
+        backend = _BACKENDS[key] = Backend(library_name(first), namespace, place, type(first))
+    return backend
+
+
+def numpy_arrays_in(values: Any) -> list:
+    """The NumPy arrays (not scalars) of ``values``: these may not meet foreign arrays."""
+    found: list = []
+    pending = [values]
+    while pending:
+        item = pending.pop()
+        if type(item) is np.ndarray and item.ndim > 0:
+            found.append(item)
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+    return found
+
+
+class _NoNodes:
+    """The node list of a backend trace: it keeps nothing (no graph, no memory)."""
+
+    __slots__ = ()
+
+    def append(self, node: Node) -> None:
+        pass
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+class BackendTrace(Trace):
+    """The bottom level of tracing for one backend: its tracers carry the library's arrays.
+
+    Its level (0.5) is below every transform's trace and above the "no trace" sentinel,
+    so ``bind`` reaches it last, where it applies the backend's implementation.
+    """
+
+    __slots__ = ("backend",)
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(f"the {backend.name} backend")
+        self.level = 0.5  # type: ignore[assignment]  # below every transform's trace
+        self.nodes = _NoNodes()  # type: ignore[assignment]
+        self.backend = backend  # type: ignore[misc]  # the slot shadows Trace.backend
+
+
+def wrap(backend: Backend, value: Any) -> Any:
+    """``value`` as a tracer of ``backend``'s trace if it is one of its arrays."""
+    if type(value) is backend.array_type:
+        return new_input(backend.trace, value)
+    return value
+
+
+def unwrap(backend: Backend, value: Any) -> Any:
+    """The library array inside a tracer of ``backend``'s trace; NumPy results (a rule's
+    constant zeros, say) become arrays of the backend."""
+    if type(value) is Tracer and value.trace is backend.trace:
+        return value.value
+    if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "biufc":
+        return backend.namespace.asarray(value, device=backend.device)
+    return value

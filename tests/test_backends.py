@@ -1,0 +1,165 @@
+"""Array backends: the rule table on array-api-strict, against NumPy (issue 15).
+
+array-api-strict is the Array API standard's reference implementation: it offers only
+the standard's functions and refuses everything else (NumPy scalars as operands, NumPy
+arrays, conversions to NumPy off its CPU device).  Its extra device ``device1`` refuses
+conversion to NumPy outright, as CuPy's GPU arrays do, so every example below runs there:
+any conversion to NumPy behind the user's back raises.
+
+For every differentiable primitive of the registry, Hypothesis draws an example from its
+declared domain; the primitive's value, its vector-Jacobian product and its
+Jacobian-vector product computed on array-api-strict arrays must equal NumPy's (to
+rounding), come back as array-api-strict arrays on the inputs' device, with the inputs'
+shapes; or, for a primitive the backend does not support, raise ``NotImplementedError``
+naming the function and the library.  The composites of the registry are checked the
+same way (they may also be unsupported, never wrong).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import adfun as ad
+import adfun.numpy as anp
+from adfun._engine.backend import implemented
+from adfun._engine.records import Params
+from adfun._engine.trace import call_primitive
+from adfun.numpy._declare import COMPOSITES, REGISTRY
+from adfun.numpy._examples import draw_example
+
+xp = pytest.importorskip("array_api_strict")
+
+import adfun.scipy  # noqa: E402,F401 - registers the scipy.special primitives
+
+DEVICE = xp.Device("device1")
+STRICT_ARRAY = type(xp.asarray(0.0))
+
+DIFFERENTIABLE = sorted(
+    name
+    for name, fun in REGISTRY.items()
+    if not fun.primitive.nondiff and fun.primitive.domain is not None
+)
+COMPOSITE_NAMES = sorted(COMPOSITES)
+
+
+def to_strict(value):
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
+        return xp.asarray(value, device=DEVICE)
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_strict(item) for item in value)
+    return value
+
+
+def to_numpy(value):
+    if isinstance(value, STRICT_ARRAY):
+        assert value.device == DEVICE, f"result on {value.device}, not on the inputs' device"
+        return np.asarray(value.to_device(xp.Device("CPU_DEVICE")))
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_numpy(item) for item in value)
+    return value
+
+
+def assert_same(strict_value, numpy_value, what):
+    if isinstance(numpy_value, (list, tuple)):
+        assert len(strict_value) == len(numpy_value)
+        for s, n in zip(strict_value, numpy_value):
+            assert_same(s, n, what)
+        return
+    if isinstance(numpy_value, np.ndarray) or isinstance(numpy_value, np.generic):
+        assert isinstance(strict_value, STRICT_ARRAY), (
+            f"{what}: got {type(strict_value).__name__}, not an array-api-strict array"
+        )
+    converted = to_numpy(strict_value)
+    assert np.shape(converted) == np.shape(numpy_value), what
+    np.testing.assert_allclose(converted, numpy_value, rtol=1e-9, atol=1e-12, err_msg=what)
+
+
+def _float_positions(primitive, args):
+    rules = primitive.vjps
+    return [
+        position
+        for position, arg in enumerate(args)
+        if isinstance(arg, np.ndarray)
+        and arg.dtype.kind == "f"
+        and (position >= len(rules) or rules[position] is not None)
+    ]
+
+
+def _compare(name, fun, args, positions, data):
+    numpy_args = list(args)
+    strict_args = [to_strict(arg) for arg in args]
+
+    def on(values):
+        def restricted(*diff_args):
+            full = list(values)
+            for position, value in zip(positions, diff_args):
+                full[position] = value
+            return fun(*full)
+
+        return restricted, [values[position] for position in positions]
+
+    numpy_fun, numpy_primals = on(numpy_args)
+    numpy_out, numpy_vjp = ad.vjp(numpy_fun, *numpy_primals)
+    if not isinstance(numpy_out, np.ndarray) or numpy_out.dtype.kind != "f":
+        return  # complex or integer outputs: the complex-numbers issue covers them
+    seed = np.random.default_rng(0)
+    cotangent = seed.standard_normal(numpy_out.shape)
+    tangents = [seed.standard_normal(np.shape(p)).astype(p.dtype) for p in numpy_primals]
+    numpy_cotangents = numpy_vjp(cotangent)
+    _, numpy_tangent_out = ad.jvp(numpy_fun, numpy_primals, tangents)
+
+    strict_fun, strict_primals = on(strict_args)
+    supported = name in SUPPORTED
+    try:
+        strict_out, strict_vjp = ad.vjp(strict_fun, *strict_primals)
+        strict_cotangents = strict_vjp(to_strict(cotangent))
+        _, strict_tangent_out = ad.jvp(strict_fun, strict_primals, to_strict(tangents))
+    except NotImplementedError as error:
+        assert "array_api_strict" in str(error), str(error)
+        # A supported primitive may still refuse a value-dependent case (a boolean mask,
+        # whose result's shape depends on its values), never compute a wrong one.
+        assert not supported or "depends on the values" in str(error), f"{name}: {error}"
+        return
+    assert_same(strict_out, numpy_out, f"{name}: value")
+    assert_same(strict_cotangents, numpy_cotangents, f"{name}: vjp")
+    assert_same(strict_tangent_out, numpy_tangent_out, f"{name}: jvp")
+
+
+def _primitive_function(primitive, params):
+    frozen = Params(params)
+
+    def fun(*args):
+        return call_primitive(primitive, tuple(args), frozen)
+
+    return fun
+
+
+#: The primitives the array-api-strict backend computes (the coverage table's column).
+SUPPORTED = frozenset(name for name in DIFFERENTIABLE if implemented(REGISTRY[name].primitive, xp))
+
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
+@given(data=st.data())
+def test_primitives_on_array_api_strict(name, data):
+    primitive = REGISTRY[name].primitive
+    args, params = data.draw(
+        st.composite(lambda draw: draw_example(draw, st, hnp, primitive))(), label="example"
+    )
+    positions = _float_positions(primitive, args)
+    if not positions:
+        return
+    _compare(name, _primitive_function(primitive, params), args, positions, data)
+
+
+def test_the_namespace_of_a_traced_value_is_adfun_numpy():
+    seen = []
+
+    def f(x):
+        seen.append(x.__array_namespace__())
+        return anp.sum(x)
+
+    ad.grad(f)(np.ones(2))
+    assert seen == [anp]
