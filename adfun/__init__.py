@@ -25,6 +25,7 @@ from adfun._engine.trace import install_operators as _install_operators
 from adfun._flatten import flatten
 from adfun._imperative.context import cpu
 from adfun._staging.jit import jit
+from adfun._transforms.batching import vmap
 from adfun._transforms.checkpoint import checkpoint
 from adfun._transforms.functional import (
     elementwise_grad,
@@ -67,6 +68,7 @@ __all__ = [
     "trace",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]
 
 
