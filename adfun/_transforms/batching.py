@@ -213,7 +213,9 @@ def _vmap_call(
     if sizes:
         size = sizes[0][2]
         if any(item[2] != size for item in sizes) or (axis_size is not None and axis_size != size):
-            described = "; ".join(f"{path} has size {n} along axis {axis}" for path, axis, n in sizes)
+            described = "; ".join(
+                f"{path} has size {n} along axis {axis}" for path, axis, n in sizes
+            )
             given = f"; axis_size is {axis_size}" if axis_size is not None else ""
             raise ValueError(
                 f"vmap({name}): the batched arguments disagree on the batch size: "
@@ -336,4 +338,3 @@ def _place(value: Any, dim: int | None, spec: Any, size: int, name: str, path: s
             value = np.broadcast_to(np.asarray(value)[None], (size, *shape)).copy()
         dim = 0
     return move_axis(value, dim, target)
-

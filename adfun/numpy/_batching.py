@@ -260,9 +260,7 @@ def axes_reduction(default: Any = None) -> Any:
 def reshape_rule(primitive: Any, size: int, dims: tuple, x: Any, **params: Any) -> tuple:
     """``reshape``: the batch axis first, then the example's new shape."""
     moved = move_axis(x, dims[0], 0)
-    return call_primitive(
-        primitive, (moved,), Params(shape=(size, *params["shape"]))
-    ), 0
+    return call_primitive(primitive, (moved,), Params(shape=(size, *params["shape"]))), 0
 
 
 @first_only
@@ -343,7 +341,9 @@ def getitem_rule(primitive: Any, size: int, dims: tuple, x: Any, key: Any) -> tu
 
 
 @first_only
-def untake_rule(primitive: Any, size: int, dims: tuple, values: Any, key: Any, **params: Any) -> tuple:
+def untake_rule(
+    primitive: Any, size: int, dims: tuple, values: Any, key: Any, **params: Any
+) -> tuple:
     """``untake`` (the adjoint of ``getitem``): the values' batch axis goes where
     ``getitem``'s rule puts it, the key gets a leading full slice."""
     position = _index_batch_position(key)

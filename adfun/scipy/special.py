@@ -25,6 +25,7 @@ from adfun._engine.trace import (
     staging_trace_of,
 )
 from adfun.numpy._axes import kept_shape, ndim_of, normalize_axis, shape_of
+from adfun.numpy._batching import elementwise, reduction
 from adfun.numpy._broadcast import unbroadcast
 from adfun.numpy._declare import Domain, binary, export, primitive, unary
 from adfun.numpy._elementwise import absolute, exp, log, sin
@@ -443,6 +444,7 @@ def _incomplete_beta(name: str, sign_: float) -> Any:
         (None, None, vjp),
         (None, None, jvp),
         domain=Domain(ranges=((0.5, 3.0), (0.5, 3.0), (0.1, 0.9))),
+        batch=elementwise,
     )
 
     def fun(a: Any, b: Any, x: Any, /, **kwargs: Any) -> Any:
@@ -775,7 +777,9 @@ def _logsumexp_sign_impl(
 
 
 #: The sign returned with ``return_sign=True``: a constant for differentiation.
-_LOGSUMEXP_SIGN = primitive("special.logsumexp_sign", _logsumexp_sign_impl, (), (), nondiff=True)
+_LOGSUMEXP_SIGN = primitive(
+    "special.logsumexp_sign", _logsumexp_sign_impl, (), (), nondiff=True, batch=reduction
+)
 
 _LOGSUMEXP = primitive(
     "special.logsumexp",
@@ -783,6 +787,7 @@ _LOGSUMEXP = primitive(
     (_logsumexp_a, _logsumexp_b),
     (_logsumexp_tangent_a, _logsumexp_tangent_b),
     domain=Domain(examples=_logsumexp_examples),
+    batch=reduction,
 )
 
 
@@ -840,6 +845,7 @@ _SOFTMAX = primitive(
     (_softmax_vjp,),
     (_softmax_jvp,),
     domain=Domain(examples=_softmax_examples),
+    batch=reduction,
 )
 
 
@@ -880,6 +886,7 @@ _LOG_SOFTMAX = primitive(
     (_log_softmax_vjp,),
     (_log_softmax_jvp,),
     domain=Domain(examples=_softmax_examples),
+    batch=reduction,
 )
 
 
