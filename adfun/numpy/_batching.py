@@ -388,7 +388,12 @@ def matmul_rule(primitive: Any, size: int, dims: tuple, x: Any, y: Any) -> tuple
         x_front = pad_after_batch(x_front, rank)
     if y_dim is not None:
         y_front = pad_after_batch(y_front, rank)
-    out = call_primitive(primitive, (x_front, y_front), empty)
+    if shape_of(x_front)[-1] == 1:
+        # Outer products (a contraction of length 1): NumPy's stacked matmul runs them
+        # element by element, a broadcast product streams them.
+        out = call_primitive(OPERATIONS["multiply"].primitive, (x_front, y_front), empty)
+    else:
+        out = call_primitive(primitive, (x_front, y_front), empty)
     shape = list(shape_of(out))
     if y_rank == 1:
         del shape[-1]
