@@ -391,15 +391,20 @@ def matmul_rule(primitive: Any, size: int, dims: tuple, x: Any, y: Any) -> tuple
     if shape_of(x_front)[-1] == 1:
         # Outer products (a contraction of length 1): NumPy's stacked matmul runs them
         # element by element, a broadcast product streams them.
-        out = call_primitive(OPERATIONS["multiply"].primitive, (x_front, y_front), empty)
+        out = call_primitive(_primitive_of("multiply"), (x_front, y_front), empty)
     else:
         out = call_primitive(primitive, (x_front, y_front), empty)
-    shape = list(shape_of(out))
+    out_shape = list(shape_of(out))
     if y_rank == 1:
-        del shape[-1]
+        del out_shape[-1]
     if x_rank == 1:
-        del shape[-1 if y_rank == 1 else -2]
-    return reshape(out, tuple(shape)), 0
+        del out_shape[-1 if y_rank == 1 else -2]
+    return reshape(out, tuple(out_shape)), 0
+
+
+def _primitive_of(name: str) -> Any:
+    """The primitive behind the ``adfun.numpy`` function ``name``."""
+    return getattr(OPERATIONS[name], "primitive")  # noqa: B009 - set by export, untyped
 
 
 def _insert_unit(x: Any, axis: int) -> Any:
@@ -414,9 +419,9 @@ def dot_rule(primitive: Any, size: int, dims: tuple, a: Any, b: Any) -> tuple:
     a_rank = example_rank(a, dims[0])
     b_rank = example_rank(b, dims[1])
     if a_rank == 0 or b_rank == 0:
-        return elementwise(OPERATIONS["multiply"].primitive, size, dims, a, b)
+        return elementwise(_primitive_of("multiply"), size, dims, a, b)
     if a_rank <= 2 and b_rank <= 2:
-        return matmul_rule(OPERATIONS["matmul"].primitive, size, dims, a, b)
+        return matmul_rule(_primitive_of("matmul"), size, dims, a, b)
     return loop(primitive, size, dims, a, b)
 
 

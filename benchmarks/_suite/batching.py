@@ -222,7 +222,7 @@ def w10(batch: int, layers: tuple[int, ...], peers: dict[str, Any], has_jit: boo
                 for layer in range(len(params))]
 
     variants = [
-        Variant("numpy", "hand-written per-example", 
+        Variant("numpy", "hand-written per-example",
                 lambda: lambda: per_example_by_hand(params, inputs, labels), baseline=True),
         _variant("adfun", "vmap(grad)", lambda: lambda: per_example(params, inputs, labels),
                  check, (W10_TARGET,)),
