@@ -81,7 +81,7 @@ API_MODULES_WHEN_PRESENT: list[str] = []
 # ``ad.primitive`` returns), documented on the page of the module where users meet them.
 API_EXTRA_CLASSES = {  # module -> {class path: members to document}; absent ones skipped
     "adfun": {
-        "adfun._custom.CustomPrimitive": ["defvjp", "defjvp"],
+        "adfun._custom.CustomPrimitive": ["defvjp", "defjvp", "defbatch"],
         "adfun._engine.records.Node": [],
         "adfun._engine.records.Primitive": [],
         "adfun._engine.records.Params": [],
