@@ -572,7 +572,10 @@ class NDArray:
         As in MXNet the result shares this array's buffer: in-place writes to either are
         seen by both while the buffer is not captured by a recording.
         """
-        return _view(self, self._value)
+        result = _view(self, self._value)
+        if type(self) is not NDArray:
+            result.__class__ = type(self)  # keeps a sparse storage type
+        return result
 
     # --- autograd ------------------------------------------------------------------------
     def attach_grad(self, grad_req: str = "write", stype: Any = None) -> None:
