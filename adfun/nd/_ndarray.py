@@ -645,7 +645,7 @@ class NDArray:
         if _is_recorded(self) or (root is not None and _is_recorded(root)):
             raise RuntimeError(
                 f"{what}: this NDArray "
-                f"{'takes' if root in (None, self) else 'is a view of an array that takes'} "
+                f"{'takes' if root is None or root is self else 'is a view of an array that takes'} "
                 f"part in the graph being recorded inside autograd.record() (MXNet also "
                 f"refuses assigning to NDArrays that are already in a computational graph), "
                 f"and the recorded graph is immutable, so it cannot be modified in place. "

@@ -29,6 +29,21 @@ from adfun.random import generator
 # --- elementwise -------------------------------------------------------------------------
 
 
+def _rounded(fun: Any) -> Any:
+    """``fun`` computed in float64 and rounded to the input's float32 / float16: the
+    correctly rounded result MXNet's ``expf``-style kernels give (NumPy's float32 SIMD
+    ``exp`` is sometimes one unit in the last place off: ``exp(1)`` gives 2.7182820
+    where MXNet gives 2.7182817)."""
+
+    def rounded(value: Any) -> Any:
+        dtype = np.dtype(value.dtype)
+        if dtype.kind != "f" or dtype.itemsize >= 8:
+            return fun(value)
+        return anp.astype(fun(anp.astype(value, np.float64)), dtype)
+
+    return rounded
+
+
 def _elementwise(name: str, fun: Any, meaning: str) -> Any:
     def op(data: NDArray) -> NDArray:
         return apply(fun, data)
@@ -54,14 +69,14 @@ def _relu(value: Any) -> Any:
     return anp.where(full_value(value) > 0, value, 0.0)
 
 
-exp = _elementwise("exp", anp.exp, "exponential ``e ** x``")
-log = _elementwise("log", anp.log, "natural logarithm")
-sqrt = _elementwise("sqrt", anp.sqrt, "square root")
+exp = _elementwise("exp", _rounded(anp.exp), "exponential ``e ** x``")
+log = _elementwise("log", _rounded(anp.log), "natural logarithm")
+sqrt = _elementwise("sqrt", _rounded(anp.sqrt), "square root")
 square = _elementwise("square", anp.square, "square ``x * x``")
 abs = _elementwise("abs", anp.abs, "absolute value (derivative 0 at 0)")  # noqa: A001
-sin = _elementwise("sin", anp.sin, "sine")
-cos = _elementwise("cos", anp.cos, "cosine")
-tanh = _elementwise("tanh", anp.tanh, "hyperbolic tangent")
+sin = _elementwise("sin", _rounded(anp.sin), "sine")
+cos = _elementwise("cos", _rounded(anp.cos), "cosine")
+tanh = _elementwise("tanh", _rounded(anp.tanh), "hyperbolic tangent")
 negative = _elementwise("negative", anp.negative, "negation ``-x``")
 sigmoid = _elementwise("sigmoid", _sigmoid, "logistic sigmoid ``1 / (1 + exp(-x))``")
 relu = _elementwise("relu", _relu, "rectified linear unit ``max(x, 0)`` (derivative 0 at 0)")
