@@ -394,8 +394,7 @@ def get_symbol(x: Any) -> Symbol:
     for position, head in enumerate(heads):
         if not isinstance(head, NDArray):
             raise TypeError(
-                f"autograd.get_symbol: x[{position}] must be an NDArray, got "
-                f"{type(head).__name__}"
+                f"autograd.get_symbol: x[{position}] must be an NDArray, got {type(head).__name__}"
             )
         tracer = head._tracer
         if tracer is None:

@@ -5,7 +5,8 @@ repository: point the environment variable ``ADFUN_MXNET_TEST_AUTOGRAD`` at that
 a checkout of apache/mxnet at tag 1.9.1 (or branch v1.x), e.g.::
 
     git -C mxnet show 1.9.1:tests/python/unittest/test_autograd.py > /tmp/test_autograd.py
-    ADFUN_MXNET_TEST_AUTOGRAD=/tmp/test_autograd.py python -m pytest tests/test_mxnet_autograd_suite.py
+    ADFUN_MXNET_TEST_AUTOGRAD=/tmp/test_autograd.py \
+        python -m pytest tests/test_mxnet_autograd_suite.py
 
 The file runs unchanged: its imports (``mxnet.ndarray``, ``mxnet.autograd``,
 ``mxnet.test_utils``, ``common``) resolve to the small modules built here, which map
@@ -98,7 +99,9 @@ def _shim_modules() -> dict:
     mxnet.random = adfun.random  # type: ignore[attr-defined]
 
     ndarray = types.ModuleType("mxnet.ndarray")
-    ndarray.__dict__.update({name: getattr(nd, name) for name in dir(nd) if not name.startswith("__")})
+    ndarray.__dict__.update(
+        {name: getattr(nd, name) for name in dir(nd) if not name.startswith("__")}
+    )
     ndarray.NDArray = nd.NDArray  # type: ignore[attr-defined]
 
     mx_autograd = types.ModuleType("mxnet.autograd")

@@ -16,7 +16,6 @@ names are adfun's primitives (``multiply``, ``sin``), not MXNet's operator names
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import numpy as np
 

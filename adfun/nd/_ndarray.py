@@ -66,7 +66,7 @@ def _root(x: NDArray) -> NDArray | None:
     buffer) or the owner ``x`` is a view of; such a view writes through only while that
     owner still owns the buffer the view lives in.
     """
-    base = getattr(x, "_base", None)
+    base: Any = getattr(x, "_base", None)
     if base is x:
         return x
     if base is not None and getattr(base, "_base", None) is base:
@@ -643,9 +643,9 @@ class NDArray:
             )
         root = _root(self)
         if _is_recorded(self) or (root is not None and _is_recorded(root)):
+            which = "takes" if root is None or root is self else "is a view of an array that takes"
             raise RuntimeError(
-                f"{what}: this NDArray "
-                f"{'takes' if root is None or root is self else 'is a view of an array that takes'} "
+                f"{what}: this NDArray {which} "
                 f"part in the graph being recorded inside autograd.record() (MXNet also "
                 f"refuses assigning to NDArrays that are already in a computational graph), "
                 f"and the recorded graph is immutable, so it cannot be modified in place. "

@@ -233,7 +233,7 @@ def _integer_reduction(name: str, value: np.ndarray, axes: Any, keepdims: bool) 
         return np.asarray(_integer_divide(total, np.int64(count or 1)))
     if name == "prod":
         return np.asarray(np.prod(value, axis=axes, keepdims=keepdims))
-    reducer = {"sum": np.sum, "max": np.max, "min": np.min}[name]
+    reducer: Any = {"sum": np.sum, "max": np.max, "min": np.min}[name]
     return np.asarray(reducer(value, axis=axes, keepdims=keepdims))
 
 
