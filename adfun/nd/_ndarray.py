@@ -70,7 +70,7 @@ def _root(x: NDArray) -> NDArray | None:
     if base is x:
         return x
     if base is not None and getattr(base, "_base", None) is base:
-        buffer = base._value
+        buffer = cast(Any, base)._value
         value = x._value
         if value is buffer or value.base is buffer:
             return base
