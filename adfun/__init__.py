@@ -35,6 +35,7 @@ from adfun._transforms.functional import (
     value_and_grad,
     vjp,
 )
+from adfun._transforms.implicit import custom_root, fixed_point
 from adfun._transforms.jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 
 _install_operators()
@@ -47,7 +48,9 @@ __all__ = [
     "autograd",
     "checkpoint",
     "cpu",
+    "custom_root",
     "elementwise_grad",
+    "fixed_point",
     "flatten",
     "grad",
     "hessian",

@@ -552,8 +552,7 @@ def odeint(
     times = anp.asarray(t)
     if times.ndim != 1:
         raise ValueError(
-            f"odeint: t must be a one-dimensional sequence of times, got shape "
-            f"{tuple(times.shape)}"
+            f"odeint: t must be a one-dimensional sequence of times, got shape {tuple(times.shape)}"
         )
     if np.result_type(full_value(times)) != _FLOAT:
         times = anp.astype(times, _FLOAT)
@@ -687,9 +686,7 @@ def solve_ivp(
             "times), or call solve_ivp on plain values (e.g. through ad.stop_gradient)"
         )
     if len(t_span) != 2:
-        raise ValueError(
-            f"solve_ivp: t_span must be a pair (t0, tf), got {len(t_span)} value(s)"
-        )
+        raise ValueError(f"solve_ivp: t_span must be a pair (t0, tf), got {len(t_span)} value(s)")
     leaves, tree = tree_flatten(extra)
     state = _state(y0, "solve_ivp", 1)
     t0 = anp.astype(anp.asarray(t_span[0]), _FLOAT)
@@ -743,8 +740,7 @@ def solve_ivp(
 def _solver_times(system: _System, state: Any, t0: Any, tf: Any, leaves: list) -> Any:
     """The solver's own output times: a plain solve decides them (not recorded)."""
     advice = (
-        "Give solve_ivp the output times with t_eval=..., so that they do not depend on "
-        "the values"
+        "Give solve_ivp the output times with t_eval=..., so that they do not depend on the values"
     )
     values = [read_value(value, "solve_ivp", advice) for value in (state, t0, tf, *leaves)]
     y0, start, end = (np.asarray(value, _FLOAT) for value in values[:3])
