@@ -330,15 +330,17 @@ def test_jit_of_solve_ivp_without_t_eval_raises_staging_error():
 
 
 def test_closed_over_traced_value_is_refused_with_advice():
-    with pytest.raises(TypeError, match=r"odeint: <lambda> returned a value traced.*args=\(\.\.\.\)"):
+    with pytest.raises(
+        TypeError, match=r"odeint: <lambda> returned a value traced.*args=\(\.\.\.\)"
+    ):
         ad.grad(lambda k: odeint(lambda y, t: -k * y, Y0, T)[-1, 0])(1.0)
 
 
 def test_closed_over_traced_value_is_refused_when_the_state_is_traced_too():
     with pytest.raises(TypeError, match=r"solve_ivp: <lambda> returned a value traced"):
-        ad.grad(
-            lambda k: solve_ivp(lambda t, y: -k * y, (0.0, 1.0), Y0 * k, t_eval=[1.0]).y[0, 0]
-        )(1.0)
+        ad.grad(lambda k: solve_ivp(lambda t, y: -k * y, (0.0, 1.0), Y0 * k, t_eval=[1.0]).y[0, 0])(
+            1.0
+        )
 
 
 def test_two_dimensional_state_is_refused():
@@ -371,14 +373,12 @@ def test_events_and_dense_output_are_refused_when_traced():
     message = r"solve_ivp: events and dense_output are not differentiable"
     with pytest.raises(NotImplementedError, match=message):
         ad.grad(
-            lambda y0: solve_ivp(
-                lambda t, y: -y, (0, 1), y0, events=lambda t, y: y[0] - 0.5
-            ).y[0, -1]
+            lambda y0: solve_ivp(lambda t, y: -y, (0, 1), y0, events=lambda t, y: y[0] - 0.5).y[
+                0, -1
+            ]
         )(Y0)
     with pytest.raises(NotImplementedError, match=message):
-        ad.grad(lambda y0: solve_ivp(lambda t, y: -y, (0, 1), y0, dense_output=True).y[0, -1])(
-            Y0
-        )
+        ad.grad(lambda y0: solve_ivp(lambda t, y: -y, (0, 1), y0, dense_output=True).y[0, -1])(Y0)
 
 
 def test_events_work_on_plain_values():

@@ -87,6 +87,17 @@ def _vector_of(caller: str, fun: Any, tree: Any, like: Any, unflatten: Callable)
     return vector.astype(np.result_type(like), copy=False)
 
 
+def _check_floats(caller: str, what: str, tree: Any) -> None:
+    for leaf in tree_flatten(tree)[0]:
+        dtype = np.result_type(full_value(leaf))
+        if dtype.kind != "f":
+            raise TypeError(
+                f"{caller}: {what} must hold floats (float arrays or Python floats), but "
+                f"it holds a value of dtype {dtype}; pass 1.0 rather than 1, or "
+                f"x0.astype(float)"
+            )
+
+
 def _describe(tree: Any) -> str:
     leaves, treedef = tree_flatten(tree)
     shapes = [np.shape(full_value(leaf)) for leaf in leaves]
@@ -298,12 +309,8 @@ def fixed_point(
         )
     if int(max_iter) < 1:
         raise ValueError(f"fixed_point: max_iter must be at least 1, got {max_iter}")
+    _check_floats("fixed_point", "the initial guess x0", x0)
     x_vector, unflatten = flatten(x0)
-    if np.result_type(full_value(x_vector)).kind != "f":
-        raise TypeError(
-            "fixed_point: the initial guess x0 must hold floats (float arrays or Python "
-            "floats); pass 1.0 rather than 1, or x0.astype(float)"
-        )
     a_leaves, a_tree = tree_flatten(a)
     problem = _FixedPoint(
         f, a_tree, unflatten, distance or _max_abs_difference, float(tol), int(max_iter)
@@ -485,12 +492,8 @@ def custom_root(
     for name, value in (("f", f), ("solve", solve)):
         if not callable(value):
             raise TypeError(f"custom_root: {name} must be a function, got {type(value).__name__}")
+    _check_floats("custom_root", "the initial guess", initial_guess)
     guess, unflatten = flatten(initial_guess)
-    if np.result_type(full_value(guess)).kind != "f":
-        raise TypeError(
-            "custom_root: the initial guess must hold floats (float arrays or Python "
-            "floats); pass 1.0 rather than 1, or x0.astype(float)"
-        )
     arg_leaves, args_tree = tree_flatten(args)
     problem = _Root(f, args_tree, unflatten, solve, tangent_solve or dense_tangent_solve)
     solution = _record(_CUSTOM_ROOT, (guess, *arg_leaves), Params(problem=problem))
