@@ -449,9 +449,8 @@ def custom_root(
     tangent_solve : callable, optional
         ``tangent_solve(g, y)`` returns ``x`` with ``g(x) = y``, for a linear ``g``
         (``v -> (df/dx) v`` in forward mode, its transpose ``v -> (df/dx)^T v`` in reverse
-        mode).  Write it with ``adfun.numpy`` for higher derivatives.  The default,
-        :func:`~adfun._transforms.implicit.dense_tangent_solve`, forms the matrix of ``g``
-        and solves with ``adfun.numpy.linalg.solve``; for a scalar ``x``,
+        mode).  Write it with ``adfun.numpy`` for higher derivatives.  The default forms
+        the matrix of ``g`` by forward mode and solves with ``adfun.numpy.linalg.solve``; for a scalar ``x``,
         ``lambda g, y: y / g(1.0)`` is enough.
     args : tuple, optional
         The parameters of ``f`` (arrays, floats, pytrees).  Values being differentiated
