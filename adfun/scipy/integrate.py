@@ -206,7 +206,7 @@ def _derived_options(system: _System, size: int, extra: int) -> dict:
         atol = np.asarray(atol, _FLOAT)
         repeats = -(-(size + extra) // atol.size)
         options["atol"] = np.concatenate(
-            [np.tile(atol, repeats)[:size], np.full(size + extra - size, atol.min())]
+            [np.tile(atol, repeats)[:size], np.full(extra, atol.min())]
         )
     return options
 
