@@ -24,6 +24,7 @@ from adfun._engine.pytree import register_pytree_node
 from adfun._engine.trace import install_operators as _install_operators
 from adfun._flatten import flatten
 from adfun._imperative.context import cpu
+from adfun._implicit import custom_root, fixed_point
 from adfun._staging.jit import jit
 from adfun._transforms.checkpoint import checkpoint
 from adfun._transforms.functional import (
@@ -35,7 +36,6 @@ from adfun._transforms.functional import (
     value_and_grad,
     vjp,
 )
-from adfun._transforms.implicit import custom_root, fixed_point
 from adfun._transforms.jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 
 _install_operators()

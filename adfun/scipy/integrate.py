@@ -1,4 +1,4 @@
-"""Differentiable :mod:`scipy.integrate`: ``odeint`` and ``solve_ivp``.
+"""Differentiable ``scipy.integrate``: ``odeint`` and ``solve_ivp``.
 
 Both call SciPy's solvers for the values.  Inside a transform a solve is recorded as one
 node (``odeint`` or ``solve_ivp``) whose inputs are the initial state, the start time,
@@ -447,7 +447,7 @@ def odeint(
     printmessg: int = 0,
     tfirst: bool = False,
 ) -> Any:
-    """Integrate a system of ODEs (:func:`scipy.integrate.odeint`), differentiably.
+    """Integrate a system of ODEs (``scipy.integrate.odeint``), differentiably.
 
     Solves ``dy/dt = func(y, t, *args)`` from ``y(t[0]) = y0`` with SciPy's LSODA and
     returns the states at the times ``t``.  The result is differentiable with respect to
@@ -475,7 +475,7 @@ def odeint(
     full_output : bool, optional
         Also return SciPy's dictionary of diagnostics of the forward solve.
     rtol, atol, tcrit, h0, hmax, hmin, ixpr, mxstep, mxhnil, mxordn, mxords, printmessg
-        Passed to :func:`scipy.integrate.odeint`, for the forward solve and for the
+        Passed to ``scipy.integrate.odeint``, for the forward solve and for the
         solves of the derivative rules.
     tfirst : bool, optional
         Whether ``func`` takes the time first.
@@ -594,7 +594,7 @@ def solve_ivp(
     args: tuple | None = None,
     **options: Any,
 ) -> Any:
-    """Solve an initial value problem (:func:`scipy.integrate.solve_ivp`), differentiably.
+    """Solve an initial value problem (``scipy.integrate.solve_ivp``), differentiably.
 
     Solves ``dy/dt = fun(t, y, *args)`` from ``y(t_span[0]) = y0`` with SciPy and returns
     SciPy's result object.  Its ``.y`` is differentiable with respect to ``y0``,
@@ -607,13 +607,14 @@ def solve_ivp(
     fun : callable
         ``fun(t, y, *args)`` returning the derivative of ``y``; written with
         ``adfun.numpy`` (or NumPy functions that dispatch to it).
-    t_span : pair of floats
+    t_span : tuple of float
         The interval of integration ``(t0, tf)``.
-    y0 : array_like, shape (n,)
-        The initial state.
-    method : str or OdeSolver, optional
+    y0 : array_like
+        The initial state, of shape ``(n,)``.
+    method : str, optional
         ``'RK45'`` (default), ``'RK23'``, ``'DOP853'``, ``'Radau'``, ``'BDF'``, ``'LSODA'``
-        or a solver class; the derivative rules use the same method.
+        or a solver class (a subclass of SciPy's ``OdeSolver``); the derivative rules use
+        the same method.
     t_eval : array_like, optional
         The output times.  Without it the outputs are at the solver's own steps: these
         times are then constants for differentiation, except the first (``t0``) and the
