@@ -64,6 +64,7 @@ API_MODULES = [
     "adfun.numpy",
     "adfun.numpy.linalg",
     "adfun.numpy.fft",
+    "adfun.scipy.integrate",
     "adfun.scipy.special",
     "adfun.scipy.stats",
     "adfun.scipy.stats.norm",
