@@ -1,7 +1,9 @@
 """Differentiable :data:`scipy.stats.multivariate_normal`: ``logpdf``, ``pdf``, ``entropy``.
 
 All three differentiate in ``x``, ``mean`` and ``cov``.  A positive definite ``cov`` goes
-through a Cholesky factorization (derivatives of every order).
+through a Cholesky factorization (derivatives of every order), which reads its lower
+triangle only (as SciPy's ``eigh`` does): the gradient in ``cov`` is then lower
+triangular, and equals the symmetric gradient along every symmetric direction.
 
 ``allow_singular=True`` (and ``entropy``, which SciPy always computes with a possibly
 singular ``cov``) follows SciPy: eigenvalues below ``1e6 * eps * max|eigenvalue|`` count
