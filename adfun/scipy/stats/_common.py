@@ -51,8 +51,6 @@ def positive(*values: Any) -> Any:
     return mask
 
 
-
-
 def standardize(x: Any, loc: Any, scale: Any) -> tuple[Any, Any, Any]:
     """``((x - loc) / scale, scale, ok)``: ``scale`` replaced by 1 where ``scale <= 0``
     (those entries are NaN in the end; ``ok`` marks the others)."""

@@ -96,9 +96,7 @@ def ppf(q: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     """
     if not any_traced((q, loc, scale)):
         return scipy.stats.norm.ppf(q, loc, scale)
-    return guarded(
-        lambda scale: loc + scale * ndtri(q), (scale,), (1.0,), positive(scale)
-    )
+    return guarded(lambda scale: loc + scale * ndtri(q), (scale,), (1.0,), positive(scale))
 
 
 def isf(q: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
@@ -114,9 +112,7 @@ def isf(q: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     """
     if not any_traced((q, loc, scale)):
         return scipy.stats.norm.isf(q, loc, scale)
-    return guarded(
-        lambda scale: loc - scale * ndtri(q), (scale,), (1.0,), positive(scale)
-    )
+    return guarded(lambda scale: loc - scale * ndtri(q), (scale,), (1.0,), positive(scale))
 
 
 def entropy(loc: Any = 0.0, scale: Any = 1.0) -> Any:
