@@ -3,9 +3,13 @@
 ``eigh(a, b)`` solves ``a v = w b v`` for symmetric ``a`` and symmetric positive
 definite ``b`` (SciPy's ``type=1``).  The eigenvalues ascend and the eigenvectors are
 ``b``-orthonormal, ``V^T b V = I`` (orthonormal for the standard problem): SciPy's
-normalization.  Each eigenvector's sign is LAPACK's choice, as SciPy returns it; the
-derivative is that of the vectors as returned, which is a smooth function of the inputs
-wherever LAPACK's choice does not flip.
+normalization.  Signs: LAPACK leaves each eigenvector's sign to chance and its choice
+flips under arbitrarily small changes of the matrices (SciPy's default driver ``evr``
+does, in practice), so SciPy's eigenvectors are not a differentiable function of them.
+Here each eigenvector's largest-magnitude component (the first of equal ones) is made
+positive, on plain and traced values alike: the eigenvectors equal SciPy's up to the
+sign of each column, and are smooth wherever the eigenvalues are distinct and no two
+components of a vector tie for the largest magnitude.
 
 With ``dA_hat = V^T dA V`` and ``dB_hat = V^T dB V`` (both read from the triangle named
 by ``lower``):
@@ -58,14 +62,27 @@ def _options(params: dict) -> dict:
     return {key: params[key] for key in _LAPACK_OPTIONS if key in params}
 
 
+def _positive_largest(v: np.ndarray) -> np.ndarray:
+    """``v`` with each column's largest-magnitude component (the first of equal ones)
+    made positive.
+
+    LAPACK leaves each eigenvector's sign to chance, and its choice (SciPy's default
+    driver ``evr`` especially) flips under the smallest change of the matrix: SciPy's
+    eigenvectors are not a function of the matrix to differentiate, these are.
+    """
+    rows = np.argmax(np.abs(v), axis=-2)[..., None, :]
+    largest = np.take_along_axis(v, rows, axis=-2)
+    return v * np.where(largest < 0, -1.0, 1.0).astype(v.dtype)
+
+
 def _eigh_impl(a: Any, **params: Any) -> Any:
     w, v = scipy.linalg.eigh(a, **params)
-    return pack_values([w, v], w.shape[:-1])
+    return pack_values([w, _positive_largest(v)], w.shape[:-1])
 
 
 def _eigh_generalized_impl(a: Any, b: Any, **params: Any) -> Any:
     w, v = scipy.linalg.eigh(a, b, **params)
-    return pack_values([w, v], w.shape[:-1])
+    return pack_values([w, _positive_largest(v)], w.shape[:-1])
 
 
 def _eigvalsh_impl(a: Any, **params: Any) -> Any:
@@ -336,8 +353,9 @@ def eigh(
         The eigenvalues, ascending.
     v : ndarray, shape (..., n, n)
         The eigenvectors (columns), ``b``-orthonormal: ``v^T b v = I`` (orthonormal
-        without ``b``).  Each column's sign is LAPACK's choice, as SciPy returns it.
-        Not returned with ``eigvals_only=True``.
+        without ``b``).  Each column's largest-magnitude component is positive: SciPy's
+        vectors up to the sign of each column (LAPACK's signs jump, these are
+        differentiable).  Not returned with ``eigvals_only=True``.
 
     Notes
     -----
@@ -358,7 +376,7 @@ def eigh(
            [ 0. , -1.5]])
     """
     if not any_traced((a, b)):
-        return scipy.linalg.eigh(
+        result = scipy.linalg.eigh(
             a,
             b,
             lower=lower,
@@ -371,6 +389,7 @@ def eigh(
             subset_by_value=subset_by_value,
             driver=driver,
         )
+        return result if eigvals_only else (result[0], _positive_largest(result[1]))
     params = Params(lower=bool(lower), driver=driver, check_finite=bool(check_finite))
     return _traced_eigh(
         "eigh", a, b, eigvals_only, type, subset_by_index, subset_by_value, params
