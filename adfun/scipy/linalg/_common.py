@@ -53,13 +53,20 @@ def refuse_option(function: str, option: str, value: Any, advice: str) -> None:
     )
 
 
-def transposition(function: str, trans: Any) -> int:
-    """SciPy's ``trans`` (``0, 1, 2`` or ``'N', 'T', 'C'``) as ``0, 1, 2``."""
-    codes = {0: 0, 1: 1, 2: 2, "N": 0, "T": 1, "C": 2}
-    if isinstance(trans, bool) or trans not in codes:
+def transposition(function: str, trans: Any, letters: bool = True) -> int:
+    """SciPy's ``trans`` (``0, 1, 2``, and ``'N', 'T', 'C'`` where ``letters``) as
+    ``0, 1, 2``."""
+    codes: dict = {0: 0, 1: 1, 2: 2}
+    if letters:
+        codes.update({"N": 0, "T": 1, "C": 2})
+    if isinstance(trans, (bool, np.bool_)) or not isinstance(trans, (int, np.integer, str)):
+        trans_ok = False
+    else:
+        trans_ok = trans in codes
+    if not trans_ok:
+        allowed = "0, 1, 2, 'N', 'T', 'C'" if letters else "0, 1, 2"
         raise ValueError(
-            f"adfun.scipy.linalg.{function}: trans must be one of 0, 1, 2, 'N', 'T', 'C', "
-            f"got {trans!r}"
+            f"adfun.scipy.linalg.{function}: trans must be one of {allowed}, got {trans!r}"
         )
     return codes[trans]
 

@@ -324,7 +324,8 @@ def cho_factor(
         The Cholesky factor in the triangle named by ``lower``; the other triangle
         holds ``a``'s entries, as SciPy leaves them (SciPy calls them arbitrary).
     lower : bool
-        Which triangle holds the factor.
+        Which triangle holds the factor (for a stack of matrices, SciPy's batched
+        result: a list ``[c, lower]`` with one flag per matrix).
 
     Notes
     -----
@@ -346,7 +347,24 @@ def cho_factor(
             a, lower=lower, overwrite_a=overwrite_a, check_finite=check_finite
         )
     factor = cholesky(a, lower=lower, check_finite=check_finite)
-    return factor + a * mask(a, -1, not lower), lower
+    c = factor + a * mask(a, -1, not lower)
+    batch = shape_of(a)[:-2]
+    if batch:  # SciPy's batched result: a list, with one ``lower`` flag per matrix
+        return [c, np.full(batch, bool(lower))]
+    return c, lower
+
+
+def _one_flag(lower: Any) -> bool:
+    """``lower`` as one bool (a batched ``cho_factor`` gives an array of equal flags)."""
+    if isinstance(lower, np.ndarray) and lower.size:
+        if not (lower == lower.flat[0]).all():
+            raise NotImplementedError(
+                "adfun.scipy.linalg.cho_solve: the flags 'lower' of c_and_lower differ "
+                "between the matrices of the stack; on traced values factor the whole "
+                "stack with one cho_factor call (one value of lower)"
+            )
+        return bool(lower.flat[0])
+    return bool(lower)
 
 
 def _cho_solve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -398,11 +416,12 @@ def cho_solve(
         )
     require_real("cho_solve", c=c, b=b)
     require_square("cho_solve", "c", c)
-    if lower:
+    # SciPy checks the inputs only: the intermediate solution may overflow.
+    if _one_flag(lower):
         inner = solve_triangular(c, b, lower=True, check_finite=check_finite)
-        return solve_triangular(c, inner, trans=1, lower=True, check_finite=check_finite)
+        return solve_triangular(c, inner, trans=1, lower=True, check_finite=False)
     inner = solve_triangular(c, b, trans=1, lower=False, check_finite=check_finite)
-    return solve_triangular(c, inner, lower=False, check_finite=check_finite)
+    return solve_triangular(c, inner, lower=False, check_finite=False)
 
 
 # --- lu_factor, lu_solve ---------------------------------------------------------------
@@ -541,7 +560,7 @@ def _lu_solve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     batch = draw_batch(draw, st)
     lu, piv = scipy.linalg.lu_factor(draw_matrix(draw, st, hnp, n, n, batch))
     b = _rhs_examples(draw, st, hnp, n, batch)
-    return ([lu, piv], b), {"trans": draw(st.sampled_from([0, 1, 2, "N", "T"]))}
+    return ([lu, piv], b), {"trans": draw(st.sampled_from([0, 1, 2]))}
 
 
 @export(scipy.linalg.lu_solve, domain=Domain(examples=_lu_solve_examples), operation=False)
@@ -561,7 +580,7 @@ def lu_solve(
         The factorization; ``piv`` (integers) is a constant for differentiation.
     b : array_like, shape (..., n) or (..., n, k)
         The right-hand side.
-    trans : {0, 1, 2, 'N', 'T', 'C'}
+    trans : {0, 1, 2}
         Solve ``A x = b`` (0), ``A^T x = b`` (1) or ``A^H x = b`` (2).
     overwrite_b, check_finite
         As in SciPy (``overwrite_b`` for plain values only).
@@ -590,7 +609,7 @@ def lu_solve(
         return scipy.linalg.lu_solve(
             (lu, piv), b, trans=trans, overwrite_b=overwrite_b, check_finite=check_finite
         )
-    code = transposition("lu_solve", trans)
+    code = transposition("lu_solve", trans, letters=False)
     require_real("lu_solve", lu=lu, b=b)
     require_square("lu_solve", "lu", lu)
     interchange = _interchange(piv, lu)
@@ -598,11 +617,9 @@ def lu_solve(
         inner = solve_triangular(
             lu, interchange @ b, lower=True, unit_diagonal=True, check_finite=check_finite
         )
-        return solve_triangular(lu, inner, check_finite=check_finite)
+        return solve_triangular(lu, inner, check_finite=False)
     inner = solve_triangular(lu, b, trans=1, check_finite=check_finite)
-    inner = solve_triangular(
-        lu, inner, trans=1, lower=True, unit_diagonal=True, check_finite=check_finite
-    )
+    inner = solve_triangular(lu, inner, trans=1, lower=True, unit_diagonal=True, check_finite=False)
     return mT(interchange) @ inner
 
 
