@@ -77,15 +77,17 @@ def _triangle(x: Any, lower: bool, unit_diagonal: bool) -> Any:
     return x * mask(x, -1 if unit_diagonal else 0, lower)
 
 
-def _adjoint_rhs(g: Any, a: Any, trans: int, **params: Any) -> Any:
-    """``op(A)^{-T} g``: the same solver, transposition flipped."""
-    return solve_triangular(a, g, trans=1 if trans == 0 else 0, **params)
+def _adjoint_rhs(g: Any, a: Any, b: Any, trans: int, **params: Any) -> Any:
+    """``op(A)^{-T} g``: the same solver, transposition flipped (``g`` is a stack of
+    vectors when ``b`` is a vector and ``a`` a stack)."""
+    result = solve_triangular(a, _as_columns(b, g), trans=1 if trans == 0 else 0, **params)
+    return squeeze(result, -1) if ndim_of(b) == 1 else result
 
 
 def _triangular_vjp_a(
     g: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any
 ) -> Any:
-    gb = _adjoint_rhs(g, a, trans, **params)
+    gb = _adjoint_rhs(g, a, b, trans, **params)
     outer = -(_as_columns(b, gb) @ mT(_as_columns(b, ans)))
     gradient = outer if trans == 0 else mT(outer)
     return unbroadcast(_triangle(gradient, params["lower"], params["unit_diagonal"]), a)
@@ -94,7 +96,7 @@ def _triangular_vjp_a(
 def _triangular_vjp_b(
     g: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any
 ) -> Any:
-    return unbroadcast(_adjoint_rhs(g, a, trans, **params), b)
+    return unbroadcast(_adjoint_rhs(g, a, b, trans, **params), b)
 
 
 def _triangular_jvp_a(
@@ -417,11 +419,14 @@ def cho_solve(
     require_real("cho_solve", c=c, b=b)
     require_square("cho_solve", "c", c)
     # SciPy checks the inputs only: the intermediate solution may overflow.
+    columns = _as_columns(b, b)
     if _one_flag(lower):
-        inner = solve_triangular(c, b, lower=True, check_finite=check_finite)
-        return solve_triangular(c, inner, trans=1, lower=True, check_finite=False)
-    inner = solve_triangular(c, b, trans=1, lower=False, check_finite=check_finite)
-    return solve_triangular(c, inner, lower=False, check_finite=False)
+        inner = solve_triangular(c, columns, lower=True, check_finite=check_finite)
+        result = solve_triangular(c, inner, trans=1, lower=True, check_finite=False)
+    else:
+        inner = solve_triangular(c, columns, trans=1, lower=False, check_finite=check_finite)
+        result = solve_triangular(c, inner, lower=False, check_finite=False)
+    return squeeze(result, -1) if ndim_of(b) == 1 else result
 
 
 # --- lu_factor, lu_solve ---------------------------------------------------------------
@@ -613,14 +618,19 @@ def lu_solve(
     require_real("lu_solve", lu=lu, b=b)
     require_square("lu_solve", "lu", lu)
     interchange = _interchange(piv, lu)
+    columns = _as_columns(b, b)
     if code == 0:
         inner = solve_triangular(
-            lu, interchange @ b, lower=True, unit_diagonal=True, check_finite=check_finite
+            lu, interchange @ columns, lower=True, unit_diagonal=True, check_finite=check_finite
         )
-        return solve_triangular(lu, inner, check_finite=False)
-    inner = solve_triangular(lu, b, trans=1, check_finite=check_finite)
-    inner = solve_triangular(lu, inner, trans=1, lower=True, unit_diagonal=True, check_finite=False)
-    return mT(interchange) @ inner
+        result = solve_triangular(lu, inner, check_finite=False)
+    else:
+        inner = solve_triangular(lu, columns, trans=1, check_finite=check_finite)
+        inner = solve_triangular(
+            lu, inner, trans=1, lower=True, unit_diagonal=True, check_finite=False
+        )
+        result = mT(interchange) @ inner
+    return squeeze(result, -1) if ndim_of(b) == 1 else result
 
 
 # --- solve_banded ----------------------------------------------------------------------
