@@ -472,3 +472,28 @@ def test_scipy_errors_surface_unchanged_on_traced_values():
         ad.grad(lambda a: anp.sum(linalg.cholesky(a)))(np.array([[1.0, 2.0], [2.0, 1.0]]))
     with pytest.raises(ValueError, match="infs or NaNs"):
         ad.grad(lambda b: anp.sum(linalg.solve_triangular(np.eye(2), b)))(np.array([np.nan, 1.0]))
+
+
+# --- SciPy's names for adfun.numpy.linalg functions ------------------------------------------
+
+
+def test_inv_det_svd_with_scipys_signatures():
+    a = _well_conditioned(3)
+    for fun, reference in (
+        (lambda a: linalg.inv(a, check_finite=True), sl.inv),
+        (linalg.det, sl.det),
+        (lambda a: linalg.svd(a, full_matrices=False), lambda a: sl.svd(a, full_matrices=False)),
+        (lambda a: linalg.svd(a, compute_uv=False), lambda a: sl.svd(a, compute_uv=False)),
+    ):
+        _assert_leaves_close(_traced(fun, a), reference(a), rtol=1e-10, atol=1e-12)
+        check_grads(lambda a: _flat(fun(a)), (a,), order=2)
+
+
+def test_inv_det_svd_errors():
+    a = np.eye(2)
+    with pytest.raises(NotImplementedError, match=r"inv: assume_a='pos' is not supported"):
+        ad.grad(lambda a: anp.sum(linalg.inv(a, assume_a="pos")))(a)
+    with pytest.raises(ValueError, match=r"det: argument 'a' has shape \(1, 2\)"):
+        ad.grad(lambda a: linalg.det(a[:1]))(a)
+    with pytest.raises(ValueError, match=r"svd: lapack_driver must be 'gesdd' or 'gesvd'"):
+        ad.grad(lambda a: anp.sum(linalg.svd(a, lapack_driver="x")[1]))(a)

@@ -340,8 +340,8 @@ def cho_factor(
     >>> from adfun.scipy.linalg import cho_factor, cho_solve
     >>> a = np.array([[4.0, 1.0], [1.0, 2.0]])
     >>> b = np.array([1.0, 0.0])
-    >>> ad.grad(lambda a: cho_solve(cho_factor(a), b)[0])(a)  # d(A^{-1})_00 / dA
-    array([[-0.08163265,  0.04081633],
+    >>> ad.grad(lambda a: cho_solve(cho_factor(a), b)[0])(a)  # on the upper triangle
+    array([[-0.08163265,  0.08163265],
            [ 0.        , -0.02040816]])
     """
     if type(a) is not Tracer:
@@ -548,8 +548,8 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> A
     >>> from adfun.scipy.linalg import lu_factor, lu_solve
     >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> ad.grad(lambda a: lu_solve(lu_factor(a), np.array([1.0, 0.0]))[0])(a)
-    array([[-4. ,  2. ],
-           [ 3. , -1.5]])
+    array([[-4. ,  3. ],
+           [ 2. , -1.5]])
     """
     if type(a) is not Tracer:
         return scipy.linalg.lu_factor(a, overwrite_a=overwrite_a, check_finite=check_finite)
