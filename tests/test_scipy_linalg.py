@@ -206,7 +206,7 @@ def test_generalized_eigh_reads_one_triangle_of_both_matrices():
     a, b = _symmetric(3), _spd(3)
     for lower in (True, False):
         grads = ad.grad(
-            lambda a, b: anp.sum(linalg.eigh(a, b, lower=lower)[1] ** 3), (0, 1)
+            lambda a, b, lower=lower: anp.sum(linalg.eigh(a, b, lower=lower)[1] ** 3), (0, 1)
         )(a, b)
         for grad in grads:
             other = np.triu(grad, 1) if lower else np.tril(grad, -1)
@@ -272,9 +272,9 @@ def test_solve_banded_gradients_match_the_dense_solve():
     g_ab, g_b = ad.grad(
         lambda ab, b: anp.sum(weights * linalg.solve_banded((1, 2), ab, b)), (0, 1)
     )(ab, b)
-    g_dense, g_b_dense = ad.grad(
-        lambda a, b: anp.sum(weights * anp.linalg.solve(a, b)), (0, 1)
-    )(dense, b)
+    g_dense, g_b_dense = ad.grad(lambda a, b: anp.sum(weights * anp.linalg.solve(a, b)), (0, 1))(
+        dense, b
+    )
     np.testing.assert_allclose(g_b, g_b_dense, rtol=1e-12)
     for i in range(n):
         for j in range(n):
@@ -486,7 +486,7 @@ def test_inv_det_svd_with_scipys_signatures():
         (lambda a: linalg.svd(a, compute_uv=False), lambda a: sl.svd(a, compute_uv=False)),
     ):
         _assert_leaves_close(_traced(fun, a), reference(a), rtol=1e-10, atol=1e-12)
-        check_grads(lambda a: _flat(fun(a)), (a,), order=2)
+        check_grads(lambda a, fun=fun: _flat(fun(a)), (a,), order=2)
 
 
 def test_inv_det_svd_errors():

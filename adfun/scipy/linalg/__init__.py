@@ -4,9 +4,11 @@ SciPy's names, signatures and defaults; values are SciPy's own (the implementati
 call it), and every function is differentiable in its array arguments in reverse and
 forward mode, to every order: ``expm expm_frechet sqrtm solve_sylvester
 solve_triangular cholesky cho_factor cho_solve lu_factor lu_solve solve_banded eigh
-eigvalsh``, and ``inv det svd`` (SciPy's signatures over :mod:`adfun.numpy.linalg`).  Plain arrays go straight to SciPy.  Traced arrays must be real.  Stacks of
-matrices (``(..., n, n)``) work wherever the installed SciPy takes them (SciPy 1.15
-and later, except ``solve_banded``).
+eigvalsh``, and ``inv det svd`` (SciPy's signatures over :mod:`adfun.numpy.linalg`).
+Plain arrays go straight to SciPy.  Traced arrays must be real.  Stacks of matrices
+(``(..., n, n)``) work wherever the installed SciPy takes them (SciPy 1.15 and later,
+except ``solve_banded``).  ``eigh``'s eigenvectors are SciPy's up to the sign of each
+column (each one's largest component is made positive: LAPACK's signs jump).
 """
 
 from __future__ import annotations

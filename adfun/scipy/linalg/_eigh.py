@@ -270,7 +270,10 @@ def _traced_eigh(
             "only the problem a v = w b v (type=1) is differentiated; for type=2 "
             "(a b v = w v) or 3 (b a v = w v) use type=1 with a matrix built from a and b",
         )
-    for option, value in (("subset_by_index", subset_by_index), ("subset_by_value", subset_by_value)):
+    for option, value in (
+        ("subset_by_index", subset_by_index),
+        ("subset_by_value", subset_by_value),
+    ):
         if value is not None:
             refuse_option(
                 function,
@@ -299,9 +302,7 @@ def _registered(prim: Any, name: str, problem: str) -> Any:
         f"The primitive behind :func:`adfun.scipy.linalg.{name}` for {problem}: "
         f"``entry(a[, b], lower=True, driver=None, check_finite=True)``."
     )
-    return export(primitive=prim, name=f"_{prim.name.rsplit('.', 1)[-1]}", operation=False)(
-        entry
-    )
+    return export(primitive=prim, name=f"_{prim.name.rsplit('.', 1)[-1]}", operation=False)(entry)
 
 
 _registered(_EIGH, "eigh", "the standard problem")
@@ -391,9 +392,7 @@ def eigh(
         )
         return result if eigvals_only else (result[0], _positive_largest(result[1]))
     params = Params(lower=bool(lower), driver=driver, check_finite=bool(check_finite))
-    return _traced_eigh(
-        "eigh", a, b, eigvals_only, type, subset_by_index, subset_by_value, params
-    )
+    return _traced_eigh("eigh", a, b, eigvals_only, type, subset_by_index, subset_by_value, params)
 
 
 def eigvalsh(

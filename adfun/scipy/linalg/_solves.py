@@ -84,33 +84,25 @@ def _adjoint_rhs(g: Any, a: Any, b: Any, trans: int, **params: Any) -> Any:
     return squeeze(result, -1) if ndim_of(b) == 1 else result
 
 
-def _triangular_vjp_a(
-    g: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any
-) -> Any:
+def _triangular_vjp_a(g: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any) -> Any:
     gb = _adjoint_rhs(g, a, b, trans, **params)
     outer = -(_as_columns(b, gb) @ mT(_as_columns(b, ans)))
     gradient = outer if trans == 0 else mT(outer)
     return unbroadcast(_triangle(gradient, params["lower"], params["unit_diagonal"]), a)
 
 
-def _triangular_vjp_b(
-    g: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any
-) -> Any:
+def _triangular_vjp_b(g: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any) -> Any:
     return unbroadcast(_adjoint_rhs(g, a, b, trans, **params), b)
 
 
-def _triangular_jvp_a(
-    t: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any
-) -> Any:
+def _triangular_jvp_a(t: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any) -> Any:
     change = _triangle(t, params["lower"], params["unit_diagonal"])
     change = change if trans == 0 else mT(change)
     result = solve_triangular(a, -(change @ _as_columns(b, ans)), trans=trans, **params)
     return squeeze(result, -1) if ndim_of(b) == 1 else result
 
 
-def _triangular_jvp_b(
-    t: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any
-) -> Any:
+def _triangular_jvp_b(t: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any) -> Any:
     return solve_triangular(a, t, trans=trans, **params)
 
 
@@ -215,9 +207,7 @@ def _phi(x: Any) -> Any:
     return x * mask(x, -1) + 0.5 * (x * eye_like(x))
 
 
-def _cholesky_vjp(
-    g: Any, ans: Any, a: Any, lower: bool = False, check_finite: bool = True
-) -> Any:
+def _cholesky_vjp(g: Any, ans: Any, a: Any, lower: bool = False, check_finite: bool = True) -> Any:
     factor = ans if lower else mT(ans)  # L, with A = L L^T
     g_factor = g if lower else mT(g)
     middle = _phi(mT(factor) @ g_factor)
@@ -226,9 +216,7 @@ def _cholesky_vjp(
     return read_symmetric_adjoint(both, lower)
 
 
-def _cholesky_jvp(
-    t: Any, ans: Any, a: Any, lower: bool = False, check_finite: bool = True
-) -> Any:
+def _cholesky_jvp(t: Any, ans: Any, a: Any, lower: bool = False, check_finite: bool = True) -> Any:
     factor = ans if lower else mT(ans)
     left = solve_triangular(factor, read_symmetric(t, lower), lower=True)  # L^{-1} dA
     both = mT(solve_triangular(factor, mT(left), lower=True))  # L^{-1} dA L^{-T}
@@ -639,9 +627,7 @@ def lu_solve(
 def _solve_banded_impl(
     ab: Any, b: Any, lower_bands: int = 0, upper_bands: int = 0, check_finite: bool = True
 ) -> Any:
-    return scipy.linalg.solve_banded(
-        (lower_bands, upper_bands), ab, b, check_finite=check_finite
-    )
+    return scipy.linalg.solve_banded((lower_bands, upper_bands), ab, b, check_finite=check_finite)
 
 
 def _dense(ab: Any, lower_bands: int, upper_bands: int) -> Any:
