@@ -330,9 +330,11 @@ def eigh(
 
     Parameters
     ----------
-    a : array_like, shape (..., n, n)
+    a : array_like
+        Shape ``(..., n, n)``.
         Symmetric; only the triangle named by ``lower`` is read.
-    b : array_like, shape (..., n, n), optional
+    b : array_like
+        Shape ``(..., n, n)``; optional.
         Symmetric positive definite (generalized problem); the same triangle is read.
     lower : bool
         Read the lower (default) or upper triangles.
@@ -350,9 +352,11 @@ def eigh(
 
     Returns
     -------
-    w : ndarray, shape (..., n)
+    w : ndarray
+        Shape ``(..., n)``.
         The eigenvalues, ascending.
-    v : ndarray, shape (..., n, n)
+    v : ndarray
+        Shape ``(..., n, n)``.
         The eigenvectors (columns), ``b``-orthonormal: ``v^T b v = I`` (orthonormal
         without ``b``).  Each column's largest-magnitude component is positive: SciPy's
         vectors up to the sign of each column (LAPACK's signs jump, these are
@@ -419,7 +423,8 @@ subset_by_value, driver
 
     Returns
     -------
-    ndarray, shape (..., n)
+    ndarray
+        Shape ``(..., n)``.
         The eigenvalues, ascending.
 
     Notes

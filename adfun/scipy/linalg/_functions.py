@@ -78,12 +78,14 @@ def expm(A: Any) -> Any:  # noqa: N803 - SciPy's name
 
     Parameters
     ----------
-    A : array_like, shape (..., n, n)
+    A : array_like
+        Shape ``(..., n, n)``.
         Square matrices (stacks too, as SciPy takes them); real when traced.
 
     Returns
     -------
-    ndarray, shape (..., n, n)
+    ndarray
+        Shape ``(..., n, n)``.
         ``expm(A)``, SciPy's value.
 
     Notes
@@ -129,7 +131,8 @@ def expm_frechet(
 
     Parameters
     ----------
-    A, E : array_like, shape (n, n)
+    A, E : array_like
+        Shape ``(n, n)``.
         The matrix and the direction (real when traced).
     method : {None, 'SPS', 'blockEnlarge'}
         SciPy's algorithm, for plain values.  Traced values are always differentiated
@@ -240,14 +243,18 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
 
     Parameters
     ----------
-    a : array_like, shape (..., m, m)
-    b : array_like, shape (..., n, n)
-    q : array_like, shape (..., m, n)
+    a : array_like
+        Shape ``(..., m, m)``.
+    b : array_like
+        Shape ``(..., n, n)``.
+    q : array_like
+        Shape ``(..., m, n)``.
         Real when traced.  Stacks of matrices where the installed SciPy takes them.
 
     Returns
     -------
-    ndarray, shape (..., m, n)
+    ndarray
+        Shape ``(..., m, n)``.
         SciPy's solution (Bartels-Stewart).
 
     Notes
@@ -334,7 +341,8 @@ def sqrtm(A: Any, disp: Any = _NOT_GIVEN, blocksize: Any = _NOT_GIVEN) -> Any:  
 
     Parameters
     ----------
-    A : array_like, shape (..., n, n)
+    A : array_like
+        Shape ``(..., n, n)``.
         Square matrices (stacks where the installed SciPy takes them).
     disp : bool, optional
         SciPy's (deprecated since SciPy 1.16): with ``disp=False`` the result is
@@ -345,7 +353,8 @@ def sqrtm(A: Any, disp: Any = _NOT_GIVEN, blocksize: Any = _NOT_GIVEN) -> Any:  
 
     Returns
     -------
-    ndarray, shape (..., n, n)
+    ndarray
+        Shape ``(..., n, n)``.
         ``X`` with ``X @ X == A``, SciPy's value.
 
     Notes

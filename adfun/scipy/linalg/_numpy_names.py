@@ -24,7 +24,8 @@ def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True, **options:
 
     Parameters
     ----------
-    a : array_like, shape (..., n, n)
+    a : array_like
+        Shape ``(..., n, n)``.
         Square matrices.
     overwrite_a, check_finite
         As in SciPy, for plain values.
@@ -34,7 +35,8 @@ def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True, **options:
 
     Returns
     -------
-    ndarray, shape (..., n, n)
+    ndarray
+        Shape ``(..., n, n)``.
 
     Examples
     --------
@@ -57,14 +59,16 @@ def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
 
     Parameters
     ----------
-    a : array_like, shape (..., n, n)
+    a : array_like
+        Shape ``(..., n, n)``.
         Square matrices.
     overwrite_a, check_finite
         As in SciPy, for plain values.
 
     Returns
     -------
-    float or ndarray, shape (...)
+    float or ndarray
+        Shape ``(...)``.
 
     Examples
     --------
@@ -93,7 +97,8 @@ def svd(
 
     Parameters
     ----------
-    a : array_like, shape (..., m, n)
+    a : array_like
+        Shape ``(..., m, n)``.
     full_matrices, compute_uv
         As in SciPy; like :func:`adfun.numpy.linalg.svd`, the full ``U`` and ``Vh`` of a
         non-square traced matrix have no derivative (pass ``full_matrices=False``).

@@ -142,10 +142,12 @@ def solve_triangular(
 
     Parameters
     ----------
-    a : array_like, shape (..., n, n)
+    a : array_like
+        Shape ``(..., n, n)``.
         Only its lower (``lower=True``) or upper triangle is read; with
         ``unit_diagonal=True`` its diagonal is taken to be ones and not read either.
-    b : array_like, shape (..., n) or (..., n, k)
+    b : array_like
+        Shape ``(..., n)`` or ``(..., n, k)``.
         The right-hand side: a vector when 1-D, else a (stack of) matrix.
     trans : {0, 1, 2, 'N', 'T', 'C'}
         Solve ``a x = b`` (0, ``'N'``), ``a^T x = b`` (1, ``'T'``) or ``a^H x = b``
@@ -256,7 +258,8 @@ def cholesky(
 
     Parameters
     ----------
-    a : array_like, shape (..., n, n)
+    a : array_like
+        Shape ``(..., n, n)``.
         Symmetric positive definite.
     lower, check_finite
         As in SciPy.
@@ -265,7 +268,8 @@ def cholesky(
 
     Returns
     -------
-    ndarray, shape (..., n, n)
+    ndarray
+        Shape ``(..., n, n)``.
         The triangular factor (zeros in the other triangle).
 
     Notes
@@ -303,14 +307,16 @@ def cho_factor(
 
     Parameters
     ----------
-    a : array_like, shape (..., n, n)
+    a : array_like
+        Shape ``(..., n, n)``.
         Symmetric positive definite; only the triangle named by ``lower`` is read.
     lower, overwrite_a, check_finite
         As in SciPy (``overwrite_a`` for plain values only).
 
     Returns
     -------
-    c : ndarray, shape (..., n, n)
+    c : ndarray
+        Shape ``(..., n, n)``.
         The Cholesky factor in the triangle named by ``lower``; the other triangle
         holds ``a``'s entries, as SciPy leaves them (SciPy calls them arbitrary).
     lower : bool
@@ -374,9 +380,10 @@ def cho_solve(
 
     Parameters
     ----------
-    c_and_lower : tuple (c, lower)
-        The factorization; only the factor's triangle of ``c`` is read.
-    b : array_like, shape (..., n) or (..., n, k)
+    c_and_lower : tuple
+        ``(c, lower)``, the factorization; only the factor's triangle of ``c`` is read.
+    b : array_like
+        Shape ``(..., n)`` or ``(..., n, k)``.
         The right-hand side.
     overwrite_b, check_finite
         As in SciPy (``overwrite_b`` for plain values only).
@@ -510,17 +517,20 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> A
 
     Parameters
     ----------
-    a : array_like, shape (..., n, n)
+    a : array_like
+        Shape ``(..., n, n)``.
         Square matrices (SciPy also factors rectangular ones: plain values only).
     overwrite_a, check_finite
         As in SciPy (``overwrite_a`` for plain values only).
 
     Returns
     -------
-    lu : ndarray, shape (..., n, n)
+    lu : ndarray
+        Shape ``(..., n, n)``.
         ``U`` in the upper triangle and the unit lower triangular ``L`` below it, with
         ``a = P L U``.
-    piv : ndarray of int32, shape (..., n)
+    piv : ndarray of int32
+        Shape ``(..., n)``.
         LAPACK's pivots (row ``i`` was interchanged with row ``piv[i]``): a constant for
         differentiation.
 
@@ -569,9 +579,11 @@ def lu_solve(
 
     Parameters
     ----------
-    lu_and_piv : tuple (lu, piv)
-        The factorization; ``piv`` (integers) is a constant for differentiation.
-    b : array_like, shape (..., n) or (..., n, k)
+    lu_and_piv : tuple
+        ``(lu, piv)``, the factorization; ``piv`` (integers) is a constant for
+        differentiation.
+    b : array_like
+        Shape ``(..., n)`` or ``(..., n, k)``.
         The right-hand side.
     trans : {0, 1, 2}
         Solve ``A x = b`` (0), ``A^T x = b`` (1) or ``A^H x = b`` (2).
@@ -725,10 +737,12 @@ def solve_banded(
     ----------
     l_and_u : (int, int)
         The numbers of nonzero lower and upper diagonals (plain integers).
-    ab : array_like, shape (l + u + 1, n)
+    ab : array_like
+        Shape ``(l + u + 1, n)``.
         The band storage: ``ab[u + i - j, j] == A[i, j]``.  Its unused corners are not
         read (zero gradient).
-    b : array_like, shape (n,) or (n, k)
+    b : array_like
+        Shape ``(n,)`` or ``(n, k)``.
         The right-hand side.
     overwrite_ab, overwrite_b, check_finite
         As in SciPy (the ``overwrite_*`` flags for plain values only).
