@@ -66,6 +66,7 @@ API_MODULES = [
     "adfun.numpy.fft",
     "adfun.scipy.integrate",
     "adfun.scipy.special",
+    "adfun.scipy.linalg",
     "adfun.scipy.stats",
     "adfun.scipy.stats.norm",
     "adfun.scipy.stats.t",
