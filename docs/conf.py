@@ -80,6 +80,7 @@ API_MODULES = [
     "adfun.testing.strategies",
     "adfun.optimizers",
     "adfun.nd",
+    "adfun.nd.sparse",
     "adfun.autograd",
     "adfun.random",
 ]

@@ -408,7 +408,7 @@ class NDArray:
         self._slot: GradSlot | None = None
         self._base: NDArray | None = self
 
-    #: MXNet's storage type: ``'default'`` (dense); see :mod:`adfun.nd.sparse`.
+    #: The storage type, as in MXNet; ``'default'`` (dense) here, see :mod:`adfun.nd.sparse`.
     stype = "default"
 
     # --- attributes ------------------------------------------------------------------
