@@ -24,7 +24,9 @@ from adfun._engine.pytree import register_pytree_node
 from adfun._engine.trace import install_operators as _install_operators
 from adfun._flatten import flatten
 from adfun._imperative.context import cpu
+from adfun._implicit import custom_root, fixed_point
 from adfun._staging.jit import jit
+from adfun._transforms.batching import vmap
 from adfun._transforms.checkpoint import checkpoint
 from adfun._transforms.functional import (
     elementwise_grad,
@@ -47,7 +49,9 @@ __all__ = [
     "autograd",
     "checkpoint",
     "cpu",
+    "custom_root",
     "elementwise_grad",
+    "fixed_point",
     "flatten",
     "grad",
     "hessian",
@@ -67,6 +71,7 @@ __all__ = [
     "trace",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]
 
 

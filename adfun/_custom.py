@@ -121,6 +121,40 @@ class CustomPrimitive(Generic[P, R]):
         rules = self._check_rules("defjvp", rules)
         self.primitive = attrs.evolve(self.primitive, jvps=self._wrap_rules("jvp", rules))
 
+    def defbatch(self, rule: Callable) -> None:
+        """Define the batching rule used by :func:`adfun.vmap` (default: a loop).
+
+        Parameters
+        ----------
+        rule : callable
+            ``rule(size, dims, *args, **kwargs)``: ``dims`` holds, per positional
+            argument, the axis of ``args[i]`` that is the batch axis (``None`` for an
+            argument that is the same for every example), ``size`` the batch size.  It
+            returns ``(out, out_dim)``: the results of all examples at once and the axis
+            of ``out`` along which they are stacked.  Write it with ``adfun.numpy`` (or
+            call the primitive itself) so that transforms around ``vmap`` record it.
+
+        Examples
+        --------
+        >>> import numpy as np, adfun as ad
+        >>> @ad.primitive
+        ... def cube(x):
+        ...     return x ** 3
+        >>> cube.defbatch(lambda size, dims, x: (cube(x), dims[0]))
+        >>> ad.vmap(cube)(np.array([1.0, 2.0]))
+        array([1., 8.])
+        """
+        if not callable(rule):
+            raise TypeError(
+                f"{self.primitive.name}.defbatch: the rule must be a function "
+                f"rule(size, dims, *args, **kwargs), got {type(rule).__name__} {rule!r:.60}"
+            )
+
+        def batch(primitive: Any, size: int, dims: tuple, *args: Any, **params: Any) -> Any:
+            return rule(size, dims, *args, **params)
+
+        self.primitive = attrs.evolve(self.primitive, batch=batch)
+
     def _check_rules(self, method: str, rules: tuple) -> tuple:
         name = self.primitive.name
         if not rules:

@@ -43,11 +43,13 @@ from adfun._imperative.backward import (
     walk,
 )
 from adfun._imperative.recording import GradSlot, check_grad_req, consume, recording, training
+from adfun._imperative.symbol import Symbol, symbol_of
 from adfun.nd._ndarray import NDArray, _new, _operand
 
 __all__ = [
     "Function",
     "backward",
+    "get_symbol",
     "grad",
     "is_recording",
     "is_training",
@@ -354,6 +356,59 @@ def _gradient(variable: NDArray, cotangent: Any) -> NDArray:
             cotangent = anp.astype(cotangent, dtype)
         return _new(np.asarray(full_value(cotangent)), cotangent)
     return _new(np.asarray(cotangent, dtype=dtype))
+
+
+def get_symbol(x: Any) -> Symbol:
+    """The recorded history of ``x`` as a symbol-like view of adfun's graph.
+
+    Parameters
+    ----------
+    x : NDArray or list of NDArray
+        Arrays recorded inside ``autograd.record()`` (or variables).
+
+    Returns
+    -------
+    Symbol
+        ``list_arguments()`` names the variables (``var0``, ...) and array constants
+        (``null0``, ...), ``list_outputs()`` the outputs, ``tojson()`` gives the graph in
+        the layout of MXNet's symbol JSON and ``.graph`` the :class:`adfun.Graph`.
+
+    Raises
+    ------
+    RuntimeError
+        If an array is not in a recorded graph.
+
+    Examples
+    --------
+    >>> from adfun import nd, autograd
+    >>> x = nd.ones(1)
+    >>> x.attach_grad()
+    >>> with autograd.record():
+    ...     y = x * x + 2 * x - 1
+    >>> symbol = autograd.get_symbol(y)
+    >>> symbol.list_arguments(), symbol.list_outputs()
+    (['var0'], ['node_3_output'])
+    """
+    heads = as_list("autograd.get_symbol", "x", x, NDArray)
+    nodes = []
+    for position, head in enumerate(heads):
+        if not isinstance(head, NDArray):
+            raise TypeError(
+                f"autograd.get_symbol: x[{position}] must be an NDArray, got {type(head).__name__}"
+            )
+        tracer = head._tracer
+        if tracer is None:
+            slot = head._slot
+            if slot is None or slot.req == "null":
+                raise RuntimeError(
+                    "autograd.get_symbol: the array is not in a recorded graph (nothing it "
+                    "was computed from has attach_grad(), or it was computed outside "
+                    "autograd.record()); compute it inside `with autograd.record():` from "
+                    "arrays that called attach_grad()"
+                )
+            tracer = head._variable_tracer()
+        nodes.append(tracer.node)
+    return symbol_of(nodes)
 
 
 def mark_variables(variables: Any, gradients: Any, grad_reqs: Any = "write") -> None:

@@ -18,7 +18,11 @@ Workloads (the table of issue 9):
   a fresh subprocess;
 * W5  ``hvp`` of ``sum(tanh(A @ x)**2)``, A 1000x1000 / a hand-written NumPy HVP;
 * W6  ``with record(): y = x*2; z = y*x`` + ``z.backward()`` on 2x2 (W6a, us) and
-  1000x1000 (W6b, / hand-written NumPy) float32.
+  1000x1000 (W6b, / hand-written NumPy) float32;
+* W8  ``jacrev`` of ``tanh(A @ x) * x``, 100 -> 100 (ms);
+* W9  ``hessian`` of a 100-d scalar function (ms);
+* W10 per-example gradients of the W2 MLP, ``vmap(grad(loss), in_axes=(None, 0, 0))`` /
+  hand-written batched NumPy per-example gradients.
 
 Peers are optional: HIPS ``autograd`` (``pip install -e ".[bench]"``), PyTorch
 (``pip install torch``) and JAX (``pip install jax jaxlib``); MXNet if importable.  A peer
@@ -44,7 +48,7 @@ from _suite.peers import pin_threads  # noqa: E402 - imports nothing heavy
 
 pin_threads()  # before NumPy, PyTorch or JAX is imported
 
-WORKLOADS = ("W1", "W7", "W2", "W3", "W4", "W5", "W6")
+WORKLOADS = ("W1", "W7", "W2", "W3", "W4", "W5", "W6", "W8", "W9", "W10")
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -114,7 +118,7 @@ def run_suite(arguments: argparse.Namespace) -> dict:
     import numpy as np
 
     import adfun as ad
-    from _suite import array_workloads, chain_workloads, deep, imperative, mlp
+    from _suite import array_workloads, batching, chain_workloads, deep, imperative, mlp
     from _suite import peers as peer_modules
     from _suite.report import SCHEMA_VERSION, group_of, group_of_rows
     from _suite.sizes import FULL, QUICK
@@ -151,6 +155,10 @@ def run_suite(arguments: argparse.Namespace) -> dict:
         "W5": lambda: [array_workloads.w5(sizes.hvp_side, peers, has_jit)],
         "W6": lambda: [imperative.w6(sizes.imperative_small, peers, small=True),
                        imperative.w6(sizes.imperative_large, peers, small=False)],
+        "W8": lambda: [batching.w8(sizes.jacobian_side, peers, has_jit)],
+        "W9": lambda: [batching.w9(sizes.jacobian_side, peers, has_jit)],
+        "W10": lambda: [batching.w10(sizes.per_example_batch, sizes.mlp_layers, peers,
+                                     has_jit)],
     }
     groups = []
     for name in arguments.workloads:

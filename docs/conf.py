@@ -64,13 +64,23 @@ API_MODULES = [
     "adfun.numpy",
     "adfun.numpy.linalg",
     "adfun.numpy.fft",
+    "adfun.scipy.integrate",
     "adfun.scipy.special",
+    "adfun.scipy.linalg",
     "adfun.scipy.stats",
     "adfun.scipy.stats.norm",
+    "adfun.scipy.stats.t",
+    "adfun.scipy.stats.gamma",
+    "adfun.scipy.stats.chi2",
+    "adfun.scipy.stats.beta",
+    "adfun.scipy.stats.poisson",
+    "adfun.scipy.stats.dirichlet",
+    "adfun.scipy.stats.multivariate_normal",
     "adfun.testing",
     "adfun.testing.strategies",
     "adfun.optimizers",
     "adfun.nd",
+    "adfun.nd.sparse",
     "adfun.autograd",
     "adfun.random",
 ]
@@ -81,7 +91,7 @@ API_MODULES_WHEN_PRESENT: list[str] = []
 # ``ad.primitive`` returns), documented on the page of the module where users meet them.
 API_EXTRA_CLASSES = {  # module -> {class path: members to document}; absent ones skipped
     "adfun": {
-        "adfun._custom.CustomPrimitive": ["defvjp", "defjvp"],
+        "adfun._custom.CustomPrimitive": ["defvjp", "defjvp", "defbatch"],
         "adfun._engine.records.Node": [],
         "adfun._engine.records.Primitive": [],
         "adfun._engine.records.Params": [],

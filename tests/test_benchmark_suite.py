@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "benchmarks" / "suite.py"
-GROUPS = ["W1", "W7", "W2", "W3", "W4", "W4mem", "W5", "W6a", "W6b"]
+GROUPS = ["W1", "W7", "W2", "W3", "W4", "W4mem", "W5", "W6a", "W6b", "W8", "W9", "W10"]
 ROW_KEYS = {
     "library",
     "variant",
@@ -125,6 +125,9 @@ def test_adfun_rows_carry_the_issue_targets(quick_run):
         ("W5", "adfun", "<= 1.5x"),
         ("W6a", "adfun", "<= 15 us"),
         ("W6b", "adfun", "<= 1.3x"),
+        ("W8", "adfun", "<= 0.3 ms"),
+        ("W9", "adfun", "<= 1 ms"),
+        ("W10", "adfun", "<= 1.5x"),
         # ad.jit's own targets, on the staged rows:
         ("W1", "adfun", "<= 1 us/op (staged)"),
         ("W3", "adfun", "<= 1.3x (staged)"),
@@ -184,7 +187,7 @@ def test_an_installed_peer_gets_rows_next_to_adfun(tmp_path):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--only", "W9"], r"--only got 'W9'; choose among W1, W7, W2, W3, W4, W5, W6"),
+        (["--only", "W99"], r"--only got 'W99'; choose among W1, W7, W2, W3, W4, W5, W6, W8"),
         (["--peers", "theano"], r"--peers got unknown peer\(s\) theano"),
         (["--repeat", "0"], r"--repeat must be at least 1"),
         (["--json", "no/such/dir/out.json"], r"no/such/dir/out.json: its directory does not"),

@@ -117,13 +117,11 @@ def test_binary_functions_match_scipy(name):
 
 
 @pytest.mark.parametrize("name", ["betainc", "betaincc"])
-def test_incomplete_beta_differentiates_in_x_only(name):
+def test_incomplete_beta_differentiates_in_every_argument(name):
     a, b, x = np.array(1.5), np.array(2.5), np.array([0.2, 0.7])
     fun = getattr(special, name)
     np.testing.assert_allclose(_traced_value(lambda x: fun(a, b, x), x), getattr(sp, name)(a, b, x))
-    _check(lambda x: fun(a, b, x), x)
-    with pytest.raises(NotImplementedError, match=f"special.{name}"):
-        ad.grad(lambda a: anp.sum(fun(a, b, x)))(1.5)
+    _check(fun, a, b, x)
 
 
 def test_spence_derivative_at_one():
@@ -228,15 +226,13 @@ def test_t_matches_scipy_in_every_argument(name):
     _check(fun, x, df, loc, scale)
 
 
-def test_t_cdf_differentiates_in_x_loc_and_scale():
+def test_t_cdf_differentiates_in_every_argument():
     x = np.array([-1.2, 0.3, 2.0])
     df, loc, scale = np.array(3.5), np.array(0.4), np.array(1.7)
     np.testing.assert_allclose(
         _traced_value(stats.t.cdf, x, df, loc, scale), scipy.stats.t.cdf(x, df, loc, scale)
     )
-    _check(stats.t.cdf, x, df, loc, scale, positions=[0, 2, 3])
-    with pytest.raises(NotImplementedError, match="special.stdtr"):
-        ad.grad(lambda df: anp.sum(stats.t.cdf(x, df)))(3.5)
+    _check(stats.t.cdf, x, df, loc, scale)
 
 
 @pytest.mark.parametrize("x_shape", [(3,), (4, 3), (2, 2, 3)])
@@ -263,12 +259,14 @@ def test_multivariate_normal_scalar_covariance_and_default_mean():
         _traced_value(lambda x: stats.multivariate_normal.logpdf(x, None, 2.0), x),
         scipy.stats.multivariate_normal.logpdf(x, None, 2.0 * np.eye(2)),
     )
-    with pytest.raises(NotImplementedError, match="allow_singular=True"):
+    np.testing.assert_allclose(
         ad.grad(
             lambda x: anp.sum(
                 stats.multivariate_normal.logpdf(x, np.zeros(2), np.eye(2), allow_singular=True)
             )
-        )(x)
+        )(x),
+        -x,
+    )
 
 
 # --- packaging ---------------------------------------------------------------------------

@@ -41,6 +41,7 @@ class LayerArray(Protocol):
     _value: np.ndarray
     _tracer: Tracer | None
     _slot: GradSlot | None
+    _base: Any
 
     def _variable_tracer(self) -> Tracer: ...
 
@@ -209,8 +210,12 @@ def write(slot: GradSlot, cotangent: Any) -> None:
         value = np.asarray(cotangent, dtype=current.dtype)
     if slot.req == "add":
         value = current + value
-    gradient._value = value  # gradient._set_value(value), inlined
+    slot.fresh = True
+    # the new values replace the buffer; they may be a rule's read-only array, so the
+    # buffer is owned by nobody (the first in-place write copies it)
+    gradient._value = value
     gradient._tracer = None
+    gradient._base = None
 
 
 def enter_pass(train: bool, record_pass: bool) -> tuple:

@@ -95,13 +95,15 @@ GRAD_REQS = ("write", "add", "null")
 
 
 class GradSlot:
-    """The gradient buffer of a variable and how ``backward`` writes into it."""
+    """The gradient buffer of a variable and how ``backward`` writes into it; ``fresh``
+    (MXNet's ``_fresh_grad``) says whether a backward pass wrote it since it was cleared."""
 
-    __slots__ = ("grad", "req")
+    __slots__ = ("grad", "req", "fresh")
 
     def __init__(self, grad: Any, req: str) -> None:
         self.grad = grad
         self.req = req
+        self.fresh = False
 
 
 @attrs.frozen(eq=False)

@@ -1,9 +1,11 @@
 """Jacobians and Hessians built on the reverse and forward passes.
 
-``jacrev`` traces the function once and runs one reverse pass per output element;
-``jacfwd`` traces it once and runs one forward pass per input element over the same
-node order.  Both work on traced values too, so they nest (``hessian`` is ``jacfwd`` of
-``jacrev``) and compose with every other transform.
+``jacrev`` traces the function once and runs the reverse pass once, batched over every
+output element (``vmap`` of the pass over the rows of the identity); ``jacfwd`` traces it
+once and runs the forward pass once, batched over every input element.  Where the pass
+cannot be batched (a rule that reads a value to decide what to do, which a batch cannot
+share), they fall back to one pass per element.  Both work on traced values too, so they
+nest (``hessian`` is ``jacfwd`` of ``jacrev``) and compose with every other transform.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from typing import Any, Callable, Iterator, ParamSpec
 import numpy as np
 
 from adfun._engine.backend import is_foreign
-from adfun._engine.errors import describe
+from adfun._engine.errors import StagingError, describe
 from adfun._engine.graph import toposort
 from adfun._engine.pytree import leaf_paths, tree_flatten, tree_unflatten
 from adfun._engine.records import OPERATIONS
 from adfun._engine.reverse import backward
 from adfun._engine.trace import Tracer, full_value
 from adfun._transforms.backends import accepts_backends
+from adfun._transforms.batching import vmap
 from adfun._transforms.boundary import (
     Argnums,
     Traced,
@@ -163,22 +166,72 @@ def _jacrev(
         for leaf in traced.out_leaves:
             node = own_node(traced.trace, leaf)
             value = full_value(leaf)
-            rows: list[list] = [[] for _ in in_values]
-            for seed in _one_hots(value):
-                cotangents = backward(
-                    [(node, seed)] if node is not None else [], traced.inputs, traced.trace.nodes
-                )
-                for row, cotangent, primal in zip(rows, cotangents, in_values):
-                    row.append(finish(cotangent, primal))
-            blocks = [
-                _assemble(row, shape_of(value), shape_of(primal), primal)
-                for row, primal in zip(rows, in_values)
-            ]
+            blocks = _batched_rows(traced, node, value, in_values)
+            if blocks is None:
+                blocks = _looped_rows(traced, node, value, in_values)
             per_output.append(_per_argument(traced, blocks, as_tuple))
         jacobian = tree_unflatten(traced.out_tree, per_output)
         return (jacobian, traced.aux) if has_aux else jacobian
 
     return jacrev_fun
+
+
+def _looped_rows(traced: Traced, node: Any, value: Any, in_values: list) -> list:
+    """The Jacobian blocks of one output, one reverse pass per output element."""
+    rows: list[list] = [[] for _ in in_values]
+    for seed in _one_hots(value):
+        cotangents = backward(
+            [(node, seed)] if node is not None else [], traced.inputs, traced.trace.nodes
+        )
+        for row, cotangent, primal in zip(rows, cotangents, in_values):
+            row.append(finish(cotangent, primal))
+    return [
+        _assemble(row, shape_of(value), shape_of(primal), primal)
+        for row, primal in zip(rows, in_values)
+    ]
+
+
+def _basis(value: Any) -> tuple[Any, int]:
+    """The rows of the identity for the elements of ``value``, shaped ``(n, *shape)``."""
+    value = full_value(value)
+    shape = shape_of(value)
+    size = int(np.prod(shape))
+    return np.eye(size, dtype=np.result_type(value)).reshape((size, *shape)), size
+
+
+def _reshaped(block: Any, shape: tuple) -> Any:
+    if shape_of(block) == shape:
+        return block
+    if type(block) is Tracer:
+        return OPERATIONS["reshape"](block, shape)
+    return np.reshape(block, shape)
+
+
+def _batched_rows(traced: Traced, node: Any, value: Any, in_values: list) -> list | None:
+    """The Jacobian blocks of one output by one reverse pass batched over its elements
+    (``None`` if the pass cannot be batched)."""
+    out_shape = shape_of(value)
+    if node is None:
+        return [
+            np.zeros(out_shape + shape_of(primal), np.result_type(full_value(primal)))
+            for primal in in_values
+        ]
+
+    def pullback(seed: Any) -> list:
+        cotangents = backward([(node, seed)], traced.inputs, traced.trace.nodes)
+        return [finish(cotangent, primal) for cotangent, primal in zip(cotangents, in_values)]
+
+    basis, size = _basis(value)
+    if size == 0:
+        return None
+    if size == 1:
+        rows = pullback(basis[0])
+    else:
+        try:
+            rows = vmap(pullback)(basis)
+        except StagingError:
+            return None  # a rule decides on a value: one pass per element
+    return [_reshaped(row, out_shape + shape_of(primal)) for row, primal in zip(rows, in_values)]
 
 
 def jacobian(
@@ -242,26 +295,56 @@ def _jacfwd(
         out_nodes = [own_node(traced.trace, leaf) for leaf in traced.out_leaves]
         order = toposort([node for node in out_nodes if node is not None])
         in_values = [leaf for leaves in traced.in_leaves for leaf in leaves]
-        # columns[i][j]: the tangents of output i, one per element of input leaf j.
-        columns: list[list[list]] = [[[] for _ in in_values] for _ in traced.out_leaves]
-        for j, (node, primal) in enumerate(zip(traced.inputs, in_values)):
-            for tangent in _one_hots(primal):
-                out_tangents = push_tangents(traced, {node: tangent}, order)
-                for i, out_tangent in enumerate(out_tangents):
-                    columns[i][j].append(out_tangent)
-        per_output = []
-        for i, leaf in enumerate(traced.out_leaves):
-            out_shape = shape_of(full_value(leaf))
-            blocks = []
-            for j, primal in enumerate(in_values):
-                # Stacked along a leading input axis, then moved behind the output axes.
-                block = _assemble(columns[i][j], shape_of(primal), out_shape, leaf)
-                blocks.append(_move_front_to_back(block, len(shape_of(primal))))
-            per_output.append(_per_argument(traced, blocks, as_tuple))
+        # blocks[i][j]: the Jacobian block of output i with respect to input leaf j.
+        blocks: list[list] = [[] for _ in traced.out_leaves]
+        for node, primal in zip(traced.inputs, in_values):
+            columns = _batched_columns(traced, node, primal, order)
+            if columns is None:
+                columns = _looped_columns(traced, node, primal, order)
+            for column, block in zip(blocks, columns):
+                column.append(block)
+        per_output = [_per_argument(traced, column, as_tuple) for column in blocks]
         jacobian = tree_unflatten(traced.out_tree, per_output)
         return (jacobian, traced.aux) if has_aux else jacobian
 
     return jacfwd_fun
+
+
+def _batched_columns(traced: Traced, node: Any, primal: Any, order: list) -> list | None:
+    """The Jacobian blocks with respect to one input leaf, for every output, by one
+    forward pass batched over the leaf's elements (``None`` if it cannot be batched)."""
+    in_shape = shape_of(full_value(primal))
+    basis, size = _basis(primal)
+    if size == 0:
+        return None
+
+    def push(tangent: Any) -> list:
+        return push_tangents(traced, {node: tangent}, order)
+
+    if size == 1:
+        columns = push(basis[0])
+    else:
+        try:
+            columns = vmap(push, out_axes=-1)(basis)
+        except StagingError:
+            return None
+    return [
+        _reshaped(column, shape_of(full_value(leaf)) + in_shape)
+        for column, leaf in zip(columns, traced.out_leaves)
+    ]
+
+
+def _looped_columns(traced: Traced, node: Any, primal: Any, order: list) -> list:
+    """The same blocks as :func:`_batched_columns`, one forward pass per element."""
+    columns: list[list] = [[] for _ in traced.out_leaves]
+    for tangent in _one_hots(primal):
+        for column, out_tangent in zip(columns, push_tangents(traced, {node: tangent}, order)):
+            column.append(out_tangent)
+    blocks = []
+    for column, leaf in zip(columns, traced.out_leaves):
+        block = _assemble(column, shape_of(primal), shape_of(full_value(leaf)), leaf)
+        blocks.append(_move_front_to_back(block, len(shape_of(primal))))
+    return blocks
 
 
 def _move_front_to_back(block: Any, count: int) -> Any:

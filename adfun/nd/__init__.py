@@ -7,7 +7,7 @@ variable (see :meth:`NDArray.attach_grad`) are recorded in adfun's immutable gra
 
 from __future__ import annotations
 
-from adfun.nd import random
+from adfun.nd import random, sparse
 from adfun.nd._creation import (
     arange,
     array,
@@ -19,6 +19,8 @@ from adfun.nd._creation import (
     zeros,
     zeros_like,
 )
+from adfun.nd._creation import random_normal as normal
+from adfun.nd._creation import random_uniform as uniform
 from adfun.nd._ndarray import NDArray
 from adfun.nd._ops import (
     Dropout,
@@ -94,6 +96,7 @@ __all__ = [
     "minimum",
     "multiply",
     "negative",
+    "normal",
     "norm",
     "one_hot",
     "ones",
@@ -109,6 +112,7 @@ __all__ = [
     "sigmoid",
     "sin",
     "softmax",
+    "sparse",
     "sqrt",
     "square",
     "stack",
@@ -116,6 +120,7 @@ __all__ = [
     "sum",
     "tanh",
     "transpose",
+    "uniform",
     "where",
     "zeros",
     "zeros_like",

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from adfun._imperative.context import check_context
-from adfun.nd._ndarray import NDArray, _new
+from adfun.nd._ndarray import OPS, NDArray, _owned
 from adfun.random import generator
 
 FLOAT32 = np.dtype(np.float32)
@@ -58,11 +58,11 @@ def array(source_array: Any, ctx: Any = None, dtype: Any = None) -> NDArray:
     if isinstance(source_array, NDArray):
         value = source_array._value
         dtype = value.dtype if dtype is None else np.dtype(dtype)
-        return _new(value.astype(dtype, copy=False))
+        return _owned(np.array(value, dtype=dtype, order="C"))
     value = _convert(source_array, _dtype(dtype))
     if value.ndim == 0:
         value = value.reshape(1)
-    return _new(value)
+    return _owned(value)
 
 
 def _convert(source_array: Any, dtype: np.dtype) -> np.ndarray:
@@ -74,7 +74,7 @@ def _convert(source_array: Any, dtype: np.dtype) -> np.ndarray:
             "a missing value is meant"
         )
     try:
-        return np.array(source_array, dtype=dtype)
+        return np.array(source_array, dtype=dtype, order="C")
     except (TypeError, ValueError) as error:
         raise type(error)(
             f"adfun.nd.array: source_array ({type(source_array).__name__} {source_array!r:.60}) "
@@ -95,8 +95,12 @@ def _contains_none(source_array: Any) -> bool:
     return False
 
 
-def zeros(shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDArray:
+def zeros(
+    shape: Any, ctx: Any = None, dtype: Any = None, stype: Any = None, **kwargs: Any
+) -> NDArray:
     """An array of zeros (float32 by default).
+
+    ``stype='csr'`` or ``'row_sparse'`` gives a sparse array (see :mod:`adfun.nd.sparse`).
 
     Examples
     --------
@@ -105,7 +109,10 @@ def zeros(shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDAr
     (2, 3)
     """
     check_context("adfun.nd.zeros", ctx)
-    return _new(np.zeros(_shape("zeros", shape), _dtype(dtype)))
+    dense = _owned(np.zeros(_shape("zeros", shape), _dtype(dtype)))
+    if stype is None or stype == "default":
+        return dense
+    return OPS["_tostype"](dense, stype)
 
 
 def ones(shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDArray:
@@ -120,7 +127,7 @@ def ones(shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDArr
     <NDArray 2 @cpu(0)>
     """
     check_context("adfun.nd.ones", ctx)
-    return _new(np.ones(_shape("ones", shape), _dtype(dtype)))
+    return _owned(np.ones(_shape("ones", shape), _dtype(dtype)))
 
 
 def full(shape: Any, val: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDArray:
@@ -135,7 +142,7 @@ def full(shape: Any, val: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any
     <NDArray 1x2 @cpu(0)>
     """
     check_context("adfun.nd.full", ctx)
-    return _new(np.full(_shape("full", shape), val, _dtype(dtype)))
+    return _owned(np.full(_shape("full", shape), val, _dtype(dtype)))
 
 
 def arange(
@@ -161,7 +168,7 @@ def arange(
     if not isinstance(repeat, (int, np.integer)) or repeat < 1:
         raise ValueError(f"adfun.nd.arange: repeat must be a positive int, got {repeat!r}")
     values = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
-    return _new(np.repeat(values, repeat).astype(_dtype(dtype)))
+    return _owned(np.repeat(values, repeat).astype(_dtype(dtype)))
 
 
 def zeros_like(data: NDArray) -> NDArray:
@@ -173,7 +180,7 @@ def zeros_like(data: NDArray) -> NDArray:
     >>> nd.zeros_like(nd.ones(2)).asnumpy()
     array([0., 0.], dtype=float32)
     """
-    return _new(np.zeros_like(_plain("zeros_like", data)))
+    return _like(data, _owned(np.zeros_like(_plain("zeros_like", data))))
 
 
 def ones_like(data: NDArray) -> NDArray:
@@ -185,7 +192,14 @@ def ones_like(data: NDArray) -> NDArray:
     >>> nd.ones_like(nd.zeros(2)).asnumpy()
     array([1., 1.], dtype=float32)
     """
-    return _new(np.ones_like(_plain("ones_like", data)))
+    return _like(data, _owned(np.ones_like(_plain("ones_like", data))))
+
+
+def _like(data: NDArray, result: NDArray) -> NDArray:
+    """``result`` with the storage type (class) of ``data``, as MXNet's ``*_like``."""
+    if type(data) is not NDArray:
+        result.__class__ = type(data)
+    return result
 
 
 def _plain(function: str, data: Any) -> np.ndarray:
@@ -221,7 +235,7 @@ def random_normal(
     loc = _number("random_normal", "loc", loc)
     scale = _number("random_normal", "scale", scale)
     values = generator().normal(loc, scale, _shape("random_normal", shape))
-    return _new(values.astype(_dtype(dtype)))
+    return _owned(values.astype(_dtype(dtype)))
 
 
 def random_uniform(
@@ -245,4 +259,4 @@ def random_uniform(
     low = _number("random_uniform", "low", low)
     high = _number("random_uniform", "high", high)
     values = generator().uniform(low, high, _shape("random_uniform", shape))
-    return _new(values.astype(_dtype(dtype)))
+    return _owned(values.astype(_dtype(dtype)))

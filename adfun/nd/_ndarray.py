@@ -4,9 +4,18 @@ An :class:`NDArray` never computes a derivative itself.  Its operations call
 ``adfun.numpy`` on either its plain value or, inside ``autograd.record()``, its tracer, so
 that recorded operations become nodes of the same immutable graph ``adfun.grad`` builds.
 
-The value buffer of an ``NDArray`` is never written in place: ``x[:] = ...`` and ``x += ...``
-give ``x`` a new buffer (copy on write).  Nodes recorded earlier keep the values they saw,
-so a recorded graph cannot be changed behind its back.
+Buffers and views, as in MXNet: basic slicing that selects a contiguous block
+(``x[0]``, ``x[1:3]``) and :meth:`NDArray.reshape` return *views* that share the buffer of
+the array they come from, so ``y = x[0]; y[:] = 9`` changes ``x``; every other operation
+returns an array with a buffer of its own (a transpose is a copy, as in MXNet).
+
+An array writes in place only into a buffer it *owns* (the ``_base`` slot, see
+:func:`_root`): a buffer created for it, or the buffer of the array it is a view of.  The
+result of an operation starts without ownership (its buffer may be the value a recorded
+node holds) and copies its values once, at the first in-place write or view.  When a
+recording captures a buffer (a variable's value, a constant operand), its owner gives
+ownership up, so the next in-place write copies first: a recorded graph never sees a later
+change of the values it captured (a view of such an array stops writing through).
 """
 
 from __future__ import annotations
@@ -29,12 +38,72 @@ OPS: dict[str, Any] = {}
 
 
 def _new(value: np.ndarray, tracer: Tracer | None = None) -> NDArray:
-    """An NDArray around ``value`` (not copied) and, if recorded, its ``tracer``."""
+    """An NDArray around ``value`` (not copied) and, if recorded, its ``tracer``.
+
+    The array does not own ``value``: its first in-place write copies it.
+    """
     array = object.__new__(NDArray)
     array._value = value
     array._tracer = tracer
     array._slot = None
     return array
+
+
+def _owned(value: np.ndarray) -> NDArray:
+    """An NDArray that owns ``value``, a fresh C-contiguous buffer nothing else refers to."""
+    if value.base is not None or not value.flags.c_contiguous:
+        value = np.array(value, order="C")  # views of it must find it as their base
+    array = _new(value)
+    array._base = array
+    return array
+
+
+def _root(x: NDArray) -> NDArray | None:
+    """The array that owns the buffer ``x`` may write into in place (``x`` itself, or the
+    array ``x`` is a view of), or None where ``x`` must copy its values before a write.
+
+    The ``_base`` slot is unset or None (no ownership), ``x`` itself (``x`` owns its
+    buffer) or the owner ``x`` is a view of; such a view writes through only while that
+    owner still owns the buffer the view lives in.
+    """
+    base: Any = getattr(x, "_base", None)
+    if base is x:
+        return x
+    if base is not None and getattr(base, "_base", None) is base:
+        buffer = cast(Any, base)._value
+        value = x._value
+        if value is buffer or value.base is buffer:
+            return base
+    return None
+
+
+def _own(x: NDArray) -> NDArray:
+    """Make ``x`` writable in place (copying its values once if it owns no buffer) and
+    return the owner of its buffer.  The recorded node of ``x`` is kept: same values."""
+    root = _root(x)
+    if root is None:
+        x._value = np.array(x._value, order="C")
+        x._base = root = x
+    return root
+
+
+def _release(x: NDArray) -> None:
+    """A recording captured the buffer of ``x``: its owner gives ownership up, so that a
+    later in-place write copies first and the recording keeps the values it saw."""
+    base = getattr(x, "_base", None)
+    if base is not None:
+        base._base = None
+
+
+def _view(source: NDArray, value: np.ndarray) -> NDArray:
+    """An NDArray for ``value``, a NumPy view into the buffer of ``source``: a view that
+    writes through when ``source`` owns that buffer (else an array of its own)."""
+    root = _root(source)
+    if root is not None and (value is root._value or value.base is root._value):
+        array = _new(value)
+        array._base = root
+        return array
+    return _owned(np.array(value, order="C"))
 
 
 def _unpickle(value: np.ndarray, device_type: str, device_id: int) -> NDArray:
@@ -49,11 +118,17 @@ def _result(out: Any) -> NDArray:
     array._slot = None
     if type(out) is Tracer:
         value = out.value
-        array._value = value if type(value) is np.ndarray else np.asarray(value)
         array._tracer = out
-        return array
-    array._value = out if type(out) is np.ndarray else np.asarray(out)
-    array._tracer = None
+    else:
+        value = out
+        array._tracer = None
+    if type(value) is not np.ndarray:
+        value = np.asarray(value)
+    elif value.base is not None:
+        # a view of another array's buffer (a transpose, a reshape): an operation returns
+        # an array of its own, as in MXNet, so that writes into either stay apart
+        value = np.array(value, order="C")
+    array._value = value
     return array
 
 
@@ -67,6 +142,7 @@ def _operand(x: Any, is_recording: bool) -> Any:
             slot = x._slot
             if slot is not None and slot.req != "null":
                 return x._variable_tracer()
+            _release(x)  # a constant of the recording: it must not change behind its back
         return x._value
     if isinstance(x, np.generic):
         # a scalar never changes an array's dtype in MXNet: x * np.float64(2) stays float32
@@ -86,16 +162,51 @@ def apply(fun: Any, *operands: Any) -> NDArray:
     values for the others; ``adfun.numpy`` records a node exactly when a tracer is involved.
     """
     is_recording = recording.get()
-    return _result(fun(*[_operand(x, is_recording) for x in operands]))
+    return _fresh(_result(fun(*[_operand(x, is_recording) for x in operands])), operands)
 
 
 def apply_many(fun: Any, operands: Any) -> NDArray:
     """Like :func:`apply` for a function of one sequence of arrays (``concat``, ``stack``)."""
     is_recording = recording.get()
-    return _result(fun([_operand(x, is_recording) for x in operands]))
+    return _fresh(_result(fun([_operand(x, is_recording) for x in operands])), operands)
 
 
-def _binary(fun: Any, name: str, direct: bool = False) -> tuple:
+def _fresh(result: NDArray, operands: Any) -> NDArray:
+    """``result``, with a copy of its values where a function returned an operand's buffer
+    unchanged (an identity such as a reshape to the same shape)."""
+    value = result._value
+    for x in operands:
+        if type(x) is NDArray and x._value is value:
+            result._value = np.array(value, order="C")
+            break
+    return result
+
+
+def _integer_divide(lhs: Any, rhs: Any) -> Any:
+    """Integer division rounding toward zero, as C (and MXNet on integer arrays) does."""
+    lhs = np.asarray(lhs)
+    rhs = np.asarray(rhs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = np.floor_divide(lhs, rhs)
+        inexact = (np.remainder(lhs, rhs) != 0) & ((lhs < 0) != (rhs < 0))
+    return quotient + inexact.astype(quotient.dtype)
+
+
+def _scalar(value: np.ndarray, other: Any) -> Any:
+    """A Python scalar operand as MXNet uses it: converted to the array's dtype first, so
+    that integer arrays stay integer (``int32 [1, 2] * 1.5`` is ``[1, 2]``)."""
+    if value.dtype.kind in "iu" and type(other) is float:
+        if other != other or other in (float("inf"), float("-inf")):
+            raise ValueError(
+                f"NDArray: the scalar {other!r} cannot be converted to the integer dtype "
+                f"{value.dtype} of the array it is combined with (MXNet converts a scalar "
+                f"to the array's dtype); convert the array first, e.g. x.astype('float32')"
+            )
+        return int(other)
+    return other
+
+
+def _binary(fun: Any, name: str, direct: bool = False, integer: Any = None) -> tuple:
     # The common cases (an NDArray or a Python number as the other operand, an array that
     # is already recorded) are inlined; everything else goes through _operand.
     #
@@ -103,7 +214,15 @@ def _binary(fun: Any, name: str, direct: bool = False) -> tuple:
     # nothing on traced operands but bind_binary(primitive, x, y, EMPTY_PARAMS); recorded
     # operations call that directly (a Python call and two type checks fewer per
     # operation, which is measurable in benchmark W6a).
+    #
+    # integer: the function used instead of ``fun`` when both operands are integer (true
+    # division of integer arrays is integer division in MXNet).
     primitive = fun.primitive if direct else None
+
+    def compute(lhs: Any, rhs: Any) -> Any:
+        if integer is not None and _dtype_kind(lhs) in "iu" and _dtype_kind(rhs) in "iu":
+            return integer(lhs, rhs)
+        return fun(lhs, rhs)
 
     def forward(self: NDArray, other: Any) -> Any:
         lhs: Any  # a tracer while recording, else a value
@@ -112,6 +231,12 @@ def _binary(fun: Any, name: str, direct: bool = False) -> tuple:
         if kind is not NDArray and kind is not int and kind is not float:
             if not _is_operand(other):
                 return NotImplemented
+            if isinstance(other, np.generic):
+                other = other.item()
+                kind = type(other)
+        if kind is float:
+            other = _scalar(self._value, other)
+            kind = type(other)
         if recording.get():
             lhs = self._tracer
             if lhs is None:
@@ -127,14 +252,21 @@ def _binary(fun: Any, name: str, direct: bool = False) -> tuple:
         else:
             lhs = self._value
             rhs = _operand(other, False)
-        return _result(fun(lhs, rhs))
+        return _result(compute(lhs, rhs))
 
     def reflected(self: NDArray, other: Any) -> Any:
         lhs: Any  # a tracer while recording, else a value
         rhs: Any
         kind = type(other)
-        if kind is not int and kind is not float and not _is_operand(other):
-            return NotImplemented
+        if kind is not int and kind is not float:
+            if not _is_operand(other):
+                return NotImplemented
+            if isinstance(other, np.generic):
+                other = other.item()
+                kind = type(other)
+        if kind is float:
+            other = _scalar(self._value, other)
+            kind = type(other)
         if recording.get():
             lhs = other if kind is int or kind is float else _operand(other, True)
             rhs = self._tracer
@@ -145,26 +277,38 @@ def _binary(fun: Any, name: str, direct: bool = False) -> tuple:
         else:
             lhs = _operand(other, False)
             rhs = self._value
-        return _result(fun(lhs, rhs))
+        return _result(compute(lhs, rhs))
 
     def inplace(self: NDArray, other: Any) -> NDArray:
         if not _is_operand(other):
             return NotImplemented
         self._check_writable(f"NDArray.__i{name}__ (x {_SYMBOLS[name]}= ...)", other)
-        value = np.asarray(fun(self._value, _operand(other, False)))
+        if isinstance(other, np.generic):
+            other = other.item()
+        if type(other) is float:
+            other = _scalar(self._value, other)
+        value = np.asarray(compute(self._value, _operand(other, False)))
         if value.shape != self._value.shape:
             raise ValueError(
                 f"NDArray.__i{name}__: the result has shape {value.shape}, but an in-place "
                 f"operation cannot change the shape {self._value.shape} of the array; write "
                 f"x = x {_SYMBOLS[name]} y instead"
             )
-        self._set_value(value.astype(self._value.dtype, copy=False))
+        self._write_all(value.astype(self._value.dtype, copy=False))
         return self
 
     forward.__name__ = f"__{name}__"
     reflected.__name__ = f"__r{name}__"
     inplace.__name__ = f"__i{name}__"
     return forward, reflected, inplace
+
+
+def _dtype_kind(x: Any) -> str:
+    """The NumPy dtype kind of an operand (``'i'`` for a Python int, ``'f'`` for a float)."""
+    if type(x) is int:
+        return "i"
+    dtype = getattr(x, "dtype", None)
+    return "f" if dtype is None else np.dtype(dtype).kind
 
 
 _SYMBOLS = {
@@ -212,6 +356,18 @@ def _index(key: Any) -> Any:
     return key
 
 
+def _is_basic(key: Any) -> bool:
+    """Whether ``key`` is a basic index (ints, slices, None, Ellipsis): NumPy gives a view."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(
+        part is None
+        or part is Ellipsis
+        or isinstance(part, slice)
+        or (isinstance(part, (int, np.integer)) and not isinstance(part, bool))
+        for part in parts
+    )
+
+
 def _at_least_1d(value: Any) -> Any:
     """MXNet has no 0-d arrays: a scalar result becomes shape ``(1,)``."""
     if len(getattr(value, "shape", ())) == 0:
@@ -242,14 +398,18 @@ class NDArray:
     <NDArray 2x2 @cpu(0)>
     """
 
-    __slots__ = ("_value", "_tracer", "_slot", "__weakref__")
+    __slots__ = ("_value", "_tracer", "_slot", "_base", "__weakref__")
     # NumPy defers binary operations with an NDArray to the NDArray's reflected operators.
     __array_ufunc__ = None
 
     def __init__(self, value: Any) -> None:
-        self._value: np.ndarray = np.array(value)
+        self._value: np.ndarray = np.array(value, order="C")
         self._tracer: Tracer | None = None
         self._slot: GradSlot | None = None
+        self._base: NDArray | None = self
+
+    #: The storage type, as in MXNet; ``'default'`` (dense) here, see :mod:`adfun.nd.sparse`.
+    stype = "default"
 
     # --- attributes ------------------------------------------------------------------
     @property
@@ -294,6 +454,23 @@ class NDArray:
         if slot is None or slot.req == "null":
             return None
         return slot.grad
+
+    @property
+    def _fresh_grad(self) -> bool:
+        """Whether a backward pass wrote :attr:`grad` since this flag was last cleared.
+
+        As in MXNet: False after ``attach_grad()``, True once a backward pass computed a
+        gradient for this array; set it to False yourself (an optimizer does) to notice
+        the next update.  A detached copy used in its place gets no update.
+        """
+        slot = self._slot
+        return slot is not None and slot.fresh
+
+    @_fresh_grad.setter
+    def _fresh_grad(self, state: bool) -> None:
+        slot = self._slot
+        if slot is not None:
+            slot.fresh = bool(state)
 
     # --- printing ----------------------------------------------------------------------
     # --- pickling ------------------------------------------------------------------------
@@ -368,6 +545,8 @@ class NDArray:
 
     def copy(self) -> NDArray:
         """A new array with the same values (recorded, so the gradient flows through)."""
+        if not (recording.get() and _is_recorded(self)):
+            return _owned(np.array(self._value, order="C"))
         shape = self._value.shape
         return apply(lambda value: anp.reshape(value, shape), self)
 
@@ -388,8 +567,15 @@ class NDArray:
         """Nothing to wait for: adfun computes eagerly."""
 
     def detach(self) -> NDArray:
-        """The same values, cut from the recorded graph (a constant for differentiation)."""
-        return _new(self._value)
+        """The same values, cut from the recorded graph (a constant for differentiation).
+
+        As in MXNet the result shares this array's buffer: in-place writes to either are
+        seen by both while the buffer is not captured by a recording.
+        """
+        result = _view(self, self._value)
+        if type(self) is not NDArray:
+            result.__class__ = type(self)  # keeps a sparse storage type
+        return result
 
     # --- autograd ------------------------------------------------------------------------
     def attach_grad(self, grad_req: str = "write", stype: Any = None) -> None:
@@ -400,23 +586,26 @@ class NDArray:
         grad_req : {'write', 'add', 'null'}, optional
             ``'write'`` overwrites :attr:`grad` at every backward pass, ``'add'``
             accumulates into it, ``'null'`` computes no gradient (:attr:`grad` is None).
-        stype : None, optional
-            Only dense storage is supported.
+        stype : {None, 'default', 'row_sparse', 'csr'}, optional
+            The storage type of the gradient buffer (default: this array's ``stype``).
         """
         check_grad_req("NDArray.attach_grad", grad_req)
-        if stype not in (None, "default"):
-            raise ValueError(
-                f"NDArray.attach_grad: stype={stype!r} is not supported; adfun arrays are "
-                f"dense (leave stype out)"
-            )
-        grad = None if grad_req == "null" else _new(np.zeros_like(self._value))
+        grad = None
+        if grad_req != "null":
+            grad = OPS["_zeros_of_stype"]("NDArray.attach_grad", self, stype)
         self._slot = GradSlot(grad, grad_req)
         self._tracer = None  # from now on a leaf of the graphs that use it
 
     def _variable_tracer(self) -> Tracer:
+        _release(self)  # the variable node holds this buffer: later writes copy first
         tracer = new_variable(self._value, cast(GradSlot, self._slot))  # attach_grad() set it
         self._tracer = tracer
         return tracer
+
+    def tostype(self, stype: str) -> NDArray:
+        """This array's values in storage ``stype``: ``'default'`` (dense), ``'csr'`` or
+        ``'row_sparse'`` (see :mod:`adfun.nd.sparse`); recorded like a copy."""
+        return OPS["_tostype"](self, stype)
 
     def backward(
         self, out_grad: Any = None, retain_graph: bool = False, train_mode: bool = True
@@ -452,32 +641,59 @@ class NDArray:
                 f"its gradient would be lost. Build a new array instead, e.g. with nd.concat, "
                 f"nd.stack or nd.where."
             )
-        if _is_recorded(self):
+        root = _root(self)
+        if _is_recorded(self) or (root is not None and _is_recorded(root)):
+            which = "takes" if root is None or root is self else "is a view of an array that takes"
             raise RuntimeError(
-                f"{what}: this NDArray takes part in the graph being recorded inside "
-                f"autograd.record(), and the recorded graph is immutable, so it cannot be "
-                f"modified in place. Compute a new array instead (y = x + 1 rather than "
-                f"x += 1), or make the change outside the record() block (e.g. after "
-                f"backward())."
+                f"{what}: this NDArray {which} "
+                f"part in the graph being recorded inside autograd.record() (MXNet also "
+                f"refuses assigning to NDArrays that are already in a computational graph), "
+                f"and the recorded graph is immutable, so it cannot be modified in place. "
+                f"Compute a new array instead (y = x + 1 rather than x += 1), or make the "
+                f"change outside the record() block (e.g. after backward())."
             )
 
     def _set_value(self, value: np.ndarray) -> None:
-        self._value = value
-        self._tracer = None  # the recorded node describes the old value
+        """Replace the values by ``value`` (same shape and dtype) in place: views see it."""
+        self._write_all(value)
+
+    def _writable(self, whole: bool = False) -> np.ndarray:
+        """The buffer to write into in place (after the first copy, see :func:`_own`);
+        ``whole``: every element will be overwritten, so an unowned buffer is not copied."""
+        root = _root(self)
+        if root is None:
+            if whole:
+                self._value = np.empty(self._value.shape, self._value.dtype)
+                self._base = root = self
+            else:
+                root = _own(self)
+        if root is not self:
+            root._tracer = None  # the recorded node of the owner describes the old values
+        self._tracer = None
+        return self._value
+
+    def _write_all(self, value: np.ndarray) -> None:
+        if _root(self) is None and type(value) is np.ndarray and value.base is None:
+            self._value = value  # a fresh buffer: no copy needed, and no view to update
+            self._tracer = None
+            return
+        self._writable(whole=True)[...] = value
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_writable("NDArray.__setitem__ (x[...] = ...)", value)
         value = np.asarray(value_of(value))
         if value.size == 1:
             value = value.reshape(())  # MXNet broadcasts a one-element array like a scalar
-        new = self._value.copy()
-        new[_index(key)] = value
-        self._set_value(new)
+        key = _index(key)
+        whole = key is Ellipsis or (type(key) is slice and key == slice(None))
+        self._writable(whole)[key] = value
 
     __add__, __radd__, __iadd__ = _binary(anp.add, "add", direct=True)
     __sub__, __rsub__, __isub__ = _binary(anp.subtract, "sub", direct=True)
     __mul__, __rmul__, __imul__ = _binary(anp.multiply, "mul", direct=True)
-    __truediv__, __rtruediv__, __itruediv__ = _binary(anp.true_divide, "truediv", direct=True)
+    __truediv__, __rtruediv__, __itruediv__ = _binary(
+        anp.true_divide, "truediv", direct=True, integer=_integer_divide
+    )
     __floordiv__, __rfloordiv__, __ifloordiv__ = _binary(anp.floor_divide, "floordiv")
     __mod__, __rmod__, __imod__ = _binary(anp.remainder, "mod", direct=True)
     __pow__, __rpow__, __ipow__ = _binary(anp.power, "pow", direct=True)
@@ -500,7 +716,17 @@ class NDArray:
         return apply(anp.abs, self)
 
     def __getitem__(self, key: Any) -> NDArray:
+        """``x[key]``: basic slicing that selects a contiguous block returns a view that
+        writes through (as in MXNet); any other key returns a copy."""
         key = _index(key)
+        if _is_basic(key) and not (recording.get() and _is_recorded(self)):
+            _own(self)
+            value = self._value[key]
+            if value.ndim == 0:
+                value = value.reshape(1)
+            if value.flags.c_contiguous:
+                return _view(self, value)
+            return _owned(np.array(value, order="C"))
         return apply(lambda value: _at_least_1d(value[key]), self)
 
     # --- methods (the functions of adfun.nd) -------------------------------------------
@@ -586,6 +812,11 @@ class NDArray:
             shape = tuple(shape[0])
         if "shape" in kwargs:
             shape = kwargs.pop("shape")
+        if not (recording.get() and _is_recorded(self)):
+            # a view of this array's buffer, as in MXNet
+            target = OPS["_reshape_target"](self, shape, **kwargs)
+            _own(self)
+            return _view(self, self._value.reshape(target))
         return OPS["reshape"](self, shape, **kwargs)
 
     def transpose(self, *axes: Any) -> NDArray:

@@ -13,12 +13,35 @@ from typing import Any, cast
 import numpy as np
 
 import adfun.numpy as anp
-from adfun._engine.trace import full_value
+from adfun._engine.trace import Tracer, full_value
 from adfun._imperative.recording import training
-from adfun.nd._ndarray import OPS, NDArray, _at_least_1d, apply, apply_many, value_of
+from adfun.nd._ndarray import (
+    OPS,
+    NDArray,
+    _at_least_1d,
+    _integer_divide,
+    apply,
+    apply_many,
+    value_of,
+)
 from adfun.random import generator
 
 # --- elementwise -------------------------------------------------------------------------
+
+
+def _rounded(fun: Any) -> Any:
+    """``fun`` computed in float64 and rounded to the input's float32 / float16: the
+    correctly rounded result MXNet's ``expf``-style kernels give (NumPy's float32 SIMD
+    ``exp`` is sometimes one unit in the last place off: ``exp(1)`` gives 2.7182820
+    where MXNet gives 2.7182817)."""
+
+    def rounded(value: Any) -> Any:
+        dtype = np.dtype(value.dtype)
+        if dtype.kind != "f" or dtype.itemsize >= 8:
+            return fun(value)
+        return anp.astype(fun(anp.astype(value, np.float64)), dtype)
+
+    return rounded
 
 
 def _elementwise(name: str, fun: Any, meaning: str) -> Any:
@@ -46,14 +69,14 @@ def _relu(value: Any) -> Any:
     return anp.where(full_value(value) > 0, value, 0.0)
 
 
-exp = _elementwise("exp", anp.exp, "exponential ``e ** x``")
-log = _elementwise("log", anp.log, "natural logarithm")
-sqrt = _elementwise("sqrt", anp.sqrt, "square root")
+exp = _elementwise("exp", _rounded(anp.exp), "exponential ``e ** x``")
+log = _elementwise("log", _rounded(anp.log), "natural logarithm")
+sqrt = _elementwise("sqrt", _rounded(anp.sqrt), "square root")
 square = _elementwise("square", anp.square, "square ``x * x``")
 abs = _elementwise("abs", anp.abs, "absolute value (derivative 0 at 0)")  # noqa: A001
-sin = _elementwise("sin", anp.sin, "sine")
-cos = _elementwise("cos", anp.cos, "cosine")
-tanh = _elementwise("tanh", anp.tanh, "hyperbolic tangent")
+sin = _elementwise("sin", _rounded(anp.sin), "sine")
+cos = _elementwise("cos", _rounded(anp.cos), "cosine")
+tanh = _elementwise("tanh", _rounded(anp.tanh), "hyperbolic tangent")
 negative = _elementwise("negative", anp.negative, "negation ``-x``")
 sigmoid = _elementwise("sigmoid", _sigmoid, "logistic sigmoid ``1 / (1 + exp(-x))``")
 relu = _elementwise("relu", _relu, "rectified linear unit ``max(x, 0)`` (derivative 0 at 0)")
@@ -78,12 +101,35 @@ subtract = _binary_function("subtract", anp.subtract, "difference ``lhs - rhs``"
 multiply = _binary_function("multiply", anp.multiply, "product ``lhs * rhs``")
 divide = _binary_function("divide", anp.true_divide, "quotient ``lhs / rhs``")
 power = _binary_function("power", anp.power, "power ``lhs ** rhs``")
-maximum = _binary_function("maximum", anp.maximum, "maximum (ties split the gradient)")
-minimum = _binary_function("minimum", anp.minimum, "minimum (ties split the gradient)")
+
+
+def _choose(name: str, compare: Any, meaning: str) -> Any:
+    # MXNet's maximum / minimum: the gradient goes to lhs where compare(lhs, rhs) holds
+    # (ties included), else to rhs; a tie is not split as in adfun.numpy.
+    def fun(lhs: Any, rhs: Any) -> Any:
+        mask = compare(np.asarray(full_value(lhs)), np.asarray(full_value(rhs)))
+        return anp.where(mask, lhs, rhs)
+
+    op = _binary_function(name, fun, meaning)
+    op.__doc__ += (
+        "\nAt a tie the whole gradient goes to ``lhs``, as in MXNet (``adfun.numpy`` splits "
+        "it evenly).\n"
+    )
+    return op
+
+
+maximum = _choose("maximum", np.greater_equal, "maximum")
+minimum = _choose("minimum", np.less_equal, "minimum")
 
 
 def clip(data: NDArray, a_min: Any, a_max: Any) -> NDArray:
-    """Clip the values of ``data`` to ``[a_min, a_max]``.
+    """Clip the values of ``data`` to ``[a_min, a_max]``, as MXNet does.
+
+    An element above ``a_max`` becomes ``a_max``, else one below ``a_min`` becomes
+    ``a_min``; the gradient passes where ``a_min <= x <= a_max`` (bounds included).  With
+    reversed bounds (``a_min > a_max``) that gives ``a_max`` above ``a_max``, ``a_min``
+    elsewhere and a zero gradient, MXNet's result (``numpy.clip`` gives ``a_max``
+    everywhere).
 
     Examples
     --------
@@ -93,7 +139,20 @@ def clip(data: NDArray, a_min: Any, a_max: Any) -> NDArray:
     [-1.   0.5  1. ]
     <NDArray 3 @cpu(0)>
     """
-    return apply(lambda value: anp.clip(value, a_min, a_max), data)
+    if a_min is None and a_max is None:
+        raise ValueError("adfun.nd.clip: pass a_min or a_max (both are None)")
+
+    def fun(value: Any) -> Any:
+        plain = np.asarray(full_value(value))
+        dtype = plain.dtype
+        high = np.inf if a_max is None else np.asarray(a_max, np.float32)
+        low = -np.inf if a_min is None else np.asarray(a_min, np.float32)
+        above = plain > high
+        below = ~above & (plain < low)
+        bound = np.where(above, high, low).astype(dtype)
+        return anp.where(above | below, bound, value)
+
+    return apply(fun, data)
 
 
 def where(condition: Any, x: Any, y: Any) -> NDArray:
@@ -143,6 +202,12 @@ def _reduction(name: str, fun: Any, meaning: str) -> Any:
         data: NDArray, axis: Any = None, keepdims: bool = False, exclude: bool = False
     ) -> NDArray:
         axes = _axes(name, axis, data.ndim, exclude)
+        dtype = data._value.dtype
+        if dtype.kind in "iub":
+            # MXNet reduces integer arrays in their dtype (numpy.sum of int32 is int64,
+            # numpy.mean a float): integers are not differentiated, so plain NumPy
+            value = _integer_reduction(name, data._value, axes, keepdims)
+            return NDArray(_at_least_1d(value).astype(dtype))
         return apply(lambda value: _at_least_1d(fun(value, axes, keepdims)), data)
 
     op.__name__ = op.__qualname__ = name
@@ -161,6 +226,17 @@ def _reduction(name: str, fun: Any, meaning: str) -> Any:
     return op
 
 
+def _integer_reduction(name: str, value: np.ndarray, axes: Any, keepdims: bool) -> np.ndarray:
+    if name == "mean":
+        total = np.sum(value, axis=axes, keepdims=keepdims, dtype=np.int64)
+        count = value.size // np.asarray(total).size if value.size else 1
+        return np.asarray(_integer_divide(total, np.int64(count or 1)))
+    if name == "prod":
+        return np.asarray(np.prod(value, axis=axes, keepdims=keepdims))
+    reducer: Any = {"sum": np.sum, "max": np.max, "min": np.min}[name]
+    return np.asarray(reducer(value, axis=axes, keepdims=keepdims))
+
+
 def _sum(value: Any, axes: Any, keepdims: bool) -> Any:
     return anp.sum(value, axis=axes, keepdims=keepdims)
 
@@ -169,12 +245,28 @@ def _mean(value: Any, axes: Any, keepdims: bool) -> Any:
     return anp.mean(value, axis=axes, keepdims=keepdims)
 
 
+def _extremum(reducer: Any, value: Any, axes: Any, keepdims: bool) -> Any:
+    """MXNet's max / min: every element equal to the extremum gets the whole gradient.
+
+    The result is ``m + sum(where(x == m, x - m, 0))`` with ``m`` the extremum as a
+    constant: its value is ``m`` and its derivative is 1 at each tied element (adfun.numpy's
+    ``max`` splits a tie evenly instead).
+    """
+    plain = np.asarray(full_value(value))
+    extremum = reducer(plain, axis=axes, keepdims=True)
+    if type(value) is not Tracer:
+        return reducer(plain, axis=axes, keepdims=keepdims)
+    mask = plain == extremum
+    offsets = anp.sum(anp.where(mask, value - extremum, 0.0), axis=axes, keepdims=keepdims)
+    return offsets + (extremum if keepdims else np.squeeze(extremum, axis=axes))
+
+
 def _max(value: Any, axes: Any, keepdims: bool) -> Any:
-    return anp.max(value, axis=axes, keepdims=keepdims)
+    return _extremum(np.max, value, axes, keepdims)
 
 
 def _min(value: Any, axes: Any, keepdims: bool) -> Any:
-    return anp.min(value, axis=axes, keepdims=keepdims)
+    return _extremum(np.min, value, axes, keepdims)
 
 
 def _prod(value: Any, axes: Any, keepdims: bool) -> Any:
@@ -208,8 +300,8 @@ def _prod(value: Any, axes: Any, keepdims: bool) -> Any:
 
 sum = _reduction("sum", _sum, "sum")  # noqa: A001
 mean = _reduction("mean", _mean, "mean")
-max = _reduction("max", _max, "maximum (ties split the gradient evenly)")  # noqa: A001
-min = _reduction("min", _min, "minimum (ties split the gradient evenly)")  # noqa: A001
+max = _reduction("max", _max, "maximum (each tied element gets the whole gradient)")  # noqa: A001
+min = _reduction("min", _min, "minimum (each tied element gets the whole gradient)")  # noqa: A001
 prod = _reduction("prod", _prod, "product")
 
 
@@ -496,6 +588,15 @@ def _mxnet_shape(function: str, codes: Any, source: tuple) -> tuple:
     return tuple(int(side) for side in target)
 
 
+def _reshape_target(data: NDArray, shape: Any, reverse: bool = False) -> tuple:
+    """The shape ``reshape(data, shape, reverse)`` gives (MXNet's codes resolved)."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    if reverse:
+        return _mxnet_shape("reshape", tuple(shape)[::-1], data.shape[::-1])[::-1]
+    return _mxnet_shape("reshape", shape, data.shape)
+
+
 def reshape(data: NDArray, shape: Any, reverse: bool = False) -> NDArray:
     """``data`` with a new shape; MXNet's codes 0, -1, -2, -3 and -4 are understood.
 
@@ -505,12 +606,7 @@ def reshape(data: NDArray, shape: Any, reverse: bool = False) -> NDArray:
     >>> nd.reshape(nd.zeros((2, 3, 4)), (0, -1)).shape
     (2, 12)
     """
-    if isinstance(shape, (int, np.integer)):
-        shape = (shape,)
-    if reverse:
-        target = _mxnet_shape("reshape", tuple(shape)[::-1], data.shape[::-1])[::-1]
-    else:
-        target = _mxnet_shape("reshape", shape, data.shape)
+    target = _reshape_target(data, shape, reverse)
     return apply(lambda value: anp.reshape(value, target), data)
 
 
@@ -676,6 +772,7 @@ OPS.update(
         "prod": prod,
         "relu": relu,
         "reshape": reshape,
+        "_reshape_target": _reshape_target,
         "sigmoid": sigmoid,
         "sin": sin,
         "softmax": softmax,

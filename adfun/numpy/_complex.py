@@ -23,6 +23,7 @@ from adfun._engine.records import EMPTY_PARAMS
 from adfun._engine.trace import Tracer, bind_unary, full_value
 from adfun.numpy._axes import dtype_of
 from adfun.numpy._base import where
+from adfun.numpy._batching import elementwise
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._nondiff import equal, sign
 
@@ -54,7 +55,12 @@ def _real_jvp(t: Any, ans: Any, z: Any) -> Any:
 
 
 _REAL = primitive(
-    "real", np.real, (_real_vjp,), (_real_jvp,), domain=Domain(examples=_complex_examples)
+    "real",
+    np.real,
+    (_real_vjp,),
+    (_real_jvp,),
+    domain=Domain(examples=_complex_examples),
+    batch=elementwise,
 )
 
 
@@ -90,7 +96,12 @@ def _imag_jvp(t: Any, ans: Any, z: Any) -> Any:
 
 
 _IMAG = primitive(
-    "imag", np.imag, (_imag_vjp,), (_imag_jvp,), domain=Domain(examples=_complex_examples)
+    "imag",
+    np.imag,
+    (_imag_vjp,),
+    (_imag_jvp,),
+    domain=Domain(examples=_complex_examples),
+    batch=elementwise,
 )
 
 
@@ -126,6 +137,7 @@ _CONJUGATE = primitive(
     (_conjugate_rule,),
     (_conjugate_rule,),
     domain=Domain(examples=_complex_examples),
+    batch=elementwise,
 )
 
 

@@ -33,6 +33,7 @@ import numpy as np
 from adfun._engine.backend import NATIVE_TYPES
 from adfun._engine.records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
 from adfun._engine.trace import Tracer, any_traced, bind, bind_binary, bind_unary
+from adfun.numpy._batching import elementwise
 from adfun.numpy._dispatch import dispatching, holds_foreign, on_foreign_arrays
 from adfun.numpy._fast import scale_fresh
 from adfun.numpy._values import (
@@ -250,7 +251,7 @@ def unary(
             return seed * derivative(ans, x)
 
         rules = (vjp or plain_rule, jvp or plain_rule)
-    prim = primitive(name, numpy_fun, (rules[0],), (rules[1],), domain=domain)
+    prim = primitive(name, numpy_fun, (rules[0],), (rules[1],), domain=domain, batch=elementwise)
 
     def fun(x: Any, /, **kwargs: Any) -> Any:
         if type(x) is Tracer:
@@ -288,7 +289,9 @@ def binary(
     ``public`` and ``doc`` as for :func:`unary`.
     """
     traced_impl = operator_impl(operator, numpy_fun) if operator is not None else None
-    prim = primitive(name, numpy_fun, vjps, jvps, domain=domain, traced_impl=traced_impl)
+    prim = primitive(
+        name, numpy_fun, vjps, jvps, domain=domain, traced_impl=traced_impl, batch=elementwise
+    )
     plain = traced_impl or numpy_fun
 
     def fun(x: Any, y: Any, /, **kwargs: Any) -> Any:
@@ -346,13 +349,15 @@ def operator_impl(operator: Callable, ufunc: Callable) -> Callable:
     return impl
 
 
-def nondifferentiable(name: str, numpy_fun: Callable, explain: str) -> Callable:
+def nondifferentiable(
+    name: str, numpy_fun: Callable, explain: str, *, batch: Callable = elementwise
+) -> Callable:
     """Declare and export a function whose result is a constant for differentiation.
 
     On traced values it still records a node (so graphs replay it), but no derivative
-    flows through it.
+    flows through it.  ``batch`` is its batching rule (default: elementwise).
     """
-    prim = primitive(name, numpy_fun, (), (), nondiff=True)
+    prim = primitive(name, numpy_fun, (), (), nondiff=True, batch=batch)
 
     def fun(*args: Any, **kwargs: Any) -> Any:
         for arg in args:

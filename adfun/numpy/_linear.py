@@ -9,6 +9,7 @@ import numpy as np
 from adfun._engine.records import EMPTY_PARAMS, Params, reads_only
 from adfun._engine.trace import Tracer, bind
 from adfun.numpy._axes import ndim_of
+from adfun.numpy._batching import dot_rule, matmul_rule, tensordot_rule
 from adfun.numpy._broadcast import unbroadcast
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._shape import expand_dims, reshape, squeeze, swapaxes, transpose
@@ -78,6 +79,7 @@ _MATMUL = primitive(
     (_matmul_x, _matmul_y),
     (_matmul_tangent_x, _matmul_tangent_y),
     domain=Domain(examples=_matmul_examples),
+    batch=matmul_rule,
 )
 
 
@@ -165,6 +167,7 @@ _TENSORDOT = primitive(
     (_tensordot_a, _tensordot_b),
     (_tensordot_tangent_a, _tensordot_tangent_b),
     domain=Domain(examples=_tensordot_examples),
+    batch=tensordot_rule,
 )
 
 
@@ -227,6 +230,7 @@ _DOT = primitive(
     (_dot_a, _dot_b),
     (_dot_tangent_a, _dot_tangent_b),
     domain=Domain(examples=_dot_examples),
+    batch=dot_rule,
 )
 
 

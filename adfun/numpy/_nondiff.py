@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from adfun._engine.records import NUMPY_OVERRIDES, OPERATIONS
+from adfun.numpy._batching import along_axis, axes_reduction
 from adfun.numpy._declare import function_of_values, nondifferentiable
 
 _COMPARISON = "comparisons are piecewise constant."
@@ -31,9 +32,9 @@ rint = nondifferentiable("rint", np.rint, _ROUNDING)
 round = nondifferentiable("round", np.round, _ROUNDING)  # noqa: A001 - NumPy's name
 sign = nondifferentiable("sign", np.sign, "``sign`` is piecewise constant.")
 
-argmax = nondifferentiable("argmax", np.argmax, _INDEX)
-argmin = nondifferentiable("argmin", np.argmin, _INDEX)
-argsort = nondifferentiable("argsort", np.argsort, _INDEX)
+argmax = nondifferentiable("argmax", np.argmax, _INDEX, batch=axes_reduction())
+argmin = nondifferentiable("argmin", np.argmin, _INDEX, batch=axes_reduction())
+argsort = nondifferentiable("argsort", np.argsort, _INDEX, batch=along_axis(-1))
 #: Advice of the functions whose result's length depends on the values (no staging).
 SHAPE_FROM_VALUES_ADVICE = (
     "Its result's length depends on the values, and a staged program's shapes are fixed. "
@@ -53,7 +54,7 @@ nonzero = function_of_values(
 )
 NUMPY_OVERRIDES[np.nonzero] = nonzero
 OPERATIONS.setdefault("nonzero", nonzero)
-count_nonzero = nondifferentiable("count_nonzero", np.count_nonzero, _INDEX)
+count_nonzero = nondifferentiable("count_nonzero", np.count_nonzero, _INDEX, batch=axes_reduction())
 
 isnan = nondifferentiable("isnan", np.isnan, _TEST)
 isinf = nondifferentiable("isinf", np.isinf, _TEST)
@@ -62,8 +63,8 @@ logical_and = nondifferentiable("logical_and", np.logical_and, _TEST)
 logical_or = nondifferentiable("logical_or", np.logical_or, _TEST)
 logical_not = nondifferentiable("logical_not", np.logical_not, _TEST)
 logical_xor = nondifferentiable("logical_xor", np.logical_xor, _TEST)
-any = nondifferentiable("any", np.any, _TEST)  # noqa: A001 - NumPy's name
-all = nondifferentiable("all", np.all, _TEST)  # noqa: A001 - NumPy's name
+any = nondifferentiable("any", np.any, _TEST, batch=axes_reduction())  # noqa: A001 - NumPy's name
+all = nondifferentiable("all", np.all, _TEST, batch=axes_reduction())  # noqa: A001 - NumPy's name
 
 stop_gradient = nondifferentiable(
     "stop_gradient", lambda x: x, "that is its purpose: ``x`` is returned unchanged."

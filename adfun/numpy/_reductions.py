@@ -19,6 +19,7 @@ from adfun.numpy._base import (
     sum,  # noqa: A004
     where,
 )
+from adfun.numpy._batching import reduction
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._nondiff import equal
 
@@ -49,7 +50,12 @@ def _mean_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False
 
 
 _MEAN = primitive(
-    "mean", _mean_impl, (_mean_vjp,), (_mean_jvp,), domain=Domain(examples=reduction_examples)
+    "mean",
+    _mean_impl,
+    (_mean_vjp,),
+    (_mean_jvp,),
+    domain=Domain(examples=reduction_examples),
+    batch=reduction,
 )
 
 
@@ -103,10 +109,20 @@ def _min_impl(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 _MAX = primitive(
-    "max", _max_impl, (_extremum_vjp,), (_extremum_jvp,), domain=Domain(examples=_distinct_examples)
+    "max",
+    _max_impl,
+    (_extremum_vjp,),
+    (_extremum_jvp,),
+    domain=Domain(examples=_distinct_examples),
+    batch=reduction,
 )
 _MIN = primitive(
-    "min", _min_impl, (_extremum_vjp,), (_extremum_jvp,), domain=Domain(examples=_distinct_examples)
+    "min",
+    _min_impl,
+    (_extremum_vjp,),
+    (_extremum_jvp,),
+    domain=Domain(examples=_distinct_examples),
+    batch=reduction,
 )
 
 

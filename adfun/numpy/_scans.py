@@ -14,6 +14,7 @@ import numpy as np
 from adfun._engine.records import Params
 from adfun._engine.trace import Tracer, bind_unary, full_value, values_hidden
 from adfun.numpy._axes import dtype_of, kept_shape, ndim_of, normalize_axis, shape_of
+from adfun.numpy._batching import along_axis, reduction
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._nondiff import equal, logical_and, logical_or
 from adfun.numpy._reductions import sum  # noqa: A004
@@ -114,7 +115,12 @@ def _prod_jvp(t: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False
 
 
 _PROD = primitive(
-    "prod", _prod_impl, (_prod_vjp,), (_prod_jvp,), domain=Domain(examples=_prod_examples)
+    "prod",
+    _prod_impl,
+    (_prod_vjp,),
+    (_prod_jvp,),
+    domain=Domain(examples=_prod_examples),
+    batch=reduction,
 )
 
 
@@ -170,7 +176,12 @@ def _cumsum_jvp(t: Any, ans: Any, x: Any, axis: int = 0) -> Any:
 
 
 _CUMSUM = primitive(
-    "cumsum", _cumsum_impl, (_cumsum_vjp,), (_cumsum_jvp,), domain=Domain(examples=_scan_examples)
+    "cumsum",
+    _cumsum_impl,
+    (_cumsum_vjp,),
+    (_cumsum_jvp,),
+    domain=Domain(examples=_scan_examples),
+    batch=along_axis(),
 )
 
 
@@ -326,6 +337,7 @@ _CUMPROD = primitive(
     (_cumprod_vjp,),
     (_cumprod_jvp,),
     domain=Domain(examples=_scan_examples),
+    batch=along_axis(),
 )
 
 

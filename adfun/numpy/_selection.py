@@ -9,6 +9,7 @@ import numpy as np
 from adfun._engine.records import EMPTY_PARAMS
 from adfun._engine.trace import call_primitive
 from adfun.numpy._base import unbroadcast, where
+from adfun.numpy._batching import elementwise
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._nondiff import (
     greater,
@@ -91,6 +92,7 @@ _CLIP = primitive(
     (_clip_x, _clip_low, _clip_high),
     (_clip_tangent_x, _clip_tangent_low, _clip_tangent_high),
     domain=Domain(examples=_clip_examples),
+    batch=elementwise,
 )
 
 

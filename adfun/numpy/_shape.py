@@ -10,6 +10,7 @@ from adfun._engine.records import Params, Variadic
 from adfun._engine.trace import Tracer, any_traced, bind, bind_unary
 from adfun.numpy._axes import dtype_of, ndim_of, normalize_axis, shape_of
 from adfun.numpy._base import broadcast_to, reshape, shape_examples
+from adfun.numpy._batching import elementwise, joining_rule, transpose_rule
 from adfun.numpy._declare import Domain, export, primitive
 
 __all__ = [
@@ -101,6 +102,7 @@ _TRANSPOSE = primitive(
     (_transpose_vjp,),
     (_transpose_jvp,),
     domain=Domain(examples=_transpose_examples),
+    batch=transpose_rule,
 )
 
 
@@ -187,6 +189,7 @@ _ASTYPE = primitive(
     (_astype_rule,),
     (_astype_jvp,),
     domain=Domain(examples=_astype_examples),
+    batch=elementwise,
 )
 
 
@@ -251,6 +254,7 @@ _CONCATENATE = primitive(
     Variadic(_concatenate_vjp),
     Variadic(_concatenate_jvp),
     domain=Domain(examples=_joining_examples),
+    batch=joining_rule,
 )
 
 
@@ -299,6 +303,7 @@ _STACK = primitive(
     Variadic(_stack_vjp),
     Variadic(_stack_jvp),
     domain=Domain(examples=_stacking_examples),
+    batch=joining_rule,
 )
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from adfun._engine.records import Params, Primitive
 from adfun._engine.trace import Tracer, bind
 from adfun.numpy._axes import dtype_of, ndim_of, shape_of
+from adfun.numpy._batching import along_axis
 from adfun.numpy._complex import conjugate, real
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._indexing import getitem
@@ -130,7 +131,12 @@ def _fft_jvp(
 
 
 _FFT = primitive(
-    "fft.fft", _fft_impl, (_fft_vjp,), (_fft_jvp,), domain=Domain(examples=_examples())
+    "fft.fft",
+    _fft_impl,
+    (_fft_vjp,),
+    (_fft_jvp,),
+    domain=Domain(examples=_examples()),
+    batch=along_axis(-1),
 )
 
 
@@ -151,7 +157,12 @@ def _ifft_jvp(
 
 
 _IFFT = primitive(
-    "fft.ifft", _ifft_impl, (_ifft_vjp,), (_ifft_jvp,), domain=Domain(examples=_examples())
+    "fft.ifft",
+    _ifft_impl,
+    (_ifft_vjp,),
+    (_ifft_jvp,),
+    domain=Domain(examples=_examples()),
+    batch=along_axis(-1),
 )
 
 
@@ -178,6 +189,7 @@ _RFFT = primitive(
     (_rfft_vjp,),
     (_rfft_jvp,),
     domain=Domain(examples=_examples(real_only=True)),
+    batch=along_axis(-1),
 )
 
 
@@ -215,6 +227,7 @@ _IRFFT = primitive(
     (_irfft_vjp,),
     (_irfft_jvp,),
     domain=Domain(examples=_examples(inverse_real=True)),
+    batch=along_axis(-1),
 )
 
 

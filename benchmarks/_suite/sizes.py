@@ -17,6 +17,8 @@ class Sizes:
     imperative_large: int  # W6: side of the large one
     min_sample: float  # seconds: a timing sample repeats a call until it lasts this long
     deep_repeat_cap: int  # W4 repeats at most this many rounds (one call takes seconds)
+    jacobian_side: int = 100  # W8, W9: the functions map R^n -> R^n, R^n -> R
+    per_example_batch: int = 256  # W10: examples (with W2's layers)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -46,4 +48,6 @@ QUICK = Sizes(
     imperative_large=20,
     min_sample=0.0005,
     deep_repeat_cap=2,
+    jacobian_side=6,
+    per_example_batch=4,
 )

@@ -12,8 +12,10 @@ from adfun import autograd, nd
 def test_invalid_grad_req():
     with pytest.raises(ValueError, match=r"attach_grad: grad_req must be 'write', 'add' or"):
         nd.zeros(1).attach_grad("sometimes")
-    with pytest.raises(ValueError, match=r"attach_grad: stype='csr' is not supported"):
+    with pytest.raises(ValueError, match=r"attach_grad: a csr array must be 2-D, but the shape"):
         nd.zeros(1).attach_grad(stype="csr")
+    with pytest.raises(ValueError, match=r"attach_grad: stype must be"):
+        nd.zeros(1).attach_grad(stype="coo")
 
 
 def test_mark_variables_errors():

@@ -12,7 +12,8 @@ import adfun.numpy as anp  # noqa: E402
 from adfun.scipy import special  # noqa: E402
 
 
-@pytest.mark.parametrize("name", ["polygamma", "jv", "gammainc", "stdtr"])
+# gammainc (in a) and stdtr (in df) are differentiable in their first argument.
+@pytest.mark.parametrize("name", ["polygamma", "jv"])
 def test_order_arguments_are_not_differentiable(name):
     fun = getattr(special, name)
     with pytest.raises(NotImplementedError, match=f"special.{name}"):

@@ -14,6 +14,7 @@ import numpy as np
 from adfun._engine.records import EMPTY_PARAMS, Params
 from adfun._engine.trace import Tracer, bind
 from adfun.numpy._axes import shape_of
+from adfun.numpy._batching import leading
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._elementwise import absolute
 from adfun.numpy._indexing import getitem
@@ -76,6 +77,7 @@ _CHOLESKY = primitive(
     (_cholesky_vjp,),
     (_cholesky_jvp,),
     domain=Domain(examples=_spd_examples),
+    batch=leading,
 )
 
 
@@ -148,6 +150,7 @@ _EIGH = primitive(
     (_eigh_vjp,),
     (_eigh_jvp,),
     domain=Domain(examples=_symmetric_examples),
+    batch=leading,
 )
 
 
@@ -203,6 +206,7 @@ _EIGVALSH = primitive(
     (_eigvalsh_vjp,),
     (_eigvalsh_jvp,),
     domain=Domain(examples=_symmetric_examples),
+    batch=leading,
 )
 
 
@@ -290,7 +294,12 @@ def _svd_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 _SVD = primitive(
-    "linalg.svd", _svd_impl, (_svd_vjp,), (_svd_jvp,), domain=Domain(examples=_svd_examples)
+    "linalg.svd",
+    _svd_impl,
+    (_svd_vjp,),
+    (_svd_jvp,),
+    domain=Domain(examples=_svd_examples),
+    batch=leading,
 )
 
 
@@ -344,7 +353,7 @@ def _descending_magnitude_impl(w: Any) -> Any:
 
 
 _DESCENDING = primitive(
-    "linalg.descending_magnitude", _descending_magnitude_impl, (), (), nondiff=True
+    "linalg.descending_magnitude", _descending_magnitude_impl, (), (), nondiff=True, batch=leading
 )
 
 
@@ -381,6 +390,7 @@ _SVDVALS = primitive(
     (_svdvals_vjp,),
     (_svdvals_jvp,),
     domain=Domain(examples=_svd_examples),
+    batch=leading,
 )
 
 
@@ -444,7 +454,12 @@ def _tall_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 
 
 _QR = primitive(
-    "linalg.qr", _qr_impl, (_qr_vjp,), (_qr_jvp,), domain=Domain(examples=_tall_examples)
+    "linalg.qr",
+    _qr_impl,
+    (_qr_vjp,),
+    (_qr_jvp,),
+    domain=Domain(examples=_tall_examples),
+    batch=leading,
 )
 
 

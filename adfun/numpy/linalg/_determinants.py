@@ -10,6 +10,7 @@ import numpy as np
 from adfun._engine.records import EMPTY_PARAMS
 from adfun._engine.trace import Tracer, bind, full_value, values_hidden
 from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._batching import leading
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._indexing import getitem
 from adfun.numpy._linear import matmul
@@ -52,7 +53,9 @@ def _orientation_impl(q: Any) -> Any:
     return np.sign(np.linalg.det(q))
 
 
-_ORIENTATION = primitive("linalg.orientation", _orientation_impl, (), (), nondiff=True)
+_ORIENTATION = primitive(
+    "linalg.orientation", _orientation_impl, (), (), nondiff=True, batch=leading
+)
 
 
 def _orientation(q: Any) -> Any:
@@ -112,9 +115,10 @@ _GUARDED_INVERSE = primitive(
     (inv_vjp,),
     (inv_jvp,),
     domain=Domain(examples=square_examples),
+    batch=leading,
 )
 _WELL_CONDITIONED = primitive(
-    "linalg.well_conditioned", _well_conditioned_impl, (), (), nondiff=True
+    "linalg.well_conditioned", _well_conditioned_impl, (), (), nondiff=True, batch=leading
 )
 
 
@@ -161,7 +165,12 @@ def _det_jvp(t: Any, ans: Any, a: Any) -> Any:
 
 
 _DET = primitive(
-    "linalg.det", np.linalg.det, (_det_vjp,), (_det_jvp,), domain=Domain(examples=square_examples)
+    "linalg.det",
+    np.linalg.det,
+    (_det_vjp,),
+    (_det_jvp,),
+    domain=Domain(examples=square_examples),
+    batch=leading,
 )
 
 
@@ -207,6 +216,7 @@ _LOGABSDET = primitive(
     (_logabsdet_vjp,),
     (_logabsdet_jvp,),
     domain=Domain(examples=square_examples),
+    batch=leading,
 )
 
 
@@ -214,7 +224,7 @@ def _sign_impl(a: Any) -> Any:
     return np.linalg.slogdet(a)[0]
 
 
-_SIGN = primitive("linalg.slogdet_sign", _sign_impl, (), (), nondiff=True)
+_SIGN = primitive("linalg.slogdet_sign", _sign_impl, (), (), nondiff=True, batch=leading)
 
 
 @export(np.linalg.slogdet, primitive=_LOGABSDET)

@@ -16,6 +16,7 @@ import numpy as np
 from adfun._engine.records import EMPTY_PARAMS
 from adfun._engine.trace import Tracer, bind, read_value
 from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._batching import leading
 from adfun.numpy._complex import conjugate, imag, real
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._elementwise import absolute
@@ -146,6 +147,7 @@ _EIG = primitive(
     (_eig_vjp,),
     (_eig_jvp,),
     domain=Domain(examples=_nonsymmetric_examples),
+    batch=leading,
 )
 
 
@@ -200,6 +202,7 @@ _EIGVALS = primitive(
     (_eigvals_vjp,),
     (_eigvals_jvp,),
     domain=Domain(examples=_nonsymmetric_examples),
+    batch=leading,
 )
 
 

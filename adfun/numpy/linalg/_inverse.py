@@ -9,6 +9,7 @@ import numpy as np
 from adfun._engine.records import EMPTY_PARAMS
 from adfun._engine.trace import Tracer, any_traced, bind
 from adfun.numpy._axes import ndim_of, shape_of
+from adfun.numpy._batching import leading, solve_rule
 from adfun.numpy._broadcast import unbroadcast
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._linear import matmul
@@ -37,7 +38,12 @@ def inv_jvp(t: Any, ans: Any, a: Any) -> Any:
 
 
 _INV = primitive(
-    "linalg.inv", np.linalg.inv, (inv_vjp,), (inv_jvp,), domain=Domain(examples=square_examples)
+    "linalg.inv",
+    np.linalg.inv,
+    (inv_vjp,),
+    (inv_jvp,),
+    domain=Domain(examples=square_examples),
+    batch=leading,
 )
 
 
@@ -106,6 +112,7 @@ _SOLVE = primitive(
     (_solve_a, _solve_b),
     (_solve_tangent_a, _solve_tangent_b),
     domain=Domain(examples=_solve_examples),
+    batch=solve_rule,
 )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from adfun._engine.records import Params
 from adfun._engine.trace import Tracer, bind
 from adfun.numpy._axes import dtype_of, kept_shape, ndim_of, normalize_axis, shape_of
+from adfun.numpy._batching import reduction
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._elementwise import absolute, power
 from adfun.numpy._indexing import getitem
@@ -96,6 +97,7 @@ _PNORM = primitive(
     (_pnorm_vjp,),
     (_pnorm_jvp,),
     domain=Domain(examples=_pnorm_examples),
+    batch=reduction,
 )
 
 

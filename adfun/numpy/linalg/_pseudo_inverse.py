@@ -9,6 +9,7 @@ import numpy as np
 from adfun._engine.records import Params
 from adfun._engine.trace import Tracer, any_traced, bind, full_value, read_value
 from adfun.numpy._axes import dtype_of, ndim_of, shape_of
+from adfun.numpy._batching import leading
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._elementwise import absolute
 from adfun.numpy._linear import matmul
@@ -60,6 +61,7 @@ _PINV = primitive(
     (_pinv_vjp,),
     (_pinv_jvp,),
     domain=Domain(examples=_rectangular_examples),
+    batch=leading,
 )
 
 _NO_VALUE = object()

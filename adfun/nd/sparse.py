@@ -1,0 +1,530 @@
+"""MXNet's sparse storage types: ``csr`` and ``row_sparse`` arrays (``adfun.nd.sparse``).
+
+A :class:`CSRNDArray` (compressed sparse rows, 2-D) and a :class:`RowSparseNDArray` (a
+subset of rows of any array) have MXNet's interface: ``stype``, ``data``, ``indices``,
+``indptr``, ``tostype``, ``nd.sparse.csr_matrix`` / ``row_sparse_array`` / ``zeros`` /
+``array`` / ``dot``, and row-sparse gradient buffers (``attach_grad(stype=...)``).
+
+Storage: the values are held densely in NumPy (the class records the storage type) and
+the compressed arrays are computed from them when asked for, so every ``nd`` operation
+works on sparse arrays the way MXNet's dense fallback does, and differentiates the same
+way.  Results follow MXNet's storage rules where this module implements them (``csr +
+csr`` is ``csr``, ``dot(csr.T, dense)`` is ``row_sparse``, a sparse array times a scalar
+keeps its type); every other operation returns a dense array.  This saves no memory: it
+is MXNet's interface, not its sparse kernels.  No SciPy is needed.
+
+Examples
+--------
+>>> from adfun import nd
+>>> a = nd.sparse.csr_matrix(([1.0, 2.0], [1, 0], [0, 1, 2]), shape=(2, 2))
+>>> a.stype, a.indptr.asnumpy().tolist()
+('csr', [0, 1, 2])
+>>> a.asnumpy()
+array([[0., 1.],
+       [2., 0.]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import adfun.numpy as anp
+from adfun._imperative.context import check_context
+from adfun._imperative.recording import recording
+from adfun.nd._creation import _shape
+from adfun.nd._ndarray import OPS, NDArray, _is_recorded, _owned, apply, value_of
+
+__all__ = [
+    "BaseSparseNDArray",
+    "CSRNDArray",
+    "RowSparseNDArray",
+    "add",
+    "array",
+    "csr_matrix",
+    "divide",
+    "dot",
+    "empty",
+    "multiply",
+    "row_sparse_array",
+    "subtract",
+    "zeros",
+]
+
+STYPES = ("default", "csr", "row_sparse")
+
+
+class BaseSparseNDArray(NDArray):
+    """The common base of :class:`CSRNDArray` and :class:`RowSparseNDArray`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        # MXNet prints no values for a sparse array
+        shape = "x".join(str(side) for side in self.shape)
+        return f"\n<{type(self).__name__} {shape} @{self.context}>"
+
+    __str__ = __repr__
+
+    def reshape(self, *shape: Any, **kwargs: Any) -> NDArray:
+        """Not supported for sparse arrays (as in MXNet): ``tostype('default')`` first."""
+        raise NotImplementedError(
+            f"{type(self).__name__}.reshape: a sparse array cannot be reshaped (as in "
+            f"MXNet); convert it with x.tostype('default') first"
+        )
+
+    def check_format(self, full_check: bool = True) -> None:
+        """Check the storage format, as MXNet's: here the compressed arrays are computed
+        from the values, so they are always consistent and nothing can fail."""
+
+    def __add__(self, other: Any) -> Any:
+        return add(self, other)
+
+    def __sub__(self, other: Any) -> Any:
+        return subtract(self, other)
+
+    def __mul__(self, other: Any) -> Any:
+        return multiply(self, other)
+
+    def __truediv__(self, other: Any) -> Any:
+        return divide(self, other)
+
+
+class CSRNDArray(BaseSparseNDArray):
+    """A 2-D array in compressed sparse row storage: ``data``, ``indices`` (the column of
+    each stored value) and ``indptr`` (where each row's values start).
+
+    Create one with :func:`csr_matrix`, :func:`zeros` or ``x.tostype('csr')``.
+    """
+
+    __slots__ = ()
+    stype = "csr"
+
+    def _data_and_indices(self) -> tuple:
+        rows, columns = np.nonzero(self._value)
+        return self._value[rows, columns], columns, rows
+
+    @property
+    def data(self) -> NDArray:
+        """The stored (non-zero) values, row by row."""
+        return _owned(np.array(self._data_and_indices()[0], order="C"))
+
+    @property
+    def indices(self) -> NDArray:
+        """The column index of each stored value (int64)."""
+        return _owned(self._data_and_indices()[1].astype(np.int64))
+
+    @property
+    def indptr(self) -> NDArray:
+        """Row ``i``'s values are ``data[indptr[i]:indptr[i + 1]]`` (int64)."""
+        counts = np.count_nonzero(self._value, axis=1)
+        return _owned(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+
+    def __getitem__(self, key: Any) -> NDArray:
+        """Rows ``x[i]`` or ``x[start:stop]`` as a new CSR array (the only keys MXNet
+        allows)."""
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            key = slice(int(key), int(key) + 1 if key != -1 else None)
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise ValueError(
+                f"CSRNDArray.__getitem__: only rows x[i] or x[start:stop] can be taken from "
+                f"a CSR array (as in MXNet), got {key!r}; convert it with "
+                f"x.tostype('default') for other keys"
+            )
+        return _cast(apply(lambda value: value[key], self), CSRNDArray)
+
+    def asscipy(self) -> Any:
+        """A ``scipy.sparse.csr_matrix`` with these values (needs SciPy installed)."""
+        import scipy.sparse  # noqa: PLC0415 - optional: the only use of SciPy here
+
+        return scipy.sparse.csr_matrix(self._value)
+
+
+class RowSparseNDArray(BaseSparseNDArray):
+    """An array of which only some rows (slices along axis 0) are stored: ``data`` (those
+    rows) and ``indices`` (their row numbers).  Gradients of embeddings and of
+    ``dot(csr.T, x)`` are row-sparse.
+
+    Create one with :func:`row_sparse_array`, :func:`zeros` or ``x.tostype('row_sparse')``.
+    """
+
+    __slots__ = ()
+    stype = "row_sparse"
+
+    def _stored_rows(self) -> np.ndarray:
+        value = self._value
+        flat = value.reshape(value.shape[0], -1) if value.ndim else value.reshape(1, 1)
+        return np.flatnonzero(np.any(flat != 0, axis=1))
+
+    @property
+    def data(self) -> NDArray:
+        """The stored rows, shape ``(len(indices),) + shape[1:]``."""
+        return _owned(np.array(self._value[self._stored_rows()], order="C"))
+
+    @property
+    def indices(self) -> NDArray:
+        """The row numbers of the stored rows, increasing (int64)."""
+        return _owned(self._stored_rows().astype(np.int64))
+
+    def __getitem__(self, key: Any) -> NDArray:
+        """Only ``x[:]`` (the array itself), as in MXNet."""
+        if not (isinstance(key, slice) and key == slice(None)):
+            raise ValueError(
+                f"RowSparseNDArray.__getitem__: only x[:] is supported for a row_sparse "
+                f"array (as in MXNet), got {key!r}; use x.tostype('default')[key]"
+            )
+        return self
+
+    def retain(self, indices: Any) -> RowSparseNDArray:
+        """A row-sparse array with only the rows ``indices`` of this one kept."""
+        rows = np.asarray(value_of(indices)).astype(np.int64).reshape(-1)
+        keep = np.zeros(self.shape[0], bool)
+        keep[rows] = True
+        mask = keep.reshape((-1,) + (1,) * (self.ndim - 1))
+        return _cast(apply(lambda value: anp.where(mask, value, 0.0), self), RowSparseNDArray)
+
+
+_CLASSES = {"default": NDArray, "csr": CSRNDArray, "row_sparse": RowSparseNDArray}
+
+
+def _check_stype(function: str, stype: Any, shape: tuple) -> type:
+    if stype not in STYPES:
+        raise ValueError(
+            f"{function}: stype must be 'default', 'csr' or 'row_sparse', got {stype!r}"
+        )
+    if stype == "csr" and len(shape) != 2:
+        raise ValueError(
+            f"{function}: a csr array must be 2-D, but the shape is {shape}; use "
+            f"'row_sparse' or 'default' storage"
+        )
+    if stype == "row_sparse" and len(shape) == 0:
+        raise ValueError(f"{function}: a row_sparse array needs at least one dimension")
+    return _CLASSES[stype]
+
+
+def _cast(array: NDArray, cls: type) -> Any:
+    """``array`` relabelled with the storage class ``cls`` (the values stay dense)."""
+    array.__class__ = cls
+    return array
+
+
+def _tostype(data: NDArray, stype: str) -> NDArray:
+    cls = _check_stype(f"{type(data).__name__}.tostype", stype, data.shape)
+    if recording.get() and _is_recorded(data):
+        shape = data.shape
+        return _cast(apply(lambda value: anp.reshape(value, shape), data), cls)
+    return _cast(_owned(np.array(data._value, order="C")), cls)
+
+
+def _zeros_of_stype(function: str, data: NDArray, stype: Any) -> NDArray:
+    stype = data.stype if stype is None else stype
+    cls = _check_stype(function, stype, data.shape)
+    return _cast(_owned(np.zeros_like(data._value)), cls)
+
+
+def _dtype(source: Any, dtype: Any) -> np.dtype:
+    if dtype is not None:
+        return np.dtype(dtype)
+    if isinstance(source, (NDArray, np.ndarray)):
+        return np.dtype(source.dtype)
+    return np.dtype(np.float32)
+
+
+def _dense_of(function: str, source: Any, dtype: Any) -> np.ndarray:
+    """The values of an array-like, an NDArray or a SciPy-like sparse matrix (duck-typed
+    by its ``toarray()``) as a NumPy array."""
+    if isinstance(source, NDArray):
+        return np.array(source._value, dtype=_dtype(source, dtype), order="C")
+    if hasattr(source, "toarray") and hasattr(source, "nnz"):
+        dense = np.asarray(source.toarray())
+        return np.array(dense, dtype=_dtype(dense, dtype), order="C")
+    try:
+        return np.array(source, dtype=_dtype(source, dtype), order="C")
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"{function}: cannot make an array of {type(source).__name__}: {error}"
+        ) from error
+
+
+def _is_shape(arg: Any) -> bool:
+    return isinstance(arg, tuple) and all(
+        isinstance(side, (int, np.integer)) and not isinstance(side, bool) for side in arg
+    )
+
+
+def csr_matrix(arg1: Any, shape: Any = None, ctx: Any = None, dtype: Any = None) -> CSRNDArray:
+    """A :class:`CSRNDArray`, as ``mxnet.nd.sparse.csr_matrix``.
+
+    Parameters
+    ----------
+    arg1 : tuple or array_like
+        ``(data, indices, indptr)`` (MXNet's and SciPy's CSR definition),
+        ``(data, (row, col))`` (coordinates; repeated coordinates are summed), a shape
+        ``(M, N)`` (all zeros), a dense array-like or NDArray, or a SciPy sparse matrix.
+    shape : tuple of int, optional
+        Needed with the compressed definition when it cannot be inferred.
+    ctx : Context, optional
+        Only ``cpu(0)``.
+    dtype : dtype, optional
+        float32 by default (the dtype of ``data`` when it is a NumPy array or NDArray).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.sparse.csr_matrix(([5.0], ([1], [2])), shape=(2, 3)).asnumpy()
+    array([[0., 0., 0.],
+           [0., 0., 5.]], dtype=float32)
+    """
+    function = "adfun.nd.sparse.csr_matrix"
+    check_context(function, ctx)
+    if _is_shape(arg1) and len(arg1) == 2:
+        dense = np.zeros(_shape("sparse.csr_matrix", arg1), _dtype(None, dtype))
+    elif isinstance(arg1, tuple) and len(arg1) == 3:
+        data, indices, indptr = (np.asarray(value_of(part)) for part in arg1)
+        rows = len(indptr) - 1
+        if rows < 0 or indptr[0] != 0 or np.any(np.diff(indptr) < 0) or indptr[-1] != len(data):
+            raise ValueError(
+                f"{function}: indptr must start at 0, never decrease and end at len(data) "
+                f"= {len(data)}, got {indptr.tolist()}"
+            )
+        if len(indices) != len(data):
+            raise ValueError(
+                f"{function}: indices and data must have the same length, got "
+                f"{len(indices)} and {len(data)}"
+            )
+        columns = int(indices.max()) + 1 if len(indices) else 0
+        shape = (rows, columns) if shape is None else _shape("sparse.csr_matrix", shape)
+        if shape[0] != rows or (len(indices) and indices.max() >= shape[1]):
+            raise ValueError(
+                f"{function}: the definition (indptr for {rows} rows, largest column "
+                f"{columns - 1}) does not fit the shape {shape}"
+            )
+        dense = np.zeros(shape, _dtype(arg1[0], dtype))
+        row_of = np.repeat(np.arange(rows), np.diff(indptr))
+        np.add.at(dense, (row_of, indices.astype(np.int64)), data)
+    elif isinstance(arg1, tuple) and len(arg1) == 2 and isinstance(arg1[1], tuple):
+        data = np.asarray(value_of(arg1[0]))
+        row, col = (np.asarray(value_of(part)).astype(np.int64) for part in arg1[1])
+        if shape is None:
+            shape = (int(row.max()) + 1 if row.size else 0, int(col.max()) + 1 if col.size else 0)
+        shape = _shape("sparse.csr_matrix", shape)
+        dense = np.zeros(shape, _dtype(arg1[0], dtype))
+        np.add.at(dense, (row, col), data)
+    else:
+        dense = _dense_of(function, arg1, dtype)
+        if shape is not None and tuple(shape) != dense.shape:
+            raise ValueError(f"{function}: shape {shape} differs from the data's {dense.shape}")
+    _check_stype(function, "csr", dense.shape)
+    return _cast(_owned(dense), CSRNDArray)
+
+
+def row_sparse_array(
+    arg1: Any, shape: Any = None, ctx: Any = None, dtype: Any = None
+) -> RowSparseNDArray:
+    """A :class:`RowSparseNDArray`, as ``mxnet.nd.sparse.row_sparse_array``.
+
+    Parameters
+    ----------
+    arg1 : tuple or array_like
+        ``(data, indices)``: the stored rows and their row numbers (``shape`` gives the
+        full shape; by default ``(max(indices) + 1,) + data.shape[1:]``), a shape
+        (all zeros), a dense array-like or NDArray.
+    shape : tuple of int, optional
+    ctx : Context, optional
+        Only ``cpu(0)``.
+    dtype : dtype, optional
+        float32 by default (the dtype of ``data`` when it is a NumPy array or NDArray).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> a = nd.sparse.row_sparse_array(([[1.0, 2.0]], [1]), shape=(3, 2))
+    >>> a.indices.asnumpy().tolist(), a.asnumpy().tolist()
+    ([1], [[0.0, 0.0], [1.0, 2.0], [0.0, 0.0]])
+    """
+    function = "adfun.nd.sparse.row_sparse_array"
+    check_context(function, ctx)
+    if _is_shape(arg1):
+        dense = np.zeros(_shape("sparse.row_sparse_array", arg1), _dtype(None, dtype))
+    elif isinstance(arg1, tuple) and len(arg1) == 2:
+        data = np.asarray(value_of(arg1[0]))
+        indices = np.asarray(value_of(arg1[1])).astype(np.int64).reshape(-1)
+        if data.ndim == 0 or data.shape[0] != len(indices):
+            raise ValueError(
+                f"{function}: data must have one row per index: data has shape "
+                f"{data.shape}, indices {len(indices)} entries"
+            )
+        if shape is None:
+            shape = (int(indices.max()) + 1 if len(indices) else 0,) + data.shape[1:]
+        shape = _shape("sparse.row_sparse_array", shape)
+        if tuple(shape[1:]) != data.shape[1:] or (len(indices) and indices.max() >= shape[0]):
+            raise ValueError(
+                f"{function}: rows of shape {data.shape[1:]} at indices up to "
+                f"{indices.max() if len(indices) else None} do not fit the shape {shape}"
+            )
+        dense = np.zeros(shape, _dtype(arg1[0], dtype))
+        dense[indices] = data
+    else:
+        dense = _dense_of(function, arg1, dtype)
+        if shape is not None and tuple(shape) != dense.shape:
+            raise ValueError(f"{function}: shape {shape} differs from the data's {dense.shape}")
+    _check_stype(function, "row_sparse", dense.shape)
+    return _cast(_owned(dense), RowSparseNDArray)
+
+
+def zeros(stype: str, shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDArray:
+    """An all-zero array of storage ``stype`` (``'csr'``, ``'row_sparse'`` or ``'default'``).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.sparse.zeros('row_sparse', (4, 2)).indices.shape
+    (0,)
+    """
+    check_context("adfun.nd.sparse.zeros", ctx)
+    shape = _shape("sparse.zeros", shape)
+    cls = _check_stype("adfun.nd.sparse.zeros", stype, shape)
+    return _cast(_owned(np.zeros(shape, _dtype(None, dtype))), cls)
+
+
+def empty(stype: str, shape: Any, ctx: Any = None, dtype: Any = None) -> NDArray:
+    """An array of storage ``stype`` with nothing stored (all zeros), as MXNet's.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.sparse.empty('csr', (2, 2)).stype
+    'csr'
+    """
+    return zeros(stype, shape, ctx, dtype)
+
+
+def array(source_array: Any, ctx: Any = None, dtype: Any = None) -> NDArray:
+    """A sparse array with the values and storage type of ``source_array`` (a sparse
+    NDArray, or a SciPy CSR matrix), as ``mxnet.nd.sparse.array``.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.sparse.array(nd.ones((2, 2)).tostype('row_sparse')).stype
+    'row_sparse'
+    """
+    function = "adfun.nd.sparse.array"
+    check_context(function, ctx)
+    if isinstance(source_array, BaseSparseNDArray):
+        dense = np.array(source_array._value, dtype=_dtype(source_array, dtype), order="C")
+        return _cast(_owned(dense), type(source_array))
+    if hasattr(source_array, "toarray") and hasattr(source_array, "nnz"):
+        return csr_matrix(source_array, ctx=ctx, dtype=dtype)
+    raise TypeError(
+        f"{function}: source_array must be a sparse NDArray or a SciPy sparse matrix, got "
+        f"{type(source_array).__name__}; use nd.array for dense data"
+    )
+
+
+def dot(
+    lhs: Any,
+    rhs: Any,
+    transpose_a: bool = False,
+    transpose_b: bool = False,
+    forward_stype: Any = None,
+) -> NDArray:
+    """``nd.dot`` with MXNet's storage rules for sparse operands.
+
+    ``dot(csr, dense)`` is dense; ``dot(csr.T, dense)`` (``transpose_a=True``) is
+    row-sparse; a ``forward_stype`` overrides the result's storage.  The gradient of a
+    dense or row-sparse ``rhs`` flows as for ``nd.dot`` (store it row-sparse with
+    ``rhs.attach_grad(stype='row_sparse')``).
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> a = nd.array([[0, 1], [0, 0]]).tostype('csr')
+    >>> nd.sparse.dot(a, nd.ones((2, 3)), transpose_a=True).stype
+    'row_sparse'
+    """
+    result = OPS["dot"](lhs, rhs, transpose_a, transpose_b)
+    stype = forward_stype
+    if stype is None and isinstance(lhs, CSRNDArray) and transpose_a:
+        stype = "row_sparse"
+    if stype is None or stype == "default":
+        return result
+    return _cast(result, _check_stype("adfun.nd.sparse.dot", stype, result.shape))
+
+
+def _same_sparse(lhs: Any, rhs: Any) -> type | None:
+    kind = type(lhs)
+    return kind if issubclass(kind, BaseSparseNDArray) and type(rhs) is kind else None
+
+
+def _combine(function: str, lhs: Any, rhs: Any, keep: type | None) -> NDArray:
+    result = getattr(NDArray, function)(lhs, rhs) if isinstance(lhs, NDArray) else NotImplemented
+    if result is NotImplemented:
+        result = getattr(NDArray, function.replace("__", "__r", 1))(rhs, lhs)
+    return result if keep is None else _cast(result, keep)
+
+
+def add(lhs: Any, rhs: Any) -> NDArray:
+    """``lhs + rhs``; the sum of two arrays of the same sparse storage keeps it.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> a = nd.ones((2, 2)).tostype('csr')
+    >>> nd.sparse.add(a, a).stype
+    'csr'
+    """
+    return _combine("__add__", lhs, rhs, _same_sparse(lhs, rhs))
+
+
+def subtract(lhs: Any, rhs: Any) -> NDArray:
+    """``lhs - rhs``; the difference of two arrays of the same sparse storage keeps it.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> a = nd.ones((2, 2)).tostype('row_sparse')
+    >>> nd.sparse.subtract(a, a).stype
+    'row_sparse'
+    """
+    return _combine("__sub__", lhs, rhs, _same_sparse(lhs, rhs))
+
+
+def _scaled(lhs: Any, rhs: Any) -> type | None:
+    """The storage a product or quotient keeps: a sparse array with a scalar, or two
+    arrays of the same sparse storage."""
+    if isinstance(rhs, (int, float, np.generic)) and isinstance(lhs, BaseSparseNDArray):
+        return type(lhs)
+    return _same_sparse(lhs, rhs)
+
+
+def multiply(lhs: Any, rhs: Any) -> NDArray:
+    """``lhs * rhs``; a sparse array times a scalar (or one of its own storage) keeps it.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> (nd.ones((2, 2)).tostype('csr') * 3).stype
+    'csr'
+    """
+    return _combine("__mul__", lhs, rhs, _scaled(lhs, rhs))
+
+
+def divide(lhs: Any, rhs: Any) -> NDArray:
+    """``lhs / rhs``; a sparse array divided by a scalar keeps its storage.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> (nd.ones((2, 2)).tostype('row_sparse') / 2).stype
+    'row_sparse'
+    """
+    keep = _scaled(lhs, rhs)
+    if keep is not None and not isinstance(rhs, (int, float, np.generic)):
+        keep = None  # 0 / 0 fills the unstored entries: the quotient is dense
+    return _combine("__truediv__", lhs, rhs, keep)
+
+
+OPS["_tostype"] = _tostype
+OPS["_zeros_of_stype"] = _zeros_of_stype

@@ -1,0 +1,319 @@
+"""``ad.vmap``: semantics (axes, pytrees, sizes, errors), compositions, and the batching
+rule of every primitive of the registry against a loop over the examples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import adfun as ad
+import adfun.numpy as anp
+from adfun._engine.records import Params
+from adfun._engine.trace import call_primitive
+from adfun.numpy._declare import REGISTRY
+from adfun.numpy._examples import draw_example
+
+try:  # registers the scipy.special primitives (scipy is in the test extra)
+    import adfun.scipy  # noqa: F401
+except ImportError:  # pragma: no cover - scipy missing: only adfun.numpy is checked
+    pass
+
+WITH_DOMAIN = sorted(name for name, fun in REGISTRY.items() if fun.primitive.domain is not None)
+
+
+def _as_function(primitive, params):
+    frozen = Params(params)
+
+    def fun(*args):
+        return call_primitive(primitive, tuple(args), frozen)
+
+    return fun
+
+
+def _close(actual, expected):
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    assert actual.shape == expected.shape
+    assert actual.dtype == expected.dtype or actual.dtype.kind == expected.dtype.kind
+    np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-9, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", WITH_DOMAIN)
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_batching_rule_matches_a_loop(name, data):
+    """``vmap(f)(xs)`` equals stacking ``f(x)`` for every x, batch axes drawn at random."""
+    primitive = REGISTRY[name].primitive
+    args, params = data.draw(st.composite(lambda draw: draw_example(draw, st, hnp, primitive))())
+    fun = _as_function(primitive, params)
+    size = data.draw(st.integers(1, 3), label="batch size")
+    candidates = [
+        position
+        for position, arg in enumerate(args)
+        if isinstance(arg, np.ndarray) and arg.dtype.kind in "fc"
+    ]
+    if not candidates:
+        return
+    chosen = data.draw(
+        st.lists(st.sampled_from(candidates), min_size=1, unique=True), label="batched"
+    )
+    examples = [list(args) for _ in range(size)]
+    in_axes = []
+    batched_args = []
+    for position, arg in enumerate(args):
+        if position not in chosen:
+            in_axes.append(None)
+            batched_args.append(arg)
+            continue
+        # Distinct examples that stay in the domain: the drawn value, slightly shrunk.
+        copies = [arg * (1.0 - 0.01 * index) for index in range(size)]
+        for index in range(size):
+            examples[index][position] = copies[index]
+        axis = data.draw(st.integers(-arg.ndim - 1, arg.ndim), label=f"axis of {position}")
+        in_axes.append(axis)
+        batched_args.append(np.stack(copies, axis=axis))
+    expected = np.stack([np.asarray(fun(*example)) for example in examples])
+    actual = ad.vmap(fun, in_axes=tuple(in_axes))(*batched_args)
+    _close(actual, expected)
+
+
+# --- semantics ------------------------------------------------------------------------------
+
+RNG = np.random.default_rng(0)
+
+
+def test_in_axes_none_and_negative_axes():
+    w = RNG.standard_normal(3)
+    xs = RNG.standard_normal((3, 4))  # batch along the last axis
+    out = ad.vmap(lambda w, x: anp.dot(w, x), in_axes=(None, -1))(w, xs)
+    _close(out, np.stack([w @ xs[:, b] for b in range(4)]))
+
+
+def test_pytree_in_axes_and_out_axes():
+    params = {"w": RNG.standard_normal((4, 2)), "b": RNG.standard_normal(2)}
+    xs = RNG.standard_normal((5, 4))
+
+    def layer(p, x):
+        y = x @ p["w"] + p["b"]
+        return {"y": y, "norm": anp.sum(y**2)}
+
+    out = ad.vmap(layer, in_axes=({"w": None, "b": None}, 0), out_axes={"y": 1, "norm": 0})(
+        params, xs
+    )
+    expected = [layer(params, x) for x in xs]
+    _close(out["y"], np.stack([e["y"] for e in expected], axis=1))
+    _close(out["norm"], np.stack([e["norm"] for e in expected]))
+
+
+def test_keyword_arguments_are_batched_along_axis_0():
+    xs = RNG.standard_normal((3, 2))
+    out = ad.vmap(lambda x, scale: x * scale, in_axes=(0,))(xs, scale=np.arange(3.0))
+    _close(out, xs * np.arange(3.0)[:, None])
+
+
+def test_axis_size_when_nothing_is_batched():
+    out = ad.vmap(lambda c: anp.sin(c) * 2.0, in_axes=None, axis_size=3)(np.ones(2))
+    _close(out, np.broadcast_to(np.sin(np.ones(2)) * 2.0, (3, 2)))
+
+
+def test_unbatched_output_is_broadcast_or_kept():
+    xs = RNG.standard_normal((3, 2))
+    out = ad.vmap(lambda x, c: (x * 2.0, c), in_axes=(0, None), out_axes=(0, None))(xs, 5.0)
+    _close(out[0], xs * 2.0)
+    assert out[1] == 5.0
+    both = ad.vmap(lambda x, c: (x, c * 1.0), in_axes=(0, None))(xs, np.ones(2))
+    _close(both[1], np.ones((3, 2)))
+
+
+def test_nested_vmap_is_an_outer_product():
+    xs = RNG.standard_normal(3)
+    ys = RNG.standard_normal(4)
+    out = ad.vmap(ad.vmap(lambda x, y: x * anp.sin(y), in_axes=(None, 0)), in_axes=(0, None))(
+        xs, ys
+    )
+    _close(out, xs[:, None] * np.sin(ys)[None, :])
+
+
+def test_python_control_flow_on_unbatched_arguments_is_allowed():
+    def f(x, flag):
+        return x * 2.0 if flag else x
+
+    _close(ad.vmap(f, in_axes=(0, None))(np.ones((2, 3)), True), np.full((2, 3), 2.0))
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def test_disagreeing_batch_sizes_name_the_sizes():
+    with pytest.raises(
+        ValueError, match=r"argument 0 has size 3 along axis 0; argument 1 has size 4"
+    ):
+        ad.vmap(lambda x, y: x + y)(np.ones(3), np.ones(4))
+
+
+def test_axis_size_that_disagrees_is_an_error():
+    with pytest.raises(ValueError, match="axis_size is 5"):
+        ad.vmap(anp.sin, axis_size=5)(np.ones(3))
+
+
+def test_out_of_range_axis():
+    with pytest.raises(ValueError, match=r"axis 2 for argument 0, but it has 2 dimension"):
+        ad.vmap(anp.sin, in_axes=2)(np.ones((3, 4)))
+    with pytest.raises(ValueError, match="a scalar cannot be batched"):
+        ad.vmap(lambda x, y: x * y)(2.0, np.ones(3))
+    with pytest.raises(ValueError, match=r"out_axes gives axis 3 for output"):
+        ad.vmap(anp.sin, out_axes=3)(np.ones((3, 4)))
+
+
+def test_nothing_batched_needs_axis_size():
+    with pytest.raises(ValueError, match="no argument is batched.*pass axis_size"):
+        ad.vmap(anp.sin, in_axes=None)(np.ones(3))
+
+
+def test_bad_axes_specifications():
+    with pytest.raises(ValueError, match="in_axes must be an int, None, or a tuple"):
+        ad.vmap(anp.sin, in_axes={"x": 0})
+    with pytest.raises(ValueError, match=r"out_axes must be .* but it holds 1.5"):
+        ad.vmap(anp.sin, out_axes=1.5)
+    with pytest.raises(
+        ValueError, match="in_axes has 2 entries but the function was called with 1"
+    ):
+        ad.vmap(anp.sin, in_axes=(0, 0))(np.ones(3))
+    with pytest.raises(ValueError, match="must be a pytree prefix"):
+        ad.vmap(lambda p: p[0], in_axes=({"a": 0},))((np.ones(3),))
+    with pytest.raises(ValueError, match="axis_size must be a non-negative int"):
+        ad.vmap(anp.sin, axis_size=-1)
+
+
+def test_batched_output_with_out_axes_none_is_an_error():
+    with pytest.raises(ValueError, match="out_axes is None for output, but it depends on"):
+        ad.vmap(anp.sin, out_axes=None)(np.ones(3))
+
+
+def test_python_control_flow_on_batched_values_is_refused():
+    def f(x):
+        return x if anp.sum(x) > 0 else -x
+
+    with pytest.raises(ad.StagingError, match=r"vmap: cannot stage `if` / bool\(\)"):
+        ad.vmap(f)(np.ones((2, 3)))
+
+
+# --- compositions ---------------------------------------------------------------------------
+
+
+def _mlp_loss(params, x, y):
+    w1, b1, w2, b2 = params
+    h = anp.tanh(x @ w1 + b1)
+    logits = h @ w2 + b2
+    shifted = logits - anp.max(logits)
+    log_probs = shifted - anp.log(anp.sum(anp.exp(shifted)))
+    return -anp.sum(log_probs * y)
+
+
+def _mlp_data():
+    params = (
+        RNG.standard_normal((5, 7)) * 0.3,
+        RNG.standard_normal(7) * 0.1,
+        RNG.standard_normal((7, 3)) * 0.3,
+        RNG.standard_normal(3) * 0.1,
+    )
+    X = RNG.standard_normal((6, 5))
+    Y = np.eye(3)[RNG.integers(0, 3, 6)]
+    return params, X, Y
+
+
+def test_per_example_gradients():
+    params, X, Y = _mlp_data()
+    per_example = ad.vmap(ad.grad(_mlp_loss), in_axes=(None, 0, 0))(params, X, Y)
+    for index in range(len(X)):
+        expected = ad.grad(_mlp_loss)(params, X[index], Y[index])
+        for got, want in zip(per_example, expected):
+            _close(got[index], want)
+
+
+def test_grad_of_vmap():
+    params, X, Y = _mlp_data()
+
+    def total(params):
+        return anp.sum(ad.vmap(_mlp_loss, in_axes=(None, 0, 0))(params, X, Y))
+
+    expected = ad.grad(lambda p: sum(_mlp_loss(p, x, y) for x, y in zip(X, Y)))(params)
+    for got, want in zip(ad.grad(total)(params), expected):
+        _close(got, want)
+
+
+def test_grad_through_a_closure_over_a_traced_value():
+    xs = RNG.standard_normal((4, 3))
+
+    def f(w):
+        return anp.sum(ad.vmap(lambda x: anp.sin(w * x))(xs))
+
+    _close(ad.grad(f)(1.3), np.sum(np.cos(1.3 * xs) * xs))
+
+
+def test_jvp_of_vmap_and_vmap_of_jvp():
+    xs = RNG.standard_normal((4, 3))
+    ts = RNG.standard_normal((4, 3))
+    f = lambda x: anp.tanh(x) * anp.sum(x)  # noqa: E731
+    out, tangent = ad.jvp(ad.vmap(f), (xs,), (ts,))
+    expected = [ad.jvp(f, (x,), (t,)) for x, t in zip(xs, ts)]
+    _close(out, np.stack([e[0] for e in expected]))
+    _close(tangent, np.stack([e[1] for e in expected]))
+    inner = ad.vmap(lambda x, t: ad.jvp(f, (x,), (t,))[1])(xs, ts)
+    _close(inner, np.stack([e[1] for e in expected]))
+
+
+def test_jit_of_vmap_and_vmap_of_jit():
+    xs = RNG.standard_normal((4, 3))
+    f = lambda x: anp.sum(anp.exp(x) * x)  # noqa: E731
+    expected = np.stack([f(x) for x in xs])
+    jitted = ad.jit(ad.vmap(f))
+    _close(jitted(xs), expected)
+    _close(jitted(xs + 1.0), np.stack([f(x) for x in xs + 1.0]))
+    _close(ad.vmap(ad.jit(f))(xs), expected)
+
+
+def test_vmap_of_checkpoint_and_checkpoint_of_vmap():
+    xs = RNG.standard_normal((4, 3))
+    f = lambda x: anp.sum(anp.sin(x) ** 2)  # noqa: E731
+    expected = np.stack([ad.grad(f)(x) for x in xs])
+    _close(ad.vmap(ad.grad(ad.checkpoint(f)))(xs), expected)
+    _close(ad.grad(lambda x: anp.sum(ad.checkpoint(ad.vmap(f))(x)))(xs), expected)
+
+
+def test_custom_primitive_gets_the_loop_and_may_declare_a_rule():
+    @ad.primitive
+    def cube(x):
+        return x**3
+
+    cube.defvjp(lambda g, ans, x: 3.0 * x**2 * g)
+    xs = RNG.standard_normal((3, 2))
+    _close(ad.vmap(cube)(xs), xs**3)
+    _close(ad.vmap(ad.grad(lambda x: anp.sum(cube(x))))(xs), 3.0 * xs**2)
+    calls = []
+
+    def rule(size, dims, x):
+        calls.append((size, dims))
+        return cube(x), dims[0]
+
+    cube.defbatch(rule)
+    _close(ad.vmap(cube, in_axes=1)(xs), xs.T**3)
+    assert calls == [(2, (1,))]
+    with pytest.raises(TypeError, match=r"cube.defbatch: the rule must be a function"):
+        cube.defbatch(3)
+
+
+def test_sort_and_take_along_a_traced_order():
+    xs = RNG.standard_normal((4, 5))
+    _close(ad.vmap(anp.sort)(xs), np.sort(xs, axis=1))
+    _close(ad.vmap(lambda x: x[anp.argsort(x)])(xs), np.sort(xs, axis=1))
+
+
+def test_vmap_of_vmap_of_grad_matches_hessian_rows():
+    x = RNG.standard_normal(3)
+    f = lambda x: anp.sum(anp.sin(x) * x**2)  # noqa: E731
+    rows = ad.vmap(lambda v: ad.jvp(ad.grad(f), (x,), (v,))[1])(np.eye(3))
+    _close(rows, ad.hessian(f)(x))
