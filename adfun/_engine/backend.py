@@ -129,13 +129,17 @@ class Backend:
 
     def apply(self, primitive: Any, args: tuple, params: Params) -> Any:
         """``primitive`` applied to plain ``args`` of this library (or NumPy constants)."""
-        converted = tuple(self.operand(arg, primitive.name) for arg in args)
+        impl = self.implementation(primitive)
+        if getattr(impl, "raw_arguments", False):  # converts the NumPy constants it needs
+            converted = (self.operand(args[0], primitive.name),) + args[1:]
+        else:
+            converted = tuple(self.operand(arg, primitive.name) for arg in args)
         if params:
             dtype = params.get("dtype")
             if dtype is not None and not isinstance(dtype, str):
                 params = Params({**params, "dtype": self.dtype(dtype)})
-            return self.implementation(primitive)(*converted, **params)
-        return self.implementation(primitive)(*converted)
+            return impl(*converted, **params)
+        return impl(*converted)
 
     def operand(self, value: Any, function: str) -> Any:
         """``value`` as an operand in this library: NumPy constants (a rule's ``np.eye``,

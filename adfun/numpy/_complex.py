@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS
-from adfun._engine.trace import Tracer, bind_unary, full_value
-from adfun.numpy._axes import dtype_of
+from adfun._engine.trace import Tracer, bind_unary
+from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._base import where
 from adfun.numpy._batching import elementwise
 from adfun.numpy._declare import Domain, export, primitive
@@ -120,7 +120,7 @@ def imag(val: Any) -> Any:
     if type(val) is not Tracer:
         return np.imag(val)
     if not is_complex(val):
-        return np.zeros_like(full_value(val))
+        return np.zeros(shape_of(val), dtype_of(val))
     return bind_unary(_IMAG, val, EMPTY_PARAMS)
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, full_value
+from adfun._engine.trace import Tracer
+from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._base import unbroadcast, where
 from adfun.numpy._complex import absolute_jvp, absolute_vjp
 from adfun.numpy._declare import Domain, binary, unary
@@ -153,7 +154,7 @@ def _power_derivative_x(ans: Any, x: Any, y: Any) -> Any:
         if y == 1:
             return 1.0
         if y == 0:
-            return np.zeros_like(full_value(x))  # the shape only: x**0 is constant
+            return np.zeros(shape_of(x), dtype_of(x))  # the shape only: x**0 is constant
         return y * power(x, y - 1.0)
     return _power_slope(power, x, y)
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, any_traced, full_value, read_value
+from adfun._engine.trace import Tracer, any_traced, read_value
 from adfun.numpy._axes import dtype_of, ndim_of, shape_of
 from adfun.numpy._declare import Domain, export
 from adfun.numpy._elementwise import multiply
@@ -262,7 +262,7 @@ def polyval(p: Any, x: Any) -> Any:
     """Differentiable :func:`numpy.polyval` (Horner's scheme) in ``p`` and ``x``."""
     if not any_traced((p, x)):
         return np.polyval(p, x)
-    result = zeros_like(full_value(x), dtype=np.result_type(dtype_of(p), dtype_of(x)))
+    result = np.zeros(shape_of(x), dtype=np.result_type(dtype_of(p), dtype_of(x)))
     for index in range(shape_of(p)[0]):
         result = result * x + p[index]
     return result

@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+import numpy as np
+
 from adfun._engine.records import BACKEND_IMPLEMENTATIONS
 
 #: NumPy's elementwise functions whose standard function has the same name and meaning.
@@ -221,12 +223,19 @@ def _copysign_factor(xp: Any, primitive: Any) -> Callable:
 
 
 # --- reductions -------------------------------------------------------------------------
+#: Reductions NumPy applies to booleans as numbers, and the dtype it counts them in.
+_COUNTING = {"sum": "int64", "prod": "int64", "mean": "float64"}
+
+
 def _reduction(name: str) -> Callable:
     def factory(xp: Any, primitive: Any) -> Any:
         function = getattr(xp, name)
 
         def reduce(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-            return function(_array(xp, a), axis=axis, keepdims=keepdims)
+            a = _array(xp, a)
+            if a.dtype == xp.bool and name in _COUNTING:
+                a = xp.astype(a, getattr(xp, _COUNTING[name]))  # NumPy counts booleans
+            return function(a, axis=axis, keepdims=keepdims)
 
         return reduce
 
@@ -332,35 +341,139 @@ def _clip(xp: Any, primitive: Any) -> Callable:
 
 
 # --- indexing ---------------------------------------------------------------------------
-@declare("getitem")
-def _getitem(xp: Any, primitive: Any) -> Callable:
+# The standard indexes with integers, slices, ``...``, ``None``, a sole boolean mask, and
+# integer arrays combined with integers only.  NumPy's other keys, where they are constants
+# of the program (NumPy arrays, Python values), become flat positions computed with NumPy
+# from the key alone (never from the data), gathered with ``take`` and scattered back
+# with a sort-and-cumulative-sum (the standard has no scatter-add).
+def _key(template: Any, parts: tuple, key: Any) -> Any:
     from adfun.numpy._values import put_in
 
-    def getitem(a: Any, *parts: Any, key: Any = None, template: Any = None) -> Any:
-        if template is not None:
-            return a[_standard_key(put_in(template.args, parts), a.ndim)]
-        return a[_standard_key(parts[0] if parts else key, a.ndim)]
+    if template is not None:
+        return put_in(template.args, parts)
+    return parts[0] if parts else key
 
+
+def _holds_library_arrays(key: Any) -> bool:
+    items = key if isinstance(key, tuple) else (key,)
+    return any(
+        hasattr(item, "__array_namespace__") and not isinstance(item, (np.ndarray, np.generic))
+        for item in items
+    )
+
+
+def _flat_positions(key: Any, shape: tuple) -> np.ndarray:
+    """Where each entry of ``x[key]`` sits in ``x.ravel()``, for an ``x`` of ``shape``."""
+    return np.arange(math.prod(shape), dtype=np.int64).reshape(shape)[key]
+
+
+@declare("getitem")
+def _getitem(xp: Any, primitive: Any) -> Callable:
+    def getitem(a: Any, *parts: Any, key: Any = None, template: Any = None) -> Any:
+        key = _key(template, parts, key)
+        if _holds_library_arrays(key):
+            key = _mask_as_indices(xp, key, a.ndim)
+            positions = _library_positions(xp, key, tuple(a.shape))
+            if positions is None:  # a sole mask, or another form of the standard
+                return a[_standard_key(key, a.ndim)]
+            flat = xp.take(xp.reshape(a, (-1,)), xp.reshape(positions, (-1,)))
+            return xp.reshape(flat, positions.shape)
+        if _is_basic(key):
+            try:
+                return a[_standard_key(key, a.ndim)]
+            except IndexError:  # a form NumPy allows and the standard does not (a slice
+                pass  # starting past the end): through flat positions below
+        positions = _flat_positions(key, tuple(a.shape))
+        flat = xp.take(xp.reshape(a, (-1,)), xp.asarray(positions.reshape(-1), device=a.device))
+        return xp.reshape(flat, positions.shape)
+
+    getitem.raw_arguments = True  # type: ignore[attr-defined]
     return getitem
 
 
 @declare("untake")
 def _untake(xp: Any, primitive: Any) -> Callable:
-    from adfun.numpy._values import put_in
-
     def untake(g: Any, *parts: Any, key: Any = None, template: Any = None, shape: Any = ()) -> Any:
-        if template is not None:
-            key = put_in(template.args, parts)
-        elif parts:
-            key = parts[0]
-        result = xp.zeros(tuple(shape), dtype=g.dtype, device=g.device)
-        key = _standard_key(key, len(shape))
+        key = _key(template, parts, key)
+        shape = tuple(shape)
+        result = xp.zeros(shape, dtype=g.dtype, device=g.device)
         if _is_basic(key):
-            result[key] = g
-            return result
-        return _scatter_add(xp, result, key, g)
+            try:
+                result[_standard_key(key, len(shape))] = g
+                return result
+            except IndexError:
+                pass
+        if _holds_library_arrays(key):
+            return _library_scatter_add(xp, key, g, result)
+        positions = _flat_positions(key, shape)
+        values = xp.reshape(xp.broadcast_to(g, positions.shape), (-1,))
+        return xp.reshape(_scatter_add(xp, positions.reshape(-1), values, result), shape)
 
+    untake.raw_arguments = True  # type: ignore[attr-defined]
     return untake
+
+
+def _library_positions(xp: Any, key: Any, shape: tuple) -> Any:
+    """The flat positions selected by a key of integer arrays (of the library) and
+    integers, one per leading axis, computed with the standard's arithmetic; ``None`` for
+    other keys."""
+    items = key if isinstance(key, tuple) else (key,)
+    if not items or len(items) > len(shape):
+        return None
+    for item in items:
+        if isinstance(item, (bool, slice)) or item is None or item is Ellipsis:
+            return None
+        if hasattr(item, "dtype") and not xp.isdtype(item.dtype, "integral"):
+            return None
+    device = next(item.device for item in items if hasattr(item, "device"))
+    rest = math.prod(shape[len(items) :])
+    positions = None
+    stride = rest
+    for axis in range(len(items) - 1, -1, -1):
+        size = shape[axis]
+        index = items[axis]
+        index = xp.asarray(index, device=device) if isinstance(index, int) else index
+        term = xp.remainder(index, size) * stride
+        positions = term if positions is None else term + positions
+        stride *= size
+    offsets = xp.reshape(xp.arange(rest, device=device), (1,) * positions.ndim + (rest,))
+    positions = xp.reshape(positions, positions.shape + (1,)) + offsets
+    return xp.reshape(positions, positions.shape[:-1] + shape[len(items) :])
+
+
+def _mask_as_indices(xp: Any, key: Any, ndim: int) -> Any:
+    """A sole boolean mask indexing fewer than ``ndim`` axes, as the integer arrays of its
+    ``True`` entries (the standard allows a mask only as an array's full index)."""
+    items = key if isinstance(key, tuple) else (key,)
+    if len(items) == 1 and hasattr(items[0], "dtype") and items[0].dtype == xp.bool:
+        if items[0].ndim < ndim or ndim == 0:
+            return xp.nonzero(items[0])
+    return key
+
+
+#: Above this many entries, a one-hot scatter-add would take too much memory.
+ONE_HOT_LIMIT = 1 << 24
+
+
+def _library_scatter_add(xp: Any, key: Any, g: Any, result: Any) -> Any:
+    """``result`` with ``g`` added at ``result[key]`` for a key of the library's integer
+    arrays (or a sole boolean mask): a one-hot product, the standard's only scatter-add
+    (exact: each output sums its own entries)."""
+    key = _mask_as_indices(xp, key, 0)
+    positions = _library_positions(xp, key, tuple(result.shape))
+    size = math.prod(result.shape)
+    if positions is None or math.prod(positions.shape) * size > ONE_HOT_LIMIT:
+        raise NotImplementedError(
+            f"the derivative of indexing with this key of computed indices is not "
+            f"supported on {xp.__name__} arrays (the Array API standard has no "
+            f"scatter-add); index with NumPy arrays, or compute this step on NumPy arrays"
+        )
+    flat_positions = xp.reshape(positions, (-1,))
+    values = xp.reshape(xp.broadcast_to(g, positions.shape), (-1,))
+    one_hot = xp.astype(
+        flat_positions[:, None] == xp.arange(size, device=result.device)[None, :], g.dtype
+    )
+    return xp.reshape(values @ one_hot, result.shape)
 
 
 def _standard_key(key: Any, ndim: int) -> Any:
@@ -380,22 +493,31 @@ def _standard_key(key: Any, ndim: int) -> Any:
 
 
 def _is_basic(key: Any) -> bool:
+    """A key of integers, slices and ``...`` (``None`` goes through flat positions)."""
     items = key if isinstance(key, tuple) else (key,)
-    return all(item is None or item is Ellipsis or isinstance(item, (int, slice)) for item in items)
+    return all(item is Ellipsis or isinstance(item, (int, slice)) for item in items)
 
 
-def _scatter_add(xp: Any, result: Any, key: Any, g: Any) -> Any:
-    """``result`` with ``g`` added at ``result[key]`` for an advanced (integer array) key,
-    repeated positions summed: by a one-hot product on the flat positions, with standard
-    functions only."""
-    size = math.prod(result.shape)
-    positions = xp.reshape(xp.arange(size, device=result.device), result.shape)[key]
-    flat_positions = xp.reshape(positions, (-1,))
-    values = xp.reshape(xp.broadcast_to(g, positions.shape), (-1,))
-    one_hot = xp.astype(
-        flat_positions[:, None] == xp.arange(size, device=result.device)[None, :], g.dtype
+def _scatter_add(xp: Any, positions: np.ndarray, values: Any, result: Any) -> Any:
+    """``result.ravel()`` with ``values`` added at the flat ``positions`` (NumPy constants),
+    repeated positions summed: sort by position, sum each run by differences of a
+    cumulative sum, and gather the sums into place."""
+    if positions.size == 0:
+        return xp.zeros((math.prod(result.shape),), dtype=values.dtype, device=result.device)
+    order = np.argsort(positions, kind="stable")
+    ordered = positions[order]
+    device = result.device
+    sorted_values = xp.take(values, xp.asarray(order, device=device))
+    running = xp.cumulative_sum(sorted_values, include_initial=True)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], ordered.size]
+    sums = xp.take(running, xp.asarray(ends, device=device)) - xp.take(
+        running, xp.asarray(starts, device=device)
     )
-    return xp.reshape(values @ one_hot, result.shape)
+    lookup = np.zeros(math.prod(result.shape), dtype=np.int64)
+    lookup[ordered[starts]] = np.arange(1, starts.size + 1)
+    padded = xp.concat([xp.zeros((1,), dtype=values.dtype, device=device), sums])
+    return xp.take(padded, xp.asarray(lookup, device=device))
 
 
 # --- products ---------------------------------------------------------------------------
@@ -587,3 +709,54 @@ def _argsort(xp: Any, primitive: Any) -> Callable:
 @declare("stop_gradient")
 def _identity(xp: Any, primitive: Any) -> Callable:
     return lambda x: x
+
+
+# --- the determinant's guarded inverse ------------------------------------------------------
+# NumPy chooses per matrix by a 1-norm condition number; the standard has no condition
+# number, so the backends choose by the 2-norm one from the singular values (the two
+# forms of the determinant's derivative agree wherever both are accurate).
+def _well_conditioned_mask(xp: Any, s: Any) -> Any:
+    largest = xp.max(s, axis=-1)
+    smallest = xp.min(s, axis=-1)
+    return smallest > largest * math.sqrt(float(xp.finfo(s.dtype).eps))
+
+
+@declare("linalg.well_conditioned")
+def _well_conditioned(xp: Any, primitive: Any) -> Any:
+    linalg = getattr(xp, "linalg", None)
+    if linalg is None:
+        return None
+    return lambda a: _well_conditioned_mask(xp, linalg.svdvals(a))
+
+
+@declare("linalg.guarded_inverse")
+def _guarded_inverse(xp: Any, primitive: Any) -> Any:
+    linalg = getattr(xp, "linalg", None)
+    if linalg is None:
+        return None
+
+    def guarded_inverse(a: Any) -> Any:
+        u, s, vh = linalg.svd(a, full_matrices=False)
+        well = _well_conditioned_mask(xp, s)
+        safe = xp.where(well[..., None], s, xp.ones_like(s))
+        inverse = (_swap(xp, vh) / safe[..., None, :]) @ _swap(xp, u)
+        return xp.where(well[..., None, None], inverse, xp.zeros_like(inverse))
+
+    return guarded_inverse
+
+
+@declare("linalg.orientation")
+def _orientation(xp: Any, primitive: Any) -> Any:
+    linalg = getattr(xp, "linalg", None)
+    return (lambda q: xp.sign(linalg.det(q))) if linalg is not None else None
+
+
+@declare("linalg.descending_magnitude")
+def _descending_magnitude(xp: Any, primitive: Any) -> Callable:
+    def descending(w: Any) -> Any:
+        order = xp.argsort(-xp.abs(w), axis=-1, stable=True)
+        n = w.shape[-1]
+        numbers = xp.arange(n, device=w.device)[:, None]
+        return xp.astype(numbers == order[..., None, :], w.dtype)
+
+    return descending
