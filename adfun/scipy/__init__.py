@@ -1,4 +1,5 @@
-"""Differentiable SciPy: :mod:`adfun.scipy.special` and :mod:`adfun.scipy.stats`.
+"""Differentiable SciPy: :mod:`adfun.scipy.special`, :mod:`adfun.scipy.stats` and
+:mod:`adfun.scipy.signal`.
 
 SciPy is not a dependency of adfun; this sub-package needs it (``pip install scipy``).
 Plain ``scipy.special`` ufuncs called on traced values dispatch here.
@@ -14,6 +15,6 @@ except ImportError as error:  # pragma: no cover - exercised only without scipy
         "itself); install it with `pip install scipy`"
     ) from error
 
-from adfun.scipy import special, stats
+from adfun.scipy import signal, special, stats
 
-__all__ = ["special", "stats"]
+__all__ = ["signal", "special", "stats"]
