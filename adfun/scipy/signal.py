@@ -61,7 +61,9 @@ def _check_options(name: str, mode: Any, method: Any) -> None:
         )
 
 
-def _axis_pair(name: str, keyword: str, value: Any, ndims: tuple[int, int]) -> tuple:
+def _axis_pair(
+    name: str, keyword: str, value: Any, ndims: tuple[int, int]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """``value`` as two tuples of non-negative axes, one per argument, of equal length."""
     try:
         first, second = value
@@ -76,7 +78,7 @@ def _axis_pair(name: str, keyword: str, value: Any, ndims: tuple[int, int]) -> t
             f"adfun.scipy.signal.{name}: {keyword} pairs axes of in1 with axes of in2, so its "
             f"two lists must have the same length, got {value!r}"
         )
-    normalized = []
+    normalized: list[tuple[int, ...]] = []
     for which, axes, ndim in zip(("in1", "in2"), pair, ndims):
         out = []
         for axis in axes:
@@ -91,7 +93,7 @@ def _axis_pair(name: str, keyword: str, value: Any, ndims: tuple[int, int]) -> t
                 )
             out.append(int(axis) % ndim)
         normalized.append(tuple(out))
-    return tuple(normalized)
+    return normalized[0], normalized[1]
 
 
 def _window(name: str, pairs: Sequence[tuple[int, int]], mode: str) -> Window:
@@ -118,7 +120,8 @@ def _layout(name: str, shape1: tuple, shape2: tuple, axes: Any, dot_axes: Any, m
                 f"got shapes {shape1} and {shape2} (or say which axes to convolve with axes=...)"
             )
         conv = tuple(range(ndims[0]))
-        pair_axes, pair_dots = (conv, conv), ((), ())
+        pair_axes: tuple[tuple[int, ...], tuple[int, ...]] = (conv, conv)
+        pair_dots: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
     else:
         if axes is None:
             raise ValueError(
@@ -244,10 +247,10 @@ def _convolve_impl(
 
 def _general(a: Any, b: Any, axes: tuple, dot_axes: tuple, window: Window, method: str) -> Any:
     """A window of the convolution, on plain or traced values (the rules' building block)."""
-    params = {"axes": axes, "dot_axes": dot_axes, "window": window, "method": method}
     if any_traced((a, b)):
-        return bind(_CONVOLVE, (a, b), Params(params))
-    return _convolve_impl(a, b, **params)
+        params = Params(axes=axes, dot_axes=dot_axes, window=window, method=method)
+        return bind(_CONVOLVE, (a, b), params)
+    return _convolve_impl(a, b, axes, dot_axes, window, method)
 
 
 def _flip(x: Any, axes: tuple) -> Any:
@@ -375,11 +378,10 @@ def _convolve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     from adfun.numpy._examples import array
 
     (a, b), options = _scipy_examples(draw, st, hnp)
-    if draw(st.booleans()):
-        shapes, params = (a.shape, b.shape), {}
-    else:
-        mode = options["mode"]
-        pairs = _sizes(draw, st, draw(st.integers(0, 2)), mode)
+    shapes: tuple = (a.shape, b.shape)
+    params: dict = {}
+    if draw(st.booleans()):  # autograd's layout
+        pairs = _sizes(draw, st, draw(st.integers(0, 2)), options["mode"])
         dots = [draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 1)))]
         kept = [[draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 1)))] for _ in "ab"]
         layouts = []
