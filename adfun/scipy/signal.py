@@ -382,7 +382,7 @@ def _convolve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     params: dict = {}
     if draw(st.booleans()):  # autograd's layout
         pairs = _sizes(draw, st, draw(st.integers(0, 2)), options["mode"])
-        dots = [draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 1)))]
+        dots = [draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2)))]
         kept = [[draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 1)))] for _ in "ab"]
         layouts = []
         for side in (0, 1):
