@@ -65,6 +65,7 @@ API_MODULES = [
     "adfun.numpy.linalg",
     "adfun.numpy.fft",
     "adfun.scipy.special",
+    "adfun.scipy.signal",
     "adfun.scipy.stats",
     "adfun.scipy.stats.norm",
     "adfun.testing",

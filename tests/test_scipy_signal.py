@@ -345,6 +345,8 @@ def test_errors_of_both_functions(name):
 
 
 def test_mode_given_where_autograd_puts_axes_says_to_use_keywords():
+    with pytest.raises(ValueError, match=r"convolve: mode must be .* \(autograd passes axes"):
+        signal.convolve(np.ones((2, 2)), np.ones((2, 2)), ([1], [0]))
     with pytest.raises(
         ValueError, match=r"mode must be .* got \(\[1\], \[0\]\) \(autograd passes axes"
     ):

@@ -485,10 +485,10 @@ def convolve(
     >>> convolve(images, filters, axes=([2, 3], [2, 3]), dot_axes=([1], [0]), mode="valid").shape
     (2, 3, 3, 3)
     """
+    _check_options("convolve", mode, method)
     traced = any_traced((in1, in2))
     if axes is None and dot_axes is None and not traced:
         return scipy.signal.convolve(in1, in2, mode=mode, method=method)
-    _check_options("convolve", mode, method)
     a = in1 if type(in1) is Tracer else np.asarray(in1)
     b = in2 if type(in2) is Tracer else np.asarray(in2)
     params = _layout("convolve", shape_of(a), shape_of(b), axes, dot_axes, mode)
@@ -582,9 +582,9 @@ def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> A
     >>> ad.grad(lambda x: correlate(x, np.array([1.0, 2.0]))[0])(np.array([3.0, 4.0]))
     array([2., 0.])
     """
+    _check_options("correlate", mode, method)
     if not any_traced((in1, in2)):
         return scipy.signal.correlate(in1, in2, mode=mode, method=method)
-    _check_options("correlate", mode, method)
     a = in1 if type(in1) is Tracer else np.asarray(in1)
     b = in2 if type(in2) is Tracer else np.asarray(in2)
     _layout("correlate", shape_of(a), shape_of(b), None, None, mode)
