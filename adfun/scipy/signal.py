@@ -37,6 +37,9 @@ from adfun.numpy._shape import transpose
 _MODES = ("full", "valid", "same")
 _METHODS = ("auto", "direct", "fft")
 
+#: The largest block of shifted copies the general layout's product builds at once.
+_CHUNK_BYTES = 1 << 25
+
 #: ``(lo, n)`` for each convolved pair of axes: full-convolution entries ``lo .. lo+n-1``.
 Window = tuple[tuple[int, int], ...]
 
@@ -183,48 +186,69 @@ def _cut(full: np.ndarray, window: Window) -> np.ndarray:
 
 
 def _direct(a: np.ndarray, b: np.ndarray, axes: tuple, dot_axes: tuple, window: Window) -> Any:
-    """The general layout: sliding windows of one argument times the other, flipped."""
+    """The general layout, by shifts and adds: for each entry ``w`` of the smaller argument
+    along the convolved axes, one matrix product of a shifted view of the larger one
+    (kept and convolved axes as rows, contracted axes as columns) with that entry."""
     volume = [math.prod(x.shape[axis] for axis in conv) for x, conv in zip((a, b), axes)]
-    # Slide the argument with more entries along the convolved axes, flip the other one.
     swapped = volume[1] > volume[0]
     x, y = (b, a) if swapped else (a, b)
     x_conv, y_conv = axes[::-1] if swapped else axes
     x_dot, y_dot = dot_axes[::-1] if swapped else dot_axes
-    labels = iter(range(52))
-    x_labels: list = [None] * x.ndim
-    y_labels: list = [None] * y.ndim
-    conv_out, slide = [], []
+    x_kept, y_kept = _kept_axes(x.ndim, x_conv, x_dot), _kept_axes(y.ndim, y_conv, y_dot)
+    # Entry k of the window is the sum over w of x[k - w] y[w]: x's entries lo - (size of
+    # y) + 1 .. lo + n - 1 are needed, zeros outside x.
     pads, cuts = [(0, 0)] * x.ndim, [slice(None)] * x.ndim
     for (lo, n), x_axis, y_axis in zip(window, x_conv, y_conv):
         size_x, size_y = x.shape[x_axis], y.shape[y_axis]
-        start, length = lo - size_y + 1, n + size_y - 1  # the entries of x this window uses
+        start, length = lo - size_y + 1, n + size_y - 1
         left, right = max(0, -start), max(0, start + length - size_x)
         pads[x_axis] = (left, right)
         cuts[x_axis] = slice(start + left, start + left + length)
-        x_labels[x_axis] = out_label = next(labels)
-        y_labels[y_axis] = window_label = next(labels)
-        conv_out.append(out_label)
-        slide.append(window_label)
-    for x_axis, y_axis in zip(x_dot, y_dot):
-        x_labels[x_axis] = y_labels[y_axis] = next(labels)
-    for which in (x_labels, y_labels):
-        for index, label in enumerate(which):
-            if label is None:
-                which[index] = next(labels)
     if any(left or right for left, right in pads):
         x = np.pad(x, pads)
-    windows = np.lib.stride_tricks.sliding_window_view(
-        x[tuple(cuts)], tuple(y.shape[axis] for axis in y_conv), axis=x_conv
-    )
-    flipped = y[
-        tuple(slice(None, None, -1) if axis in y_conv else slice(None) for axis in range(y.ndim))
-    ]
-    a_labels, b_labels = (y_labels, x_labels) if swapped else (x_labels, y_labels)
-    a_conv, b_conv = axes
-    a_dot, b_dot = dot_axes
-    out = [a_labels[axis] for axis in _kept_axes(a.ndim, a_conv, a_dot)]
-    out += [b_labels[axis] for axis in _kept_axes(b.ndim, b_conv, b_dot)]
-    return np.einsum(windows, x_labels + slide, flipped, y_labels, out + conv_out, optimize=True)
+    x = x[tuple(cuts)]
+    kept_sizes = tuple(x.shape[axis] for axis in x_kept)
+    y_kept_sizes = tuple(y.shape[axis] for axis in y_kept)
+    y_sizes = tuple(y.shape[axis] for axis in y_conv)
+    contracted = math.prod(x.shape[axis] for axis in x_dot)
+    # x as (kept, convolved, contracted) and y as (convolved, contracted, kept): each
+    # shifted view of x is then a matrix with the contracted axes as its columns.
+    x = np.transpose(x, x_kept + tuple(x_conv) + tuple(x_dot))
+    x = x.reshape(x.shape[: x.ndim - len(x_dot)] + (contracted,))
+    y = np.transpose(y, tuple(y_conv) + tuple(y_dot) + y_kept)
+    y = y.reshape(y_sizes + (contracted, math.prod(y_kept_sizes)))
+    out_sizes = tuple(n for _, n in window)
+    rows = math.prod(kept_sizes) * math.prod(out_sizes)
+    shifts = list(np.ndindex(*y_sizes))
+    y = y.reshape(len(shifts) * contracted, y.shape[-1])
+    dtype = np.result_type(x, y)
+    # The shifted views of x side by side (im2col), in chunks of at most _CHUNK_BYTES:
+    # one matrix product per chunk.
+    per_shift = max(1, _CHUNK_BYTES // max(1, rows * contracted * dtype.itemsize))
+    total = np.zeros((rows, y.shape[-1]), dtype=dtype)
+    for first in range(0, len(shifts), per_shift):
+        chunk = shifts[first : first + per_shift]
+        columns = np.empty((rows, len(chunk), contracted), dtype=x.dtype)
+        for index, shift in enumerate(chunk):
+            view = x[
+                (slice(None),) * len(kept_sizes)
+                + tuple(
+                    slice(size - 1 - w, size - 1 - w + n)
+                    for w, size, n in zip(shift, y_sizes, out_sizes)
+                )
+            ]
+            columns[:, index, :] = view.reshape(rows, contracted)
+        rows_of_y = slice(first * contracted, (first + len(chunk)) * contracted)
+        total += columns.reshape(rows, len(chunk) * contracted) @ y[rows_of_y]
+    total = total.reshape(kept_sizes + out_sizes + y_kept_sizes)
+    # Its axes: x's kept axes, the convolved ones, y's kept axes; wanted: in1's kept axes,
+    # in2's, the convolved ones.
+    x_count, conv_count = len(kept_sizes), len(out_sizes)
+    conv_order = list(range(x_count, x_count + conv_count))
+    x_order = list(range(x_count))
+    y_order = list(range(x_count + conv_count, total.ndim))
+    order = (y_order + x_order if swapped else x_order + y_order) + conv_order
+    return total if order == sorted(order) else np.transpose(total, order)
 
 
 def _convolve_impl(
