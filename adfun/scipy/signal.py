@@ -472,12 +472,13 @@ def convolve(
         How SciPy computes it (values and derivatives alike).  With ``axes`` in a layout
         other than SciPy's, the convolution is always computed directly (sliding windows
         and :func:`numpy.einsum`), and ``method`` is only checked.
-    axes : pair of sequences of int, optional
-        autograd's keyword: ``(axes1, axes2)``, the axes of ``in1`` convolved with the axes
-        of ``in2`` at the same positions.  Default: every axis of both, as SciPy does.
-    dot_axes : pair of sequences of int, optional
-        autograd's keyword: axes of ``in1`` and ``in2`` (of equal sizes) summed over in the
-        product, as in :func:`numpy.tensordot`.  Needs ``axes``.
+    axes : tuple, optional
+        autograd's keyword: a pair ``(axes1, axes2)`` of sequences of int, the axes of
+        ``in1`` convolved with the axes of ``in2`` at the same positions.  Default: every
+        axis of both, as SciPy does.
+    dot_axes : tuple, optional
+        autograd's keyword: a pair of sequences of axes of ``in1`` and ``in2`` (of equal
+        sizes) summed over in the product, as in :func:`numpy.tensordot`.  Needs ``axes``.
 
     Returns
     -------
