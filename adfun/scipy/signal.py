@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import scipy.signal
 
 from adfun._engine.records import Params
 from adfun._engine.trace import Tracer, any_traced, bind
@@ -42,6 +41,14 @@ _CHUNK_BYTES = 1 << 25
 
 #: ``(lo, n)`` for each convolved pair of axes: full-convolution entries ``lo .. lo+n-1``.
 Window = tuple[tuple[int, int], ...]
+
+
+def _scipy_signal() -> Any:
+    """:mod:`scipy.signal`, imported on first use: it takes longer to import than the rest
+    of :mod:`adfun.scipy` together, and users of ``special`` alone need not wait for it."""
+    import scipy.signal
+
+    return scipy.signal
 
 
 # --- the layout: which axes are convolved, contracted and kept ---------------------------
@@ -264,8 +271,8 @@ def _convolve_impl(
     if a.ndim == b.ndim and axes == (everything, everything) and dot_axes == ((), ()):
         mode = _scipy_mode(a.shape, b.shape, window)
         if mode is not None:
-            return scipy.signal.convolve(a, b, mode=mode, method=method)
-        return _cut(scipy.signal.convolve(a, b, mode="full", method=method), window)
+            return _scipy_signal().convolve(a, b, mode=mode, method=method)
+        return _cut(_scipy_signal().convolve(a, b, mode="full", method=method), window)
     return _direct(a, b, axes, dot_axes, window)
 
 
@@ -513,7 +520,7 @@ def convolve(
     _check_options("convolve", mode, method)
     traced = any_traced((in1, in2))
     if axes is None and dot_axes is None and not traced:
-        return scipy.signal.convolve(in1, in2, mode=mode, method=method)
+        return _scipy_signal().convolve(in1, in2, mode=mode, method=method)
     a = in1 if type(in1) is Tracer else np.asarray(in1)
     b = in2 if type(in2) is Tracer else np.asarray(in2)
     params = _layout("convolve", shape_of(a), shape_of(b), axes, dot_axes, mode)
@@ -523,7 +530,7 @@ def convolve(
 
 
 def _correlate_impl(a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
-    return scipy.signal.correlate(a, b, mode=mode, method=method)
+    return _scipy_signal().correlate(a, b, mode=mode, method=method)
 
 
 def _correlate_window(a: Any, b: Any, mode: str) -> Window:
@@ -609,7 +616,7 @@ def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> A
     """
     _check_options("correlate", mode, method)
     if not any_traced((in1, in2)):
-        return scipy.signal.correlate(in1, in2, mode=mode, method=method)
+        return _scipy_signal().correlate(in1, in2, mode=mode, method=method)
     a = in1 if type(in1) is Tracer else np.asarray(in1)
     b = in2 if type(in2) is Tracer else np.asarray(in2)
     _layout("correlate", shape_of(a), shape_of(b), None, None, mode)
