@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 scipy = pytest.importorskip("scipy")
 import scipy.signal  # noqa: E402, F811 - loads the submodule
@@ -232,6 +233,29 @@ def test_axes_and_dot_axes_follow_autograd(layout, mode):
     traced = _traced_value(lambda a, b: signal.convolve(a, b, **kwargs), a, b)
     np.testing.assert_allclose(traced, expected, rtol=1e-12, atol=1e-12)
     check(lambda a, b: signal.convolve(a, b, **kwargs), (a, b), order=1)
+
+
+@given(st.data())
+def test_random_layouts_of_the_domain_against_the_loop(data):
+    (a, b), params = data.draw(
+        st.composite(lambda draw: signal._convolve_examples(draw, st, hnp))()
+    )
+    axes, dot_axes = params["axes"], params["dot_axes"]
+    # The domain stores windows; the mode they came from is the one whose window matches.
+    pairs = [(a.shape[i], b.shape[j]) for i, j in zip(*axes)]
+    modes = [mode for mode in MODES if _window_or_none(pairs, mode) == params["window"]]
+    expected = _loop_reference(a, b, axes, dot_axes, modes[0])
+    value = _traced_value(
+        lambda a, b: signal.convolve(a, b, modes[0], axes=axes, dot_axes=dot_axes), a, b
+    )
+    np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-12)
+
+
+def _window_or_none(pairs, mode):
+    try:
+        return signal._window("convolve", pairs, mode)
+    except ValueError:
+        return None
 
 
 def test_autograd_generalization_cases_against_scipy():

@@ -265,23 +265,35 @@ def _convolve_impl(
     dot_axes: tuple = (),
     window: Window = (),
     method: str = "auto",
+    mode: str | None = None,
 ) -> Any:
     a, b = np.asarray(a), np.asarray(b)
     everything = tuple(range(a.ndim))
     if a.ndim == b.ndim and axes == (everything, everything) and dot_axes == ((), ()):
-        mode = _scipy_mode(a.shape, b.shape, window)
+        # The mode the user asked for (several may give the same window, by different
+        # roundings), else the one that gives this window, if any.
+        if mode is None:
+            mode = _scipy_mode(a.shape, b.shape, window)
         if mode is not None:
             return _scipy_signal().convolve(a, b, mode=mode, method=method)
         return _cut(_scipy_signal().convolve(a, b, mode="full", method=method), window)
     return _direct(a, b, axes, dot_axes, window)
 
 
-def _general(a: Any, b: Any, axes: tuple, dot_axes: tuple, window: Window, method: str) -> Any:
+def _general(
+    a: Any,
+    b: Any,
+    axes: tuple,
+    dot_axes: tuple,
+    window: Window,
+    method: str,
+    mode: str | None = None,
+) -> Any:
     """A window of the convolution, on plain or traced values (the rules' building block)."""
     if any_traced((a, b)):
-        params = Params(axes=axes, dot_axes=dot_axes, window=window, method=method)
+        params = Params(axes=axes, dot_axes=dot_axes, window=window, method=method, mode=mode)
         return bind(_CONVOLVE, (a, b), params)
-    return _convolve_impl(a, b, axes, dot_axes, window, method)
+    return _convolve_impl(a, b, axes, dot_axes, window, method, mode)
 
 
 def _flip(x: Any, axes: tuple) -> Any:
@@ -347,6 +359,7 @@ def _convolve_vjp(which: int) -> Any:
         dot_axes: tuple = (),
         window: Window = (),
         method: str = "auto",
+        mode: str | None = None,
     ) -> Any:
         mine, other = (a, b) if which == 0 else (b, a)
         return _cotangent(which, g, shape_of(mine), other, axes, dot_axes, window, method)
@@ -363,8 +376,9 @@ def _convolve_jvp_a(
     dot_axes: tuple = (),
     window: Window = (),
     method: str = "auto",
+    mode: str | None = None,
 ) -> Any:
-    return _general(t, b, axes, dot_axes, window, method)
+    return _general(t, b, axes, dot_axes, window, method, mode)
 
 
 def _convolve_jvp_b(
@@ -376,8 +390,9 @@ def _convolve_jvp_b(
     dot_axes: tuple = (),
     window: Window = (),
     method: str = "auto",
+    mode: str | None = None,
 ) -> Any:
-    return _general(a, t, axes, dot_axes, window, method)
+    return _general(a, t, axes, dot_axes, window, method, mode)
 
 
 # --- test domains ----------------------------------------------------------------------------
@@ -441,7 +456,7 @@ def _convolve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
         params.get("dot_axes"),
         options["mode"],
     )
-    return (a, b), dict(layout, method=options["method"])
+    return (a, b), dict(layout, method=options["method"], mode=options["mode"])
 
 
 # --- the primitives and the public functions -------------------------------------------------
@@ -525,8 +540,8 @@ def convolve(
     b = in2 if type(in2) is Tracer else np.asarray(in2)
     params = _layout("convolve", shape_of(a), shape_of(b), axes, dot_axes, mode)
     if not traced:
-        return _convolve_impl(a, b, method=method, **params)
-    return bind(_CONVOLVE, (a, b), Params(params, method=method))
+        return _convolve_impl(a, b, method=method, mode=mode, **params)
+    return bind(_CONVOLVE, (a, b), Params(params, method=method, mode=mode))
 
 
 def _correlate_impl(a: Any, b: Any, mode: str = "full", method: str = "auto") -> Any:
