@@ -67,6 +67,7 @@ API_MODULES = [
     "adfun.scipy.integrate",
     "adfun.scipy.special",
     "adfun.scipy.linalg",
+    "adfun.scipy.signal",
     "adfun.scipy.stats",
     "adfun.scipy.stats.norm",
     "adfun.scipy.stats.t",
