@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
+from adfun._engine.trace import full_value
 from adfun.nd._ndarray import NDArray, _at_least_1d, apply, value_of
 
 # --- argument checks ---------------------------------------------------------------------
@@ -161,7 +162,8 @@ def argsort(
     """
     flat, axis = _sort_axis("argsort", data, axis)
     dtype = np.dtype(dtype)
-    return NDArray(np.asarray(_order(flat(data._value), axis, is_ascend)).astype(dtype))
+    plain = np.asarray(full_value(value_of(data)))
+    return NDArray(np.asarray(_order(flat(plain), axis, is_ascend)).astype(dtype))
 
 
 def topk(
@@ -205,16 +207,17 @@ def topk(
             f"adfun.nd.topk: ret_typ must be 'indices', 'value', 'mask' or 'both', got {ret_typ!r}"
         )
     flat, axis = _sort_axis("topk", data, axis)
-    size = data.size if data.ndim == 0 else flat(data._value).shape[axis]
+    plain = np.asarray(full_value(value_of(data)))
+    size = flat(plain).shape[axis]
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
         raise TypeError(f"adfun.nd.topk: k must be an int, got {k!r}")
     if k > size:
         raise ValueError(f"adfun.nd.topk: k={k} is larger than the {size} elements along the axis")
     count = size if k < 1 else int(k)
-    order = np.asarray(_order(flat(data._value), axis, is_ascend))
+    order = np.asarray(_order(flat(plain), axis, is_ascend))
     chosen = np.take(order, np.arange(count), axis=axis)
     if ret_typ == "mask":
-        mask = np.zeros(flat(data._value).shape, dtype=data._value.dtype)
+        mask = np.zeros(flat(plain).shape, dtype=plain.dtype)
         np.put_along_axis(mask, chosen, 1, axis=axis)
         return NDArray(mask.reshape(data.shape))
     positions = NDArray(chosen.astype(np.dtype(dtype)))

@@ -23,6 +23,7 @@ import numpy as np
 import adfun.numpy as anp
 import adfun.scipy.special as special
 from adfun._custom import primitive
+from adfun._engine.trace import full_value
 from adfun._imperative.recording import training
 from adfun.nd._ndarray import NDArray, apply, value_of
 from adfun.random import generator
@@ -55,8 +56,13 @@ def _need(function: str, name: str, array: Any) -> None:
         raise TypeError(f"adfun.nd.{function}: the input {name} is required")
 
 
+def _plain(data: Any) -> np.ndarray:
+    """The plain value of an NDArray, array or traced value (for constants and checks)."""
+    return np.asarray(full_value(value_of(data)))
+
+
 def _value_dtype(data: Any) -> np.dtype:
-    return np.asarray(value_of(data)).dtype
+    return _plain(data).dtype
 
 
 def _check_layout(function: str, layout: Any, spatial: int) -> None:
@@ -608,7 +614,7 @@ def LayerNorm(  # noqa: N802 - MXNet's name
     out = apply(lambda x, g, b: _layer_norm_values(x, g, b, axis, eps), data, gamma, beta)
     if not output_mean_var:
         return out
-    values = np.asarray(data._value)
+    values = _plain(data)
     mean = values.mean(axis=axis, keepdims=True)
     std = np.sqrt(np.square(values - mean).mean(axis=axis, keepdims=True) + eps)
     dtype = values.dtype
@@ -732,12 +738,12 @@ def BatchNorm(  # noqa: N802 - MXNet's name
             )
 
         out = apply(fun, data, gamma, beta)
-        values = np.asarray(data._value, dtype=np.float64)
+        values = _plain(data).astype(np.float64)
         axes = tuple(index for index in range(ndim) if index != axis)
         mean = values.mean(axis=axes)
         variance = values.var(axis=axes)
-        running_mean = np.asarray(moving_mean._value)
-        running_var = np.asarray(moving_var._value)
+        running_mean = _plain(moving_mean)
+        running_var = _plain(moving_var)
         moving_mean[:] = (running_mean * momentum + mean * (1.0 - momentum)).astype(
             running_mean.dtype
         )
@@ -745,8 +751,8 @@ def BatchNorm(  # noqa: N802 - MXNet's name
             running_var.dtype
         )
     else:
-        mean = np.asarray(moving_mean._value)
-        variance = np.asarray(moving_var._value)
+        mean = _plain(moving_mean)
+        variance = _plain(moving_var)
         frozen_mean, frozen_var = mean.astype(dtype), variance.astype(dtype)
 
         def fun(value: Any, scale: Any, shift: Any) -> Any:

@@ -99,6 +99,9 @@ def clip(data: NDArray, a_min: Any, a_max: Any) -> NDArray:
 def where(condition: Any, x: Any, y: Any) -> NDArray:
     """``x`` where ``condition`` is non-zero, else ``y`` (``condition`` is not differentiated).
 
+    ``condition`` has the shape of ``x`` or, as in MXNet, is 1-D with one entry per row
+    (first axis) of ``x``.
+
     Examples
     --------
     >>> from adfun import nd
@@ -108,6 +111,10 @@ def where(condition: Any, x: Any, y: Any) -> NDArray:
     <NDArray 2 @cpu(0)>
     """
     mask = np.asarray(value_of(condition)) != 0
+    shape = np.shape(value_of(x))
+    if mask.ndim == 1 and len(shape) > 1 and mask.shape[0] == shape[0]:
+        # MXNet: a 1-D condition chooses whole rows (slices along the first axis)
+        mask = mask.reshape(mask.shape + (1,) * (len(shape) - 1))
     return apply(lambda a, b: anp.where(mask, a, b), x, y)
 
 
