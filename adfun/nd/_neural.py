@@ -397,6 +397,8 @@ def SoftmaxOutput(  # noqa: N802 - MXNet's name
     labels = np.asarray(value_of(label))
     dtype = _value_dtype(data)
     # the working shape: (rows, classes) or (batch, classes, rest) for multi_output
+    work: tuple[int, ...]
+    label_shape: tuple[int, ...]
     if multi_output:
         work = (shape[0], shape[1] if len(shape) > 1 else 1, -1)
     elif preserve_shape:
@@ -404,18 +406,18 @@ def SoftmaxOutput(  # noqa: N802 - MXNet's name
     else:
         work = (shape[0], -1)
     axis = 1
-    probe = np.empty(shape, dtype=np.bool_).reshape(work)
-    classes = probe.shape[1]
+    probe: tuple[int, ...] = tuple(np.empty(shape, dtype=np.bool_).reshape(work).shape)
+    classes = probe[1]
     if labels.shape == shape:
         target = labels.reshape(work).astype(dtype)
         scale = np.asarray(grad_scale, dtype=dtype)
     else:
         if multi_output:
-            count = probe.shape[0] * probe.shape[2]
-            label_shape = (probe.shape[0], probe.shape[2])
+            count = probe[0] * probe[2]
+            label_shape = (probe[0], probe[2])
         else:
-            count = probe.shape[0]
-            label_shape = (probe.shape[0],)
+            count = probe[0]
+            label_shape = (probe[0],)
         if labels.size != count:
             raise ValueError(
                 f"adfun.nd.SoftmaxOutput: label has shape {labels.shape} ({labels.size} "
@@ -442,7 +444,7 @@ def SoftmaxOutput(  # noqa: N802 - MXNet's name
             valid = 1
         factor = grad_scale / valid
         if multi_output and normalization != "valid":
-            factor /= probe.shape[2]
+            factor /= probe[2]
         scale = (np.expand_dims(keep, 1) * factor).astype(dtype)
 
     def fun(value: Any) -> Any:

@@ -48,8 +48,7 @@ GRADIENTS = {
     "(not the derivative of the output); ``label``: none",
     "BatchNorm": "``data``, ``gamma`` (unless ``fix_gamma``), ``beta``; the moving "
     "statistics are constants",
-    "LayerNorm": "``data``, ``gamma``, ``beta`` (the optional mean and std outputs are "
-    "constants)",
+    "LayerNorm": "``data``, ``gamma``, ``beta`` (the optional mean and std outputs are constants)",
     "Dropout": "``data`` (through the same mask)",
     "LeakyReLU": "``data`` and ``gamma``",
 }
