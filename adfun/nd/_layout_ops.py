@@ -429,7 +429,7 @@ def flip(data: NDArray, axis: Any) -> NDArray:
 
 
 def reverse(data: NDArray, axis: Any) -> NDArray:
-    """MXNet's other name of :func:`flip`.
+    """MXNet's other name of :func:`~adfun.nd.flip`.
 
     Examples
     --------

@@ -89,7 +89,13 @@ def nd_rows() -> list[list[str]]:
         obj = getattr(nd, name)
         kind = _kind(obj)
         if kind == "module":
-            rows.append([f":mod:`{name} <adfun.nd.{name}>`", "module", "", _summary(obj)])
+            rows.append([f"``{name}``", "module", "", _summary(obj)])
+            continue
+        if getattr(obj, "__name__", name) != name:
+            original = obj.__name__
+            rows.append(
+                [f"``{name}``", "", "", f"MXNet's other name of :func:`~adfun.nd.{original}`"]
+            )
             continue
         if kind == "class":
             rows.append([f":class:`{name} <adfun.nd.{name}>`", "class", "", _summary(obj)])
