@@ -285,10 +285,7 @@ def find_kernels(nodes: list, index: dict, keep: set) -> tuple[dict, set]:
                 constant_count += constants[parent]
             else:
                 gathered.add(parent)
-        if (
-            len(gathered) + constant_count > MAX_KERNEL_OPERANDS
-            or count > MAX_KERNEL_OPERATIONS
-        ):
+        if len(gathered) + constant_count > MAX_KERNEL_OPERANDS or count > MAX_KERNEL_OPERATIONS:
             inlined.difference_update(parents)
             gathered, count, constant_count = set(parents), 1, own_constants
         leaves[position], operations[position] = gathered, count
