@@ -310,7 +310,7 @@ def _generate(
     constants: dict,
     outputs: list,
     plain: Callable | None = None,
-    nodes: list | None = None,
+    nodes: Any = (),
 ) -> Callable:
     """Compile ``steps`` to Python source.
 
@@ -340,7 +340,7 @@ def _generate(
             if kind == "v"
         }
         for number, position in enumerate(inputs):
-            if position in read_as_float and type(nodes[position].value) is np.float64:  # type: ignore[index]
+            if position in read_as_float and type(nodes[position].value) is np.float64:
                 floats[position] = f"a{number}f"
                 lines.append(f"a{number}f = _float(a{number})")
         for position, value in constants.items():
