@@ -143,7 +143,8 @@ def render_header(document: dict[str, Any]) -> str:
         f"adfun benchmark suite: medians of {meta['repeat']} interleaved rounds"
         f"{' (QUICK mode: tiny sizes, not representative)' if meta['quick'] else ''}",
         f"{meta['platform']}; Python {meta['python']}; NumPy {meta['numpy']}; "
-        f"adfun {meta['adfun']} ({meta['adfun_path']}); threads pinned to 1",
+        f"adfun {meta['adfun']} ({meta['adfun_path']}); threads pinned to 1, "
+        f"{meta.get('cpu', 'CPU affinity not recorded')}; numexpr {meta.get('numexpr', 'absent')}",
         f"peers: {peers}" + (f"; skipped: {skipped}" if skipped else ""),
         f"adfun.jit: {'present, staged variants timed' if meta['jit'] else 'absent'}; "
         f"load average at start {load['start']}, at end {load['end']}",
