@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import functools
 import gc
+import inspect
+import re
 import threading
 from typing import Any, Callable, Generic, ParamSpec, Sequence, TypeVar, cast
 
+import attrs
 import numpy as np
 
 from adfun._engine.errors import StagingError  # noqa: F401 - its historical home
 from adfun._engine.graph import Graph, freeze
-from adfun._engine.pytree import LEAF, tree_flatten, tree_unflatten
+from adfun._engine.pytree import LEAF, leaf_paths, tree_flatten, tree_unflatten
 from adfun._engine.records import INPUT, constant_node
 from adfun._engine.trace import (
     StagingTrace,
@@ -270,6 +273,47 @@ class Jitted(Generic[P, R]):
             )
         return staged.graph
 
+    def source(self, *args: Any, **kwargs: Any) -> str:
+        """Standalone NumPy source of the program staged for arguments like these.
+
+        The staged program is the simplified forward pass of ``fun`` and, for
+        ``jit(grad(f))`` or ``jit(value_and_grad(f))``, its backward pass too: the text
+        runs without adfun and computes the same numbers (see
+        :meth:`adfun.Graph.to_python`).  Its parameters are named after ``fun``'s (a
+        pytree argument ``params`` gives ``params_w``, ``params_b``, ...); static
+        arguments (ints, strings, ``None``...) are part of the program, not parameters.
+
+        Examples
+        --------
+        >>> import numpy as np, adfun as ad, adfun.numpy as anp
+        >>> def f(x):
+        ...     return anp.sum(anp.sin(x) ** 2)
+        >>> text = ad.jit(ad.grad(f)).source(np.zeros(3))
+        >>> print(text.split("\\n\\n\\n")[-1])
+        def f(x):
+            sin = np.sin(x)
+            multiply = sin * 2.0
+            cos = np.cos(x)
+            multiply_1 = multiply * cos
+            return multiply_1
+        <BLANKLINE>
+        >>> namespace = {}
+        >>> exec(text, namespace)
+        >>> namespace["f"](np.array([0.5]))
+        array([0.84147098])
+        """
+        graph = self.graph(*args, **kwargs)
+        leaves, in_tree = tree_flatten((args, kwargs))
+        staged = self._cache.get((in_tree, tuple(map(_leaf_spec, leaves))))
+        if staged is not None and staged.out_tree is not LEAF:
+            graph = attrs.evolve(graph, out_tree=staged.out_tree)
+        dynamic = [
+            position for position, leaf in enumerate(leaves) if _leaf_spec(leaf)[0] == "array"
+        ]
+        paths = leaf_paths(in_tree, "")
+        names = _parameter_names(self.fun, [paths[position] for position in dynamic])
+        return graph.to_python(name=self._name, arg_names=names)
+
     def cache_info(self) -> dict:
         """Counts of calls that reused a staged program (``hits``), that traced one
         (``misses``), and of the signatures staged (``size``)."""
@@ -280,6 +324,34 @@ class Jitted(Generic[P, R]):
         """Forget every staged program (the next calls trace again)."""
         with self._lock:
             self._cache.clear()
+
+
+def _parameter_names(fun: Callable, paths: list[str]) -> list[str]:
+    """Readable names for argument leaves at ``paths`` (``[0][1]['w']`` of ``(args,
+    kwargs)``): ``fun``'s parameter name, then the path inside the argument."""
+    try:
+        parameters = [
+            parameter.name
+            for parameter in inspect.signature(fun).parameters.values()
+            if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        parameters = []
+    names = []
+    for path in paths:
+        match = re.match(r"\[(0|1)\]\[('?)([^'\]]*)\2\](.*)", path)
+        if match is None:
+            names.append("x")
+            continue
+        group, _, key, rest = match.groups()
+        if group == "0":
+            index = int(key)
+            base = parameters[index] if index < len(parameters) else f"arg{index}"
+        else:
+            base = key
+        rest_name = re.sub(r"\W+", "_", rest).strip("_")
+        names.append(f"{base}_{rest_name}" if rest_name else base)
+    return names
 
 
 def _new_aliases(traced: Graph, simplified: Graph) -> list:
