@@ -25,12 +25,15 @@ from __future__ import annotations
 import ast
 import base64
 import builtins
+import copy
+import functools
 import inspect
 import keyword
 import re
 import sys
 import textwrap
 import types
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -69,6 +72,8 @@ class SourceError(ValueError):
 
 
 def _identifier(text: str, fallback: str) -> str:
+    if text.isidentifier() and not keyword.iskeyword(text):
+        return text
     name = re.sub(r"\W+", "_", text).strip("_")
     if not name or name[0].isdigit() or keyword.iskeyword(name):
         name = f"{fallback}_{name}" if name else fallback
@@ -249,6 +254,15 @@ class _Writer:
             if helper != name:
                 self.helpers.append(f"{name} = {helper}")
             return
+        if isinstance(value, type) and _is_adfun(value):
+            # An adfun class a helper tests values against (``type(x) is Tracer``): the
+            # standalone code never meets its objects, so an empty class keeps the test.
+            self.helpers.append(
+                f"class {name}:\n"
+                f'    """Stands for adfun\'s {value.__qualname__}, whose objects this code '
+                f'never receives."""'
+            )
+            return
         self.helpers.append(f"{name} = {self.value_text(value, name)}")
 
     # --- values -------------------------------------------------------------------------
@@ -386,6 +400,60 @@ def _forwarding_plan(function: Any, writer: _Writer) -> Any:
     return target, parameters, defaults, positional, named
 
 
+def _is_template_call(impl: Any, params: Any) -> bool:
+    """A function of values (``adfun.numpy._declare.function_of_values``): its node holds
+    the call with the traced leaves taken out, and the NumPy function in its closure."""
+    if not params or list(params) != ["template"] or not isinstance(impl, types.FunctionType):
+        return False
+    template = params["template"]
+    return (
+        type(template).__name__ == "Template"
+        and "numpy_fun" in impl.__code__.co_freevars
+        and all(hasattr(template, field) for field in ("args", "kwargs", "output"))
+    )
+
+
+def _template_call(writer: _Writer, impl: Any, template: Any, operands: list[str]) -> str:
+    """``np.sort(a, axis=-1)[0]``: the call of a template, its slots filled by operands."""
+    assert impl.__closure__ is not None
+    cells = dict(zip(impl.__code__.co_freevars, impl.__closure__))
+    function = writer.callable_text(cells["numpy_fun"].cell_contents, "a function of values")
+    role = f"an argument of {function}"
+    arguments = [_fill(writer, value, operands, role) for value in template.args]
+    arguments += [
+        f"{key}={_fill(writer, value, operands, role)}" for key, value in template.kwargs.items()
+    ]
+    call = f"{function}({', '.join(arguments)})"
+    if template.output is not None:
+        call += f"[{writer.value_text(template.output, 'an output index')}]"
+    return call
+
+
+#: Indexing with traced indices: the key is a template whose slots are the node's
+#: arguments after the first.
+_INDEXING_AT = frozenset({"_getitem_at_impl", "_untake_at_impl"})
+
+
+def _fill(writer: _Writer, value: Any, operands: list[str], role: str) -> str:
+    """Source of a template's value with its slots (traced leaves) filled by operands."""
+    if isinstance(value, tuple) and len(value) == 2 and type(value[0]).__name__ == "_Slot":
+        return operands[value[1]]
+    if type(value) in (list, tuple):
+        inner = ", ".join(_fill(writer, item, operands, role) for item in value)
+        if type(value) is list:
+            return f"[{inner}]"
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if type(value) is dict:
+        return (
+            "{"
+            + ", ".join(
+                f"{key!r}: {_fill(writer, item, operands, role)}" for key, item in value.items()
+            )
+            + "}"
+        )
+    return writer.value_text(value, role)
+
+
 def _nested_text(items: Any, writer: _Writer, role: str) -> str:
     if isinstance(items, list):
         return "[" + ", ".join(_nested_text(item, writer, role) for item in items) + "]"
@@ -403,18 +471,26 @@ def _is_adfun(function: Any) -> bool:
     return (getattr(function, "__module__", None) or "").split(".")[0] == "adfun"
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed(path: str) -> Any:
+    """The syntax tree of a source file (``None`` when it cannot be read)."""
+    try:
+        return ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+
+
 def _function_tree(function: types.FunctionType) -> Any:
     """The ``def`` (or ``lambda``, as a ``def``) of ``function``, without annotations and
     decorators."""
     code = function.__code__
     try:
         path = inspect.getsourcefile(function)
-        text = open(path, encoding="utf-8").read() if path else None  # noqa: SIM115
-    except (OSError, TypeError):
-        text = None
-    if text is None:
+    except TypeError:
+        path = None
+    module = _parsed(path) if path else None
+    if module is None:
         raise SourceError(f"to_python: the source of {function.__qualname__} is not available")
-    module = ast.parse(text)
     found: Any = None
     for node in ast.walk(module):
         if isinstance(node, (ast.FunctionDef, ast.Lambda)):
@@ -433,6 +509,7 @@ def _function_tree(function: types.FunctionType) -> Any:
             found = node
     if found is None:
         raise SourceError(f"to_python: the source of {function.__qualname__} was not found")
+    found = copy.deepcopy(found)  # the parsed file is cached: change a copy
     if isinstance(found, ast.Lambda):
         found = ast.FunctionDef(
             name="impl", args=found.args, body=[ast.Return(found.body)], decorator_list=[]
@@ -545,6 +622,16 @@ def graph_source(graph: Any, name: str | None = None, arg_names: Any = None) -> 
             expression = f"{operands[0]} {_BINARY_OPERATORS[impl]} {operands[1]}"
         elif not node.params and any_traced and impl in _UNARY_OPERATORS and len(operands) == 1:
             expression = f"{_UNARY_OPERATORS[impl]}{operands[0]}"
+        elif _is_template_call(impl, node.params):
+            expression = _template_call(writer, impl, node.params["template"], operands)
+        elif getattr(impl, "__name__", "") in _INDEXING_AT and "template" in node.params:
+            key = _fill(writer, node.params["template"].args, operands[1:], "an index")
+            if impl.__name__ == "_getitem_at_impl":
+                expression = f"{operands[0]}[{key}]"
+            else:
+                untake = writer.helper(impl.__globals__["_untake_impl"])
+                shape = writer.value_text(node.params.get("shape", ()), "the shape of untake")
+                expression = f"{untake}({operands[0]}, {key}, {shape})"
         else:
             keywords = {
                 key: writer.value_text(value, f"parameter {key} of {primitive.name}")
