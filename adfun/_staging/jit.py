@@ -429,6 +429,12 @@ def jit(fun: Callable[P, R]) -> Jitted[P, R]:
         ``float``, ``int``, ``.item()``): use ``adfun.numpy.where``, pass the value as
         a static argument, or leave that part outside ``jit``.
 
+    See Also
+    --------
+    adfun.trace : The graph of one call, unsimplified.
+    adfun.Graph.to_python : The staged program as NumPy source.
+    adfun.checkpoint : Trade memory for recomputation.
+
     Notes
     -----
     ``fun`` must be pure: side effects (printing, appending to lists, reading global
