@@ -134,7 +134,7 @@ def _rule_lines(fun: Any, primitive: Any) -> list[str]:
 def _domain_example(key: str, is_primitive: bool) -> tuple[tuple, dict] | None:
     """``(args, params)``: the first example Hypothesis finds in the test domain."""
     try:
-        from hypothesis import HealthCheck, find, settings
+        from hypothesis import HealthCheck, Phase, find, settings
         from hypothesis import strategies as st
         from hypothesis.extra import numpy as hnp
     except ImportError:  # Hypothesis (the test extra) is not installed: no examples
@@ -142,19 +142,39 @@ def _domain_example(key: str, is_primitive: bool) -> tuple[tuple, dict] | None:
     from adfun.numpy._declare import COMPOSITES, REGISTRY
     from adfun.numpy._examples import draw_example
 
+    if is_primitive and REGISTRY[key].primitive.domain is None:
+        # A constant for differentiation (comparisons, rounding...): no test domain.
+        sample = np.array([-1.5, 0.5, 2.0])
+        try:
+            REGISTRY[key](sample)
+        except TypeError:  # a function of two arrays
+            return (sample, np.array([0.5, 0.5, 3.0])), {}
+        except Exception:  # noqa: BLE001 - no simple example
+            return None
+        return (sample,), {}
+
     @st.composite
     def examples(draw: Any) -> Any:
         if is_primitive:
             return draw_example(draw, st, hnp, REGISTRY[key].primitive)
         return COMPOSITES[key].domain.examples(draw, st, hnp)
 
+    # Generation only (no shrinking): the first fitting draw of a derandomized run, so
+    # the same on every build and quick.
     quiet = settings(
-        database=None, derandomize=True, max_examples=20, suppress_health_check=list(HealthCheck)
+        database=None,
+        derandomize=True,
+        max_examples=20,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
     )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            args, params = find(examples(), _interesting, settings=quiet)
+            try:
+                args, params = find(examples(), _interesting, settings=quiet)
+            except Exception:  # noqa: BLE001 - none of a few draws fits: take the first
+                args, params = find(examples(), lambda example: True, settings=quiet)
     except Exception:  # noqa: BLE001 - no example: the page goes without one
         return None
     return tuple(args), dict(params)
@@ -169,6 +189,9 @@ def _interesting(example: Any) -> bool:
 
 def _literal(value: Any) -> str:
     """``np.array([...])`` of an input (exact: floats print as their shortest repr)."""
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_literal(item) for item in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
     if not isinstance(value, np.ndarray):
         return repr(value)
     dtype = value.dtype
