@@ -23,8 +23,10 @@ from __future__ import annotations
 import functools
 import gc
 import inspect
+import logging
 import re
 import threading
+import time
 from typing import Any, Callable, Generic, ParamSpec, Sequence, TypeVar, cast
 
 import attrs
@@ -132,6 +134,11 @@ class _Staged:
         self.static_leaves = static_leaves
 
 
+#: The library's logger (``logging.getLogger("adfun")``): silent unless configured.
+logger = logging.getLogger("adfun")
+#: Staging that takes at least this long is reported at INFO level (else DEBUG).
+SLOW_STAGING_SECONDS = 1.0
+
 #: Signatures kept per jitted function; beyond it the oldest staged program is dropped.
 MAX_SIGNATURES = 256
 
@@ -193,6 +200,7 @@ class Jitted(Generic[P, R]):
         return tree_unflatten(staged.out_tree, list(outputs))
 
     def _stage(self, key: Any, leaves: list, in_tree: Any) -> _Staged:
+        started = time.perf_counter()
         dynamic = tuple(position for position, spec in enumerate(key[1]) if spec[0] == "array")
         trace = _StagingTrace(f"jit({self._name})")
         token = current_trace.set(trace)
@@ -236,12 +244,28 @@ class Jitted(Generic[P, R]):
         collecting = gc.isenabled()
         gc.disable()  # staging allocates many long-lived objects and frees none
         try:
+            traced_at = time.perf_counter()
             traced = Graph.build(inputs, outputs, name=self._name)
             graph = simplify(traced)
+            simplified_at = time.perf_counter()
             run = compile_graph(graph, copy_outputs=_new_aliases(traced, graph))
         finally:
             if collecting:
                 gc.enable()
+        done = time.perf_counter()
+        # Staging a large program takes seconds: say so at INFO, every staging at DEBUG.
+        logger.log(
+            logging.INFO if done - started >= SLOW_STAGING_SECONDS else logging.DEBUG,
+            "jit(%s): staged a new signature in %.2f s (tracing %.2f s: %d nodes; "
+            "simplifying %.2f s: %d nodes left; compiling %.2f s)",
+            self._name,
+            done - started,
+            traced_at - started,
+            len(traced.nodes),
+            simplified_at - traced_at,
+            len(graph.nodes),
+            done - simplified_at,
+        )
         staged = _Staged(graph, run, dynamic, out_tree, static_leaves)
         with self._lock:
             self._misses += 1
