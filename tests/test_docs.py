@@ -19,6 +19,9 @@ pytest.importorskip("sphinx")
 pytest.importorskip("sphinx_gallery")
 pytest.importorskip("myst_parser")
 pytest.importorskip("furo")
+pytest.importorskip("sphinx_copybutton")
+if __import__("importlib.util").util.find_spec("sphinx-mathjax-offline") is None:
+    pytest.skip("needs sphinx-mathjax-offline (the docs extra)", allow_module_level=True)
 
 
 def _sphinx(builder: str, output: Path, *options: str) -> subprocess.CompletedProcess:
@@ -43,8 +46,34 @@ def _environment() -> dict:
 def test_html_site_builds_without_warnings(tmp_path):
     result = _sphinx("html", tmp_path / "html", "-W", "--keep-going", "-n", "-q")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert (tmp_path / "html" / "index.html").exists()
-    assert (tmp_path / "html" / "coverage.html").exists()
+    html = tmp_path / "html"
+    assert (html / "index.html").exists()
+    assert (html / "coverage.html").exists()
+    # Math renders offline: MathJax is served from the site itself.
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    conventions = (html / "conventions.html").read_text(encoding="utf-8")
+    assert '_static/mathjax/tex-chtml.js' in conventions
+    assert "cdn.jsdelivr" not in conventions
+    # Copy buttons that strip prompts.
+    assert (html / "_static" / "copybutton.js").is_file()
+    assert "&gt;&gt;&gt; |" in (html / "_static" / "copybutton.js").read_text() or (
+        ">>> |" in (html / "_static" / "copybutton.js").read_text()
+    )
+    # One page per function; the rule table's pages show their rules and an example.
+    sin = (html / "api" / "generated" / "adfun.numpy.sin.html").read_text(encoding="utf-8")
+    assert "Derivative rules" in sin and "def derivative(ans, x)" in sin.replace("<span", "")
+    assert "Example" in sin and "anp.sin" in sin
+    grad = (html / "api" / "generated" / "adfun.grad.html").read_text(encoding="utf-8")
+    assert "See also" in grad or "See Also" in grad
+    assert "adfun.value_and_grad.html" in grad
+    # The composites have rows in the coverage table.
+    coverage = (html / "coverage.html").read_text(encoding="utf-8")
+    assert "rule-table check" in coverage and "adfun.numpy.var.html" in coverage
+    # The extras table comes from pyproject.toml; long error messages wrap.
+    installation = (html / "installation.html").read_text(encoding="utf-8")
+    assert "sphinx-mathjax-offline" in installation
+    assert "adfun-wrap" in (html / "errors.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow

@@ -238,3 +238,38 @@ def test_every_staged_function_and_its_vjp_is_written_out_exactly(name, data):
             return vjp_fn(cotangents)
 
         _check_written_out(name, ad.jit(reverse), leaves)
+
+
+# --------------------------------------------------------------------------------------
+# Notebook display and the adfun logger
+# --------------------------------------------------------------------------------------
+
+
+def test_graph_displays_as_a_table_without_graphviz(monkeypatch):
+    import shutil
+
+    from adfun._staging import listing
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    graph = ad.trace(lambda x: anp.sum(anp.sin(x) * np.arange(3.0)))(np.zeros(3))
+    html = graph._repr_html_()
+    assert html.startswith('<table class="adfun-graph">')
+    assert "<td>sin a</td>" in html
+    assert "const [0. 1. 2.]" in html
+    assert "&lt;lambda&gt;" in html  # names are escaped
+    assert listing.graph_svg(graph) is None
+
+
+@pytest.mark.skipif(__import__("shutil").which("dot") is None, reason="Graphviz is absent")
+def test_graph_displays_as_svg_with_graphviz():
+    graph = ad.trace(lambda x: anp.sin(x))(np.zeros(3))
+    assert "<svg" in graph._repr_html_()
+
+
+def test_jit_reports_staging_on_the_adfun_logger(caplog):
+    with caplog.at_level("DEBUG", logger="adfun"):
+        ad.jit(lambda x: anp.sin(x) * 2.0)(np.ones(2))
+    (record,) = [record for record in caplog.records if record.name == "adfun"]
+    assert record.levelname == "DEBUG"
+    assert "jit(<lambda>): staged a new signature in" in record.getMessage()
+    assert "3 nodes" in record.getMessage()

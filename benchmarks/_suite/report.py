@@ -111,7 +111,7 @@ def render_table(document: dict[str, Any]) -> str:
             ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}x"
             target = "; ".join(target["text"] for target in row["targets"])
             body.append(
-                ("", name, median, ratio, target, _verdict(row, document["meta"]["quick"]))
+                ("", name, median, ratio, target, _verdict(row, document.get("meta", {}).get("quick", False)))
             )
         if group["note"]:
             body.append(("", f"({group['note']})"))
@@ -147,7 +147,7 @@ def render_header(document: dict[str, Any]) -> str:
     load = meta["load_average"]
     lines = [
         f"adfun benchmark suite: medians of {meta['repeat']} interleaved rounds"
-        f"{' (QUICK mode: tiny sizes, not representative)' if meta['quick'] else ''}",
+        f"{' (QUICK mode: tiny sizes, not representative; no verdicts)' if meta['quick'] else ''}",
         f"{meta['platform']}; Python {meta['python']}; NumPy {meta['numpy']}; "
         f"adfun {meta['adfun']} ({meta['adfun_path']}); threads pinned to 1",
         f"peers: {peers}" + (f"; skipped: {skipped}" if skipped else ""),
