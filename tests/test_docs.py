@@ -6,6 +6,7 @@ skipped when Sphinx is not installed.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,16 +54,15 @@ def test_html_site_builds_without_warnings(tmp_path):
     assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
     assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
     conventions = (html / "conventions.html").read_text(encoding="utf-8")
-    assert '_static/mathjax/tex-chtml.js' in conventions
+    assert "_static/mathjax/tex-chtml.js" in conventions
     assert "cdn.jsdelivr" not in conventions
     # Copy buttons that strip prompts.
     assert (html / "_static" / "copybutton.js").is_file()
-    assert "&gt;&gt;&gt; |" in (html / "_static" / "copybutton.js").read_text() or (
-        ">>> |" in (html / "_static" / "copybutton.js").read_text()
-    )
+    assert ">>> |" in (html / "_static" / "copybutton.js").read_text(encoding="utf-8")
     # One page per function; the rule table's pages show their rules and an example.
     sin = (html / "api" / "generated" / "adfun.numpy.sin.html").read_text(encoding="utf-8")
-    assert "Derivative rules" in sin and "def derivative(ans, x)" in sin.replace("<span", "")
+    text = re.sub(r"<[^>]+>", "", sin)
+    assert "Derivative rules" in text and "def derivative(ans, x):" in text
     assert "Example" in sin and "anp.sin" in sin
     grad = (html / "api" / "generated" / "adfun.grad.html").read_text(encoding="utf-8")
     assert "See also" in grad or "See Also" in grad

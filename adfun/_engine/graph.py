@@ -415,7 +415,7 @@ class Graph:
         ----------
         name : str, optional
             The name of the generated function (default: the graph's name).
-        arg_names : sequence of str, optional
+        arg_names : list of str, optional
             One parameter name per input (default: from the argument pytree, ``x``,
             ``x0``, ``x1``, ...).
 

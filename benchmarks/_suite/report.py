@@ -99,6 +99,7 @@ def render_table(document: dict[str, Any]) -> str:
     header = ("", "implementation", "median", "ratio", "target", "")
     lines = []
     body = []
+    quick = document.get("meta", {}).get("quick", False)
     for group in document["groups"]:
         ratio_to = f"   [ratio: {group['ratio_to']}]" if group["ratio_to"] else ""
         body.append((f"{group['id']}  {group['title']}{ratio_to}",))
@@ -110,9 +111,7 @@ def render_table(document: dict[str, Any]) -> str:
             median = f"{format_number(row['value'])} {group['unit']}"
             ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}x"
             target = "; ".join(target["text"] for target in row["targets"])
-            body.append(
-                ("", name, median, ratio, target, _verdict(row, document.get("meta", {}).get("quick", False)))
-            )
+            body.append(("", name, median, ratio, target, _verdict(row, quick)))
         if group["note"]:
             body.append(("", f"({group['note']})"))
     widths = [4, 0, 0, 0, 0, 0]

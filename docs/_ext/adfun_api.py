@@ -5,8 +5,9 @@ For every module named in ``conf.API_MODULES`` (and every importable one of
 docstring, a summary table and one autodoc entry per public function or class that adfun
 defines; every function gets a page of its own (``api/generated/<module>.<name>.rst``,
 written by ``adfun_rules.function_page``: the docstring, then for the functions of the
-rule table their derivative rules and an example).  Names that a module re-exports unchanged from NumPy (constructors, dtypes) are
-listed with links to NumPy's documentation, aliases (``abs`` for ``absolute``) point to
+rule table their derivative rules and an example).  Names that a module re-exports
+unchanged from NumPy (constructors, dtypes) are listed with links to NumPy's
+documentation, aliases (``abs`` for ``absolute``) point to
 their target.  ``api/index.rst`` lists the modules.  Adding a module to the reference is
 one line in ``conf.py``.
 """

@@ -191,7 +191,9 @@ def _literal(value: Any) -> str:
     """``np.array([...])`` of an input (exact: floats print as their shortest repr)."""
     if isinstance(value, (list, tuple)):
         inner = ", ".join(_literal(item) for item in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+        if isinstance(value, list):
+            return f"[{inner}]"
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
     if not isinstance(value, np.ndarray):
         return repr(value)
     dtype = value.dtype

@@ -79,7 +79,8 @@ def copy_mathjax(app: Any, exception: Exception | None) -> None:
 def wrap_long_lines(app: Any, doctree: nodes.document, docname: str) -> None:
     if docname not in WRAPPED_PAGES:
         return
-    for node in doctree.findall(lambda n: isinstance(n, (nodes.literal_block, nodes.doctest_block))):
+    blocks = (nodes.literal_block, nodes.doctest_block)
+    for node in doctree.findall(lambda node: isinstance(node, blocks)):
         node["classes"].append("adfun-wrap")
 
 
