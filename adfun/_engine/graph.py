@@ -449,8 +449,8 @@ class Graph:
         def f(x):
             sin = np.sin(x)
             multiply = sin * 2.0
-            sum = np.sum(multiply, axis=None, keepdims=False)
-            return sum
+            sum_1 = np.sum(multiply, axis=None, keepdims=False)
+            return sum_1
         <BLANKLINE>
         """
         return GRAPH_HOOKS["python"](self, name, arg_names)
