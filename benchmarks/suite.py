@@ -175,9 +175,10 @@ def run_suite(arguments: argparse.Namespace) -> dict:
                                      has_jit)],
     }
     groups = []
+    progress = _Progress(arguments.workloads)
     for name in arguments.workloads:
         started = time.perf_counter()
-        print(f"{name} ...", end="", file=sys.stderr, flush=True)
+        progress.start(name)
         if name == "W4":
             specs = deep.measure_w4(str(Path(__file__).resolve()), sizes.deep_ops,
                                     min(repeat, sizes.deep_repeat_cap), peers)
@@ -187,9 +188,53 @@ def run_suite(arguments: argparse.Namespace) -> dict:
                 prepare_all(workload.variants)
                 groups.append(group_of(workload, measure(workload.variants, repeat,
                                                          sizes.min_sample)))
-        print(f" {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+        progress.done(name, time.perf_counter() - started)
+    progress.close()
     meta["load_average"]["end"] = _load_average()
     return {"meta": meta, "groups": groups}
+
+
+class _Progress:
+    """Progress on stderr, one step per workload, with an estimate of the time left: a
+    tqdm bar when tqdm is installed (the ``bench`` extra), else a line per workload."""
+
+    def __init__(self, workloads: tuple[str, ...] | list[str]) -> None:
+        self.total = len(workloads)
+        self.finished = 0
+        self.spent = 0.0
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            self.bar = None
+        else:
+            self.bar = tqdm(total=self.total, unit="workload", file=sys.stderr,
+                            bar_format="{desc} {n}/{total} workloads [{elapsed}<{remaining}]")
+
+    def start(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description_str(f"running {name}")
+        else:
+            print(f"{name} ({self.finished + 1}/{self.total}) ...", end="", file=sys.stderr,
+                  flush=True)
+
+    def done(self, name: str, seconds: float) -> None:
+        self.finished += 1
+        self.spent += seconds
+        if self.bar is not None:
+            self.bar.write(f"{name} {seconds:.1f} s", file=sys.stderr)
+            self.bar.update(1)
+            return
+        left = self.total - self.finished
+        estimate = (
+            f", about {self.spent / self.finished * left:.0f} s left (the average so far)"
+            if left
+            else ""
+        )
+        print(f" {seconds:.1f} s{estimate}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _run_w4_worker(arguments: argparse.Namespace) -> int:

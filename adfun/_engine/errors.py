@@ -18,7 +18,14 @@ class StagingError(TypeError):
 
 
 class TracerEscapeError(RuntimeError):
-    """A traced value was used after the transform that created it had returned."""
+    """A traced value was used after the transform that created it had returned.
+
+    Raised when a value traced by ``grad``, ``jvp``, ``jit``... was stored (in a list, a
+    global, an attribute) and used once its transform had finished: return such values
+    from the transformed function instead.
+    """
+
+    __module__ = "adfun"  # its public name: adfun.TracerEscapeError
 
     def __init__(self, operation: str, trace: Any) -> None:
         super().__init__(

@@ -50,6 +50,11 @@ def checkpoint(fun: Callable[P, R]) -> Callable[P, R]:
     callable
         Same signature as ``fun``.  Called outside every transform it simply calls ``fun``.
 
+    See Also
+    --------
+    adfun.jit : Stage a function.
+    adfun.vjp : Reverse mode.
+
     Notes
     -----
     The backward pass runs ``fun`` once more per checkpointed call; forward mode

@@ -76,6 +76,12 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     aux : pytree
         Only with ``has_aux``.
 
+    See Also
+    --------
+    adfun.jvp : Forward mode.
+    adfun.grad : For a scalar output.
+    adfun.jacrev : Every row of the Jacobian.
+
     Notes
     -----
     ``vjp_fn`` uses the values of the call: the recorded graph holds private copies of
@@ -142,6 +148,11 @@ def value_and_grad(
     callable
         Returns ``(value, gradient)``, or ``((value, aux), gradient)`` with ``has_aux``.
         The gradient is a tuple when ``argnums`` is a tuple.
+
+    See Also
+    --------
+    adfun.grad : The gradient alone.
+    adfun.vjp : For non-scalar outputs.
 
     Examples
     --------
@@ -210,6 +221,14 @@ def grad(fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False) 
         If ``fun`` does not return a real scalar, or a differentiated argument is not
         made of floats.
 
+    See Also
+    --------
+    adfun.value_and_grad : The value too, from the same pass.
+    adfun.elementwise_grad : For elementwise functions of arrays.
+    adfun.vjp : The vector-Jacobian product behind it.
+    adfun.jacrev : The whole Jacobian of a vector output.
+    adfun.hessian : Second derivatives.
+
     Examples
     --------
     >>> import adfun as ad, adfun.numpy as anp
@@ -234,6 +253,11 @@ def elementwise_grad(fun: Callable[P, Any], argnums: Argnums = 0) -> Callable[P,
     """Return a function computing the VJP of ``fun`` with a cotangent of ones.
 
     For a function that acts elementwise this is the derivative at every point.
+
+    See Also
+    --------
+    adfun.grad : For a scalar output.
+    adfun.jacobian : The whole Jacobian.
 
     Examples
     --------
@@ -303,6 +327,12 @@ def jvp(
     ValueError
         If a tangent's shape does not match its primal.
 
+    See Also
+    --------
+    adfun.vjp : Reverse mode.
+    adfun.jacfwd : Every column of the Jacobian.
+    adfun.hvp : Forward over reverse.
+
     Examples
     --------
     >>> import adfun as ad, adfun.numpy as anp
@@ -351,6 +381,10 @@ def stop_gradient(x: Any) -> Any:
 
     Works on pytrees: every leaf is stopped.
 
+    See Also
+    --------
+    adfun.grad : What it stops.
+
     Examples
     --------
     >>> import adfun as ad
@@ -366,6 +400,11 @@ def trace(fun: Callable[..., Any]) -> Callable[..., Graph]:
     """Return a function that runs ``fun`` once and returns its :class:`Graph`.
 
     Every positional argument (a pytree of arrays and floats) becomes graph inputs.
+
+    See Also
+    --------
+    adfun.jit : Stage and replay a function.
+    adfun.Graph : What it returns.
 
     Examples
     --------

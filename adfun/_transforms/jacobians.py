@@ -130,6 +130,12 @@ def jacrev(
     TypeError
         If an output is not a float array or float.
 
+    See Also
+    --------
+    adfun.jacfwd : The same Jacobian in forward mode (fewer inputs than outputs).
+    adfun.jacobian : The default choice.
+    adfun.vjp : One row.
+
     Examples
     --------
     >>> import numpy as np, adfun as ad, adfun.numpy as anp
@@ -227,6 +233,11 @@ def jacobian(
 ) -> Callable[P, Any]:
     """Return a function computing the Jacobian of ``fun`` (reverse mode, see :func:`jacrev`).
 
+    See Also
+    --------
+    adfun.jacrev : Reverse mode.
+    adfun.jacfwd : Forward mode.
+
     Examples
     --------
     >>> import numpy as np, adfun as ad, adfun.numpy as anp
@@ -260,6 +271,12 @@ def jacfwd(
     callable
         Same arguments as ``fun``, returning an array of shape ``y.shape + x.shape`` for
         one output ``y`` and one argument ``x`` (pytrees as for :func:`jacrev`).
+
+    See Also
+    --------
+    adfun.jacrev : The same Jacobian in reverse mode (fewer outputs than inputs).
+    adfun.jacobian : The default choice.
+    adfun.jvp : One column.
 
     Examples
     --------
@@ -369,6 +386,12 @@ def hessian(
     callable
         Same arguments as ``fun``, returning an array of shape ``x.shape + x.shape``.
 
+    See Also
+    --------
+    adfun.hvp : A Hessian-vector product, without forming the matrix.
+    adfun.jacfwd : Forward mode.
+    adfun.jacrev : Reverse mode.
+
     Examples
     --------
     >>> import numpy as np, adfun as ad, adfun.numpy as anp
@@ -403,6 +426,12 @@ def hvp(fun: Callable[..., Any]) -> Callable[[Any, Any], Any]:
     callable
         ``hvp_fun(x, v)``, with ``v`` of ``x``'s structure, shapes and dtypes, returning a
         value of that structure too.
+
+    See Also
+    --------
+    adfun.hessian : The whole matrix.
+    adfun.jvp : Forward mode.
+    adfun.grad : Reverse mode.
 
     Examples
     --------

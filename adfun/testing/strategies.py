@@ -10,7 +10,7 @@ Each function returns a Hypothesis strategy::
         program, args = program_and_args
         check_grads(program, args)
 
-This module needs Hypothesis (``pip install adfun[test]``).
+This module needs Hypothesis (``python -m pip install hypothesis``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ try:
 except ImportError as error:  # pragma: no cover - exercised by a subprocess test
     raise ImportError(
         "adfun.testing.strategies needs the Hypothesis library, which is not installed; "
-        "install it with `pip install adfun[test]` (or `pip install hypothesis`). "
+        "install it with `python -m pip install hypothesis`. "
         "adfun.testing.check_grads and numerical_jacobian work without it."
     ) from error
 
