@@ -32,6 +32,7 @@ import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
 from adfun._engine.trace import Tracer, any_traced, bind, bind_binary, bind_unary
+from adfun.numpy._arraylike import arraylike_entry
 from adfun.numpy._batching import elementwise
 from adfun.numpy._fast import scale_fresh
 from adfun.numpy._values import (
@@ -137,6 +138,7 @@ def export(
     signature: str | None = None,
     operation: bool = True,
     registered: bool = True,
+    arraylike: bool = True,
 ) -> Callable[[Callable], Callable]:
     """Decorator: make ``fun`` a public adfun function under NumPy's name.
 
@@ -163,6 +165,12 @@ def export(
         ``False`` for a composite of a sub-namespace (``linalg.norm``, ``fft.fftn``,
         ``scipy.stats``...): it gets its name, docstring and NumPy override only, and stays
         out of :data:`COMPOSITES` (keyed by ``adfun.numpy``'s names) and of the operations.
+    arraylike : bool
+        Assemble the array-like arguments that hold traced values (``f([a, b])``) into
+        traced arrays before ``fun`` runs (see :mod:`adfun.numpy._arraylike`); ``False``
+        for a function that takes no array-likes (indexing) or assembles them itself.
+        The public function is then a thin entry in front of ``fun``; the engine's
+        operation (what a tracer's operators and methods call) stays ``fun`` itself.
     """
 
     def decorate(fun: Callable) -> Callable:
@@ -172,17 +180,20 @@ def export(
             fun.__doc__ = _doc(public, numpy_fun, explain or "", signature or f"{public}(...)")
         if primitive is not None:
             fun.primitive = primitive  # type: ignore[attr-defined]
-            REGISTRY[primitive.name] = fun
         elif registered:
             if domain is None:
                 raise TypeError(f"export({public}): a composite needs a test domain")
             fun.domain = domain  # type: ignore[attr-defined]
-            COMPOSITES[public] = fun
         if operation and (registered or primitive is not None):
             OPERATIONS.setdefault(primitive.name if primitive is not None else public, fun)
+        entry = arraylike_entry(fun, numpy_fun) if arraylike else fun
+        if primitive is not None:
+            REGISTRY[primitive.name] = entry
+        elif registered:
+            COMPOSITES[public] = entry
         if numpy_fun is not None:
-            NUMPY_OVERRIDES[numpy_fun] = fun
-        return fun
+            NUMPY_OVERRIDES[numpy_fun] = entry
+        return entry
 
     return decorate
 

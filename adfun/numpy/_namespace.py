@@ -30,6 +30,7 @@ from adfun._engine.trace import read_value, traced_argument
 from adfun.numpy import (
     _choosing,
     _complex,
+    _concatenators,
     _creation,
     _einsum,
     _elementwise,
@@ -164,6 +165,9 @@ UNSUPPORTED = _names("""
     intersect1d setdiff1d setxor1d roots polydiv polyfit histogram2d histogramdd put
     put_along_axis putmask place copyto fill_diagonal
     save savez savez_compressed savetxt asmatrix bmat""")
+
+#: NumPy's objects replaced by differentiable ones: the index-expression concatenators.
+DIFFERENTIABLE_OBJECTS: dict[str, Any] = {"r_": _concatenators.r_, "c_": _concatenators.c_}
 
 #: Sub-packages with their own differentiable functions (``adfun.numpy.linalg``, ...).
 SUBPACKAGES = _names("linalg fft")
@@ -367,6 +371,9 @@ def _build() -> tuple:
         status[name] = "unsupported"
     for name in SUBPACKAGES:
         status[name] = "subpackage"
+    for name, value in DIFFERENTIABLE_OBJECTS.items():
+        namespace[name] = value
+        status[name] = "differentiable"
     # Everything else public in NumPy that is not a function: types, constants, modules.
     for name in dir(np):
         if name.startswith("_") or name in status:
