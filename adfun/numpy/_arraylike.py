@@ -40,13 +40,10 @@ def holds_tracer(value: Any) -> bool:
     """Whether ``value`` is a list or tuple with a traced value somewhere inside."""
     if type(value) is not list and type(value) is not tuple:
         return False
-    pending = list(value)
-    while pending:
-        item = pending.pop()
-        if type(item) is Tracer:
+    for item in value:
+        kind = type(item)
+        if kind is Tracer or ((kind is list or kind is tuple) and holds_tracer(item)):
             return True
-        if type(item) is list or type(item) is tuple:
-            pending.extend(item)
     return False
 
 
@@ -230,13 +227,15 @@ def arraylike_entry(fun: Callable, numpy_fun: Any) -> Callable:
 
     def entry(*args: Any, **kwargs: Any) -> Any:
         for arg in args:
-            if type(arg) is list or type(arg) is tuple:
+            kind = type(arg)
+            if (kind is list or kind is tuple) and holds_tracer(arg):
                 break
         else:
             if not kwargs:
                 return fun(*args)
             for arg in kwargs.values():
-                if type(arg) is list or type(arg) is tuple:
+                kind = type(arg)
+                if (kind is list or kind is tuple) and holds_tracer(arg):
                     break
             else:
                 return fun(*args, **kwargs)

@@ -32,7 +32,7 @@ import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
 from adfun._engine.trace import Tracer, any_traced, bind, bind_binary, bind_unary
-from adfun.numpy._arraylike import arraylike_entry
+from adfun.numpy._arraylike import arraylike_entry, as_traced, holds_tracer
 from adfun.numpy._batching import elementwise
 from adfun.numpy._fast import scale_fresh
 from adfun.numpy._values import (
@@ -265,12 +265,19 @@ def unary(
             if kwargs:
                 refuse_keywords(name, kwargs)
             return bind_unary(prim, x, EMPTY_PARAMS)
+        if (type(x) is list or type(x) is tuple) and holds_tracer(x):
+            return fun(as_traced(x), **kwargs)  # an array-like holding traced values
         return numpy_fun(x, **kwargs)
 
     public = public or name
     fun.__doc__ = doc
     return export(
-        numpy_fun, primitive=prim, name=public, explain=explain, signature=f"{public}(x)"
+        numpy_fun,
+        primitive=prim,
+        name=public,
+        explain=explain,
+        signature=f"{public}(x)",
+        arraylike=False,  # assembled above, off the traced path
     )(fun)
 
 
@@ -300,9 +307,13 @@ def binary(
 
     def fun(x: Any, y: Any, /, **kwargs: Any) -> Any:
         if type(x) is Tracer or type(y) is Tracer:
+            if type(x) is list or type(x) is tuple or type(y) is list or type(y) is tuple:
+                return fun(*_assembled(x, y), **kwargs)
             if kwargs:
                 refuse_keywords(name, kwargs)
             return bind_binary(prim, x, y, EMPTY_PARAMS)
+        if holds_tracer(x) or holds_tracer(y):
+            return fun(*_assembled(x, y), **kwargs)
         if kwargs:
             return numpy_fun(x, y, **kwargs)
         return plain(x, y)
@@ -316,8 +327,21 @@ def binary(
     fun.tracer_method = method  # type: ignore[attr-defined]
     fun.__doc__ = doc
     return export(
-        numpy_fun, primitive=prim, name=public, explain=explain, signature=f"{public}(x, y)"
+        numpy_fun,
+        primitive=prim,
+        name=public,
+        explain=explain,
+        signature=f"{public}(x, y)",
+        arraylike=False,  # assembled above, off the common traced path
     )(fun)
+
+
+def _assembled(x: Any, y: Any) -> tuple:
+    """Both arguments of a binary function, array-likes holding traced values assembled."""
+    return (
+        as_traced(x) if holds_tracer(x) else x,
+        as_traced(y) if holds_tracer(y) else y,
+    )
 
 
 #: Operand types on which Python's arithmetic operators give exactly the ufunc's result.
