@@ -169,8 +169,9 @@ UNSUPPORTED = _names("""
 #: NumPy's objects replaced by differentiable ones: the index-expression concatenators.
 DIFFERENTIABLE_OBJECTS: dict[str, Any] = {"r_": _concatenators.r_, "c_": _concatenators.c_}
 
-#: Sub-packages with their own differentiable functions (``adfun.numpy.linalg``, ...).
-SUBPACKAGES = _names("linalg fft")
+#: Sub-packages: ``linalg`` and ``fft`` (differentiable functions), ``random`` (NumPy's, for
+#: ``import adfun.numpy.random as npr``).
+SUBPACKAGES = _names("linalg fft random")
 
 #: Functions of values that return a tuple of arrays.
 _SEVERAL_RESULTS = frozenset(("unravel_index",))
