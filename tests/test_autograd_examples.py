@@ -108,6 +108,8 @@ SHORTER: dict[str, tuple] = {
         (r"batch_size = 100", "batch_size = 50"),
     ),
     "logistic_regression.py": ((r"range\(100\)", "range(10)"),),
+    # hmm_em reads lstm.py as its data: it reads the unchanged copy, lstm.py.orig.
+    "hmm_em.py": ((r"max_lines=60", "max_lines=6"), (r'"lstm\.py"', '"lstm.py.orig"')),
     "lstm.py": ((r"num_iters=1000", "num_iters=4"),),
     "mixture_variational_inference.py": ((r"num_iters=2000", "num_iters=10"),),
     "natural_gradient_black_box_svi.py": ((r"num_iters = 200", "num_iters = 10"),),
@@ -140,6 +142,7 @@ EXPECTED_FAILURES = {
     "print_trace.py": "autograd.tracer's Node and trace (autograd's tracing internals)",
     "rkhs.py": "autograd.extend's Box and VSpace (a user-defined value type)",
     "gmm.py": "autograd.misc.flatten's flatten_func",
+    "logistic_regression.py": "autograd's curried check_grads(fun, modes)(*args)",
 }
 
 #: Relative tolerance between the numbers the adfun and autograd runs print.
@@ -209,7 +212,9 @@ def _prepare(source: Path, folder: Path, adfun: bool) -> None:
     shutil.copytree(source / "examples", folder / "examples")
     for path in (folder / "examples").rglob("*.py"):
         name = str(path.relative_to(folder / "examples"))
-        path.write_text(_rewrite(path.read_text(), name, adfun))
+        text = path.read_text()
+        path.with_name(path.name + ".orig").write_text(text)
+        path.write_text(_rewrite(text, name, adfun))
     (folder / "examples" / "data_mnist.py").write_text(_DATA_MNIST)
     (folder / "site").mkdir()
     (folder / "site" / "sitecustomize.py").write_text(_SITECUSTOMIZE)
