@@ -141,7 +141,9 @@ def test_items_of_different_shapes_are_refused():
     def f(x):
         return anp.array([x[0], x])
 
-    with pytest.raises(ValueError, match=r"items of different shapes \[\(\), \(2,\)\] \(an inhomogeneous"):
+    with pytest.raises(
+        ValueError, match=r"items of different shapes \[\(\), \(2,\)\] \(an inhomogeneous"
+    ):
         ad.grad(lambda x: anp.sum(f(x)))(X)
 
 

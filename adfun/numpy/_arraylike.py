@@ -188,8 +188,7 @@ def assemble_arguments(numpy_fun: Any, args: tuple, kwargs: dict) -> tuple | Non
             {key: as_traced(arg) if holds_tracer(arg) else arg for key, arg in kwargs.items()},
         )
     if not (
-        any(holds_tracer(arg) for arg in args)
-        or any(holds_tracer(arg) for arg in kwargs.values())
+        any(holds_tracer(arg) for arg in args) or any(holds_tracer(arg) for arg in kwargs.values())
     ):
         return None
     relevant = _relevant(numpy_fun, args, kwargs)
