@@ -46,8 +46,11 @@ def traced_conversion_message(kind: str) -> str:
         # The usual way in: a list of tracers (a differentiated list argument is a pytree,
         # so its floats are traced one by one) handed to a function that wants an array.
         message += (
-            " A list or tuple of traced values is converted this way when it is passed where "
-            "an array is expected: combine it with adfun.numpy.stack(...) first."
+            " A list or tuple of traced values is converted this way when it is passed to "
+            "a plain NumPy function (np.mean([a, b]): NumPy does not look inside lists for "
+            "traced values): call the adfun.numpy function instead (import adfun.numpy as "
+            "np), which accepts such lists, or combine them with adfun.numpy.stack(...) "
+            "first."
         )
     return message
 

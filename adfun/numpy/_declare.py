@@ -32,6 +32,7 @@ import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
 from adfun._engine.trace import Tracer, any_traced, bind, bind_binary, bind_unary
+from adfun.numpy._arraylike import arraylike_entry, as_traced, holds_tracer
 from adfun.numpy._batching import elementwise
 from adfun.numpy._fast import scale_fresh
 from adfun.numpy._values import (
@@ -137,6 +138,7 @@ def export(
     signature: str | None = None,
     operation: bool = True,
     registered: bool = True,
+    arraylike: bool = True,
 ) -> Callable[[Callable], Callable]:
     """Decorator: make ``fun`` a public adfun function under NumPy's name.
 
@@ -163,6 +165,12 @@ def export(
         ``False`` for a composite of a sub-namespace (``linalg.norm``, ``fft.fftn``,
         ``scipy.stats``...): it gets its name, docstring and NumPy override only, and stays
         out of :data:`COMPOSITES` (keyed by ``adfun.numpy``'s names) and of the operations.
+    arraylike : bool
+        Assemble the array-like arguments that hold traced values (``f([a, b])``) into
+        traced arrays before ``fun`` runs (see :mod:`adfun.numpy._arraylike`); ``False``
+        for a function that takes no array-likes (indexing) or assembles them itself.
+        The public function is then a thin entry in front of ``fun``; the engine's
+        operation (what a tracer's operators and methods call) stays ``fun`` itself.
     """
 
     def decorate(fun: Callable) -> Callable:
@@ -172,17 +180,20 @@ def export(
             fun.__doc__ = _doc(public, numpy_fun, explain or "", signature or f"{public}(...)")
         if primitive is not None:
             fun.primitive = primitive  # type: ignore[attr-defined]
-            REGISTRY[primitive.name] = fun
         elif registered:
             if domain is None:
                 raise TypeError(f"export({public}): a composite needs a test domain")
             fun.domain = domain  # type: ignore[attr-defined]
-            COMPOSITES[public] = fun
         if operation and (registered or primitive is not None):
             OPERATIONS.setdefault(primitive.name if primitive is not None else public, fun)
+        entry = arraylike_entry(fun, numpy_fun) if arraylike else fun
+        if primitive is not None:
+            REGISTRY[primitive.name] = entry
+        elif registered:
+            COMPOSITES[public] = entry
         if numpy_fun is not None:
-            NUMPY_OVERRIDES[numpy_fun] = fun
-        return fun
+            NUMPY_OVERRIDES[numpy_fun] = entry
+        return entry
 
     return decorate
 
@@ -254,12 +265,19 @@ def unary(
             if kwargs:
                 refuse_keywords(name, kwargs)
             return bind_unary(prim, x, EMPTY_PARAMS)
+        if (type(x) is list or type(x) is tuple) and holds_tracer(x):
+            return fun(as_traced(x), **kwargs)  # an array-like holding traced values
         return numpy_fun(x, **kwargs)
 
     public = public or name
     fun.__doc__ = doc
     return export(
-        numpy_fun, primitive=prim, name=public, explain=explain, signature=f"{public}(x)"
+        numpy_fun,
+        primitive=prim,
+        name=public,
+        explain=explain,
+        signature=f"{public}(x)",
+        arraylike=False,  # assembled above, off the traced path
     )(fun)
 
 
@@ -289,9 +307,13 @@ def binary(
 
     def fun(x: Any, y: Any, /, **kwargs: Any) -> Any:
         if type(x) is Tracer or type(y) is Tracer:
+            if type(x) is list or type(x) is tuple or type(y) is list or type(y) is tuple:
+                return fun(*_assembled(x, y), **kwargs)
             if kwargs:
                 refuse_keywords(name, kwargs)
             return bind_binary(prim, x, y, EMPTY_PARAMS)
+        if holds_tracer(x) or holds_tracer(y):
+            return fun(*_assembled(x, y), **kwargs)
         if kwargs:
             return numpy_fun(x, y, **kwargs)
         return plain(x, y)
@@ -305,8 +327,21 @@ def binary(
     fun.tracer_method = method  # type: ignore[attr-defined]
     fun.__doc__ = doc
     return export(
-        numpy_fun, primitive=prim, name=public, explain=explain, signature=f"{public}(x, y)"
+        numpy_fun,
+        primitive=prim,
+        name=public,
+        explain=explain,
+        signature=f"{public}(x, y)",
+        arraylike=False,  # assembled above, off the common traced path
     )(fun)
+
+
+def _assembled(x: Any, y: Any) -> tuple:
+    """Both arguments of a binary function, array-likes holding traced values assembled."""
+    return (
+        as_traced(x) if holds_tracer(x) else x,
+        as_traced(y) if holds_tracer(y) else y,
+    )
 
 
 #: Operand types on which Python's arithmetic operators give exactly the ufunc's result.

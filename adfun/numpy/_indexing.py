@@ -111,7 +111,7 @@ def _getitem_at_jvp(t: Any, ans: Any, x: Any, *parts: Any, template: Any) -> Any
 _GETITEM_AT = primitive("getitem", _getitem_at_impl, (_getitem_at_vjp,), (_getitem_at_jvp,))
 
 
-@export(None, primitive=_GETITEM, signature="x[key]")
+@export(None, primitive=_GETITEM, signature="x[key]", arraylike=False)  # x[key]: no array-likes
 def getitem(a: Any, key: Any) -> Any:
     """``a[key]`` for basic and advanced indexing, differentiably.
 
@@ -192,7 +192,7 @@ def _untake_at_jvp(
 _UNTAKE_AT = primitive("untake", _untake_at_impl, (_untake_at_vjp,), (_untake_at_jvp,))
 
 
-@export(None, primitive=_UNTAKE, signature="untake(values, key, shape)")
+@export(None, primitive=_UNTAKE, signature="untake(values, key, shape)", arraylike=False)
 def untake(values: Any, key: Any, shape: Any) -> Any:
     """Scatter-add ``values`` into zeros of ``shape`` at ``key`` (the adjoint of indexing).
 

@@ -30,6 +30,7 @@ from adfun._engine.trace import read_value, traced_argument
 from adfun.numpy import (
     _choosing,
     _complex,
+    _concatenators,
     _creation,
     _einsum,
     _elementwise,
@@ -165,8 +166,12 @@ UNSUPPORTED = _names("""
     put_along_axis putmask place copyto fill_diagonal
     save savez savez_compressed savetxt asmatrix bmat""")
 
-#: Sub-packages with their own differentiable functions (``adfun.numpy.linalg``, ...).
-SUBPACKAGES = _names("linalg fft")
+#: NumPy's objects replaced by differentiable ones: the index-expression concatenators.
+DIFFERENTIABLE_OBJECTS: dict[str, Any] = {"r_": _concatenators.r_, "c_": _concatenators.c_}
+
+#: Sub-packages: ``linalg`` and ``fft`` (differentiable functions), ``random`` (NumPy's, for
+#: ``import adfun.numpy.random as npr``).
+SUBPACKAGES = _names("linalg fft random")
 
 #: Functions of values that return a tuple of arrays.
 _SEVERAL_RESULTS = frozenset(("unravel_index",))
@@ -367,6 +372,9 @@ def _build() -> tuple:
         status[name] = "unsupported"
     for name in SUBPACKAGES:
         status[name] = "subpackage"
+    for name, value in DIFFERENTIABLE_OBJECTS.items():
+        namespace[name] = value
+        status[name] = "differentiable"
     # Everything else public in NumPy that is not a function: types, constants, modules.
     for name in dir(np):
         if name.startswith("_") or name in status:

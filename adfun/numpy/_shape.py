@@ -353,14 +353,11 @@ def _moveaxis_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x, source, draw(st.integers(-x.ndim, x.ndim - 1))), {}
 
 
-for _composite, _numpy_fun, _examples in (
-    (ravel, np.ravel, shape_examples),
-    (squeeze, np.squeeze, _squeeze_examples),
-    (expand_dims, np.expand_dims, _expand_dims_examples),
-    (swapaxes, np.swapaxes, _swapaxes_examples),
-    (moveaxis, np.moveaxis, _moveaxis_examples),
-):
-    export(_numpy_fun, domain=Domain(examples=_examples))(_composite)
+ravel = export(np.ravel, domain=Domain(examples=shape_examples))(ravel)
+squeeze = export(np.squeeze, domain=Domain(examples=_squeeze_examples))(squeeze)
+expand_dims = export(np.expand_dims, domain=Domain(examples=_expand_dims_examples))(expand_dims)
+swapaxes = export(np.swapaxes, domain=Domain(examples=_swapaxes_examples))(swapaxes)
+moveaxis = export(np.moveaxis, domain=Domain(examples=_moveaxis_examples))(moveaxis)
 
 permute_dims = transpose  # NumPy's array-API names for the same functions
 concat = concatenate
