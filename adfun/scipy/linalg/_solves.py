@@ -371,7 +371,13 @@ def _cho_solve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return ([c, lower], b), {}
 
 
-@export(scipy.linalg.cho_solve, domain=Domain(examples=_cho_solve_examples), operation=False)
+# The first argument is SciPy's factorization tuple, not an array-like.
+@export(
+    scipy.linalg.cho_solve,
+    domain=Domain(examples=_cho_solve_examples),
+    operation=False,
+    arraylike=False,
+)
 def cho_solve(
     c_and_lower: Any, b: Any, overwrite_b: bool = False, check_finite: bool = True
 ) -> Any:
@@ -566,7 +572,13 @@ def _lu_solve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return ([lu, piv], b), {"trans": draw(st.sampled_from([0, 1, 2]))}
 
 
-@export(scipy.linalg.lu_solve, domain=Domain(examples=_lu_solve_examples), operation=False)
+# The first argument is SciPy's factorization tuple, not an array-like.
+@export(
+    scipy.linalg.lu_solve,
+    domain=Domain(examples=_lu_solve_examples),
+    operation=False,
+    arraylike=False,
+)
 def lu_solve(
     lu_and_piv: Any,
     b: Any,
