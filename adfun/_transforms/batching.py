@@ -256,7 +256,7 @@ def _vmap_call(
     out_leaves, out_tree = tree_flatten(out)
     out_specs = _broadcast_prefix(out_axes, out_tree, "out_axes", "the result")
     roots = [leaf.node for leaf in out_leaves if type(leaf) is Tracer and leaf.trace is trace]
-    env = evaluate(toposort(roots), inputs, size)
+    env = evaluate(toposort(roots), inputs, size, roots)
     results = []
     for leaf, spec, path in zip(out_leaves, out_specs, leaf_paths(out_tree, "output")):
         if type(leaf) is Tracer and leaf.trace is trace:
@@ -277,13 +277,23 @@ def _example(leaf: Any, axis: int, size: int) -> Any:
     return np.asarray(value)[(slice(None),) * axis + (0,)]
 
 
-def evaluate(order: list, inputs: dict, size: int) -> dict:
+def evaluate(order: list, inputs: dict, size: int, keep: Any = ()) -> dict:
     """The batched values of the nodes of ``order``: ``node -> (value, batch axis)``.
 
     Only nodes that depend on a batched input are in the result; the others keep the
-    values they were traced with.
+    values they were traced with.  Of those, only the nodes in ``keep`` (the outputs) are
+    still there at the end: a batched value is dropped as soon as its last consumer has
+    run, so that a long chain of large temporaries does not stay alive (fresh memory for
+    every step costs more than the arithmetic on it).
     """
     env: dict = {}
+    # How many nodes of ``order`` still have to read each node's batched value.
+    readers: dict = {}
+    for node in order:
+        for parent in node.parents:
+            readers[parent] = readers.get(parent, 0) + 1
+    for node in keep:
+        readers[node] = readers.get(node, 0) + 1
     for node in order:
         primitive = node.primitive
         if primitive is INPUT:
@@ -310,6 +320,12 @@ def evaluate(order: list, inputs: dict, size: int) -> dict:
         rule = primitive.batch or loop
         out, dim = rule(primitive, size, tuple(dims), *args, **node.params)
         env[node] = (out, dim)
+        del args, entry
+        for parent in parents:
+            left = readers[parent] - 1
+            readers[parent] = left
+            if left == 0 and parent in env:
+                del env[parent]
     return env
 
 
