@@ -25,6 +25,7 @@ import numpy as np
 
 from adfun._engine.records import OPERATIONS, Params
 from adfun._engine.trace import Tracer, call_primitive, full_value
+from adfun.numpy._values import put_in
 
 # --- moving, inserting and broadcasting the batch axis ------------------------------------
 
@@ -218,36 +219,48 @@ def reduction(primitive: Any, size: int, dims: tuple, x: Any, *rest: Any, **para
 def along_axis(default: Any = None) -> Any:
     """The rule of a primitive working along one ``axis`` (a scan, a sort, an FFT, a
     softmax): the batch axis goes first and ``axis`` moves one place on.  ``default`` is
-    the axis when ``params`` has none; ``axis=None`` (all axes, flattened) loops."""
+    the axis when ``params`` has none; ``axis=None`` (the flattened example, as for
+    ``cumsum``) flattens each example and works along axis 1."""
 
     @first_only
     def rule(primitive: Any, size: int, dims: tuple, x: Any, *rest: Any, **params: Any) -> tuple:
         axis = params.get("axis", default)
-        if axis is None:
-            return loop(primitive, size, dims, x, *rest, **params)
-        rank = example_rank(x, dims[0])
-        params = dict(params)
-        params["axis"] = _shifted_axes(axis, rank)
         moved = move_axis(x, dims[0], 0)
+        params = dict(params)
+        if axis is None:
+            # The example is flattened first: flatten each example, then work along axis 1.
+            params["axis"] = 1
+            flat = _flat_examples(moved, size)
+            return call_primitive(primitive, (flat, *rest), Params(params)), 0
+        params["axis"] = _shifted_axes(axis, example_rank(x, dims[0]))
         return call_primitive(primitive, (moved, *rest), Params(params)), 0
 
     return rule
 
 
+def _flat_examples(x: Any, size: int) -> Any:
+    """``x`` (batch axis first) with each example flattened: shape ``(size, n)``."""
+    shape = shape_of(x)
+    return reshape(x, (size, int(np.prod(shape[1:], dtype=np.int64))))
+
+
 def axes_reduction(default: Any = None) -> Any:
     """Like :func:`reduction` for functions whose ``axis`` may be missing from ``params``
-    (``any``, ``all``, ``count_nonzero``: ``None``) or an int only (``argmax``: an
-    ``axis=None`` there flattens, which loops)."""
+    (``any``, ``all``, ``count_nonzero``: ``None``) or an int only (``argmax``,
+    ``argmin``, ``argsort``: ``axis=None`` there indexes the flattened example, so each
+    example is flattened)."""
 
     @first_only
     def rule(primitive: Any, size: int, dims: tuple, x: Any, *rest: Any, **params: Any) -> tuple:
         axis = params.get("axis", default)
-        if axis is None and primitive.name in ("argmax", "argmin", "argsort"):
-            return loop(primitive, size, dims, x, *rest, **params)
-        rank = example_rank(x, dims[0])
-        params = dict(params)
-        params["axis"] = _shifted_axes(axis, rank)
         moved = move_axis(x, dims[0], 0)
+        params = dict(params)
+        if axis is None and primitive.name in ("argmax", "argmin", "argsort"):
+            # An index into the flattened example: flatten each example, work along axis 1.
+            params["axis"] = 1
+            flat = _flat_examples(moved, size)
+            return call_primitive(primitive, (flat, *rest), Params(params)), 0
+        params["axis"] = _shifted_axes(axis, example_rank(x, dims[0]))
         return call_primitive(primitive, (moved, *rest), Params(params)), 0
 
     return rule
@@ -353,6 +366,149 @@ def untake_rule(
     moved = move_axis(values, dims[0], position)
     shape = (size, *params["shape"])
     return call_primitive(primitive, (moved, (slice(None), *parts)), Params(shape=shape)), 0
+
+
+class _Batched:
+    """A traced index array of a key, batched along ``dim`` (a marker while the key is
+    rebuilt from its template)."""
+
+    __slots__ = ("value", "dim")
+
+    def __init__(self, value: Any, dim: int) -> None:
+        self.value = value
+        self.dim = dim
+
+
+def _integer_part(part: Any) -> bool:
+    """Whether ``part`` of a key is an integer index (a scalar or an integer array)."""
+    if isinstance(part, (bool, np.bool_)):
+        return False
+    if isinstance(part, (int, np.integer)):
+        return True
+    if type(part) is _Batched:
+        part = part.value
+    if isinstance(part, (np.ndarray, Tracer)):
+        return np.result_type(full_value(part)).kind in "iu"
+    return False
+
+
+def _key_plan(parts: tuple, rank: int) -> tuple | None:
+    """How to batch ``x[parts]`` when some integer arrays of the key are batched.
+
+    ``rank`` is the number of dimensions of one example of ``x``.  Returns ``(first,
+    adjacent, consumed, before, advanced_rank)``: the key position of the first advanced
+    (integer) part, whether the advanced parts are adjacent (NumPy then puts their
+    broadcast dimensions where they are, otherwise first), how many dimensions of ``x``
+    and of the result come before the first advanced part, and the rank of the broadcast
+    advanced parts.  ``None`` for keys left to the loop (boolean masks, lists).
+    """
+    advanced = []
+    shapes = []
+    used = 0  # dimensions of x that the parts other than Ellipsis and None index
+    for position, part in enumerate(parts):
+        if part is None or part is Ellipsis or type(part) is slice:
+            used += type(part) is slice
+            continue
+        if not _integer_part(part):
+            return None
+        advanced.append(position)
+        shapes.append(
+            shape_of(part.value)[: part.dim] + shape_of(part.value)[part.dim + 1 :]
+            if type(part) is _Batched
+            else np.shape(full_value(part))
+        )
+        used += 1
+    if not advanced or sum(part is Ellipsis for part in parts) > 1:
+        return None
+    first = advanced[0]
+    adjacent = advanced == list(range(first, advanced[-1] + 1))
+    consumed = before = 0
+    for part in parts[:first]:
+        if part is Ellipsis:
+            consumed += rank - used
+            before += rank - used
+        else:
+            consumed += type(part) is slice
+            before += 1
+    return first, adjacent, consumed, before, len(np.broadcast_shapes(*shapes))
+
+
+def _batched_key(parts: tuple, plan: tuple, size: int, with_batch_index: bool) -> tuple:
+    """The key of the whole batch: batched index arrays with their batch axis first and
+    unit axes up to the advanced rank, and (``with_batch_index``) the batch index itself
+    among them, at the first advanced position when they are adjacent, first otherwise."""
+    first, adjacent, _, _, advanced_rank = plan
+    key = []
+    for part in parts:
+        if type(part) is _Batched:
+            part = pad_after_batch(move_axis(part.value, part.dim, 0), advanced_rank)
+        key.append(part)
+    if with_batch_index:
+        batch_index = np.arange(size).reshape((size,) + (1,) * advanced_rank)
+        key.insert(first if adjacent else 0, batch_index)
+    return tuple(key)
+
+
+def _key_parts(args: tuple, dims: tuple, template: Any) -> Any:
+    """The key of a ``getitem``/``untake`` node with traced parts, batched parts marked."""
+    marked = tuple(arg if dim is None else _Batched(arg, dim) for arg, dim in zip(args, dims))
+    key = put_in(template.args, marked)
+    return key if type(key) is tuple else (key,)
+
+
+def getitem_at_rule(
+    primitive: Any, size: int, dims: tuple, x: Any, *parts: Any, template: Any
+) -> tuple:
+    """``x[key]`` with traced parts in the key (``x[argsort(x)]``, the gathers of
+    ``sort`` and ``take_along_axis``): batched integer index arrays become index arrays
+    of the whole batch, together with the batch index ``arange(size)`` when ``x`` is
+    batched, so that one gather serves every example."""
+    if all(dim is None for dim in dims[1:]):
+        key = put_in(template.args, parts)
+        position = _index_batch_position(key)
+        if position is None:
+            return loop(primitive, size, dims, x, *parts, template=template)
+        whole = key if type(key) is tuple else (key,)
+        return OPERATIONS["getitem"](move_axis(x, dims[0], 0), (slice(None), *whole)), position
+    key = _key_parts(parts, dims[1:], template)
+    if any(type(part) is list for part in key):
+        return loop(primitive, size, dims, x, *parts, template=template)
+    plan = _key_plan(key, example_rank(x, dims[0]))
+    if plan is None:
+        return loop(primitive, size, dims, x, *parts, template=template)
+    _, adjacent, consumed, before, _ = plan
+    if dims[0] is not None:
+        x = move_axis(x, dims[0], consumed if adjacent else 0)
+    out = OPERATIONS["getitem"](x, _batched_key(key, plan, size, dims[0] is not None))
+    return out, before if adjacent else 0
+
+
+def untake_at_rule(
+    primitive: Any, size: int, dims: tuple, values: Any, *parts: Any, template: Any, shape: Any
+) -> tuple:
+    """``untake`` (the scatter-add adjoint of ``getitem``) with traced parts in the key:
+    one scatter-add into the whole batch, with the key of :func:`getitem_at_rule`."""
+    if all(dim is None for dim in dims[1:]):
+        key = put_in(template.args, parts)
+        position = _index_batch_position(key)
+        if position is None:
+            return loop(primitive, size, dims, values, *parts, template=template, shape=shape)
+        whole = key if type(key) is tuple else (key,)
+        moved = move_axis(values, dims[0], position)
+        return OPERATIONS["untake"](moved, (slice(None), *whole), (size, *shape)), 0
+    key = _key_parts(parts, dims[1:], template)
+    if any(type(part) is list for part in key):
+        return loop(primitive, size, dims, values, *parts, template=template, shape=shape)
+    plan = _key_plan(key, len(shape))
+    if plan is None:
+        return loop(primitive, size, dims, values, *parts, template=template, shape=shape)
+    _, adjacent, consumed, before, _ = plan
+    position = before if adjacent else 0
+    values = move_axis(to_front(values, dims[0], size), 0, position)
+    at = consumed if adjacent else 0
+    batched_shape = (*shape[:at], size, *shape[at:])
+    out = OPERATIONS["untake"](values, _batched_key(key, plan, size, True), batched_shape)
+    return out, at
 
 
 # --- products -------------------------------------------------------------------------------
