@@ -194,6 +194,40 @@ def first_only(rule: Any) -> Any:
     return guarded
 
 
+def values_elementwise(*positions: int) -> Any:
+    """The rule of a function of the values (:func:`~adfun.numpy._declare.function_of_values`)
+    that broadcasts its positional arguments at ``positions`` (default: all of them)
+    elementwise, like a ufunc (``signbit``, ``gcd``, ``isclose``, ``digitize`` in its
+    first argument): batched leaves there get their batch axis first and unit axes up to
+    the broadcast rank.  A batched leaf anywhere else (a list, a keyword) loops."""
+
+    def rule(primitive: Any, size: int, dims: tuple, *leaves: Any, template: Any) -> tuple:
+        if template.output is not None:
+            return loop(primitive, size, dims, *leaves, template=template)
+        marked = tuple(
+            leaf if dim is None else _Batched(leaf, dim) for leaf, dim in zip(leaves, dims)
+        )
+        args = put_in(template.args, marked)
+        chosen = range(len(args)) if not positions else [p for p in positions if p < len(args)]
+        found = [args[p] for p in chosen if type(args[p]) is _Batched]
+        if len(found) != sum(dim is not None for dim in dims):
+            return loop(primitive, size, dims, *leaves, template=template)
+        rank = 0
+        for p in chosen:
+            part = args[p]
+            if type(part) is _Batched:
+                rank = max(rank, example_rank(part.value, part.dim))
+            else:
+                rank = max(rank, len(np.shape(full_value(part))))
+        moved = tuple(
+            leaf if dim is None else pad_after_batch(move_axis(leaf, dim, 0), rank)
+            for leaf, dim in zip(leaves, dims)
+        )
+        return call_primitive(primitive, moved, Params(template=template)), 0
+
+    return rule
+
+
 # --- reductions, scans and other primitives with an axis parameter -----------------------
 
 
@@ -571,22 +605,38 @@ def _insert_unit(x: Any, axis: int) -> Any:
 
 def dot_rule(primitive: Any, size: int, dims: tuple, a: Any, b: Any) -> tuple:
     """``dot``: the matrix product for examples of at most two dimensions (there ``dot``
-    is ``matmul``), a product for scalars; the loop otherwise."""
+    is ``matmul``), a product for scalars, a ``tensordot`` otherwise."""
     a_rank = example_rank(a, dims[0])
     b_rank = example_rank(b, dims[1])
     if a_rank == 0 or b_rank == 0:
         return elementwise(_primitive_of("multiply"), size, dims, a, b)
     if a_rank <= 2 and b_rank <= 2:
         return matmul_rule(_primitive_of("matmul"), size, dims, a, b)
-    return loop(primitive, size, dims, a, b)
+    # dot(a, b) sums over the last axis of a and the second-to-last of b: a tensordot.
+    axes = ((a_rank - 1,), (max(b_rank - 2, 0),))
+    return tensordot_rule(_primitive_of("tensordot"), size, dims, a, b, axes=axes)
 
 
 def tensordot_rule(primitive: Any, size: int, dims: tuple, a: Any, b: Any, **params: Any) -> tuple:
-    """``tensordot``: one batched operand keeps its batch axis among its free axes."""
+    """``tensordot``: one batched operand keeps its batch axis among its free axes; with
+    both batched, an ``einsum`` whose batch index is in both operands and the result."""
     a_dim, b_dim = dims
-    if a_dim is not None and b_dim is not None:
-        return loop(primitive, size, dims, a, b, **params)
     a_axes, b_axes = params["axes"]
+    if a_dim is not None and b_dim is not None:
+        a_rank = example_rank(a, a_dim)
+        b_rank = example_rank(b, b_dim)
+        letters = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY")
+        a_terms = [next(letters) for _ in range(a_rank)]
+        b_terms = [next(letters) for _ in range(b_rank)]
+        for a_axis, b_axis in zip(a_axes, b_axes):
+            b_terms[b_axis % b_rank] = a_terms[a_axis % a_rank]
+        a_free = [a_terms[k] for k in range(a_rank) if k not in {x % a_rank for x in a_axes}]
+        b_free = [b_terms[k] for k in range(b_rank) if k not in {x % b_rank for x in b_axes}]
+        subscripts = (
+            "Z" + "".join(a_terms) + ",Z" + "".join(b_terms) + "->Z" + "".join(a_free + b_free)
+        )
+        operands = (move_axis(a, a_dim, 0), move_axis(b, b_dim, 0))
+        return call_primitive(_primitive_of("einsum"), operands, Params(subscripts=subscripts)), 0
     if a_dim is not None:
         a_rank = example_rank(a, a_dim)
         moved = move_axis(a, a_dim, 0)

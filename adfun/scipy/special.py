@@ -336,6 +336,7 @@ _GAMMAINC_SHAPE = primitive(
     _gammainc_shape_impl,
     (_gammainc_shape_a, _gammainc_shape_x),
     (_gammainc_shape_tangent_a, _gammainc_shape_tangent_x),
+    batch=elementwise,
 )
 
 
@@ -401,7 +402,7 @@ gammaincc = binary(
 )
 
 
-_GAMMASGN = primitive("special.gammasgn", sp.gammasgn, (), (), nondiff=True)
+_GAMMASGN = primitive("special.gammasgn", sp.gammasgn, (), (), nondiff=True, batch=elementwise)
 
 
 @export(sp.gammasgn, primitive=_GAMMASGN, name="gammasgn")
@@ -644,6 +645,7 @@ _BETAINC_SHAPE = primitive(
     _betainc_shape_impl,
     (_BETAINC_SHAPE_A[0], _BETAINC_SHAPE_B[0], _betainc_shape_x),
     (_BETAINC_SHAPE_A[1], _BETAINC_SHAPE_B[1], _betainc_shape_tangent_x),
+    batch=elementwise,
 )
 
 
