@@ -250,6 +250,17 @@ def reduction(primitive: Any, size: int, dims: tuple, x: Any, *rest: Any, **para
     return call_primitive(primitive, (moved, *rest), Params(params)), 0
 
 
+def nonscalar_reduction(
+    primitive: Any, size: int, dims: tuple, x: Any, *rest: Any, **params: Any
+) -> tuple:
+    """:func:`reduction` for SciPy's reductions, which loops for 0-d examples: SciPy gives
+    ``logsumexp`` of a 0-d array with ``keepdims=True`` the shape ``(1,)``, which no
+    reduction over the example's (absent) axes reproduces."""
+    if dims[0] is not None and example_rank(x, dims[0]) == 0:
+        return loop(primitive, size, dims, x, *rest, **params)
+    return reduction(primitive, size, dims, x, *rest, **params)
+
+
 def along_axis(default: Any = None) -> Any:
     """The rule of a primitive working along one ``axis`` (a scan, a sort, an FFT, a
     softmax): the batch axis goes first and ``axis`` moves one place on.  ``default`` is

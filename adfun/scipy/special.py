@@ -30,7 +30,7 @@ from adfun._engine.trace import (
     staging_trace_of,
 )
 from adfun.numpy._axes import kept_shape, ndim_of, normalize_axis, shape_of
-from adfun.numpy._batching import elementwise, reduction
+from adfun.numpy._batching import elementwise, nonscalar_reduction, reduction
 from adfun.numpy._broadcast import unbroadcast
 from adfun.numpy._declare import Domain, binary, export, primitive, refuse_keywords, unary
 from adfun.numpy._elementwise import absolute, exp, log, sin
@@ -1053,7 +1053,12 @@ def _logsumexp_sign_impl(
 
 #: The sign returned with ``return_sign=True``: a constant for differentiation.
 _LOGSUMEXP_SIGN = primitive(
-    "special.logsumexp_sign", _logsumexp_sign_impl, (), (), nondiff=True, batch=reduction
+    "special.logsumexp_sign",
+    _logsumexp_sign_impl,
+    (),
+    (),
+    nondiff=True,
+    batch=nonscalar_reduction,
 )
 
 _LOGSUMEXP = primitive(
@@ -1062,7 +1067,7 @@ _LOGSUMEXP = primitive(
     (_logsumexp_a, _logsumexp_b),
     (_logsumexp_tangent_a, _logsumexp_tangent_b),
     domain=Domain(examples=_logsumexp_examples),
-    batch=reduction,
+    batch=nonscalar_reduction,
 )
 
 
