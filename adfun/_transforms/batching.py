@@ -179,42 +179,47 @@ def _vmap_call(
         specs = [in_axes] * len(args)
     leaves: list = []
     axes: list = []
-    paths: list = []
+    owners: list = []  # per leaf: (tree, where, index), for the path in an error message
     trees: list = []
     for position, (arg, spec) in enumerate(zip(args, specs)):
         arg_leaves, tree = tree_flatten(arg)
         where = f"argument {position}"
         leaves.extend(arg_leaves)
         axes.extend(_broadcast_prefix(spec, tree, "in_axes", where))
-        paths.extend(leaf_paths(tree, where))
+        owners.extend((tree, where, index) for index in range(len(arg_leaves)))
         trees.append(tree)
     kw_leaves, kw_tree = tree_flatten(kwargs)
-    leaves.extend(kw_leaves)
-    axes.extend([0] * len(kw_leaves))
-    paths.extend(leaf_paths(kw_tree, "keyword arguments"))
+    if kw_leaves:
+        leaves.extend(kw_leaves)
+        axes.extend([0] * len(kw_leaves))
+        owners.extend((kw_tree, "keyword arguments", index) for index in range(len(kw_leaves)))
+
+    def path(index: int) -> str:
+        tree, where, position = owners[index]
+        return leaf_paths(tree, where)[position]
 
     # Normalize the axes and find the batch size.
     sizes: list = []
-    for index, (leaf, axis, path) in enumerate(zip(leaves, axes, paths)):
+    for index, (leaf, axis) in enumerate(zip(leaves, axes)):
         if axis is None:
             continue
         shape = shape_of(leaf)
         rank = len(shape)
         if not -rank <= axis < rank:
             raise ValueError(
-                f"vmap({name}): in_axes gives axis {axis} for {path}, but it has "
+                f"vmap({name}): in_axes gives axis {axis} for {path(index)}, but it has "
                 f"{rank} dimension(s) (shape {shape}); the batch axis must be in range "
                 f"[{-rank}, {rank})"
                 + (" (a scalar cannot be batched: give it in_axes None)" if rank == 0 else "")
             )
         axis = int(axis) % rank
         axes[index] = axis
-        sizes.append((path, axis, shape[axis]))
+        sizes.append((index, axis, shape[axis]))
     if sizes:
         size = sizes[0][2]
         if any(item[2] != size for item in sizes) or (axis_size is not None and axis_size != size):
             described = "; ".join(
-                f"{path} has size {n} along axis {axis}" for path, axis, n in sizes
+                f"{path(index)} has size {n} along axis {axis}" for index, axis, n in sizes
             )
             given = f"; axis_size is {axis_size}" if axis_size is not None else ""
             raise ValueError(
@@ -258,12 +263,12 @@ def _vmap_call(
     roots = [leaf.node for leaf in out_leaves if type(leaf) is Tracer and leaf.trace is trace]
     env = evaluate(toposort(roots), inputs, size, roots)
     results = []
-    for leaf, spec, path in zip(out_leaves, out_specs, leaf_paths(out_tree, "output")):
+    for index, (leaf, spec) in enumerate(zip(out_leaves, out_specs)):
         if type(leaf) is Tracer and leaf.trace is trace:
             value, dim = env.get(leaf.node, (leaf.node.value, None))
         else:
             value, dim = leaf, None
-        results.append(_place(value, dim, spec, size, name, path))
+        results.append(_place(value, dim, spec, size, name, out_tree, index))
     return tree_unflatten(out_tree, results)
 
 
@@ -329,19 +334,23 @@ def evaluate(order: list, inputs: dict, size: int, keep: Any = ()) -> dict:
     return env
 
 
-def _place(value: Any, dim: int | None, spec: Any, size: int, name: str, path: str) -> Any:
-    """Move (or broadcast) the batch axis of an output to where ``out_axes`` puts it."""
+def _place(
+    value: Any, dim: int | None, spec: Any, size: int, name: str, tree: TreeDef, index: int
+) -> Any:
+    """Move (or broadcast) the batch axis of output leaf ``index`` to where ``out_axes``
+    puts it."""
     if spec is None:
         if dim is not None:
             raise ValueError(
-                f"vmap({name}): out_axes is None for {path}, but it depends on the batched "
-                f"arguments; give it a batch axis in out_axes"
+                f"vmap({name}): out_axes is None for {leaf_paths(tree, 'output')[index]}, but "
+                f"it depends on the batched arguments; give it a batch axis in out_axes"
             )
         return value
     rank = len(shape_of(value)) + (dim is None)
     if not -rank <= spec < rank:
         raise ValueError(
-            f"vmap({name}): out_axes gives axis {spec} for {path}, which has {rank} "
+            f"vmap({name}): out_axes gives axis {spec} for {leaf_paths(tree, 'output')[index]}, "
+            f"which has {rank} "
             f"dimension(s) with the batch axis; the axis must be in range [{-rank}, {rank})"
         )
     target = int(spec) % rank
