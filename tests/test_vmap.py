@@ -11,9 +11,10 @@ from hypothesis.extra import numpy as hnp
 
 import adfun as ad
 import adfun.numpy as anp
+from adfun._engine.pytree import tree_flatten
 from adfun._engine.records import Params
 from adfun._engine.trace import call_primitive
-from adfun.numpy._declare import REGISTRY
+from adfun.numpy._declare import COMPOSITES, REGISTRY
 from adfun.numpy._examples import draw_example
 
 try:  # registers the scipy.special primitives (scipy is in the test extra)
@@ -123,6 +124,44 @@ def test_batching_rule_matches_a_loop(name, data):
     expected = np.stack([np.asarray(fun(*example)) for example in examples])
     actual = ad.vmap(fun, in_axes=tuple(in_axes))(*batched_args)
     _close(actual, expected)
+
+
+#: Composites whose result's shape depends on the values of a batched argument: refused.
+SHAPE_FROM_VALUES = {"arange", "polymul", "trim_zeros"}
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSITES))
+@settings(max_examples=5, deadline=None)
+@given(data=st.data())
+def test_composites_batch_like_a_loop(name, data):
+    """Every composite (written with primitives) batches like the loop, pytrees included."""
+    fun = COMPOSITES[name]
+    holder = type("Holder", (), {"domain": fun.domain})
+    args, params = data.draw(st.composite(lambda draw: draw_example(draw, st, hnp, holder))())
+    candidates = [
+        index
+        for index, arg in enumerate(args)
+        if isinstance(arg, np.ndarray) and arg.dtype.kind == "f"
+    ]
+    if not candidates:
+        return
+    position = data.draw(st.sampled_from(candidates), label="batched")
+    copies = [args[position] * (1.0 - 0.01 * index) for index in range(2)]
+
+    def at(value):
+        call = list(args)
+        call[position] = value
+        return fun(*call, **params)
+
+    if name in SHAPE_FROM_VALUES:
+        with pytest.raises(ad.StagingError, match="vmap"):
+            ad.vmap(at)(np.stack(copies))
+        return
+    expected = [tree_flatten(at(copy))[0] for copy in copies]
+    got = tree_flatten(ad.vmap(at)(np.stack(copies)))[0]
+    assert len(got) == len(expected[0])
+    for index, leaf in enumerate(got):
+        _close(leaf, np.stack([np.asarray(leaves[index]) for leaves in expected]))
 
 
 # --- semantics ------------------------------------------------------------------------------
