@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from adfun._engine.records import OPERATIONS, Params
+from adfun._engine.records import EMPTY_PARAMS, OPERATIONS, Params
 from adfun._engine.trace import Tracer, call_primitive, full_value
 from adfun.numpy._values import put_in
 
@@ -151,18 +151,28 @@ def _empty_example(x: Any, dim: int | None) -> Any:
 def elementwise(primitive: Any, size: int, dims: tuple, *args: Any, **params: Any) -> tuple:
     """The rule of every elementwise (broadcasting) primitive, of any number of arguments.
 
-    With one argument (or all arguments batched on the same axis with the same rank) the
-    primitive applies as it is; otherwise each batched argument gets its batch axis first
-    and unit axes after it, up to the rank of the broadcast example, so that unbatched
-    arguments broadcast against its trailing axes as they did in one example.
+    Where every batched argument has its batch axis at the same place ``d`` and the same
+    rank, and no unbatched argument reaches that far from the end, the primitive applies
+    as it is (unbatched arguments broadcast against trailing axes as they did in one
+    example); otherwise each batched argument gets its batch axis first and unit axes
+    after it, up to the rank of the broadcast example.
     """
-    frozen = Params(params)
-    batched = [(arg, dim) for arg, dim in zip(args, dims) if dim is not None]
-    first_dim = batched[0][1]
-    if len(batched) == len(args):
-        rank = len(shape_of(batched[0][0]))
-        if all(dim == first_dim and len(shape_of(arg)) == rank for arg, dim in batched):
-            return call_primitive(primitive, args, frozen), first_dim
+    frozen = Params(params) if params else EMPTY_PARAMS
+    first_dim = -1
+    batched_rank = -1
+    other_rank = 0
+    direct = True
+    for arg, dim in zip(args, dims):
+        rank = len(shape_of(arg))
+        if dim is None:
+            other_rank = max(other_rank, rank)
+        elif first_dim < 0:
+            first_dim, batched_rank = dim, rank
+        elif dim != first_dim or rank != batched_rank:
+            direct = False
+            break
+    if direct and other_rank <= batched_rank - 1 - first_dim:
+        return call_primitive(primitive, args, frozen), first_dim
     rank = max(example_rank(arg, dim) for arg, dim in zip(args, dims))
     moved = tuple(
         arg if dim is None else pad_after_batch(move_axis(arg, dim, 0), rank)
