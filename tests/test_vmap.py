@@ -533,6 +533,9 @@ VALUES_CASES = {
     "digitize": (lambda x: anp.digitize(x, np.array([-1.0, 0.0, 1.0])), X3),
     "searchsorted": (lambda v: anp.searchsorted(np.array([-1.0, 0.0, 1.0]), v), X3),
     "isin": (lambda x: anp.isin(anp.round(x), np.array([0.0, 1.0])), X3),
+    "grad of copysign": (ad.grad(lambda x: anp.sum(anp.copysign(x, X3[0]))), X3),
+    "frexp": (lambda x: anp.frexp(x)[0] * 2.0, X3),
+    "nextafter": (lambda x: anp.nextafter(x, 0.0), X3),
 }
 
 
