@@ -11,6 +11,7 @@ nest (``hessian`` is ``jacfwd`` of ``jacrev``) and compose with every other tran
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Callable, Iterator, ParamSpec
 
 import numpy as np
@@ -189,7 +190,7 @@ def _basis(value: Any) -> tuple[Any, int]:
     """The rows of the identity for the elements of ``value``, shaped ``(n, *shape)``."""
     value = full_value(value)
     shape = shape_of(value)
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     return np.eye(size, dtype=np.result_type(value)).reshape((size, *shape)), size
 
 

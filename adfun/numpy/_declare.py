@@ -403,6 +403,7 @@ def function_of_values(
     several: bool = False,
     doc: str | None = None,
     refuse_staging: str | None = None,
+    batch: Callable | None = None,
 ) -> Callable:
     """Declare a function of the values that is a constant for differentiation.
 
@@ -428,6 +429,9 @@ def function_of_values(
         Advice for the user, for functions whose result's *shape* depends on the values:
         under a staging trace (``jit``, ``trace``) the call raises
         :class:`~adfun.StagingError` naming the function, with that advice.
+    batch : callable, optional
+        The batching rule (default: a loop over the examples); it receives the traced
+        leaves as positional arguments and the ``template`` param.
     """
 
     def impl(*leaves: Any, template: Any = None) -> Any:
@@ -436,7 +440,7 @@ def function_of_values(
             result = result[template.output]
         return result
 
-    prim = primitive(name, impl, (), (), nondiff=True)
+    prim = primitive(name, impl, (), (), nondiff=True, batch=batch)
 
     def fun(*args: Any, **kwargs: Any) -> Any:
         if not any_traced(args) and not (contains_tracer(args) or contains_tracer(kwargs)):

@@ -15,6 +15,7 @@ import numpy as np
 from adfun._engine.records import EMPTY_PARAMS
 from adfun._engine.trace import Tracer, call_primitive
 from adfun.numpy._axes import dtype_of
+from adfun.numpy._batching import elementwise
 from adfun.numpy._broadcast import unbroadcast
 from adfun.numpy._declare import Domain, binary, export, primitive, unary
 from adfun.numpy._elementwise import (
@@ -249,7 +250,9 @@ def _sign_factor_impl(x: Any, y: Any) -> Any:
 
 
 # copysign's derivative in x, a graph node computed from the new inputs at replay.
-_SIGN_FACTOR = primitive("copysign_factor", _sign_factor_impl, (), (), nondiff=True)
+_SIGN_FACTOR = primitive(
+    "copysign_factor", _sign_factor_impl, (), (), nondiff=True, batch=elementwise
+)
 
 
 def _sign_product(x: Any, y: Any) -> Any:
@@ -396,7 +399,9 @@ def _frexp_exponent_impl(x: Any) -> Any:
 
 
 # The exponent as a graph node (computed from the new input when a staged graph replays).
-_FREXP_EXPONENT = primitive("frexp_exponent", _frexp_exponent_impl, (), (), nondiff=True)
+_FREXP_EXPONENT = primitive(
+    "frexp_exponent", _frexp_exponent_impl, (), (), nondiff=True, batch=elementwise
+)
 _frexp_fun.__name__ = _frexp_fun.__qualname__ = "frexp"
 _frexp_fun.__doc__ = """Differentiable :func:`numpy.frexp`: ``(x * 2**-e, e)``; the mantissa
 has derivative ``2**-e``, the integer exponent ``e`` is a constant.
@@ -427,7 +432,9 @@ def _nextafter_step_impl(x1: Any, x2: Any) -> Any:
     return np.nextafter(x1, x2) - x1
 
 
-_NEXTAFTER_STEP = primitive("nextafter_step", _nextafter_step_impl, (), (), nondiff=True)
+_NEXTAFTER_STEP = primitive(
+    "nextafter_step", _nextafter_step_impl, (), (), nondiff=True, batch=elementwise
+)
 _nextafter_fun.__name__ = _nextafter_fun.__qualname__ = "nextafter"
 _nextafter_fun.__doc__ = """Differentiable :func:`numpy.nextafter`: ``x1`` plus a constant
 step of one unit in the last place; derivative 1 in ``x1`` and 0 in ``x2``.

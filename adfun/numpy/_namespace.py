@@ -49,6 +49,7 @@ from adfun.numpy import (
     _sorting,
     _statistics,
 )
+from adfun.numpy._batching import values_elementwise
 from adfun.numpy._declare import function_of_values
 from adfun.numpy._nondiff import SHAPE_FROM_VALUES_ADVICE
 from adfun.numpy._values import concrete as _concrete
@@ -175,6 +176,30 @@ SUBPACKAGES = _names("linalg fft random")
 
 #: Functions of values that return a tuple of arrays.
 _SEVERAL_RESULTS = frozenset(("unravel_index",))
+
+#: Functions of values that broadcast their arguments elementwise (a ufunc's batching
+#: rule); in parentheses the positions of the broadcast arguments where not all are.
+_ELEMENTWISE_OF_VALUES = {
+    **dict.fromkeys(
+        _names("""
+            signbit spacing isposinf isneginf isnat isreal iscomplex isclose bitwise_and
+            bitwise_or bitwise_xor bitwise_not bitwise_invert invert bitwise_count left_shift
+            right_shift bitwise_left_shift bitwise_right_shift gcd lcm"""),
+        (),
+    ),
+    "around": (0,),
+    "fix": (0,),
+    "angle": (0,),
+    "digitize": (0,),
+    "isin": (0,),
+    "searchsorted": (1,),
+}
+
+
+def _batch_rule_of_values(name: str) -> Any:
+    positions = _ELEMENTWISE_OF_VALUES.get(name)
+    return None if positions is None else values_elementwise(*positions)
+
 
 #: Functions of values whose result's shape depends on the values: no staging.
 _SHAPE_FROM_VALUES = frozenset(("nonzero", "flatnonzero", "argwhere"))
@@ -355,6 +380,7 @@ def _build() -> tuple:
                 numpy_fun,
                 several=name in _SEVERAL_RESULTS,
                 refuse_staging=SHAPE_FROM_VALUES_ADVICE if name in _SHAPE_FROM_VALUES else None,
+                batch=_batch_rule_of_values(name),
             )
         namespace[name] = existing
         status[name] = "nondifferentiable"

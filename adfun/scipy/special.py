@@ -30,7 +30,7 @@ from adfun._engine.trace import (
     staging_trace_of,
 )
 from adfun.numpy._axes import kept_shape, ndim_of, normalize_axis, shape_of
-from adfun.numpy._batching import elementwise, reduction
+from adfun.numpy._batching import elementwise, nonscalar_reduction, reduction
 from adfun.numpy._broadcast import unbroadcast
 from adfun.numpy._declare import Domain, binary, export, primitive, refuse_keywords, unary
 from adfun.numpy._elementwise import absolute, exp, log, sin
@@ -336,6 +336,7 @@ _GAMMAINC_SHAPE = primitive(
     _gammainc_shape_impl,
     (_gammainc_shape_a, _gammainc_shape_x),
     (_gammainc_shape_tangent_a, _gammainc_shape_tangent_x),
+    batch=elementwise,
 )
 
 
@@ -401,7 +402,7 @@ gammaincc = binary(
 )
 
 
-_GAMMASGN = primitive("special.gammasgn", sp.gammasgn, (), (), nondiff=True)
+_GAMMASGN = primitive("special.gammasgn", sp.gammasgn, (), (), nondiff=True, batch=elementwise)
 
 
 @export(sp.gammasgn, primitive=_GAMMASGN, name="gammasgn")
@@ -644,6 +645,7 @@ _BETAINC_SHAPE = primitive(
     _betainc_shape_impl,
     (_BETAINC_SHAPE_A[0], _BETAINC_SHAPE_B[0], _betainc_shape_x),
     (_BETAINC_SHAPE_A[1], _BETAINC_SHAPE_B[1], _betainc_shape_tangent_x),
+    batch=elementwise,
 )
 
 
@@ -1051,7 +1053,12 @@ def _logsumexp_sign_impl(
 
 #: The sign returned with ``return_sign=True``: a constant for differentiation.
 _LOGSUMEXP_SIGN = primitive(
-    "special.logsumexp_sign", _logsumexp_sign_impl, (), (), nondiff=True, batch=reduction
+    "special.logsumexp_sign",
+    _logsumexp_sign_impl,
+    (),
+    (),
+    nondiff=True,
+    batch=nonscalar_reduction,
 )
 
 _LOGSUMEXP = primitive(
@@ -1060,7 +1067,7 @@ _LOGSUMEXP = primitive(
     (_logsumexp_a, _logsumexp_b),
     (_logsumexp_tangent_a, _logsumexp_tangent_b),
     domain=Domain(examples=_logsumexp_examples),
-    batch=reduction,
+    batch=nonscalar_reduction,
 )
 
 

@@ -18,6 +18,7 @@ import scipy.linalg
 from adfun._engine.records import EMPTY_PARAMS, Params
 from adfun._engine.trace import Tracer, any_traced, bind, call_primitive
 from adfun.numpy._axes import dtype_of, ndim_of, shape_of
+from adfun.numpy._batching import elementwise, leading
 from adfun.numpy._broadcast import unbroadcast
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._indexing import getitem
@@ -35,6 +36,8 @@ from adfun.numpy.linalg._helpers import (
     unpack,
 )
 from adfun.scipy.linalg._common import (
+    STACKED,
+    STACKED_SOLVE,
     draw_batch,
     draw_triangular,
     require_real,
@@ -125,6 +128,7 @@ _SOLVE_TRIANGULAR = primitive(
     (_triangular_vjp_a, _triangular_vjp_b),
     (_triangular_jvp_a, _triangular_jvp_b),
     domain=Domain(examples=_triangular_examples),
+    batch=STACKED_SOLVE,
 )
 
 
@@ -242,6 +246,7 @@ _CHOLESKY = primitive(
     (_cholesky_vjp,),
     (_cholesky_jvp,),
     domain=Domain(examples=_cholesky_examples),
+    batch=STACKED,
 )
 
 
@@ -457,9 +462,11 @@ def _permutation_impl(piv: Any, dtype: str = "float64") -> Any:
 
 
 #: The pivots of a packed ``lu_factor`` result, as SciPy's int32 array (a constant).
-_PIVOTS = primitive("scipy.linalg.lu_pivots", _pivots_impl, (), (), nondiff=True)
+_PIVOTS = primitive("scipy.linalg.lu_pivots", _pivots_impl, (), (), nondiff=True, batch=elementwise)
 #: The row-interchange matrix of LAPACK pivots (a constant for differentiation).
-_PERMUTATION = primitive("scipy.linalg.pivot_matrix", _permutation_impl, (), (), nondiff=True)
+_PERMUTATION = primitive(
+    "scipy.linalg.pivot_matrix", _permutation_impl, (), (), nondiff=True, batch=leading
+)
 
 
 def _interchange(piv: Any, like: Any) -> Any:
@@ -514,6 +521,7 @@ _LU_FACTOR = primitive(
     (_lu_factor_vjp,),
     (_lu_factor_jvp,),
     domain=Domain(examples=_lu_factor_examples),
+    batch=STACKED,
 )
 
 
