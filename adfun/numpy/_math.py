@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS
-from adfun._engine.trace import Tracer, call_primitive
+from adfun._engine.trace import Tracer, call_primitive, read_value
 from adfun.numpy._axes import dtype_of
+from adfun.numpy._complex import real
 from adfun.numpy._broadcast import unbroadcast
 from adfun.numpy._declare import Domain, binary, export, primitive, unary
 from adfun.numpy._elementwise import (
@@ -448,19 +449,48 @@ nextafter = export(np.nextafter, domain=Domain(examples=_nextafter_examples), na
 def _real_if_close_fun(a: Any, tol: float = 100) -> Any:
     if type(a) is not Tracer:
         return np.real_if_close(a, tol)
-    if dtype_of(a).kind == "c":
-        raise TypeError(
-            "adfun.numpy.real_if_close: complex traced values are outside adfun's contract"
-        )
-    return a
+    if dtype_of(a).kind != "c":
+        return a
+    value = read_value(
+        a,
+        "adfun.numpy.real_if_close",
+        "Whether the result is real or complex depends on the values, and a staged "
+        "program's dtypes are fixed. Use adfun.numpy.real(a) (or keep a complex) instead.",
+    )
+    if np.iscomplexobj(np.real_if_close(value, tol)):
+        return a
+    return real(a)
+
+
+def _real_if_close_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import array, complex_array
+
+    if draw(st.booleans()):
+        z = complex_array(draw, st, hnp, (-3.0, 3.0))
+    else:  # imaginary parts within the tolerance: the real part is returned
+        z = np.asarray(array(draw, st, hnp, (-3.0, 3.0)) + 1e-16j)
+    return (z,), {}
 
 
 _real_if_close_fun.__name__ = _real_if_close_fun.__qualname__ = "real_if_close"
-_real_if_close_fun.__doc__ = """:func:`numpy.real_if_close`; a real traced value is returned
-as is (derivative 1).
+_real_if_close_fun.__doc__ = """Differentiable :func:`numpy.real_if_close`.
+
+A real value is returned as is (derivative 1); a complex one whose imaginary parts are all
+within ``tol`` (machine epsilons) of 0 gives its real part (the derivative of
+:func:`real`), otherwise it is returned as is.  The choice reads the values, so under
+``jit`` / ``trace`` a complex traced argument raises :class:`~adfun.StagingError`.
+
+Examples
+--------
+>>> import adfun as ad, adfun.numpy as anp
+>>> ad.grad(lambda z: anp.real_if_close(z * anp.conj(z)))(1.0 + 2.0j)
+np.complex128(2-4j)
 """
 real_if_close = export(
-    np.real_if_close, domain=Domain(examples=_frexp_examples), name="real_if_close"
+    np.real_if_close,
+    domain=Domain(examples=_frexp_examples),
+    complex_domain=Domain(examples=_real_if_close_examples),
+    name="real_if_close",
 )(_real_if_close_fun)
 
 
