@@ -391,9 +391,7 @@ def _batched_columns(
     ]
 
 
-def _looped_columns(
-    traced: Traced, node: Any, primal: Any, order: list, scale: Any = None
-) -> list:
+def _looped_columns(traced: Traced, node: Any, primal: Any, order: list, scale: Any = None) -> list:
     """The same blocks as :func:`_batched_columns`, one forward pass per element."""
     columns: list[list] = [[] for _ in traced.out_leaves]
     for tangent in _one_hots(primal):

@@ -58,11 +58,15 @@ def complex_array(
     if magnitude > 0.0:
         size = np.abs(z)
         near = size < magnitude
-        z = np.where(near, np.where(size > 0, z / np.where(size > 0, size, 1.0), 1.0) * magnitude, z)
+        z = np.where(
+            near, np.where(size > 0, z / np.where(size > 0, size, 1.0), 1.0) * magnitude, z
+        )
     return np.asarray(z, dtype=np.complex128)
 
 
-def broadcast_complex_arrays(draw: Any, st: Any, hnp: Any, ranges: tuple, magnitude: float = 0.0) -> list:
+def broadcast_complex_arrays(
+    draw: Any, st: Any, hnp: Any, ranges: tuple, magnitude: float = 0.0
+) -> list:
     """One complex array per range, with shapes that broadcast together (0-d included)."""
     shapes = draw(
         hnp.mutually_broadcastable_shapes(
