@@ -48,6 +48,16 @@ def _away_from_zero_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (complex_array(draw, st, hnp, (-3.0, 3.0), magnitude=0.2),), {}
 
 
+def _polar_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """Complex values ``r exp(i t)`` with ``0.2 <= r <= 3`` and ``|t| <= 2.8``: away from 0
+    and from the jump of the angle across the negative real axis."""
+    from adfun.numpy._examples import array
+
+    radius = array(draw, st, hnp, (0.2, 3.0))
+    phase = array(draw, st, hnp, (-2.8, 2.8), shape=radius.shape)
+    return (np.asarray(radius * np.exp(1j * phase)),), {}
+
+
 #: The complex domain of ``real``, ``imag`` and ``conjugate`` (complex-linear or
 #: real-linear everywhere).
 COMPLEX_PLANE = Domain(examples=_complex_examples)
@@ -240,9 +250,9 @@ _ANGLE = primitive(
     _angle_impl,
     (_angle_vjp,),
     (_angle_jvp,),
-    domain=Domain(examples=_away_from_zero_examples),
+    domain=Domain(examples=_polar_examples),
     batch=elementwise,
-    complex_domain=Domain(examples=_away_from_zero_examples),
+    complex_domain=Domain(examples=_polar_examples),
 )
 
 

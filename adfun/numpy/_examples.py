@@ -57,10 +57,9 @@ def complex_array(
     z = np.asarray(real_part + 1j * imag_part)
     if magnitude > 0.0:
         size = np.abs(z)
-        near = size < magnitude
-        z = np.where(
-            near, np.where(size > 0, z / np.where(size > 0, size, 1.0), 1.0) * magnitude, z
-        )
+        usable = size > 1e-100  # a direction to push along (else the real axis)
+        direction = np.where(usable, z / np.where(usable, size, 1.0), 1.0)
+        z = np.where(size < magnitude, direction * magnitude, z)
     return np.asarray(z, dtype=np.complex128)
 
 
