@@ -78,6 +78,29 @@ class Domain:
     examples: Callable | None = None
 
 
+def complexified(examples: Callable | Domain, positions: tuple | None = None) -> Domain:
+    """The complex test domain of a function NumPy also defines on complex values.
+
+    ``examples`` (an examples function, or a :class:`Domain`) draws real arguments; the
+    complex domain adds a random imaginary part, of the same size, to each of their float
+    arrays (those at ``positions`` only, if given), keeping every other argument and
+    parameter.  Right for functions with no branch cut or constraint on complex values
+    (sums, products, shapes, indexing); others declare complex examples of their own.
+    """
+    domain = examples if isinstance(examples, Domain) else Domain(examples=examples)
+
+    def complex_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+        from adfun.numpy._examples import broadcast_arrays, with_imaginary_parts
+
+        if domain.examples is not None:
+            args, params = domain.examples(draw, st, hnp)
+        else:
+            args, params = tuple(broadcast_arrays(draw, st, hnp, domain.ranges)), {}
+        return with_imaginary_parts(draw, st, hnp, args, positions), params
+
+    return Domain(examples=complex_examples, smooth=domain.smooth)
+
+
 def primitive(
     name: str,
     impl: Callable,

@@ -63,6 +63,25 @@ def complex_array(
     return np.asarray(z, dtype=np.complex128)
 
 
+def with_imaginary_parts(
+    draw: Any, st: Any, hnp: Any, args: tuple, positions: tuple | None = None
+) -> tuple:
+    """``args`` with a random imaginary part added to each float array (at ``positions``
+    only, if given), scaled like the array's real part; other arguments unchanged."""
+    result = []
+    for position, arg in enumerate(args):
+        if (
+            isinstance(arg, np.ndarray)
+            and arg.dtype.kind == "f"
+            and (positions is None or position in positions)
+        ):
+            scale = float(np.max(np.abs(arg), initial=1.0))
+            imag_part = array(draw, st, hnp, (-scale, scale), shape=arg.shape)
+            arg = np.asarray(arg + 1j * imag_part)
+        result.append(arg)
+    return tuple(result)
+
+
 def broadcast_complex_arrays(
     draw: Any, st: Any, hnp: Any, ranges: tuple, magnitude: float = 0.0
 ) -> list:
