@@ -77,6 +77,8 @@ def with_imaginary_parts(
         ):
             scale = float(np.max(np.abs(arg), initial=1.0))
             imag_part = array(draw, st, hnp, (-scale, scale), shape=arg.shape)
+            # No tiny imaginary parts: an exact 0 or a value of the real part's size.
+            imag_part = np.where(np.abs(imag_part) < 1e-3 * scale, 0.0, imag_part)
             arg = np.asarray(arg + 1j * imag_part)
         result.append(arg)
     return tuple(result)
