@@ -45,7 +45,7 @@ P = ParamSpec("P")
 
 
 def _check_outputs(
-    transform: str, fun: Callable, traced: Traced, holomorphic: bool = False
+    transform: str, fun: Callable, traced: Traced, holomorphic: bool = False, outer: bool = False
 ) -> None:
     """Every output leaf must be a float array or a float: a Jacobian needs real outputs
     (complex ones with ``holomorphic=True``, which needs them)."""
@@ -55,7 +55,7 @@ def _check_outputs(
         if type(value) is complex or isinstance(value, np.complexfloating):
             value = np.asarray(value)
         if holomorphic or dtype_of(value).kind == "c":
-            _check_complex_output(transform, fun, path, value, holomorphic)
+            _check_complex_output(transform, fun, path, value, holomorphic, outer)
             continue
         if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (float, np.floating, np.ndarray)
@@ -74,9 +74,9 @@ def _check_outputs(
 
 
 def _check_complex_output(
-    transform: str, fun: Callable, path: str, value: Any, holomorphic: bool
+    transform: str, fun: Callable, path: str, value: Any, holomorphic: bool, outer: bool
 ) -> None:
-    if transform == "hessian" and not holomorphic:
+    if outer and not holomorphic:  # hessian's jacfwd, over the gradient
         raise TypeError(
             f"hessian: the gradient of {function_name(fun)} is complex, as its argument is: "
             f"the Hessian of a real-valued function of complex input is a real-linear map "
@@ -324,7 +324,7 @@ def _jacfwd(
         traced = trace_call(transform, fun, args, positions, has_aux, kwargs)
         if holomorphic:
             check_holomorphic_inputs(transform, traced, positions)
-        _check_outputs(transform, fun, traced, holomorphic)
+        _check_outputs(transform, fun, traced, holomorphic, outer=transform == "hessian")
         out_nodes = [own_node(traced.trace, leaf) for leaf in traced.out_leaves]
         order = toposort([node for node in out_nodes if node is not None])
         in_values = [leaf for leaves in traced.in_leaves for leaf in leaves]
