@@ -86,7 +86,8 @@ def test_a_wrong_complex_forward_rule_is_caught_entry_by_entry():
     with pytest.raises(
         AssertionError,
         match=r"(?s)mode 'fwd' \(forward mode\), order 1, argument args\[0\]: forward mode "
-        r"disagrees with central finite differences at out\[\d\].*jvp\(v\) = [-+0-9.e]+[-+][0-9.e]+j",
+        r"disagrees with central finite differences at out\[\d\]"
+        r".*jvp\(v\) = [-+0-9.e]+[-+][0-9.e]+j",
     ):
         check_grads(csquare, (Z,), order=1, modes=("fwd",))
 
