@@ -22,6 +22,7 @@ from adfun._transforms.boundary import (
     Traced,
     argument_gradients,
     check_cotangent,
+    check_holomorphic_inputs,
     check_tangent,
     float_dtype,
     function_name,
@@ -129,7 +130,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 
 
 def value_and_grad(
-    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False
+    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False, holomorphic: bool = False
 ) -> Callable[P, tuple[Any, Any]]:
     """Return a function computing ``fun``'s value and gradient in one forward pass.
 
@@ -142,6 +143,8 @@ def value_and_grad(
         Which positional arguments to differentiate with respect to (default 0).
     has_aux : bool, optional
         Whether ``fun`` returns ``(value, aux)``.
+    holomorphic : bool, optional
+        Whether ``fun`` is holomorphic (complex in, complex out): see :func:`grad`.
 
     Returns
     -------
@@ -161,11 +164,15 @@ def value_and_grad(
     (np.float64(9.0), np.float64(6.0))
     """
 
-    return gradient_function(fun, argnums, has_aux, "value_and_grad")
+    return gradient_function(fun, argnums, has_aux, "value_and_grad", holomorphic)
 
 
 def gradient_function(
-    fun: Callable[P, Any], argnums: Argnums, has_aux: bool, transform: str
+    fun: Callable[P, Any],
+    argnums: Argnums,
+    has_aux: bool,
+    transform: str,
+    holomorphic: bool = False,
 ) -> Callable[P, tuple[Any, Any]]:
     """``value_and_grad(fun, argnums, has_aux)``, whose errors name ``transform``.
 
@@ -177,10 +184,12 @@ def gradient_function(
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         positions, as_tuple = normalize_argnums(transform, argnums, len(args))
         traced = trace_call(transform, fun, args, positions, has_aux, kwargs)
+        if holomorphic:
+            check_holomorphic_inputs(transform, traced, positions)
         if traced.out_tree.kind != "leaf":
             scalar_seed(transform, fun, traced.out)
         out = traced.out_leaves[0]
-        seed = scalar_seed(transform, fun, out)
+        seed = scalar_seed(transform, fun, out, holomorphic)
         node = own_node(traced.trace, out)
         value = out.value if node is not None else out
         seeds = [(node, seed)] if node is not None else []
@@ -195,7 +204,9 @@ def gradient_function(
     return value_and_grad_fun
 
 
-def grad(fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False) -> Callable[P, Any]:
+def grad(
+    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False, holomorphic: bool = False
+) -> Callable[P, Any]:
     """Return a function computing the gradient of the scalar function ``fun``.
 
     Parameters
@@ -208,6 +219,9 @@ def grad(fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False) 
     has_aux : bool, optional
         Whether ``fun`` returns ``(value, aux)``; the gradient function then returns
         ``(gradient, aux)``.
+    holomorphic : bool, optional
+        Whether ``fun`` is a holomorphic function of complex arguments with a complex
+        output; the gradient is then the complex derivative ``f'(z)``.
 
     Returns
     -------
@@ -218,8 +232,16 @@ def grad(fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False) 
     Raises
     ------
     TypeError
-        If ``fun`` does not return a real scalar, or a differentiated argument is not
-        made of floats.
+        If ``fun`` does not return a real scalar (a complex one with
+        ``holomorphic=True``), or a differentiated argument is not made of floats or
+        complex numbers (complex numbers only, with ``holomorphic=True``).
+
+    Notes
+    -----
+    Complex arguments follow HIPS autograd's and JAX's convention: for a real-valued
+    ``f`` of ``z = x + iy``, ``grad(f)(z) = df/dx - i df/dy`` (the conjugate of
+    PyTorch's ``z.grad``; descend along ``conj(grad(f)(z))``).  A real argument has a real
+    gradient even when ``fun`` computes with complex intermediates.
 
     See Also
     --------
@@ -236,8 +258,12 @@ def grad(fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False) 
     np.float64(1.0)
     >>> ad.grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 3.0)
     (np.float64(3.0), np.float64(2.0))
+    >>> ad.grad(lambda z: anp.real(z * anp.conj(z)))(3.0 + 4.0j)
+    np.complex128(6-8j)
+    >>> ad.grad(lambda z: z ** 2, holomorphic=True)(3.0 + 4.0j)
+    np.complex128(6+8j)
     """
-    value_and_grad_fun = gradient_function(fun, argnums, has_aux, "grad")
+    value_and_grad_fun = gradient_function(fun, argnums, has_aux, "grad", holomorphic)
 
     @functools.wraps(fun)
     def grad_fun(*args: Any, **kwargs: Any) -> Any:

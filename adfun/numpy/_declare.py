@@ -79,6 +79,29 @@ class Domain:
     examples: Callable | None = None
 
 
+def complexified(examples: Callable | Domain, positions: tuple | None = None) -> Domain:
+    """The complex test domain of a function NumPy also defines on complex values.
+
+    ``examples`` (an examples function, or a :class:`Domain`) draws real arguments; the
+    complex domain adds a random imaginary part, of the same size, to each of their float
+    arrays (those at ``positions`` only, if given), keeping every other argument and
+    parameter.  Right for functions with no branch cut or constraint on complex values
+    (sums, products, shapes, indexing); others declare complex examples of their own.
+    """
+    domain = examples if isinstance(examples, Domain) else Domain(examples=examples)
+
+    def complex_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+        from adfun.numpy._examples import broadcast_arrays, with_imaginary_parts
+
+        if domain.examples is not None:
+            args, params = domain.examples(draw, st, hnp)
+        else:
+            args, params = tuple(broadcast_arrays(draw, st, hnp, domain.ranges)), {}
+        return with_imaginary_parts(draw, st, hnp, args, positions), params
+
+    return Domain(examples=complex_examples, smooth=domain.smooth)
+
+
 def primitive(
     name: str,
     impl: Callable,
@@ -133,6 +156,7 @@ def export(
     *,
     primitive: Primitive | None = None,
     domain: Domain | None = None,
+    complex_domain: Domain | None = None,
     name: str | None = None,
     explain: str | None = None,
     signature: str | None = None,
@@ -152,6 +176,9 @@ def export(
         :data:`REGISTRY` and carries it as ``fun.primitive``.  Without one, ``fun`` is a
         *composite* (written exactly with other differentiable functions), registered in
         :data:`COMPOSITES` with its test ``domain``.
+    complex_domain : Domain, optional
+        A composite's test domain on complex arguments (for a primitive, give it to
+        :func:`primitive`), where it is defined for them.
     name : str, optional
         The public name (default ``fun.__name__``), given to ``fun``.
     explain : str, optional
@@ -184,6 +211,7 @@ def export(
             if domain is None:
                 raise TypeError(f"export({public}): a composite needs a test domain")
             fun.domain = domain  # type: ignore[attr-defined]
+            fun.complex_domain = complex_domain  # type: ignore[attr-defined]
         if operation and (registered or primitive is not None):
             OPERATIONS.setdefault(primitive.name if primitive is not None else public, fun)
         entry = arraylike_entry(fun, numpy_fun) if arraylike else fun
@@ -227,6 +255,7 @@ def unary(
     fresh: bool = False,
     public: str | None = None,
     doc: str | None = None,
+    complex_domain: Domain | None = None,
 ) -> Callable:
     """Declare and export an elementwise function of one argument.
 
@@ -238,6 +267,8 @@ def unary(
     :func:`adfun.numpy._fast.scale_fresh`).  ``public`` is the exported name when it
     differs from ``name`` (``"erf"`` for ``"special.erf"``); ``doc`` replaces the
     docstring written from ``explain`` (SciPy's functions word their own).
+    ``complex_domain`` is where the rules are tested on complex arguments, for functions
+    NumPy defines on them.
     """
     if derivative is None:
         if vjp is None or jvp is None:
@@ -258,7 +289,15 @@ def unary(
             return seed * derivative(ans, x)
 
         rules = (vjp or plain_rule, jvp or plain_rule)
-    prim = primitive(name, numpy_fun, (rules[0],), (rules[1],), domain=domain, batch=elementwise)
+    prim = primitive(
+        name,
+        numpy_fun,
+        (rules[0],),
+        (rules[1],),
+        domain=domain,
+        batch=elementwise,
+        complex_domain=complex_domain,
+    )
 
     def fun(x: Any, /, **kwargs: Any) -> Any:
         if type(x) is Tracer:
@@ -292,16 +331,24 @@ def binary(
     operator: Callable | None = None,
     public: str | None = None,
     doc: str | None = None,
+    complex_domain: Domain | None = None,
 ) -> Callable:
     """Declare and export a broadcasting function of two arguments with explicit rules.
 
     ``operator`` (e.g. :func:`operator.mul`) computes the same as ``numpy_fun`` on NumPy
     scalars and arrays; the recorded path uses it for them (see :func:`operator_impl`).
-    ``public`` and ``doc`` as for :func:`unary`.
+    ``public``, ``doc`` and ``complex_domain`` as for :func:`unary`.
     """
     traced_impl = operator_impl(operator, numpy_fun) if operator is not None else None
     prim = primitive(
-        name, numpy_fun, vjps, jvps, domain=domain, traced_impl=traced_impl, batch=elementwise
+        name,
+        numpy_fun,
+        vjps,
+        jvps,
+        domain=domain,
+        traced_impl=traced_impl,
+        batch=elementwise,
+        complex_domain=complex_domain,
     )
     plain = traced_impl or numpy_fun
 

@@ -16,7 +16,7 @@ from adfun._engine.records import EMPTY_PARAMS, Params
 from adfun._engine.trace import Tracer, bind, read_value
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._batching import getitem_at_rule, getitem_rule, untake_at_rule, untake_rule
-from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._declare import Domain, complexified, export, primitive
 from adfun.numpy._values import Template, contains_tracer, put_in, take_out
 
 
@@ -75,6 +75,7 @@ _GETITEM = primitive(
     (_getitem_vjp, None),
     (_getitem_jvp, None),
     domain=Domain(examples=_getitem_examples),
+    complex_domain=complexified(_getitem_examples),
     batch=getitem_rule,
 )
 
@@ -170,6 +171,7 @@ _UNTAKE = primitive(
     (_untake_vjp, None),
     (_untake_jvp, None),
     domain=Domain(examples=_untake_examples),
+    complex_domain=complexified(_untake_examples),
     batch=untake_rule,
 )
 

@@ -99,7 +99,7 @@ DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
         arctan2 hypot logaddexp logaddexp2 float_power copysign fmod ldexp fmax fmin divmod
         modf acos asin atan acosh asinh atanh atan2 pow frexp nextafter real_if_close
         heaviside i0"""),
-    "_complex": _names("real imag conjugate conj"),
+    "_complex": _names("real imag conjugate conj angle sign"),
     "_reductions": _names("sum mean max min amax amin"),
     "_scans": _names("prod cumsum cumprod"),
     "_statistics": _names("""
@@ -136,13 +136,13 @@ DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
 #: arguments they record a node (and run on the values).
 NONDIFFERENTIABLE_OF_VALUES = _names("""
     equal not_equal less less_equal greater greater_equal floor_divide floor ceil trunc rint
-    round around fix sign signbit spacing isnan isinf isfinite isposinf isneginf
+    round around fix signbit spacing isnan isinf isfinite isposinf isneginf
     isnat isreal iscomplex logical_and logical_or logical_not logical_xor any all argmax
     argmin nanargmax nanargmin argsort argpartition argwhere nonzero flatnonzero
     count_nonzero searchsorted digitize lexsort isclose allclose array_equal array_equiv isin
     bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_invert invert bitwise_count
     left_shift right_shift bitwise_left_shift bitwise_right_shift gcd lcm packbits
-    unpackbits angle unravel_index ravel_multi_index""")
+    unpackbits unravel_index ravel_multi_index""")
 
 #: Functions of shapes, dtypes or Python values only (or of nothing traced): on traced
 #: arguments they run on the concrete values and return plain results.
