@@ -18,7 +18,7 @@ from typing import Any
 # and random are the MXNet-style imperative layer (``from adfun import nd, autograd``).
 from adfun import autograd, nd, numpy, optimizers, random, testing  # noqa: F401
 from adfun._custom import primitive
-from adfun._engine.errors import StagingError
+from adfun._engine.errors import StagingError, TracerEscapeError
 from adfun._engine.graph import Graph
 from adfun._engine.pytree import register_pytree_node
 from adfun._engine.trace import install_operators as _install_operators
@@ -46,6 +46,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "Graph",
     "StagingError",
+    "TracerEscapeError",
     "autograd",
     "checkpoint",
     "cpu",

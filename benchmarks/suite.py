@@ -28,7 +28,10 @@ Peers are optional: HIPS ``autograd`` (``pip install -e ".[bench]"``), PyTorch
 (``pip install torch``) and JAX (``pip install jax jaxlib``); MXNet if importable.  A peer
 that is not installed is skipped with a note.  Every ratio is a median over the median of
 a baseline timed in the same rounds of the same process; BLAS, OpenMP, PyTorch and XLA
-are pinned to one thread.  If ``adfun.jit`` exists, its staged variants are timed too.
+are pinned to one thread, and the process (with its W4 subprocesses) to one CPU with
+``os.sched_setaffinity`` (thread variables alone do not stop XLA from using every core);
+numexpr, which ``adfun.jit`` uses for fused kernels when it is installed, runs one
+thread.  If ``adfun.jit`` exists, its staged variants are timed too.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ sys.path.insert(1, str(HERE.parent))  # measure this checkout's adfun, not anoth
 
 from _suite.peers import pin_threads  # noqa: E402 - imports nothing heavy
 
-pin_threads()  # before NumPy, PyTorch or JAX is imported
+PINNED_CPU = pin_threads()  # before NumPy, PyTorch, JAX or numexpr is imported
 
 WORKLOADS = ("W1", "W7", "W2", "W3", "W4", "W5", "W6", "W8", "W9", "W10")
 
@@ -106,6 +109,15 @@ def _load_peers(names: list[str]) -> tuple[dict, dict, dict]:
     return loaded, versions, skipped
 
 
+def _numexpr_version() -> str:
+    """numexpr's version (adfun.jit's fused kernels use it) or why it is absent."""
+    try:
+        import numexpr
+    except ImportError:
+        return "not installed: jit runs without fused kernels"
+    return f"{numexpr.__version__}, {numexpr.get_num_threads()} thread(s)"
+
+
 def _load_average() -> str:
     try:
         return " ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -135,6 +147,7 @@ def run_suite(arguments: argparse.Namespace) -> dict:
         "platform": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "numexpr": _numexpr_version(),
         "adfun": ad.__version__,
         "adfun_path": str(Path(ad.__file__).resolve().parent),
         "peers": versions,
@@ -142,6 +155,7 @@ def run_suite(arguments: argparse.Namespace) -> dict:
         "jit": has_jit,
         "threads": {variable: os.environ.get(variable, "")
                     for variable in (*peer_modules.THREAD_VARIABLES, "XLA_FLAGS")},
+        "cpu": "unpinned" if PINNED_CPU is None else f"pinned to CPU {PINNED_CPU}",
         "repeat": repeat,
         "quick": arguments.quick,
         "sizes": sizes.as_dict(),
@@ -161,9 +175,10 @@ def run_suite(arguments: argparse.Namespace) -> dict:
                                      has_jit)],
     }
     groups = []
+    progress = _Progress(arguments.workloads)
     for name in arguments.workloads:
         started = time.perf_counter()
-        print(f"{name} ...", end="", file=sys.stderr, flush=True)
+        progress.start(name)
         if name == "W4":
             specs = deep.measure_w4(str(Path(__file__).resolve()), sizes.deep_ops,
                                     min(repeat, sizes.deep_repeat_cap), peers)
@@ -173,9 +188,53 @@ def run_suite(arguments: argparse.Namespace) -> dict:
                 prepare_all(workload.variants)
                 groups.append(group_of(workload, measure(workload.variants, repeat,
                                                          sizes.min_sample)))
-        print(f" {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+        progress.done(name, time.perf_counter() - started)
+    progress.close()
     meta["load_average"]["end"] = _load_average()
     return {"meta": meta, "groups": groups}
+
+
+class _Progress:
+    """Progress on stderr, one step per workload, with an estimate of the time left: a
+    tqdm bar when tqdm is installed (the ``bench`` extra), else a line per workload."""
+
+    def __init__(self, workloads: tuple[str, ...] | list[str]) -> None:
+        self.total = len(workloads)
+        self.finished = 0
+        self.spent = 0.0
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            self.bar = None
+        else:
+            self.bar = tqdm(total=self.total, unit="workload", file=sys.stderr,
+                            bar_format="{desc} {n}/{total} workloads [{elapsed}<{remaining}]")
+
+    def start(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description_str(f"running {name}")
+        else:
+            print(f"{name} ({self.finished + 1}/{self.total}) ...", end="", file=sys.stderr,
+                  flush=True)
+
+    def done(self, name: str, seconds: float) -> None:
+        self.finished += 1
+        self.spent += seconds
+        if self.bar is not None:
+            self.bar.write(f"{name} {seconds:.1f} s", file=sys.stderr)
+            self.bar.update(1)
+            return
+        left = self.total - self.finished
+        estimate = (
+            f", about {self.spent / self.finished * left:.0f} s left (the average so far)"
+            if left
+            else ""
+        )
+        print(f" {seconds:.1f} s{estimate}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _run_w4_worker(arguments: argparse.Namespace) -> int:

@@ -7,13 +7,12 @@ Build (from the repository root)::
 
 The build works offline: the intersphinx inventories of Python and NumPy are shipped in
 ``docs/_inventories/`` (see the README there), the examples gallery runs the
-``examples/plot_*.py`` scripts, and the API pages and the coverage table are generated
-from the installed ``adfun`` at build time.
+``examples/plot_*.py`` scripts, the API pages and the coverage table are generated
+from the installed ``adfun`` at build time, and MathJax is served from the site itself.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -24,6 +23,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS / "_ext"))
 
 import adfun  # noqa: E402
+
+
+def _pyproject() -> dict:
+    from adfun_site import read_pyproject
+
+    return read_pyproject(ROOT)
+
 
 project = "adfun"
 author = "adfun developers"
@@ -41,10 +47,13 @@ extensions = [
     "sphinx.ext.viewcode",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
+    "sphinx_copybutton",  # a copy button on code blocks, prompts stripped
     # Our own, in docs/_ext/:
     "adfun_api",  # writes api/<module>.rst for every module in API_MODULES
     "adfun_coverage",  # the ``adfun-coverage`` directive: the rule-registry table
+    "adfun_nd_coverage",  # ``adfun-nd-coverage``: the table of adfun.nd's MXNet operators
     "adfun_benchmarks",  # ``adfun-benchmarks``: the benchmark suite's table and chart
+    "adfun_site",  # offline MathJax, wrapped lines on the Errors page, ``adfun-extras``
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -67,6 +76,7 @@ API_MODULES = [
     "adfun.scipy.integrate",
     "adfun.scipy.special",
     "adfun.scipy.linalg",
+    "adfun.scipy.signal",
     "adfun.scipy.stats",
     "adfun.scipy.stats.norm",
     "adfun.scipy.stats.t",
@@ -160,21 +170,16 @@ doctest_default_flags = (
 )
 
 # --- Math -----------------------------------------------------------------------------
-# MathJax comes from its CDN for readers.  For an offline look at the pages, point
-# ADFUN_DOCS_MATHJAX at a local copy (e.g. Debian's libjs-mathjax:
-# file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML).
-if os.environ.get("ADFUN_DOCS_MATHJAX"):
-    mathjax_path = os.environ["ADFUN_DOCS_MATHJAX"]
-    if "MathJax.js" in mathjax_path:  # MathJax 2 needs to be told which elements to typeset
-        mathjax2_config = {
-            "tex2jax": {
-                "inlineMath": [["\\(", "\\)"]],
-                "displayMath": [["\\[", "\\]"]],
-                "processEscapes": True,
-                "ignoreClass": "document",
-                "processClass": "math|output_area",
-            }
-        }
+# MathJax 3 is served from the built site itself (docs/_ext/adfun_site.py copies it from
+# the sphinx-mathjax-offline package of the docs extra): the formulas render offline.
+
+# --- Copy buttons ---------------------------------------------------------------------
+# The button copies the code without the prompts and without the printed output, so that
+# a doctest block pastes straight into Python (and a shell block into a shell).
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
+copybutton_exclude = ".linenos, .gp, .go"
 
 # --- MyST (Markdown pages) ------------------------------------------------------------
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "amsmath"]
@@ -204,6 +209,25 @@ html_title = f"adfun {release}"
 html_static_path = ["_static"]
 html_css_files = ["adfun.css"]
 html_show_sourcelink = False
-html_theme_options = {"navigation_with_keys": True}
+html_theme_options: dict = {"navigation_with_keys": True}
+# The repository link: from pyproject.toml's [project.urls] ("Repository" or "Source"),
+# so that the site and the package metadata name the same place.
+_URLS = _pyproject()["project"].get("urls", {})
+REPOSITORY_URL = _URLS.get("Repository") or _URLS.get("Source")
+if REPOSITORY_URL:
+    html_theme_options.update(
+        source_repository=REPOSITORY_URL.rstrip("/") + "/",
+        source_branch="main",
+        source_directory="docs/",
+        footer_icons=[
+            {
+                "name": "Repository",
+                "url": REPOSITORY_URL,
+                "html": "Source code",
+                "class": "",
+            }
+        ],
+    )
+    html_context = {"adfun_repository": REPOSITORY_URL}
 pygments_style = "friendly"
 pygments_dark_style = "monokai"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,7 +66,9 @@ def test_quick_run_prints_one_table_with_every_workload(quick_run):
     for group in GROUPS:
         assert any(line.startswith(f"{group}  ") for line in stdout.splitlines()), group
     assert "adfun grad" in stdout and "numpy plain chain" in stdout
-    assert stdout.count(" pass") + stdout.count(" FAIL") >= 9  # adfun rows carry a verdict
+    assert "<= 2.5 us/op" in stdout  # the targets are shown...
+    # ...but a --quick run (tiny sizes) gives no verdict against the full-size targets
+    assert " FAIL" not in stdout and not re.search(r"\s pass$", stdout, re.MULTILINE)
 
 
 def test_quick_run_json_has_meta_and_one_group_per_workload(quick_run):

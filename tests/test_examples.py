@@ -85,6 +85,11 @@ def _check_custom_primitive(namespace):
 
 
 #: What each example must have computed (beyond running without an error).
+def _check_per_example(namespace):
+    assert namespace["same"]  # vmap(grad) equals the loop of grad
+    assert namespace["found"] >= 0.75 * len(namespace["flipped"])
+
+
 RESULT_CHECKS = {
     "plot_tanh_derivatives.py": _check_tanh,
     "plot_logistic_regression.py": _check_logistic,
@@ -92,4 +97,5 @@ RESULT_CHECKS = {
     "plot_graph.py": _check_graph,
     "plot_custom_primitive.py": _check_custom_primitive,
     "plot_mlp_digits.py": _check_mlp,
+    "plot_per_example_gradients.py": _check_per_example,
 }

@@ -61,6 +61,7 @@ ROUNDING = frozenset(
         "vecdot",  # traced composite vs NumPy's own
         "power",
         "vander",  # staged vjp one ulp off the eager one (simplifier reassociates)
+        "complex_sign",  # the same: its complex rules' products reassociated
         # scipy.linalg composites: traced path vs SciPy's own LAPACK routine
         "cho_solve",
         "expm_frechet",

@@ -11,9 +11,10 @@ from hypothesis.extra import numpy as hnp
 
 import adfun as ad
 import adfun.numpy as anp
+from adfun._engine.pytree import tree_flatten
 from adfun._engine.records import Params
 from adfun._engine.trace import call_primitive
-from adfun.numpy._declare import REGISTRY
+from adfun.numpy._declare import COMPOSITES, REGISTRY
 from adfun.numpy._examples import draw_example
 
 try:  # registers the scipy.special primitives (scipy is in the test extra)
@@ -22,6 +23,47 @@ except ImportError:  # pragma: no cover - scipy missing: only adfun.numpy is che
     pass
 
 WITH_DOMAIN = sorted(name for name, fun in REGISTRY.items() if fun.primitive.domain is not None)
+
+#: Primitives without a test domain (constants for differentiation): how to draw them.
+_BINARY = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal"}
+_BINARY |= {"logical_and", "logical_or", "logical_xor", "floor_divide"}
+
+
+def _coarse(array):
+    """Values on a grid of halves (ties, zeros and halves for comparisons and rounding)."""
+    return np.round(array * 2.0) / 2.0
+
+
+def _draw_without_domain(draw, name):
+    from adfun.numpy._examples import array, broadcast_arrays
+
+    if name in ("argmax", "argmin", "argsort", "any", "all", "count_nonzero"):
+        x = _coarse(array(draw, st, hnp, (-3.0, 3.0), min_dims=1))
+        choices = [st.none(), st.integers(-x.ndim, x.ndim - 1)]
+        if name in ("any", "all", "count_nonzero") and x.ndim > 1:
+            choices.append(st.just((0, -1)))
+        params = (
+            {} if draw(st.booleans(), label="default axis") else {"axis": draw(st.one_of(*choices))}
+        )
+        if name in ("any", "all") and draw(st.booleans(), label="keepdims"):
+            params["keepdims"] = True
+        return (x,), params
+    if name == "linalg.matrix_rank":
+        n = draw(st.integers(1, 3))
+        batch = draw(st.sampled_from([(), (2,)]))
+        x = array(draw, st, hnp, (-2.0, 2.0), shape=batch + (n, n))
+        if draw(st.booleans(), label="rank deficient"):
+            x[..., -1, :] = x[..., 0, :]
+        return (x,), {}
+    if name == "floor_divide":
+        x, y = broadcast_arrays(draw, st, hnp, ((-3.0, 3.0), (0.5, 3.0)), magnitude=True)
+        return (x, y), {}
+    count = 2 if name in _BINARY else 1
+    args = broadcast_arrays(draw, st, hnp, ((-3.0, 3.0),) * count)
+    return tuple(_coarse(arg) for arg in args), {}
+
+
+WITHOUT_DOMAIN = sorted(name for name, fun in REGISTRY.items() if fun.primitive.domain is None)
 
 
 def _as_function(primitive, params):
@@ -41,13 +83,17 @@ def _close(actual, expected):
     np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-9, equal_nan=True)
 
 
-@pytest.mark.parametrize("name", WITH_DOMAIN)
+@pytest.mark.parametrize("name", WITH_DOMAIN + WITHOUT_DOMAIN)
 @settings(max_examples=15, deadline=None)
 @given(data=st.data())
 def test_batching_rule_matches_a_loop(name, data):
     """``vmap(f)(xs)`` equals stacking ``f(x)`` for every x, batch axes drawn at random."""
     primitive = REGISTRY[name].primitive
-    args, params = data.draw(st.composite(lambda draw: draw_example(draw, st, hnp, primitive))())
+    if primitive.domain is None:
+        args, params = data.draw(st.composite(lambda draw: _draw_without_domain(draw, name))())
+    else:
+        draw_args = st.composite(lambda draw: draw_example(draw, st, hnp, primitive))
+        args, params = data.draw(draw_args())
     fun = _as_function(primitive, params)
     size = data.draw(st.integers(1, 3), label="batch size")
     candidates = [
@@ -78,6 +124,44 @@ def test_batching_rule_matches_a_loop(name, data):
     expected = np.stack([np.asarray(fun(*example)) for example in examples])
     actual = ad.vmap(fun, in_axes=tuple(in_axes))(*batched_args)
     _close(actual, expected)
+
+
+#: Composites whose result's shape depends on the values of a batched argument: refused.
+SHAPE_FROM_VALUES = {"arange", "polymul", "trim_zeros"}
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSITES))
+@settings(max_examples=5, deadline=None)
+@given(data=st.data())
+def test_composites_batch_like_a_loop(name, data):
+    """Every composite (written with primitives) batches like the loop, pytrees included."""
+    fun = COMPOSITES[name]
+    holder = type("Holder", (), {"domain": fun.domain})
+    args, params = data.draw(st.composite(lambda draw: draw_example(draw, st, hnp, holder))())
+    candidates = [
+        index
+        for index, arg in enumerate(args)
+        if isinstance(arg, np.ndarray) and arg.dtype.kind == "f"
+    ]
+    if not candidates:
+        return
+    position = data.draw(st.sampled_from(candidates), label="batched")
+    copies = [args[position] * (1.0 - 0.01 * index) for index in range(2)]
+
+    def at(value):
+        call = list(args)
+        call[position] = value
+        return fun(*call, **params)
+
+    if name in SHAPE_FROM_VALUES:
+        with pytest.raises(ad.StagingError, match="vmap"):
+            ad.vmap(at)(np.stack(copies))
+        return
+    expected = [tree_flatten(at(copy))[0] for copy in copies]
+    got = tree_flatten(ad.vmap(at)(np.stack(copies)))[0]
+    assert len(got) == len(expected[0])
+    for index, leaf in enumerate(got):
+        _close(leaf, np.stack([np.asarray(leaves[index]) for leaves in expected]))
 
 
 # --- semantics ------------------------------------------------------------------------------
@@ -317,3 +401,224 @@ def test_vmap_of_vmap_of_grad_matches_hessian_rows():
     f = lambda x: anp.sum(anp.sin(x) * x**2)  # noqa: E731
     rows = ad.vmap(lambda v: ad.jvp(ad.grad(f), (x,), (v,))[1])(np.eye(3))
     _close(rows, ad.hessian(f)(x))
+
+
+# --- real rules, not the loop ---------------------------------------------------------------
+
+
+@pytest.fixture
+def loops(monkeypatch):
+    """The names of the primitives that fell back to the loop during the test."""
+    import adfun._transforms.batching as batching_transform
+    import adfun.numpy._batching as batching_rules
+
+    seen: list = []
+    original = batching_rules.loop
+
+    def spy(primitive, *args, **params):
+        seen.append(primitive.name)
+        return original(primitive, *args, **params)
+
+    monkeypatch.setattr(batching_rules, "loop", spy)
+    monkeypatch.setattr(batching_transform, "loop", spy)
+    return seen
+
+
+def _against_loop(fun, *args, in_axes=0):
+    axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
+    size = next(np.shape(arg)[axis] for arg, axis in zip(args, axes) if axis is not None)
+    expected = np.stack(
+        [
+            np.asarray(
+                fun(
+                    *[
+                        arg if axis is None else np.take(arg, index, axis)
+                        for arg, axis in zip(args, axes)
+                    ]
+                )
+            )
+            for index in range(size)
+        ]
+    )
+    _close(ad.vmap(fun, in_axes=in_axes)(*args), expected)
+
+
+X3 = RNG.standard_normal((4, 3, 5))
+X4 = RNG.standard_normal((4, 3, 2, 5))
+
+TRACED_INDEX_CASES = {
+    "x[argsort(x)]": (lambda x: x[anp.argsort(x)], RNG.standard_normal((4, 5))),
+    "x[:, argmax]": (lambda x: x[:, anp.argmax(x[0])], X3),
+    "x[argmax, None, 1:]": (lambda x: x[anp.argmax(x[:, 0]), None, 1:], X3),
+    "x[i, :, j] (separated)": (lambda x: x[anp.argmax(x[:, 0, 0]), :, anp.argmin(x[0, 0])], X4),
+    "x[0, :, order[:2]]": (lambda x: x[0, :, anp.argsort(x[0, 0])[:2]], X4),
+    "x[..., order]": (lambda x: x[..., anp.argsort(x[0])], X3),
+    "sort": (anp.sort, X3),
+    "sort axis 0": (lambda x: anp.sort(x, axis=0), X3),
+    "sort axis None": (lambda x: anp.sort(x, axis=None), X3),
+    "take_along_axis": (lambda x: anp.take_along_axis(x, anp.argsort(x, axis=1), axis=1), X3),
+    "take_along_axis None": (
+        lambda x: anp.take_along_axis(x, anp.argsort(x, axis=None), axis=None),
+        X3,
+    ),
+    "take axis 1": (lambda x: anp.take(x, anp.argsort(x[0]), axis=1), X3),
+    "take flat": (lambda x: anp.take(x, anp.argsort(x[0])), X3),
+    "median": (lambda x: anp.median(x, axis=1), X3),
+    "grad of a gather": (ad.grad(lambda x: anp.sum(x[:, anp.argsort(x[0])] ** 3)), X3),
+    "grad of separated indices": (
+        ad.grad(lambda x: anp.sum(x[anp.argmax(x[:, 0, 0]), :, anp.argmin(x[0, 0])] ** 2)),
+        X4,
+    ),
+    "grad of sort": (ad.grad(lambda x: anp.sum(anp.sort(x) * anp.arange(5.0))), X3),
+    "argmax None": (anp.argmax, X3),
+    "argsort None": (lambda x: anp.argsort(x, axis=None), X3),
+    "cumsum None": (anp.cumsum, X3),
+    "tensordot, both batched": (
+        lambda a, b: anp.tensordot(a, b, axes=([1, 2], [1, 0])),
+        X4[:, :, :, :3],
+        RNG.standard_normal((4, 3, 2, 2)),
+    ),
+    "tensordot axes=0, both batched": (
+        lambda a, b: anp.tensordot(a, b, axes=0),
+        X3[:, 0],
+        X3[:, 1, :2],
+    ),
+    "dot of 3-d operands": (anp.dot, X4, RNG.standard_normal((4, 3, 5, 2))),
+    "dot of 1-d and 3-d": (anp.dot, X3[:, 0], RNG.standard_normal((4, 3, 5, 2))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TRACED_INDEX_CASES))
+def test_rules_that_do_not_loop(case, loops):
+    fun, *args = TRACED_INDEX_CASES[case]
+    _against_loop(fun, *args)
+    assert loops == []
+
+
+def test_indices_batched_with_an_unbatched_array():
+    table = X3[0]
+    indices = np.array([[0, 1], [2, 0], [1, 1], [4, 4]])
+    _against_loop(lambda i, x: anp.take(x, i, axis=-1), indices, table, in_axes=(0, None))
+    _against_loop(
+        lambda i, x: anp.take_along_axis(x, i, axis=0),
+        np.array([[[0, 1, 2, 0, 1]], [[2, 2, 2, 2, 2]], [[1, 0, 1, 0, 1]], [[0, 0, 0, 0, 0]]]),
+        table,
+        in_axes=(0, None),
+    )
+
+
+def test_grad_and_jit_of_a_batched_gather():
+    xs = RNG.standard_normal((4, 5))
+    w = np.arange(5.0)
+    got = ad.grad(lambda X: anp.sum(ad.vmap(anp.sort)(X) * w))(xs)
+    expected = np.stack([ad.grad(lambda x: anp.sum(anp.sort(x) * w))(x) for x in xs])
+    _close(got, expected)
+    jitted = ad.jit(ad.vmap(anp.sort))
+    _close(jitted(xs), np.sort(xs, axis=1))
+    _close(jitted(xs[::-1] + 1.0), np.sort(xs[::-1] + 1.0, axis=1))
+
+
+def test_a_batched_boolean_mask_is_refused():
+    """The length of ``x[mask]`` could differ between examples: refused while tracing."""
+    xs = RNG.standard_normal((3, 4))
+    with pytest.raises(ad.StagingError, match=r"x\[mask\] \(adfun.numpy.getitem\).*vmap"):
+        ad.vmap(lambda x: anp.sum(x[x > 10.0]))(xs)
+
+
+VALUES_CASES = {
+    "signbit": (lambda x: anp.signbit(x), X3),
+    "isclose": (lambda x, y: anp.isclose(x, y, atol=0.5), X3, X3[::-1]),
+    "isclose, one batched": (lambda x, y: anp.isclose(x, y, atol=0.5), X3[0, 0], X3),
+    "around": (lambda x: anp.around(x, 1), X3),
+    "digitize": (lambda x: anp.digitize(x, np.array([-1.0, 0.0, 1.0])), X3),
+    "searchsorted": (lambda v: anp.searchsorted(np.array([-1.0, 0.0, 1.0]), v), X3),
+    "isin": (lambda x: anp.isin(anp.round(x), np.array([0.0, 1.0])), X3),
+    "grad of copysign": (ad.grad(lambda x: anp.sum(anp.copysign(x, X3[0]))), X3),
+    "frexp": (lambda x: anp.frexp(x)[0] * 2.0, X3),
+    "nextafter": (lambda x: anp.nextafter(x, 0.0), X3),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VALUES_CASES))
+def test_elementwise_functions_of_values(case, loops):
+    fun, *args = VALUES_CASES[case]
+    in_axes = (None, 0) if case.endswith("one batched") else 0
+    _against_loop(fun, *args, in_axes=in_axes)
+    assert loops == []
+
+
+def test_checkpoint_is_batched_as_one_checkpointed_call(loops):
+    w = RNG.standard_normal(3)
+    block = ad.checkpoint(lambda x, w: (anp.sin(x * w), anp.sum(x**2)))
+
+    def f(x):
+        a, b = block(x, w)
+        return anp.sum(a) * b
+
+    xs = RNG.standard_normal((4, 3))
+    _against_loop(f, xs)
+    _against_loop(ad.grad(f), xs)
+    got = ad.grad(lambda w: anp.sum(ad.vmap(lambda x: anp.sum(block(x, w)[0]))(xs)))(w)
+    expected = sum(ad.grad(lambda w, x=x: anp.sum(block(x, w)[0]))(w) for x in xs)
+    _close(got, expected)
+    assert loops == []
+
+
+def test_incomplete_gamma_shape_derivatives_are_batched(loops):
+    special = pytest.importorskip("adfun.scipy.special")
+    a = np.array([0.5, 1.5, 2.5, 4.0])
+    _against_loop(ad.grad(lambda a: special.gammainc(a, 1.3)), a)
+    _against_loop(ad.grad(lambda a: special.betainc(a, 2.0, 0.4)), a)
+    assert loops == []
+
+
+# --- primitives batched by the loop (a joint solve would change the adaptive steps) -------
+
+
+def test_solvers_loop_over_the_examples(loops):
+    integrate = pytest.importorskip("adfun.scipy.integrate")
+    rates = np.array([0.3, 0.7, 1.1])
+    times = np.array([0.0, 0.5, 1.0])
+
+    def decay(k):
+        return integrate.odeint(lambda y, t, k: -k * y, np.array([1.0]), times, args=(k,))[-1, 0]
+
+    def decay_ivp(k):
+        result = integrate.solve_ivp(
+            lambda t, y, k: -k * y, (0.0, 1.0), np.array([1.0]), t_eval=[1.0], args=(k,)
+        )
+        return result.y[0, -1]
+
+    def heron(a):
+        return ad.fixed_point(lambda a: lambda x: 0.5 * (x + a / x), a, 1.0)
+
+    def cube_root(a):
+        def newton(g, x):
+            for _ in range(60):
+                x = x - g(x) / (3.0 * x**2)
+            return x
+
+        return ad.custom_root(lambda x, a: x**3 - a, 1.0, newton, args=(a,))
+
+    for fun in (decay, decay_ivp, heron, cube_root):
+        _against_loop(fun, rates)
+        _against_loop(ad.grad(fun), rates)
+    assert {"odeint", "solve_ivp", "fixed_point", "custom_root"} <= set(loops)
+
+
+def test_evaluate_keeps_only_the_outputs():
+    from adfun._engine.graph import toposort
+    from adfun._engine.trace import current_trace, new_input
+    from adfun._transforms.batching import BatchTrace, evaluate
+
+    trace = BatchTrace("test")
+    token = current_trace.set(trace)
+    try:
+        x = new_input(trace, np.ones(3))
+        out = anp.sin(anp.exp(x) * 2.0) + x
+    finally:
+        trace.active = False
+        current_trace.reset(token)
+    env = evaluate(toposort([out.node]), {x.node: (np.ones((2, 3)), 0)}, 2, [out.node])
+    assert list(env) == [out.node]
+    _close(env[out.node][0], np.sin(np.exp(np.ones((2, 3))) * 2.0) + 1.0)

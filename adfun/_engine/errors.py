@@ -18,7 +18,14 @@ class StagingError(TypeError):
 
 
 class TracerEscapeError(RuntimeError):
-    """A traced value was used after the transform that created it had returned."""
+    """A traced value was used after the transform that created it had returned.
+
+    Raised when a value traced by ``grad``, ``jvp``, ``jit``... was stored (in a list, a
+    global, an attribute) and used once its transform had finished: return such values
+    from the transformed function instead.
+    """
+
+    __module__ = "adfun"  # its public name: adfun.TracerEscapeError
 
     def __init__(self, operation: str, trace: Any) -> None:
         super().__init__(
@@ -39,8 +46,11 @@ def traced_conversion_message(kind: str) -> str:
         # The usual way in: a list of tracers (a differentiated list argument is a pytree,
         # so its floats are traced one by one) handed to a function that wants an array.
         message += (
-            " A list or tuple of traced values is converted this way when it is passed where "
-            "an array is expected: combine it with adfun.numpy.stack(...) first."
+            " A list or tuple of traced values is converted this way when it is passed to "
+            "a plain NumPy function (np.mean([a, b]): NumPy does not look inside lists for "
+            "traced values): call the adfun.numpy function instead (import adfun.numpy as "
+            "np), which accepts such lists, or combine them with adfun.numpy.stack(...) "
+            "first."
         )
     return message
 

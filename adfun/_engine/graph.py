@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import attrs
 import numpy as np
@@ -407,3 +407,55 @@ class Graph:
         'digraph "sin" {'
         """
         return GRAPH_HOOKS["dot"](self)
+
+    def to_python(self, name: str | None = None, arg_names: Sequence[str] | None = None) -> str:
+        """Standalone NumPy source of this program: read it, keep it, run it without adfun.
+
+        Parameters
+        ----------
+        name : str, optional
+            The name of the generated function (default: the graph's name).
+        arg_names : list of str, optional
+            One parameter name per input (default: from the argument pytree, ``x``,
+            ``x0``, ``x1``, ...).
+
+        Returns
+        -------
+        str
+            A Python module: its imports (NumPy; SciPy where the program calls it), the
+            helper functions of the primitives that are not NumPy functions (copied from
+            adfun), the array constants (exactly: small ones as literals, larger ones as
+            their bytes), and one function with a statement per node, named after the
+            primitive it computes.  It takes the input leaves in order and returns the
+            outputs in the structure of the result (tuples, lists and dicts).
+
+        Raises
+        ------
+        ValueError
+            When a constant or a primitive of the graph has no standalone form (an object
+            that is not a number, array, dtype, slice or container of those; a helper that
+            uses adfun itself); the message names it.
+
+        See Also
+        --------
+        adfun.jit : ``jit(f).source(*args)`` is the source of the staged (simplified)
+            forward and backward pass.
+
+        Examples
+        --------
+        >>> import numpy as np, adfun as ad, adfun.numpy as anp
+        >>> graph = ad.trace(lambda x: anp.sum(anp.sin(x) * 2.0))(np.zeros(3))
+        >>> print(graph.to_python(name="f").split("\\n\\n\\n")[-1])
+        def f(x):
+            sin = np.sin(x)
+            multiply = sin * 2.0
+            sum_1 = np.sum(multiply, axis=None, keepdims=False)
+            return sum_1
+        <BLANKLINE>
+        """
+        return GRAPH_HOOKS["python"](self, name, arg_names)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: Graphviz's drawing when ``dot`` is installed, else the
+        listing as preformatted text."""
+        return GRAPH_HOOKS["html"](self)

@@ -18,15 +18,24 @@ to rebuild, no dictionary lookups.  Two cheap specialisations:
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any, Callable
 
 import numpy as np
 
 from adfun._engine.records import CONSTANT, INPUT
+from adfun._staging.fusion import (
+    FLOAT_TEMPLATES,
+    exact_math_function,
+    find_kernels,
+    float_operand,
+    strict_errors,
+)
 
 #: NumPy evaluates operators on scalars of these dtypes with the ufunc's own arithmetic.
 _SCALAR_DTYPES = tuple(np.dtype(name) for name in ("float32", "float64", "complex64", "complex128"))
+_FLOAT64 = np.dtype(np.float64)
 _OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
 #: Arrays at least this large are deleted as soon as no later statement reads them.
 _RELEASE_BYTES = 1 << 16
@@ -59,7 +68,18 @@ MAX_GENERATED_STEPS = 20_000
 class _Step:
     """One node of the plan: what to call, on which values, into which buffer."""
 
-    __slots__ = ("position", "function", "operands", "params", "out", "symbol", "released")
+    __slots__ = (
+        "position",
+        "function",
+        "operands",
+        "params",
+        "out",
+        "symbol",
+        "released",
+        "kernel",
+        "template",
+        "to_float",
+    )
 
     def __init__(self, position: int, function: Any, operands: list, params: Any) -> None:
         self.position = position
@@ -69,6 +89,10 @@ class _Step:
         self.out: int | None = None  # position of a dead buffer to write into
         self.symbol: str | None = None  # a Python operator giving the same result
         self.released: list[int] = []  # positions of large values nothing reads any more
+        self.kernel: Any = None  # a fused kernel computing this node and those it inlines
+        self.template: str | None = None  # Python float code computing it (its function
+        # is then a math function, or None for arithmetic)
+        self.to_float = False  # make the result a Python float (read by Python float code)
 
 
 def _fresh(value: Any) -> Any:
@@ -100,7 +124,7 @@ def compile_graph(
         to :data:`MAX_GENERATED_STEPS` steps are compiled to Python source (kept in
         ``run.source``); longer ones are run by a loop over precomputed slots.
     """
-    steps, constants = _plan(graph)
+    steps, constants = _plan(graph, accelerate=True)
     nodes = graph.nodes
     index = {id(node): position for position, node in enumerate(nodes)}
     inputs = [index[id(node)] for node in graph.inputs]
@@ -115,23 +139,46 @@ def compile_graph(
         if len(outputs) < len(copy_outputs) and copy_outputs[len(outputs)]:
             copy = True
         outputs.append((position, copy))
+    accelerated = any(step.kernel is not None or step.template is not None for step in steps)
     if len(steps) <= MAX_GENERATED_STEPS:
-        return _generate(graph.name, inputs, steps, constants, outputs)
+        if not accelerated:
+            return _generate(graph.name, inputs, steps, constants, outputs)
+        plain = _generate(graph.name, inputs, *_plan(graph, accelerate=False), outputs)
+        return _generate(graph.name, inputs, steps, constants, outputs, plain, graph.nodes)
+    if accelerated:
+        steps, constants = _plan(graph, accelerate=False)
     return _interpreter(len(nodes), inputs, steps, constants, outputs)
 
 
-def _plan(graph: Any) -> tuple[list, dict]:
-    """The steps of ``graph`` in order, with buffer reuse decided, and its constants."""
+def _plan(graph: Any, accelerate: bool = False) -> tuple[list, dict]:
+    """The steps of ``graph`` in order, with buffer reuse decided, and its constants.
+
+    With ``accelerate``, chains of large elementwise arithmetic become fused kernels and
+    0-d float64 steps Python float code (:mod:`adfun._staging.fusion`).
+    """
     nodes = graph.nodes
     index = {id(node): position for position, node in enumerate(nodes)}
     output_positions = {index[id(node)] for node in graph.outputs}
     input_positions = {index[id(node)] for node in graph.inputs}
+    kernels: dict[int, Any] = {}
+    inlined: set[int] = set()
+    if accelerate:
+        kernels, inlined = find_kernels(nodes, index, output_positions)
+    # What each stored step reads: a kernel reads its operands, not the nodes it inlines.
+    reads: dict[int, list[int]] = {}
+    for position, node in enumerate(nodes):
+        if position in inlined:
+            continue
+        kernel = kernels.get(position)
+        if kernel is not None:
+            reads[position] = [item for kind, item in kernel.operands if kind == "v"]
+        else:
+            reads[position] = [index[id(parent)] for parent in node.parents]
     last_use: dict[int, int] = {}
     only_ufunc_readers: dict[int, bool] = {}
-    for position, node in enumerate(nodes):
-        reads_elementwise = _is_ufunc(node)
-        for parent in node.parents:
-            parent_position = index[id(parent)]
+    for position, parents in reads.items():
+        reads_elementwise = position in kernels or _is_ufunc(nodes[position])
+        for parent_position in parents:
             last_use[parent_position] = position
             if not reads_elementwise:
                 only_ufunc_readers[parent_position] = False
@@ -140,7 +187,7 @@ def _plan(graph: Any) -> tuple[list, dict]:
     pool: dict[tuple, list[int]] = {}
     steps = []
     for position, node in enumerate(nodes):
-        if position in input_positions:
+        if position in input_positions or position in inlined:
             continue
         primitive = node.primitive
         if primitive is INPUT:
@@ -151,16 +198,21 @@ def _plan(graph: Any) -> tuple[list, dict]:
         if primitive is CONSTANT:
             constants[position] = node.args[0]
             continue
-        parent_of = dict(zip(node.argnums, node.parents))
-        operands = [
-            ("v", index[id(parent_of[argnum])]) if argnum in parent_of else ("k", arg)
-            for argnum, arg in enumerate(node.args)
-        ]
-        step = _Step(position, primitive.impl, operands, node.params)
+        kernel = kernels.get(position)
+        if kernel is not None:
+            step = _Step(position, kernel.compiled, kernel.operands, None)
+            step.kernel = kernel
+        else:
+            parent_of = dict(zip(node.argnums, node.parents))
+            operands = [
+                ("v", index[id(parent_of[argnum])]) if argnum in parent_of else ("k", arg)
+                for argnum, arg in enumerate(node.args)
+            ]
+            step = _Step(position, primitive.impl, operands, node.params)
         # Buffers whose last reader is this node become free before it runs: an
         # elementwise ufunc may write over an argument of exactly its own shape.
-        for parent in set(node.parents):
-            parent_position = index[id(parent)]
+        for parent_position in sorted(set(reads[position])):
+            parent = nodes[parent_position]
             if last_use.get(parent_position) != position or parent_position in output_positions:
                 continue
             if parent_position in owned and only_ufunc_readers.get(parent_position, True):
@@ -172,15 +224,63 @@ def _plan(graph: Any) -> tuple[list, dict]:
                 and getattr(parent.value, "nbytes", 0) >= _RELEASE_BYTES
             ):
                 step.released.append(parent_position)
-        step.symbol = _operator_symbol(node)
+        if kernel is None:
+            step.symbol = _operator_symbol(node)
+            if accelerate:
+                _float_template(step, node)
         if _owns_buffer(node):
             owned.add(position)
             value = node.value
             free = pool.get((value.shape, value.dtype.str))
             if free:
-                step.out = free.pop()
+                # Not over one of a kernel's operands: numexpr may use its output as a
+                # temporary of an earlier operation, before every operand is read.
+                reading = set(reads[position]) if kernel is not None else set()
+                for number in range(len(free) - 1, -1, -1):
+                    if free[number] not in reading:
+                        step.out = free.pop(number)
+                        break
         steps.append(step)
+    if accelerate:
+        _mark_float_results(steps, nodes, input_positions)
     return steps, constants
+
+
+def _float_template(step: _Step, node: Any) -> None:
+    """Write ``node`` as Python float code, if that gives exactly NumPy's result."""
+    if not _is_ufunc(node) or type(node.value) is not np.float64:
+        return
+    if not all(float_operand(arg) for arg in node.args):
+        return
+    impl = node.primitive.impl
+    template = FLOAT_TEMPLATES.get(impl)
+    if template is not None and len(node.args) == impl.nin:
+        step.template = template
+        step.function = None
+        return
+    if len(node.args) == 1:
+        function = exact_math_function(impl)
+        if function is not None:
+            step.template = "{f}({0})"
+            step.function = function
+
+
+def _mark_float_results(steps: list, nodes: list, input_positions: set) -> None:
+    """Convert to Python floats the NumPy scalars that Python float code reads twice."""
+    float_reads: dict[int, int] = {}
+    for step in steps:
+        if step.template is not None:
+            for kind, item in step.operands:
+                if kind == "v":
+                    float_reads[item] = float_reads.get(item, 0) + 1
+    for step in steps:
+        if (
+            step.template is None
+            and step.kernel is None
+            and float_reads.get(step.position, 0) >= 2
+            and type(nodes[step.position].value) is np.float64
+        ):
+            step.to_float = True
 
 
 def _operator_symbol(node: Any) -> str | None:
@@ -203,23 +303,67 @@ def _operator_symbol(node: Any) -> str | None:
     return symbol
 
 
-def _generate(name: str, inputs: list, steps: list, constants: dict, outputs: list) -> Callable:
-    namespace: dict[str, Any] = {"_copy": _fresh}
+def _generate(
+    name: str,
+    inputs: list,
+    steps: list,
+    constants: dict,
+    outputs: list,
+    plain: Callable | None = None,
+    nodes: Any = (),
+) -> Callable:
+    """Compile ``steps`` to Python source.
+
+    With ``plain`` (the same program without fused kernels and Python float code) and
+    ``nodes``, the steps may hold kernels and float code: the function then runs
+    ``plain`` instead where NumPy's floating-point error handling must be seen (an
+    ``np.errstate`` that raises, when there are kernels; a Python float operation that
+    raises, or a float result that is infinite or NaN, so that NumPy warns or raises).
+    """
+    namespace: dict[str, Any] = {"_copy": _fresh, "_plain": plain}
     names = {position: f"a{number}" for number, position in enumerate(inputs)}
+    floats: dict[int, str] = {}  # positions whose value is (maybe) a Python float
     for position, value in constants.items():
         names[position] = f"c{position}"
         namespace[f"c{position}"] = value
     lines = []
+    kernels = any(step.kernel is not None for step in steps)
+    float_code = any(step.template is not None for step in steps)
+    if float_code:
+        namespace["_float"] = float
+        namespace["_f64"] = np.float64
+        read_as_float = {
+            item
+            for step in steps
+            if step.template is not None
+            for kind, item in step.operands
+            if kind == "v"
+        }
+        for number, position in enumerate(inputs):
+            if position in read_as_float and type(nodes[position].value) is np.float64:
+                floats[position] = f"a{number}f"
+                lines.append(f"a{number}f = _float(a{number})")
+        for position, value in constants.items():
+            if position in read_as_float and float_operand(value):
+                floats[position] = f"c{position}f"
+                namespace[f"c{position}f"] = float(value)
     for step in steps:
         position = step.position
         operands = []
         for number, (kind, item) in enumerate(step.operands):
             if kind == "v":
-                operands.append(names[item])
+                operands.append(_operand_name(step, item, names, floats, nodes))
             else:
                 operands.append(f"k{position}_{number}")
-                namespace[f"k{position}_{number}"] = item
-        if step.symbol == "neg":
+                namespace[f"k{position}_{number}"] = (
+                    float(item) if step.template is not None else item
+                )
+        if step.template is not None:
+            if step.function is not None:
+                namespace[f"f{position}"] = step.function
+            expression = step.template.format(*operands, f=f"f{position}")
+            floats[position] = f"v{position}"
+        elif step.symbol == "neg":
             expression = f"-{operands[0]}"
         elif step.symbol is not None:
             expression = f"{operands[0]} {step.symbol} {operands[1]}"
@@ -230,22 +374,72 @@ def _generate(name: str, inputs: list, steps: list, constants: dict, outputs: li
             elif step.params:
                 namespace[f"p{position}"] = step.params
                 operands.append(f"**p{position}")
+            if step.kernel is not None:
+                operands.append("ex_uses_vml=False")
             expression = f"f{position}({', '.join(operands)})"
+            if step.to_float:
+                expression = f"_float({expression})"
+                floats[position] = f"v{position}"
         names[position] = f"v{position}"
-        lines.append(f"    v{position} = {expression}")
+        comment = f"  # numexpr: {step.kernel.expression}" if step.kernel is not None else ""
+        lines.append(f"v{position} = {expression}{comment}")
         if step.released:
-            lines.append(f"    del {', '.join(names[item] for item in step.released)}")
-    results = [
-        f"_copy({names[position]})" if copy else names[position] for position, copy in outputs
-    ]
-    lines.append(f"    return ({', '.join(results)}{',' if results else ''})")
+            lines.append(f"del {', '.join(names[item] for item in step.released)}")
     parameters = ", ".join(f"a{number}" for number in range(len(inputs)))
-    source = f"def staged({parameters}):\n" + "\n".join(lines) + "\n"
+    body = []
+    if kernels:
+        namespace["_strict"] = strict_errors
+        body.append("if _strict():")
+        body.append(f"    return _plain({parameters})")
+    if float_code:
+        namespace["_errors"] = (ArithmeticError, ValueError)
+        body.append("try:")
+        body.extend(f"    {line}" for line in lines)
+        body.append("except _errors:")
+        body.append(f"    return _plain({parameters})")
+        checked = [names[position] for position, _ in outputs if position in floats]
+        if checked:
+            namespace["_finite"] = math.isfinite
+            condition = " and ".join(f"_finite({item})" for item in checked)
+            body.append(f"if not ({condition}):")
+            body.append(f"    return _plain({parameters})")
+    else:
+        body.extend(lines)
+    results = []
+    for position, copy in outputs:
+        item = names[position]
+        if position in floats:
+            item = f"_f64({item})"
+        elif copy:
+            item = f"_copy({item})"
+        results.append(item)
+    body.append(f"return ({', '.join(results)}{',' if results else ''})")
+    source = f"def staged({parameters}):\n" + "".join(f"    {line}\n" for line in body)
     code = compile(source, f"<adfun.jit {name}>", "exec")
     exec(code, namespace)  # noqa: S102 - our own generated source, over our own names
     run = namespace["staged"]
     run.source = source
     return run
+
+
+def _operand_name(step: _Step, item: int, names: dict, floats: dict, nodes: Any) -> str:
+    """The name ``step`` reads the value at ``item`` by (a Python float only if it may)."""
+    if step.template is not None:
+        return floats.get(item, names[item])
+    name = names[item]
+    if item not in floats or floats[item] != name:
+        return name  # a NumPy value (an input or constant has its float copy aside)
+    if step.kernel is not None or _float64_ufunc(nodes[step.position], nodes):
+        return name  # float64 throughout: a Python float gives the same result
+    return f"_f64({name})"
+
+
+def _float64_ufunc(node: Any, nodes: Any) -> bool:
+    """Whether ``node`` is a ufunc on and to float64 values only (so that a Python float
+    operand, weak under NEP 50, gives the same dtype as a NumPy float64)."""
+    if not _is_ufunc(node) or getattr(node.value, "dtype", None) != _FLOAT64:
+        return False
+    return all(getattr(arg, "dtype", None) == _FLOAT64 or type(arg) is float for arg in node.args)
 
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {

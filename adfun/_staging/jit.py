@@ -22,14 +22,19 @@ from __future__ import annotations
 
 import functools
 import gc
+import inspect
+import logging
+import re
 import threading
+import time
 from typing import Any, Callable, Generic, ParamSpec, Sequence, TypeVar, cast
 
+import attrs
 import numpy as np
 
 from adfun._engine.errors import StagingError  # noqa: F401 - its historical home
 from adfun._engine.graph import Graph, freeze
-from adfun._engine.pytree import LEAF, tree_flatten, tree_unflatten
+from adfun._engine.pytree import LEAF, leaf_paths, tree_flatten, tree_unflatten
 from adfun._engine.records import INPUT, constant_node
 from adfun._engine.trace import (
     StagingTrace,
@@ -129,6 +134,11 @@ class _Staged:
         self.static_leaves = static_leaves
 
 
+#: The library's logger (``logging.getLogger("adfun")``): silent unless configured.
+logger = logging.getLogger("adfun")
+#: Staging that takes at least this long is reported at INFO level (else DEBUG).
+SLOW_STAGING_SECONDS = 1.0
+
 #: Signatures kept per jitted function; beyond it the oldest staged program is dropped.
 MAX_SIGNATURES = 256
 
@@ -190,6 +200,7 @@ class Jitted(Generic[P, R]):
         return tree_unflatten(staged.out_tree, list(outputs))
 
     def _stage(self, key: Any, leaves: list, in_tree: Any) -> _Staged:
+        started = time.perf_counter()
         dynamic = tuple(position for position, spec in enumerate(key[1]) if spec[0] == "array")
         trace = _StagingTrace(f"jit({self._name})")
         token = current_trace.set(trace)
@@ -233,12 +244,28 @@ class Jitted(Generic[P, R]):
         collecting = gc.isenabled()
         gc.disable()  # staging allocates many long-lived objects and frees none
         try:
+            traced_at = time.perf_counter()
             traced = Graph.build(inputs, outputs, name=self._name)
             graph = simplify(traced)
+            simplified_at = time.perf_counter()
             run = compile_graph(graph, copy_outputs=_new_aliases(traced, graph))
         finally:
             if collecting:
                 gc.enable()
+        done = time.perf_counter()
+        # Staging a large program takes seconds: say so at INFO, every staging at DEBUG.
+        logger.log(
+            logging.INFO if done - started >= SLOW_STAGING_SECONDS else logging.DEBUG,
+            "jit(%s): staged a new signature in %.2f s (tracing %.2f s: %d nodes; "
+            "simplifying %.2f s: %d nodes left; compiling %.2f s)",
+            self._name,
+            done - started,
+            traced_at - started,
+            len(traced.nodes),
+            simplified_at - traced_at,
+            len(graph.nodes),
+            done - simplified_at,
+        )
         staged = _Staged(graph, run, dynamic, out_tree, static_leaves)
         with self._lock:
             self._misses += 1
@@ -270,6 +297,47 @@ class Jitted(Generic[P, R]):
             )
         return staged.graph
 
+    def source(self, *args: Any, **kwargs: Any) -> str:
+        """Standalone NumPy source of the program staged for arguments like these.
+
+        The staged program is the simplified forward pass of ``fun`` and, for
+        ``jit(grad(f))`` or ``jit(value_and_grad(f))``, its backward pass too: the text
+        runs without adfun and computes the same numbers (see
+        :meth:`adfun.Graph.to_python`).  Its parameters are named after ``fun``'s (a
+        pytree argument ``params`` gives ``params_w``, ``params_b``, ...); static
+        arguments (ints, strings, ``None``...) are part of the program, not parameters.
+
+        Examples
+        --------
+        >>> import numpy as np, adfun as ad, adfun.numpy as anp
+        >>> def f(x):
+        ...     return anp.sum(anp.sin(x) ** 2)
+        >>> text = ad.jit(ad.grad(f)).source(np.zeros(3))
+        >>> print(text.split("\\n\\n\\n")[-1])
+        def f(x):
+            sin = np.sin(x)
+            multiply = sin * 2.0
+            cos = np.cos(x)
+            multiply_1 = multiply * cos
+            return multiply_1
+        <BLANKLINE>
+        >>> namespace = {}
+        >>> exec(text, namespace)
+        >>> namespace["f"](np.array([0.5]))
+        array([0.84147098])
+        """
+        graph = self.graph(*args, **kwargs)
+        leaves, in_tree = tree_flatten((args, kwargs))
+        staged = self._cache.get((in_tree, tuple(map(_leaf_spec, leaves))))
+        if staged is not None and staged.out_tree is not LEAF:
+            graph = attrs.evolve(graph, out_tree=staged.out_tree)
+        dynamic = [
+            position for position, leaf in enumerate(leaves) if _leaf_spec(leaf)[0] == "array"
+        ]
+        paths = leaf_paths(in_tree, "")
+        names = _parameter_names(self.fun, [paths[position] for position in dynamic])
+        return graph.to_python(name=self._name, arg_names=names)
+
     def cache_info(self) -> dict:
         """Counts of calls that reused a staged program (``hits``), that traced one
         (``misses``), and of the signatures staged (``size``)."""
@@ -280,6 +348,34 @@ class Jitted(Generic[P, R]):
         """Forget every staged program (the next calls trace again)."""
         with self._lock:
             self._cache.clear()
+
+
+def _parameter_names(fun: Callable, paths: list[str]) -> list[str]:
+    """Readable names for argument leaves at ``paths`` (``[0][1]['w']`` of ``(args,
+    kwargs)``): ``fun``'s parameter name, then the path inside the argument."""
+    try:
+        parameters = [
+            parameter.name
+            for parameter in inspect.signature(fun).parameters.values()
+            if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        parameters = []
+    names = []
+    for path in paths:
+        match = re.match(r"\[(0|1)\]\[('?)([^'\]]*)\2\](.*)", path)
+        if match is None:
+            names.append("x")
+            continue
+        group, _, key, rest = match.groups()
+        if group == "0":
+            index = int(key)
+            base = parameters[index] if index < len(parameters) else f"arg{index}"
+        else:
+            base = key
+        rest_name = re.sub(r"\W+", "_", rest).strip("_")
+        names.append(f"{base}_{rest_name}" if rest_name else base)
+    return names
 
 
 def _new_aliases(traced: Graph, simplified: Graph) -> list:
@@ -356,6 +452,12 @@ def jit(fun: Callable[P, R]) -> Jitted[P, R]:
         Python control flow or converts it to a Python value (``if x > 0``, ``bool``,
         ``float``, ``int``, ``.item()``): use ``adfun.numpy.where``, pass the value as
         a static argument, or leave that part outside ``jit``.
+
+    See Also
+    --------
+    adfun.trace : The graph of one call, unsimplified.
+    adfun.Graph.to_python : The staged program as NumPy source.
+    adfun.checkpoint : Trade memory for recomputation.
 
     Notes
     -----

@@ -22,6 +22,9 @@ constants.  Array constants (of one or more dimensions) are bound first to names
 from __future__ import annotations
 
 import functools
+import html
+import shutil
+import subprocess
 from typing import Any
 
 import numpy as np
@@ -301,3 +304,68 @@ def graph_dot(graph: Any) -> str:
         lines.append(f"  n{index[id(node)]} -> out{number} [style=dashed];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------
+# Notebook display
+# --------------------------------------------------------------------------------------
+
+#: Graphs with more nodes are shown as a table: Graphviz takes seconds on them.
+MAX_DRAWN_NODES = 400
+
+
+def graph_svg(graph: Any) -> str | None:
+    """The graph drawn by Graphviz as SVG, or ``None`` without a working ``dot``."""
+    dot = shutil.which("dot")
+    if dot is None or len(graph.nodes) > MAX_DRAWN_NODES:
+        return None
+    try:
+        result = subprocess.run(
+            [dot, "-Tsvg"], input=graph_dot(graph), capture_output=True, text=True, timeout=20
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0 or "<svg" not in result.stdout:
+        return None
+    return result.stdout[result.stdout.index("<svg") :]
+
+
+def graph_table(graph: Any) -> str:
+    """The listing as an HTML table: one row per input, constant and node."""
+    namer = _Namer(graph)
+    inputs = {id(node) for node in graph.inputs}
+    rows = []
+    for node in graph.nodes:
+        name = html.escape(namer.node(node))
+        kind = html.escape(_node_type(node))
+        if id(node) in inputs:
+            rows.append(f"<tr><td><b>{name}</b></td><td>{kind}</td><td><i>input</i></td></tr>")
+            continue
+        operation = html.escape(node.primitive.name + params_text(node.params))
+        arguments = html.escape(" ".join(namer.argument_texts(node)))
+        rows.append(
+            f"<tr><td><b>{name}</b></td><td>{kind}</td><td>{operation} {arguments}</td></tr>"
+        )
+    constants = [
+        f"<tr><td><b>{html.escape(name)}</b></td>"
+        f"<td>{html.escape(type_text(tuple(value.shape), value.dtype))}</td>"
+        f"<td>const {html.escape(_array_text(value))}</td></tr>"
+        for name, value in namer.constants.values()
+    ]
+    returned = html.escape(_returned(graph, namer))
+    return (
+        '<table class="adfun-graph">'
+        f"<caption>graph {html.escape(graph.name)}: {len(graph.nodes)} nodes</caption>"
+        "<thead><tr><th>name</th><th>type</th><th>computes</th></tr></thead><tbody>"
+        + "".join(constants + rows)
+        + f"<tr><td colspan='3'>return <b>{returned}</b></td></tr></tbody></table>"
+    )
+
+
+def graph_html(graph: Any) -> str:
+    """What a notebook shows for a graph: Graphviz's SVG when ``dot`` is installed (and
+    the graph is not huge), else :func:`graph_table`."""
+    svg = graph_svg(graph)
+    if svg is not None:
+        return f'<div class="adfun-graph" title="graph {html.escape(graph.name)}">{svg}</div>'
+    return graph_table(graph)

@@ -51,8 +51,10 @@ def _is_one(value: Any) -> bool:
     if not isinstance(value, (np.ndarray, np.generic)):
         return False
     array = np.asarray(value)
-    if array.dtype.kind not in "iuf" or array.size > _HASHED_CONSTANT_SIZE:
+    if array.dtype.kind not in "iuf":
         return False
+    # Large arrays too (once, while staging): the VJP of ``sum`` seeds the backward pass
+    # with ones of the input's shape, and a multiplication by them is a full pass.
     return bool(np.all(array == 1))
 
 

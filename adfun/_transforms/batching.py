@@ -179,42 +179,47 @@ def _vmap_call(
         specs = [in_axes] * len(args)
     leaves: list = []
     axes: list = []
-    paths: list = []
+    owners: list = []  # per leaf: (tree, where, index), for the path in an error message
     trees: list = []
     for position, (arg, spec) in enumerate(zip(args, specs)):
         arg_leaves, tree = tree_flatten(arg)
         where = f"argument {position}"
         leaves.extend(arg_leaves)
         axes.extend(_broadcast_prefix(spec, tree, "in_axes", where))
-        paths.extend(leaf_paths(tree, where))
+        owners.extend((tree, where, index) for index in range(len(arg_leaves)))
         trees.append(tree)
     kw_leaves, kw_tree = tree_flatten(kwargs)
-    leaves.extend(kw_leaves)
-    axes.extend([0] * len(kw_leaves))
-    paths.extend(leaf_paths(kw_tree, "keyword arguments"))
+    if kw_leaves:
+        leaves.extend(kw_leaves)
+        axes.extend([0] * len(kw_leaves))
+        owners.extend((kw_tree, "keyword arguments", index) for index in range(len(kw_leaves)))
+
+    def path(index: int) -> str:
+        tree, where, position = owners[index]
+        return leaf_paths(tree, where)[position]
 
     # Normalize the axes and find the batch size.
     sizes: list = []
-    for index, (leaf, axis, path) in enumerate(zip(leaves, axes, paths)):
+    for index, (leaf, axis) in enumerate(zip(leaves, axes)):
         if axis is None:
             continue
         shape = shape_of(leaf)
         rank = len(shape)
         if not -rank <= axis < rank:
             raise ValueError(
-                f"vmap({name}): in_axes gives axis {axis} for {path}, but it has "
+                f"vmap({name}): in_axes gives axis {axis} for {path(index)}, but it has "
                 f"{rank} dimension(s) (shape {shape}); the batch axis must be in range "
                 f"[{-rank}, {rank})"
                 + (" (a scalar cannot be batched: give it in_axes None)" if rank == 0 else "")
             )
         axis = int(axis) % rank
         axes[index] = axis
-        sizes.append((path, axis, shape[axis]))
+        sizes.append((index, axis, shape[axis]))
     if sizes:
         size = sizes[0][2]
         if any(item[2] != size for item in sizes) or (axis_size is not None and axis_size != size):
             described = "; ".join(
-                f"{path} has size {n} along axis {axis}" for path, axis, n in sizes
+                f"{path(index)} has size {n} along axis {axis}" for index, axis, n in sizes
             )
             given = f"; axis_size is {axis_size}" if axis_size is not None else ""
             raise ValueError(
@@ -256,14 +261,14 @@ def _vmap_call(
     out_leaves, out_tree = tree_flatten(out)
     out_specs = _broadcast_prefix(out_axes, out_tree, "out_axes", "the result")
     roots = [leaf.node for leaf in out_leaves if type(leaf) is Tracer and leaf.trace is trace]
-    env = evaluate(toposort(roots), inputs, size)
+    env = evaluate(toposort(roots), inputs, size, roots)
     results = []
-    for leaf, spec, path in zip(out_leaves, out_specs, leaf_paths(out_tree, "output")):
+    for index, (leaf, spec) in enumerate(zip(out_leaves, out_specs)):
         if type(leaf) is Tracer and leaf.trace is trace:
             value, dim = env.get(leaf.node, (leaf.node.value, None))
         else:
             value, dim = leaf, None
-        results.append(_place(value, dim, spec, size, name, path))
+        results.append(_place(value, dim, spec, size, name, out_tree, index))
     return tree_unflatten(out_tree, results)
 
 
@@ -277,13 +282,23 @@ def _example(leaf: Any, axis: int, size: int) -> Any:
     return np.asarray(value)[(slice(None),) * axis + (0,)]
 
 
-def evaluate(order: list, inputs: dict, size: int) -> dict:
+def evaluate(order: list, inputs: dict, size: int, keep: Any = ()) -> dict:
     """The batched values of the nodes of ``order``: ``node -> (value, batch axis)``.
 
     Only nodes that depend on a batched input are in the result; the others keep the
-    values they were traced with.
+    values they were traced with.  Of those, only the nodes in ``keep`` (the outputs) are
+    still there at the end: a batched value is dropped as soon as its last consumer has
+    run, so that a long chain of large temporaries does not stay alive (fresh memory for
+    every step costs more than the arithmetic on it).
     """
     env: dict = {}
+    # How many nodes of ``order`` still have to read each node's batched value.
+    readers: dict = {}
+    for node in order:
+        for parent in node.parents:
+            readers[parent] = readers.get(parent, 0) + 1
+    for node in keep:
+        readers[node] = readers.get(node, 0) + 1
     for node in order:
         primitive = node.primitive
         if primitive is INPUT:
@@ -310,22 +325,32 @@ def evaluate(order: list, inputs: dict, size: int) -> dict:
         rule = primitive.batch or loop
         out, dim = rule(primitive, size, tuple(dims), *args, **node.params)
         env[node] = (out, dim)
+        del args, entry
+        for parent in parents:
+            left = readers[parent] - 1
+            readers[parent] = left
+            if left == 0 and parent in env:
+                del env[parent]
     return env
 
 
-def _place(value: Any, dim: int | None, spec: Any, size: int, name: str, path: str) -> Any:
-    """Move (or broadcast) the batch axis of an output to where ``out_axes`` puts it."""
+def _place(
+    value: Any, dim: int | None, spec: Any, size: int, name: str, tree: TreeDef, index: int
+) -> Any:
+    """Move (or broadcast) the batch axis of output leaf ``index`` to where ``out_axes``
+    puts it."""
     if spec is None:
         if dim is not None:
             raise ValueError(
-                f"vmap({name}): out_axes is None for {path}, but it depends on the batched "
-                f"arguments; give it a batch axis in out_axes"
+                f"vmap({name}): out_axes is None for {leaf_paths(tree, 'output')[index]}, but "
+                f"it depends on the batched arguments; give it a batch axis in out_axes"
             )
         return value
     rank = len(shape_of(value)) + (dim is None)
     if not -rank <= spec < rank:
         raise ValueError(
-            f"vmap({name}): out_axes gives axis {spec} for {path}, which has {rank} "
+            f"vmap({name}): out_axes gives axis {spec} for {leaf_paths(tree, 'output')[index]}, "
+            f"which has {rank} "
             f"dimension(s) with the batch axis; the axis must be in range [{-rank}, {rank})"
         )
     target = int(spec) % rank

@@ -55,10 +55,14 @@ def normalize_argnums(transform: str, argnums: Any, nargs: int) -> tuple[tuple[i
 
 
 def check_differentiable(transform: str, where: str, leaf: Any) -> Any:
-    """Validate one leaf of a differentiated argument; return the value to trace."""
+    """Validate one leaf of a differentiated argument; return the value to trace.
+
+    Floating-point and complex leaves are accepted (complex ones follow the convention
+    ``grad(f)(z) = df/dx - i df/dy``, see :mod:`adfun.numpy._complex`).
+    """
     if type(leaf) is Tracer:
         kind = leaf.dtype.kind
-        if kind == "f":
+        if kind == "f" or kind == "c":
             return leaf
         dtype = leaf.dtype
     elif isinstance(leaf, (bool, np.bool_)):
@@ -77,33 +81,25 @@ def check_differentiable(transform: str, where: str, leaf: Any) -> Any:
         return np.float64(leaf) if type(leaf) is float else leaf
     elif isinstance(leaf, np.floating):
         return leaf
-    elif isinstance(leaf, (complex, np.complexfloating)):
-        raise TypeError(
-            f"{transform}: {where} is complex ({leaf!r}); differentiating with respect to "
-            f"complex values is not supported. Differentiate with respect to the real and "
-            f"imaginary parts as separate float arguments."
-        )
+    elif isinstance(leaf, complex):  # Python complex and NumPy complex128 scalars
+        return np.complex128(leaf) if type(leaf) is complex else leaf
+    elif isinstance(leaf, np.complexfloating):
+        return leaf
     elif isinstance(leaf, np.ndarray):
-        if leaf.dtype.kind == "f":
+        if leaf.dtype.kind == "f" or leaf.dtype.kind == "c":
             return leaf
         dtype = leaf.dtype
     else:
         raise TypeError(
             f"{transform}: {where} is a {type(leaf).__name__} ({leaf!r:.60}); a "
-            f"differentiated argument may contain only float arrays and floats, nested in "
-            f"tuples, lists and dicts. Move it out of argnums or convert it with "
-            f"numpy.asarray(..., dtype=float)."
+            f"differentiated argument may contain only float (or complex) arrays and "
+            f"numbers, nested in tuples, lists and dicts. Move it out of argnums or convert "
+            f"it with numpy.asarray(..., dtype=float)."
         )
     if dtype.kind in "iub":
         raise TypeError(
             f"{transform}: {where} has dtype {dtype}; only floating-point arrays can be "
             f"differentiated. Convert it first, e.g. x.astype(float)."
-        )
-    if dtype.kind == "c":
-        raise TypeError(
-            f"{transform}: {where} has complex dtype {dtype}; differentiating with respect "
-            f"to complex arrays is not supported. Differentiate with respect to the real and "
-            f"imaginary parts as separate float arrays."
         )
     raise TypeError(
         f"{transform}: {where} has dtype {dtype}, which cannot be differentiated; convert "
@@ -191,6 +187,19 @@ def trace_call(
     result.out_leaves = out_leaves
     result.out_tree = out_tree
     return result
+
+
+def check_holomorphic_inputs(transform: str, traced: Traced, positions: tuple) -> None:
+    """With ``holomorphic=True`` every differentiated leaf must be complex (as in JAX)."""
+    for leaves, tree, position in zip(traced.in_leaves, traced.in_trees, positions):
+        for path, leaf in zip(leaf_paths(tree, f"argument {position}"), leaves):
+            if dtype_of(full_value(leaf)).kind != "c":
+                raise TypeError(
+                    f"{transform}(..., holomorphic=True): {path} has dtype "
+                    f"{dtype_of(full_value(leaf))}, but holomorphic differentiation needs "
+                    f"complex inputs; convert it with x.astype(complex), or leave "
+                    f"holomorphic=False for a real-valued function"
+                )
 
 
 def strip_trace(trace: Trace, tree: Any) -> Any:
@@ -288,7 +297,7 @@ def check_cotangent(path: str, cotangent: Any, value: Any) -> Any:
     expected = shape_of(value)
     if type(cotangent) is not Tracer:
         if isinstance(cotangent, (bool, np.bool_)) or not isinstance(
-            cotangent, (int, float, np.number, np.ndarray)
+            cotangent, (int, float, complex, np.number, np.ndarray)
         ):
             raise TypeError(
                 f"vjp_fn: {path} must be a float array shaped like the output {expected}, "
@@ -319,9 +328,15 @@ def float_dtype(value: Any) -> Any:
     return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
 
-def scalar_seed(transform: str, fun: Callable, out: Any) -> Any:
-    """The cotangent 1 for a scalar output, or a TypeError explaining what is wrong."""
+def scalar_seed(transform: str, fun: Callable, out: Any, holomorphic: bool = False) -> Any:
+    """The cotangent 1 for a scalar output, or a TypeError explaining what is wrong.
+
+    A complex output needs ``holomorphic=True`` (its seed is then the complex 1, and the
+    gradient is ``f'(z)``); with ``holomorphic=True`` the output must be complex.
+    """
     value = full_value(out)
+    if type(value) is complex:
+        value = np.complex128(value)
     if isinstance(value, (tuple, list, dict)):
         raise TypeError(
             f"{transform}: {function_name(fun)} must return a scalar, but it returned a "
@@ -336,7 +351,9 @@ def scalar_seed(transform: str, fun: Callable, out: Any) -> Any:
             f"{describe(value)}"
         )
     dtype = dtype_of(value) if not isinstance(value, (int, float)) else None
-    if dtype is not None and dtype.kind != "f":
+    if holomorphic or (dtype is not None and dtype.kind == "c"):
+        check_complex_output(transform, fun, "output", dtype, holomorphic)
+    if dtype is not None and dtype.kind not in "fc":
         raise TypeError(
             f"{transform}: {function_name(fun)} must return a real floating-point scalar, but it "
             f"returned dtype {dtype}; gradients are defined for real float outputs only"
@@ -359,6 +376,27 @@ def scalar_seed(transform: str, fun: Callable, out: Any) -> Any:
     if dtype is not None:
         return dtype.type(1)
     return np.float64(1.0)
+
+
+def check_complex_output(
+    transform: str, fun: Callable, path: str, dtype: Any, holomorphic: bool
+) -> None:
+    """A complex output needs ``holomorphic=True``; ``holomorphic=True`` needs one."""
+    complex_output = dtype is not None and dtype.kind == "c"
+    if complex_output and not holomorphic:
+        raise TypeError(
+            f"{transform}: the {path} of {function_name(fun)} is complex ({dtype}); a complex "
+            f"output is differentiated only with holomorphic=True (for a holomorphic "
+            f"function, which gives f'(z)). For a non-holomorphic function, differentiate "
+            f"a real value instead, e.g. its real part, imag part or abs(...)**2"
+        )
+    if holomorphic and not complex_output:
+        raise TypeError(
+            f"{transform}(..., holomorphic=True): the {path} of {function_name(fun)} has "
+            f"dtype {dtype if dtype is not None else 'float64'}, but holomorphic "
+            f"differentiation needs a complex output; leave holomorphic=False for a "
+            f"real-valued function"
+        )
 
 
 def push_tangents(traced: Traced, tangents: dict, order: Any = None) -> list:
@@ -396,7 +434,7 @@ def check_tangent(transform: str, path: str, tangent: Any, primal: Any) -> Any:
     primal_dtype = dtype_of(full_value(primal))
     if type(tangent) is not Tracer and (
         isinstance(tangent, (bool, np.bool_))
-        or not isinstance(tangent, (int, float, np.number, np.ndarray))
+        or not isinstance(tangent, (int, float, complex, np.number, np.ndarray))
     ):
         raise TypeError(
             f"{transform}: {path} must be a float array of shape {shape_of(primal)} and dtype "
@@ -408,6 +446,13 @@ def check_tangent(transform: str, path: str, tangent: Any, primal: Any) -> Any:
             f"{shape_of(primal)}; a tangent must have exactly its primal's shape"
         )
     if isinstance(tangent, (int, float)):
+        return primal_dtype.type(tangent)
+    if type(tangent) is complex:
+        if primal_dtype.kind != "c":
+            raise TypeError(
+                f"{transform}: {path} is complex ({tangent!r}), but its primal has dtype "
+                f"{primal_dtype}; a real primal takes a real tangent"
+            )
         return primal_dtype.type(tangent)
     dtype = dtype_of(full_value(tangent))
     if dtype != primal_dtype:

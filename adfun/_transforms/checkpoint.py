@@ -24,6 +24,7 @@ from adfun._engine.pytree import tree_flatten, tree_unflatten
 from adfun._engine.records import OPERATIONS, Joint, Node, Params, Primitive
 from adfun._engine.reverse import backward
 from adfun._engine.trace import Tracer, frozen, full_value
+from adfun._transforms.batching import vmap
 from adfun._transforms.boundary import finish, function_name, own_node, push_tangents, trace_call
 
 P = ParamSpec("P")
@@ -49,6 +50,11 @@ def checkpoint(fun: Callable[P, R]) -> Callable[P, R]:
     -------
     callable
         Same signature as ``fun``.  Called outside every transform it simply calls ``fun``.
+
+    See Also
+    --------
+    adfun.jit : Stage a function.
+    adfun.vjp : Reverse mode.
 
     Notes
     -----
@@ -279,5 +285,20 @@ def _jvp_rule(
     return push_tangents(traced, seeds)[0]
 
 
+def _batch_rule(
+    primitive: Any, size: int, dims: tuple, *flat_args: Any, fun: Callable, in_tree: Any
+) -> tuple:
+    """``vmap`` of a checkpointed call: one checkpointed call of the vectorized function
+    (so an outer ``grad`` still recomputes it instead of keeping its intermediates)."""
+
+    def packed(*flat: Any) -> Any:
+        return _call(flat, fun, in_tree)[0]
+
+    packed.__name__ = packed.__qualname__ = function_name(fun)
+    return checkpoint(vmap(packed, in_axes=tuple(dims), axis_size=size))(*flat_args), 0
+
+
 #: The primitive of checkpointed calls; ``params`` holds the function and argument tree.
-CHECKPOINT = Primitive("checkpoint", _impl, vjps=Joint(_vjp_rule), jvps=Joint(_jvp_rule))
+CHECKPOINT = Primitive(
+    "checkpoint", _impl, vjps=Joint(_vjp_rule), jvps=Joint(_jvp_rule), batch=_batch_rule
+)

@@ -23,6 +23,7 @@ from adfun._transforms.boundary import (
     Traced,
     argument_gradients,
     check_cotangent,
+    check_holomorphic_inputs,
     check_tangent,
     float_dtype,
     function_name,
@@ -78,6 +79,12 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     aux : pytree
         Only with ``has_aux``.
 
+    See Also
+    --------
+    adfun.jvp : Forward mode.
+    adfun.grad : For a scalar output.
+    adfun.jacrev : Every row of the Jacobian.
+
     Notes
     -----
     ``vjp_fn`` uses the values of the call: the recorded graph holds private copies of
@@ -125,7 +132,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 
 
 def value_and_grad(
-    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False
+    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False, holomorphic: bool = False
 ) -> Callable[P, tuple[Any, Any]]:
     """Return a function computing ``fun``'s value and gradient in one forward pass.
 
@@ -138,12 +145,19 @@ def value_and_grad(
         Which positional arguments to differentiate with respect to (default 0).
     has_aux : bool, optional
         Whether ``fun`` returns ``(value, aux)``.
+    holomorphic : bool, optional
+        Whether ``fun`` is holomorphic (complex in, complex out): see :func:`grad`.
 
     Returns
     -------
     callable
         Returns ``(value, gradient)``, or ``((value, aux), gradient)`` with ``has_aux``.
         The gradient is a tuple when ``argnums`` is a tuple.
+
+    See Also
+    --------
+    adfun.grad : The gradient alone.
+    adfun.vjp : For non-scalar outputs.
 
     Examples
     --------
@@ -153,12 +167,17 @@ def value_and_grad(
     """
 
     return accepts_backends(
-        "value_and_grad", gradient_function(fun, argnums, has_aux, "value_and_grad")
+        "value_and_grad",
+        gradient_function(fun, argnums, has_aux, "value_and_grad", holomorphic),
     )
 
 
 def gradient_function(
-    fun: Callable[P, Any], argnums: Argnums, has_aux: bool, transform: str
+    fun: Callable[P, Any],
+    argnums: Argnums,
+    has_aux: bool,
+    transform: str,
+    holomorphic: bool = False,
 ) -> Callable[P, tuple[Any, Any]]:
     """``value_and_grad(fun, argnums, has_aux)``, whose errors name ``transform``.
 
@@ -170,10 +189,12 @@ def gradient_function(
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         positions, as_tuple = normalize_argnums(transform, argnums, len(args))
         traced = trace_call(transform, fun, args, positions, has_aux, kwargs)
+        if holomorphic:
+            check_holomorphic_inputs(transform, traced, positions)
         if traced.out_tree.kind != "leaf":
             scalar_seed(transform, fun, traced.out)
         out = traced.out_leaves[0]
-        seed = scalar_seed(transform, fun, out)
+        seed = scalar_seed(transform, fun, out, holomorphic)
         node = own_node(traced.trace, out)
         value = out.value if node is not None else out
         seeds = [(node, seed)] if node is not None else []
@@ -188,7 +209,9 @@ def gradient_function(
     return value_and_grad_fun
 
 
-def grad(fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False) -> Callable[P, Any]:
+def grad(
+    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False, holomorphic: bool = False
+) -> Callable[P, Any]:
     """Return a function computing the gradient of the scalar function ``fun``.
 
     Parameters
@@ -201,6 +224,9 @@ def grad(fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False) 
     has_aux : bool, optional
         Whether ``fun`` returns ``(value, aux)``; the gradient function then returns
         ``(gradient, aux)``.
+    holomorphic : bool, optional
+        Whether ``fun`` is a holomorphic function of complex arguments with a complex
+        output; the gradient is then the complex derivative ``f'(z)``.
 
     Returns
     -------
@@ -211,8 +237,24 @@ def grad(fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False) 
     Raises
     ------
     TypeError
-        If ``fun`` does not return a real scalar, or a differentiated argument is not
-        made of floats.
+        If ``fun`` does not return a real scalar (a complex one with
+        ``holomorphic=True``), or a differentiated argument is not made of floats or
+        complex numbers (complex numbers only, with ``holomorphic=True``).
+
+    Notes
+    -----
+    Complex arguments follow HIPS autograd's and JAX's convention: for a real-valued
+    ``f`` of ``z = x + iy``, ``grad(f)(z) = df/dx - i df/dy`` (the conjugate of
+    PyTorch's ``z.grad``; descend along ``conj(grad(f)(z))``).  A real argument has a real
+    gradient even when ``fun`` computes with complex intermediates.
+
+    See Also
+    --------
+    adfun.value_and_grad : The value too, from the same pass.
+    adfun.elementwise_grad : For elementwise functions of arrays.
+    adfun.vjp : The vector-Jacobian product behind it.
+    adfun.jacrev : The whole Jacobian of a vector output.
+    adfun.hessian : Second derivatives.
 
     Examples
     --------
@@ -221,8 +263,12 @@ def grad(fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False) 
     np.float64(1.0)
     >>> ad.grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 3.0)
     (np.float64(3.0), np.float64(2.0))
+    >>> ad.grad(lambda z: anp.real(z * anp.conj(z)))(3.0 + 4.0j)
+    np.complex128(6-8j)
+    >>> ad.grad(lambda z: z ** 2, holomorphic=True)(3.0 + 4.0j)
+    np.complex128(6+8j)
     """
-    value_and_grad_fun = gradient_function(fun, argnums, has_aux, "grad")
+    value_and_grad_fun = gradient_function(fun, argnums, has_aux, "grad", holomorphic)
 
     @functools.wraps(fun)
     def grad_fun(*args: Any, **kwargs: Any) -> Any:
@@ -238,6 +284,11 @@ def elementwise_grad(fun: Callable[P, Any], argnums: Argnums = 0) -> Callable[P,
     """Return a function computing the VJP of ``fun`` with a cotangent of ones.
 
     For a function that acts elementwise this is the derivative at every point.
+
+    See Also
+    --------
+    adfun.grad : For a scalar output.
+    adfun.jacobian : The whole Jacobian.
 
     Examples
     --------
@@ -308,6 +359,12 @@ def jvp(
     ValueError
         If a tangent's shape does not match its primal.
 
+    See Also
+    --------
+    adfun.vjp : Reverse mode.
+    adfun.jacfwd : Every column of the Jacobian.
+    adfun.hvp : Forward over reverse.
+
     Examples
     --------
     >>> import adfun as ad, adfun.numpy as anp
@@ -356,6 +413,10 @@ def stop_gradient(x: Any) -> Any:
 
     Works on pytrees: every leaf is stopped.
 
+    See Also
+    --------
+    adfun.grad : What it stops.
+
     Examples
     --------
     >>> import adfun as ad
@@ -371,6 +432,11 @@ def trace(fun: Callable[..., Any]) -> Callable[..., Graph]:
     """Return a function that runs ``fun`` once and returns its :class:`Graph`.
 
     Every positional argument (a pytree of arrays and floats) becomes graph inputs.
+
+    See Also
+    --------
+    adfun.jit : Stage and replay a function.
+    adfun.Graph : What it returns.
 
     Examples
     --------

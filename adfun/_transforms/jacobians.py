@@ -11,6 +11,7 @@ nest (``hessian`` is ``jacfwd`` of ``jacrev``) and compose with every other tran
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Callable, Iterator, ParamSpec
 
 import numpy as np
@@ -28,7 +29,9 @@ from adfun._transforms.boundary import (
     Argnums,
     Traced,
     argument_gradients,
+    check_complex_output,
     check_differentiable,
+    check_holomorphic_inputs,
     check_tangent,
     dtype_of,
     finish,
@@ -44,11 +47,19 @@ from adfun._transforms.boundary import (
 P = ParamSpec("P")
 
 
-def _check_outputs(transform: str, fun: Callable, traced: Traced) -> None:
-    """Every output leaf must be a float array or a float: a Jacobian needs real outputs."""
+def _check_outputs(
+    transform: str, fun: Callable, traced: Traced, holomorphic: bool = False, outer: bool = False
+) -> None:
+    """Every output leaf must be a float array or a float: a Jacobian needs real outputs
+    (complex ones with ``holomorphic=True``, which needs them)."""
     paths = leaf_paths(traced.out_tree, "output")
     for path, leaf in zip(paths, traced.out_leaves):
         value = full_value(leaf)
+        if type(value) is complex or isinstance(value, np.complexfloating):
+            value = np.asarray(value)
+        if holomorphic or dtype_of(value).kind == "c":
+            _check_complex_output(transform, fun, path, value, holomorphic, outer)
+            continue
         if is_foreign(value):
             if dtype_of(value).kind != "f":
                 raise TypeError(
@@ -71,6 +82,20 @@ def _check_outputs(transform: str, fun: Callable, traced: Traced) -> None:
                 f"dtype {value.dtype}; convert it with .astype(float) or return it through "
                 f"has_aux=True"
             )
+
+
+def _check_complex_output(
+    transform: str, fun: Callable, path: str, value: Any, holomorphic: bool, outer: bool
+) -> None:
+    if outer and not holomorphic:  # hessian's jacfwd, over the gradient
+        raise TypeError(
+            f"hessian: the gradient of {function_name(fun)} is complex, as its argument is: "
+            f"the Hessian of a real-valued function of complex input is a real-linear map "
+            f"(v -> A v + B conj(v)), not one complex matrix. Use adfun.hvp(f)(z, v) for "
+            f"its products, pass holomorphic=True for a holomorphic f (f''(z)), or take the "
+            f"Hessian with respect to the real and imaginary parts as float arguments"
+        )
+    check_complex_output(transform, fun, path, dtype_of(value), holomorphic)
 
 
 def _one_hots(value: Any) -> Iterator[Any]:
@@ -113,7 +138,7 @@ def _per_argument(traced: Traced, flat: list, as_tuple: bool) -> Any:
 
 
 def jacrev(
-    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False
+    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False, holomorphic: bool = False
 ) -> Callable[P, Any]:
     """Return a function computing the Jacobian of ``fun`` in reverse mode.
 
@@ -128,6 +153,10 @@ def jacrev(
         Which positional arguments to differentiate with respect to (default 0).
     has_aux : bool, optional
         Whether ``fun`` returns ``(output, aux)``; the result is then ``(jacobian, aux)``.
+    holomorphic : bool, optional
+        Whether ``fun`` is holomorphic, with complex arguments and outputs: the result is
+        then the complex Jacobian ``df_i / dz_j``.  Without it, outputs must be real;
+        complex arguments give rows ``df_i/dx_j - i df_i/dy_j`` (as :func:`grad`).
 
     Returns
     -------
@@ -142,6 +171,12 @@ def jacrev(
     TypeError
         If an output is not a float array or float.
 
+    See Also
+    --------
+    adfun.jacfwd : The same Jacobian in forward mode (fewer inputs than outputs).
+    adfun.jacobian : The default choice.
+    adfun.vjp : One row.
+
     Examples
     --------
     >>> import numpy as np, adfun as ad, adfun.numpy as anp
@@ -150,17 +185,23 @@ def jacrev(
            [0., 3., 2.]])
     """
 
-    return accepts_backends("jacrev", _jacrev(fun, argnums, has_aux, "jacrev"))
+    return accepts_backends("jacrev", _jacrev(fun, argnums, has_aux, "jacrev", holomorphic))
 
 
 def _jacrev(
-    fun: Callable[P, Any], argnums: Argnums, has_aux: bool, transform: str
+    fun: Callable[P, Any],
+    argnums: Argnums,
+    has_aux: bool,
+    transform: str,
+    holomorphic: bool = False,
 ) -> Callable[P, Any]:
     @functools.wraps(fun)
     def jacrev_fun(*args: Any, **kwargs: Any) -> Any:
         positions, as_tuple = normalize_argnums(transform, argnums, len(args))
         traced = trace_call(transform, fun, args, positions, has_aux, kwargs)
-        _check_outputs(transform, fun, traced)
+        if holomorphic:
+            check_holomorphic_inputs(transform, traced, positions)
+        _check_outputs(transform, fun, traced, holomorphic)
         in_values = [leaf for leaves in traced.in_leaves for leaf in leaves]
         per_output = []
         for leaf in traced.out_leaves:
@@ -195,7 +236,7 @@ def _basis(value: Any) -> tuple[Any, int]:
     """The rows of the identity for the elements of ``value``, shaped ``(n, *shape)``."""
     value = full_value(value)
     shape = shape_of(value)
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     return np.eye(size, dtype=np.result_type(value)).reshape((size, *shape)), size
 
 
@@ -235,9 +276,14 @@ def _batched_rows(traced: Traced, node: Any, value: Any, in_values: list) -> lis
 
 
 def jacobian(
-    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False
+    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False, holomorphic: bool = False
 ) -> Callable[P, Any]:
     """Return a function computing the Jacobian of ``fun`` (reverse mode, see :func:`jacrev`).
+
+    See Also
+    --------
+    adfun.jacrev : Reverse mode.
+    adfun.jacfwd : Forward mode.
 
     Examples
     --------
@@ -246,11 +292,11 @@ def jacobian(
     array([[1., 0.],
            [0., 1.]])
     """
-    return jacrev(fun, argnums, has_aux=has_aux)
+    return jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic)
 
 
 def jacfwd(
-    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False
+    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False, holomorphic: bool = False
 ) -> Callable[P, Any]:
     """Return a function computing the Jacobian of ``fun`` in forward mode.
 
@@ -266,12 +312,22 @@ def jacfwd(
         Which positional arguments to differentiate with respect to (default 0).
     has_aux : bool, optional
         Whether ``fun`` returns ``(output, aux)``; the result is then ``(jacobian, aux)``.
+    holomorphic : bool, optional
+        As for :func:`jacrev`: the complex Jacobian of a holomorphic ``fun``.  Without it,
+        complex arguments of a real-valued ``fun`` give ``df_i/dx_j - i df_i/dy_j`` (two
+        forward passes per element, along ``1`` and ``1j``).
 
     Returns
     -------
     callable
         Same arguments as ``fun``, returning an array of shape ``y.shape + x.shape`` for
         one output ``y`` and one argument ``x`` (pytrees as for :func:`jacrev`).
+
+    See Also
+    --------
+    adfun.jacrev : The same Jacobian in reverse mode (fewer outputs than inputs).
+    adfun.jacobian : The default choice.
+    adfun.jvp : One column.
 
     Examples
     --------
@@ -281,26 +337,37 @@ def jacfwd(
            [0., 4.]])
     """
 
-    return accepts_backends("jacfwd", _jacfwd(fun, argnums, has_aux, "jacfwd"))
+    return accepts_backends("jacfwd", _jacfwd(fun, argnums, has_aux, "jacfwd", holomorphic))
 
 
 def _jacfwd(
-    fun: Callable[P, Any], argnums: Argnums, has_aux: bool, transform: str
+    fun: Callable[P, Any],
+    argnums: Argnums,
+    has_aux: bool,
+    transform: str,
+    holomorphic: bool = False,
 ) -> Callable[P, Any]:
     @functools.wraps(fun)
     def jacfwd_fun(*args: Any, **kwargs: Any) -> Any:
         positions, as_tuple = normalize_argnums(transform, argnums, len(args))
         traced = trace_call(transform, fun, args, positions, has_aux, kwargs)
-        _check_outputs(transform, fun, traced)
+        if holomorphic:
+            check_holomorphic_inputs(transform, traced, positions)
+        _check_outputs(transform, fun, traced, holomorphic, outer=transform == "hessian")
         out_nodes = [own_node(traced.trace, leaf) for leaf in traced.out_leaves]
         order = toposort([node for node in out_nodes if node is not None])
         in_values = [leaf for leaves in traced.in_leaves for leaf in leaves]
         # blocks[i][j]: the Jacobian block of output i with respect to input leaf j.
         blocks: list[list] = [[] for _ in traced.out_leaves]
         for node, primal in zip(traced.inputs, in_values):
-            columns = _batched_columns(traced, node, primal, order)
-            if columns is None:
-                columns = _looped_columns(traced, node, primal, order)
+            columns = _columns(traced, node, primal, order)
+            if not holomorphic and dtype_of(full_value(primal)).kind == "c":
+                # Real outputs of a complex leaf: df/dx - i df/dy, from the tangents 1, 1j.
+                along_imag = _columns(traced, node, primal, order, 1j)
+                columns = [
+                    _combine(along_real, along_y)
+                    for along_real, along_y in zip(columns, along_imag)
+                ]
             for column, block in zip(blocks, columns):
                 column.append(block)
         per_output = [_per_argument(traced, column, as_tuple) for column in blocks]
@@ -310,13 +377,32 @@ def _jacfwd(
     return jacfwd_fun
 
 
-def _batched_columns(traced: Traced, node: Any, primal: Any, order: list) -> list | None:
+def _columns(traced: Traced, node: Any, primal: Any, order: list, scale: Any = None) -> list:
+    """The Jacobian blocks with respect to one input leaf (its tangents times ``scale``)."""
+    columns = _batched_columns(traced, node, primal, order, scale)
+    if columns is None:
+        columns = _looped_columns(traced, node, primal, order, scale)
+    return columns
+
+
+def _combine(along_x: Any, along_y: Any) -> Any:
+    """``along_x - 1j * along_y``: the column of a real output for a complex leaf."""
+    if type(along_x) is Tracer or type(along_y) is Tracer:
+        return OPERATIONS["subtract"](along_x, OPERATIONS["multiply"](along_y, 1j))
+    return along_x - 1j * np.asarray(along_y)
+
+
+def _batched_columns(
+    traced: Traced, node: Any, primal: Any, order: list, scale: Any = None
+) -> list | None:
     """The Jacobian blocks with respect to one input leaf, for every output, by one
     forward pass batched over the leaf's elements (``None`` if it cannot be batched)."""
     in_shape = shape_of(full_value(primal))
     basis, size = _basis(primal)
     if size == 0:
         return None
+    if scale is not None:
+        basis = basis * scale
 
     def push(tangent: Any) -> list:
         return push_tangents(traced, {node: tangent}, order)
@@ -334,10 +420,12 @@ def _batched_columns(traced: Traced, node: Any, primal: Any, order: list) -> lis
     ]
 
 
-def _looped_columns(traced: Traced, node: Any, primal: Any, order: list) -> list:
+def _looped_columns(traced: Traced, node: Any, primal: Any, order: list, scale: Any = None) -> list:
     """The same blocks as :func:`_batched_columns`, one forward pass per element."""
     columns: list[list] = [[] for _ in traced.out_leaves]
     for tangent in _one_hots(primal):
+        if scale is not None:
+            tangent = tangent * scale
         for column, out_tangent in zip(columns, push_tangents(traced, {node: tangent}, order)):
             column.append(out_tangent)
     blocks = []
@@ -359,7 +447,7 @@ def _move_front_to_back(block: Any, count: int) -> Any:
 
 
 def hessian(
-    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False
+    fun: Callable[P, Any], argnums: Argnums = 0, *, has_aux: bool = False, holomorphic: bool = False
 ) -> Callable[P, Any]:
     """Return a function computing the Hessian of the scalar function ``fun``.
 
@@ -375,11 +463,21 @@ def hessian(
         ``x_i.shape + x_j.shape``.
     has_aux : bool, optional
         Whether ``fun`` returns ``(output, aux)``; the result is then ``(hessian, aux)``.
+    holomorphic : bool, optional
+        Whether ``fun`` is holomorphic (complex arguments and output): the result is then
+        ``f''(z)``.  A real-valued function of complex arguments has no Hessian matrix
+        (its second derivative is real-linear, not complex-linear): use :func:`hvp`.
 
     Returns
     -------
     callable
         Same arguments as ``fun``, returning an array of shape ``x.shape + x.shape``.
+
+    See Also
+    --------
+    adfun.hvp : A Hessian-vector product, without forming the matrix.
+    adfun.jacfwd : Forward mode.
+    adfun.jacrev : Reverse mode.
 
     Examples
     --------
@@ -390,7 +488,13 @@ def hessian(
     """
     return accepts_backends(
         "hessian",
-        _jacfwd(_jacrev(fun, argnums, has_aux, "hessian"), argnums, has_aux, "hessian"),
+        _jacfwd(
+            _jacrev(fun, argnums, has_aux, "hessian", holomorphic),
+            argnums,
+            has_aux,
+            "hessian",
+            holomorphic,
+        ),
     )
 
 
@@ -418,6 +522,12 @@ def hvp(fun: Callable[..., Any]) -> Callable[[Any, Any], Any]:
     callable
         ``hvp_fun(x, v)``, with ``v`` of ``x``'s structure, shapes and dtypes, returning a
         value of that structure too.
+
+    See Also
+    --------
+    adfun.hessian : The whole matrix.
+    adfun.jvp : Forward mode.
+    adfun.grad : Reverse mode.
 
     Examples
     --------

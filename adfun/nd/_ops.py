@@ -158,6 +158,9 @@ def clip(data: NDArray, a_min: Any, a_max: Any) -> NDArray:
 def where(condition: Any, x: Any, y: Any) -> NDArray:
     """``x`` where ``condition`` is non-zero, else ``y`` (``condition`` is not differentiated).
 
+    ``condition`` has the shape of ``x`` or, as in MXNet, is 1-D with one entry per row
+    (first axis) of ``x``.
+
     Examples
     --------
     >>> from adfun import nd
@@ -167,6 +170,10 @@ def where(condition: Any, x: Any, y: Any) -> NDArray:
     <NDArray 2 @cpu(0)>
     """
     mask = np.asarray(value_of(condition)) != 0
+    shape = np.shape(value_of(x))
+    if mask.ndim == 1 and len(shape) > 1 and mask.shape[0] == shape[0]:
+        # MXNet: a 1-D condition chooses whole rows (slices along the first axis)
+        mask = mask.reshape(mask.shape + (1,) * (len(shape) - 1))
     return apply(lambda a, b: anp.where(mask, a, b), x, y)
 
 
@@ -490,10 +497,6 @@ def one_hot(
 # --- linear algebra ----------------------------------------------------------------------
 
 
-def _reverse_axes(value: Any) -> Any:
-    return anp.transpose(value) if len(value.shape) > 1 else value
-
-
 def dot(lhs: Any, rhs: Any, transpose_a: bool = False, transpose_b: bool = False) -> NDArray:
     """The dot product: the last axis of ``lhs`` contracted with the first axis of ``rhs``.
 
@@ -501,7 +504,8 @@ def dot(lhs: Any, rhs: Any, transpose_a: bool = False, transpose_b: bool = False
     ----------
     lhs, rhs : NDArray
     transpose_a, transpose_b : bool, optional
-        Reverse the axes of ``lhs`` / ``rhs`` first.
+        Contract the *first* axis of ``lhs`` (its other axes come first in the result, in
+        order) / the *last* axis of ``rhs``; for matrices, the transposes.
 
     Examples
     --------
@@ -512,11 +516,19 @@ def dot(lhs: Any, rhs: Any, transpose_a: bool = False, transpose_b: bool = False
     <NDArray 1x1 @cpu(0)>
     """
 
+    for name, operand, flag in (("lhs", lhs, transpose_a), ("rhs", rhs, transpose_b)):
+        if flag and np.ndim(value_of(operand)) < 2:
+            raise ValueError(
+                f"adfun.nd.dot: cannot transpose the 1-D {name} "
+                f"(transpose_{'a' if name == 'lhs' else 'b'}=True needs 2 or more dimensions)"
+            )
+
     def fun(a: Any, b: Any) -> Any:
+        # MXNet's N-D transposes: lhs contracts its first axis, rhs its last one
         if transpose_a:
-            a = _reverse_axes(a)
+            a = anp.moveaxis(a, 0, -1)
         if transpose_b:
-            b = _reverse_axes(b)
+            b = anp.moveaxis(b, -1, 0)
         if len(a.shape) <= 2 and len(b.shape) <= 2:
             return _at_least_1d(anp.dot(a, b))
         return _at_least_1d(anp.tensordot(a, b, 1))

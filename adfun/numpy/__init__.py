@@ -26,7 +26,7 @@ from adfun.numpy import (
     fft,
     linalg,
 )
-from adfun.numpy._complex import conj, conjugate, imag, real
+from adfun.numpy._complex import angle, conj, conjugate, imag, real, sign
 from adfun.numpy._creation import array, asarray, linspace
 from adfun.numpy._declare import COMPOSITES, REGISTRY
 from adfun.numpy._einsum import einsum
@@ -116,7 +116,6 @@ from adfun.numpy._nondiff import (
     not_equal,
     rint,
     round,
-    sign,
     stop_gradient,
     trunc,
 )

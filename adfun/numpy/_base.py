@@ -17,7 +17,7 @@ from adfun._engine.records import EMPTY_PARAMS, Params
 from adfun._engine.trace import Tracer, bind_unary, call_primitive
 from adfun.numpy._axes import kept_shape, ndim_of, normalize_axis, shape_of
 from adfun.numpy._batching import broadcast_rule, elementwise, reduction, reshape_rule
-from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._declare import Domain, complexified, export, primitive
 from adfun.numpy._nondiff import nonzero
 from adfun.numpy._typing import OrderACF
 
@@ -63,6 +63,7 @@ _RESHAPE = primitive(
     (_reshape_vjp,),
     (_reshape_jvp,),
     domain=Domain(examples=_reshape_examples),
+    complex_domain=complexified(_reshape_examples),
     batch=reshape_rule,
 )
 
@@ -113,6 +114,7 @@ _BROADCAST_TO = primitive(
     (_broadcast_to_vjp,),
     (_broadcast_to_jvp,),
     domain=Domain(examples=_broadcast_to_examples),
+    complex_domain=complexified(_broadcast_to_examples),
     batch=broadcast_rule,
 )
 
@@ -207,6 +209,7 @@ _SUM = primitive(
     (_sum_vjp,),
     (_sum_jvp,),
     domain=Domain(examples=reduction_examples),
+    complex_domain=complexified(reduction_examples),
     batch=reduction,
 )
 
@@ -267,6 +270,7 @@ _WHERE = primitive(
     (_no_contribution, _where_x, _where_y),
     (_no_contribution, _where_tangent_x, _where_tangent_y),
     domain=Domain(examples=_where_examples),
+    complex_domain=complexified(_where_examples, positions=(1, 2)),
     batch=elementwise,
 )
 

@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from adfun._engine.records import OPERATIONS, Params
+from adfun._engine.records import EMPTY_PARAMS, OPERATIONS, Params
 from adfun._engine.trace import Tracer, call_primitive, full_value
+from adfun.numpy._values import put_in
 
 # --- moving, inserting and broadcasting the batch axis ------------------------------------
 
@@ -150,18 +151,28 @@ def _empty_example(x: Any, dim: int | None) -> Any:
 def elementwise(primitive: Any, size: int, dims: tuple, *args: Any, **params: Any) -> tuple:
     """The rule of every elementwise (broadcasting) primitive, of any number of arguments.
 
-    With one argument (or all arguments batched on the same axis with the same rank) the
-    primitive applies as it is; otherwise each batched argument gets its batch axis first
-    and unit axes after it, up to the rank of the broadcast example, so that unbatched
-    arguments broadcast against its trailing axes as they did in one example.
+    Where every batched argument has its batch axis at the same place ``d`` and the same
+    rank, and no unbatched argument reaches that far from the end, the primitive applies
+    as it is (unbatched arguments broadcast against trailing axes as they did in one
+    example); otherwise each batched argument gets its batch axis first and unit axes
+    after it, up to the rank of the broadcast example.
     """
-    frozen = Params(params)
-    batched = [(arg, dim) for arg, dim in zip(args, dims) if dim is not None]
-    first_dim = batched[0][1]
-    if len(batched) == len(args):
-        rank = len(shape_of(batched[0][0]))
-        if all(dim == first_dim and len(shape_of(arg)) == rank for arg, dim in batched):
-            return call_primitive(primitive, args, frozen), first_dim
+    frozen = Params(params) if params else EMPTY_PARAMS
+    first_dim = -1
+    batched_rank = -1
+    other_rank = 0
+    direct = True
+    for arg, dim in zip(args, dims):
+        rank = len(shape_of(arg))
+        if dim is None:
+            other_rank = max(other_rank, rank)
+        elif first_dim < 0:
+            first_dim, batched_rank = dim, rank
+        elif dim != first_dim or rank != batched_rank:
+            direct = False
+            break
+    if direct and other_rank <= batched_rank - 1 - first_dim:
+        return call_primitive(primitive, args, frozen), first_dim
     rank = max(example_rank(arg, dim) for arg, dim in zip(args, dims))
     moved = tuple(
         arg if dim is None else pad_after_batch(move_axis(arg, dim, 0), rank)
@@ -193,6 +204,40 @@ def first_only(rule: Any) -> Any:
     return guarded
 
 
+def values_elementwise(*positions: int) -> Any:
+    """The rule of a function of the values (:func:`~adfun.numpy._declare.function_of_values`)
+    that broadcasts its positional arguments at ``positions`` (default: all of them)
+    elementwise, like a ufunc (``signbit``, ``gcd``, ``isclose``, ``digitize`` in its
+    first argument): batched leaves there get their batch axis first and unit axes up to
+    the broadcast rank.  A batched leaf anywhere else (a list, a keyword) loops."""
+
+    def rule(primitive: Any, size: int, dims: tuple, *leaves: Any, template: Any) -> tuple:
+        if template.output is not None:
+            return loop(primitive, size, dims, *leaves, template=template)
+        marked = tuple(
+            leaf if dim is None else _Batched(leaf, dim) for leaf, dim in zip(leaves, dims)
+        )
+        args = put_in(template.args, marked)
+        chosen = range(len(args)) if not positions else [p for p in positions if p < len(args)]
+        found = [args[p] for p in chosen if type(args[p]) is _Batched]
+        if len(found) != sum(dim is not None for dim in dims):
+            return loop(primitive, size, dims, *leaves, template=template)
+        rank = 0
+        for p in chosen:
+            part = args[p]
+            if type(part) is _Batched:
+                rank = max(rank, example_rank(part.value, part.dim))
+            else:
+                rank = max(rank, len(np.shape(full_value(part))))
+        moved = tuple(
+            leaf if dim is None else pad_after_batch(move_axis(leaf, dim, 0), rank)
+            for leaf, dim in zip(leaves, dims)
+        )
+        return call_primitive(primitive, moved, Params(template=template)), 0
+
+    return rule
+
+
 # --- reductions, scans and other primitives with an axis parameter -----------------------
 
 
@@ -215,39 +260,62 @@ def reduction(primitive: Any, size: int, dims: tuple, x: Any, *rest: Any, **para
     return call_primitive(primitive, (moved, *rest), Params(params)), 0
 
 
+def nonscalar_reduction(
+    primitive: Any, size: int, dims: tuple, x: Any, *rest: Any, **params: Any
+) -> tuple:
+    """:func:`reduction` for SciPy's reductions, which loops for 0-d examples: SciPy gives
+    ``logsumexp`` of a 0-d array with ``keepdims=True`` the shape ``(1,)``, which no
+    reduction over the example's (absent) axes reproduces."""
+    if dims[0] is not None and example_rank(x, dims[0]) == 0:
+        return loop(primitive, size, dims, x, *rest, **params)
+    return reduction(primitive, size, dims, x, *rest, **params)
+
+
 def along_axis(default: Any = None) -> Any:
     """The rule of a primitive working along one ``axis`` (a scan, a sort, an FFT, a
     softmax): the batch axis goes first and ``axis`` moves one place on.  ``default`` is
-    the axis when ``params`` has none; ``axis=None`` (all axes, flattened) loops."""
+    the axis when ``params`` has none; ``axis=None`` (the flattened example, as for
+    ``cumsum``) flattens each example and works along axis 1."""
 
     @first_only
     def rule(primitive: Any, size: int, dims: tuple, x: Any, *rest: Any, **params: Any) -> tuple:
         axis = params.get("axis", default)
-        if axis is None:
-            return loop(primitive, size, dims, x, *rest, **params)
-        rank = example_rank(x, dims[0])
-        params = dict(params)
-        params["axis"] = _shifted_axes(axis, rank)
         moved = move_axis(x, dims[0], 0)
+        params = dict(params)
+        if axis is None:
+            # The example is flattened first: flatten each example, then work along axis 1.
+            params["axis"] = 1
+            flat = _flat_examples(moved, size)
+            return call_primitive(primitive, (flat, *rest), Params(params)), 0
+        params["axis"] = _shifted_axes(axis, example_rank(x, dims[0]))
         return call_primitive(primitive, (moved, *rest), Params(params)), 0
 
     return rule
 
 
+def _flat_examples(x: Any, size: int) -> Any:
+    """``x`` (batch axis first) with each example flattened: shape ``(size, n)``."""
+    shape = shape_of(x)
+    return reshape(x, (size, int(np.prod(shape[1:], dtype=np.int64))))
+
+
 def axes_reduction(default: Any = None) -> Any:
     """Like :func:`reduction` for functions whose ``axis`` may be missing from ``params``
-    (``any``, ``all``, ``count_nonzero``: ``None``) or an int only (``argmax``: an
-    ``axis=None`` there flattens, which loops)."""
+    (``any``, ``all``, ``count_nonzero``: ``None``) or an int only (``argmax``,
+    ``argmin``, ``argsort``: ``axis=None`` there indexes the flattened example, so each
+    example is flattened)."""
 
     @first_only
     def rule(primitive: Any, size: int, dims: tuple, x: Any, *rest: Any, **params: Any) -> tuple:
         axis = params.get("axis", default)
-        if axis is None and primitive.name in ("argmax", "argmin", "argsort"):
-            return loop(primitive, size, dims, x, *rest, **params)
-        rank = example_rank(x, dims[0])
-        params = dict(params)
-        params["axis"] = _shifted_axes(axis, rank)
         moved = move_axis(x, dims[0], 0)
+        params = dict(params)
+        if axis is None and primitive.name in ("argmax", "argmin", "argsort"):
+            # An index into the flattened example: flatten each example, work along axis 1.
+            params["axis"] = 1
+            flat = _flat_examples(moved, size)
+            return call_primitive(primitive, (flat, *rest), Params(params)), 0
+        params["axis"] = _shifted_axes(axis, example_rank(x, dims[0]))
         return call_primitive(primitive, (moved, *rest), Params(params)), 0
 
     return rule
@@ -355,6 +423,149 @@ def untake_rule(
     return call_primitive(primitive, (moved, (slice(None), *parts)), Params(shape=shape)), 0
 
 
+class _Batched:
+    """A traced index array of a key, batched along ``dim`` (a marker while the key is
+    rebuilt from its template)."""
+
+    __slots__ = ("value", "dim")
+
+    def __init__(self, value: Any, dim: int) -> None:
+        self.value = value
+        self.dim = dim
+
+
+def _integer_part(part: Any) -> bool:
+    """Whether ``part`` of a key is an integer index (a scalar or an integer array)."""
+    if isinstance(part, (bool, np.bool_)):
+        return False
+    if isinstance(part, (int, np.integer)):
+        return True
+    if type(part) is _Batched:
+        part = part.value
+    if isinstance(part, (np.ndarray, Tracer)):
+        return np.result_type(full_value(part)).kind in "iu"
+    return False
+
+
+def _key_plan(parts: tuple, rank: int) -> tuple | None:
+    """How to batch ``x[parts]`` when some integer arrays of the key are batched.
+
+    ``rank`` is the number of dimensions of one example of ``x``.  Returns ``(first,
+    adjacent, consumed, before, advanced_rank)``: the key position of the first advanced
+    (integer) part, whether the advanced parts are adjacent (NumPy then puts their
+    broadcast dimensions where they are, otherwise first), how many dimensions of ``x``
+    and of the result come before the first advanced part, and the rank of the broadcast
+    advanced parts.  ``None`` for keys left to the loop (boolean masks, lists).
+    """
+    advanced = []
+    shapes = []
+    used = 0  # dimensions of x that the parts other than Ellipsis and None index
+    for position, part in enumerate(parts):
+        if part is None or part is Ellipsis or type(part) is slice:
+            used += type(part) is slice
+            continue
+        if not _integer_part(part):
+            return None
+        advanced.append(position)
+        shapes.append(
+            shape_of(part.value)[: part.dim] + shape_of(part.value)[part.dim + 1 :]
+            if type(part) is _Batched
+            else np.shape(full_value(part))
+        )
+        used += 1
+    if not advanced or sum(part is Ellipsis for part in parts) > 1:
+        return None
+    first = advanced[0]
+    adjacent = advanced == list(range(first, advanced[-1] + 1))
+    consumed = before = 0
+    for part in parts[:first]:
+        if part is Ellipsis:
+            consumed += rank - used
+            before += rank - used
+        else:
+            consumed += type(part) is slice
+            before += 1
+    return first, adjacent, consumed, before, len(np.broadcast_shapes(*shapes))
+
+
+def _batched_key(parts: tuple, plan: tuple, size: int, with_batch_index: bool) -> tuple:
+    """The key of the whole batch: batched index arrays with their batch axis first and
+    unit axes up to the advanced rank, and (``with_batch_index``) the batch index itself
+    among them, at the first advanced position when they are adjacent, first otherwise."""
+    first, adjacent, _, _, advanced_rank = plan
+    key = []
+    for part in parts:
+        if type(part) is _Batched:
+            part = pad_after_batch(move_axis(part.value, part.dim, 0), advanced_rank)
+        key.append(part)
+    if with_batch_index:
+        batch_index = np.arange(size).reshape((size,) + (1,) * advanced_rank)
+        key.insert(first if adjacent else 0, batch_index)
+    return tuple(key)
+
+
+def _key_parts(args: tuple, dims: tuple, template: Any) -> Any:
+    """The key of a ``getitem``/``untake`` node with traced parts, batched parts marked."""
+    marked = tuple(arg if dim is None else _Batched(arg, dim) for arg, dim in zip(args, dims))
+    key = put_in(template.args, marked)
+    return key if type(key) is tuple else (key,)
+
+
+def getitem_at_rule(
+    primitive: Any, size: int, dims: tuple, x: Any, *parts: Any, template: Any
+) -> tuple:
+    """``x[key]`` with traced parts in the key (``x[argsort(x)]``, the gathers of
+    ``sort`` and ``take_along_axis``): batched integer index arrays become index arrays
+    of the whole batch, together with the batch index ``arange(size)`` when ``x`` is
+    batched, so that one gather serves every example."""
+    if all(dim is None for dim in dims[1:]):
+        key = put_in(template.args, parts)
+        position = _index_batch_position(key)
+        if position is None:
+            return loop(primitive, size, dims, x, *parts, template=template)
+        whole = key if type(key) is tuple else (key,)
+        return OPERATIONS["getitem"](move_axis(x, dims[0], 0), (slice(None), *whole)), position
+    key = _key_parts(parts, dims[1:], template)
+    if any(type(part) is list for part in key):
+        return loop(primitive, size, dims, x, *parts, template=template)
+    plan = _key_plan(key, example_rank(x, dims[0]))
+    if plan is None:
+        return loop(primitive, size, dims, x, *parts, template=template)
+    _, adjacent, consumed, before, _ = plan
+    if dims[0] is not None:
+        x = move_axis(x, dims[0], consumed if adjacent else 0)
+    out = OPERATIONS["getitem"](x, _batched_key(key, plan, size, dims[0] is not None))
+    return out, before if adjacent else 0
+
+
+def untake_at_rule(
+    primitive: Any, size: int, dims: tuple, values: Any, *parts: Any, template: Any, shape: Any
+) -> tuple:
+    """``untake`` (the scatter-add adjoint of ``getitem``) with traced parts in the key:
+    one scatter-add into the whole batch, with the key of :func:`getitem_at_rule`."""
+    if all(dim is None for dim in dims[1:]):
+        key = put_in(template.args, parts)
+        position = _index_batch_position(key)
+        if position is None:
+            return loop(primitive, size, dims, values, *parts, template=template, shape=shape)
+        whole = key if type(key) is tuple else (key,)
+        moved = move_axis(values, dims[0], position)
+        return OPERATIONS["untake"](moved, (slice(None), *whole), (size, *shape)), 0
+    key = _key_parts(parts, dims[1:], template)
+    if any(type(part) is list for part in key):
+        return loop(primitive, size, dims, values, *parts, template=template, shape=shape)
+    plan = _key_plan(key, len(shape))
+    if plan is None:
+        return loop(primitive, size, dims, values, *parts, template=template, shape=shape)
+    _, adjacent, consumed, before, _ = plan
+    position = before if adjacent else 0
+    values = move_axis(to_front(values, dims[0], size), 0, position)
+    at = consumed if adjacent else 0
+    batched_shape = (*shape[:at], size, *shape[at:])
+    out = OPERATIONS["untake"](values, _batched_key(key, plan, size, True), batched_shape)
+    return out, at
+
+
 # --- products -------------------------------------------------------------------------------
 
 
@@ -415,22 +626,38 @@ def _insert_unit(x: Any, axis: int) -> Any:
 
 def dot_rule(primitive: Any, size: int, dims: tuple, a: Any, b: Any) -> tuple:
     """``dot``: the matrix product for examples of at most two dimensions (there ``dot``
-    is ``matmul``), a product for scalars; the loop otherwise."""
+    is ``matmul``), a product for scalars, a ``tensordot`` otherwise."""
     a_rank = example_rank(a, dims[0])
     b_rank = example_rank(b, dims[1])
     if a_rank == 0 or b_rank == 0:
         return elementwise(_primitive_of("multiply"), size, dims, a, b)
     if a_rank <= 2 and b_rank <= 2:
         return matmul_rule(_primitive_of("matmul"), size, dims, a, b)
-    return loop(primitive, size, dims, a, b)
+    # dot(a, b) sums over the last axis of a and the second-to-last of b: a tensordot.
+    axes = ((a_rank - 1,), (max(b_rank - 2, 0),))
+    return tensordot_rule(_primitive_of("tensordot"), size, dims, a, b, axes=axes)
 
 
 def tensordot_rule(primitive: Any, size: int, dims: tuple, a: Any, b: Any, **params: Any) -> tuple:
-    """``tensordot``: one batched operand keeps its batch axis among its free axes."""
+    """``tensordot``: one batched operand keeps its batch axis among its free axes; with
+    both batched, an ``einsum`` whose batch index is in both operands and the result."""
     a_dim, b_dim = dims
-    if a_dim is not None and b_dim is not None:
-        return loop(primitive, size, dims, a, b, **params)
     a_axes, b_axes = params["axes"]
+    if a_dim is not None and b_dim is not None:
+        a_rank = example_rank(a, a_dim)
+        b_rank = example_rank(b, b_dim)
+        letters = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY")
+        a_terms = [next(letters) for _ in range(a_rank)]
+        b_terms = [next(letters) for _ in range(b_rank)]
+        for a_axis, b_axis in zip(a_axes, b_axes):
+            b_terms[b_axis % b_rank] = a_terms[a_axis % a_rank]
+        a_free = [a_terms[k] for k in range(a_rank) if k not in {x % a_rank for x in a_axes}]
+        b_free = [b_terms[k] for k in range(b_rank) if k not in {x % b_rank for x in b_axes}]
+        subscripts = (
+            "Z" + "".join(a_terms) + ",Z" + "".join(b_terms) + "->Z" + "".join(a_free + b_free)
+        )
+        operands = (move_axis(a, a_dim, 0), move_axis(b, b_dim, 0))
+        return call_primitive(_primitive_of("einsum"), operands, Params(subscripts=subscripts)), 0
     if a_dim is not None:
         a_rank = example_rank(a, a_dim)
         moved = move_axis(a, a_dim, 0)

@@ -33,6 +33,7 @@ import numpy as np
 from adfun._engine.backend import NATIVE_TYPES
 from adfun._engine.records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
 from adfun._engine.trace import Tracer, any_traced, bind, bind_binary, bind_unary, read_value
+from adfun.numpy._arraylike import arraylike_entry, as_traced, holds_tracer
 from adfun.numpy._batching import elementwise
 from adfun.numpy._dispatch import dispatching, holds_foreign, on_foreign_arrays
 from adfun.numpy._fast import scale_fresh
@@ -78,6 +79,29 @@ class Domain:
     magnitude: bool = False
     smooth: bool = True
     examples: Callable | None = None
+
+
+def complexified(examples: Callable | Domain, positions: tuple | None = None) -> Domain:
+    """The complex test domain of a function NumPy also defines on complex values.
+
+    ``examples`` (an examples function, or a :class:`Domain`) draws real arguments; the
+    complex domain adds a random imaginary part, of the same size, to each of their float
+    arrays (those at ``positions`` only, if given), keeping every other argument and
+    parameter.  Right for functions with no branch cut or constraint on complex values
+    (sums, products, shapes, indexing); others declare complex examples of their own.
+    """
+    domain = examples if isinstance(examples, Domain) else Domain(examples=examples)
+
+    def complex_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+        from adfun.numpy._examples import broadcast_arrays, with_imaginary_parts
+
+        if domain.examples is not None:
+            args, params = domain.examples(draw, st, hnp)
+        else:
+            args, params = tuple(broadcast_arrays(draw, st, hnp, domain.ranges)), {}
+        return with_imaginary_parts(draw, st, hnp, args, positions), params
+
+    return Domain(examples=complex_examples, smooth=domain.smooth)
 
 
 def primitive(
@@ -134,11 +158,13 @@ def export(
     *,
     primitive: Primitive | None = None,
     domain: Domain | None = None,
+    complex_domain: Domain | None = None,
     name: str | None = None,
     explain: str | None = None,
     signature: str | None = None,
     operation: bool = True,
     registered: bool = True,
+    arraylike: bool = True,
 ) -> Callable[[Callable], Callable]:
     """Decorator: make ``fun`` a public adfun function under NumPy's name.
 
@@ -152,6 +178,9 @@ def export(
         :data:`REGISTRY` and carries it as ``fun.primitive``.  Without one, ``fun`` is a
         *composite* (written exactly with other differentiable functions), registered in
         :data:`COMPOSITES` with its test ``domain``.
+    complex_domain : Domain, optional
+        A composite's test domain on complex arguments (for a primitive, give it to
+        :func:`primitive`), where it is defined for them.
     name : str, optional
         The public name (default ``fun.__name__``), given to ``fun``.
     explain : str, optional
@@ -165,6 +194,12 @@ def export(
         ``False`` for a composite of a sub-namespace (``linalg.norm``, ``fft.fftn``,
         ``scipy.stats``...): it gets its name, docstring and NumPy override only, and stays
         out of :data:`COMPOSITES` (keyed by ``adfun.numpy``'s names) and of the operations.
+    arraylike : bool
+        Assemble the array-like arguments that hold traced values (``f([a, b])``) into
+        traced arrays before ``fun`` runs (see :mod:`adfun.numpy._arraylike`); ``False``
+        for a function that takes no array-likes (indexing) or assembles them itself.
+        The public function is then a thin entry in front of ``fun``; the engine's
+        operation (what a tracer's operators and methods call) stays ``fun`` itself.
     """
 
     def decorate(fun: Callable) -> Callable:
@@ -172,21 +207,28 @@ def export(
         fun.__name__ = fun.__qualname__ = public
         if fun.__doc__ is None:
             fun.__doc__ = _doc(public, numpy_fun, explain or "", signature or f"{public}(...)")
-        if not getattr(fun, "dispatches", False):
-            fun = dispatching(public, fun)
         if primitive is not None:
             fun.primitive = primitive  # type: ignore[attr-defined]
-            REGISTRY[primitive.name] = fun
         elif registered:
             if domain is None:
                 raise TypeError(f"export({public}): a composite needs a test domain")
             fun.domain = domain  # type: ignore[attr-defined]
-            COMPOSITES[public] = fun
+            fun.complex_domain = complex_domain  # type: ignore[attr-defined]
         if operation and (registered or primitive is not None):
             OPERATIONS.setdefault(primitive.name if primitive is not None else public, fun)
+        if arraylike:  # array-likes holding traced values, and other libraries' arrays
+            entry = arraylike_entry(fun, numpy_fun, public)
+        elif not getattr(fun, "dispatches", False):  # other libraries' arrays only
+            entry = dispatching(public, fun)
+        else:  # the function tests its arguments itself
+            entry = fun
+        if primitive is not None:
+            REGISTRY[primitive.name] = entry
+        elif registered:
+            COMPOSITES[public] = entry
         if numpy_fun is not None:
-            NUMPY_OVERRIDES[numpy_fun] = fun
-        return fun
+            NUMPY_OVERRIDES[numpy_fun] = entry
+        return entry
 
     return decorate
 
@@ -220,6 +262,7 @@ def unary(
     fresh: bool = False,
     public: str | None = None,
     doc: str | None = None,
+    complex_domain: Domain | None = None,
 ) -> Callable:
     """Declare and export an elementwise function of one argument.
 
@@ -231,6 +274,8 @@ def unary(
     :func:`adfun.numpy._fast.scale_fresh`).  ``public`` is the exported name when it
     differs from ``name`` (``"erf"`` for ``"special.erf"``); ``doc`` replaces the
     docstring written from ``explain`` (SciPy's functions word their own).
+    ``complex_domain`` is where the rules are tested on complex arguments, for functions
+    NumPy defines on them.
     """
     if derivative is None:
         if vjp is None or jvp is None:
@@ -251,22 +296,39 @@ def unary(
             return seed * derivative(ans, x)
 
         rules = (vjp or plain_rule, jvp or plain_rule)
-    prim = primitive(name, numpy_fun, (rules[0],), (rules[1],), domain=domain, batch=elementwise)
+    prim = primitive(
+        name,
+        numpy_fun,
+        (rules[0],),
+        (rules[1],),
+        domain=domain,
+        batch=elementwise,
+        complex_domain=complex_domain,
+    )
 
     def fun(x: Any, /, **kwargs: Any) -> Any:
         if type(x) is Tracer:
             if kwargs:
                 refuse_keywords(name, kwargs)
             return bind_unary(prim, x, EMPTY_PARAMS)
-        if type(x) not in NATIVE_TYPES and holds_foreign((x,), kwargs):
-            return on_foreign_arrays(public, fun, (x,), kwargs)
+        kind = type(x)
+        if kind not in NATIVE_TYPES:
+            if (kind is list or kind is tuple) and holds_tracer(x):
+                return fun(as_traced(x), **kwargs)  # an array-like holding traced values
+            if holds_foreign((x,), kwargs):
+                return on_foreign_arrays(public, fun, (x,), kwargs)
         return numpy_fun(x, **kwargs)
 
     public = public or name
     fun.__doc__ = doc
     fun.dispatches = True  # type: ignore[attr-defined]
     return export(
-        numpy_fun, primitive=prim, name=public, explain=explain, signature=f"{public}(x)"
+        numpy_fun,
+        primitive=prim,
+        name=public,
+        explain=explain,
+        signature=f"{public}(x)",
+        arraylike=False,  # assembled above, off the traced path
     )(fun)
 
 
@@ -281,28 +343,39 @@ def binary(
     operator: Callable | None = None,
     public: str | None = None,
     doc: str | None = None,
+    complex_domain: Domain | None = None,
 ) -> Callable:
     """Declare and export a broadcasting function of two arguments with explicit rules.
 
     ``operator`` (e.g. :func:`operator.mul`) computes the same as ``numpy_fun`` on NumPy
     scalars and arrays; the recorded path uses it for them (see :func:`operator_impl`).
-    ``public`` and ``doc`` as for :func:`unary`.
+    ``public``, ``doc`` and ``complex_domain`` as for :func:`unary`.
     """
     traced_impl = operator_impl(operator, numpy_fun) if operator is not None else None
     prim = primitive(
-        name, numpy_fun, vjps, jvps, domain=domain, traced_impl=traced_impl, batch=elementwise
+        name,
+        numpy_fun,
+        vjps,
+        jvps,
+        domain=domain,
+        traced_impl=traced_impl,
+        batch=elementwise,
+        complex_domain=complex_domain,
     )
     plain = traced_impl or numpy_fun
 
     def fun(x: Any, y: Any, /, **kwargs: Any) -> Any:
         if type(x) is Tracer or type(y) is Tracer:
+            if type(x) is list or type(x) is tuple or type(y) is list or type(y) is tuple:
+                return fun(*_assembled(x, y), **kwargs)
             if kwargs:
                 refuse_keywords(name, kwargs)
             return bind_binary(prim, x, y, EMPTY_PARAMS)
-        if (type(x) not in NATIVE_TYPES or type(y) not in NATIVE_TYPES) and holds_foreign(
-            (x, y), kwargs
-        ):
-            return on_foreign_arrays(public, fun, (x, y), kwargs)
+        if type(x) not in NATIVE_TYPES or type(y) not in NATIVE_TYPES:
+            if holds_tracer(x) or holds_tracer(y):
+                return fun(*_assembled(x, y), **kwargs)
+            if holds_foreign((x, y), kwargs):
+                return on_foreign_arrays(public, fun, (x, y), kwargs)
         if kwargs:
             return numpy_fun(x, y, **kwargs)
         return plain(x, y)
@@ -317,8 +390,21 @@ def binary(
     fun.__doc__ = doc
     fun.dispatches = True  # type: ignore[attr-defined]
     return export(
-        numpy_fun, primitive=prim, name=public, explain=explain, signature=f"{public}(x, y)"
+        numpy_fun,
+        primitive=prim,
+        name=public,
+        explain=explain,
+        signature=f"{public}(x, y)",
+        arraylike=False,  # assembled above, off the common traced path
     )(fun)
+
+
+def _assembled(x: Any, y: Any) -> tuple:
+    """Both arguments of a binary function, array-likes holding traced values assembled."""
+    return (
+        as_traced(x) if holds_tracer(x) else x,
+        as_traced(y) if holds_tracer(y) else y,
+    )
 
 
 #: Operand types on which Python's arithmetic operators give exactly the ufunc's result.
@@ -384,6 +470,7 @@ def function_of_values(
     several: bool = False,
     doc: str | None = None,
     refuse_staging: str | None = None,
+    batch: Callable | None = None,
 ) -> Callable:
     """Declare a function of the values that is a constant for differentiation.
 
@@ -409,6 +496,9 @@ def function_of_values(
         Advice for the user, for functions whose result's *shape* depends on the values:
         under a staging trace (``jit``, ``trace``) the call raises
         :class:`~adfun.StagingError` naming the function, with that advice.
+    batch : callable, optional
+        The batching rule (default: a loop over the examples); it receives the traced
+        leaves as positional arguments and the ``template`` param.
     """
 
     def impl(*leaves: Any, template: Any = None) -> Any:
@@ -417,7 +507,7 @@ def function_of_values(
             result = result[template.output]
         return result
 
-    prim = primitive(name, impl, (), (), nondiff=True)
+    prim = primitive(name, impl, (), (), nondiff=True, batch=batch)
 
     def fun(*args: Any, **kwargs: Any) -> Any:
         if not any_traced(args) and not (contains_tracer(args) or contains_tracer(kwargs)):

@@ -19,7 +19,7 @@ from adfun._engine.records import Params, Variadic
 from adfun._engine.trace import any_traced, bind, full_value
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._batching import einsum_rule
-from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._declare import Domain, complexified, export, primitive
 from adfun.numpy._reductions import sum  # noqa: A004
 from adfun.numpy._shape import broadcast_to, reshape
 
@@ -182,6 +182,7 @@ _EINSUM = primitive(
     Variadic(_einsum_vjp),
     Variadic(_einsum_jvp),
     domain=Domain(examples=_einsum_examples),
+    complex_domain=complexified(_einsum_examples),
     batch=einsum_rule,
 )
 

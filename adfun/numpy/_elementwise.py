@@ -26,6 +26,11 @@ from adfun.numpy._nondiff import (
 
 _ANY = Domain(ranges=((-3.0, 3.0), (-3.0, 3.0)))
 _POSITIVE = Domain(ranges=((0.2, 4.0),))
+#: Complex domains: each argument's real and imaginary parts are drawn from its range.
+COMPLEX_ANY = Domain(ranges=((-3.0, 3.0),))
+COMPLEX_ANY_PAIR = Domain(ranges=((-3.0, 3.0), (-3.0, 3.0)))
+#: The first quadrant: away from the branch cut of log, sqrt and power on (-inf, 0].
+COMPLEX_FIRST_QUADRANT = Domain(ranges=((0.2, 3.0),))
 
 # --- arithmetic ---------------------------------------------------------------------
 
@@ -52,6 +57,7 @@ add = binary(
     _ANY,
     "1 for each argument.",
     operator=operator.add,
+    complex_domain=COMPLEX_ANY_PAIR,
 )
 
 
@@ -71,6 +77,7 @@ subtract = binary(
     _ANY,
     "1 for ``x``, -1 for ``y``.",
     operator=operator.sub,
+    complex_domain=COMPLEX_ANY_PAIR,
 )
 
 
@@ -98,6 +105,7 @@ multiply = binary(
     _ANY,
     "``y`` for ``x``, ``x`` for ``y``.",
     operator=operator.mul,
+    complex_domain=COMPLEX_ANY_PAIR,
 )
 
 
@@ -127,6 +135,7 @@ true_divide = binary(
     _DIVIDE_DOMAIN,
     "``1 / y`` for ``x``, ``-x / y**2`` for ``y``.",
     operator=operator.truediv,
+    complex_domain=Domain(ranges=((-3.0, 3.0), (0.5, 3.0)), magnitude=True),
 )
 divide = true_divide
 
@@ -183,6 +192,7 @@ power = binary(
     Domain(ranges=((0.3, 3.0), (-2.0, 2.0))),
     "``y * x**(y-1)`` for ``x``, ``log(x) * x**y`` for ``y`` (taken as 0 where ``x == 0``).",
     operator=operator.pow,
+    complex_domain=Domain(ranges=((0.3, 3.0), (-2.0, 2.0))),
 )
 
 
@@ -217,12 +227,28 @@ negative = unary(
     "-1.",
     vjp=_negative_rule,
     jvp=_negative_rule,
+    complex_domain=COMPLEX_ANY,
 )
 
 # --- exponentials, logarithms, roots -----------------------------------------------------
 
-exp = unary("exp", np.exp, lambda ans, x: ans, Domain(ranges=((-3.0, 3.0),)), "``exp(x)``.")
-log = unary("log", np.log, lambda ans, x: 1.0 / x, _POSITIVE, "``1 / x``.", fresh=True)
+exp = unary(
+    "exp",
+    np.exp,
+    lambda ans, x: ans,
+    Domain(ranges=((-3.0, 3.0),)),
+    "``exp(x)``.",
+    complex_domain=COMPLEX_ANY,
+)
+log = unary(
+    "log",
+    np.log,
+    lambda ans, x: 1.0 / x,
+    _POSITIVE,
+    "``1 / x``.",
+    fresh=True,
+    complex_domain=COMPLEX_FIRST_QUADRANT,
+)
 sqrt = unary(
     "sqrt",
     np.sqrt,
@@ -230,6 +256,7 @@ sqrt = unary(
     _POSITIVE,
     "``1 / (2 sqrt(x))`` (``inf`` at 0).",
     fresh=True,
+    complex_domain=COMPLEX_FIRST_QUADRANT,
 )
 
 
@@ -238,13 +265,25 @@ def _square_derivative(ans: Any, x: Any) -> Any:
 
 
 square = unary(
-    "square", np.square, _square_derivative, Domain(ranges=((-3.0, 3.0),)), "``2 x``.", fresh=True
+    "square",
+    np.square,
+    _square_derivative,
+    Domain(ranges=((-3.0, 3.0),)),
+    "``2 x``.",
+    fresh=True,
+    complex_domain=COMPLEX_ANY,
 )
 
 # --- trigonometric and hyperbolic --------------------------------------------------------
 
 sin = unary(
-    "sin", np.sin, lambda ans, x: cos(x), Domain(ranges=((-4.0, 4.0),)), "``cos(x)``.", fresh=True
+    "sin",
+    np.sin,
+    lambda ans, x: cos(x),
+    Domain(ranges=((-4.0, 4.0),)),
+    "``cos(x)``.",
+    fresh=True,
+    complex_domain=COMPLEX_ANY,
 )
 cos: Callable[..., Any] = unary(
     "cos",
@@ -253,6 +292,7 @@ cos: Callable[..., Any] = unary(
     Domain(ranges=((-4.0, 4.0),)),
     "``-sin(x)``.",
     fresh=True,
+    complex_domain=COMPLEX_ANY,
 )
 tan = unary(
     "tan",
@@ -261,6 +301,7 @@ tan = unary(
     Domain(ranges=((-1.2, 1.2),)),
     "``1 + tan(x)**2``.",
     fresh=True,
+    complex_domain=Domain(ranges=((-1.2, 1.2),)),
 )
 
 
@@ -292,6 +333,7 @@ tanh = unary(
     Domain(ranges=((-3.0, 3.0),)),
     "``1 - tanh(x)**2`` (in single precision computed as ``sech(x)**2`` from ``x``).",
     fresh=True,
+    complex_domain=Domain(ranges=((-1.2, 1.2),)),
 )
 
 # --- absolute value and extrema ----------------------------------------------------------
@@ -304,6 +346,7 @@ absolute = unary(
     "``sign(x)`` (0 at 0); ``conj(z) / |z|`` for complex intermediates.",
     vjp=absolute_vjp,
     jvp=absolute_jvp,
+    complex_domain=Domain(ranges=((-3.0, 3.0),), magnitude=True),
 )
 abs = absolute  # noqa: A001 - NumPy's alias
 
@@ -339,6 +382,7 @@ def _extremum(name: str, numpy_fun: Any, compare: Any, explain: str) -> Any:
         (jvp_x, jvp_y),
         Domain(examples=_separated_pair),
         explain,
+        complex_domain=Domain(examples=separated_complex_pair),
     )
 
 
@@ -348,6 +392,17 @@ def _separated_pair(draw: Any, st: Any, hnp: Any) -> tuple:
 
     x, offset = broadcast_arrays(draw, st, hnp, ((-3.0, 3.0), (0.1, 2.0)), magnitude=True)
     return (x, x + offset), {}
+
+
+def separated_complex_pair(draw: Any, st: Any, hnp: Any) -> tuple:
+    """Two broadcastable complex arrays whose real parts differ by at least 0.1 (NumPy
+    orders complex values by real part first: no ties)."""
+    from adfun.numpy._examples import broadcast_arrays, complex_array
+
+    x, offset = broadcast_arrays(draw, st, hnp, ((-3.0, 3.0), (0.1, 2.0)), magnitude=True)
+    z = complex_array(draw, st, hnp, (-3.0, 3.0), shape=x.shape)
+    w = complex_array(draw, st, hnp, (-3.0, 3.0), shape=offset.shape)
+    return (z, np.asarray(z.real + offset + 1j * w.imag)), {}
 
 
 maximum = _extremum(

@@ -39,6 +39,66 @@ def array(
     return draw(hnp.arrays(np.float64, shape, elements=_elements(st, low, high, magnitude)))
 
 
+def complex_array(
+    draw: Any,
+    st: Any,
+    hnp: Any,
+    bounds: tuple,
+    *,
+    shape: tuple | None = None,
+    min_dims: int = 0,
+    magnitude: float = 0.0,
+) -> np.ndarray:
+    """A complex128 array whose real and imaginary parts lie in ``bounds`` (a random
+    shape unless ``shape``), with ``|z| >= magnitude`` (entries nearer 0 are pushed out
+    along their direction, or to ``magnitude`` on the real axis)."""
+    real_part = array(draw, st, hnp, bounds, shape=shape, min_dims=min_dims)
+    imag_part = array(draw, st, hnp, bounds, shape=real_part.shape)
+    z = np.asarray(real_part + 1j * imag_part)
+    if magnitude > 0.0:
+        size = np.abs(z)
+        usable = size > 1e-100  # a direction to push along (else the real axis)
+        direction = np.where(usable, z / np.where(usable, size, 1.0), 1.0)
+        z = np.where(size < magnitude, direction * magnitude, z)
+    return np.asarray(z, dtype=np.complex128)
+
+
+def with_imaginary_parts(
+    draw: Any, st: Any, hnp: Any, args: tuple, positions: tuple | None = None
+) -> tuple:
+    """``args`` with a random imaginary part added to each float array (at ``positions``
+    only, if given), scaled like the array's real part; other arguments unchanged."""
+    result = []
+    for position, arg in enumerate(args):
+        if (
+            isinstance(arg, np.ndarray)
+            and arg.dtype.kind == "f"
+            and (positions is None or position in positions)
+        ):
+            scale = float(np.max(np.abs(arg), initial=1.0))
+            imag_part = array(draw, st, hnp, (-scale, scale), shape=arg.shape)
+            # No tiny imaginary parts: an exact 0 or a value of the real part's size.
+            imag_part = np.where(np.abs(imag_part) < 1e-3 * scale, 0.0, imag_part)
+            arg = np.asarray(arg + 1j * imag_part)
+        result.append(arg)
+    return tuple(result)
+
+
+def broadcast_complex_arrays(
+    draw: Any, st: Any, hnp: Any, ranges: tuple, magnitude: float = 0.0
+) -> list:
+    """One complex array per range, with shapes that broadcast together (0-d included)."""
+    shapes = draw(
+        hnp.mutually_broadcastable_shapes(
+            num_shapes=len(ranges), min_dims=0, max_dims=3, max_side=3
+        )
+    ).input_shapes
+    return [
+        complex_array(draw, st, hnp, bounds, shape=shape, magnitude=magnitude)
+        for shape, bounds in zip(shapes, ranges)
+    ]
+
+
 def broadcast_arrays(draw: Any, st: Any, hnp: Any, ranges: tuple, magnitude: bool = False) -> list:
     """One array per range, with shapes that broadcast together (0-d included)."""
     shapes = draw(
@@ -70,4 +130,20 @@ def draw_example(draw: Any, st: Any, hnp: Any, primitive: Any) -> tuple:
     if domain.examples is not None:
         return domain.examples(draw, st, hnp)
     args = broadcast_arrays(draw, st, hnp, domain.ranges, magnitude=domain.magnitude)
+    return tuple(args), {}
+
+
+def draw_complex_example(draw: Any, st: Any, hnp: Any, primitive: Any) -> tuple:
+    """``(args, params)`` inside ``primitive``'s declared complex domain.
+
+    For elementwise primitives (``ranges``), each argument's real and imaginary parts are
+    drawn from its range; ``magnitude=True`` keeps ``|z| >= 0.2`` (away from a branch
+    point or pole at 0).
+    """
+    domain = primitive.complex_domain
+    if domain.examples is not None:
+        return domain.examples(draw, st, hnp)
+    args = broadcast_complex_arrays(
+        draw, st, hnp, domain.ranges, magnitude=0.2 if domain.magnitude else 0.0
+    )
     return tuple(args), {}

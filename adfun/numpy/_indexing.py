@@ -15,8 +15,8 @@ import numpy as np
 from adfun._engine.records import EMPTY_PARAMS, Params
 from adfun._engine.trace import Tracer, bind, read_value
 from adfun.numpy._axes import dtype_of, shape_of
-from adfun.numpy._batching import getitem_rule, untake_rule
-from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._batching import getitem_at_rule, getitem_rule, untake_at_rule, untake_rule
+from adfun.numpy._declare import Domain, complexified, export, primitive
 from adfun.numpy._values import Template, contains_tracer, put_in, take_out
 
 
@@ -75,6 +75,7 @@ _GETITEM = primitive(
     (_getitem_vjp, None),
     (_getitem_jvp, None),
     domain=Domain(examples=_getitem_examples),
+    complex_domain=complexified(_getitem_examples),
     batch=getitem_rule,
 )
 
@@ -108,10 +109,12 @@ def _getitem_at_jvp(t: Any, ans: Any, x: Any, *parts: Any, template: Any) -> Any
 
 
 #: ``a[key]`` where parts of the key are traced: ``(a, *parts)`` with the key's template.
-_GETITEM_AT = primitive("getitem", _getitem_at_impl, (_getitem_at_vjp,), (_getitem_at_jvp,))
+_GETITEM_AT = primitive(
+    "getitem", _getitem_at_impl, (_getitem_at_vjp,), (_getitem_at_jvp,), batch=getitem_at_rule
+)
 
 
-@export(None, primitive=_GETITEM, signature="x[key]")
+@export(None, primitive=_GETITEM, signature="x[key]", arraylike=False)  # x[key]: no array-likes
 def getitem(a: Any, key: Any) -> Any:
     """``a[key]`` for basic and advanced indexing, differentiably.
 
@@ -168,6 +171,7 @@ _UNTAKE = primitive(
     (_untake_vjp, None),
     (_untake_jvp, None),
     domain=Domain(examples=_untake_examples),
+    complex_domain=complexified(_untake_examples),
     batch=untake_rule,
 )
 
@@ -189,10 +193,12 @@ def _untake_at_jvp(
 
 
 #: ``untake`` where parts of the key are traced (see ``_GETITEM_AT``).
-_UNTAKE_AT = primitive("untake", _untake_at_impl, (_untake_at_vjp,), (_untake_at_jvp,))
+_UNTAKE_AT = primitive(
+    "untake", _untake_at_impl, (_untake_at_vjp,), (_untake_at_jvp,), batch=untake_at_rule
+)
 
 
-@export(None, primitive=_UNTAKE, signature="untake(values, key, shape)")
+@export(None, primitive=_UNTAKE, signature="untake(values, key, shape)", arraylike=False)
 def untake(values: Any, key: Any, shape: Any) -> Any:
     """Scatter-add ``values`` into zeros of ``shape`` at ``key`` (the adjoint of indexing).
 

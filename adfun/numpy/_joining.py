@@ -131,7 +131,8 @@ def _depth(nested: Any) -> int:
     return depth
 
 
-@export(np.block, domain=Domain(examples=_block_examples))
+# block assembles its nested lists itself (NumPy's dispatcher walks only exact lists).
+@export(np.block, domain=Domain(examples=_block_examples), arraylike=False)
 def block(arrays: Any) -> Any:
     """Differentiable :func:`numpy.block` (nested ``concatenate``).
 

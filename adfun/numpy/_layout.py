@@ -17,6 +17,7 @@ import numpy as np
 
 from adfun._engine.trace import Tracer, any_traced, read_value
 from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._batching import loop, move_axis
 from adfun.numpy._declare import Domain, export, function_of_values
 from adfun.numpy._elementwise import maximum
 from adfun.numpy._indexing import getitem
@@ -24,7 +25,7 @@ from adfun.numpy._reductions import sum  # noqa: A004
 from adfun.numpy._selection import where
 from adfun.numpy._shape import broadcast_to, moveaxis, ravel, reshape
 from adfun.numpy._typing import IndexMode, MeshIndexing, OrderKACF, PadMode
-from adfun.numpy._values import contains_tracer
+from adfun.numpy._values import contains_tracer, put_in
 
 
 def _static(value: Any, function: str) -> Any:
@@ -48,8 +49,45 @@ def _apply_layout(layout: Callable, numbers: np.ndarray, *args: Any, **kwargs: A
     return layout(numbers, *args, **kwargs)
 
 
+def _layout_numbers_batch(
+    primitive: Any, size: int, dims: tuple, *leaves: Any, template: Any
+) -> tuple:
+    """Batching rule of the entry numbers of ``take`` and ``take_along_axis`` with
+    batched indices (the gathers of ``sort`` and ``partition``): one call of the layout
+    on the indices of the whole batch.  Other layouts loop over the examples."""
+    args = put_in(template.args, leaves)
+    if (
+        len(leaves) == 1
+        and template.output is None
+        and len(args) >= 3
+        and args[2] is leaves[0]
+        and args[0] in _BATCHED_LAYOUTS
+    ):
+        layout, numbers, _, *rest = args
+        kwargs = put_in(template.kwargs, leaves)
+        front = move_axis(leaves[0], dims[0], 0)
+        return _BATCHED_LAYOUTS[layout](numbers, front, *rest, **kwargs)
+    return loop(primitive, size, dims, *leaves, template=template)
+
+
+def _take_along_axis_batch(numbers: np.ndarray, indices: Any, axis: Any = -1) -> tuple:
+    if axis is None:
+        return layout_numbers(np.take_along_axis, numbers.reshape(1, -1), indices, axis=1), 0
+    axis = int(axis) % max(numbers.ndim, 1)
+    return layout_numbers(np.take_along_axis, numbers[None], indices, axis=axis + 1), 0
+
+
+def _take_batch(
+    numbers: np.ndarray, indices: Any, axis: Any = None, out: Any = None, mode: IndexMode = "raise"
+) -> tuple:
+    if axis is None:
+        return layout_numbers(_take_layout, numbers, indices, axis=None, mode=mode), 0
+    axis = int(axis) % max(numbers.ndim, 1)
+    return layout_numbers(_take_layout, numbers, indices, axis=axis, mode=mode), axis
+
+
 #: The entry numbers of a layout with traced index arguments, as a recorded node.
-layout_numbers = function_of_values("entry_numbers", _apply_layout)
+layout_numbers = function_of_values("entry_numbers", _apply_layout, batch=_layout_numbers_batch)
 
 
 def _entry_numbers(layout: Callable, numbers: np.ndarray, args: tuple, kwargs: dict) -> Any:
@@ -290,6 +328,9 @@ Examples
 array([2., 0., 1.])
 """
 take = export(np.take, domain=Domain(examples=_take_examples), name="take")(_take_fun)
+
+#: Layouts whose entry numbers batch in one call (see :func:`_layout_numbers_batch`).
+_BATCHED_LAYOUTS: dict = {np.take_along_axis: _take_along_axis_batch, _take_layout: _take_batch}
 take_along_axis = _layout_function("take_along_axis", np.take_along_axis, _take_along_axis_examples)
 
 

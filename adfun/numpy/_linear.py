@@ -11,7 +11,7 @@ from adfun._engine.trace import Tracer, bind
 from adfun.numpy._axes import ndim_of
 from adfun.numpy._batching import dot_rule, matmul_rule, tensordot_rule
 from adfun.numpy._broadcast import unbroadcast
-from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._declare import Domain, complexified, export, primitive
 from adfun.numpy._shape import expand_dims, reshape, squeeze, swapaxes, transpose
 
 # --- matmul ------------------------------------------------------------------------------
@@ -79,6 +79,7 @@ _MATMUL = primitive(
     (_matmul_x, _matmul_y),
     (_matmul_tangent_x, _matmul_tangent_y),
     domain=Domain(examples=_matmul_examples),
+    complex_domain=complexified(_matmul_examples),
     batch=matmul_rule,
 )
 
@@ -167,6 +168,7 @@ _TENSORDOT = primitive(
     (_tensordot_a, _tensordot_b),
     (_tensordot_tangent_a, _tensordot_tangent_b),
     domain=Domain(examples=_tensordot_examples),
+    complex_domain=complexified(_tensordot_examples),
     batch=tensordot_rule,
 )
 
@@ -230,6 +232,7 @@ _DOT = primitive(
     (_dot_a, _dot_b),
     (_dot_tangent_a, _dot_tangent_b),
     domain=Domain(examples=_dot_examples),
+    complex_domain=complexified(_dot_examples),
     batch=dot_rule,
 )
 

@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS
-from adfun._engine.trace import Tracer, call_primitive
+from adfun._engine.trace import Tracer, call_primitive, read_value
 from adfun.numpy._axes import dtype_of
+from adfun.numpy._batching import elementwise
 from adfun.numpy._broadcast import unbroadcast
+from adfun.numpy._complex import real
 from adfun.numpy._declare import Domain, binary, export, primitive, unary
 from adfun.numpy._elementwise import (
     _power_slope,
@@ -25,6 +27,7 @@ from adfun.numpy._elementwise import (
     log,
     negative,
     remainder,
+    separated_complex_pair,
     sqrt,
 )
 from adfun.numpy._elementwise import power as pow  # noqa: A004, F401 - NumPy's alias
@@ -49,20 +52,50 @@ _ANY = Domain(ranges=((-3.0, 3.0),))
 _UNIT = Domain(ranges=((-0.9, 0.9),))
 _POSITIVE = Domain(ranges=((0.2, 4.0),))
 _AWAY_FROM_ZERO = Domain(ranges=((0.2, 3.0),), magnitude=True)
+#: Complex domains (real and imaginary parts drawn from the range): inside the unit
+#: square, away from the branch cuts of the inverse functions; the first quadrant, away
+#: from the cuts of the logarithms; anywhere, away from 0.
+_COMPLEX_UNIT = Domain(ranges=((-0.9, 0.9),))
+_COMPLEX_FIRST_QUADRANT = Domain(ranges=((0.2, 4.0),))
+_COMPLEX_NONZERO = Domain(ranges=((-3.0, 3.0),), magnitude=True)
 
 # --- trigonometric and hyperbolic ------------------------------------------------------
 
 arcsin = unary(
-    "arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x), _UNIT, "``1 / sqrt(1 - x**2)``."
+    "arcsin",
+    np.arcsin,
+    lambda ans, x: 1.0 / sqrt(1.0 - x * x),
+    _UNIT,
+    "``1 / sqrt(1 - x**2)``.",
+    complex_domain=_COMPLEX_UNIT,
 )
 arccos = unary(
-    "arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x), _UNIT, "``-1 / sqrt(1 - x**2)``."
+    "arccos",
+    np.arccos,
+    lambda ans, x: -1.0 / sqrt(1.0 - x * x),
+    _UNIT,
+    "``-1 / sqrt(1 - x**2)``.",
+    complex_domain=_COMPLEX_UNIT,
 )
-arctan = unary("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x), _ANY, "``1 / (1 + x**2)``.")
-sinh = unary("sinh", np.sinh, lambda ans, x: cosh(x), _ANY, "``cosh(x)``.")
-cosh: Callable[..., Any] = unary("cosh", np.cosh, lambda ans, x: sinh(x), _ANY, "``sinh(x)``.")
+arctan = unary(
+    "arctan",
+    np.arctan,
+    lambda ans, x: 1.0 / (1.0 + x * x),
+    _ANY,
+    "``1 / (1 + x**2)``.",
+    complex_domain=_COMPLEX_UNIT,
+)
+sinh = unary("sinh", np.sinh, lambda ans, x: cosh(x), _ANY, "``cosh(x)``.", complex_domain=_ANY)
+cosh: Callable[..., Any] = unary(
+    "cosh", np.cosh, lambda ans, x: sinh(x), _ANY, "``sinh(x)``.", complex_domain=_ANY
+)
 arcsinh = unary(
-    "arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0), _ANY, "``1 / sqrt(x**2 + 1)``."
+    "arcsinh",
+    np.arcsinh,
+    lambda ans, x: 1.0 / sqrt(x * x + 1.0),
+    _ANY,
+    "``1 / sqrt(x**2 + 1)``.",
+    complex_domain=_COMPLEX_UNIT,
 )
 arccosh = unary(
     "arccosh",
@@ -70,9 +103,15 @@ arccosh = unary(
     lambda ans, x: 1.0 / sqrt(x * x - 1.0),
     Domain(ranges=((1.2, 4.0),)),
     "``1 / sqrt(x**2 - 1)``.",
+    complex_domain=Domain(ranges=((1.2, 4.0),)),
 )
 arctanh = unary(
-    "arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x), _UNIT, "``1 / (1 - x**2)``."
+    "arctanh",
+    np.arctanh,
+    lambda ans, x: 1.0 / (1.0 - x * x),
+    _UNIT,
+    "``1 / (1 - x**2)``.",
+    complex_domain=_COMPLEX_UNIT,
 )
 
 
@@ -105,20 +144,38 @@ sinc = unary(
     _AWAY_FROM_ZERO,
     "``(cos(pi x) - sinc(x)) / x``, 0 at ``x = 0`` (its series near 0, so that "
     "higher derivatives are right there too).",
+    complex_domain=Domain(ranges=((-1.5, 1.5),), magnitude=True),
 )
 
 # --- exponentials and logarithms --------------------------------------------------------
 
-exp2 = unary("exp2", np.exp2, lambda ans, x: ans * _LN2, _ANY, "``log(2) 2**x``.")
-expm1 = unary("expm1", np.expm1, lambda ans, x: ans + 1.0, _ANY, "``exp(x)``.")
-log2 = unary("log2", np.log2, lambda ans, x: 1.0 / (x * _LN2), _POSITIVE, "``1 / (x log 2)``.")
-log10 = unary("log10", np.log10, lambda ans, x: 1.0 / (x * _LN10), _POSITIVE, "``1 / (x log 10)``.")
+exp2 = unary(
+    "exp2", np.exp2, lambda ans, x: ans * _LN2, _ANY, "``log(2) 2**x``.", complex_domain=_ANY
+)
+expm1 = unary("expm1", np.expm1, lambda ans, x: ans + 1.0, _ANY, "``exp(x)``.", complex_domain=_ANY)
+log2 = unary(
+    "log2",
+    np.log2,
+    lambda ans, x: 1.0 / (x * _LN2),
+    _POSITIVE,
+    "``1 / (x log 2)``.",
+    complex_domain=_COMPLEX_FIRST_QUADRANT,
+)
+log10 = unary(
+    "log10",
+    np.log10,
+    lambda ans, x: 1.0 / (x * _LN10),
+    _POSITIVE,
+    "``1 / (x log 10)``.",
+    complex_domain=_COMPLEX_FIRST_QUADRANT,
+)
 log1p = unary(
     "log1p",
     np.log1p,
     lambda ans, x: 1.0 / (1.0 + x),
     Domain(ranges=((-0.8, 3.0),)),
     "``1 / (1 + x)``.",
+    complex_domain=Domain(ranges=((-0.8, 3.0),)),
 )
 
 # --- roots, reciprocals, absolute values ------------------------------------------------
@@ -136,6 +193,7 @@ reciprocal = unary(
     lambda ans, x: negative(ans * ans),
     _AWAY_FROM_ZERO,
     "``-1 / x**2``.",
+    complex_domain=_COMPLEX_NONZERO,
 )
 fabs = unary("fabs", np.fabs, lambda ans, x: sign(x), _AWAY_FROM_ZERO, "``sign(x)`` (0 at 0).")
 
@@ -152,6 +210,7 @@ positive = unary(
     "1.",
     vjp=_identity_rule,
     jvp=_identity_rule,
+    complex_domain=_ANY,
 )
 
 # --- angles ------------------------------------------------------------------------------
@@ -168,7 +227,13 @@ degrees = unary("degrees", np.degrees, lambda ans, x: _TO_DEGREES, _ANY, "``180 
 
 
 def _elementwise_pair(
-    name: str, numpy_fun: Any, dx: Any, dy: Any, domain: Domain, explain: str
+    name: str,
+    numpy_fun: Any,
+    dx: Any,
+    dy: Any,
+    domain: Domain,
+    explain: str,
+    complex_domain: Domain | None = None,
 ) -> Any:
     """A broadcasting binary primitive from its two partial derivatives ``d(ans, x, y)``."""
 
@@ -191,6 +256,7 @@ def _elementwise_pair(
         (jvp_x, None if dy is None else jvp_y),
         domain,
         explain,
+        complex_domain=complex_domain,
     )
 
 
@@ -241,6 +307,7 @@ float_power: Callable[..., Any] = _elementwise_pair(
     lambda ans, x, y: ans * log(where(equal(x, 0.0), 1.0, x)),
     Domain(ranges=((0.3, 3.0), (-2.0, 2.0))),
     "as :func:`power`, computed in float64.",
+    Domain(ranges=((0.3, 3.0), (-2.0, 2.0))),
 )
 
 
@@ -249,7 +316,9 @@ def _sign_factor_impl(x: Any, y: Any) -> Any:
 
 
 # copysign's derivative in x, a graph node computed from the new inputs at replay.
-_SIGN_FACTOR = primitive("copysign_factor", _sign_factor_impl, (), (), nondiff=True)
+_SIGN_FACTOR = primitive(
+    "copysign_factor", _sign_factor_impl, (), (), nondiff=True, batch=elementwise
+)
 
 
 def _sign_product(x: Any, y: Any) -> Any:
@@ -312,6 +381,7 @@ def _extremum_nan(name: str, numpy_fun: Any, compare: Any, explain: str) -> Any:
         lambda ans, x, y: weight(y, x),
         Domain(examples=_separated_examples),
         explain,
+        Domain(examples=separated_complex_pair),
     )
 
 
@@ -396,7 +466,9 @@ def _frexp_exponent_impl(x: Any) -> Any:
 
 
 # The exponent as a graph node (computed from the new input when a staged graph replays).
-_FREXP_EXPONENT = primitive("frexp_exponent", _frexp_exponent_impl, (), (), nondiff=True)
+_FREXP_EXPONENT = primitive(
+    "frexp_exponent", _frexp_exponent_impl, (), (), nondiff=True, batch=elementwise
+)
 _frexp_fun.__name__ = _frexp_fun.__qualname__ = "frexp"
 _frexp_fun.__doc__ = """Differentiable :func:`numpy.frexp`: ``(x * 2**-e, e)``; the mantissa
 has derivative ``2**-e``, the integer exponent ``e`` is a constant.
@@ -427,7 +499,9 @@ def _nextafter_step_impl(x1: Any, x2: Any) -> Any:
     return np.nextafter(x1, x2) - x1
 
 
-_NEXTAFTER_STEP = primitive("nextafter_step", _nextafter_step_impl, (), (), nondiff=True)
+_NEXTAFTER_STEP = primitive(
+    "nextafter_step", _nextafter_step_impl, (), (), nondiff=True, batch=elementwise
+)
 _nextafter_fun.__name__ = _nextafter_fun.__qualname__ = "nextafter"
 _nextafter_fun.__doc__ = """Differentiable :func:`numpy.nextafter`: ``x1`` plus a constant
 step of one unit in the last place; derivative 1 in ``x1`` and 0 in ``x2``.
@@ -448,19 +522,47 @@ nextafter = export(np.nextafter, domain=Domain(examples=_nextafter_examples), na
 def _real_if_close_fun(a: Any, tol: float = 100) -> Any:
     if type(a) is not Tracer:
         return np.real_if_close(a, tol)
-    if dtype_of(a).kind == "c":
-        raise TypeError(
-            "adfun.numpy.real_if_close: complex traced values are outside adfun's contract"
-        )
-    return a
+    if dtype_of(a).kind != "c":
+        return a
+    value = read_value(
+        a,
+        "adfun.numpy.real_if_close",
+        "Whether the result is real or complex depends on the values, and a staged "
+        "program's dtypes are fixed. Use adfun.numpy.real(a) (or keep a complex) instead.",
+    )
+    if np.iscomplexobj(np.real_if_close(value, tol)):
+        return a
+    return real(a)
+
+
+def _real_if_close_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import complex_array
+
+    # Imaginary parts away from 0: the result stays complex near the point (a step of
+    # finite differences along the imaginary axis could not cross the tolerance).
+    z = complex_array(draw, st, hnp, (0.2, 3.0))
+    return (z,), {}
 
 
 _real_if_close_fun.__name__ = _real_if_close_fun.__qualname__ = "real_if_close"
-_real_if_close_fun.__doc__ = """:func:`numpy.real_if_close`; a real traced value is returned
-as is (derivative 1).
+_real_if_close_fun.__doc__ = """Differentiable :func:`numpy.real_if_close`.
+
+A real value is returned as is (derivative 1); a complex one whose imaginary parts are all
+within ``tol`` (machine epsilons) of 0 gives its real part (the derivative of
+:func:`real`), otherwise it is returned as is.  The choice reads the values, so under
+``jit`` / ``trace`` a complex traced argument raises :class:`~adfun.StagingError`.
+
+Examples
+--------
+>>> import adfun as ad, adfun.numpy as anp
+>>> ad.grad(lambda z: anp.real_if_close(z * anp.conj(z)))(1.0 + 2.0j)
+np.complex128(2-4j)
 """
 real_if_close = export(
-    np.real_if_close, domain=Domain(examples=_frexp_examples), name="real_if_close"
+    np.real_if_close,
+    domain=Domain(examples=_frexp_examples),
+    complex_domain=Domain(examples=_real_if_close_examples),
+    name="real_if_close",
 )(_real_if_close_fun)
 
 

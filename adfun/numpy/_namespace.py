@@ -30,6 +30,7 @@ from adfun._engine.trace import read_value, traced_argument
 from adfun.numpy import (
     _choosing,
     _complex,
+    _concatenators,
     _creation,
     _einsum,
     _elementwise,
@@ -48,6 +49,7 @@ from adfun.numpy import (
     _sorting,
     _statistics,
 )
+from adfun.numpy._batching import values_elementwise
 from adfun.numpy._declare import function_of_values
 from adfun.numpy._nondiff import SHAPE_FROM_VALUES_ADVICE
 from adfun.numpy._values import concrete as _concrete
@@ -97,7 +99,7 @@ DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
         arctan2 hypot logaddexp logaddexp2 float_power copysign fmod ldexp fmax fmin divmod
         modf acos asin atan acosh asinh atanh atan2 pow frexp nextafter real_if_close
         heaviside i0"""),
-    "_complex": _names("real imag conjugate conj"),
+    "_complex": _names("real imag conjugate conj angle sign"),
     "_reductions": _names("sum mean max min amax amin"),
     "_scans": _names("prod cumsum cumprod"),
     "_statistics": _names("""
@@ -134,13 +136,13 @@ DIFFERENTIABLE_FAMILIES: dict[str, tuple] = {
 #: arguments they record a node (and run on the values).
 NONDIFFERENTIABLE_OF_VALUES = _names("""
     equal not_equal less less_equal greater greater_equal floor_divide floor ceil trunc rint
-    round around fix sign signbit spacing isnan isinf isfinite isposinf isneginf
+    round around fix signbit spacing isnan isinf isfinite isposinf isneginf
     isnat isreal iscomplex logical_and logical_or logical_not logical_xor any all argmax
     argmin nanargmax nanargmin argsort argpartition argwhere nonzero flatnonzero
     count_nonzero searchsorted digitize lexsort isclose allclose array_equal array_equiv isin
     bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_invert invert bitwise_count
     left_shift right_shift bitwise_left_shift bitwise_right_shift gcd lcm packbits
-    unpackbits angle unravel_index ravel_multi_index""")
+    unpackbits unravel_index ravel_multi_index""")
 
 #: Functions of shapes, dtypes or Python values only (or of nothing traced): on traced
 #: arguments they run on the concrete values and return plain results.
@@ -165,11 +167,39 @@ UNSUPPORTED = _names("""
     put_along_axis putmask place copyto fill_diagonal
     save savez savez_compressed savetxt asmatrix bmat""")
 
-#: Sub-packages with their own differentiable functions (``adfun.numpy.linalg``, ...).
-SUBPACKAGES = _names("linalg fft")
+#: NumPy's objects replaced by differentiable ones: the index-expression concatenators.
+DIFFERENTIABLE_OBJECTS: dict[str, Any] = {"r_": _concatenators.r_, "c_": _concatenators.c_}
+
+#: Sub-packages: ``linalg`` and ``fft`` (differentiable functions), ``random`` (NumPy's, for
+#: ``import adfun.numpy.random as npr``).
+SUBPACKAGES = _names("linalg fft random")
 
 #: Functions of values that return a tuple of arrays.
 _SEVERAL_RESULTS = frozenset(("unravel_index",))
+
+#: Functions of values that broadcast their arguments elementwise (a ufunc's batching
+#: rule); in parentheses the positions of the broadcast arguments where not all are.
+_ELEMENTWISE_OF_VALUES = {
+    **dict.fromkeys(
+        _names("""
+            signbit spacing isposinf isneginf isnat isreal iscomplex isclose bitwise_and
+            bitwise_or bitwise_xor bitwise_not bitwise_invert invert bitwise_count left_shift
+            right_shift bitwise_left_shift bitwise_right_shift gcd lcm"""),
+        (),
+    ),
+    "around": (0,),
+    "fix": (0,),
+    "angle": (0,),
+    "digitize": (0,),
+    "isin": (0,),
+    "searchsorted": (1,),
+}
+
+
+def _batch_rule_of_values(name: str) -> Any:
+    positions = _ELEMENTWISE_OF_VALUES.get(name)
+    return None if positions is None else values_elementwise(*positions)
+
 
 #: Functions of values whose result's shape depends on the values: no staging.
 _SHAPE_FROM_VALUES = frozenset(("nonzero", "flatnonzero", "argwhere"))
@@ -350,6 +380,7 @@ def _build() -> tuple:
                 numpy_fun,
                 several=name in _SEVERAL_RESULTS,
                 refuse_staging=SHAPE_FROM_VALUES_ADVICE if name in _SHAPE_FROM_VALUES else None,
+                batch=_batch_rule_of_values(name),
             )
         namespace[name] = existing
         status[name] = "nondifferentiable"
@@ -367,6 +398,9 @@ def _build() -> tuple:
         status[name] = "unsupported"
     for name in SUBPACKAGES:
         status[name] = "subpackage"
+    for name, value in DIFFERENTIABLE_OBJECTS.items():
+        namespace[name] = value
+        status[name] = "differentiable"
     # Everything else public in NumPy that is not a function: types, constants, modules.
     for name in dir(np):
         if name.startswith("_") or name in status:

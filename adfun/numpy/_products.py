@@ -9,7 +9,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, any_traced, read_value
+from adfun._engine.trace import Tracer, any_traced, full_value, read_value
+from adfun.numpy._arraylike import as_traced, holds_tracer
 from adfun.numpy._axes import dtype_of, ndim_of, shape_of
 from adfun.numpy._declare import Domain, export
 from adfun.numpy._elementwise import multiply
@@ -406,6 +407,8 @@ def _poly_roots_examples(draw: Any, st: Any, hnp: Any) -> tuple:
 def poly(seq_of_zeros: Any) -> Any:
     """Differentiable :func:`numpy.poly` of a 1-D sequence of real roots (the product of
     the factors ``x - r``, as repeated convolutions)."""
+    if holds_tracer(seq_of_zeros):  # NumPy's dispatcher reads a list's items as the arrays
+        seq_of_zeros = as_traced(seq_of_zeros)
     if type(seq_of_zeros) is not Tracer:
         return np.poly(seq_of_zeros)
     shape = shape_of(seq_of_zeros)

@@ -20,7 +20,7 @@ from adfun.numpy._base import (
     where,
 )
 from adfun.numpy._batching import reduction
-from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._declare import Domain, complexified, export, primitive
 from adfun.numpy._nondiff import equal
 
 __all__ = ["amax", "amin", "max", "mean", "min", "reduced_size", "sum"]
@@ -55,6 +55,7 @@ _MEAN = primitive(
     (_mean_vjp,),
     (_mean_jvp,),
     domain=Domain(examples=reduction_examples),
+    complex_domain=complexified(reduction_examples),
     batch=reduction,
 )
 
@@ -114,6 +115,7 @@ _MAX = primitive(
     (_extremum_vjp,),
     (_extremum_jvp,),
     domain=Domain(examples=_distinct_examples),
+    complex_domain=complexified(_distinct_examples),
     batch=reduction,
 )
 _MIN = primitive(
@@ -122,6 +124,7 @@ _MIN = primitive(
     (_extremum_vjp,),
     (_extremum_jvp,),
     domain=Domain(examples=_distinct_examples),
+    complex_domain=complexified(_distinct_examples),
     batch=reduction,
 )
 

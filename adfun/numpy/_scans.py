@@ -15,7 +15,7 @@ from adfun._engine.records import Params
 from adfun._engine.trace import Tracer, bind_unary, full_value, values_hidden
 from adfun.numpy._axes import dtype_of, kept_shape, ndim_of, normalize_axis, shape_of
 from adfun.numpy._batching import along_axis, reduction
-from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._declare import Domain, complexified, export, primitive
 from adfun.numpy._nondiff import equal, logical_and, logical_or
 from adfun.numpy._reductions import sum  # noqa: A004
 from adfun.numpy._selection import where
@@ -120,6 +120,7 @@ _PROD = primitive(
     (_prod_vjp,),
     (_prod_jvp,),
     domain=Domain(examples=_prod_examples),
+    complex_domain=complexified(_prod_examples),
     batch=reduction,
 )
 
@@ -181,6 +182,7 @@ _CUMSUM = primitive(
     (_cumsum_vjp,),
     (_cumsum_jvp,),
     domain=Domain(examples=_scan_examples),
+    complex_domain=complexified(_scan_examples),
     batch=along_axis(),
 )
 
@@ -337,6 +339,7 @@ _CUMPROD = primitive(
     (_cumprod_vjp,),
     (_cumprod_jvp,),
     domain=Domain(examples=_scan_examples),
+    complex_domain=complexified(_scan_examples),
     batch=along_axis(),
 )
 

@@ -10,7 +10,7 @@ from adfun._engine.records import EMPTY_PARAMS
 from adfun._engine.trace import call_primitive
 from adfun.numpy._base import unbroadcast, where
 from adfun.numpy._batching import elementwise
-from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._declare import Domain, complexified, export, primitive
 from adfun.numpy._nondiff import (
     greater,
     greater_equal,
@@ -92,6 +92,7 @@ _CLIP = primitive(
     (_clip_x, _clip_low, _clip_high),
     (_clip_tangent_x, _clip_tangent_low, _clip_tangent_high),
     domain=Domain(examples=_clip_examples),
+    complex_domain=complexified(_clip_examples, positions=(0,)),
     batch=elementwise,
 )
 

@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from adfun._engine.records import Params, Variadic
+from adfun._engine.records import OPERATIONS, Params, Variadic
 from adfun._engine.trace import Tracer, any_traced, bind, bind_unary
 from adfun.numpy._axes import dtype_of, ndim_of, normalize_axis, shape_of
 from adfun.numpy._base import broadcast_to, reshape, shape_examples
 from adfun.numpy._batching import elementwise, joining_rule, transpose_rule
-from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._declare import Domain, complexified, export, primitive
 
 __all__ = [
     "astype",
@@ -102,6 +102,7 @@ _TRANSPOSE = primitive(
     (_transpose_vjp,),
     (_transpose_jvp,),
     domain=Domain(examples=_transpose_examples),
+    complex_domain=complexified(_transpose_examples),
     batch=transpose_rule,
 )
 
@@ -167,13 +168,25 @@ def _astype_impl(a: Any, dtype: Any = None) -> Any:
 def _astype_rule(seed: Any, ans: Any, x: Any, dtype: Any = None) -> Any:
     if dtype_of(ans).kind not in "fc" or dtype_of(x).kind not in "fc":
         return None  # a cast to integers (or from them) carries no derivative
+    if dtype_of(x).kind == "f" and dtype_of(seed).kind == "c":
+        seed = OPERATIONS["real"](seed)  # a real value's cotangent is its real part
     return astype(seed, dtype_of(x))
 
 
 def _astype_jvp(t: Any, ans: Any, x: Any, dtype: Any = None) -> Any:
     if dtype_of(ans).kind not in "fc":
         return None
+    if dtype_of(ans).kind == "f" and dtype_of(t).kind == "c":
+        t = OPERATIONS["real"](t)  # a cast to reals keeps the real part
     return astype(t, dtype)
+
+
+def _astype_complex_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import complex_array
+
+    z = complex_array(draw, st, hnp, (-3.0, 3.0))
+    dtype = draw(st.sampled_from([np.complex128, np.complex64]))
+    return (z,), {"dtype": np.dtype(dtype)}
 
 
 def _astype_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -190,6 +203,7 @@ _ASTYPE = primitive(
     (_astype_jvp,),
     domain=Domain(examples=_astype_examples),
     batch=elementwise,
+    complex_domain=Domain(examples=_astype_complex_examples),
 )
 
 
@@ -254,6 +268,7 @@ _CONCATENATE = primitive(
     Variadic(_concatenate_vjp),
     Variadic(_concatenate_jvp),
     domain=Domain(examples=_joining_examples),
+    complex_domain=complexified(_joining_examples),
     batch=joining_rule,
 )
 
@@ -303,6 +318,7 @@ _STACK = primitive(
     Variadic(_stack_vjp),
     Variadic(_stack_jvp),
     domain=Domain(examples=_stacking_examples),
+    complex_domain=complexified(_stacking_examples),
     batch=joining_rule,
 )
 
@@ -353,14 +369,11 @@ def _moveaxis_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (x, source, draw(st.integers(-x.ndim, x.ndim - 1))), {}
 
 
-for _composite, _numpy_fun, _examples in (
-    (ravel, np.ravel, shape_examples),
-    (squeeze, np.squeeze, _squeeze_examples),
-    (expand_dims, np.expand_dims, _expand_dims_examples),
-    (swapaxes, np.swapaxes, _swapaxes_examples),
-    (moveaxis, np.moveaxis, _moveaxis_examples),
-):
-    export(_numpy_fun, domain=Domain(examples=_examples))(_composite)
+ravel = export(np.ravel, domain=Domain(examples=shape_examples))(ravel)
+squeeze = export(np.squeeze, domain=Domain(examples=_squeeze_examples))(squeeze)
+expand_dims = export(np.expand_dims, domain=Domain(examples=_expand_dims_examples))(expand_dims)
+swapaxes = export(np.swapaxes, domain=Domain(examples=_swapaxes_examples))(swapaxes)
+moveaxis = export(np.moveaxis, domain=Domain(examples=_moveaxis_examples))(moveaxis)
 
 permute_dims = transpose  # NumPy's array-API names for the same functions
 concat = concatenate

@@ -92,12 +92,14 @@ def _check(function: str, a: Any, n: Any, axis: Any, norm: Any, real_input: bool
     return n, axis, norm
 
 
-def _examples(real_only: bool = False, inverse_real: bool = False) -> Any:
+def _examples(
+    real_only: bool = False, inverse_real: bool = False, complex_only: bool = False
+) -> Any:
     def examples(draw: Any, st: Any, hnp: Any) -> tuple:
         from adfun.numpy._examples import array
 
         x = array(draw, st, hnp, (-2.0, 2.0), min_dims=1)
-        if not real_only and draw(st.booleans()):
+        if complex_only or (not real_only and draw(st.booleans())):
             x = np.asarray(x + 1j * array(draw, st, hnp, (-2.0, 2.0), shape=x.shape))
         axis = draw(st.integers(0, x.ndim - 1))
         side = x.shape[axis]
@@ -136,6 +138,7 @@ _FFT = primitive(
     (_fft_vjp,),
     (_fft_jvp,),
     domain=Domain(examples=_examples()),
+    complex_domain=Domain(examples=_examples(complex_only=True)),
     batch=along_axis(-1),
 )
 
@@ -162,6 +165,7 @@ _IFFT = primitive(
     (_ifft_vjp,),
     (_ifft_jvp,),
     domain=Domain(examples=_examples()),
+    complex_domain=Domain(examples=_examples(complex_only=True)),
     batch=along_axis(-1),
 )
 
@@ -227,6 +231,7 @@ _IRFFT = primitive(
     (_irfft_vjp,),
     (_irfft_jvp,),
     domain=Domain(examples=_examples(inverse_real=True)),
+    complex_domain=Domain(examples=_examples(inverse_real=True, complex_only=True)),
     batch=along_axis(-1),
 )
 

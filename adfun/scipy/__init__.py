@@ -1,5 +1,5 @@
 """Differentiable SciPy: :mod:`adfun.scipy.integrate`, :mod:`adfun.scipy.linalg`,
-:mod:`adfun.scipy.special` and :mod:`adfun.scipy.stats`.
+:mod:`adfun.scipy.signal`, :mod:`adfun.scipy.special` and :mod:`adfun.scipy.stats`.
 
 SciPy is not a dependency of adfun; this sub-package needs it (``pip install scipy``).
 Plain ``scipy.special`` ufuncs called on traced values dispatch here.
@@ -15,6 +15,6 @@ except ImportError as error:  # pragma: no cover - exercised only without scipy
         "itself); install it with `pip install scipy`"
     ) from error
 
-from adfun.scipy import integrate, linalg, special, stats
+from adfun.scipy import integrate, linalg, signal, special, stats
 
-__all__ = ["integrate", "linalg", "special", "stats"]
+__all__ = ["integrate", "linalg", "signal", "special", "stats"]

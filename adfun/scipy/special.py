@@ -1,8 +1,9 @@
 """Differentiable :mod:`scipy.special`.
 
 Every function here is a primitive with reverse and forward rules (or an exact
-composite of them) and works on plain values too (straight to SciPy).  Arguments that
-are orders or counts (``n`` of ``polygamma``, ``v`` of ``jv``...) are not differentiable:
+composite of them) and works on plain values too (straight to SciPy); ``gammasgn`` is a
+constant for differentiation (a sign).  Arguments that are orders or counts (``n`` of
+``polygamma``, ``jn`` and ``yn``, ``v`` of ``jv``...) are not differentiable:
 differentiating with respect to them raises ``NotImplementedError``.  The shapes of the
 incomplete gamma and beta functions (``a`` of ``gammainc``, ``a`` and ``b`` of
 ``betainc``) and the degrees of freedom of ``stdtr`` are differentiable to second order,
@@ -29,9 +30,9 @@ from adfun._engine.trace import (
     values_hidden,
 )
 from adfun.numpy._axes import kept_shape, ndim_of, normalize_axis, shape_of
-from adfun.numpy._batching import elementwise, reduction
+from adfun.numpy._batching import elementwise, nonscalar_reduction, reduction
 from adfun.numpy._broadcast import unbroadcast
-from adfun.numpy._declare import Domain, binary, export, primitive, unary
+from adfun.numpy._declare import Domain, binary, export, primitive, refuse_keywords, unary
 from adfun.numpy._elementwise import absolute, exp, log, sin
 from adfun.numpy._nondiff import less, less_equal, sign, stop_gradient
 from adfun.numpy._reductions import sum as _sum
@@ -335,6 +336,7 @@ _GAMMAINC_SHAPE = primitive(
     _gammainc_shape_impl,
     (_gammainc_shape_a, _gammainc_shape_x),
     (_gammainc_shape_tangent_a, _gammainc_shape_tangent_x),
+    batch=elementwise,
 )
 
 
@@ -398,6 +400,33 @@ gammaincc = binary(
     _POSITIVE_PAIR,
     **_scipy("gammaincc", "``-x**(a-1) exp(-x) / gamma(a)`` for ``x``;" + _SHAPE_NOTE),
 )
+
+
+_GAMMASGN = primitive("special.gammasgn", sp.gammasgn, (), (), nondiff=True, batch=elementwise)
+
+
+@export(sp.gammasgn, primitive=_GAMMASGN, name="gammasgn")
+def gammasgn(x: Any, /, **kwargs: Any) -> Any:
+    """:func:`scipy.special.gammasgn`, the sign of the gamma function, on plain or traced values.
+
+    The result is a constant for differentiation: the sign is piecewise constant (its
+    derivative is 0 wherever it exists), so no derivative flows through it.  On traced
+    values it still records a node, which a staged graph recomputes.
+
+    Examples
+    --------
+    >>> import numpy as np, adfun as ad
+    >>> from adfun.scipy.special import gamma, gammasgn
+    >>> float(ad.grad(gammasgn)(-0.5))
+    0.0
+    >>> bool(ad.grad(lambda x: gammasgn(x) * gamma(x))(-0.5) == -ad.grad(gamma)(-0.5))
+    True
+    """
+    if type(x) is Tracer:
+        if kwargs:
+            refuse_keywords("special.gammasgn", kwargs)
+        return bind_unary(_GAMMASGN, x, EMPTY_PARAMS)
+    return sp.gammasgn(x, **kwargs)
 
 
 def multigammaln(a: Any, d: int) -> Any:
@@ -616,6 +645,7 @@ _BETAINC_SHAPE = primitive(
     _betainc_shape_impl,
     (_BETAINC_SHAPE_A[0], _BETAINC_SHAPE_B[0], _betainc_shape_x),
     (_BETAINC_SHAPE_A[1], _BETAINC_SHAPE_B[1], _betainc_shape_tangent_x),
+    batch=elementwise,
 )
 
 
@@ -813,7 +843,11 @@ def _bessel(name: str, derivative: Any, low: float, formula: str) -> Any:
         vjps,
         jvps,
         domain,
-        **_scipy(name, formula + " ``v`` is an order."),
+        **_scipy(
+            name,
+            formula + " ``v`` is an order: not differentiable (differentiating with respect to it "
+            "raises ``NotImplementedError``).",
+        ),
     )
 
 
@@ -846,6 +880,36 @@ kv: Callable[..., Any] = _bessel(
     lambda ans, v, x: -0.5 * (kv(v - 1.0, x) + kv(v + 1.0, x)),
     0.3,
     "``-(kv(v - 1, x) + kv(v + 1, x)) / 2`` for ``x``.",
+)
+
+#: :func:`scipy.special.jn` is SciPy's other name for ``jv`` (the same ufunc): the order
+#: ``n`` is not differentiable, ``x`` is.
+jn = jv
+
+
+def _yn_derivative(ans: Any, n: Any, x: Any) -> Any:
+    return 0.5 * (yn(n - 1, x) - yn(n + 1, x))
+
+
+def _yn_x(g: Any, ans: Any, n: Any, x: Any) -> Any:
+    return unbroadcast(g * _yn_derivative(ans, n, x), x)
+
+
+def _yn_tangent_x(t: Any, ans: Any, n: Any, x: Any) -> Any:
+    return t * _yn_derivative(ans, n, x)
+
+
+yn: Callable[..., Any] = binary(
+    "special.yn",
+    sp.yn,
+    (None, _yn_x),
+    (None, _yn_tangent_x),
+    Domain(examples=_order_examples([0, 1, 2, 3], 0.5, 4.0)),
+    **_scipy(
+        "yn",
+        "``(yn(n - 1, x) - yn(n + 1, x)) / 2`` for ``x``.  ``n`` is an integer order: not "
+        "differentiable (differentiating with respect to it raises ``NotImplementedError``).",
+    ),
 )
 
 j0 = unary(
@@ -989,7 +1053,12 @@ def _logsumexp_sign_impl(
 
 #: The sign returned with ``return_sign=True``: a constant for differentiation.
 _LOGSUMEXP_SIGN = primitive(
-    "special.logsumexp_sign", _logsumexp_sign_impl, (), (), nondiff=True, batch=reduction
+    "special.logsumexp_sign",
+    _logsumexp_sign_impl,
+    (),
+    (),
+    nondiff=True,
+    batch=nonscalar_reduction,
 )
 
 _LOGSUMEXP = primitive(
@@ -998,7 +1067,7 @@ _LOGSUMEXP = primitive(
     (_logsumexp_a, _logsumexp_b),
     (_logsumexp_tangent_a, _logsumexp_tangent_b),
     domain=Domain(examples=_logsumexp_examples),
-    batch=reduction,
+    batch=nonscalar_reduction,
 )
 
 
@@ -1143,6 +1212,7 @@ __all__ = [
     "gammainc",
     "gammaincc",
     "gammaln",
+    "gammasgn",
     "i0",
     "i0e",
     "i1",
@@ -1151,6 +1221,7 @@ __all__ = [
     "ive",
     "j0",
     "j1",
+    "jn",
     "jv",
     "kl_div",
     "kv",
@@ -1175,5 +1246,6 @@ __all__ = [
     "xlogy",
     "y0",
     "y1",
+    "yn",
     "yv",
 ]

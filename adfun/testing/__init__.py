@@ -4,8 +4,8 @@
   central finite differences along random directions, and with each other.
 * :func:`numerical_jacobian` is the finite-difference Jacobian.
 * :mod:`adfun.testing.strategies` holds Hypothesis strategies (arrays, shapes, random
-  differentiable programs); it needs Hypothesis (``pip install adfun[test]``) and is only
-  imported when you use it, so ``import adfun`` never imports Hypothesis.
+  differentiable programs); it needs Hypothesis (``python -m pip install hypothesis``)
+  and is only imported when you use it, so ``import adfun`` never imports Hypothesis.
 """
 
 from __future__ import annotations

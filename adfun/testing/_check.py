@@ -8,6 +8,12 @@ argument whatever the argument's size:
 * agreement of the two modes (the dot-product test): ``<u, jvp(v)>`` against ``<vjp(u), v>``;
 * higher order: the derivative functions ``x -> <w, vjp(f, x)(u)>`` and
   ``x -> jvp(f, x, w)`` are checked the same way, recursively.
+
+Complex arguments and outputs are checked in the real inner product
+``<a, b> = Re(sum(conj(a) * b))`` that HIPS autograd's vector spaces use: directions are
+complex, the cotangent passed for an output direction ``u`` is ``conj(u)`` (with adfun's
+convention ``dL = Re(cotangent * dy)`` that is the covector of ``u``), and a gradient
+``g`` is paired with a direction ``v`` as ``Re(sum(g * v))``.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import numpy as np
 
 from adfun import numpy as anp
 from adfun._engine.pytree import leaf_paths, tree_flatten, tree_unflatten
+from adfun._engine.trace import full_value as full
 from adfun._transforms.functional import jvp, vjp
 
 #: A tolerance's scale: one number, or one per entry of an array.
@@ -82,9 +89,10 @@ def check_grads(
     fun : callable
         ``fun(*args)`` returns an array, a float or a pytree (tuple, list, dict) of them.
     args : tuple or list
-        The positional arguments: pytrees of float arrays and floats.  Every float leaf
-        is checked; other leaves (ints, integer arrays, strings, ``None``) are passed
-        through unchanged as constants.  Complex leaves are refused.
+        The positional arguments: pytrees of float (or complex) arrays and numbers.
+        Every float and complex leaf is checked, along random real (complex)
+        directions; other leaves (ints, integer arrays, strings, ``None``) are passed
+        through unchanged as constants.
     modes : tuple of str, optional
         ``'fwd'`` (forward mode, :func:`adfun.jvp`), ``'rev'`` (reverse mode,
         :func:`adfun.vjp`) or both; with both, their agreement is checked too.
@@ -115,8 +123,7 @@ def check_grads(
     ValueError
         If ``modes`` or ``order`` is invalid, or ``args`` holds no float to check.
     TypeError
-        If ``args`` is not a tuple or list, or an argument or an output is complex
-        (check the real and imaginary parts as separate real values instead).
+        If ``args`` is not a tuple or list.
 
     Examples
     --------
@@ -136,14 +143,7 @@ def check_grads(
         )
     leaves, tree = tree_flatten(tuple(args))
     paths = leaf_paths(tree, "args")
-    for path, leaf in zip(paths, leaves):
-        if _is_complex(leaf):
-            raise TypeError(
-                f"check_grads: {path} is complex ({_describe(leaf)}); derivatives with "
-                f"respect to complex values are not supported. Pass its real and imaginary "
-                f"parts as separate float arguments and combine them inside the function."
-            )
-    positions = [index for index, leaf in enumerate(leaves) if _is_float(leaf)]
+    positions = [index for index, leaf in enumerate(leaves) if _is_inexact(leaf)]
     if not positions:
         raise ValueError(
             f"check_grads: the arguments of {_name(fun)} contain no floating-point value to "
@@ -296,26 +296,47 @@ def _is_complex(leaf: Any) -> bool:
     return isinstance(leaf, np.ndarray) and leaf.dtype.kind == "c"
 
 
+def _is_inexact(leaf: Any) -> bool:
+    """A leaf whose derivatives are checked: a float or a complex number or array."""
+    return _is_float(leaf) or _is_complex(leaf)
+
+
 def _is_low_precision(leaf: Any) -> bool:
     dtype = getattr(leaf, "dtype", None)
-    return dtype is not None and np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < 8
+    if dtype is None:
+        return False
+    dtype = np.dtype(dtype)
+    return (dtype.kind == "f" and dtype.itemsize < 8) or (dtype.kind == "c" and dtype.itemsize < 16)
 
 
 def _upcast(leaf: Any) -> Any:
-    """``leaf`` in float64 (floats and float64 arrays unchanged)."""
+    """``leaf`` in float64 or complex128 (Python numbers and double precision unchanged)."""
     if _is_low_precision(leaf):
-        return (
-            np.asarray(leaf, dtype=np.float64)
-            if isinstance(leaf, np.ndarray)
-            else (np.float64(leaf))
-        )
+        wide = np.complex128 if _is_complex(leaf) else np.float64
+        return np.asarray(leaf, dtype=wide) if isinstance(leaf, np.ndarray) else wide(leaf)
     return leaf
+
+
+def _wide(value: Any) -> np.ndarray:
+    """``value`` as a float64 array, or a complex128 one if it is complex."""
+    value = np.asarray(value)
+    return value.astype(np.complex128 if value.dtype.kind == "c" else np.float64)
+
+
+def _direction(rng: Any, like: Any) -> np.ndarray:
+    """A random direction shaped like ``like``: complex for complex values."""
+    shape = np.shape(like)
+    if _is_complex(like):
+        return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    return rng.standard_normal(shape)
 
 
 def _shifted(value: Any, step: np.ndarray) -> Any:
     """``value + step``, keeping ``value``'s type (0-d arrays stay arrays, floats floats)."""
     if isinstance(value, np.ndarray):
         return np.asarray(value + step)
+    if isinstance(value, complex) or isinstance(value, np.complexfloating):
+        return type(value)(value + complex(step))
     return type(value)(value + float(step))
 
 
@@ -331,8 +352,10 @@ def _as_output_array(fun: Any, out: Any) -> np.ndarray:
 def _cast_like(direction: np.ndarray, like: Any) -> Any:
     """A random direction with the type, dtype and shape of ``like`` (a primal or output)."""
     dtype = getattr(like, "dtype", None)
+    if dtype is None and isinstance(like, complex):
+        dtype = np.complex128
     dtype = np.dtype(dtype) if dtype is not None else np.dtype(np.float64)
-    if dtype.kind != "f":
+    if dtype.kind not in "fc":
         dtype = np.dtype(np.float64)
     if isinstance(like, np.ndarray) or np.ndim(direction) > 0:
         return np.asarray(direction, dtype=dtype)
@@ -340,10 +363,14 @@ def _cast_like(direction: np.ndarray, like: Any) -> Any:
 
 
 def _dot(first: Any, second: Any) -> tuple[float, float]:
-    """``<first, second>`` in float64 and the sum of the absolute terms."""
+    """``Re(sum(first * second))`` in double precision and the sum of the absolute terms.
+
+    A cotangent is paired with a direction without conjugation (``dL = Re(g * dz)``);
+    an output direction ``u`` enters as its covector ``conj(u)``.
+    """
     with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf fail the comparison
-        terms = np.asarray(first, dtype=np.float64) * np.asarray(second, dtype=np.float64)
-        return float(np.sum(terms)), float(np.sum(np.abs(terms)))
+        terms = _wide(first) * _wide(second)
+        return float(np.real(np.sum(terms))), float(np.sum(np.abs(terms)))
 
 
 def _fmt(value: float) -> str:
@@ -385,19 +412,14 @@ class _Checker:
         out = fun(*primals)
         out_leaves, out_tree = tree_flatten(out)
         out_paths = leaf_paths(out_tree, "out")
-        for path, leaf in zip(out_paths, out_leaves):
-            if _is_complex(leaf):
-                raise TypeError(
-                    f"check_grads({description}): the output {path} is complex "
-                    f"({_describe(leaf)}); check its real and imaginary parts as two real "
-                    f"outputs instead (return both from the function)"
-                )
-        is_float_out = [_is_float(leaf) for leaf in out_leaves]
+        is_float_out = [_is_inexact(leaf) for leaf in out_leaves]
+        # u: the output directions, as covectors (conj(u) for complex outputs), which are
+        # both the cotangents passed to vjp and the weights of the projections.
         u = [
-            self.rng.standard_normal(np.shape(leaf)) if floating else np.zeros(np.shape(leaf))
+            np.conj(_direction(self.rng, leaf)) if floating else np.zeros(np.shape(leaf))
             for leaf, floating in zip(out_leaves, is_float_out)
         ]
-        directions = [self.rng.standard_normal(np.shape(primal)) for primal in primals]
+        directions = [_direction(self.rng, primal) for primal in primals]
         differences = [
             self._difference(fun, primals, index, directions[index], out_tree)
             for index in range(len(primals))
@@ -469,7 +491,7 @@ class _Checker:
         description: str,
     ) -> None:
         """Check ``x -> <w, vjp(fun, x)(u)>`` and ``x -> jvp(fun, x, w)`` one order up."""
-        weights = [self.rng.standard_normal(np.shape(primal)) for primal in primals]
+        weights = [_direction(self.rng, primal) for primal in primals]
         if "rev" in self.modes:
 
             def reverse_derivative(*point: Any) -> Any:
@@ -478,7 +500,8 @@ class _Checker:
                 seed = tree_unflatten(out_tree, [_cast_like(d, leaf) for d, leaf in zip(u, leaves)])
                 total = 0.0
                 for cotangent, weight in zip(vjp_fn(seed), weights):
-                    total = total + anp.sum(cotangent * weight)
+                    term = anp.sum(cotangent * weight)
+                    total = total + (anp.real(term) if _is_complex(full(term)) else term)
                 return total
 
             self.check(
@@ -519,10 +542,7 @@ class _Checker:
                 f"check_grads({self.fun_name}): the output structure changes near the point: "
                 f"{out_tree} at x, {high_tree} and {low_tree} at x +/- eps v"
             )
-        return [
-            (np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)) / (2 * self.eps)
-            for a, b in zip(high, low)
-        ]
+        return [(_wide(a) - _wide(b)) / (2 * self.eps) for a, b in zip(high, low)]
 
     @staticmethod
     def _project(u: list, leaves: list) -> tuple[float, float]:
@@ -571,8 +591,8 @@ class _Checker:
     def _compare_entries(
         self, context: Any, index: int, out_path: str, tangent: Any, difference: np.ndarray
     ) -> None:
-        analytic = np.asarray(tangent, dtype=np.float64)
-        numeric = np.asarray(difference, dtype=np.float64)
+        analytic = _wide(tangent)
+        numeric = _wide(difference)
         tolerance = self._tolerance(np.maximum(np.abs(analytic), np.abs(numeric)))
         with np.errstate(invalid="ignore"):
             excess = np.abs(analytic - numeric) - tolerance

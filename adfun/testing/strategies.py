@@ -10,7 +10,7 @@ Each function returns a Hypothesis strategy::
         program, args = program_and_args
         check_grads(program, args)
 
-This module needs Hypothesis (``pip install adfun[test]``).
+This module needs Hypothesis (``python -m pip install hypothesis``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ try:
 except ImportError as error:  # pragma: no cover - exercised by a subprocess test
     raise ImportError(
         "adfun.testing.strategies needs the Hypothesis library, which is not installed; "
-        "install it with `pip install adfun[test]` (or `pip install hypothesis`). "
+        "install it with `python -m pip install hypothesis`. "
         "adfun.testing.check_grads and numerical_jacobian work without it."
     ) from error
 
@@ -43,7 +43,7 @@ from adfun.testing._programs import (
     unique_extremum,
 )
 
-__all__ = ["arrays", "broadcastable_shapes", "floats", "programs", "shapes"]
+__all__ = ["arrays", "broadcastable_shapes", "complex_arrays", "floats", "programs", "shapes"]
 
 
 def floats(
@@ -160,6 +160,43 @@ def broadcastable_shapes(
         min_side=min_side,
         max_side=max_side,
     ).map(lambda drawn: tuple(drawn.input_shapes))
+
+
+def complex_arrays(shape: Any = None, dtype: Any = np.complex128, elements: Any = None) -> Any:
+    """Complex arrays of ``dtype`` with finite real and imaginary parts.
+
+    Parameters
+    ----------
+    shape : tuple of int, int, or strategy, optional
+        The shape; a random one from :func:`shapes` when ``None``.
+    dtype : numpy dtype, optional
+        A complex dtype (complex128 by default; complex64 gives complex64 arrays).
+    elements : strategy, optional
+        The entries; by default ``complex(re, im)`` with ``re`` and ``im`` drawn by
+        :func:`floats` in ``[-10, 10]``, representable in ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hypothesis import given
+    >>> import adfun.numpy as anp
+    >>> from adfun.testing import check_grads, strategies as ads
+    >>> @given(ads.complex_arrays((3,)))
+    ... def test_complex(z):
+    ...     assert z.shape == (3,) and z.dtype == np.complex128
+    ...     check_grads(lambda z: anp.conj(z) * z + 2.0 * z, (z,))
+    >>> test_complex()
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind != "c":
+        raise ValueError(
+            f"complex_arrays: dtype must be a complex dtype, got {dtype}; use complex128 or "
+            f"complex64 (or ads.arrays for float arrays)"
+        )
+    if elements is None:
+        part = floats(width=cast("Literal[16, 32, 64]", 4 * dtype.itemsize))
+        elements = st.builds(complex, part, part)
+    return hnp.arrays(dtype, shapes() if shape is None else shape, elements=elements)
 
 
 def programs(max_ops: int = 10, num_args: int = 1, *, value_dependent: Any = ()) -> Any:

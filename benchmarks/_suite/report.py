@@ -86,7 +86,11 @@ def format_number(value: float | None) -> str:
     return f"{value:.2f}"
 
 
-def _verdict(row: dict[str, Any]) -> str:
+def _verdict(row: dict[str, Any], quick: bool = False) -> str:
+    """pass / FAIL against the targets; nothing in a --quick run, whose tiny sizes are not
+    what the targets are stated for."""
+    if quick:
+        return ""
     return {True: "pass", False: "FAIL", None: ""}[row["passed"]]
 
 
@@ -95,6 +99,7 @@ def render_table(document: dict[str, Any]) -> str:
     header = ("", "implementation", "median", "ratio", "target", "")
     lines = []
     body = []
+    quick = document.get("meta", {}).get("quick", False)
     for group in document["groups"]:
         ratio_to = f"   [ratio: {group['ratio_to']}]" if group["ratio_to"] else ""
         body.append((f"{group['id']}  {group['title']}{ratio_to}",))
@@ -106,7 +111,7 @@ def render_table(document: dict[str, Any]) -> str:
             median = f"{format_number(row['value'])} {group['unit']}"
             ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}x"
             target = "; ".join(target["text"] for target in row["targets"])
-            body.append(("", name, median, ratio, target, _verdict(row)))
+            body.append(("", name, median, ratio, target, _verdict(row, quick)))
         if group["note"]:
             body.append(("", f"({group['note']})"))
     widths = [4, 0, 0, 0, 0, 0]
@@ -141,9 +146,10 @@ def render_header(document: dict[str, Any]) -> str:
     load = meta["load_average"]
     lines = [
         f"adfun benchmark suite: medians of {meta['repeat']} interleaved rounds"
-        f"{' (QUICK mode: tiny sizes, not representative)' if meta['quick'] else ''}",
+        f"{' (QUICK mode: tiny sizes, not representative; no verdicts)' if meta['quick'] else ''}",
         f"{meta['platform']}; Python {meta['python']}; NumPy {meta['numpy']}; "
-        f"adfun {meta['adfun']} ({meta['adfun_path']}); threads pinned to 1",
+        f"adfun {meta['adfun']} ({meta['adfun_path']}); threads pinned to 1, "
+        f"{meta.get('cpu', 'CPU affinity not recorded')}; numexpr {meta.get('numexpr', 'absent')}",
         f"peers: {peers}" + (f"; skipped: {skipped}" if skipped else ""),
         f"adfun.jit: {'present, staged variants timed' if meta['jit'] else 'absent'}; "
         f"load average at start {load['start']}, at end {load['end']}",

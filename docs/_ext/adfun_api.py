@@ -3,8 +3,11 @@
 For every module named in ``conf.API_MODULES`` (and every importable one of
 ``conf.API_MODULES_WHEN_PRESENT``) this writes ``api/<module>.rst`` with the module
 docstring, a summary table and one autodoc entry per public function or class that adfun
-defines.  Names that a module re-exports unchanged from NumPy (constructors, dtypes) are
-listed with links to NumPy's documentation, aliases (``abs`` for ``absolute``) point to
+defines; every function gets a page of its own (``api/generated/<module>.<name>.rst``,
+written by ``adfun_rules.function_page``: the docstring, then for the functions of the
+rule table their derivative rules and an example).  Names that a module re-exports
+unchanged from NumPy (constructors, dtypes) are listed with links to NumPy's
+documentation, aliases (``abs`` for ``absolute``) point to
 their target.  ``api/index.rst`` lists the modules.  Adding a module to the reference is
 one line in ``conf.py``.
 """
@@ -122,6 +125,24 @@ def _import_object(path: str) -> Any:
     return getattr(importlib.import_module(module_name), name)
 
 
+def _functions(module_name: str) -> list[str]:
+    """The functions of ``module_name`` that get a page of their own."""
+    module = importlib.import_module(module_name)
+    objects = {name: _safe_getattr(module, name) for name in _public_names(module)}
+    canonical: dict[int, str] = {}
+    for name, obj in objects.items():
+        if getattr(obj, "__name__", None) == name:
+            canonical.setdefault(id(obj), name)
+    names = []
+    for name, obj in objects.items():
+        if isinstance(obj, types.ModuleType) or inspect.isclass(obj):
+            continue
+        if _is_adfun(obj) and callable(obj) and canonical.get(id(obj), name) == name:
+            canonical.setdefault(id(obj), name)
+            names.append(name)
+    return names
+
+
 def module_page(module_name: str, config_extra: dict | None = None) -> str:
     config_extra = config_extra or {}
     module = importlib.import_module(module_name)
@@ -178,9 +199,10 @@ def module_page(module_name: str, config_extra: dict | None = None) -> str:
                 lines.append("   :exclude-members: " + ", ".join(fields))
             lines.append("")
     if functions:
-        lines += ["Functions", "---------", ""]
-        for name in functions:
-            lines += [f".. autofunction:: {name}", ""]
+        # One page per function (api/generated/<module>.<name>.rst, see function_page).
+        lines += [".. toctree::", "   :hidden:", ""]
+        lines += [f"   generated/{module_name}.{name}" for name in functions]
+        lines.append("")
     extra = config_extra.get(module_name, {})
     if extra:
         lines += [
@@ -260,9 +282,20 @@ def generate(app: Sphinx) -> None:
         else:
             logger.info("adfun_api: %s is not present yet; not documented", name)
     api_dir = Path(app.srcdir) / "api"
+    from adfun_rules import function_page
+
+    wanted = set()
     for name in modules:
         page = module_page(name, config.API_EXTRA_CLASSES)
         _write_if_changed(api_dir / f"{name}.rst", page)
+        for function in _functions(name):
+            path = api_dir / "generated" / f"{name}.{function}.rst"
+            wanted.add(path.name)
+            _write_if_changed(path, function_page(name, function))
+    generated = api_dir / "generated"
+    for stale in generated.glob("*.rst"):  # functions removed since the last build
+        if stale.name not in wanted:
+            stale.unlink()
     index = INDEX_HEADER + "".join(f"   {name}\n" for name in modules)
     _write_if_changed(api_dir / "index.rst", index)
 

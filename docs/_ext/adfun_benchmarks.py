@@ -9,6 +9,9 @@ measured and nothing is copied by hand:
 * ``{adfun-benchmarks} chart`` -- a bar chart per workload, drawn with Matplotlib into
   ``docs/_generated/`` (not committed) while the page is read.
 
+The option ``:source: _static/other.json`` reads another result file (a run of some
+workloads only, ``--only W8,W9,W10``); its chart is named after that file.
+
 The build stays offline and deterministic: the figure depends only on the JSON file.
 """
 
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from docutils import nodes
+from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
 
 CHART_NAME = "benchmarks.png"
@@ -210,10 +214,12 @@ class BenchmarksDirective(SphinxDirective):
 
     required_arguments = 1
     has_content = False
+    option_spec = {"source": directives.unchanged_required}
 
     def run(self) -> list[nodes.Node]:
         part = self.arguments[0]
-        source = Path(self.env.srcdir) / self.config.adfun_benchmarks_json
+        relative = self.options.get("source", self.config.adfun_benchmarks_json)
+        source = Path(self.env.srcdir) / relative
         self.env.note_dependency(str(source))
         document = load_results(source)
         if part == "run":
@@ -221,9 +227,10 @@ class BenchmarksDirective(SphinxDirective):
         if part == "table":
             return [build_table(document)]
         if part == "chart":
-            output = Path(self.env.srcdir) / "_generated" / CHART_NAME
+            name = CHART_NAME if "source" not in self.options else f"{source.stem}.png"
+            output = Path(self.env.srcdir) / "_generated" / name
             draw_chart(document, output)
-            image = nodes.image(uri=f"/_generated/{CHART_NAME}",
+            image = nodes.image(uri=f"/_generated/{name}",
                                 alt="Bar chart of the benchmark suite's medians")
             return [image]
         raise self.error(

@@ -4,10 +4,10 @@ NumPy's and SciPy's own ``objects.inv`` can only be downloaded from their websit
 which the build machines cannot reach, and no installable package ships them.  This
 script builds equivalent inventories from the *installed* packages: every public
 function, ufunc and class of ``numpy``, ``numpy.linalg``, ``numpy.fft``, ``numpy.random``
-and ``numpy.exceptions``, and of ``scipy.special``, ``scipy.stats``, ``scipy.optimize``
-and ``scipy.linalg``, each pointing at the page where the project's documentation puts
-it (``reference/generated/<full name>.html``; NumPy's scalar types on
-``arrays.scalars.html``, its constants on ``constants.html``).  Re-run it after
+and ``numpy.exceptions``, and of ``scipy.special``, ``scipy.stats``, ``scipy.optimize``,
+``scipy.linalg`` and ``scipy.signal``, each pointing at the page where the project's
+documentation puts it (``reference/generated/<full name>.html``; NumPy's scalar types
+on ``arrays.scalars.html``, its constants on ``constants.html``).  Re-run it after
 upgrading NumPy or SciPy::
 
     python docs/_inventories/make_inventories.py
@@ -71,7 +71,7 @@ def _entries() -> dict[str, tuple[str, str]]:
     return entries
 
 
-SCIPY_MODULES = ("special", "stats", "optimize", "linalg")
+SCIPY_MODULES = ("special", "stats", "optimize", "linalg", "signal")
 
 
 def _scipy_entries() -> dict[str, tuple[str, str]]:

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import adfun.numpy as anp
+from adfun._engine.records import EMPTY_PARAMS, Primitive
+from adfun._engine.trace import call_primitive
 from adfun.testing import check_grads
 from adfun.testing import strategies as ads
 
@@ -52,19 +54,42 @@ def test_invalid_order(order):
         check_grads(anp.sin, (1.0,), order=order)
 
 
-def test_complex_arguments_and_outputs_are_refused():
+def _square_with_rules(vjp_rule, jvp_rule):
+    primitive = Primitive("csquare", lambda z: z * z, (vjp_rule,), (jvp_rule,))
+
+    def csquare(z):
+        return call_primitive(primitive, (z,), EMPTY_PARAMS)
+
+    return csquare
+
+
+Z = np.array([0.3 + 1.0j, -1.2 + 0.5j])
+
+
+def test_a_conjugated_complex_reverse_rule_is_caught():
+    # The conjugate transpose (PyTorch's convention) instead of the transpose.
+    csquare = _square_with_rules(
+        lambda g, ans, z: g * 2.0 * np.conj(z), lambda t, ans, z: t * 2.0 * z
+    )
     with pytest.raises(
-        TypeError,
-        match=r"check_grads: args\[1\]\['z'\] is complex \(ndarray "
-        r"of dtype complex128\); .* Pass its real and imaginary parts as separate",
+        AssertionError,
+        match=r"(?s)check_grads\(csquare\): mode 'rev' \(reverse mode\), order 1, "
+        r"argument args\[0\]: reverse mode disagrees with central finite differences",
     ):
-        check_grads(lambda x, p: x * 2.0, (1.0, {"z": np.ones(2, complex)}))
+        check_grads(csquare, (Z,), order=1)
+
+
+def test_a_wrong_complex_forward_rule_is_caught_entry_by_entry():
+    csquare = _square_with_rules(
+        lambda g, ans, z: g * 2.0 * z, lambda t, ans, z: np.conj(t) * 2.0 * z
+    )
     with pytest.raises(
-        TypeError,
-        match=r"check_grads\(<lambda>\): the output out\[1\] is "
-        r"complex .* check its real and imaginary parts as two real outputs",
+        AssertionError,
+        match=r"(?s)mode 'fwd' \(forward mode\), order 1, argument args\[0\]: forward mode "
+        r"disagrees with central finite differences at out\[\d\]"
+        r".*jvp\(v\) = [-+0-9.e]+[-+][0-9.e]+j",
     ):
-        check_grads(lambda x: (x, np.complex128(1j)), (1.0,))
+        check_grads(csquare, (Z,), order=1, modes=("fwd",))
 
 
 def test_args_without_floats():

@@ -11,6 +11,7 @@ from adfun._engine.records import EMPTY_PARAMS
 from adfun._engine.trace import Tracer, bind, full_value, values_hidden
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._batching import leading
+from adfun.numpy._complex import imag, real
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._indexing import getitem
 from adfun.numpy._linear import matmul
@@ -18,7 +19,12 @@ from adfun.numpy._reductions import sum as _sum
 from adfun.numpy._selection import where
 from adfun.numpy._shape import expand_dims, stack
 from adfun.numpy.linalg._decompositions import svd
-from adfun.numpy.linalg._helpers import mT, require_matrix, require_real, square_examples
+from adfun.numpy.linalg._helpers import (
+    complex_square_examples,
+    mT,
+    require_matrix,
+    square_examples,
+)
 from adfun.numpy.linalg._inverse import inv, inv_jvp, inv_vjp
 
 # --- det -------------------------------------------------------------------------------
@@ -137,6 +143,11 @@ def cofactor(a: Any) -> Any:
     and stays finite at singular matrices.  Under ``jit`` / ``trace`` both forms are
     recorded and chosen per matrix with ``where`` from each new input's conditioning.
     """
+    if dtype_of(a).kind == "c":
+        # det(A) inv(A)^T (complex matrices: no SVD form, whose rules are real-only; a
+        # singular complex matrix raises LinAlgError from inv rather than give a wrong
+        # derivative).
+        return expand_dims(expand_dims(det(a), -1), -1) * mT(inv(a))
     if values_hidden(a):
         well = expand_dims(expand_dims(bind(_WELL_CONDITIONED, (a,), EMPTY_PARAMS), -1), -1)
         inverse = bind(_GUARDED_INVERSE, (a,), EMPTY_PARAMS)
@@ -171,6 +182,7 @@ _DET = primitive(
     (_det_jvp,),
     domain=Domain(examples=square_examples),
     batch=leading,
+    complex_domain=Domain(examples=complex_square_examples),
 )
 
 
@@ -190,7 +202,6 @@ def det(a: Any) -> Any:
     """
     if type(a) is not Tracer:
         return np.linalg.det(a)
-    require_real("det", a=a)
     require_matrix("det", "a", a)
     return bind(_DET, (a,), EMPTY_PARAMS)
 
@@ -203,11 +214,15 @@ def _logabsdet_impl(a: Any) -> Any:
 
 
 def _logabsdet_vjp(g: Any, ans: Any, a: Any) -> Any:
+    # d log|det A| = Re(tr(A^{-1} dA)): for complex A the real part of the cotangent.
+    if dtype_of(a).kind == "c":
+        g = real(g)
     return expand_dims(expand_dims(g, -1), -1) * mT(inv(a))
 
 
 def _logabsdet_jvp(t: Any, ans: Any, a: Any) -> Any:
-    return _sum(mT(inv(a)) * t, axis=(-2, -1))
+    trace = _sum(mT(inv(a)) * t, axis=(-2, -1))
+    return real(trace) if dtype_of(a).kind == "c" else trace
 
 
 _LOGABSDET = primitive(
@@ -217,6 +232,7 @@ _LOGABSDET = primitive(
     (_logabsdet_jvp,),
     domain=Domain(examples=square_examples),
     batch=leading,
+    complex_domain=Domain(examples=complex_square_examples),
 )
 
 
@@ -225,6 +241,37 @@ def _sign_impl(a: Any) -> Any:
 
 
 _SIGN = primitive("linalg.slogdet_sign", _sign_impl, (), (), nondiff=True, batch=leading)
+
+
+def _phase_vjp(g: Any, ans: Any, a: Any) -> Any:
+    # d sign = sign * i Im(tr(A^{-1} dA)), so Re(g d sign) = Re(c dA) with
+    # c = i Im(g sign) A^{-T}.
+    weight = imag(g * ans) * 1j
+    return expand_dims(expand_dims(weight, -1), -1) * mT(inv(a))
+
+
+def _phase_jvp(t: Any, ans: Any, a: Any) -> Any:
+    return ans * (imag(_sum(mT(inv(a)) * t, axis=(-2, -1))) * 1j)
+
+
+# The sign of a complex determinant is a phase that moves with the matrix (of a real one
+# it is +-1, a constant).
+_PHASE = primitive(
+    "linalg.slogdet_phase",
+    _sign_impl,
+    (_phase_vjp,),
+    (_phase_jvp,),
+    domain=Domain(examples=complex_square_examples),
+    batch=leading,
+    complex_domain=Domain(examples=complex_square_examples),
+)
+
+
+@export(primitive=_PHASE)
+def _slogdet_phase(a: Any) -> Any:
+    """The ``sign`` of :func:`slogdet` of complex matrices, ``det / |det|``: derivative
+    ``sign * i Im(tr(A^{-1} dA))``."""
+    return bind(_PHASE, (a,), EMPTY_PARAMS)
 
 
 @export(np.linalg.slogdet, primitive=_LOGABSDET)
@@ -243,9 +290,9 @@ def slogdet(a: Any) -> Any:
     """
     if type(a) is not Tracer:
         return np.linalg.slogdet(a)
-    require_real("slogdet", a=a)
     require_matrix("slogdet", "a", a)
-    return _SlogdetResult(bind(_SIGN, (a,), EMPTY_PARAMS), bind(_LOGABSDET, (a,), EMPTY_PARAMS))
+    sign = _slogdet_phase(a) if dtype_of(a).kind == "c" else bind(_SIGN, (a,), EMPTY_PARAMS)
+    return _SlogdetResult(sign, bind(_LOGABSDET, (a,), EMPTY_PARAMS))
 
 
 _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))

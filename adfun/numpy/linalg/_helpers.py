@@ -22,13 +22,17 @@ from adfun.numpy._shape import concatenate, expand_dims, reshape, swapaxes
 
 
 def require_real(function: str, **arrays: Any) -> None:
-    """Complex matrices are outside the contract of the linear-algebra rules."""
+    """The decompositions whose rules are written for real matrices only refuse complex
+    traced ones (``inv``, ``solve``, ``det``, ``slogdet`` and the norms that need no
+    singular values differentiate complex matrices)."""
     for argument, value in arrays.items():
         if type(value) is Tracer and dtype_of(value).kind == "c":
             raise NotImplementedError(
                 f"adfun.numpy.linalg.{function}: argument '{argument}' is a complex traced "
-                f"matrix; derivatives of linear algebra on complex values are not supported. "
-                f"Work with real matrices (for example split real and imaginary parts)"
+                f"matrix; the derivative of {function} is implemented for real matrices "
+                f"only (inv, solve, det, slogdet and the vector, Frobenius, 1 and inf "
+                f"norms also take complex ones). Split the matrix into its real and "
+                f"imaginary parts, or apply adfun.stop_gradient to it"
             )
 
 
@@ -145,6 +149,32 @@ def square_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     """A well-conditioned square matrix (or a stack of two), the only argument."""
     n = draw(st.integers(1, 3))
     return (draw_matrix(draw, st, hnp, n, n, draw_batch(draw, st)),), {}
+
+
+def complex_square_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """A well-conditioned complex square matrix (or a stack of two)."""
+    n = draw(st.integers(1, 3))
+    return (draw_complex_matrix(draw, st, hnp, n, n, draw_batch(draw, st)),), {}
+
+
+def draw_complex_matrix(
+    draw: Any, st: Any, hnp: Any, m: int, n: int, batch: tuple = ()
+) -> np.ndarray:
+    """A well-conditioned complex ``(batch..., m, n)`` matrix: ``U S V^H`` with unitary
+    ``U``, ``V`` (a real orthogonal factor times a diagonal of phases) and distinct
+    singular values in ``[0.5, 3]``."""
+    from adfun.numpy._examples import array
+
+    k = min(m, n)
+    matrices = []
+    for _ in range(int(np.prod(batch, dtype=np.int64))):
+        phases = np.exp(1j * array(draw, st, hnp, (-3.0, 3.0), shape=(m + n,)))
+        u = draw_orthogonal(draw, st, hnp, m, k) * phases[:m, None]
+        v = draw_orthogonal(draw, st, hnp, n, k) * phases[m:, None]
+        rotation = draw_orthogonal(draw, st, hnp, k, k) * np.exp(1j * 0.7)
+        s = draw_spectrum(draw, st, k, 0.5, 3.0)
+        matrices.append(((u @ rotation) * s) @ np.conj(v @ rotation).T)
+    return np.asarray(matrices, dtype=np.complex128).reshape(batch + (m, n))
 
 
 def draw_orthogonal(draw: Any, st: Any, hnp: Any, n: int, k: int) -> np.ndarray:

@@ -15,7 +15,9 @@ from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._linear import matmul
 from adfun.numpy._shape import expand_dims, reshape, squeeze, transpose
 from adfun.numpy.linalg._helpers import (
+    complex_square_examples,
     draw_batch,
+    draw_complex_matrix,
     draw_matrix,
     eye_like,
     mT,
@@ -44,6 +46,7 @@ _INV = primitive(
     (inv_jvp,),
     domain=Domain(examples=square_examples),
     batch=leading,
+    complex_domain=Domain(examples=complex_square_examples),
 )
 
 
@@ -106,6 +109,15 @@ def _solve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (a, array(draw, st, hnp, (-2.0, 2.0), shape=b_shape)), {}
 
 
+def _complex_solve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import complex_array
+
+    n = draw(st.integers(1, 3))
+    a = draw_complex_matrix(draw, st, hnp, n, n, draw_batch(draw, st))
+    b_shape = draw(st.sampled_from([(n,), (n, 2), (2, n, 1), a.shape[:-1] + (1,)]))
+    return (a, complex_array(draw, st, hnp, (-2.0, 2.0), shape=b_shape)), {}
+
+
 _SOLVE = primitive(
     "linalg.solve",
     np.linalg.solve,
@@ -113,6 +125,7 @@ _SOLVE = primitive(
     (_solve_tangent_a, _solve_tangent_b),
     domain=Domain(examples=_solve_examples),
     batch=solve_rule,
+    complex_domain=Domain(examples=_complex_solve_examples),
 )
 
 

@@ -16,11 +16,12 @@ from adfun._engine.records import Params
 from adfun._engine.trace import Tracer, bind
 from adfun.numpy._axes import dtype_of, kept_shape, ndim_of, normalize_axis, shape_of
 from adfun.numpy._batching import reduction
+from adfun.numpy._complex import conjugate, real, sign
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._elementwise import absolute, power
 from adfun.numpy._indexing import getitem
 from adfun.numpy._nondiff import any as any_
-from adfun.numpy._nondiff import equal, logical_not, not_equal, sign
+from adfun.numpy._nondiff import equal, logical_not, not_equal
 from adfun.numpy._reductions import amax, amin
 from adfun.numpy._reductions import sum as _sum
 from adfun.numpy._selection import where
@@ -47,15 +48,20 @@ def _pnorm_impl(
 
 
 def _pnorm_slope(ans: Any, x: Any, ord: float, axis: Any, keepdims: bool) -> Any:
-    """``d ||x||_p / dx = sign(x) |x|^(p-1) / ||x||^(p-1)``, and 0 where the norm is 0."""
+    """``d ||x||_p / dx = sign(x) |x|^(p-1) / ||x||^(p-1)``, and 0 where the norm is 0.
+
+    For complex ``x`` the slope is ``conj(x) / |x|`` in place of ``sign(x)``: then
+    ``d ||x||_p = Re(sum(slope * dx))``.
+    """
     norm = ans if keepdims else reshape(ans, kept_shape(shape_of(x), axis))
     zero = equal(norm, 0.0)
     safe = where(zero, 1.0, norm)
+    direction = conjugate(x)  # x itself for real x
     if ord == 2.0:
-        return x / safe
+        return direction / safe
     if ord == 1.0:
-        return sign(x)
-    return where(zero, 0.0, sign(x) * power(absolute(x) / safe, ord - 1.0))
+        return sign(direction)
+    return where(zero, 0.0, sign(direction) * power(absolute(x) / safe, ord - 1.0))
 
 
 def _pnorm_vjp(
@@ -68,6 +74,8 @@ def _pnorm_vjp(
 ) -> Any:
     if not keepdims:
         g = reshape(g, kept_shape(shape_of(x), axis))
+    if dtype_of(x).kind == "c":
+        g = real(g)  # the norm is real: only the real part of its cotangent counts
     return g * _pnorm_slope(ans, x, ord, axis, keepdims)
 
 
@@ -79,13 +87,23 @@ def _pnorm_jvp(
     axis: Any = None,  # noqa: A002
     keepdims: bool = False,
 ) -> Any:
-    return _sum(t * _pnorm_slope(ans, x, ord, axis, keepdims), axis=axis, keepdims=keepdims)
+    total = _sum(t * _pnorm_slope(ans, x, ord, axis, keepdims), axis=axis, keepdims=keepdims)
+    return real(total) if dtype_of(x).kind == "c" else total
 
 
 def _pnorm_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     from adfun.numpy._examples import array, axis_params
 
     x = array(draw, st, hnp, (0.3, 3.0), min_dims=0, magnitude=True)
+    params = axis_params(draw, st, x.ndim)
+    params["ord"] = draw(st.sampled_from([2.0, 1.0, 3.0, 1.5, 0.5, -1.0]))
+    return (x,), params
+
+
+def _complex_pnorm_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    from adfun.numpy._examples import axis_params, complex_array
+
+    x = complex_array(draw, st, hnp, (-3.0, 3.0), magnitude=0.3)
     params = axis_params(draw, st, x.ndim)
     params["ord"] = draw(st.sampled_from([2.0, 1.0, 3.0, 1.5, 0.5, -1.0]))
     return (x,), params
@@ -98,6 +116,7 @@ _PNORM = primitive(
     (_pnorm_jvp,),
     domain=Domain(examples=_pnorm_examples),
     batch=reduction,
+    complex_domain=Domain(examples=_complex_pnorm_examples),
 )
 
 
@@ -141,6 +160,7 @@ def dtype_of_real(x: Any) -> Any:
 def _matrix_norm(x: Any, ord: Any, row: int, col: int, keepdims: bool) -> Any:  # noqa: A002
     shape = shape_of(x)
     if ord in (2, -2, "nuc"):
+        require_real(f"norm(..., ord={ord!r})", x=x)  # singular values
         matrices = moveaxis(x, (row, col), (-2, -1))
         values = svdvals(matrices)
         if ord == 2:
@@ -191,7 +211,6 @@ def norm(
     """
     if type(x) is not Tracer:
         return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
-    require_real("norm", x=x)
     ndim = ndim_of(x)
     if axis is None:
         if ord is None or (ord in ("f", "fro") and ndim == 2) or (ord == 2 and ndim == 1):
@@ -225,7 +244,6 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
     """
     if type(x) is not Tracer:
         return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
-    require_real("vector_norm", x=x)
     axes = normalize_axis(axis, ndim_of(x), "linalg.vector_norm")
     return _vector_norm(x, ord, axes, keepdims)
 

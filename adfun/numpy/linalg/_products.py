@@ -10,6 +10,7 @@ import numpy as np
 from adfun._engine.records import Params
 from adfun._engine.trace import Tracer, any_traced, bind
 from adfun.numpy._axes import ndim_of, shape_of
+from adfun.numpy._batching import leading
 from adfun.numpy._complex import conjugate
 from adfun.numpy._declare import export, primitive
 from adfun.numpy._indexing import getitem
@@ -134,7 +135,9 @@ def _matrix_rank_impl(a: Any, **options: Any) -> Any:
     return np.linalg.matrix_rank(a, **options)
 
 
-_MATRIX_RANK = primitive("linalg.matrix_rank", _matrix_rank_impl, (), (), nondiff=True)
+_MATRIX_RANK = primitive(
+    "linalg.matrix_rank", _matrix_rank_impl, (), (), nondiff=True, batch=leading
+)
 
 
 @export(np.linalg.matrix_rank, primitive=_MATRIX_RANK)

@@ -15,11 +15,19 @@ import scipy
 
 from adfun._engine.trace import Tracer
 from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._batching import leading, solve_rule
 
 #: Whether the installed SciPy accepts stacks of matrices (``(..., n, n)``) in the
 #: functions of :mod:`scipy.linalg` (SciPy 1.15 and later); earlier releases take
 #: 2-D arrays only, and the test domains then draw single matrices.
 SCIPY_BATCHES = tuple(int(part) for part in scipy.__version__.split(".")[:2]) >= (1, 15)
+
+#: The batching rules of the primitives on stacks of matrices (``ad.vmap``): the batch
+#: axis becomes a leading stack axis where SciPy takes stacks, a loop over the examples
+#: where it does not.  ``STACKED_SOLVE`` is for solves whose right-hand side may be a
+#: vector (a batch of vectors is made a stack of one-column matrices).
+STACKED = leading if SCIPY_BATCHES else None
+STACKED_SOLVE = solve_rule if SCIPY_BATCHES else None
 
 
 def require_real(function: str, **arrays: Any) -> None:

@@ -53,7 +53,13 @@ from adfun.numpy.linalg._helpers import (
     read_symmetric_adjoint,
     unpack,
 )
-from adfun.scipy.linalg._common import draw_batch, refuse_option, require_real, require_square
+from adfun.scipy.linalg._common import (
+    STACKED,
+    draw_batch,
+    refuse_option,
+    require_real,
+    require_square,
+)
 
 _LAPACK_OPTIONS = ("lower", "driver", "check_finite")
 
@@ -224,6 +230,7 @@ _EIGH = primitive(
     (_a_vjp,),
     (_a_jvp,),
     domain=Domain(examples=_standard_examples),
+    batch=STACKED,
 )
 _EIGH_GENERALIZED = primitive(
     "scipy.linalg.eigh_generalized",
@@ -231,6 +238,7 @@ _EIGH_GENERALIZED = primitive(
     (_a_vjp, _b_vjp),
     (_a_jvp, _b_jvp),
     domain=Domain(examples=_generalized_examples),
+    batch=STACKED,
 )
 _EIGVALSH = primitive(
     "scipy.linalg.eigvalsh",
@@ -238,6 +246,7 @@ _EIGVALSH = primitive(
     (_values_a_vjp,),
     (_values_a_jvp,),
     domain=Domain(examples=_standard_examples),
+    batch=STACKED,
 )
 _EIGVALSH_GENERALIZED = primitive(
     "scipy.linalg.eigvalsh_generalized",
@@ -245,6 +254,7 @@ _EIGVALSH_GENERALIZED = primitive(
     (_values_a_vjp, _values_b_vjp),
     (_values_a_jvp, _values_b_jvp),
     domain=Domain(examples=_generalized_examples),
+    batch=STACKED,
 )
 
 

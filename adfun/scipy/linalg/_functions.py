@@ -25,6 +25,7 @@ from adfun.numpy._reductions import sum as _sum
 from adfun.numpy._shape import concatenate
 from adfun.numpy.linalg._helpers import draw_matrix, draw_spectrum, mT
 from adfun.scipy.linalg._common import (
+    STACKED,
     draw_batch,
     require_real,
     require_square,
@@ -69,6 +70,7 @@ _EXPM = primitive(
     (_expm_vjp,),
     (_expm_jvp,),
     domain=Domain(examples=_expm_examples),
+    batch=STACKED,
 )
 
 
@@ -234,6 +236,7 @@ _SOLVE_SYLVESTER = primitive(
     (_sylvester_vjp_a, _sylvester_vjp_b, _sylvester_vjp_q),
     (_sylvester_jvp_a, _sylvester_jvp_b, _sylvester_jvp_q),
     domain=Domain(examples=_sylvester_examples),
+    batch=STACKED,
 )
 
 
@@ -332,6 +335,7 @@ _SQRTM = primitive(
     (_sqrtm_vjp,),
     (_sqrtm_jvp,),
     domain=Domain(examples=_sqrtm_examples),
+    batch=STACKED,
 )
 
 

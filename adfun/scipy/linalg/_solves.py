@@ -18,6 +18,7 @@ import scipy.linalg
 from adfun._engine.records import EMPTY_PARAMS, Params
 from adfun._engine.trace import Tracer, any_traced, bind, call_primitive
 from adfun.numpy._axes import dtype_of, ndim_of, shape_of
+from adfun.numpy._batching import elementwise, leading
 from adfun.numpy._broadcast import unbroadcast
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._indexing import getitem
@@ -35,6 +36,8 @@ from adfun.numpy.linalg._helpers import (
     unpack,
 )
 from adfun.scipy.linalg._common import (
+    STACKED,
+    STACKED_SOLVE,
     draw_batch,
     draw_triangular,
     require_real,
@@ -125,6 +128,7 @@ _SOLVE_TRIANGULAR = primitive(
     (_triangular_vjp_a, _triangular_vjp_b),
     (_triangular_jvp_a, _triangular_jvp_b),
     domain=Domain(examples=_triangular_examples),
+    batch=STACKED_SOLVE,
 )
 
 
@@ -242,6 +246,7 @@ _CHOLESKY = primitive(
     (_cholesky_vjp,),
     (_cholesky_jvp,),
     domain=Domain(examples=_cholesky_examples),
+    batch=STACKED,
 )
 
 
@@ -371,7 +376,13 @@ def _cho_solve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return ([c, lower], b), {}
 
 
-@export(scipy.linalg.cho_solve, domain=Domain(examples=_cho_solve_examples), operation=False)
+# The first argument is SciPy's factorization tuple, not an array-like.
+@export(
+    scipy.linalg.cho_solve,
+    domain=Domain(examples=_cho_solve_examples),
+    operation=False,
+    arraylike=False,
+)
 def cho_solve(
     c_and_lower: Any, b: Any, overwrite_b: bool = False, check_finite: bool = True
 ) -> Any:
@@ -451,9 +462,11 @@ def _permutation_impl(piv: Any, dtype: str = "float64") -> Any:
 
 
 #: The pivots of a packed ``lu_factor`` result, as SciPy's int32 array (a constant).
-_PIVOTS = primitive("scipy.linalg.lu_pivots", _pivots_impl, (), (), nondiff=True)
+_PIVOTS = primitive("scipy.linalg.lu_pivots", _pivots_impl, (), (), nondiff=True, batch=elementwise)
 #: The row-interchange matrix of LAPACK pivots (a constant for differentiation).
-_PERMUTATION = primitive("scipy.linalg.pivot_matrix", _permutation_impl, (), (), nondiff=True)
+_PERMUTATION = primitive(
+    "scipy.linalg.pivot_matrix", _permutation_impl, (), (), nondiff=True, batch=leading
+)
 
 
 def _interchange(piv: Any, like: Any) -> Any:
@@ -508,6 +521,7 @@ _LU_FACTOR = primitive(
     (_lu_factor_vjp,),
     (_lu_factor_jvp,),
     domain=Domain(examples=_lu_factor_examples),
+    batch=STACKED,
 )
 
 
@@ -566,7 +580,13 @@ def _lu_solve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return ([lu, piv], b), {"trans": draw(st.sampled_from([0, 1, 2]))}
 
 
-@export(scipy.linalg.lu_solve, domain=Domain(examples=_lu_solve_examples), operation=False)
+# The first argument is SciPy's factorization tuple, not an array-like.
+@export(
+    scipy.linalg.lu_solve,
+    domain=Domain(examples=_lu_solve_examples),
+    operation=False,
+    arraylike=False,
+)
 def lu_solve(
     lu_and_piv: Any,
     b: Any,

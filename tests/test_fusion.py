@@ -1,0 +1,233 @@
+"""``ad.jit``'s accelerations: fused numexpr kernels and Python float code give NumPy's numbers.
+
+Fused kernels contain only correctly rounded IEEE operations, and the ``math`` functions
+used for 0-d values are those that agree with NumPy bit for bit here, so the staged
+results are compared for exact equality with the plain program's (the documented
+tolerance is zero).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import adfun as ad
+import adfun.numpy as anp
+from adfun._staging import fusion
+
+needs_numexpr = pytest.mark.skipif(
+    fusion.numexpr_module() is None,
+    reason="numexpr is not installed (pip install adfun[fast]): fused kernels are off",
+)
+
+
+def _source(jitted) -> str:
+    (staged,) = jitted._cache.values()
+    return staged.run.source
+
+
+def _w3(x):
+    return anp.sum(anp.sin(x) ** 2 + anp.exp(-x) * anp.cos(x))
+
+
+# --- fused kernels -----------------------------------------------------------------------------
+
+
+@needs_numexpr
+def test_the_elementwise_gradient_is_one_kernel_with_numpys_numbers():
+    x = np.random.default_rng(0).standard_normal(fusion.FUSE_MIN_SIZE)
+    staged = ad.jit(ad.grad(_w3))
+    got = staged(x)
+    assert "numexpr:" in _source(staged)
+    np.testing.assert_array_equal(got, ad.grad(_w3)(x))
+    np.testing.assert_array_equal(staged(x), got)  # replayed with the buffers it reused
+
+
+@needs_numexpr
+def test_forward_and_backward_fuse_together():
+    def loss(w, x):
+        h = w * x + 1.0
+        return anp.sum((h * h - x) / (1.0 + h * h))
+
+    rng = np.random.default_rng(1)
+    w, x = rng.standard_normal((2, fusion.FUSE_MIN_SIZE))
+    value_and_grad = ad.value_and_grad(loss, argnums=(0, 1))
+    staged = ad.jit(value_and_grad)
+    value, (dw, dx) = staged(w, x)
+    expected_value, (expected_dw, expected_dx) = value_and_grad(w, x)
+    assert value == expected_value
+    np.testing.assert_array_equal(dw, expected_dw)
+    np.testing.assert_array_equal(dx, expected_dx)
+    assert _source(staged).count("numexpr:") >= 2
+
+
+def test_small_arrays_and_missing_numexpr_take_the_plain_path(monkeypatch):
+    x = np.linspace(-1.0, 1.0, 64)
+    staged = ad.jit(ad.grad(_w3))
+    np.testing.assert_array_equal(staged(x), ad.grad(_w3)(x))
+    assert "numexpr" not in _source(staged)  # below FUSE_MIN_SIZE
+    monkeypatch.setattr(fusion, "_NUMEXPR", [None])  # as if numexpr were not installed
+    big = np.linspace(-1.0, 1.0, fusion.FUSE_MIN_SIZE)
+    staged = ad.jit(ad.grad(_w3))
+    np.testing.assert_array_equal(staged(big), ad.grad(_w3)(big))
+    assert "numexpr" not in _source(staged)
+
+
+@needs_numexpr
+def test_the_environment_switches_fusion_off(monkeypatch):
+    monkeypatch.setenv("ADFUN_FUSE", "0")
+    x = np.linspace(-1.0, 1.0, fusion.FUSE_MIN_SIZE)
+    staged = ad.jit(ad.grad(_w3))
+    np.testing.assert_array_equal(staged(x), ad.grad(_w3)(x))
+    assert "numexpr" not in _source(staged)
+
+
+@needs_numexpr
+def test_a_raising_errstate_runs_the_plain_program():
+    x = np.zeros(fusion.FUSE_MIN_SIZE)
+    staged = ad.jit(lambda x: (x + 1.0) / (x * 2.0))
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(staged(x), np.full(x.shape, np.inf))
+    assert "numexpr:" in _source(staged)
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError, match="divide by zero"):
+        staged(x)
+
+
+@needs_numexpr
+def test_kernels_never_write_over_their_own_operands():
+    # Every intermediate dies young, so buffers are reused as often as possible.
+    def f(x, y):
+        a = anp.sin(x)
+        b = anp.cos(y)
+        c = a * b + a - b * 2.0
+        d = anp.exp(c)
+        return d * a - d / (b + 3.0) + c
+
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((2, fusion.FUSE_MIN_SIZE))
+    staged = ad.jit(f)
+    np.testing.assert_array_equal(staged(x, y), f(x, y))
+    np.testing.assert_array_equal(staged(x, y), f(x, y))
+    gradient = ad.grad(lambda x, y: anp.sum(f(x, y)), argnums=(0, 1))
+    for got, expected in zip(ad.jit(gradient)(x, y), gradient(x, y)):
+        np.testing.assert_array_equal(got, expected)
+
+
+_BINARY = [anp.add, anp.subtract, anp.multiply, anp.true_divide]
+_UNARY = [anp.negative, anp.square, anp.absolute, anp.sqrt, anp.sin, anp.exp]
+
+
+@st.composite
+def _programs(draw):
+    """A random program of elementwise steps over two inputs and constants."""
+    steps = []
+    for _ in range(draw(st.integers(1, 12))):
+        if draw(st.booleans()):
+            steps.append(("unary", draw(st.sampled_from(range(len(_UNARY))))))
+        else:
+            constant = draw(st.sampled_from([None, 0.5, -3.0, 2, 1.0]))
+            steps.append(("binary", draw(st.sampled_from(range(len(_BINARY)))), constant))
+        steps[-1] += (draw(st.integers(0, 100)), draw(st.integers(0, 100)))
+    return steps
+
+
+def _run(steps, x, y):
+    values = [x, y]
+    for step in steps:
+        first = values[step[-2] % len(values)]
+        if step[0] == "unary":
+            values.append(_UNARY[step[1]](first))
+        else:
+            second = step[2] if step[2] is not None else values[step[-1] % len(values)]
+            values.append(_BINARY[step[1]](first, second))
+    return values[-1], values[len(values) // 2]
+
+
+@needs_numexpr
+@given(_programs())
+def test_random_programs_give_numpys_numbers_exactly(steps):
+    previous = fusion.FUSE_MIN_SIZE
+    fusion.FUSE_MIN_SIZE = 4  # fuse small arrays, so that Hypothesis runs quickly
+    try:
+        rng = np.random.default_rng(len(steps))
+        x, y = rng.standard_normal((2, 16))
+        staged = ad.jit(lambda x, y: _run(steps, x, y))
+        with np.errstate(all="ignore"):
+            got, expected = staged(x, y), _run(steps, x, y)
+            again = staged(x, y)
+    finally:
+        fusion.FUSE_MIN_SIZE = previous
+    for a, b, c in zip(got, expected, again):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(c, b)
+
+
+# --- Python float code -------------------------------------------------------------------------
+
+
+def test_scalar_chains_return_numpy_scalars_with_numpys_values():
+    def chain(x):
+        for _ in range(5):
+            x = anp.tanh(anp.sin(x * 0.9 + 0.1)) / (1.0 + anp.sqrt(anp.cos(x) ** 2))
+        return x
+
+    for f in (chain, ad.grad(chain)):
+        staged = ad.jit(f)
+        for x in (0.3, np.float64(-1.7), 12.5):
+            got = staged(x)
+            assert type(got) is np.float64
+            assert got == f(x)
+    assert "_float(" in _source(staged)
+
+
+def test_python_floats_keep_numpys_dtypes():
+    def f(s, a):
+        t = s * 2.0 + 1.0
+        return a * t, a + anp.sin(t), t
+
+    a = np.ones(3, np.float32)
+    staged = ad.jit(f)
+    for got, expected in zip(staged(0.5, a), f(np.float64(0.5), a)):
+        assert type(got) is type(expected)
+        assert np.asarray(got).dtype == np.asarray(expected).dtype
+        np.testing.assert_array_equal(got, expected)
+    float32 = ad.jit(lambda s: s * 2.0 + 1.0)(np.float32(0.5))
+    assert type(float32) is np.float32 and float32 == np.float32(2.0)
+
+
+def test_float_code_reruns_numpy_for_its_warnings():
+    staged = ad.jit(lambda x: 1.0 / (x * 2.0))
+    assert staged(4.0) == 0.125
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        assert staged(0.0) == np.inf
+    sine = ad.jit(lambda x: anp.sin(x) * 2.0)
+    with pytest.warns(RuntimeWarning, match="invalid value"):
+        assert np.isnan(sine(np.inf))
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError, match="overflow"):
+        ad.jit(lambda x: x * 1e300)(1e300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(sine(np.nan))  # NaN in, NaN out: NumPy does not warn either
+
+
+def test_math_functions_are_used_only_where_exact():
+    assert fusion.exact_math_function(np.sqrt) is math.sqrt  # correctly rounded
+    assert fusion.exact_math_function(np.absolute) is math.fabs
+    assert fusion.exact_math_function(np.add) is None  # not a candidate
+    sample = np.random.default_rng(7).standard_normal(5000) * 10.0
+    for ufunc in (np.sin, np.cos, np.tanh, np.exp, np.log1p, np.arctan):
+        function = fusion.exact_math_function(ufunc)
+        if function is None:
+            continue
+        with np.errstate(all="ignore"):
+            expected = ufunc(sample)
+        for value, want in zip(sample.tolist(), expected.tolist()):
+            try:
+                assert function(value) == want or (math.isnan(want) and value != value)
+            except (ValueError, OverflowError):
+                pass
