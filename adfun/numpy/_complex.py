@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS, Params
-from adfun._engine.trace import Tracer, bind, bind_unary, full_value
+from adfun._engine.trace import Tracer, bind, bind_unary
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._base import where
 from adfun.numpy._batching import elementwise

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.trace import Tracer, any_traced, full_value, read_value
+from adfun._engine.trace import Tracer, any_traced, read_value
 from adfun.numpy._arraylike import as_traced, holds_tracer
 from adfun.numpy._axes import dtype_of, ndim_of, shape_of
 from adfun.numpy._declare import Domain, export
