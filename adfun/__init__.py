@@ -23,7 +23,7 @@ from adfun._engine.graph import Graph
 from adfun._engine.pytree import register_pytree_node
 from adfun._engine.trace import install_operators as _install_operators
 from adfun._flatten import flatten
-from adfun._imperative.context import cpu
+from adfun._imperative.context import cpu, gpu
 from adfun._implicit import custom_root, fixed_point
 from adfun._staging.jit import jit
 from adfun._transforms.batching import vmap
@@ -54,6 +54,7 @@ __all__ = [
     "elementwise_grad",
     "fixed_point",
     "flatten",
+    "gpu",
     "grad",
     "hessian",
     "hvp",

@@ -18,10 +18,12 @@ A backend trace records no nodes (it is an evaluator, not a graph) and never clo
 from __future__ import annotations
 
 import functools
+from types import FunctionType
 from typing import Any, Callable
 
 import numpy as np
 
+from adfun._engine.pytree import tree_flatten, tree_unflatten
 from adfun._engine.records import BACKEND_IMPLEMENTATIONS, Node, Params
 from adfun._engine.trace import Trace, Tracer, new_input
 
@@ -298,3 +300,49 @@ def unwrap(backend: Backend, value: Any) -> Any:
     if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "biufc":
         return backend.namespace.asarray(value, device=backend.device)
     return value
+
+
+def backend_value(x: Any) -> Any:
+    """``x`` with every level of tracing above its backend's trace removed: the tracer of
+    the bottom-level backend trace for another library's values, the plain value for
+    NumPy's (``full_value``)."""
+    while type(x) is Tracer and x.trace.backend is None:
+        x = x.value
+    return x
+
+
+def run_on(backend: Backend, transform: str, call: Callable, args: tuple, kwargs: dict) -> Any:
+    """``call(*args, **kwargs)`` with ``backend``'s arrays traced at the bottom level."""
+    leaves, tree = tree_flatten((args, kwargs))
+    check_one_library(backend, leaves, transform)
+    inner_args, inner_kwargs = tree_unflatten(tree, [wrap(backend, leaf) for leaf in leaves])
+    return unwrap_results(backend, transform, call(*inner_args, **inner_kwargs))
+
+
+def check_one_library(backend: Backend, leaves: list, transform: str) -> None:
+    for leaf in leaves:
+        backend.operand(leaf, f"adfun.{transform}")
+
+
+def unwrap_results(backend: Backend, transform: str, result: Any) -> Any:
+    """The library's arrays in place of the backend trace's tracers in ``result``."""
+    leaves, tree = tree_flatten(result)
+    return tree_unflatten(
+        tree,
+        [
+            _on_backend(backend, transform, leaf)
+            if type(leaf) is FunctionType
+            else unwrap(backend, leaf)
+            for leaf in leaves
+        ],
+    )
+
+
+def _on_backend(backend: Backend, transform: str, function: Callable) -> Callable:
+    """A function returned by a transform (``vjp_fn``), run on ``backend`` as well."""
+
+    @functools.wraps(function)
+    def function_on_backend(*args: Any, **kwargs: Any) -> Any:
+        return run_on(backend, transform, function, args, kwargs)
+
+    return function_on_backend

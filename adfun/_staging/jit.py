@@ -32,6 +32,7 @@ from typing import Any, Callable, Generic, ParamSpec, Sequence, TypeVar, cast
 import attrs
 import numpy as np
 
+from adfun._engine.backend import backend_of, backend_value, foreign_leaves, is_foreign, run_on
 from adfun._engine.errors import StagingError  # noqa: F401 - its historical home
 from adfun._engine.graph import Graph, freeze
 from adfun._engine.pytree import LEAF, leaf_paths, tree_flatten, tree_unflatten
@@ -65,6 +66,8 @@ def _leaf_spec(leaf: Any) -> Any:
     kind = type(value)
     if isinstance(value, np.ndarray):
         return ("array", kind, value.shape, value.dtype.str)
+    if is_foreign(value):  # another library's array, traced at its bottom level
+        return ("array", kind, tuple(value.shape), str(value.dtype), str(value.device))
     if isinstance(value, np.generic):
         return ("array", kind)
     if kind is float:
@@ -172,6 +175,16 @@ class Jitted(Generic[P, R]):
         return functools.partial(self, instance)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        if foreign_leaves(args) or (kwargs and foreign_leaves(kwargs)):
+            leaves, _ = tree_flatten((args, kwargs))
+            backend = backend_of(leaves, "adfun.jit")
+            if backend is not None:
+                # The library's arrays become tracers of its bottom-level trace: the
+                # program is staged once per signature and replayed through them.
+                return cast(R, run_on(backend, "jit", self._call, args, kwargs))
+        return self._call(*args, **kwargs)
+
+    def _call(self, *args: Any, **kwargs: Any) -> Any:
         key = None if kwargs else _flat_key(args)
         leaves: Sequence[Any]
         if key is not None:  # every argument an array: the leaves are the arguments
@@ -207,7 +220,7 @@ class Jitted(Generic[P, R]):
         try:
             call_leaves = list(leaves)
             for position in dynamic:
-                value = _dynamic_value(full_value(leaves[position]))
+                value = _dynamic_value(backend_value(leaves[position]))
                 call_leaves[position] = new_input(trace, value)
             inputs = [call_leaves[position].node for position in dynamic]
             args, kwargs = tree_unflatten(in_tree, call_leaves)

@@ -12,11 +12,10 @@ arrays.  Functions among the results (``vjp``'s ``vjp_fn``) are wrapped the same
 from __future__ import annotations
 
 import functools
-from types import FunctionType
 from typing import Any, Callable, TypeVar
 
-from adfun._engine.backend import Backend, backend_of, foreign_leaves, unwrap, wrap
-from adfun._engine.pytree import tree_flatten, tree_unflatten
+from adfun._engine.backend import backend_of, foreign_leaves, run_on
+from adfun._engine.pytree import tree_flatten
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,40 +39,3 @@ def accepts_backends(transform: str, call: F) -> F:
 def on_any_backend(transform: str) -> Callable[[F], F]:
     """Decorator form of :func:`accepts_backends` (for ``vjp``, ``jvp``...)."""
     return lambda call: accepts_backends(transform, call)
-
-
-def run_on(backend: Backend, transform: str, call: Callable, args: tuple, kwargs: dict) -> Any:
-    """``call(*args, **kwargs)`` with ``backend``'s arrays traced at the bottom level."""
-    leaves, tree = tree_flatten((args, kwargs))
-    check_one_library(backend, leaves, transform)
-    inner_args, inner_kwargs = tree_unflatten(tree, [wrap(backend, leaf) for leaf in leaves])
-    return unwrap_results(backend, transform, call(*inner_args, **inner_kwargs))
-
-
-def check_one_library(backend: Backend, leaves: list, transform: str) -> None:
-    for leaf in leaves:
-        backend.operand(leaf, f"adfun.{transform}")
-
-
-def unwrap_results(backend: Backend, transform: str, result: Any) -> Any:
-    """The library's arrays in place of the backend trace's tracers in ``result``."""
-    leaves, tree = tree_flatten(result)
-    return tree_unflatten(
-        tree,
-        [
-            _on_backend(backend, transform, leaf)
-            if type(leaf) is FunctionType
-            else unwrap(backend, leaf)
-            for leaf in leaves
-        ],
-    )
-
-
-def _on_backend(backend: Backend, transform: str, function: Callable) -> Callable:
-    """A function returned by a transform (``vjp_fn``), run on ``backend`` as well."""
-
-    @functools.wraps(function)
-    def function_on_backend(*args: Any, **kwargs: Any) -> Any:
-        return run_on(backend, transform, function, args, kwargs)
-
-    return function_on_backend

@@ -6,6 +6,8 @@ As in MXNet, the default dtype is float32, even for float64 NumPy input, and the
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,28 @@ from adfun.nd._ndarray import OPS, NDArray, _owned
 from adfun.random import generator
 
 FLOAT32 = np.dtype(np.float32)
+
+
+def _in_context(function: Any) -> Any:
+    """``function`` (which makes a CPU array) placed in the context its ``ctx`` names:
+    made on the CPU, then copied once to a ``gpu(i)`` context (CuPy)."""
+    position = list(inspect.signature(function).parameters).index("ctx")
+    name = f"adfun.nd.{function.__name__}"
+
+    @functools.wraps(function)
+    def create(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > position:
+            ctx = args[position]
+            args = args[:position] + (None,) + args[position + 1 :]
+        else:
+            ctx = kwargs.pop("ctx", None)
+        if ctx is None:
+            return function(*args, **kwargs)
+        context = check_context(name, ctx)
+        result = function(*args, **kwargs)
+        return result if context.device_type == "cpu" else result.as_in_context(context)
+
+    return create
 
 
 def _dtype(dtype: Any) -> np.dtype:
@@ -35,6 +59,7 @@ def _shape(function: str, shape: Any) -> tuple:
     return tuple(int(side) for side in shape)
 
 
+@_in_context
 def array(source_array: Any, ctx: Any = None, dtype: Any = None) -> NDArray:
     """An NDArray holding a copy of ``source_array``.
 
@@ -42,7 +67,7 @@ def array(source_array: Any, ctx: Any = None, dtype: Any = None) -> NDArray:
     ----------
     source_array : array_like or NDArray
     ctx : Context, optional
-        Only ``cpu(0)``.
+        ``cpu(0)`` (NumPy, the default) or ``gpu(i)`` (CuPy).
     dtype : dtype, optional
         Default: the source's dtype for an NDArray, float32 for anything else (float64
         NumPy arrays included), as in MXNet.
@@ -54,7 +79,6 @@ def array(source_array: Any, ctx: Any = None, dtype: Any = None) -> NDArray:
     >>> nd.array(np.array([1.0, 2.0])).dtype
     <class 'numpy.float32'>
     """
-    check_context("adfun.nd.array", ctx)
     if isinstance(source_array, NDArray):
         value = source_array._value
         dtype = value.dtype if dtype is None else np.dtype(dtype)
@@ -95,6 +119,7 @@ def _contains_none(source_array: Any) -> bool:
     return False
 
 
+@_in_context
 def zeros(
     shape: Any, ctx: Any = None, dtype: Any = None, stype: Any = None, **kwargs: Any
 ) -> NDArray:
@@ -108,13 +133,13 @@ def zeros(
     >>> nd.zeros((2, 3)).shape
     (2, 3)
     """
-    check_context("adfun.nd.zeros", ctx)
     dense = _owned(np.zeros(_shape("zeros", shape), _dtype(dtype)))
     if stype is None or stype == "default":
         return dense
     return OPS["_tostype"](dense, stype)
 
 
+@_in_context
 def ones(shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDArray:
     """An array of ones (float32 by default).
 
@@ -126,10 +151,10 @@ def ones(shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDArr
     [1. 1.]
     <NDArray 2 @cpu(0)>
     """
-    check_context("adfun.nd.ones", ctx)
     return _owned(np.ones(_shape("ones", shape), _dtype(dtype)))
 
 
+@_in_context
 def full(shape: Any, val: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDArray:
     """An array filled with ``val`` (float32 by default).
 
@@ -141,10 +166,10 @@ def full(shape: Any, val: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any
     [[7. 7.]]
     <NDArray 1x2 @cpu(0)>
     """
-    check_context("adfun.nd.full", ctx)
     return _owned(np.full(_shape("full", shape), val, _dtype(dtype)))
 
 
+@_in_context
 def arange(
     start: Any,
     stop: Any = None,
@@ -164,7 +189,6 @@ def arange(
     [0. 1. 2.]
     <NDArray 3 @cpu(0)>
     """
-    check_context("adfun.nd.arange", ctx)
     if not isinstance(repeat, (int, np.integer)) or repeat < 1:
         raise ValueError(f"adfun.nd.arange: repeat must be a positive int, got {repeat!r}")
     values = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
@@ -214,6 +238,7 @@ def _number(function: str, name: str, value: Any) -> float:
     return float(value)
 
 
+@_in_context
 def random_normal(
     loc: float = 0.0,
     scale: float = 1.0,
@@ -231,13 +256,13 @@ def random_normal(
     >>> nd.random_normal(shape=3).shape
     (3,)
     """
-    check_context("adfun.nd.random_normal", ctx)
     loc = _number("random_normal", "loc", loc)
     scale = _number("random_normal", "scale", scale)
     values = generator().normal(loc, scale, _shape("random_normal", shape))
     return _owned(values.astype(_dtype(dtype)))
 
 
+@_in_context
 def random_uniform(
     low: float = 0.0,
     high: float = 1.0,
@@ -255,7 +280,6 @@ def random_uniform(
     >>> bool((nd.random_uniform(2, 3, shape=(4,)) >= 2).prod().asscalar())
     True
     """
-    check_context("adfun.nd.random_uniform", ctx)
     low = _number("random_uniform", "low", low)
     high = _number("random_uniform", "high", high)
     values = generator().uniform(low, high, _shape("random_uniform", shape))

@@ -28,7 +28,7 @@ import adfun.numpy as anp
 from adfun._engine.records import EMPTY_PARAMS
 from adfun._engine.trace import Tracer, bind_binary
 from adfun._imperative.backward import head_seeds, ones, run_backward
-from adfun._imperative.context import Context, check_context, cpu
+from adfun._imperative.context import Context, check_context, context_of, cpu, to_context
 from adfun._imperative.recording import GradSlot, check_grad_req, new_variable, recording
 
 #: The functions of ``adfun.nd`` that NDArray's methods (``x.sum()``, ``x.T``, ...)
@@ -434,8 +434,9 @@ class NDArray:
 
     @property
     def context(self) -> Any:
-        """The device context, always ``cpu(0)``."""
-        return cpu()
+        """The device context: ``cpu(0)`` for NumPy values, ``gpu(i)`` for CuPy ones."""
+        value = self._value
+        return cpu() if type(value) is np.ndarray else context_of(value)
 
     ctx = context
 
@@ -555,13 +556,17 @@ class NDArray:
         if isinstance(other, NDArray):
             other[:] = self
             return other
-        check_context("NDArray.copyto", other)
-        return self.copy()
+        context = check_context("NDArray.copyto", other)
+        if context == self.context:
+            return self.copy()
+        return _new(to_context("NDArray.copyto", self._value, context))
 
     def as_in_context(self, context: Any) -> NDArray:
-        """This array (there is only the CPU context)."""
-        check_context("NDArray.as_in_context", context)
-        return self
+        """This array if it is in ``context``, else a copy there (as in MXNet)."""
+        target = check_context("NDArray.as_in_context", context)
+        if target == self.context:
+            return self
+        return _new(to_context("NDArray.as_in_context", self._value, target))
 
     def wait_to_read(self) -> None:
         """Nothing to wait for: adfun computes eagerly."""

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
-from adfun._imperative.context import check_context
+from adfun._imperative.context import as_context
 from adfun._imperative.recording import recording
 from adfun.nd._creation import _shape
 from adfun.nd._ndarray import OPS, NDArray, _is_recorded, _owned, apply, value_of
@@ -188,6 +188,16 @@ class RowSparseNDArray(BaseSparseNDArray):
 _CLASSES = {"default": NDArray, "csr": CSRNDArray, "row_sparse": RowSparseNDArray}
 
 
+def _host_only(function: str, ctx: Any) -> None:
+    """Sparse arrays live on the CPU: a GPU context is refused (not silently ignored)."""
+    if as_context(function, ctx).device_type != "cpu":
+        raise NotImplementedError(
+            f"{function}: sparse storage is kept in host memory only; ctx={ctx!r} is not "
+            f"supported. Make the array on adfun.cpu() and convert it with tostype('default') "
+            f"before moving it to a GPU"
+        )
+
+
 def _check_stype(function: str, stype: Any, shape: tuple) -> type:
     if stype not in STYPES:
         raise ValueError(
@@ -265,7 +275,7 @@ def csr_matrix(arg1: Any, shape: Any = None, ctx: Any = None, dtype: Any = None)
     shape : tuple of int, optional
         Needed with the compressed definition when it cannot be inferred.
     ctx : Context, optional
-        Only ``cpu(0)``.
+        Only ``cpu(0)``: sparse storage lives in host memory.
     dtype : dtype, optional
         float32 by default (the dtype of ``data`` when it is a NumPy array or NDArray).
 
@@ -277,7 +287,7 @@ def csr_matrix(arg1: Any, shape: Any = None, ctx: Any = None, dtype: Any = None)
            [0., 0., 5.]], dtype=float32)
     """
     function = "adfun.nd.sparse.csr_matrix"
-    check_context(function, ctx)
+    _host_only(function, ctx)
     if _is_shape(arg1) and len(arg1) == 2:
         dense = np.zeros(_shape("sparse.csr_matrix", arg1), _dtype(None, dtype))
     elif isinstance(arg1, tuple) and len(arg1) == 3:
@@ -332,7 +342,7 @@ def row_sparse_array(
         (all zeros), a dense array-like or NDArray.
     shape : tuple of int, optional
     ctx : Context, optional
-        Only ``cpu(0)``.
+        Only ``cpu(0)``: sparse storage lives in host memory.
     dtype : dtype, optional
         float32 by default (the dtype of ``data`` when it is a NumPy array or NDArray).
 
@@ -344,7 +354,7 @@ def row_sparse_array(
     ([1], [[0.0, 0.0], [1.0, 2.0], [0.0, 0.0]])
     """
     function = "adfun.nd.sparse.row_sparse_array"
-    check_context(function, ctx)
+    _host_only(function, ctx)
     if _is_shape(arg1):
         dense = np.zeros(_shape("sparse.row_sparse_array", arg1), _dtype(None, dtype))
     elif isinstance(arg1, tuple) and len(arg1) == 2:
@@ -382,7 +392,7 @@ def zeros(stype: str, shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: 
     >>> nd.sparse.zeros('row_sparse', (4, 2)).indices.shape
     (0,)
     """
-    check_context("adfun.nd.sparse.zeros", ctx)
+    _host_only("adfun.nd.sparse.zeros", ctx)
     shape = _shape("sparse.zeros", shape)
     cls = _check_stype("adfun.nd.sparse.zeros", stype, shape)
     return _cast(_owned(np.zeros(shape, _dtype(None, dtype))), cls)
@@ -411,7 +421,7 @@ def array(source_array: Any, ctx: Any = None, dtype: Any = None) -> NDArray:
     'row_sparse'
     """
     function = "adfun.nd.sparse.array"
-    check_context(function, ctx)
+    _host_only(function, ctx)
     if isinstance(source_array, BaseSparseNDArray):
         dense = np.array(source_array._value, dtype=_dtype(source_array, dtype), order="C")
         return _cast(_owned(dense), type(source_array))

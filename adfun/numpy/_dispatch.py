@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adfun._engine.backend import NATIVE_TYPES, backend_of, foreign_leaves, unwrap, wrap
-from adfun._engine.pytree import tree_flatten, tree_unflatten
+from adfun._engine.backend import NATIVE_TYPES, backend_of, foreign_leaves, run_on
+from adfun._engine.pytree import tree_flatten
 from adfun._engine.trace import Tracer
 
 _ARRAY = np.ndarray
@@ -25,16 +25,11 @@ _ARRAY = np.ndarray
 
 def on_foreign_arrays(name: str, fun: Callable, args: tuple, kwargs: dict) -> Any:
     """``fun(*args, **kwargs)`` where some argument holds another library's arrays."""
-    leaves, tree = tree_flatten((args, kwargs))
+    leaves, _ = tree_flatten((args, kwargs))
     backend = backend_of(leaves, f"adfun.numpy.{name}")
     if backend is None:
         return fun(*args, **kwargs)
-    for leaf in leaves:
-        backend.operand(leaf, f"adfun.numpy.{name}")
-    inner_args, inner_kwargs = tree_unflatten(tree, [wrap(backend, leaf) for leaf in leaves])
-    result = fun(*inner_args, **inner_kwargs)
-    out_leaves, out_tree = tree_flatten(result)
-    return tree_unflatten(out_tree, [unwrap(backend, leaf) for leaf in out_leaves])
+    return run_on(backend, f"numpy.{name}", fun, args, kwargs)
 
 
 def holds_foreign(args: tuple, kwargs: dict) -> bool:
