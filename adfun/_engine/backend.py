@@ -282,7 +282,7 @@ class BackendTrace(Trace):
         super().__init__(f"the {backend.name} backend")
         self.level = 0.5  # type: ignore[assignment]  # below every transform's trace
         self.nodes = _NoNodes()  # type: ignore[assignment]
-        self.backend = backend  # type: ignore[misc]  # the slot shadows Trace.backend
+        self.backend = backend  # the slot shadows Trace.backend (None: NumPy)
 
 
 def wrap(backend: Backend, value: Any) -> Any:

@@ -316,7 +316,7 @@ def unary(
             if (kind is list or kind is tuple) and holds_tracer(x):
                 return fun(as_traced(x), **kwargs)  # an array-like holding traced values
             if holds_foreign((x,), kwargs):
-                return on_foreign_arrays(public, fun, (x,), kwargs)
+                return on_foreign_arrays(public or name, fun, (x,), kwargs)
         return numpy_fun(x, **kwargs)
 
     public = public or name
@@ -375,7 +375,7 @@ def binary(
             if holds_tracer(x) or holds_tracer(y):
                 return fun(*_assembled(x, y), **kwargs)
             if holds_foreign((x, y), kwargs):
-                return on_foreign_arrays(public, fun, (x, y), kwargs)
+                return on_foreign_arrays(public or name, fun, (x, y), kwargs)
         if kwargs:
             return numpy_fun(x, y, **kwargs)
         return plain(x, y)

@@ -427,7 +427,7 @@ def _library_positions(xp: Any, key: Any, shape: tuple) -> Any:
             return None
     device = next(item.device for item in items if hasattr(item, "device"))
     rest = math.prod(shape[len(items) :])
-    positions = None
+    positions: Any = None
     stride = rest
     for axis in range(len(items) - 1, -1, -1):
         size = shape[axis]
