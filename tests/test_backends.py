@@ -318,3 +318,38 @@ def test_a_value_dependent_step_refuses_instead_of_converting():
 def test_numpy_arrays_stay_on_the_numpy_path():
     assert type(ad.grad(loss)(np.array([0.5]))) is np.ndarray
     assert type(ad.grad(lambda v: anp.sin(v))(0.5)) is np.float64
+
+
+# --- check_grads and custom primitives on another library ----------------------------------
+
+
+def test_check_grads_checks_derivatives_computed_on_the_library():
+    from adfun.testing import check_grads
+
+    x = strict([0.5, 1.0])
+    check_grads(lambda v: anp.sum(anp.sin(v) * v), (x,))
+    check_grads(lambda v, c: anp.tanh(v) * c, (x, 2.0))
+    check_grads(lambda p: anp.sum(anp.exp(p["w"]) * p["b"]), ({"w": x, "b": 0.3},))
+
+
+def test_check_grads_catches_a_wrong_rule_run_on_the_library():
+    from adfun.testing import check_grads
+
+    @ad.primitive
+    def cube(v):
+        return v**3
+
+    cube.defvjp(lambda g, ans, v: g * 2.0 * v**2)  # should be 3 v**2
+    with pytest.raises(AssertionError, match=r"reverse mode disagrees with central finite"):
+        check_grads(lambda v: anp.sum(cube(v)), (strict([0.5, 1.0]),), modes=["rev"], order=1)
+
+
+def test_a_custom_primitive_runs_its_function_on_the_library():
+    @ad.primitive
+    def scaled_square(v):
+        return 3.0 * v * v
+
+    scaled_square.defvjp(lambda g, ans, v: g * 6.0 * v)
+    gradient = ad.grad(lambda v: anp.sum(scaled_square(v)))(strict([1.0, 2.0]))
+    assert isinstance(gradient, STRICT_ARRAY)
+    np.testing.assert_allclose(to_numpy(gradient), [6.0, 12.0])
