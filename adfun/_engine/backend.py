@@ -359,7 +359,7 @@ def _on_backend(backend: Backend, transform: str, function: Callable) -> Callabl
 # (or enters) the backend.
 
 
-def host_copy(value: Any) -> np.ndarray:
+def host_copy(value: Any) -> Any:
     """A NumPy copy of another library's array (an explicit transfer to host memory)."""
     if isinstance(value, (np.ndarray, np.generic, float, int, complex)):
         return value  # already on the host (a rule's NumPy constant)
