@@ -131,7 +131,10 @@ class Primitive:
     complex_domain : object or None
         Where the rules may be tested on complex arguments, where they support them.
     backends : frozenset of str
-        The array libraries (by namespace name) the implementation and rules support.
+        ``{"numpy"}`` (the default): ``impl`` computes on NumPy values, and other array
+        libraries use the implementation :data:`BACKEND_IMPLEMENTATIONS` declares for the
+        primitive's name (see :mod:`adfun._engine.backend`); :data:`ANY_BACKEND`:
+        ``impl`` itself runs on any library's arrays (a user's custom primitive).
     """
 
     name: str

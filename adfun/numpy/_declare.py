@@ -144,8 +144,9 @@ def primitive(
     traced_impl : callable, optional
         The same results as ``impl``, faster on the mostly 0-d values seen while tracing.
     batch, complex_domain, backends
-        Room for the batching rule, the complex test domain and the supported array
-        backends (see :class:`~adfun._engine.records.Primitive`).
+        The batching rule, the complex test domain, and whether ``impl`` runs on any
+        array library as it is (see :class:`~adfun._engine.records.Primitive`; other
+        libraries' implementations are declared in :mod:`adfun.numpy._standard`).
     """
     return Primitive(
         name,
