@@ -371,6 +371,9 @@ class _Writer:
         dtype = value.dtype
         if dtype.kind not in "biufc" or dtype.names is not None:
             raise SourceError(f"to_python: {role} is an array of dtype {dtype}")
+        if value.size == 0:
+            # ``tolist`` loses the shape of an empty array: ``(0, 1)`` gives ``[]``.
+            return f"np.empty({value.shape!r}, dtype={self.dtype_text(dtype)})"
         if value.size <= _LITERAL_SIZE:
             items = _nested_text(value.tolist(), self, role)
             return f"np.array({items}, dtype={self.dtype_text(dtype)})"

@@ -137,10 +137,17 @@ def _triangular(
     return bind(_SOLVE_TRIANGULAR, (a, b), Params(params))
 
 
+def _rule_params(params: dict) -> dict:
+    """The parameters of the solves in the rules: ``check_finite`` was for the inputs,
+    checked by the solve itself; a cotangent or tangent with infinities or NaN (from a
+    zero pivot of ``lu_solve``, say) gives infinities or NaN, not an error."""
+    return {**params, "check_finite": False}
+
+
 def _adjoint_rhs(g: Any, a: Any, b: Any, trans: int, **params: Any) -> Any:
     """``op(A)^{-T} g``: the same solver, transposition flipped (``g`` is a stack of
     vectors when ``b`` is a vector and ``a`` a stack)."""
-    result = _triangular(a, _as_columns(b, g), trans=1 if trans == 0 else 0, **params)
+    result = _triangular(a, _as_columns(b, g), trans=1 if trans == 0 else 0, **_rule_params(params))
     return squeeze(result, -1) if ndim_of(b) == 1 else result
 
 
@@ -158,12 +165,12 @@ def _triangular_vjp_b(g: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params
 def _triangular_jvp_a(t: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any) -> Any:
     change = _triangle(t, params["lower"], params["unit_diagonal"])
     change = change if trans == 0 else mT(change)
-    result = _triangular(a, -(change @ _as_columns(b, ans)), trans=trans, **params)
+    result = _triangular(a, -(change @ _as_columns(b, ans)), trans=trans, **_rule_params(params))
     return squeeze(result, -1) if ndim_of(b) == 1 else result
 
 
 def _triangular_jvp_b(t: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any) -> Any:
-    return _triangular(a, t, trans=trans, **params)
+    return _triangular(a, t, trans=trans, **_rule_params(params))
 
 
 def _triangular_examples(draw: Any, st: Any, hnp: Any) -> tuple:
