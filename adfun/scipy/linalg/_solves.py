@@ -17,6 +17,7 @@ import scipy.linalg
 
 from adfun._engine.records import EMPTY_PARAMS, Params
 from adfun._engine.trace import Tracer, any_traced, bind, call_primitive
+from adfun.numpy._arraylike import as_traced, holds_tracer
 from adfun.numpy._axes import dtype_of, ndim_of, shape_of
 from adfun.numpy._base import broadcast_to
 from adfun.numpy._batching import elementwise, leading
@@ -419,6 +420,12 @@ def cho_factor(
     return c, lower
 
 
+def _assembled(*values: Any) -> tuple:
+    """The arrays of a solve that takes SciPy's factorization tuple as it is (so is not
+    wrapped by the array-like entry): each list holding traced values stacked."""
+    return tuple(as_traced(value) if holds_tracer(value) else value for value in values)
+
+
 def _one_flag(lower: Any) -> bool:
     """``lower`` as one bool (a batched ``cho_factor`` gives an array of equal flags)."""
     if isinstance(lower, np.ndarray) and lower.size:
@@ -482,6 +489,7 @@ def cho_solve(
     array([0.25, 1.  ])
     """
     c, lower = c_and_lower
+    c, b = _assembled(c, b)
     if not any_traced((c, b)):
         return scipy.linalg.cho_solve(
             (c, lower), b, overwrite_b=overwrite_b, check_finite=check_finite
@@ -720,6 +728,7 @@ def lu_solve(
     array([0. , 0.5])
     """
     lu, piv = lu_and_piv
+    lu, piv, b = _assembled(lu, piv, b)
     if not any_traced((lu, piv, b)):
         return scipy.linalg.lu_solve(
             (lu, piv), b, trans=trans, overwrite_b=overwrite_b, check_finite=check_finite
