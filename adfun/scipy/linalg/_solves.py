@@ -125,7 +125,7 @@ def _triangular(
 ) -> Any:
     """The triangular solve with all the primitive's parameters (``check_singular``
     too), on plain or traced values: what the rules and the composites call."""
-    params = {
+    params: dict[str, Any] = {
         "trans": int(trans),
         "lower": bool(lower),
         "unit_diagonal": bool(unit_diagonal),
