@@ -22,7 +22,7 @@ from adfun._staging import fusion
 
 needs_numexpr = pytest.mark.skipif(
     fusion.numexpr_module() is None,
-    reason="numexpr is not installed (pip install adfun[fast]): fused kernels are off",
+    reason="numexpr is not installed (pip install numexpr): fused kernels are off",
 )
 
 

@@ -474,6 +474,33 @@ def test_scipy_errors_surface_unchanged_on_traced_values():
         ad.grad(lambda b: anp.sum(linalg.solve_triangular(np.eye(2), b)))(np.array([np.nan, 1.0]))
 
 
+@pytest.mark.parametrize("trans", [0, 1, 2])
+@pytest.mark.parametrize("rhs", [(3,), (3, 2)])
+def test_lu_and_cho_solve_with_a_zero_pivot_give_scipys_infinities(trans, rhs):
+    """SciPy's ``lu_solve`` and ``cho_solve`` (LAPACK's getrs, potrs) do not check the
+    diagonal: a zero there gives infinities and NaN, not the LinAlgError of
+    ``solve_triangular``; traced and staged calls give the same values."""
+    lu = np.array([[0.0, 1.5, 2.0], [0.25, 2.0, 1.5], [0.75, 0.5, 0.0]])
+    piv = np.array([1, 2, 2], dtype=np.int32)
+    b = np.arange(1.0, 1.0 + np.prod(rhs)).reshape(rhs)
+    stack, pivots = np.stack([lu, lu + np.eye(3)]), np.stack([piv, np.array([2, 1, 2])])
+    with np.errstate(all="ignore"):
+        for lu_, piv_ in ((lu, piv), (stack, pivots)):
+            want = sl.lu_solve((lu_, piv_), b, trans=trans)
+            assert not np.isfinite(want).all()
+            traced = ad.jit(lambda lu, b, piv=piv_: linalg.lu_solve((lu, piv), b, trans=trans))
+            np.testing.assert_allclose(traced(lu_, b), want, rtol=1e-13, equal_nan=True)
+            value = ad.value_and_grad(
+                lambda b, lu=lu_, piv=piv_: anp.sum(linalg.lu_solve((lu, piv), b, trans=trans))
+            )
+            np.testing.assert_allclose(value(b)[0], np.sum(want), rtol=1e-13, equal_nan=True)
+        want = sl.cho_solve((lu, trans == 1), b)
+        staged = ad.jit(lambda c, b: linalg.cho_solve((c, trans == 1), b))
+        np.testing.assert_allclose(staged(lu, b), want, rtol=1e-13, equal_nan=True)
+    with pytest.raises(np.linalg.LinAlgError, match="singular matrix"):
+        ad.grad(lambda b: anp.sum(linalg.solve_triangular(lu, b)))(b)
+
+
 # --- SciPy's names for adfun.numpy.linalg functions ------------------------------------------
 
 

@@ -10,8 +10,8 @@ NumPy backend only, both giving NumPy's own numbers:
   These operations are correctly rounded in IEEE arithmetic, so the kernel's results are
   bit for bit NumPy's (transcendental functions stay NumPy calls: NumPy's SIMD ``exp``,
   ``log``, ``tanh`` are faster than numexpr's and differ from the C library's in the last
-  place).  numexpr is optional (``pip install adfun[fast]``); without it the program runs
-  as plain NumPy calls.
+  place).  numexpr is optional (``python -m pip install -e ".[fast]"`` in adfun's
+  clone, or ``pip install numexpr``); without it the program runs as plain NumPy calls.
 * **Python floats.**  0-d float64 arithmetic, and the ``math`` functions that give exactly
   NumPy's result on this platform (checked once per function, on a fixed sample of 20,000
   points spanning the float range, see :func:`exact_math_function`), is written with Python

@@ -92,6 +92,7 @@ class _Writer:
         self.arrays: dict[int, str] = {}  # id(array) -> its module-level name
         self.keep: list = []  # the arrays of ``arrays``, alive while ids are keys
         self.wrappers: dict[int, Any] = {}  # id(helper) -> its NumPy call, see forward_call
+        self.stand_ins: dict[str, int] = {}  # empty stand-in class -> index in helpers
         # Python's builtins stay readable: a value computed by ``sum`` is ``sum_1``.
         self.taken: set[str] = {"np", "scipy", "base64", *dir(builtins)}
 
@@ -204,7 +205,12 @@ class _Writer:
         tree.name = name
         # Its globals first, so that the helper reads them once defined.
         for global_name in _free_names(tree, function):
-            self.bind_global(global_name, function.__globals__[global_name], function)
+            self.bind_global(
+                global_name,
+                function.__globals__[global_name],
+                function,
+                type_test_only=_only_type_tests(tree, global_name),
+            )
         self.helpers.append(ast.unparse(tree))
         return name
 
@@ -216,17 +222,28 @@ class _Writer:
             lines.append(f"    {variable} = {self.value_text(cell.cell_contents, variable)}")
         for global_name in _free_names(tree, function):
             if global_name not in function.__code__.co_freevars:
-                self.bind_global(global_name, function.__globals__[global_name], function)
+                self.bind_global(
+                    global_name,
+                    function.__globals__[global_name],
+                    function,
+                    type_test_only=_only_type_tests(tree, global_name),
+                )
         tree.name = "inner"
         lines.append(textwrap.indent(ast.unparse(tree), "    "))
         lines.append("    return inner")
         lines.append(f"{name} = _make_{name}()")
         self.helpers.append("\n".join(lines))
 
-    def bind_global(self, name: str, value: Any, user: Any) -> None:
-        """Make module-level ``name`` stand for ``value`` (a global a helper reads)."""
+    def bind_global(self, name: str, value: Any, user: Any, type_test_only: bool = False) -> None:
+        """Make module-level ``name`` stand for ``value`` (a global a helper reads).
+
+        ``type_test_only``: the helper only tests values against ``value`` (a class), with
+        ``isinstance``, ``issubclass`` or ``type(x) is value``."""
         if name in self.bound:
             if self.bound[name] is value or _same_value(self.bound[name], value):
+                if name in self.stand_ins and not type_test_only:
+                    # First met in a type test, now used for real: the class itself.
+                    self.helpers[self.stand_ins.pop(name)] = self.class_text(value, name)
                 return
             raise SourceError(
                 f"to_python: two helpers read different values under the global name "
@@ -254,16 +271,48 @@ class _Writer:
             if helper != name:
                 self.helpers.append(f"{name} = {helper}")
             return
-        if isinstance(value, type) and _is_adfun(value):
+        if isinstance(value, type) and _is_adfun(value) and type_test_only:
             # An adfun class a helper tests values against (``type(x) is Tracer``): the
             # standalone code never meets its objects, so an empty class keeps the test.
+            self.stand_ins[name] = len(self.helpers)
             self.helpers.append(
                 f"class {name}:\n"
                 f'    """Stands for adfun\'s {value.__qualname__}, whose objects this code '
                 f'never receives."""'
             )
             return
+        if isinstance(value, type) and _is_adfun(value):
+            # A class the helper computes with (``_Jet.variable(a, 0, 1)``): its source.
+            self.helpers.append(self.class_text(value, name))
+            return
         self.helpers.append(f"{name} = {self.value_text(value, name)}")
+
+    def class_text(self, cls: type, name: str) -> str:
+        """The ``class`` statement of adfun class ``cls``, copied from its source without
+        annotations and with its globals bound, defined under ``name``."""
+        tree = _class_tree(cls)
+        module_globals = vars(sys.modules[cls.__module__])
+        if tree.name != name:
+            # The helper reads it under another name: copy it under its own, then alias.
+            if tree.name in self.bound and self.bound[tree.name] is not cls:
+                raise SourceError(
+                    f"to_python: class {cls.__qualname__} is read as {name!r}, and its own "
+                    f"name is taken by another value; this graph cannot be written as one "
+                    f"module"
+                )
+        for global_name in _class_free_names(tree, cls, module_globals):
+            self.bind_global(
+                global_name,
+                module_globals[global_name],
+                cls,
+                type_test_only=_only_type_tests(tree, global_name),
+            )
+        text = ast.unparse(tree)
+        if tree.name != name:
+            self.bound.setdefault(tree.name, cls)
+            self.taken.add(tree.name)
+            text += f"\n{name} = {tree.name}"
+        return text
 
     # --- values -------------------------------------------------------------------------
     def value_text(self, value: Any, role: str) -> str:
@@ -322,6 +371,9 @@ class _Writer:
         dtype = value.dtype
         if dtype.kind not in "biufc" or dtype.names is not None:
             raise SourceError(f"to_python: {role} is an array of dtype {dtype}")
+        if value.size == 0:
+            # ``tolist`` loses the shape of an empty array: ``(0, 1)`` gives ``[]``.
+            return f"np.empty({value.shape!r}, dtype={self.dtype_text(dtype)})"
         if value.size <= _LITERAL_SIZE:
             items = _nested_text(value.tolist(), self, role)
             return f"np.array({items}, dtype={self.dtype_text(dtype)})"
@@ -526,6 +578,131 @@ def _function_tree(function: types.FunctionType) -> Any:
             node.annotation = None
     ast.fix_missing_locations(found)
     return found
+
+
+def _class_tree(cls: type) -> Any:
+    """The ``class`` statement of ``cls`` (defined at its module's top level), without
+    annotations and with only the builtin decorators (``classmethod``...) of its methods."""
+    try:
+        path = inspect.getsourcefile(cls)
+    except TypeError:
+        path = None
+    module = _parsed(path) if path else None
+    if module is None or cls.__qualname__ != cls.__name__:
+        raise SourceError(f"to_python: the source of class {cls.__qualname__} is not available")
+    found = [
+        node for node in module.body if isinstance(node, ast.ClassDef) and node.name == cls.__name__
+    ]
+    if len(found) != 1 or found[0].decorator_list or found[0].keywords:
+        raise SourceError(
+            f"to_python: the source of class {cls.__qualname__} cannot be copied (it is "
+            f"defined more than once, or decorated, or has class keywords)"
+        )
+    tree = copy.deepcopy(found[0])  # the parsed file is cached: change a copy
+    body = []
+    for statement in tree.body:
+        if isinstance(statement, ast.AnnAssign):
+            if statement.value is None:
+                continue  # a bare annotation defines nothing
+            statement = ast.Assign(targets=[statement.target], value=statement.value)
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for decorator in statement.decorator_list:
+                if not (isinstance(decorator, ast.Name) and _is_builtin_name(decorator.id)):
+                    raise SourceError(
+                        f"to_python: method {statement.name} of class {cls.__qualname__} "
+                        f"has a decorator that is not a builtin"
+                    )
+            statement.returns = None
+            if sys.version_info >= (3, 12):
+                statement.type_params = []
+            for node in ast.walk(statement):
+                if isinstance(node, ast.arg):
+                    node.annotation = None
+        body.append(statement)
+    tree.body = body or [ast.Pass()]
+    ast.fix_missing_locations(tree)
+    return tree
+
+
+def _class_free_names(tree: Any, cls: type, module_globals: dict) -> list[str]:
+    """Global names the class statement ``tree`` of ``cls`` reads, in first-use order: its
+    bases, the names its methods read as globals and the names its body reads before
+    defining them."""
+    names: list[str] = []
+
+    def note(name: str) -> None:
+        if name in module_globals and name not in names and name != cls.__name__:
+            if not _is_builtin(name, module_globals[name]):
+                names.append(name)
+
+    for base in tree.bases:
+        for node in ast.walk(base):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                note(node.id)
+    defined: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            method = inspect.unwrap(_method_function(cls, statement.name))
+            local = set(method.__code__.co_varnames) | set(method.__code__.co_freevars)
+            for node in ast.walk(statement):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                    if node.id not in local:
+                        note(node.id)
+            defined.add(statement.name)
+            continue
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                if node.id not in defined:
+                    note(node.id)
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                defined.add(node.id)
+    return names
+
+
+def _method_function(cls: type, name: str) -> Any:
+    """The plain function of method ``name`` of ``cls`` (unwrapping classmethod,
+    staticmethod and property)."""
+    attribute = cls.__dict__.get(name)
+    if isinstance(attribute, (classmethod, staticmethod)):
+        attribute = attribute.__func__
+    elif isinstance(attribute, property):
+        attribute = attribute.fget
+    if not isinstance(attribute, types.FunctionType):
+        raise SourceError(
+            f"to_python: method {name} of class {cls.__qualname__} is not a plain function"
+        )
+    return attribute
+
+
+def _only_type_tests(tree: Any, name: str) -> bool:
+    """Whether ``tree`` reads global ``name`` only to test values against it:
+    ``isinstance(x, name)``, ``issubclass(c, (name, ...))``, ``type(x) is name``."""
+    tested: set[int] = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("isinstance", "issubclass")
+            and len(node.args) == 2
+        ):
+            classes = node.args[1]
+            items = classes.elts if isinstance(classes, ast.Tuple) else [classes]
+            tested.update(id(item) for item in items)
+        elif isinstance(node, ast.Compare) and all(
+            isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops
+        ):
+            tested.update(id(item) for item in [node.left, *node.comparators])
+    uses = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id == name
+    ]
+    return bool(uses) and all(id(node) in tested for node in uses)
+
+
+def _is_builtin_name(name: str) -> bool:
+    return hasattr(builtins, name)
 
 
 def _free_names(tree: Any, function: types.FunctionType) -> list[str]:

@@ -175,6 +175,11 @@ DIFFERENTIABLE_OBJECTS: dict[str, Any] = {"r_": _concatenators.r_, "c_": _concat
 #: ``import adfun.numpy.random as npr``).
 SUBPACKAGES = _names("linalg fft random")
 
+#: Names other libraries add to NumPy's namespace, with the NumPy name each stands for:
+#: numexpr (which ``jit``'s fused kernels use) sets ``numpy.expm1x = numpy.expm1`` when it
+#: is imported, so ``dir(numpy)`` has that name whenever numexpr has been imported.
+FOREIGN_ALIASES: dict[str, str] = {"expm1x": "expm1"}
+
 #: Functions of values that return a tuple of arrays.
 _SEVERAL_RESULTS = frozenset(("unravel_index",))
 
@@ -417,6 +422,10 @@ def _build() -> tuple:
     for name, value in DIFFERENTIABLE_OBJECTS.items():
         namespace[name] = value
         status[name] = "differentiable"
+    for alias, target in FOREIGN_ALIASES.items():
+        if target in status:  # classified whether or not the library is imported yet
+            namespace[alias] = namespace[target]
+            status[alias] = status[target]
     # Everything else public in NumPy that is not a function: types, constants, modules.
     for name in dir(np):
         if name.startswith("_") or name in status:

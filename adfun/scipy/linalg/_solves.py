@@ -17,11 +17,14 @@ import scipy.linalg
 
 from adfun._engine.records import EMPTY_PARAMS, Params
 from adfun._engine.trace import Tracer, any_traced, bind, call_primitive
+from adfun.numpy._arraylike import as_traced, holds_tracer
 from adfun.numpy._axes import dtype_of, ndim_of, shape_of
+from adfun.numpy._base import broadcast_to
 from adfun.numpy._batching import elementwise, leading
 from adfun.numpy._broadcast import unbroadcast
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._indexing import getitem
+from adfun.numpy._layout import take_along_axis
 from adfun.numpy._shape import expand_dims, squeeze
 from adfun.numpy.linalg._helpers import (
     draw_matrix,
@@ -69,10 +72,41 @@ def _solve_triangular_impl(
     lower: bool = False,
     unit_diagonal: bool = False,
     check_finite: bool = True,
+    check_singular: bool = True,
 ) -> Any:
-    return scipy.linalg.solve_triangular(
-        a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal, check_finite=check_finite
-    )
+    try:
+        return scipy.linalg.solve_triangular(
+            a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal, check_finite=check_finite
+        )
+    except np.linalg.LinAlgError:
+        if check_singular:
+            raise
+        return _substitution(a, b, trans, lower, unit_diagonal)
+
+
+def _substitution(a: Any, b: Any, trans: int, lower: bool, unit_diagonal: bool) -> Any:
+    """``op(a)^{-1} b`` by BLAS's ``trsm`` without the singularity check of LAPACK's
+    ``trtrs`` (which ``solve_triangular`` calls): a zero on the diagonal gives infinities
+    and NaN, as in the solves of ``getrs`` and ``potrs`` (``lu_solve``, ``cho_solve``)."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    columns = b[..., None] if b.ndim == 1 else b
+    (trsm,) = scipy.linalg.blas.get_blas_funcs(("trsm",), (a, columns))
+    batch = np.broadcast_shapes(a.shape[:-2], columns.shape[:-2])
+    a = np.broadcast_to(a, batch + a.shape[-2:])
+    columns = np.broadcast_to(columns, batch + columns.shape[-2:])
+    out = np.empty(columns.shape, dtype=trsm.dtype)
+    with np.errstate(all="ignore"):
+        for index in np.ndindex(*batch):
+            out[index] = trsm(
+                1.0,
+                a[index],
+                columns[index],
+                lower=int(lower),
+                trans_a=int(trans),
+                diag=int(unit_diagonal),
+            )
+    return out[..., 0] if b.ndim == 1 else out
 
 
 def _triangle(x: Any, lower: bool, unit_diagonal: bool) -> Any:
@@ -80,10 +114,41 @@ def _triangle(x: Any, lower: bool, unit_diagonal: bool) -> Any:
     return x * mask(x, -1 if unit_diagonal else 0, lower)
 
 
+def _triangular(
+    a: Any,
+    b: Any,
+    trans: int = 0,
+    lower: bool = False,
+    unit_diagonal: bool = False,
+    check_finite: bool = True,
+    check_singular: bool = True,
+) -> Any:
+    """The triangular solve with all the primitive's parameters (``check_singular``
+    too), on plain or traced values: what the rules and the composites call."""
+    params: dict[str, Any] = {
+        "trans": int(trans),
+        "lower": bool(lower),
+        "unit_diagonal": bool(unit_diagonal),
+        "check_finite": bool(check_finite),
+    }
+    if not check_singular:
+        params["check_singular"] = False
+    if not any_traced((a, b)):
+        return _solve_triangular_impl(a, b, **params)
+    return bind(_SOLVE_TRIANGULAR, (a, b), Params(params))
+
+
+def _rule_params(params: dict) -> dict:
+    """The parameters of the solves in the rules: ``check_finite`` was for the inputs,
+    checked by the solve itself; a cotangent or tangent with infinities or NaN (from a
+    zero pivot of ``lu_solve``, say) gives infinities or NaN, not an error."""
+    return {**params, "check_finite": False}
+
+
 def _adjoint_rhs(g: Any, a: Any, b: Any, trans: int, **params: Any) -> Any:
     """``op(A)^{-T} g``: the same solver, transposition flipped (``g`` is a stack of
     vectors when ``b`` is a vector and ``a`` a stack)."""
-    result = solve_triangular(a, _as_columns(b, g), trans=1 if trans == 0 else 0, **params)
+    result = _triangular(a, _as_columns(b, g), trans=1 if trans == 0 else 0, **_rule_params(params))
     return squeeze(result, -1) if ndim_of(b) == 1 else result
 
 
@@ -101,12 +166,12 @@ def _triangular_vjp_b(g: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params
 def _triangular_jvp_a(t: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any) -> Any:
     change = _triangle(t, params["lower"], params["unit_diagonal"])
     change = change if trans == 0 else mT(change)
-    result = solve_triangular(a, -(change @ _as_columns(b, ans)), trans=trans, **params)
+    result = _triangular(a, -(change @ _as_columns(b, ans)), trans=trans, **_rule_params(params))
     return squeeze(result, -1) if ndim_of(b) == 1 else result
 
 
 def _triangular_jvp_b(t: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any) -> Any:
-    return solve_triangular(a, t, trans=trans, **params)
+    return _triangular(a, t, trans=trans, **_rule_params(params))
 
 
 def _triangular_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -355,6 +420,12 @@ def cho_factor(
     return c, lower
 
 
+def _assembled(*values: Any) -> tuple:
+    """The arrays of a solve that takes SciPy's factorization tuple as it is (so is not
+    wrapped by the array-like entry): each list holding traced values stacked."""
+    return tuple(as_traced(value) if holds_tracer(value) else value for value in values)
+
+
 def _one_flag(lower: Any) -> bool:
     """``lower`` as one bool (a batched ``cho_factor`` gives an array of equal flags)."""
     if isinstance(lower, np.ndarray) and lower.size:
@@ -418,20 +489,24 @@ def cho_solve(
     array([0.25, 1.  ])
     """
     c, lower = c_and_lower
+    c, b = _assembled(c, b)
     if not any_traced((c, b)):
         return scipy.linalg.cho_solve(
             (c, lower), b, overwrite_b=overwrite_b, check_finite=check_finite
         )
     require_real("cho_solve", c=c, b=b)
     require_square("cho_solve", "c", c)
-    # SciPy checks the inputs only: the intermediate solution may overflow.
+    # SciPy checks the inputs only: the intermediate solution may overflow.  As LAPACK's
+    # potrs, the triangular solves do not refuse a zero on the diagonal.
     columns = _as_columns(b, b)
+    checks = {"check_finite": bool(check_finite), "check_singular": False}
+    unchecked = {"check_finite": False, "check_singular": False}
     if _one_flag(lower):
-        inner = solve_triangular(c, columns, lower=True, check_finite=check_finite)
-        result = solve_triangular(c, inner, trans=1, lower=True, check_finite=False)
+        inner = _triangular(c, columns, lower=True, **checks)
+        result = _triangular(c, inner, trans=1, lower=True, **unchecked)
     else:
-        inner = solve_triangular(c, columns, trans=1, lower=False, check_finite=check_finite)
-        result = solve_triangular(c, inner, lower=False, check_finite=False)
+        inner = _triangular(c, columns, trans=1, lower=False, **checks)
+        result = _triangular(c, inner, lower=False, **unchecked)
     return squeeze(result, -1) if ndim_of(b) == 1 else result
 
 
@@ -447,9 +522,10 @@ def _pivots_impl(packed_pivots: Any) -> Any:
     return np.asarray(packed_pivots).astype(np.int32)
 
 
-def _permutation_impl(piv: Any, dtype: str = "float64") -> Any:
-    """The 0/1 matrices ``P`` with ``P @ b`` the rows of ``b`` interchanged as LAPACK's
-    pivots ``piv`` say (row ``i`` with row ``piv[i]``, for ``i = 0, 1, ...``)."""
+def _row_order_impl(piv: Any, inverse: bool = False) -> Any:
+    """The row order of LAPACK's pivots ``piv`` (row ``i`` interchanged with row
+    ``piv[i]``, for ``i = 0, 1, ...``): ``b[order]`` is ``b`` with its rows interchanged
+    (``inverse``: the order that undoes them)."""
     piv = np.asarray(piv).astype(np.intp)
     n = piv.shape[-1]
     order = np.array(np.broadcast_to(np.arange(n), piv.shape))
@@ -458,11 +534,22 @@ def _permutation_impl(piv: Any, dtype: str = "float64") -> Any:
         here = order[..., i : i + 1].copy()
         order[..., i : i + 1] = np.take_along_axis(order, other, axis=-1)
         np.put_along_axis(order, other, here, axis=-1)
-    return (order[..., :, None] == np.arange(n)).astype(dtype)
+    return np.argsort(order, axis=-1) if inverse else order
+
+
+def _permutation_impl(piv: Any, dtype: str = "float64") -> Any:
+    """The 0/1 matrices ``P`` with ``P @ b`` the rows of ``b`` interchanged as LAPACK's
+    pivots ``piv`` say (row ``i`` with row ``piv[i]``, for ``i = 0, 1, ...``)."""
+    order = _row_order_impl(piv)
+    return (order[..., :, None] == np.arange(order.shape[-1])).astype(dtype)
 
 
 #: The pivots of a packed ``lu_factor`` result, as SciPy's int32 array (a constant).
 _PIVOTS = primitive("scipy.linalg.lu_pivots", _pivots_impl, (), (), nondiff=True, batch=elementwise)
+#: The row order of LAPACK pivots, or its inverse (a constant for differentiation).
+_ROW_ORDER = primitive(
+    "scipy.linalg.pivot_order", _row_order_impl, (), (), nondiff=True, batch=leading
+)
 #: The row-interchange matrix of LAPACK pivots (a constant for differentiation).
 _PERMUTATION = primitive(
     "scipy.linalg.pivot_matrix", _permutation_impl, (), (), nondiff=True, batch=leading
@@ -473,6 +560,17 @@ def _interchange(piv: Any, like: Any) -> Any:
     dtype = dtype_of(like)
     name = dtype.name if dtype.kind == "f" else "float64"
     return call_primitive(_PERMUTATION, (piv,), Params(dtype=name))
+
+
+def _interchange_rows(columns: Any, piv: Any, batch: tuple, inverse: bool = False) -> Any:
+    """The rows of ``columns`` (``(..., n, k)``) interchanged as the pivots ``piv`` say (or
+    back, ``inverse``), for the stack shape ``batch``.  An exact gather, like LAPACK's
+    ``laswp``: infinities stay infinities (a product with the 0/1 matrix would make NaN
+    of them)."""
+    n, k = shape_of(columns)[-2:]
+    order = call_primitive(_ROW_ORDER, (piv,), Params(inverse=bool(inverse)))
+    index = broadcast_to(expand_dims(order, -1), batch + (n, 1))
+    return take_along_axis(broadcast_to(columns, batch + (n, k)), index, axis=-2)
 
 
 def _unit_lower(lu: Any) -> Any:
@@ -630,6 +728,7 @@ def lu_solve(
     array([0. , 0.5])
     """
     lu, piv = lu_and_piv
+    lu, piv, b = _assembled(lu, piv, b)
     if not any_traced((lu, piv, b)):
         return scipy.linalg.lu_solve(
             (lu, piv), b, trans=trans, overwrite_b=overwrite_b, check_finite=check_finite
@@ -637,19 +736,35 @@ def lu_solve(
     code = transposition("lu_solve", trans, letters=False)
     require_real("lu_solve", lu=lu, b=b)
     require_square("lu_solve", "lu", lu)
-    interchange = _interchange(piv, lu)
     columns = _as_columns(b, b)
+    batch = np.broadcast_shapes(shape_of(lu)[:-2], shape_of(piv)[:-1], shape_of(columns)[:-2])
+    # As LAPACK's getrs: interchanges and triangular solves that do not refuse a zero on
+    # the diagonal (SciPy's lu_solve gives infinities or NaN there, not an error).
     if code == 0:
-        inner = solve_triangular(
-            lu, interchange @ columns, lower=True, unit_diagonal=True, check_finite=check_finite
+        rows = _interchange_rows(columns, piv, batch)
+        inner = _triangular(
+            lu,
+            rows,
+            lower=True,
+            unit_diagonal=True,
+            check_finite=bool(check_finite),
+            check_singular=False,
         )
-        result = solve_triangular(lu, inner, check_finite=False)
+        result = _triangular(lu, inner, check_finite=False, check_singular=False)
     else:
-        inner = solve_triangular(lu, columns, trans=1, check_finite=check_finite)
-        inner = solve_triangular(
-            lu, inner, trans=1, lower=True, unit_diagonal=True, check_finite=False
+        inner = _triangular(
+            lu, columns, trans=1, check_finite=bool(check_finite), check_singular=False
         )
-        result = mT(interchange) @ inner
+        inner = _triangular(
+            lu,
+            inner,
+            trans=1,
+            lower=True,
+            unit_diagonal=True,
+            check_finite=False,
+            check_singular=False,
+        )
+        result = _interchange_rows(inner, piv, batch, inverse=True)
     return squeeze(result, -1) if ndim_of(b) == 1 else result
 
 
