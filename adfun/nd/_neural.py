@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
-import adfun.scipy.special as special
 from adfun._custom import primitive
 from adfun._engine.trace import full_value
 from adfun._imperative.recording import training
@@ -219,6 +218,9 @@ def _selu_values(value: Any) -> Any:
 
 
 def _gelu_values(value: Any) -> Any:
+    # SciPy is optional for adfun (and adfun.nd): only GELU's erf needs it
+    import adfun.scipy.special as special  # noqa: PLC0415
+
     return 0.5 * value * (1.0 + special.erf(value / math.sqrt(2.0)))
 
 
