@@ -187,3 +187,15 @@ def test_gotchas_loss_buffer_loop_prints_one_loss_per_batch_after_the_first(caps
     assert all(line.startswith("Loss: ") for line in lines)
     # ten classes, near-zero weights: the loss sits near log(10), as the page shows
     np.testing.assert_allclose(losses, np.log(10), atol=0.1)
+
+
+def test_gotchas_blocking_calls_exist_and_return_the_values():
+    # the page names the calls that wait for MXNet's engine; adfun is eager, they return
+    c = nd.array([1.5, 2.5]) * nd.array([2, 2])
+    c.wait_to_read()
+    assert nd.waitall() is None
+    assert c.asnumpy().tolist() == [3.0, 5.0] and c[1].asscalar() == np.float32(5.0)
+    # the operators the page points to as NumPy's near-equivalents
+    assert nd.ravel_multi_index(nd.array([[1], [2]]), shape=(3, 4)).asnumpy().tolist() == [6]
+    assert [part.shape for part in nd.split(nd.ones((2, 6)), num_outputs=3)] == [(2, 2)] * 3
+    assert nd.diag(nd.array([[1, 2], [3, 4]])).asnumpy().tolist() == [1, 4]

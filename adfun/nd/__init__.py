@@ -125,6 +125,7 @@ from adfun.nd._ops import (
     sum,
     tanh,
     transpose,
+    waitall,
     where,
 )
 
@@ -237,6 +238,7 @@ __all__ = [
     "transpose",
     "uniform",
     "unravel_index",
+    "waitall",
     "where",
     "zeros",
     "zeros_like",

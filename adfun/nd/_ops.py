@@ -715,6 +715,22 @@ def stack(*data: NDArray, axis: int = 0, num_args: Any = None) -> NDArray:
     return apply_many(lambda values: anp.stack(values, axis=axis), data)
 
 
+# --- synchronisation ---------------------------------------------------------------------
+
+
+def waitall() -> None:
+    """Wait until every pending operation has finished, as ``mxnet.nd.waitall``.
+
+    adfun computes eagerly (there is no asynchronous engine), so nothing is pending and
+    this returns at once; it is here so that MXNet code that calls it runs unchanged.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.waitall()
+    """
+
+
 # --- dropout -----------------------------------------------------------------------------
 
 
