@@ -38,11 +38,8 @@ from adfun._engine.trace import Tracer
 from adfun._imperative.context import as_context
 from adfun._imperative.recording import recording
 from adfun.nd._creation import _shape
+from adfun.nd._ndarray import _VALUES as _STORAGE  # a csr array's SciPy matrix is here
 from adfun.nd._ndarray import OPS, NDArray, _is_recorded, _owned, apply, value_of
-
-#: The slot that holds an NDArray's values; a :class:`CSRNDArray` keeps its SciPy matrix
-#: there and shows it to the rest of ``adfun.nd`` as dense values through ``_value``.
-_STORAGE: Any = NDArray.__dict__["_value"]
 
 __all__ = [
     "BaseSparseNDArray",
@@ -124,30 +121,23 @@ class CSRNDArray(BaseSparseNDArray):
         stored = _STORAGE.__get__(self)
         return None if type(stored) is np.ndarray else stored
 
+    # NDArray's attributes, read from the SciPy matrix without a dense copy (undocumented
+    # here: NDArray's documentation describes them)
     @property
     def shape(self) -> tuple:
-        """The shape, a tuple of two ints."""
         return tuple(_STORAGE.__get__(self).shape)
 
     @property
-    def dtype(self) -> type:
-        """The element type, as a NumPy scalar type."""
-        return _STORAGE.__get__(self).dtype.type
-
-    @property
     def size(self) -> int:
-        """The number of elements (stored or not)."""
         rows, columns = self.shape
         return rows * columns
 
     @property
     def ndim(self) -> int:
-        """2: a CSR array is a matrix."""
         return 2
 
     @property
     def context(self) -> Any:
-        """``cpu(0)``: sparse storage lives in host memory."""
         return as_context("CSRNDArray.context", None)
 
     ctx = context
