@@ -45,6 +45,7 @@ def test_a_huge_csr_array_holds_only_its_stored_values():
     row = a[1]
     assert row.stype == "csr" and row.shape == (1, HUGE[1]) and row.indices.shape == (2,)
     assert a.asscipy().nnz == 3
+    a.check_format()
     assert nd.sparse.zeros("csr", HUGE).data.shape == (0,)
     coordinates = nd.sparse.csr_matrix(([5.0, 6.0], ([9, 2], [4, 4])), shape=HUGE)
     assert coordinates.indptr.asnumpy()[[2, 3, 9, 10]].tolist() == [0, 1, 1, 2]

@@ -80,8 +80,12 @@ class BaseSparseNDArray(NDArray):
         )
 
     def check_format(self, full_check: bool = True) -> None:
-        """Check the storage format, as MXNet's: here the compressed arrays are computed
-        from the values, so they are always consistent and nothing can fail."""
+        """Check the storage format, as MXNet's: a csr array held by SciPy has SciPy check
+        its compressed arrays (raising ``ValueError`` if they are inconsistent); values
+        held densely are always consistent."""
+        storage = self._storage() if isinstance(self, CSRNDArray) else None
+        if storage is not None:
+            storage.check_format(full_check)
 
     def __add__(self, other: Any) -> Any:
         return add(self, other)
