@@ -966,3 +966,51 @@ def test_operators_record_inside_autograd():
 )
 def test_reshape_codes_match_mxnet_docs(source, codes, reverse, expected):
     assert nd.reshape(nd.zeros(source), codes, reverse=reverse).shape == expected
+
+
+def test_diag_ravel_multi_index_unravel_index_match_mxnet_docs():
+    x = nd.array([[1, 2, 3], [4, 5, 6]])
+    assert nd.diag(x).asnumpy().tolist() == [1, 5]
+    assert nd.diag(x, k=1).asnumpy().tolist() == [2, 6]
+    assert nd.diag(x, k=-1).asnumpy().tolist() == [4]
+    assert nd.diag(nd.array([1, 2]), k=-1).asnumpy().tolist() == [[0, 0, 0], [1, 0, 0], [0, 2, 0]]
+    cube = nd.arange(24).reshape((2, 3, 4))
+    np.testing.assert_array_equal(
+        nd.diag(cube, k=1, axis1=0, axis2=2).asnumpy(),
+        np.diagonal(np.arange(24, dtype=np.float32).reshape(2, 3, 4), 1, 0, 2),
+    )
+    assert nd.diag(nd.array([1, 2], dtype="int32")).dtype == np.int32
+    with pytest.raises(TypeError, match=r"adfun.nd.diag: k must be an int, got 0.5"):
+        nd.diag(x, k=0.5)
+    with pytest.raises(ValueError, match=r"adfun.nd.diag: axis1 and axis2 must be different"):
+        nd.diag(cube, axis1=1, axis2=-2)
+    with pytest.raises(ValueError, match=r"adfun.nd.diag: data must have at least 1 axis"):
+        nd.diag(nd.array(1.0).reshape(()))
+
+    flat = nd.ravel_multi_index(nd.array([[3, 6, 6], [4, 5, 1]]), shape=(7, 6))
+    assert flat.asnumpy().tolist() == [22, 41, 37] and flat.dtype == np.float32
+    back = nd.unravel_index(nd.array([22, 41, 37], dtype="int32"), shape=(7, 6))
+    assert back.asnumpy().tolist() == [[3, 6, 6], [4, 5, 1]] and back.dtype == np.int32
+    with pytest.raises(ValueError, match=r"ravel_multi_index: data must have shape \(2, ...\)"):
+        nd.ravel_multi_index(nd.array([1, 2, 3]), shape=(7, 6))
+    with pytest.raises(ValueError, match=r"unravel_index: shape must be a non-empty tuple"):
+        nd.unravel_index(nd.array([1]), shape=())
+
+
+@given(
+    indices=st.lists(st.integers(0, 59), min_size=1, max_size=6),
+    shape=st.sampled_from([(60,), (6, 10), (3, 4, 5)]),
+)
+def test_unravel_index_inverts_ravel_multi_index(indices, shape):
+    flat = nd.array(indices, dtype="int64")
+    rows = nd.unravel_index(flat, shape=shape)
+    np.testing.assert_array_equal(rows.asnumpy(), np.unravel_index(indices, shape))
+    assert nd.ravel_multi_index(rows, shape=shape).asnumpy().tolist() == indices
+
+
+@given(matrix=arrays((3, 4)), vector=arrays((3,)))
+def test_diag_gradients(matrix, vector):
+    check(nd.diag, matrix)
+    check(nd.diag, matrix, k=-2)
+    check(nd.diag, vector, k=1)
+    check(nd.diag, matrix.reshape(3, 2, 2), k=0, axis1=2, axis2=0)

@@ -53,8 +53,10 @@ from adfun.nd._layout_ops import (
     broadcast_axes,
     broadcast_axis,
     broadcast_like,
+    diag,
     flip,
     pad,
+    ravel_multi_index,
     repeat,
     reverse,
     slice,
@@ -66,6 +68,7 @@ from adfun.nd._layout_ops import (
     take,
     tile,
     topk,
+    unravel_index,
 )
 from adfun.nd._ndarray import NDArray
 from adfun.nd._neural import (
@@ -122,6 +125,7 @@ from adfun.nd._ops import (
     sum,
     tanh,
     transpose,
+    waitall,
     where,
 )
 
@@ -174,6 +178,7 @@ __all__ = [
     "clip",
     "concat",
     "cos",
+    "diag",
     "divide",
     "dot",
     "elemwise_add",
@@ -206,6 +211,7 @@ __all__ = [
     "random",
     "random_normal",
     "random_uniform",
+    "ravel_multi_index",
     "relu",
     "repeat",
     "reshape",
@@ -231,6 +237,8 @@ __all__ = [
     "topk",
     "transpose",
     "uniform",
+    "unravel_index",
+    "waitall",
     "where",
     "zeros",
     "zeros_like",

@@ -598,3 +598,115 @@ def broadcast_like(
         sizes = [rhs.shape[_axis("broadcast_like", item, rhs.ndim)] for item in right]
         return broadcast_axis(lhs, left, tuple(sizes))
     return apply(lambda value: anp.broadcast_to(value, target), lhs)
+
+
+def diag(data: NDArray, k: int = 0, axis1: int = 0, axis2: int = 1) -> NDArray:
+    """A diagonal: built from a 1-D array, or taken from an array of 2 or more axes.
+
+    Parameters
+    ----------
+    data : NDArray
+        A 1-D array becomes the ``k``-th diagonal of a square matrix (zeros elsewhere); from
+        an N-D array the ``k``-th diagonal of the planes spanned by ``axis1`` and ``axis2``
+        is taken, those two axes are removed and the diagonal becomes the last axis.
+    k : int, optional
+        0 for the main diagonal, above it for ``k > 0``, below it for ``k < 0``.
+    axis1, axis2 : int, optional
+        The plane's axes (for N-D ``data``); must differ.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.diag(nd.array([[1, 2], [3, 4]]))
+    <BLANKLINE>
+    [1. 4.]
+    <NDArray 2 @cpu(0)>
+    >>> nd.diag(nd.array([1, 2]), k=1)
+    <BLANKLINE>
+    [[0. 1. 0.]
+     [0. 0. 2.]
+     [0. 0. 0.]]
+    <NDArray 3x3 @cpu(0)>
+    """
+    if type(k) is not int:
+        raise TypeError(f"adfun.nd.diag: k must be an int, got {k!r}")
+    if data.ndim == 0:
+        raise ValueError("adfun.nd.diag: data must have at least 1 axis, got a 0-d array")
+    if data.ndim == 1:
+        return apply(lambda value: anp.diag(value, k), data)
+    first = _axis("diag", axis1, data.ndim, "axis1")
+    second = _axis("diag", axis2, data.ndim, "axis2")
+    if first == second:
+        raise ValueError(f"adfun.nd.diag: axis1 and axis2 must be different axes, both are {first}")
+    return apply(lambda value: anp.diagonal(value, k, first, second), data)
+
+
+def _index_shape(function: str, shape: Any) -> tuple:
+    sizes = _int_tuple(function, "shape", shape)
+    if not sizes or any(size < 0 for size in sizes):
+        raise ValueError(
+            f"adfun.nd.{function}: shape must be a non-empty tuple of sizes >= 0, got {shape!r}"
+        )
+    return sizes
+
+
+def ravel_multi_index(data: NDArray, shape: Any) -> NDArray:
+    """Flat (row-major) positions of multi-indices into an array of ``shape``.
+
+    Parameters
+    ----------
+    data : NDArray
+        Shape ``(len(shape), ...)``: ``data[i]`` holds the indices along axis ``i``.
+    shape : tuple of int
+        The shape the indices point into.
+
+    Returns
+    -------
+    NDArray
+        Shape ``data.shape[1:]``, in ``data``'s dtype, a constant (MXNet gives the
+        operator no gradient).  As in MXNet, the indices are not checked against
+        ``shape``: the result is ``sum(data[i] * stride[i])``.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.ravel_multi_index(nd.array([[3, 6, 6], [4, 5, 1]]), shape=(7, 6))
+    <BLANKLINE>
+    [22. 41. 37.]
+    <NDArray 3 @cpu(0)>
+    """
+    sizes = _index_shape("ravel_multi_index", shape)
+    indices = np.asarray(value_of(data))
+    if indices.ndim == 0 or indices.shape[0] != len(sizes):
+        raise ValueError(
+            f"adfun.nd.ravel_multi_index: data must have shape ({len(sizes)}, ...), one row "
+            f"of indices per axis of shape {sizes}, got shape {indices.shape}"
+        )
+    strides = np.cumprod((sizes[1:] + (1,))[::-1])[::-1]
+    flat = np.tensordot(strides, indices.astype(np.int64), axes=1)
+    return NDArray(np.asarray(flat).astype(indices.dtype))
+
+
+def unravel_index(data: NDArray, shape: Any) -> NDArray:
+    """Multi-indices of flat (row-major) positions into an array of ``shape``.
+
+    The inverse of :func:`ravel_multi_index`: the result has shape
+    ``(len(shape),) + data.shape``, in ``data``'s dtype, and is a constant.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.unravel_index(nd.array([22, 41, 37]), shape=(7, 6))
+    <BLANKLINE>
+    [[3. 6. 6.]
+     [4. 5. 1.]]
+    <NDArray 2x3 @cpu(0)>
+    """
+    sizes = _index_shape("unravel_index", shape)
+    flat = np.asarray(value_of(data))
+    remaining = flat.astype(np.int64)
+    rows = []
+    for size in sizes[::-1]:
+        rows.append(np.remainder(remaining, size) if size else remaining * 0)
+        remaining = np.floor_divide(remaining, size) if size else remaining
+    return NDArray(np.stack(rows[::-1]).astype(flat.dtype))

@@ -420,7 +420,8 @@ class NDArray:
     @property
     def dtype(self) -> type:
         """The element type, as a NumPy scalar type (``numpy.float32``), as in MXNet."""
-        return self._value.dtype.type
+        # read from the slot itself: a sparse array keeps a SciPy matrix there
+        return _VALUES.__get__(self).dtype.type
 
     @property
     def size(self) -> int:
@@ -866,3 +867,8 @@ class NDArray:
     def ones_like(self) -> NDArray:
         """Ones of this array's shape and dtype."""
         return _new(np.ones_like(self._value))
+
+
+#: The slot that holds an array's values (a NumPy or CuPy array; a SciPy matrix for the
+#: csr arrays of :mod:`adfun.nd.sparse`, which read it through their own ``_value``).
+_VALUES: Any = NDArray.__dict__["_value"]

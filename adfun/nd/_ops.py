@@ -516,8 +516,14 @@ def dot(lhs: Any, rhs: Any, transpose_a: bool = False, transpose_b: bool = False
     <NDArray 1x1 @cpu(0)>
     """
 
+    csr_dot = OPS.get("_csr_dot")  # adfun.nd.sparse: a product that keeps a csr lhs sparse
+    if csr_dot is not None and getattr(lhs, "stype", None) == "csr":
+        product = csr_dot(lhs, rhs, transpose_a, transpose_b)
+        if product is not None:
+            return product
     for name, operand, flag in (("lhs", lhs, transpose_a), ("rhs", rhs, transpose_b)):
-        if flag and np.ndim(value_of(operand)) < 2:
+        ndim = operand.ndim if isinstance(operand, NDArray) else np.ndim(operand)
+        if flag and ndim < 2:
             raise ValueError(
                 f"adfun.nd.dot: cannot transpose the 1-D {name} "
                 f"(transpose_{'a' if name == 'lhs' else 'b'}=True needs 2 or more dimensions)"
@@ -707,6 +713,22 @@ def stack(*data: NDArray, axis: int = 0, num_args: Any = None) -> NDArray:
     if not data:
         raise ValueError("adfun.nd.stack: pass at least one array")
     return apply_many(lambda values: anp.stack(values, axis=axis), data)
+
+
+# --- synchronisation ---------------------------------------------------------------------
+
+
+def waitall() -> None:
+    """Wait until every pending operation has finished, as ``mxnet.nd.waitall``.
+
+    adfun computes eagerly (there is no asynchronous engine), so nothing is pending and
+    this returns at once; it is here so that MXNet code that calls it runs unchanged.
+
+    Examples
+    --------
+    >>> from adfun import nd
+    >>> nd.waitall()
+    """
 
 
 # --- dropout -----------------------------------------------------------------------------

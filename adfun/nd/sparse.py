@@ -5,13 +5,16 @@ subset of rows of any array) have MXNet's interface: ``stype``, ``data``, ``indi
 ``indptr``, ``tostype``, ``nd.sparse.csr_matrix`` / ``row_sparse_array`` / ``zeros`` /
 ``array`` / ``dot``, and row-sparse gradient buffers (``attach_grad(stype=...)``).
 
-Storage: the values are held densely in NumPy (the class records the storage type) and
-the compressed arrays are computed from them when asked for, so every ``nd`` operation
-works on sparse arrays the way MXNet's dense fallback does, and differentiates the same
-way.  Results follow MXNet's storage rules where this module implements them (``csr +
-csr`` is ``csr``, ``dot(csr.T, dense)`` is ``row_sparse``, a sparse array times a scalar
-keeps its type); every other operation returns a dense array.  This saves no memory: it
-is MXNet's interface, not its sparse kernels.  No SciPy is needed.
+Storage: a ``csr`` array keeps its values in a ``scipy.sparse.csr_matrix`` (SciPy is
+imported the first time a ``csr`` array is made, so it stays an optional dependency; where
+it is missing, or for a dtype SciPy's sparse matrices lack such as float16, the values
+are held densely with the same interface).  A ``row_sparse`` array holds its values
+densely.  Operations without a sparse implementation here compute on a dense copy, made
+for the operation and dropped after it, as MXNet's dense fallback does, and differentiate
+the same way; while recorded inside ``autograd.record()`` the graph keeps the dense values
+it computed with.  Results follow MXNet's storage rules where this module implements them
+(``csr + csr`` is ``csr``, ``dot(csr.T, dense)`` is ``row_sparse``, a sparse array times
+a scalar keeps its type); every other operation returns a dense array.
 
 Examples
 --------
@@ -31,9 +34,11 @@ from typing import Any
 import numpy as np
 
 import adfun.numpy as anp
+from adfun._engine.trace import Tracer
 from adfun._imperative.context import as_context
 from adfun._imperative.recording import recording
 from adfun.nd._creation import _shape
+from adfun.nd._ndarray import _VALUES as _STORAGE  # a csr array's SciPy matrix is here
 from adfun.nd._ndarray import OPS, NDArray, _is_recorded, _owned, apply, value_of
 
 __all__ = [
@@ -75,8 +80,12 @@ class BaseSparseNDArray(NDArray):
         )
 
     def check_format(self, full_check: bool = True) -> None:
-        """Check the storage format, as MXNet's: here the compressed arrays are computed
-        from the values, so they are always consistent and nothing can fail."""
+        """Check the storage format, as MXNet's: a csr array held by SciPy has SciPy check
+        its compressed arrays (raising ``ValueError`` if they are inconsistent); values
+        held densely are always consistent."""
+        storage = self._storage() if isinstance(self, CSRNDArray) else None
+        if storage is not None:
+            storage.check_format(full_check)
 
     def __add__(self, other: Any) -> Any:
         return add(self, other)
@@ -101,9 +110,71 @@ class CSRNDArray(BaseSparseNDArray):
     __slots__ = ()
     stype = "csr"
 
+    # the values: a SciPy CSR matrix in the slot, dense NumPy values when read
+    @property
+    def _value(self) -> np.ndarray:
+        stored = _STORAGE.__get__(self)
+        return stored if type(stored) is np.ndarray else stored.toarray()
+
+    @_value.setter
+    def _value(self, value: Any) -> None:
+        _STORAGE.__set__(self, _compressed(np.asarray(value)))
+
+    def _storage(self) -> Any:
+        """The SciPy matrix holding the values (None where they are held densely)."""
+        stored = _STORAGE.__get__(self)
+        return None if type(stored) is np.ndarray else stored
+
+    # NDArray's attributes, read from the SciPy matrix without a dense copy (undocumented
+    # here: NDArray's documentation describes them)
+    @property
+    def shape(self) -> tuple:
+        return tuple(_STORAGE.__get__(self).shape)
+
+    @property
+    def size(self) -> int:
+        rows, columns = self.shape
+        return rows * columns
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    @property
+    def context(self) -> Any:
+        return as_context("CSRNDArray.context", None)
+
+    ctx = context
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _write_all(self, value: np.ndarray) -> None:
+        dense = np.empty(self.shape, _STORAGE.__get__(self).dtype)
+        dense[...] = value
+        self._value = dense
+        self._tracer = None
+        self._base = self
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._check_writable("CSRNDArray.__setitem__ (x[...] = ...)", value)
+        scratch = _owned(self._value)
+        NDArray.__setitem__(scratch, key, value)
+        self._write_all(scratch._value)
+
+    def detach(self) -> NDArray:
+        """The same values, cut from the recorded graph (a copy of the storage)."""
+        stored = _STORAGE.__get__(self)
+        return _csr_array(stored.copy())
+
     def _data_and_indices(self) -> tuple:
-        rows, columns = np.nonzero(self._value)
-        return self._value[rows, columns], columns, rows
+        storage = self._storage()
+        if storage is not None:
+            return storage.data, storage.indices, storage.indptr
+        value = self._value
+        rows, columns = np.nonzero(value)
+        counts = np.count_nonzero(value, axis=1)
+        return value[rows, columns], columns, np.concatenate([[0], np.cumsum(counts)])
 
     @property
     def data(self) -> NDArray:
@@ -118,8 +189,7 @@ class CSRNDArray(BaseSparseNDArray):
     @property
     def indptr(self) -> NDArray:
         """Row ``i``'s values are ``data[indptr[i]:indptr[i + 1]]`` (int64)."""
-        counts = np.count_nonzero(self._value, axis=1)
-        return _owned(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+        return _owned(self._data_and_indices()[2].astype(np.int64))
 
     def __getitem__(self, key: Any) -> NDArray:
         """Rows ``x[i]`` or ``x[start:stop]`` as a new CSR array (the only keys MXNet
@@ -132,11 +202,17 @@ class CSRNDArray(BaseSparseNDArray):
                 f"a CSR array (as in MXNet), got {key!r}; convert it with "
                 f"x.tostype('default') for other keys"
             )
+        storage = self._storage()
+        if storage is not None and not (recording.get() and _is_recorded(self)):
+            return _csr_array(storage[key])  # no dense copy: SciPy slices the rows
         return _cast(apply(lambda value: value[key], self), CSRNDArray)
 
     def asscipy(self) -> Any:
         """A ``scipy.sparse.csr_matrix`` with these values (needs SciPy installed)."""
-        import scipy.sparse  # noqa: PLC0415 - optional: the only use of SciPy here
+        storage = self._storage()
+        if storage is not None:
+            return storage.copy()
+        import scipy.sparse  # noqa: PLC0415 - optional, as for the storage
 
         return scipy.sparse.csr_matrix(self._value)
 
@@ -188,6 +264,69 @@ class RowSparseNDArray(BaseSparseNDArray):
 _CLASSES = {"default": NDArray, "csr": CSRNDArray, "row_sparse": RowSparseNDArray}
 
 
+def _scipy_sparse() -> Any:
+    """``scipy.sparse``, imported on first use, or None where SciPy is not installed."""
+    try:
+        import scipy.sparse  # noqa: PLC0415 - optional: imported when a csr array is made
+    except ImportError:
+        return None
+    return scipy.sparse
+
+
+def _compressed(dense: np.ndarray) -> Any:
+    """``dense`` (2-D) as a canonical SciPy CSR matrix (sorted column indices, no explicit
+    zeros), or ``dense`` itself where SciPy or its support for the dtype is missing."""
+    sparse = _scipy_sparse()
+    if sparse is None or dense.ndim != 2:
+        return np.array(dense, order="C")
+    try:
+        return sparse.csr_matrix(dense)
+    except (TypeError, ValueError):  # a dtype scipy.sparse lacks (float16)
+        return np.array(dense, order="C")
+
+
+def _csr_array(storage: Any) -> CSRNDArray:
+    """A :class:`CSRNDArray` that owns ``storage`` (a SciPy CSR matrix or dense values)."""
+    array = object.__new__(CSRNDArray)
+    _STORAGE.__set__(array, storage)
+    array._tracer = None
+    array._slot = None
+    array._base = array
+    return array
+
+
+def _csr_from_parts(
+    data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple, dtype: np.dtype
+) -> CSRNDArray:
+    """A CSR array from its compressed definition, built without a dense copy where SciPy
+    holds it (repeated columns of a row are summed, stored zeros dropped)."""
+    sparse = _scipy_sparse()
+    if sparse is not None:
+        try:
+            storage = sparse.csr_matrix(
+                (data.astype(dtype), indices.astype(np.int64), indptr.astype(np.int64)),
+                shape=shape,
+            )
+        except (TypeError, ValueError):
+            storage = None
+        if storage is not None:
+            storage.sum_duplicates()
+            storage.eliminate_zeros()
+            return _csr_array(storage)
+    dense = np.zeros(shape, dtype)
+    row_of = np.repeat(np.arange(shape[0]), np.diff(indptr))
+    np.add.at(dense, (row_of, indices.astype(np.int64)), data)
+    return _csr_array(_compressed(dense))
+
+
+def _csr_zeros(shape: tuple, dtype: np.dtype) -> CSRNDArray:
+    """An all-zero CSR array (nothing stored)."""
+    empty = np.zeros(0, np.int64)
+    return _csr_from_parts(
+        np.zeros(0, dtype), empty, np.zeros(shape[0] + 1, np.int64), shape, dtype
+    )
+
+
 def _host_only(function: str, ctx: Any) -> None:
     """Sparse arrays live on the CPU: a GPU context is refused (not silently ignored)."""
     if as_context(function, ctx).device_type != "cpu":
@@ -214,8 +353,13 @@ def _check_stype(function: str, stype: Any, shape: tuple) -> type:
 
 
 def _cast(array: NDArray, cls: type) -> Any:
-    """``array`` relabelled with the storage class ``cls`` (the values stay dense)."""
+    """``array`` relabelled with the storage class ``cls``, its values moved into that
+    class's storage (a SciPy matrix for ``csr``)."""
+    if type(array) is cls:
+        return array
+    value = array._value
     array.__class__ = cls
+    array._value = value
     return array
 
 
@@ -224,13 +368,18 @@ def _tostype(data: NDArray, stype: str) -> NDArray:
     if recording.get() and _is_recorded(data):
         shape = data.shape
         return _cast(apply(lambda value: anp.reshape(value, shape), data), cls)
+    if isinstance(data, CSRNDArray):
+        copy = _csr_array(_STORAGE.__get__(data).copy())
+        return copy if cls is CSRNDArray else _cast(copy, cls)
     return _cast(_owned(np.array(data._value, order="C")), cls)
 
 
 def _zeros_of_stype(function: str, data: NDArray, stype: Any) -> NDArray:
     stype = data.stype if stype is None else stype
     cls = _check_stype(function, stype, data.shape)
-    return _cast(_owned(np.zeros_like(data._value)), cls)
+    if cls is CSRNDArray:
+        return _csr_zeros(data.shape, np.dtype(data.dtype))
+    return _cast(_owned(np.zeros(data.shape, data.dtype)), cls)
 
 
 def _dtype(source: Any, dtype: Any) -> np.dtype:
@@ -289,8 +438,8 @@ def csr_matrix(arg1: Any, shape: Any = None, ctx: Any = None, dtype: Any = None)
     function = "adfun.nd.sparse.csr_matrix"
     _host_only(function, ctx)
     if _is_shape(arg1) and len(arg1) == 2:
-        dense = np.zeros(_shape("sparse.csr_matrix", arg1), _dtype(None, dtype))
-    elif isinstance(arg1, tuple) and len(arg1) == 3:
+        return _csr_zeros(_shape("sparse.csr_matrix", arg1), _dtype(None, dtype))
+    if isinstance(arg1, tuple) and len(arg1) == 3:
         data, indices, indptr = (np.asarray(value_of(part)) for part in arg1)
         rows = len(indptr) - 1
         if rows < 0 or indptr[0] != 0 or np.any(np.diff(indptr) < 0) or indptr[-1] != len(data):
@@ -310,23 +459,42 @@ def csr_matrix(arg1: Any, shape: Any = None, ctx: Any = None, dtype: Any = None)
                 f"{function}: the definition (indptr for {rows} rows, largest column "
                 f"{columns - 1}) does not fit the shape {shape}"
             )
-        dense = np.zeros(shape, _dtype(arg1[0], dtype))
-        row_of = np.repeat(np.arange(rows), np.diff(indptr))
-        np.add.at(dense, (row_of, indices.astype(np.int64)), data)
-    elif isinstance(arg1, tuple) and len(arg1) == 2 and isinstance(arg1[1], tuple):
+        return _csr_from_parts(data, indices, indptr, shape, _dtype(arg1[0], dtype))
+    if isinstance(arg1, tuple) and len(arg1) == 2 and isinstance(arg1[1], tuple):
         data = np.asarray(value_of(arg1[0]))
         row, col = (np.asarray(value_of(part)).astype(np.int64) for part in arg1[1])
         if shape is None:
             shape = (int(row.max()) + 1 if row.size else 0, int(col.max()) + 1 if col.size else 0)
         shape = _shape("sparse.csr_matrix", shape)
-        dense = np.zeros(shape, _dtype(arg1[0], dtype))
-        np.add.at(dense, (row, col), data)
+        _check_stype(function, "csr", shape)
+        if len(row) != len(data) or len(col) != len(data):
+            raise ValueError(
+                f"{function}: (data, (row, col)) needs one row and one column index per "
+                f"value, got {len(data)} values, {len(row)} rows and {len(col)} columns"
+            )
+        if len(data) and (
+            row.min() < 0 or col.min() < 0 or row.max() >= shape[0] or col.max() >= shape[1]
+        ):
+            raise ValueError(
+                f"{function}: the coordinates (rows up to {row.max()}, columns up to "
+                f"{col.max()}) do not fit the shape {shape}"
+            )
+        order = np.lexsort((col, row))
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=shape[0]))])
+        return _csr_from_parts(data[order], col[order], indptr, shape, _dtype(arg1[0], dtype))
+    if hasattr(arg1, "tocsr") and hasattr(arg1, "nnz") and _scipy_sparse() is not None:
+        source = arg1.tocsr()
+        parts = (np.asarray(source.data), source.indices, source.indptr)
+        shape_of = tuple(source.shape)
+        if shape is not None and tuple(shape) != shape_of:
+            raise ValueError(f"{function}: shape {shape} differs from the data's {shape_of}")
+        return _csr_from_parts(*parts, shape_of, _dtype(parts[0], dtype))
     else:
         dense = _dense_of(function, arg1, dtype)
         if shape is not None and tuple(shape) != dense.shape:
             raise ValueError(f"{function}: shape {shape} differs from the data's {dense.shape}")
     _check_stype(function, "csr", dense.shape)
-    return _cast(_owned(dense), CSRNDArray)
+    return _csr_array(_compressed(dense))
 
 
 def row_sparse_array(
@@ -395,6 +563,8 @@ def zeros(stype: str, shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: 
     _host_only("adfun.nd.sparse.zeros", ctx)
     shape = _shape("sparse.zeros", shape)
     cls = _check_stype("adfun.nd.sparse.zeros", stype, shape)
+    if cls is CSRNDArray:
+        return _csr_zeros(shape, _dtype(None, dtype))
     return _cast(_owned(np.zeros(shape, _dtype(None, dtype))), cls)
 
 
@@ -422,6 +592,8 @@ def array(source_array: Any, ctx: Any = None, dtype: Any = None) -> NDArray:
     """
     function = "adfun.nd.sparse.array"
     _host_only(function, ctx)
+    if isinstance(source_array, CSRNDArray) and dtype in (None, source_array.dtype):
+        return _csr_array(_STORAGE.__get__(source_array).copy())
     if isinstance(source_array, BaseSparseNDArray):
         dense = np.array(source_array._value, dtype=_dtype(source_array, dtype), order="C")
         return _cast(_owned(dense), type(source_array))
@@ -538,3 +710,52 @@ def divide(lhs: Any, rhs: Any) -> NDArray:
 
 OPS["_tostype"] = _tostype
 OPS["_zeros_of_stype"] = _zeros_of_stype
+
+
+def _csr_dot(lhs: CSRNDArray, rhs: Any, transpose_a: bool, transpose_b: bool) -> Any:
+    """``nd.dot(lhs, rhs)`` for a csr ``lhs`` held by SciPy, computed from its stored
+    values only (no dense copy of ``lhs``); None where the dense product applies instead:
+    ``lhs`` itself recorded (its gradient is dense), ``transpose_b``, or an ``rhs`` that is
+    not a 1-D or 2-D NDArray of matching length.
+
+    A recorded ``rhs`` is gathered at the stored columns (rows, for ``transpose_a``) and
+    scatter-added per row, so its gradient is the same product with the transpose, as
+    ``nd.dot`` differentiates it.
+    """
+    storage = lhs._storage()
+    if storage is None or transpose_b or (recording.get() and _is_recorded(lhs)):
+        return None
+    if isinstance(rhs, NDArray):
+        traced, plain = recording.get() and _is_recorded(rhs), rhs._value
+    elif type(rhs) is Tracer:  # a traced value handed to nd.dot (adfun.grad of nd code)
+        traced, plain = True, rhs.value
+    else:
+        return None
+    rows, columns = storage.shape
+    inner, outer = (rows, columns) if transpose_a else (columns, rows)
+    ndim = np.ndim(plain)
+    if ndim not in (1, 2) or np.shape(plain)[0] != inner:
+        return None  # the dense product raises its own error
+    dtype = np.result_type(storage.dtype, plain.dtype)
+    if not traced:
+        matrix = storage.T if transpose_a else storage
+        return _owned(np.array(np.asarray(matrix @ plain).astype(dtype), order="C"))
+    row_of = np.repeat(np.arange(rows), np.diff(storage.indptr))
+    # each stored value data[j] at (row_of[j], indices[j]) adds data[j] * rhs[source[j]]
+    # to the output row target[j]
+    source, target = (row_of, storage.indices) if transpose_a else (storage.indices, row_of)
+    values = storage.data.astype(dtype)
+    width = 1 if ndim == 1 else np.shape(plain)[1]
+    bins = (target[:, None] * width + np.arange(width)).reshape(-1)
+
+    def product_of(matrix: Any) -> Any:
+        gathered = anp.take(matrix, source, axis=0)
+        weighted = gathered * (values if ndim == 1 else values[:, None])
+        summed = anp.bincount(bins, anp.reshape(weighted, (-1,)), minlength=outer * width)
+        shape = (outer,) if ndim == 1 else (outer, width)
+        return anp.astype(anp.reshape(summed, shape), dtype)
+
+    return apply(product_of, rhs)
+
+
+OPS["_csr_dot"] = _csr_dot
