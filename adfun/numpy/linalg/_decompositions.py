@@ -13,8 +13,9 @@ import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS, Params
 from adfun._engine.trace import Tracer, bind
-from adfun.numpy._axes import shape_of
+from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._batching import leading
+from adfun.numpy._complex import conjugate, imag, real
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._elementwise import absolute
 from adfun.numpy._indexing import getitem
@@ -26,18 +27,24 @@ from adfun.numpy.linalg._helpers import (
     diag_embed,
     diag_part,
     draw_batch,
+    draw_complex_matrix,
+    draw_hermitian,
     draw_matrix,
     draw_symmetric,
     eye_like,
+    fix_phase,
+    largest_mask,
     mask,
+    mH,
     mT,
     off_diagonal_inverse,
     pack,
     pack_values,
-    read_symmetric,
-    read_symmetric_adjoint,
+    phase_correction,
+    phase_correction_adjoint,
+    read_hermitian,
+    read_hermitian_adjoint,
     require_matrix,
-    require_real,
     safe_reciprocal,
     unpack,
 )
@@ -57,18 +64,23 @@ def _phi(x: Any) -> Any:
 
 def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
     inverse = inv(ans)
-    middle = mT(inverse) @ _phi(mT(ans) @ g) @ inverse
-    return read_symmetric_adjoint(middle, lower=True)
+    middle = mT(inverse) @ _phi(mT(ans) @ g) @ conjugate(inverse)
+    return read_hermitian_adjoint(middle, lower=True)
 
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
     inverse = inv(ans)
-    return ans @ _phi(inverse @ read_symmetric(t, lower=True) @ mT(inverse))
+    return ans @ _phi(inverse @ read_hermitian(t, lower=True) @ mH(inverse))
 
 
 def _spd_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     n = draw(st.integers(1, 3))
     return (draw_symmetric(draw, st, hnp, n, draw_batch(draw, st), positive=True),), {}
+
+
+def _hpd_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    n = draw(st.integers(1, 3))
+    return (draw_hermitian(draw, st, hnp, n, draw_batch(draw, st), positive=True),), {}
 
 
 _CHOLESKY = primitive(
@@ -78,17 +90,20 @@ _CHOLESKY = primitive(
     (_cholesky_jvp,),
     domain=Domain(examples=_spd_examples),
     batch=leading,
+    complex_domain=Domain(examples=_hpd_examples),
 )
 
 
 @export(np.linalg.cholesky, primitive=_CHOLESKY)
 def cholesky(a: Any, /, *, upper: bool = False) -> Any:
-    """Differentiable :func:`numpy.linalg.cholesky` of symmetric positive definite matrices.
+    """Differentiable :func:`numpy.linalg.cholesky` of symmetric (Hermitian) positive
+    definite matrices, real or complex.
 
     Like NumPy, only the lower triangle of ``a`` is read (the upper one with
-    ``upper=True``), so the gradient lives on that triangle.
+    ``upper=True``; of a complex diagonal only the real part), so the gradient lives on
+    that triangle.
 
-    Derivative (Murray, 2016): ``dL = L Phi(L^{-1} dA L^{-T})`` with ``Phi`` the lower
+    Derivative (Murray, 2016): ``dL = L Phi(L^{-1} dA L^{-H})`` with ``Phi`` the lower
     triangle with a halved diagonal; the reverse rule is its adjoint.
 
     Examples
@@ -100,7 +115,6 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     """
     if type(a) is not Tracer:
         return np.linalg.cholesky(a, upper=upper)
-    require_real("cholesky", a=a)
     require_matrix("cholesky", "a", a)
     if upper:
         return mT(bind(_CHOLESKY, (mT(a),), EMPTY_PARAMS))
@@ -112,6 +126,8 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
 
 def _eigh_impl(a: Any, lower: bool = True) -> Any:
     w, v = np.linalg.eigh(a, UPLO="L" if lower else "U")
+    if np.iscomplexobj(v):
+        v = fix_phase(v)[0]
     return pack_values([w, v], a.shape[:-2])
 
 
@@ -128,20 +144,34 @@ def _eigh_vjp(g: Any, ans: Any, a: Any, lower: bool = True) -> Any:
     n = shape_of(a)[-1]
     w, v = _eigh_parts(ans, n)
     gw, gv = _eigh_parts(g, n)
-    inner = diag_embed(gw) + _gaps(w) * (mT(v) @ gv)
-    return read_symmetric_adjoint(v @ inner @ mT(v), lower)
+    w = real(w)
+    if dtype_of(v).kind == "c":
+        # The adjoint of the phase gauge (see _eigh_jvp).
+        gv = gv + phase_correction_adjoint(imag(_sum(gv * v, axis=-2)), v, largest_mask(v))
+    inner = diag_embed(real(gw)) + _gaps(w) * (mT(v) @ gv)
+    return read_hermitian_adjoint(conjugate(v) @ inner @ mT(v), lower)
 
 
 def _eigh_jvp(t: Any, ans: Any, a: Any, lower: bool = True) -> Any:
     n = shape_of(a)[-1]
     w, v = _eigh_parts(ans, n)
-    rotated = mT(v) @ read_symmetric(t, lower) @ v
-    return pack([diag_part(rotated), v @ (_gaps(w) * rotated)], shape_of(a)[:-2])
+    w = real(w)
+    rotated = mH(v) @ read_hermitian(t, lower) @ v
+    dv = v @ (_gaps(w) * rotated)
+    if dtype_of(v).kind == "c":
+        # Gauge: the largest component of each eigenvector stays real (fix_phase).
+        dv = dv - 1j * v * expand_dims(phase_correction(dv, v, largest_mask(v)), -2)
+    return pack([real(diag_part(rotated)), dv], shape_of(a)[:-2])
 
 
 def _symmetric_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     n = draw(st.integers(1, 3))
     return (draw_symmetric(draw, st, hnp, n, draw_batch(draw, st)),), {"lower": draw(st.booleans())}
+
+
+def _hermitian_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    n = draw(st.integers(1, 3))
+    return (draw_hermitian(draw, st, hnp, n, draw_batch(draw, st)),), {"lower": draw(st.booleans())}
 
 
 _EIGH = primitive(
@@ -151,6 +181,7 @@ _EIGH = primitive(
     (_eigh_jvp,),
     domain=Domain(examples=_symmetric_examples),
     batch=leading,
+    complex_domain=Domain(examples=_hermitian_examples),
 )
 
 
@@ -165,10 +196,15 @@ def eigh(a: Any, UPLO: UPLO = "L") -> Any:  # noqa: N803 - NumPy's name
     """Differentiable :func:`numpy.linalg.eigh`: ``(eigenvalues, eigenvectors)``.
 
     Only the triangle named by ``UPLO`` is read, as in NumPy.  Eigenvector derivatives
-    require distinct eigenvalues (they divide by the gaps ``w_j - w_i``).
+    require distinct eigenvalues (they divide by the gaps ``w_j - w_i``).  For complex
+    Hermitian ``a`` each eigenvector is multiplied by the phase that makes its
+    largest-magnitude component real and positive (NumPy leaves the phase to LAPACK):
+    this makes the eigenvectors a function of ``a`` (docs/conventions.md, "Phases of
+    complex vectors"); a function of them that does not depend on the phases (``|V|**2``,
+    ``V diag(f(w)) V^H``) has the same derivative in every gauge.
 
-    Derivative: ``dw = diag(V^T dA V)``, ``dV = V (F o (V^T dA V))`` with
-    ``F_ij = 1 / (w_j - w_i)``.
+    Derivative: ``dw = diag(V^H dA V)``, ``dV = V (F o (V^H dA V)) + i V diag(c)`` with
+    ``F_ij = 1 / (w_j - w_i)`` and ``c`` real (0 for real ``a``) fixing the phases.
 
     Examples
     --------
@@ -178,12 +214,14 @@ def eigh(a: Any, UPLO: UPLO = "L") -> Any:  # noqa: N803 - NumPy's name
            [0., 1.]])
     """
     if type(a) is not Tracer:
-        return np.linalg.eigh(a, UPLO=UPLO)
-    require_real("eigh", a=a)
+        result = np.linalg.eigh(a, UPLO=UPLO)
+        if np.iscomplexobj(result.eigenvectors):
+            return type(result)(result.eigenvalues, fix_phase(result.eigenvectors)[0])
+        return result
     require_matrix("eigh", "a", a)
     n = shape_of(a)[-1]
     w, v = _eigh_parts(bind(_EIGH, (a,), Params(lower=_uplo("eigh", UPLO))), n)
-    return _EighResult(w, v)
+    return _EighResult(real(w), v)
 
 
 def _eigvalsh_impl(a: Any, lower: bool = True) -> Any:
@@ -192,12 +230,12 @@ def _eigvalsh_impl(a: Any, lower: bool = True) -> Any:
 
 def _eigvalsh_vjp(g: Any, ans: Any, a: Any, lower: bool = True) -> Any:
     v = eigh(a, "L" if lower else "U")[1]
-    return read_symmetric_adjoint(v @ diag_embed(g) @ mT(v), lower)
+    return read_hermitian_adjoint(conjugate(v) @ diag_embed(real(g)) @ mT(v), lower)
 
 
 def _eigvalsh_jvp(t: Any, ans: Any, a: Any, lower: bool = True) -> Any:
     v = eigh(a, "L" if lower else "U")[1]
-    return diag_part(mT(v) @ read_symmetric(t, lower) @ v)
+    return real(diag_part(mH(v) @ read_hermitian(t, lower) @ v))
 
 
 _EIGVALSH = primitive(
@@ -207,6 +245,7 @@ _EIGVALSH = primitive(
     (_eigvalsh_jvp,),
     domain=Domain(examples=_symmetric_examples),
     batch=leading,
+    complex_domain=Domain(examples=_hermitian_examples),
 )
 
 
@@ -214,7 +253,9 @@ _EIGVALSH = primitive(
 def eigvalsh(a: Any, UPLO: UPLO = "L") -> Any:  # noqa: N803 - NumPy's name
     """Differentiable :func:`numpy.linalg.eigvalsh`.
 
-    Derivative: ``dw = diag(V^T dA V)`` (defined also at repeated eigenvalues' sum).
+    Real or complex Hermitian ``a``; the eigenvalues are real.
+
+    Derivative: ``dw = diag(V^H dA V)`` (defined also at repeated eigenvalues' sum).
 
     Examples
     --------
@@ -225,7 +266,6 @@ def eigvalsh(a: Any, UPLO: UPLO = "L") -> Any:  # noqa: N803 - NumPy's name
     """
     if type(a) is not Tracer:
         return np.linalg.eigvalsh(a, UPLO=UPLO)
-    require_real("eigvalsh", a=a)
     require_matrix("eigvalsh", "a", a)
     return bind(_EIGVALSH, (a,), Params(lower=_uplo("eigvalsh", UPLO)))
 
