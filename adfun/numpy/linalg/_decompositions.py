@@ -275,7 +275,16 @@ def eigvalsh(a: Any, UPLO: UPLO = "L") -> Any:  # noqa: N803 - NumPy's name
 
 def _svd_impl(a: Any) -> Any:
     u, s, vh = np.linalg.svd(a, full_matrices=False)
+    if np.iscomplexobj(u):
+        u, vh = _svd_phase(u, vh)
     return pack_values([u, s, vh], a.shape[:-2])
+
+
+def _svd_phase(u: np.ndarray, vh: np.ndarray) -> tuple:
+    """``U`` and ``Vh`` with each pair ``(u_j, v_j)`` multiplied by the phase that makes
+    ``u_j``'s largest-magnitude component real and positive (``U S Vh`` unchanged)."""
+    u, phases = fix_phase(u)
+    return u, vh * np.conj(np.swapaxes(phases, -1, -2))
 
 
 def _svd_parts(packed: Any, a: Any) -> list:
@@ -291,46 +300,77 @@ def _squared_gaps(s: Any) -> Any:
 
 
 def _svd_vjp(g: Any, ans: Any, a: Any) -> Any:
+    # The adjoint of _svd_jvp, for the inner product Re sum(g * t).
     m, n = shape_of(a)[-2:]
     k = min(m, n)
     u, s, vh = _svd_parts(ans, a)
     gu, gs, gvh = _svd_parts(g, a)
-    gv = mT(gvh)
+    s = real(s)
+    v = mH(vh)
+    gv = mH(gvh)
+    complex_ = dtype_of(u).kind == "c"
+    if complex_:
+        h = imag(_sum(gu * u, axis=-2)) + imag(_sum(gv * v, axis=-2))
+        gu = gu + phase_correction_adjoint(h, u, largest_mask(u))
     gaps = _squared_gaps(s)
-    ut_gu = mT(u) @ gu
-    vt_gv = vh @ gv
+    inverse = safe_reciprocal(s)
     sigma = diag_embed(s)
-    inner = (
-        (gaps * (ut_gu - mT(ut_gu))) @ sigma + diag_embed(gs) + sigma @ (gaps * (vt_gv - mT(vt_gv)))
-    )
-    result = u @ inner @ vh
+    j_bar = gaps * (mT(u) @ gu)
+    k_bar = gaps * (mT(v) @ gv)
+    p_bar = j_bar @ sigma + mH(sigma @ j_bar) + sigma @ k_bar + mH(k_bar @ sigma)
+    p_bar = p_bar + diag_embed(real(gs))
+    if complex_:
+        p_bar = p_bar + diag_embed(1j * imag(diag_part(mT(u) @ gu)) * inverse)
+    result = None
     if m > k:
-        result = result + ((gu - u @ ut_gu) * expand_dims(safe_reciprocal(s), -2)) @ vh
+        x = gu * expand_dims(inverse, -2)
+        result = x @ mT(v)
+        p_bar = p_bar - mT(u) @ x
     if n > k:
-        result = result + u @ ((gvh - mT(vt_gv) @ vh) * expand_dims(safe_reciprocal(s), -1))
-    return result
+        y = gv * expand_dims(inverse, -2)
+        extra = conjugate(u) @ mH(y)
+        result = extra if result is None else result + extra
+        p_bar = p_bar - mH(mT(v) @ y)
+    main = conjugate(u) @ p_bar @ mT(v)
+    return main if result is None else main + result
 
 
 def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
     m, n = shape_of(a)[-2:]
     k = min(m, n)
     u, s, vh = _svd_parts(ans, a)
-    v = mT(vh)
-    rotated = mT(u) @ t @ v
+    s = real(s)
+    v = mH(vh)
+    rotated = mH(u) @ t @ v
     gaps = _squared_gaps(s)
     sigma = diag_embed(s)
-    du = u @ (gaps * (rotated @ sigma + sigma @ mT(rotated)))
-    dv = v @ (gaps * (sigma @ rotated + mT(rotated) @ sigma))
+    inverse = safe_reciprocal(s)
+    du = u @ (gaps * (rotated @ sigma + sigma @ mH(rotated)))
+    dv = v @ (gaps * (sigma @ rotated + mH(rotated) @ sigma))
+    complex_ = dtype_of(u).kind == "c"
+    if complex_:
+        # diag(U^H dU) - diag(V^H dV) = i Im(diag(P)) / s: put it on U.
+        du = du + u * expand_dims(1j * imag(diag_part(rotated)) * inverse, -2)
     if m > k:
-        du = du + (t @ v - u @ rotated) * expand_dims(safe_reciprocal(s), -2)
+        du = du + (t @ v - u @ rotated) * expand_dims(inverse, -2)
     if n > k:
-        dv = dv + (mT(t) @ u - v @ mT(rotated)) * expand_dims(safe_reciprocal(s), -2)
-    return pack([du, diag_part(rotated), mT(dv)], shape_of(a)[:-2])
+        dv = dv + (mH(t) @ u - v @ mH(rotated)) * expand_dims(inverse, -2)
+    if complex_:
+        # Gauge: the largest component of each u_j stays real (_svd_phase).
+        c = expand_dims(phase_correction(du, u, largest_mask(u)), -2)
+        du = du - 1j * u * c
+        dv = dv - 1j * v * c
+    return pack([du, real(diag_part(rotated)), mH(dv)], shape_of(a)[:-2])
 
 
 def _svd_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     return (draw_matrix(draw, st, hnp, m, n, draw_batch(draw, st)),), {}
+
+
+def _complex_svd_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return (draw_complex_matrix(draw, st, hnp, m, n, draw_batch(draw, st)),), {}
 
 
 _SVD = primitive(
@@ -340,6 +380,7 @@ _SVD = primitive(
     (_svd_jvp,),
     domain=Domain(examples=_svd_examples),
     batch=leading,
+    complex_domain=Domain(examples=_complex_svd_examples),
 )
 
 
@@ -352,11 +393,17 @@ def svd(
     The derivative of ``U`` and ``Vh`` needs distinct, nonzero singular values, and
     ``full_matrices=False`` for non-square matrices (the extra columns of a full ``U``
     or ``Vh`` are not unique, hence not differentiable).  ``hermitian=True`` follows
-    NumPy: it is computed from ``eigh``, which reads only the lower triangle.
+    NumPy: it is computed from ``eigh``, which reads only the lower triangle.  For
+    complex ``a`` each pair ``(u_j, v_j)`` is multiplied by the phase that makes the
+    largest-magnitude component of ``u_j`` real and positive (docs/conventions.md,
+    "Phases of complex vectors"); functions of ``U`` and ``Vh`` that do not depend on
+    these phases (``U diag(f(s)) Vh``, ``|U|**2``) have the same derivative in any gauge.
 
-    Derivative (Townsend, 2016): with ``F_ij = 1 / (s_j^2 - s_i^2)``,
-    ``dS = diag(U^T dA V)``, ``dU = U (F o (P S + S P^T)) + (I - U U^T) dA V S^{-1}``
-    where ``P = U^T dA V``, and symmetrically for ``V``.
+    Derivative (Townsend, 2016): with ``F_ij = 1 / (s_j^2 - s_i^2)`` and
+    ``P = U^H dA V``, ``dS = Re diag(P)``,
+    ``dU = U (F o (P S + S P^H) + i diag(Im diag(P) / s)) + (I - U U^H) dA V S^{-1}``
+    and ``dV = V (F o (S P + P^H S)) + (I - V V^H) dA^H U S^{-1}``, then the phase
+    gauge ``dU += i U diag(c)``, ``dV += i V diag(c)`` (``c`` real; 0 for real ``a``).
 
     Examples
     --------
@@ -367,10 +414,14 @@ def svd(
     """
     if type(a) is not Tracer:
         # NumPy's stubs overload on the literal value of compute_uv.
-        return np.linalg.svd(  # type: ignore[call-overload]
+        result = np.linalg.svd(  # type: ignore[call-overload]
             a, full_matrices=full_matrices, compute_uv=compute_uv, hermitian=hermitian
         )
-    require_real("svd", a=a)
+        if not compute_uv or not np.iscomplexobj(result[0]):
+            return result
+        if hermitian:
+            return result
+        return _phased_full_svd(*result)
     require_matrix("svd", "a", a, square=not not hermitian)
     if hermitian:
         return _hermitian_svd(a, compute_uv)
@@ -383,6 +434,15 @@ def svd(
             f"not unique, so they have no derivative; pass full_matrices=False"
         )
     return _SVDResult(*_svd_parts(bind(_SVD, (a,), EMPTY_PARAMS), a))
+
+
+def _phased_full_svd(u: np.ndarray, s: np.ndarray, vh: np.ndarray) -> Any:
+    """NumPy's complex SVD in adfun's phase gauge (the first ``k`` pairs; the extra
+    columns of a full ``U`` or ``Vh`` are left as LAPACK returns them)."""
+    k = s.shape[-1]
+    u, vh = u.copy(), vh.copy()
+    u[..., :k], vh[..., :k, :] = _svd_phase(u[..., :k], vh[..., :k, :])
+    return _SVDResult(u, s, vh)
 
 
 def _descending_magnitude_impl(w: Any) -> Any:
@@ -399,7 +459,7 @@ _DESCENDING = primitive(
 
 def _hermitian_svd(a: Any, compute_uv: bool) -> Any:
     """NumPy's ``hermitian=True`` SVD, from ``eigh`` (which reads the lower triangle):
-    singular values ``|w|`` in decreasing order, ``U = V P``, ``Vh = (U sign(w P))^T``."""
+    singular values ``|w|`` in decreasing order, ``U = V P``, ``Vh = (U sign(w P))^H``."""
     w, v = eigh(a)
     permutation = bind(_DESCENDING, (w,), EMPTY_PARAMS)
     ordered = squeeze(expand_dims(w, -2) @ permutation, -2)
@@ -407,7 +467,7 @@ def _hermitian_svd(a: Any, compute_uv: bool) -> Any:
     if not compute_uv:
         return values
     u = v @ permutation
-    return _SVDResult(u, values, mT(u * expand_dims(sign(ordered), -2)))
+    return _SVDResult(u, values, mH(u * expand_dims(sign(ordered), -2)))
 
 
 def _svdvals_impl(a: Any) -> Any:
@@ -416,12 +476,12 @@ def _svdvals_impl(a: Any) -> Any:
 
 def _svdvals_vjp(g: Any, ans: Any, a: Any) -> Any:
     u, _, vh = svd(a, full_matrices=False)
-    return (u * expand_dims(g, -2)) @ vh
+    return conjugate((u * expand_dims(real(g), -2)) @ vh)
 
 
 def _svdvals_jvp(t: Any, ans: Any, a: Any) -> Any:
     u, _, vh = svd(a, full_matrices=False)
-    return _sum(u * (t @ mT(vh)), axis=-2)
+    return real(_sum(conjugate(u) * (t @ mH(vh)), axis=-2))
 
 
 _SVDVALS = primitive(
@@ -431,6 +491,7 @@ _SVDVALS = primitive(
     (_svdvals_jvp,),
     domain=Domain(examples=_svd_examples),
     batch=leading,
+    complex_domain=Domain(examples=_complex_svd_examples),
 )
 
 
@@ -438,7 +499,10 @@ _SVDVALS = primitive(
 def svdvals(x: Any, /) -> Any:
     """Differentiable :func:`numpy.linalg.svdvals` (singular values, descending).
 
-    Derivative: ``ds = diag(U^T dA V)``, so the gradient of ``s_i`` is ``u_i v_i^T``.
+    Real or complex ``x``; the singular values are real.
+
+    Derivative: ``ds = Re diag(U^H dA V)``, so the gradient of ``s_i`` is
+    ``conj(u_i v_i^H)`` (``u_i v_i^T`` for real ``x``).
 
     Examples
     --------
@@ -449,7 +513,6 @@ def svdvals(x: Any, /) -> Any:
     """
     if type(x) is not Tracer:
         return np.linalg.svd(x, compute_uv=False)
-    require_real("svdvals", x=x)
     require_matrix("svdvals", "x", x, square=False)
     return bind(_SVDVALS, (x,), EMPTY_PARAMS)
 
