@@ -10,7 +10,7 @@ from adfun._engine.records import Params
 from adfun._engine.trace import Tracer, any_traced, bind, full_value, read_value
 from adfun.numpy._axes import dtype_of, ndim_of, shape_of
 from adfun.numpy._batching import leading
-from adfun.numpy._complex import conjugate
+from adfun.numpy._complex import conjugate, real
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._elementwise import absolute
 from adfun.numpy._linear import matmul
@@ -27,7 +27,6 @@ from adfun.numpy.linalg._helpers import (
     mH,
     mT,
     require_matrix,
-    require_real,
 )
 
 # --- pinv ------------------------------------------------------------------------------
@@ -152,7 +151,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     """Differentiable :func:`numpy.linalg.lstsq`: ``(x, residuals, rank, s)``.
 
     On traced values ``x = pinv(a, rcond) @ b`` (the same minimum-norm solution), the
-    residuals are ``sum((b - a @ x)**2, axis=0)`` (present, as in NumPy, only when
+    residuals are ``sum(abs(b - a @ x)**2, axis=0)`` (present, as in NumPy, only when
     ``a`` has full column rank and more rows than columns), ``rank`` is a constant and
     ``s = svdvals(a)``.
 
@@ -165,7 +164,6 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     """
     if not any_traced((a, b)):
         return np.linalg.lstsq(a, b, rcond=rcond)
-    require_real("lstsq", a=a, b=b)
     if ndim_of(a) != 2 or ndim_of(b) not in (1, 2):
         raise np.linalg.LinAlgError(
             f"adfun.numpy.linalg.lstsq: a must be 2-D and b 1-D or 2-D, got shapes "
@@ -199,9 +197,9 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     )[2]
     if rank == n and m > n:
         residual = b - matmul(a, x)
-        residuals = _sum(residual * residual, axis=0)
+        residuals = _sum(real(residual * conjugate(residual)), axis=0)
         if ndim_of(b) == 1:
             residuals = reshape(residuals, (1,))
     else:
-        residuals = np.empty((0,), dtype=dtype_of(x))
+        residuals = np.empty((0,), dtype=np.finfo(dtype_of(x)).dtype)
     return x, residuals, rank, svdvals(a)
