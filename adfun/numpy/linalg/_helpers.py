@@ -23,21 +23,6 @@ from adfun.numpy._selection import where
 from adfun.numpy._shape import concatenate, expand_dims, reshape, swapaxes
 
 
-def require_real(function: str, **arrays: Any) -> None:
-    """The decompositions whose rules are written for real matrices only refuse complex
-    traced ones (``inv``, ``solve``, ``det``, ``slogdet`` and the norms that need no
-    singular values differentiate complex matrices)."""
-    for argument, value in arrays.items():
-        if type(value) is Tracer and dtype_of(value).kind == "c":
-            raise NotImplementedError(
-                f"adfun.numpy.linalg.{function}: argument '{argument}' is a complex traced "
-                f"matrix; the derivative of {function} is implemented for real matrices "
-                f"only (inv, solve, det, slogdet and the vector, Frobenius, 1 and inf "
-                f"norms also take complex ones). Split the matrix into its real and "
-                f"imaginary parts, or apply adfun.stop_gradient to it"
-            )
-
-
 def require_matrix(function: str, argument: str, value: Any, square: bool = True) -> None:
     shape = shape_of(value)
     if len(shape) < 2:
