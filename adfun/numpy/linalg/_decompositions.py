@@ -601,7 +601,10 @@ def qr(a: Any, mode: QRMode = "reduced") -> Any:
     ``m < n``, ``Q, R1 = qr(a[..., :m])`` and ``R = [R1, Q^T a[..., m:]]`` (the same
     factorization).  ``mode='complete'`` with ``m > n`` is not unique, hence refused on
     traced values, as is ``mode='raw'``.  Complex matrices too: LAPACK makes the
-    diagonal of ``R`` real, which fixes the phases of ``Q``'s columns.
+    diagonal of ``R`` real, which fixes the phases of ``Q``'s columns (where a pivot is
+    exactly real, as in a real matrix cast to complex, LAPACK skips a reflection and the
+    sign of ``R``'s diagonal entry jumps under imaginary changes; the derivative is the
+    one that keeps that sign).
 
     Derivative: with ``X = Q^H dA R^{-1}`` and ``Omega`` its strictly lower triangle
     minus that triangle's conjugate transpose, plus ``i Im(diag X)``:
