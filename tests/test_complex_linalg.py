@@ -147,7 +147,7 @@ def test_qr_of_complex_matrices_wide_ones_too(a, mode):
         (result,) if mode == "r" else result, (expected,) if mode == "r" else expected
     ):
         assert np.allclose(got, want)
-    check(lambda a: _joined(*((la.qr(a, mode=mode),) if mode == 'r' else la.qr(a))), [a], order=1)
+    check(lambda a: _joined(*((la.qr(a, mode=mode),) if mode == "r" else la.qr(a))), [a], order=1)
 
 
 @settings(max_examples=5)
@@ -161,9 +161,7 @@ def test_lstsq_of_complex_matrices_has_real_residuals():
     a = np.array([[1.0 + 1.0j, 0.5], [0.2j, 1.0], [1.0, -1.0j]])
     b = np.array([1.0, 2.0 - 1.0j, 0.5j])
     expected = np.linalg.lstsq(a, b, rcond=None)
-    x, residuals, rank, s = ad.jvp(
-        lambda a: la.lstsq(a, b), (a,), (np.zeros_like(a),)
-    )[0]
+    x, residuals, rank, s = ad.jvp(lambda a: la.lstsq(a, b), (a,), (np.zeros_like(a),))[0]
     assert np.allclose(x, expected[0]) and rank == expected[2]
     assert residuals.dtype == np.float64 and np.allclose(residuals, expected[1])
     check(lambda a, b: la.lstsq(a, b)[1], [a, b], order=1)
@@ -189,8 +187,8 @@ def test_cond_of_complex_matrices(a, p):
 
 def test_norm_of_the_zero_complex_matrix_has_zero_gradient():
     zero = np.zeros((2, 2), dtype=complex)
-    for ord in (2, -2, "nuc"):
-        assert np.array_equal(ad.grad(lambda a: la.norm(a, ord))(zero), zero)
+    for order in (2, -2, "nuc"):
+        assert np.array_equal(ad.grad(lambda a, order=order: la.norm(a, order))(zero), zero)
 
 
 # --- eig, eigvals ----------------------------------------------------------------------------

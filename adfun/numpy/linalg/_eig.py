@@ -2,9 +2,9 @@
 
 Eigenvalues of a real matrix may be complex (then NumPy returns complex arrays); the
 rules follow the complex convention of :mod:`adfun.numpy._complex` and return a real
-cotangent for a real input, a complex one for a complex input.  Eigenvectors are differentiated in LAPACK's gauge: each
-has unit Euclidean norm and its largest component real.  Derivatives need distinct
-eigenvalues.
+cotangent for a real input, a complex one for a complex input.  Eigenvectors are
+differentiated in LAPACK's gauge: each has unit Euclidean norm and its largest component
+real (and positive).  Derivatives need distinct eigenvalues.
 """
 
 from __future__ import annotations

@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from adfun._engine.trace import Tracer
 from adfun.numpy._axes import dtype_of, shape_of
-from adfun.numpy._indexing import getitem
 from adfun.numpy._complex import conjugate, imag, real
 from adfun.numpy._elementwise import absolute
+from adfun.numpy._indexing import getitem
 from adfun.numpy._nondiff import argmax, equal, stop_gradient
 from adfun.numpy._reductions import sum as _sum
 from adfun.numpy._selection import where
@@ -116,7 +115,8 @@ def fix_phase(v: np.ndarray) -> tuple:
     rows = np.argmax(np.abs(v), axis=-2)[..., None, :]
     largest = np.take_along_axis(v, rows, axis=-2)
     magnitude = np.abs(largest)
-    phases = np.conj(np.where(magnitude == 0, 1.0, largest / np.where(magnitude == 0, 1.0, magnitude)))
+    unit = largest / np.where(magnitude == 0, 1.0, magnitude)
+    phases = np.conj(np.where(magnitude == 0, 1.0, unit))
     return v * phases, phases
 
 
