@@ -50,7 +50,8 @@ EXPECTED_PRIMITIVES = frozenset(
     reshape transpose broadcast_to concatenate stack getitem untake where astype clip
     fft.fft fft.ifft
     linalg.inv linalg.solve linalg.det linalg.slogdet linalg.slogdet_phase
-    linalg.vector_norm
+    linalg.vector_norm linalg.cholesky linalg.eigh linalg.eigvalsh linalg.svd
+    linalg.svdvals linalg.qr linalg.pinv linalg.eig linalg.eigvals
     """.split()
 )
 

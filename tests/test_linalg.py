@@ -440,22 +440,6 @@ def test_errors_name_the_function_and_the_fix():
     )
 
 
-def test_complex_traced_matrices_are_refused_where_the_rules_are_real():
-    a = _matrix(2, 2)
-    with pytest.raises(
-        NotImplementedError,
-        match=r"linalg.svd: argument 'a' is a complex traced matrix; the derivative of svd "
-        r"is implemented for real matrices only",
-    ):
-        ad.grad(lambda a: anp.real(anp.sum(la.svd(a * (1.0 + 1.0j))[0])))(a)
-    with pytest.raises(
-        NotImplementedError, match=r"linalg.norm\(\.\.\., ord='nuc'\): argument 'x' is a complex"
-    ):
-        ad.grad(lambda a: la.norm(a * (1.0 + 1.0j), "nuc"))(a)
-    with pytest.raises(NotImplementedError, match=r"linalg.eig: argument 'a' is a complex"):
-        ad.grad(lambda a: anp.real(anp.sum(la.eig(a * (1.0 + 1.0j))[0])))(a)
-
-
 def test_inv_and_solve_of_complex_intermediates_in_both_modes():
     a = _matrix(2, 2)
     b = RNG.standard_normal(2)

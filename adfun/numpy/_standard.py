@@ -594,6 +594,20 @@ def _packed(xp: Any, parts: list, batch: tuple) -> Any:
     return xp.concat([xp.reshape(part, batch + (-1,)) for part in parts], axis=-1)
 
 
+def _phases(xp: Any, v: Any) -> Any:
+    """The unit phases ``(..., 1, k)`` that make each column's largest-magnitude component
+    real and positive (the gauge of ``adfun.numpy.linalg.eigh`` and ``svd`` for complex
+    matrices, which their rules differentiate)."""
+    magnitude = xp.abs(v)
+    rows = xp.argmax(magnitude, axis=-2)
+    numbers = xp.arange(v.shape[-2], device=v.device)[:, None]
+    one_hot = xp.astype(numbers == rows[..., None, :], v.dtype)
+    largest = xp.sum(v * one_hot, axis=-2, keepdims=True)
+    size = xp.abs(largest)
+    safe = xp.where(size == 0, xp.ones_like(size), size)
+    return xp.where(size == 0, xp.ones_like(largest), xp.conj(largest) / xp.astype(safe, v.dtype))
+
+
 def _hermitian_part(xp: Any, a: Any, lower: bool) -> Any:
     """The Hermitian matrix read from the ``lower`` (or upper) triangle of ``a``."""
     triangle = xp.tril(a) if lower else xp.triu(a)
@@ -609,6 +623,8 @@ def _eigh(xp: Any, primitive: Any) -> Any:
 
     def eigh(a: Any, lower: bool = True) -> Any:
         w, v = linalg.eigh(_hermitian_part(xp, a, lower))
+        if xp.isdtype(v.dtype, "complex floating"):
+            v = v * _phases(xp, v)
         return _packed(xp, [w, v], tuple(a.shape[:-2]))
 
     return eigh
@@ -647,6 +663,9 @@ def _svd(xp: Any, primitive: Any) -> Any:
 
     def svd(a: Any) -> Any:
         u, s, vh = linalg.svd(a, full_matrices=False)
+        if xp.isdtype(u.dtype, "complex floating"):
+            phases = _phases(xp, u)
+            u, vh = u * phases, vh * xp.conj(_swap(xp, phases))
         return _packed(xp, [u, s, vh], tuple(a.shape[:-2]))
 
     return svd

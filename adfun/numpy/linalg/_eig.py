@@ -1,10 +1,10 @@
-"""The general eigenproblem: ``eig`` and ``eigvals`` of real square matrices.
+"""The general eigenproblem: ``eig`` and ``eigvals`` of real or complex square matrices.
 
 Eigenvalues of a real matrix may be complex (then NumPy returns complex arrays); the
 rules follow the complex convention of :mod:`adfun.numpy._complex` and return a real
-cotangent for the real input.  Eigenvectors are differentiated in LAPACK's gauge: each
-has unit Euclidean norm and its largest component real.  Derivatives need distinct
-eigenvalues.
+cotangent for a real input, a complex one for a complex input.  Eigenvectors are
+differentiated in LAPACK's gauge: each has unit Euclidean norm and its largest component
+real (and positive).  Derivatives need distinct eigenvalues.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from adfun.numpy.linalg._helpers import (
     pack,
     pack_values,
     require_matrix,
-    require_real,
     unpack,
 )
 from adfun.numpy.linalg._inverse import inv
@@ -76,9 +75,12 @@ def _largest(v: Any) -> Any:
 
 
 def _refuse_staging(a: Any, name: str) -> None:
-    """Under ``jit`` / ``trace``, refuse: whether the results are real or complex depends
-    on the values (complex eigenvalues appear or not), so a staged program, whose dtypes
-    are fixed when it is traced, would give the wrong kind of result at other values."""
+    """Under ``jit`` / ``trace``, refuse real ``a``: whether the results are real or
+    complex depends on the values (complex eigenvalues appear or not), so a staged
+    program, whose dtypes are fixed when it is traced, would give the wrong kind of
+    result at other values.  The results of a complex ``a`` are always complex."""
+    if dtype_of(a).kind == "c":
+        return
     read_value(
         a,
         f"adfun.numpy.linalg.{name}",
@@ -117,7 +119,8 @@ def _eig_vjp(g: Any, ans: Any, a: Any) -> Any:
         gauge_bar = real(gauge_bar)
     y_bar = y_bar - expand_dims(gauge_bar, -2) * conjugate(v)
     rotated_bar = _gaps(w) * (mT(v) @ y_bar) + diag_embed(gw)
-    return real(mT(inv(v)) @ rotated_bar @ mT(v))
+    a_bar = mT(inv(v)) @ rotated_bar @ mT(v)
+    return a_bar if dtype_of(a).kind == "c" else real(a_bar)
 
 
 def _nonsymmetric_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -141,6 +144,24 @@ def _nonsymmetric_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (np.asarray(matrices).reshape(batch + (n, n)),), {}
 
 
+def _complex_nonsymmetric_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """``S D S^{-1}`` with well-separated complex eigenvalues on ``D``'s diagonal and a
+    well-conditioned, generic complex ``S``."""
+    from adfun.numpy._examples import array
+
+    n = draw(st.integers(1, 3))
+    batch = draw_batch(draw, st)
+    matrices = []
+    for _ in range(int(np.prod(batch, dtype=np.int64))):
+        slots = draw(st.lists(st.integers(0, 15), min_size=n, max_size=n, unique=True))
+        values = np.asarray([(-1.5 + 0.8 * (k % 4)) + 1j * (-1.5 + 0.8 * (k // 4)) for k in slots])
+        generic = np.random.default_rng(n).standard_normal((2, n, n))
+        entries = array(draw, st, hnp, (-0.5, 0.5), shape=(2, n, n)) + generic
+        basis = entries[0] + 1j * entries[1] + 3.0 * np.eye(n)
+        matrices.append((basis * (values + 0.0137 + 0.0071j)) @ np.linalg.inv(basis))
+    return (np.asarray(matrices, dtype=np.complex128).reshape(batch + (n, n)),), {}
+
+
 _EIG = primitive(
     "linalg.eig",
     _eig_impl,
@@ -148,20 +169,22 @@ _EIG = primitive(
     (_eig_jvp,),
     domain=Domain(examples=_nonsymmetric_examples),
     batch=leading,
+    complex_domain=Domain(examples=_complex_nonsymmetric_examples),
 )
 
 
 @export(np.linalg.eig, primitive=_EIG)
 def eig(a: Any) -> Any:
-    """Differentiable :func:`numpy.linalg.eig` of real square matrices (stacks too).
+    """Differentiable :func:`numpy.linalg.eig` of real or complex square matrices (stacks
+    too).
 
     Returns ``(eigenvalues, eigenvectors)``, complex when some eigenvalues are.  The
     eigenvectors are normalized as LAPACK does (unit norm, largest component real), with
     that component made positive (LAPACK leaves its sign to chance, so NumPy's
     eigenvectors may differ from these by a sign, and would not be a differentiable
     function of ``a``).  The eigenvector derivative needs distinct eigenvalues.  Under
-    ``jit`` / ``trace`` it raises :class:`~adfun.StagingError`: whether the results are
-    complex depends on the values.
+    ``jit`` / ``trace`` it raises :class:`~adfun.StagingError` for a real ``a``: whether
+    the results are complex depends on the values (a complex ``a`` stages).
 
     Derivative: with ``P = V^{-1} dA V``, ``dw = diag(P)`` and
     ``dV = V (F o P) + V diag(c)``, ``F_ij = 1 / (w_j - w_i)``, ``c`` fixing the gauge.
@@ -177,7 +200,6 @@ def eig(a: Any) -> Any:
     if type(a) is not Tracer:
         result = np.linalg.eig(a)
         return type(result)(result.eigenvalues, _positive_largest(result.eigenvectors))
-    require_real("eig", a=a)
     require_matrix("eig", "a", a)
     _refuse_staging(a, "eig")
     w, v = _parts(bind(_EIG, (a,), EMPTY_PARAMS), shape_of(a)[-1])
@@ -187,7 +209,8 @@ def eig(a: Any) -> Any:
 def _eigvals_vjp(g: Any, ans: Any, a: Any) -> Any:
     _refuse_staging(a, "eigvals")
     v = eig(a)[1]
-    return real(mT(inv(v)) @ diag_embed(g) @ mT(v))
+    a_bar = mT(inv(v)) @ diag_embed(g) @ mT(v)
+    return a_bar if dtype_of(a).kind == "c" else real(a_bar)
 
 
 def _eigvals_jvp(t: Any, ans: Any, a: Any) -> Any:
@@ -203,16 +226,18 @@ _EIGVALS = primitive(
     (_eigvals_jvp,),
     domain=Domain(examples=_nonsymmetric_examples),
     batch=leading,
+    complex_domain=Domain(examples=_complex_nonsymmetric_examples),
 )
 
 
 @export(np.linalg.eigvals, primitive=_EIGVALS)
 def eigvals(a: Any) -> Any:
-    """Differentiable :func:`numpy.linalg.eigvals` of real square matrices.
+    """Differentiable :func:`numpy.linalg.eigvals` of real or complex square matrices.
 
     Derivative: ``dw = diag(V^{-1} dA V)``; the gradient of ``Re w_i`` is
-    ``Re(V^{-T} e_i e_i^T V^T)``.  Under ``jit`` / ``trace`` it raises
-    :class:`~adfun.StagingError` (the results' dtype depends on the values).
+    ``Re(V^{-T} e_i e_i^T V^T)`` (without ``Re`` for complex ``a``).  Under ``jit`` /
+    ``trace`` it raises :class:`~adfun.StagingError` for a real ``a`` (the results'
+    dtype depends on the values).
 
     Examples
     --------
@@ -223,7 +248,6 @@ def eigvals(a: Any) -> Any:
     """
     if type(a) is not Tracer:
         return np.linalg.eigvals(a)
-    require_real("eigvals", a=a)
     require_matrix("eigvals", "a", a)
     _refuse_staging(a, "eigvals")
     return bind(_EIGVALS, (a,), EMPTY_PARAMS)

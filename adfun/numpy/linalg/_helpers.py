@@ -12,28 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from adfun._engine.trace import Tracer
 from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._complex import conjugate, imag, real
+from adfun.numpy._elementwise import absolute
 from adfun.numpy._indexing import getitem
-from adfun.numpy._nondiff import equal
+from adfun.numpy._nondiff import argmax, equal, stop_gradient
 from adfun.numpy._reductions import sum as _sum
 from adfun.numpy._selection import where
 from adfun.numpy._shape import concatenate, expand_dims, reshape, swapaxes
-
-
-def require_real(function: str, **arrays: Any) -> None:
-    """The decompositions whose rules are written for real matrices only refuse complex
-    traced ones (``inv``, ``solve``, ``det``, ``slogdet`` and the norms that need no
-    singular values differentiate complex matrices)."""
-    for argument, value in arrays.items():
-        if type(value) is Tracer and dtype_of(value).kind == "c":
-            raise NotImplementedError(
-                f"adfun.numpy.linalg.{function}: argument '{argument}' is a complex traced "
-                f"matrix; the derivative of {function} is implemented for real matrices "
-                f"only (inv, solve, det, slogdet and the vector, Frobenius, 1 and inf "
-                f"norms also take complex ones). Split the matrix into its real and "
-                f"imaginary parts, or apply adfun.stop_gradient to it"
-            )
 
 
 def require_matrix(function: str, argument: str, value: Any, square: bool = True) -> None:
@@ -56,6 +42,11 @@ def require_matrix(function: str, argument: str, value: Any, square: bool = True
 def mT(x: Any) -> Any:
     """Transpose of the last two axes."""
     return swapaxes(x, -1, -2)
+
+
+def mH(x: Any) -> Any:
+    """Conjugate transpose of the last two axes (the transpose for real ``x``)."""
+    return conjugate(swapaxes(x, -1, -2))
 
 
 def eye_like(x: Any, n: int | None = None) -> np.ndarray:
@@ -92,6 +83,63 @@ def read_symmetric(t: Any, lower: bool) -> Any:
 def read_symmetric_adjoint(g: Any, lower: bool) -> Any:
     """Adjoint of :func:`read_symmetric`: the gradient lives on the triangle read."""
     return (g + mT(g)) * mask(g, -1, lower) + g * eye_like(g)
+
+
+def read_hermitian(t: Any, lower: bool) -> Any:
+    """The Hermitian matrix LAPACK sees when it reads one triangle of ``t`` (and the real
+    part of its diagonal); :func:`read_symmetric` for real ``t``."""
+    if dtype_of(t).kind != "c":
+        return read_symmetric(t, lower)
+    strict = t * mask(t, -1, lower)
+    return strict + mH(strict) + real(t) * eye_like(t)
+
+
+def read_hermitian_adjoint(g: Any, lower: bool) -> Any:
+    """Adjoint of :func:`read_hermitian` (for the inner product ``Re sum(g * t)``)."""
+    if dtype_of(g).kind != "c":
+        return read_symmetric_adjoint(g, lower)
+    return (g + mH(g)) * mask(g, -1, lower) + real(g) * eye_like(g)
+
+
+# --- the phase gauge of complex eigen/singular vectors ------------------------------------
+
+
+def fix_phase(v: np.ndarray) -> tuple:
+    """``(v', phases)``: complex ``v`` with each column multiplied by the unit ``phases``
+    that make its largest-magnitude component real and positive (plain arrays).
+
+    Complex eigenvectors (of ``eigh``) and singular vectors (of ``svd``) are unique only
+    up to such a phase; fixing it this way makes them a function of the matrix, which
+    can be differentiated (see docs/conventions.md, "Phases of complex vectors").
+    """
+    rows = np.argmax(np.abs(v), axis=-2)[..., None, :]
+    largest = np.take_along_axis(v, rows, axis=-2)
+    magnitude = np.abs(largest)
+    unit = largest / np.where(magnitude == 0, 1.0, magnitude)
+    phases = np.conj(np.where(magnitude == 0, 1.0, unit))
+    return v * phases, phases
+
+
+def largest_mask(v: Any) -> Any:
+    """One-hot masks of each column's largest-magnitude component, constants for
+    differentiation, computed as graph nodes (right under ``jit``)."""
+    magnitudes = stop_gradient(absolute(v))
+    rows = expand_dims(argmax(magnitudes, axis=-2), -2)
+    n = shape_of(v)[-2]
+    one = np.ones((), dtype_of(magnitudes))
+    return where(equal(np.arange(n)[:, None], rows), one, 0.0 * one)
+
+
+def phase_correction(y: Any, v: Any, largest: Any) -> Any:
+    """The real angles ``c`` (one per column) for which ``y - 1j * v * c`` keeps the
+    largest component of each column of ``v + eps y`` real, to first order."""
+    return imag(_sum(y * largest, axis=-2)) / real(_sum(v * largest, axis=-2))
+
+
+def phase_correction_adjoint(h: Any, v: Any, largest: Any) -> Any:
+    """Adjoint of ``y -> -1j * v * phase_correction(y, v, largest)``, given
+    ``h = imag(sum(g * v, axis=-2))`` from the cotangent ``g``."""
+    return largest * expand_dims(-1j * h / real(_sum(v * largest, axis=-2)), -2)
 
 
 def off_diagonal_inverse(differences: Any) -> Any:
@@ -175,6 +223,23 @@ def draw_complex_matrix(
         s = draw_spectrum(draw, st, k, 0.5, 3.0)
         matrices.append(((u @ rotation) * s) @ np.conj(v @ rotation).T)
     return np.asarray(matrices, dtype=np.complex128).reshape(batch + (m, n))
+
+
+def draw_hermitian(
+    draw: Any, st: Any, hnp: Any, n: int, batch: tuple = (), positive: bool = False
+) -> np.ndarray:
+    """Complex Hermitian ``(batch..., n, n)`` matrices with well-separated eigenvalues."""
+    from adfun.numpy._examples import array
+
+    matrices = []
+    for _ in range(int(np.prod(batch, dtype=np.int64))):
+        phases = np.exp(1j * array(draw, st, hnp, (-3.0, 3.0), shape=(2 * n,)))
+        q = draw_orthogonal(draw, st, hnp, n, n) * phases[:n]
+        q = (q * phases[n:, None]) @ draw_orthogonal(draw, st, hnp, n, n).T
+        w = draw_spectrum(draw, st, n, 0.5 if positive else -3.0, 3.0) + 0.0137
+        matrices.append((q * w) @ np.conj(q).T)
+    hermitian = np.asarray(matrices, dtype=np.complex128).reshape(batch + (n, n))
+    return (hermitian + np.conj(np.swapaxes(hermitian, -1, -2))) / 2.0
 
 
 def draw_orthogonal(draw: Any, st: Any, hnp: Any, n: int, k: int) -> np.ndarray:

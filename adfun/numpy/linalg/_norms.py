@@ -27,7 +27,6 @@ from adfun.numpy._reductions import sum as _sum
 from adfun.numpy._selection import where
 from adfun.numpy._shape import astype, moveaxis, reshape
 from adfun.numpy.linalg._decompositions import svdvals
-from adfun.numpy.linalg._helpers import require_real
 from adfun.numpy.linalg._inverse import inv
 
 # --- the p-norm primitive --------------------------------------------------------------
@@ -160,7 +159,6 @@ def dtype_of_real(x: Any) -> Any:
 def _matrix_norm(x: Any, ord: Any, row: int, col: int, keepdims: bool) -> Any:  # noqa: A002
     shape = shape_of(x)
     if ord in (2, -2, "nuc"):
-        require_real(f"norm(..., ord={ord!r})", x=x)  # singular values
         matrices = moveaxis(x, (row, col), (-2, -1))
         values = svdvals(matrices)
         if ord == 2:
@@ -197,6 +195,9 @@ def norm(
     Vector norms (``axis`` an int, or ``x`` 1-D): ``None``/``2``, any real ``p``, ``inf``,
     ``-inf`` and ``0`` (a count: constant).  Matrix norms (``axis`` a pair, or ``x`` 2-D):
     ``None``/``'fro'``, ``'nuc'``, ``1``, ``-1``, ``2``, ``-2``, ``inf``, ``-inf``.
+
+    Real or complex ``x`` in every order (``2``, ``-2`` and ``'nuc'`` through the
+    singular values, whose derivative is ``Re diag(U^H dA V)``).
 
     Derivative: at the zero vector (matrix) the derivative is 0, the subgradient of
     least norm; ties in ``max``/``min`` based orders split evenly.
@@ -268,7 +269,7 @@ def cond(x: Any, p: Any = None) -> Any:
     """Differentiable :func:`numpy.linalg.cond`, the condition number.
 
     ``p`` in ``None, 2, -2``: the ratio of extreme singular values; otherwise
-    ``norm(x, p) * norm(inv(x), p)``.
+    ``norm(x, p) * norm(inv(x), p)``.  Real or complex ``x``.
 
     Examples
     --------
@@ -279,7 +280,6 @@ def cond(x: Any, p: Any = None) -> Any:
     """
     if type(x) is not Tracer:
         return np.linalg.cond(x, p)
-    require_real("cond", x=x)
     if p is None or p in (2, -2):
         values = svdvals(x)
         largest = getitem(values, (Ellipsis, 0))

@@ -10,6 +10,7 @@ from adfun._engine.records import Params
 from adfun._engine.trace import Tracer, any_traced, bind, full_value, read_value
 from adfun.numpy._axes import dtype_of, ndim_of, shape_of
 from adfun.numpy._batching import leading
+from adfun.numpy._complex import conjugate, real
 from adfun.numpy._declare import Domain, export, primitive
 from adfun.numpy._elementwise import absolute
 from adfun.numpy._linear import matmul
@@ -21,10 +22,11 @@ from adfun.numpy._shape import expand_dims, reshape
 from adfun.numpy.linalg._decompositions import eigh, svdvals
 from adfun.numpy.linalg._helpers import (
     draw_batch,
+    draw_complex_matrix,
     draw_matrix,
+    mH,
     mT,
     require_matrix,
-    require_real,
 )
 
 # --- pinv ------------------------------------------------------------------------------
@@ -35,24 +37,33 @@ def _pinv_impl(a: Any, rcond: Any = 1e-15) -> Any:
 
 
 def _pinv_vjp(g: Any, ans: Any, a: Any, rcond: Any = 1e-15) -> Any:
-    p, pt, gt = ans, mT(ans), mT(g)
+    # The adjoint of _pinv_jvp for the inner product Re sum(g * t): its terms in dA^H
+    # give conjugated cotangents.
+    p, pt, gh = ans, mT(ans), mH(g)
     first = -matmul(pt, matmul(g, pt))
-    second = matmul(gt - matmul(a, matmul(p, gt)), matmul(p, pt))
-    third = matmul(matmul(pt, p), gt - matmul(matmul(gt, p), a))
+    p_bar = conjugate(p)
+    second = matmul(gh - matmul(conjugate(a), matmul(p_bar, gh)), matmul(p_bar, pt))
+    third = matmul(matmul(pt, p_bar), gh - matmul(matmul(gh, p_bar), conjugate(a)))
     return first + second + third
 
 
 def _pinv_jvp(t: Any, ans: Any, a: Any, rcond: Any = 1e-15) -> Any:
-    p, pt, tt = ans, mT(ans), mT(t)
+    p, ph, th = ans, mH(ans), mH(t)
     first = -matmul(p, matmul(t, p))
-    second = matmul(matmul(p, pt), tt - matmul(matmul(tt, a), p))
-    third = matmul(tt - matmul(p, matmul(a, tt)), matmul(pt, p))
+    second = matmul(matmul(p, ph), th - matmul(matmul(th, a), p))
+    third = matmul(th - matmul(p, matmul(a, th)), matmul(ph, p))
     return first + second + third
 
 
 def _rectangular_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     return (draw_matrix(draw, st, hnp, m, n, draw_batch(draw, st)),), {"rcond": 1e-15}
+
+
+def _complex_rectangular_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    a = draw_complex_matrix(draw, st, hnp, m, n, draw_batch(draw, st))
+    return (a,), {"rcond": 1e-15}
 
 
 _PINV = primitive(
@@ -62,6 +73,7 @@ _PINV = primitive(
     (_pinv_jvp,),
     domain=Domain(examples=_rectangular_examples),
     batch=leading,
+    complex_domain=Domain(examples=_complex_rectangular_examples),
 )
 
 _NO_VALUE = object()
@@ -72,9 +84,10 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO_
     """Differentiable :func:`numpy.linalg.pinv` (the Moore-Penrose pseudo-inverse).
 
     Derivative: Golub and Pereyra's formula for a matrix of locally constant rank,
-    ``dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P``; singular values below
-    the cutoff are treated as exact zeros, as NumPy does.  With ``hermitian=True`` the
-    result is built from ``eigh`` (only the lower triangle is read, as in NumPy).
+    ``dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P`` (real or complex
+    ``a``); singular values below the cutoff are treated as exact zeros, as NumPy does.
+    With ``hermitian=True`` the result is built from ``eigh`` (only the lower triangle is
+    read, as in NumPy).
 
     Examples
     --------
@@ -87,7 +100,6 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO_
         if rtol is _NO_VALUE:
             return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
         return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian, rtol=rtol)
-    require_real("pinv", a=a)
     require_matrix("pinv", "a", a, square=bool(hermitian))
     cutoff = _cutoff("pinv", a, rcond, rtol)
     if hermitian:
@@ -97,12 +109,12 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO_
 
 def _hermitian_pinv(a: Any, cutoff: float) -> Any:
     """NumPy's ``hermitian=True`` pseudo-inverse: from ``eigh`` (lower triangle read),
-    ``V diag(1 / w) V^T`` over the eigenvalues above the cutoff."""
+    ``V diag(1 / w) V^H`` over the eigenvalues above the cutoff."""
     w, v = eigh(a)
     magnitude = stop_gradient(absolute(w))  # the mask is a graph node (right under jit)
     kept = greater(magnitude, cutoff * _max(magnitude, axis=-1, keepdims=True))
     inverse_values = where(kept, 1.0 / where(kept, w, 1.0), 0.0)
-    return (v * expand_dims(inverse_values, -2)) @ mT(v)
+    return (v * expand_dims(inverse_values, -2)) @ mH(v)
 
 
 def _cutoff(function: str, a: Any, rcond: Any, rtol: Any) -> float:
@@ -139,7 +151,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     """Differentiable :func:`numpy.linalg.lstsq`: ``(x, residuals, rank, s)``.
 
     On traced values ``x = pinv(a, rcond) @ b`` (the same minimum-norm solution), the
-    residuals are ``sum((b - a @ x)**2, axis=0)`` (present, as in NumPy, only when
+    residuals are ``sum(abs(b - a @ x)**2, axis=0)`` (present, as in NumPy, only when
     ``a`` has full column rank and more rows than columns), ``rank`` is a constant and
     ``s = svdvals(a)``.
 
@@ -152,7 +164,6 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     """
     if not any_traced((a, b)):
         return np.linalg.lstsq(a, b, rcond=rcond)
-    require_real("lstsq", a=a, b=b)
     if ndim_of(a) != 2 or ndim_of(b) not in (1, 2):
         raise np.linalg.LinAlgError(
             f"adfun.numpy.linalg.lstsq: a must be 2-D and b 1-D or 2-D, got shapes "
@@ -186,9 +197,9 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     )[2]
     if rank == n and m > n:
         residual = b - matmul(a, x)
-        residuals = _sum(residual * residual, axis=0)
+        residuals = _sum(real(residual * conjugate(residual)), axis=0)
         if ndim_of(b) == 1:
             residuals = reshape(residuals, (1,))
     else:
-        residuals = np.empty((0,), dtype=dtype_of(x))
+        residuals = np.empty((0,), dtype=np.finfo(dtype_of(x)).dtype)
     return x, residuals, rank, svdvals(a)
