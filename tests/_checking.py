@@ -4,11 +4,14 @@
   only (the others, floats included, are held fixed), through :func:`real_view` when an
   argument or the output is complex.
 * :func:`real_view` rewrites a function of complex arrays as a function of real ones.
+* :func:`expensive_examples`: the example count of the property tests whose examples
+  cost about a second each.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import settings
 
 import adfun as ad
 from adfun.testing import check_grads
@@ -81,3 +84,11 @@ def real_view(fun, args, positions):
 def _dtype(value):
     dtype = getattr(value, "dtype", None)
     return np.dtype(dtype) if dtype is not None else np.result_type(value)
+
+
+def expensive_examples(ci: int) -> int:
+    """Examples for a property test whose one example costs about a second (stacks of
+    matrices checked to second order by finite differences, continued fractions): ``ci``
+    under the default ``ci`` profile, the profile's own count under the long ones."""
+    default = settings.default.max_examples
+    return min(ci, default) if default <= 25 else default

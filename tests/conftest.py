@@ -8,6 +8,10 @@
   examples per test, no deadline), run by hand, not in CI:
   ``pytest tests/test_long_programs.py --hypothesis-profile=long -x``.
 
+Under ``ci``, the few functions whose examples cost about a second each (``EXPENSIVE``
+in tests/test_rules.py and tests/test_numpy_composites.py) draw fewer examples
+(``_checking.expensive_examples``); the long profiles draw their full count for them too.
+
 Under the long profiles (``hunt``, ``long``), which take minutes to hours, every finished
 test prints a progress line: how many tests are done, its time, and an estimate of the
 time left (the average time per test so far, times the tests left).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -19,6 +19,13 @@ import adfun as ad
 import adfun.numpy  # noqa: F401 - fills the registry
 from adfun.numpy._declare import COMPOSITES
 from adfun.testing import check_grads
+
+from _checking import expensive_examples
+
+try:  # registers the scipy.linalg composites (scipy is in the test extra), whatever ran first
+    import adfun.scipy  # noqa: F401
+except ImportError:  # pragma: no cover - scipy missing: only adfun.numpy is checked
+    pass
 
 NAMES = sorted(COMPOSITES)
 
@@ -66,9 +73,25 @@ def _split_leaves(args):
     return leaves, rebuild
 
 
-@pytest.mark.parametrize("name", NAMES)
+#: Composites whose one example costs about a second (stacks of matrices to second
+#: order): fewer examples under the ``ci`` profile, every composite still checked.
+EXPENSIVE = frozenset({"expm_frechet", "lu_solve", "cho_solve"})
+
+
+@pytest.mark.parametrize("name", [name for name in NAMES if name not in EXPENSIVE])
 @given(data=st.data())
 def test_composite_against_finite_differences(name, data):
+    _check_composite(name, data)
+
+
+@pytest.mark.parametrize("name", [name for name in NAMES if name in EXPENSIVE])
+@settings(max_examples=expensive_examples(8))
+@given(data=st.data())
+def test_expensive_composite_against_finite_differences(name, data):
+    _check_composite(name, data)
+
+
+def _check_composite(name, data):
     fun = COMPOSITES[name]
     args, kwargs = data.draw(_examples(fun), label="args, kwargs")
     leaves, rebuild = _split_leaves(args)

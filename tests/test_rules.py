@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -20,7 +20,7 @@ from adfun._engine.trace import call_primitive
 from adfun.numpy._declare import REGISTRY
 from adfun.numpy._examples import draw_example
 
-from _checking import check
+from _checking import check, expensive_examples
 
 try:  # registers the scipy.special primitives (scipy is in the test extra)
     import adfun.scipy  # noqa: F401
@@ -77,9 +77,28 @@ def _examples(draw, primitive):
     return draw_example(draw, st, hnp, primitive)
 
 
-@pytest.mark.parametrize("name", DIFFERENTIABLE)
+#: Primitives whose one example costs about a second (stacks of matrices to second order,
+#: the incomplete beta function's continued fraction): fewer examples under the ``ci``
+#: profile, every function still checked.
+EXPENSIVE = frozenset(
+    {"scipy.linalg.lu_factor", "scipy.linalg.expm", "special.betainc", "special.betaincc"}
+)
+
+
+@pytest.mark.parametrize("name", [name for name in DIFFERENTIABLE if name not in EXPENSIVE])
 @given(data=st.data())
 def test_rules_against_finite_differences(name, data):
+    _check_rules(name, data)
+
+
+@pytest.mark.parametrize("name", [name for name in DIFFERENTIABLE if name in EXPENSIVE])
+@settings(max_examples=expensive_examples(8))
+@given(data=st.data())
+def test_expensive_rules_against_finite_differences(name, data):
+    _check_rules(name, data)
+
+
+def _check_rules(name, data):
     primitive = REGISTRY[name].primitive
     args, params = data.draw(_examples(primitive), label="args, params")
     positions = _float_positions(primitive, args)

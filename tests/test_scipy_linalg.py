@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -27,6 +27,8 @@ from adfun._engine.trace import full_value  # noqa: E402
 from adfun.scipy import linalg  # noqa: E402
 from adfun.scipy.linalg._common import SCIPY_BATCHES  # noqa: E402
 from adfun.testing import check_grads  # noqa: E402
+
+from _checking import expensive_examples  # noqa: E402
 
 RNG = np.random.default_rng(19)
 BATCHED = pytest.mark.skipif(not SCIPY_BATCHES, reason="SciPy < 1.15 takes 2-D arrays only")
@@ -335,7 +337,10 @@ def _flat(value):
     return value
 
 
+# The composites' rule-table check (tests/test_numpy_composites.py) draws from the same
+# domains with the profile's count; here a few examples with second order for every one.
 @pytest.mark.parametrize("name", sorted(COMPOSITES))
+@settings(max_examples=expensive_examples(5))
 @given(data=st.data())
 def test_composite_on_its_domain(name, data):
     fun = COMPOSITES[name]

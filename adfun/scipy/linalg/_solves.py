@@ -478,7 +478,9 @@ def cho_solve(
     Notes
     -----
     An exact composite of two :func:`solve_triangular` calls (``L y = b``,
-    ``L^T x = y``), so its derivatives in ``c`` and ``b`` are their adjoint solves.
+    ``L^T x = y``), so its derivatives in ``c`` and ``b`` are their adjoint solves.  As
+    SciPy's (LAPACK's ``potrs``), a zero on the diagonal of ``c`` gives infinities or
+    NaN, not an error.
 
     Examples
     --------
@@ -715,9 +717,10 @@ def lu_solve(
 
     Notes
     -----
-    An exact composite: the row interchanges (a constant 0/1 matrix) and two
+    An exact composite: the row interchanges (a gather by the pivots, a constant) and two
     :func:`solve_triangular` calls, so its derivatives in ``lu`` and ``b`` are their
-    adjoint solves.
+    adjoint solves.  As SciPy's (LAPACK's ``getrs``), a zero on the diagonal of ``U``
+    gives infinities or NaN, not an error.
 
     Examples
     --------
