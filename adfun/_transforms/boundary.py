@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from adfun._engine.backend import is_foreign
+from adfun._engine.backend import conform, is_foreign
 from adfun._engine.errors import describe
 from adfun._engine.forward import forward
 from adfun._engine.pytree import TreeDef, leaf_paths, tree_flatten, tree_unflatten
@@ -254,7 +254,7 @@ def finish(cotangent: Any, primal: Any) -> Any:
     if type(cotangent) is Tracer:
         if cotangent.dtype != dtype:
             cotangent = OPERATIONS["astype"](cotangent, dtype)
-        return cotangent
+        return conform(cotangent, primal) if cotangent.trace.backend is not None else cotangent
     if isinstance(base, np.ndarray):
         return np.asarray(cotangent, dtype=dtype)
     if is_foreign(cotangent):

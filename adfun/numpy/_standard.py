@@ -73,6 +73,12 @@ def _scalar_operand(xp: Any, value: Any, other: Any, device: Any = None) -> Any:
     return xp.asarray(value, dtype=wanted, device=device)
 
 
+def _device(x: Any) -> Any:
+    """The device of a library array (``None`` for Dask's, which have no ``device``:
+    its namespace puts new arrays on the CPU)."""
+    return getattr(x, "device", None)
+
+
 def _kind(xp: Any, dtype: Any) -> str:
     if dtype == xp.bool:
         return "b"
@@ -145,7 +151,7 @@ def _degrees(xp: Any, primitive: Any) -> Callable:
 
 @declare("exp2")
 def _exp2(xp: Any, primitive: Any) -> Callable:
-    return lambda x: xp.pow(xp.asarray(2.0, dtype=x.dtype, device=x.device), x)
+    return lambda x: xp.pow(xp.asarray(2.0, dtype=x.dtype, device=_device(x)), x)
 
 
 @declare("cbrt")
@@ -206,7 +212,7 @@ def _pair(xp: Any, x: Any, y: Any) -> tuple:
 @declare("sinc")
 def _sinc(xp: Any, primitive: Any) -> Callable:
     def sinc(x: Any) -> Any:
-        y = math.pi * xp.where(x == 0, xp.asarray(1.0e-20, dtype=x.dtype, device=x.device), x)
+        y = math.pi * xp.where(x == 0, xp.asarray(1.0e-20, dtype=x.dtype, device=_device(x)), x)
         return xp.where(x == 0, xp.ones_like(x), xp.sin(y) / y)
 
     return sinc
@@ -318,7 +324,7 @@ def _astype(xp: Any, primitive: Any) -> Callable:
 @declare("where")
 def _where(xp: Any, primitive: Any) -> Callable:
     def where(condition: Any, x: Any, y: Any) -> Any:
-        device = condition.device
+        device = _device(condition)
         if isinstance(x, _PYTHON_SCALARS) and isinstance(y, _PYTHON_SCALARS):
             x = xp.asarray(x, device=device)
         if isinstance(x, _PYTHON_SCALARS):
@@ -384,7 +390,7 @@ def _getitem(xp: Any, primitive: Any) -> Callable:
             except IndexError:  # a form NumPy allows and the standard does not (a slice
                 pass  # starting past the end): through flat positions below
         positions = _flat_positions(key, tuple(a.shape))
-        flat = xp.take(xp.reshape(a, (-1,)), xp.asarray(positions.reshape(-1), device=a.device))
+        flat = xp.take(xp.reshape(a, (-1,)), xp.asarray(positions.reshape(-1), device=_device(a)))
         return xp.reshape(flat, positions.shape)
 
     getitem.raw_arguments = True  # type: ignore[attr-defined]
@@ -396,7 +402,7 @@ def _untake(xp: Any, primitive: Any) -> Callable:
     def untake(g: Any, *parts: Any, key: Any = None, template: Any = None, shape: Any = ()) -> Any:
         key = _key(template, parts, key)
         shape = tuple(shape)
-        result = xp.zeros(shape, dtype=g.dtype, device=g.device)
+        result = xp.zeros(shape, dtype=g.dtype, device=_device(g))
         if _is_basic(key):
             try:
                 result[_standard_key(key, len(shape))] = g
@@ -425,7 +431,7 @@ def _library_positions(xp: Any, key: Any, shape: tuple) -> Any:
             return None
         if hasattr(item, "dtype") and not xp.isdtype(item.dtype, "integral"):
             return None
-    device = next(item.device for item in items if hasattr(item, "device"))
+    device = next((item.device for item in items if hasattr(item, "device")), None)
     rest = math.prod(shape[len(items) :])
     positions = None
     stride = rest
@@ -471,7 +477,7 @@ def _library_scatter_add(xp: Any, key: Any, g: Any, result: Any) -> Any:
     flat_positions = xp.reshape(positions, (-1,))
     values = xp.reshape(xp.broadcast_to(g, positions.shape), (-1,))
     one_hot = xp.astype(
-        flat_positions[:, None] == xp.arange(size, device=result.device)[None, :], g.dtype
+        flat_positions[:, None] == xp.arange(size, device=_device(result))[None, :], g.dtype
     )
     return xp.reshape(values @ one_hot, result.shape)
 
@@ -503,10 +509,10 @@ def _scatter_add(xp: Any, positions: np.ndarray, values: Any, result: Any) -> An
     repeated positions summed: sort by position, sum each run by differences of a
     cumulative sum, and gather the sums into place."""
     if positions.size == 0:
-        return xp.zeros((math.prod(result.shape),), dtype=values.dtype, device=result.device)
+        return xp.zeros((math.prod(result.shape),), dtype=values.dtype, device=_device(result))
     order = np.argsort(positions, kind="stable")
     ordered = positions[order]
-    device = result.device
+    device = _device(result)
     sorted_values = xp.take(values, xp.asarray(order, device=device))
     running = xp.cumulative_sum(sorted_values, include_initial=True)
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
@@ -694,6 +700,41 @@ for _name in ("fft", "ifft", "rfft", "irfft"):
     BACKEND_IMPLEMENTATIONS[f"fft.{_name}"] = _fft(_name)
 
 
+# --- scipy.special's reductions ----------------------------------------------------------
+def _logsumexp_parts(xp: Any, a: Any, b: Any, axis: Any, keepdims: bool) -> tuple:
+    """``(log|s|, sign(s))`` of ``s = sum(b * exp(a))`` over ``axis``, shifted by the
+    largest finite entry (SciPy's way)."""
+    a = _array(xp, a)
+    shift = xp.max(a, axis=axis, keepdims=True)
+    shift = xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
+    total = xp.sum(b * xp.exp(a - shift), axis=axis, keepdims=True)
+    value = xp.log(xp.abs(total)) + shift
+    sign = xp.sign(total)
+    if not keepdims:
+        axes = tuple(range(a.ndim)) if axis is None else tuple(axis)
+        kept = tuple(size for position, size in enumerate(a.shape) if position not in axes)
+        value, sign = xp.reshape(value, kept), xp.reshape(sign, kept)
+    return value, sign
+
+
+@declare("special.logsumexp")
+def _logsumexp(xp: Any, primitive: Any) -> Callable:
+    def logsumexp(a: Any, b: Any, axis: Any = None, keepdims: bool = False, **signed: Any) -> Any:
+        return _logsumexp_parts(xp, a, b, axis, keepdims)[0]
+
+    return logsumexp
+
+
+@declare("special.logsumexp_sign")
+def _logsumexp_sign(xp: Any, primitive: Any) -> Callable:
+    def logsumexp_sign(
+        a: Any, b: Any, axis: Any = None, keepdims: bool = False, **signed: Any
+    ) -> Any:
+        return _logsumexp_parts(xp, a, b, axis, keepdims)[1]
+
+    return logsumexp_sign
+
+
 # --- sorting ----------------------------------------------------------------------------
 @declare("argsort")
 def _argsort(xp: Any, primitive: Any) -> Callable:
@@ -756,7 +797,7 @@ def _descending_magnitude(xp: Any, primitive: Any) -> Callable:
     def descending(w: Any) -> Any:
         order = xp.argsort(-xp.abs(w), axis=-1, stable=True)
         n = w.shape[-1]
-        numbers = xp.arange(n, device=w.device)[:, None]
+        numbers = xp.arange(n, device=_device(w))[:, None]
         return xp.astype(numbers == order[..., None, :], w.dtype)
 
     return descending
