@@ -64,13 +64,17 @@ def compute(*values):
     return dask.compute(*values, scheduler="sync")
 
 
-def to_dask(value):
-    """NumPy float arrays as Dask arrays split in (up to) two chunks along every axis."""
+def to_dask(value, rows_only=False):
+    """NumPy float arrays as Dask arrays split in (up to) two chunks along every axis
+    (along the first only with ``rows_only``: Dask's tall-and-skinny decompositions)."""
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-        chunks = tuple(max(1, (size + 1) // 2) for size in value.shape)
+        chunks = tuple(
+            max(1, (size + 1) // 2) if axis == 0 or not rows_only else size
+            for axis, size in enumerate(value.shape)
+        )
         return da.from_array(value, chunks=chunks)
     if isinstance(value, (list, tuple)):
-        return type(value)(to_dask(item) for item in value)
+        return type(value)(to_dask(item, rows_only) for item in value)
     return value
 
 
@@ -95,6 +99,10 @@ def assert_same(dask_value, numpy_value, what):
     np.testing.assert_allclose(computed, numpy_value, rtol=1e-8, atol=1e-11, err_msg=what)
 
 
+#: Dask decomposes these for matrices chunked along the rows only.
+TALL_AND_SKINNY = frozenset(("linalg.qr", "linalg.svd", "linalg.svdvals", "linalg.pinv"))
+
+
 def _compare(name, fun, args, positions, supported):
     def on(values):
         def restricted(*diff_args):
@@ -115,7 +123,8 @@ def _compare(name, fun, args, positions, supported):
     numpy_cotangents = numpy_vjp(cotangent)
     _, numpy_tangent_out = ad.jvp(numpy_fun, numpy_primals, tangents)
 
-    dask_fun, dask_primals = on([to_dask(arg) for arg in args])
+    rows_only = name in TALL_AND_SKINNY
+    dask_fun, dask_primals = on([to_dask(arg, rows_only) for arg in args])
     try:
         with no_compute():
             dask_out, dask_vjp = ad.vjp(dask_fun, *dask_primals)
@@ -170,7 +179,28 @@ def test_primitives_on_dask(name, data):
     def fun(*values):
         return call_primitive(primitive, tuple(values), frozen)
 
+    if name in SIGN_FREE:
+        if np.ndim(args[0]) != 2:
+            return  # dask.array.linalg decomposes one matrix at a time
+        fun = SIGN_FREE[name]
     _compare(name, fun, args, positions, name in SUPPORTED)
+
+
+def _qr_without_signs(a):
+    q, r = anp.linalg.qr(a)
+    k = r.shape[0]
+    signs = anp.sign(anp.sum(r[:, :k] * anp.eye(k), axis=1))
+    return anp.concatenate([anp.reshape(q * signs, (-1,)), anp.reshape(r * signs[:, None], (-1,))])
+
+
+def _svd_without_signs(a):
+    u, s, vh = anp.linalg.svd(a, full_matrices=False)
+    return anp.concatenate([s, anp.reshape(anp.einsum("ik,kj->kij", u, vh), (-1,))])
+
+
+#: Decompositions whose factors' signs are a library's choice (Dask's tall-and-skinny QR
+#: and LAPACK choose differently): compared through sign-free functions of the factors.
+SIGN_FREE = {"linalg.qr": _qr_without_signs, "linalg.svd": _svd_without_signs}
 
 
 @pytest.mark.parametrize("name", COMPOSITE_NAMES)

@@ -28,6 +28,7 @@ Dask arrays are chunked and lazy.  adfun runs on them through array-api-compat's
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable
 
@@ -212,6 +213,28 @@ def _array_position(key: tuple, ndim: int) -> tuple[int, int]:
     raise AssertionError("no array in the key")
 
 
+def _without_new_axes(key: tuple, g: Any, ndim: int) -> tuple:
+    """The key without its ``None`` entries, and ``g`` (shaped like ``x[key]``) without
+    the length-1 axes they added: Dask assigns through keys without ``None``."""
+    if not any(item is None for item in key):
+        return key, g
+    explicit = sum(1 for item in key if item is not None and item is not Ellipsis)
+    dropped = []
+    out = 0
+    for item in key:
+        if item is None:
+            dropped.append(out)
+            out += 1
+        elif item is Ellipsis:
+            out += ndim - explicit
+        elif isinstance(item, np.ndarray):
+            out += item.ndim
+        elif isinstance(item, slice):
+            out += 1
+    shape = tuple(size for axis, size in enumerate(g.shape) if axis not in dropped)
+    return tuple(item for item in key if item is not None), g.reshape(shape)
+
+
 @dask_implementation("getitem")
 def _getitem(xp: Any, primitive: Any) -> Callable:
     def getitem(a: Any, *parts: Any, key: Any = None, template: Any = None) -> Any:
@@ -237,6 +260,7 @@ def _untake(xp: Any, primitive: Any) -> Callable:
     def untake(g: Any, *parts: Any, key: Any = None, template: Any = None, shape: Any = ()) -> Any:
         shape = tuple(shape)
         key = _dask_key(_key(template, parts, key), len(shape), "getitem")
+        key, g = _without_new_axes(key, g, len(shape))
         chunks = hinted_chunks(shape, g.dtype)
         arrays = [item for item in key if isinstance(item, np.ndarray)]
         if not arrays:
@@ -389,10 +413,10 @@ def _blockwise(xp: Any, primitive: Any) -> Any:
     impl = primitive.impl
 
     def blockwise(*args: Any, **params: Any) -> Any:
+        function = functools.partial(impl, **params) if params else impl
         with np.errstate(all="ignore"):
-            sample = impl(*(np.ones((), dtype=getattr(arg, "dtype", type(arg))) for arg in args), **params)
-        dtype = np.result_type(sample)
-        return elemwise(impl, *args, dtype=dtype, **params)
+            sample = function(*(np.ones((), dtype=getattr(a, "dtype", type(a))) for a in args))
+        return elemwise(function, *args, dtype=np.result_type(sample))
 
     return blockwise
 
@@ -400,3 +424,27 @@ def _blockwise(xp: Any, primitive: Any) -> Any:
 def chunk_count(x: Any) -> int:
     """The number of chunks of a Dask array (1 for anything else)."""
     return math.prod(len(c) for c in x.chunks) if _is_dask(x) else 1
+
+
+# --- FFTs: along one whole axis ---------------------------------------------------------------
+def _fft(name: str) -> Callable:
+    def factory(xp: Any, primitive: Any) -> Any:
+        import dask.array as da
+
+        function = getattr(da.fft, name)
+
+        def transform(a: Any, n: int = 1, axis: int = -1, norm: str = "backward") -> Any:
+            # Dask transforms an axis held in one chunk: rechunk that axis only.
+            if len(a.chunks[axis]) > 1:
+                a = a.rechunk({axis % a.ndim: -1})
+            if name != "rfft" and a.dtype.kind != "c":
+                a = a.astype(np.complex64 if a.dtype == np.float32 else np.complex128)
+            return function(a, n=n, axis=axis, norm=norm)
+
+        return transform
+
+    return factory
+
+
+for _name in ("fft", "ifft", "rfft", "irfft"):
+    BACKEND_IMPLEMENTATIONS[(LIBRARY, f"fft.{_name}")] = _fft(_name)
