@@ -147,6 +147,8 @@ def _broadcast_to(xp: Any, primitive: Any) -> Callable:
 def _reshape(xp: Any, primitive: Any) -> Callable:
     def reshape(a: Any, shape: tuple = ()) -> Any:
         a = xp.asarray(a) if not hasattr(a, "shape") else a
+        if 0 in a.shape:  # nothing to move (Dask's reshape trips over empty axes)
+            return xp.zeros(np.empty(a.shape).reshape(tuple(shape)).shape, dtype=a.dtype)
         try:
             return xp.reshape(a, tuple(shape))
         except (NotImplementedError, ValueError) as error:
@@ -263,6 +265,8 @@ def _untake(xp: Any, primitive: Any) -> Callable:
         key, g = _without_new_axes(key, g, len(shape))
         chunks = hinted_chunks(shape, g.dtype)
         arrays = [item for item in key if isinstance(item, np.ndarray)]
+        if 0 in g.shape:  # an empty selection: no cotangent reaches x
+            return da.zeros(shape, dtype=g.dtype, chunks=chunks)
         if not arrays:
             result = da.zeros(shape, dtype=g.dtype, chunks=chunks)
             result[key] = g
