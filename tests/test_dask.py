@@ -473,3 +473,24 @@ def test_gradient_on_a_local_cluster(client):
     )
     np.testing.assert_allclose(value, expected_value, rtol=1e-10)
     np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-9)
+
+
+def test_no_data_sized_numpy_array_is_made_on_the_client(monkeypatch):
+    """The seed and the rules' broadcasts over the data compute in Dask: no NumPy array
+    the size of the data is built on the client and copied into the graph."""
+    from adfun.numpy import _dask
+
+    sizes = []
+    original = _dask.DaskHooks.from_numpy
+
+    def spy(self, backend, value):
+        sizes.append(np.size(value))
+        return original(self, backend, value)
+
+    monkeypatch.setattr(_dask.DaskHooks, "from_numpy", spy)
+    rows = da.ones((10_000, 3), chunks=(1_000, 3))
+    labels = da.ones(10_000, chunks=1_000)
+    with no_compute():
+        ad.value_and_grad(logistic_loss)(np.zeros(3), rows, labels)
+        ad.grad(lambda x: anp.sum(x**2) + anp.mean(anp.max(x, axis=1)))(rows)
+    assert max(sizes, default=0) <= 3

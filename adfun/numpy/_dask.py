@@ -78,6 +78,11 @@ def hinted_chunks(shape: tuple, dtype: Any, known: tuple = ()) -> tuple:
     return normalize_chunks(tuple(chosen), shape, dtype=np.dtype(dtype))
 
 
+#: NumPy constants at least this large that hold one value become ``da.full`` (zeros a rule
+#: made for data-sized arrays), not a copy inside the graph.
+UNIFORM_CHECK = 1 << 16
+
+
 class DaskHooks(LibraryHooks):
     """Dask at the boundary: chunk hints, NumPy constants chunked like the data, and
     gradients given their primals' chunks."""
@@ -88,7 +93,15 @@ class DaskHooks(LibraryHooks):
         value = np.asarray(value)
         if value.ndim == 0:
             return da.from_array(value, chunks=())
-        return da.from_array(value, chunks=hinted_chunks(value.shape, value.dtype))
+        chunks = hinted_chunks(value.shape, value.dtype)
+        if value.size > 1 and 0 in value.strides:
+            # A broadcast view (a rule's broadcast of a NumPy cotangent over the data):
+            # broadcast its compact part lazily instead of copying it into the graph.
+            compact = value[tuple(slice(0, 1) if stride == 0 else slice(None) for stride in value.strides)]
+            return da.broadcast_to(da.from_array(np.ascontiguousarray(compact)), value.shape, chunks=chunks)
+        if value.size >= UNIFORM_CHECK and (value == value.flat[0]).all():
+            return da.full(value.shape, value.flat[0], dtype=value.dtype, chunks=chunks)
+        return da.from_array(value, chunks=chunks)
 
     def hints(self, leaves: list) -> dict | None:
         return chunk_hints(leaves) or None
