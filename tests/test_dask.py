@@ -494,3 +494,32 @@ def test_no_data_sized_numpy_array_is_made_on_the_client(monkeypatch):
         ad.value_and_grad(logistic_loss)(np.zeros(3), rows, labels)
         ad.grad(lambda x: anp.sum(x**2) + anp.mean(anp.max(x, axis=1)))(rows)
     assert max(sizes, default=0) <= 3
+
+
+@pytest.mark.slow
+def test_the_example_fits_data_bigger_than_a_worker():
+    """examples/dask_logistic_regression.py, smaller: 269 MB of data, workers of 250 MiB."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("distributed")
+    pytest.importorskip("scipy")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(root / "examples" / "dask_logistic_regression.py"),
+            "--rows=1100000",
+            "--memory-limit=250MiB",
+            "--subsample=20000",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=root,
+        env={**__import__("os").environ, "PYTHONPATH": str(root)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Dask and NumPy agree" in done.stdout
