@@ -48,8 +48,10 @@ def make_data(rows: int, features: int, chunk_rows: int, seed: int = 0) -> tuple
         y = (rng.random(stop - start) < p).astype(float)
         return np.concatenate([x, y[:, None]], axis=1)
 
-    chunks = ((chunk_rows,) * (rows // chunk_rows) + ((rows % chunk_rows,) if rows % chunk_rows else ()),
-              (features + 1,))
+    chunks = (
+        (chunk_rows,) * (rows // chunk_rows) + ((rows % chunk_rows,) if rows % chunk_rows else ()),
+        (features + 1,),
+    )
     both = da.map_blocks(block, chunks=chunks, dtype=float, meta=np.empty((0, 0)))
     return both[:, :features], both[:, features], 4.0 * true_weights
 

@@ -250,31 +250,37 @@ SUPPORTED_CASES = {
         (X,),
     ),
     "reductions with axis and keepdims": (
-        lambda X: anp.sum(
-            anp.mean(X, axis=0, keepdims=True) * anp.max(X, axis=1, keepdims=True)
-        )
-        + anp.sum(anp.min(X, axis=1) * anp.prod(X, axis=1))
-        + anp.std(X, axis=0).sum(),
+        lambda X: (
+            anp.sum(anp.mean(X, axis=0, keepdims=True) * anp.max(X, axis=1, keepdims=True))
+            + anp.sum(anp.min(X, axis=1) * anp.prod(X, axis=1))
+            + anp.std(X, axis=0).sum()
+        ),
         (X,),
     ),
     "matmul, dot, tensordot, einsum": (
-        lambda w, X: anp.sum((X @ w) ** 2)
-        + anp.sum(anp.dot(X, w))
-        + anp.sum(anp.tensordot(X, w, axes=1) ** 3)
-        + anp.sum(anp.einsum("ij,j->i", X, w) ** 2),
+        lambda w, X: (
+            anp.sum((X @ w) ** 2)
+            + anp.sum(anp.dot(X, w))
+            + anp.sum(anp.tensordot(X, w, axes=1) ** 3)
+            + anp.sum(anp.einsum("ij,j->i", X, w) ** 2)
+        ),
         (da.from_array(W_NP, chunks=4), X),
     ),
     "reshape and transpose": (
-        lambda X: anp.sum(anp.reshape(X, (30, 2, 4)) ** 2 * anp.arange(4.0))
-        + anp.sum(anp.transpose(X) @ X),
+        lambda X: (
+            anp.sum(anp.reshape(X, (30, 2, 4)) ** 2 * anp.arange(4.0))
+            + anp.sum(anp.transpose(X) @ X)
+        ),
         (X,),
     ),
     "indexing": (
-        lambda X: anp.sum(X[5:40:3, 1] ** 2)
-        + anp.sum(X[np.array([0, 3, 3, 17, 59])] ** 3)
-        + anp.sum(X[:, None, 2])
-        + anp.sum(X[..., np.array([1, 1, 0])])
-        + anp.sum(X[np.array([[0, 1], [1, 2]])]),
+        lambda X: (
+            anp.sum(X[5:40:3, 1] ** 2)
+            + anp.sum(X[np.array([0, 3, 3, 17, 59])] ** 3)
+            + anp.sum(X[:, None, 2])
+            + anp.sum(X[..., np.array([1, 1, 0])])
+            + anp.sum(X[np.array([[0, 1], [1, 2]])])
+        ),
         (X,),
     ),
     "where and clip": (
@@ -308,9 +314,11 @@ SUPPORTED_CASES = {
         (A,),
     ),
     "concatenate, stack, cumsum": (
-        lambda X: anp.sum(anp.concatenate([X, X**2], axis=1))
-        + anp.sum(anp.stack([X, X]) ** 2)
-        + anp.sum(anp.cumsum(X, axis=0) ** 2),
+        lambda X: (
+            anp.sum(anp.concatenate([X, X**2], axis=1))
+            + anp.sum(anp.stack([X, X]) ** 2)
+            + anp.sum(anp.cumsum(X, axis=0) ** 2)
+        ),
         (X,),
     ),
 }
@@ -326,9 +334,7 @@ def test_supported_functions(case):
     argnums = tuple(range(len(args)))
     with no_compute():
         value, gradients = ad.value_and_grad(fun, argnums=argnums)(*args)
-    expected_value, expected_gradients = ad.value_and_grad(fun, argnums=argnums)(
-        *_numpy_args(args)
-    )
+    expected_value, expected_gradients = ad.value_and_grad(fun, argnums=argnums)(*_numpy_args(args))
     assert isinstance(value, DASK_ARRAY)
     assert all(isinstance(g, DASK_ARRAY) for g in gradients)
     for gradient, arg in zip(gradients, args):
@@ -366,9 +372,7 @@ def test_every_transform_accepts_dask_arrays():
     np.testing.assert_allclose(got[3], expected_hessian, rtol=1e-9)
     np.testing.assert_allclose(got[4], expected_hessian @ np.ones(4), rtol=1e-9)
     np.testing.assert_allclose(got[5], expected_gradient, rtol=1e-9)
-    np.testing.assert_allclose(
-        got[6], ad.grad(logistic_loss)(2.0 * W_NP, X_NP, Y_NP), rtol=1e-9
-    )
+    np.testing.assert_allclose(got[6], ad.grad(logistic_loss)(2.0 * W_NP, X_NP, Y_NP), rtol=1e-9)
 
 
 def test_numpy_parameters_with_dask_data_give_dask_results():

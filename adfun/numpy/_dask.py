@@ -97,8 +97,12 @@ class DaskHooks(LibraryHooks):
         if value.size > 1 and 0 in value.strides:
             # A broadcast view (a rule's broadcast of a NumPy cotangent over the data):
             # broadcast its compact part lazily instead of copying it into the graph.
-            compact = value[tuple(slice(0, 1) if stride == 0 else slice(None) for stride in value.strides)]
-            return da.broadcast_to(da.from_array(np.ascontiguousarray(compact)), value.shape, chunks=chunks)
+            compact = value[
+                tuple(slice(0, 1) if stride == 0 else slice(None) for stride in value.strides)
+            ]
+            return da.broadcast_to(
+                da.from_array(np.ascontiguousarray(compact)), value.shape, chunks=chunks
+            )
         if value.size >= UNIFORM_CHECK and (value == value.flat[0]).all():
             return da.full(value.shape, value.flat[0], dtype=value.dtype, chunks=chunks)
         return da.from_array(value, chunks=chunks)

@@ -433,7 +433,7 @@ def _library_positions(xp: Any, key: Any, shape: tuple) -> Any:
             return None
     device = next((item.device for item in items if hasattr(item, "device")), None)
     rest = math.prod(shape[len(items) :])
-    positions = None
+    positions: Any = None
     stride = rest
     for axis in range(len(items) - 1, -1, -1):
         size = shape[axis]
@@ -569,7 +569,7 @@ for _name in ("inv", "det", "cholesky", "svdvals"):
 
 @declare("linalg.solve")
 def _solve(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
 
@@ -584,13 +584,13 @@ def _solve(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.slogdet")
 def _logabsdet(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     return (lambda a: linalg.slogdet(a)[1]) if hasattr(linalg, "slogdet") else None
 
 
 @declare("linalg.slogdet_sign")
 def _slogdet_sign(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     return (lambda a: linalg.slogdet(a)[0]) if hasattr(linalg, "slogdet") else None
 
 
@@ -609,7 +609,7 @@ def _hermitian_part(xp: Any, a: Any, lower: bool) -> Any:
 
 @declare("linalg.eigh")
 def _eigh(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if not hasattr(linalg, "eigh"):
         return None
 
@@ -622,7 +622,7 @@ def _eigh(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.eigvalsh")
 def _eigvalsh(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if not hasattr(linalg, "eigvalsh"):
         return None
     return lambda a, lower=True: linalg.eigvalsh(_hermitian_part(xp, a, lower))
@@ -634,7 +634,7 @@ def _swap(xp: Any, a: Any) -> Any:
 
 @declare("linalg.qr")
 def _qr(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
 
@@ -647,7 +647,7 @@ def _qr(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.svd")
 def _svd(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
 
@@ -660,7 +660,7 @@ def _svd(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.pinv")
 def _pinv(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
     return lambda a, rcond=1e-15: linalg.pinv(a, rtol=rcond)
@@ -668,7 +668,7 @@ def _pinv(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.vector_norm")
 def _vector_norm(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
 
@@ -769,7 +769,7 @@ def _well_conditioned_mask(xp: Any, s: Any) -> Any:
 
 @declare("linalg.well_conditioned")
 def _well_conditioned(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
     return lambda a: _well_conditioned_mask(xp, linalg.svdvals(a))
@@ -777,7 +777,7 @@ def _well_conditioned(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.guarded_inverse")
 def _guarded_inverse(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
 
@@ -793,7 +793,7 @@ def _guarded_inverse(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.orientation")
 def _orientation(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     return (lambda q: xp.sign(linalg.det(q))) if hasattr(linalg, "det") else None
 
 

@@ -79,8 +79,7 @@ def _on_lazy_backend(a: Any, b: Any) -> bool:
     """Whether ``lstsq``'s arguments live in another array library (not under staging)."""
     traced = [value for value in (a, b) if type(value) is Tracer]
     return any(
-        backend_trace_of(value) is not None and staging_trace_of(value) is None
-        for value in traced
+        backend_trace_of(value) is not None and staging_trace_of(value) is None for value in traced
     )
 
 
