@@ -19,7 +19,7 @@ import attrs
 import numpy as np
 
 from adfun._engine.pytree import tree_flatten
-from adfun._engine.records import EMPTY_PARAMS, Params
+from adfun._engine.records import ANY_BACKEND, EMPTY_PARAMS, Params
 from adfun._engine.trace import Tracer, any_traced, bind, full_value
 from adfun.numpy import _declare as kit
 
@@ -47,7 +47,8 @@ class CustomPrimitive(Generic[P, R]):
             )
         functools.update_wrapper(self, fun)
         self.fun = fun
-        self.primitive = kit.primitive(_name(fun), fun, vjps=(), jvps=None)
+        # The user's function runs on whatever arrays it is given: on any array library.
+        self.primitive = kit.primitive(_name(fun), fun, vjps=(), jvps=None, backends=ANY_BACKEND)
         self._positional = _positional_count(fun)
         self._required = _required_count(fun)
 

@@ -51,6 +51,7 @@ extensions = [
     # Our own, in docs/_ext/:
     "adfun_api",  # writes api/<module>.rst for every module in API_MODULES
     "adfun_coverage",  # the ``adfun-coverage`` directive: the rule-registry table
+    "adfun_backends",  # ``adfun-backend-coverage``: which primitives run on which library
     "adfun_nd_coverage",  # ``adfun-nd-coverage``: the table of adfun.nd's MXNet operators
     "adfun_benchmarks",  # ``adfun-benchmarks``: the benchmark suite's table and chart
     "adfun_site",  # offline MathJax, wrapped lines on the Errors page, ``adfun-extras``

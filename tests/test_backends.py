@@ -141,6 +141,7 @@ def _primitive_function(primitive, params):
 #: The primitives the array-api-strict backend computes (the coverage table's column).
 SUPPORTED = frozenset(name for name in DIFFERENTIABLE if implemented(REGISTRY[name].primitive, xp))
 
+
 @pytest.mark.parametrize("name", DIFFERENTIABLE)
 @given(data=st.data())
 def test_primitives_on_array_api_strict(name, data):
@@ -187,3 +188,168 @@ def test_composites_on_array_api_strict(name, data):
     if not positions:
         return
     _compare(name, lambda *values: composite(*values, **kwargs), list(args), positions, data)
+
+
+# --- the transforms, array type in and out ----------------------------------------------
+
+
+def strict(values, dtype=None):
+    return xp.asarray(np.asarray(values, dtype=dtype or np.float64), device=DEVICE)
+
+
+def loss(x):
+    return anp.sum(anp.tanh(x) ** 2 * 3.0 + anp.exp(-x) / 2)
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        lambda x: ad.grad(loss)(x),
+        lambda x: ad.value_and_grad(loss)(x)[1],
+        lambda x: ad.elementwise_grad(lambda v: anp.tanh(v) ** 2 * 3.0 + anp.exp(-v) / 2)(x),
+        lambda x: ad.jvp(loss, (x,), (anp.ones_like(x),))[1],
+        lambda x: (lambda out, vjp_fn: vjp_fn(anp.ones_like(out))[0])(*ad.vjp(loss, x)),
+        lambda x: ad.hessian(loss)(x),
+        lambda x: ad.jacobian(lambda v: anp.sin(v) * v[0])(x),
+        lambda x: ad.jacfwd(lambda v: anp.sin(v) * v[0])(x),
+        lambda x: ad.hvp(loss)(x, anp.ones_like(x)),
+        lambda x: ad.jit(ad.grad(loss))(x),
+        lambda x: ad.grad(ad.jit(loss))(x),
+        lambda x: ad.grad(ad.grad(lambda v: anp.sum(anp.sin(v) ** 3)))(x[0]),
+    ],
+    ids=[
+        "grad",
+        "value_and_grad",
+        "elementwise_grad",
+        "jvp",
+        "vjp",
+        "hessian",
+        "jacobian",
+        "jacfwd",
+        "hvp",
+        "jit(grad)",
+        "grad(jit)",
+        "grad(grad)",
+    ],
+)
+def test_every_transform_returns_the_input_library_and_numpys_numbers(transform):
+    values = np.array([0.3, -1.2, 2.0])
+    expected = transform(values)
+    result = transform(strict(values))
+    assert isinstance(result, STRICT_ARRAY)
+    assert result.device == DEVICE
+    assert to_numpy(result).shape == np.shape(expected)
+    np.testing.assert_allclose(to_numpy(result), expected, rtol=1e-12)
+
+
+def test_float32_stays_float32():
+    x = strict([0.5, 1.5], dtype=np.float32)
+    gradient = ad.grad(loss)(x)
+    assert gradient.dtype == xp.float32
+    np.testing.assert_allclose(
+        to_numpy(gradient), ad.grad(loss)(np.array([0.5, 1.5], np.float32)), rtol=1e-6
+    )
+
+
+def test_jit_stages_once_per_signature_and_replays_on_new_values():
+    staged = ad.jit(loss)
+    first = staged(strict([0.1, 0.2]))
+    second = staged(strict([1.0, -2.0]))
+    assert staged.cache_info()["misses"] == 1
+    assert staged.cache_info()["hits"] == 1
+    np.testing.assert_allclose(to_numpy(first), loss(np.array([0.1, 0.2])), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(second), loss(np.array([1.0, -2.0])), rtol=1e-12)
+
+
+def test_adfun_numpy_on_plain_arrays_of_another_library_calls_that_library():
+    x = strict([0.5, 1.0])
+    for result in (anp.sin(x), anp.add(x, 1.0), anp.sum(x), anp.concatenate([x, x]), x @ x):
+        assert isinstance(result, STRICT_ARRAY) and result.device == DEVICE
+    np.testing.assert_allclose(to_numpy(anp.concatenate([x, x])), [0.5, 1.0, 0.5, 1.0])
+
+
+def test_array_api_code_is_differentiable_as_it_is():
+    from array_api_compat import array_namespace
+
+    def standard_code(x):
+        namespace = array_namespace(x)
+        return namespace.sum(namespace.asin(x / 2) * namespace.pow(x, 2.0))
+
+    gradient = ad.grad(standard_code)(strict([0.2, 0.4]))
+    expected = ad.grad(standard_code)(np.array([0.2, 0.4]))
+    np.testing.assert_allclose(to_numpy(gradient), expected, rtol=1e-12)
+
+
+def test_two_libraries_mixed_raise_a_type_error_naming_both():
+    with pytest.raises(
+        TypeError,
+        match=r"adfun\.grad: arrays of two different libraries were "
+        r"mixed \(numpy and array_api_strict\)",
+    ):
+        ad.grad(lambda a, b: anp.sum(a * b))(strict([1.0]), np.ones(1))
+    with pytest.raises(TypeError, match=r"adfun\.numpy\.add: arrays of two different libraries"):
+        anp.add(strict([1.0]), np.ones(1))
+    # Python scalars (and NumPy scalars) mix with either.
+    assert isinstance(
+        ad.grad(lambda a: anp.sum(a * 2.0 + np.float64(1.0)))(strict([1.0])), STRICT_ARRAY
+    )
+
+
+def test_two_devices_mixed_raise_a_type_error():
+    other = xp.asarray([1.0], device=xp.Device("device2"))
+    with pytest.raises(TypeError, match=r"adfun\.grad: arrays on two devices were mixed"):
+        ad.grad(lambda a, b: anp.sum(a * b))(strict([1.0]), other)
+
+
+def test_a_function_outside_the_standard_names_itself_and_the_library():
+    with pytest.raises(
+        NotImplementedError,
+        match=r"adfun\.numpy\.einsum is not supported on "
+        r"array_api_strict arrays",
+    ):
+        ad.grad(lambda a: anp.einsum("i,i->", a, a))(strict([1.0, 2.0]))
+
+
+def test_a_value_dependent_step_refuses_instead_of_converting():
+    with pytest.raises(NotImplementedError, match=r"array_api_strict"):
+        ad.grad(lambda a: anp.sum(anp.median(a)))(strict([1.0, 2.0, 3.0]))
+
+
+def test_numpy_arrays_stay_on_the_numpy_path():
+    assert type(ad.grad(loss)(np.array([0.5]))) is np.ndarray
+    assert type(ad.grad(lambda v: anp.sin(v))(0.5)) is np.float64
+
+
+# --- check_grads and custom primitives on another library ----------------------------------
+
+
+def test_check_grads_checks_derivatives_computed_on_the_library():
+    from adfun.testing import check_grads
+
+    x = strict([0.5, 1.0])
+    check_grads(lambda v: anp.sum(anp.sin(v) * v), (x,))
+    check_grads(lambda v, c: anp.tanh(v) * c, (x, 2.0))
+    check_grads(lambda p: anp.sum(anp.exp(p["w"]) * p["b"]), ({"w": x, "b": 0.3},))
+
+
+def test_check_grads_catches_a_wrong_rule_run_on_the_library():
+    from adfun.testing import check_grads
+
+    @ad.primitive
+    def cube(v):
+        return v**3
+
+    cube.defvjp(lambda g, ans, v: g * 2.0 * v**2)  # should be 3 v**2
+    with pytest.raises(AssertionError, match=r"reverse mode disagrees with central finite"):
+        check_grads(lambda v: anp.sum(cube(v)), (strict([0.5, 1.0]),), modes=["rev"], order=1)
+
+
+def test_a_custom_primitive_runs_its_function_on_the_library():
+    @ad.primitive
+    def scaled_square(v):
+        return 3.0 * v * v
+
+    scaled_square.defvjp(lambda g, ans, v: g * 6.0 * v)
+    gradient = ad.grad(lambda v: anp.sum(scaled_square(v)))(strict([1.0, 2.0]))
+    assert isinstance(gradient, STRICT_ARRAY)
+    np.testing.assert_allclose(to_numpy(gradient), [6.0, 12.0])

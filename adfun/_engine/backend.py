@@ -26,8 +26,8 @@ from typing import Any, Callable
 import numpy as np
 
 from adfun._engine.pytree import tree_flatten, tree_unflatten
-from adfun._engine.records import BACKEND_IMPLEMENTATIONS, Node, Params
-from adfun._engine.trace import Trace, Tracer, new_input
+from adfun._engine.records import ANY_BACKEND, BACKEND_IMPLEMENTATIONS, Node, Params, Primitive
+from adfun._engine.trace import Trace, Tracer, new_input, record
 
 #: Types that are NumPy's (or Python's) own: a value of one of them never needs a backend.
 NATIVE_TYPES = frozenset(
@@ -133,7 +133,10 @@ class Backend:
         """The implementation of ``primitive`` in this library (cached)."""
         impl = self._implementations.get(primitive)
         if impl is None:
-            impl = _implementation(self.name, self.namespace, primitive)
+            if primitive.backends is ANY_BACKEND:
+                impl = primitive.impl
+            else:
+                impl = _implementation(self.name, self.namespace, primitive)
             if impl is None:
                 impl = functools.partial(_unsupported, primitive.name, self.name)
             self._implementations[primitive] = impl
@@ -352,7 +355,7 @@ class BackendTrace(Trace):
         super().__init__(f"the {backend.name} backend")
         self.level = 0.5  # type: ignore[assignment]  # below every transform's trace
         self.nodes = _NoNodes()  # type: ignore[assignment]
-        self.backend = backend  # type: ignore[misc]  # the slot shadows Trace.backend
+        self.backend = backend  # the slot shadows Trace.backend (None: NumPy)
 
 
 def wrap(backend: Backend, value: Any) -> Any:
@@ -457,3 +460,65 @@ def _on_backend(backend: Backend, transform: str, function: Callable) -> Callabl
         return run_on(backend, transform, function, args, kwargs, hints)
 
     return function_on_backend
+
+
+# --- differentiable transfers between NumPy and a backend ----------------------------------
+# ``adfun.testing.check_grads`` compares derivatives computed on another library with
+# finite differences computed on the host: it moves the arguments to the backend and the
+# results back through these two primitives, whose derivatives move the cotangents and
+# tangents the other way.  They are recorded at every transform level above the backend's
+# trace (by :func:`_transfer`), never at the backend level itself, where the value leaves
+# (or enters) the backend.
+
+
+def host_copy(value: Any) -> Any:
+    """A NumPy copy of another library's array (an explicit transfer to host memory)."""
+    if isinstance(value, (np.ndarray, np.generic, float, int, complex)):
+        return value  # already on the host (a rule's NumPy constant)
+    if hasattr(value, "get") and callable(value.get):  # CuPy
+        return np.asarray(value.get())
+    try:
+        return np.from_dlpack(value)
+    except Exception:  # noqa: BLE001 - a device NumPy cannot read: move it to the CPU first
+        namespace = value.__array_namespace__()
+        host = namespace.__array_namespace_info__().default_device()
+        return np.from_dlpack(value.to_device(host))
+
+
+def to_host(x: Any, backend: Backend) -> Any:
+    """``x`` (a backend value, possibly traced above its backend's trace) as NumPy values."""
+    return _transfer(TO_HOST, x, backend)
+
+
+def to_backend(x: Any, backend: Backend) -> Any:
+    """``x`` (NumPy values, possibly traced) as ``backend``'s arrays, traced at its level."""
+    return _transfer(TO_BACKEND, x, backend)
+
+
+def _transfer(primitive: Any, x: Any, backend: Backend) -> Any:
+    if type(x) is Tracer and x.trace.backend is None:
+        inner = _transfer(primitive, x.value, backend)
+        return record(
+            x.trace, primitive, (x.node,), (0,), (x.value,), Params(backend=backend), inner
+        )
+    if primitive is TO_HOST:
+        return host_copy(x.value if type(x) is Tracer else x)
+    return wrap(backend, backend.namespace.asarray(x, device=backend.device))
+
+
+def _onto_backend(seed: Any, ans: Any, x: Any, backend: Backend) -> Any:
+    """A cotangent of ``to_host`` (or a tangent of ``to_backend``) moved to the backend."""
+    return to_backend(seed, backend)
+
+
+def _onto_host(seed: Any, ans: Any, x: Any, backend: Backend) -> Any:
+    """A cotangent of ``to_backend`` (or a tangent of ``to_host``) moved to the host."""
+    return to_host(seed, backend)
+
+
+def _as_is(x: Any, backend: Backend) -> Any:
+    return x
+
+
+TO_HOST = Primitive("to_host", _as_is, (_onto_backend,), (_onto_host,))
+TO_BACKEND = Primitive("to_backend", _as_is, (_onto_host,), (_onto_backend,))

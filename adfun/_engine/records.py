@@ -16,6 +16,9 @@ import attrs
 OPERATIONS: dict[str, Callable[..., Any]] = {}
 #: NumPy ufunc or function object -> the ``adfun.numpy`` function that replaces it.
 NUMPY_OVERRIDES: dict[Any, Callable[..., Any]] = {}
+#: ``Primitive.backends`` of a primitive whose implementation runs on any array library
+#: as it is (a user's :func:`adfun.primitive`, written with operators or the standard).
+ANY_BACKEND = frozenset({"any"})
 #: The namespace a tracer's ``__array_namespace__()`` returns (``adfun.numpy`` fills it).
 ARRAY_NAMESPACE: list = []
 #: Primitive name -> ``factory(namespace, primitive)`` returning the primitive's

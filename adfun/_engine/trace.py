@@ -407,6 +407,10 @@ def _record(
 
 _new_object = object.__new__
 
+#: :func:`_record` for the engine's own primitives recorded without ``bind`` (the
+#: transfers of :mod:`adfun._engine.backend`, which stop at the backend's level).
+record = _record
+
 
 def traced_argument(args: Any, kwargs: Any) -> str:
     """Which argument of a call holds a tracer: ``"positional argument 1"`` or

@@ -420,7 +420,9 @@ def _closes_over_tracers(trace: Trace) -> bool:
     for node in trace.nodes:
         if len(node.args) != len(node.argnums):
             for arg in node.args:
-                if type(arg) is Tracer:
+                # A tracer of a backend's bottom-level trace is a value, not a closure:
+                # that trace evaluates, it does not differentiate.
+                if type(arg) is Tracer and arg.trace.backend is None:
                     return True
     return False
 

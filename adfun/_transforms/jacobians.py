@@ -237,7 +237,7 @@ def _basis(value: Any) -> tuple[Any, int]:
     value = full_value(value)
     shape = shape_of(value)
     size = math.prod(shape)
-    return np.eye(size, dtype=np.result_type(value)).reshape((size, *shape)), size
+    return np.eye(size, dtype=dtype_of(value)).reshape((size, *shape)), size
 
 
 def _reshaped(block: Any, shape: tuple) -> Any:

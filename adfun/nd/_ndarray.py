@@ -434,7 +434,7 @@ class NDArray:
 
     @property
     def context(self) -> Any:
-        """The device context: ``cpu(0)`` for NumPy values, ``gpu(i)`` for CuPy ones."""
+        """Where the array lives, ``cpu(0)`` (NumPy values) or ``gpu(i)`` (CuPy ones)."""
         value = self._value
         return cpu() if type(value) is np.ndarray else context_of(value)
 

@@ -32,7 +32,15 @@ import numpy as np
 
 from adfun._engine.backend import NATIVE_TYPES
 from adfun._engine.records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
-from adfun._engine.trace import Tracer, any_traced, bind, bind_binary, bind_unary, read_value
+from adfun._engine.trace import (
+    Tracer,
+    any_traced,
+    backend_trace_of,
+    bind,
+    bind_binary,
+    bind_unary,
+    read_value,
+)
 from adfun.numpy._arraylike import arraylike_entry, as_traced, holds_tracer
 from adfun.numpy._batching import elementwise
 from adfun.numpy._dispatch import dispatching, holds_foreign, on_foreign_arrays
@@ -316,7 +324,7 @@ def unary(
             if (kind is list or kind is tuple) and holds_tracer(x):
                 return fun(as_traced(x), **kwargs)  # an array-like holding traced values
             if holds_foreign((x,), kwargs):
-                return on_foreign_arrays(public, fun, (x,), kwargs)
+                return on_foreign_arrays(public or name, fun, (x,), kwargs)
         return numpy_fun(x, **kwargs)
 
     public = public or name
@@ -375,7 +383,7 @@ def binary(
             if holds_tracer(x) or holds_tracer(y):
                 return fun(*_assembled(x, y), **kwargs)
             if holds_foreign((x, y), kwargs):
-                return on_foreign_arrays(public, fun, (x, y), kwargs)
+                return on_foreign_arrays(public or name, fun, (x, y), kwargs)
         if kwargs:
             return numpy_fun(x, y, **kwargs)
         return plain(x, y)
@@ -521,8 +529,9 @@ def function_of_values(
         if refuse_staging is not None:
             refuse_staged_leaves(leaves_tuple, f"adfun.numpy.{name}", refuse_staging)
         if several:
-            for leaf in leaves_tuple:
-                read_value(leaf, f"adfun.numpy.{name}", "Call it on concrete values.")
+            for leaf in leaves_tuple:  # the count of results is read from the values
+                if backend_trace_of(leaf) is not None:
+                    read_value(leaf, f"adfun.numpy.{name}", "Call it on concrete values.")
             count = len(numpy_fun(*concrete(args), **concrete(kwargs)))
             return tuple(
                 bind(prim, leaves_tuple, Params(template=Template(args_out, kwargs_out, index)))

@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from adfun._engine.records import NUMPY_OVERRIDES
-from adfun._engine.trace import read_value, traced_argument
+from adfun._engine.trace import Tracer, backend_trace_of, read_value, traced_argument
 from adfun.numpy import (
     _choosing,
     _complex,
@@ -51,6 +51,7 @@ from adfun.numpy import (
 )
 from adfun.numpy._batching import values_elementwise
 from adfun.numpy._declare import function_of_values
+from adfun.numpy._dispatch import holds_foreign, on_foreign_arrays
 from adfun.numpy._nondiff import SHAPE_FROM_VALUES_ADVICE
 from adfun.numpy._values import concrete as _concrete
 from adfun.numpy._values import contains_tracer as _contains_tracer
@@ -242,6 +243,19 @@ _IN_PLACE = frozenset(_names("put put_along_axis putmask place copyto fill_diago
 # --- wrappers ---------------------------------------------------------------------------------
 
 
+def _shapes_or_values(value: Any) -> Any:
+    """``concrete(value)``, except that another library's arrays (whose values stay on
+    their device) become NumPy zeros of their shape and dtype: the function reads only
+    those (its value reads went through ``read_value``, which refuses them)."""
+    if type(value) is Tracer and backend_trace_of(value) is not None:
+        return np.zeros(value.shape, value.dtype)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_shapes_or_values(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _shapes_or_values(item) for key, item in value.items()}
+    return _concrete(value)
+
+
 def static_function(name: str, numpy_fun: Callable) -> Callable:
     """A function of shapes, dtypes or plain values: runs on concrete values.
 
@@ -265,7 +279,9 @@ def static_function(name: str, numpy_fun: Callable) -> Callable:
                     f"and dtype). Pass a constant (a Python int or a NumPy array), or "
                     f"call it outside the staged function.",
                 )
-            return numpy_fun(*_concrete(args), **_concrete(kwargs))
+            return numpy_fun(*_shapes_or_values(args), **_shapes_or_values(kwargs))
+        if holds_foreign(args, kwargs):
+            return on_foreign_arrays(name, fun, args, kwargs)
         return numpy_fun(*args, **kwargs)
 
     _describe(

@@ -23,6 +23,7 @@ from typing import Any, Callable, TypeVar
 import numpy as np
 
 from adfun import numpy as anp
+from adfun._engine.backend import backend_of, is_foreign, to_backend, to_host
 from adfun._engine.pytree import leaf_paths, tree_flatten, tree_unflatten
 from adfun._engine.trace import full_value as full
 from adfun._transforms.functional import jvp, vjp
@@ -142,6 +143,31 @@ def check_grads(
             f"check_grads(fun, (x,))"
         )
     leaves, tree = tree_flatten(tuple(args))
+    backend = backend_of(leaves, "check_grads")
+    if backend is not None:
+        # Another array library: the derivatives are computed there, the differences on
+        # host copies; the function sees the library's arrays and returns to the host
+        # through differentiable transfers.
+        # Every float goes to the backend (a Python float as a 0-d array there), so that
+        # every derivative is computed there and comes back through a transfer.
+        foreign = [is_foreign(leaf) or _is_inexact(leaf) for leaf in leaves]
+        on_host = [
+            to_host(leaf, backend) if moved else leaf for leaf, moved in zip(leaves, foreign)
+        ]
+        library_fun = fun
+
+        def host_fun(*host_args: Any) -> Any:
+            flat, flat_tree = tree_flatten(tuple(host_args))
+            inner = [
+                to_backend(leaf, backend) if moved else leaf for leaf, moved in zip(flat, foreign)
+            ]
+            out, out_tree = tree_flatten(library_fun(*tree_unflatten(flat_tree, inner)))
+            return tree_unflatten(out_tree, [to_host(leaf, backend) for leaf in out])
+
+        host_fun.__name__ = _name(fun)
+        fun = host_fun
+        args = tree_unflatten(tree, on_host)
+        leaves = on_host
     paths = leaf_paths(tree, "args")
     positions = [index for index, leaf in enumerate(leaves) if _is_inexact(leaf)]
     if not positions:
