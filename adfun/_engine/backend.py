@@ -17,7 +17,9 @@ A backend trace records no nodes (it is an evaluator, not a graph) and never clo
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from contextvars import ContextVar
 from types import FunctionType
 from typing import Any, Callable
 
@@ -60,7 +62,14 @@ def is_foreign(value: Any) -> bool:
     kind = type(value)
     if kind in NATIVE_TYPES or kind is Tracer or isinstance(value, (np.ndarray, np.generic)):
         return False
-    return hasattr(value, "__array_namespace__") and not isinstance(value, type)
+    if isinstance(value, type):
+        return False
+    return hasattr(value, "__array_namespace__") or kind.__module__ in _NAMESPACELESS_MODULES
+
+
+#: Modules of array types that array-api-compat wraps in a namespace because the arrays
+#: themselves have no ``__array_namespace__`` (Dask's).
+_NAMESPACELESS_MODULES = frozenset(("dask.array.core",))
 
 
 def foreign_leaves(tree: Any) -> list:
@@ -111,6 +120,7 @@ class Backend:
         self.namespace = namespace
         self.device = device
         self.array_type = array_type
+        self.hooks = LIBRARY_HOOKS.get(name) or LibraryHooks()
         self._implementations: dict[Any, Callable] = {}
         self._dtypes: dict[Any, Any] = {}
         self.trace = BackendTrace(self)
@@ -123,10 +133,11 @@ class Backend:
         """The implementation of ``primitive`` in this library (cached)."""
         impl = self._implementations.get(primitive)
         if impl is None:
-            factory = BACKEND_IMPLEMENTATIONS.get(primitive.name)
             if primitive.backends is ANY_BACKEND:
                 impl = primitive.impl
-            elif factory is None or (impl := factory(self.namespace, primitive)) is None:
+            else:
+                impl = _implementation(self.name, self.namespace, primitive)
+            if impl is None:
                 impl = functools.partial(_unsupported, primitive.name, self.name)
             self._implementations[primitive] = impl
         return impl
@@ -154,12 +165,19 @@ class Backend:
         if isinstance(value, (np.ndarray, np.generic)):
             if value.dtype.kind not in "biufc":
                 return value
-            return self.namespace.asarray(value, device=self.device)
+            return self.from_numpy(value)
         if kind is tuple or kind is list:
             return kind(self.operand(item, function) for item in value)
         if is_foreign(value) and not isinstance(value, self.array_type):
             raise mixed_libraries(function, self.name, library_name(value))
         return value
+
+    def from_numpy(self, value: Any) -> Any:
+        """A NumPy constant (or result) as an array of this library, on its device."""
+        converted = self.hooks.from_numpy(self, value)
+        if converted is None:
+            converted = self.namespace.asarray(value, device=self.device)
+        return converted
 
     # --- dtypes --------------------------------------------------------------------------
     def dtype(self, dtype: Any) -> Any:
@@ -177,10 +195,55 @@ class Backend:
         return found
 
 
-def implemented(primitive: Any, namespace: Any) -> bool:
-    """Whether ``primitive`` has an implementation in the Array API ``namespace``."""
-    factory = BACKEND_IMPLEMENTATIONS.get(primitive.name)
-    return factory is not None and factory(namespace, primitive) is not None
+def _implementation(library: str, namespace: Any, primitive: Any) -> Callable | None:
+    """The implementation of ``primitive`` for ``library``: its own, the standard's, or
+    its fallback, the first that exists (``None`` if none does)."""
+    for key in ((library, primitive.name), primitive.name, (library, "*")):
+        factory = BACKEND_IMPLEMENTATIONS.get(key)
+        if factory is not None:
+            impl = factory(namespace, primitive)
+            if impl is not None:
+                return impl
+    return None
+
+
+def implemented(primitive: Any, namespace: Any, library: str | None = None) -> bool:
+    """Whether ``primitive`` has an implementation in the Array API ``namespace`` (of
+    ``library``, by default the namespace's own: ``"dask"`` for array-api-compat's
+    ``array_api_compat.dask.array``)."""
+    if library is None:
+        parts = namespace.__name__.split(".")
+        library = parts[1] if parts[0] == "array_api_compat" else parts[0]
+    impl = _implementation(library, namespace, primitive)
+    return impl is not None and not getattr(impl, "refuses", False)
+
+
+class LibraryHooks:
+    """What one array library does differently at the boundary (none by default).
+
+    A library registers a subclass in :data:`LIBRARY_HOOKS` under its name
+    (``adfun.numpy._dask`` does for Dask, whose arrays are chunked and lazy).
+    """
+
+    def from_numpy(self, backend: Backend, value: Any) -> Any:
+        """A NumPy constant as the library's array, or ``None`` for ``namespace.asarray``."""
+        return None
+
+    def hints(self, leaves: list) -> dict | None:
+        """What the call's arrays tell the implementations (chunks...), or ``None``."""
+        return None
+
+    def conform(self, gradient: Any, primal: Any) -> Any:
+        """A gradient made like its primal beyond shape and dtype (its chunks...)."""
+        return gradient
+
+
+#: Library name -> its :class:`LibraryHooks`.
+LIBRARY_HOOKS: dict[str, LibraryHooks] = {}
+
+#: What the arrays of the current call told their library's hooks (see
+#: :meth:`LibraryHooks.hints`): for Dask, the chunks of each axis length.
+CALL_HINTS: ContextVar[dict | None] = ContextVar("adfun_call_hints", default=None)
 
 
 _PYTHON_SCALARS = frozenset((float, int, bool, complex, type(None)))
@@ -222,8 +285,9 @@ def backend_of(values: list, function: str) -> Backend | None:
     for other in foreign[1:]:
         if type(other) is not type(first):
             raise mixed_libraries(function, library_name(first), library_name(other))
-    for _ in numpy_arrays_in(values):
-        raise mixed_libraries(function, "numpy", library_name(first))
+    if library_name(first) not in ABSORBS_NUMPY:
+        for _ in numpy_arrays_in(values):
+            raise mixed_libraries(function, "numpy", library_name(first))
     from array_api_compat import array_namespace, device
 
     namespace = array_namespace(first)
@@ -239,6 +303,13 @@ def backend_of(values: list, function: str) -> Backend | None:
     if backend is None:
         backend = _BACKENDS[key] = Backend(library_name(first), namespace, place, type(first))
     return backend
+
+
+#: Libraries whose arrays combine with NumPy arrays in their own arithmetic (``numpy_array
+#: + dask_array`` is a Dask array): with them, a call's NumPy arrays join the backend (a
+#: NumPy parameter with Dask data gives Dask results) instead of being refused.  Other
+#: libraries (CuPy, PyTorch, array-api-strict) refuse the mix, as their arithmetic does.
+ABSORBS_NUMPY = frozenset(("dask",))
 
 
 def numpy_arrays_in(values: Any) -> list:
@@ -300,8 +371,23 @@ def unwrap(backend: Backend, value: Any) -> Any:
     if type(value) is Tracer and value.trace is backend.trace:
         return value.value
     if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "biufc":
-        return backend.namespace.asarray(value, device=backend.device)
+        return backend.from_numpy(value)
     return value
+
+
+def conform(gradient: Any, primal: Any) -> Any:
+    """``gradient`` made like ``primal`` where both are arrays of one backend at its
+    bottom level (a Dask gradient takes its primal's chunks); otherwise as it is."""
+    if (
+        type(gradient) is Tracer
+        and type(primal) is Tracer
+        and gradient.trace is primal.trace
+        and isinstance(gradient.trace, BackendTrace)
+    ):
+        value = gradient.trace.backend.hooks.conform(gradient.value, primal.value)
+        if value is not gradient.value:
+            return new_input(gradient.trace, value)
+    return gradient
 
 
 def backend_value(x: Any) -> Any:
@@ -313,12 +399,36 @@ def backend_value(x: Any) -> Any:
     return x
 
 
-def run_on(backend: Backend, transform: str, call: Callable, args: tuple, kwargs: dict) -> Any:
-    """``call(*args, **kwargs)`` with ``backend``'s arrays traced at the bottom level."""
+def run_on(
+    backend: Backend,
+    transform: str,
+    call: Callable,
+    args: tuple,
+    kwargs: dict,
+    hints: dict | None = None,
+) -> Any:
+    """``call(*args, **kwargs)`` with ``backend``'s arrays traced at the bottom level
+    (``hints``: those of the call that created ``call``, for a returned ``vjp_fn``)."""
     leaves, tree = tree_flatten((args, kwargs))
     check_one_library(backend, leaves, transform)
-    inner_args, inner_kwargs = tree_unflatten(tree, [wrap(backend, leaf) for leaf in leaves])
-    return unwrap_results(backend, transform, call(*inner_args, **inner_kwargs))
+    own = backend.hooks.hints(leaves)
+    if hints is not None:
+        own = {**hints, **own} if own else hints
+    with _hinted(own):
+        inner_args, inner_kwargs = tree_unflatten(tree, [wrap(backend, leaf) for leaf in leaves])
+        return unwrap_results(backend, transform, call(*inner_args, **inner_kwargs))
+
+
+@contextlib.contextmanager
+def _hinted(hints: dict | None) -> Any:
+    if hints is None:
+        yield
+        return
+    token = CALL_HINTS.set(hints)
+    try:
+        yield
+    finally:
+        CALL_HINTS.reset(token)
 
 
 def check_one_library(backend: Backend, leaves: list, transform: str) -> None:
@@ -343,9 +453,11 @@ def unwrap_results(backend: Backend, transform: str, result: Any) -> Any:
 def _on_backend(backend: Backend, transform: str, function: Callable) -> Callable:
     """A function returned by a transform (``vjp_fn``), run on ``backend`` as well."""
 
+    hints = CALL_HINTS.get()
+
     @functools.wraps(function)
     def function_on_backend(*args: Any, **kwargs: Any) -> Any:
-        return run_on(backend, transform, function, args, kwargs)
+        return run_on(backend, transform, function, args, kwargs, hints)
 
     return function_on_backend
 

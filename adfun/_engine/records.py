@@ -23,8 +23,10 @@ ANY_BACKEND = frozenset({"any"})
 ARRAY_NAMESPACE: list = []
 #: Primitive name -> ``factory(namespace, primitive)`` returning the primitive's
 #: implementation in an Array API namespace (or ``None`` where it has none); see
-#: :mod:`adfun._engine.backend`.
-BACKEND_IMPLEMENTATIONS: dict[str, Callable[[Any, Any], Any]] = {}
+#: :mod:`adfun._engine.backend`.  A key ``(library, name)`` declares one library's own
+#: implementation, tried first; ``(library, "*")`` is that library's fallback for the
+#: primitives nothing else implements.
+BACKEND_IMPLEMENTATIONS: dict[Any, Callable[[Any, Any], Any]] = {}
 
 
 class Params(dict):

@@ -67,7 +67,13 @@ def _leaf_spec(leaf: Any) -> Any:
     if isinstance(value, np.ndarray):
         return ("array", kind, value.shape, value.dtype.str)
     if is_foreign(value):  # another library's array, traced at its bottom level
-        return ("array", kind, tuple(value.shape), str(value.dtype), str(value.device))
+        return (
+            "array",
+            kind,
+            tuple(value.shape),
+            str(value.dtype),
+            str(getattr(value, "device", None)),
+        )
     if isinstance(value, np.generic):
         return ("array", kind)
     if kind is float:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from adfun._engine.backend import is_foreign
+from adfun._engine.backend import backend_value, conform, is_foreign
 from adfun._engine.errors import describe
 from adfun._engine.forward import forward
 from adfun._engine.pytree import TreeDef, leaf_paths, tree_flatten, tree_unflatten
@@ -254,7 +254,7 @@ def finish(cotangent: Any, primal: Any) -> Any:
     if type(cotangent) is Tracer:
         if cotangent.dtype != dtype:
             cotangent = OPERATIONS["astype"](cotangent, dtype)
-        return cotangent
+        return conform(cotangent, primal) if cotangent.trace.backend is not None else cotangent
     if isinstance(base, np.ndarray):
         return np.asarray(cotangent, dtype=dtype)
     if is_foreign(cotangent):
@@ -371,8 +371,15 @@ def scalar_seed(transform: str, fun: Callable, out: Any, holomorphic: bool = Fal
             f"adfun.jacobian for the full Jacobian, adfun.elementwise_grad for an elementwise "
             f"function, or reduce the output first (e.g. .sum())."
         )
-    if isinstance(value, np.ndarray) or is_foreign(value):
-        return np.ones(shape, dtype)  # on another library, its backend converts the seed
+    if is_foreign(value):
+        # An array of the backend, so that the rules broadcasting it over the data (a
+        # sum's) compute in that library, not with NumPy on the client.
+        inner = backend_value(out)
+        if type(inner) is Tracer:
+            return new_input(inner.trace, inner.trace.backend.from_numpy(np.ones(shape, dtype)))
+        return np.ones(shape, dtype)
+    if isinstance(value, np.ndarray):
+        return np.ones(shape, dtype)
     if dtype is not None:
         return dtype.type(1)
     return np.float64(1.0)

@@ -20,6 +20,7 @@ import numpy as _np
 
 from adfun._engine.records import ARRAY_NAMESPACE as _ARRAY_NAMESPACE
 from adfun.numpy import (
+    _dask,  # noqa: F401 - Dask's own implementations (chunks, laziness)
     _namespace,
     _standard,  # noqa: F401 - the primitives' implementations on other array libraries
     _ufunc_methods,  # noqa: F401 - np.add.reduce & co. on traced values

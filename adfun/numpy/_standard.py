@@ -73,6 +73,12 @@ def _scalar_operand(xp: Any, value: Any, other: Any, device: Any = None) -> Any:
     return xp.asarray(value, dtype=wanted, device=device)
 
 
+def _device(x: Any) -> Any:
+    """The device of a library array (``None`` for Dask's, which have no ``device``:
+    its namespace puts new arrays on the CPU)."""
+    return getattr(x, "device", None)
+
+
 def _kind(xp: Any, dtype: Any) -> str:
     if dtype == xp.bool:
         return "b"
@@ -145,7 +151,7 @@ def _degrees(xp: Any, primitive: Any) -> Callable:
 
 @declare("exp2")
 def _exp2(xp: Any, primitive: Any) -> Callable:
-    return lambda x: xp.pow(xp.asarray(2.0, dtype=x.dtype, device=x.device), x)
+    return lambda x: xp.pow(xp.asarray(2.0, dtype=x.dtype, device=_device(x)), x)
 
 
 @declare("cbrt")
@@ -206,7 +212,7 @@ def _pair(xp: Any, x: Any, y: Any) -> tuple:
 @declare("sinc")
 def _sinc(xp: Any, primitive: Any) -> Callable:
     def sinc(x: Any) -> Any:
-        y = math.pi * xp.where(x == 0, xp.asarray(1.0e-20, dtype=x.dtype, device=x.device), x)
+        y = math.pi * xp.where(x == 0, xp.asarray(1.0e-20, dtype=x.dtype, device=_device(x)), x)
         return xp.where(x == 0, xp.ones_like(x), xp.sin(y) / y)
 
     return sinc
@@ -318,7 +324,7 @@ def _astype(xp: Any, primitive: Any) -> Callable:
 @declare("where")
 def _where(xp: Any, primitive: Any) -> Callable:
     def where(condition: Any, x: Any, y: Any) -> Any:
-        device = condition.device
+        device = _device(condition)
         if isinstance(x, _PYTHON_SCALARS) and isinstance(y, _PYTHON_SCALARS):
             x = xp.asarray(x, device=device)
         if isinstance(x, _PYTHON_SCALARS):
@@ -384,7 +390,7 @@ def _getitem(xp: Any, primitive: Any) -> Callable:
             except IndexError:  # a form NumPy allows and the standard does not (a slice
                 pass  # starting past the end): through flat positions below
         positions = _flat_positions(key, tuple(a.shape))
-        flat = xp.take(xp.reshape(a, (-1,)), xp.asarray(positions.reshape(-1), device=a.device))
+        flat = xp.take(xp.reshape(a, (-1,)), xp.asarray(positions.reshape(-1), device=_device(a)))
         return xp.reshape(flat, positions.shape)
 
     getitem.raw_arguments = True  # type: ignore[attr-defined]
@@ -396,7 +402,7 @@ def _untake(xp: Any, primitive: Any) -> Callable:
     def untake(g: Any, *parts: Any, key: Any = None, template: Any = None, shape: Any = ()) -> Any:
         key = _key(template, parts, key)
         shape = tuple(shape)
-        result = xp.zeros(shape, dtype=g.dtype, device=g.device)
+        result = xp.zeros(shape, dtype=g.dtype, device=_device(g))
         if _is_basic(key):
             try:
                 result[_standard_key(key, len(shape))] = g
@@ -425,7 +431,7 @@ def _library_positions(xp: Any, key: Any, shape: tuple) -> Any:
             return None
         if hasattr(item, "dtype") and not xp.isdtype(item.dtype, "integral"):
             return None
-    device = next(item.device for item in items if hasattr(item, "device"))
+    device = next((item.device for item in items if hasattr(item, "device")), None)
     rest = math.prod(shape[len(items) :])
     positions: Any = None
     stride = rest
@@ -471,7 +477,7 @@ def _library_scatter_add(xp: Any, key: Any, g: Any, result: Any) -> Any:
     flat_positions = xp.reshape(positions, (-1,))
     values = xp.reshape(xp.broadcast_to(g, positions.shape), (-1,))
     one_hot = xp.astype(
-        flat_positions[:, None] == xp.arange(size, device=result.device)[None, :], g.dtype
+        flat_positions[:, None] == xp.arange(size, device=_device(result))[None, :], g.dtype
     )
     return xp.reshape(values @ one_hot, result.shape)
 
@@ -503,10 +509,10 @@ def _scatter_add(xp: Any, positions: np.ndarray, values: Any, result: Any) -> An
     repeated positions summed: sort by position, sum each run by differences of a
     cumulative sum, and gather the sums into place."""
     if positions.size == 0:
-        return xp.zeros((math.prod(result.shape),), dtype=values.dtype, device=result.device)
+        return xp.zeros((math.prod(result.shape),), dtype=values.dtype, device=_device(result))
     order = np.argsort(positions, kind="stable")
     ordered = positions[order]
-    device = result.device
+    device = _device(result)
     sorted_values = xp.take(values, xp.asarray(order, device=device))
     running = xp.cumulative_sum(sorted_values, include_initial=True)
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
@@ -563,7 +569,7 @@ for _name in ("inv", "det", "cholesky", "svdvals"):
 
 @declare("linalg.solve")
 def _solve(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
 
@@ -578,14 +584,14 @@ def _solve(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.slogdet")
 def _logabsdet(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
-    return (lambda a: linalg.slogdet(a)[1]) if linalg is not None else None
+    linalg: Any = getattr(xp, "linalg", None)
+    return (lambda a: linalg.slogdet(a)[1]) if hasattr(linalg, "slogdet") else None
 
 
 @declare("linalg.slogdet_sign")
 def _slogdet_sign(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
-    return (lambda a: linalg.slogdet(a)[0]) if linalg is not None else None
+    linalg: Any = getattr(xp, "linalg", None)
+    return (lambda a: linalg.slogdet(a)[0]) if hasattr(linalg, "slogdet") else None
 
 
 def _packed(xp: Any, parts: list, batch: tuple) -> Any:
@@ -617,8 +623,8 @@ def _hermitian_part(xp: Any, a: Any, lower: bool) -> Any:
 
 @declare("linalg.eigh")
 def _eigh(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
-    if linalg is None:
+    linalg: Any = getattr(xp, "linalg", None)
+    if not hasattr(linalg, "eigh"):
         return None
 
     def eigh(a: Any, lower: bool = True) -> Any:
@@ -632,8 +638,8 @@ def _eigh(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.eigvalsh")
 def _eigvalsh(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
-    if linalg is None:
+    linalg: Any = getattr(xp, "linalg", None)
+    if not hasattr(linalg, "eigvalsh"):
         return None
     return lambda a, lower=True: linalg.eigvalsh(_hermitian_part(xp, a, lower))
 
@@ -644,7 +650,7 @@ def _swap(xp: Any, a: Any) -> Any:
 
 @declare("linalg.qr")
 def _qr(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
 
@@ -657,7 +663,7 @@ def _qr(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.svd")
 def _svd(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
 
@@ -673,7 +679,7 @@ def _svd(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.pinv")
 def _pinv(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
     return lambda a, rcond=1e-15: linalg.pinv(a, rtol=rcond)
@@ -681,7 +687,7 @@ def _pinv(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.vector_norm")
 def _vector_norm(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
 
@@ -713,6 +719,46 @@ for _name in ("fft", "ifft", "rfft", "irfft"):
     BACKEND_IMPLEMENTATIONS[f"fft.{_name}"] = _fft(_name)
 
 
+# --- scipy.special's reductions ----------------------------------------------------------
+def _logsumexp_parts(xp: Any, a: Any, b: Any, axis: Any, keepdims: bool) -> tuple:
+    """``(log|s|, sign(s))`` of ``s = sum(b * exp(a))`` over ``axis``, shifted by the
+    largest finite entry (SciPy's way)."""
+    a = _array(xp, a)
+    if hasattr(b, "shape") and tuple(b.shape) != tuple(a.shape):
+        a, b = xp.broadcast_arrays(a, b)
+    if a.ndim == 0 and keepdims:  # SciPy keeps a 0-d argument's dimension as (1,)
+        a = xp.reshape(a, (1,))
+        b = xp.reshape(b, (1,)) if hasattr(b, "shape") else b
+    shift = xp.max(a, axis=axis, keepdims=True)
+    shift = xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
+    total = xp.sum(b * xp.exp(a - shift), axis=axis, keepdims=True)
+    value = xp.log(xp.abs(total)) + shift
+    sign = xp.sign(total)
+    if not keepdims:
+        axes = tuple(range(a.ndim)) if axis is None else tuple(axis)
+        kept = tuple(size for position, size in enumerate(a.shape) if position not in axes)
+        value, sign = xp.reshape(value, kept), xp.reshape(sign, kept)
+    return value, sign
+
+
+@declare("special.logsumexp")
+def _logsumexp(xp: Any, primitive: Any) -> Callable:
+    def logsumexp(a: Any, b: Any, axis: Any = None, keepdims: bool = False, **signed: Any) -> Any:
+        return _logsumexp_parts(xp, a, b, axis, keepdims)[0]
+
+    return logsumexp
+
+
+@declare("special.logsumexp_sign")
+def _logsumexp_sign(xp: Any, primitive: Any) -> Callable:
+    def logsumexp_sign(
+        a: Any, b: Any, axis: Any = None, keepdims: bool = False, **signed: Any
+    ) -> Any:
+        return _logsumexp_parts(xp, a, b, axis, keepdims)[1]
+
+    return logsumexp_sign
+
+
 # --- sorting ----------------------------------------------------------------------------
 @declare("argsort")
 def _argsort(xp: Any, primitive: Any) -> Callable:
@@ -742,7 +788,7 @@ def _well_conditioned_mask(xp: Any, s: Any) -> Any:
 
 @declare("linalg.well_conditioned")
 def _well_conditioned(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
     return lambda a: _well_conditioned_mask(xp, linalg.svdvals(a))
@@ -750,7 +796,7 @@ def _well_conditioned(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.guarded_inverse")
 def _guarded_inverse(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
+    linalg: Any = getattr(xp, "linalg", None)
     if linalg is None:
         return None
 
@@ -766,8 +812,8 @@ def _guarded_inverse(xp: Any, primitive: Any) -> Any:
 
 @declare("linalg.orientation")
 def _orientation(xp: Any, primitive: Any) -> Any:
-    linalg = getattr(xp, "linalg", None)
-    return (lambda q: xp.sign(linalg.det(q))) if linalg is not None else None
+    linalg: Any = getattr(xp, "linalg", None)
+    return (lambda q: xp.sign(linalg.det(q))) if hasattr(linalg, "det") else None
 
 
 @declare("linalg.descending_magnitude")
@@ -775,7 +821,7 @@ def _descending_magnitude(xp: Any, primitive: Any) -> Callable:
     def descending(w: Any) -> Any:
         order = xp.argsort(-xp.abs(w), axis=-1, stable=True)
         n = w.shape[-1]
-        numbers = xp.arange(n, device=w.device)[:, None]
+        numbers = xp.arange(n, device=_device(w))[:, None]
         return xp.astype(numbers == order[..., None, :], w.dtype)
 
     return descending

@@ -6,7 +6,8 @@ cannot drift from the code.  Two columns: a library offering exactly the Array A
 standard (array-api-strict, the reference implementation, which CI runs the rule table
 on), and a library offering the standard with its ``linalg`` and ``fft`` extensions and
 ``einsum`` (CuPy, PyTorch through array-api-compat), for which array-api-compat's NumPy
-namespace stands in here.
+namespace stands in here; and Dask (its own implementations where it differs, see
+``adfun.numpy._dask``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ NO = "—"
 
 
 def backend_rows() -> list[list[str]]:
+    import array_api_compat.dask.array as dask_namespace
     import array_api_compat.numpy as with_extensions
     import array_api_strict
 
@@ -40,6 +42,7 @@ def backend_rows() -> list[list[str]]:
                 f"``{name}``",
                 YES if implemented(primitive, array_api_strict) else NO,
                 YES if implemented(primitive, with_extensions) else NO,
+                YES if implemented(primitive, dask_namespace) else NO,
             ]
         )
     return rows
@@ -54,18 +57,20 @@ class BackendCoverageDirective(SphinxDirective):
         rows = backend_rows()
         strict = sum(row[1] == YES for row in rows)
         extended = sum(row[2] == YES for row in rows)
+        lazy = sum(row[3] == YES for row in rows)
         lines = [
             f"Of the **{len(rows)} differentiable primitives**, {strict} run on a library "
-            f"offering exactly the standard, and {extended} on one offering its extensions "
-            f"too.",
+            f"offering exactly the standard, {extended} on one offering its extensions "
+            f"too, and {lazy} on Dask arrays (see :doc:`dask`).",
             "",
             ".. list-table::",
             "   :header-rows: 1",
-            "   :widths: 40 30 30",
+            "   :widths: 34 22 22 22",
             "",
             "   * - primitive",
             "     - the standard (array-api-strict)",
             "     - with extensions (CuPy, PyTorch)",
+            "     - Dask",
         ]
         for row in rows:
             lines.append(f"   * - {row[0]}")

@@ -7,7 +7,15 @@ from typing import Any
 import numpy as np
 
 from adfun._engine.records import Params
-from adfun._engine.trace import Tracer, any_traced, bind, full_value, read_value
+from adfun._engine.trace import (
+    Tracer,
+    any_traced,
+    backend_trace_of,
+    bind,
+    full_value,
+    read_value,
+    staging_trace_of,
+)
 from adfun.numpy._axes import dtype_of, ndim_of, shape_of
 from adfun.numpy._batching import leading
 from adfun.numpy._complex import conjugate, real
@@ -77,6 +85,14 @@ _PINV = primitive(
 )
 
 _NO_VALUE = object()
+
+
+def _on_lazy_backend(a: Any, b: Any) -> bool:
+    """Whether ``lstsq``'s arguments live in another array library (not under staging)."""
+    traced = [value for value in (a, b) if type(value) is Tracer]
+    return any(
+        backend_trace_of(value) is not None and staging_trace_of(value) is None for value in traced
+    )
 
 
 @export(np.linalg.pinv, primitive=_PINV)
@@ -182,6 +198,17 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
         if type(a) is Tracer
         else matmul(np.linalg.pinv(a, rcond=cutoff), b)
     )
+    if _on_lazy_backend(a, b):
+        # The values stay in their library (Dask computes nothing yet): as
+        # dask.array.linalg.lstsq does, the residuals are always returned and the rank is
+        # a 0-d integer array of the library.
+        s = svdvals(a)
+        tolerance = _max(s) * cutoff
+        residual = b - matmul(a, x)
+        residuals = _sum(residual * residual, axis=0)
+        if ndim_of(b) == 1:
+            residuals = reshape(residuals, (1,))
+        return x, residuals, _sum(greater(s, tolerance)), s
     rank = np.linalg.lstsq(
         read_value(
             a,
