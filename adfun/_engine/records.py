@@ -134,9 +134,9 @@ class Primitive:
         Where the rules may be tested on complex arguments, where they support them.
     backends : frozenset of str
         ``{"numpy"}`` (the default): ``impl`` computes on NumPy values, and other array
-        libraries use the implementation :data:`BACKEND_IMPLEMENTATIONS` declares for the
-        primitive's name (see :mod:`adfun._engine.backend`); :data:`ANY_BACKEND`:
-        ``impl`` itself runs on any library's arrays (a user's custom primitive).
+        libraries use the implementation ``BACKEND_IMPLEMENTATIONS`` declares for the
+        primitive's name (see ``adfun._engine.backend``); ``ANY_BACKEND``: ``impl``
+        itself runs on any library's arrays (a user's custom primitive).
     """
 
     name: str
