@@ -22,9 +22,11 @@ from adfun._transforms.boundary import (
     Argnums,
     Traced,
     argument_gradients,
+    check_complex_output,
     check_cotangent,
     check_holomorphic_inputs,
     check_tangent,
+    dtype_of,
     float_dtype,
     function_name,
     normalize_argnums,
@@ -280,10 +282,37 @@ def grad(
     return accepts_backends("grad", grad_fun)
 
 
-def elementwise_grad(fun: Callable[P, Any], argnums: Argnums = 0) -> Callable[P, Any]:
+def elementwise_grad(
+    fun: Callable[P, Any], argnums: Argnums = 0, *, holomorphic: bool = False
+) -> Callable[P, Any]:
     """Return a function computing the VJP of ``fun`` with a cotangent of ones.
 
     For a function that acts elementwise this is the derivative at every point.
+
+    Parameters
+    ----------
+    fun : callable
+        Returns a single array (or scalar) of floats; of complex numbers with
+        ``holomorphic=True``.
+    argnums : int or tuple of int, optional
+        Which positional arguments to differentiate with respect to (default 0).
+    holomorphic : bool, optional
+        Whether ``fun`` is a holomorphic function of complex arguments with a complex
+        output, as for :func:`grad`; the result is then the complex derivative
+        ``f'(z)`` at every point of an elementwise ``fun``.
+
+    Returns
+    -------
+    callable
+        Same arguments as ``fun``; returns the gradient, shaped (and typed) like the
+        differentiated argument, or a tuple of them when ``argnums`` is a tuple.
+
+    Raises
+    ------
+    TypeError
+        If ``fun`` returns a pytree, a complex array without ``holomorphic=True`` or a
+        real one with it, or (with ``holomorphic=True``) a differentiated argument is not
+        complex.
 
     See Also
     --------
@@ -295,12 +324,16 @@ def elementwise_grad(fun: Callable[P, Any], argnums: Argnums = 0) -> Callable[P,
     >>> import numpy as np, adfun as ad, adfun.numpy as anp
     >>> ad.elementwise_grad(anp.sin)(np.array([0.0, np.pi]))
     array([ 1., -1.])
+    >>> ad.elementwise_grad(lambda z: z ** 2, holomorphic=True)(np.array([1j, 2.0 + 0j]))
+    array([0.+2.j, 4.+0.j])
     """
 
     @functools.wraps(fun)
     def elementwise_grad_fun(*args: Any, **kwargs: Any) -> Any:
         positions, as_tuple = normalize_argnums("elementwise_grad", argnums, len(args))
         traced = trace_call("elementwise_grad", fun, args, positions, False, kwargs)
+        if holomorphic:
+            check_holomorphic_inputs("elementwise_grad", traced, positions)
         if traced.out_tree.kind != "leaf":
             raise TypeError(
                 f"elementwise_grad: {function_name(fun)} must return a single array, but it "
@@ -310,7 +343,11 @@ def elementwise_grad(fun: Callable[P, Any], argnums: Argnums = 0) -> Callable[P,
         out = traced.out_leaves[0]
         node = own_node(traced.trace, out)
         value = full_value(out)
-        dtype = float_dtype(value)
+        dtype = dtype_of(value)
+        if holomorphic or dtype.kind == "c":
+            check_complex_output("elementwise_grad", fun, "output", dtype, holomorphic)
+        else:
+            dtype = float_dtype(value)
         seed = np.ones(shape_of(value), dtype) if isinstance(value, np.ndarray) else dtype.type(1)
         seeds = [(node, seed)] if node is not None else []
         del out, node

@@ -140,9 +140,19 @@ true_divide = binary(
 divide = true_divide
 
 
-def _safe_log_base(x: Any) -> Any:
-    # d(x**y)/dy = x**y * log(x); at x == 0 the product is 0 * log(0): use log(1) there.
-    return log(where(equal(x, 0.0), 1.0, x))
+def _safe_log_base(ans: Any, x: Any) -> Any:
+    """``log(x)`` for ``d(x**y)/dy = x**y * log(x)``, with ``log(1)`` where ``x == 0``
+    (there the product is ``0 * log(0)``).
+
+    When the power is complex and ``x`` is real, NumPy computes ``x**y`` on the complex
+    plane (a negative ``x`` as ``x + 0j``, on the principal branch): the logarithm is then
+    the complex one, ``log|x| + i pi`` for ``x < 0``, not the real one (NaN there).  A
+    real power keeps the real logarithm, so a real negative base stays NaN in ``y``.
+    """
+    safe = where(equal(x, 0.0), 1.0, x)
+    if dtype_of(ans).kind == "c" and dtype_of(x).kind != "c":
+        safe = safe + 0j
+    return log(safe)
 
 
 def _power_slope(power_fun: Any, x: Any, y: Any) -> Any:
@@ -173,7 +183,7 @@ def _power_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _power_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    return unbroadcast(g * ans * _safe_log_base(x), y)
+    return unbroadcast(g * ans * _safe_log_base(ans, x), y)
 
 
 def _power_tangent_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
@@ -181,7 +191,7 @@ def _power_tangent_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _power_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return t * ans * _safe_log_base(x)
+    return t * ans * _safe_log_base(ans, x)
 
 
 power = binary(
