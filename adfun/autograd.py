@@ -42,7 +42,14 @@ from adfun._imperative.backward import (
     run_backward,
     walk,
 )
-from adfun._imperative.recording import GradSlot, check_grad_req, consume, recording, training
+from adfun._imperative.recording import (
+    GradSlot,
+    check_grad_req,
+    check_real,
+    consume,
+    recording,
+    training,
+)
 from adfun._imperative.symbol import Symbol, symbol_of
 from adfun.nd._ndarray import NDArray, _new, _operand
 
@@ -451,6 +458,8 @@ def mark_variables(variables: Any, gradients: Any, grad_reqs: Any = "write") -> 
                 f"autograd.mark_variables: variables[{position}] and gradients[{position}] "
                 f"must be NDArrays"
             )
+        check_real("autograd.mark_variables", f"variables[{position}]", variable._value.dtype)
+        check_real("autograd.mark_variables", f"gradients[{position}]", gradient._value.dtype)
         if gradient.shape != variable.shape:
             raise ValueError(
                 f"autograd.mark_variables: gradients[{position}] has shape {gradient.shape}, "

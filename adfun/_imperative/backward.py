@@ -28,6 +28,7 @@ from adfun._imperative.recording import (
     TRACE,
     GradSlot,
     VariableNode,
+    check_real,
     consume,
     recording,
     training,
@@ -70,6 +71,8 @@ def head_seeds(
     if head_grads is None and len(heads) == 1:  # the common case: one recorded head
         head = heads[0]
         if type(head) is array_type and head._tracer is not None:
+            if head._value.dtype.kind == "c":
+                check_real(function, "the array you called backward on", head._value.dtype)
             return [(head._tracer.node, ones(head._value))]
     if head_grads is None:
         head_grads = [None] * len(heads)
@@ -86,6 +89,7 @@ def head_seeds(
             raise TypeError(
                 f"{function}: heads[{position}] must be an NDArray, got {type(head).__name__}"
             )
+        check_real(function, f"heads[{position}]", head._value.dtype)
         tracer = head._tracer
         if tracer is None:
             slot = head._slot
@@ -130,6 +134,7 @@ def _head_seed(
     else:
         seed = np.array(head_grad)  # a copy: later changes by the caller cannot leak in
     plain = full_value(seed)
+    check_real(function, f"head_grads[{position}]", plain.dtype)
     if tuple(plain.shape) != value.shape:
         raise ValueError(
             f"{function}: head_grads[{position}] has shape {tuple(plain.shape)}, but its head "

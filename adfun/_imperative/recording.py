@@ -21,6 +21,7 @@ import weakref
 from typing import Any
 
 import attrs
+import numpy as np
 
 from adfun._engine.records import EMPTY_PARAMS, INPUT, Node
 from adfun._engine.trace import KeptTrace, Tracer
@@ -125,3 +126,20 @@ def check_grad_req(function: str, grad_req: Any) -> str:
     if grad_req not in GRAD_REQS:
         raise ValueError(f"{function}: grad_req must be 'write', 'add' or 'null', got {grad_req!r}")
     return grad_req
+
+
+def check_real(function: str, what: str, dtype: Any) -> None:
+    """Refuse a complex ``dtype``: the imperative layer is real, as MXNet 1.x is.
+
+    MXNet 1.x has no complex dtypes and no complex autograd, so an ``NDArray`` of complex
+    values has no MXNet meaning (and NumPy would silently drop imaginary parts on the way
+    into a float32 array).  Complex code is differentiated functionally instead.
+    """
+    if dtype is not None and np.dtype(dtype).kind == "c":
+        raise TypeError(
+            f"{function}: {what} is complex ({np.dtype(dtype)}), but adfun.nd and "
+            f"adfun.autograd follow MXNet 1.x, which has no complex dtypes and no complex "
+            f"autograd. Differentiate complex code with adfun.numpy and adfun.grad (see "
+            f"the conventions page), or keep the real and imaginary parts as two real "
+            f"arrays"
+        )

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from adfun._imperative.context import check_context
+from adfun._imperative.recording import check_real
 from adfun.nd._ndarray import OPS, NDArray, _owned
 from adfun.random import generator
 
@@ -41,8 +42,12 @@ def _in_context(function: Any) -> Any:
     return create
 
 
-def _dtype(dtype: Any) -> np.dtype:
-    return FLOAT32 if dtype is None else np.dtype(dtype)
+def _dtype(function: str, dtype: Any) -> np.dtype:
+    if dtype is None:
+        return FLOAT32
+    dtype = np.dtype(dtype)
+    check_real(f"adfun.nd.{function}", "dtype", dtype)
+    return dtype
 
 
 def _shape(function: str, shape: Any) -> tuple:
@@ -81,22 +86,18 @@ def array(source_array: Any, ctx: Any = None, dtype: Any = None) -> NDArray:
     """
     if isinstance(source_array, NDArray):
         value = source_array._value
-        dtype = value.dtype if dtype is None else np.dtype(dtype)
+        dtype = value.dtype if dtype is None else _dtype("array", dtype)
         return _owned(np.array(value, dtype=dtype, order="C"))
-    value = _convert(source_array, _dtype(dtype))
+    value = _convert(source_array, _dtype("array", dtype))
     if value.ndim == 0:
         value = value.reshape(1)
     return _owned(value)
 
 
 def _convert(source_array: Any, dtype: np.dtype) -> np.ndarray:
-    """``np.array(source_array, dtype)``, refusing what NumPy would turn into NaN or garbage."""
-    if _contains_none(source_array):
-        raise TypeError(
-            "adfun.nd.array: source_array is or contains None, which has no numeric value "
-            "(NumPy would silently turn it into NaN); pass numbers, e.g. float('nan') if "
-            "a missing value is meant"
-        )
+    """``np.array(source_array, dtype)``, refusing what NumPy would turn into NaN or garbage
+    (None, complex values: a float32 array would silently drop their imaginary parts)."""
+    _check_source(source_array)
     try:
         return np.array(source_array, dtype=dtype, order="C")
     except (TypeError, ValueError) as error:
@@ -106,17 +107,27 @@ def _convert(source_array: Any, dtype: np.dtype) -> np.ndarray:
         ) from error
 
 
-def _contains_none(source_array: Any) -> bool:
+def _check_source(source_array: Any) -> None:
+    """Refuse a source that is or contains None or complex numbers (one walk for both)."""
     pending = [source_array]
     while pending:
         item = pending.pop()
         if item is None:
-            return True
+            raise TypeError(
+                "adfun.nd.array: source_array is or contains None, which has no numeric "
+                "value (NumPy would silently turn it into NaN); pass numbers, e.g. "
+                "float('nan') if a missing value is meant"
+            )
         if isinstance(item, (list, tuple)):
             pending.extend(item)
-        elif isinstance(item, np.ndarray) and item.dtype.kind == "O":
-            pending.extend(item.flat)
-    return False
+        elif type(item) is complex:
+            check_real("adfun.nd.array", "source_array", np.complex128)
+        else:
+            dtype = getattr(item, "dtype", None)
+            if isinstance(dtype, np.dtype):
+                check_real("adfun.nd.array", "source_array", dtype)
+                if dtype.kind == "O" and isinstance(item, np.ndarray):
+                    pending.extend(item.flat)
 
 
 @_in_context
@@ -133,7 +144,7 @@ def zeros(
     >>> nd.zeros((2, 3)).shape
     (2, 3)
     """
-    dense = _owned(np.zeros(_shape("zeros", shape), _dtype(dtype)))
+    dense = _owned(np.zeros(_shape("zeros", shape), _dtype("zeros", dtype)))
     if stype is None or stype == "default":
         return dense
     return OPS["_tostype"](dense, stype)
@@ -151,7 +162,7 @@ def ones(shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any) -> NDArr
     [1. 1.]
     <NDArray 2 @cpu(0)>
     """
-    return _owned(np.ones(_shape("ones", shape), _dtype(dtype)))
+    return _owned(np.ones(_shape("ones", shape), _dtype("ones", dtype)))
 
 
 @_in_context
@@ -166,7 +177,9 @@ def full(shape: Any, val: Any, ctx: Any = None, dtype: Any = None, **kwargs: Any
     [[7. 7.]]
     <NDArray 1x2 @cpu(0)>
     """
-    return _owned(np.full(_shape("full", shape), val, _dtype(dtype)))
+    val_dtype = np.complex128 if isinstance(val, complex) else getattr(val, "dtype", None)
+    check_real("adfun.nd.full", "val", val_dtype)
+    return _owned(np.full(_shape("full", shape), val, _dtype("full", dtype)))
 
 
 @_in_context
@@ -192,7 +205,7 @@ def arange(
     if not isinstance(repeat, (int, np.integer)) or repeat < 1:
         raise ValueError(f"adfun.nd.arange: repeat must be a positive int, got {repeat!r}")
     values = np.arange(start, stop, step) if stop is not None else np.arange(0, start, step)
-    return _owned(np.repeat(values, repeat).astype(_dtype(dtype)))
+    return _owned(np.repeat(values, repeat).astype(_dtype("arange", dtype)))
 
 
 def zeros_like(data: NDArray) -> NDArray:
@@ -259,7 +272,7 @@ def random_normal(
     loc = _number("random_normal", "loc", loc)
     scale = _number("random_normal", "scale", scale)
     values = generator().normal(loc, scale, _shape("random_normal", shape))
-    return _owned(values.astype(_dtype(dtype)))
+    return _owned(values.astype(_dtype("random_normal", dtype)))
 
 
 @_in_context
@@ -283,4 +296,4 @@ def random_uniform(
     low = _number("random_uniform", "low", low)
     high = _number("random_uniform", "high", high)
     values = generator().uniform(low, high, _shape("random_uniform", shape))
-    return _owned(values.astype(_dtype(dtype)))
+    return _owned(values.astype(_dtype("random_uniform", dtype)))

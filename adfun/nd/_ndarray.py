@@ -29,7 +29,13 @@ from adfun._engine.records import EMPTY_PARAMS
 from adfun._engine.trace import Tracer, bind_binary
 from adfun._imperative.backward import head_seeds, ones, run_backward
 from adfun._imperative.context import Context, check_context, context_of, cpu, to_context
-from adfun._imperative.recording import GradSlot, check_grad_req, new_variable, recording
+from adfun._imperative.recording import (
+    GradSlot,
+    check_grad_req,
+    check_real,
+    new_variable,
+    recording,
+)
 
 #: The functions of ``adfun.nd`` that NDArray's methods (``x.sum()``, ``x.T``, ...)
 #: delegate to, by name; ``adfun/nd/_ops.py``, which builds on this module, fills it
@@ -124,7 +130,9 @@ def _result(out: Any) -> NDArray:
         array._tracer = None
     if type(value) is not np.ndarray:
         value = np.asarray(value)
-    elif value.base is not None:
+    if value.dtype.kind == "c":  # only a complex NumPy operand gets here: creation refuses
+        check_real("adfun.nd", "the result of an operation on a complex NumPy array", value.dtype)
+    if value.base is not None:
         # a view of another array's buffer (a transpose, a reshape): an operation returns
         # an array of its own, as in MXNet, so that writes into either stay apart
         value = np.array(value, order="C")
@@ -230,7 +238,8 @@ def _binary(fun: Any, name: str, direct: bool = False, integer: Any = None) -> t
         kind = type(other)
         if kind is not NDArray and kind is not int and kind is not float:
             if not _is_operand(other):
-                return NotImplemented
+                return _refuse_complex(forward.__name__, other)
+            _check_operand(forward.__name__, other)
             if isinstance(other, np.generic):
                 other = other.item()
                 kind = type(other)
@@ -260,7 +269,8 @@ def _binary(fun: Any, name: str, direct: bool = False, integer: Any = None) -> t
         kind = type(other)
         if kind is not int and kind is not float:
             if not _is_operand(other):
-                return NotImplemented
+                return _refuse_complex(reflected.__name__, other)
+            _check_operand(reflected.__name__, other)
             if isinstance(other, np.generic):
                 other = other.item()
                 kind = type(other)
@@ -281,7 +291,8 @@ def _binary(fun: Any, name: str, direct: bool = False, integer: Any = None) -> t
 
     def inplace(self: NDArray, other: Any) -> NDArray:
         if not _is_operand(other):
-            return NotImplemented
+            return _refuse_complex(inplace.__name__, other)
+        _check_operand(inplace.__name__, other)
         self._check_writable(f"NDArray.__i{name}__ (x {_SYMBOLS[name]}= ...)", other)
         if isinstance(other, np.generic):
             other = other.item()
@@ -301,6 +312,20 @@ def _binary(fun: Any, name: str, direct: bool = False, integer: Any = None) -> t
     reflected.__name__ = f"__r{name}__"
     inplace.__name__ = f"__i{name}__"
     return forward, reflected, inplace
+
+
+def _check_operand(method: str, other: Any) -> None:
+    """Refuse a complex NumPy operand of an operator (NDArrays are real)."""
+    if type(other) is not NDArray:
+        check_real(f"NDArray.{method}", "the other operand", getattr(other, "dtype", None))
+
+
+def _refuse_complex(method: str, other: Any) -> Any:
+    """NotImplemented for an operand an operator does not take, but a clear error for a
+    Python complex number (rather than Python's "unsupported operand type")."""
+    if isinstance(other, complex):
+        check_real(f"NDArray.{method}", "the other operand", np.complex128)
+    return NotImplemented
 
 
 def _dtype_kind(x: Any) -> str:
@@ -404,6 +429,7 @@ class NDArray:
 
     def __init__(self, value: Any) -> None:
         self._value: np.ndarray = np.array(value, order="C")
+        check_real("NDArray", "value", self._value.dtype)
         self._tracer: Tracer | None = None
         self._slot: GradSlot | None = None
         self._base: NDArray | None = self
@@ -541,6 +567,7 @@ class NDArray:
     def astype(self, dtype: Any, copy: bool = True) -> NDArray:
         """This array converted to ``dtype`` (recorded: the gradient flows back)."""
         dtype = np.dtype(dtype)
+        check_real("NDArray.astype", "dtype", dtype)
         if not copy and dtype == self._value.dtype:
             return self
         return apply(lambda value: anp.astype(value, dtype), self)
@@ -596,6 +623,7 @@ class NDArray:
             The storage type of the gradient buffer (default: this array's ``stype``).
         """
         check_grad_req("NDArray.attach_grad", grad_req)
+        check_real("NDArray.attach_grad", "the array", self._value.dtype)
         grad = None
         if grad_req != "null":
             grad = OPS["_zeros_of_stype"]("NDArray.attach_grad", self, stype)
@@ -629,6 +657,8 @@ class NDArray:
         """
         tracer = self._tracer
         if out_grad is None and tracer is not None:  # head_seeds' one-head fast path
+            if self._value.dtype.kind == "c":
+                check_real("backward", "the array you called backward on", self._value.dtype)
             seeds = [(tracer.node, ones(self._value))]
         else:
             seeds = head_seeds(
@@ -688,6 +718,7 @@ class NDArray:
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_writable("NDArray.__setitem__ (x[...] = ...)", value)
         value = np.asarray(value_of(value))
+        check_real("NDArray.__setitem__", "the value written", value.dtype)
         if value.size == 1:
             value = value.reshape(())  # MXNet broadcasts a one-element array like a scalar
         key = _index(key)

@@ -36,7 +36,7 @@ import numpy as np
 import adfun.numpy as anp
 from adfun._engine.trace import Tracer
 from adfun._imperative.context import as_context
-from adfun._imperative.recording import recording
+from adfun._imperative.recording import check_real, recording
 from adfun.nd._creation import _shape
 from adfun.nd._ndarray import _VALUES as _STORAGE  # a csr array's SciPy matrix is here
 from adfun.nd._ndarray import OPS, NDArray, _is_recorded, _owned, apply, value_of
@@ -382,24 +382,31 @@ def _zeros_of_stype(function: str, data: NDArray, stype: Any) -> NDArray:
     return _cast(_owned(np.zeros(data.shape, data.dtype)), cls)
 
 
-def _dtype(source: Any, dtype: Any) -> np.dtype:
+def _dtype(function: str, source: Any, dtype: Any) -> np.dtype:
+    """``dtype``, else the source's (an NDArray or NumPy array), else float32; never
+    complex (MXNet 1.x has none)."""
     if dtype is not None:
-        return np.dtype(dtype)
-    if isinstance(source, (NDArray, np.ndarray)):
-        return np.dtype(source.dtype)
-    return np.dtype(np.float32)
+        result = np.dtype(dtype)
+        check_real(function, "dtype", result)
+    elif isinstance(source, (NDArray, np.ndarray)):
+        result = np.dtype(source.dtype)
+        check_real(function, "the data", result)
+    else:
+        result = np.dtype(np.float32)
+    return result
 
 
 def _dense_of(function: str, source: Any, dtype: Any) -> np.ndarray:
     """The values of an array-like, an NDArray or a SciPy-like sparse matrix (duck-typed
     by its ``toarray()``) as a NumPy array."""
     if isinstance(source, NDArray):
-        return np.array(source._value, dtype=_dtype(source, dtype), order="C")
+        return np.array(source._value, dtype=_dtype(function, source, dtype), order="C")
     if hasattr(source, "toarray") and hasattr(source, "nnz"):
         dense = np.asarray(source.toarray())
-        return np.array(dense, dtype=_dtype(dense, dtype), order="C")
+        return np.array(dense, dtype=_dtype(function, dense, dtype), order="C")
+    dtype = _dtype(function, source, dtype)
     try:
-        return np.array(source, dtype=_dtype(source, dtype), order="C")
+        return np.array(source, dtype=dtype, order="C")
     except (TypeError, ValueError) as error:
         raise TypeError(
             f"{function}: cannot make an array of {type(source).__name__}: {error}"
@@ -438,7 +445,7 @@ def csr_matrix(arg1: Any, shape: Any = None, ctx: Any = None, dtype: Any = None)
     function = "adfun.nd.sparse.csr_matrix"
     _host_only(function, ctx)
     if _is_shape(arg1) and len(arg1) == 2:
-        return _csr_zeros(_shape("sparse.csr_matrix", arg1), _dtype(None, dtype))
+        return _csr_zeros(_shape("sparse.csr_matrix", arg1), _dtype(function, None, dtype))
     if isinstance(arg1, tuple) and len(arg1) == 3:
         data, indices, indptr = (np.asarray(value_of(part)) for part in arg1)
         rows = len(indptr) - 1
@@ -459,7 +466,7 @@ def csr_matrix(arg1: Any, shape: Any = None, ctx: Any = None, dtype: Any = None)
                 f"{function}: the definition (indptr for {rows} rows, largest column "
                 f"{columns - 1}) does not fit the shape {shape}"
             )
-        return _csr_from_parts(data, indices, indptr, shape, _dtype(arg1[0], dtype))
+        return _csr_from_parts(data, indices, indptr, shape, _dtype(function, arg1[0], dtype))
     if isinstance(arg1, tuple) and len(arg1) == 2 and isinstance(arg1[1], tuple):
         data = np.asarray(value_of(arg1[0]))
         row, col = (np.asarray(value_of(part)).astype(np.int64) for part in arg1[1])
@@ -481,14 +488,15 @@ def csr_matrix(arg1: Any, shape: Any = None, ctx: Any = None, dtype: Any = None)
             )
         order = np.lexsort((col, row))
         indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=shape[0]))])
-        return _csr_from_parts(data[order], col[order], indptr, shape, _dtype(arg1[0], dtype))
+        dtype = _dtype(function, arg1[0], dtype)
+        return _csr_from_parts(data[order], col[order], indptr, shape, dtype)
     if hasattr(arg1, "tocsr") and hasattr(arg1, "nnz") and _scipy_sparse() is not None:
         source = arg1.tocsr()
         parts = (np.asarray(source.data), source.indices, source.indptr)
         shape_of = tuple(source.shape)
         if shape is not None and tuple(shape) != shape_of:
             raise ValueError(f"{function}: shape {shape} differs from the data's {shape_of}")
-        return _csr_from_parts(*parts, shape_of, _dtype(parts[0], dtype))
+        return _csr_from_parts(*parts, shape_of, _dtype(function, parts[0], dtype))
     else:
         dense = _dense_of(function, arg1, dtype)
         if shape is not None and tuple(shape) != dense.shape:
@@ -524,7 +532,7 @@ def row_sparse_array(
     function = "adfun.nd.sparse.row_sparse_array"
     _host_only(function, ctx)
     if _is_shape(arg1):
-        dense = np.zeros(_shape("sparse.row_sparse_array", arg1), _dtype(None, dtype))
+        dense = np.zeros(_shape("sparse.row_sparse_array", arg1), _dtype(function, None, dtype))
     elif isinstance(arg1, tuple) and len(arg1) == 2:
         data = np.asarray(value_of(arg1[0]))
         indices = np.asarray(value_of(arg1[1])).astype(np.int64).reshape(-1)
@@ -541,7 +549,7 @@ def row_sparse_array(
                 f"{function}: rows of shape {data.shape[1:]} at indices up to "
                 f"{indices.max() if len(indices) else None} do not fit the shape {shape}"
             )
-        dense = np.zeros(shape, _dtype(arg1[0], dtype))
+        dense = np.zeros(shape, _dtype(function, arg1[0], dtype))
         dense[indices] = data
     else:
         dense = _dense_of(function, arg1, dtype)
@@ -564,8 +572,8 @@ def zeros(stype: str, shape: Any, ctx: Any = None, dtype: Any = None, **kwargs: 
     shape = _shape("sparse.zeros", shape)
     cls = _check_stype("adfun.nd.sparse.zeros", stype, shape)
     if cls is CSRNDArray:
-        return _csr_zeros(shape, _dtype(None, dtype))
-    return _cast(_owned(np.zeros(shape, _dtype(None, dtype))), cls)
+        return _csr_zeros(shape, _dtype("adfun.nd.sparse.zeros", None, dtype))
+    return _cast(_owned(np.zeros(shape, _dtype("adfun.nd.sparse.zeros", None, dtype))), cls)
 
 
 def empty(stype: str, shape: Any, ctx: Any = None, dtype: Any = None) -> NDArray:
@@ -595,7 +603,8 @@ def array(source_array: Any, ctx: Any = None, dtype: Any = None) -> NDArray:
     if isinstance(source_array, CSRNDArray) and dtype in (None, source_array.dtype):
         return _csr_array(_STORAGE.__get__(source_array).copy())
     if isinstance(source_array, BaseSparseNDArray):
-        dense = np.array(source_array._value, dtype=_dtype(source_array, dtype), order="C")
+        dtype = _dtype(function, source_array, dtype)
+        dense = np.array(source_array._value, dtype=dtype, order="C")
         return _cast(_owned(dense), type(source_array))
     if hasattr(source_array, "toarray") and hasattr(source_array, "nnz"):
         return csr_matrix(source_array, ctx=ctx, dtype=dtype)
