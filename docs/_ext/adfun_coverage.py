@@ -21,6 +21,13 @@ from sphinx.util.docutils import SphinxDirective
 YES = "yes"
 NO = "no"
 DASH = "—"
+REAL_ONLY = "real only"
+
+
+def complex_column(domain: Any) -> str:
+    """``yes`` where the entry declares a complex test domain (its rules are checked on
+    complex arguments by ``tests/test_complex_rules.py``), ``real only`` otherwise."""
+    return YES if domain is not None else REAL_ONLY
 
 
 def _rule_names(rules: Any) -> list[bool] | None:
@@ -103,7 +110,7 @@ def coverage_rows(config: Any) -> list[list[str]]:
         target = public_name(fun, names, key)
         label = f":func:`{key} <{target}>`" if target else f"``{key}``"
         if primitive.nondiff:
-            rows.append([label, DASH, DASH, YES, DASH])
+            rows.append([label, DASH, DASH, YES, DASH, DASH])
             continue
         domain = primitive.domain
         smooth = YES if domain is not None and getattr(domain, "smooth", False) else NO
@@ -114,6 +121,7 @@ def coverage_rows(config: Any) -> list[list[str]]:
                 describe_rules(fun, primitive.jvps),
                 NO,
                 smooth,
+                complex_column(primitive.complex_domain),
             ]
         )
     return rows
@@ -156,10 +164,11 @@ def composite_rows(names: list[str]) -> list[list[str]]:
         through = "yes (through its primitives)"
         registered = in_table.get(id(fun))
         if registered is None:
-            rows.append([f":func:`~{name}`", through, through, NO, DASH])
+            rows.append([f":func:`~{name}`", through, through, NO, DASH, DASH])
             continue
         smooth = YES if getattr(registered.domain, "smooth", False) else NO
-        rows.append([f":func:`~{name}`", through, through, YES, smooth])
+        complex_checked = complex_column(getattr(registered, "complex_domain", None))
+        rows.append([f":func:`~{name}`", through, through, YES, smooth, complex_checked])
     return rows
 
 
@@ -187,22 +196,25 @@ class CoverageDirective(SphinxDirective):
         constants = len(rows) - len(differentiable)
         with_vjp = sum(row[1] != NO for row in differentiable)
         with_jvp = sum(row[2] != NO for row in differentiable)
+        with_complex = sum(row[5] == YES for row in differentiable)
         lines = [
             f"The registry holds **{len(rows)} primitives**: {len(differentiable)} "
             f"differentiable ({with_vjp} with reverse-mode rules, {with_jvp} with "
-            f"forward-mode rules) and {constants} whose results are constants for "
-            f"differentiation.",
+            f"forward-mode rules, {with_complex} of them checked on complex arguments too) "
+            f"and {constants} whose results are constants for differentiation.",
             "",
         ]
         lines += _table(
-            ["primitive", "reverse (VJP)", "forward (JVP)", "constant", "2nd order checked"],
+            ["primitive", "reverse (VJP)", "forward (JVP)", "constant", "2nd order checked",
+             "complex"],
             rows,
-            "28 20 20 14 18",
+            "26 18 18 12 14 12",
         )
         composites = composite_names(config)
         if composites:
             rows = composite_rows(composites)
             checked = sum(row[3] != NO for row in rows)
+            complex_checked = sum(row[5] == YES for row in rows)
             lines += [
                 ".. rubric:: Built from primitives",
                 "",
@@ -210,15 +222,16 @@ class CoverageDirective(SphinxDirective):
                 "written with the ones above and differentiate through them, in both modes "
                 f"and to any order. {checked} of them are in the rule table's composites "
                 "(``adfun.numpy._declare.COMPOSITES``), whose test domain checks both "
-                "modes against finite differences like a primitive's; the others are "
-                "checked by their own tests.",
+                "modes against finite differences like a primitive's "
+                f"({complex_checked} on complex arguments too); the others are checked "
+                "by their own tests.",
                 "",
             ]
             lines += _table(
                 ["function", "reverse (VJP)", "forward (JVP)", "rule-table check",
-                 "2nd order checked"],
+                 "2nd order checked", "complex"],
                 rows,
-                "28 20 20 14 18",
+                "26 18 18 12 14 12",
             )
         # Re-read this page whenever a source file of adfun changes.
         package = Path(importlib.import_module("adfun").__file__).parent
