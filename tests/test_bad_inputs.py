@@ -65,11 +65,14 @@ CASES = {
         _row(
             {
                 # The convention of HIPS autograd and JAX: a complex output needs
-                # holomorphic=True; vjp, jvp and elementwise_grad give f'(z).
+                # holomorphic=True (grad, elementwise_grad, hessian); vjp and jvp give f'(z).
                 "grad": (TypeError, r"grad: the output of _scalar is complex \(complex128\)"),
                 "vjp": WORKS,
                 "jvp": WORKS,
-                "elementwise_grad": WORKS,
+                "elementwise_grad": (
+                    TypeError,
+                    r"elementwise_grad: the output of _elementwise is complex \(complex128\)",
+                ),
                 "hessian": (TypeError, r"hessian: the output of _scalar is complex"),
             },
             (TypeError, r"adfun\.nd\.array: source_array"),
