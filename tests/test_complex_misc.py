@@ -105,6 +105,20 @@ def test_power_keeps_its_complex64():
     np.testing.assert_allclose(derivative, np.power(-2 + 0j, y) * np.log(-2 + 0j), rtol=1e-5)
 
 
+def test_power_of_a_negative_base_on_other_array_libraries():
+    xp = pytest.importorskip("array_api_strict")
+    x = np.array([-2.0, 3.0])
+    y = np.array([0.5 + 0.3j, 1.0 - 0.2j])
+
+    def f(x, y):
+        return anp.sum(anp.abs(anp.power(x, y)) ** 2)
+
+    expected = ad.grad(f, argnums=(0, 1))(x, y)
+    result = ad.grad(f, argnums=(0, 1))(xp.asarray(x), xp.asarray(y))
+    for got, want in zip(result, expected):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-13)
+
+
 def test_real_powers_keep_their_real_behaviour():
     # a real exponent: NumPy's real power, NaN derivative in y at a negative base
     with np.errstate(invalid="ignore"):

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from adfun._engine.records import numpy_dtype
 from adfun._engine.trace import Tracer
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._base import unbroadcast, where
@@ -150,9 +151,15 @@ def _safe_log_base(ans: Any, x: Any) -> Any:
     real power keeps the real logarithm, so a real negative base stays NaN in ``y``.
     """
     safe = where(equal(x, 0.0), 1.0, x)
-    if dtype_of(ans).kind == "c" and dtype_of(x).kind != "c":
+    if _kind(ans) == "c" and _kind(x) != "c":
         safe = safe + 0j
     return log(safe)
+
+
+def _kind(value: Any) -> str:
+    """The NumPy dtype kind of an array of any library, a tracer or a Python number."""
+    dtype = getattr(value, "dtype", None)
+    return np.result_type(value).kind if dtype is None else numpy_dtype(dtype).kind
 
 
 def _power_slope(power_fun: Any, x: Any, y: Any) -> Any:
