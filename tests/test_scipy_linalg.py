@@ -418,7 +418,7 @@ def _grad_of(fun):
         ),
         (
             lambda a: linalg.sqrtm(-a),
-            r"sqrtm: this real matrix has no real principal square root",
+            r"sqrtm: argument 'A' is a real matrix with no real principal square root",
         ),
     ],
 )
