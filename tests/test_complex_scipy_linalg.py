@@ -255,7 +255,8 @@ def test_gradient_follows_the_convention_df_dx_minus_i_df_dy():
 
 
 def test_holomorphic_gradient_of_a_matrix_function_is_its_derivative():
-    # d/dz trace(expm(z A)) = trace(A expm(z A)), d/dz trace(sqrtm(z B)) = trace(sqrtm(B)) / (2 sqrt z)
+    # d/dz trace(expm(z A)) = trace(A expm(z A));
+    # d/dz trace(sqrtm(z B)) = trace(sqrtm(B)) / (2 sqrt(z)).
     a, b, z = 0.3 * _complex(3, 3), _hpd(3), 0.7 + 0.2j
 
     def trace_expm(z):
@@ -383,10 +384,14 @@ def test_svd_of_complex_matrices_uses_adfuns_phase_gauge(full_matrices):
 def test_convolve_and_correlate_of_complex_signals(mode):
     x, k = _complex(5), _complex(3)
     for fun, want in ((signal.convolve, ss.convolve), (signal.correlate, ss.correlate)):
+
+        def call(a, b, fun=fun):
+            return fun(a, b, mode=mode)
+
         for pair in ((x, k), (x.real, k), (x, k.real)):
-            (got,) = _traced(lambda a, b: fun(a, b, mode=mode), *pair)
+            (got,) = _traced(call, *pair)
             np.testing.assert_allclose(got, want(*pair, mode=mode), rtol=1e-12, atol=1e-12)
-            check(lambda a, b: fun(a, b, mode=mode), list(pair), order=1)
+            check(call, list(pair), order=1)
 
 
 def test_correlate_gradient_in_its_conjugated_argument():
