@@ -72,13 +72,22 @@ def real_view(fun, args, positions):
             else:
                 rebuilt.append(flat[cursor])
                 cursor += 1
-        out = fun(*rebuilt)
-        if _dtype(out).kind == "c":
-            return ad.numpy.stack([ad.numpy.real(out), ad.numpy.imag(out)])
-        return out
+        return _split_complex(fun(*rebuilt))
 
     realified.__name__ = getattr(fun, "__name__", "fun")
     return realified, flat_args, flat_positions
+
+
+def _split_complex(out):
+    """Each complex array of ``out`` (an array, or a tuple or list of outputs, such as
+    ``cho_factor``'s ``(c, lower)``) as ``stack([real, imag])``; other values unchanged."""
+    if isinstance(out, (tuple, list)):
+        return type(out)(_split_complex(part) for part in out)
+    if isinstance(out, (bool, np.bool_)):
+        return out
+    if _dtype(out).kind == "c":
+        return ad.numpy.stack([ad.numpy.real(out), ad.numpy.imag(out)])
+    return out
 
 
 def _dtype(value):

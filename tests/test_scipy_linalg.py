@@ -380,14 +380,6 @@ def _grad_of(fun):
     return lambda *args: ad.grad(lambda *xs: anp.sum(_flat(fun(*xs))))(*args)
 
 
-def test_complex_traced_arrays_are_refused():
-    def complex_expm(x):
-        return anp.real(linalg.expm(x * (1.0 + 1.0j)))
-
-    with pytest.raises(NotImplementedError, match=r"linalg\.expm: argument 'A' is a complex"):
-        ad.grad(lambda x: anp.sum(complex_expm(x)))(np.eye(2))
-
-
 @pytest.mark.parametrize(
     ("call", "match"),
     [
@@ -426,7 +418,7 @@ def test_complex_traced_arrays_are_refused():
         ),
         (
             lambda a: linalg.sqrtm(-a),
-            r"sqrtm: this real matrix has no real principal square root",
+            r"sqrtm: argument 'A' is a real matrix with no real principal square root",
         ),
     ],
 )

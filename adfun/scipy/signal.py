@@ -17,6 +17,12 @@ convolution along each convolved pair of axes: entries ``lo`` to ``lo + n - 1`` 
 ``sum_j in1[j] in2[k - j]`` (with zeros outside the arguments).  Each mode is one such
 window, and so is every derivative (the reverse rule of ``'same'`` with an even kernel is
 not a SciPy mode: it is computed as SciPy's ``'full'`` convolution, cut).
+
+Both take complex arguments, with HIPS autograd's and JAX's convention for the
+derivatives (docs/conventions.md): a convolution is holomorphic in each argument, so its
+rules keep no conjugates; a correlation conjugates its second argument
+(``correlate(a, b) = convolve(a, flip(conj(b)))``), and its rules for ``in2`` are
+conjugated accordingly.
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ import numpy as np
 
 from adfun._engine.records import Params
 from adfun._engine.trace import Tracer, any_traced, bind
-from adfun.numpy._axes import shape_of
-from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._axes import dtype_of, shape_of
+from adfun.numpy._complex import conjugate
+from adfun.numpy._declare import Domain, complexified, export, primitive
 from adfun.numpy._shape import transpose
 
 _MODES = ("full", "valid", "same")
@@ -467,6 +474,7 @@ _CONVOLVE = primitive(
     (_convolve_vjp(0), _convolve_vjp(1)),
     (_convolve_jvp_a, _convolve_jvp_b),
     domain=Domain(examples=_convolve_examples),
+    complex_domain=complexified(_convolve_examples),
 )
 
 
@@ -515,8 +523,9 @@ def convolve(
     Derivative: linear in each argument.  The reverse rule convolves the cotangent with
     the other argument flipped along the convolved axes (the full convolution's reverse
     rule is a 'valid' one and the other way round); the forward rule convolves the
-    tangent with the other argument.  Differentiating with respect to complex arguments is
-    not supported (as everywhere in adfun).
+    tangent with the other argument.  Complex arguments are differentiated by the same
+    rules (the convolution is holomorphic in each argument: no conjugates, with the
+    convention of :doc:`/conventions`).
 
     Examples
     --------
@@ -555,13 +564,13 @@ def _correlate_window(a: Any, b: Any, mode: str) -> Window:
 def _correlate_vjp_a(
     g: Any, ans: Any, a: Any, b: Any, mode: str = "full", method: str = "auto"
 ) -> Any:
-    # correlate(a, b) = convolve(a, flip(b)): its rule, with flip(flip(b)) = b.
+    # correlate(a, b) = convolve(a, flip(conj(b))): its rule, with flip(flip(b)) = b.
     everything = tuple(range(len(shape_of(a))))
     cut = tuple(
         (size_b - 1 - lo, size_a)
         for (lo, _), size_a, size_b in zip(_correlate_window(a, b, mode), shape_of(a), shape_of(b))
     )
-    return _general(g, b, (everything, everything), ((), ()), cut, method)
+    return _general(g, conjugate(b), (everything, everything), ((), ()), cut, method)
 
 
 def _correlate_vjp_b(
@@ -573,7 +582,10 @@ def _correlate_vjp_b(
         for (lo, _), size_a, size_b in zip(_correlate_window(a, b, mode), shape_of(a), shape_of(b))
     )
     flipped = _general(g, _flip(a, everything), (everything, everything), ((), ()), cut, method)
-    return _flip(flipped, everything)
+    # That is the cotangent of flip(conj(b)); b's is its flip, conjugated (for complex b:
+    # the correlation is conjugate-linear in it).
+    gradient = _flip(flipped, everything)
+    return conjugate(gradient) if dtype_of(b).kind == "c" else gradient
 
 
 def _correlate_jvp_a(
@@ -594,6 +606,7 @@ _CORRELATE = primitive(
     (_correlate_vjp_a, _correlate_vjp_b),
     (_correlate_jvp_a, _correlate_jvp_b),
     domain=Domain(examples=_scipy_examples),
+    complex_domain=complexified(_scipy_examples),
 )
 
 
@@ -618,9 +631,10 @@ def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> A
 
     Notes
     -----
-    Derivative: for real arguments, the correlation is the convolution of ``in1`` with
-    ``in2`` flipped, and the rules are that convolution's.  Differentiating with respect
-    to complex arguments is not supported (as everywhere in adfun).
+    Derivative: the correlation is the convolution of ``in1`` with ``conj(in2)``
+    flipped, and the rules are that convolution's: holomorphic in ``in1``,
+    conjugate-linear in a complex ``in2`` (its cotangent is conjugated; the convention of
+    :doc:`/conventions`).
 
     Examples
     --------

@@ -5,10 +5,13 @@ call it), and every function is differentiable in its array arguments in reverse
 forward mode, to every order: ``expm expm_frechet sqrtm solve_sylvester
 solve_triangular cholesky cho_factor cho_solve lu_factor lu_solve solve_banded eigh
 eigvalsh``, and ``inv det svd`` (SciPy's signatures over :mod:`adfun.numpy.linalg`).
-Plain arrays go straight to SciPy.  Traced arrays must be real.  Stacks of matrices
+Plain arrays go straight to SciPy.  Every function takes complex matrices too (complex
+Hermitian ones for ``cholesky cho_factor eigh eigvalsh``), with HIPS autograd's and
+JAX's convention for the derivatives (docs/conventions.md).  Stacks of matrices
 (``(..., n, n)``) work wherever the installed SciPy takes them (SciPy 1.15 and later,
-except ``solve_banded``).  ``eigh``'s eigenvectors are SciPy's up to the sign of each
-column (each one's largest component is made positive: LAPACK's signs jump).
+except ``solve_banded``).  ``eigh``'s eigenvectors are SciPy's up to the sign (complex:
+the phase) of each column (each one's largest component is made real and positive:
+LAPACK's signs jump), and so are complex ``svd``'s singular vector pairs.
 """
 
 from __future__ import annotations

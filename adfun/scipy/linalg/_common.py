@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import scipy
 
-from adfun._engine.trace import Tracer
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._batching import leading, solve_rule
 
@@ -30,15 +29,9 @@ STACKED = leading if SCIPY_BATCHES else None
 STACKED_SOLVE = solve_rule if SCIPY_BATCHES else None
 
 
-def require_real(function: str, **arrays: Any) -> None:
-    """Complex traced matrices are outside the contract of these rules."""
-    for argument, value in arrays.items():
-        if type(value) is Tracer and dtype_of(value).kind == "c":
-            raise NotImplementedError(
-                f"adfun.scipy.linalg.{function}: argument '{argument}' is a complex traced "
-                f"array; derivatives of these functions are implemented for real arrays "
-                f"only. Work with real matrices (for example split real and imaginary parts)"
-            )
+def is_complex(*values: Any) -> bool:
+    """Whether one of ``values`` (plain or traced arrays, ``None`` skipped) is complex."""
+    return any(value is not None and dtype_of(value).kind == "c" for value in values)
 
 
 def require_square(function: str, argument: str, value: Any) -> int:

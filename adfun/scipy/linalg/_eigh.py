@@ -1,22 +1,30 @@
 """The symmetric eigenproblem, standard and generalized: ``eigh`` and ``eigvalsh``.
 
-``eigh(a, b)`` solves ``a v = w b v`` for symmetric ``a`` and symmetric positive
-definite ``b`` (SciPy's ``type=1``).  The eigenvalues ascend and the eigenvectors are
-``b``-orthonormal, ``V^T b V = I`` (orthonormal for the standard problem): SciPy's
-normalization.  Signs: LAPACK leaves each eigenvector's sign to chance and its choice
-flips under arbitrarily small changes of the matrices (SciPy's default driver ``evr``
-does, in practice), so SciPy's eigenvectors are not a differentiable function of them.
-Here each eigenvector's largest-magnitude component (the first of equal ones) is made
-positive, on plain and traced values alike: the eigenvectors equal SciPy's up to the
-sign of each column, and are smooth wherever the eigenvalues are distinct and no two
-components of a vector tie for the largest magnitude.
+``eigh(a, b)`` solves ``a v = w b v`` for symmetric (complex: Hermitian) ``a`` and
+symmetric (Hermitian) positive definite ``b`` (SciPy's ``type=1``).  The eigenvalues
+ascend and the eigenvectors are ``b``-orthonormal, ``V^H b V = I`` (orthonormal for the
+standard problem): SciPy's normalization.  Signs and phases: LAPACK leaves each
+eigenvector's sign (complex: phase) to chance and its choice flips under arbitrarily
+small changes of the matrices (SciPy's default driver ``evr`` does, in practice), so
+SciPy's eigenvectors are not a differentiable function of them.  Here each
+eigenvector's largest-magnitude component (the first of equal ones) is made real and
+positive, on plain and traced values alike -- the gauge of
+:func:`adfun.numpy.linalg.eigh` (docs/conventions.md, "Phases of complex eigenvectors
+and singular vectors"): the eigenvectors equal SciPy's up to the sign (phase) of each
+column, and are smooth wherever the eigenvalues are distinct and no two components of
+a vector tie for the largest magnitude.
 
-With ``dA_hat = V^T dA V`` and ``dB_hat = V^T dB V`` (both read from the triangle named
-by ``lower``):
+With ``dA_hat = V^H dA V`` and ``dB_hat = V^H dB V`` (both read from the triangle named
+by ``lower``, and the real part of the diagonal, as LAPACK reads them):
 
-* ``dw_i = dA_hat_ii - w_i dB_hat_ii``;
+* ``dw_i = dA_hat_ii - w_i dB_hat_ii`` (real);
 * ``dV = V C``, ``C_ij = (dA_hat - dB_hat diag(w))_ij / (w_j - w_i)`` for ``i != j`` and
-  ``C_ii = -dB_hat_ii / 2`` (which keeps ``V^T b V = I``).
+  ``C_ii = -dB_hat_ii / 2`` (which keeps ``V^H b V = I``), then for complex vectors the
+  gauge term ``-i V diag(c)`` with ``c`` real, which keeps each vector's largest
+  component real.
+
+The reverse rules are the adjoints for ``dL = Re(cotangent * dz)``: the cotangent of the
+input is ``conj(V) hat V^T`` read back onto the triangle.
 
 The eigenvectors of a repeated eigenvalue are not unique and have no derivative: the
 terms of exactly equal eigenvalues are dropped (docs/conventions.md, "Repeated
@@ -37,27 +45,36 @@ from adfun._engine.records import Params
 from adfun._engine.trace import any_traced, bind, call_primitive
 from adfun.numpy._axes import shape_of
 from adfun.numpy._broadcast import unbroadcast
+from adfun.numpy._complex import conjugate, imag, real
 from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._reductions import sum as _sum
 from adfun.numpy._shape import expand_dims
 from adfun.numpy.linalg._helpers import (
     diag_embed,
     diag_part,
+    draw_complex_matrix,
+    draw_hermitian,
     draw_matrix,
     draw_spectrum,
     draw_symmetric,
+    fix_phase,
+    largest_mask,
+    mH,
     mT,
     off_diagonal_inverse,
     pack,
     pack_values,
-    read_symmetric,
-    read_symmetric_adjoint,
+    phase_correction,
+    phase_correction_adjoint,
+    read_hermitian,
+    read_hermitian_adjoint,
     unpack,
 )
 from adfun.scipy.linalg._common import (
     STACKED,
     draw_batch,
+    is_complex,
     refuse_option,
-    require_real,
     require_square,
 )
 
@@ -81,14 +98,20 @@ def _positive_largest(v: np.ndarray) -> np.ndarray:
     return v * np.where(largest < 0, -1.0, 1.0).astype(v.dtype)
 
 
+def _in_gauge(v: np.ndarray) -> np.ndarray:
+    """Eigenvectors with each one's largest component real and positive: the sign for
+    real ``v``, the phase for complex ``v`` (:func:`adfun.numpy.linalg.eigh`'s gauge)."""
+    return fix_phase(v)[0] if np.iscomplexobj(v) else _positive_largest(v)
+
+
 def _eigh_impl(a: Any, **params: Any) -> Any:
     w, v = scipy.linalg.eigh(a, **params)
-    return pack_values([w, _positive_largest(v)], w.shape[:-1])
+    return pack_values([w, _in_gauge(v)], w.shape[:-1])
 
 
 def _eigh_generalized_impl(a: Any, b: Any, **params: Any) -> Any:
     w, v = scipy.linalg.eigh(a, b, **params)
-    return pack_values([w, _positive_largest(v)], w.shape[:-1])
+    return pack_values([w, _in_gauge(v)], w.shape[:-1])
 
 
 def _eigvalsh_impl(a: Any, **params: Any) -> Any:
@@ -100,9 +123,27 @@ def _eigvalsh_generalized_impl(a: Any, b: Any, **params: Any) -> Any:
 
 
 def _parts(packed: Any) -> list:
+    """``[w, v]`` of a packed result, or of its cotangent or tangent (``w`` is real:
+    the real part of a complex packing)."""
     k = shape_of(packed)[-1]
     n = int(round((-1 + np.sqrt(1 + 4 * k)) / 2))  # k = n + n * n
-    return unpack(packed, [(n,), (n, n)])
+    w, v = unpack(packed, [(n,), (n, n)])
+    return [real(w), v]
+
+
+def _gauge(dv: Any, v: Any) -> Any:
+    """The change ``dv`` of complex eigenvectors ``v`` with each vector's largest
+    component kept real (the phase gauge); ``dv`` itself for real vectors."""
+    if not is_complex(v):
+        return dv
+    return dv - 1j * v * expand_dims(phase_correction(dv, v, largest_mask(v)), -2)
+
+
+def _gauge_adjoint(gv: Any, v: Any) -> Any:
+    """The adjoint of :func:`_gauge`, on the cotangent ``gv`` of the vectors."""
+    if not is_complex(v):
+        return gv
+    return gv + phase_correction_adjoint(imag(_sum(gv * v, axis=-2)), v, largest_mask(v))
 
 
 def _gaps(w: Any) -> Any:
@@ -111,13 +152,14 @@ def _gaps(w: Any) -> Any:
 
 
 def _rotated(t: Any, v: Any, lower: bool) -> Any:
-    """``V^T dT V`` for the symmetric matrix read from one triangle of the tangent."""
-    return mT(v) @ read_symmetric(t, lower) @ v
+    """``V^H dT V`` for the symmetric (Hermitian) matrix read from one triangle of the
+    tangent."""
+    return mH(v) @ read_hermitian(t, lower) @ v
 
 
 def _back(hat: Any, v: Any, lower: bool, like: Any) -> Any:
-    """The cotangent of the input from that of ``V^T dX V``."""
-    return unbroadcast(read_symmetric_adjoint(v @ hat @ mT(v), lower), like)
+    """The cotangent of the input from that of ``V^H dX V``."""
+    return unbroadcast(read_hermitian_adjoint(conjugate(v) @ hat @ mT(v), lower), like)
 
 
 def _batch(a: Any, b: Any = None) -> tuple:
@@ -131,32 +173,33 @@ def _batch(a: Any, b: Any = None) -> tuple:
 def _a_jvp(t: Any, ans: Any, a: Any, *b: Any, lower: bool = True, **params: Any) -> Any:
     w, v = _parts(ans)
     rotated = _rotated(t, v, lower)
-    return pack([diag_part(rotated), v @ (_gaps(w) * rotated)], _batch(a, *b))
+    dv = _gauge(v @ (_gaps(w) * rotated), v)
+    return pack([real(diag_part(rotated)), dv], _batch(a, *b))
 
 
 def _a_vjp(g: Any, ans: Any, a: Any, *b: Any, lower: bool = True, **params: Any) -> Any:
     w, v = _parts(ans)
     gw, gv = _parts(g)
-    hat = diag_embed(gw) + _gaps(w) * (mT(v) @ gv)
+    hat = diag_embed(gw) + _gaps(w) * (mT(v) @ _gauge_adjoint(gv, v))
     return _back(hat, v, lower, a)
 
 
 def _b_jvp(t: Any, ans: Any, a: Any, b: Any, lower: bool = True, **params: Any) -> Any:
     w, v = _parts(ans)
     rotated = _rotated(t, v, lower)
-    diagonal = diag_part(rotated)
+    diagonal = real(diag_part(rotated))
     mixing = -(_gaps(w) * (rotated * expand_dims(w, -2))) - 0.5 * diag_embed(diagonal)
-    return pack([-w * diagonal, v @ mixing], _batch(a, b))
+    return pack([-w * diagonal, _gauge(v @ mixing, v)], _batch(a, b))
 
 
 def _b_vjp(g: Any, ans: Any, a: Any, b: Any, lower: bool = True, **params: Any) -> Any:
     w, v = _parts(ans)
     gw, gv = _parts(g)
-    projected = mT(v) @ gv
+    projected = mT(v) @ _gauge_adjoint(gv, v)
     hat = -(
         diag_embed(gw * w)
         + (_gaps(w) * projected) * expand_dims(w, -2)
-        + 0.5 * diag_embed(diag_part(projected))
+        + 0.5 * diag_embed(real(diag_part(projected)))
     )
     return _back(hat, v, lower, b)
 
@@ -170,7 +213,7 @@ def _vectors(a: Any, b: Any, params: dict) -> Any:
 
 def _values_a_jvp(t: Any, ans: Any, a: Any, *b: Any, lower: bool = True, **params: Any) -> Any:
     v = _vectors(a, b[0] if b else None, {"lower": lower, **params})
-    return diag_part(_rotated(t, v, lower))
+    return real(diag_part(_rotated(t, v, lower)))
 
 
 def _values_a_vjp(g: Any, ans: Any, a: Any, *b: Any, lower: bool = True, **params: Any) -> Any:
@@ -180,7 +223,7 @@ def _values_a_vjp(g: Any, ans: Any, a: Any, *b: Any, lower: bool = True, **param
 
 def _values_b_jvp(t: Any, ans: Any, a: Any, b: Any, lower: bool = True, **params: Any) -> Any:
     v = _vectors(a, b, {"lower": lower, **params})
-    return -ans * diag_part(_rotated(t, v, lower))
+    return -ans * real(diag_part(_rotated(t, v, lower)))
 
 
 def _values_b_vjp(g: Any, ans: Any, a: Any, b: Any, lower: bool = True, **params: Any) -> Any:
@@ -189,6 +232,41 @@ def _values_b_vjp(g: Any, ans: Any, a: Any, b: Any, lower: bool = True, **params
 
 
 # Test domains --------------------------------------------------------------------------
+
+
+def _complex_standard_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    n = draw(st.integers(1, 3))
+    a = draw_hermitian(draw, st, hnp, n, draw_batch(draw, st))
+    params = {
+        "lower": draw(st.booleans()),
+        "driver": draw(st.sampled_from([None, "evd", "evr"])),
+        "check_finite": True,
+    }
+    return (a,), params
+
+
+def _complex_generalized_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """``a = X^{-H} diag(w) X^{-1}``, ``b = X^{-H} X^{-1}`` with complex well-conditioned
+    ``X`` and ``w`` well separated: the generalized eigenvectors are ``X``'s columns
+    (up to phases)."""
+    n = draw(st.integers(1, 3))
+    batch = draw_batch(draw, st)
+    pairs = []
+    for _ in range(int(np.prod(batch, dtype=np.int64))):
+        inverse = np.linalg.inv(draw_complex_matrix(draw, st, hnp, n, n))
+        spectrum = draw_spectrum(draw, st, n, -3.0, 3.0) + 0.0137
+        a = (inverse.conj().T * spectrum) @ inverse
+        b = inverse.conj().T @ inverse
+        pairs.append(((a + a.conj().T) / 2.0, (b + b.conj().T) / 2.0))
+    shape = batch + (n, n)
+    a = np.asarray([pair[0] for pair in pairs], dtype=np.complex128).reshape(shape)
+    b = np.asarray([pair[1] for pair in pairs], dtype=np.complex128).reshape(shape)
+    params = {
+        "lower": draw(st.booleans()),
+        "driver": draw(st.sampled_from([None, "gvd"])),
+        "check_finite": True,
+    }
+    return (a, b), params
 
 
 def _standard_examples(draw: Any, st: Any, hnp: Any) -> tuple:
@@ -224,6 +302,9 @@ def _generalized_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (a, b), params
 
 
+_COMPLEX_STANDARD = Domain(examples=_complex_standard_examples)
+_COMPLEX_GENERALIZED = Domain(examples=_complex_generalized_examples)
+
 _EIGH = primitive(
     "scipy.linalg.eigh",
     _eigh_impl,
@@ -231,6 +312,7 @@ _EIGH = primitive(
     (_a_jvp,),
     domain=Domain(examples=_standard_examples),
     batch=STACKED,
+    complex_domain=_COMPLEX_STANDARD,
 )
 _EIGH_GENERALIZED = primitive(
     "scipy.linalg.eigh_generalized",
@@ -239,6 +321,7 @@ _EIGH_GENERALIZED = primitive(
     (_a_jvp, _b_jvp),
     domain=Domain(examples=_generalized_examples),
     batch=STACKED,
+    complex_domain=_COMPLEX_GENERALIZED,
 )
 _EIGVALSH = primitive(
     "scipy.linalg.eigvalsh",
@@ -247,6 +330,7 @@ _EIGVALSH = primitive(
     (_values_a_jvp,),
     domain=Domain(examples=_standard_examples),
     batch=STACKED,
+    complex_domain=_COMPLEX_STANDARD,
 )
 _EIGVALSH_GENERALIZED = primitive(
     "scipy.linalg.eigvalsh_generalized",
@@ -255,6 +339,7 @@ _EIGVALSH_GENERALIZED = primitive(
     (_values_a_jvp, _values_b_jvp),
     domain=Domain(examples=_generalized_examples),
     batch=STACKED,
+    complex_domain=_COMPLEX_GENERALIZED,
 )
 
 
@@ -268,7 +353,6 @@ def _traced_eigh(
     subset_by_value: Any,
     params: Params,
 ) -> Any:
-    require_real(function, a=a, b=b)
     require_square(function, "a", a)
     if b is not None:
         require_square(function, "b", b)
@@ -297,7 +381,7 @@ def _traced_eigh(
             return bind(_EIGVALSH, (a,), params)
         return bind(_EIGVALSH_GENERALIZED, (a, b), params)
     packed = bind(_EIGH, (a,), params) if b is None else bind(_EIGH_GENERALIZED, (a, b), params)
-    w, v = _parts(packed)
+    w, v = _parts(packed)  # w real, v complex when a or b is
     return w, v
 
 
@@ -342,10 +426,12 @@ def eigh(
     ----------
     a : array_like
         Shape ``(..., n, n)``.
-        Symmetric; only the triangle named by ``lower`` is read.
+        Symmetric, or complex Hermitian; only the triangle named by ``lower`` is read
+        (and the real part of a complex diagonal).
     b : array_like
         Shape ``(..., n, n)``; optional.
-        Symmetric positive definite (generalized problem); the same triangle is read.
+        Symmetric (Hermitian) positive definite (generalized problem); the same triangle
+        is read.
     lower : bool
         Read the lower (default) or upper triangles.
     eigvals_only : bool
@@ -367,19 +453,23 @@ def eigh(
         The eigenvalues, ascending.
     v : ndarray
         Shape ``(..., n, n)``.
-        The eigenvectors (columns), ``b``-orthonormal: ``v^T b v = I`` (orthonormal
-        without ``b``).  Each column's largest-magnitude component is positive: SciPy's
-        vectors up to the sign of each column (LAPACK's signs jump, these are
-        differentiable).  Not returned with ``eigvals_only=True``.
+        The eigenvectors (columns), ``b``-orthonormal: ``v^H b v = I`` (orthonormal
+        without ``b``).  Each column's largest-magnitude component is real and
+        positive: SciPy's vectors up to the sign (complex: the phase) of each column
+        (LAPACK's signs jump, these are differentiable; the gauge of
+        :func:`adfun.numpy.linalg.eigh`).  Not returned with ``eigvals_only=True``.
 
     Notes
     -----
-    With ``dA_hat = V^T dA V`` and ``dB_hat = V^T dB V``: ``dw_i = dA_hat_ii -
+    With ``dA_hat = V^H dA V`` and ``dB_hat = V^H dB V``: ``dw_i = dA_hat_ii -
     w_i dB_hat_ii`` and ``dV = V C`` with ``C_ij = (dA_hat - dB_hat diag(w))_ij /
-    (w_j - w_i)`` off the diagonal, ``C_ii = -dB_hat_ii / 2``.  The eigenvectors need
-    distinct eigenvalues: at a repeated eigenvalue they are not unique and have no
-    derivative (the terms of exactly equal eigenvalues are dropped, see
-    :doc:`/conventions`).
+    (w_j - w_i)`` off the diagonal, ``C_ii = -dB_hat_ii / 2``, plus for complex
+    vectors ``i V diag(c)`` (``c`` real) that keeps each largest component real.  The
+    eigenvectors need distinct eigenvalues: at a repeated eigenvalue they are not
+    unique and have no derivative (the terms of exactly equal eigenvalues are dropped,
+    see :doc:`/conventions`).  A function of complex eigenvectors should not depend on
+    their phases (``|v|**2``, ``v f(w) v^H``): then its derivative is the same in every
+    gauge.
 
     Examples
     --------
@@ -404,7 +494,7 @@ def eigh(
             subset_by_value=subset_by_value,
             driver=driver,
         )
-        return result if eigvals_only else (result[0], _positive_largest(result[1]))
+        return result if eigvals_only else (result[0], _in_gauge(result[1]))
     params = Params(lower=bool(lower), driver=driver, check_finite=bool(check_finite))
     return _traced_eigh("eigh", a, b, eigvals_only, type, subset_by_index, subset_by_value, params)
 
@@ -439,8 +529,9 @@ subset_by_value, driver
 
     Notes
     -----
-    Derivative: ``dw_i = v_i^T (dA - w_i dB) v_i`` with ``b``-orthonormal eigenvectors
-    (computed by :func:`eigh` when a rule needs them).
+    Derivative: ``dw_i = v_i^H (dA - w_i dB) v_i`` with ``b``-orthonormal eigenvectors
+    (computed by :func:`eigh` when a rule needs them); ``a`` and ``b`` may be complex
+    Hermitian, the eigenvalues are real.
 
     Examples
     --------

@@ -6,6 +6,10 @@ the block matrix ``[[A, E], [0, A]]`` (Van Loan; Mathias): ``expm`` of it is
 reverse rule ``L(A^T, G)`` (the adjoint of ``L(A, .)``).  Both call ``expm`` itself, so
 they differentiate again.  ``sqrtm``'s derivative solves the Sylvester equation
 ``X dX + dX X = dA``, with :func:`solve_sylvester`, itself differentiable.
+
+All four are holomorphic in their matrix arguments, so the same rules hold for complex
+matrices (with the convention ``dL = Re(cotangent * dz)`` the reverse rules keep plain
+transposes, no conjugates: docs/conventions.md).
 """
 
 from __future__ import annotations
@@ -19,17 +23,13 @@ from adfun._engine.records import EMPTY_PARAMS
 from adfun._engine.trace import Tracer, any_traced, bind
 from adfun.numpy._axes import dtype_of, shape_of
 from adfun.numpy._broadcast import unbroadcast
-from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._complex import conjugate, real
+from adfun.numpy._declare import Domain, complexified, export, primitive
 from adfun.numpy._indexing import getitem
 from adfun.numpy._reductions import sum as _sum
 from adfun.numpy._shape import concatenate
-from adfun.numpy.linalg._helpers import draw_matrix, draw_spectrum, mT
-from adfun.scipy.linalg._common import (
-    STACKED,
-    draw_batch,
-    require_real,
-    require_square,
-)
+from adfun.numpy.linalg._helpers import draw_complex_matrix, draw_matrix, draw_spectrum, mT
+from adfun.scipy.linalg._common import STACKED, draw_batch, is_complex, require_square
 
 # --- expm ------------------------------------------------------------------------------
 
@@ -71,6 +71,7 @@ _EXPM = primitive(
     (_expm_jvp,),
     domain=Domain(examples=_expm_examples),
     batch=STACKED,
+    complex_domain=complexified(_expm_examples),
 )
 
 
@@ -82,7 +83,7 @@ def expm(A: Any) -> Any:  # noqa: N803 - SciPy's name
     ----------
     A : array_like
         Shape ``(..., n, n)``.
-        Square matrices (stacks too, as SciPy takes them); real when traced.
+        Square matrices (stacks too, as SciPy takes them), real or complex.
 
     Returns
     -------
@@ -94,7 +95,8 @@ def expm(A: Any) -> Any:  # noqa: N803 - SciPy's name
     -----
     Derivative: the Fréchet derivative ``L(A, E)`` from the block matrix
     ``expm([[A, E], [0, A]]) = [[expm(A), L(A, E)], [0, expm(A)]]``: forward
-    ``L(A, T)``, reverse ``L(A^T, G)``.  Derivatives of every order.
+    ``L(A, T)``, reverse ``L(A^T, G)`` (a plain transpose for complex ``A`` too:
+    ``expm`` is holomorphic).  Derivatives of every order.
 
     Examples
     --------
@@ -106,7 +108,6 @@ def expm(A: Any) -> Any:  # noqa: N803 - SciPy's name
     """
     if type(A) is not Tracer:
         return scipy.linalg.expm(A)
-    require_real("expm", A=A)
     require_square("expm", "A", A)
     return bind(_EXPM, (A,), EMPTY_PARAMS)
 
@@ -120,7 +121,12 @@ def _frechet_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (a, e), {"compute_expm": draw(st.booleans())}
 
 
-@export(scipy.linalg.expm_frechet, domain=Domain(examples=_frechet_examples), operation=False)
+@export(
+    scipy.linalg.expm_frechet,
+    domain=Domain(examples=_frechet_examples),
+    complex_domain=complexified(_frechet_examples),
+    operation=False,
+)
 def expm_frechet(
     A: Any,  # noqa: N803 - SciPy's name
     E: Any,  # noqa: N803 - SciPy's name
@@ -135,7 +141,7 @@ def expm_frechet(
     ----------
     A, E : array_like
         Shape ``(n, n)``.
-        The matrix and the direction (real when traced).
+        The matrix and the direction, real or complex.
     method : {None, 'SPS', 'blockEnlarge'}
         SciPy's algorithm, for plain values.  Traced values are always differentiated
         through the block-enlargement formula (an exact composite of :func:`expm`).
@@ -175,7 +181,6 @@ def expm_frechet(
             f"adfun.scipy.linalg.expm_frechet: method must be None, 'SPS' or "
             f"'blockEnlarge', got {method!r}"
         )
-    require_real("expm_frechet", A=A, E=E)
     n = require_square("expm_frechet", "A", A)
     if shape_of(E) != shape_of(A):
         raise ValueError(
@@ -230,13 +235,36 @@ def _sylvester_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (a, b, array(draw, st, hnp, (-2.0, 2.0), shape=batch + (m, n))), {}
 
 
+def _complex_sylvester_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """Complex ``a``, ``b`` with eigenvalues of real part at least 1, complex ``q``."""
+    from adfun.numpy._examples import complex_array
+
+    m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    batch = draw_batch(draw, st)
+    a = draw_complex_matrix(draw, st, hnp, m, m, batch) + 4.0 * np.eye(m)
+    b = draw_complex_matrix(draw, st, hnp, n, n, batch) + 4.0 * np.eye(n)
+    return (a, b, complex_array(draw, st, hnp, (-2.0, 2.0), shape=batch + (m, n))), {}
+
+
+def _solve_sylvester_impl(a: Any, b: Any, q: Any) -> Any:
+    """SciPy's solution; complex as soon as one argument is: SciPy's own solver mixes a
+    real Schur form of a real ``a`` or ``b`` with the complex ``trsyl`` of a complex
+    other argument, and returns a wrong solution when that real Schur form has 2x2
+    blocks (complex eigenvalues), so all three are made complex first."""
+    if is_complex(a, b, q):
+        dtype = np.result_type(np.asarray(a), np.asarray(b), np.asarray(q), np.complex64)
+        a, b, q = (np.asarray(x, dtype=dtype) for x in (a, b, q))
+    return scipy.linalg.solve_sylvester(a, b, q)
+
+
 _SOLVE_SYLVESTER = primitive(
     "scipy.linalg.solve_sylvester",
-    scipy.linalg.solve_sylvester,
+    _solve_sylvester_impl,
     (_sylvester_vjp_a, _sylvester_vjp_b, _sylvester_vjp_q),
     (_sylvester_jvp_a, _sylvester_jvp_b, _sylvester_jvp_q),
     domain=Domain(examples=_sylvester_examples),
     batch=STACKED,
+    complex_domain=Domain(examples=_complex_sylvester_examples),
 )
 
 
@@ -252,20 +280,24 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
         Shape ``(..., n, n)``.
     q : array_like
         Shape ``(..., m, n)``.
-        Real when traced.  Stacks of matrices where the installed SciPy takes them.
+        Real or complex.  Stacks of matrices where the installed SciPy takes them.
 
     Returns
     -------
     ndarray
         Shape ``(..., m, n)``.
-        SciPy's solution (Bartels-Stewart).
+        SciPy's solution (Bartels-Stewart).  When one argument is complex all three are
+        made complex before SciPy's solver runs (on plain values too): SciPy's own
+        mixes a real Schur form with a complex solver and is wrong for a real ``a`` or
+        ``b`` with complex eigenvalues next to a complex other argument.
 
     Notes
     -----
     Derivative: forward ``dX = solve_sylvester(a, b, dq - da X - X db)``; reverse
     ``Q_bar = solve_sylvester(a^T, b^T, G)``, ``a_bar = -Q_bar X^T``,
     ``b_bar = -X^T Q_bar``, ``q_bar = Q_bar``.  The equation must have a unique
-    solution (no eigenvalue of ``a`` equal to minus one of ``b``).
+    solution (no eigenvalue of ``a`` equal to minus one of ``b``).  The rules keep
+    plain transposes for complex matrices (the solution is holomorphic in all three).
 
     Examples
     --------
@@ -277,8 +309,7 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
            [0.2 ]])
     """
     if not any_traced((a, b, q)):
-        return scipy.linalg.solve_sylvester(a, b, q)
-    require_real("solve_sylvester", a=a, b=b, q=q)
+        return _solve_sylvester_impl(a, b, q)
     m = require_square("solve_sylvester", "a", a)
     n = require_square("solve_sylvester", "b", b)
     if shape_of(q)[-2:] != (m, n):
@@ -300,10 +331,11 @@ def _sqrtm_impl(A: Any) -> Any:  # noqa: N803 - SciPy's name
     root = scipy.linalg.sqrtm(A)
     if np.iscomplexobj(root) and not np.iscomplexobj(A):
         raise ValueError(
-            "adfun.scipy.linalg.sqrtm: this real matrix has no real principal square root "
-            "(it has eigenvalues on the closed negative real axis), so SciPy returns a "
-            "complex one; derivatives are implemented for real square roots only. Call "
-            "scipy.linalg.sqrtm on plain values for the complex root"
+            "adfun.scipy.linalg.sqrtm: argument 'A' is a real matrix with no real principal "
+            "square root (it has eigenvalues on the closed negative real axis), so SciPy "
+            "returns a complex one, and a traced result's dtype cannot depend on its "
+            "values. Pass a complex matrix (A.astype(complex)) for the complex root and "
+            "its derivative"
         )
     return root
 
@@ -329,6 +361,22 @@ def _sqrtm_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (np.asarray(matrices).reshape(batch + (n, n)),), {}
 
 
+def _complex_sqrtm_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """``S diag(w) S^{-1}`` with complex ``S`` and eigenvalues ``w = r e^{i t}``, ``r``
+    in ``[0.5, 3]`` and ``|t| < 2.5``: well inside the principal root's domain (away from
+    the negative real axis)."""
+    n = draw(st.integers(1, 3))
+    batch = draw_batch(draw, st)
+    matrices = []
+    for _ in range(int(np.prod(batch, dtype=np.int64))):
+        basis = draw_complex_matrix(draw, st, hnp, n, n)
+        radii = draw_spectrum(draw, st, n, 0.5, 3.0)
+        angles = draw_spectrum(draw, st, n, -2.5, 2.5)
+        spectrum = radii * np.exp(1j * angles)
+        matrices.append((basis * spectrum) @ np.linalg.inv(basis))
+    return (np.asarray(matrices, dtype=np.complex128).reshape(batch + (n, n)),), {}
+
+
 _SQRTM = primitive(
     "scipy.linalg.sqrtm",
     _sqrtm_impl,
@@ -336,6 +384,7 @@ _SQRTM = primitive(
     (_sqrtm_jvp,),
     domain=Domain(examples=_sqrtm_examples),
     batch=STACKED,
+    complex_domain=Domain(examples=_complex_sqrtm_examples),
 )
 
 
@@ -347,7 +396,7 @@ def sqrtm(A: Any, disp: Any = _NOT_GIVEN, blocksize: Any = _NOT_GIVEN) -> Any:  
     ----------
     A : array_like
         Shape ``(..., n, n)``.
-        Square matrices (stacks where the installed SciPy takes them).
+        Square matrices (stacks where the installed SciPy takes them), real or complex.
     disp : bool, optional
         SciPy's (deprecated since SciPy 1.16): with ``disp=False`` the result is
         ``(X, errest)``, ``errest = norm(X @ X - A, 'fro')**2 / norm(A, 'fro')`` (SciPy's
@@ -363,9 +412,11 @@ def sqrtm(A: Any, disp: Any = _NOT_GIVEN, blocksize: Any = _NOT_GIVEN) -> Any:  
 
     Notes
     -----
-    On traced values the root must be real: a real matrix with an eigenvalue on the
-    closed negative real axis has no real principal root, SciPy returns a complex one,
-    and a traced call raises ``ValueError`` instead.
+    A complex ``A`` has a complex root (the principal one, SciPy's), differentiated by
+    the same holomorphic rules.  A *real* traced ``A`` must have a real root: a real
+    matrix with an eigenvalue on the closed negative real axis has none, SciPy returns a
+    complex one, and a traced call raises ``ValueError`` instead (pass
+    ``A.astype(complex)`` for the complex root).
 
     Derivative: ``dX`` solves ``X dX + dX X = dA`` (:func:`solve_sylvester`); the reverse
     rule solves ``X^T A_bar + A_bar X^T = G``.  Derivatives of every order.
@@ -385,11 +436,11 @@ def sqrtm(A: Any, disp: Any = _NOT_GIVEN, blocksize: Any = _NOT_GIVEN) -> Any:  
         if blocksize is not _NOT_GIVEN:
             options["blocksize"] = blocksize
         return scipy.linalg.sqrtm(A, **options)
-    require_real("sqrtm", A=A)
     require_square("sqrtm", "A", A)
     root = bind(_SQRTM, (A,), EMPTY_PARAMS)
     if disp is _NOT_GIVEN or disp:
         return root
     residual = root @ root - A
-    errest = _sum(residual * residual) / _sum(A * A) ** 0.5
+    squares = real(residual * conjugate(residual))
+    errest = _sum(squares) / _sum(real(A * conjugate(A))) ** 0.5
     return root, errest

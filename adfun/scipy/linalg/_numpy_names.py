@@ -3,20 +3,24 @@
 
 Plain arrays go to SciPy; traced ones to the ``adfun.numpy.linalg`` function, whose
 LAPACK routine is the same (``getrf``/``getri``, ``getrf``, ``gesdd``), so the values
-agree with SciPy's to rounding.
+agree with SciPy's to rounding.  Complex matrices are differentiated as there (with
+the convention of docs/conventions.md); a complex ``svd`` returns its singular vectors
+in :func:`adfun.numpy.linalg.svd`'s phase gauge, on plain values too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import scipy.linalg
 
 from adfun._engine.trace import Tracer
 from adfun.numpy.linalg import det as _numpy_det
 from adfun.numpy.linalg import inv as _numpy_inv
 from adfun.numpy.linalg import svd as _numpy_svd
-from adfun.scipy.linalg._common import refuse_option, require_real, require_square
+from adfun.numpy.linalg._decompositions import _svd_phase
+from adfun.scipy.linalg._common import refuse_option, require_square
 
 
 def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True, **options: Any) -> Any:
@@ -26,7 +30,7 @@ def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True, **options:
     ----------
     a : array_like
         Shape ``(..., n, n)``.
-        Square matrices.
+        Square matrices, real or complex.
     overwrite_a, check_finite
         As in SciPy, for plain values.
     **options
@@ -49,7 +53,6 @@ def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True, **options:
         return scipy.linalg.inv(a, overwrite_a=overwrite_a, check_finite=check_finite, **options)
     for option, value in options.items():
         refuse_option("inv", option, value, "leave it out: a general inverse is computed")
-    require_real("inv", a=a)
     require_square("inv", "a", a)
     return _numpy_inv(a)
 
@@ -61,7 +64,7 @@ def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
     ----------
     a : array_like
         Shape ``(..., n, n)``.
-        Square matrices.
+        Square matrices, real or complex.
     overwrite_a, check_finite
         As in SciPy, for plain values.
 
@@ -80,7 +83,6 @@ def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
     """
     if type(a) is not Tracer:
         return scipy.linalg.det(a, overwrite_a=overwrite_a, check_finite=check_finite)
-    require_real("det", a=a)
     require_square("det", "a", a)
     return _numpy_det(a)
 
@@ -99,6 +101,7 @@ def svd(
     ----------
     a : array_like
         Shape ``(..., m, n)``.
+        Real or complex.
     full_matrices, compute_uv
         As in SciPy; like :func:`adfun.numpy.linalg.svd`, the full ``U`` and ``Vh`` of a
         non-square traced matrix have no derivative (pass ``full_matrices=False``).
@@ -110,7 +113,12 @@ def svd(
     Returns
     -------
     U, s, Vh : ndarray
-        Or ``s`` alone with ``compute_uv=False``.
+        Or ``s`` alone with ``compute_uv=False``.  For complex ``a`` each pair
+        ``(u_j, v_j)`` is multiplied by the phase that makes ``u_j``'s largest-magnitude
+        component real and positive, on plain values too (the extra columns of a full
+        ``U`` or ``Vh`` are SciPy's): the gauge of :func:`adfun.numpy.linalg.svd`, which
+        makes the vectors a function of ``a`` (docs/conventions.md).  ``U S Vh`` is
+        unchanged, and so is every phase-independent function of the vectors.
 
     Examples
     --------
@@ -121,7 +129,7 @@ def svd(
            [0., 0.]])
     """
     if type(a) is not Tracer:
-        return scipy.linalg.svd(
+        result = scipy.linalg.svd(
             a,
             full_matrices=full_matrices,
             compute_uv=compute_uv,
@@ -129,11 +137,17 @@ def svd(
             check_finite=check_finite,
             lapack_driver=lapack_driver,
         )
+        if not compute_uv or not np.iscomplexobj(result[0]):
+            return result
+        u, s, vh = result
+        k = s.shape[-1]
+        u, vh = u.copy(), vh.copy()
+        u[..., :k], vh[..., :k, :] = _svd_phase(u[..., :k], vh[..., :k, :])
+        return u, s, vh
     if lapack_driver not in ("gesdd", "gesvd"):
         raise ValueError(
             f"adfun.scipy.linalg.svd: lapack_driver must be 'gesdd' or 'gesvd', got "
             f"{lapack_driver!r}"
         )
-    require_real("svd", a=a)
     result = _numpy_svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
     return result if not compute_uv else (result[0], result[1], result[2])

@@ -6,6 +6,12 @@ Each solve is differentiated by the usual adjoint solves: for ``op(A) x = b``,
 ``A_bar = -b_bar x^T`` (transposed back through ``op``), restricted to the entries the
 solver reads (one triangle, the band).  ``cho_factor``, ``cho_solve`` and ``lu_solve``
 are exact composites of :func:`cholesky` and :func:`solve_triangular`.
+
+Complex matrices: with the convention ``dL = Re(cotangent * dz)`` (docs/conventions.md)
+the rules of holomorphic maps keep plain transposes, so the solves with ``A`` and
+``A^T`` and the LU factorization need nothing new.  Conjugates enter where the map is
+not holomorphic: a solve with ``A^H`` (``trans=2``, conjugate-linear in ``A``), and the
+Cholesky factorization (``A = L L^H``, which reads the real part of the diagonal).
 """
 
 from __future__ import annotations
@@ -22,20 +28,24 @@ from adfun.numpy._axes import dtype_of, ndim_of, shape_of
 from adfun.numpy._base import broadcast_to
 from adfun.numpy._batching import elementwise, leading
 from adfun.numpy._broadcast import unbroadcast
-from adfun.numpy._declare import Domain, export, primitive
+from adfun.numpy._complex import conjugate
+from adfun.numpy._declare import Domain, complexified, export, primitive
 from adfun.numpy._indexing import getitem
 from adfun.numpy._layout import take_along_axis
 from adfun.numpy._shape import expand_dims, squeeze
 from adfun.numpy.linalg._helpers import (
+    draw_complex_matrix,
+    draw_hermitian,
     draw_matrix,
     draw_symmetric,
     eye_like,
     mask,
+    mH,
     mT,
     pack,
     pack_values,
-    read_symmetric,
-    read_symmetric_adjoint,
+    read_hermitian,
+    read_hermitian_adjoint,
     unpack,
 )
 from adfun.scipy.linalg._common import (
@@ -43,7 +53,7 @@ from adfun.scipy.linalg._common import (
     STACKED_SOLVE,
     draw_batch,
     draw_triangular,
-    require_real,
+    is_complex,
     require_square,
     transposition,
 )
@@ -54,12 +64,23 @@ def _as_columns(b: Any, x: Any) -> Any:
     return expand_dims(x, -1) if ndim_of(b) == 1 else x
 
 
-def _rhs_examples(draw: Any, st: Any, hnp: Any, n: int, batch: tuple) -> np.ndarray:
+def _rhs_examples(
+    draw: Any, st: Any, hnp: Any, n: int, batch: tuple, complex_values: bool = False
+) -> np.ndarray:
     """A right-hand side for ``(batch..., n, n)`` matrices: a vector, a matrix, a stack."""
-    from adfun.numpy._examples import array
+    from adfun.numpy._examples import array, complex_array
 
     shapes = [(n,), (n, 2)] + ([batch + (n, 1)] if batch else [])
-    return array(draw, st, hnp, (-2.0, 2.0), shape=draw(st.sampled_from(shapes)))
+    shape = draw(st.sampled_from(shapes))
+    if complex_values:
+        return complex_array(draw, st, hnp, (-2.0, 2.0), shape=shape)
+    return array(draw, st, hnp, (-2.0, 2.0), shape=shape)
+
+
+def _conjugate_code(*values: Any) -> int:
+    """The ``trans`` code of a solve with a conjugate transpose: 2 (``A^H``) for complex
+    values, 1 (``A^T``, the same matrix) for real ones."""
+    return 2 if is_complex(*values) else 1
 
 
 # --- solve_triangular ------------------------------------------------------------------
@@ -147,8 +168,13 @@ def _rule_params(params: dict) -> dict:
 
 def _adjoint_rhs(g: Any, a: Any, b: Any, trans: int, **params: Any) -> Any:
     """``op(A)^{-T} g``: the same solver, transposition flipped (``g`` is a stack of
-    vectors when ``b`` is a vector and ``a`` a stack)."""
-    result = _triangular(a, _as_columns(b, g), trans=1 if trans == 0 else 0, **_rule_params(params))
+    vectors when ``b`` is a vector and ``a`` a stack).  For ``op(A) = A^H`` of a complex
+    ``A`` that is ``conj(A)^{-1} g = conj(A^{-1} conj(g))``."""
+    columns = _as_columns(b, g)
+    if trans == 2 and is_complex(a):
+        result = conjugate(_triangular(a, conjugate(columns), trans=0, **_rule_params(params)))
+    else:
+        result = _triangular(a, columns, trans=1 if trans == 0 else 0, **_rule_params(params))
     return squeeze(result, -1) if ndim_of(b) == 1 else result
 
 
@@ -156,6 +182,8 @@ def _triangular_vjp_a(g: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params
     gb = _adjoint_rhs(g, a, b, trans, **params)
     outer = -(_as_columns(b, gb) @ mT(_as_columns(b, ans)))
     gradient = outer if trans == 0 else mT(outer)
+    if trans == 2 and is_complex(a):  # x depends on conj(A): the cotangent is conjugated
+        gradient = conjugate(gradient)
     return unbroadcast(_triangle(gradient, params["lower"], params["unit_diagonal"]), a)
 
 
@@ -165,7 +193,7 @@ def _triangular_vjp_b(g: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params
 
 def _triangular_jvp_a(t: Any, ans: Any, a: Any, b: Any, trans: int = 0, **params: Any) -> Any:
     change = _triangle(t, params["lower"], params["unit_diagonal"])
-    change = change if trans == 0 else mT(change)
+    change = change if trans == 0 else mT(change) if trans == 1 else mH(change)
     result = _triangular(a, -(change @ _as_columns(b, ans)), trans=trans, **_rule_params(params))
     return squeeze(result, -1) if ndim_of(b) == 1 else result
 
@@ -194,6 +222,7 @@ _SOLVE_TRIANGULAR = primitive(
     (_triangular_jvp_a, _triangular_jvp_b),
     domain=Domain(examples=_triangular_examples),
     batch=STACKED_SOLVE,
+    complex_domain=complexified(_triangular_examples),
 )
 
 
@@ -220,7 +249,7 @@ def solve_triangular(
         The right-hand side: a vector when 1-D, else a (stack of) matrix.
     trans : {0, 1, 2, 'N', 'T', 'C'}
         Solve ``a x = b`` (0, ``'N'``), ``a^T x = b`` (1, ``'T'``) or ``a^H x = b``
-        (2, ``'C'``; the same as 1 for real ``a``).
+        (2, ``'C'``; the same as 1 for real ``a``).  ``a`` and ``b`` may be complex.
     lower, unit_diagonal, check_finite
         As in SciPy.
     overwrite_b : bool
@@ -236,6 +265,8 @@ def solve_triangular(
     Derivative: ``b_bar = op(a)^{-T} g`` and ``a_bar = -b_bar x^T`` (transposed for
     ``trans`` 1 or 2), restricted to the triangle read; forward
     ``dx = op(a)^{-1} (db - op(da) x)``.  Entries that are not read get zero gradient.
+    For complex ``a`` and ``trans=2`` the solution depends on ``conj(a)``:
+    ``b_bar = conj(a)^{-1} g`` and ``a_bar = -conj(x b_bar^T)``.
 
     Examples
     --------
@@ -255,7 +286,6 @@ def solve_triangular(
             overwrite_b=overwrite_b,
             check_finite=check_finite,
         )
-    require_real("solve_triangular", a=a, b=b)
     require_square("solve_triangular", "a", a)
     params = Params(
         trans=transposition("solve_triangular", trans),
@@ -279,29 +309,37 @@ def _phi(x: Any) -> Any:
 
 
 def _cholesky_vjp(g: Any, ans: Any, a: Any, lower: bool = False, check_finite: bool = True) -> Any:
-    factor = ans if lower else mT(ans)  # L, with A = L L^T
-    g_factor = g if lower else mT(g)
+    factor = ans if lower else mH(ans)  # L, with A = L L^H
+    g_factor = g if lower else mH(g)  # the cotangent of L = U^H
     middle = _phi(mT(factor) @ g_factor)
     left = solve_triangular(factor, middle, trans=1, lower=True)  # L^{-T} M
-    both = mT(solve_triangular(factor, mT(left), trans=1, lower=True))  # L^{-T} M L^{-1}
-    return read_symmetric_adjoint(both, lower)
+    code = _conjugate_code(factor)
+    both = mT(solve_triangular(factor, mT(left), trans=code, lower=True))  # ... conj(L)^{-1}
+    return read_hermitian_adjoint(both, lower)
 
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any, lower: bool = False, check_finite: bool = True) -> Any:
-    factor = ans if lower else mT(ans)
-    left = solve_triangular(factor, read_symmetric(t, lower), lower=True)  # L^{-1} dA
-    both = mT(solve_triangular(factor, mT(left), lower=True))  # L^{-1} dA L^{-T}
+    factor = ans if lower else mH(ans)
+    left = solve_triangular(factor, read_hermitian(t, lower), lower=True)  # L^{-1} dA
+    both = mH(solve_triangular(factor, mH(left), lower=True))  # L^{-1} dA L^{-H}
     change = factor @ _phi(both)
-    return change if lower else mT(change)
+    return change if lower else mH(change)
 
 
-def _positive_definite(draw: Any, st: Any, hnp: Any) -> np.ndarray:
+def _positive_definite(draw: Any, st: Any, hnp: Any, complex_values: bool = False) -> np.ndarray:
     n = draw(st.integers(1, 3))
+    if complex_values:
+        return draw_hermitian(draw, st, hnp, n, draw_batch(draw, st), positive=True)
     return draw_symmetric(draw, st, hnp, n, draw_batch(draw, st), positive=True)
 
 
 def _cholesky_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     a = _positive_definite(draw, st, hnp)
+    return (a,), {"lower": draw(st.booleans()), "check_finite": True}
+
+
+def _complex_cholesky_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    a = _positive_definite(draw, st, hnp, complex_values=True)
     return (a,), {"lower": draw(st.booleans()), "check_finite": True}
 
 
@@ -312,6 +350,7 @@ _CHOLESKY = primitive(
     (_cholesky_jvp,),
     domain=Domain(examples=_cholesky_examples),
     batch=STACKED,
+    complex_domain=Domain(examples=_complex_cholesky_examples),
 )
 
 
@@ -319,18 +358,18 @@ _CHOLESKY = primitive(
 def cholesky(
     a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
 ) -> Any:
-    """Differentiable :func:`scipy.linalg.cholesky`: ``U`` with ``a = U^T U`` (default),
-    or ``L`` with ``a = L L^T`` (``lower=True``).
+    """Differentiable :func:`scipy.linalg.cholesky`: ``U`` with ``a = U^H U`` (default),
+    or ``L`` with ``a = L L^H`` (``lower=True``).
 
     Unlike :func:`numpy.linalg.cholesky`, SciPy's returns the *upper* factor by default.
-    Only the triangle named by ``lower`` is read (the upper one by default), so the
-    gradient lives on that triangle.
+    Only the triangle named by ``lower`` is read (the upper one by default; of a complex
+    diagonal only the real part, as LAPACK), so the gradient lives on that triangle.
 
     Parameters
     ----------
     a : array_like
         Shape ``(..., n, n)``.
-        Symmetric positive definite.
+        Symmetric (complex: Hermitian) positive definite.
     lower, check_finite
         As in SciPy.
     overwrite_a : bool
@@ -344,8 +383,9 @@ def cholesky(
 
     Notes
     -----
-    Derivative (Murray, 2016): ``dL = L Phi(L^{-1} dA L^{-T})``, ``Phi`` taking the lower
-    triangle with the diagonal halved; the reverse rule is its adjoint, written with
+    Derivative (Murray, 2016): ``dL = L Phi(L^{-1} dA L^{-H})``, ``Phi`` taking the lower
+    triangle with the diagonal halved; the reverse rule is its adjoint,
+    ``L^{-T} Phi(L^T G) conj(L)^{-1}`` read back onto the triangle, written with
     triangular solves.
 
     Examples
@@ -360,7 +400,6 @@ def cholesky(
         return scipy.linalg.cholesky(
             a, lower=lower, overwrite_a=overwrite_a, check_finite=check_finite
         )
-    require_real("cholesky", a=a)
     require_square("cholesky", "a", a)
     return bind(_CHOLESKY, (a,), Params(lower=bool(lower), check_finite=bool(check_finite)))
 
@@ -369,7 +408,17 @@ def _cho_factor_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (_positive_definite(draw, st, hnp),), {"lower": draw(st.booleans())}
 
 
-@export(scipy.linalg.cho_factor, domain=Domain(examples=_cho_factor_examples), operation=False)
+def _complex_cho_factor_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    a = _positive_definite(draw, st, hnp, complex_values=True)
+    return (a,), {"lower": draw(st.booleans())}
+
+
+@export(
+    scipy.linalg.cho_factor,
+    domain=Domain(examples=_cho_factor_examples),
+    complex_domain=Domain(examples=_complex_cho_factor_examples),
+    operation=False,
+)
 def cho_factor(
     a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
 ) -> Any:
@@ -379,7 +428,8 @@ def cho_factor(
     ----------
     a : array_like
         Shape ``(..., n, n)``.
-        Symmetric positive definite; only the triangle named by ``lower`` is read.
+        Symmetric (complex: Hermitian) positive definite; only the triangle named by
+        ``lower`` is read.
     lower, overwrite_a, check_finite
         As in SciPy (``overwrite_a`` for plain values only).
 
@@ -439,18 +489,23 @@ def _one_flag(lower: Any) -> bool:
     return bool(lower)
 
 
-def _cho_solve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
-    a = _positive_definite(draw, st, hnp)
+def _cho_solve_examples(draw: Any, st: Any, hnp: Any, complex_values: bool = False) -> tuple:
+    a = _positive_definite(draw, st, hnp, complex_values)
     lower = draw(st.booleans())
     c = scipy.linalg.cho_factor(a, lower=lower)[0]
-    b = _rhs_examples(draw, st, hnp, a.shape[-1], a.shape[:-2])
+    b = _rhs_examples(draw, st, hnp, a.shape[-1], a.shape[:-2], complex_values)
     return ([c, lower], b), {}
+
+
+def _complex_cho_solve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    return _cho_solve_examples(draw, st, hnp, complex_values=True)
 
 
 # The first argument is SciPy's factorization tuple, not an array-like.
 @export(
     scipy.linalg.cho_solve,
     domain=Domain(examples=_cho_solve_examples),
+    complex_domain=Domain(examples=_complex_cho_solve_examples),
     operation=False,
     arraylike=False,
 )
@@ -478,7 +533,7 @@ def cho_solve(
     Notes
     -----
     An exact composite of two :func:`solve_triangular` calls (``L y = b``,
-    ``L^T x = y``), so its derivatives in ``c`` and ``b`` are their adjoint solves.  As
+    ``L^H x = y``), so its derivatives in ``c`` and ``b`` are their adjoint solves.  As
     SciPy's (LAPACK's ``potrs``), a zero on the diagonal of ``c`` gives infinities or
     NaN, not an error.
 
@@ -496,18 +551,18 @@ def cho_solve(
         return scipy.linalg.cho_solve(
             (c, lower), b, overwrite_b=overwrite_b, check_finite=check_finite
         )
-    require_real("cho_solve", c=c, b=b)
     require_square("cho_solve", "c", c)
     # SciPy checks the inputs only: the intermediate solution may overflow.  As LAPACK's
     # potrs, the triangular solves do not refuse a zero on the diagonal.
     columns = _as_columns(b, b)
     checks = {"check_finite": bool(check_finite), "check_singular": False}
     unchecked = {"check_finite": False, "check_singular": False}
+    code = _conjugate_code(c)  # A = L L^H = U^H U
     if _one_flag(lower):
         inner = _triangular(c, columns, lower=True, **checks)
-        result = _triangular(c, inner, trans=1, lower=True, **unchecked)
+        result = _triangular(c, inner, trans=code, lower=True, **unchecked)
     else:
-        inner = _triangular(c, columns, trans=1, lower=False, **checks)
+        inner = _triangular(c, columns, trans=code, lower=False, **checks)
         result = _triangular(c, inner, lower=False, **unchecked)
     return squeeze(result, -1) if ndim_of(b) == 1 else result
 
@@ -521,14 +576,14 @@ def _lu_factor_impl(a: Any, check_finite: bool = True) -> Any:
 
 
 def _pivots_impl(packed_pivots: Any) -> Any:
-    return np.asarray(packed_pivots).astype(np.int32)
+    return np.real(packed_pivots).astype(np.int32)
 
 
 def _row_order_impl(piv: Any, inverse: bool = False) -> Any:
     """The row order of LAPACK's pivots ``piv`` (row ``i`` interchanged with row
     ``piv[i]``, for ``i = 0, 1, ...``): ``b[order]`` is ``b`` with its rows interchanged
     (``inverse``: the order that undoes them)."""
-    piv = np.asarray(piv).astype(np.intp)
+    piv = np.real(piv).astype(np.intp)  # packed with a complex factor: real parts
     n = piv.shape[-1]
     order = np.array(np.broadcast_to(np.arange(n), piv.shape))
     for i in range(n):
@@ -615,6 +670,12 @@ def _lu_factor_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (draw_matrix(draw, st, hnp, n, n, draw_batch(draw, st)),), {"check_finite": True}
 
 
+def _complex_lu_factor_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    n = draw(st.integers(1, 3))
+    a = draw_complex_matrix(draw, st, hnp, n, n, draw_batch(draw, st))
+    return (a,), {"check_finite": True}
+
+
 _LU_FACTOR = primitive(
     "scipy.linalg.lu_factor",
     _lu_factor_impl,
@@ -622,6 +683,7 @@ _LU_FACTOR = primitive(
     (_lu_factor_jvp,),
     domain=Domain(examples=_lu_factor_examples),
     batch=STACKED,
+    complex_domain=Domain(examples=_complex_lu_factor_examples),
 )
 
 
@@ -633,7 +695,8 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> A
     ----------
     a : array_like
         Shape ``(..., n, n)``.
-        Square matrices (SciPy also factors rectangular ones: plain values only).
+        Square matrices, real or complex (SciPy also factors rectangular ones: plain
+        values only).
     overwrite_a, check_finite
         As in SciPy (``overwrite_a`` for plain values only).
 
@@ -652,7 +715,8 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> A
     -----
     Derivative, with the pivots fixed (they are locally constant where no two candidate
     pivots tie): ``F = L^{-1} P^T dA U^{-1}``, ``dL = L strict_lower(F)``,
-    ``dU = upper(F) U``; the reverse rule is its adjoint.
+    ``dU = upper(F) U``; the reverse rule is its adjoint (with plain transposes for
+    complex ``a``: the factors are holomorphic in it).
 
     Examples
     --------
@@ -665,25 +729,33 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> A
     """
     if type(a) is not Tracer:
         return scipy.linalg.lu_factor(a, overwrite_a=overwrite_a, check_finite=check_finite)
-    require_real("lu_factor", a=a)
     n = require_square("lu_factor", "a", a)
     packed = bind(_LU_FACTOR, (a,), Params(check_finite=bool(check_finite)))
     lu, pivots = _lu_parts(packed, n)
     return lu, bind(_PIVOTS, (pivots,), EMPTY_PARAMS)
 
 
-def _lu_solve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+def _lu_solve_examples(draw: Any, st: Any, hnp: Any, complex_values: bool = False) -> tuple:
     n = draw(st.integers(1, 3))
     batch = draw_batch(draw, st)
-    lu, piv = scipy.linalg.lu_factor(draw_matrix(draw, st, hnp, n, n, batch))
-    b = _rhs_examples(draw, st, hnp, n, batch)
+    if complex_values:
+        a = draw_complex_matrix(draw, st, hnp, n, n, batch)
+    else:
+        a = draw_matrix(draw, st, hnp, n, n, batch)
+    lu, piv = scipy.linalg.lu_factor(a)
+    b = _rhs_examples(draw, st, hnp, n, batch, complex_values)
     return ([lu, piv], b), {"trans": draw(st.sampled_from([0, 1, 2]))}
+
+
+def _complex_lu_solve_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    return _lu_solve_examples(draw, st, hnp, complex_values=True)
 
 
 # The first argument is SciPy's factorization tuple, not an array-like.
 @export(
     scipy.linalg.lu_solve,
     domain=Domain(examples=_lu_solve_examples),
+    complex_domain=Domain(examples=_complex_lu_solve_examples),
     operation=False,
     arraylike=False,
 )
@@ -737,7 +809,6 @@ def lu_solve(
             (lu, piv), b, trans=trans, overwrite_b=overwrite_b, check_finite=check_finite
         )
     code = transposition("lu_solve", trans, letters=False)
-    require_real("lu_solve", lu=lu, b=b)
     require_square("lu_solve", "lu", lu)
     columns = _as_columns(b, b)
     batch = np.broadcast_shapes(shape_of(lu)[:-2], shape_of(piv)[:-1], shape_of(columns)[:-2])
@@ -755,13 +826,15 @@ def lu_solve(
         )
         result = _triangular(lu, inner, check_finite=False, check_singular=False)
     else:
+        # A^T = U^T L^T P^T, and A^H = U^H L^H P^T (the same for real lu).
+        transposed = 2 if code == 2 and is_complex(lu) else 1
         inner = _triangular(
-            lu, columns, trans=1, check_finite=bool(check_finite), check_singular=False
+            lu, columns, trans=transposed, check_finite=bool(check_finite), check_singular=False
         )
         inner = _triangular(
             lu,
             inner,
-            trans=1,
+            trans=transposed,
             lower=True,
             unit_diagonal=True,
             check_finite=False,
@@ -834,6 +907,24 @@ def _banded_jvp_b(
     return solve_banded((lower_bands, upper_bands), ab, t, **p)
 
 
+def _complex_banded_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """A complex diagonally dominant banded matrix in band storage: entries of real and
+    imaginary parts in ``[-1, 1]``, diagonal entries of magnitude ``1 + 1.5 (l + u)`` to
+    ``2 + 1.5 (l + u)`` in any direction."""
+    from adfun.numpy._examples import array, complex_array
+
+    n = draw(st.integers(1, 4))
+    lower_bands = draw(st.integers(0, min(2, n - 1)))
+    upper_bands = draw(st.integers(0, min(2, n - 1)))
+    ab = complex_array(draw, st, hnp, (-1.0, 1.0), shape=(lower_bands + upper_bands + 1, n))
+    radii = array(draw, st, hnp, (1.0, 2.0), shape=(n,)) + 1.5 * (lower_bands + upper_bands)
+    ab[upper_bands] = radii * np.exp(1j * array(draw, st, hnp, (-3.0, 3.0), shape=(n,)))
+    shape = draw(st.sampled_from([(n,), (n, 2)]))
+    b = complex_array(draw, st, hnp, (-2.0, 2.0), shape=shape)
+    params = {"lower_bands": lower_bands, "upper_bands": upper_bands, "check_finite": True}
+    return (ab, b), params
+
+
 def _banded_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     """A diagonally dominant banded matrix in band storage (the unused corners of the
     storage hold random entries too: their gradient must be zero)."""
@@ -856,6 +947,7 @@ _SOLVE_BANDED = primitive(
     (_banded_vjp_ab, _banded_vjp_b),
     (_banded_jvp_ab, _banded_jvp_b),
     domain=Domain(examples=_banded_examples),
+    complex_domain=Domain(examples=_complex_banded_examples),
 )
 
 
@@ -877,8 +969,8 @@ def solve_banded(
         The numbers of nonzero lower and upper diagonals (plain integers).
     ab : array_like
         Shape ``(l + u + 1, n)``.
-        The band storage: ``ab[u + i - j, j] == A[i, j]``.  Its unused corners are not
-        read (zero gradient).
+        The band storage: ``ab[u + i - j, j] == A[i, j]``, real or complex.  Its unused
+        corners are not read (zero gradient).
     b : array_like
         Shape ``(n,)`` or ``(n, k)``.
         The right-hand side.
@@ -912,7 +1004,6 @@ def solve_banded(
             overwrite_b=overwrite_b,
             check_finite=check_finite,
         )
-    require_real("solve_banded", ab=ab, b=b)
     if not (
         isinstance(l_and_u, (tuple, list))
         and len(l_and_u) == 2
