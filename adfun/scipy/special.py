@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import scipy.special as sp
 
-from adfun._engine.records import EMPTY_PARAMS, Params
+from adfun._engine.records import EMPTY_PARAMS, NUMPY_OVERRIDES, Params
 from adfun._engine.trace import (
     Tracer,
     any_traced,
@@ -32,6 +32,7 @@ from adfun._engine.trace import (
 from adfun.numpy._axes import kept_shape, ndim_of, normalize_axis, shape_of
 from adfun.numpy._batching import elementwise, nonscalar_reduction, reduction
 from adfun.numpy._broadcast import unbroadcast
+from adfun.numpy._complex import conjugate, imag, is_complex, real
 from adfun.numpy._declare import Domain, binary, export, primitive, refuse_keywords, unary
 from adfun.numpy._elementwise import absolute, exp, log, sin
 from adfun.numpy._nondiff import less, less_equal, sign, stop_gradient
@@ -39,9 +40,12 @@ from adfun.numpy._reductions import sum as _sum
 from adfun.numpy._selection import where
 from adfun.numpy._shape import reshape
 from adfun.scipy._incomplete import betainc_shape_derivatives, gammainc_shape_derivatives
+from adfun.scipy._polygamma import complex_polygamma
 
 _SQRT_PI = float(np.sqrt(np.pi))
 _SQRT_2PI = float(np.sqrt(2.0 * np.pi))
+#: Entire functions: real and imaginary parts in (-2, 2).
+_COMPLEX_ENTIRE = Domain(ranges=((-2.0, 2.0),))
 
 
 def _doc(name: str, formula: str) -> str:
@@ -58,6 +62,113 @@ def _scipy(name: str, formula: str) -> dict:
     return {"explain": formula, "public": name, "doc": _doc(name, formula)}
 
 
+# --- complex arguments --------------------------------------------------------------------
+#
+# Where SciPy defines a function for complex arguments (``erf``, ``gamma``, ``jv`` in
+# ``z``...), adfun differentiates it there with HIPS autograd's and JAX's convention (see
+# :mod:`adfun.numpy._complex`): the reverse rule of a holomorphic function is
+# ``g * f'(z)``, the forward rule ``f'(z) * t``, so the real formulas serve as they are,
+# and each such function declares a ``complex_domain`` (away from its branch cuts and
+# poles) where the rule-table tests check it.  Where SciPy has no complex loop, the
+# function refuses complex arguments with a ``TypeError`` naming it (``_real_only``).
+
+#: ``(implementation, SciPy function)`` of each guarded function exported through the
+#: kit: plain NumPy/SciPy calls on traced values dispatch by the SciPy function (the end
+#: of the module points the overrides back at it).
+_GUARDED: list = []
+
+#: What to call instead, for a complex argument of a function SciPy defines on reals only.
+_COMPLEX_ALTERNATIVES = {
+    "gammaln": " (scipy.special.loggamma is the complex logarithm of the gamma function)",
+    "polygamma": " (digamma is defined for complex values)",
+    "i0": " (iv(0, z) is defined for complex z)",
+    "i1": " (iv(1, z) is defined for complex z)",
+    "i0e": " (ive(0, z) is defined for complex z)",
+    "i1e": " (ive(1, z) is defined for complex z)",
+    "j0": " (jv(0, z) is defined for complex z)",
+    "j1": " (jv(1, z) is defined for complex z)",
+    "y0": " (yv(0, z) is defined for complex z)",
+    "y1": " (yv(1, z) is defined for complex z)",
+    "yn": " (yv(n, z) is defined for complex z)",
+    "expit": " (write 1 / (1 + exp(-z)) with adfun.numpy)",
+    "cosm1": " (write cos(z) - 1 with adfun.numpy)",
+}
+
+
+def complex_argument_error(name: str, argument: str, value: Any) -> TypeError:
+    """The ``TypeError`` for a complex ``argument`` of ``scipy.special.<name>``, which
+    SciPy defines for real values only."""
+    dtype = np.result_type(value) if not isinstance(value, (list, tuple)) else "complex"
+    return TypeError(
+        f"adfun.scipy.special.{name}: argument {argument} is complex ({dtype}), but SciPy "
+        f"defines {name} for real {argument} only{_COMPLEX_ALTERNATIVES.get(name, '')}; pass "
+        f"real values (for a complex z, write the function of np.real(z) and np.imag(z) "
+        f"that you mean)"
+    )
+
+
+def _real_only(name: str, arguments: tuple, *, kit: bool = True) -> Callable:
+    """``scipy.special.<name>``, with a clear ``TypeError`` for complex arguments.
+
+    ``arguments`` names the positional arguments (``None`` for one SciPy accepts complex
+    values for).  SciPy's own error (a ufunc's "not supported for the input types") is
+    replaced, after the fact, when a named argument is complex: the call costs nothing
+    more on real values.  ``kit``: the result is given to ``unary`` / ``binary`` as the
+    NumPy function (see :data:`_GUARDED`).
+    """
+    scipy_fun = getattr(sp, name)
+
+    def impl(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return scipy_fun(*args, **kwargs)
+        except TypeError:
+            for arg, argument in zip(args, arguments):
+                if argument is not None and np.iscomplexobj(arg):
+                    raise complex_argument_error(name, argument, arg) from None
+            raise
+
+    impl.__name__ = impl.__qualname__ = name
+    impl.__module__ = "scipy.special"
+    if kit:
+        _GUARDED.append((impl, scipy_fun))
+    return impl
+
+
+def _complex_box(real_part: tuple, imag_part: tuple, *, imag_magnitude: bool = False) -> Any:
+    """Complex arrays of a given shape with real and imaginary parts drawn from separate
+    ranges (``|Im|`` from ``imag_part`` with a random sign when ``imag_magnitude``: away
+    from the real axis, where branch cuts and poles lie)."""
+
+    def examples(draw: Any, st: Any, hnp: Any, shape: tuple) -> np.ndarray:
+        from adfun.numpy._examples import array
+
+        x = array(draw, st, hnp, real_part, shape=shape)
+        y = array(draw, st, hnp, imag_part, shape=shape, magnitude=imag_magnitude)
+        return np.asarray(x + 1j * y)
+
+    return examples
+
+
+def _complex_domain(*boxes: Any) -> Domain:
+    """The complex domain of an elementwise function: one box (see :func:`_complex_box`)
+    per argument, with shapes that broadcast together."""
+
+    def examples(draw: Any, st: Any, hnp: Any) -> tuple:
+        shapes = draw(
+            hnp.mutually_broadcastable_shapes(
+                num_shapes=len(boxes), min_dims=0, max_dims=3, max_side=3
+            )
+        ).input_shapes
+        return tuple(box(draw, st, hnp, shape) for box, shape in zip(boxes, shapes)), {}
+
+    return Domain(examples=examples)
+
+
+#: Away from the real axis (where the poles of gamma and the cuts of exp1, expi, spence
+#: and the Bessel functions lie).
+_OFF_AXIS = _complex_domain(_complex_box((-3.0, 3.0), (0.3, 3.0), imag_magnitude=True))
+
+
 # --- error functions and the normal distribution ----------------------------------------
 
 erf = unary(
@@ -65,6 +176,7 @@ erf = unary(
     sp.erf,
     lambda ans, x: (2.0 / _SQRT_PI) * exp(-x * x),
     Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=_COMPLEX_ENTIRE,
     **_scipy("erf", "``2 / sqrt(pi) * exp(-x**2)``."),
 )
 erfc = unary(
@@ -72,6 +184,7 @@ erfc = unary(
     sp.erfc,
     lambda ans, x: (-2.0 / _SQRT_PI) * exp(-x * x),
     Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=_COMPLEX_ENTIRE,
     **_scipy("erfc", "``-2 / sqrt(pi) * exp(-x**2)``."),
 )
 erfcx = unary(
@@ -79,18 +192,19 @@ erfcx = unary(
     sp.erfcx,
     lambda ans, x: 2.0 * x * ans - 2.0 / _SQRT_PI,
     Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=_COMPLEX_ENTIRE,
     **_scipy("erfcx", "``2 x erfcx(x) - 2 / sqrt(pi)``."),
 )
 erfinv = unary(
     "special.erfinv",
-    sp.erfinv,
+    _real_only("erfinv", ("x",)),
     lambda ans, x: (_SQRT_PI / 2.0) * exp(ans * ans),
     Domain(ranges=((-0.9, 0.9),)),
     **_scipy("erfinv", "``sqrt(pi) / 2 * exp(erfinv(x)**2)``."),
 )
 erfcinv = unary(
     "special.erfcinv",
-    sp.erfcinv,
+    _real_only("erfcinv", ("x",)),
     lambda ans, x: (-_SQRT_PI / 2.0) * exp(ans * ans),
     Domain(ranges=((0.1, 1.9),)),
     **_scipy("erfcinv", "``-sqrt(pi) / 2 * exp(erfcinv(x)**2)``."),
@@ -100,6 +214,7 @@ ndtr = unary(
     sp.ndtr,
     lambda ans, x: exp(-0.5 * x * x) / _SQRT_2PI,
     Domain(ranges=((-4.0, 4.0),)),
+    complex_domain=Domain(ranges=((-3.0, 3.0),)),
     **_scipy("ndtr", "the standard normal density ``exp(-x**2 / 2) / sqrt(2 pi)``."),
 )
 log_ndtr = unary(
@@ -107,6 +222,7 @@ log_ndtr = unary(
     sp.log_ndtr,
     lambda ans, x: exp(-0.5 * x * x - ans) / _SQRT_2PI,
     Domain(ranges=((-6.0, 4.0),)),
+    complex_domain=_complex_domain(_complex_box((-2.0, 3.0), (-1.2, 1.2))),
     **_scipy(
         "log_ndtr",
         "``pdf(x) / ndtr(x)``, computed as ``exp(-x**2/2 - "
@@ -116,7 +232,7 @@ log_ndtr = unary(
 )
 ndtri = unary(
     "special.ndtri",
-    sp.ndtri,
+    _real_only("ndtri", ("x",)),
     lambda ans, x: _SQRT_2PI * exp(0.5 * ans * ans),
     Domain(ranges=((0.05, 0.95),)),
     **_scipy("ndtri", "``sqrt(2 pi) * exp(ndtri(x)**2 / 2)``."),
@@ -126,21 +242,21 @@ ndtri = unary(
 
 expit = unary(
     "special.expit",
-    sp.expit,
+    _real_only("expit", ("x",)),
     lambda ans, x: ans * (1.0 - ans),
     Domain(ranges=((-4.0, 4.0),)),
     **_scipy("expit", "``expit(x) * (1 - expit(x))``."),
 )
 logit = unary(
     "special.logit",
-    sp.logit,
+    _real_only("logit", ("x",)),
     lambda ans, x: 1.0 / (x * (1.0 - x)),
     Domain(ranges=((0.05, 0.95),)),
     **_scipy("logit", "``1 / (x (1 - x))``."),
 )
 log_expit = unary(
     "special.log_expit",
-    sp.log_expit,
+    _real_only("log_expit", ("x",)),
     lambda ans, x: expit(-x),
     Domain(ranges=((-4.0, 4.0),)),
     **_scipy("log_expit", "``expit(-x)``."),
@@ -153,6 +269,7 @@ log1p = unary(
     sp.log1p,
     lambda ans, x: 1.0 / (1.0 + x),
     Domain(ranges=((-0.8, 3.0),)),
+    complex_domain=_complex_domain(_complex_box((-0.8, 3.0), (-3.0, 3.0))),
     **_scipy("log1p", "``1 / (1 + x)``."),
 )
 expm1 = unary(
@@ -160,11 +277,12 @@ expm1 = unary(
     sp.expm1,
     lambda ans, x: ans + 1.0,
     Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=Domain(ranges=((-3.0, 3.0),)),
     **_scipy("expm1", "``exp(x)``."),
 )
 entr = unary(
     "special.entr",
-    sp.entr,
+    _real_only("entr", ("x",)),
     lambda ans, x: -(log(x) + 1.0),
     Domain(ranges=((0.1, 3.0),)),
     **_scipy("entr", "``-(log(x) + 1)``."),
@@ -174,7 +292,7 @@ entr = unary(
 
 gammaln = unary(
     "special.gammaln",
-    sp.gammaln,
+    _real_only("gammaln", ("x",)),
     lambda ans, x: digamma(x),
     Domain(ranges=((0.2, 5.0),)),
     **_scipy("gammaln", "``digamma(x)``."),
@@ -184,6 +302,7 @@ gamma = unary(
     sp.gamma,
     lambda ans, x: ans * digamma(x),
     Domain(ranges=((0.2, 4.0),)),
+    complex_domain=_OFF_AXIS,
     **_scipy("gamma", "``gamma(x) * digamma(x)``."),
 )
 rgamma = unary(
@@ -191,16 +310,49 @@ rgamma = unary(
     sp.rgamma,
     lambda ans, x: -ans * digamma(x),
     Domain(ranges=((0.2, 4.0),)),
+    complex_domain=_OFF_AXIS,
     **_scipy("rgamma", "``-digamma(x) / gamma(x)``."),
 )
 digamma: Callable[..., Any] = unary(
     "special.digamma",
     sp.digamma,
-    lambda ans, x: polygamma(1, x),
+    lambda ans, x: _polygamma_any(1, x),
     Domain(ranges=((0.2, 5.0),)),
+    complex_domain=_OFF_AXIS,
     **_scipy("digamma", "``polygamma(1, x)`` (the trigamma function)."),
 )
 psi = digamma
+
+
+def _complex_polygamma_impl(z: Any, order: int = 1) -> Any:
+    return complex_polygamma(order, z)
+
+
+def _complex_polygamma_vjp(g: Any, ans: Any, z: Any, order: int = 1) -> Any:
+    return g * _complex_polygamma(order + 1, z)
+
+
+#: ``polygamma(order, z)`` (``order >= 1``) of complex ``z``, which SciPy does not
+#: provide: the derivatives of ``gamma``, ``rgamma`` and ``digamma`` at complex values.
+#: Holomorphic, so both rules multiply by the next order.
+_COMPLEX_POLYGAMMA = primitive(
+    "special.complex_polygamma",
+    _complex_polygamma_impl,
+    (_complex_polygamma_vjp,),
+    (_complex_polygamma_vjp,),
+    batch=elementwise,
+)
+
+
+def _complex_polygamma(order: int, z: Any) -> Any:
+    if type(z) is not Tracer:
+        return complex_polygamma(order, z)
+    return bind_unary(_COMPLEX_POLYGAMMA, z, Params(order=order))
+
+
+def _polygamma_any(order: int, x: Any) -> Any:
+    """``polygamma(order, x)``: SciPy's for real ``x``, adfun's series for complex ``x``."""
+    return _complex_polygamma(order, x) if is_complex(x) else polygamma(order, x)
 
 
 def _polygamma_x(g: Any, ans: Any, n: Any, x: Any) -> Any:
@@ -223,7 +375,7 @@ def _order_examples(orders: list, low: float, high: float) -> Any:
 
 polygamma: Callable[..., Any] = binary(
     "special.polygamma",
-    sp.polygamma,
+    _real_only("polygamma", ("n", "x")),
     (None, _polygamma_x),
     (None, _polygamma_tangent_x),
     Domain(examples=_order_examples([0, 1, 2], 0.3, 4.0)),
@@ -251,7 +403,7 @@ _POSITIVE_PAIR = Domain(ranges=((0.3, 4.0), (0.3, 4.0)))
 
 beta = binary(
     "special.beta",
-    sp.beta,
+    _real_only("beta", ('a', 'b')),
     (_beta_a, _beta_b),
     (_beta_tangent_a, _beta_tangent_b),
     _POSITIVE_PAIR,
@@ -279,7 +431,7 @@ def _betaln_tangent_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
 
 betaln = binary(
     "special.betaln",
-    sp.betaln,
+    _real_only("betaln", ('a', 'b')),
     (_betaln_a, _betaln_b),
     (_betaln_tangent_a, _betaln_tangent_b),
     _POSITIVE_PAIR,
@@ -386,7 +538,7 @@ _SHAPE_NOTE = (
 
 gammainc = binary(
     "special.gammainc",
-    sp.gammainc,
+    _real_only("gammainc", ('a', 'x')),
     (_gammainc_a, _gammainc_x),
     (_gammainc_tangent_a, _gammainc_tangent_x),
     _POSITIVE_PAIR,
@@ -394,7 +546,7 @@ gammainc = binary(
 )
 gammaincc = binary(
     "special.gammaincc",
-    sp.gammaincc,
+    _real_only("gammaincc", ('a', 'x')),
     (_gammaincc_a, _gammaincc_x),
     (_gammaincc_tangent_a, _gammaincc_tangent_x),
     _POSITIVE_PAIR,
@@ -402,7 +554,8 @@ gammaincc = binary(
 )
 
 
-_GAMMASGN = primitive("special.gammasgn", sp.gammasgn, (), (), nondiff=True, batch=elementwise)
+_gammasgn_impl = _real_only("gammasgn", ("x",), kit=False)
+_GAMMASGN = primitive("special.gammasgn", _gammasgn_impl, (), (), nondiff=True, batch=elementwise)
 
 
 @export(sp.gammasgn, primitive=_GAMMASGN, name="gammasgn")
@@ -426,7 +579,7 @@ def gammasgn(x: Any, /, **kwargs: Any) -> Any:
         if kwargs:
             refuse_keywords("special.gammasgn", kwargs)
         return bind_unary(_GAMMASGN, x, EMPTY_PARAMS)
-    return sp.gammasgn(x, **kwargs)
+    return _gammasgn_impl(x, **kwargs)
 
 
 def multigammaln(a: Any, d: int) -> Any:
@@ -436,6 +589,8 @@ def multigammaln(a: Any, d: int) -> Any:
     An entry ``a <= (d - 1) / 2`` raises ``ValueError``, as SciPy does; under ``jit`` /
     ``trace``, where the graph is replayed on values not seen while tracing, it gives NaN.
     """
+    if is_complex(a):
+        raise complex_argument_error("multigammaln", "a", a)
     if type(a) is not Tracer:
         return sp.multigammaln(a, d)
     d = int(d)
@@ -479,6 +634,9 @@ xlogy = binary(
     (_xlogy_x, _xlogy_y),
     (_xlogy_tangent_x, _xlogy_tangent_y),
     Domain(ranges=((-3.0, 3.0), (0.2, 4.0))),
+    complex_domain=_complex_domain(
+        _complex_box((-3.0, 3.0), (-3.0, 3.0)), _complex_box((0.2, 4.0), (-3.0, 3.0))
+    ),
     **_scipy("xlogy", "``log(y)`` for ``x``, ``x / y`` for ``y``."),
 )
 
@@ -505,6 +663,9 @@ xlog1py = binary(
     (_xlog1py_x, _xlog1py_y),
     (_xlog1py_tangent_x, _xlog1py_tangent_y),
     Domain(ranges=((-3.0, 3.0), (-0.7, 3.0))),
+    complex_domain=_complex_domain(
+        _complex_box((-3.0, 3.0), (-3.0, 3.0)), _complex_box((-0.7, 3.0), (-3.0, 3.0))
+    ),
     **_scipy("xlog1py", "``log1p(y)`` for ``x``, ``x / (1 + y)`` for ``y``."),
 )
 
@@ -566,7 +727,7 @@ def _stdtr_tangent_t(t_dot: Any, ans: Any, df: Any, t: Any) -> Any:
 
 stdtr = binary(
     "special.stdtr",
-    sp.stdtr,
+    _real_only("stdtr", ("df", "t")),
     (_stdtr_df, _stdtr_t),
     (_stdtr_tangent_df, _stdtr_tangent_t),
     Domain(examples=_stdtr_examples),
@@ -658,6 +819,7 @@ def _betainc_shape(a: Any, b: Any, x: Any, da: int, db: int) -> Any:
 def _incomplete_beta(name: str, sign_: float) -> Any:
     """``betainc`` or ``betaincc``: differentiable in ``a``, ``b`` and ``x``."""
     scipy_fun = getattr(sp, name)
+    impl = _real_only(name, ("a", "b", "x"), kit=False)
 
     def vjp_a(g: Any, ans: Any, a: Any, b: Any, x: Any) -> Any:
         return unbroadcast(sign_ * g * _betainc_shape(a, b, x, 1, 0), a)
@@ -679,7 +841,7 @@ def _incomplete_beta(name: str, sign_: float) -> Any:
 
     prim = primitive(
         "special." + name,
-        scipy_fun,
+        impl,
         (vjp_a, vjp_b, vjp_x),
         (jvp_a, jvp_b, jvp_x),
         domain=Domain(ranges=((0.5, 3.0), (0.5, 3.0), (0.1, 0.9))),
@@ -694,7 +856,7 @@ def _incomplete_beta(name: str, sign_: float) -> Any:
                     f"{sorted(kwargs)} are not supported on traced values"
                 )
             return bind(prim, (a, b, x), EMPTY_PARAMS)
-        return scipy_fun(a, b, x, **kwargs)
+        return impl(a, b, x, **kwargs)
 
     fun.__doc__ = _doc(
         name,
@@ -744,7 +906,7 @@ def _kl_div_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
 
 rel_entr = binary(
     "special.rel_entr",
-    sp.rel_entr,
+    _real_only("rel_entr", ('x', 'y')),
     (_rel_entr_x, _entropy_y),
     (_rel_entr_tangent_x, _entropy_tangent_y),
     _POSITIVE_PAIR,
@@ -752,7 +914,7 @@ rel_entr = binary(
 )
 kl_div = binary(
     "special.kl_div",
-    sp.kl_div,
+    _real_only("kl_div", ('x', 'y')),
     (_kl_div_x, _kl_div_y),
     (_kl_div_tangent_x, _kl_div_tangent_y),
     _POSITIVE_PAIR,
@@ -764,6 +926,7 @@ erfi = unary(
     sp.erfi,
     lambda ans, x: (2.0 / _SQRT_PI) * exp(x * x),
     Domain(ranges=((-2.0, 2.0),)),
+    complex_domain=_COMPLEX_ENTIRE,
     **_scipy("erfi", "``2 / sqrt(pi) * exp(x**2)``."),
 )
 dawsn = unary(
@@ -771,6 +934,7 @@ dawsn = unary(
     sp.dawsn,
     lambda ans, x: 1.0 - 2.0 * x * ans,
     Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=_COMPLEX_ENTIRE,
     **_scipy("dawsn", "``1 - 2 x dawsn(x)``."),
 )
 exp1 = unary(
@@ -778,6 +942,7 @@ exp1 = unary(
     sp.exp1,
     lambda ans, x: -exp(-x) / x,
     Domain(ranges=((0.2, 4.0),)),
+    complex_domain=_OFF_AXIS,
     **_scipy("exp1", "``-exp(-x) / x``."),
 )
 expi = unary(
@@ -785,6 +950,7 @@ expi = unary(
     sp.expi,
     lambda ans, x: exp(x) / x,
     Domain(ranges=((0.2, 4.0),), magnitude=True),
+    complex_domain=_OFF_AXIS,
     **_scipy("expi", "``exp(x) / x``."),
 )
 wrightomega = unary(
@@ -792,11 +958,12 @@ wrightomega = unary(
     sp.wrightomega,
     lambda ans, x: ans / (1.0 + ans),
     Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=Domain(ranges=((-2.5, 2.5),)),
     **_scipy("wrightomega", "``w / (1 + w)`` with ``w = wrightomega(x)``."),
 )
 cosm1 = unary(
     "special.cosm1",
-    sp.cosm1,
+    _real_only("cosm1", ("x",)),
     lambda ans, x: -sin(x),
     Domain(ranges=((-3.0, 3.0),)),
     **_scipy("cosm1", "``-sin(x)``."),
@@ -817,6 +984,7 @@ spence = unary(
     sp.spence,
     _spence_derivative,
     Domain(ranges=((0.2, 3.0),)),
+    complex_domain=_OFF_AXIS,
     **_scipy("spence", "``log(z) / (1 - z)`` (``-1`` at ``z = 1``)."),
 )
 
@@ -833,16 +1001,28 @@ def _order_rule(name: str, derivative: Any) -> tuple:
     return (None, vjp), (None, jvp)
 
 
-def _bessel(name: str, derivative: Any, low: float, formula: str) -> Any:
-    """A Bessel function ``f(v, x)`` of order ``v`` (not differentiable in it)."""
-    vjps, jvps = _order_rule(name, derivative)
+def _complex_order_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """A real order and complex arguments off the real axis (away from the branch cut
+    on the negative axis) and off the imaginary axis (where ``ive`` has a kink)."""
+    from adfun.numpy._examples import array
+
+    x = array(draw, st, hnp, (0.3, 4.0), magnitude=True)
+    y = array(draw, st, hnp, (0.3, 3.0), shape=x.shape, magnitude=True)
+    return (np.asarray(draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]))), np.asarray(x + 1j * y)), {}
+
+
+def _bessel(name: str, derivative: Any, low: float, formula: str, rules: Any = None) -> Any:
+    """A Bessel function ``f(v, x)`` of order ``v`` (not differentiable in it), defined
+    for complex ``x`` too; ``rules``: ``(vjps, jvps)`` instead of ``derivative``'s."""
+    vjps, jvps = rules or _order_rule(name, derivative)
     domain = Domain(examples=_order_examples([0.0, 0.5, 1.0, 2.0], low, 4.0))
     return binary(
         "special." + name,
-        getattr(sp, name),
+        _real_only(name, ("v", None)),
         vjps,
         jvps,
         domain,
+        complex_domain=Domain(examples=_complex_order_examples),
         **_scipy(
             name,
             formula + " ``v`` is an order: not differentiable (differentiating with respect to it "
@@ -869,11 +1049,44 @@ iv: Callable[..., Any] = _bessel(
     0.3,
     "``(iv(v - 1, x) + iv(v + 1, x)) / 2`` for ``x``.",
 )
+
+
+def _ive_parts(ans: Any, v: Any, x: Any) -> tuple:
+    """``ive = iv(v, x) exp(-|Re x|)`` changes by ``A dx + B conj(dx)``: ``(A, B)``.
+
+    ``B`` (the derivative of ``|Re x|``, which is not holomorphic) is ``None`` for real
+    ``x``, where the two terms are one: ``(iv(v-1) + iv(v+1)) exp(-|x|) / 2 - sign(x)
+    ive``.
+    """
+    slope = 0.5 * (ive(v - 1.0, x) + ive(v + 1.0, x))
+    if not is_complex(x):
+        return slope - sign(x) * ans, None
+    kink = -0.5 * sign(real(x)) * ans
+    return slope + kink, kink
+
+
+def _ive_x(g: Any, ans: Any, v: Any, x: Any) -> Any:
+    holomorphic, kink = _ive_parts(ans, v, x)
+    if kink is None:
+        return unbroadcast(g * holomorphic, x)
+    return unbroadcast(g * holomorphic + conjugate(g * kink), x)
+
+
+def _ive_tangent_x(t: Any, ans: Any, v: Any, x: Any) -> Any:
+    holomorphic, kink = _ive_parts(ans, v, x)
+    if kink is None:
+        return t * holomorphic
+    return t * holomorphic + kink * conjugate(t)
+
+
 ive: Callable[..., Any] = _bessel(
     "ive",
-    lambda ans, v, x: 0.5 * (ive(v - 1.0, x) + ive(v + 1.0, x)) - sign(x) * ans,
+    None,
     0.3,
-    "``(ive(v - 1, x) + ive(v + 1, x)) / 2 - sign(x) ive(v, x)`` for ``x``.",
+    "``(ive(v - 1, x) + ive(v + 1, x)) / 2 - sign(x) ive(v, x)`` for real ``x``; for "
+    "complex ``x``, where ``ive = iv exp(-|Re x|)`` is not holomorphic, the change is "
+    "``(ive(v - 1, x) + ive(v + 1, x)) / 2 dx - sign(Re x) ive(v, x) dRe(x)``.",
+    rules=((None, _ive_x), (None, _ive_tangent_x)),
 )
 kv: Callable[..., Any] = _bessel(
     "kv",
@@ -901,7 +1114,7 @@ def _yn_tangent_x(t: Any, ans: Any, n: Any, x: Any) -> Any:
 
 yn: Callable[..., Any] = binary(
     "special.yn",
-    sp.yn,
+    _real_only("yn", ("n", "x")),
     (None, _yn_x),
     (None, _yn_tangent_x),
     Domain(examples=_order_examples([0, 1, 2, 3], 0.5, 4.0)),
@@ -914,35 +1127,35 @@ yn: Callable[..., Any] = binary(
 
 j0 = unary(
     "special.j0",
-    sp.j0,
+    _real_only("j0", ("x",)),
     lambda ans, x: -j1(x),
     Domain(ranges=((-6.0, 6.0),)),
     **_scipy("j0", "``-j1(x)``."),
 )
 j1: Callable[..., Any] = unary(
     "special.j1",
-    sp.j1,
+    _real_only("j1", ("x",)),
     lambda ans, x: 0.5 * (j0(x) - jv(2.0, x)),
     Domain(ranges=((-6.0, 6.0),)),
     **_scipy("j1", "``(j0(x) - jv(2, x)) / 2``."),
 )
 y0 = unary(
     "special.y0",
-    sp.y0,
+    _real_only("y0", ("x",)),
     lambda ans, x: -y1(x),
     Domain(ranges=((0.5, 6.0),)),
     **_scipy("y0", "``-y1(x)``."),
 )
 y1: Callable[..., Any] = unary(
     "special.y1",
-    sp.y1,
+    _real_only("y1", ("x",)),
     lambda ans, x: 0.5 * (y0(x) - yv(2.0, x)),
     Domain(ranges=((0.5, 6.0),)),
     **_scipy("y1", "``(y0(x) - yv(2, x)) / 2``."),
 )
 i0 = unary(
     "special.i0",
-    sp.i0,
+    _real_only("i0", ("x",)),
     lambda ans, x: i1(x),
     Domain(ranges=((-3.0, 3.0),)),
     **_scipy("i0", "``i1(x)``."),
@@ -958,21 +1171,21 @@ def _i1_derivative(ans: Any, x: Any) -> Any:
 
 i1: Callable[..., Any] = unary(
     "special.i1",
-    sp.i1,
+    _real_only("i1", ("x",)),
     _i1_derivative,
     Domain(ranges=((-3.0, 3.0),)),
     **_scipy("i1", "``(i0(x) + iv(2, x)) / 2``."),
 )
 i0e = unary(
     "special.i0e",
-    sp.i0e,
+    _real_only("i0e", ("x",)),
     lambda ans, x: i1e(x) - sign(x) * ans,
     Domain(ranges=((0.2, 3.0),), magnitude=True),
     **_scipy("i0e", "``i1e(x) - sign(x) i0e(x)``."),
 )
 i1e: Callable[..., Any] = unary(
     "special.i1e",
-    sp.i1e,
+    _real_only("i1e", ("x",)),
     lambda ans, x: 0.5 * (i0e(x) + ive(2.0, x)) - sign(x) * ans,
     Domain(ranges=((0.2, 3.0),), magnitude=True),
     **_scipy("i1e", "``(i0e(x) + ive(2, x)) / 2 - sign(x) i1e(x)``."),
@@ -1045,6 +1258,19 @@ def _logsumexp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (a, b), dict(params, signed=signed)
 
 
+def _complex_logsumexp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """Complex ``a`` and ``b`` whose terms ``b exp(a)`` all lie in the right half-plane:
+    the sum stays away from 0 and from the cut of the logarithm."""
+    from adfun.numpy._examples import array, axis_params
+
+    a = array(draw, st, hnp, (-3.0, 3.0), min_dims=0)
+    params = axis_params(draw, st, a.ndim)
+    b = array(draw, st, hnp, (0.3, 2.0), shape=a.shape)
+    a = a + 1j * array(draw, st, hnp, (-0.5, 0.5), shape=a.shape)
+    b = b * (1.0 + 1j * array(draw, st, hnp, (-0.8, 0.8), shape=a.shape))
+    return (np.asarray(a), np.asarray(b)), dict(params, signed=False)
+
+
 def _logsumexp_sign_impl(
     a: Any, b: Any, axis: Any = None, keepdims: bool = False, signed: bool = True
 ) -> Any:
@@ -1068,6 +1294,7 @@ _LOGSUMEXP = primitive(
     (_logsumexp_tangent_a, _logsumexp_tangent_b),
     domain=Domain(examples=_logsumexp_examples),
     batch=nonscalar_reduction,
+    complex_domain=Domain(examples=_complex_logsumexp_examples),
 )
 
 
@@ -1077,7 +1304,10 @@ def logsumexp(
 ) -> Any:
     """Differentiable :func:`scipy.special.logsumexp`: ``log(sum(b * exp(a), axis))``.
 
-    With ``return_sign=True`` returns ``(log|sum|, sign)``; the sign is a constant.
+    With ``return_sign=True`` returns ``(log|sum|, sign)``; the sign is a constant for
+    real values, and for complex ones the phase ``sum / |sum|``, differentiated (both are
+    computed from the complex logarithm of the sum).  Complex ``a`` and ``b`` give the
+    principal complex logarithm, as SciPy's.
 
     Derivative: ``b * exp(a - logsumexp(a))`` (a softmax) for ``a``, ``exp(a - lse)`` for
     ``b`` (each divided by the sign of the sum when ``return_sign``).
@@ -1094,10 +1324,23 @@ def logsumexp(
     weights = 1.0 if b is None else b
     axes = normalize_axis(axis, ndim_of(a), "scipy.special.logsumexp")
     params = Params(axis=axes, keepdims=bool(keepdims), signed=bool(return_sign))
+    if return_sign and (is_complex(a) or is_complex(weights)):
+        # log|S| and S / |S| are the real part and the phase of the complex log S.
+        complex_log = logsumexp(a, axis=axis, b=b, keepdims=keepdims)
+        return real(complex_log), exp(1j * imag(complex_log))
     value = bind(_LOGSUMEXP, (a, weights), params)
     if not return_sign:
         return value
     return value, bind(_LOGSUMEXP_SIGN, (a, weights), params)
+
+
+def _complex_softmax_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """Complex values with imaginary parts in (-0.5, 0.5): every ``exp(x)`` lies in the
+    right half-plane, so the sum is away from 0 (and from the cut of its logarithm)."""
+    (x,), params = _softmax_examples(draw, st, hnp)
+    from adfun.numpy._examples import array
+
+    return (np.asarray(x + 1j * array(draw, st, hnp, (-0.5, 0.5), shape=x.shape)),), params
 
 
 def _softmax_impl(x: Any, axis: Any = None) -> Any:
@@ -1126,6 +1369,7 @@ _SOFTMAX = primitive(
     (_softmax_jvp,),
     domain=Domain(examples=_softmax_examples),
     batch=reduction,
+    complex_domain=Domain(examples=_complex_softmax_examples),
 )
 
 
@@ -1167,6 +1411,7 @@ _LOG_SOFTMAX = primitive(
     (_log_softmax_jvp,),
     domain=Domain(examples=_softmax_examples),
     batch=reduction,
+    complex_domain=Domain(examples=_complex_softmax_examples),
 )
 
 
@@ -1187,6 +1432,10 @@ def log_softmax(x: Any, axis: Any = None) -> Any:
         return sp.log_softmax(x, axis=axis)
     axes = normalize_axis(axis, ndim_of(x), "scipy.special.log_softmax")
     return bind_unary(_LOG_SOFTMAX, x, Params(axis=axes))
+
+
+for _impl, _scipy_fun in _GUARDED:  # plain SciPy calls on traced values dispatch here
+    NUMPY_OVERRIDES[_scipy_fun] = NUMPY_OVERRIDES.pop(_impl)
 
 
 __all__ = [
