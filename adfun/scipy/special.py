@@ -14,6 +14,7 @@ dispatch here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +34,15 @@ from adfun.numpy._axes import kept_shape, ndim_of, normalize_axis, shape_of
 from adfun.numpy._batching import elementwise, nonscalar_reduction, reduction
 from adfun.numpy._broadcast import unbroadcast
 from adfun.numpy._complex import conjugate, imag, is_complex, real
-from adfun.numpy._declare import Domain, binary, export, primitive, refuse_keywords, unary
+from adfun.numpy._declare import (
+    REGISTRY,
+    Domain,
+    binary,
+    export,
+    primitive,
+    refuse_keywords,
+    unary,
+)
 from adfun.numpy._elementwise import absolute, exp, log, sin
 from adfun.numpy._nondiff import less, less_equal, sign, stop_gradient
 from adfun.numpy._reductions import sum as _sum
@@ -72,11 +81,6 @@ def _scipy(name: str, formula: str) -> dict:
 # poles) where the rule-table tests check it.  Where SciPy has no complex loop, the
 # function refuses complex arguments with a ``TypeError`` naming it (``_real_only``).
 
-#: ``(implementation, SciPy function)`` of each guarded function exported through the
-#: kit: plain NumPy/SciPy calls on traced values dispatch by the SciPy function (the end
-#: of the module points the overrides back at it).
-_GUARDED: list = []
-
 #: What to call instead, for a complex argument of a function SciPy defines on reals only.
 _COMPLEX_ALTERNATIVES = {
     "gammaln": " (scipy.special.loggamma is the complex logarithm of the gamma function)",
@@ -98,7 +102,7 @@ _COMPLEX_ALTERNATIVES = {
 def complex_argument_error(name: str, argument: str, value: Any) -> TypeError:
     """The ``TypeError`` for a complex ``argument`` of ``scipy.special.<name>``, which
     SciPy defines for real values only."""
-    dtype = np.result_type(value) if not isinstance(value, (list, tuple)) else "complex"
+    dtype = getattr(value, "dtype", None) or type(value).__name__
     return TypeError(
         f"adfun.scipy.special.{name}: argument {argument} is complex ({dtype}), but SciPy "
         f"defines {name} for real {argument} only{_COMPLEX_ALTERNATIVES.get(name, '')}; pass "
@@ -107,31 +111,42 @@ def complex_argument_error(name: str, argument: str, value: Any) -> TypeError:
     )
 
 
-def _real_only(name: str, arguments: tuple, *, kit: bool = True) -> Callable:
-    """``scipy.special.<name>``, with a clear ``TypeError`` for complex arguments.
+def _holds_complex(arg: Any) -> bool:
+    """Whether ``arg`` (an array, traced value, number or nested list) is complex."""
+    dtype = getattr(arg, "dtype", None)
+    if dtype is not None:
+        return np.dtype(dtype).kind == "c"
+    if isinstance(arg, (list, tuple)):
+        return any(_holds_complex(item) for item in arg)
+    return isinstance(arg, complex)
+
+
+def _real_only(entry: Any, arguments: tuple) -> Any:
+    """The public function ``entry``, with a clear ``TypeError`` for complex arguments.
 
     ``arguments`` names the positional arguments (``None`` for one SciPy accepts complex
-    values for).  SciPy's own error (a ufunc's "not supported for the input types") is
-    replaced, after the fact, when a named argument is complex: the call costs nothing
-    more on real values.  ``kit``: the result is given to ``unary`` / ``binary`` as the
-    NumPy function (see :data:`_GUARDED`).
+    values for).  SciPy's own error (a ufunc's "not supported for the input types", raised
+    on plain values or while a traced call computes its value) is replaced, after the
+    fact, when a named argument is complex, so real calls cost one frame more.  The
+    guarded function takes ``entry``'s place in the rule table and as the override of the
+    SciPy function.
     """
-    scipy_fun = getattr(sp, name)
+    name = entry.__name__
 
-    def impl(*args: Any, **kwargs: Any) -> Any:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
         try:
-            return scipy_fun(*args, **kwargs)
+            return entry(*args, **kwargs)
         except TypeError:
             for arg, argument in zip(args, arguments):
-                if argument is not None and np.iscomplexobj(arg):
+                if argument is not None and _holds_complex(arg):
                     raise complex_argument_error(name, argument, arg) from None
             raise
 
-    impl.__name__ = impl.__qualname__ = name
-    impl.__module__ = "scipy.special"
-    if kit:
-        _GUARDED.append((impl, scipy_fun))
-    return impl
+    functools.update_wrapper(guarded, entry)
+    primitive_ = entry.primitive
+    REGISTRY[primitive_.name] = guarded
+    NUMPY_OVERRIDES[getattr(sp, name)] = guarded
+    return guarded
 
 
 def _complex_box(real_part: tuple, imag_part: tuple, *, imag_magnitude: bool = False) -> Any:
@@ -197,18 +212,20 @@ erfcx = unary(
 )
 erfinv = unary(
     "special.erfinv",
-    _real_only("erfinv", ("x",)),
+    sp.erfinv,
     lambda ans, x: (_SQRT_PI / 2.0) * exp(ans * ans),
     Domain(ranges=((-0.9, 0.9),)),
     **_scipy("erfinv", "``sqrt(pi) / 2 * exp(erfinv(x)**2)``."),
 )
+erfinv = _real_only(erfinv, ("x",))
 erfcinv = unary(
     "special.erfcinv",
-    _real_only("erfcinv", ("x",)),
+    sp.erfcinv,
     lambda ans, x: (-_SQRT_PI / 2.0) * exp(ans * ans),
     Domain(ranges=((0.1, 1.9),)),
     **_scipy("erfcinv", "``-sqrt(pi) / 2 * exp(erfcinv(x)**2)``."),
 )
+erfcinv = _real_only(erfcinv, ("x",))
 ndtr = unary(
     "special.ndtr",
     sp.ndtr,
@@ -232,35 +249,39 @@ log_ndtr = unary(
 )
 ndtri = unary(
     "special.ndtri",
-    _real_only("ndtri", ("x",)),
+    sp.ndtri,
     lambda ans, x: _SQRT_2PI * exp(0.5 * ans * ans),
     Domain(ranges=((0.05, 0.95),)),
     **_scipy("ndtri", "``sqrt(2 pi) * exp(ndtri(x)**2 / 2)``."),
 )
+ndtri = _real_only(ndtri, ("x",))
 
 # --- logistic --------------------------------------------------------------------------
 
 expit = unary(
     "special.expit",
-    _real_only("expit", ("x",)),
+    sp.expit,
     lambda ans, x: ans * (1.0 - ans),
     Domain(ranges=((-4.0, 4.0),)),
     **_scipy("expit", "``expit(x) * (1 - expit(x))``."),
 )
+expit = _real_only(expit, ("x",))
 logit = unary(
     "special.logit",
-    _real_only("logit", ("x",)),
+    sp.logit,
     lambda ans, x: 1.0 / (x * (1.0 - x)),
     Domain(ranges=((0.05, 0.95),)),
     **_scipy("logit", "``1 / (x (1 - x))``."),
 )
+logit = _real_only(logit, ("x",))
 log_expit = unary(
     "special.log_expit",
-    _real_only("log_expit", ("x",)),
+    sp.log_expit,
     lambda ans, x: expit(-x),
     Domain(ranges=((-4.0, 4.0),)),
     **_scipy("log_expit", "``expit(-x)``."),
 )
+log_expit = _real_only(log_expit, ("x",))
 
 # --- logarithms and exponentials -----------------------------------------------------------
 
@@ -282,21 +303,23 @@ expm1 = unary(
 )
 entr = unary(
     "special.entr",
-    _real_only("entr", ("x",)),
+    sp.entr,
     lambda ans, x: -(log(x) + 1.0),
     Domain(ranges=((0.1, 3.0),)),
     **_scipy("entr", "``-(log(x) + 1)``."),
 )
+entr = _real_only(entr, ("x",))
 
 # --- gamma family ------------------------------------------------------------------------
 
 gammaln = unary(
     "special.gammaln",
-    _real_only("gammaln", ("x",)),
+    sp.gammaln,
     lambda ans, x: digamma(x),
     Domain(ranges=((0.2, 5.0),)),
     **_scipy("gammaln", "``digamma(x)``."),
 )
+gammaln = _real_only(gammaln, ("x",))
 gamma = unary(
     "special.gamma",
     sp.gamma,
@@ -375,12 +398,13 @@ def _order_examples(orders: list, low: float, high: float) -> Any:
 
 polygamma: Callable[..., Any] = binary(
     "special.polygamma",
-    _real_only("polygamma", ("n", "x")),
+    sp.polygamma,
     (None, _polygamma_x),
     (None, _polygamma_tangent_x),
     Domain(examples=_order_examples([0, 1, 2], 0.3, 4.0)),
     **_scipy("polygamma", "``polygamma(n + 1, x)`` for ``x``; ``n`` is an integer order."),
 )
+polygamma = _real_only(polygamma, ("n", "x"))
 
 
 def _beta_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -403,7 +427,7 @@ _POSITIVE_PAIR = Domain(ranges=((0.3, 4.0), (0.3, 4.0)))
 
 beta = binary(
     "special.beta",
-    _real_only("beta", ('a', 'b')),
+    sp.beta,
     (_beta_a, _beta_b),
     (_beta_tangent_a, _beta_tangent_b),
     _POSITIVE_PAIR,
@@ -411,6 +435,7 @@ beta = binary(
         "beta", "``beta(a, b) (digamma(a) - digamma(a + b))`` for ``a``, symmetrically ``b``."
     ),
 )
+beta = _real_only(beta, ("a", "b"))
 
 
 def _betaln_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -431,12 +456,13 @@ def _betaln_tangent_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
 
 betaln = binary(
     "special.betaln",
-    _real_only("betaln", ('a', 'b')),
+    sp.betaln,
     (_betaln_a, _betaln_b),
     (_betaln_tangent_a, _betaln_tangent_b),
     _POSITIVE_PAIR,
     **_scipy("betaln", "``digamma(a) - digamma(a + b)`` for ``a``, symmetrically ``b``."),
 )
+betaln = _real_only(betaln, ("a", "b"))
 
 
 def _gammainc_slope(a: Any, x: Any) -> Any:
@@ -538,24 +564,25 @@ _SHAPE_NOTE = (
 
 gammainc = binary(
     "special.gammainc",
-    _real_only("gammainc", ('a', 'x')),
+    sp.gammainc,
     (_gammainc_a, _gammainc_x),
     (_gammainc_tangent_a, _gammainc_tangent_x),
     _POSITIVE_PAIR,
     **_scipy("gammainc", "``x**(a-1) exp(-x) / gamma(a)`` for ``x``;" + _SHAPE_NOTE),
 )
+gammainc = _real_only(gammainc, ("a", "x"))
 gammaincc = binary(
     "special.gammaincc",
-    _real_only("gammaincc", ('a', 'x')),
+    sp.gammaincc,
     (_gammaincc_a, _gammaincc_x),
     (_gammaincc_tangent_a, _gammaincc_tangent_x),
     _POSITIVE_PAIR,
     **_scipy("gammaincc", "``-x**(a-1) exp(-x) / gamma(a)`` for ``x``;" + _SHAPE_NOTE),
 )
+gammaincc = _real_only(gammaincc, ("a", "x"))
 
 
-_gammasgn_impl = _real_only("gammasgn", ("x",), kit=False)
-_GAMMASGN = primitive("special.gammasgn", _gammasgn_impl, (), (), nondiff=True, batch=elementwise)
+_GAMMASGN = primitive("special.gammasgn", sp.gammasgn, (), (), nondiff=True, batch=elementwise)
 
 
 @export(sp.gammasgn, primitive=_GAMMASGN, name="gammasgn")
@@ -579,7 +606,10 @@ def gammasgn(x: Any, /, **kwargs: Any) -> Any:
         if kwargs:
             refuse_keywords("special.gammasgn", kwargs)
         return bind_unary(_GAMMASGN, x, EMPTY_PARAMS)
-    return _gammasgn_impl(x, **kwargs)
+    return sp.gammasgn(x, **kwargs)
+
+
+gammasgn = _real_only(gammasgn, ("x",))
 
 
 def multigammaln(a: Any, d: int) -> Any:
@@ -727,7 +757,7 @@ def _stdtr_tangent_t(t_dot: Any, ans: Any, df: Any, t: Any) -> Any:
 
 stdtr = binary(
     "special.stdtr",
-    _real_only("stdtr", ("df", "t")),
+    sp.stdtr,
     (_stdtr_df, _stdtr_t),
     (_stdtr_tangent_df, _stdtr_tangent_t),
     Domain(examples=_stdtr_examples),
@@ -738,6 +768,7 @@ stdtr = binary(
         "accuracy, first and second order).",
     ),
 )
+stdtr = _real_only(stdtr, ("df", "t"))
 
 
 def _betainc_slope(a: Any, b: Any, x: Any) -> Any:
@@ -819,7 +850,6 @@ def _betainc_shape(a: Any, b: Any, x: Any, da: int, db: int) -> Any:
 def _incomplete_beta(name: str, sign_: float) -> Any:
     """``betainc`` or ``betaincc``: differentiable in ``a``, ``b`` and ``x``."""
     scipy_fun = getattr(sp, name)
-    impl = _real_only(name, ("a", "b", "x"), kit=False)
 
     def vjp_a(g: Any, ans: Any, a: Any, b: Any, x: Any) -> Any:
         return unbroadcast(sign_ * g * _betainc_shape(a, b, x, 1, 0), a)
@@ -841,7 +871,7 @@ def _incomplete_beta(name: str, sign_: float) -> Any:
 
     prim = primitive(
         "special." + name,
-        impl,
+        scipy_fun,
         (vjp_a, vjp_b, vjp_x),
         (jvp_a, jvp_b, jvp_x),
         domain=Domain(ranges=((0.5, 3.0), (0.5, 3.0), (0.1, 0.9))),
@@ -856,7 +886,7 @@ def _incomplete_beta(name: str, sign_: float) -> Any:
                     f"{sorted(kwargs)} are not supported on traced values"
                 )
             return bind(prim, (a, b, x), EMPTY_PARAMS)
-        return impl(a, b, x, **kwargs)
+        return scipy_fun(a, b, x, **kwargs)
 
     fun.__doc__ = _doc(
         name,
@@ -865,7 +895,7 @@ def _incomplete_beta(name: str, sign_: float) -> Any:
         f"fraction exactly (forward mode on the expansion, about 1e-13 relative accuracy; "
         f"first and second order).",
     )
-    return export(scipy_fun, primitive=prim, name=name)(fun)
+    return _real_only(export(scipy_fun, primitive=prim, name=name)(fun), ("a", "b", "x"))
 
 
 betainc = _incomplete_beta("betainc", 1.0)
@@ -906,20 +936,22 @@ def _kl_div_tangent_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
 
 rel_entr = binary(
     "special.rel_entr",
-    _real_only("rel_entr", ('x', 'y')),
+    sp.rel_entr,
     (_rel_entr_x, _entropy_y),
     (_rel_entr_tangent_x, _entropy_tangent_y),
     _POSITIVE_PAIR,
     **_scipy("rel_entr", "``log(x / y) + 1`` for ``x``, ``-x / y`` for ``y`` (``x, y > 0``)."),
 )
+rel_entr = _real_only(rel_entr, ("x", "y"))
 kl_div = binary(
     "special.kl_div",
-    _real_only("kl_div", ('x', 'y')),
+    sp.kl_div,
     (_kl_div_x, _kl_div_y),
     (_kl_div_tangent_x, _kl_div_tangent_y),
     _POSITIVE_PAIR,
     **_scipy("kl_div", "``log(x / y)`` for ``x``, ``1 - x / y`` for ``y``."),
 )
+kl_div = _real_only(kl_div, ("x", "y"))
 
 erfi = unary(
     "special.erfi",
@@ -963,11 +995,12 @@ wrightomega = unary(
 )
 cosm1 = unary(
     "special.cosm1",
-    _real_only("cosm1", ("x",)),
+    sp.cosm1,
     lambda ans, x: -sin(x),
     Domain(ranges=((-3.0, 3.0),)),
     **_scipy("cosm1", "``-sin(x)``."),
 )
+cosm1 = _real_only(cosm1, ("x",))
 
 
 def _spence_derivative(ans: Any, z: Any) -> Any:
@@ -1016,9 +1049,9 @@ def _bessel(name: str, derivative: Any, low: float, formula: str, rules: Any = N
     for complex ``x`` too; ``rules``: ``(vjps, jvps)`` instead of ``derivative``'s."""
     vjps, jvps = rules or _order_rule(name, derivative)
     domain = Domain(examples=_order_examples([0.0, 0.5, 1.0, 2.0], low, 4.0))
-    return binary(
+    entry = binary(
         "special." + name,
-        _real_only(name, ("v", None)),
+        getattr(sp, name),
         vjps,
         jvps,
         domain,
@@ -1029,6 +1062,7 @@ def _bessel(name: str, derivative: Any, low: float, formula: str, rules: Any = N
             "raises ``NotImplementedError``).",
         ),
     )
+    return _real_only(entry, ("v", None))
 
 
 jv: Callable[..., Any] = _bessel(
@@ -1114,7 +1148,7 @@ def _yn_tangent_x(t: Any, ans: Any, n: Any, x: Any) -> Any:
 
 yn: Callable[..., Any] = binary(
     "special.yn",
-    _real_only("yn", ("n", "x")),
+    sp.yn,
     (None, _yn_x),
     (None, _yn_tangent_x),
     Domain(examples=_order_examples([0, 1, 2, 3], 0.5, 4.0)),
@@ -1124,42 +1158,48 @@ yn: Callable[..., Any] = binary(
         "differentiable (differentiating with respect to it raises ``NotImplementedError``).",
     ),
 )
+yn = _real_only(yn, ("n", "x"))
 
 j0 = unary(
     "special.j0",
-    _real_only("j0", ("x",)),
+    sp.j0,
     lambda ans, x: -j1(x),
     Domain(ranges=((-6.0, 6.0),)),
     **_scipy("j0", "``-j1(x)``."),
 )
+j0 = _real_only(j0, ("x",))
 j1: Callable[..., Any] = unary(
     "special.j1",
-    _real_only("j1", ("x",)),
+    sp.j1,
     lambda ans, x: 0.5 * (j0(x) - jv(2.0, x)),
     Domain(ranges=((-6.0, 6.0),)),
     **_scipy("j1", "``(j0(x) - jv(2, x)) / 2``."),
 )
+j1 = _real_only(j1, ("x",))
 y0 = unary(
     "special.y0",
-    _real_only("y0", ("x",)),
+    sp.y0,
     lambda ans, x: -y1(x),
     Domain(ranges=((0.5, 6.0),)),
     **_scipy("y0", "``-y1(x)``."),
 )
+y0 = _real_only(y0, ("x",))
 y1: Callable[..., Any] = unary(
     "special.y1",
-    _real_only("y1", ("x",)),
+    sp.y1,
     lambda ans, x: 0.5 * (y0(x) - yv(2.0, x)),
     Domain(ranges=((0.5, 6.0),)),
     **_scipy("y1", "``(y0(x) - yv(2, x)) / 2``."),
 )
+y1 = _real_only(y1, ("x",))
 i0 = unary(
     "special.i0",
-    _real_only("i0", ("x",)),
+    sp.i0,
     lambda ans, x: i1(x),
     Domain(ranges=((-3.0, 3.0),)),
     **_scipy("i0", "``i1(x)``."),
 )
+i0 = _real_only(i0, ("x",))
 
 
 def _i1_derivative(ans: Any, x: Any) -> Any:
@@ -1171,25 +1211,28 @@ def _i1_derivative(ans: Any, x: Any) -> Any:
 
 i1: Callable[..., Any] = unary(
     "special.i1",
-    _real_only("i1", ("x",)),
+    sp.i1,
     _i1_derivative,
     Domain(ranges=((-3.0, 3.0),)),
     **_scipy("i1", "``(i0(x) + iv(2, x)) / 2``."),
 )
+i1 = _real_only(i1, ("x",))
 i0e = unary(
     "special.i0e",
-    _real_only("i0e", ("x",)),
+    sp.i0e,
     lambda ans, x: i1e(x) - sign(x) * ans,
     Domain(ranges=((0.2, 3.0),), magnitude=True),
     **_scipy("i0e", "``i1e(x) - sign(x) i0e(x)``."),
 )
+i0e = _real_only(i0e, ("x",))
 i1e: Callable[..., Any] = unary(
     "special.i1e",
-    _real_only("i1e", ("x",)),
+    sp.i1e,
     lambda ans, x: 0.5 * (i0e(x) + ive(2.0, x)) - sign(x) * ans,
     Domain(ranges=((0.2, 3.0),), magnitude=True),
     **_scipy("i1e", "``(i0e(x) + ive(2, x)) / 2 - sign(x) i1e(x)``."),
 )
+i1e = _real_only(i1e, ("x",))
 
 # --- reductions along axes: logsumexp, softmax, log_softmax --------------------------------
 
@@ -1432,10 +1475,6 @@ def log_softmax(x: Any, axis: Any = None) -> Any:
         return sp.log_softmax(x, axis=axis)
     axes = normalize_axis(axis, ndim_of(x), "scipy.special.log_softmax")
     return bind_unary(_LOG_SOFTMAX, x, Params(axis=axes))
-
-
-for _impl, _scipy_fun in _GUARDED:  # plain SciPy calls on traced values dispatch here
-    NUMPY_OVERRIDES[_scipy_fun] = NUMPY_OVERRIDES.pop(_impl)
 
 
 __all__ = [
