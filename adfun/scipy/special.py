@@ -320,6 +320,18 @@ gammaln = unary(
     **_scipy("gammaln", "``digamma(x)``."),
 )
 gammaln = _real_only(gammaln, ("x",))
+loggamma = unary(
+    "special.loggamma",
+    sp.loggamma,
+    lambda ans, x: digamma(x),
+    Domain(ranges=((0.2, 5.0),)),
+    complex_domain=_OFF_AXIS,
+    **_scipy(
+        "loggamma",
+        "``digamma(x)`` (the principal branch for complex ``x``: the cut is the negative "
+        "real axis).",
+    ),
+)
 gamma = unary(
     "special.gamma",
     sp.gamma,
@@ -969,6 +981,14 @@ dawsn = unary(
     complex_domain=_COMPLEX_ENTIRE,
     **_scipy("dawsn", "``1 - 2 x dawsn(x)``."),
 )
+wofz = unary(
+    "special.wofz",
+    sp.wofz,
+    lambda ans, x: (2j / _SQRT_PI) - 2.0 * x * ans,
+    Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=_COMPLEX_ENTIRE,
+    **_scipy("wofz", "``2i / sqrt(pi) - 2 z wofz(z)`` (complex even for real ``z``)."),
+)
 exp1 = unary(
     "special.exp1",
     sp.exp1,
@@ -1131,6 +1151,37 @@ kv: Callable[..., Any] = _bessel(
 
 #: :func:`scipy.special.jn` is SciPy's other name for ``jv`` (the same ufunc): the order
 #: ``n`` is not differentiable, ``x`` is.
+kve: Callable[..., Any] = _bessel(
+    "kve",
+    lambda ans, v, x: ans - 0.5 * (kve(v - 1.0, x) + kve(v + 1.0, x)),
+    0.3,
+    "``kve(v, x) - (kve(v - 1, x) + kve(v + 1, x)) / 2`` for ``x``.",
+)
+hankel1: Callable[..., Any] = _bessel(
+    "hankel1",
+    lambda ans, v, x: 0.5 * (hankel1(v - 1.0, x) - hankel1(v + 1.0, x)),
+    0.3,
+    "``(hankel1(v - 1, x) - hankel1(v + 1, x)) / 2`` for ``x``.",
+)
+hankel2: Callable[..., Any] = _bessel(
+    "hankel2",
+    lambda ans, v, x: 0.5 * (hankel2(v - 1.0, x) - hankel2(v + 1.0, x)),
+    0.3,
+    "``(hankel2(v - 1, x) - hankel2(v + 1, x)) / 2`` for ``x``.",
+)
+hankel1e: Callable[..., Any] = _bessel(
+    "hankel1e",
+    lambda ans, v, x: 0.5 * (hankel1e(v - 1.0, x) - hankel1e(v + 1.0, x)) - 1j * ans,
+    0.3,
+    "``(hankel1e(v - 1, x) - hankel1e(v + 1, x)) / 2 - i hankel1e(v, x)`` for ``x``.",
+)
+hankel2e: Callable[..., Any] = _bessel(
+    "hankel2e",
+    lambda ans, v, x: 0.5 * (hankel2e(v - 1.0, x) - hankel2e(v + 1.0, x)) + 1j * ans,
+    0.3,
+    "``(hankel2e(v - 1, x) - hankel2e(v + 1, x)) / 2 + i hankel2e(v, x)`` for ``x``.",
+)
+
 jn = jv
 
 
@@ -1501,6 +1552,10 @@ __all__ = [
     "gammaincc",
     "gammaln",
     "gammasgn",
+    "hankel1",
+    "hankel1e",
+    "hankel2",
+    "hankel2e",
     "i0",
     "i0e",
     "i1",
@@ -1513,10 +1568,12 @@ __all__ = [
     "jv",
     "kl_div",
     "kv",
+    "kve",
     "log1p",
     "log_expit",
     "log_ndtr",
     "log_softmax",
+    "loggamma",
     "logit",
     "logsumexp",
     "multigammaln",
@@ -1529,6 +1586,7 @@ __all__ = [
     "softmax",
     "spence",
     "stdtr",
+    "wofz",
     "wrightomega",
     "xlog1py",
     "xlogy",
