@@ -83,7 +83,7 @@ def _scipy(name: str, formula: str) -> dict:
 
 #: What to call instead, for a complex argument of a function SciPy defines on reals only.
 _COMPLEX_ALTERNATIVES = {
-    "gammaln": " (scipy.special.loggamma is the complex logarithm of the gamma function)",
+    "gammaln": " (loggamma is defined for complex values)",
     "polygamma": " (digamma is defined for complex values)",
     "i0": " (iv(0, z) is defined for complex z)",
     "i1": " (iv(1, z) is defined for complex z)",
