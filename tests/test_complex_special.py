@@ -37,7 +37,16 @@ Z = np.array([0.7 + 0.4j, -1.3 + 0.9j, 2.1 - 1.2j])
 SQRT_PI = np.sqrt(np.pi)
 
 #: SciPy's functions that are not ufuncs, and whether they take complex values.
-_NOT_UFUNCS = {"logsumexp": True, "softmax": True, "log_softmax": True, "polygamma": False}
+_NOT_UFUNCS = {
+    "logsumexp": True,
+    "softmax": True,
+    "log_softmax": True,
+    "polygamma": False,
+    "spherical_jn": True,
+    "spherical_yn": True,
+    "spherical_in": True,
+    "spherical_kn": True,
+}
 
 
 def _special_primitives():
@@ -100,13 +109,25 @@ _HOLOMORPHIC = {
         lambda z: sp.kve(0.5, z) - 0.5 * (sp.kve(-0.5, z) + sp.kve(1.5, z)),
     ),
     "xlogy": (lambda z: special.xlogy(2.0 - 1.0j, z), lambda z: (2.0 - 1.0j) / z),
+    "spherical_yn": (
+        lambda z: special.spherical_yn(2, z),
+        lambda z: sp.spherical_yn(2, z, derivative=True),
+    ),
+    # The derivative of spherical_in's derivative, from the modified Bessel equation.
+    "spherical_in'": (
+        lambda z: special.spherical_in(1, z, derivative=True),
+        lambda z: (
+            -2.0 * sp.spherical_in(1, z, derivative=True) / z
+            + (2.0 / (z * z) + 1.0) * sp.spherical_in(1, z)
+        ),
+    ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(_HOLOMORPHIC))
 def test_holomorphic_grad_and_jvp_are_the_complex_derivative(name):
     fun, derivative = _HOLOMORPHIC[name]
-    z = Z[Z.real > 0] if name in ("jv", "hankel1", "kve") else Z
+    z = Z[Z.real > 0] if name in ("jv", "hankel1", "kve", "spherical_yn") else Z
     expected = derivative(z)
     gradients = np.array([ad.grad(fun, holomorphic=True)(w) for w in z])
     np.testing.assert_allclose(gradients, expected, rtol=1e-9, atol=1e-12)

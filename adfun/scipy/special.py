@@ -1185,6 +1185,73 @@ hankel2e: Callable[..., Any] = _bessel(
 jn = jv
 
 
+def _spherical_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (n, z), _ = _order_examples([0, 1, 2, 3], 0.3, 4.0)(draw, st, hnp)
+    return (n, z), {"derivative": draw(st.booleans())}
+
+
+def _complex_spherical_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (_, z), _ = _complex_order_examples(draw, st, hnp)
+    n = np.asarray(draw(st.sampled_from([0, 1, 2, 3])))
+    return (n, z), {"derivative": draw(st.booleans())}
+
+
+def _spherical_bessel(name: str, shift: float) -> Any:
+    """``spherical_jn`` and ``spherical_yn`` (``shift = -1``), ``spherical_in`` and
+    ``spherical_kn`` (``shift = 1``): differentiable in ``z``, for real or complex ``z``.
+
+    The derivative of ``f`` is SciPy's ``f(n, z, derivative=True)``; that of ``f'``
+    follows from the (modified) spherical Bessel equation,
+    ``f'' = -2 f' / z + (n (n + 1) / z**2 + shift) f``.
+    """
+    scipy_fun = getattr(sp, name)
+
+    def impl(n: Any, z: Any, derivative: bool = False) -> Any:
+        return scipy_fun(n, z, derivative)
+
+    def slope(ans: Any, n: Any, z: Any, derivative: bool) -> Any:
+        if not derivative:
+            return public(n, z, True)
+        return -2.0 * ans / z + (n * (n + 1) / (z * z) + shift) * public(n, z, False)
+
+    def vjp_z(g: Any, ans: Any, n: Any, z: Any, derivative: bool = False) -> Any:
+        return unbroadcast(g * slope(ans, n, z, derivative), z)
+
+    def jvp_z(t: Any, ans: Any, n: Any, z: Any, derivative: bool = False) -> Any:
+        return t * slope(ans, n, z, derivative)
+
+    prim = primitive(
+        "special." + name,
+        impl,
+        (None, vjp_z),
+        (None, jvp_z),
+        domain=Domain(examples=_spherical_examples),
+        batch=elementwise,
+        complex_domain=Domain(examples=_complex_spherical_examples),
+    )
+
+    def fun(n: Any, z: Any, derivative: bool = False) -> Any:
+        if type(n) is Tracer or type(z) is Tracer:
+            return bind(prim, (n, z), Params(derivative=bool(derivative)))
+        return scipy_fun(n, z, derivative)
+
+    fun.__doc__ = _doc(
+        name,
+        f"``{name}(n, z, derivative=True)`` for ``z``; of that, ``-2 f' / z + (n (n + 1) / "
+        f"z**2 {'-' if shift < 0 else '+'} 1) f`` (the spherical Bessel equation).  ``n`` "
+        f"is an integer order: not differentiable (differentiating with respect to it "
+        f"raises ``NotImplementedError``).",
+    )
+    public = _real_only(export(scipy_fun, primitive=prim, name=name)(fun), ("n", None))
+    return public
+
+
+spherical_jn = _spherical_bessel("spherical_jn", -1.0)
+spherical_yn = _spherical_bessel("spherical_yn", -1.0)
+spherical_in = _spherical_bessel("spherical_in", 1.0)
+spherical_kn = _spherical_bessel("spherical_kn", 1.0)
+
+
 def _yn_derivative(ans: Any, n: Any, x: Any) -> Any:
     return 0.5 * (yn(n - 1, x) - yn(n + 1, x))
 
@@ -1585,6 +1652,10 @@ __all__ = [
     "rgamma",
     "softmax",
     "spence",
+    "spherical_in",
+    "spherical_jn",
+    "spherical_kn",
+    "spherical_yn",
     "stdtr",
     "wofz",
     "wrightomega",
