@@ -10,6 +10,12 @@ incomplete gamma and beta functions (``a`` of ``gammainc``, ``a`` and ``b`` of
 through derivatives of the functions' expansions (no closed form exists; see
 :mod:`adfun.scipy._incomplete`).  ``scipy.special`` ufuncs called on traced values
 dispatch here.
+
+Complex arguments are differentiated wherever SciPy defines the function for them
+(``erf``, ``gamma``, ``loggamma``, ``digamma``, ``wofz``, the Bessel and Hankel functions
+of complex argument, ``xlogy``, ``logsumexp``...), with HIPS autograd's and JAX's
+convention (see the conventions page); the functions SciPy defines for real values only
+raise a ``TypeError`` naming the function and the complex argument.
 """
 
 from __future__ import annotations
@@ -99,7 +105,7 @@ _COMPLEX_ALTERNATIVES = {
 }
 
 
-def complex_argument_error(name: str, argument: str, value: Any) -> TypeError:
+def _complex_argument_error(name: str, argument: str, value: Any) -> TypeError:
     """The ``TypeError`` for a complex ``argument`` of ``scipy.special.<name>``, which
     SciPy defines for real values only."""
     dtype = getattr(value, "dtype", None) or type(value).__name__
@@ -139,7 +145,7 @@ def _real_only(entry: Any, arguments: tuple) -> Any:
         except TypeError:
             for arg, argument in zip(args, arguments):
                 if argument is not None and _holds_complex(arg):
-                    raise complex_argument_error(name, argument, arg) from None
+                    raise _complex_argument_error(name, argument, arg) from None
             raise
 
     functools.update_wrapper(guarded, entry)
@@ -632,7 +638,7 @@ def multigammaln(a: Any, d: int) -> Any:
     ``trace``, where the graph is replayed on values not seen while tracing, it gives NaN.
     """
     if is_complex(a):
-        raise complex_argument_error("multigammaln", "a", a)
+        raise _complex_argument_error("multigammaln", "a", a)
     if type(a) is not Tracer:
         return sp.multigammaln(a, d)
     d = int(d)
