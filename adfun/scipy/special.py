@@ -10,17 +10,24 @@ incomplete gamma and beta functions (``a`` of ``gammainc``, ``a`` and ``b`` of
 through derivatives of the functions' expansions (no closed form exists; see
 :mod:`adfun.scipy._incomplete`).  ``scipy.special`` ufuncs called on traced values
 dispatch here.
+
+Complex arguments are differentiated wherever SciPy defines the function for them
+(``erf``, ``gamma``, ``loggamma``, ``digamma``, ``wofz``, the Bessel and Hankel functions
+of complex argument, ``xlogy``, ``logsumexp``...), with HIPS autograd's and JAX's
+convention (see the conventions page); the functions SciPy defines for real values only
+raise a ``TypeError`` naming the function and the complex argument.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import scipy.special as sp
 
-from adfun._engine.records import EMPTY_PARAMS, Params
+from adfun._engine.records import EMPTY_PARAMS, NUMPY_OVERRIDES, Params
 from adfun._engine.trace import (
     Tracer,
     any_traced,
@@ -32,16 +39,28 @@ from adfun._engine.trace import (
 from adfun.numpy._axes import kept_shape, ndim_of, normalize_axis, shape_of
 from adfun.numpy._batching import elementwise, nonscalar_reduction, reduction
 from adfun.numpy._broadcast import unbroadcast
-from adfun.numpy._declare import Domain, binary, export, primitive, refuse_keywords, unary
+from adfun.numpy._complex import conjugate, imag, is_complex, real
+from adfun.numpy._declare import (
+    REGISTRY,
+    Domain,
+    binary,
+    export,
+    primitive,
+    refuse_keywords,
+    unary,
+)
 from adfun.numpy._elementwise import absolute, exp, log, sin
 from adfun.numpy._nondiff import less, less_equal, sign, stop_gradient
 from adfun.numpy._reductions import sum as _sum
 from adfun.numpy._selection import where
 from adfun.numpy._shape import reshape
 from adfun.scipy._incomplete import betainc_shape_derivatives, gammainc_shape_derivatives
+from adfun.scipy._polygamma import complex_polygamma
 
 _SQRT_PI = float(np.sqrt(np.pi))
 _SQRT_2PI = float(np.sqrt(2.0 * np.pi))
+#: Entire functions: real and imaginary parts in (-2, 2).
+_COMPLEX_ENTIRE = Domain(ranges=((-2.0, 2.0),))
 
 
 def _doc(name: str, formula: str) -> str:
@@ -58,6 +77,119 @@ def _scipy(name: str, formula: str) -> dict:
     return {"explain": formula, "public": name, "doc": _doc(name, formula)}
 
 
+# --- complex arguments --------------------------------------------------------------------
+#
+# Where SciPy defines a function for complex arguments (``erf``, ``gamma``, ``jv`` in
+# ``z``...), adfun differentiates it there with HIPS autograd's and JAX's convention (see
+# :mod:`adfun.numpy._complex`): the reverse rule of a holomorphic function is
+# ``g * f'(z)``, the forward rule ``f'(z) * t``, so the real formulas serve as they are,
+# and each such function declares a ``complex_domain`` (away from its branch cuts and
+# poles) where the rule-table tests check it.  Where SciPy has no complex loop, the
+# function refuses complex arguments with a ``TypeError`` naming it (``_real_only``).
+
+#: What to call instead, for a complex argument of a function SciPy defines on reals only.
+_COMPLEX_ALTERNATIVES = {
+    "gammaln": " (loggamma is defined for complex values)",
+    "polygamma": " (digamma is defined for complex values)",
+    "i0": " (iv(0, z) is defined for complex z)",
+    "i1": " (iv(1, z) is defined for complex z)",
+    "i0e": " (ive(0, z) is defined for complex z)",
+    "i1e": " (ive(1, z) is defined for complex z)",
+    "j0": " (jv(0, z) is defined for complex z)",
+    "j1": " (jv(1, z) is defined for complex z)",
+    "y0": " (yv(0, z) is defined for complex z)",
+    "y1": " (yv(1, z) is defined for complex z)",
+    "yn": " (yv(n, z) is defined for complex z)",
+    "expit": " (write 1 / (1 + exp(-z)) with adfun.numpy)",
+    "cosm1": " (write cos(z) - 1 with adfun.numpy)",
+}
+
+
+def _complex_argument_error(name: str, argument: str, value: Any) -> TypeError:
+    """The ``TypeError`` for a complex ``argument`` of ``scipy.special.<name>``, which
+    SciPy defines for real values only."""
+    dtype = getattr(value, "dtype", None) or type(value).__name__
+    return TypeError(
+        f"adfun.scipy.special.{name}: argument {argument} is complex ({dtype}), but SciPy "
+        f"defines {name} for real {argument} only{_COMPLEX_ALTERNATIVES.get(name, '')}; pass "
+        f"real values (for a complex z, write the function of np.real(z) and np.imag(z) "
+        f"that you mean)"
+    )
+
+
+def _holds_complex(arg: Any) -> bool:
+    """Whether ``arg`` (an array, traced value, number or nested list) is complex."""
+    dtype = getattr(arg, "dtype", None)
+    if dtype is not None:
+        return np.dtype(dtype).kind == "c"
+    if isinstance(arg, (list, tuple)):
+        return any(_holds_complex(item) for item in arg)
+    return isinstance(arg, complex)
+
+
+def _real_only(entry: Any, arguments: tuple) -> Any:
+    """The public function ``entry``, with a clear ``TypeError`` for complex arguments.
+
+    ``arguments`` names the positional arguments (``None`` for one SciPy accepts complex
+    values for).  SciPy's own error (a ufunc's "not supported for the input types", raised
+    on plain values or while a traced call computes its value) is replaced, after the
+    fact, when a named argument is complex, so real calls cost one frame more.  The
+    guarded function takes ``entry``'s place in the rule table and as the override of the
+    SciPy function.
+    """
+    name = entry.__name__
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return entry(*args, **kwargs)
+        except TypeError:
+            for arg, argument in zip(args, arguments):
+                if argument is not None and _holds_complex(arg):
+                    raise _complex_argument_error(name, argument, arg) from None
+            raise
+
+    functools.update_wrapper(guarded, entry)
+    primitive_ = entry.primitive
+    REGISTRY[primitive_.name] = guarded
+    NUMPY_OVERRIDES[getattr(sp, name)] = guarded
+    return guarded
+
+
+def _complex_box(real_part: tuple, imag_part: tuple, *, imag_magnitude: bool = False) -> Any:
+    """Complex arrays of a given shape with real and imaginary parts drawn from separate
+    ranges (``|Im|`` from ``imag_part`` with a random sign when ``imag_magnitude``: away
+    from the real axis, where branch cuts and poles lie)."""
+
+    def examples(draw: Any, st: Any, hnp: Any, shape: tuple) -> np.ndarray:
+        from adfun.numpy._examples import array
+
+        x = array(draw, st, hnp, real_part, shape=shape)
+        y = array(draw, st, hnp, imag_part, shape=shape, magnitude=imag_magnitude)
+        return np.asarray(x + 1j * y)
+
+    return examples
+
+
+def _complex_domain(*boxes: Any) -> Domain:
+    """The complex domain of an elementwise function: one box (see :func:`_complex_box`)
+    per argument, with shapes that broadcast together."""
+
+    def examples(draw: Any, st: Any, hnp: Any) -> tuple:
+        shapes = draw(
+            hnp.mutually_broadcastable_shapes(
+                num_shapes=len(boxes), min_dims=0, max_dims=3, max_side=3
+            )
+        ).input_shapes
+        return tuple(box(draw, st, hnp, shape) for box, shape in zip(boxes, shapes)), {}
+
+    return Domain(examples=examples)
+
+
+#: Away from the real axis (where the poles of gamma and the cuts of exp1, expi, spence
+#: and the Bessel functions lie).
+_OFF_AXIS = _complex_domain(_complex_box((-3.0, 3.0), (0.3, 3.0), imag_magnitude=True))
+
+
 # --- error functions and the normal distribution ----------------------------------------
 
 erf = unary(
@@ -65,6 +197,7 @@ erf = unary(
     sp.erf,
     lambda ans, x: (2.0 / _SQRT_PI) * exp(-x * x),
     Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=_COMPLEX_ENTIRE,
     **_scipy("erf", "``2 / sqrt(pi) * exp(-x**2)``."),
 )
 erfc = unary(
@@ -72,6 +205,7 @@ erfc = unary(
     sp.erfc,
     lambda ans, x: (-2.0 / _SQRT_PI) * exp(-x * x),
     Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=_COMPLEX_ENTIRE,
     **_scipy("erfc", "``-2 / sqrt(pi) * exp(-x**2)``."),
 )
 erfcx = unary(
@@ -79,6 +213,7 @@ erfcx = unary(
     sp.erfcx,
     lambda ans, x: 2.0 * x * ans - 2.0 / _SQRT_PI,
     Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=_COMPLEX_ENTIRE,
     **_scipy("erfcx", "``2 x erfcx(x) - 2 / sqrt(pi)``."),
 )
 erfinv = unary(
@@ -88,6 +223,7 @@ erfinv = unary(
     Domain(ranges=((-0.9, 0.9),)),
     **_scipy("erfinv", "``sqrt(pi) / 2 * exp(erfinv(x)**2)``."),
 )
+erfinv = _real_only(erfinv, ("x",))
 erfcinv = unary(
     "special.erfcinv",
     sp.erfcinv,
@@ -95,11 +231,13 @@ erfcinv = unary(
     Domain(ranges=((0.1, 1.9),)),
     **_scipy("erfcinv", "``-sqrt(pi) / 2 * exp(erfcinv(x)**2)``."),
 )
+erfcinv = _real_only(erfcinv, ("x",))
 ndtr = unary(
     "special.ndtr",
     sp.ndtr,
     lambda ans, x: exp(-0.5 * x * x) / _SQRT_2PI,
     Domain(ranges=((-4.0, 4.0),)),
+    complex_domain=Domain(ranges=((-3.0, 3.0),)),
     **_scipy("ndtr", "the standard normal density ``exp(-x**2 / 2) / sqrt(2 pi)``."),
 )
 log_ndtr = unary(
@@ -107,6 +245,7 @@ log_ndtr = unary(
     sp.log_ndtr,
     lambda ans, x: exp(-0.5 * x * x - ans) / _SQRT_2PI,
     Domain(ranges=((-6.0, 4.0),)),
+    complex_domain=_complex_domain(_complex_box((-2.0, 3.0), (-1.2, 1.2))),
     **_scipy(
         "log_ndtr",
         "``pdf(x) / ndtr(x)``, computed as ``exp(-x**2/2 - "
@@ -121,6 +260,7 @@ ndtri = unary(
     Domain(ranges=((0.05, 0.95),)),
     **_scipy("ndtri", "``sqrt(2 pi) * exp(ndtri(x)**2 / 2)``."),
 )
+ndtri = _real_only(ndtri, ("x",))
 
 # --- logistic --------------------------------------------------------------------------
 
@@ -131,6 +271,7 @@ expit = unary(
     Domain(ranges=((-4.0, 4.0),)),
     **_scipy("expit", "``expit(x) * (1 - expit(x))``."),
 )
+expit = _real_only(expit, ("x",))
 logit = unary(
     "special.logit",
     sp.logit,
@@ -138,6 +279,7 @@ logit = unary(
     Domain(ranges=((0.05, 0.95),)),
     **_scipy("logit", "``1 / (x (1 - x))``."),
 )
+logit = _real_only(logit, ("x",))
 log_expit = unary(
     "special.log_expit",
     sp.log_expit,
@@ -145,6 +287,7 @@ log_expit = unary(
     Domain(ranges=((-4.0, 4.0),)),
     **_scipy("log_expit", "``expit(-x)``."),
 )
+log_expit = _real_only(log_expit, ("x",))
 
 # --- logarithms and exponentials -----------------------------------------------------------
 
@@ -153,6 +296,7 @@ log1p = unary(
     sp.log1p,
     lambda ans, x: 1.0 / (1.0 + x),
     Domain(ranges=((-0.8, 3.0),)),
+    complex_domain=_complex_domain(_complex_box((-0.8, 3.0), (-3.0, 3.0))),
     **_scipy("log1p", "``1 / (1 + x)``."),
 )
 expm1 = unary(
@@ -160,6 +304,7 @@ expm1 = unary(
     sp.expm1,
     lambda ans, x: ans + 1.0,
     Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=Domain(ranges=((-3.0, 3.0),)),
     **_scipy("expm1", "``exp(x)``."),
 )
 entr = unary(
@@ -169,6 +314,7 @@ entr = unary(
     Domain(ranges=((0.1, 3.0),)),
     **_scipy("entr", "``-(log(x) + 1)``."),
 )
+entr = _real_only(entr, ("x",))
 
 # --- gamma family ------------------------------------------------------------------------
 
@@ -179,11 +325,25 @@ gammaln = unary(
     Domain(ranges=((0.2, 5.0),)),
     **_scipy("gammaln", "``digamma(x)``."),
 )
+gammaln = _real_only(gammaln, ("x",))
+loggamma = unary(
+    "special.loggamma",
+    sp.loggamma,
+    lambda ans, x: digamma(x),
+    Domain(ranges=((0.2, 5.0),)),
+    complex_domain=_OFF_AXIS,
+    **_scipy(
+        "loggamma",
+        "``digamma(x)`` (the principal branch for complex ``x``: the cut is the negative "
+        "real axis).",
+    ),
+)
 gamma = unary(
     "special.gamma",
     sp.gamma,
     lambda ans, x: ans * digamma(x),
     Domain(ranges=((0.2, 4.0),)),
+    complex_domain=_OFF_AXIS,
     **_scipy("gamma", "``gamma(x) * digamma(x)``."),
 )
 rgamma = unary(
@@ -191,16 +351,49 @@ rgamma = unary(
     sp.rgamma,
     lambda ans, x: -ans * digamma(x),
     Domain(ranges=((0.2, 4.0),)),
+    complex_domain=_OFF_AXIS,
     **_scipy("rgamma", "``-digamma(x) / gamma(x)``."),
 )
 digamma: Callable[..., Any] = unary(
     "special.digamma",
     sp.digamma,
-    lambda ans, x: polygamma(1, x),
+    lambda ans, x: _polygamma_any(1, x),
     Domain(ranges=((0.2, 5.0),)),
+    complex_domain=_OFF_AXIS,
     **_scipy("digamma", "``polygamma(1, x)`` (the trigamma function)."),
 )
 psi = digamma
+
+
+def _complex_polygamma_impl(z: Any, order: int = 1) -> Any:
+    return complex_polygamma(order, z)
+
+
+def _complex_polygamma_vjp(g: Any, ans: Any, z: Any, order: int = 1) -> Any:
+    return g * _complex_polygamma(order + 1, z)
+
+
+#: ``polygamma(order, z)`` (``order >= 1``) of complex ``z``, which SciPy does not
+#: provide: the derivatives of ``gamma``, ``rgamma`` and ``digamma`` at complex values.
+#: Holomorphic, so both rules multiply by the next order.
+_COMPLEX_POLYGAMMA = primitive(
+    "special.complex_polygamma",
+    _complex_polygamma_impl,
+    (_complex_polygamma_vjp,),
+    (_complex_polygamma_vjp,),
+    batch=elementwise,
+)
+
+
+def _complex_polygamma(order: int, z: Any) -> Any:
+    if type(z) is not Tracer:
+        return complex_polygamma(order, z)
+    return bind_unary(_COMPLEX_POLYGAMMA, z, Params(order=order))
+
+
+def _polygamma_any(order: int, x: Any) -> Any:
+    """``polygamma(order, x)``: SciPy's for real ``x``, adfun's series for complex ``x``."""
+    return _complex_polygamma(order, x) if is_complex(x) else polygamma(order, x)
 
 
 def _polygamma_x(g: Any, ans: Any, n: Any, x: Any) -> Any:
@@ -229,6 +422,7 @@ polygamma: Callable[..., Any] = binary(
     Domain(examples=_order_examples([0, 1, 2], 0.3, 4.0)),
     **_scipy("polygamma", "``polygamma(n + 1, x)`` for ``x``; ``n`` is an integer order."),
 )
+polygamma = _real_only(polygamma, ("n", "x"))
 
 
 def _beta_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -259,6 +453,7 @@ beta = binary(
         "beta", "``beta(a, b) (digamma(a) - digamma(a + b))`` for ``a``, symmetrically ``b``."
     ),
 )
+beta = _real_only(beta, ("a", "b"))
 
 
 def _betaln_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -285,6 +480,7 @@ betaln = binary(
     _POSITIVE_PAIR,
     **_scipy("betaln", "``digamma(a) - digamma(a + b)`` for ``a``, symmetrically ``b``."),
 )
+betaln = _real_only(betaln, ("a", "b"))
 
 
 def _gammainc_slope(a: Any, x: Any) -> Any:
@@ -392,6 +588,7 @@ gammainc = binary(
     _POSITIVE_PAIR,
     **_scipy("gammainc", "``x**(a-1) exp(-x) / gamma(a)`` for ``x``;" + _SHAPE_NOTE),
 )
+gammainc = _real_only(gammainc, ("a", "x"))
 gammaincc = binary(
     "special.gammaincc",
     sp.gammaincc,
@@ -400,6 +597,7 @@ gammaincc = binary(
     _POSITIVE_PAIR,
     **_scipy("gammaincc", "``-x**(a-1) exp(-x) / gamma(a)`` for ``x``;" + _SHAPE_NOTE),
 )
+gammaincc = _real_only(gammaincc, ("a", "x"))
 
 
 _GAMMASGN = primitive("special.gammasgn", sp.gammasgn, (), (), nondiff=True, batch=elementwise)
@@ -429,6 +627,9 @@ def gammasgn(x: Any, /, **kwargs: Any) -> Any:
     return sp.gammasgn(x, **kwargs)
 
 
+gammasgn = _real_only(gammasgn, ("x",))
+
+
 def multigammaln(a: Any, d: int) -> Any:
     """Differentiable :func:`scipy.special.multigammaln`, the log multivariate gamma.
 
@@ -436,6 +637,8 @@ def multigammaln(a: Any, d: int) -> Any:
     An entry ``a <= (d - 1) / 2`` raises ``ValueError``, as SciPy does; under ``jit`` /
     ``trace``, where the graph is replayed on values not seen while tracing, it gives NaN.
     """
+    if is_complex(a):
+        raise _complex_argument_error("multigammaln", "a", a)
     if type(a) is not Tracer:
         return sp.multigammaln(a, d)
     d = int(d)
@@ -479,6 +682,9 @@ xlogy = binary(
     (_xlogy_x, _xlogy_y),
     (_xlogy_tangent_x, _xlogy_tangent_y),
     Domain(ranges=((-3.0, 3.0), (0.2, 4.0))),
+    complex_domain=_complex_domain(
+        _complex_box((-3.0, 3.0), (-3.0, 3.0)), _complex_box((0.2, 4.0), (-3.0, 3.0))
+    ),
     **_scipy("xlogy", "``log(y)`` for ``x``, ``x / y`` for ``y``."),
 )
 
@@ -505,6 +711,9 @@ xlog1py = binary(
     (_xlog1py_x, _xlog1py_y),
     (_xlog1py_tangent_x, _xlog1py_tangent_y),
     Domain(ranges=((-3.0, 3.0), (-0.7, 3.0))),
+    complex_domain=_complex_domain(
+        _complex_box((-3.0, 3.0), (-3.0, 3.0)), _complex_box((-0.7, 3.0), (-3.0, 3.0))
+    ),
     **_scipy("xlog1py", "``log1p(y)`` for ``x``, ``x / (1 + y)`` for ``y``."),
 )
 
@@ -577,6 +786,7 @@ stdtr = binary(
         "accuracy, first and second order).",
     ),
 )
+stdtr = _real_only(stdtr, ("df", "t"))
 
 
 def _betainc_slope(a: Any, b: Any, x: Any) -> Any:
@@ -703,7 +913,7 @@ def _incomplete_beta(name: str, sign_: float) -> Any:
         f"fraction exactly (forward mode on the expansion, about 1e-13 relative accuracy; "
         f"first and second order).",
     )
-    return export(scipy_fun, primitive=prim, name=name)(fun)
+    return _real_only(export(scipy_fun, primitive=prim, name=name)(fun), ("a", "b", "x"))
 
 
 betainc = _incomplete_beta("betainc", 1.0)
@@ -750,6 +960,7 @@ rel_entr = binary(
     _POSITIVE_PAIR,
     **_scipy("rel_entr", "``log(x / y) + 1`` for ``x``, ``-x / y`` for ``y`` (``x, y > 0``)."),
 )
+rel_entr = _real_only(rel_entr, ("x", "y"))
 kl_div = binary(
     "special.kl_div",
     sp.kl_div,
@@ -758,12 +969,14 @@ kl_div = binary(
     _POSITIVE_PAIR,
     **_scipy("kl_div", "``log(x / y)`` for ``x``, ``1 - x / y`` for ``y``."),
 )
+kl_div = _real_only(kl_div, ("x", "y"))
 
 erfi = unary(
     "special.erfi",
     sp.erfi,
     lambda ans, x: (2.0 / _SQRT_PI) * exp(x * x),
     Domain(ranges=((-2.0, 2.0),)),
+    complex_domain=_COMPLEX_ENTIRE,
     **_scipy("erfi", "``2 / sqrt(pi) * exp(x**2)``."),
 )
 dawsn = unary(
@@ -771,13 +984,23 @@ dawsn = unary(
     sp.dawsn,
     lambda ans, x: 1.0 - 2.0 * x * ans,
     Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=_COMPLEX_ENTIRE,
     **_scipy("dawsn", "``1 - 2 x dawsn(x)``."),
+)
+wofz = unary(
+    "special.wofz",
+    sp.wofz,
+    lambda ans, x: (2j / _SQRT_PI) - 2.0 * x * ans,
+    Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=_COMPLEX_ENTIRE,
+    **_scipy("wofz", "``2i / sqrt(pi) - 2 z wofz(z)`` (complex even for real ``z``)."),
 )
 exp1 = unary(
     "special.exp1",
     sp.exp1,
     lambda ans, x: -exp(-x) / x,
     Domain(ranges=((0.2, 4.0),)),
+    complex_domain=_OFF_AXIS,
     **_scipy("exp1", "``-exp(-x) / x``."),
 )
 expi = unary(
@@ -785,6 +1008,7 @@ expi = unary(
     sp.expi,
     lambda ans, x: exp(x) / x,
     Domain(ranges=((0.2, 4.0),), magnitude=True),
+    complex_domain=_OFF_AXIS,
     **_scipy("expi", "``exp(x) / x``."),
 )
 wrightomega = unary(
@@ -792,6 +1016,7 @@ wrightomega = unary(
     sp.wrightomega,
     lambda ans, x: ans / (1.0 + ans),
     Domain(ranges=((-3.0, 3.0),)),
+    complex_domain=Domain(ranges=((-2.5, 2.5),)),
     **_scipy("wrightomega", "``w / (1 + w)`` with ``w = wrightomega(x)``."),
 )
 cosm1 = unary(
@@ -801,6 +1026,7 @@ cosm1 = unary(
     Domain(ranges=((-3.0, 3.0),)),
     **_scipy("cosm1", "``-sin(x)``."),
 )
+cosm1 = _real_only(cosm1, ("x",))
 
 
 def _spence_derivative(ans: Any, z: Any) -> Any:
@@ -817,6 +1043,7 @@ spence = unary(
     sp.spence,
     _spence_derivative,
     Domain(ranges=((0.2, 3.0),)),
+    complex_domain=_OFF_AXIS,
     **_scipy("spence", "``log(z) / (1 - z)`` (``-1`` at ``z = 1``)."),
 )
 
@@ -833,22 +1060,35 @@ def _order_rule(name: str, derivative: Any) -> tuple:
     return (None, vjp), (None, jvp)
 
 
-def _bessel(name: str, derivative: Any, low: float, formula: str) -> Any:
-    """A Bessel function ``f(v, x)`` of order ``v`` (not differentiable in it)."""
-    vjps, jvps = _order_rule(name, derivative)
+def _complex_order_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """A real order and complex arguments off the real axis (away from the branch cut
+    on the negative axis) and off the imaginary axis (where ``ive`` has a kink)."""
+    from adfun.numpy._examples import array
+
+    x = array(draw, st, hnp, (0.3, 4.0), magnitude=True)
+    y = array(draw, st, hnp, (0.3, 3.0), shape=x.shape, magnitude=True)
+    return (np.asarray(draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]))), np.asarray(x + 1j * y)), {}
+
+
+def _bessel(name: str, derivative: Any, low: float, formula: str, rules: Any = None) -> Any:
+    """A Bessel function ``f(v, x)`` of order ``v`` (not differentiable in it), defined
+    for complex ``x`` too; ``rules``: ``(vjps, jvps)`` instead of ``derivative``'s."""
+    vjps, jvps = rules or _order_rule(name, derivative)
     domain = Domain(examples=_order_examples([0.0, 0.5, 1.0, 2.0], low, 4.0))
-    return binary(
+    entry = binary(
         "special." + name,
         getattr(sp, name),
         vjps,
         jvps,
         domain,
+        complex_domain=Domain(examples=_complex_order_examples),
         **_scipy(
             name,
             formula + " ``v`` is an order: not differentiable (differentiating with respect to it "
             "raises ``NotImplementedError``).",
         ),
     )
+    return _real_only(entry, ("v", None))
 
 
 jv: Callable[..., Any] = _bessel(
@@ -869,11 +1109,44 @@ iv: Callable[..., Any] = _bessel(
     0.3,
     "``(iv(v - 1, x) + iv(v + 1, x)) / 2`` for ``x``.",
 )
+
+
+def _ive_parts(ans: Any, v: Any, x: Any) -> tuple:
+    """``ive = iv(v, x) exp(-|Re x|)`` changes by ``A dx + B conj(dx)``: ``(A, B)``.
+
+    ``B`` (the derivative of ``|Re x|``, which is not holomorphic) is ``None`` for real
+    ``x``, where the two terms are one: ``(iv(v-1) + iv(v+1)) exp(-|x|) / 2 - sign(x)
+    ive``.
+    """
+    slope = 0.5 * (ive(v - 1.0, x) + ive(v + 1.0, x))
+    if not is_complex(x):
+        return slope - sign(x) * ans, None
+    kink = -0.5 * sign(real(x)) * ans
+    return slope + kink, kink
+
+
+def _ive_x(g: Any, ans: Any, v: Any, x: Any) -> Any:
+    holomorphic, kink = _ive_parts(ans, v, x)
+    if kink is None:
+        return unbroadcast(g * holomorphic, x)
+    return unbroadcast(g * holomorphic + conjugate(g * kink), x)
+
+
+def _ive_tangent_x(t: Any, ans: Any, v: Any, x: Any) -> Any:
+    holomorphic, kink = _ive_parts(ans, v, x)
+    if kink is None:
+        return t * holomorphic
+    return t * holomorphic + kink * conjugate(t)
+
+
 ive: Callable[..., Any] = _bessel(
     "ive",
-    lambda ans, v, x: 0.5 * (ive(v - 1.0, x) + ive(v + 1.0, x)) - sign(x) * ans,
+    None,
     0.3,
-    "``(ive(v - 1, x) + ive(v + 1, x)) / 2 - sign(x) ive(v, x)`` for ``x``.",
+    "``(ive(v - 1, x) + ive(v + 1, x)) / 2 - sign(x) ive(v, x)`` for real ``x``; for "
+    "complex ``x``, where ``ive = iv exp(-|Re x|)`` is not holomorphic, the change is "
+    "``(ive(v - 1, x) + ive(v + 1, x)) / 2 dx - sign(Re x) ive(v, x) dRe(x)``.",
+    rules=((None, _ive_x), (None, _ive_tangent_x)),
 )
 kv: Callable[..., Any] = _bessel(
     "kv",
@@ -884,7 +1157,105 @@ kv: Callable[..., Any] = _bessel(
 
 #: :func:`scipy.special.jn` is SciPy's other name for ``jv`` (the same ufunc): the order
 #: ``n`` is not differentiable, ``x`` is.
+kve: Callable[..., Any] = _bessel(
+    "kve",
+    lambda ans, v, x: ans - 0.5 * (kve(v - 1.0, x) + kve(v + 1.0, x)),
+    0.3,
+    "``kve(v, x) - (kve(v - 1, x) + kve(v + 1, x)) / 2`` for ``x``.",
+)
+hankel1: Callable[..., Any] = _bessel(
+    "hankel1",
+    lambda ans, v, x: 0.5 * (hankel1(v - 1.0, x) - hankel1(v + 1.0, x)),
+    0.3,
+    "``(hankel1(v - 1, x) - hankel1(v + 1, x)) / 2`` for ``x``.",
+)
+hankel2: Callable[..., Any] = _bessel(
+    "hankel2",
+    lambda ans, v, x: 0.5 * (hankel2(v - 1.0, x) - hankel2(v + 1.0, x)),
+    0.3,
+    "``(hankel2(v - 1, x) - hankel2(v + 1, x)) / 2`` for ``x``.",
+)
+hankel1e: Callable[..., Any] = _bessel(
+    "hankel1e",
+    lambda ans, v, x: 0.5 * (hankel1e(v - 1.0, x) - hankel1e(v + 1.0, x)) - 1j * ans,
+    0.3,
+    "``(hankel1e(v - 1, x) - hankel1e(v + 1, x)) / 2 - i hankel1e(v, x)`` for ``x``.",
+)
+hankel2e: Callable[..., Any] = _bessel(
+    "hankel2e",
+    lambda ans, v, x: 0.5 * (hankel2e(v - 1.0, x) - hankel2e(v + 1.0, x)) + 1j * ans,
+    0.3,
+    "``(hankel2e(v - 1, x) - hankel2e(v + 1, x)) / 2 + i hankel2e(v, x)`` for ``x``.",
+)
+
 jn = jv
+
+
+def _spherical_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (n, z), _ = _order_examples([0, 1, 2, 3], 0.3, 4.0)(draw, st, hnp)
+    return (n, z), {"derivative": draw(st.booleans())}
+
+
+def _complex_spherical_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    (_, z), _ = _complex_order_examples(draw, st, hnp)
+    n = np.asarray(draw(st.sampled_from([0, 1, 2, 3])))
+    return (n, z), {"derivative": draw(st.booleans())}
+
+
+def _spherical_bessel(name: str, shift: float) -> Any:
+    """``spherical_jn`` and ``spherical_yn`` (``shift = -1``), ``spherical_in`` and
+    ``spherical_kn`` (``shift = 1``): differentiable in ``z``, for real or complex ``z``.
+
+    The derivative of ``f`` is SciPy's ``f(n, z, derivative=True)``; that of ``f'``
+    follows from the (modified) spherical Bessel equation,
+    ``f'' = -2 f' / z + (n (n + 1) / z**2 + shift) f``.
+    """
+    scipy_fun = getattr(sp, name)
+
+    def impl(n: Any, z: Any, derivative: bool = False) -> Any:
+        return scipy_fun(n, z, derivative)
+
+    def slope(ans: Any, n: Any, z: Any, derivative: bool) -> Any:
+        if not derivative:
+            return public(n, z, True)
+        return -2.0 * ans / z + (n * (n + 1) / (z * z) + shift) * public(n, z, False)
+
+    def vjp_z(g: Any, ans: Any, n: Any, z: Any, derivative: bool = False) -> Any:
+        return unbroadcast(g * slope(ans, n, z, derivative), z)
+
+    def jvp_z(t: Any, ans: Any, n: Any, z: Any, derivative: bool = False) -> Any:
+        return t * slope(ans, n, z, derivative)
+
+    prim = primitive(
+        "special." + name,
+        impl,
+        (None, vjp_z),
+        (None, jvp_z),
+        domain=Domain(examples=_spherical_examples),
+        batch=elementwise,
+        complex_domain=Domain(examples=_complex_spherical_examples),
+    )
+
+    def fun(n: Any, z: Any, derivative: bool = False) -> Any:
+        if type(n) is Tracer or type(z) is Tracer:
+            return bind(prim, (n, z), Params(derivative=bool(derivative)))
+        return scipy_fun(n, z, derivative)
+
+    fun.__doc__ = _doc(
+        name,
+        f"``{name}(n, z, derivative=True)`` for ``z``; of that, ``-2 f' / z + (n (n + 1) / "
+        f"z**2 {'-' if shift < 0 else '+'} 1) f`` (the spherical Bessel equation).  ``n`` "
+        f"is an integer order: not differentiable (differentiating with respect to it "
+        f"raises ``NotImplementedError``).",
+    )
+    public = _real_only(export(scipy_fun, primitive=prim, name=name)(fun), ("n", None))
+    return public
+
+
+spherical_jn = _spherical_bessel("spherical_jn", -1.0)
+spherical_yn = _spherical_bessel("spherical_yn", -1.0)
+spherical_in = _spherical_bessel("spherical_in", 1.0)
+spherical_kn = _spherical_bessel("spherical_kn", 1.0)
 
 
 def _yn_derivative(ans: Any, n: Any, x: Any) -> Any:
@@ -911,6 +1282,7 @@ yn: Callable[..., Any] = binary(
         "differentiable (differentiating with respect to it raises ``NotImplementedError``).",
     ),
 )
+yn = _real_only(yn, ("n", "x"))
 
 j0 = unary(
     "special.j0",
@@ -919,6 +1291,7 @@ j0 = unary(
     Domain(ranges=((-6.0, 6.0),)),
     **_scipy("j0", "``-j1(x)``."),
 )
+j0 = _real_only(j0, ("x",))
 j1: Callable[..., Any] = unary(
     "special.j1",
     sp.j1,
@@ -926,6 +1299,7 @@ j1: Callable[..., Any] = unary(
     Domain(ranges=((-6.0, 6.0),)),
     **_scipy("j1", "``(j0(x) - jv(2, x)) / 2``."),
 )
+j1 = _real_only(j1, ("x",))
 y0 = unary(
     "special.y0",
     sp.y0,
@@ -933,6 +1307,7 @@ y0 = unary(
     Domain(ranges=((0.5, 6.0),)),
     **_scipy("y0", "``-y1(x)``."),
 )
+y0 = _real_only(y0, ("x",))
 y1: Callable[..., Any] = unary(
     "special.y1",
     sp.y1,
@@ -940,6 +1315,7 @@ y1: Callable[..., Any] = unary(
     Domain(ranges=((0.5, 6.0),)),
     **_scipy("y1", "``(y0(x) - yv(2, x)) / 2``."),
 )
+y1 = _real_only(y1, ("x",))
 i0 = unary(
     "special.i0",
     sp.i0,
@@ -947,6 +1323,7 @@ i0 = unary(
     Domain(ranges=((-3.0, 3.0),)),
     **_scipy("i0", "``i1(x)``."),
 )
+i0 = _real_only(i0, ("x",))
 
 
 def _i1_derivative(ans: Any, x: Any) -> Any:
@@ -963,6 +1340,7 @@ i1: Callable[..., Any] = unary(
     Domain(ranges=((-3.0, 3.0),)),
     **_scipy("i1", "``(i0(x) + iv(2, x)) / 2``."),
 )
+i1 = _real_only(i1, ("x",))
 i0e = unary(
     "special.i0e",
     sp.i0e,
@@ -970,6 +1348,7 @@ i0e = unary(
     Domain(ranges=((0.2, 3.0),), magnitude=True),
     **_scipy("i0e", "``i1e(x) - sign(x) i0e(x)``."),
 )
+i0e = _real_only(i0e, ("x",))
 i1e: Callable[..., Any] = unary(
     "special.i1e",
     sp.i1e,
@@ -977,6 +1356,7 @@ i1e: Callable[..., Any] = unary(
     Domain(ranges=((0.2, 3.0),), magnitude=True),
     **_scipy("i1e", "``(i0e(x) + ive(2, x)) / 2 - sign(x) i1e(x)``."),
 )
+i1e = _real_only(i1e, ("x",))
 
 # --- reductions along axes: logsumexp, softmax, log_softmax --------------------------------
 
@@ -1045,6 +1425,19 @@ def _logsumexp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
     return (a, b), dict(params, signed=signed)
 
 
+def _complex_logsumexp_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """Complex ``a`` and ``b`` whose terms ``b exp(a)`` all lie in the right half-plane:
+    the sum stays away from 0 and from the cut of the logarithm."""
+    from adfun.numpy._examples import array, axis_params
+
+    a = array(draw, st, hnp, (-3.0, 3.0), min_dims=0)
+    params = axis_params(draw, st, a.ndim)
+    b = array(draw, st, hnp, (0.3, 2.0), shape=a.shape)
+    a = a + 1j * array(draw, st, hnp, (-0.5, 0.5), shape=a.shape)
+    b = b * (1.0 + 1j * array(draw, st, hnp, (-0.8, 0.8), shape=a.shape))
+    return (np.asarray(a), np.asarray(b)), dict(params, signed=False)
+
+
 def _logsumexp_sign_impl(
     a: Any, b: Any, axis: Any = None, keepdims: bool = False, signed: bool = True
 ) -> Any:
@@ -1068,6 +1461,7 @@ _LOGSUMEXP = primitive(
     (_logsumexp_tangent_a, _logsumexp_tangent_b),
     domain=Domain(examples=_logsumexp_examples),
     batch=nonscalar_reduction,
+    complex_domain=Domain(examples=_complex_logsumexp_examples),
 )
 
 
@@ -1077,7 +1471,10 @@ def logsumexp(
 ) -> Any:
     """Differentiable :func:`scipy.special.logsumexp`: ``log(sum(b * exp(a), axis))``.
 
-    With ``return_sign=True`` returns ``(log|sum|, sign)``; the sign is a constant.
+    With ``return_sign=True`` returns ``(log|sum|, sign)``; the sign is a constant for
+    real values, and for complex ones the phase ``sum / |sum|``, differentiated (both are
+    computed from the complex logarithm of the sum).  Complex ``a`` and ``b`` give the
+    principal complex logarithm, as SciPy's.
 
     Derivative: ``b * exp(a - logsumexp(a))`` (a softmax) for ``a``, ``exp(a - lse)`` for
     ``b`` (each divided by the sign of the sum when ``return_sign``).
@@ -1094,10 +1491,23 @@ def logsumexp(
     weights = 1.0 if b is None else b
     axes = normalize_axis(axis, ndim_of(a), "scipy.special.logsumexp")
     params = Params(axis=axes, keepdims=bool(keepdims), signed=bool(return_sign))
+    if return_sign and (is_complex(a) or is_complex(weights)):
+        # log|S| and S / |S| are the real part and the phase of the complex log S.
+        complex_log = logsumexp(a, axis=axis, b=b, keepdims=keepdims)
+        return real(complex_log), exp(1j * imag(complex_log))
     value = bind(_LOGSUMEXP, (a, weights), params)
     if not return_sign:
         return value
     return value, bind(_LOGSUMEXP_SIGN, (a, weights), params)
+
+
+def _complex_softmax_examples(draw: Any, st: Any, hnp: Any) -> tuple:
+    """Complex values with imaginary parts in (-0.5, 0.5): every ``exp(x)`` lies in the
+    right half-plane, so the sum is away from 0 (and from the cut of its logarithm)."""
+    (x,), params = _softmax_examples(draw, st, hnp)
+    from adfun.numpy._examples import array
+
+    return (np.asarray(x + 1j * array(draw, st, hnp, (-0.5, 0.5), shape=x.shape)),), params
 
 
 def _softmax_impl(x: Any, axis: Any = None) -> Any:
@@ -1126,6 +1536,7 @@ _SOFTMAX = primitive(
     (_softmax_jvp,),
     domain=Domain(examples=_softmax_examples),
     batch=reduction,
+    complex_domain=Domain(examples=_complex_softmax_examples),
 )
 
 
@@ -1167,6 +1578,7 @@ _LOG_SOFTMAX = primitive(
     (_log_softmax_jvp,),
     domain=Domain(examples=_softmax_examples),
     batch=reduction,
+    complex_domain=Domain(examples=_complex_softmax_examples),
 )
 
 
@@ -1213,6 +1625,10 @@ __all__ = [
     "gammaincc",
     "gammaln",
     "gammasgn",
+    "hankel1",
+    "hankel1e",
+    "hankel2",
+    "hankel2e",
     "i0",
     "i0e",
     "i1",
@@ -1225,10 +1641,12 @@ __all__ = [
     "jv",
     "kl_div",
     "kv",
+    "kve",
     "log1p",
     "log_expit",
     "log_ndtr",
     "log_softmax",
+    "loggamma",
     "logit",
     "logsumexp",
     "multigammaln",
@@ -1240,7 +1658,12 @@ __all__ = [
     "rgamma",
     "softmax",
     "spence",
+    "spherical_in",
+    "spherical_jn",
+    "spherical_kn",
+    "spherical_yn",
     "stdtr",
+    "wofz",
     "wrightomega",
     "xlog1py",
     "xlogy",
