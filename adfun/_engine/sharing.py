@@ -73,7 +73,7 @@ class Sharing:
         same argument.
     """
 
-    __slots__ = ("order", "position", "found", "creators", "kept")
+    __slots__ = ("order", "position", "found", "creators", "kept", "__weakref__")
 
     def __init__(self, order: list) -> None:
         self.order = order
