@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any, Iterable, Iterator, Sequence, cast
 
 import numpy as np
@@ -46,6 +47,7 @@ def backward(
     if order is None:
         order = toposort(list(cotangents))
     nodes: Iterable[Node]
+    token: contextvars.Token | None
     if consume:  # the caller passes lists here (see the docstring)
         cast(list, seeds).clear()
         nodes = _drain(cast("list[Node]", order))
