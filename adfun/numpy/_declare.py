@@ -285,10 +285,15 @@ def unary(
     the cotangent, the forward rule by the tangent (unless ``vjp`` / ``jvp`` are given;
     with both given, ``derivative`` may be ``None``).
     ``fresh=True`` promises that ``derivative`` returns a new array (never ``ans``, ``x``
-    or a view of them), so the product may be formed in its memory (see
-    :func:`adfun.numpy._fast.scale_fresh`).  ``public`` is the exported name when it
-    differs from ``name`` (``"erf"`` for ``"special.erf"``); ``doc`` replaces the
-    docstring written from ``explain`` (SciPy's functions word their own).
+    or a view of them) or a read-only one (a forward value the reverse pass shares), so
+    the product may be formed in its memory where it is writeable (see
+    :func:`adfun.numpy._fast.scale_fresh`); its reverse rule also offers ``ans`` on large
+    arrays to the rules still to come (:mod:`adfun._engine.sharing`: ``sin`` and ``cos``
+    each reuse the other's forward value).  On a plain array of at least
+    :data:`~adfun._engine.sharing.MIN_SIZE` elements, the function itself first asks the
+    running reverse pass for a value its forward pass computed.  ``public`` is the
+    exported name when it differs from ``name`` (``"erf"`` for ``"special.erf"``); ``doc``
+    replaces the docstring written from ``explain`` (SciPy's functions word their own).
     ``complex_domain`` is where the rules are tested on complex arguments, for functions
     NumPy defines on them.
     """
@@ -309,10 +314,7 @@ def unary(
     else:
 
         def plain_rule(seed: Any, ans: Any, x: Any) -> Any:
-            slope = derivative(ans, x)
-            if type(slope) is np.ndarray:
-                offer(prim, x, ans)  # a node still to come may want ans (see sharing)
-            return seed * slope
+            return seed * derivative(ans, x)
 
         rules = (vjp or plain_rule, jvp or plain_rule)
     prim = primitive(
