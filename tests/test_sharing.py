@@ -133,6 +133,21 @@ def test_vjp_shares_nothing_and_sees_its_own_values(x, lookups):
     assert lookups == []
 
 
+def test_no_gradient_shares_memory_with_an_auxiliary_output(x, lookups):
+    """``cos(x)``, computed for the auxiliary output only, serves the rule of ``sin``; the
+    gradient ``1 * cos(x)`` must still be an array of its own, not a view of ``aux``."""
+
+    def f(v):
+        c = anp.cos(v)  # before sin: still in the order when the rule of sin runs
+        return anp.sum(anp.sin(v)), c
+
+    gradient, aux = ad.grad(f, has_aux=True)(x)
+    assert ("cos", True) in lookups
+    assert gradient.flags.writeable and not np.shares_memory(gradient, aux)
+    aux[...] = 0.0
+    np.testing.assert_allclose(gradient, np.cos(x), rtol=1e-12, atol=1e-12)
+
+
 def test_a_different_argument_object_is_not_shared(x, lookups):
     """Sharing is by identity: ``cos`` of an equal copy of ``x`` is computed."""
 
@@ -167,7 +182,9 @@ def test_fresh_paths_do_not_write_into_read_only_arrays():
     np.testing.assert_array_equal(negate_fresh(shared), -value)
     np.testing.assert_array_equal(value, np.linspace(0.0, 1.0, N))
     ones = np.broadcast_to(np.float64(1.0), (N,))
-    assert scale_fresh(shared, ones) is shared  # the shortcut reads, never writes
+    copied = scale_fresh(shared, ones)  # the shortcut copies a shared value
+    assert copied.flags.writeable and not np.shares_memory(copied, value)
+    np.testing.assert_array_equal(copied, value)
     fresh = value.copy()
     assert scale_fresh(fresh, seed) is fresh  # a writeable temporary is still reused
     assert negate_fresh(fresh) is fresh

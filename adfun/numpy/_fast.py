@@ -30,7 +30,9 @@ def scale_fresh(fresh: Any, seed: Any) -> Any:
         and getattr(seed, "shape", ()) == fresh.shape
     ):
         if _broadcast_one(seed):
-            return fresh
+            # (a shared value is copied: returned as it is, it could reach the user as a
+            # gradient sharing memory with a value they hold, such as an auxiliary output)
+            return fresh if fresh.flags.writeable else fresh.copy()
         if fresh.flags.writeable:
             return np.multiply(fresh, seed, out=fresh)
         return seed * fresh
