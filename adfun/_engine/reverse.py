@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any, Iterable, Iterator, Sequence, cast
 
 import numpy as np
@@ -9,8 +10,10 @@ import numpy as np
 from adfun._engine.errors import no_rule_message
 from adfun._engine.graph import toposort
 from adfun._engine.records import OPERATIONS, Joint, Node
+from adfun._engine.sharing import Sharing, current_sharing
 
 _ndarray = np.ndarray
+_add = np.add
 
 
 def backward(
@@ -40,19 +43,32 @@ def backward(
     list
         One cotangent per input, ``None`` where no path reaches that input.
     """
-    add = OPERATIONS["add"]
-    cotangents: dict[Node, Any] = {}
-    for node, cotangent in seeds:
-        previous = cotangents.get(node)
-        cotangents[node] = cotangent if previous is None else add(previous, cotangent)
+    cotangents = _seeded(seeds)
     if order is None:
         order = toposort(list(cotangents))
     nodes: Iterable[Node]
+    token: contextvars.Token | None
     if consume:  # the caller passes lists here (see the docstring)
         cast(list, seeds).clear()
         nodes = _drain(cast("list[Node]", order))
+        # Nobody else holds this graph: its forward values may serve the rules.
+        token = current_sharing.set(Sharing(cast("list[Node]", order)))
     else:
         nodes = reversed(order)
+        # A pass nested in a sharing one (a checkpoint's) shares nothing.
+        token = current_sharing.set(None) if current_sharing.get() is not None else None
+    try:
+        return _reverse(nodes, cotangents, inputs)
+    finally:
+        if token is not None:
+            current_sharing.reset(token)
+
+
+def _reverse(nodes: Iterable[Node], cotangents: dict, inputs: Iterable[Node]) -> list[Any]:
+    """The loop of :func:`backward`: the nodes last to first, cotangents as they come."""
+    add = OPERATIONS["add"]
+    # id(node) -> id(the sum this loop made of its contributions), while nobody else has it
+    owned: dict[int, int] = {}
     pop = cotangents.pop
     get = cotangents.get
     for node in nodes:
@@ -105,14 +121,35 @@ def backward(
                 cotangents[parent] = contribution
             elif type(previous) is _ndarray and type(contribution) is _ndarray:
                 # what add(previous, contribution) computes for two arrays, without its
-                # two calls and four type checks
-                cotangents[parent] = previous + contribution
+                # two calls and four type checks; into ``previous`` where the pass made
+                # it (a sum of this loop nobody else has seen yet)
+                if (
+                    owned.get(id(parent)) == id(previous)
+                    and previous.dtype == contribution.dtype
+                    and previous.shape == contribution.shape
+                ):
+                    _add(previous, contribution, out=previous)
+                else:
+                    total = previous + contribution
+                    cotangents[parent] = total
+                    owned[id(parent)] = id(total)
             else:
                 cotangents[parent] = add(previous, contribution)
     gradients = []  # (a loop: a list comprehension costs a function call)
     for node in inputs:
         gradients.append(get(node))
     return gradients
+
+
+def _seeded(seeds: Iterable[tuple[Node, Any]]) -> dict[Node, Any]:
+    """The cotangents of the seeds, summed per node (a function of its own, so that no
+    local variable of :func:`backward` keeps an output node alive during the pass)."""
+    add = OPERATIONS["add"]
+    cotangents: dict[Node, Any] = {}
+    for node, cotangent in seeds:
+        previous = cotangents.get(node)
+        cotangents[node] = cotangent if previous is None else add(previous, cotangent)
+    return cotangents
 
 
 def _drain(order: list[Node]) -> Iterator[Node]:

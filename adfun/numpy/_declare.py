@@ -32,6 +32,8 @@ import numpy as np
 
 from adfun._engine.backend import NATIVE_TYPES
 from adfun._engine.records import EMPTY_PARAMS, NUMPY_OVERRIDES, OPERATIONS, Params, Primitive
+from adfun._engine.sharing import MIN_SIZE as SHARED_SIZE
+from adfun._engine.sharing import offer, shared_value
 from adfun._engine.trace import (
     Tracer,
     any_traced,
@@ -60,6 +62,10 @@ REGISTRY: dict[str, Any] = {}
 #: Every differentiable function built exactly from other differentiable functions (its
 #: derivatives follow from theirs), by public name; each has a ``domain`` attribute.
 COMPOSITES: dict[str, Any] = {}
+
+#: NumPy's and Python's own scalar types: a unary function's argument of one of them goes
+#: straight to NumPy (plain arrays first ask for a value the reverse pass shares).
+_SCALAR_TYPES = NATIVE_TYPES - {np.ndarray}
 
 #: The backends every primitive supports today.
 NUMPY_ONLY = frozenset({"numpy"})
@@ -279,10 +285,15 @@ def unary(
     the cotangent, the forward rule by the tangent (unless ``vjp`` / ``jvp`` are given;
     with both given, ``derivative`` may be ``None``).
     ``fresh=True`` promises that ``derivative`` returns a new array (never ``ans``, ``x``
-    or a view of them), so the product may be formed in its memory (see
-    :func:`adfun.numpy._fast.scale_fresh`).  ``public`` is the exported name when it
-    differs from ``name`` (``"erf"`` for ``"special.erf"``); ``doc`` replaces the
-    docstring written from ``explain`` (SciPy's functions word their own).
+    or a view of them) or a read-only one (a forward value the reverse pass shares), so
+    the product may be formed in its memory where it is writeable (see
+    :func:`adfun.numpy._fast.scale_fresh`); its reverse rule also offers ``ans`` on large
+    arrays to the rules still to come (:mod:`adfun._engine.sharing`: ``sin`` and ``cos``
+    each reuse the other's forward value).  On a plain array of at least
+    :data:`~adfun._engine.sharing.MIN_SIZE` elements, the function itself first asks the
+    running reverse pass for a value its forward pass computed.  ``public`` is the
+    exported name when it differs from ``name`` (``"erf"`` for ``"special.erf"``); ``doc``
+    replaces the docstring written from ``explain`` (SciPy's functions word their own).
     ``complex_domain`` is where the rules are tested on complex arguments, for functions
     NumPy defines on them.
     """
@@ -294,7 +305,8 @@ def unary(
 
         def default_rule(seed: Any, ans: Any, x: Any) -> Any:
             slope = derivative(ans, x)
-            if type(slope) is np.ndarray:  # large arrays: reuse the fresh temporary
+            if type(slope) is np.ndarray:  # arrays: reuse the fresh temporary
+                offer(prim, x, ans)  # a node still to come may want ans (see sharing)
                 return scale_fresh(slope, seed)
             return seed * slope
 
@@ -321,11 +333,18 @@ def unary(
                 refuse_keywords(name, kwargs)
             return bind_unary(prim, x, EMPTY_PARAMS)
         kind = type(x)
-        if kind not in NATIVE_TYPES:
-            if (kind is list or kind is tuple) and holds_tracer(x):
-                return fun(as_traced(x), **kwargs)  # an array-like holding traced values
-            if holds_foreign((x,), kwargs):
-                return on_foreign_arrays(public or name, fun, (x,), kwargs)
+        if kind not in _SCALAR_TYPES:
+            if kind is np.ndarray:
+                if x.size >= SHARED_SIZE and not kwargs:
+                    # Inside a reverse pass: the forward pass may have computed it.
+                    shared = shared_value(prim, x)
+                    if shared is not None:
+                        return shared
+            elif kind not in NATIVE_TYPES:
+                if (kind is list or kind is tuple) and holds_tracer(x):
+                    return fun(as_traced(x), **kwargs)  # an array-like holding traced values
+                if holds_foreign((x,), kwargs):
+                    return on_foreign_arrays(public or name, fun, (x,), kwargs)
         return numpy_fun(x, **kwargs)
 
     public = public or name

@@ -18,8 +18,10 @@ from adfun._engine.trace import Tracer
 def scale_fresh(fresh: Any, seed: Any) -> Any:
     """``seed * fresh``, computed in the memory of ``fresh`` when that is safe.
 
-    ``fresh`` must be a temporary nobody else holds.  Large elementwise gradients spend
-    much of their time allocating; reusing the temporary saves one allocation per rule.
+    ``fresh`` must be a temporary nobody else holds, or a read-only array (a forward value
+    the reverse pass shares, see :mod:`adfun._engine.sharing`), which is never written
+    into.  Large elementwise gradients spend much of their time allocating; reusing the
+    temporary saves one allocation per rule.
     """
     if (
         type(fresh) is np.ndarray
@@ -28,8 +30,12 @@ def scale_fresh(fresh: Any, seed: Any) -> Any:
         and getattr(seed, "shape", ()) == fresh.shape
     ):
         if _broadcast_one(seed):
-            return fresh
-        return np.multiply(fresh, seed, out=fresh)
+            # (a shared value is copied: returned as it is, it could reach the user as a
+            # gradient sharing memory with a value they hold, such as an auxiliary output)
+            return fresh if fresh.flags.writeable else fresh.copy()
+        if fresh.flags.writeable:
+            return np.multiply(fresh, seed, out=fresh)
+        return seed * fresh
     if (
         type(fresh) is Tracer
         and _broadcast_one(seed)
@@ -52,7 +58,8 @@ def _broadcast_one(seed: Any) -> bool:
 
 
 def negate_fresh(fresh: Any) -> Any:
-    """``-fresh``, in place when ``fresh`` is a plain temporary array."""
-    if type(fresh) is np.ndarray:
+    """``-fresh``, in place when ``fresh`` is a plain temporary array (not when it is
+    read-only: a shared forward value, see :func:`scale_fresh`)."""
+    if type(fresh) is np.ndarray and fresh.flags.writeable:
         return np.negative(fresh, out=fresh)
     return -fresh
