@@ -299,8 +299,19 @@ def _value_steps(value_dependent: Any) -> frozenset:
 
 
 _KIND_WEIGHTS = {"elementwise": 4, "reduction": 2, "separated": 1, "value": 2}
-#: The extra kinds of steps of programs with complex intermediates, and their weights.
-_COMPLEX_WEIGHTS = {"complex": 4, "linear": 1}
+#: The weights of the kinds of steps of programs with complex intermediates (and of
+#: holomorphic ones, which have no elementwise, separated or value-dependent steps).
+_COMPLEX_WEIGHTS = {
+    "elementwise": 2,
+    "reduction": 1,
+    "separated": 1,
+    "value": 1,
+    "complex": 5,
+    "linear": 2,
+    "enter": 3,
+}
+#: How real values enter the complex plane (see ``_Builder.enter_step``).
+_ENTER_STEPS = ("times", "plus_i_times", "phase")
 
 
 @st.composite
@@ -344,7 +355,7 @@ def _programs(
     steps = sorted(value_steps - {"ties"})
     if steps:
         by_kind["value"] = steps
-    weights = dict(_KIND_WEIGHTS)
+    weights = _KIND_WEIGHTS
     if mode != "real":
         by_kind["complex"] = [
             operation
@@ -352,7 +363,9 @@ def _programs(
             if mode == "complex" or operation.holomorphic
         ]
         by_kind["linear"] = list(LINEAR_STEPS)
-        weights.update(_COMPLEX_WEIGHTS)
+        if mode == "complex":
+            by_kind["enter"] = list(_ENTER_STEPS)
+        weights = _COMPLEX_WEIGHTS
     kinds = [kind for kind, weight in weights.items() if kind in by_kind for _ in range(weight)]
     for _ in range(draw(st.integers(1, max_ops))):
         kind = draw(st.sampled_from(kinds))
@@ -362,6 +375,8 @@ def _programs(
             builder.complex_step(draw(st.sampled_from(by_kind["complex"])))
         elif kind == "linear":
             builder.linear_step(draw(st.sampled_from(by_kind["linear"])))
+        elif kind == "enter":
+            builder.enter_step(draw(st.sampled_from(by_kind["enter"])))
         else:
             builder.add(draw(st.sampled_from(by_kind[kind])))
     outputs = builder.sinks() if mode == "real" else builder.scalar_result()
@@ -525,12 +540,15 @@ class _Builder:
             if slot == constant_slot:
                 operands.append(self._constant(box))
                 continue
+            if holomorphic:
+                prefer = None if box is None else (lambda value, box=box: in_box(value, box))
+            else:
+                # Half the time among complex values, so that steps stay in the plane.
+                prefer = is_complex if draw(st.booleans()) else None
+            variable = self._pick(prefer)
             if box is None:
-                operands.append(self._pick())
+                operands.append(variable)
                 continue
-            variable = self._pick(
-                (lambda value, box=box: in_box(value, box)) if holomorphic else None
-            )
             value = self.values[variable]
             if in_box(value, box):
                 operands.append(variable)
@@ -556,6 +574,26 @@ class _Builder:
         if self.draw(st.integers(0, 3)) == 0:
             return real
         return complex(real, self.draw(floats(im_low + im_pad, im_high - im_pad)))
+
+    def enter_step(self, how: str) -> None:
+        """A real value (preferably) into the complex plane: ``times`` a complex constant,
+        ``plus_i_times`` another value (``v + 1j * w``) or ``phase`` (``exp(1j * v)``)."""
+        variable = self._pick(lambda value: not is_complex(value))
+        if how == "phase" and is_complex(self.values[variable]):
+            return  # exp(1j * v) of a complex v could overflow
+        if how == "times":
+            part = floats(-2.0, 2.0)
+            constant = complex(self.draw(part), self.draw(part.filter(bool)))
+            self._new("multiply", (variable, constant), Params(), check=True)
+            return
+        other = (
+            self._pick(lambda value: not is_complex(value)) if how == "plus_i_times" else variable
+        )
+        rotated = self._new("multiply", (other, 1j), Params(), pick=False)
+        if how == "plus_i_times":
+            self._new("add", (variable, rotated), Params(), check=True)
+        else:
+            self._new("exp", (rotated,), Params(), check=True)
 
     def linear_step(self, name: str) -> None:
         """``matmul`` by a constant complex square matrix on the right, or ``fft.fft`` /
