@@ -239,6 +239,25 @@ def programs(
     programs may be evaluated at kinks (ties), so they are meant for comparing transforms
     with each other (``jit`` against eager, for instance), not with finite differences.
 
+    With ``complex_intermediates=True``, each argument is a float64 or a complex128 array
+    (or a float), and programs move into the complex plane and back: ``v * c`` with a
+    complex constant ``c``, ``v + 1j * w``, ``exp(1j * v)``, ``matmul`` by a constant
+    complex matrix, ``fft.fft`` and ``fft.ifft``; they apply the primitives of
+    ``COMPLEX_OPERATIONS`` in :mod:`adfun.testing._programs` (arithmetic, ``exp``,
+    ``log`` and ``sqrt`` away from their branch cut, ``sin``, ``cos``, ``tanh``, ...,
+    ``conjugate``, ``real``, ``imag``, ``absolute``, ``angle``) and ``sum``/``mean`` to
+    complex values, and the real ones above to real values (a complex value is first
+    mapped to its ``real`` or ``imag`` part).  Each complex argument of a step is kept in
+    a box of the plane, away from branch cuts, poles and zeros, by the same ``tanh`` map
+    applied to its real and imaginary parts; a step whose result would exceed 100 in size
+    is not taken.  The program returns one real scalar: every unused result, taken as its
+    ``real`` or ``imag`` part or ``|v|**2`` when complex, summed and added up, so that
+    ``grad`` applies.  With ``holomorphic=True``, the arguments are complex, only
+    complex-differentiable steps are used (arithmetic, the elementary functions, ``sum``,
+    ``mean``, ``matmul`` and the FFTs; a step whose argument would leave its box is left
+    out instead of mapped), and the result is a complex scalar, for
+    ``grad(..., holomorphic=True)``.
+
     Parameters
     ----------
     max_ops : int, optional
@@ -248,6 +267,12 @@ def programs(
     value_dependent : bool or tuple of str, optional
         The value-dependent steps allowed, among ``"sort"``, ``"argsort"``, ``"argmax"``,
         ``"where"`` and ``"ties"``; ``True`` for all of them.  None by default.
+    complex_intermediates : bool, optional
+        Programs with complex intermediate values (and complex arguments) and a real
+        scalar result.  ``False`` by default: float arguments and values only.
+    holomorphic : bool, optional
+        Holomorphic programs of complex arguments with a complex scalar result (no
+        value-dependent steps).  ``False`` by default.
 
     Examples
     --------
@@ -259,6 +284,20 @@ def programs(
     ...     fun, args = program_and_args
     ...     check_grads(fun, args)
     >>> test_programs()
+    >>> import adfun as ad
+    >>> @settings(max_examples=10)
+    ... @given(ads.programs(max_ops=5, complex_intermediates=True))
+    ... def test_complex_programs(program_and_args):
+    ...     fun, args = program_and_args  # a real scalar of real or complex arguments
+    ...     check_grads(fun, args)
+    >>> test_complex_programs()
+    >>> @settings(max_examples=10)
+    ... @given(ads.programs(max_ops=5, holomorphic=True))
+    ... def test_holomorphic_programs(program_and_args):
+    ...     fun, (z,) = program_and_args
+    ...     derivative = ad.grad(fun, holomorphic=True)(z)  # f'(z) entry by entry
+    ...     assert derivative.dtype == z.dtype
+    >>> test_holomorphic_programs()
     """
     for name, value, smallest in (("max_ops", max_ops, 1), ("num_args", num_args, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
