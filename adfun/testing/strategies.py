@@ -15,6 +15,7 @@ This module needs Hypothesis (``python -m pip install hypothesis``).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -464,16 +465,20 @@ class _Builder:
             total = self._new("add", (total, other), Params(), pick=False)
         return (total,)
 
-    def _new(
-        self, name: str, operands: tuple, params: Params, pick: bool = True, check: bool = False
-    ) -> str | None:
+    def _new(self, name: str, operands: tuple, params: Params, pick: bool = True) -> str:
         """Append a step; ``pick=False`` for an index or mask, which later steps do not
-        pick as an operand; with ``check``, a step whose result is not :func:`bounded`
-        is not taken (``None``)."""
+        pick as an operand."""
+        step = Step(f"v{len(self.steps)}", name, operands, params)
+        return self._keep(step, run_step(step, self.values), pick)
+
+    def _new_bounded(self, name: str, operands: tuple, params: Params) -> None:
+        """Append a step unless its result is not :func:`bounded` (then it is not taken)."""
         step = Step(f"v{len(self.steps)}", name, operands, params)
         value = run_step(step, self.values)
-        if check and not bounded(value):
-            return None
+        if bounded(value):
+            self._keep(step, value, True)
+
+    def _keep(self, step: Step, value: Any, pick: bool) -> str:
         self.steps.append(step)
         self.values[step.target] = value
         if pick:
@@ -500,7 +505,7 @@ class _Builder:
         if not is_complex(self.values[variable]):
             return variable
         part = self.draw(st.sampled_from(["real", "imag"]))
-        return cast(str, self._new(part, (variable,), Params()))
+        return self._new(part, (variable,), Params())
 
     def _into(self, variable: str, low: float, high: float, magnitude: bool, operation: str) -> str:
         if inside(self.values[variable], low, high, magnitude):
@@ -579,8 +584,9 @@ class _Builder:
             if slot == constant_slot:
                 operands.append(self._constant(box))
                 continue
+            prefer: Any
             if holomorphic:
-                prefer = None if box is None else (lambda value, box=box: in_box(value, box))
+                prefer = None if box is None else functools.partial(in_box, box=box)
             else:
                 # Half the time among complex values, so that steps stay in the plane.
                 prefer = is_complex if draw(st.booleans()) else None
@@ -604,7 +610,7 @@ class _Builder:
                         "squash", (variable,), Params(low=low, high=high, into=operation.name)
                     )
                 )
-        self._new(operation.name, tuple(operands), Params(), check=True)
+        self._new_bounded(operation.name, tuple(operands), Params())
 
     def _constant(self, box: tuple | None) -> Any:
         re_low, re_high, im_low, im_high = (-2.0, 2.0, -2.0, 2.0) if box is None else box
@@ -623,16 +629,16 @@ class _Builder:
         if how == "times":
             part = floats(-2.0, 2.0)
             constant = complex(self.draw(part), self.draw(part.filter(bool)))
-            self._new("multiply", (variable, constant), Params(), check=True)
+            self._new_bounded("multiply", (variable, constant), Params())
             return
         other = (
             self._pick(lambda value: not is_complex(value)) if how == "plus_i_times" else variable
         )
         rotated = self._new("multiply", (other, 1j), Params(), pick=False)
         if how == "plus_i_times":
-            self._new("add", (variable, rotated), Params(), check=True)
+            self._new_bounded("add", (variable, rotated), Params())
         else:
-            self._new("exp", (rotated,), Params(), check=True)
+            self._new_bounded("exp", (rotated,), Params())
 
     def linear_step(self, name: str) -> None:
         """``matmul`` by a constant complex square matrix on the right, or ``fft.fft`` /
@@ -648,9 +654,9 @@ class _Builder:
                 st.lists(st.builds(complex, part, part), min_size=side * side, max_size=side * side)
             )
             matrix = tuple(tuple(entries[row * side : (row + 1) * side]) for row in range(side))
-            self._new("matmul", (variable, matrix), Params(), check=True)
+            self._new_bounded("matmul", (variable, matrix), Params())
         else:
-            self._new(name, (variable,), Params(n=side, axis=-1, norm="backward"), check=True)
+            self._new_bounded(name, (variable,), Params(n=side, axis=-1, norm="backward"))
 
     def value_step(self, kind: str) -> None:
         """A value-dependent step (see :func:`programs`)."""
