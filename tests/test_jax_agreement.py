@@ -5,8 +5,9 @@ gradient and JVP: JAX follows the same complex convention (for a real-valued ``f
 ``z = x + iy``, ``grad(f)(z) = df/dx - i df/dy``; ``holomorphic=True`` gives ``f'(z)``).
 Each drawn :class:`~adfun.testing._programs.Program` is also run with ``jax.numpy``
 (``program.run(JAX, *args)``) and differentiated by ``jax.grad`` and ``jax.jvp``; the
-results must agree to ``1e-10`` relative (in norm, over each array; ``1e-13`` absolute).  A few fixed losses
-(an FFT power spectrum, ``angle``, a complex matrix product) are checked the same way.
+results must agree to ``1e-10`` relative (in norm, over each array; ``1e-13`` absolute).
+A few fixed losses (an FFT power spectrum, ``angle``, a complex matrix product) are
+checked the same way.
 
 The programs draw from the primitives of ``adfun.numpy`` (``jax.numpy`` has them all
 under the same names, with ``bessel_i1`` as ``jax.scipy.special.i1``), whether or not
