@@ -337,6 +337,9 @@ class Program:
         exec(repr(program), scope)
         scope["program"](*args)
 
+    :meth:`run` evaluates it with the functions of another array library instead
+    (``program.run(jax.numpy, *args)``).
+
     Attributes
     ----------
     num_args : int
