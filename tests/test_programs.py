@@ -239,6 +239,18 @@ def test_holomorphic_programs(program_and_args):
     np.testing.assert_allclose(np.sum(gradient * tangent), along, rtol=1e-9, atol=1e-12)
 
 
+@settings(max_examples=10)
+@given(ads.programs(max_ops=8, num_args=2, complex_intermediates=True, value_dependent=True))
+def test_complex_programs_with_value_dependent_steps_under_jit(program_and_args):
+    program, args = program_and_args
+    eager = ad.value_and_grad(program, argnums=(0, 1))(*args)
+    staged = ad.value_and_grad(ad.jit(program), argnums=(0, 1))(*args)
+    np.testing.assert_allclose(staged[0], eager[0], rtol=1e-12)
+    for got, expected in zip(staged[1], eager[1]):
+        assert np.asarray(got).dtype == np.asarray(expected).dtype
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
 def _complex_programs_drawn():
     return ads.programs(max_ops=10, num_args=2, complex_intermediates=True)
 
