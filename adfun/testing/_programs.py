@@ -337,8 +337,8 @@ class Program:
         exec(repr(program), scope)
         scope["program"](*args)
 
-    :meth:`run` evaluates it with the functions of another array library instead
-    (``program.run(jax.numpy, *args)``).
+    ``run(namespace, *args)`` evaluates it with the functions of another array library
+    instead (``program.run(jax.numpy, *args)``).
 
     Attributes
     ----------

@@ -244,7 +244,7 @@ def programs(
     (or a float), and programs move into the complex plane and back: ``v * c`` with a
     complex constant ``c``, ``v + 1j * w``, ``exp(1j * v)``, ``matmul`` by a constant
     complex matrix, ``fft.fft`` and ``fft.ifft``; they apply the primitives of
-    ``COMPLEX_OPERATIONS`` in :mod:`adfun.testing._programs` (arithmetic, ``exp``,
+    ``adfun.testing._programs.COMPLEX_OPERATIONS`` (arithmetic, ``exp``,
     ``log`` and ``sqrt`` away from their branch cut, ``sin``, ``cos``, ``tanh``, ...,
     ``conjugate``, ``real``, ``imag``, ``absolute``, ``angle``) and ``sum``/``mean`` to
     complex values, and the real ones above to real values (a complex value is first
