@@ -368,14 +368,15 @@ class Program:
         ``namespace``, with the same keywords (a dotted name such as ``fft.fft`` is looked
         up attribute by attribute); the maps into domains are written with its ``add``,
         ``multiply``, ``tanh``, ``real`` and ``imag``, and constant matrices are passed as
-        NumPy arrays.  ``program.run(jax.numpy, *args)`` runs it in JAX, for instance, and
+        NumPy arrays.  ``program.run(jax.numpy, *args)`` runs it in JAX, for instance (but
+        for ``bessel_i1``, which JAX spells ``jax.scipy.special.i1``), and
         ``program.run(namespace(), *args)`` gives the same values as ``program(*args)``.
 
         Parameters
         ----------
-        namespace : module, object or dict
+        namespace : object or dict
             Where the functions are looked up: a module such as ``jax.numpy``, any object
-            with those attributes, or a dict of them (as :func:`namespace` returns).
+            with those attributes, or a dict of them (as ``namespace()`` returns).
         *args
             The ``num_args`` arguments.
         """
