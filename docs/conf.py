@@ -112,7 +112,7 @@ API_EXTRA_CLASSES = {  # module -> {class path: members to document}; absent one
     },
     "adfun.nd": {"adfun._imperative.context.Context": []},
     "adfun.testing.strategies": {
-        "adfun.testing._programs.Program": [],
+        "adfun.testing._programs.Program": ["run"],
         "adfun.testing._programs.Step": [],
     },
 }

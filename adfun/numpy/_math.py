@@ -261,9 +261,18 @@ def _elementwise_pair(
 
 
 def _cast_like(value: Any, like: Any) -> Any:
-    """``float_power`` computes in float64; a gradient keeps its argument's dtype."""
+    """``float_power`` computes in float64; a gradient keeps its argument's precision.
+
+    The cotangent of a real argument that fed complex intermediates is complex (the
+    transforms take its real part at the end): it stays complex, of that precision,
+    rather than losing its imaginary part to a cast (and a ``ComplexWarning``) here.
+    """
     wanted = dtype_of(like)
-    if wanted.kind == "f" and dtype_of(value) != wanted:
+    if wanted.kind != "f":
+        return value
+    if dtype_of(value).kind == "c":
+        wanted = np.result_type(wanted, np.complex64)
+    if dtype_of(value) != wanted:
         return astype(value, wanted)
     return value
 

@@ -48,6 +48,68 @@ _PUBLIC_STEPS = frozenset(
 )
 
 
+#: The boxes complex operands are kept in, as ``(re_low, re_high, im_low, im_high)``:
+#: ``_NEAR`` for functions that grow exponentially with a part of their argument,
+#: ``_RIGHT`` (the right half-plane) away from the branch cut on the negative real axis
+#: and from 0, ``_STRIP`` below the poles of ``tanh`` at ``i pi / 2``.
+_NEAR = (-3.0, 3.0, -3.0, 3.0)
+_RIGHT = (0.2, 4.0, -4.0, 4.0)
+_STRIP = (-3.0, 3.0, -1.2, 1.2)
+#: No complex intermediate may exceed this size (a step that would is not taken).
+LARGEST = 100.0
+
+
+@attrs.frozen
+class ComplexOperation:
+    """A primitive that programs with complex intermediates may apply to complex values.
+
+    Attributes
+    ----------
+    name : str
+        The primitive's name in ``adfun.numpy._declare.REGISTRY``.
+    boxes : tuple
+        One entry per argument: ``None`` (any value) or the box
+        ``(re_low, re_high, im_low, im_high)`` the argument must lie in (its real and
+        imaginary parts, with a margin), away from branch cuts, poles and kinks.
+    holomorphic : bool
+        Complex-differentiable: such operations alone make a holomorphic program.
+    """
+
+    name: str
+    boxes: tuple
+    holomorphic: bool = True
+
+
+#: The primitives programs apply to complex values (``programs(complex_intermediates=True)``).
+COMPLEX_OPERATIONS = (
+    ComplexOperation("add", (None, None)),
+    ComplexOperation("subtract", (None, None)),
+    ComplexOperation("multiply", (None, None)),
+    ComplexOperation("divide", (None, _RIGHT)),
+    ComplexOperation("negative", (None,)),
+    ComplexOperation("square", (None,)),
+    ComplexOperation("reciprocal", (_RIGHT,)),
+    ComplexOperation("exp", (_NEAR,)),
+    ComplexOperation("expm1", (_NEAR,)),
+    ComplexOperation("sin", (_NEAR,)),
+    ComplexOperation("cos", (_NEAR,)),
+    ComplexOperation("sinh", (_NEAR,)),
+    ComplexOperation("cosh", (_NEAR,)),
+    ComplexOperation("tanh", (_STRIP,)),
+    ComplexOperation("log", (_RIGHT,)),
+    ComplexOperation("log1p", ((-0.8, 3.0, -3.0, 3.0),)),
+    ComplexOperation("sqrt", (_RIGHT,)),
+    ComplexOperation("conjugate", (None,), holomorphic=False),
+    ComplexOperation("real", (None,), holomorphic=False),
+    ComplexOperation("imag", (None,), holomorphic=False),
+    ComplexOperation("absolute", (_RIGHT,), holomorphic=False),
+    ComplexOperation("angle", (_RIGHT,), holomorphic=False),
+)
+#: Complex-linear steps that keep the shape of their argument: ``matmul`` by a constant
+#: complex square matrix, ``fft.fft`` and ``fft.ifft`` along the last axis.
+LINEAR_STEPS = ("matmul", "fft.fft", "fft.ifft")
+
+
 @attrs.frozen
 class Operation:
     """A primitive that random programs may apply, and how its inputs are kept valid.
@@ -180,6 +242,32 @@ def separated(first: Any, second: Any) -> bool:
     return bool(np.all(gap >= SEPARATION))
 
 
+def in_box(value: Any, box: tuple, margin: float = MARGIN) -> bool:
+    """Whether the real and imaginary parts of every entry of ``value`` lie inside ``box``
+    ``(re_low, re_high, im_low, im_high)`` with a margin (a fraction of each side)."""
+    value = np.asarray(value)
+    re_low, re_high, im_low, im_high = box
+    re_pad, im_pad = margin * (re_high - re_low), margin * (im_high - im_low)
+    real, imag = value.real, value.imag
+    return bool(
+        np.all(real >= re_low + re_pad)
+        and np.all(real <= re_high - re_pad)
+        and np.all(imag >= im_low + im_pad)
+        and np.all(imag <= im_high - im_pad)
+    )
+
+
+def bounded(value: Any) -> bool:
+    """Whether every entry of ``value`` is finite and at most :data:`LARGEST` in size."""
+    value = np.asarray(value)
+    return bool(np.all(np.isfinite(value)) and np.all(np.abs(value) <= LARGEST))
+
+
+def is_complex(value: Any) -> bool:
+    """Whether ``value`` (an array or a scalar) has a complex dtype."""
+    return bool(np.iscomplexobj(value))
+
+
 # --------------------------------------------------------------------------------------
 # Programs
 # --------------------------------------------------------------------------------------
@@ -193,8 +281,11 @@ class Step:
     ``adfun.numpy`` function such as ``sort``, called with public keywords), or
     ``"squash"`` for the smooth map
     ``low + (high - low) * (tanh(v) + 1) / 2`` into a domain (``params`` holds ``low``,
-    ``high`` and ``into``, the primitive whose domain it is).  An operand is a variable
-    name (``str``) or a float constant.
+    ``high`` and ``into``, the primitive whose domain it is), or ``"csquash"`` for the
+    same map applied to the real and imaginary parts of a complex value (``params``
+    holds ``box``, ``(re_low, re_high, im_low, im_high)``, and ``into``).  An operand is
+    a variable name (``str``), a float or complex constant, or a constant matrix given
+    as a tuple of rows.
     """
 
     target: str
@@ -205,16 +296,34 @@ class Step:
     def source(self) -> str:
         if self.name == "squash":
             low, high = self.params["low"], self.params["high"]
-            half = (high - low) / 2.0
             return (
-                f"{self.target} = {low!r} + {half!r} * (tanh({self.operands[0]}) + 1.0)"
+                f"{self.target} = {_squash_source(self.operands[0], low, high)}"
                 f"  # into [{low!r}, {high!r}] for {self.params['into']}"
             )
-        operands = [
-            operand if isinstance(operand, str) else repr(operand) for operand in self.operands
-        ]
+        if self.name == "csquash":
+            re_low, re_high, im_low, im_high = self.params["box"]
+            variable = self.operands[0]
+            return (
+                f"{self.target} = {_squash_source(f'real({variable})', re_low, re_high)}"
+                f" + 1j * ({_squash_source(f'imag({variable})', im_low, im_high)})"
+                f"  # into [{re_low!r}, {re_high!r}] + [{im_low!r}, {im_high!r}]j"
+                f" for {self.params['into']}"
+            )
+        operands = [_operand_source(operand) for operand in self.operands]
         keywords = [f"{key}={value!r}" for key, value in self.params.items()]
         return f"{self.target} = {self.name}({', '.join(operands + keywords)})"
+
+
+def _squash_source(variable: str, low: float, high: float) -> str:
+    return f"{low!r} + {(high - low) / 2.0!r} * (tanh({variable}) + 1.0)"
+
+
+def _operand_source(operand: Any) -> str:
+    if isinstance(operand, str):
+        return operand
+    if isinstance(operand, tuple):
+        return f"array({[list(row) for row in operand]!r})"
+    return repr(operand)
 
 
 @attrs.frozen(eq=False)
@@ -227,6 +336,9 @@ class Program:
         scope = namespace()
         exec(repr(program), scope)
         scope["program"](*args)
+
+    ``run(namespace, *args)`` evaluates it with the functions of another array library
+    instead (``program.run(jax.numpy, *args)``).
 
     Attributes
     ----------
@@ -243,13 +355,44 @@ class Program:
     outputs: tuple
 
     def __call__(self, *args: Any) -> Any:
+        self._check_arity(args)
+        env = {f"x{index}": arg for index, arg in enumerate(args)}
+        for step in self.steps:
+            env[step.target] = run_step(step, env)
+        return self._outputs(env)
+
+    def run(self, namespace: Any, *args: Any) -> Any:
+        """Evaluate the program with the functions of another array library.
+
+        Each step ``name(*operands, **params)`` calls the function of that name in
+        ``namespace``, with the same keywords (a dotted name such as ``fft.fft`` is looked
+        up attribute by attribute); the maps into domains are written with its ``add``,
+        ``multiply``, ``tanh``, ``real`` and ``imag``, and constant matrices are passed as
+        NumPy arrays.  ``program.run(jax.numpy, *args)`` runs it in JAX, for instance (but
+        for ``bessel_i1``, which JAX spells ``jax.scipy.special.i1``), and
+        ``program.run(namespace(), *args)`` gives the same values as ``program(*args)``.
+
+        Parameters
+        ----------
+        namespace : object or dict
+            Where the functions are looked up: a module such as ``jax.numpy``, any object
+            with those attributes, or a dict of them (as ``namespace()`` returns).
+        *args
+            The ``num_args`` arguments.
+        """
+        self._check_arity(args)
+        env = {f"x{index}": arg for index, arg in enumerate(args)}
+        for step in self.steps:
+            env[step.target] = run_step_in(namespace, step, env)
+        return self._outputs(env)
+
+    def _check_arity(self, args: tuple) -> None:
         if len(args) != self.num_args:
             raise TypeError(
                 f"program takes {self.num_args} positional argument(s) but {len(args)} were given"
             )
-        env = {f"x{index}": arg for index, arg in enumerate(args)}
-        for step in self.steps:
-            env[step.target] = run_step(step, env)
+
+    def _outputs(self, env: dict) -> Any:
         if len(self.outputs) == 1:
             return env[self.outputs[0]]
         return tuple(env[name] for name in self.outputs)
@@ -279,13 +422,15 @@ class Program:
 
 def namespace() -> dict:
     """The registry's functions by name, for running a program's source with ``exec``
-    (with the public functions value-dependent steps call, such as ``sort``).
+    (with the public functions value-dependent steps call, such as ``sort``, and
+    ``array`` for constant matrices).
 
     Dotted registry names (``special.erf``) become attributes of nested namespaces.
     """
     from types import SimpleNamespace
 
     scope: dict = {name: COMPOSITES[name] for name in _PUBLIC_STEPS if name in COMPOSITES}
+    scope["array"] = np.array  # constant matrices
     for name, fun in REGISTRY.items():
         head, *rest = name.split(".")
         if not rest:
@@ -303,16 +448,53 @@ def namespace() -> dict:
 def run_step(step: Step, env: dict) -> Any:
     """Evaluate one step with the values of ``env`` (plain or traced)."""
 
-    values = tuple(
-        env[operand] if isinstance(operand, str) else operand for operand in step.operands
-    )
-    if step.name == "squash":
-        low, high = step.params["low"], step.params["high"]
-        add, multiply = REGISTRY["add"], REGISTRY["multiply"]
-        return add(low, multiply((high - low) / 2.0, add(REGISTRY["tanh"](values[0]), 1.0)))
+    values = _operand_values(step, env)
+    if step.name in ("squash", "csquash"):
+        return _squash(REGISTRY.__getitem__, step, values[0])
     if step.name in _PUBLIC_STEPS:
         return public_function(step.name)(*values, **step.params)
     return call_primitive(REGISTRY[step.name].primitive, values, step.params)
+
+
+def run_step_in(namespace: Any, step: Step, env: dict) -> Any:
+    """Evaluate one step with the functions of ``namespace`` (see :meth:`Program.run`)."""
+
+    def lookup(name: str) -> Any:
+        head, *rest = name.split(".")
+        found = namespace[head] if isinstance(namespace, dict) else getattr(namespace, head)
+        for part in rest:
+            found = getattr(found, part)
+        return found
+
+    values = _operand_values(step, env)
+    if step.name in ("squash", "csquash"):
+        return _squash(lookup, step, values[0])
+    if step.name == "getitem":
+        return values[0][values[1]]
+    return lookup(step.name)(*values, **step.params)
+
+
+def _operand_values(step: Step, env: dict) -> tuple:
+    return tuple(
+        env[operand]
+        if isinstance(operand, str)
+        else (np.array(operand) if isinstance(operand, tuple) else operand)
+        for operand in step.operands
+    )
+
+
+def _squash(lookup: Any, step: Step, value: Any) -> Any:
+    """The ``squash`` or ``csquash`` step on ``value``, with the functions ``lookup`` names."""
+    add, multiply, tanh = lookup("add"), lookup("multiply"), lookup("tanh")
+
+    def into(part: Any, low: float, high: float) -> Any:
+        return add(low, multiply((high - low) / 2.0, add(tanh(part), 1.0)))
+
+    if step.name == "squash":
+        return into(value, step.params["low"], step.params["high"])
+    re_low, re_high, im_low, im_high = step.params["box"]
+    real = into(lookup("real")(value), re_low, re_high)
+    return add(real, multiply(1j, into(lookup("imag")(value), im_low, im_high)))
 
 
 def public_function(name: str) -> Any:

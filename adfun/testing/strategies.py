@@ -15,6 +15,7 @@ This module needs Hypothesis (``python -m pip install hypothesis``).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -31,12 +32,18 @@ except ImportError as error:  # pragma: no cover - exercised by a subprocess tes
 
 from adfun._engine.records import Params
 from adfun.testing._programs import (
+    COMPLEX_OPERATIONS,
+    LINEAR_STEPS,
     MARGIN,
     VALUE_DEPENDENT,
+    ComplexOperation,
     Operation,
     Program,
     Step,
+    bounded,
+    in_box,
     inside,
+    is_complex,
     operations,
     run_step,
     separated,
@@ -199,7 +206,14 @@ def complex_arrays(shape: Any = None, dtype: Any = np.complex128, elements: Any 
     return hnp.arrays(dtype, shapes() if shape is None else shape, elements=elements)
 
 
-def programs(max_ops: int = 10, num_args: int = 1, *, value_dependent: Any = ()) -> Any:
+def programs(
+    max_ops: int = 10,
+    num_args: int = 1,
+    *,
+    value_dependent: Any = (),
+    complex_intermediates: bool = False,
+    holomorphic: bool = False,
+) -> Any:
     """Random differentiable programs and arguments for them: pairs ``(fun, args)``.
 
     ``fun`` is a :class:`~adfun.testing._programs.Program`: up to ``max_ops`` applications
@@ -226,6 +240,25 @@ def programs(max_ops: int = 10, num_args: int = 1, *, value_dependent: Any = ())
     programs may be evaluated at kinks (ties), so they are meant for comparing transforms
     with each other (``jit`` against eager, for instance), not with finite differences.
 
+    With ``complex_intermediates=True``, each argument is a float64 or a complex128 array
+    (or a float), and programs move into the complex plane and back: ``v * c`` with a
+    complex constant ``c``, ``v + 1j * w``, ``exp(1j * v)``, ``matmul`` by a constant
+    complex matrix, ``fft.fft`` and ``fft.ifft``; they apply the primitives of
+    ``adfun.testing._programs.COMPLEX_OPERATIONS`` (arithmetic, ``exp``,
+    ``log`` and ``sqrt`` away from their branch cut, ``sin``, ``cos``, ``tanh``, ...,
+    ``conjugate``, ``real``, ``imag``, ``absolute``, ``angle``) and ``sum``/``mean`` to
+    complex values, and the real ones above to real values (a complex value is first
+    mapped to its ``real`` or ``imag`` part).  Each complex argument of a step is kept in
+    a box of the plane, away from branch cuts, poles and zeros, by the same ``tanh`` map
+    applied to its real and imaginary parts; a step whose result would exceed 100 in size
+    is not taken.  The program returns one real scalar: every unused result, taken as its
+    ``real`` or ``imag`` part or ``|v|**2`` when complex, summed and added up, so that
+    ``grad`` applies.  With ``holomorphic=True``, the arguments are complex, only
+    complex-differentiable steps are used (arithmetic, the elementary functions, ``sum``,
+    ``mean``, ``matmul`` and the FFTs; a step whose argument would leave its box is left
+    out instead of mapped), and the result is a complex scalar, for
+    ``grad(..., holomorphic=True)``.
+
     Parameters
     ----------
     max_ops : int, optional
@@ -235,6 +268,12 @@ def programs(max_ops: int = 10, num_args: int = 1, *, value_dependent: Any = ())
     value_dependent : bool or tuple of str, optional
         The value-dependent steps allowed, among ``"sort"``, ``"argsort"``, ``"argmax"``,
         ``"where"`` and ``"ties"``; ``True`` for all of them.  None by default.
+    complex_intermediates : bool, optional
+        Programs with complex intermediate values (and complex arguments) and a real
+        scalar result.  ``False`` by default: float arguments and values only.
+    holomorphic : bool, optional
+        Holomorphic programs of complex arguments with a complex scalar result (no
+        value-dependent steps).  ``False`` by default.
 
     Examples
     --------
@@ -246,11 +285,38 @@ def programs(max_ops: int = 10, num_args: int = 1, *, value_dependent: Any = ())
     ...     fun, args = program_and_args
     ...     check_grads(fun, args)
     >>> test_programs()
+    >>> import adfun as ad
+    >>> @settings(max_examples=10)
+    ... @given(ads.programs(max_ops=5, complex_intermediates=True))
+    ... def test_complex_programs(program_and_args):
+    ...     fun, args = program_and_args  # a real scalar of real or complex arguments
+    ...     check_grads(fun, args)
+    >>> test_complex_programs()
+    >>> @settings(max_examples=10)
+    ... @given(ads.programs(max_ops=5, holomorphic=True))
+    ... def test_holomorphic_programs(program_and_args):
+    ...     fun, (z,) = program_and_args
+    ...     derivative = ad.grad(fun, holomorphic=True)(z)  # f'(z) entry by entry
+    ...     assert derivative.dtype == z.dtype
+    >>> test_holomorphic_programs()
     """
     for name, value, smallest in (("max_ops", max_ops, 1), ("num_args", num_args, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
             raise ValueError(f"programs: {name} must be a positive int, got {value!r}")
-    return _programs(operations(), max_ops, num_args, _value_steps(value_dependent))
+    for name, flag in (
+        ("complex_intermediates", complex_intermediates),
+        ("holomorphic", holomorphic),
+    ):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ValueError(f"programs: {name} must be True or False, got {flag!r}")
+    value_steps = _value_steps(value_dependent)
+    if holomorphic and value_steps:
+        raise ValueError(
+            f"programs: holomorphic programs take no value-dependent steps (they compare "
+            f"real values), got value_dependent={value_dependent!r}; leave it out"
+        )
+    mode = "holomorphic" if holomorphic else ("complex" if complex_intermediates else "real")
+    return _programs(operations(), max_ops, num_args, value_steps, mode)
 
 
 def _value_steps(value_dependent: Any) -> frozenset:
@@ -273,12 +339,33 @@ def _value_steps(value_dependent: Any) -> frozenset:
 
 
 _KIND_WEIGHTS = {"elementwise": 4, "reduction": 2, "separated": 1, "value": 2}
+#: The weights of the kinds of steps of programs with complex intermediates (and of
+#: holomorphic ones, which have no elementwise, separated or value-dependent steps).
+_COMPLEX_WEIGHTS = {
+    "elementwise": 2,
+    "reduction": 1,
+    "separated": 1,
+    "value": 1,
+    "complex": 5,
+    "linear": 2,
+    "enter": 3,
+}
+#: How real values enter the complex plane (see ``_Builder.enter_step``).
+_ENTER_STEPS = ("times", "plus_i_times", "phase")
 
 
 @st.composite
 def _programs(
-    draw: Any, catalog: tuple, max_ops: int, num_args: int, value_steps: frozenset = frozenset()
+    draw: Any,
+    catalog: tuple,
+    max_ops: int,
+    num_args: int,
+    value_steps: frozenset = frozenset(),
+    mode: str = "real",
 ) -> tuple:
+    """``mode`` is ``"real"`` (float values only), ``"complex"`` (complex intermediates,
+    a real scalar result) or ``"holomorphic"`` (complex arguments, holomorphic steps, a
+    complex scalar result)."""
     # Each argument's shape is a common shape with some leading axes dropped and some
     # sides set to 1, so that they broadcast together and are usually not tiny.
     common = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=3))
@@ -286,40 +373,68 @@ def _programs(
     for _ in range(num_args):
         dropped = draw(st.integers(0, len(common)))
         shape = tuple(1 if draw(st.integers(0, 3)) == 3 else side for side in common[dropped:])
-        if shape == () and draw(st.booleans()):
+        complex_arg = mode == "holomorphic" or (mode == "complex" and draw(st.booleans()))
+        if complex_arg:
+            part = floats(-3.0, 3.0)
+            args.append(
+                draw(hnp.arrays(np.complex128, shape, elements=st.builds(complex, part, part)))
+            )
+        elif shape == () and draw(st.booleans()):
             args.append(draw(floats(-3.0, 3.0)))
         else:
             args.append(draw(hnp.arrays(np.float64, shape, elements=floats(-3.0, 3.0))))
-    builder = _Builder(draw, {f"x{index}": arg for index, arg in enumerate(args)}, value_steps)
+    builder = _Builder(
+        draw, {f"x{index}": arg for index, arg in enumerate(args)}, value_steps, mode
+    )
     # Draw the kind of operation first, so that the few reductions are not drowned out
     # by the many elementwise functions (roughly 4 : 2 : 1).
     by_kind: dict = {}
     for operation in catalog:
-        by_kind.setdefault(operation.kind, []).append(operation)
+        if mode != "holomorphic" or (operation.kind == "reduction" and not operation.needs_unique):
+            by_kind.setdefault(operation.kind, []).append(operation)
     steps = sorted(value_steps - {"ties"})
     if steps:
         by_kind["value"] = steps
-    kinds = [
-        kind for kind, weight in _KIND_WEIGHTS.items() if kind in by_kind for _ in range(weight)
-    ]
+    weights = _KIND_WEIGHTS
+    if mode != "real":
+        by_kind["complex"] = [
+            operation
+            for operation in COMPLEX_OPERATIONS
+            if mode == "complex" or operation.holomorphic
+        ]
+        by_kind["linear"] = list(LINEAR_STEPS)
+        if mode == "complex":
+            by_kind["enter"] = list(_ENTER_STEPS)
+        weights = _COMPLEX_WEIGHTS
+    kinds = [kind for kind, weight in weights.items() if kind in by_kind for _ in range(weight)]
     for _ in range(draw(st.integers(1, max_ops))):
         kind = draw(st.sampled_from(kinds))
         if kind == "value":
             builder.value_step(draw(st.sampled_from(by_kind["value"])))
+        elif kind == "complex":
+            builder.complex_step(draw(st.sampled_from(by_kind["complex"])))
+        elif kind == "linear":
+            builder.linear_step(draw(st.sampled_from(by_kind["linear"])))
+        elif kind == "enter":
+            builder.enter_step(draw(st.sampled_from(by_kind["enter"])))
         else:
             builder.add(draw(st.sampled_from(by_kind[kind])))
-    return Program(num_args, tuple(builder.steps), builder.sinks()), tuple(args)
+    outputs = builder.sinks() if mode == "real" else builder.scalar_result()
+    return Program(num_args, tuple(builder.steps), outputs), tuple(args)
 
 
 class _Builder:
     """Grows a program step by step, keeping the value of every variable at the point."""
 
-    def __init__(self, draw: Any, values: dict, value_steps: frozenset = frozenset()) -> None:
+    def __init__(
+        self, draw: Any, values: dict, value_steps: frozenset = frozenset(), mode: str = "real"
+    ) -> None:
         self.draw = draw
         self.values = dict(values)
         self.pool = list(values)
         self.steps: list = []
         self.ties = "ties" in value_steps
+        self.mode = mode
 
     def sinks(self) -> tuple:
         """The results no later step uses: the program returns them all, so that every
@@ -328,11 +443,42 @@ class _Builder:
         unused = tuple(step.target for step in self.steps if step.target not in used)
         return unused or (self.pool[-1],)
 
+    def scalar_result(self) -> tuple:
+        """Adds up the sinks into one scalar: real (each complex sink through ``real``,
+        ``imag`` or ``|v|**2 = real(v * conjugate(v))``), or complex for holomorphic
+        programs."""
+        totals = []
+        for sink in self.sinks():
+            if self.mode == "complex" and is_complex(self.values[sink]):
+                how = self.draw(st.sampled_from(["real", "imag", "abs2"]))
+                if how == "abs2":
+                    conjugate = self._new("conjugate", (sink,), Params(), pick=False)
+                    product = self._new("multiply", (sink, conjugate), Params(), pick=False)
+                    sink = self._new("real", (product,), Params(), pick=False)
+                else:
+                    sink = self._new(how, (sink,), Params(), pick=False)
+            if np.ndim(self.values[sink]):
+                sink = self._new("sum", (sink,), Params(axis=None, keepdims=False), pick=False)
+            totals.append(sink)
+        total = totals[0]
+        for other in totals[1:]:
+            total = self._new("add", (total, other), Params(), pick=False)
+        return (total,)
+
     def _new(self, name: str, operands: tuple, params: Params, pick: bool = True) -> str:
         """Append a step; ``pick=False`` for an index or mask, which later steps do not
         pick as an operand."""
         step = Step(f"v{len(self.steps)}", name, operands, params)
+        return self._keep(step, run_step(step, self.values), pick)
+
+    def _new_bounded(self, name: str, operands: tuple, params: Params) -> None:
+        """Append a step unless its result is not :func:`bounded` (then it is not taken)."""
+        step = Step(f"v{len(self.steps)}", name, operands, params)
         value = run_step(step, self.values)
+        if bounded(value):
+            self._keep(step, value, True)
+
+    def _keep(self, step: Step, value: Any, pick: bool) -> str:
         self.steps.append(step)
         self.values[step.target] = value
         if pick:
@@ -347,6 +493,19 @@ class _Builder:
             pool = [name for name in pool if prefer(self.values[name])] or pool
         back = self.draw(st.integers(0, len(pool) - 1))
         return pool[-1 - back]
+
+    def _pick_real(self, prefer: Any = None) -> str:
+        """A real variable: complex ones are preferred less and mapped to their ``real``
+        or ``imag`` part (programs without complex intermediates draw as ``_pick``)."""
+        if self.mode == "real":
+            return self._pick(prefer)
+        variable = self._pick(
+            lambda value: not is_complex(value) and (prefer is None or prefer(value))
+        )
+        if not is_complex(self.values[variable]):
+            return variable
+        part = self.draw(st.sampled_from(["real", "imag"]))
+        return self._new(part, (variable,), Params())
 
     def _into(self, variable: str, low: float, high: float, magnitude: bool, operation: str) -> str:
         if inside(self.values[variable], low, high, magnitude):
@@ -373,23 +532,24 @@ class _Builder:
                 operands.append(self.draw(floats(bottom + pad, high - pad)))
             else:
                 operands.append(
-                    self._into(self._pick(), low, high, operation.magnitude, operation.name)
+                    self._into(self._pick_real(), low, high, operation.magnitude, operation.name)
                 )
         self._new(operation.name, tuple(operands), Params())
 
     def _separated(self, operation: Operation) -> None:
-        first = self._pick()
+        first = self._pick_real()
         if self.draw(st.booleans()):
             second: Any = self.draw(floats(-3.0, 3.0))
             value = second
         else:
-            second = self._pick()
+            second = self._pick_real()
             value = self.values[second]
         if self.ties or separated(self.values[first], value):
             self._new(operation.name, (first, second), Params())
 
     def _reduction(self, operation: Operation) -> None:
-        variable = self._pick(lambda value: np.size(value) > 1)
+        big = self._pick_real if operation.needs_unique else self._pick
+        variable = big(lambda value: np.size(value) > 1)
         ndim = np.ndim(self.values[variable])
         how = self.draw(st.sampled_from(["all", "keepdims", "leading"])) if ndim else "all"
         if how == "all":
@@ -408,18 +568,108 @@ class _Builder:
             return
         self._new(operation.name, (variable,), Params(axis=axis, keepdims=keepdims))
 
+    def complex_step(self, operation: ComplexOperation) -> None:
+        """A step of :data:`~adfun.testing._programs.COMPLEX_OPERATIONS` on values real or
+        complex, each kept inside its box: mapped into it (``squash`` or ``csquash``), or,
+        in a holomorphic program, the step is left out when no value lies inside.  A
+        constant operand is complex more often than not (which is how real values enter
+        the complex plane), and a step whose result would not be bounded is left out."""
+        draw = self.draw
+        holomorphic = self.mode == "holomorphic"
+        constant_slot = None
+        if len(operation.boxes) == 2:
+            constant_slot = draw(st.sampled_from([None, 1, 0]))
+        operands: list = []
+        for slot, box in enumerate(operation.boxes):
+            if slot == constant_slot:
+                operands.append(self._constant(box))
+                continue
+            prefer: Any
+            if holomorphic:
+                prefer = None if box is None else functools.partial(in_box, box=box)
+            else:
+                # Half the time among complex values, so that steps stay in the plane.
+                prefer = is_complex if draw(st.booleans()) else None
+            variable = self._pick(prefer)
+            if box is None:
+                operands.append(variable)
+                continue
+            value = self.values[variable]
+            if in_box(value, box):
+                operands.append(variable)
+            elif holomorphic:
+                return
+            elif is_complex(value):
+                operands.append(
+                    self._new("csquash", (variable,), Params(box=box, into=operation.name))
+                )
+            else:
+                low, high = box[0], box[1]
+                operands.append(
+                    self._new(
+                        "squash", (variable,), Params(low=low, high=high, into=operation.name)
+                    )
+                )
+        self._new_bounded(operation.name, tuple(operands), Params())
+
+    def _constant(self, box: tuple | None) -> Any:
+        re_low, re_high, im_low, im_high = (-2.0, 2.0, -2.0, 2.0) if box is None else box
+        re_pad, im_pad = MARGIN * (re_high - re_low), MARGIN * (im_high - im_low)
+        real = self.draw(floats(re_low + re_pad, re_high - re_pad))
+        if self.draw(st.integers(0, 3)) == 0:
+            return real
+        return complex(real, self.draw(floats(im_low + im_pad, im_high - im_pad)))
+
+    def enter_step(self, how: str) -> None:
+        """A real value (preferably) into the complex plane: ``times`` a complex constant,
+        ``plus_i_times`` another value (``v + 1j * w``) or ``phase`` (``exp(1j * v)``)."""
+        variable = self._pick(lambda value: not is_complex(value))
+        if how == "phase" and is_complex(self.values[variable]):
+            return  # exp(1j * v) of a complex v could overflow
+        if how == "times":
+            part = floats(-2.0, 2.0)
+            constant = complex(self.draw(part), self.draw(part.filter(bool)))
+            self._new_bounded("multiply", (variable, constant), Params())
+            return
+        other = (
+            self._pick(lambda value: not is_complex(value)) if how == "plus_i_times" else variable
+        )
+        rotated = self._new("multiply", (other, 1j), Params(), pick=False)
+        if how == "plus_i_times":
+            self._new_bounded("add", (variable, rotated), Params())
+        else:
+            self._new_bounded("exp", (rotated,), Params())
+
+    def linear_step(self, name: str) -> None:
+        """``matmul`` by a constant complex square matrix on the right, or ``fft.fft`` /
+        ``fft.ifft`` along the last axis: complex-linear steps that keep the shape."""
+        variable = self._pick(lambda value: np.ndim(value) >= 1)
+        shape = np.shape(self.values[variable])
+        if not shape:
+            return
+        side = shape[-1]
+        if name == "matmul":
+            part = floats(-1.0, 1.0)
+            entries = self.draw(
+                st.lists(st.builds(complex, part, part), min_size=side * side, max_size=side * side)
+            )
+            matrix = tuple(tuple(entries[row * side : (row + 1) * side]) for row in range(side))
+            self._new_bounded("matmul", (variable, matrix), Params())
+        else:
+            self._new_bounded(name, (variable,), Params(n=side, axis=-1, norm="backward"))
+
     def value_step(self, kind: str) -> None:
         """A value-dependent step (see :func:`programs`)."""
         draw = self.draw
         if kind == "where":
-            first = self._pick()
-            second: Any = self.draw(floats(-3.0, 3.0)) if draw(st.booleans()) else self._pick()
+            first = self._pick_real()
+            second: Any = self.draw(floats(-3.0, 3.0)) if draw(st.booleans()) else self._pick_real()
             mask = self._new(
                 draw(st.sampled_from(["greater", "less"])), (first, second), Params(), pick=False
             )
             self._new("where", (mask, self._pick(), self._pick()), Params())
             return
-        variable = self._pick(lambda value: np.size(value) > 1)
+        variable = self._pick_real(lambda value: np.size(value) > 1)
         value = self.values[variable]
         if np.size(value) < 2:
             return
