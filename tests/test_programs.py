@@ -289,7 +289,21 @@ def test_complex_program_listings_and_run_give_the_same_values(program_and_args)
     expected = program(*args)
     assert scope["program"](*args) == expected
     assert program.run(scope, *args) == expected
-    assert program.run(anp, *args) == pytest.approx(expected, rel=1e-12)
+    # Steps from adfun.scipy (drawn once another test module has imported it) are not
+    # attributes of adfun.numpy.
+    if all(
+        step.name in ("squash", "csquash") or _in_adfun_numpy(step.name) for step in program.steps
+    ):
+        assert program.run(anp, *args) == pytest.approx(expected, rel=1e-12)
+
+
+def _in_adfun_numpy(name):
+    node = anp
+    for part in name.split("."):
+        node = getattr(node, part, None)
+        if node is None:
+            return False
+    return True
 
 
 def test_each_complex_step_is_drawn():

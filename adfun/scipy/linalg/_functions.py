@@ -251,9 +251,10 @@ def _solve_sylvester_impl(a: Any, b: Any, q: Any) -> Any:
     real Schur form of a real ``a`` or ``b`` with the complex ``trsyl`` of a complex
     other argument, and returns a wrong solution when that real Schur form has 2x2
     blocks (complex eigenvalues), so all three are made complex first."""
+    a, b, q = (np.asarray(x) for x in (a, b, q))
     if is_complex(a, b, q):
-        dtype = np.result_type(np.asarray(a), np.asarray(b), np.asarray(q), np.complex64)
-        a, b, q = (np.asarray(x, dtype=dtype) for x in (a, b, q))
+        dtype = np.result_type(a, b, q, np.complex64)
+        a, b, q = (x.astype(dtype, copy=False) for x in (a, b, q))
     return scipy.linalg.solve_sylvester(a, b, q)
 
 
