@@ -32,6 +32,7 @@ from adfun._staging.fusion import (
     float_operand,
     strict_errors,
 )
+from adfun._staging.loops import Loop, find_loops
 
 #: NumPy evaluates operators on scalars of these dtypes with the ufunc's own arithmetic.
 _SCALAR_DTYPES = tuple(np.dtype(name) for name in ("float32", "float64", "complex64", "complex128"))
@@ -79,6 +80,7 @@ class _Step:
         "kernel",
         "template",
         "to_float",
+        "defines",
     )
 
     def __init__(self, position: int, function: Any, operands: list, params: Any) -> None:
@@ -93,6 +95,7 @@ class _Step:
         self.template: str | None = None  # Python float code computing it (its function
         # is then a math function, or None for arithmetic)
         self.to_float = False  # make the result a Python float (read by Python float code)
+        self.defines: list[int] = [position]  # positions the step stores (a loop: several)
 
 
 def _fresh(value: Any) -> Any:
@@ -163,7 +166,11 @@ def _plan(graph: Any, accelerate: bool = False) -> tuple[list, dict]:
     kernels: dict[int, Any] = {}
     inlined: set[int] = set()
     if accelerate:
-        kernels, inlined = find_kernels(nodes, index, output_positions)
+        loops, looped = find_loops(nodes, index, output_positions)
+        kernels, inlined = find_kernels(nodes, index, output_positions, exclude=looped)
+        # A loop is a kernel stored at its last position, computing the others.
+        kernels.update(loops)
+        inlined |= looped - loops.keys()
     # What each stored step reads: a kernel reads its operands, not the nodes it inlines.
     reads: dict[int, list[int]] = {}
     for position, node in enumerate(nodes):
@@ -199,7 +206,12 @@ def _plan(graph: Any, accelerate: bool = False) -> tuple[list, dict]:
             constants[position] = node.args[0]
             continue
         kernel = kernels.get(position)
-        if kernel is not None:
+        if type(kernel) is Loop:
+            step = _Step(position, kernel, kernel.operands, None)
+            step.kernel = kernel
+            step.defines = list(kernel.outputs)
+            owned.update(kernel.outputs[:-1])  # fresh arrays, read elementwise or returned
+        elif kernel is not None:
             step = _Step(position, kernel.compiled, kernel.operands, None)
             step.kernel = kernel
         else:
@@ -234,8 +246,11 @@ def _plan(graph: Any, accelerate: bool = False) -> tuple[list, dict]:
             free = pool.get((value.shape, value.dtype.str))
             if free:
                 # Not over one of a kernel's operands: numexpr may use its output as a
-                # temporary of an earlier operation, before every operand is read.
+                # temporary of an earlier operation, before every operand is read (a
+                # loop reads each element's operands before writing its result).
                 reading = set(reads[position]) if kernel is not None else set()
+                if type(kernel) is Loop:
+                    reading = set()
                 for number in range(len(free) - 1, -1, -1):
                     if free[number] not in reading:
                         step.out = free.pop(number)
@@ -374,15 +389,21 @@ def _generate(
             elif step.params:
                 namespace[f"p{position}"] = step.params
                 operands.append(f"**p{position}")
-            if step.kernel is not None:
+            if step.kernel is not None and type(step.kernel) is not Loop:
                 operands.append("ex_uses_vml=False")
             expression = f"f{position}({', '.join(operands)})"
             if step.to_float:
                 expression = f"_float({expression})"
                 floats[position] = f"v{position}"
         names[position] = f"v{position}"
-        comment = f"  # numexpr: {step.kernel.expression}" if step.kernel is not None else ""
-        lines.append(f"v{position} = {expression}{comment}")
+        if type(step.kernel) is Loop:
+            for item in step.defines:
+                names[item] = f"v{item}"
+            targets = ", ".join(f"v{item}" for item in step.defines)
+            lines.append(f"{targets}, = {expression}  # {step.kernel.expression}")
+        else:
+            comment = f"  # numexpr: {step.kernel.expression}" if step.kernel is not None else ""
+            lines.append(f"v{position} = {expression}{comment}")
         if step.released:
             lines.append(f"del {', '.join(names[item] for item in step.released)}")
     parameters = ", ".join(f"a{number}" for number in range(len(inputs)))

@@ -111,7 +111,8 @@ _MATH_CANDIDATES = {
 _EXACT: dict[Any, Any] = {}
 
 
-def _sample() -> np.ndarray:
+def sample_points() -> np.ndarray:
+    """The fixed sample of 20,009 float64 points that exactness is checked on."""
     rng = np.random.default_rng(20240607)
     magnitudes = np.exp(rng.uniform(-700.0, 700.0, 4000))
     return np.concatenate(
@@ -142,7 +143,7 @@ def exact_math_function(ufunc: Any) -> Any:
         return _EXACT[ufunc]
     function = _MATH_CANDIDATES.get(ufunc)
     if function is not None:
-        sample = _sample()
+        sample = sample_points()
         with np.errstate(all="ignore"):
             expected = ufunc(sample).tolist()
             scalars = [ufunc(np.float64(value)) for value in sample[::40].tolist()]
@@ -226,7 +227,9 @@ class Kernel:
         self.compiled = numexpr.NumExpr(expression, signature)
 
 
-def find_kernels(nodes: list, index: dict, keep: set) -> tuple[dict, set]:
+def find_kernels(
+    nodes: list, index: dict, keep: set, exclude: Any = frozenset()
+) -> tuple[dict, set]:
     """Group the fusable nodes of ``nodes`` into kernels.
 
     Parameters
@@ -237,6 +240,8 @@ def find_kernels(nodes: list, index: dict, keep: set) -> tuple[dict, set]:
         ``id(node)`` to its position.
     keep : set of int
         Positions whose value must exist (the outputs).
+    exclude : set of int, optional
+        Positions computed otherwise (by compiled loops, :mod:`adfun._staging.loops`).
 
     Returns
     -------
@@ -252,7 +257,11 @@ def find_kernels(nodes: list, index: dict, keep: set) -> tuple[dict, set]:
     """
     if numexpr_module() is None:
         return {}, set()
-    candidates = {position for position, node in enumerate(nodes) if fusable(node)}
+    candidates = {
+        position
+        for position, node in enumerate(nodes)
+        if position not in exclude and fusable(node)
+    }
     if not candidates:
         return {}, set()
     readers: dict[int, list[int]] = {}
