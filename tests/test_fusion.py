@@ -18,11 +18,17 @@ from hypothesis import strategies as st
 
 import adfun as ad
 import adfun.numpy as anp
-from adfun._staging import fusion
+from adfun._staging import fusion, loops
 
 needs_numexpr = pytest.mark.skipif(
     fusion.numexpr_module() is None,
     reason="numexpr is not installed (pip install numexpr): fused kernels are off",
+)
+
+
+needs_numba = pytest.mark.skipif(
+    loops.numba_module() is None,
+    reason="numba is not installed (pip install numba): compiled loops are off",
 )
 
 
@@ -39,7 +45,8 @@ def _w3(x):
 
 
 @needs_numexpr
-def test_the_elementwise_gradient_is_one_kernel_with_numpys_numbers():
+def test_the_elementwise_gradient_is_one_kernel_with_numpys_numbers(monkeypatch):
+    monkeypatch.setenv("ADFUN_FUSE", "numexpr")  # numexpr kernels only, no numba loops
     x = np.random.default_rng(0).standard_normal(fusion.FUSE_MIN_SIZE)
     staged = ad.jit(ad.grad(_w3))
     got = staged(x)
@@ -72,6 +79,7 @@ def test_small_arrays_and_missing_numexpr_take_the_plain_path(monkeypatch):
     np.testing.assert_array_equal(staged(x), ad.grad(_w3)(x))
     assert "numexpr" not in _source(staged)  # below FUSE_MIN_SIZE
     monkeypatch.setattr(fusion, "_NUMEXPR", [None])  # as if numexpr were not installed
+    monkeypatch.setattr(loops, "_NUMBA", [None])  # nor numba
     big = np.linspace(-1.0, 1.0, fusion.FUSE_MIN_SIZE)
     staged = ad.jit(ad.grad(_w3))
     np.testing.assert_array_equal(staged(big), ad.grad(_w3)(big))
@@ -85,6 +93,7 @@ def test_the_environment_switches_fusion_off(monkeypatch):
     staged = ad.jit(ad.grad(_w3))
     np.testing.assert_array_equal(staged(x), ad.grad(_w3)(x))
     assert "numexpr" not in _source(staged)
+    assert "numba" not in _source(staged)
 
 
 @needs_numexpr
@@ -119,7 +128,7 @@ def test_kernels_never_write_over_their_own_operands():
 
 
 _BINARY = [anp.add, anp.subtract, anp.multiply, anp.true_divide]
-_UNARY = [anp.negative, anp.square, anp.absolute, anp.sqrt, anp.sin, anp.exp]
+_UNARY = [anp.negative, anp.square, anp.absolute, anp.sqrt, anp.sin, anp.exp, anp.cos]
 
 
 @st.composite
@@ -231,3 +240,91 @@ def test_math_functions_are_used_only_where_exact():
                 assert function(value) == want or (math.isnan(want) and value != value)
             except (ValueError, OverflowError):
                 pass
+
+
+# --- compiled loops (numba) --------------------------------------------------------------------
+
+
+@needs_numba
+def test_the_elementwise_gradient_is_one_loop_with_numpys_numbers():
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((2, fusion.FUSE_MIN_SIZE))
+    staged = ad.jit(ad.grad(_w3))
+    first = staged(x)
+    kept = first.copy()
+    source = _source(staged)
+    assert "numba loop" in source and "numexpr" not in source
+    np.testing.assert_array_equal(first, ad.grad(_w3)(x))
+    # The loop writes into buffers the program reuses: never into a result it returned.
+    second = staged(y)
+    np.testing.assert_array_equal(second, ad.grad(_w3)(y))
+    np.testing.assert_array_equal(first, kept)
+    assert second is not first
+
+
+@needs_numba
+def test_a_loop_stores_the_values_read_outside_it():
+    def f(x, s):
+        a = anp.sin(x)
+        b = anp.cos(x) * s  # s: a 0-d value of the program, a number in the loop
+        c = a * b - 2.0
+        return anp.tanh(a) + c, b, anp.exp(c)  # tanh, exp: NumPy's own (SIMD) code
+
+    x = np.random.default_rng(4).standard_normal((256, 256)).T  # not C-contiguous
+    s = np.float64(1.5)
+    staged = ad.jit(f)
+    for got, expected in zip(staged(x, s), f(x, s)):
+        np.testing.assert_array_equal(got, expected)
+    source = _source(staged)
+    assert "numba loop of 5 operations, 3 stored" in source
+    results = staged(x, s)
+    again = staged(x * 2.0, s)
+    for got, expected, other in zip(results, f(x, s), again):
+        np.testing.assert_array_equal(got, expected)  # not overwritten by the later call
+        assert not np.shares_memory(got, other)
+
+
+@needs_numba
+def test_loops_follow_numpy_on_special_values():
+    x = np.tile([0.0, -0.0, np.inf, -np.inf, np.nan, 1e308, 5e-324, -2.5], fusion.FUSE_MIN_SIZE // 8)
+
+    def f(x):
+        return anp.sin(x) / anp.cos(x) * x + anp.cos(x) / x
+
+    staged = ad.jit(f)
+    with np.errstate(all="ignore"):
+        got, expected = staged(x), f(x)
+    assert "numba loop" in _source(staged)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+    with np.errstate(divide="raise", invalid="ignore"):
+        with pytest.raises(FloatingPointError, match="divide by zero"):
+            staged(x)  # a raising errstate runs the plain program
+
+
+@needs_numba
+def test_adfun_fuse_numexpr_keeps_numexpr_kernels_only(monkeypatch):
+    monkeypatch.setenv("ADFUN_FUSE", "numexpr")
+    assert loops.numba_module() is None
+    x = np.linspace(-1.0, 1.0, fusion.FUSE_MIN_SIZE)
+    staged = ad.jit(ad.grad(_w3))
+    np.testing.assert_array_equal(staged(x), ad.grad(_w3)(x))
+    assert "numba" not in _source(staged)
+
+
+@needs_numba
+def test_loops_call_only_functions_that_give_numpys_numbers():
+    functions = loops.loop_functions()
+    for ufunc, template in functions.items():
+        assert fusion.exact_math_function(ufunc) is not None
+        assert template == f"math.{loops.LIBRARY_FUNCTIONS[ufunc]}({{0}})"
+    # NumPy's SIMD exp differs from the C library's in the last place here: not in loops.
+    if fusion.exact_math_function(np.exp) is None:
+        assert np.exp not in functions
+
+
+def test_a_region_without_library_functions_is_left_to_numexpr():
+    nodes_source = ad.jit(lambda x: (x * 2.0 + 1.0) * x)
+    x = np.linspace(-1.0, 1.0, fusion.FUSE_MIN_SIZE)
+    np.testing.assert_array_equal(nodes_source(x), (x * 2.0 + 1.0) * x)
+    assert "numba" not in _source(nodes_source)

@@ -114,7 +114,7 @@ def loop_functions() -> dict:
         body = "".join(f"        o{k}[i] = math.{name}(x[i])\n" for k, name in enumerate(names))
         outs = ", ".join(f"o{k}" for k in range(len(names)))
         source = f"def check(x, {outs}):\n    for i in range(x.shape[0]):\n{body}"
-        compiled = _compile(source, 1 + len(names), 0)
+        compiled = _compile(source, 1, len(names), 0)
         results = [np.empty_like(sample) for _ in names]
         compiled(sample, *results)
         with np.errstate(all="ignore"):
@@ -127,16 +127,17 @@ def loop_functions() -> dict:
     return _FUNCTIONS[0]
 
 
-def _compile(source: str, arrays: int, scalars: int) -> Any:
-    """Compile the function ``source`` defines: ``arrays`` 1-d float64 arrays, then
-    ``scalars`` float64 numbers, returning nothing."""
+def _compile(source: str, arrays: int, outputs: int, scalars: int) -> Any:
+    """Compile the function ``source`` defines: ``arrays`` 1-d float64 arrays it reads
+    (read-only ones too), ``outputs`` it writes, then ``scalars`` float64 numbers."""
     compiled = _COMPILED.get(source)
     if compiled is None:
         numba = numba_module()
         namespace: dict[str, Any] = {"math": math}
         exec(compile(source, "<adfun.jit loop>", "exec"), namespace)  # noqa: S102 - our own source
         (function,) = (value for key, value in namespace.items() if key not in ("math", "__builtins__"))
-        types = [numba.float64[::1]] * arrays + [numba.float64] * scalars
+        read = numba.types.Array(numba.float64, 1, "C", readonly=True)
+        types = [read] * arrays + [numba.float64[::1]] * outputs + [numba.float64] * scalars
         signature = numba.void(*types)
         compiled = numba.njit(signature, fastmath=False, error_model="numpy", nogil=True)(function)
         _COMPILED[source] = compiled
@@ -163,8 +164,10 @@ class Loop:
 
     Calling it with the values of its operands (arrays of the region's shape, or 0-d
     numbers) returns a tuple of fresh arrays: the region's stored values, in the order of
-    ``outputs``.  With ``out``, the last output is written there (the loop reads every
-    operand of an element before writing it, so ``out`` may be one of the operands).
+    ``outputs``.  With ``out``, a C-contiguous array, the last output is written there
+    (the loop reads every operand of an element before writing it, so ``out`` may be one
+    of the operands); the arrays are walked in C order (operands that are not
+    C-contiguous are copied).
     """
 
     __slots__ = ("members", "outputs", "operands", "scalar", "shape", "source", "compiled")
@@ -193,7 +196,9 @@ class Loop:
             else:
                 arrays.append(value.ravel())  # a view if C-contiguous, else a copy
         results = [np.empty(self.shape) for _ in self.outputs[:-1]]
-        results.append(np.empty(self.shape) if out is None else out)
+        if out is None or not out.flags.c_contiguous:  # (reshape would copy it)
+            out = np.empty(self.shape)
+        results.append(out)
         self.compiled(*arrays, *[result.reshape(-1) for result in results], *scalars)
         return tuple(results)
 
@@ -329,7 +334,7 @@ def _loop(
         + "\n".join(lines + body)
         + "\n"
     )
-    compiled = _compile(source, len(arrays) + len(outs), len(numbers))
+    compiled = _compile(source, len(arrays), len(outs), len(numbers))
     # The call passes array operands first, then outputs, then numbers: order them so.
     order = [k for k in range(len(operands)) if not scalar[k]] + [
         k for k in range(len(operands)) if scalar[k]
