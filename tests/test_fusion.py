@@ -286,7 +286,9 @@ def test_a_loop_stores_the_values_read_outside_it():
 
 @needs_numba
 def test_loops_follow_numpy_on_special_values():
-    x = np.tile([0.0, -0.0, np.inf, -np.inf, np.nan, 1e308, 5e-324, -2.5], fusion.FUSE_MIN_SIZE // 8)
+    x = np.tile(
+        [0.0, -0.0, np.inf, -np.inf, np.nan, 1e308, 5e-324, -2.5], fusion.FUSE_MIN_SIZE // 8
+    )
 
     def f(x):
         return anp.sin(x) / anp.cos(x) * x + anp.cos(x) / x

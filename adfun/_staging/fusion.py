@@ -258,9 +258,7 @@ def find_kernels(
     if numexpr_module() is None:
         return {}, set()
     candidates = {
-        position
-        for position, node in enumerate(nodes)
-        if position not in exclude and fusable(node)
+        position for position, node in enumerate(nodes) if position not in exclude and fusable(node)
     }
     if not candidates:
         return {}, set()

@@ -89,11 +89,12 @@ def numba_module() -> Any:
     if fuse_setting() != "auto":
         return None
     if not _NUMBA:
+        module: Any
         try:
-            import numba
+            import numba as module
         except ImportError:
-            numba = None
-        _NUMBA.append(numba)
+            module = None
+        _NUMBA.append(module)
     return _NUMBA[0]
 
 
@@ -107,7 +108,9 @@ def loop_functions() -> dict:
     """
     if _FUNCTIONS:
         return _FUNCTIONS[0]
-    chosen = {ufunc: name for ufunc, name in LIBRARY_FUNCTIONS.items() if exact_math_function(ufunc)}
+    chosen = {
+        ufunc: name for ufunc, name in LIBRARY_FUNCTIONS.items() if exact_math_function(ufunc)
+    }
     if chosen:
         sample = sample_points()
         names = list(chosen.values())
@@ -118,7 +121,7 @@ def loop_functions() -> dict:
         results = [np.empty_like(sample) for _ in names]
         compiled(sample, *results)
         with np.errstate(all="ignore"):
-            for (ufunc, name), got in zip(list(chosen.items()), results):
+            for ufunc, got in zip(list(chosen), results):
                 expected = ufunc(sample)
                 same = (got == expected) | (np.isnan(got) & np.isnan(expected))
                 if not (same.all() and np.array_equal(np.signbit(got), np.signbit(expected))):
@@ -135,7 +138,9 @@ def _compile(source: str, arrays: int, outputs: int, scalars: int) -> Any:
         numba = numba_module()
         namespace: dict[str, Any] = {"math": math}
         exec(compile(source, "<adfun.jit loop>", "exec"), namespace)  # noqa: S102 - our own source
-        (function,) = (value for key, value in namespace.items() if key not in ("math", "__builtins__"))
+        (function,) = (
+            value for key, value in namespace.items() if key not in ("math", "__builtins__")
+        )
         read = numba.types.Array(numba.float64, 1, "C", readonly=True)
         types = [read] * arrays + [numba.float64[::1]] * outputs + [numba.float64] * scalars
         signature = numba.void(*types)
@@ -172,8 +177,16 @@ class Loop:
 
     __slots__ = ("members", "outputs", "operands", "scalar", "shape", "source", "compiled")
 
-    def __init__(self, members: list, outputs: list, operands: list, scalar: list, shape: tuple,
-                 source: str, compiled: Any) -> None:
+    def __init__(
+        self,
+        members: list,
+        outputs: list,
+        operands: list,
+        scalar: list,
+        shape: tuple,
+        source: str,
+        compiled: Any,
+    ) -> None:
         self.members = members  # positions computed, in order
         self.outputs = outputs  # positions stored
         self.operands = operands  # ("v", position) or ("k", constant)
