@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import adfun as ad
 import adfun.numpy as anp
-from adfun._staging import fusion, loops
+from adfun._staging import blocks, fusion, loops
 
 needs_numexpr = pytest.mark.skipif(
     fusion.numexpr_module() is None,
@@ -44,13 +44,12 @@ def _w3(x):
 # --- fused kernels -----------------------------------------------------------------------------
 
 
-@needs_numexpr
-def test_the_elementwise_gradient_is_one_kernel_with_numpys_numbers(monkeypatch):
-    monkeypatch.setenv("ADFUN_FUSE", "numexpr")  # numexpr kernels only, no numba loops
+def test_without_numba_the_elementwise_gradient_runs_in_blocks(monkeypatch):
+    monkeypatch.setenv("ADFUN_FUSE", "numexpr")  # no numba loops
     x = np.random.default_rng(0).standard_normal(fusion.FUSE_MIN_SIZE)
     staged = ad.jit(ad.grad(_w3))
     got = staged(x)
-    assert "numexpr:" in _source(staged)
+    assert "# blocks of negative, exp, sin" in _source(staged)
     np.testing.assert_array_equal(got, ad.grad(_w3)(x))
     np.testing.assert_array_equal(staged(x), got)  # replayed with the buffers it reused
 
@@ -330,3 +329,69 @@ def test_a_region_without_library_functions_is_left_to_numexpr():
     x = np.linspace(-1.0, 1.0, fusion.FUSE_MIN_SIZE)
     np.testing.assert_array_equal(nodes_source(x), (x * 2.0 + 1.0) * x)
     assert "numba" not in _source(nodes_source)
+
+
+# --- regions run block by block ----------------------------------------------------------------
+
+
+def _mixed(x, y):
+    a = anp.tanh(x) * y + 1.0  # tanh, exp, log: NumPy's SIMD code, so never numba's
+    b = anp.exp(-a) / (y * y + 2.0)
+    return anp.log(b * b + 1.0) - a, b
+
+
+def test_regions_run_in_blocks_give_numpys_numbers(monkeypatch):
+    monkeypatch.setenv("ADFUN_FUSE", "numexpr")
+    rng = np.random.default_rng(5)
+    size = fusion.FUSE_MIN_SIZE + 37  # the last block short
+    x, y = rng.standard_normal((2, size))
+    staged = ad.jit(_mixed)
+    first = staged(x, y)
+    kept = [value.copy() for value in first]
+    assert "# blocks of tanh, multiply, add" in _source(staged)
+    for got, expected in zip(first, _mixed(x, y)):
+        np.testing.assert_array_equal(got, expected)
+    again = staged(y, x)  # a later call never writes over earlier results
+    for got, expected, old, value in zip(again, _mixed(y, x), kept, first):
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(value, old)
+    gradient = ad.value_and_grad(lambda x, y: anp.sum(_mixed(x, y)[0]), argnums=(0, 1))
+    (value, grads), (expected_value, expected_grads) = ad.jit(gradient)(x, y), gradient(x, y)
+    assert value == expected_value
+    for got, expected in zip(grads, expected_grads):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_blocks_read_arrays_that_are_not_contiguous(monkeypatch):
+    monkeypatch.setenv("ADFUN_FUSE", "numexpr")
+    x = np.random.default_rng(6).standard_normal((300, 400)).T
+    y = np.linspace(-2.0, 2.0, x.size).reshape(x.shape)
+    staged = ad.jit(_mixed)
+    for got, expected in zip(staged(x, y), _mixed(x, y)):
+        np.testing.assert_array_equal(got, expected)
+    assert "blocks of" in _source(staged)
+
+
+def test_a_ufunc_that_depends_on_its_blocks_is_not_blocked(monkeypatch):
+    monkeypatch.setenv("ADFUN_FUSE", "numexpr")
+    monkeypatch.setitem(blocks._EXACT, np.tanh, False)  # as if it failed the check
+    x = np.linspace(-1.0, 1.0, fusion.FUSE_MIN_SIZE)
+    staged = ad.jit(_mixed)
+    for got, expected in zip(staged(x, x), _mixed(x, x)):
+        np.testing.assert_array_equal(got, expected)
+    source = _source(staged)
+    assert "blocks of tanh" not in source and "blocks of" in source
+
+
+def test_numpys_ufuncs_do_not_depend_on_blocks_here():
+    for ufunc in (np.exp, np.tanh, np.log, np.sin, np.cos, np.expm1, np.add, np.multiply):
+        assert blocks.blockwise_exact(ufunc), ufunc.__name__
+
+
+def test_fusion_off_leaves_regions_alone(monkeypatch):
+    monkeypatch.setenv("ADFUN_FUSE", "0")
+    x = np.linspace(-1.0, 1.0, fusion.FUSE_MIN_SIZE)
+    staged = ad.jit(_mixed)
+    for got, expected in zip(staged(x, x), _mixed(x, x)):
+        np.testing.assert_array_equal(got, expected)
+    assert "#" not in _source(staged)

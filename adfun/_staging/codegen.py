@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from adfun._engine.records import CONSTANT, INPUT
+from adfun._staging.blocks import Blocks, find_blocks
 from adfun._staging.fusion import (
     FLOAT_TEMPLATES,
     exact_math_function,
@@ -40,6 +41,11 @@ _FLOAT64 = np.dtype(np.float64)
 _OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
 #: Arrays at least this large are deleted as soon as no later statement reads them.
 _RELEASE_BYTES = 1 << 16
+
+
+def _region(kernel: Any) -> bool:
+    """Whether ``kernel`` computes a region with several stored values (else numexpr's)."""
+    return type(kernel) is Loop or type(kernel) is Blocks
 
 
 def _is_ufunc(node: Any) -> bool:
@@ -167,10 +173,12 @@ def _plan(graph: Any, accelerate: bool = False) -> tuple[list, dict]:
     inlined: set[int] = set()
     if accelerate:
         loops, looped = find_loops(nodes, index, output_positions)
-        kernels, inlined = find_kernels(nodes, index, output_positions, exclude=looped)
-        # A loop is a kernel stored at its last position, computing the others.
+        blocks, blocked = find_blocks(nodes, index, output_positions, exclude=looped)
+        kernels, inlined = find_kernels(nodes, index, output_positions, exclude=looped | blocked)
+        # A region is a kernel stored at its last position, computing the others.
         kernels.update(loops)
-        inlined |= looped - loops.keys()
+        kernels.update(blocks)
+        inlined |= (looped - loops.keys()) | (blocked - blocks.keys())
     # What each stored step reads: a kernel reads its operands, not the nodes it inlines.
     reads: dict[int, list[int]] = {}
     for position, node in enumerate(nodes):
@@ -206,7 +214,7 @@ def _plan(graph: Any, accelerate: bool = False) -> tuple[list, dict]:
             constants[position] = node.args[0]
             continue
         kernel = kernels.get(position)
-        if type(kernel) is Loop:
+        if type(kernel) is Loop or type(kernel) is Blocks:
             step = _Step(position, kernel, kernel.operands, None)
             step.kernel = kernel
             step.defines = list(kernel.outputs)
@@ -389,14 +397,14 @@ def _generate(
             elif step.params:
                 namespace[f"p{position}"] = step.params
                 operands.append(f"**p{position}")
-            if step.kernel is not None and type(step.kernel) is not Loop:
+            if step.kernel is not None and not _region(step.kernel):
                 operands.append("ex_uses_vml=False")
             expression = f"f{position}({', '.join(operands)})"
             if step.to_float:
                 expression = f"_float({expression})"
                 floats[position] = f"v{position}"
         names[position] = f"v{position}"
-        if type(step.kernel) is Loop:
+        if _region(step.kernel):
             for item in step.defines:
                 names[item] = f"v{item}"
             targets = ", ".join(f"v{item}" for item in step.defines)

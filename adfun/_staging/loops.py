@@ -235,10 +235,9 @@ def find_loops(nodes: list, index: dict, keep: set) -> tuple[dict, set]:
     members : set of int
         Every position a loop computes.
 
-    A region grows in the order of the nodes while its steps are loopable and of one
-    shape; a step outside it that reads one of its values ends it (the loop runs before
-    that step).  Regions of one operation, and regions that call no C library function
-    (numexpr fuses those without compiling), are left alone.
+    Regions are :func:`elementwise_regions` of loopable steps.  Regions of one
+    operation, and regions that call no C library function (numexpr fuses those without
+    compiling), are left alone.
     """
     if numba_module() is None:
         return {}, set()
@@ -247,27 +246,9 @@ def find_loops(nodes: list, index: dict, keep: set) -> tuple[dict, set]:
     functions = loop_functions()
     if not functions:
         return {}, set()
-    regions: list[list[int]] = []
-    current: list[int] = []
-    members: set[int] = set()
-    shape: Any = None
-    for position, node in enumerate(nodes):
-        parents = [index[id(parent)] for parent in node.parents]
-        if _large(node) and loopable(node, functions):
-            if current and node.value.shape == shape and len(current) < MAX_LOOP_OPERATIONS:
-                current.append(position)
-                members.add(position)
-                continue
-            regions.append(current)
-            current, members, shape = [position], {position}, node.value.shape
-        elif current and any(parent in members for parent in parents):
-            regions.append(current)
-            current, members, shape = [], set(), None
-    regions.append(current)
-    readers: dict[int, set[int]] = {}
-    for position, node in enumerate(nodes):
-        for parent in node.parents:
-            readers.setdefault(index[id(parent)], set()).add(position)
+    regions, readers = elementwise_regions(
+        nodes, index, lambda node: _large(node) and loopable(node, functions)
+    )
     loops: dict[int, Loop] = {}
     computed: set[int] = set()
     for region in regions:
@@ -279,6 +260,51 @@ def find_loops(nodes: list, index: dict, keep: set) -> tuple[dict, set]:
     return loops, computed
 
 
+def elementwise_regions(nodes: list, index: dict, candidate: Any) -> tuple[list, dict]:
+    """Regions of ``candidate`` nodes that one pass over the elements may compute.
+
+    A region grows in the order of the nodes while its nodes are candidates of one shape
+    (at most :data:`MAX_LOOP_OPERATIONS`); a node outside it that reads one of its values
+    ends it, so that the region, computed where its last node stands, is complete
+    before any reader outside it runs.  Returns the regions (lists of positions) and
+    each position's readers (a set of positions).
+    """
+    regions: list[list[int]] = []
+    current: list[int] = []
+    members: set[int] = set()
+    shape: Any = None
+    readers: dict[int, set[int]] = {}
+    for position, node in enumerate(nodes):
+        parents = [index[id(parent)] for parent in node.parents]
+        for parent in parents:
+            readers.setdefault(parent, set()).add(position)
+        if candidate(node):
+            if current and node.value.shape == shape and len(current) < MAX_LOOP_OPERATIONS:
+                current.append(position)
+                members.add(position)
+                continue
+            regions.append(current)
+            current, members, shape = [position], {position}, node.value.shape
+        elif current and any(parent in members for parent in parents):
+            regions.append(current)
+            current, members, shape = [], set(), None
+    regions.append(current)
+    return [region for region in regions if region], readers
+
+
+def stored_values(region: list, keep: set, readers: dict) -> list:
+    """The positions of ``region`` read outside it or kept (its last one always)."""
+    inside = set(region)
+    stored = [
+        position
+        for position in region
+        if position in keep or not readers.get(position, set()) <= inside
+    ]
+    if region[-1] not in stored:
+        stored.append(region[-1])
+    return stored
+
+
 def _large(node: Any) -> bool:
     value = node.value
     return type(value) is np.ndarray and value.size >= fusion.FUSE_MIN_SIZE
@@ -288,13 +314,7 @@ def _loop(
     nodes: list, index: dict, region: list, keep: set, functions: dict, readers: dict
 ) -> Loop:
     inside = set(region)
-    stored = [
-        position
-        for position in region
-        if position in keep or not readers.get(position, set()) <= inside
-    ]
-    if region[-1] not in stored:
-        stored.append(region[-1])
+    stored = stored_values(region, keep, readers)
     operands: list = []
     scalar: list = []
     names: dict[int, str] = {}
