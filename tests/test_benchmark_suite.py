@@ -278,3 +278,16 @@ def test_docs_extension_renders_the_committed_results(tmp_path):
     bad.write_text("{}")
     with pytest.raises(ValueError, match="not a benchmarks/suite.py result"):
         adfun_benchmarks.load_results(bad)
+
+
+def test_the_processor_time_clock_is_recorded(tmp_path):
+    output = tmp_path / "cpu.json"
+    done = run_suite(
+        "--quick", "--peers", "none", "--only", "W1", "--clock", "cpu", "--json", str(output)
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "interleaved rounds of processor time" in done.stdout
+    document = json.loads(output.read_text())
+    assert document["meta"]["clock"] == "cpu"
+    refused = run_suite("--quick", "--clock", "gpu")
+    assert refused.returncode == 2 and "--clock: invalid choice: 'gpu'" in refused.stderr

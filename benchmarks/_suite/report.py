@@ -146,6 +146,7 @@ def render_header(document: dict[str, Any]) -> str:
     load = meta["load_average"]
     lines = [
         f"adfun benchmark suite: medians of {meta['repeat']} interleaved rounds"
+        f"{' of processor time' if meta.get('clock') == 'cpu' else ''}"
         f"{' (QUICK mode: tiny sizes, not representative; no verdicts)' if meta['quick'] else ''}",
         f"{meta['platform']}; Python {meta['python']}; NumPy {meta['numpy']}; "
         f"adfun {meta['adfun']} ({meta['adfun_path']}); threads pinned to 1, "
