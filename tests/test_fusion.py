@@ -9,6 +9,7 @@ tolerance is zero).
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -395,3 +396,26 @@ def test_fusion_off_leaves_regions_alone(monkeypatch):
     for got, expected in zip(staged(x, x), _mixed(x, x)):
         np.testing.assert_array_equal(got, expected)
     assert "#" not in _source(staged)
+
+
+def test_threads_calling_one_staged_program_get_their_own_results():
+    rng = np.random.default_rng(7)
+    inputs = [rng.standard_normal(fusion.FUSE_MIN_SIZE) for _ in range(4)]
+    staged = ad.jit(_mixed)
+    staged(inputs[0], inputs[0])  # staged once, before the threads start
+    results: dict = {}
+
+    def work(number):
+        x = inputs[number]
+        results[number] = [staged(x, x) for _ in range(3)]
+
+    threads = [threading.Thread(target=work, args=(number,)) for number in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for number, x in enumerate(inputs):
+        expected = _mixed(x, x)
+        for got in results[number]:
+            for value, want in zip(got, expected):
+                np.testing.assert_array_equal(value, want)
