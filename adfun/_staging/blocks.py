@@ -30,6 +30,10 @@ BLOCK_BYTES = 1 << 20
 MIN_BLOCK = 2048
 MAX_BLOCK = 16384
 
+#: Shorter regions stay NumPy calls (one step gains nothing from blocks; two already
+#: gain: ``exp(-x)`` in blocks skips the full-size array of ``-x``).
+MIN_OPERATIONS = 2
+
 _FLOAT64 = np.dtype(np.float64)
 _EXACT: dict[Any, bool] = {}
 
@@ -139,7 +143,7 @@ class Blocks:
 def find_blocks(nodes: list, index: dict, keep: set, exclude: Any) -> tuple[dict, set]:
     """Regions of large elementwise ufunc steps to run block by block.
 
-    Only regions of two or more steps with one that numexpr cannot compute (a
+    Only regions of :data:`MIN_OPERATIONS` or more steps with one that numexpr cannot compute (a
     transcendental function) are taken: numexpr fuses arithmetic alone.  Positions in
     ``exclude`` (computed by compiled loops) are left alone.  Returns the position of
     each region's last step to its :class:`Blocks`, and every position they compute.
@@ -152,7 +156,7 @@ def find_blocks(nodes: list, index: dict, keep: set, exclude: Any) -> tuple[dict
     found: dict[int, Blocks] = {}
     computed: set[int] = set()
     for region in regions:
-        if len(region) < 2:
+        if len(region) < MIN_OPERATIONS:
             continue
         if all(nodes[position].primitive.impl in KERNEL_TEMPLATES for position in region):
             if fusion.numexpr_module() is not None:
