@@ -123,6 +123,15 @@ def _numexpr_version() -> str:
     return f"{numexpr.__version__}, {numexpr.get_num_threads()} thread(s)"
 
 
+def _numba_version() -> str:
+    """numba's version (adfun.jit compiles loops with it) or why it is absent."""
+    try:
+        import numba
+    except ImportError:
+        return "not installed: jit runs without compiled loops"
+    return numba.__version__
+
+
 def _load_average() -> str:
     try:
         return " ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -154,6 +163,7 @@ def run_suite(arguments: argparse.Namespace) -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numexpr": _numexpr_version(),
+        "numba": _numba_version(),
         "adfun": ad.__version__,
         "adfun_path": str(Path(ad.__file__).resolve().parent),
         "peers": versions,
