@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 import adfun as ad
 import adfun.numpy as anp
-from adfun._staging import blocks, fusion, loops
+from adfun._staging import blocks, fusion, loops, recycle
 
 needs_numexpr = pytest.mark.skipif(
     fusion.numexpr_module() is None,
@@ -419,3 +420,90 @@ def test_threads_calling_one_staged_program_get_their_own_results():
         for got in results[number]:
             for value, want in zip(got, expected):
                 np.testing.assert_array_equal(value, want)
+
+
+# --- arrays recycled across calls --------------------------------------------------------------
+
+
+def _layer(w, x):
+    return anp.tanh(x @ w) @ w.T
+
+
+def test_dropped_results_are_recycled_and_kept_ones_never_written_over():
+    rng = np.random.default_rng(8)
+    w = rng.standard_normal((128, 128)) / 12.0
+    x, y = rng.standard_normal((2, 256, 128))
+    staged = ad.jit(_layer)
+    first = staged(w, x)
+    assert "out=t" in _source(staged)  # the matmuls write into recycled arrays
+    expected_x, expected_y = _layer(w, x), _layer(w, y)
+    np.testing.assert_array_equal(first, expected_x)
+    second = staged(w, y)  # ``first`` is kept: never written over
+    np.testing.assert_array_equal(first, expected_x)
+    np.testing.assert_array_equal(second, expected_y)
+    address = first.ctypes.data
+    del first
+    third = staged(w, y)  # ``first`` was dropped: its memory is used again
+    assert third.ctypes.data == address
+    np.testing.assert_array_equal(third, expected_y)
+    np.testing.assert_array_equal(second, expected_y)
+
+
+def test_views_and_weak_references_keep_results_out_of_reach():
+    rng = np.random.default_rng(9)
+    w = rng.standard_normal((128, 128)) / 12.0
+    x, y = rng.standard_normal((2, 256, 128))
+    staged = ad.jit(_layer)
+    expected = _layer(w, x)
+    view = staged(w, x)[:3]  # the result itself is dropped, a view of it kept
+    watched = staged(w, x)
+    reference = weakref.ref(watched)
+    watched_copy = watched.copy()
+    del watched  # the recycler keeps it alive: the weak reference must not see it change
+    for _ in range(3):
+        staged(w, y)
+    np.testing.assert_array_equal(view, expected[:3])
+    assert reference() is not None
+    np.testing.assert_array_equal(reference(), watched_copy)
+
+
+def test_the_recycling_budget_is_respected(monkeypatch):
+    monkeypatch.setattr("adfun._staging.codegen.BUDGET_BYTES", 0)
+    w = np.eye(128)
+    staged = ad.jit(_layer)
+    np.testing.assert_array_equal(staged(w, np.ones((256, 128))), _layer(w, np.ones((256, 128))))
+    assert "out=t" not in _source(staged)
+
+
+def test_threads_never_share_recycled_arrays():
+    rng = np.random.default_rng(10)
+    w = rng.standard_normal((128, 128)) / 12.0
+    inputs = [rng.standard_normal((256, 128)) for _ in range(4)]
+    staged = ad.jit(ad.value_and_grad(lambda w, x: anp.sum(_layer(w, x) ** 2)))
+    staged(w, inputs[0])
+    results: dict = {}
+
+    def work(number):
+        results[number] = [staged(w, inputs[number]) for _ in range(5)]
+
+    threads = [threading.Thread(target=work, args=(number,)) for number in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    plain = ad.value_and_grad(lambda w, x: anp.sum(_layer(w, x) ** 2))
+    for number, x in enumerate(inputs):
+        value, gradient = plain(w, x)
+        for got_value, got_gradient in results[number]:
+            assert got_value == value
+            np.testing.assert_array_equal(got_gradient, gradient)
+
+
+def test_a_recycler_hands_out_each_array_once_while_it_is_held():
+    recycler = recycle.Recycler(np.zeros((300, 300), order="F"))
+    first, second = recycler.take(), recycler.take()
+    assert first is not second and first.flags.f_contiguous and first.shape == (300, 300)
+    third = recycler.take()  # both kept arrays are held: a new one, not kept
+    assert third is not first and third is not second and len(recycler.kept) == 2
+    del first
+    assert recycler.take() is recycler.kept[0]

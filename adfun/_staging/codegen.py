@@ -34,6 +34,7 @@ from adfun._staging.fusion import (
     strict_errors,
 )
 from adfun._staging.loops import Loop, find_loops
+from adfun._staging.recycle import BUDGET_BYTES, Recycler, recyclable
 
 #: NumPy evaluates operators on scalars of these dtypes with the ufunc's own arithmetic.
 _SCALAR_DTYPES = tuple(np.dtype(name) for name in ("float32", "float64", "complex64", "complex128"))
@@ -87,6 +88,7 @@ class _Step:
         "template",
         "to_float",
         "defines",
+        "recycler",
     )
 
     def __init__(self, position: int, function: Any, operands: list, params: Any) -> None:
@@ -102,6 +104,7 @@ class _Step:
         # is then a math function, or None for arithmetic)
         self.to_float = False  # make the result a Python float (read by Python float code)
         self.defines: list[int] = [position]  # positions the step stores (a loop: several)
+        self.recycler: Recycler | None = None  # arrays of earlier calls to write into
 
 
 def _fresh(value: Any) -> Any:
@@ -266,7 +269,27 @@ def _plan(graph: Any, accelerate: bool = False) -> tuple[list, dict]:
         steps.append(step)
     if accelerate:
         _mark_float_results(steps, nodes, input_positions)
+        _recycle(steps, nodes)
     return steps, constants
+
+
+def _recycle(steps: list, nodes: list) -> None:
+    """Give recyclers (:mod:`adfun._staging.recycle`) to the steps that allocate a large
+    array for their result: ufuncs (``matmul`` among them) and numexpr kernels."""
+    budget = BUDGET_BYTES
+    for step in steps:
+        if step.out is not None or step.symbol is not None or step.template is not None:
+            continue
+        if step.kernel is not None and _region(step.kernel):
+            continue
+        node = nodes[step.position]
+        if step.kernel is None and not _owns_buffer(node):
+            continue
+        value = node.value
+        if not recyclable(value) or value.nbytes * 2 > budget:
+            continue
+        budget -= value.nbytes * 2
+        step.recycler = Recycler(value)
 
 
 def _float_template(step: _Step, node: Any) -> None:
@@ -394,6 +417,9 @@ def _generate(
             namespace[f"f{position}"] = step.function
             if step.out is not None:
                 operands.append(f"out={names[step.out]}")
+            elif step.recycler is not None:
+                namespace[f"t{position}"] = step.recycler.take
+                operands.append(f"out=t{position}()")
             elif step.params:
                 namespace[f"p{position}"] = step.params
                 operands.append(f"**p{position}")
