@@ -24,7 +24,7 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -60,7 +60,7 @@ class Recycler:
         self.dtype = value.dtype
         # The layout a fresh result would have (ufuncs keep Fortran order).
         fortran = value.flags.f_contiguous and not value.flags.c_contiguous
-        self.order = "F" if fortran else "C"
+        self.order: Literal["C", "F"] = "F" if fortran else "C"
         self.kept: list = []
         self.lock = threading.Lock()
 
