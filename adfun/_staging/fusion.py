@@ -19,6 +19,8 @@ backend only, all giving NumPy's own numbers:
   library's in the last place).  numexpr is optional (``python -m pip install -e
   ".[fast]"`` in adfun's clone, or ``pip install numexpr``); without it the program runs
   as plain NumPy calls.
+* **Recycled arrays** (:mod:`adfun._staging.recycle`): large results are written into
+  arrays of earlier calls that nothing refers to any more.
 * **Python floats.**  0-d float64 arithmetic, and the ``math`` functions that give exactly
   NumPy's result on this platform (checked once per function, on a fixed sample of 20,000
   points spanning the float range, see :func:`exact_math_function`), is written with Python
