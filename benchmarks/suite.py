@@ -73,6 +73,11 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--peers", default=None,
                         help="comma-separated peers to include among autograd, torch, jax, "
                         "mxnet, or 'none' (default: every installed one)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="time calls by the wall clock (default) or by the processor "
+                        "time of this process (steadier on a machine shared with other "
+                        "jobs: time spent waiting for the CPU is not counted; W4's "
+                        "subprocesses keep the wall clock)")
     parser.add_argument("--w4-worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--ops", type=int, default=None, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
@@ -118,6 +123,15 @@ def _numexpr_version() -> str:
     return f"{numexpr.__version__}, {numexpr.get_num_threads()} thread(s)"
 
 
+def _numba_version() -> str:
+    """numba's version (adfun.jit compiles loops with it) or why it is absent."""
+    try:
+        import numba
+    except ImportError:
+        return "not installed: jit runs without compiled loops"
+    return numba.__version__
+
+
 def _load_average() -> str:
     try:
         return " ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -134,10 +148,11 @@ def run_suite(arguments: argparse.Namespace) -> dict:
     from _suite import peers as peer_modules
     from _suite.report import SCHEMA_VERSION, group_of, group_of_rows
     from _suite.sizes import FULL, QUICK
-    from _suite.timing import measure, prepare_all
+    from _suite.timing import measure, prepare_all, use_clock
 
     sizes = QUICK if arguments.quick else FULL
     repeat = arguments.repeat or (3 if arguments.quick else 9)
+    use_clock(arguments.clock)
     peers, versions, skipped = _load_peers(peer_modules.select(arguments.peers))
     has_jit = hasattr(ad, "jit")
     meta = {
@@ -148,6 +163,7 @@ def run_suite(arguments: argparse.Namespace) -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numexpr": _numexpr_version(),
+        "numba": _numba_version(),
         "adfun": ad.__version__,
         "adfun_path": str(Path(ad.__file__).resolve().parent),
         "peers": versions,
@@ -157,6 +173,7 @@ def run_suite(arguments: argparse.Namespace) -> dict:
                     for variable in (*peer_modules.THREAD_VARIABLES, "XLA_FLAGS")},
         "cpu": "unpinned" if PINNED_CPU is None else f"pinned to CPU {PINNED_CPU}",
         "repeat": repeat,
+        "clock": arguments.clock,
         "quick": arguments.quick,
         "sizes": sizes.as_dict(),
         "load_average": {"start": _load_average(), "end": None},

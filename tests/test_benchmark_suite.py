@@ -122,7 +122,7 @@ def test_adfun_rows_carry_the_issue_targets(quick_run):
         ("W1", "adfun", "<= 2.5 us/op"),
         ("W7", "adfun", "<= 2.5 us/op"),
         ("W2", "adfun", "<= 1.05x"),
-        ("W3", "adfun", "<= 1.5x (with staging)"),
+        ("W3", "adfun", "<= 1.6x (eager)"),
         ("W4", "adfun", "<= 5 us/op"),
         ("W4mem", "adfun", "<= 60 MiB"),
         ("W5", "adfun", "<= 1.5x"),
@@ -132,8 +132,9 @@ def test_adfun_rows_carry_the_issue_targets(quick_run):
         ("W9", "adfun", "<= 1 ms"),
         ("W10", "adfun", "<= 1.5x"),
         # ad.jit's own targets, on the staged rows:
-        ("W1", "adfun", "<= 1 us/op (staged)"),
-        ("W3", "adfun", "<= 1.3x (staged)"),
+        ("W1", "adfun", "<= 0.1 us/op (staged)"),
+        ("W2", "adfun", "<= 0.95x (staged)"),
+        ("W3", "adfun", "<= 0.6x (staged)"),
     }
 
 
@@ -167,12 +168,9 @@ def test_staged_variants_are_timed_when_adfun_has_jit(tmp_path):
     w1, w3 = document["groups"]
     staged = {row["variant"]: row for row in w1["rows"] + w3["rows"] if row["library"] == "adfun"}
     assert set(staged) == {"grad", "jit(grad)"}
-    assert [t["text"] for t in w1["rows"][2]["targets"]] == ["<= 1 us/op (staged)"]
-    assert [t["text"] for t in w3["rows"][2]["targets"]] == [
-        "<= 1.5x (with staging)",
-        "<= 1.3x (staged)",
-    ]
-    assert w3["rows"][1]["targets"] == []  # the eager row: the targets are for staged code
+    assert [t["text"] for t in w1["rows"][2]["targets"]] == ["<= 0.1 us/op (staged)"]
+    assert [t["text"] for t in w3["rows"][2]["targets"]] == ["<= 0.6x (staged)"]
+    assert [t["text"] for t in w3["rows"][1]["targets"]] == ["<= 1.6x (eager)"]
 
 
 def test_an_installed_peer_gets_rows_next_to_adfun(tmp_path):
@@ -280,3 +278,16 @@ def test_docs_extension_renders_the_committed_results(tmp_path):
     bad.write_text("{}")
     with pytest.raises(ValueError, match="not a benchmarks/suite.py result"):
         adfun_benchmarks.load_results(bad)
+
+
+def test_the_processor_time_clock_is_recorded(tmp_path):
+    output = tmp_path / "cpu.json"
+    done = run_suite(
+        "--quick", "--peers", "none", "--only", "W1", "--clock", "cpu", "--json", str(output)
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "interleaved rounds of processor time" in done.stdout
+    document = json.loads(output.read_text())
+    assert document["meta"]["clock"] == "cpu"
+    refused = run_suite("--quick", "--clock", "gpu")
+    assert refused.returncode == 2 and "--clock: invalid choice: 'gpu'" in refused.stderr

@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from adfun._engine.records import CONSTANT, INPUT
+from adfun._staging.blocks import Blocks, find_blocks
 from adfun._staging.fusion import (
     FLOAT_TEMPLATES,
     exact_math_function,
@@ -32,6 +33,8 @@ from adfun._staging.fusion import (
     float_operand,
     strict_errors,
 )
+from adfun._staging.loops import Loop, find_loops
+from adfun._staging.recycle import BUDGET_BYTES, Recycler, recyclable
 
 #: NumPy evaluates operators on scalars of these dtypes with the ufunc's own arithmetic.
 _SCALAR_DTYPES = tuple(np.dtype(name) for name in ("float32", "float64", "complex64", "complex128"))
@@ -39,6 +42,11 @@ _FLOAT64 = np.dtype(np.float64)
 _OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
 #: Arrays at least this large are deleted as soon as no later statement reads them.
 _RELEASE_BYTES = 1 << 16
+
+
+def _region(kernel: Any) -> bool:
+    """Whether ``kernel`` computes a region with several stored values (else numexpr's)."""
+    return type(kernel) is Loop or type(kernel) is Blocks
 
 
 def _is_ufunc(node: Any) -> bool:
@@ -79,6 +87,8 @@ class _Step:
         "kernel",
         "template",
         "to_float",
+        "defines",
+        "recycler",
     )
 
     def __init__(self, position: int, function: Any, operands: list, params: Any) -> None:
@@ -93,6 +103,8 @@ class _Step:
         self.template: str | None = None  # Python float code computing it (its function
         # is then a math function, or None for arithmetic)
         self.to_float = False  # make the result a Python float (read by Python float code)
+        self.defines: list[int] = [position]  # positions the step stores (a loop: several)
+        self.recycler: Recycler | None = None  # arrays of earlier calls to write into
 
 
 def _fresh(value: Any) -> Any:
@@ -163,7 +175,13 @@ def _plan(graph: Any, accelerate: bool = False) -> tuple[list, dict]:
     kernels: dict[int, Any] = {}
     inlined: set[int] = set()
     if accelerate:
-        kernels, inlined = find_kernels(nodes, index, output_positions)
+        loops, looped = find_loops(nodes, index, output_positions)
+        blocks, blocked = find_blocks(nodes, index, output_positions, exclude=looped)
+        kernels, inlined = find_kernels(nodes, index, output_positions, exclude=looped | blocked)
+        # A region is a kernel stored at its last position, computing the others.
+        kernels.update(loops)
+        kernels.update(blocks)
+        inlined |= (looped - loops.keys()) | (blocked - blocks.keys())
     # What each stored step reads: a kernel reads its operands, not the nodes it inlines.
     reads: dict[int, list[int]] = {}
     for position, node in enumerate(nodes):
@@ -199,7 +217,12 @@ def _plan(graph: Any, accelerate: bool = False) -> tuple[list, dict]:
             constants[position] = node.args[0]
             continue
         kernel = kernels.get(position)
-        if kernel is not None:
+        if type(kernel) is Loop or type(kernel) is Blocks:
+            step = _Step(position, kernel, kernel.operands, None)
+            step.kernel = kernel
+            step.defines = list(kernel.outputs)
+            owned.update(kernel.outputs[:-1])  # fresh arrays, read elementwise or returned
+        elif kernel is not None:
             step = _Step(position, kernel.compiled, kernel.operands, None)
             step.kernel = kernel
         else:
@@ -234,8 +257,11 @@ def _plan(graph: Any, accelerate: bool = False) -> tuple[list, dict]:
             free = pool.get((value.shape, value.dtype.str))
             if free:
                 # Not over one of a kernel's operands: numexpr may use its output as a
-                # temporary of an earlier operation, before every operand is read.
+                # temporary of an earlier operation, before every operand is read (a
+                # loop reads each element's operands before writing its result).
                 reading = set(reads[position]) if kernel is not None else set()
+                if type(kernel) is Loop:
+                    reading = set()
                 for number in range(len(free) - 1, -1, -1):
                     if free[number] not in reading:
                         step.out = free.pop(number)
@@ -243,7 +269,27 @@ def _plan(graph: Any, accelerate: bool = False) -> tuple[list, dict]:
         steps.append(step)
     if accelerate:
         _mark_float_results(steps, nodes, input_positions)
+        _recycle(steps, nodes)
     return steps, constants
+
+
+def _recycle(steps: list, nodes: list) -> None:
+    """Give recyclers (:mod:`adfun._staging.recycle`) to the steps that allocate a large
+    array for their result: ufuncs (``matmul`` among them) and numexpr kernels."""
+    budget = BUDGET_BYTES
+    for step in steps:
+        if step.out is not None or step.symbol is not None or step.template is not None:
+            continue
+        if step.kernel is not None and _region(step.kernel):
+            continue
+        node = nodes[step.position]
+        if step.kernel is None and not _owns_buffer(node):
+            continue
+        value = node.value
+        if not recyclable(value) or value.nbytes * 2 > budget:
+            continue
+        budget -= value.nbytes * 2
+        step.recycler = Recycler(value)
 
 
 def _float_template(step: _Step, node: Any) -> None:
@@ -371,18 +417,27 @@ def _generate(
             namespace[f"f{position}"] = step.function
             if step.out is not None:
                 operands.append(f"out={names[step.out]}")
+            elif step.recycler is not None:
+                namespace[f"t{position}"] = step.recycler.take
+                operands.append(f"out=t{position}()")
             elif step.params:
                 namespace[f"p{position}"] = step.params
                 operands.append(f"**p{position}")
-            if step.kernel is not None:
+            if step.kernel is not None and not _region(step.kernel):
                 operands.append("ex_uses_vml=False")
             expression = f"f{position}({', '.join(operands)})"
             if step.to_float:
                 expression = f"_float({expression})"
                 floats[position] = f"v{position}"
         names[position] = f"v{position}"
-        comment = f"  # numexpr: {step.kernel.expression}" if step.kernel is not None else ""
-        lines.append(f"v{position} = {expression}{comment}")
+        if _region(step.kernel):
+            for item in step.defines:
+                names[item] = f"v{item}"
+            targets = ", ".join(f"v{item}" for item in step.defines)
+            lines.append(f"{targets}, = {expression}  # {step.kernel.expression}")
+        else:
+            comment = f"  # numexpr: {step.kernel.expression}" if step.kernel is not None else ""
+            lines.append(f"v{position} = {expression}{comment}")
         if step.released:
             lines.append(f"del {', '.join(names[item] for item in step.released)}")
     parameters = ", ".join(f"a{number}" for number in range(len(inputs)))

@@ -1,26 +1,30 @@
 """What ``ad.jit`` may evaluate faster than one NumPy call per node, exactly as NumPy would.
 
-Two accelerations of the generated code (:mod:`adfun._staging.codegen`), both for the
-NumPy backend only, both giving NumPy's own numbers:
+Accelerations of the generated code (:mod:`adfun._staging.codegen`), all for the NumPy
+backend only, all giving NumPy's own numbers:
 
-* **Fused kernels.**  A chain of elementwise arithmetic on large float64 arrays
-  (``+ - * /``, negation, ``square``, ``absolute``, ``sqrt``) is evaluated by one numexpr
-  kernel instead of one NumPy call per node: numexpr works through the arrays block by
-  block in cache, so the temporaries between the steps never travel to main memory.
-  These operations are correctly rounded in IEEE arithmetic, so the kernel's results are
-  bit for bit NumPy's (transcendental functions stay NumPy calls: NumPy's SIMD ``exp``,
-  ``log``, ``tanh`` are faster than numexpr's and differ from the C library's in the last
-  place).  numexpr is optional (``python -m pip install -e ".[fast]"`` in adfun's
-  clone, or ``pip install numexpr``); without it the program runs as plain NumPy calls.
+* **Compiled loops** (:mod:`adfun._staging.loops`, with numba): a region of elementwise
+  steps that calls ``sin`` or ``cos`` (the functions NumPy computes with the C library)
+  becomes one loop over the elements, ``sin`` and ``cos`` of one value one ``sincos``.
+* **Blocks** (:mod:`adfun._staging.blocks`): a region with other functions (``exp``,
+  ``tanh``, ... NumPy's SIMD code), or any region when numba is absent, runs as NumPy's
+  own ufuncs one cache-sized block at a time.
+* **Fused kernels** (this module).  A chain of elementwise arithmetic on large float64
+  arrays (``+ - * /``, negation, ``square``, ``absolute``, ``sqrt``) is evaluated by one
+  numexpr kernel instead of one NumPy call per node: numexpr works through the arrays
+  block by block in cache, so the temporaries between the steps never travel to main
+  memory.  These operations are correctly rounded in IEEE arithmetic, so the kernel's
+  results are bit for bit NumPy's (transcendental functions are not put in kernels:
+  NumPy's SIMD ``exp``, ``log``, ``tanh`` are faster than numexpr's and differ from the C
+  library's in the last place).  numexpr is optional (``python -m pip install -e
+  ".[fast]"`` in adfun's clone, or ``pip install numexpr``); without it the program runs
+  as plain NumPy calls.
+* **Recycled arrays** (:mod:`adfun._staging.recycle`): large results are written into
+  arrays of earlier calls that nothing refers to any more.
 * **Python floats.**  0-d float64 arithmetic, and the ``math`` functions that give exactly
   NumPy's result on this platform (checked once per function, on a fixed sample of 20,000
   points spanning the float range, see :func:`exact_math_function`), is written with Python
   floats: ``math.sin(v)`` costs a third of ``np.sin`` on a NumPy scalar.
-
-numba was evaluated for the kernels too and not chosen: each kernel takes 0.3-1 s to
-compile with LLVM (staging takes milliseconds today), it brings a 40 MB compiler, and on
-the benchmark's elementwise gradient its loop was no faster than NumPy's ``sin``/``cos``
-plus a numexpr kernel (both call the C library's ``sin`` and ``cos``, which dominate).
 """
 
 from __future__ import annotations
@@ -111,7 +115,8 @@ _MATH_CANDIDATES = {
 _EXACT: dict[Any, Any] = {}
 
 
-def _sample() -> np.ndarray:
+def sample_points() -> np.ndarray:
+    """The fixed sample of 20,009 float64 points that exactness is checked on."""
     rng = np.random.default_rng(20240607)
     magnitudes = np.exp(rng.uniform(-700.0, 700.0, 4000))
     return np.concatenate(
@@ -142,7 +147,7 @@ def exact_math_function(ufunc: Any) -> Any:
         return _EXACT[ufunc]
     function = _MATH_CANDIDATES.get(ufunc)
     if function is not None:
-        sample = _sample()
+        sample = sample_points()
         with np.errstate(all="ignore"):
             expected = ufunc(sample).tolist()
             scalars = [ufunc(np.float64(value)) for value in sample[::40].tolist()]
@@ -226,7 +231,9 @@ class Kernel:
         self.compiled = numexpr.NumExpr(expression, signature)
 
 
-def find_kernels(nodes: list, index: dict, keep: set) -> tuple[dict, set]:
+def find_kernels(
+    nodes: list, index: dict, keep: set, exclude: Any = frozenset()
+) -> tuple[dict, set]:
     """Group the fusable nodes of ``nodes`` into kernels.
 
     Parameters
@@ -237,6 +244,8 @@ def find_kernels(nodes: list, index: dict, keep: set) -> tuple[dict, set]:
         ``id(node)`` to its position.
     keep : set of int
         Positions whose value must exist (the outputs).
+    exclude : set of int, optional
+        Positions computed otherwise (by compiled loops, :mod:`adfun._staging.loops`).
 
     Returns
     -------
@@ -252,7 +261,9 @@ def find_kernels(nodes: list, index: dict, keep: set) -> tuple[dict, set]:
     """
     if numexpr_module() is None:
         return {}, set()
-    candidates = {position for position, node in enumerate(nodes) if fusable(node)}
+    candidates = {
+        position for position, node in enumerate(nodes) if position not in exclude and fusable(node)
+    }
     if not candidates:
         return {}, set()
     readers: dict[int, list[int]] = {}

@@ -15,8 +15,10 @@ import numpy as np
 
 from _suite.timing import Target, Variant, Workload
 
-W3_TARGET = Target("ratio", 1.5, "<= 1.5x (with staging)")
-W3_JIT_TARGET = Target("ratio", 1.3, "<= 1.3x (staged)")
+# Issue 22's targets: eager gradients sharing the forward pass's values, and staged code
+# ahead of XLA's (which reaches 0.71-0.82x on one core).
+W3_TARGET = Target("ratio", 1.6, "<= 1.6x (eager)")
+W3_JIT_TARGET = Target("ratio", 0.6, "<= 0.6x (staged)")
 W5_TARGET = Target("ratio", 1.5, "<= 1.5x")
 
 
@@ -103,12 +105,11 @@ def w3(size: int, peers: dict[str, Any], has_jit: bool) -> Workload:
     variants = [
         Variant("numpy", "forward only (no derivative)",
                 lambda: lambda: elementwise(x, np.sin, np.cos, np.exp, np.sum), baseline=True),
-        # The issue sets W3's targets for staged code only: they belong to the jit row.
-        _variant("adfun", "grad", lambda: _adfun_w3(x), check),
+        _variant("adfun", "grad", lambda: _adfun_w3(x), check, (W3_TARGET,)),
     ]
     if has_jit:
         variants.append(_variant("adfun", "jit(grad)", lambda: _adfun_w3(x, jit=True), check,
-                                 (W3_TARGET, W3_JIT_TARGET)))
+                                 (W3_JIT_TARGET,)))
     if "autograd" in peers:
         variants.append(_variant("autograd", "grad", lambda: _autograd_w3(x), check))
     if "torch" in peers:

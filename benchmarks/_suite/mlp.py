@@ -19,6 +19,7 @@ import bench_core
 from _suite.timing import Target, Variant, Workload
 
 W2_TARGET = Target("ratio", 1.05, "<= 1.05x")
+W2_JIT_TARGET = Target("ratio", 0.95, "<= 0.95x (staged)")  # issue 22
 TOLERANCE = 1e-8
 
 
@@ -141,7 +142,7 @@ def w2(batch: int, layers: tuple[int, ...], peers: dict[str, Any], has_jit: bool
     ]
     if has_jit:
         variants.append(variant("adfun", "jit(value_and_grad)",
-                                lambda: adfun_step(problem, jit=True), (W2_TARGET,)))
+                                lambda: adfun_step(problem, jit=True), (W2_JIT_TARGET,)))
     if "autograd" in peers:
         variants.append(variant("autograd", "value_and_grad", lambda: autograd_step(problem)))
     if "torch" in peers:

@@ -146,10 +146,12 @@ def render_header(document: dict[str, Any]) -> str:
     load = meta["load_average"]
     lines = [
         f"adfun benchmark suite: medians of {meta['repeat']} interleaved rounds"
+        f"{' of processor time' if meta.get('clock') == 'cpu' else ''}"
         f"{' (QUICK mode: tiny sizes, not representative; no verdicts)' if meta['quick'] else ''}",
         f"{meta['platform']}; Python {meta['python']}; NumPy {meta['numpy']}; "
         f"adfun {meta['adfun']} ({meta['adfun_path']}); threads pinned to 1, "
-        f"{meta.get('cpu', 'CPU affinity not recorded')}; numexpr {meta.get('numexpr', 'absent')}",
+        f"{meta.get('cpu', 'CPU affinity not recorded')}; numexpr {meta.get('numexpr', 'absent')}; "
+        f"numba {meta.get('numba', 'not recorded')}",
         f"peers: {peers}" + (f"; skipped: {skipped}" if skipped else ""),
         f"adfun.jit: {'present, staged variants timed' if meta['jit'] else 'absent'}; "
         f"load average at start {load['start']}, at end {load['end']}",
