@@ -322,6 +322,7 @@ class Graph:
                     f"graph's node tuple; build graphs with Graph.build"
                 ) from None
             args = node.args
+            constants: tuple  # (declared: mypyc would check the tuple[()] it infers below)
             if len(args) == len(argnums):
                 constants = ()
             else:
