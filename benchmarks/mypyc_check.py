@@ -53,8 +53,9 @@ DEFAULT_MODULES = (
 )
 
 #: What the compiled copy needs besides the package: the benchmarks, the tests (run
-#: against the copy) and the project file (mypy's and pytest's configuration).
-COPIED = ("adfun", "benchmarks", "tests", "pyproject.toml", "README.md", "LICENSE")
+#: against the copy) and the examples some of them run, and the project file (mypy's and
+#: pytest's configuration).
+COPIED = ("adfun", "benchmarks", "tests", "examples", "pyproject.toml", "README.md", "LICENSE")
 
 SETUP = """\
 from setuptools import setup
@@ -88,9 +89,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--repeat", type=int, default=7, help="the suite's --repeat per run (default 7)"
     )
-    parser.add_argument(
-        "--no-valgrind", action="store_true", help="skip the instruction counts"
-    )
+    parser.add_argument("--no-valgrind", action="store_true", help="skip the instruction counts")
     parser.add_argument(
         "--tests",
         default="",
@@ -161,9 +160,7 @@ def check_compiled(folder: Path, modules: list[str]) -> None:
         "    if not path.endswith(('.so', '.pyd')):\n"
         "        raise SystemExit(f'{name} was imported from {path}, not compiled')\n"
     )
-    subprocess.run(
-        [sys.executable, "-c", code], cwd=folder, env=environment(folder), check=True
-    )
+    subprocess.run([sys.executable, "-c", code], cwd=folder, env=environment(folder), check=True)
 
 
 def environment(tree: Path) -> dict[str, str]:
@@ -301,8 +298,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{'instructions/op (W1)':24}{pure_count:12,}{compiled_count:12,}"
             f"{change(pure_count, compiled_count):>10}"
         )
-    print(f"(timings: medians of {arguments.rounds} alternating suite runs, "
-          f"--repeat {arguments.repeat}; load average now {os.getloadavg()[0]:.1f})")
+    print(
+        f"(timings: medians of {arguments.rounds} alternating suite runs, "
+        f"--repeat {arguments.repeat}; load average now {os.getloadavg()[0]:.1f})"
+    )
     if tests is not None:
         status, summary = tests
         print(f"\ntests against the compiled copy (exit status {status}):\n{summary}")
