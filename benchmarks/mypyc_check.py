@@ -243,11 +243,11 @@ def change(pure: float, compiled: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
-    require_tools()
     modules = [module.strip() for module in arguments.modules.split(",") if module.strip()]
     for module in modules:
         if not (ROOT / module).is_file():
             sys.exit(f"--modules: {module} is not a file of this checkout")
+    require_tools()
     if arguments.keep is not None:
         folder = Path(arguments.keep).resolve()
         folder.mkdir(parents=True)
