@@ -322,6 +322,7 @@ class Graph:
                     f"graph's node tuple; build graphs with Graph.build"
                 ) from None
             args = node.args
+            constants: tuple  # (declared: mypyc would check the tuple[()] it infers below)
             if len(args) == len(argnums):
                 constants = ()
             else:
@@ -360,8 +361,11 @@ class Graph:
         return mine[1] == theirs[1] and mine[0] == theirs[0]
 
     def __ne__(self, other: object) -> bool:
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
+        # (not through `equal = self.__eq__(other)`: compiled by mypyc, that would check
+        # the NotImplemented it may return against __eq__'s annotation)
+        if not isinstance(other, Graph):
+            return NotImplemented
+        return not self.__eq__(other)
 
     def __hash__(self) -> int:
         return self._structure()[1]

@@ -53,7 +53,10 @@ def _broadcast_one(seed: Any) -> bool:
     it would cost a pass over the data (and under forward-over-reverse, two).
     """
     return (
-        type(seed) is np.ndarray and seed.size > 0 and not any(seed.strides) and seed.flat[0] == 1
+        type(seed) is np.ndarray
+        and seed.size > 0
+        and not any(seed.strides)
+        and bool(seed.flat[0] == 1)  # a bool, as annotated (mypyc checks it), not np.bool
     )
 
 
