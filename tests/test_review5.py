@@ -1,0 +1,47 @@
+"""Regression tests from the adversarial review of recycled arrays, compiled loops, blocks
+and shared forward values (review5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import adfun as ad
+import adfun.numpy as anp
+from adfun._staging import fusion
+
+
+def _source(jitted) -> str:
+    (staged,) = jitted._cache.values()
+    return staged.run.source
+
+
+def _exps(x):
+    return anp.tanh(x) * 2.0 + anp.exp(x) - anp.log1p(anp.abs(x))
+
+
+def _plain_exps(x):
+    return np.tanh(x) * 2.0 + np.exp(x) - np.log1p(np.abs(x))
+
+
+_SIZE = fusion.FUSE_MIN_SIZE + 37
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        lambda x: x[::-1],  # NumPy's exp of a reversed array differs from a copy's on AVX-512
+        lambda x: np.repeat(x, 3)[::3],
+        lambda x: np.broadcast_to(x[:1000], (_SIZE // 1000 + 1, 1000)),
+    ],
+    ids=["reversed", "strided", "broadcast"],
+)
+def test_blocks_on_strided_operands_give_the_plain_programs_numbers(monkeypatch, layout):
+    monkeypatch.setenv("ADFUN_FUSE", "numexpr")  # blocks, not numba loops
+    x = layout(np.random.default_rng(0).standard_normal(_SIZE))
+    staged = ad.jit(_exps)
+    staged(np.ascontiguousarray(x))  # traced on a contiguous array, replayed on x
+    assert "blocks of" in _source(staged)
+    np.testing.assert_array_equal(staged(x), _plain_exps(x))
+    gradient = ad.grad(lambda x: anp.sum(_exps(x)))
+    np.testing.assert_array_equal(ad.jit(gradient)(x), gradient(x))
