@@ -45,3 +45,49 @@ def test_blocks_on_strided_operands_give_the_plain_programs_numbers(monkeypatch,
     np.testing.assert_array_equal(staged(x), _plain_exps(x))
     gradient = ad.grad(lambda x: anp.sum(_exps(x)))
     np.testing.assert_array_equal(ad.jit(gradient)(x), gradient(x))
+
+
+# --- shared forward values never reach user rules ----------------------------------------
+
+_X = np.random.default_rng(1).standard_normal(20_000)  # above sharing.MIN_SIZE
+
+
+@ad.primitive
+def _mysin(x):
+    return np.sin(x)
+
+
+def _in_place_rule(g, ans, x):
+    c = anp.cos(x)
+    c *= g  # a rule may write into what it computed
+    return c
+
+
+_mysin.defvjp(_in_place_rule)
+
+
+@ad.primitive
+def _mysin2(x):
+    return np.sin(x)
+
+
+_mysin2.defvjp(lambda g, ans, x: anp.cos(x))  # ignores g: right for a scalar output of 1.0
+
+
+def test_a_custom_rule_may_write_into_what_it_computes_while_the_forward_has_it():
+    gradient = ad.grad(lambda x: anp.sum(_mysin(x)) + anp.sum(anp.cos(x)))(_X)
+    np.testing.assert_array_equal(gradient, np.cos(_X) - np.sin(_X))
+
+
+def test_a_gradient_a_custom_rule_returns_is_not_a_forward_value_the_user_holds():
+    def f(x):
+        c = anp.cos(x)  # before the custom primitive: still unreversed when its rule runs
+        return anp.sum(_mysin2(x)), c
+
+    gradient, aux = ad.grad(f, has_aux=True)(_X)
+    assert gradient.flags.writeable
+    assert not np.shares_memory(gradient, aux)
+    np.testing.assert_array_equal(gradient, np.cos(_X))
+    (_, aux), gradient = ad.value_and_grad(f, has_aux=True)(_X)
+    assert gradient.flags.writeable
+    assert not np.shares_memory(gradient, aux)
