@@ -91,3 +91,26 @@ def test_a_gradient_a_custom_rule_returns_is_not_a_forward_value_the_user_holds(
     (_, aux), gradient = ad.value_and_grad(f, has_aux=True)(_X)
     assert gradient.flags.writeable
     assert not np.shares_memory(gradient, aux)
+
+
+# --- compiled loops ----------------------------------------------------------------------
+
+
+def _nan_operands(x, y):
+    return y + anp.sin(x), anp.cos(y) * x
+
+
+def test_loops_differ_from_numpy_only_in_nans_made_of_two_nans():
+    """Documented in adfun._staging.loops: LLVM may swap the operands of ``+`` and ``*``,
+    so where both are NaN the loop may return the other's NaN (its sign bit)."""
+    specials = np.array([np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, 1e308, 5e-324])
+    size = fusion.FUSE_MIN_SIZE + 37
+    x = np.resize(np.repeat(specials, specials.size), size)
+    y = np.resize(np.tile(specials, specials.size), size)
+    with np.errstate(all="ignore"):
+        expected = _nan_operands(x, y)
+        got = ad.jit(_nan_operands)(x, y)
+    for value, reference in zip(got, expected):
+        nans = np.isnan(value)
+        np.testing.assert_array_equal(nans, np.isnan(reference))
+        np.testing.assert_array_equal(value[~nans].view(np.int64), reference[~nans].view(np.int64))
