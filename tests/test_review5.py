@@ -114,3 +114,52 @@ def test_loops_differ_from_numpy_only_in_nans_made_of_two_nans():
         nans = np.isnan(value)
         np.testing.assert_array_equal(nans, np.isnan(reference))
         np.testing.assert_array_equal(value[~nans].view(np.int64), reference[~nans].view(np.int64))
+
+
+# --- recycled arrays ---------------------------------------------------------------------
+
+
+def test_recycling_is_off_where_reference_counts_read_otherwise(monkeypatch):
+    from adfun._staging import recycle
+
+    assert recycle.COUNTS_READ_RIGHT  # CPython: checked at import
+    monkeypatch.setattr(recycle, "ALONE", recycle.ALONE + 1)  # a held array would look free
+    assert not recycle._counts_read_right()
+    monkeypatch.setattr(recycle, "ALONE", recycle.ALONE - 2)  # nothing would look free
+    assert not recycle._counts_read_right()
+    monkeypatch.delattr(recycle.sys, "getrefcount")  # PyPy
+    assert not recycle._counts_read_right()
+    assert recycle._alone() == -1
+
+
+def _chain(x):
+    return anp.exp(x) * 2.0 + 1.0
+
+
+def test_results_held_in_any_way_are_never_written_over():
+    size = 20_000  # 160 kB results: recycled
+    xs = [np.full(size, float(k)) for k in range(8)]
+    staged = ad.jit(_chain)
+    staged(xs[0])
+    held = [
+        memoryview(staged(xs[1])),
+        staged(xs[2])[::2],
+        {"a": [staged(xs[3])]},
+        np.frombuffer(staged(xs[4])),
+        staged(xs[5]).reshape(100, 200).T,
+    ]
+    for x in xs:  # later calls, each free to recycle what nobody holds
+        staged(x)
+    expected = [_chain(x) for x in np.asarray(xs)]
+    np.testing.assert_array_equal(np.frombuffer(held[0]), expected[1])
+    np.testing.assert_array_equal(held[1], expected[2][::2])
+    np.testing.assert_array_equal(held[2]["a"][0], expected[3])
+    np.testing.assert_array_equal(held[3], expected[4])
+    np.testing.assert_array_equal(held[4], expected[5].reshape(100, 200).T)
+    x = xs[1].copy()
+    for _ in range(4):  # a result passed back as the next input
+        x = staged(staged(x) * 1e-3)
+    reference = xs[1].copy()
+    for _ in range(4):
+        reference = _chain(_chain(reference) * 1e-3)
+    np.testing.assert_array_equal(x, reference)
