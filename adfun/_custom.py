@@ -20,6 +20,7 @@ import numpy as np
 
 from adfun._engine.pytree import tree_flatten
 from adfun._engine.records import ANY_BACKEND, EMPTY_PARAMS, Params
+from adfun._engine.sharing import current_sharing
 from adfun._engine.trace import Tracer, any_traced, bind, full_value
 from adfun.numpy import _declare as kit
 
@@ -347,12 +348,17 @@ def _checked_rule(name: str, kind: str, position: int, rule: Callable) -> Callab
     check = _check_cotangent if kind == "vjp" else _check_tangent
 
     def checked(seed: Any, ans: Any, *args: Any, **params: Any) -> Any:
+        # A user rule gets no shared forward values (adfun._engine.sharing): they are
+        # read-only, and a rule may write into what it computes or return it.
+        token = current_sharing.set(None)
         try:
             out = rule(seed, ans, *args, **params)
         except Exception as err:
             raise _rule_failure(
                 name, kind, position, signature, err, (seed, ans, *args), params
             ) from err
+        finally:
+            current_sharing.reset(token)
         if out is None:
             return None
         check(name, position, out, args[position] if kind == "vjp" else ans)

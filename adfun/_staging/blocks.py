@@ -116,6 +116,11 @@ class Blocks:
         return f"blocks of {names}; {len(self.outputs)} stored"
 
     def __call__(self, *values: Any, out: Any = None) -> tuple:
+        if not all(
+            scalar or value.flags.c_contiguous or value.flags.f_contiguous
+            for value, scalar in zip(values, self.scalar)
+        ):
+            return self._whole(values)
         shape = self.shape
         results = [np.empty(shape) for _ in self.outputs[:-1]]
         if out is None or not out.flags.c_contiguous:
@@ -138,6 +143,17 @@ class Blocks:
             for ufunc, sources, (kind, number) in program:
                 ufunc(*[pieces[k][n] for k, n in sources], out=pieces[kind][number])
         return tuple(results)
+
+    def _whole(self, values: tuple) -> tuple:
+        """The region as the plain program runs it: one ufunc call per step on whole
+        arrays.  Used where an operand is strided (a slice, a reversal, a broadcast):
+        NumPy may compute a strided operand with another inner loop than a contiguous
+        copy of it (``exp`` of a reversed array differs in the last bit on some
+        processors), so blocks of a contiguous copy would not give the plain results."""
+        places: dict[str, dict[int, Any]] = {"o": dict(enumerate(values)), "s": {}, "r": {}}
+        for ufunc, sources, (kind, number) in self.program:
+            places[kind][number] = ufunc(*[places[k][n] for k, n in sources])
+        return tuple(places["r"][number] for number in range(len(self.outputs)))
 
 
 def find_blocks(nodes: list, index: dict, keep: set, exclude: Any) -> tuple[dict, set]:

@@ -18,10 +18,16 @@ reassociation, no fused multiply-add) and NumPy's error model (division by zero 
 ``inf``), and the C library's ``sin``, ``cos`` and ``sincos`` give the same bits, so the
 results are NumPy's exactly.  This is checked once per process on a fixed sample before a
 function is used in a loop (:func:`loop_functions`); where it fails, the function stays a
-NumPy call.  Compiling a loop takes about 0.1 s (importing numba, once, about 0.5 s), paid
-when a program is staged; loops are cached by their source within the process.  numba is
-optional (``pip install numba``); ``ADFUN_FUSE=numexpr`` in the environment keeps the
-numexpr kernels only, ``ADFUN_FUSE=0`` switches both off.
+NumPy call.  Two things differ: where both operands of an addition or a multiplication
+are NaN, the NaN the loop returns may be the other operand's (its sign bit may differ:
+LLVM orders the operands of commutative operations as it likes, and the processor
+returns its first NaN operand); and a loop neither warns nor raises on a floating-point
+error (under an ``np.errstate`` that raises, the plain program runs instead, see
+:func:`~adfun._staging.fusion.strict_errors`).  Compiling a loop takes about 0.1 s
+(importing numba, once, about 0.5 s), paid when a program is staged; loops are cached by
+their source within the process.  numba is optional (``pip install numba``);
+``ADFUN_FUSE=numexpr`` in the environment keeps the numexpr kernels only,
+``ADFUN_FUSE=0`` switches both off.
 """
 
 from __future__ import annotations

@@ -39,7 +39,9 @@ BUDGET_BYTES = 256 << 20
 
 def _alone() -> int:
     """``sys.getrefcount`` of a loop's item that only its list and the loop refer to
-    (measured as :meth:`Recycler.take` measures, so that it holds on every Python)."""
+    (measured as :meth:`Recycler.take` measures; :func:`_counts_read_right` checks it)."""
+    if not hasattr(sys, "getrefcount"):
+        return -1
     kept = [object()]
     for item in kept:
         return sys.getrefcount(item)
@@ -77,6 +79,35 @@ class Recycler:
             return array
 
 
+def _counts_read_right() -> bool:
+    """Whether :meth:`Recycler.take` tells a held array from a free one on this Python.
+
+    The test of :data:`ALONE` depends on how the interpreter counts the references of
+    a loop's item (Python 3.14 borrows some; PyPy has no ``sys.getrefcount``): checked
+    once at import, and where it fails nothing is recycled.
+    """
+    if not hasattr(sys, "getrefcount"):
+        return False
+    recycler = Recycler(np.empty(1))
+    held = recycler.take()
+    other = recycler.take()  # ``held`` is referred to here: never handed out again
+    if other is held:
+        return False
+    freed = id(other)
+    del other
+    again = recycler.take()  # nothing refers to the second one any more: it comes back
+    return id(again) == freed and again is not held
+
+
+#: Whether reference counts are read as :meth:`Recycler.take` expects (else no recycling).
+COUNTS_READ_RIGHT = _counts_read_right()
+
+
 def recyclable(value: Any) -> bool:
     """Whether a site computing ``value`` (as recorded) is worth a recycler."""
-    return type(value) is np.ndarray and value.nbytes >= MIN_BYTES and value.ndim > 0
+    return (
+        COUNTS_READ_RIGHT
+        and type(value) is np.ndarray
+        and value.nbytes >= MIN_BYTES
+        and value.ndim > 0
+    )
