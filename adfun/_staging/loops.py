@@ -44,17 +44,9 @@ from adfun._staging.fusion import exact_math_function, kernel_operand, sample_po
 #: Regions are at most this many operations long (compiling grows with the loop body).
 MAX_LOOP_OPERATIONS = 200
 
-#: Python templates of the correctly rounded operations a loop may contain.
-ARITHMETIC: dict[Any, str] = {
-    np.add: "({0} + {1})",
-    np.subtract: "({0} - {1})",
-    np.multiply: "({0} * {1})",
-    np.true_divide: "({0} / {1})",
-    np.negative: "(-{0})",
-    np.square: "({0} * {0})",
-    np.absolute: "abs({0})",
-    np.sqrt: "math.sqrt({0})",
-}
+#: Python templates of the correctly rounded operations a loop may contain: numexpr's
+#: (the same Python syntax), with the square root taken from ``math``.
+ARITHMETIC: dict[Any, str] = {**fusion.KERNEL_TEMPLATES, np.sqrt: "math.sqrt({0})"}
 
 #: NumPy ufuncs a loop may compute with the ``math`` function of this name, where
 #: NumPy's results are the C library's (checked by :func:`loop_functions`).
