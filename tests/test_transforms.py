@@ -281,3 +281,25 @@ def test_tanh_derivative_keeps_its_digits_in_float32():
     np.testing.assert_allclose(first, expected, rtol=1e-5)
     second = ad.elementwise_grad(ad.elementwise_grad(anp.tanh))(x)
     np.testing.assert_allclose(second, -2 * np.tanh(x.astype(np.float64)) * expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "gradient",
+    [
+        lambda x: ad.grad(anp.sum)(x),
+        lambda x: ad.value_and_grad(lambda x: anp.mean(x) * 3.0)(x)[1],
+        lambda x: ad.jacobian(anp.sum)(x),
+        lambda x: ad.jacrev(anp.sum)(x),
+        lambda x: ad.vjp(anp.sum, x)[1](1.0)[0],
+        lambda x: ad.grad(lambda x: anp.sum(anp.broadcast_to(x, (2, 3))))(x),
+    ],
+    ids=["grad", "value_and_grad", "jacobian", "jacrev", "vjp", "broadcast_to"],
+)
+def test_gradients_are_arrays_of_the_callers_own(gradient):
+    # A sum's cotangent is a broadcast (read-only, zero strides) inside the pass; the
+    # caller gets a writeable array with memory of its own, as NumPy would give.
+    x = np.arange(3.0)
+    g = gradient(x)
+    assert g.flags.writeable and g.flags.owndata and g.strides == (8,)
+    g *= 2.0
+    assert not np.shares_memory(g, x)

@@ -256,7 +256,12 @@ def finish(cotangent: Any, primal: Any) -> Any:
             cotangent = OPERATIONS["astype"](cotangent, dtype)
         return conform(cotangent, primal) if cotangent.trace.backend is not None else cotangent
     if isinstance(base, np.ndarray):
-        return np.asarray(cotangent, dtype=dtype)
+        result = np.asarray(cotangent, dtype=dtype)
+        if not result.flags.writeable:
+            # a reduction's broadcast cotangent or a shared forward value: the caller
+            # gets an array of their own, as from NumPy
+            result = result.copy()
+        return result
     if is_foreign(cotangent):
         return cotangent if dtype_of(cotangent) == dtype else OPERATIONS["astype"](cotangent, dtype)
     if isinstance(cotangent, np.ndarray):
